@@ -1,0 +1,81 @@
+/**
+ * The shape every check has (SPEC §3): a title and severity from the original tool, an
+ * optional entry matcher (file checks) and watched paths, and a pure `run` over the image's
+ * config and per-layer facts. Checks never touch the network or the disk.
+ */
+import type { ImageConfig } from '../image/config.js';
+import type { Platform } from '../image/platform.js';
+import type { ImageName } from '../image/types.js';
+import type { FinalFs } from '../layer/final-fs.js';
+import type { EntryMatcher, LayerFacts } from '../layer/inspect.js';
+
+/** Result severities, highest first. */
+export type Severity = 'Critical' | 'High' | 'Medium' | 'Low' | 'Informational';
+
+/** Severities ordered from highest to lowest. */
+export const SEVERITY_ORDER: readonly Severity[] = ['Critical', 'High', 'Medium', 'Low', 'Informational'];
+
+/** Stable check identifiers (added to each result as `Id`). */
+export type CheckId =
+  | 'tag-latest'
+  | 'exposed-ports'
+  | 'default-user'
+  | 'labels'
+  | 'layer-count'
+  | 'startup-command'
+  | 'suid'
+  | 'sgid'
+  | 'sudo'
+  | 'su'
+  | 'sshd'
+  | 'ssh'
+  | 'nc'
+  | 'netcat'
+  | 'socat'
+  | 'compilers'
+  | 'os-type';
+
+/** One inspected layer as checks see it. */
+export interface LayerView {
+  readonly digest: string;
+  readonly facts: LayerFacts;
+}
+
+/** Everything a check may look at. */
+export interface CheckInput {
+  readonly name: ImageName;
+  readonly config: ImageConfig;
+  /** Layers in image order. */
+  readonly layers: readonly LayerView[];
+  /** Layers that could not be inspected (foreign layers a registry does not serve), with why. */
+  readonly notScanned: ReadonlyArray<{ readonly digest: string; readonly reason: string }>;
+  /** Watched paths of the merged filesystem. */
+  readonly fs: FinalFs;
+  /** Set when the image was chosen from a multi-platform index. */
+  readonly platform?: Platform;
+}
+
+/** Files found by a file check: layer digest → sorted paths, layers in image order. */
+export type LayerFiles = Array<Record<string, string[]>>;
+
+/** What a check concluded. */
+export interface CheckOutcome {
+  readonly pass: boolean;
+  readonly description: string;
+  readonly files?: LayerFiles;
+}
+
+/** A compliance check. */
+export interface Check {
+  readonly id: CheckId;
+  /** Exact title of the original tool (SPEC §3): consumers match on it. */
+  readonly title: string;
+  /** Severity of a failure. */
+  readonly severity: Severity;
+  readonly mitigation: string;
+  /** For file checks: which tar entries are findings. */
+  readonly matcher?: EntryMatcher;
+  /** Paths of the final filesystem this check reads. */
+  readonly watchPaths?: readonly string[];
+  run(input: CheckInput): CheckOutcome;
+}

@@ -1,0 +1,195 @@
+#!/usr/bin/env node
+/**
+ * The `oci-scan` command (SPEC §2): options and environment → scan → terminal lines, report
+ * files, exit code. The only module that writes to stdout or exits the process.
+ */
+import { access, constants } from 'node:fs/promises';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import type { Logger, LevelWithSilent } from 'pino';
+import { SEVERITY_ORDER, type Severity } from '../checks/types.js';
+import { OciScanError, exitCodeFor } from '../errors.js';
+import { parsePlatform, type Platform } from '../image/platform.js';
+import type { RegistryOptions } from '../image/sources/options.js';
+import { renderTerminal } from '../report/terminal.js';
+import { ensureReportsDir, reportFileName, writeReportFile } from '../report/write.js';
+import { scan, type ImageScan, type LayerCache } from '../scan.js';
+import { severityCodes } from './exit-codes.js';
+import { createLogger, LOG_LEVELS } from './logger.js';
+
+/** Everything a run needs, resolved from argv and the environment. */
+interface RunConfig {
+  image: string | undefined;
+  reportsDir: string;
+  jsonStdout: boolean;
+  colour: boolean;
+  platform: Platform | 'all';
+  registry: RegistryOptions;
+  maxLayerBytes?: number;
+  logLevel: LevelWithSilent;
+}
+
+/** Parses `1g`, `512m`, `1048576` into bytes. */
+function parseSize(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!m) throw new OciScanError('USAGE', `${flag} ${JSON.stringify(text)} is not a size: use bytes or a number with k, m, g or t (e.g. 8g)`);
+  const power = ['', 'k', 'm', 'g', 't'].indexOf((m[2] ?? '').toLowerCase());
+  return Math.floor(Number(m[1]) * 1024 ** power);
+}
+
+function parseMirrors(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const [source, mirror, extra] = v.split('=');
+    if (!source || !mirror || extra !== undefined) throw new OciScanError('USAGE', `--registry-mirror ${JSON.stringify(v)} is not SOURCE=MIRROR (e.g. docker.io=mirror.local:5000)`);
+    out[source] = mirror;
+  }
+  return out;
+}
+
+function wantColour(option: boolean | undefined, env: NodeJS.ProcessEnv): boolean {
+  if (option !== undefined) return option;
+  if (env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '') return false;
+  const force = env['FORCE_COLOR'];
+  if (force !== undefined) return force !== '0' && force !== 'false';
+  return process.stdout.isTTY === true;
+}
+
+function truthy(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
+}
+
+/** Parses argv; usage errors become OciScanError('USAGE'). */
+async function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Promise<RunConfig | undefined> {
+  let usageError: string | undefined;
+  const parser = yargs(argv)
+    .scriptName('oci-scan')
+    .usage('$0 [IMAGE] [options]\n\nChecks a container image against compliance requirements, straight from a registry or an image archive, with no container engine.\n\nIMAGE: a registry reference (ghcr.io/org/app:1.2, alpine, host:5000/app@sha256:…, docker://REF), oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:REPO:TAG]. Default: $COMPLIANCE_IMAGE_FULL_REF.')
+    .command('$0 [image]', false)
+    .positional('image', { type: 'string', describe: 'the image to scan' })
+    .option('reports-dir', { type: 'string', describe: 'directory for the JSON report [env COMPLIANCE_REPORTS_DIR, default: reports]' })
+    .option('json-stdout', { type: 'boolean', describe: 'also print the JSON report on stdout (the check lines then go to stderr) [env COMPLIANCE_JSON_STDOUT]' })
+    .option('platform', { type: 'string', default: 'linux/amd64', describe: 'platform to scan in a multi-platform image: os/arch[/variant], or "all"' })
+    .option('insecure-registry', { type: 'string', array: true, default: [] as string[], describe: 'HOST[:PORT] to reach over plain HTTP (repeatable)' })
+    .option('registry-mirror', { type: 'string', array: true, default: [] as string[], describe: 'SOURCE=MIRROR, e.g. docker.io=mirror.local:5000 (repeatable)' })
+    .option('ca-file', { type: 'string', describe: 'PEM file of extra CAs to trust for registries' })
+    .option('max-layer-size', { type: 'string', describe: 'largest uncompressed layer to read (decompression-bomb guard), e.g. 64g', default: '64g' })
+    .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'warn', describe: 'log level of the JSON logs on stderr' })
+    .option('color', { type: 'boolean', describe: 'colour the check lines (default: when stdout is a terminal; honours NO_COLOR / FORCE_COLOR)' })
+    .strictOptions()
+    .strictCommands()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      usageError = msg || err?.message || 'invalid arguments';
+    })
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100));
+  const args = await parser.parseAsync();
+  if (usageError) throw new OciScanError('USAGE', `${usageError} (see oci-scan --help)`);
+  if (args['help'] || args['version']) return undefined;
+  const platformText = String(args.platform);
+  return {
+    image: (args.image as string | undefined) ?? (env['COMPLIANCE_IMAGE_FULL_REF'] || undefined),
+    reportsDir: args['reports-dir'] ?? (env['COMPLIANCE_REPORTS_DIR'] || 'reports'),
+    jsonStdout: args['json-stdout'] ?? truthy(env['COMPLIANCE_JSON_STDOUT']),
+    colour: wantColour(args.color, env),
+    platform: platformText === 'all' ? 'all' : parsePlatform(platformText),
+    registry: {
+      insecureRegistries: args['insecure-registry'],
+      mirrors: parseMirrors(args['registry-mirror']),
+      env,
+      ...(args['ca-file'] ? { caFile: args['ca-file'] } : {}),
+    },
+    maxLayerBytes: parseSize(args['max-layer-size'], '--max-layer-size'),
+    logLevel: args['log-level'] as LevelWithSilent,
+  };
+}
+
+/** Writes to a stream and waits until it is flushed (so that exiting cannot cut it off). */
+function emit(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.write(text, (err) => (err ? reject(new OciScanError('REPORT_WRITE', `cannot write to ${stream === process.stdout ? 'stdout' : 'stderr'}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)) : resolve()));
+  });
+}
+
+/** Fails fast (exit 23) when the reports directory cannot be created or written, before any download. */
+async function checkReportsDir(dir: string): Promise<void> {
+  await ensureReportsDir(dir);
+  try {
+    await access(dir, constants.W_OK);
+  } catch {
+    throw new OciScanError('REPORT_WRITE', `the reports directory ${dir} is not writable: set COMPLIANCE_REPORTS_DIR or --reports-dir to a writable directory`);
+  }
+}
+
+async function run(config: RunConfig, logger: Logger, signal: AbortSignal): Promise<number> {
+  const codes = severityCodes(process.env);
+  if (!config.image) throw new OciScanError('NO_IMAGE', 'no image given: pass IMAGE (e.g. oci-scan ghcr.io/org/app:1.2) or set COMPLIANCE_IMAGE_FULL_REF');
+  await checkReportsDir(config.reportsDir);
+  const cache: LayerCache = new Map();
+  const scans: ImageScan[] = await scan(config.image, {
+    platform: config.platform,
+    registry: config.registry,
+    logger,
+    signal,
+    cache,
+    limits: config.maxLayerBytes !== undefined ? { maxLayerBytes: config.maxLayerBytes } : {},
+  });
+  const lines = config.jsonStdout ? process.stderr : process.stdout;
+  const several = scans.length > 1;
+  for (const s of scans) {
+    const file = reportFileName(s.image.name, s.image.manifestDigest ?? s.image.configDigest, several ? s.image.platform : undefined);
+    const path = await writeReportFile(config.reportsDir, file, JSON.stringify(s.report, null, 4) + '\n');
+    logger.info({ path }, 'report written');
+    await emit(lines, renderTerminal(s.results, config.colour && !config.jsonStdout) + '\n' + (several || config.jsonStdout ? '' : `Report: ${path}\n`));
+    if (several) await emit(lines, `Report (${s.image.platform ? s.image.platform.os + '/' + s.image.platform.architecture + (s.image.platform.variant ? '/' + s.image.platform.variant : '') : 'image'}): ${path}\n`);
+  }
+  if (config.jsonStdout) {
+    const doc = several ? scans.map((s) => s.report) : scans[0]?.report;
+    await emit(process.stdout, JSON.stringify(doc, null, 4) + '\n');
+  }
+  let highest = SEVERITY_ORDER.length - 1;
+  for (const s of scans) highest = Math.min(highest, SEVERITY_ORDER.indexOf(s.highest));
+  return codes[SEVERITY_ORDER[highest] as Severity];
+}
+
+/** Entry point: never throws; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled) process.exit(sig === 'SIGINT' ? 130 : 143);
+    signalled = sig;
+    controller.abort(new OciScanError('INTERRUPTED', `interrupted by ${sig}: scan stopped, no report written`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let logger: Logger | undefined;
+  try {
+    const config = await parseArgs(argv, process.env);
+    if (!config) return 0;
+    logger = createLogger(config.logLevel);
+    return await run(config, logger, controller.signal);
+  } catch (err) {
+    if (signalled) {
+      process.stderr.write(`oci-scan: interrupted by ${signalled}: scan stopped, no report written\n`);
+      return signalled === 'SIGINT' ? 130 : 143;
+    }
+    if (err instanceof OciScanError) {
+      process.stderr.write(`oci-scan: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      logger?.debug({ code: err.code, stack: err.stack }, 'failure');
+      return exitCodeFor(err.code);
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`oci-scan: internal error: ${message.replace(/\s*\n\s*/g, ' ')} (a bug in oci-scan; run with --log-level debug and report it)\n`);
+    logger?.debug({ stack: err instanceof Error ? err.stack : undefined }, 'internal error');
+    return 1;
+  }
+}
+
+main(hideBin(process.argv)).then(
+  (code) => process.exit(code),
+  () => process.exit(1),
+);

@@ -1,0 +1,100 @@
+/**
+ * Where a local image's files come from: a directory (OCI layout) or a plain tar (OCI archive,
+ * docker archive) read in place. Both serve small metadata files whole (bounded) and blobs as
+ * streams; nothing is extracted.
+ */
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { OciScanError } from '../../errors.js';
+import { indexTar, type TarMember } from './tar-index.js';
+
+/** Files of a local image, by path relative to its root (`index.json`, `blobs/sha256/…`). */
+export interface BlobStore {
+  /** What the store is, for messages (`OCI layout ./img`). */
+  readonly what: string;
+  /** The size of a file, or undefined when it is missing. */
+  size(path: string): Promise<number | undefined>;
+  /** A whole small file; throws `code` when it is larger than `limit`; undefined when missing. */
+  read(path: string, limit: number, code: 'INVALID_MANIFEST' | 'INVALID_CONFIG'): Promise<Buffer | undefined>;
+  /** A file as a stream (undefined when missing). */
+  stream(path: string): Promise<Readable | undefined>;
+}
+
+function tooLarge(what: string, path: string, limit: number, code: 'INVALID_MANIFEST' | 'INVALID_CONFIG'): OciScanError {
+  return new OciScanError(code, `${path} in ${what} is larger than ${limit} bytes: not a valid image document`);
+}
+
+/** A blob store over a directory; paths may not escape it. */
+export function directoryStore(root: string, what: string): BlobStore {
+  const base = resolve(root);
+  const full = (path: string): string => {
+    const p = resolve(base, path);
+    if (p !== base && !p.startsWith(base + sep)) throw new OciScanError('INVALID_MANIFEST', `${what} refers to ${JSON.stringify(path)}, outside the layout`);
+    return p;
+  };
+  const size = async (path: string): Promise<number | undefined> => {
+    try {
+      const s = await stat(full(path));
+      return s.isFile() ? s.size : undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  };
+  return {
+    what,
+    size,
+    async read(path, limit, code) {
+      const n = await size(path);
+      if (n === undefined) return undefined;
+      if (n > limit) throw tooLarge(what, path, limit, code);
+      const fh = await open(full(path), 'r');
+      try {
+        const buf = Buffer.alloc(n);
+        const { bytesRead } = await fh.read(buf, 0, n, 0);
+        return buf.subarray(0, bytesRead);
+      } finally {
+        await fh.close();
+      }
+    },
+    async stream(path) {
+      return (await size(path)) === undefined ? undefined : createReadStream(full(path), { highWaterMark: 256 * 1024 });
+    },
+  };
+}
+
+/** A blob store over a plain tar file, read in place through its member index. */
+export async function tarStore(file: string, what: string): Promise<BlobStore> {
+  const members = await indexTar(file, what);
+  const member = (path: string): TarMember | undefined => members.get(join('.', path).split(sep).join('/'));
+  const readMember = async (m: TarMember): Promise<Buffer> => {
+    const fh = await open(file, 'r');
+    try {
+      const buf = Buffer.alloc(m.size);
+      await fh.read(buf, 0, m.size, m.offset);
+      return buf;
+    } finally {
+      await fh.close();
+    }
+  };
+  return {
+    what,
+    async size(path) {
+      return member(path)?.size;
+    },
+    async read(path, limit, code) {
+      const m = member(path);
+      if (!m) return undefined;
+      if (m.size > limit) throw tooLarge(what, path, limit, code);
+      return readMember(m);
+    },
+    async stream(path) {
+      const m = member(path);
+      if (!m) return undefined;
+      // createReadStream's `end` is inclusive: an empty member is served as an empty stream.
+      return m.size === 0 ? Readable.from([]) : createReadStream(file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 256 * 1024 });
+    },
+  };
+}

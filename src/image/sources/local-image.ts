@@ -1,0 +1,112 @@
+/**
+ * Images from local files: the OCI image layout (directory or archive) and the pieces shared
+ * with the docker archive (verified blob reads, layers that stream from the store).
+ */
+import { pipeline } from 'node:stream/promises';
+import { OciScanError } from '../../errors.js';
+import { parseConfig, type ImageConfig } from '../config.js';
+import { layerKind, parseManifestDocument, type Descriptor, type ImageManifest } from '../manifest.js';
+import { choosePlatforms, type Platform } from '../platform.js';
+import type { Image, ImageName, Layer } from '../types.js';
+import { parseDigest, sha256Digest, VerifyingStream } from '../verify.js';
+import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../wire.js';
+import type { BlobStore } from './blob-store.js';
+import type { SourceOptions } from './options.js';
+
+/** The OCI layout path of a blob. */
+export function blobPath(digest: string): string {
+  const { algorithm, hex } = parseDigest(digest);
+  return `blobs/${algorithm}/${hex}`;
+}
+
+/** Reads a small file of the store whole and checks it against `digest` (when given). */
+export async function readVerified(store: BlobStore, path: string, digest: string | undefined, limit: number, code: 'INVALID_MANIFEST' | 'INVALID_CONFIG', what: string): Promise<Buffer> {
+  const bytes = await store.read(path, limit, code);
+  if (!bytes) throw new OciScanError(code, `${what} is missing from ${store.what} (${path}): the image is incomplete`);
+  if (digest && sha256Digest(bytes) !== digest) {
+    throw new OciScanError('DIGEST_MISMATCH', `${what} in ${store.what} does not match its digest ${digest}: the file is corrupt or was modified`);
+  }
+  return bytes;
+}
+
+/** A layer whose blob streams from the store at `path`, verified against `digest` / `size`. */
+export function storeLayer(store: BlobStore, path: string, digest: string, mediaType: string, size: number): Layer {
+  return {
+    digest,
+    mediaType,
+    size,
+    async open() {
+      const raw = await store.stream(path);
+      if (!raw) throw new OciScanError('SOURCE_UNREADABLE', `layer ${digest} is missing from ${store.what} (${path}): the image is incomplete`);
+      const verifying = new VerifyingStream(digest, size, `layer ${digest} in ${store.what}`);
+      // The consumer reads `verifying`; pipeline forwards errors and teardown both ways, so the
+      // promise's own rejection is already visible to the consumer as a stream error.
+      pipeline(raw, verifying).catch(() => undefined);
+      return verifying;
+    },
+  };
+}
+
+/** Builds an Image from a manifest whose blobs live in the store. */
+async function imageFromManifest(store: BlobStore, manifest: ImageManifest, manifestDigest: string, name: ImageName, platform: Platform | undefined, fromIndex: boolean): Promise<Image> {
+  const configBytes = await readVerified(store, blobPath(manifest.config.digest), manifest.config.digest, MAX_CONFIG_BYTES, 'INVALID_CONFIG', `config ${manifest.config.digest}`);
+  const config: ImageConfig = parseConfig(configBytes, `config of ${name.display}`);
+  const layers = manifest.layers.map((d: Descriptor): Layer => {
+    const kind = layerKind(d.mediaType);
+    if (kind === 'unknown') throw new OciScanError('UNSUPPORTED_MEDIA_TYPE', `layer ${d.digest} of ${name.display} has media type ${d.mediaType}, which is not an image layer`);
+    return storeLayer(store, blobPath(d.digest), d.digest, d.mediaType, d.size);
+  });
+  // Foreign layers whose blob is absent cannot be scanned; say so instead of failing.
+  const checked = await Promise.all(
+    layers.map(async (l) => (layerKind(l.mediaType) === 'foreign' && (await store.size(blobPath(l.digest))) === undefined ? { ...l, notScanned: 'foreign layer not present in the archive' } : l)),
+  );
+  const scanned = platform ?? (config.os && config.architecture ? { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) } : undefined);
+  return { name, manifestDigest, configDigest: manifest.config.digest, config, layers: checked, ...(scanned ? { platform: scanned } : {}), ...(fromIndex ? { fromIndex } : {}) };
+}
+
+/** Resolves a descriptor (manifest or nested index) to images for the wanted platform(s). */
+export async function resolveDescriptor(store: BlobStore, desc: Descriptor, name: ImageName, options: SourceOptions, fromIndex = false): Promise<Image[]> {
+  const what = `manifest ${desc.digest} of ${name.display}`;
+  const bytes = await readVerified(store, blobPath(desc.digest), desc.digest, MAX_MANIFEST_BYTES, 'INVALID_MANIFEST', what);
+  const doc = parseManifestDocument(bytes, desc.mediaType, what);
+  if (doc.kind === 'manifest') return [await imageFromManifest(store, doc.manifest, desc.digest, name, desc.platform, fromIndex)];
+  const chosen = choosePlatforms(doc.index.manifests, options.platform, `image index of ${name.display}`);
+  const images: Image[] = [];
+  for (const entry of chosen) images.push(...(await resolveDescriptor(store, entry, name, options, true)));
+  return images;
+}
+
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
+/**
+ * Images of an OCI layout (SPEC §2 `oci:` / `oci-archive:`). `tag` selects the index.json entry
+ * whose `org.opencontainers.image.ref.name` is it; without one the layout must hold one image
+ * (or one image per platform).
+ */
+export async function imagesFromOciLayout(store: BlobStore, base: Omit<ImageName, 'tag' | 'tagOrigin'>, tag: string | undefined, options: SourceOptions): Promise<Image[]> {
+  const indexBytes = await store.read('index.json', MAX_MANIFEST_BYTES, 'INVALID_MANIFEST');
+  if (!indexBytes) {
+    throw new OciScanError('SOURCE_UNREADABLE', `${store.what} is not an OCI image layout (no index.json): check the path and the transport (oci:, oci-archive:, docker-archive:)`);
+  }
+  const doc = parseManifestDocument(indexBytes, 'application/vnd.oci.image.index.v1+json', `index.json of ${store.what}`);
+  if (doc.kind !== 'index') throw new OciScanError('INVALID_MANIFEST', `index.json of ${store.what} is not an image index`);
+  const entries = doc.index.manifests;
+  const tags = [...new Set(entries.map((e) => e.annotations?.[REF_NAME]).filter((t): t is string => Boolean(t)))];
+  let candidates = tag === undefined ? entries : entries.filter((e) => e.annotations?.[REF_NAME] === tag);
+  if (candidates.length === 0) {
+    throw new OciScanError('IMAGE_NOT_FOUND', `${store.what} has no image tagged ${JSON.stringify(tag)}; tags there: ${tags.join(', ') || 'none'}`);
+  }
+  const name: ImageName =
+    tag !== undefined ? { ...base, tag, tagOrigin: 'reference' } : tags.length === 1 && tags[0] ? { ...base, tag: tags[0], tagOrigin: 'archive' } : { ...base, tagOrigin: 'none' };
+  if (candidates.length > 1) {
+    // Several entries: the platforms of one image, or several images (then a tag must choose).
+    if (candidates.every((e) => e.platform) && new Set(candidates.map((e) => e.annotations?.[REF_NAME])).size <= 1) {
+      candidates = choosePlatforms(candidates, options.platform, `index.json of ${store.what}`);
+      const images: Image[] = [];
+      for (const c of candidates) images.push(...(await resolveDescriptor(store, c, name, options, true)));
+      return images;
+    }
+    throw new OciScanError('USAGE', `${store.what} holds ${candidates.length} images: name one with :TAG after the path (tags: ${tags.join(', ') || 'none'})`);
+  }
+  return resolveDescriptor(store, candidates[0] as Descriptor, name, options);
+}

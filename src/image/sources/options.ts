@@ -1,0 +1,39 @@
+/**
+ * Options every image source receives. The registry part is filled from the CLI options and
+ * the environment (SPEC §2, §4); local sources use only `platform` and `signal`.
+ */
+import type { Logger } from 'pino';
+import type { Platform } from '../platform.js';
+
+/** How to reach registries. */
+export interface RegistryOptions {
+  /** `host[:port]` names to talk to over plain HTTP (besides localhost / 127.0.0.1 / ::1). */
+  readonly insecureRegistries: readonly string[];
+  /** Extra PEM CA bundle to trust (besides NODE_EXTRA_CA_CERTS, which Node reads itself). */
+  readonly caFile?: string;
+  /** Registry host → mirror `host[:port]` (`docker.io` → `mirror.local:5000`). */
+  readonly mirrors: Readonly<Record<string, string>>;
+  /** The environment to read credentials and proxies from (DOCKER_AUTH_CONFIG, DOCKER_CONFIG, HOME, …). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** TCP + TLS connect timeout in ms (default 15 000). */
+  readonly connectTimeoutMs?: number;
+  /** Longest wait for response headers or between two body chunks, in ms (default 60 000). */
+  readonly stallTimeoutMs?: number;
+  /** Retries after a 429/5xx/connection error or a broken blob transfer (default 4). */
+  readonly retries?: number;
+  /** First backoff delay in ms, doubled per retry (default 500). */
+  readonly retryDelayMs?: number;
+  /** Cap on one backoff delay, `Retry-After` included, in ms (default 30 000). */
+  readonly maxRetryDelayMs?: number;
+  /** Redirects followed for one request (default 10). */
+  readonly maxRedirects?: number;
+}
+
+/** Options for opening an image from any source. */
+export interface SourceOptions {
+  /** One platform, or every platform of an index. */
+  readonly platform: Platform | 'all';
+  readonly registry: RegistryOptions;
+  readonly logger: Logger;
+  readonly signal?: AbortSignal;
+}

@@ -1,0 +1,39 @@
+/**
+ * Tar entry names → absolute, normalised paths (SPEC §3): `./usr/bin/su`, `usr/bin/su`,
+ * `/usr//bin/./su` all become `/usr/bin/su`; `..` never climbs above the root.
+ */
+
+/** Normalises a tar entry name (or an absolute link target) to an absolute path. */
+export function normalisePath(name: string): string {
+  const parts: string[] = [];
+  for (const segment of name.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') {
+      parts.pop();
+      continue;
+    }
+    parts.push(segment);
+  }
+  return '/' + parts.join('/');
+}
+
+/** The directory part of a normalised path (`/` for top-level entries). */
+export function dirnameOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+/** The last component of a normalised path. */
+export function basenameOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** Resolves a symlink target relative to the directory holding the link. */
+export function resolveLinkTarget(linkPath: string, target: string): string {
+  return target.startsWith('/') ? normalisePath(target) : normalisePath(`${dirnameOf(linkPath)}/${target}`);
+}
+
+/** True when `path` is `dir` or lies below it. */
+export function isUnder(path: string, dir: string): boolean {
+  return dir === '/' || path === dir || path.startsWith(dir + '/');
+}

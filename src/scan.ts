@@ -1,0 +1,116 @@
+/**
+ * The pipeline: reference → source → image(s) → layers (inspected, cached by digest) →
+ * checks → report. No I/O of its own beyond what the sources do; the CLI writes the results.
+ */
+import type { Logger } from 'pino';
+import { ALL_CHECKS, matchersOf, watchPathsOf } from './checks/index.js';
+import type { Check, CheckInput, LayerView, Severity } from './checks/types.js';
+import { OciScanError } from './errors.js';
+import { openImages } from './image/sources/index.js';
+import type { SourceOptions } from './image/sources/options.js';
+import type { Image, Layer } from './image/types.js';
+import { mergeLayers } from './layer/final-fs.js';
+import { inspectLayer, type InspectOptions, type LayerFacts } from './layer/inspect.js';
+import { highestSeverity, toResult, type Report, type ReportResult } from './report/model.js';
+import { assertValidReport } from './report/validate.js';
+
+/** Limits applied to every layer. */
+export type ScanLimits = Pick<InspectOptions, 'maxLayerBytes' | 'maxEntries' | 'maxWatchedFileBytes'>;
+
+/** Layer facts by digest, shared between the images of one run (`--platform all`, audits). */
+export type LayerCache = Map<string, Promise<LayerFacts>>;
+
+/** Options of a scan. */
+export interface ScanOptions extends SourceOptions {
+  readonly checks?: readonly Check[];
+  readonly limits?: ScanLimits;
+  /** How many layers are downloaded and inspected at once. */
+  readonly layerConcurrency?: number;
+  readonly cache?: LayerCache;
+}
+
+/** The outcome of scanning one image. */
+export interface ImageScan {
+  readonly image: Image;
+  /** Results in check order. */
+  readonly results: ReportResult[];
+  /** The report document (validated against the schema). */
+  readonly report: Report;
+  readonly highest: Severity;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in input order; stops at the first error. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/** Inspects one layer (or takes its facts from the cache). */
+function layerFacts(image: Image, layer: Layer, checks: readonly Check[], options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
+  const key = `${layer.digest}|${checks.map((c) => c.id).join(',')}`;
+  const cached = options.cache?.get(key);
+  if (cached) return cached;
+  const what = `layer ${layer.digest} of ${image.name.display}`;
+  const work = (async () => {
+    const started = Date.now();
+    const blob = await layer.open(signal);
+    const facts = await inspectLayer(blob, { ...options.limits, matchers: matchersOf(checks), watchPaths: watchPathsOf(checks), what, signal });
+    options.logger.debug({ layer: layer.digest, compression: facts.compression, entries: facts.entries, tarBytes: facts.tarBytes, ms: Date.now() - started }, 'layer inspected');
+    return facts;
+  })();
+  if (options.cache) {
+    options.cache.set(key, work);
+    // A failed inspection must not poison the cache for a later retry.
+    work.catch(() => options.cache?.delete(key));
+  }
+  return work;
+}
+
+/** Scans one resolved image. */
+export async function scanImage(image: Image, options: ScanOptions): Promise<ImageScan> {
+  const checks = options.checks ?? ALL_CHECKS;
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const scannable = image.layers.filter((l) => l.notScanned === undefined);
+    const facts = await mapLimit(scannable, options.layerConcurrency ?? 3, (layer) =>
+      layerFacts(image, layer, checks, options, stop.signal).catch((err: unknown) => {
+        stop.abort(err);
+        throw err;
+      }),
+    );
+    const layers: LayerView[] = scannable.map((l, i) => ({ digest: l.digest, facts: facts[i] as LayerFacts }));
+    const input: CheckInput = {
+      name: image.name,
+      config: image.config,
+      layers,
+      notScanned: image.layers.flatMap((l) => (l.notScanned === undefined ? [] : [{ digest: l.digest, reason: l.notScanned }])),
+      fs: mergeLayers(layers.map((l) => l.facts)),
+      ...(image.fromIndex && image.platform ? { platform: image.platform } : {}),
+    };
+    const results = checks.map((check) => toResult(check, check.run(input)));
+    const report: Report = { [image.name.display]: results };
+    assertValidReport(report);
+    return { image, results, report, highest: highestSeverity(results) };
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Opens `input` (any supported transport) and scans every image it resolves to. */
+export async function scan(input: string, options: ScanOptions): Promise<ImageScan[]> {
+  if (input.trim() === '') throw new OciScanError('NO_IMAGE', 'no image given: pass IMAGE or set COMPLIANCE_IMAGE_FULL_REF');
+  const images = await openImages(input, options);
+  const scans: ImageScan[] = [];
+  for (const image of images) scans.push(await scanImage(image, options));
+  return scans;
+}
