@@ -2,7 +2,6 @@
  * The pipeline: reference → source → image(s) → layers (inspected, cached by digest) →
  * checks → report. No I/O of its own beyond what the sources do; the CLI writes the results.
  */
-import type { Logger } from 'pino';
 import { ALL_CHECKS, matchersOf, watchPathsOf } from './checks/index.js';
 import type { Check, CheckInput, LayerView, Severity } from './checks/types.js';
 import { OciScanError } from './errors.js';

@@ -2,17 +2,30 @@
  * Reading outside JSON (manifests, indexes, configs, archive metadata): bounded size, strict
  * parse, schema check — one place, so that every wire format fails the same clear way.
  */
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { OciScanError, type ErrorCode } from '../errors.js';
 
 const ajv = new Ajv2020({ allErrors: false, strict: true, allowUnionTypes: true });
 
-/** A compiled validator for wire format T. */
-export type WireValidator<T> = ValidateFunction<T>;
+/** A validator for wire format T. */
+export interface WireValidator<T> {
+  (doc: unknown): doc is T;
+  errors?: ErrorObject[] | null;
+}
 
-/** Compiles a JSON schema into a validator for type T (schemas are written next to their types). */
+/**
+ * A validator for type T from a JSON schema (schemas are written next to their types),
+ * compiled on first use so that `--help` and usage errors do not pay for it.
+ */
 export function compileWire<T>(schema: object): WireValidator<T> {
-  return ajv.compile<T>(schema);
+  let compiled: ValidateFunction<T> | undefined;
+  const validate = ((doc: unknown): doc is T => {
+    compiled ??= ajv.compile<T>(schema);
+    const ok = compiled(doc);
+    validate.errors = compiled.errors ?? null;
+    return ok;
+  }) as WireValidator<T>;
+  return validate;
 }
 
 /**

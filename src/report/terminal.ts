@@ -8,6 +8,7 @@ import type { ReportResult } from './model.js';
 
 /** Replaces control characters (C0, DEL, C1) and lone surrogates with visible escapes. */
 export function escapeForTerminal(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return text.replace(/[\u0000-\u001f\u007f-\u009f]|[\ud800-\udfff]/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 

@@ -1,0 +1,175 @@
+/**
+ * The built CLI as a subprocess: report files that validate against the schema, exit codes
+ * (highest severity, env overrides, 2/20/21/22/23), COMPLIANCE_JSON_STDOUT, one-line errors
+ * without stack traces, and a reports directory that is never emptied.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { buildImage, buildTar, digestOf, writeDockerArchive, writeOciLayout, type ImageSpec } from '../helpers/image-builder.js';
+import { runCli, tempDir } from '../helpers/scan.js';
+import { REPORT_SCHEMA_URL } from '../../src/report/validate.js';
+
+const cleanSpec: ImageSpec = {
+  layers: [{ entries: [{ type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' }, { type: 'file', path: 'app', mode: 0o755, content: 'x' }] }],
+  config: { User: 'app:app', Labels: { vendor: 'v' }, Cmd: ['/app'] },
+};
+
+/** Asserts a failure: exit code, one line on stderr naming `pattern`, no stack trace, nothing on stdout. */
+function assertOneLineError(r: { code: number | null; stdout: string; stderr: string }, code: number, pattern: RegExp): void {
+  assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line on stderr, got: ${r.stderr}`);
+  assert.match(lines[0] ?? '', /^oci-scan: /);
+  assert.match(lines[0] ?? '', pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
+  assert.equal(r.stdout, '');
+}
+
+async function layout(dir: string, spec: ImageSpec, tag = '1.0'): Promise<string> {
+  const path = join(dir, 'img');
+  await writeOciLayout(path, [{ image: buildImage(spec), tag }]);
+  return `oci:${path}:${tag}`;
+}
+
+test('the demo image: report validates against the schema, exit code 12 (highest severity Critical)', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const r = await runCli(['oci:fixtures/demo:1.0', '--reports-dir', dir]);
+    assert.equal(r.code, 12, r.stderr);
+    const report = JSON.parse(await readFile(join(dir, 'demo_1.0-compliance.json'), 'utf8')) as Record<string, unknown[]>;
+    const schema = JSON.parse(await readFile(REPORT_SCHEMA_URL, 'utf8')) as object;
+    const validate = new Ajv2020({ strict: true }).compile(schema);
+    assert.ok(validate(report), JSON.stringify(validate.errors));
+    assert.deepEqual(Object.keys(report), ['oci:fixtures/demo:1.0']);
+    assert.equal(report['oci:fixtures/demo:1.0']?.length, 17);
+    assert.match(r.stdout, /^PASS\. Severity: Informational\. Tag :latest\. Image oci:fixtures\/demo:1\.0 has tag: 1\.0\.$/m);
+    assert.match(r.stdout, /^FAIL\. Severity: Critical\. Checking for a su file\. Found file\.$/m);
+    assert.match(r.stdout, /^ {8}\/usr\/bin\/su$/m);
+    assert.equal(r.stderr, '');
+  } finally {
+    await cleanup();
+  }
+});
+
+test('exit code is the highest severity, not the first result; *_EXIT_CODE variables override', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    // Tag passes (first result), labels missing (Low) and more than one layer (Low): highest Low.
+    const ref = await layout(dir, { ...cleanSpec, layers: [...cleanSpec.layers, { entries: [] }], config: { ...cleanSpec.config, Labels: null } });
+    const low = await runCli([ref, '--reports-dir', join(dir, 'r')]);
+    assert.equal(low.code, 15, low.stderr);
+    const lowOverride = await runCli([ref, '--reports-dir', join(dir, 'r')], { env: { LOW_EXIT_CODE: '3' } });
+    assert.equal(lowOverride.code, 3);
+    const clean = await runCli([await layout(join(dir, 'c'), cleanSpec), '--reports-dir', join(dir, 'r')]);
+    assert.equal(clean.code, 0, clean.stderr + clean.stdout);
+    const cleanOverride = await runCli([await layout(join(dir, 'c2'), cleanSpec), '--reports-dir', join(dir, 'r')], { env: { INFORMATIONAL_EXIT_CODE: '7' } });
+    assert.equal(cleanOverride.code, 7);
+    const high = await runCli([await layout(join(dir, 'h'), { ...cleanSpec, config: { ...cleanSpec.config, ExposedPorts: { '2375/tcp': {} } } }), '--reports-dir', join(dir, 'r')], { env: { HIGH_EXIT_CODE: '42' } });
+    assert.equal(high.code, 42);
+    const medium = await runCli([await layout(join(dir, 'm'), { ...cleanSpec, layers: [{ entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'x' }] }] }), '--reports-dir', join(dir, 'r')]);
+    assert.equal(medium.code, 14);
+    const critical = await runCli(['oci:fixtures/demo:1.0', '--reports-dir', join(dir, 'r')], { env: { CRITICAL_EXIT_CODE: '99' } });
+    assert.equal(critical.code, 99);
+    const bad = await runCli(['oci:fixtures/demo:1.0', '--reports-dir', join(dir, 'r')], { env: { CRITICAL_EXIT_CODE: 'lots' } });
+    assertOneLineError(bad, 2, /CRITICAL_EXIT_CODE="lots" is not an exit code/);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('COMPLIANCE_JSON_STDOUT=true prints the same JSON on stdout; the check lines move to stderr', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const r = await runCli(['oci:fixtures/demo:1.0'], { env: { COMPLIANCE_JSON_STDOUT: 'true', COMPLIANCE_REPORTS_DIR: dir } });
+    assert.equal(r.code, 12);
+    const file = await readFile(join(dir, 'demo_1.0-compliance.json'), 'utf8');
+    assert.deepEqual(JSON.parse(r.stdout), JSON.parse(file));
+    assert.match(r.stderr, /^FAIL\. Severity: Critical\. Checking for a su file/m);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('no image: exit 22; COMPLIANCE_IMAGE_FULL_REF is used when IMAGE is absent', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    assertOneLineError(await runCli(['--reports-dir', dir]), 22, /no image given.*COMPLIANCE_IMAGE_FULL_REF/);
+    const r = await runCli([], { env: { COMPLIANCE_IMAGE_FULL_REF: 'oci:fixtures/demo:1.0', COMPLIANCE_REPORTS_DIR: dir } });
+    assert.equal(r.code, 12);
+    assert.deepEqual(await readdir(dir), ['demo_1.0-compliance.json']);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('reports directory: created when missing, never emptied; unwritable → exit 23', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const reports = join(dir, 'deep', 'reports');
+    await mkdir(reports, { recursive: true });
+    await writeFile(join(reports, 'keep-me.txt'), 'precious');
+    const r = await runCli(['oci:fixtures/demo:1.0', '--reports-dir', reports]);
+    assert.equal(r.code, 12);
+    assert.deepEqual((await readdir(reports)).sort(), ['demo_1.0-compliance.json', 'keep-me.txt']);
+    assert.equal(await readFile(join(reports, 'keep-me.txt'), 'utf8'), 'precious');
+    const created = await runCli(['oci:fixtures/demo:1.0', '--reports-dir', join(dir, 'new', 'dir')]);
+    assert.equal(created.code, 12);
+    assert.deepEqual(await readdir(join(dir, 'new', 'dir')), ['demo_1.0-compliance.json']);
+    // A path below a regular file can never be created, even by root.
+    const blocked = await runCli(['oci:fixtures/demo:1.0', '--reports-dir', join(reports, 'keep-me.txt', 'sub')]);
+    assertOneLineError(blocked, 23, /cannot create the reports directory .*ENOTDIR/);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('bad input: missing file → 20, truncated gzip layer → 20, corrupt tar → 20, manifest not JSON → 21, unknown option → 2', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    assertOneLineError(await runCli([`oci:${join(dir, 'nope')}:1.0`, '--reports-dir', dir]), 20, /does not exist/);
+    assertOneLineError(await runCli([`docker-archive:${join(dir, 'nope.tar')}`, '--reports-dir', dir]), 20, /does not exist/);
+
+    const goodTar = buildTar([{ type: 'file', path: 'usr/bin/tool', mode: 0o755, content: 'x'.repeat(5000) }]);
+    const { gzipSync } = await import('node:zlib');
+    const truncated = gzipSync(goodTar).subarray(0, 60);
+    const r1 = await runCli([await layout(join(dir, 'trunc'), { layers: [{ blob: truncated }] }), '--reports-dir', join(dir, 'r')]);
+    assertOneLineError(r1, 20, /layer sha256:[a-f0-9]{64} of .* could not be read \(gzip\/tar: unexpected end of file\)/);
+
+    const corrupt = Buffer.from(goodTar);
+    corrupt.fill(0x41, 0, 200); // destroy the first header (its checksum no longer matches)
+    const r2 = await runCli([await layout(join(dir, 'corrupt'), { layers: [{ blob: corrupt, compression: 'none' }] }), '--reports-dir', join(dir, 'r')]);
+    assertOneLineError(r2, 20, /could not be read \(tar: /);
+
+    const notJson = Buffer.from('this is not a manifest');
+    const root = join(dir, 'badmanifest');
+    await writeOciLayout(root, [{ image: buildImage(cleanSpec), tag: '1.0' }]);
+    await writeFile(join(root, 'blobs', 'sha256', digestOf(notJson).slice(7)), notJson);
+    await writeFile(
+      join(root, 'index.json'),
+      JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(notJson), size: notJson.length, annotations: { 'org.opencontainers.image.ref.name': '1.0' } }] }),
+    );
+    assertOneLineError(await runCli([`oci:${root}:1.0`, '--reports-dir', join(dir, 'r')]), 21, /manifest .* is not valid JSON/);
+
+    assertOneLineError(await runCli(['oci:fixtures/demo:1.0', '--no-such-option']), 2, /Unknown argument/i);
+    // No partial report was left behind by any failure.
+    assert.deepEqual(await readdir(join(dir, 'r')).catch(() => []), []);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('docker-archive: the tag the archive records decides check 1; the report is named after it', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await writeDockerArchive(join(dir, 'saved.tar'), buildImage(cleanSpec), ['registry.local/team/web:latest']);
+    const r = await runCli([`docker-archive:${join(dir, 'saved.tar')}`, '--reports-dir', join(dir, 'r')]);
+    assert.equal(r.code, 12, r.stderr);
+    assert.match(r.stdout, /^FAIL\. Severity: Critical\. Tag :latest\. Image docker-archive:.*saved\.tar has tag: latest\.$/m);
+    assert.deepEqual(await readdir(join(dir, 'r')), ['web_latest-compliance.json']);
+  } finally {
+    await cleanup();
+  }
+});
