@@ -26,6 +26,8 @@ export interface ScanOptions extends SourceOptions {
   /** How many layers are downloaded and inspected at once. */
   readonly layerConcurrency?: number;
   readonly cache?: LayerCache;
+  /** Called after each layer is inspected (progress display). */
+  readonly onLayer?: (event: { readonly image: Image; readonly done: number; readonly total: number; readonly facts: LayerFacts }) => void;
 }
 
 /** The outcome of scanning one image. */
@@ -81,12 +83,18 @@ export async function scanImage(image: Image, options: ScanOptions): Promise<Ima
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const scannable = image.layers.filter((l) => l.notScanned === undefined);
-    const facts = await mapLimit(scannable, options.layerConcurrency ?? 3, (layer) =>
-      layerFacts(image, layer, checks, options, stop.signal).catch((err: unknown) => {
+    let done = 0;
+    const facts = await mapLimit(scannable, options.layerConcurrency ?? 3, async (layer) => {
+      try {
+        const f = await layerFacts(image, layer, checks, options, stop.signal);
+        options.onLayer?.({ image, done: ++done, total: scannable.length, facts: f });
+        return f;
+      } catch (err) {
+        // One failed layer stops the others' downloads at once.
         stop.abort(err);
         throw err;
-      }),
-    );
+      }
+    });
     const layers: LayerView[] = scannable.map((l, i) => ({ digest: l.digest, facts: facts[i] as LayerFacts }));
     const input: CheckInput = {
       name: image.name,

@@ -9,11 +9,11 @@ import { hideBin } from 'yargs/helpers';
 import type { Logger, LevelWithSilent } from 'pino';
 import { SEVERITY_ORDER, type Severity } from '../checks/types.js';
 import { OciScanError, exitCodeFor } from '../errors.js';
-import { parsePlatform, type Platform } from '../image/platform.js';
+import { formatPlatform, parsePlatform, type Platform } from '../image/platform.js';
 import type { RegistryOptions } from '../image/sources/options.js';
 import { renderTerminal } from '../report/terminal.js';
 import { ensureReportsDir, reportFileName, writeReportFile } from '../report/write.js';
-import { scan, type ImageScan, type LayerCache } from '../scan.js';
+import { scan, type ImageScan, type LayerCache, type ScanOptions } from '../scan.js';
 import { severityCodes } from './exit-codes.js';
 import { createLogger, LOG_LEVELS } from './logger.js';
 
@@ -26,6 +26,7 @@ interface RunConfig {
   platform: Platform | 'all';
   registry: RegistryOptions;
   maxLayerBytes?: number;
+  timeoutSeconds: number;
   logLevel: LevelWithSilent;
 }
 
@@ -35,6 +36,11 @@ function parseSize(text: string, flag: string): number {
   if (!m) throw new OciScanError('USAGE', `${flag} ${JSON.stringify(text)} is not a size: use bytes or a number with k, m, g or t (e.g. 8g)`);
   const power = ['', 'k', 'm', 'g', 't'].indexOf((m[2] ?? '').toLowerCase());
   return Math.floor(Number(m[1]) * 1024 ** power);
+}
+
+function parseTimeout(value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new OciScanError('USAGE', `--timeout ${String(value)} is not a number of seconds (0 for no limit)`);
+  return value;
 }
 
 function parseMirrors(values: readonly string[]): Record<string, string> {
@@ -74,6 +80,7 @@ async function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Promise<RunCon
     .option('registry-mirror', { type: 'string', array: true, default: [] as string[], describe: 'SOURCE=MIRROR, e.g. docker.io=mirror.local:5000 (repeatable)' })
     .option('ca-file', { type: 'string', describe: 'PEM file of extra CAs to trust for registries' })
     .option('max-layer-size', { type: 'string', describe: 'largest uncompressed layer to read (decompression-bomb guard), e.g. 64g', default: '64g' })
+    .option('timeout', { type: 'number', default: 0, describe: 'give up a scan after this many seconds (0: no limit; stalled downloads time out on their own)' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'warn', describe: 'log level of the JSON logs on stderr' })
     .option('color', { type: 'boolean', describe: 'colour the check lines (default: when stdout is a terminal; honours NO_COLOR / FORCE_COLOR)' })
     .strictOptions()
@@ -103,6 +110,7 @@ async function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Promise<RunCon
       ...(args['ca-file'] ? { caFile: args['ca-file'] } : {}),
     },
     maxLayerBytes: parseSize(args['max-layer-size'], '--max-layer-size'),
+    timeoutSeconds: parseTimeout(args.timeout),
     logLevel: args['log-level'] as LevelWithSilent,
   };
 }
@@ -112,6 +120,15 @@ function emit(stream: NodeJS.WriteStream, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
     stream.write(text, (err) => (err ? reject(new OciScanError('REPORT_WRITE', `cannot write to ${stream === process.stdout ? 'stdout' : 'stderr'}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)) : resolve()));
   });
+}
+
+/** A one-line progress display on stderr (only used when stderr is a terminal). */
+function progress(): NonNullable<ScanOptions['onLayer']> {
+  let bytes = 0;
+  return ({ done, total, facts }) => {
+    bytes += facts.tarBytes;
+    process.stderr.write(`\r\u001b[Kinspected ${done}/${total} layers, ${(bytes / 1048576).toFixed(1)} MiB unpacked`);
+  };
 }
 
 /** Fails fast (exit 23) when the reports directory cannot be created or written, before any download. */
@@ -136,15 +153,17 @@ async function run(config: RunConfig, logger: Logger, signal: AbortSignal): Prom
     signal,
     cache,
     limits: config.maxLayerBytes !== undefined ? { maxLayerBytes: config.maxLayerBytes } : {},
+    ...(process.stderr.isTTY ? { onLayer: progress() } : {}),
   });
+  if (process.stderr.isTTY) process.stderr.write('\r\u001b[K');
   const lines = config.jsonStdout ? process.stderr : process.stdout;
   const several = scans.length > 1;
   for (const s of scans) {
     const file = reportFileName(s.image.name, s.image.manifestDigest ?? s.image.configDigest, several ? s.image.platform : undefined);
     const path = await writeReportFile(config.reportsDir, file, JSON.stringify(s.report, null, 4) + '\n');
     logger.info({ path }, 'report written');
-    await emit(lines, renderTerminal(s.results, config.colour && !config.jsonStdout) + '\n' + (several || config.jsonStdout ? '' : `Report: ${path}\n`));
-    if (several) await emit(lines, `Report (${s.image.platform ? s.image.platform.os + '/' + s.image.platform.architecture + (s.image.platform.variant ? '/' + s.image.platform.variant : '') : 'image'}): ${path}\n`);
+    const header = several ? `Image ${s.image.name.display} (${s.image.platform ? formatPlatform(s.image.platform) : 'unknown platform'})\n` : '';
+    await emit(lines, header + renderTerminal(s.results, config.colour && !config.jsonStdout) + `\nReport: ${path}\n`);
   }
   if (config.jsonStdout) {
     const doc = several ? scans.map((s) => s.report) : scans[0]?.report;
@@ -171,6 +190,10 @@ export async function main(argv: string[]): Promise<number> {
     const config = await parseArgs(argv, process.env);
     if (!config) return 0;
     logger = createLogger(config.logLevel);
+    if (config.timeoutSeconds > 0) {
+      const seconds = config.timeoutSeconds;
+      setTimeout(() => controller.abort(new OciScanError('TIMEOUT', `the scan did not finish within ${seconds} s (--timeout): no report written; raise --timeout or check the registry's speed`)), seconds * 1000).unref();
+    }
     return await run(config, logger, controller.signal);
   } catch (err) {
     if (signalled) {
