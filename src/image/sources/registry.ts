@@ -1,12 +1,150 @@
 /**
  * The registry source: references like `ghcr.io/org/app:1.2` resolved through the
- * Distribution API. (Being written: see issue 3.)
+ * Distribution API (SPEC §4) into the same `Image` every other source returns.
+ *
+ * reference → (mirror) → credentials → client → manifest or index → platform(s) →
+ * per platform: manifest, config, layers (opened lazily as verified streams).
  */
+import type { Readable } from 'node:stream';
+import { findCredential, type HelperRunner } from '../../auth/credentials.js';
 import { OciScanError } from '../../errors.js';
-import type { Image } from '../types.js';
-import type { SourceOptions } from './options.js';
+import { apiHost, normaliseRegistry, parseReference, type Reference } from '../../reference/reference.js';
+import { RegistryClient } from '../../registry/client.js';
+import { createDispatcher, transportSettings, usesPlainHttp } from '../../registry/transport.js';
+import { parseConfig, type ImageConfig } from '../config.js';
+import { parseManifestDocument, layerKind, type Descriptor, type ImageManifest } from '../manifest.js';
+import { choosePlatforms, formatPlatform, type Platform } from '../platform.js';
+import type { Image, ImageName, Layer } from '../types.js';
+import { MAX_CONFIG_BYTES } from '../wire.js';
+import type { RegistryOptions, SourceOptions } from './options.js';
+
+/** Where a registry's requests go: the registry itself or its mirror. */
+export interface RegistryEndpoint {
+  /** `host[:port]` to connect to. */
+  readonly host: string;
+  /** Plain HTTP instead of HTTPS. */
+  readonly plainHttp: boolean;
+  /** The registry this endpoint mirrors, when it is a mirror. */
+  readonly mirrorOf?: string;
+}
+
+/**
+ * The endpoint for a registry: its mirror when `mirrors` names one (keys and values may be
+ * any Hub alias / carry `http://` or `https://`), else its API host (`registry-1.docker.io`
+ * for Docker Hub). Plain HTTP for localhost and --insecure-registry hosts, or an `http://` mirror.
+ */
+export function resolveEndpoint(registry: string, options: Pick<RegistryOptions, 'mirrors' | 'insecureRegistries'>): RegistryEndpoint {
+  const wanted = normaliseRegistry(registry);
+  for (const [source, target] of Object.entries(options.mirrors)) {
+    const from = normaliseRegistry(source.replace(/^https?:\/\//i, '').replace(/\/.*$/, ''));
+    if (from !== wanted) continue;
+    const scheme = /^(https?):\/\//i.exec(target)?.[1]?.toLowerCase();
+    const host = target.replace(/^https?:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+    const plainHttp = scheme === 'http' || (scheme === undefined && usesPlainHttp(host, options.insecureRegistries));
+    return { host, plainHttp, mirrorOf: wanted };
+  }
+  const host = apiHost(wanted);
+  return { host, plainHttp: usesPlainHttp(host, options.insecureRegistries) || usesPlainHttp(wanted, options.insecureRegistries) };
+}
+
+/** Test seam: a credential helper runner (the CLI never sets it). */
+export interface RegistrySourceHooks {
+  readonly runHelper?: HelperRunner;
+}
+
+function imageName(ref: Reference): ImageName {
+  return { display: ref.display, name: ref.name, tagOrigin: 'reference', ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) };
+}
 
 /** Resolves a registry reference to the image(s) to scan (several with `--platform all`). */
-export async function openRegistryImages(input: string, _options: SourceOptions): Promise<Image[]> {
-  throw new OciScanError('SOURCE_UNREADABLE', `registry references are not supported yet: ${input}`);
+export async function openRegistryImages(input: string, options: SourceOptions, hooks: RegistrySourceHooks = {}): Promise<Image[]> {
+  const ref = parseReference(input);
+  const registryOptions = options.registry;
+  const endpoint = resolveEndpoint(ref.registry, registryOptions);
+  const settings = transportSettings(registryOptions);
+  const logger = options.logger.child({ component: 'registry' });
+  const credential = await findCredential({
+    registry: endpoint.mirrorOf ? endpoint.host : ref.registry,
+    repository: ref.repository,
+    env: registryOptions.env,
+    ...(hooks.runHelper ? { runHelper: hooks.runHelper } : {}),
+  });
+  logger.debug({ registry: ref.registry, host: endpoint.host, repository: ref.repository, plainHttp: endpoint.plainHttp, credential: credential?.toJSON() }, 'opening registry image');
+  const client = new RegistryClient({
+    registry: ref.registry,
+    host: endpoint.host,
+    repository: ref.repository,
+    plainHttp: endpoint.plainHttp,
+    ...(endpoint.mirrorOf ? { mirrorOf: endpoint.mirrorOf } : {}),
+    ...(credential ? { credential } : {}),
+    dispatcher: createDispatcher(registryOptions, settings),
+    settings,
+    logger,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+
+  const name = imageName(ref);
+  const where = `${endpoint.host}/${ref.repository}`;
+  const top = await client.getManifest(ref.digest ?? ref.tag ?? 'latest');
+  const doc = parseManifestDocument(top.bytes, top.contentType, `manifest of ${where}:${ref.tag ?? ref.digest ?? 'latest'}`);
+  if (doc.kind === 'manifest') {
+    return [await loadImage(client, name, where, doc.manifest, top.digest, undefined, false)];
+  }
+  const chosen = choosePlatforms(doc.index.manifests, options.platform, `image index ${where}@${top.digest}`);
+  const images: Image[] = [];
+  for (const entry of chosen) {
+    const child = await client.getManifest(entry.digest);
+    const what = `manifest of ${where}@${entry.digest} (${formatPlatform(entry.platform)})`;
+    const childDoc = parseManifestDocument(child.bytes, child.contentType ?? entry.mediaType, what);
+    if (childDoc.kind !== 'manifest') throw new OciScanError('INVALID_MANIFEST', `${what} is an index inside an index, which oci-scan does not follow: scan the inner index by digest`);
+    images.push(await loadImage(client, name, where, childDoc.manifest, child.digest, entry.platform, true));
+  }
+  return images;
+}
+
+/** Reads the config and builds the Layer list of one image manifest. */
+async function loadImage(client: RegistryClient, name: ImageName, where: string, manifest: ImageManifest, manifestDigest: string, platform: Platform | undefined, fromIndex: boolean): Promise<Image> {
+  const configWhat = `config ${manifest.config.digest} of ${where}`;
+  const configBytes = await client.readBlob(manifest.config.digest, manifest.config.size, MAX_CONFIG_BYTES, configWhat, () => new OciScanError('INVALID_CONFIG', `${configWhat} is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB: refusing it`));
+  const config: ImageConfig = parseConfig(configBytes, configWhat);
+  const layers: Layer[] = [];
+  for (const d of manifest.layers) layers.push(await makeLayer(client, d, where));
+  const scanned = platform ?? platformOfConfig(config);
+  return {
+    name,
+    manifestDigest,
+    configDigest: manifest.config.digest,
+    ...(scanned ? { platform: scanned } : {}),
+    ...(fromIndex ? { fromIndex: true } : {}),
+    config,
+    layers,
+  };
+}
+
+function platformOfConfig(config: ImageConfig): Platform | undefined {
+  if (!config.os || !config.architecture) return undefined;
+  return config.variant ? { os: config.os, architecture: config.architecture, variant: config.variant } : { os: config.os, architecture: config.architecture };
+}
+
+/**
+ * A Layer over a blob of the registry. Foreign (non-distributable) layers are fetched from
+ * the registry when it holds them (some mirrors do); otherwise they are marked `notScanned`
+ * rather than fetched from their `urls` (Microsoft's servers, typically), as SPEC §4 says.
+ */
+async function makeLayer(client: RegistryClient, d: Descriptor, where: string): Promise<Layer> {
+  const kind = layerKind(d.mediaType);
+  if (kind === 'unknown') {
+    throw new OciScanError('UNSUPPORTED_MEDIA_TYPE', `layer ${d.digest} of ${where} has media type ${d.mediaType}, which is not a container filesystem layer (tar, tar+gzip, tar+zstd): this is not a container image oci-scan can scan`);
+  }
+  const what = `layer ${d.digest} of ${where}`;
+  const base = { digest: d.digest, mediaType: d.mediaType, size: d.size, ...(d.urls ? { urls: d.urls } : {}) };
+  if (kind === 'foreign' && !(await client.hasBlob(d.digest))) {
+    const reason = `foreign (non-distributable) layer not held by registry ${client.label}; not downloaded from its external URLs`;
+    return {
+      ...base,
+      notScanned: reason,
+      open: (): Promise<Readable> => Promise.reject(new OciScanError('IMAGE_NOT_FOUND', `${what}: ${reason}`)),
+    };
+  }
+  return { ...base, open: (signal?: AbortSignal): Promise<Readable> => Promise.resolve(client.openBlob(d.digest, d.size, what, signal)) };
 }

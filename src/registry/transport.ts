@@ -1,0 +1,219 @@
+/**
+ * The HTTP layer under the registry client: one undici Dispatcher per scan (timeouts, extra
+ * CAs, proxies from the environment), the plain-HTTP rule, retry timing, and the mapping of
+ * socket/TLS/timeout errors to OciScanErrors with a hint of what to do.
+ */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { OciScanError } from '../errors.js';
+import type { RegistryOptions } from '../image/sources/options.js';
+
+/** Timing and retry settings, with the defaults used when RegistryOptions leaves them out. */
+export interface TransportSettings {
+  /** TCP + TLS connect timeout. */
+  readonly connectTimeoutMs: number;
+  /** Longest wait for response headers, or between two chunks of a body. */
+  readonly stallTimeoutMs: number;
+  /** Retries after the first attempt, for 429/5xx/connection errors and broken bodies. */
+  readonly retries: number;
+  /** First backoff delay; doubles per retry (with jitter). */
+  readonly retryDelayMs: number;
+  /** Cap on one backoff delay, `Retry-After` included. */
+  readonly maxRetryDelayMs: number;
+  /** Redirects followed for one request. */
+  readonly maxRedirects: number;
+}
+
+/** Defaults: generous enough for a slow CDN, small enough that a dead registry fails in minutes. */
+export const DEFAULT_TRANSPORT: TransportSettings = {
+  connectTimeoutMs: 15_000,
+  stallTimeoutMs: 60_000,
+  retries: 4,
+  retryDelayMs: 500,
+  maxRetryDelayMs: 30_000,
+  maxRedirects: 10,
+};
+
+/** The settings in force for `options`. */
+export function transportSettings(options: RegistryOptions): TransportSettings {
+  return {
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_TRANSPORT.connectTimeoutMs,
+    stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_TRANSPORT.stallTimeoutMs,
+    retries: options.retries ?? DEFAULT_TRANSPORT.retries,
+    retryDelayMs: options.retryDelayMs ?? DEFAULT_TRANSPORT.retryDelayMs,
+    maxRetryDelayMs: options.maxRetryDelayMs ?? DEFAULT_TRANSPORT.maxRetryDelayMs,
+    maxRedirects: options.maxRedirects ?? DEFAULT_TRANSPORT.maxRedirects,
+  };
+}
+
+/** Splits `host[:port]` / `[v6]:port` into hostname (no brackets) and port text. */
+export function splitHostPort(host: string): { hostname: string; port?: string } {
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(host);
+  if (v6) return v6[2] ? { hostname: v6[1] ?? '', port: v6[2] } : { hostname: v6[1] ?? '' };
+  const colon = host.lastIndexOf(':');
+  if (colon > 0 && host.indexOf(':') === colon) return { hostname: host.slice(0, colon), port: host.slice(colon + 1) };
+  return { hostname: host };
+}
+
+/** Hosts always spoken to over plain HTTP (Docker's rule for the local machine). */
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
+
+/**
+ * True when `host` (`host[:port]`) is spoken to over plain HTTP: the local machine, or a host
+ * named by --insecure-registry (`host:port` exactly, or `host` for any port).
+ */
+export function usesPlainHttp(host: string, insecureRegistries: readonly string[]): boolean {
+  const { hostname } = splitHostPort(host.toLowerCase());
+  if (LOCAL_HOSTS.has(hostname)) return true;
+  return insecureRegistries.some((entry) => {
+    const e = entry.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '');
+    return e === host.toLowerCase() || e === hostname;
+  });
+}
+
+function readCa(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new OciScanError('USAGE', `cannot read the CA file ${path} (${what}): ${String((err as { code?: unknown }).code ?? err)}`);
+  }
+}
+
+/**
+ * A Dispatcher for the registry options: connect/stall timeouts, `caFile` added to the
+ * trusted roots (with NODE_EXTRA_CA_CERTS kept: passing `ca` replaces Node's defaults), and
+ * HTTP(S)_PROXY / NO_PROXY from `options.env` through undici's EnvHttpProxyAgent.
+ */
+export function createDispatcher(options: RegistryOptions, settings: TransportSettings): Dispatcher {
+  let ca: string[] | undefined;
+  if (options.caFile) {
+    ca = [...rootCertificates];
+    const extra = options.env.NODE_EXTRA_CA_CERTS;
+    if (extra) ca.push(readCa(extra, 'NODE_EXTRA_CA_CERTS'));
+    ca.push(readCa(options.caFile, '--ca-file'));
+  }
+  const agentOptions = {
+    connect: { timeout: settings.connectTimeoutMs, ...(ca ? { ca } : {}) },
+    headersTimeout: settings.stallTimeoutMs,
+    bodyTimeout: settings.stallTimeoutMs,
+  };
+  const env = options.env;
+  const httpProxy = env.http_proxy ?? env.HTTP_PROXY;
+  const httpsProxy = env.https_proxy ?? env.HTTPS_PROXY;
+  if (httpProxy || httpsProxy) {
+    // '' (not undefined) so that EnvHttpProxyAgent does not fall back to process.env.
+    return new EnvHttpProxyAgent({
+      ...agentOptions,
+      httpProxy: httpProxy ?? '',
+      httpsProxy: httpsProxy ?? '',
+      noProxy: env.no_proxy ?? env.NO_PROXY ?? '',
+      ...(ca ? { requestTls: { ca } } : {}),
+    });
+  }
+  return new Agent(agentOptions);
+}
+
+/** Error codes of socket-level failures worth retrying (the connection, not the request, failed). */
+const RETRYABLE_NETWORK = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+]);
+
+function errorCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && typeof e === 'object' && e !== null; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** True when a request that failed with `err` may be tried again. */
+export function isRetryableNetworkError(err: unknown): boolean {
+  if (err instanceof OciScanError) return false;
+  const code = errorCode(err);
+  return code !== undefined && RETRYABLE_NETWORK.has(code);
+}
+
+/** True for HTTP statuses worth retrying (SPEC §4: 429 and 5xx; 501 means "never"). */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || status === 408 || (status >= 500 && status <= 599 && status !== 501 && status !== 505);
+}
+
+/** `Retry-After` (seconds or an HTTP date) in milliseconds, or undefined. */
+export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v.trim() === '') return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  const date = Date.parse(v);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/** The wait before retry number `attempt` (0-based): exponential with jitter, or `Retry-After`, capped. */
+export function retryDelay(attempt: number, settings: TransportSettings, retryAfterMs?: number): number {
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, settings.maxRetryDelayMs);
+  const base = settings.retryDelayMs * 2 ** attempt;
+  return Math.min(settings.maxRetryDelayMs, Math.round(base * (0.75 + Math.random() * 0.5)));
+}
+
+/** Sleeps, waking early (with an error) when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_|ERR_SSL_|ERR_OSSL_|HOSTNAME_MISMATCH)/;
+
+/**
+ * An OciScanError for a failed connection to `host` while doing `what`
+ * ("fetching the manifest of team/app"), with a hint of what to do.
+ */
+export function networkError(err: unknown, host: string, what: string, settings: TransportSettings, attempts: number): OciScanError {
+  if (err instanceof OciScanError) return err;
+  const code = errorCode(err) ?? 'unknown error';
+  const tries = attempts > 1 ? ` (${attempts} attempts)` : '';
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new OciScanError('NETWORK', `registry host ${host} could not be resolved (${code}) while ${what}: check the registry name, DNS, or HTTPS_PROXY`, { cause: err });
+    case 'ECONNREFUSED':
+      return new OciScanError('NETWORK', `registry ${host} refused the connection while ${what}: check that it is running and the port is right`, { cause: err });
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return new OciScanError('TIMEOUT', `could not connect to registry ${host} within ${settings.connectTimeoutMs / 1000}s while ${what}${tries}: check the network, firewall or HTTPS_PROXY`, { cause: err });
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return new OciScanError('TIMEOUT', `registry ${host} sent no response for ${settings.stallTimeoutMs / 1000}s while ${what}${tries}: the registry or a proxy is stuck; try again later`, { cause: err });
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new OciScanError('TIMEOUT', `registry ${host} stopped sending data for ${settings.stallTimeoutMs / 1000}s while ${what}${tries}: the registry or a proxy is stuck; try again later`, { cause: err });
+    default:
+      break;
+  }
+  if (TLS_CODES.test(code)) {
+    return new OciScanError('NETWORK', `TLS connection to registry ${host} failed (${code}) while ${what}: trust its CA with --ca-file or NODE_EXTRA_CA_CERTS, or for a plain-HTTP registry use --insecure-registry ${host}`, { cause: err });
+  }
+  return new OciScanError('NETWORK', `connection to registry ${host} failed (${code}) while ${what}${tries}: check the network and try again`, { cause: err });
+}

@@ -1,0 +1,135 @@
+/**
+ * The built CLI (dist/src/cli/main.js) against a real htpasswd registry: exit codes, the
+ * report file, one-line errors, and no password in stdout, stderr or the reports directory.
+ */
+import { after, before, describe, test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildImage, buildIndex } from '../helpers/image-builder.js';
+import { Pusher } from '../helpers/push.js';
+import { registrySkipReason, startRegistry, TEST_PASSWORD, TEST_USER, type RunningRegistry } from '../helpers/registry-server.js';
+
+const skip = registrySkipReason();
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const creds = { username: TEST_USER, password: TEST_PASSWORD };
+
+// Provenance: built by image-builder.ts. A clean image (non-root user, labels, one layer, CMD) and a suid one.
+const cleanConfig = { User: 'app:app', Cmd: ['/app'], Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' } };
+const clean = buildImage({
+  config: cleanConfig,
+  layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }] }],
+});
+const suid = buildImage({ config: { User: 'app:app' }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'su' }] }] });
+const arm = buildImage({ platform: { os: 'linux', architecture: 'arm64' }, config: cleanConfig, layers: [{ entries: [{ type: 'file', path: 'x', content: 'x' }] }] });
+const index = buildIndex([clean, arm]);
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent-home-for-tests', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function reportsText(dir: string): Promise<string> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const texts = await Promise.all(names.map((n) => readFile(join(dir, n), 'utf8')));
+  return names.join('\n') + texts.join('\n');
+}
+
+describe('CLI against a real registry', { skip }, () => {
+  let registry: RunningRegistry;
+  let dir: string;
+  let auth: Record<string, string>;
+  before(async () => {
+    registry = await startRegistry({ kind: 'htpasswd' });
+    dir = await mkdtemp(join(tmpdir(), 'oci-scan-cli-'));
+    const pusher = new Pusher(registry.url, 'team/app', creds);
+    await pusher.image(clean, '1.0');
+    await pusher.image(suid, 'suid');
+    await pusher.index([clean, arm], index, 'multi');
+    await new Pusher(registry.url, 'library/alpine', creds).image(clean, '3.19');
+    auth = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64') } } }) };
+  });
+  after(async () => {
+    await registry?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a clean image: exit 0, report <name>_<tag>-compliance.json keyed by the reference', async () => {
+    const reports = join(dir, 'clean');
+    const r = await run([`${registry.host}/team/app:1.0`, '--reports-dir', reports], auth);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(await readFile(join(reports, 'app_1.0-compliance.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(report), [`${registry.host}/team/app:1.0`]);
+    assert.ok(!r.stdout.includes(TEST_PASSWORD) && !r.stderr.includes(TEST_PASSWORD));
+  });
+
+  test('a suid file: exit 12 (Critical), found in the layer pulled by digest', async () => {
+    const reports = join(dir, 'suid');
+    const r = await run([`${registry.host}/team/app@${suid.manifestDigest}`, '--reports-dir', reports], auth);
+    assert.equal(r.code, 12, r.stderr);
+    const text = await reportsText(reports);
+    assert.ok(text.includes(suid.layers[0]?.digest ?? 'missing'));
+    assert.ok(text.includes('/usr/bin/su'));
+  });
+
+  test('--platform all: one report per platform', async () => {
+    const reports = join(dir, 'all');
+    const r = await run([`${registry.host}/team/app:multi`, '--reports-dir', reports, '--platform', 'all'], auth);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await readdir(reports)).length, 2);
+  });
+
+  test('a mirror: alpine:3.19 through --registry-mirror docker.io=HOST, report named as typed', async () => {
+    const reports = join(dir, 'mirror');
+    const r = await run(['alpine:3.19', '--reports-dir', reports, '--registry-mirror', `docker.io=${registry.host}`], auth);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(await readFile(join(reports, 'alpine_3.19-compliance.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(report), ['alpine:3.19']);
+  });
+
+  test('pull failures exit 20 with one line on stderr, no stack trace, no password anywhere', async () => {
+    const wrong = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [registry.host]: { username: TEST_USER, password: `${TEST_PASSWORD}-wrong` } } }) };
+    const cases: Array<[args: string[], env: Record<string, string>, pattern: RegExp]> = [
+      [[`${registry.host}/team/app:1.0`], wrong, /refused user ci/],
+      [[`${registry.host}/team/app:1.0`], {}, /requires authentication/],
+      [[`${registry.host}/team/nothing:1.0`], auth, /not found/],
+      [[`${registry.host}/team/app:9.9`], auth, /not found/],
+      [['Bad//Reference'], auth, /invalid/],
+    ];
+    for (const [args, env, pattern] of cases) {
+      const reports = join(dir, 'fail');
+      const r = await run([...args, '--reports-dir', reports], env);
+      assert.equal(r.code, 20, `${args.join(' ')}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0] ?? '', pattern);
+      assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/, 'no stack trace');
+      for (const secret of [TEST_PASSWORD, Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64')]) {
+        assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), 'password not printed');
+        assert.ok(!(await reportsText(reports)).includes(secret), 'password not in reports');
+      }
+    }
+  });
+
+  test('no matching platform: exit 21 listing the platforms', async () => {
+    const r = await run([`${registry.host}/team/app:multi`, '--reports-dir', join(dir, 'p'), '--platform', 'linux/s390x'], auth);
+    assert.equal(r.code, 21, r.stderr);
+    assert.match(r.stderr, /linux\/amd64, linux\/arm64/);
+  });
+});
