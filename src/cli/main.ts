@@ -11,7 +11,7 @@ import { SEVERITY_ORDER, type Severity } from '../checks/types.js';
 import { OciScanError, exitCodeFor } from '../errors.js';
 import { formatPlatform, parsePlatform, type Platform } from '../image/platform.js';
 import type { RegistryOptions } from '../image/sources/options.js';
-import { renderTerminal } from '../report/terminal.js';
+import { escapeForTerminal, renderTerminal } from '../report/terminal.js';
 import { ensureReportsDir, reportFileName, writeReportFile } from '../report/write.js';
 import { scan, type ImageScan, type LayerCache, type ScanOptions } from '../scan.js';
 import { severityCodes } from './exit-codes.js';
@@ -117,6 +117,11 @@ async function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Promise<RunCon
 
 /** Writes to a stream and waits until it is flushed (so that exiting cannot cut it off). */
 function emit(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  // Found by test/integration/hostile.test.ts: when stdout is a file (e.g. /dev/full) Node
+  // uses a SyncWriteStream, which also emits the write error as an 'error' event; with no
+  // listener that crashed the process with a stack trace and exit 1 instead of exit 23.
+  // The write callback below still receives the error and turns it into REPORT_WRITE.
+  if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
   return new Promise((resolve, reject) => {
     stream.write(text, (err) => (err ? reject(new OciScanError('REPORT_WRITE', `cannot write to ${stream === process.stdout ? 'stdout' : 'stderr'}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)) : resolve()));
   });
@@ -201,7 +206,9 @@ export async function main(argv: string[]): Promise<number> {
       return signalled === 'SIGINT' ? 130 : 143;
     }
     if (err instanceof OciScanError) {
-      process.stderr.write(`oci-scan: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      // Found by test/integration/hostile.test.ts: messages may quote image data (a media
+      // type, a path); escape control characters so that they cannot drive the terminal.
+      process.stderr.write(`oci-scan: ${escapeForTerminal(err.message.replace(/\s*\n\s*/g, ' '))}\n`);
       logger?.debug({ code: err.code, stack: err.stack }, 'failure');
       return exitCodeFor(err.code);
     }

@@ -152,6 +152,33 @@ function layerError(err: unknown, what: string, compression: Compression): unkno
   return new OciScanError('LAYER_CORRUPT', `${what} could not be read (${stage}: ${detail}): the layer is damaged or truncated; pull or export the image again`, { cause: err });
 }
 
+/** The parts of tar-stream's (3.2.x) Extract state read by `acceptMissingFinalPadding`. */
+interface ExtractState {
+  _final(cb: (err?: Error | null) => void): void;
+  _stream: unknown;
+  _missing: number;
+  _longHeader: boolean;
+  _buffer: { buffered: number };
+}
+
+/**
+ * Fix (found by test/integration/real-tools.test.ts): umoci 0.4.7 (Debian) writes layers that
+ * stop right after the last file's content — no zero padding to the 512-byte block, no
+ * end-of-archive blocks — and skopeo copies them as they are. Go's archive/tar, which Docker,
+ * containerd and podman apply layers with, reads that as a clean end (io.EOF while reading the
+ * padding); tar-stream called it "Unexpected end of data", so such images could not be
+ * scanned at all. Accept exactly that case: no entry open, no partial header buffered, only
+ * padding (< 512 bytes) missing. A cut inside content or inside a header is still an error.
+ */
+function acceptMissingFinalPadding(extract: tar.Extract): void {
+  const state = extract as unknown as ExtractState;
+  const final = state._final.bind(extract);
+  state._final = (cb) => {
+    if (state._stream === null && !state._longHeader && state._missing > 0 && state._missing < 512 && state._buffer.buffered === 0) state._missing = 0;
+    final(cb);
+  };
+}
+
 /** Reads a watched file's content up to `cap` bytes; drains the rest. */
 async function readSmall(entry: TarEntry, size: number, cap: number): Promise<WatchedEntry> {
   if (size > cap) {
@@ -171,21 +198,55 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
   const cap = options.maxWatchedFileBytes ?? INSPECT_DEFAULTS.maxWatchedFileBytes;
   const watchAncestors = ancestorsOf(options.watchPaths);
 
-  const { head, rest } = await peek(blob, 4);
+  const stop = new AbortController();
+  // Fix (test/unit/inspect.test.ts "signal"): the listener used to be added after the peek,
+  // so a signal aborted before the call was never seen (addEventListener does not fire for
+  // an already-aborted signal) and an abort during the peek of a stalled source hung. Now an
+  // abort also destroys the blob, which ends a pending peek with the abort reason.
+  const onOuterAbort = (): void => {
+    const reason: unknown = options.signal?.reason;
+    stop.abort(reason);
+    // With an error, so that a peek waiting on 'readable'/'end' rejects instead of waiting.
+    blob.destroy(reason instanceof Error ? reason : new Error(`aborted: ${String(reason)}`));
+  };
+  if (options.signal?.aborted) onOuterAbort();
+  else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  let peeked: Awaited<ReturnType<typeof peek>>;
+  try {
+    peeked = await peek(blob, 4);
+  } catch (err) {
+    options.signal?.removeEventListener('abort', onOuterAbort);
+    throw options.signal?.aborted ? options.signal.reason : err;
+  }
+  const { head, rest } = peeked;
   const compression = sniffCompression(head);
   const decompressor = decompressorFor(compression);
   const counter = new ByteCounter(maxLayerBytes, options.what);
   // allowUnknownFormat: accept pre-POSIX (v7) headers; the header checksum still guards them.
   const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
-  const stop = new AbortController();
-  const onOuterAbort = (): void => stop.abort(options.signal?.reason);
-  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+  acceptMissingFinalPadding(extract);
+
+  // Resolves on the next 'drain' or 'close' of the tar parser and removes both listeners.
+  // Fix: `Promise.race([once(drain), once(close)])` left the losing 'close' (and its 'error')
+  // listener attached on every backpressure wait — thousands on a large layer, with a
+  // MaxListenersExceededWarning on stderr after the 11th.
+  const writable = (): Promise<void> =>
+    new Promise((resolve) => {
+      const done = (): void => {
+        extract.off('drain', done);
+        extract.off('close', done);
+        resolve();
+      };
+      extract.on('drain', done);
+      extract.on('close', done);
+    });
 
   // Feed the tar parser by hand: extract is a streamx stream, and a failing upstream must
   // destroy it so that the entry loop below never waits for an entry that cannot come.
   const feed = async (source: AsyncIterable<Buffer>): Promise<void> => {
     for await (const chunk of source) {
-      if (!extract.write(chunk)) await Promise.race([once(extract, 'drain'), once(extract, 'close')]);
+      if (!extract.write(chunk)) await writable();
       if (extract.destroyed) return;
     }
     extract.end(undefined);
@@ -250,6 +311,10 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
     // Prefer the error that explains the failure (ours or the source's) over the echo it
     // caused on the other side (an abort, a premature close).
     const errors = [pumped, consumed].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    // Fix: an abort reason that is not an AbortError (scan.ts aborts sibling layers with the
+    // first layer's error) used to be wrapped as LAYER_CORRUPT; the caller's reason is not
+    // a statement about this layer's bytes, so it is passed through unchanged.
+    if (options.signal?.aborted && !errors.some((e) => isOciScanError(e))) throw options.signal.reason;
     const meaningful = errors.find((e) => isOciScanError(e)) ?? (options.signal?.aborted ? options.signal.reason : undefined) ?? errors.find((e) => !(e instanceof Error && e.name === 'AbortError')) ?? errors[0];
     throw layerError(meaningful, options.what, compression);
   }

@@ -29,7 +29,7 @@ import {
 } from './transport.js';
 
 /** Sent with every request. */
-const USER_AGENT = 'oci-scan/0.1 (+https://github.com/oci-scan)';
+const USER_AGENT = 'oci-scan/0.1';
 /** Error bodies are read up to this size, for the registry's error code and message. */
 const MAX_ERROR_BODY = 16 * 1024;
 /** Token responses are read up to this size. */

@@ -42,6 +42,13 @@ export async function scanSpec(spec: ImageSpec, tag: string | null = '1.0'): Pro
   }
 }
 
+/** Writes `spec` as an OCI layout `DIR/img` tagged `tag`; returns the `oci:` reference to it. */
+export async function ociLayoutRef(dir: string, spec: ImageSpec, tag = '1.0'): Promise<string> {
+  const path = join(dir, 'img');
+  await writeOciLayout(path, [{ image: buildImage(spec), tag }]);
+  return `oci:${path}:${tag}`;
+}
+
 /** The path of the built CLI. */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 

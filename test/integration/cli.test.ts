@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { buildImage, buildTar, digestOf, writeDockerArchive, writeOciLayout, type ImageSpec } from '../helpers/image-builder.js';
-import { runCli, tempDir } from '../helpers/scan.js';
+import { ociLayoutRef, runCli, tempDir } from '../helpers/scan.js';
 import { REPORT_SCHEMA_URL } from '../../src/report/validate.js';
 
 const cleanSpec: ImageSpec = {
@@ -26,12 +26,6 @@ function assertOneLineError(r: { code: number | null; stdout: string; stderr: st
   assert.match(lines[0] ?? '', pattern);
   assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
   assert.equal(r.stdout, '');
-}
-
-async function layout(dir: string, spec: ImageSpec, tag = '1.0'): Promise<string> {
-  const path = join(dir, 'img');
-  await writeOciLayout(path, [{ image: buildImage(spec), tag }]);
-  return `oci:${path}:${tag}`;
 }
 
 test('the demo image: report validates against the schema, exit code 12 (highest severity Critical)', async () => {
@@ -58,18 +52,18 @@ test('exit code is the highest severity, not the first result; *_EXIT_CODE varia
   const { dir, cleanup } = await tempDir();
   try {
     // Tag passes (first result), labels missing (Low) and more than one layer (Low): highest Low.
-    const ref = await layout(dir, { ...cleanSpec, layers: [...cleanSpec.layers, { entries: [] }], config: { ...cleanSpec.config, Labels: null } });
+    const ref = await ociLayoutRef(dir, { ...cleanSpec, layers: [...cleanSpec.layers, { entries: [] }], config: { ...cleanSpec.config, Labels: null } });
     const low = await runCli([ref, '--reports-dir', join(dir, 'r')]);
     assert.equal(low.code, 15, low.stderr);
     const lowOverride = await runCli([ref, '--reports-dir', join(dir, 'r')], { env: { LOW_EXIT_CODE: '3' } });
     assert.equal(lowOverride.code, 3);
-    const clean = await runCli([await layout(join(dir, 'c'), cleanSpec), '--reports-dir', join(dir, 'r')]);
+    const clean = await runCli([await ociLayoutRef(join(dir, 'c'), cleanSpec), '--reports-dir', join(dir, 'r')]);
     assert.equal(clean.code, 0, clean.stderr + clean.stdout);
-    const cleanOverride = await runCli([await layout(join(dir, 'c2'), cleanSpec), '--reports-dir', join(dir, 'r')], { env: { INFORMATIONAL_EXIT_CODE: '7' } });
+    const cleanOverride = await runCli([await ociLayoutRef(join(dir, 'c2'), cleanSpec), '--reports-dir', join(dir, 'r')], { env: { INFORMATIONAL_EXIT_CODE: '7' } });
     assert.equal(cleanOverride.code, 7);
-    const high = await runCli([await layout(join(dir, 'h'), { ...cleanSpec, config: { ...cleanSpec.config, ExposedPorts: { '2375/tcp': {} } } }), '--reports-dir', join(dir, 'r')], { env: { HIGH_EXIT_CODE: '42' } });
+    const high = await runCli([await ociLayoutRef(join(dir, 'h'), { ...cleanSpec, config: { ...cleanSpec.config, ExposedPorts: { '2375/tcp': {} } } }), '--reports-dir', join(dir, 'r')], { env: { HIGH_EXIT_CODE: '42' } });
     assert.equal(high.code, 42);
-    const medium = await runCli([await layout(join(dir, 'm'), { ...cleanSpec, layers: [{ entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'x' }] }] }), '--reports-dir', join(dir, 'r')]);
+    const medium = await runCli([await ociLayoutRef(join(dir, 'm'), { ...cleanSpec, layers: [{ entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'x' }] }] }), '--reports-dir', join(dir, 'r')]);
     assert.equal(medium.code, 14);
     const critical = await runCli(['oci:fixtures/demo:1.0', '--reports-dir', join(dir, 'r')], { env: { CRITICAL_EXIT_CODE: '99' } });
     assert.equal(critical.code, 99);
@@ -135,12 +129,12 @@ test('bad input: missing file → 20, truncated gzip layer → 20, corrupt tar �
     const goodTar = buildTar([{ type: 'file', path: 'usr/bin/tool', mode: 0o755, content: 'x'.repeat(5000) }]);
     const { gzipSync } = await import('node:zlib');
     const truncated = gzipSync(goodTar).subarray(0, 60);
-    const r1 = await runCli([await layout(join(dir, 'trunc'), { layers: [{ blob: truncated }] }), '--reports-dir', join(dir, 'r')]);
+    const r1 = await runCli([await ociLayoutRef(join(dir, 'trunc'), { layers: [{ blob: truncated }] }), '--reports-dir', join(dir, 'r')]);
     assertOneLineError(r1, 20, /layer sha256:[a-f0-9]{64} of .* could not be read \(gzip\/tar: unexpected end of file\)/);
 
     const corrupt = Buffer.from(goodTar);
     corrupt.fill(0x41, 0, 200); // destroy the first header (its checksum no longer matches)
-    const r2 = await runCli([await layout(join(dir, 'corrupt'), { layers: [{ blob: corrupt, compression: 'none' }] }), '--reports-dir', join(dir, 'r')]);
+    const r2 = await runCli([await ociLayoutRef(join(dir, 'corrupt'), { layers: [{ blob: corrupt, compression: 'none' }] }), '--reports-dir', join(dir, 'r')]);
     assertOneLineError(r2, 20, /could not be read \(tar: /);
 
     const notJson = Buffer.from('this is not a manifest');

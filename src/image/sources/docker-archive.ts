@@ -60,7 +60,7 @@ export async function imagesFromDockerArchive(store: BlobStore, display: string,
   if (entries.length === 0) throw new OciScanError('INVALID_MANIFEST', `manifest.json of ${store.what} lists no image`);
   let entry: DockerArchiveEntry | undefined;
   if (wanted !== undefined) {
-    const want = shortTag(wanted.includes(':') ? wanted : `${wanted}:latest`);
+    const want = shortTag(splitRepoTag(wanted).tag !== undefined ? wanted : `${wanted}:latest`);
     entry = entries.find((e) => (e.RepoTags ?? []).some((t) => shortTag(t) === want));
     if (!entry) {
       const all = entries.flatMap((e) => e.RepoTags ?? []).join(', ') || 'none';

@@ -6,7 +6,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { OciScanError } from '../../errors.js';
-import { normalisePath } from '../../layer/paths.js';
+import { normalisePath, resolveLinkTarget } from '../../layer/paths.js';
 
 /** A member's content range in the archive file. */
 export interface TarMember {
@@ -75,6 +75,8 @@ export async function indexTar(file: string, what: string): Promise<Map<string, 
     const members = new Map<string, TarMember>();
     let pos = 0;
     let longName: string | undefined;
+    let longLinkName: string | undefined;
+    const links = new Map<string, string>();
     let pax: Record<string, string> = {};
     while (pos + 512 <= fileSize) {
       const block = await readAt(fh, pos, 512);
@@ -82,25 +84,51 @@ export async function indexTar(file: string, what: string): Promise<Map<string, 
       if (!checksumOk(block)) throw new OciScanError('SOURCE_UNREADABLE', `${what} is not a tar archive (bad header at byte ${pos}): is the path right?`);
       const type = String.fromCharCode(block[156] ?? 0x30);
       const size = pax['size'] !== undefined ? Number(pax['size']) : readNumber(block, 124, 12);
+      // Found by test/fuzz/streams.test.ts: a PAX `size` of "NaN", "-1536" or "1.5" (or a
+      // garbage octal field) gave a member of size NaN, a RangeError, or moved `pos` backwards
+      // into an endless loop. A size must be a non-negative whole number of bytes.
+      if (!Number.isSafeInteger(size) || size < 0) throw new OciScanError('SOURCE_UNREADABLE', `${what} is not a valid tar archive (bad member size at byte ${pos}): is the path right?`);
       const dataStart = pos + 512;
       if (dataStart + size > fileSize) throw new OciScanError('SOURCE_UNREADABLE', `${what} is truncated (a member runs past the end of the file)`);
       pos = dataStart + Math.ceil(size / 512) * 512;
-      if (type === 'x' || type === 'g' || type === 'L') {
+      // 'K' (GNU long link name) is metadata too: it used to be taken for a member, which
+      // reset a pending 'L' long name (GNU tar may write L before K).
+      if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
         if (size > MAX_META_BYTES) throw new OciScanError('SOURCE_UNREADABLE', `${what} has an oversized tar metadata record`);
         const data = await readAt(fh, dataStart, size);
         if (type === 'x') pax = paxRecords(data);
         if (type === 'L') longName = readString(data, 0, data.length);
+        if (type === 'K') longLinkName = readString(data, 0, data.length);
         continue;
       }
       const prefix = readString(block, 345, 155);
-      const ustar = block.toString('ascii', 257, 262) === 'ustar';
+      // The prefix field is POSIX ustar's (magic "ustar\0"); old GNU headers ("ustar  ") keep
+      // atime/ctime there, which must not be glued in front of the name.
+      const ustar = block.toString('binary', 257, 263) === 'ustar\0';
       const name = pax['path'] ?? longName ?? (ustar && prefix ? `${prefix}/${readString(block, 0, 100)}` : readString(block, 0, 100));
+      const linkName = pax['linkpath'] ?? longLinkName ?? readString(block, 157, 100);
       pax = {};
       longName = undefined;
+      longLinkName = undefined;
       if (type === '0' || type === '\0' || type === '7') {
         members.set(normalisePath(name).slice(1), { offset: dataStart, size });
+        links.delete(normalisePath(name).slice(1));
         if (members.size > MAX_MEMBERS) throw new OciScanError('SOURCE_UNREADABLE', `${what} has more than ${MAX_MEMBERS} members: not an image archive`);
+      } else if (type === '1' || type === '2') {
+        // Fix: `docker save` (classic layout) writes a layer that two image ids share once and
+        // makes the other `<id>/layer.tar` a symlink to `../<first id>/layer.tar`; such links
+        // used to be dropped, so the image was reported as incomplete.
+        const path = normalisePath(name).slice(1);
+        const target = type === '2' ? resolveLinkTarget('/' + path, linkName).slice(1) : normalisePath(linkName).slice(1);
+        links.set(path, target);
+        members.delete(path);
       }
+    }
+    for (const [path, target] of links) {
+      let resolved: string | undefined = target;
+      for (let hops = 0; resolved !== undefined && !members.has(resolved) && hops < 40; hops++) resolved = links.get(resolved);
+      const member = resolved === undefined ? undefined : members.get(resolved);
+      if (member) members.set(path, member);
     }
     return members;
   } finally {

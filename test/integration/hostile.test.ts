@@ -1,0 +1,198 @@
+/**
+ * Malicious images and hostile surroundings, through the built CLI: hostile entry names are
+ * printed escaped and never used as file system paths; hard links to missing targets and
+ * duplicate entries across layers do not crash; concurrent scans into one reports directory;
+ * stdout on a full device; SIGTERM/SIGINT while a slow registry trickles a layer.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { buildImage, buildTar, digestOf, ustarHeader, writeOciLayout } from '../helpers/image-builder.js';
+import { startFaultRegistry } from '../helpers/fault-server.js';
+import { CLI, ociLayoutRef, runCli, tempDir } from '../helpers/scan.js';
+
+/** Every path under `dir`, relative, sorted. */
+async function listing(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true });
+  return entries.map((e) => relative(dir, join(dir, e))).sort();
+}
+
+/** A ustar header whose name is the raw bytes given (e.g. not UTF-8), checksum recomputed. */
+function rawNameHeader(name: Buffer, mode: number): Buffer {
+  const block = ustarHeader({ name: 'x', typeflag: '0', size: 0, mode });
+  block.fill(0, 0, 100);
+  name.copy(block, 0, 0, 100);
+  block.fill(' ', 148, 156);
+  let sum = 0;
+  for (const b of block) sum += b;
+  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
+  return block;
+}
+
+// Provenance: suid files (so that they are reported) with hostile names, written by our ustar writer.
+const hostileNames = ['../../../../tmp/oci-scan-escape', '/etc/../../abs-suid', 'bin/\u001b[2J\u001b]0;pwned\u0007evil', 'bin/bell\u0007\r\nFAKE PASS line', 'bin/del\u007f\u009bc1'];
+const hostileTar = Buffer.concat([
+  buildTar(hostileNames.map((path) => ({ type: 'file' as const, path, mode: 0o4755, content: 'x' }))).subarray(0, -1024),
+  rawNameHeader(Buffer.from([0x62, 0x69, 0x6e, 0x2f, 0xff, 0xfe, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xc3]), 0o4755),
+  Buffer.alloc(1024),
+]);
+
+test('hostile entry names (.., absolute, ESC sequences, control characters, non-UTF-8) are printed escaped and never become paths', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const ref = await ociLayoutRef(dir, { layers: [{ tar: hostileTar }] });
+    const before = await listing(dir);
+    const r = await runCli([ref, '--reports-dir', join(dir, 'reports')], { cwd: dir });
+    assert.equal(r.code, 12, r.stderr);
+    assert.ok(!r.stdout.includes('\u001b'), 'raw ESC on stdout');
+    // eslint-disable-next-line no-control-regex -- the point of the check
+    assert.doesNotMatch(r.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, 'raw control characters on stdout');
+    assert.doesNotMatch(r.stdout, /^FAKE PASS line/m, 'an entry name forged an output line');
+    assert.match(r.stdout, /\\x1b\[2J\\x1b\]0;pwned\\x07evil/);
+    assert.ok(!r.stderr.includes('\u001b'), 'raw ESC on stderr');
+    // Only the report was added, inside the reports directory.
+    const after = await listing(dir);
+    assert.deepEqual(after.filter((p) => !before.includes(p)), ['reports', 'reports/img_1.0-compliance.json']);
+    const report = JSON.parse(await readFile(join(dir, 'reports', 'img_1.0-compliance.json'), 'utf8')) as Record<string, Array<{ Files?: Array<Record<string, string[]>> }>>;
+    const paths = Object.values(report)[0]?.flatMap((x) => x.Files ?? []).flatMap((f) => Object.values(f).flat()) ?? [];
+    assert.ok(paths.includes('/tmp/oci-scan-escape'), `'..' is resolved inside the image root: ${JSON.stringify(paths)}`);
+    for (const p of paths) assert.ok(p.startsWith('/') && !p.split('/').includes('..'), p);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('an error message quoting hostile image data is printed without raw control characters', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    // A manifest whose own mediaType carries an OSC title sequence and a line break.
+    const img = buildImage({ layers: [{ entries: [] }] });
+    const evil = Buffer.from(JSON.stringify({ ...(JSON.parse(img.manifest.toString()) as object), mediaType: 'x/\u001b]0;pwned\u0007\nforged line' }));
+    await writeOciLayout(join(dir, 'img'), [{ image: { ...img, manifest: evil, manifestDigest: digestOf(evil), manifestMediaType: 'x/\u001b]0;pwned\u0007\nforged line' }, tag: '1.0' }]);
+    const r = await runCli([`oci:${join(dir, 'img')}:1.0`, '--reports-dir', join(dir, 'reports')]);
+    assert.ok(r.code === 21 || r.code === 20, `exit ${String(r.code)}: ${r.stderr}`);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    // eslint-disable-next-line no-control-regex -- the point of the check
+    assert.doesNotMatch(r.stderr.trimEnd(), /[\u0000-\u001f\u007f-\u009f]/, `raw control characters on stderr: ${JSON.stringify(r.stderr)}`);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('hard links to missing targets and duplicate entries across layers scan normally', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const ref = await ociLayoutRef(dir, {
+      layers: [
+        { entries: [{ type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'a' }, { type: 'hardlink', path: 'usr/bin/ghost', target: 'does/not/exist' }, { type: 'hardlink', path: 'usr/bin/up', target: '../../../etc/shadow' }] },
+        { entries: [{ type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'b' }, { type: 'file', path: 'usr/bin/sudo', mode: 0o755, content: 'c' }, { type: 'hardlink', path: 'usr/bin/ghost', target: 'usr/bin/ghost' }] },
+      ],
+    });
+    const r = await runCli([ref, '--reports-dir', join(dir, 'reports')]);
+    assert.ok(r.code !== null && [0, 12, 13, 14, 15].includes(r.code), `exit ${String(r.code)}: ${r.stderr}`);
+    assert.equal(r.stderr, '');
+    assert.match(r.stdout, /usr\/bin\/sudo/);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('two scans writing into the same reports directory at once both leave complete, valid files', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const a = await ociLayoutRef(join(dir, 'a'), { layers: [{ entries: [{ type: 'file', path: 'a', content: 'a' }] }] }, '1.0');
+    const b = await ociLayoutRef(join(dir, 'b'), { layers: [{ entries: [{ type: 'file', path: 'b', content: 'b'.repeat(100_000) }] }] }, '2.0');
+    const reports = join(dir, 'reports');
+    // Twice each, so that two writers also race for the same file name.
+    const runs = await Promise.all([runCli([a, '--reports-dir', reports]), runCli([b, '--reports-dir', reports]), runCli([a, '--reports-dir', reports]), runCli([b, '--reports-dir', reports])]);
+    for (const r of runs) assert.ok(r.code !== null && r.code !== 23 && r.code < 20, `exit ${String(r.code)}: ${r.stderr}`);
+    assert.deepEqual((await readdir(reports)).sort(), ['img_1.0-compliance.json', 'img_2.0-compliance.json']);
+    for (const f of await readdir(reports)) {
+      const doc = JSON.parse(await readFile(join(reports, f), 'utf8')) as Record<string, unknown[]>;
+      assert.equal(Object.values(doc)[0]?.length, 17);
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+/** Runs the CLI with custom stdio; resolves with exit code and stderr. */
+function spawnCli(args: readonly string[], stdout: number | 'pipe', onSpawn?: (kill: (s: NodeJS.Signals) => void, stderrSoFar: () => string) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
+    for (const k of ['COMPLIANCE_IMAGE_FULL_REF', 'COMPLIANCE_REPORTS_DIR', 'COMPLIANCE_JSON_STDOUT', 'DOCKER_AUTH_CONFIG', 'FORCE_COLOR']) delete env[k];
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', stdout, 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr });
+    });
+    onSpawn?.((s) => child.kill(s), () => stderr);
+  });
+}
+
+test('stdout on a full device (/dev/full): exit 23 with one clear line', async () => {
+  const { dir, cleanup } = await tempDir();
+  const full = openSync('/dev/full', 'w');
+  try {
+    const ref = await ociLayoutRef(dir, { layers: [{ entries: [{ type: 'file', path: 'a', content: 'a' }] }] });
+    const r = await spawnCli([ref, '--reports-dir', join(dir, 'reports')], full);
+    assert.equal(r.code, 23, r.stderr);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0] ?? '', /^oci-scan: .*stdout.*ENOSPC/);
+  } finally {
+    closeSync(full);
+    await cleanup();
+  }
+});
+
+// Provenance: a 2 MB layer of varied bytes, so that the trickling server needs many seconds.
+const slowImage = buildImage({ layers: [{ entries: [{ type: 'file', path: 'big.bin', content: Buffer.from(Array.from({ length: 2_000_000 }, (_, i) => (i * 2654435761) >>> 24)) }] }] });
+const slowLayer = slowImage.layers[0];
+
+for (const [signal, exit] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  test(`${signal} during a slow layer download: exit ${exit}, one stderr line, no .tmp files in the reports dir`, async () => {
+    assert.ok(slowLayer);
+    const { dir, cleanup } = await tempDir();
+    let blobRequested: () => void = () => undefined;
+    const requested = new Promise<void>((resolve) => (blobRequested = resolve));
+    const server = await startFaultRegistry({ repository: 'team/app', tag: '1.0', image: slowImage }, (req, res) => {
+      if (!req.url?.includes(slowLayer.digest)) return false;
+      // Trickle: 1 KB every 100 ms, so that the download is surely still running when the signal comes.
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': slowLayer.bytes.length });
+      let pos = 0;
+      const timer = setInterval(() => {
+        if (res.destroyed || pos >= slowLayer.bytes.length) {
+          clearInterval(timer);
+          return;
+        }
+        res.write(slowLayer.bytes.subarray(pos, pos + 1024));
+        pos += 1024;
+      }, 100);
+      res.on('close', () => clearInterval(timer));
+      blobRequested();
+      return true;
+    });
+    try {
+      const reports = join(dir, 'reports');
+      const r = await spawnCli([`${server.host}/team/app:1.0`, '--reports-dir', reports], 'pipe', (kill) => {
+        void requested.then(() => setTimeout(() => kill(signal), 500));
+      });
+      assert.equal(r.code, exit, r.stderr);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^oci-scan: interrupted by ${signal}`));
+      const left = await readdir(reports).catch(() => []);
+      assert.deepEqual(left, [], `files left in the reports dir: ${left.join(', ')}`);
+    } finally {
+      await server.stop();
+      await cleanup();
+    }
+  });
+}
