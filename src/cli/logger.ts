@@ -20,6 +20,8 @@ export const REDACT_PATHS = [
   '*.password',
   '*.token',
   '*.auth',
+  '*.identitytoken',
+  '*.registrytoken',
   'headers.authorization',
   '*.headers.authorization',
   'req.headers.authorization',

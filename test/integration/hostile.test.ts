@@ -157,29 +157,34 @@ test('stdout on a full device (/dev/full): exit 23 with one clear line', async (
 const slowImage = buildImage({ layers: [{ entries: [{ type: 'file', path: 'big.bin', content: Buffer.from(Array.from({ length: 2_000_000 }, (_, i) => (i * 2654435761) >>> 24)) }] }] });
 const slowLayer = slowImage.layers[0];
 
+/** A fault registry that trickles the slow layer (1 KB every 100 ms); `requested` resolves when its download starts. */
+async function tricklingRegistry(): Promise<{ server: Awaited<ReturnType<typeof startFaultRegistry>>; requested: Promise<void> }> {
+  assert.ok(slowLayer);
+  let blobRequested: () => void = () => undefined;
+  const requested = new Promise<void>((resolve) => (blobRequested = resolve));
+  const server = await startFaultRegistry({ repository: 'team/app', tag: '1.0', image: slowImage }, (req, res) => {
+    if (!req.url?.includes(slowLayer.digest)) return false;
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': slowLayer.bytes.length });
+    let pos = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed || pos >= slowLayer.bytes.length) {
+        clearInterval(timer);
+        return;
+      }
+      res.write(slowLayer.bytes.subarray(pos, pos + 1024));
+      pos += 1024;
+    }, 100);
+    res.on('close', () => clearInterval(timer));
+    blobRequested();
+    return true;
+  });
+  return { server, requested };
+}
+
 for (const [signal, exit] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
   test(`${signal} during a slow layer download: exit ${exit}, one stderr line, no .tmp files in the reports dir`, async () => {
-    assert.ok(slowLayer);
     const { dir, cleanup } = await tempDir();
-    let blobRequested: () => void = () => undefined;
-    const requested = new Promise<void>((resolve) => (blobRequested = resolve));
-    const server = await startFaultRegistry({ repository: 'team/app', tag: '1.0', image: slowImage }, (req, res) => {
-      if (!req.url?.includes(slowLayer.digest)) return false;
-      // Trickle: 1 KB every 100 ms, so that the download is surely still running when the signal comes.
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': slowLayer.bytes.length });
-      let pos = 0;
-      const timer = setInterval(() => {
-        if (res.destroyed || pos >= slowLayer.bytes.length) {
-          clearInterval(timer);
-          return;
-        }
-        res.write(slowLayer.bytes.subarray(pos, pos + 1024));
-        pos += 1024;
-      }, 100);
-      res.on('close', () => clearInterval(timer));
-      blobRequested();
-      return true;
-    });
+    const { server, requested } = await tricklingRegistry();
     try {
       const reports = join(dir, 'reports');
       const r = await spawnCli([`${server.host}/team/app:1.0`, '--reports-dir', reports], 'pipe', (kill) => {
@@ -196,3 +201,19 @@ for (const [signal, exit] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
     }
   });
 }
+
+test('--timeout: a scan that outlives it stops with exit 20, one line, and no report', async () => {
+  const { dir, cleanup } = await tempDir();
+  const { server } = await tricklingRegistry();
+  try {
+    const reports = join(dir, 'reports');
+    const r = await runCli([`${server.host}/team/app:1.0`, '--reports-dir', reports, '--timeout', '1']);
+    assert.equal(r.code, 20, r.stderr);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^oci-scan: the scan did not finish within 1 s \(--timeout\)/);
+    assert.deepEqual(await readdir(reports).catch(() => []), []);
+  } finally {
+    await server.stop();
+    await cleanup();
+  }
+});
