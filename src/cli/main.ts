@@ -213,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
       return exitCodeFor(err.code);
     }
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`oci-scan: internal error: ${message.replace(/\s*\n\s*/g, ' ')} (a bug in oci-scan; run with --log-level debug and report it)\n`);
+    process.stderr.write(`oci-scan: internal error: ${escapeForTerminal(message.replace(/\s*\n\s*/g, ' '))} (a bug in oci-scan; run with --log-level debug and report it)\n`);
     logger?.debug({ stack: err instanceof Error ? err.stack : undefined }, 'internal error');
     return 1;
   }
