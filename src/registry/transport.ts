@@ -105,6 +105,11 @@ export function createDispatcher(options: RegistryOptions, settings: TransportSe
     // '' (not undefined) so that EnvHttpProxyAgent does not fall back to process.env.
     return new EnvHttpProxyAgent({
       ...agentOptions,
+      // Plain-HTTP registries are fetched through an HTTP proxy in absolute form
+      // (`GET http://host/v2/…`), as curl and Docker do; undici's default would tunnel them
+      // with CONNECT, which proxies commonly refuse for ports other than 443. HTTPS is
+      // tunnelled with CONNECT either way.
+      proxyTunnel: false,
       httpProxy: httpProxy ?? '',
       httpsProxy: httpsProxy ?? '',
       noProxy: env.no_proxy ?? env.NO_PROXY ?? '',
@@ -187,6 +192,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Certificate chains that do not lead to a trusted root: a private CA, or a self-signed certificate. */
+const CERT_TRUST_CODES = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_UNTRUSTED)$/;
+/** Certificates that are trusted but wrong: expired, not yet valid, for another name. */
+const CERT_OTHER_CODES = /^(CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|CERT_REVOKED)$/;
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_|ERR_SSL_|ERR_OSSL_|HOSTNAME_MISMATCH)/;
 
 /**
@@ -211,6 +220,12 @@ export function networkError(err: unknown, host: string, what: string, settings:
       return new OciScanError('TIMEOUT', `registry ${host} stopped sending data for ${settings.stallTimeoutMs / 1000}s while ${what}${tries}: the registry or a proxy is stuck; try again later`, { cause: err });
     default:
       break;
+  }
+  if (CERT_TRUST_CODES.test(code)) {
+    return new OciScanError('NETWORK', `the TLS certificate of registry ${host} is not trusted (${code}) while ${what}: if it is signed by a private CA, trust that CA with --ca-file ca.pem or NODE_EXTRA_CA_CERTS=ca.pem`, { cause: err });
+  }
+  if (CERT_OTHER_CODES.test(code)) {
+    return new OciScanError('NETWORK', `the TLS certificate of registry ${host} was rejected (${code}) while ${what}: check that it is valid and names ${splitHostPort(host).hostname}`, { cause: err });
   }
   if (TLS_CODES.test(code)) {
     return new OciScanError('NETWORK', `TLS connection to registry ${host} failed (${code}) while ${what}: trust its CA with --ca-file or NODE_EXTRA_CA_CERTS, or for a plain-HTTP registry use --insecure-registry ${host}`, { cause: err });
