@@ -29,7 +29,13 @@ export async function ensureReportsDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (err) {
-    throw new OciScanError('REPORT_WRITE', `cannot create the reports directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; set COMPLIANCE_REPORTS_DIR or --reports-dir to a writable directory`, { cause: err });
+    // A recursive mkdir on a read-only file system says ENOENT; a plain one names the cause (EROFS).
+    const code = await mkdir(dir).then(
+      () => undefined,
+      (plain: NodeJS.ErrnoException) => plain.code,
+    );
+    const reason = code && code !== 'ENOENT' ? code : ((err as NodeJS.ErrnoException).code ?? String(err));
+    throw new OciScanError('REPORT_WRITE', `cannot create the reports directory ${dir}: ${reason}; set COMPLIANCE_REPORTS_DIR or --reports-dir to a writable directory`, { cause: err });
   }
 }
 
