@@ -55,15 +55,15 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, 
 }
 
 /** Inspects one layer (or takes its facts from the cache). */
-function layerFacts(image: Image, layer: Layer, checks: readonly Check[], options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
-  const key = `${layer.digest}|${checks.map((c) => c.id).join(',')}`;
+function layerFacts(image: Image, layer: Layer, checks: readonly Check[], watchPaths: ReadonlySet<string>, options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
+  const key = `${layer.digest}|${checks.map((c) => c.id).join(',')}|${[...watchPaths].sort().join(',')}`;
   const cached = options.cache?.get(key);
   if (cached) return cached;
   const what = `layer ${layer.digest} of ${image.name.display}`;
   const work = (async () => {
     const started = Date.now();
     const blob = await layer.open(signal);
-    const facts = await inspectLayer(blob, { ...options.limits, matchers: matchersOf(checks), watchPaths: watchPathsOf(checks), what, signal });
+    const facts = await inspectLayer(blob, { ...options.limits, matchers: matchersOf(checks), watchPaths, what, signal });
     options.logger.debug({ layer: layer.digest, compression: facts.compression, entries: facts.entries, tarBytes: facts.tarBytes, ms: Date.now() - started }, 'layer inspected');
     return facts;
   })();
@@ -83,25 +83,42 @@ export async function scanImage(image: Image, options: ScanOptions): Promise<Ima
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const scannable = image.layers.filter((l) => l.notScanned === undefined);
-    let done = 0;
-    const facts = await mapLimit(scannable, options.layerConcurrency ?? 3, async (layer) => {
-      try {
-        const f = await layerFacts(image, layer, checks, options, stop.signal);
-        options.onLayer?.({ image, done: ++done, total: scannable.length, facts: f });
-        return f;
-      } catch (err) {
-        // One failed layer stops the others' downloads at once.
-        stop.abort(err);
-        throw err;
-      }
-    });
-    const layers: LayerView[] = scannable.map((l, i) => ({ digest: l.digest, facts: facts[i] as LayerFacts }));
+    const inspectAll = async (watchPaths: ReadonlySet<string>): Promise<LayerView[]> => {
+      let done = 0;
+      const facts = await mapLimit(scannable, options.layerConcurrency ?? 3, async (layer) => {
+        try {
+          const f = await layerFacts(image, layer, checks, watchPaths, options, stop.signal);
+          options.onLayer?.({ image, done: ++done, total: scannable.length, facts: f });
+          return f;
+        } catch (err) {
+          // One failed layer stops the others' downloads at once.
+          stop.abort(err);
+          throw err;
+        }
+      });
+      return scannable.map((l, i) => ({ digest: l.digest, facts: facts[i] as LayerFacts }));
+    };
+    let watchPaths = watchPathsOf(checks);
+    let layers = await inspectAll(watchPaths);
+    let fs = mergeLayers(layers.map((l) => l.facts));
+    // A symlinked directory above a watched path (`/etc` → `/private/etc`) moves the content
+    // the checks read to paths nobody watched: inspect again watching those too, or a hostile
+    // image could hide its /etc/passwd (and a uid-0 user) behind a link. Real images rarely
+    // do this, so the second download is the exception. Links may chain: at most 3 rounds.
+    for (let round = 0; round < 3; round++) {
+      const moved = [...watchPaths].map((p) => fs.resolve(p)).filter((p): p is string => p !== undefined && !watchPaths.has(p));
+      if (moved.length === 0) break;
+      options.logger.debug({ paths: moved }, 'watched paths behind symlinks: inspecting again');
+      watchPaths = new Set([...watchPaths, ...moved]);
+      layers = await inspectAll(watchPaths);
+      fs = mergeLayers(layers.map((l) => l.facts));
+    }
     const input: CheckInput = {
       name: image.name,
       config: image.config,
       layers,
       notScanned: image.layers.flatMap((l) => (l.notScanned === undefined ? [] : [{ digest: l.digest, reason: l.notScanned }])),
-      fs: mergeLayers(layers.map((l) => l.facts)),
+      fs,
       ...(image.fromIndex && image.platform ? { platform: image.platform } : {}),
     };
     const results = checks.map((check) => toResult(check, check.run(input)));

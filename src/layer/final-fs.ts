@@ -15,6 +15,11 @@ export interface FinalFs {
   readFile(path: string): string | undefined;
   /** True when something exists at `path` (after following symlinks). */
   exists(path: string): boolean;
+  /**
+   * The path `path` leads to after following the symlinks this view knows (undefined for a
+   * loop). When it differs from `path`, the content lives elsewhere (`/etc` → `/private/etc`).
+   */
+  resolve(path: string): string | undefined;
 }
 
 /** Applies layers in order: opaque dirs and whiteouts first (they hide lower layers), then entries. */
@@ -30,7 +35,8 @@ export function mergeLayers(layers: readonly LayerFacts[]): FinalFs {
     for (const [path, entry] of Object.entries(layer.watched)) state.set(path, entry);
   }
 
-  const lookup = (path: string, hops: number): WatchedEntry | undefined => {
+  /** Follows symlinks (and a final hard link) to the path that holds the content. */
+  const resolvePath = (path: string, hops: number): string | undefined => {
     const parts = path.split('/').filter(Boolean);
     let current = '';
     for (let i = 0; i < parts.length; i++) {
@@ -41,20 +47,26 @@ export function mergeLayers(layers: readonly LayerFacts[]): FinalFs {
         if (hops >= MAX_HOPS) return undefined;
         const target = entry.type === 'symlink' ? resolveLinkTarget(current, entry.target) : entry.target;
         const rest = parts.slice(i + 1).join('/');
-        return lookup(rest ? `${target}/${rest}` : target, hops + 1);
+        return resolvePath(rest ? `${target}/${rest}` : target, hops + 1);
       }
-      if (last) return entry;
     }
-    return state.get('/');
+    return current || '/';
+  };
+  const lookup = (path: string): WatchedEntry | undefined => {
+    const resolved = resolvePath(path, 0);
+    return resolved === undefined ? undefined : state.get(resolved);
   };
 
   return {
     readFile(path) {
-      const entry = lookup(path, 0);
+      const entry = lookup(path);
       return entry?.type === 'file' && 'content' in entry ? entry.content : undefined;
     },
     exists(path) {
-      return lookup(path, 0) !== undefined;
+      return lookup(path) !== undefined;
+    },
+    resolve(path) {
+      return resolvePath(path, 0);
     },
   };
 }

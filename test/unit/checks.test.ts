@@ -350,3 +350,20 @@ test('results keep the order and titles of SPEC §3; the exit severity is the hi
   );
   assert.equal(scan.highest, 'Low');
 });
+
+test('check 3 sees through a symlinked /etc: a uid-0 user cannot hide behind /etc → /private/etc', async () => {
+  const hidden: EntrySpec[] = [
+    { type: 'dir', path: 'private/etc/' },
+    { type: 'file', path: 'private/etc/passwd', content: 'root:x:0:0::/root:/bin/sh\nadmin:x:0:0::/root:/bin/sh\n' },
+    { type: 'file', path: 'private/etc/group', content: 'root:x:0:\napp:x:1000:\n' },
+    { type: 'file', path: 'private/etc/os-release', content: 'NAME="Hidden OS"\nVERSION_ID="1"\n' },
+  ];
+  const { byId, scan } = await scanSpec(
+    image({
+      layers: [{ entries: hidden }, { entries: [{ type: 'symlink', path: 'etc', target: 'private/etc' }] }],
+      config: { User: 'admin:app' },
+    }),
+  );
+  assert.equal(byId('default-user').Description, 'The default user is root: admin, which has uid 0 in /etc/passwd (USER admin:app)');
+  assert.equal(byId('os-type').Description, `The image ${scan.image.name.display} is based on the OS ['Hidden OS', '1']`);
+});
