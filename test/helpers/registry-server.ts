@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { fetch } from 'undici';
+import { Agent, fetch, type Dispatcher } from 'undici';
 import type { SourceOptions, RegistryOptions } from '../../src/image/sources/options.js';
 import type { Image } from '../../src/image/types.js';
 import type { Platform } from '../../src/image/platform.js';
@@ -44,9 +44,9 @@ export type RegistryAuth =
 
 /** A running registry. */
 export interface RunningRegistry {
-  /** `127.0.0.1:PORT`, as a reference names it. */
+  /** `ADDRESS:PORT`, as a reference names it. */
   readonly host: string;
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://ADDRESS:PORT` (or https with TLS). */
   readonly url: string;
   stop(): Promise<void>;
 }
@@ -63,12 +63,12 @@ export function registrySkipReason(): string | undefined {
   return line;
 }
 
-/** A free TCP port on 127.0.0.1 (bind to 0, read, close). */
-export async function freePort(): Promise<number> {
+/** A free TCP port on `address` (bind to 0, read, close). */
+export async function freePort(address = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, address, () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolve(port));
@@ -87,12 +87,12 @@ function authYaml(auth: RegistryAuth, dir: string): string {
   }
 }
 
-async function waitReady(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+async function waitReady(url: string, child: ChildProcess, stderr: () => string, dispatcher?: Dispatcher): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${stderr().slice(-2000)}`);
     try {
-      const res = await fetch(`${url}/v2/`);
+      const res = await fetch(`${url}/v2/`, dispatcher ? { dispatcher } : {});
       await res.arrayBuffer();
       if (res.status === 200 || res.status === 401) return;
     } catch {
@@ -103,10 +103,20 @@ async function waitReady(url: string, child: ChildProcess, stderr: () => string)
   throw new Error(`docker-registry did not become ready at ${url}: ${stderr().slice(-2000)}`);
 }
 
+/** Where a registry listens and whether it speaks TLS. */
+export interface RegistryListen {
+  /** Any 127.0.0.0/8 address (all reach loopback on Linux); default 127.0.0.1. */
+  readonly address?: string;
+  /** Serve HTTPS with this certificate and key (PEM files); the CA is trusted while waiting for readiness. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caPem: string };
+}
+
 /** Starts docker-registry with `auth`; stop() kills it and removes its storage. */
-export async function startRegistry(auth: RegistryAuth): Promise<RunningRegistry> {
+export async function startRegistry(auth: RegistryAuth, listen: RegistryListen = {}): Promise<RunningRegistry> {
+  const address = listen.address ?? '127.0.0.1';
+  const tls = listen.tls;
   const dir = await mkdtemp(join(tmpdir(), 'oci-scan-registry-'));
-  const port = await freePort();
+  const port = await freePort(address);
   if (auth.kind === 'htpasswd') await writeFile(join(dir, 'htpasswd'), `${TEST_USER}:${TEST_PASSWORD_BCRYPT}\n`);
   const config = [
     'version: 0.1',
@@ -123,8 +133,9 @@ export async function startRegistry(auth: RegistryAuth): Promise<RunningRegistry
     '    uploadpurging:',
     '      enabled: false',
     'http:',
-    `  addr: 127.0.0.1:${port}`,
+    `  addr: ${address}:${port}`,
     '  secret: oci-scan-test-http-secret',
+    ...(tls ? ['  tls:', `    certificate: ${tls.certFile}`, `    key: ${tls.keyFile}`] : []),
     // Distribution refuses foreign-layer URLs unless an allow-list is configured.
     'validation:',
     '  manifests:',
@@ -140,8 +151,10 @@ export async function startRegistry(auth: RegistryAuth): Promise<RunningRegistry
   child.stderr?.on('data', (d: string) => {
     err = (err + d).slice(-8000);
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${address}:${port}`;
+  const dispatcher = tls ? new Agent({ connect: { ca: tls.caPem } }) : undefined;
   const stop = async (): Promise<void> => {
+    await dispatcher?.close().catch(() => undefined);
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -152,12 +165,12 @@ export async function startRegistry(auth: RegistryAuth): Promise<RunningRegistry
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await waitReady(url, child, () => err);
+    await waitReady(url, child, () => err, dispatcher);
   } catch (e) {
     await stop();
     throw e;
   }
-  return { host: `127.0.0.1:${port}`, url, stop };
+  return { host: `${address}:${port}`, url, stop };
 }
 
 // Shared bits of the registry tests: options with a captured log, reading layers to the end.

@@ -1,20 +1,18 @@
 /**
  * TLS and proxy helpers for the registry tests: a private CA and a server certificate made
- * with the `openssl` CLI, Debian's `docker-registry` serving HTTPS on a chosen loopback
- * address, pushing through an undici Agent that trusts the CA, and a tiny forward HTTP proxy
+ * with the `openssl` CLI (registry-server.ts's startRegistry serves HTTPS with them), pushing through an undici Agent that trusts the CA, and a tiny forward HTTP proxy
  * (absolute-form requests only) that counts what it forwards.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { Agent, fetch, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
-import { REGISTRY_BIN } from './registry-server.js';
+import { Agent, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 
 const run = promisify(execFile);
 
@@ -53,95 +51,6 @@ export async function makeTestPki(ip: string): Promise<TestPki> {
     keyFile: p('server.key'),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
-}
-
-/** A free TCP port on `address` (bind to 0, read, close). */
-export async function freePortOn(address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, address, () => {
-      const port = (server.address() as AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A running registry on a chosen address. */
-export interface AddressedRegistry {
-  /** `ADDRESS:PORT`, as a reference names it. */
-  readonly host: string;
-  /** `https://ADDRESS:PORT` or `http://ADDRESS:PORT`. */
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-/**
- * Starts an anonymous docker-registry on `address` (any 127.0.0.0/8 address reaches loopback
- * on Linux), serving HTTPS with `tls` when given, plain HTTP otherwise. stop() kills it and
- * removes its storage.
- */
-export async function startRegistryOn(address: string, tls?: TestPki): Promise<AddressedRegistry> {
-  const dir = await mkdtemp(join(tmpdir(), 'oci-scan-registry-'));
-  const port = await freePortOn(address);
-  const config = [
-    'version: 0.1',
-    'log:',
-    '  level: error',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${join(dir, 'data')}`,
-    '  maintenance:',
-    '    uploadpurging:',
-    '      enabled: false',
-    'http:',
-    `  addr: ${address}:${port}`,
-    '  secret: oci-scan-test-http-secret',
-    ...(tls ? ['  tls:', `    certificate: ${tls.certFile}`, `    key: ${tls.keyFile}`] : []),
-    '',
-  ].join('\n');
-  const configPath = join(dir, 'config.yml');
-  await writeFile(configPath, config);
-  const child = spawn(REGISTRY_BIN, ['serve', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (d: string) => {
-    err = (err + d).slice(-8000);
-  });
-  const url = `${tls ? 'https' : 'http'}://${address}:${port}`;
-  const dispatcher = new Agent(tls ? { connect: { ca: tls.caPem } } : {});
-  const stop = async (): Promise<void> => {
-    await dispatcher.close().catch(() => undefined);
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${err.slice(-2000)}`);
-      const ok = await fetch(`${url}/v2/`, { dispatcher })
-        .then(async (res) => {
-          await res.arrayBuffer();
-          return res.status === 200;
-        })
-        .catch(() => false);
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error(`docker-registry did not become ready at ${url}: ${err.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { host: `${address}:${port}`, url, stop };
 }
 
 /**

@@ -16,7 +16,7 @@ import { buildImage } from '../helpers/image-builder.js';
 import { Pusher } from '../helpers/push.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
 import { runCli, tempDir } from '../helpers/scan.js';
-import { makeTestPki, startForwardProxy, startRegistryOn, withTrustedCa, type AddressedRegistry, type TestPki, type TestProxy } from '../helpers/tls.js';
+import { makeTestPki, startForwardProxy, withTrustedCa, type TestPki, type TestProxy } from '../helpers/tls.js';
 
 const skip = registrySkipReason();
 
@@ -55,13 +55,13 @@ async function assertCleanReport(reports: string, reference: string): Promise<vo
 
 describe('CLI against an HTTPS registry with a private CA', { skip }, () => {
   let pki: TestPki;
-  let registry: AddressedRegistry;
+  let registry: RunningRegistry;
   let work: Awaited<ReturnType<typeof tempDir>>;
   let ref: string;
   before(async () => {
     work = await tempDir('oci-scan-tls-');
     pki = await makeTestPki('127.0.0.2');
-    registry = await startRegistryOn('127.0.0.2', pki);
+    registry = await startRegistry({ kind: 'none' }, { address: '127.0.0.2', tls: pki });
     await withTrustedCa(pki.caPem, () => new Pusher(registry.url, 'team/app').image(clean, '1.0'));
     ref = `${registry.host}/team/app:1.0`;
   });
