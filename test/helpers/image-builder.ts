@@ -272,21 +272,22 @@ async function writeBlobs(root: string, image: BuiltImage): Promise<void> {
   for (const l of image.layers) await put(blobPath(root, l.digest), l.bytes);
 }
 
+/** The index.json of an OCI layout: one entry per image, with its tag as `org.opencontainers.image.ref.name`. */
+function layoutIndex(images: ReadonlyArray<{ image: BuiltImage; tag?: string }>): Buffer {
+  const manifests = images.map(({ image, tag }) => ({
+    mediaType: image.manifestMediaType,
+    digest: image.manifestDigest,
+    size: image.manifest.length,
+    ...(tag ? { annotations: { 'org.opencontainers.image.ref.name': tag } } : {}),
+  }));
+  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
+}
+
 /** Writes an OCI image layout directory with one index entry per image (tag annotation when given). */
 export async function writeOciLayout(root: string, images: ReadonlyArray<{ image: BuiltImage; tag?: string }>): Promise<void> {
   await put(join(root, 'oci-layout'), Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
   for (const { image } of images) await writeBlobs(root, image);
-  const index = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: images.map(({ image, tag }) => ({
-      mediaType: image.manifestMediaType,
-      digest: image.manifestDigest,
-      size: image.manifest.length,
-      ...(tag ? { annotations: { 'org.opencontainers.image.ref.name': tag } } : {}),
-    })),
-  };
-  await put(join(root, 'index.json'), Buffer.from(JSON.stringify(index)));
+  await put(join(root, 'index.json'), layoutIndex(images));
 }
 
 /** Packs files (path → bytes) into a plain tar, in the given order. */
@@ -308,17 +309,7 @@ export async function writeOciArchive(file: string, images: ReadonlyArray<{ imag
     add(image.manifestDigest, image.manifest);
     for (const l of image.layers) add(l.digest, l.bytes);
   }
-  const index = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: images.map(({ image, tag }) => ({
-      mediaType: image.manifestMediaType,
-      digest: image.manifestDigest,
-      size: image.manifest.length,
-      ...(tag ? { annotations: { 'org.opencontainers.image.ref.name': tag } } : {}),
-    })),
-  };
-  files.push(['index.json', Buffer.from(JSON.stringify(index))]);
+  files.push(['index.json', layoutIndex(images)]);
   await put(file, tarOfFiles(files));
 }
 
