@@ -73,6 +73,8 @@ export interface InspectOptions {
   readonly maxLayerBytes?: number;
   /** Tar entries allowed per layer. */
   readonly maxEntries?: number;
+  /** Bytes of paths a layer may record (findings and whiteouts): bounds memory whatever the layer holds. */
+  readonly maxRecordedBytes?: number;
   /** What the layer is, for messages (`layer sha256:… of app:1.0`). */
   readonly what: string;
   readonly signal?: AbortSignal;
@@ -83,7 +85,11 @@ export const INSPECT_DEFAULTS = {
   maxWatchedFileBytes: 1024 * 1024,
   maxLayerBytes: 64 * 1024 * 1024 * 1024,
   maxEntries: 5_000_000,
+  maxRecordedBytes: 64 * 1024 * 1024,
 } as const;
+
+/** Longest entry name or link target accepted: Linux's PATH_MAX; no real layer comes near it. */
+export const MAX_PATH_BYTES = 4096;
 
 /** A tar-stream entry (header + content stream). */
 type TarEntry = tar.Extract extends AsyncIterable<infer S> ? S : never;
@@ -196,6 +202,7 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
   const maxLayerBytes = options.maxLayerBytes ?? INSPECT_DEFAULTS.maxLayerBytes;
   const maxEntries = options.maxEntries ?? INSPECT_DEFAULTS.maxEntries;
   const cap = options.maxWatchedFileBytes ?? INSPECT_DEFAULTS.maxWatchedFileBytes;
+  const maxRecordedBytes = options.maxRecordedBytes ?? INSPECT_DEFAULTS.maxRecordedBytes;
   const watchAncestors = ancestorsOf(options.watchPaths);
 
   const stop = new AbortController();
@@ -263,6 +270,16 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
   const watched: Record<string, WatchedEntry> = {};
   let entries = 0;
 
+  let recordedBytes = 0;
+  /** Counts a path against the memory budget of what a layer may record. */
+  const record = (path: string): string => {
+    recordedBytes += path.length;
+    if (recordedBytes > maxRecordedBytes) {
+      throw new OciScanError('LAYER_TOO_LARGE', `${options.what} records more than ${maxRecordedBytes} bytes of findings and whiteouts: refusing a hostile layer`);
+    }
+    return path;
+  };
+
   const consume = (async (): Promise<void> => {
     for await (const entry of extract) {
       entries += 1;
@@ -270,13 +287,18 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
         throw new OciScanError('LAYER_TOO_LARGE', `${options.what} has more than ${maxEntries} tar entries: refusing a hostile layer`);
       }
       const h = entry.header;
+      // tar-stream caps long-name records at 4 MiB; a name that long is an attack on memory
+      // (every recorded path is kept), not a file system.
+      if (Buffer.byteLength(h.name) > MAX_PATH_BYTES || Buffer.byteLength(h.linkname ?? '') > MAX_PATH_BYTES) {
+        throw new OciScanError('LAYER_CORRUPT', `${options.what} has an entry name or link target longer than ${MAX_PATH_BYTES} bytes (PATH_MAX): not a Linux filesystem layer`);
+      }
       const path = normalisePath(h.name);
       const base = basenameOf(path);
       if (base.startsWith(WHITEOUT_PREFIX)) {
         // Whiteouts delete from lower layers; they are never findings themselves.
         const dir = dirnameOf(path);
-        if (base === OPAQUE_MARKER) opaqueDirs.add(dir);
-        else if (!base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) whiteouts.add(normalisePath(`${dir}/${base.slice(WHITEOUT_PREFIX.length)}`));
+        if (base === OPAQUE_MARKER) opaqueDirs.add(record(dir));
+        else if (!base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) whiteouts.add(record(normalisePath(`${dir}/${base.slice(WHITEOUT_PREFIX.length)}`)));
         entry.resume();
         continue;
       }
@@ -284,7 +306,7 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
       const linkTarget = type === 'hardlink' ? normalisePath(h.linkname ?? '') : type === 'symlink' ? (h.linkname ?? '') : undefined;
       const info: EntryInfo = { path, basename: base, type, mode: h.mode ?? 0, size: h.size ?? 0, ...(linkTarget !== undefined ? { linkTarget } : {}) };
       for (const m of options.matchers) {
-        if (m.matches(info)) matches.get(m.id)?.add(path);
+        if (m.matches(info)) matches.get(m.id)?.add(record(path));
       }
       const isWatched = options.watchPaths.has(path);
       if (isWatched || (watchAncestors.has(path) && type === 'symlink')) {

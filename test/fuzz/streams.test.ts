@@ -96,7 +96,7 @@ test('inspectLayer: mutated gzip / zstd / tar layers end in facts or LAYER_CORRU
           `inspectLayer(${bytes.length} bytes)`,
         );
       }),
-      fuzzParams(1000),
+      fuzzParams(2000),
     );
     // let any late rejection surface before judging
     await new Promise((r) => setImmediate(r));
@@ -122,7 +122,7 @@ test('inspectLayer: a source stream that fails mid-layer ends in that error, not
         (err: unknown) => err instanceof Error && err.message !== 'hang',
       );
     }),
-    fuzzParams(300),
+    fuzzParams(500),
   );
   reportRuns('inspectLayer (failing source)', runs);
 });
@@ -159,7 +159,7 @@ test('indexTar: mutated archives end in an index or SOURCE_UNREADABLE', async ()
           for (const m of members.values()) assert.ok(m.offset >= 0 && m.size >= 0 && m.offset + m.size <= bytes.length, `member out of the file: ${JSON.stringify(m)}`);
         }, `indexTar(${bytes.length} bytes)`);
       }),
-      fuzzParams(1000),
+      fuzzParams(2000),
     );
   } finally {
     await cleanup();

@@ -343,6 +343,22 @@ describe('inspectLayer: corrupt input and limits', () => {
     assert.equal((await inspect(tar, { maxLayerBytes: tar.length })).tarBytes, tar.length);
   });
 
+  it('an entry name or link target over PATH_MAX (4096 bytes) → LAYER_CORRUPT, before anything is recorded', async () => {
+    const longName = buildTar([{ type: 'file', path: `${'d/'.repeat(2100)}sudo`, mode: 0o755, content: 'x' }]);
+    await rejectsWith(inspect(longName), 'LAYER_CORRUPT', /longer than 4096 bytes/);
+    const longTarget = buildTar([{ type: 'symlink', path: 'usr/bin/nc', target: `/${'t'.repeat(5000)}` }], 'gnu');
+    await rejectsWith(inspect(longTarget), 'LAYER_CORRUPT', /PATH_MAX/);
+    // Just under the limit is an ordinary entry.
+    const fine = await inspect(buildTar([{ type: 'file', path: `${'d/'.repeat(2000)}sudo`, mode: 0o755, content: 'x' }]));
+    assert.equal(fine.matches['all']?.length, 1);
+  });
+
+  it('maxRecordedBytes bounds the memory of findings and whiteouts → LAYER_TOO_LARGE', async () => {
+    const many = buildTar(Array.from({ length: 200 }, (_, i): EntrySpec => ({ type: 'file', path: `usr/share/${i}/.wh.gone`, content: '' })));
+    await rejectsWith(inspect(many, { maxRecordedBytes: 2000 }), 'LAYER_TOO_LARGE', /2000 bytes of findings and whiteouts/);
+    assert.equal((await inspect(many)).whiteouts.length, 200);
+  });
+
   it('maxEntries → LAYER_TOO_LARGE', async () => {
     await rejectsWith(inspect(tar, { maxEntries: 3 }), 'LAYER_TOO_LARGE', /3 tar entries/);
     assert.equal((await inspect(tar, { maxEntries: RICH.length + 1 })).entries, RICH.length + 1);
