@@ -21,6 +21,12 @@ export function parseDigest(digest: string): { algorithm: string; hex: string } 
   return { algorithm, hex };
 }
 
+/** True when `bytes` hash to `digest` (sha256 or sha512, as the digest names). */
+export function matchesDigest(bytes: Uint8Array, digest: string): boolean {
+  const { algorithm, hex } = parseDigest(digest);
+  return createHash(ALGORITHMS[algorithm] ?? 'sha256').update(bytes).digest('hex') === hex;
+}
+
 /** The sha256 digest of `bytes` as `sha256:hex`. */
 export function sha256Digest(bytes: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;

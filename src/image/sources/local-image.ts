@@ -8,7 +8,7 @@ import { parseConfig, type ImageConfig } from '../config.js';
 import { layerKind, parseManifestDocument, type Descriptor, type ImageManifest } from '../manifest.js';
 import { choosePlatforms, type Platform } from '../platform.js';
 import type { Image, ImageName, Layer } from '../types.js';
-import { parseDigest, sha256Digest, VerifyingStream } from '../verify.js';
+import { matchesDigest, parseDigest, VerifyingStream } from '../verify.js';
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../wire.js';
 import type { BlobStore } from './blob-store.js';
 import type { SourceOptions } from './options.js';
@@ -23,7 +23,7 @@ export function blobPath(digest: string): string {
 export async function readVerified(store: BlobStore, path: string, digest: string | undefined, limit: number, code: 'INVALID_MANIFEST' | 'INVALID_CONFIG', what: string): Promise<Buffer> {
   const bytes = await store.read(path, limit, code);
   if (!bytes) throw new OciScanError(code, `${what} is missing from ${store.what} (${path}): the image is incomplete`);
-  if (digest && sha256Digest(bytes) !== digest) {
+  if (digest && !matchesDigest(bytes, digest)) {
     throw new OciScanError('DIGEST_MISMATCH', `${what} in ${store.what} does not match its digest ${digest}: the file is corrupt or was modified`);
   }
   return bytes;
