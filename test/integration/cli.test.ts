@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { buildImage, buildTar, digestOf, writeDockerArchive, writeOciLayout, type ImageSpec } from '../helpers/image-builder.js';
+import { buildImage, buildIndex, buildTar, digestOf, writeDockerArchive, writeOciLayout, type ImageSpec } from '../helpers/image-builder.js';
 import { ociLayoutRef, runCli, tempDir } from '../helpers/scan.js';
 import { REPORT_SCHEMA_URL } from '../../src/report/validate.js';
 
@@ -163,6 +163,36 @@ test('docker-archive: the tag the archive records decides check 1; the report is
     assert.equal(r.code, 12, r.stderr);
     assert.match(r.stdout, /^FAIL\. Severity: Critical\. Tag :latest\. Image docker-archive:.*saved\.tar has tag: latest\.$/m);
     assert.deepEqual(await readdir(join(dir, 'r')), ['web_latest-compliance.json']);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('--platform all on a multi-platform layout: one report per platform (platform in the file name), JSON array on stdout', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const amd64 = buildImage({ ...cleanSpec, platform: { os: 'linux', architecture: 'amd64' } });
+    const arm64 = buildImage({ ...cleanSpec, layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'x' }] }], platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
+    const root = join(dir, 'multi');
+    await writeOciLayout(root, [{ image: amd64 }, { image: arm64 }]);
+    const index = buildIndex([amd64, arm64]);
+    await writeFile(join(root, 'blobs', 'sha256', index.digest.slice(7)), index.bytes);
+    await writeFile(join(root, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: index.mediaType, digest: index.digest, size: index.bytes.length, annotations: { 'org.opencontainers.image.ref.name': '2.0' } }] }));
+    const reports = join(dir, 'r');
+    const r = await runCli([`oci:${root}:2.0`, '--platform', 'all', '--reports-dir', reports, '--json-stdout']);
+    assert.equal(r.code, 12, r.stderr); // arm64 has a setuid su: the highest severity of all platforms counts
+    const docs = JSON.parse(r.stdout) as Array<Record<string, Array<{ Id: string; Pass: boolean; Description: string }>>>;
+    assert.equal(docs.length, 2);
+    assert.deepEqual((await readdir(reports)).sort(), ['multi_2.0_linux-amd64-compliance.json', 'multi_2.0_linux-arm64-v8-compliance.json']);
+    const os = docs.map((d) => d[`oci:${root}:2.0`]?.find((x) => x.Id === 'os-type')?.Description ?? '');
+    assert.match(os[0] ?? '', /\(linux\/amd64\)/);
+    assert.match(os[1] ?? '', /\(linux\/arm64\/v8\)/);
+    assert.match(r.stderr, /^Image oci:.*:2\.0 \(linux\/arm64\/v8\)$/m);
+    const one = await runCli([`oci:${root}:2.0`, '--platform', 'linux/arm64', '--reports-dir', join(dir, 'one')]);
+    assert.equal(one.code, 12, one.stderr);
+    assert.deepEqual(await readdir(join(dir, 'one')), ['multi_2.0-compliance.json']);
+    const none = await runCli([`oci:${root}:2.0`, '--platform', 'linux/s390x', '--reports-dir', join(dir, 'none')]);
+    assertOneLineError(none, 21, /no image for linux\/s390x; available platforms: linux\/amd64, linux\/arm64\/v8/);
   } finally {
     await cleanup();
   }
