@@ -125,6 +125,14 @@ describe('CLI against a real registry', { skip }, () => {
         assert.ok(!(await reportsText(reports)).includes(secret), 'password not in reports');
       }
     }
+    // The same failures and a successful pull with every log line on: still no secret.
+    for (const [args, env] of [[[`${registry.host}/team/app:1.0`], wrong], [[`${registry.host}/team/app:1.0`], auth]] as const) {
+      const r = await run([...args, '--reports-dir', join(dir, 'debug'), '--log-level', 'trace'], env);
+      assert.ok(r.stderr.includes('"level":'), 'debug logs were written');
+      for (const secret of [TEST_PASSWORD, Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64')]) {
+        assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), `secret in output at --log-level trace: ${r.stderr.slice(0, 2000)}`);
+      }
+    }
   });
 
   test('no matching platform: exit 21 listing the platforms', async () => {
