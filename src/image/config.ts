@@ -2,6 +2,7 @@
  * The image configuration blob (OCI image config / Docker image JSON): only the fields the
  * checks read are typed; everything else is kept but not trusted.
  */
+import type { Platform } from './platform.js';
 import { compileWire, parseWire } from './wire.js';
 
 /** The runtime part of an image config (`config` key). */
@@ -60,4 +61,10 @@ const validateConfig = compileWire<ImageConfig>({
 /** Parses and validates an image config; throws `INVALID_CONFIG` with `what` in the message. */
 export function parseConfig(bytes: Uint8Array | string, what: string): ImageConfig {
   return parseWire(bytes, validateConfig, what, 'INVALID_CONFIG');
+}
+
+/** The platform a config declares (`os`, `architecture`, `variant`), if it declares one. */
+export function platformOfConfig(config: ImageConfig): Platform | undefined {
+  if (!config.os || !config.architecture) return undefined;
+  return config.variant ? { os: config.os, architecture: config.architecture, variant: config.variant } : { os: config.os, architecture: config.architecture };
 }

@@ -5,7 +5,7 @@
  * `manifest.json`, which both write. Layers there are uncompressed tars.
  */
 import { OciScanError } from '../../errors.js';
-import { parseConfig } from '../config.js';
+import { parseConfig, platformOfConfig } from '../config.js';
 import type { Image, ImageName, Layer } from '../types.js';
 import { sha256Digest } from '../verify.js';
 import { compileWire, parseWire, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../wire.js';
@@ -100,6 +100,6 @@ export async function imagesFromDockerArchive(store: BlobStore, display: string,
       return storeLayer(store, path, digest, source?.mediaType ?? 'application/vnd.docker.image.rootfs.diff.tar', size);
     }),
   );
-  const platform = config.os && config.architecture ? { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) } : undefined;
+  const platform = platformOfConfig(config);
   return [{ name, configDigest: sha256Digest(configBytes), config, layers, ...(platform ? { platform } : {}) }];
 }

@@ -4,7 +4,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { OciScanError } from '../../errors.js';
-import { parseConfig, type ImageConfig } from '../config.js';
+import { parseConfig, platformOfConfig, type ImageConfig } from '../config.js';
 import { layerKind, parseManifestDocument, type Descriptor, type ImageManifest } from '../manifest.js';
 import { choosePlatforms, type Platform } from '../platform.js';
 import type { Image, ImageName, Layer } from '../types.js';
@@ -60,7 +60,7 @@ async function imageFromManifest(store: BlobStore, manifest: ImageManifest, mani
   const checked = await Promise.all(
     layers.map(async (l) => (layerKind(l.mediaType) === 'foreign' && (await store.size(blobPath(l.digest))) === undefined ? { ...l, notScanned: 'foreign layer not present in the archive' } : l)),
   );
-  const scanned = platform ?? (config.os && config.architecture ? { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) } : undefined);
+  const scanned = platform ?? platformOfConfig(config);
   return { name, manifestDigest, configDigest: manifest.config.digest, config, layers: checked, ...(scanned ? { platform: scanned } : {}), ...(fromIndex ? { fromIndex } : {}) };
 }
 

@@ -11,7 +11,7 @@ import { OciScanError } from '../../errors.js';
 import { apiHost, normaliseRegistry, parseReference, type Reference } from '../../reference/reference.js';
 import { RegistryClient } from '../../registry/client.js';
 import { createDispatcher, transportSettings, usesPlainHttp } from '../../registry/transport.js';
-import { parseConfig, type ImageConfig } from '../config.js';
+import { parseConfig, platformOfConfig, type ImageConfig } from '../config.js';
 import { parseManifestDocument, layerKind, type Descriptor, type ImageManifest } from '../manifest.js';
 import { choosePlatforms, formatPlatform, type Platform } from '../platform.js';
 import type { Image, ImageName, Layer } from '../types.js';
@@ -119,11 +119,6 @@ async function loadImage(client: RegistryClient, name: ImageName, where: string,
     config,
     layers,
   };
-}
-
-function platformOfConfig(config: ImageConfig): Platform | undefined {
-  if (!config.os || !config.architecture) return undefined;
-  return config.variant ? { os: config.os, architecture: config.architecture, variant: config.variant } : { os: config.os, architecture: config.architecture };
 }
 
 /**
