@@ -1,6 +1,10 @@
 /**
- * Platforms (`os/arch[/variant]`) and the choice of one manifest from an index (SPEC §4):
- * `arm64/v8` ≡ `arm64`, `arm` ≡ `arm/v7`, BuildKit attestations (`unknown/unknown`) skipped.
+ * Platforms (`os/arch[/variant]`) and the choice of manifests from an index, the way the
+ * container runtimes choose them (containerd's `platforms` package, which Docker and
+ * Kubernetes use): names are normalised (`aarch64` = `arm64`, `arm64/v8` = `arm64`, `arm` =
+ * `arm/v7`, `x86_64` = `amd64`, case ignored), a platform also accepts the older ones it can
+ * run (`arm64` runs `arm/v8`…`arm/v5`, `amd64` runs `386`), and among the entries that match,
+ * the best one wins, the first in index order among equals. See docs/registry.md "Platforms".
  */
 import { OciScanError } from '../errors.js';
 import type { Descriptor } from './manifest.js';
@@ -30,45 +34,198 @@ export function formatPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
 
-/** Normalises the variant so that equivalent spellings compare equal. */
-function normalise(p: Platform): Platform {
-  let variant = p.variant;
-  if (p.architecture === 'arm64' && (variant === 'v8' || variant === undefined)) variant = undefined;
-  if (p.architecture === 'arm' && variant === undefined) variant = 'v7';
-  return variant ? { os: p.os, architecture: p.architecture, variant } : { os: p.os, architecture: p.architecture };
+/** A platform in canonical form: every field lower case, variant '' when it is the default one. */
+interface Canonical {
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant: string;
 }
 
-/** True when two platforms are the same after normalisation. */
-export function samePlatform(a: Platform, b: Platform): boolean {
-  const x = normalise(a);
-  const y = normalise(b);
-  return x.os === y.os && x.architecture === y.architecture && x.variant === y.variant;
+/** containerd's `Normalize` (normalizeOS + normalizeArch); an empty OS is Linux, the only OS oci-scan scans. */
+export function normalisePlatform(p: Platform): Canonical {
+  let os = p.os.toLowerCase();
+  if (os === '') os = 'linux';
+  if (os === 'macos') os = 'darwin';
+  let architecture = p.architecture.toLowerCase();
+  let variant = (p.variant ?? '').toLowerCase();
+  switch (architecture) {
+    case 'i386':
+      architecture = '386';
+      variant = '';
+      break;
+    case 'x86_64':
+    case 'x86-64':
+    case 'amd64':
+      architecture = 'amd64';
+      if (variant === 'v1') variant = '';
+      break;
+    case 'aarch64':
+    case 'arm64':
+      architecture = 'arm64';
+      if (variant === '8' || variant === 'v8') variant = '';
+      break;
+    case 'armhf':
+      architecture = 'arm';
+      variant = 'v7';
+      break;
+    case 'armel':
+      architecture = 'arm';
+      variant = 'v6';
+      break;
+    case 'arm':
+      if (variant === '' || variant === '7') variant = 'v7';
+      else if (variant === '5' || variant === '6' || variant === '8') variant = `v${variant}`;
+      break;
+    default:
+      break;
+  }
+  return { os, architecture, variant };
 }
 
-/** The index entries that are images (not attestations or other artifacts), with their platforms. */
-export function imageEntries(manifests: readonly Descriptor[]): Array<Descriptor & { platform: Platform }> {
-  return manifests.filter(
-    (d): d is Descriptor & { platform: Platform } =>
-      d.platform !== undefined &&
-      d.platform.os !== 'unknown' &&
-      d.platform.architecture !== 'unknown' &&
-      d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest',
-  );
+/** The `vN` variant number, or NaN. */
+function variantNumber(variant: string): number {
+  const text = variant.replace(/^v/, '');
+  return /^\d+$/.test(text) ? Number(text) : Number.NaN;
 }
 
 /**
- * The entries of an index to scan for `wanted` (`'all'` or one platform).
+ * containerd's `platformVector`: the platforms a machine of `p` (canonical) runs, best first.
+ * amd64/vN runs amd64/vN-1…v1 and 386; arm/vN runs arm/vN-1…v5; arm64/v8.x and v9.x run the
+ * lower arm64 minors and then arm/v8…v5.
+ */
+function platformVector(p: Canonical): Canonical[] {
+  const vector: Canonical[] = [p];
+  const same = (architecture: string, variant: string): Canonical => ({ os: p.os, architecture, variant });
+  switch (p.architecture) {
+    case 'amd64': {
+      const version = variantNumber(p.variant);
+      if (version > 1) for (let v = version - 1; v >= 1; v--) vector.push(same('amd64', `v${v}`));
+      vector.push(same('386', ''));
+      break;
+    }
+    case 'arm': {
+      const version = variantNumber(p.variant);
+      if (version > 5) for (let v = version - 1; v >= 5; v--) vector.push(same('arm', `v${v}`));
+      break;
+    }
+    case 'arm64': {
+      let variant = p.variant === '' ? 'v8' : p.variant;
+      const [majorText = '', minorText] = variant.split('.', 2);
+      let major = variantNumber(majorText);
+      if (major >= 8) {
+        // containerd reads a minor only from four-character variants ("v8.2").
+        let minor = variant.length === 4 && minorText !== undefined && /^\d+$/.test(minorText) ? Number(minorText) : 0;
+        const minors = (m: number, from: number): void => {
+          for (let n = from - 1; n >= 0; n--) vector.push(same('arm64', n === 0 ? `v${m}` : `v${m}.${n}`));
+        };
+        if (major === 9) {
+          minors(9, minor);
+          // v9.x is compatible with v8.(x+5), up to v8.9.
+          minor = Math.min(minor + 5, 9);
+          major = 8;
+          vector.push(same('arm64', `v8.${minor}`));
+        }
+        minors(major, minor);
+      }
+      // Every arm64 runs 32-bit arm up to v8.
+      if (variant.startsWith('v8.') || variant.startsWith('v9.')) variant = 'v8';
+      vector.push(...platformVector(same('arm', variant)));
+      break;
+    }
+    default:
+      break;
+  }
+  return vector;
+}
+
+/** containerd's default matcher: the normalised `m` equals the normalised candidate. */
+function matchesExactly(matcher: Canonical, candidate: Platform): boolean {
+  const m = normalisePlatform(matcher);
+  const c = normalisePlatform(candidate);
+  return m.os === c.os && m.architecture === c.architecture && m.variant === c.variant;
+}
+
+/**
+ * How well `candidate` suits a machine of platform `wanted` (containerd's `Only` matcher and
+ * its `Less` order): 0 is an exact match, higher is a fallback, undefined does not run.
+ */
+export function platformRank(wanted: Platform, candidate: Platform): number | undefined {
+  const rank = platformVector(normalisePlatform(wanted)).findIndex((m) => matchesExactly(m, candidate));
+  return rank < 0 ? undefined : rank;
+}
+
+/**
+ * True for an entry no image runs on: `unknown/unknown`, the platform BuildKit gives its
+ * attestation manifests (which also carry `vnd.docker.reference.type: attestation-manifest`).
+ * An annotation alone never makes an entry an attestation: a real platform is a real image.
+ */
+export function isUnknownPlatform(d: Descriptor): boolean {
+  return d.platform?.os === 'unknown' && d.platform.architecture === 'unknown';
+}
+
+/** An index entry that may be the image to scan, and its platform when the index names one. */
+export interface IndexCandidate {
+  readonly descriptor: Descriptor;
+  /** The entry's platform as the index writes it; undefined when the index names none (the config decides). */
+  readonly platform?: Platform;
+}
+
+function asPlatform(d: Descriptor): Platform | undefined {
+  const p = d.platform;
+  if (!p) return undefined;
+  return p.variant ? { os: p.os, architecture: p.architecture, variant: p.variant } : { os: p.os, architecture: p.architecture };
+}
+
+/**
+ * The entries of an index worth opening for `wanted`, in the order to try them.
+ * One platform: the entries whose platform matches, best rank first and index order among
+ * equals, then the entries without a platform (their config decides, as containerd does).
+ * `all`: every entry except `unknown/unknown` ones, in index order.
+ */
+export function indexCandidates(manifests: readonly Descriptor[], wanted: Platform | 'all'): IndexCandidate[] {
+  if (wanted === 'all') {
+    return manifests.filter((d) => !isUnknownPlatform(d)).map((d) => {
+      const platform = asPlatform(d);
+      return platform ? { descriptor: d, platform } : { descriptor: d };
+    });
+  }
+  const ranked: Array<IndexCandidate & { platform: Platform; rank: number }> = [];
+  const unplatformed: IndexCandidate[] = [];
+  for (const d of manifests) {
+    const platform = asPlatform(d);
+    if (!platform) {
+      unplatformed.push({ descriptor: d });
+      continue;
+    }
+    const rank = platformRank(wanted, platform);
+    if (rank !== undefined) ranked.push({ descriptor: d, platform, rank });
+  }
+  // Array.prototype.sort is stable: equal ranks keep their index order.
+  ranked.sort((a, b) => a.rank - b.rank);
+  return [...ranked.map(({ descriptor, platform }) => ({ descriptor, platform })), ...unplatformed];
+}
+
+/** The NO_MATCHING_PLATFORM error for an index, listing the platforms it has. */
+export function noMatchingPlatform(manifests: readonly Descriptor[], wanted: Platform | 'all', what: string): OciScanError {
+  const available =
+    manifests
+      .filter((d) => !isUnknownPlatform(d))
+      .map(asPlatform)
+      .filter((p): p is Platform => p !== undefined)
+      .map(formatPlatform)
+      .join(', ') || 'none';
+  const asked = wanted === 'all' ? 'any image platform' : formatPlatform(wanted);
+  return new OciScanError('NO_MATCHING_PLATFORM', `${what} has no image for ${asked}; available platforms: ${available} (choose one with --platform)`);
+}
+
+/**
+ * The entries of an index to scan for `wanted` (`'all'` or one platform), considering only
+ * entries that name their platform (sources that cannot read a config before choosing).
  * Throws NO_MATCHING_PLATFORM listing the platforms the index has.
  */
 export function choosePlatforms(manifests: readonly Descriptor[], wanted: Platform | 'all', what: string): Array<Descriptor & { platform: Platform }> {
-  const entries = imageEntries(manifests);
-  if (wanted === 'all') {
-    if (entries.length > 0) return entries;
-  } else {
-    const match = entries.find((d) => samePlatform(d.platform, wanted));
-    if (match) return [match];
-  }
-  const available = entries.map((d) => formatPlatform(d.platform)).join(', ') || 'none';
-  const asked = wanted === 'all' ? 'any image platform' : formatPlatform(wanted);
-  throw new OciScanError('NO_MATCHING_PLATFORM', `${what} has no image for ${asked}; available platforms: ${available} (choose one with --platform)`);
+  const chosen = indexCandidates(manifests, wanted).filter((c): c is IndexCandidate & { platform: Platform } => c.platform !== undefined);
+  const picked = wanted === 'all' ? chosen : chosen.slice(0, 1);
+  if (picked.length === 0) throw noMatchingPlatform(manifests, wanted, what);
+  return picked.map((c) => ({ ...c.descriptor, platform: c.platform }));
 }
