@@ -15,9 +15,9 @@ export interface RegistryOptions {
   readonly mirrors: Readonly<Record<string, string>>;
   /** The environment to read credentials and proxies from (DOCKER_AUTH_CONFIG, DOCKER_CONFIG, HOME, …). */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** TCP + TLS connect timeout in ms (default 15 000). */
+  /** TCP + TLS connect timeout in ms (default 10 000). */
   readonly connectTimeoutMs?: number;
-  /** Longest wait for response headers or between two body chunks, in ms (default 60 000). */
+  /** Longest wait for response headers or between two body chunks, in ms (default 30 000). */
   readonly stallTimeoutMs?: number;
   /** Retries after a 429/5xx/connection error or a broken blob transfer (default 4). */
   readonly retries?: number;
@@ -25,6 +25,14 @@ export interface RegistryOptions {
   readonly retryDelayMs?: number;
   /** Cap on one backoff delay, `Retry-After` included, in ms (default 30 000). */
   readonly maxRetryDelayMs?: number;
+  /** How long one request may keep failing, attempts and backoff included, in ms (default 60 000). */
+  readonly retryWindowMs?: number;
+  /** Deadline of one attempt at a small document (ping, token, manifest, config), in ms (default 30 000). */
+  readonly requestDeadlineMs?: number;
+  /** Slowest blob body accepted, in bytes per second averaged over `throughputWindowMs` (default 16 KiB/s; 0: none). */
+  readonly minBytesPerSecond?: number;
+  /** The window the blob rate is averaged over, in ms (default 30 000). */
+  readonly throughputWindowMs?: number;
   /** Redirects followed for one request (default 10). */
   readonly maxRedirects?: number;
 }
