@@ -46,8 +46,12 @@ function parseTimeout(value: number): number {
 function parseMirrors(values: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of values) {
-    const [source, mirror, extra] = v.split('=');
-    if (!source || !mirror || extra !== undefined) throw new OciScanError('USAGE', `--registry-mirror ${JSON.stringify(v)} is not SOURCE=MIRROR (e.g. docker.io=mirror.local:5000)`);
+    // Split at the first '=' and never quote the value: a mirror URL may carry a password
+    // (the registry source refuses it, without quoting it either).
+    const eq = v.indexOf('=');
+    const source = eq < 0 ? '' : v.slice(0, eq);
+    const mirror = eq < 0 ? '' : v.slice(eq + 1);
+    if (!source || !mirror) throw new OciScanError('USAGE', '--registry-mirror takes SOURCE=MIRROR (e.g. docker.io=mirror.local:5000)');
     out[source] = mirror;
   }
   return out;

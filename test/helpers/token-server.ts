@@ -35,6 +35,10 @@ export interface TokenServerOptions {
   readonly field?: 'token' | 'access_token' | 'both';
   /** Token lifetime in seconds (default 300). */
   readonly expiresIn?: number;
+  /** Address to listen on (default 127.0.0.1; any 127.0.0.0/8 address reaches loopback on Linux). */
+  readonly address?: string;
+  /** Host name the realm names instead of the address (for resolver tests). */
+  readonly realmHost?: string;
 }
 
 /** A running token server. */
@@ -63,7 +67,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Starts the token server on 127.0.0.1 (random port). */
+/** Starts the token server on `options.address` (default 127.0.0.1), random port. */
 export async function startTokenServer(options: TokenServerOptions): Promise<TokenServer> {
   const keyFile = join(options.dir, 'token-key.pem');
   const certFile = join(options.dir, 'token-cert.pem');
@@ -132,10 +136,11 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
       return grant(res, user, scopes, false);
     })().catch(() => res.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = options.address ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    realm: `http://127.0.0.1:${port}/token`,
+    realm: `http://${options.realmHost ?? address}:${port}/token`,
     service,
     issuer,
     certFile,

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exitCodeFor, isOciScanError, type ErrorCode } from '../../src/errors.js';
 import { openRegistryImages } from '../../src/image/sources/registry.js';
+import type { Platform } from '../../src/image/platform.js';
 import { buildImage, buildIndex, digestOf, type BuiltImage } from '../helpers/image-builder.js';
+import { startServer } from '../helpers/fault-server.js';
 import { Pusher } from '../helpers/push.js';
 import { capturedLogger, readLayers, registrySkipReason, startRegistry, testOptions, TEST_PASSWORD, TEST_USER, type RunningRegistry } from '../helpers/registry-server.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
@@ -109,6 +111,52 @@ describe('registry: anonymous docker-registry', { skip }, () => {
     assert.doesNotMatch(msg, /unknown/);
   });
 
+  test('index entries chosen as containerd does: normalised names, fallbacks, best variant first, attestations only when unknown/unknown', async () => {
+    // Provenance: image-builder.ts; each image's config names its own platform.
+    const armV6 = buildImage({ format: 'oci', platform: { os: 'linux', architecture: 'arm', variant: 'v6' }, layers: [{ entries: [{ type: 'file', path: 'v6', content: '6' }] }] });
+    const armV7 = buildImage({ format: 'oci', platform: { os: 'linux', architecture: 'arm', variant: 'v7' }, layers: [{ entries: [{ type: 'file', path: 'v7', content: '7' }] }] });
+    const x86 = buildImage({ format: 'oci', platform: { os: 'linux', architecture: 'amd64' }, layers: [{ entries: [{ type: 'file', path: 'x86', content: 'x' }] }] });
+    const noPlatform = buildImage({ format: 'oci', platform: { os: 'linux', architecture: 'riscv64' }, layers: [{ entries: [{ type: 'file', path: 'np', content: 'n' }] }] });
+    const desc = (i: BuiltImage, platform?: object, annotations?: object): object => ({ mediaType: i.manifestMediaType, digest: i.manifestDigest, size: i.manifest.length, ...(platform ? { platform } : {}), ...(annotations ? { annotations } : {}) });
+    const attestationType = { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': x86.manifestDigest };
+    const doc = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        desc(armV6, { os: 'linux', architecture: 'arm', variant: 'v6' }),
+        desc(armV7, { os: 'linux', architecture: 'arm', variant: 'v7' }),
+        // a real amd64 image, spelled the old way and carrying an attestation-looking annotation
+        desc(x86, { os: 'Linux', architecture: 'x86_64' }, attestationType),
+        // the real attestation: unknown/unknown
+        desc(armV6, { os: 'unknown', architecture: 'unknown' }, attestationType),
+        // no platform at all: the config says linux/riscv64
+        desc(noPlatform),
+      ],
+    };
+    const bytes = Buffer.from(JSON.stringify(doc));
+    const pusher = new Pusher(registry.url, 'team/platforms');
+    for (const i of [armV6, armV7, x86, noPlatform]) await pusher.image(i);
+    await pusher.manifest('1.0', bytes, doc.mediaType);
+    const ref = `${registry.host}/team/platforms:1.0`;
+    const pick = async (platform: Platform | 'all'): Promise<Array<string | undefined>> => (await openRegistryImages(ref, testOptions({}, platform))).map((i) => i.manifestDigest);
+
+    // The default platform: the x86_64 entry (before: skipped for its annotation, and x86_64 ≠ amd64 → exit 21).
+    const [def] = await openRegistryImages(ref, testOptions());
+    assert.equal(def?.manifestDigest, x86.manifestDigest);
+    assert.deepEqual(def?.platform, { os: 'Linux', architecture: 'x86_64' }, 'reported as the index writes it');
+    assert.deepEqual(await pick({ os: 'linux', architecture: 'arm' }), [armV7.manifestDigest], 'arm ≡ arm/v7, though v6 comes first');
+    assert.deepEqual(await pick({ os: 'linux', architecture: 'arm', variant: 'v6' }), [armV6.manifestDigest]);
+    assert.deepEqual(await pick({ os: 'linux', architecture: 'arm', variant: 'v8' }), [armV7.manifestDigest], 'arm/v8 runs v7, the best of what is there');
+    assert.deepEqual(await pick({ os: 'linux', architecture: 'arm64' }), [armV7.manifestDigest], 'an arm64 machine runs arm/v7 (before: exit 21)');
+    // an entry without a platform comes after every entry that names one; its config decides
+    const [riscv] = await openRegistryImages(ref, testOptions({}, { os: 'linux', architecture: 'riscv64' }));
+    assert.equal(riscv?.manifestDigest, noPlatform.manifestDigest);
+    assert.deepEqual(riscv?.platform, { os: 'linux', architecture: 'riscv64' }, 'the platform from the config');
+    assert.deepEqual(await pick('all'), [armV6.manifestDigest, armV7.manifestDigest, x86.manifestDigest, noPlatform.manifestDigest], 'every image, the attestation left out');
+    const msg = await rejectsWith(openRegistryImages(ref, testOptions({}, { os: 'linux', architecture: 's390x' })), 'NO_MATCHING_PLATFORM', 21);
+    assert.match(msg, /available platforms: linux\/arm\/v6, linux\/arm\/v7, Linux\/x86_64 \(/);
+  });
+
   test('unknown tag and unknown repository: IMAGE_NOT_FOUND (exit 20) naming registry and repository', async () => {
     const tag = await rejectsWith(openRegistryImages(`${registry.host}/team/app:9.9`, testOptions()), 'IMAGE_NOT_FOUND', 20);
     assert.match(tag, new RegExp(`${registry.host}.*team/app|team/app.*${registry.host}`));
@@ -128,14 +176,16 @@ describe('registry: anonymous docker-registry', { skip }, () => {
     assert.doesNotMatch(text(), /registry-1\.docker\.io/);
   });
 
-  test('foreign layers: fetched when the registry has them, else marked notScanned', async () => {
+  test('foreign layers: fetched when the registry has them, else marked notScanned; their URLs never fetched', async (t) => {
+    const outside = await startServer((_req, res) => void res.writeHead(500).end());
+    t.after(() => outside.stop());
     const base = buildImage({ format: 'oci', layers: [{ entries: [{ type: 'file', path: 'a', content: 'a' }] }, { entries: [{ type: 'file', path: 'win', content: 'w' }] }, { entries: [{ type: 'file', path: 'held', content: 'h' }] }] });
     const doc = JSON.parse(base.manifest.toString()) as { layers: Array<{ mediaType: string; urls?: string[] }> };
     for (const i of [1, 2]) {
       const l = doc.layers[i];
       assert.ok(l);
       l.mediaType = 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip';
-      l.urls = ['https://foreign.example.com/layer'];
+      l.urls = [`${outside.url}/layer.tar.gz`];
     }
     const manifest = Buffer.from(JSON.stringify(doc));
     const pusher = new Pusher(registry.url, 'team/foreign');
@@ -156,6 +206,7 @@ describe('registry: anonymous docker-registry', { skip }, () => {
     const chunks: Buffer[] = [];
     for await (const c of held) chunks.push(c as Buffer);
     assert.equal(digestOf(Buffer.concat(chunks)), base.layers[2]?.digest);
+    assert.equal(outside.requests.length, 0, 'nothing fetched from the layer URLs');
   });
 
   test('a registry that is not there: NETWORK (exit 20) saying what to do', async () => {

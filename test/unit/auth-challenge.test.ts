@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import pino from 'pino';
 import { parseChallenges } from '../../src/auth/challenge.js';
 import { Credential } from '../../src/auth/credentials.js';
-import { Authenticator, checkRealm, isLoopbackOrPrivate, type TokenHttp } from '../../src/auth/token.js';
+import { Authenticator, type RealmPolicy, type TokenHttp } from '../../src/auth/token.js';
 import { isOciScanError } from '../../src/errors.js';
 
 const cases: Array<[name: string, headers: string | string[], expected: Array<{ scheme: string; params: Record<string, string> }>]> = [
@@ -30,36 +30,18 @@ test('WWW-Authenticate parsing', async (t) => {
   assert.deepEqual(parseChallenges(undefined), []);
 });
 
-test('token realm policy: https, and no private address unless the registry is private', () => {
-  const publicHttps = { registry: 'ghcr.io', plainHttp: false, registryIsPrivate: false };
-  assert.equal(checkRealm('https://ghcr.io/token', publicHttps).host, 'ghcr.io');
-  const refuse = (realm: string, policy: typeof publicHttps, why: RegExp): void =>
-    assert.throws(() => checkRealm(realm, policy), (e: unknown) => isOciScanError(e, 'REGISTRY_ERROR') && why.test(e.message));
-  refuse('http://auth.example.com/token', publicHttps, /not https/);
-  refuse('https://127.0.0.1/token', publicHttps, /loopback\/private/);
-  refuse('https://10.1.2.3/token', publicHttps, /loopback\/private/);
-  refuse('https://[::1]:8443/token', publicHttps, /loopback\/private/);
-  refuse('https://169.254.169.254/latest', publicHttps, /loopback\/private/);
-  refuse('https://localhost/token', publicHttps, /loopback\/private/);
-  refuse('https://user:pw@auth.example.com/token', publicHttps, /user info/);
-  refuse('not a url', publicHttps, /not a URL/);
-  // a local, plain-HTTP registry may use a local plain-HTTP token server
-  assert.ok(checkRealm('http://127.0.0.1:9999/token', { registry: '127.0.0.1:5000', plainHttp: true, registryIsPrivate: true }));
-  for (const h of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '::1', 'fd00::1', '::ffff:127.0.0.1', 'LOCALHOST', 'x.localhost']) assert.ok(isLoopbackOrPrivate(h), h);
-  for (const h of ['8.8.8.8', 'ghcr.io', '172.32.0.1', '2001:4860::1']) assert.ok(!isLoopbackOrPrivate(h), h);
-});
-
-function fakeTokenHttp(answers: Array<{ status: number; body: object | string }>): { http: TokenHttp; calls: Array<{ url: URL; method: string; headers: Record<string, string>; body?: string }> } {
-  const calls: Array<{ url: URL; method: string; headers: Record<string, string>; body?: string }> = [];
-  const http: TokenHttp = (url, init) => {
-    calls.push({ url, ...init });
+function fakeTokenHttp(answers: Array<{ status: number; body: object | string }>): { http: TokenHttp; calls: Array<{ url: URL; method: string; headers: Record<string, string>; body?: string; pin?: { address: string } }> } {
+  const calls: Array<{ url: URL; method: string; headers: Record<string, string>; body?: string; pin?: { address: string } }> = [];
+  const http: TokenHttp = (url, init, pin) => {
+    calls.push({ url, ...init, ...(pin ? { pin } : {}) });
     const a = answers.shift() ?? { status: 500, body: '' };
     return Promise.resolve({ status: a.status, body: Buffer.from(typeof a.body === 'string' ? a.body : JSON.stringify(a.body)) });
   };
   return { http, calls };
 }
 
-const policy = { registry: 'reg.example.com', plainHttp: false, registryIsPrivate: false };
+// auth.example.com is given a public address (documentation range) instead of a DNS answer.
+const policy: RealmPolicy = { registry: 'reg.example.com', plainHttp: false, registryIsPrivate: () => Promise.resolve(false), resolve: () => Promise.resolve([{ address: '203.0.113.10', family: 4 }]) };
 const bearer = parseChallenges('Bearer realm="https://auth.example.com/token",service="reg"');
 const logger = pino({ level: 'silent' });
 
@@ -81,6 +63,7 @@ test('bearer: basic credentials on GET, token or access_token accepted, cached p
   now += 121_000;
   assert.equal(await auth.authorization(bearer, ['repository:a:pull'], false), 'Bearer T-3', 'expired: fetched again');
   assert.equal(auth.scrub('x AT-1 y pw-secret'), 'x *** y ***');
+  assert.deepEqual(calls.map((c) => c.pin?.address), ['203.0.113.10', '203.0.113.10', '203.0.113.10'], 'each token request pinned to the checked address');
 });
 
 test('bearer: anonymous without credentials; identity token uses the OAuth2 refresh-token grant; registry token used as is', async () => {
