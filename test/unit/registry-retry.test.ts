@@ -4,27 +4,9 @@
  */
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { RetryBudget, type Clock } from '../../src/registry/retry.js';
+import { RetryBudget } from '../../src/registry/retry.js';
 import { DEFAULT_TRANSPORT, type TransportSettings } from '../../src/registry/transport.js';
-
-/** A clock whose time only moves when told to; random() = 0.5 makes the jitter factor exactly 1. */
-function fakeClock(): Clock & { advance: (ms: number) => void; slept: number[] } {
-  let now = 0;
-  const slept: number[] = [];
-  return {
-    now: () => now,
-    random: () => 0.5,
-    sleep: (ms) => {
-      slept.push(ms);
-      now += ms;
-      return Promise.resolve();
-    },
-    advance: (ms) => {
-      now += ms;
-    },
-    slept,
-  };
-}
+import { fakeClock } from '../helpers/fake-clock.js';
 
 /**
  * Drives a budget against a server that is dead in one way: every attempt fails after
