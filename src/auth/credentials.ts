@@ -1,5 +1,5 @@
 /**
- * Credentials for a registry, from the sources SPEC §4 lists, first match wins:
+ * Credentials for a registry, from the sources docs/registry.md lists, first match wins:
  *   1. `DOCKER_AUTH_CONFIG` (a config.json document, as GitLab CI provides it),
  *   2. `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`,
  *   3. `$REGISTRY_AUTH_FILE` (podman / skopeo),
@@ -136,7 +136,7 @@ export function matchCredentialKey(keys: readonly string[], registry: string, re
   return best?.key;
 }
 
-/** True for a credential helper name that is a plain name (no path, no `..`): SPEC §4. */
+/** True for a credential helper name that is a plain name (no path, no `..`), so that a config cannot run an arbitrary program. */
 export function isPlainHelperName(name: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name) && !name.includes('..') && name.length <= 100;
 }
@@ -252,7 +252,7 @@ async function readOptional(path: string): Promise<string | undefined> {
   }
 }
 
-/** The credential sources to consult, in order (SPEC §4). Each yields its document text lazily. */
+/** The credential sources to consult, in order (docs/registry.md "Credentials"). Each yields its document text lazily. */
 export function credentialSources(env: Readonly<Record<string, string | undefined>>): Array<{ source: string; load: () => Promise<string | undefined> }> {
   const sources: Array<{ source: string; load: () => Promise<string | undefined> }> = [];
   const inline = env.DOCKER_AUTH_CONFIG;

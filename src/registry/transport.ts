@@ -215,7 +215,7 @@ export function isRetryableNetworkError(err: unknown): boolean {
   return code !== undefined && RETRYABLE_NETWORK.has(code);
 }
 
-/** True for HTTP statuses worth retrying (SPEC §4: 429 and 5xx; 501 means "never"). */
+/** True for HTTP statuses worth retrying (429, 408 and 5xx; 501 and 505 mean "never"). */
 export function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 408 || (status >= 500 && status <= 599 && status !== 501 && status !== 505);
 }

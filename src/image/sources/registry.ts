@@ -1,6 +1,6 @@
 /**
  * The registry source: references like `ghcr.io/org/app:1.2` resolved through the
- * Distribution API (SPEC §4) into the same `Image` every other source returns.
+ * Distribution API (docs/registry.md) into the same `Image` every other source returns.
  *
  * reference → (mirror) → credentials → client → manifest or index → platform(s) →
  * per platform: manifest, config, layers (opened lazily as verified streams).
