@@ -25,6 +25,8 @@ export interface EntryInfo {
   /** Permission bits including setuid (04000), setgid (02000) and sticky (01000). */
   readonly mode: number;
   readonly size: number;
+  readonly uid: number;
+  readonly gid: number;
   /** Symlink target as written, or the normalised absolute path a hard link points to. */
   readonly linkTarget?: string;
 }
@@ -37,8 +39,7 @@ export interface EntryMatcher {
 
 /** A watched path as this layer leaves it. */
 export type WatchedEntry =
-  | { readonly type: 'file'; readonly content: string }
-  | { readonly type: 'file'; readonly tooLarge: true; readonly size: number }
+  | { readonly type: 'file'; readonly content: string; readonly size: number; readonly truncated: boolean }
   | { readonly type: 'symlink'; readonly target: string }
   | { readonly type: 'hardlink'; readonly target: string }
   | { readonly type: 'dir' }
@@ -46,14 +47,24 @@ export type WatchedEntry =
 
 /** What a layer contributes, for the checks and for the final-filesystem view. */
 export interface LayerFacts {
-  /** Matcher id → sorted, unique paths of the entries it matched. */
+  /** Matcher id → sorted unique paths it matched; at most maxFindingsPerMatcher kept. */
   readonly matches: Readonly<Record<string, readonly string[]>>;
+  /** Matcher id → how many entries it matched in total (≥ matches[id].length). */
+  readonly matchCounts: Readonly<Record<string, number>>;
   /** Paths this layer deletes from the layers below (`.wh.NAME`), sorted. */
   readonly whiteouts: readonly string[];
   /** Directories whose lower-layer contents this layer hides (`.wh..wh..opq`), sorted. */
   readonly opaqueDirs: readonly string[];
   /** Watched paths (and symlinked ancestors of them) that this layer writes. */
   readonly watched: Readonly<Record<string, WatchedEntry>>;
+  /** Every symlink of the layer: normalised path → raw target as written. */
+  readonly symlinks: Readonly<Record<string, string>>;
+  /** Every hard link of the layer: normalised path → normalised absolute target. */
+  readonly hardlinks: Readonly<Record<string, string>>;
+  /** Regular files with any execute bit, sorted (complete unless executablesTruncated). */
+  readonly executables: readonly string[];
+  /** True when the layer had more executables than the recorder keeps (memory bound). */
+  readonly executablesTruncated: boolean;
   /** The compression the blob's magic bytes showed. */
   readonly compression: Compression;
   /** Number of tar entries (whiteouts included). */
@@ -67,8 +78,12 @@ export interface InspectOptions {
   readonly matchers: readonly EntryMatcher[];
   /** Absolute paths whose content (small regular files) or link target the checks need. */
   readonly watchPaths: ReadonlySet<string>;
-  /** Content cap for a watched file; larger ones are recorded as `tooLarge`. */
+  /** Content kept of a watched file; larger ones are recorded `truncated`. */
   readonly maxWatchedFileBytes?: number;
+  /** Paths kept per matcher (the count goes on). */
+  readonly maxFindingsPerMatcher?: number;
+  /** Executables kept per layer. */
+  readonly maxExecutables?: number;
   /** Decompression-bomb guard: uncompressed bytes allowed per layer. */
   readonly maxLayerBytes?: number;
   /** Tar entries allowed per layer. */
@@ -86,6 +101,8 @@ export const INSPECT_DEFAULTS = {
   maxLayerBytes: 64 * 1024 * 1024 * 1024,
   maxEntries: 5_000_000,
   maxRecordedBytes: 64 * 1024 * 1024,
+  maxFindingsPerMatcher: 1000,
+  maxExecutables: 200_000,
 } as const;
 
 /** Longest entry name or link target accepted: Linux's PATH_MAX; no real layer comes near it. */
@@ -185,16 +202,17 @@ function acceptMissingFinalPadding(extract: tar.Extract): void {
   };
 }
 
-/** Reads a watched file's content up to `cap` bytes; drains the rest. */
+/** Reads a watched file's first `cap` bytes; drains the rest. */
 async function readSmall(entry: TarEntry, size: number, cap: number): Promise<WatchedEntry> {
-  if (size > cap) {
-    entry.resume();
-    await once(entry, 'end');
-    return { type: 'file', tooLarge: true, size };
-  }
   const chunks: Buffer[] = [];
-  for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
-  return { type: 'file', content: Buffer.concat(chunks).toString('utf8') };
+  let kept = 0;
+  for await (const chunk of entry as AsyncIterable<Buffer>) {
+    if (kept >= cap) continue;
+    const part = chunk.subarray(0, cap - kept);
+    chunks.push(part);
+    kept += part.length;
+  }
+  return { type: 'file', content: Buffer.concat(chunks).toString('utf8'), size, truncated: size > cap };
 }
 
 /** Inspects one layer blob. Rejects with LAYER_CORRUPT / LAYER_TOO_LARGE / the source's own error. */
@@ -264,7 +282,14 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
     throw err;
   });
 
+  const maxFindings = options.maxFindingsPerMatcher ?? INSPECT_DEFAULTS.maxFindingsPerMatcher;
+  const maxExecutables = options.maxExecutables ?? INSPECT_DEFAULTS.maxExecutables;
   const matches = new Map<string, Set<string>>(options.matchers.map((m) => [m.id, new Set<string>()]));
+  const matchCounts = new Map<string, number>(options.matchers.map((m) => [m.id, 0]));
+  const symlinks = new Map<string, string>();
+  const hardlinks = new Map<string, string>();
+  const executables = new Set<string>();
+  let executablesTruncated = false;
   const whiteouts = new Set<string>();
   const opaqueDirs = new Set<string>();
   const watched: Record<string, WatchedEntry> = {};
@@ -304,9 +329,21 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
       }
       const type = entryType(h.type);
       const linkTarget = type === 'hardlink' ? normalisePath(h.linkname ?? '') : type === 'symlink' ? (h.linkname ?? '') : undefined;
-      const info: EntryInfo = { path, basename: base, type, mode: h.mode ?? 0, size: h.size ?? 0, ...(linkTarget !== undefined ? { linkTarget } : {}) };
+      const info: EntryInfo = { path, basename: base, type, mode: (h.mode ?? 0) & 0o7777, size: h.size ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, ...(linkTarget !== undefined ? { linkTarget } : {}) };
       for (const m of options.matchers) {
-        if (m.matches(info)) matches.get(m.id)?.add(record(path));
+        if (!m.matches(info)) continue;
+        matchCounts.set(m.id, (matchCounts.get(m.id) ?? 0) + 1);
+        const set = matches.get(m.id);
+        if (set && !set.has(path) && set.size < maxFindings) set.add(record(path));
+      }
+      symlinks.delete(path);
+      hardlinks.delete(path);
+      executables.delete(path);
+      if (type === 'symlink') symlinks.set(path, record(linkTarget ?? ''));
+      else if (type === 'hardlink') hardlinks.set(path, record(linkTarget ?? ''));
+      else if (type === 'file' && (info.mode & 0o111) !== 0) {
+        if (executables.size < maxExecutables) executables.add(record(path));
+        else executablesTruncated = true;
       }
       const isWatched = options.watchPaths.has(path);
       if (isWatched || (watchAncestors.has(path) && type === 'symlink')) {
@@ -315,7 +352,7 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
           continue;
         }
         watched[path] =
-          type === 'symlink' ? { type, target: linkTarget ?? '' } : type === 'hardlink' ? { type, target: linkTarget ?? '' } : type === 'dir' ? { type } : type === 'file' ? { type: 'file', tooLarge: true, size: info.size } : { type: 'other' };
+          type === 'symlink' ? { type, target: linkTarget ?? '' } : type === 'hardlink' ? { type, target: linkTarget ?? '' } : type === 'dir' ? { type } : type === 'file' ? { type: 'file', content: '', size: info.size, truncated: info.size > 0 } : { type: 'other' };
       } else if (path in watched) {
         // A later entry replaced a watched path with something we do not keep.
         watched[path] = { type: 'other' };
@@ -343,6 +380,11 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
   const sorted = (s: Set<string>): string[] => [...s].sort();
   return {
     matches: Object.fromEntries([...matches].map(([id, set]) => [id, sorted(set)])),
+    matchCounts: Object.fromEntries(matchCounts),
+    symlinks: Object.fromEntries(symlinks),
+    hardlinks: Object.fromEntries(hardlinks),
+    executables: sorted(executables),
+    executablesTruncated,
     whiteouts: sorted(whiteouts),
     opaqueDirs: sorted(opaqueDirs),
     watched,
