@@ -4,7 +4,6 @@
  * memory stays bounded whatever the layer's size. The facts are a pure function of the
  * layer's bytes and the matchers, so they can be cached by digest.
  */
-import { once } from 'node:events';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
@@ -331,10 +330,11 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
       const linkTarget = type === 'hardlink' ? normalisePath(h.linkname ?? '') : type === 'symlink' ? (h.linkname ?? '') : undefined;
       const info: EntryInfo = { path, basename: base, type, mode: (h.mode ?? 0) & 0o7777, size: h.size ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, ...(linkTarget !== undefined ? { linkTarget } : {}) };
       for (const m of options.matchers) {
-        if (!m.matches(info)) continue;
-        matchCounts.set(m.id, (matchCounts.get(m.id) ?? 0) + 1);
         const set = matches.get(m.id);
-        if (set && !set.has(path) && set.size < maxFindings) set.add(record(path));
+        // A path already kept is the same finding again: counting it would announce "more".
+        if (!m.matches(info) || set?.has(path)) continue;
+        matchCounts.set(m.id, (matchCounts.get(m.id) ?? 0) + 1);
+        if (set && set.size < maxFindings) set.add(record(path));
       }
       symlinks.delete(path);
       hardlinks.delete(path);
