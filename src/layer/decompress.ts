@@ -18,10 +18,13 @@ import * as zlib from 'node:zlib';
 export type Compression = 'gzip' | 'zstd' | 'none';
 
 /**
- * Largest zstd window accepted: 2^27 = 128 MiB, libzstd's own default decoding limit (the
- * `zstd` command refuses larger windows without `--long`/`--memory`). Real layers use ≤ 8 MiB.
+ * Largest zstd window accepted: 2^25 = 32 MiB. The decoder must keep a whole window in memory
+ * once that much output has passed, so this is what bounds a layer's memory (three layers are
+ * read at once). Real layers use ≤ 8 MiB: BuildKit and containers/image (klauspost/compress)
+ * write 8 MiB windows at most, the `zstd` command up to 8 MiB at levels 1–19; only `--ultra`
+ * levels 20–22 and `--long` need more (docs/security.md).
  */
-export const ZSTD_WINDOW_LOG_MAX = 27;
+export const ZSTD_WINDOW_LOG_MAX = 25;
 
 /** Output buffer size of the decoders: large buffers mean fewer hops per byte. */
 const OUTPUT_CHUNK = 256 * 1024;
@@ -59,7 +62,7 @@ type ZlibWithZstd = typeof zlib & {
 function zstdError(err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
   if (/too much memory|window/i.test(message)) {
-    return new Error(`the zstd frame needs a window larger than ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB, more than oci-scan (and the zstd command by default) accepts; recompress the layer without --long or --ultra`);
+    return new Error(`the zstd frame needs a window larger than ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB, the most oci-scan accepts; recompress the layer at a zstd level up to 19, without --long or --ultra`);
   }
   return err instanceof Error ? err : new Error(message);
 }
