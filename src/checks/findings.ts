@@ -4,7 +4,7 @@
  * Python-style list rendering.
  */
 import { removalIndex, type FinalFs } from '../layer/final-fs.js';
-import type { EntryInfo, EntryMatcher, LayerFacts } from '../layer/inspect.js';
+import type { EntryInfo, EntryMatcher } from '../layer/inspect.js';
 import { dirnameOf } from '../layer/paths.js';
 import type { Check, CheckId, CheckInput, CheckOutcome, LayerFiles, LayerView, Severity } from './types.js';
 
@@ -76,7 +76,7 @@ const removalCache = new WeakMap<readonly LayerView[], (index: number, path: str
 function removedLater(input: CheckInput): (index: number, path: string) => boolean {
   let index = removalCache.get(input.layers);
   if (!index) {
-    index = removalIndex(input.layers.map((l): LayerFacts => l.facts));
+    index = removalIndex(input.layers.map((l) => l.facts));
     removalCache.set(input.layers, index);
   }
   return index;
