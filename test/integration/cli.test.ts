@@ -155,14 +155,36 @@ test('bad input: missing file → 20, truncated gzip layer → 20, corrupt tar �
   }
 });
 
-test('docker-archive: the tag the archive records decides check 1; the report is named after it', async () => {
+test('docker-archive: the tag the archive records decides check 1; the report is named after its whole repository path', async () => {
   const { dir, cleanup } = await tempDir();
   try {
     await writeDockerArchive(join(dir, 'saved.tar'), buildImage(cleanSpec), ['registry.local/team/web:latest']);
     const r = await runCli([`docker-archive:${join(dir, 'saved.tar')}`, '--reports-dir', join(dir, 'r')]);
     assert.equal(r.code, 12, r.stderr);
     assert.match(r.stdout, /^FAIL\. Severity: Critical\. Tag :latest\. Image docker-archive:.*saved\.tar has tag: latest\.$/m);
-    assert.deepEqual(await readdir(join(dir, 'r')), ['web_latest-compliance.json']);
+    assert.deepEqual(await readdir(join(dir, 'r')), ['team_web_latest-compliance.json']);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('reports of repositories that share their last segment (team-a/app, team-b/app) never overwrite each other', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const reports = join(dir, 'r');
+    const cases: Array<[repoTag: string, file: string]> = [
+      ['registry.local:5000/team-a/app:1.0', 'team-a_app_1.0-compliance.json'],
+      ['team-b/app:1.0', 'team-b_app_1.0-compliance.json'],
+      ['docker.io/library/gcc:12', 'gcc_12-compliance.json'],
+    ];
+    for (const [repoTag, expected] of cases) {
+      const archive = join(dir, `${expected}.tar`);
+      await writeDockerArchive(archive, buildImage(cleanSpec), [repoTag]);
+      const r = await runCli([`docker-archive:${archive}`, '--reports-dir', reports]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.endsWith(`Report: ${join(reports, expected)}\n`), r.stdout);
+    }
+    assert.deepEqual((await readdir(reports)).sort(), ['gcc_12-compliance.json', 'team-a_app_1.0-compliance.json', 'team-b_app_1.0-compliance.json']);
   } finally {
     await cleanup();
   }
