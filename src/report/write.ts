@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
-import { join, parse, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciScanError } from '../errors.js';
@@ -23,44 +23,45 @@ function codeOf(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? String(err);
 }
 
-function cannotCreate(dir: string, code: string, at: string, cause?: unknown): OciScanError {
-  const where = resolve(dir) === at ? '' : ` (at ${at})`;
+function cannotCreate(dir: string, code: string, at: string | undefined, cause?: unknown): OciScanError {
+  const where = at === undefined ? '' : ` (at ${at})`;
   return new OciScanError('REPORT_WRITE', `cannot create the reports directory ${dir}: ${code}${where}; ${DIR_HINT}`, cause === undefined ? undefined : { cause });
 }
 
 /** 'dir', 'other' (exists, not a directory) or 'missing'; throws for anything that stops the walk (EACCES, ELOOP, …). */
-async function kindOf(path: string, dir: string): Promise<'dir' | 'other' | 'missing'> {
+async function kindOf(path: string, dir: string, at: string | undefined): Promise<'dir' | 'other' | 'missing'> {
   try {
     return (await stat(path)).isDirectory() ? 'dir' : 'other';
   } catch (err) {
     if (codeOf(err) === 'ENOENT') return 'missing';
-    throw cannotCreate(dir, codeOf(err), path, err);
+    throw cannotCreate(dir, codeOf(err), at, err);
   }
 }
 
 /**
- * Creates the reports directory if needed, one level at a time from the root: one stat (and at
- * most one mkdir) per level, so it always ends. Node's `mkdir({ recursive: true })` is not used:
- * where a file system answers ENOENT to mkdir under an existing directory (/proc), it retries
- * the parent and the child forever. Throws REPORT_WRITE naming the cause (ENOTDIR, EROFS, …).
+ * Creates the reports directory if needed, one level at a time from the root (or the current
+ * directory), as written — `..` after a symlink means what the kernel says it means: one stat
+ * (and at most one mkdir) per level, so it always ends. Node's `mkdir({ recursive: true })` is
+ * not used: where a file system answers ENOENT to mkdir under an existing directory (/proc), it
+ * retries the parent and the child forever. Throws REPORT_WRITE naming the cause and the level.
  */
 export async function ensureReportsDir(dir: string): Promise<void> {
-  const target = resolve(dir);
-  if (await stat(target).then((st) => st.isDirectory(), () => false)) return;
-  const parts = target.split(sep).filter((p) => p !== '');
-  if (parts.length > MAX_DIR_DEPTH) throw cannotCreate(dir, `deeper than ${MAX_DIR_DEPTH} levels`, target);
-  let current = parse(target).root;
-  for (const part of parts) {
-    current = join(current, part);
-    const kind = await kindOf(current, dir);
+  if (await stat(dir).then((st) => st.isDirectory(), () => false)) return;
+  const parts = dir.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.length > MAX_DIR_DEPTH) throw cannotCreate(dir, `deeper than ${MAX_DIR_DEPTH} levels`, undefined);
+  let current = dir.startsWith('/') ? '' : '.';
+  for (const [i, part] of parts.entries()) {
+    current = `${current}/${part}`;
+    const at = i === parts.length - 1 ? undefined : current;
+    const kind = await kindOf(current, dir, at);
     if (kind === 'dir') continue;
-    if (kind === 'other') throw cannotCreate(dir, 'ENOTDIR', current);
+    if (kind === 'other') throw cannotCreate(dir, 'ENOTDIR', at);
     try {
       await mkdir(current);
     } catch (err) {
       // Created meanwhile by a concurrent run: fine. Anything else (EROFS, ENOENT under /proc, EACCES) ends the walk.
-      if (codeOf(err) === 'EEXIST' && (await kindOf(current, dir)) === 'dir') continue;
-      throw cannotCreate(dir, codeOf(err), current, err);
+      if (codeOf(err) === 'EEXIST' && (await kindOf(current, dir, at)) === 'dir') continue;
+      throw cannotCreate(dir, codeOf(err), at, err);
     }
   }
 }

@@ -54,6 +54,18 @@ test('ensureReportsDir: creates missing levels, accepts an existing directory an
     await symlink(join(dir, 'a'), join(dir, 'link'));
     await ensureReportsDir(join(dir, 'link', 'b', 'd'));
     assert.deepEqual((await readdir(join(dir, 'a', 'b'))).sort(), ['c', 'd']);
+    // Relative paths are walked as written: `link/..` is the link target's parent, as for the kernel.
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      await symlink(join(dir, 'a', 'b'), join(dir, 'deep'));
+      await ensureReportsDir('rel/x');
+      await ensureReportsDir('deep/../viaParent');
+    } finally {
+      process.chdir(cwd);
+    }
+    assert.deepEqual(await readdir(join(dir, 'rel')), ['x']);
+    assert.deepEqual((await readdir(join(dir, 'a'))).sort(), ['b', 'viaParent']);
     // Concurrent runs creating the same directory both succeed.
     await Promise.all(Array.from({ length: 8 }, () => ensureReportsDir(join(dir, 'race', 'x', 'y'))));
     assert.deepEqual(await readdir(join(dir, 'race', 'x')), ['y']);
