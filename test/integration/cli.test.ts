@@ -1,7 +1,8 @@
 /**
- * The built CLI as a subprocess: report files that validate against the schema, exit codes
- * (highest severity, env overrides, 2/20/21/22/23), COMPLIANCE_JSON_STDOUT, one-line errors
- * without stack traces, and a reports directory that is never emptied.
+ * The built CLI as a subprocess: report files that validate against the schema and are named
+ * after the whole repository path, exit codes (highest severity, env overrides,
+ * 2/20/21/22/23), COMPLIANCE_JSON_STDOUT, one-line errors without stack traces, a reports
+ * directory that is never emptied and whose creation always ends, --allow-unscanned-layers.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

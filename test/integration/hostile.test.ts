@@ -2,7 +2,9 @@
  * Malicious images and hostile surroundings, through the built CLI: hostile entry names are
  * printed escaped and never used as file system paths; hard links to missing targets and
  * duplicate entries across layers do not crash; concurrent scans into one reports directory;
- * stdout on a full device; SIGTERM/SIGINT while a slow registry trickles a layer.
+ * stdout on a full device; SIGTERM/SIGINT while a slow registry trickles a layer; hostile
+ * platform strings and archive names become safe, bounded, distinct report file names and
+ * escaped lines.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
