@@ -47,7 +47,8 @@ export function fileOutcome(input: CheckInput, id: string, passText: string): Ch
   const { files, removed } = collectFiles(input, id);
   if (files.length === 0) return { pass: true, description: passText + notScannedNote(input) };
   const note = removed.length > 0 ? ` (removed from the final filesystem by a later layer, still present in the image's layers: ${removed.join(', ')})` : '';
-  return { pass: false, description: `Found file${note}${notScannedNote(input)}`, files };
+  const counts = Object.fromEntries(input.layers.flatMap((l) => ((l.facts.matchCounts[id] ?? 0) > (l.facts.matches[id]?.length ?? 0) ? [[l.digest, l.facts.matchCounts[id] ?? 0]] : [])));
+  return { pass: false, description: `Found file${note}${notScannedNote(input)}`, files, ...(Object.keys(counts).length > 0 ? { counts } : {}) };
 }
 
 /** Definition of a "Checking for a X file" check (checks 9–15). */
