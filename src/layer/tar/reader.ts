@@ -356,21 +356,15 @@ export class TarReader {
   #onFileHeader(raw: RawHeader, block: Buffer, at: number): void {
     const pending = this.#pending;
     this.#pending = {};
-    const hdr = { name: raw.name, linkname: raw.linkname, uid: raw.uid, gid: raw.gid, size: raw.size };
-    mergePax(hdr, pending.pax, at);
-    if (pending.longName !== undefined && pending.longName !== '') hdr.name = pending.longName;
-    if (pending.longLink !== undefined && pending.longLink !== '') hdr.linkname = pending.longLink;
-    let typeflag = raw.typeflag;
-    if (typeflag === '\0') typeflag = hdr.name.endsWith('/') ? '5' : '0';
-    const physical = isHeaderOnlyType(typeflag) ? 0 : hdr.size;
+    const building: Building = { name: raw.name, linkname: raw.linkname, typeflag: raw.typeflag, mode: raw.mode, uid: raw.uid, gid: raw.gid, size: raw.size, physical: 0, headerOffset: at };
+    mergePax(building, pending.pax, at);
+    if (pending.longName !== undefined && pending.longName !== '') building.name = pending.longName;
+    if (pending.longLink !== undefined && pending.longLink !== '') building.linkname = pending.longLink;
+    if (building.typeflag === '\0') building.typeflag = building.name.endsWith('/') ? '5' : '0';
+    const typeflag = building.typeflag;
+    const physical = isHeaderOnlyType(typeflag) ? 0 : building.size;
     if (physical < 0) throw new TarFormatError(`invalid tar header at byte ${at} (negative size)`);
-    const building: Building = {
-      ...hdr,
-      typeflag,
-      mode: Number(BigInt.asIntN(64, raw.mode) & 0o7777n),
-      physical,
-      headerOffset: at,
-    };
+    building.physical = physical;
     this.#pad = blockPadding(physical);
 
     if (typeflag === 'S') {
