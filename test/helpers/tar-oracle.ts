@@ -38,6 +38,8 @@ export interface GoEntry {
   /** Where the entry's stored data begins, and how many bytes are stored (decimal; -1: unknown). */
   readonly dataOffset: string;
   readonly dataSize: string;
+  /** sha256 (hex) of the content as Go reads it, holes as zeros; "" above 16 MiB or after a read error. */
+  readonly sha256: string;
   /**
    * Set on a 'g' header with a bad record: Go's mergePAX stops at it while ranging over a map,
    * so whether the "path" record (the name) was applied first differs from run to run.

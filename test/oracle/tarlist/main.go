@@ -5,13 +5,14 @@
 // then the entry's content copied out in full. tarlist does the same and prints, per archive,
 // one JSON line:
 //
-//	{"entries":[{"name","nameHex","linkname","linknameHex","typeflag","mode","uid","gid","size","dataOffset","dataSize","nameUnstable"?}...],"error":"..."|null}
+//	{"entries":[{"name","nameHex","linkname","linknameHex","typeflag","mode","uid","gid","size","dataOffset","dataSize","sha256","nameUnstable"?}...],"error":"..."|null}
 //
 // name/linkname are Go strings (invalid UTF-8 shown as U+FFFD by encoding/json), the *Hex
 // fields their exact bytes; typeflag is the flag byte as one character (U+0000..U+00FF); mode is
 // Header.Mode & 07777; uid, gid and size are decimal strings (exact for any int64); dataOffset
 // is where the entry's stored data begins in the archive and dataSize how many bytes are
 // stored there (0 for header-only types; for sparse files, without the holes or a 1.0 map);
+// sha256 is the digest of the content (holes read as zeros) when it is at most 16 MiB;
 // nameUnstable marks the one case where Go's own answer is not deterministic. The entries
 // before an error are listed; an entry whose content read failed is listed, then the error.
 // A clean end (io.EOF from Next) is "error": null.
@@ -26,6 +27,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -36,6 +38,9 @@ import (
 	"strconv"
 	"unsafe"
 )
+
+// maxHashed is the largest content (logical size, holes included) tarlist hashes.
+const maxHashed = 16 << 20
 
 // maxArchive bounds one framed archive: the framing is ours, a larger length is a broken stream.
 const maxArchive = 1 << 30
@@ -52,6 +57,9 @@ type entry struct {
 	Size        string `json:"size"`
 	DataOffset  string `json:"dataOffset"`
 	DataSize    string `json:"dataSize"`
+	// SHA256 is the hex digest of the content as Read returns it (holes as zeros), for entries
+	// whose Size is at most maxHashed and whose content was read without error; else "".
+	SHA256 string `json:"sha256"`
 	// NameUnstable marks a 'g' header whose records Go failed to merge: mergePAX stops at the
 	// first bad record while ranging over a map, so whether a "path" record was applied first
 	// (and so the name) changes from run to run. Next() ignores that error and returns the header.
@@ -139,7 +147,7 @@ func list(data []byte) (l listing) {
 			l.Error = &msg
 			return l
 		}
-		l.Entries = append(l.Entries, entry{
+		e := entry{
 			Name:        hdr.Name,
 			NameHex:     hex.EncodeToString([]byte(hdr.Name)),
 			Linkname:    hdr.Linkname,
@@ -155,9 +163,19 @@ func list(data []byte) (l listing) {
 			DataSize:   strconv.FormatInt(physicalRemaining(tr), 10),
 			// A merged 'g' header always has non-nil PAXRecords (parsePAX makes the map).
 			NameUnstable: hdr.Typeflag == tar.TypeXGlobalHeader && hdr.PAXRecords == nil,
-		})
-		if err := drain(tr); err != nil {
-			msg := err.Error()
+		}
+		var readErr error
+		if hdr.Size >= 0 && hdr.Size <= maxHashed {
+			h := sha256.New()
+			if _, readErr = io.Copy(h, tr); readErr == nil {
+				e.SHA256 = hex.EncodeToString(h.Sum(nil))
+			}
+		} else {
+			readErr = drain(tr)
+		}
+		l.Entries = append(l.Entries, e)
+		if readErr != nil {
+			msg := readErr.Error()
 			l.Error = &msg
 			return l
 		}
