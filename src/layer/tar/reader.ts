@@ -103,6 +103,8 @@ interface Building {
 }
 
 const MAX_SPARSE_MAP_BYTES = MAX_SPECIAL_FILE_SIZE;
+/** The old GNU sparse area of a header: 4 entries of 24 bytes and the is-extended byte. */
+const OLD_GNU_HEADER_MAP_BYTES = 4 * 24 + 1;
 
 /** Go's archive/tar reader, fed by pushes. */
 export class TarReader {
@@ -119,6 +121,8 @@ export class TarReader {
   #special: { typeflag: string; header: RawHeader; offset: number } | undefined;
   #building: Building | undefined;
   #sparseExtended: SparseEntry[] = [];
+  /** Bytes of old GNU sparse map read so far: the header's 97-byte area, then 512 per extension block. */
+  #sparseExtBytes = 0;
   #mapNewlines = 0;
   #mapNeed = 1;
   #sink: EntrySink | undefined;
@@ -373,6 +377,7 @@ export class TarReader {
       const real = decodeNumericOrFail(block, 483, 12, at);
       building.size = real;
       this.#sparseExtended = oldGnuSparseEntries(block, 386, 4, at);
+      this.#sparseExtBytes = OLD_GNU_HEADER_MAP_BYTES;
       this.#building = building;
       if ((block[482] ?? 0) > 0) {
         this.#state = 'sparse-ext';
@@ -405,6 +410,12 @@ export class TarReader {
   }
 
   #onSparseExtension(block: Buffer, at: number): void {
+    // Go (since the CVE-2025-58183 fix) stops once the map reaches 1 MiB, as for the 1.0 map:
+    // otherwise extension blocks could grow the map without bound.
+    this.#sparseExtBytes += BLOCK_SIZE;
+    if (this.#sparseExtBytes >= MAX_SPARSE_MAP_BYTES) {
+      throw new TarFormatError(`GNU sparse map of the entry at byte ${this.#building?.headerOffset ?? at} is larger than ${MAX_SPARSE_MAP_BYTES} bytes`);
+    }
     this.#sparseExtended.push(...oldGnuSparseEntries(block, 0, 21, at));
     if ((block[504] ?? 0) > 0) return; // another extension block follows
     this.#startSparse(this.#sparseExtended);
