@@ -140,6 +140,7 @@ function ancestorsOf(paths: ReadonlySet<string>): Set<string> {
 
 /** Keeps the first `cap` bytes of a watched file. */
 class ContentSink implements EntrySink {
+  readonly limit: number;
   readonly #chunks: Buffer[] = [];
   #kept = 0;
   readonly #cap: number;
@@ -147,6 +148,7 @@ class ContentSink implements EntrySink {
 
   constructor(cap: number, done: (content: Buffer) => void) {
     this.#cap = cap;
+    this.limit = cap;
     this.#done = done;
   }
 

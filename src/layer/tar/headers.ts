@@ -34,6 +34,8 @@ export interface RawHeader {
   uid: number;
   gid: number;
   size: number;
+  /** `size` exactly (Go's int64; base-256 sizes may exceed 2^53). */
+  sizeExact: bigint;
   format: HeaderFormat;
 }
 
@@ -174,6 +176,7 @@ export function decodeHeader(block: Buffer, offset: number): RawHeader {
     uid: toNumber(uid ?? 0),
     gid: toNumber(gid ?? 0),
     size: toNumber(size ?? 0),
+    sizeExact: BigInt(size ?? 0),
     format,
   };
 }
@@ -259,6 +262,7 @@ export interface Mergeable {
   uid: number;
   gid: number;
   size: number;
+  sizeExact: bigint;
 }
 
 /** Go's `mergePAX`: empty values keep the header's; a value that does not parse fails the header. */
@@ -281,7 +285,10 @@ export function mergePax(hdr: Mergeable, records: PaxRecords | undefined, offset
         if (v === undefined) ok = false;
         else if (key === 'uid') hdr.uid = toNumber(v);
         else if (key === 'gid') hdr.gid = toNumber(v);
-        else hdr.size = toNumber(v);
+        else {
+          hdr.size = toNumber(v);
+          hdr.sizeExact = v;
+        }
         break;
       }
       case 'atime':
@@ -296,15 +303,15 @@ export function mergePax(hdr: Mergeable, records: PaxRecords | undefined, offset
 
 /** One data fragment of a sparse file: `length` bytes at logical `offset`. */
 export interface SparseEntry {
-  readonly offset: number;
-  readonly length: number;
+  readonly offset: bigint;
+  readonly length: bigint;
 }
 
 /** What a GNU sparse PAX record set says (Go's `readGNUSparsePAXHeaders`), before the 1.0 map is read. */
 export type PaxSparse =
   | { readonly kind: 'none' }
-  | { readonly kind: '0.x'; readonly name?: string; readonly size?: number; readonly map: SparseEntry[] }
-  | { readonly kind: '1.0'; readonly name?: string; readonly size?: number };
+  | { readonly kind: '0.x'; readonly name?: string; readonly size?: bigint; readonly map: SparseEntry[] }
+  | { readonly kind: '1.0'; readonly name?: string; readonly size?: bigint };
 
 /** Go's `readGNUSparsePAXHeaders` up to (not including) reading the 1.0 map from the data. */
 export function paxSparse(records: PaxRecords | undefined, offset: number): PaxSparse {
@@ -321,11 +328,10 @@ export function paxSparse(records: PaxRecords | undefined, offset: number): PaxS
   const bad = (): TarFormatError => new TarFormatError(`invalid GNU sparse header for the entry at byte ${offset}`);
   const nameRecord = records.get('GNU.sparse.name') ?? '';
   const sizeText = (records.get('GNU.sparse.size') ?? '') || (records.get('GNU.sparse.realsize') ?? '');
-  let size: number | undefined;
+  let size: bigint | undefined;
   if (sizeText !== '') {
-    const v = parseDecimal(sizeText);
-    if (v === undefined) throw bad();
-    size = toNumber(v);
+    size = parseDecimal(sizeText);
+    if (size === undefined) throw bad();
   }
   const renamed = { ...(nameRecord !== '' ? { name: nameRecord } : {}), ...(size !== undefined ? { size } : {}) };
   if (is1x0) return { kind: '1.0', ...renamed };
@@ -341,7 +347,7 @@ export function paxSparse(records: PaxRecords | undefined, offset: number): PaxS
     const off = parseDecimal(parts[i] ?? '');
     const len = parseDecimal(parts[i + 1] ?? '');
     if (off === undefined || len === undefined) throw bad();
-    map.push({ offset: toNumber(off), length: toNumber(len) });
+    map.push({ offset: off, length: len });
   }
   return { kind: '0.x', ...renamed, map };
 }
@@ -375,7 +381,7 @@ export function parseSparseMap1x0(data: Buffer, offset: number): { map: SparseEn
     const off = parseDecimal(tokens[i] ?? '');
     const len = parseDecimal(tokens[i + 1] ?? '');
     if (off === undefined || len === undefined) throw bad();
-    map.push({ offset: toNumber(off), length: toNumber(len) });
+    map.push({ offset: off, length: len });
   }
   // Go reads whole blocks, never more than it needs to find the newlines.
   return { map, consumed: Math.ceil(pos / BLOCK_SIZE) * BLOCK_SIZE };
@@ -390,18 +396,18 @@ export function oldGnuSparseEntries(block: Uint8Array, start: number, max: numbe
     const off = parseNumeric(block, at, 12);
     const len = parseNumeric(block, at + 12, 12);
     if (off === undefined || len === undefined) throw new TarFormatError(`invalid GNU sparse header at byte ${offset}`);
-    out.push({ offset: toNumber(off), length: toNumber(len) });
+    out.push({ offset: BigInt(off), length: BigInt(len) });
   }
   return out;
 }
 
-/** Go's `validateSparseEntries`: non-negative, in order, not overlapping, inside `size`. */
-export function validSparseEntries(map: readonly SparseEntry[], size: number): boolean {
-  if (size < 0) return false;
-  let preEnd = 0;
+/** Go's `validateSparseEntries` (int64 arithmetic): non-negative, in order, not overlapping, inside `size`. */
+export function validSparseEntries(map: readonly SparseEntry[], size: bigint): boolean {
+  if (size < 0n) return false;
+  let preEnd = 0n;
   for (const cur of map) {
-    if (cur.offset < 0 || cur.length < 0) return false;
-    if (cur.offset > Number.MAX_SAFE_INTEGER - cur.length) return false;
+    if (cur.offset < 0n || cur.length < 0n) return false;
+    if (cur.offset > INT64_MAX - cur.length) return false;
     const end = cur.offset + cur.length;
     if (end > size) return false;
     if (preEnd > cur.offset) return false;

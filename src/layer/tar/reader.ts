@@ -60,6 +60,8 @@ export interface TarHeader {
 
 /** Receives the logical content of one entry. */
 export interface EntrySink {
+  /** Logical bytes wanted: a sparse file's content past this is not produced. */
+  readonly limit?: number;
   write(chunk: Buffer): void;
   /** Called once after the last byte. */
   end(): void;
@@ -97,6 +99,7 @@ interface Building {
   uid: number;
   gid: number;
   size: number;
+  sizeExact: bigint;
   physical: number;
   headerOffset: number;
   sparseMap?: SparseEntry[];
@@ -218,8 +221,14 @@ export class TarReader {
           const n = Math.min(this.#want, len - off);
           if (n > 0) {
             const piece = chunk.subarray(off, off + n);
-            if (this.#sparseData) this.#sparseData.push(piece);
-            else this.#sink?.write(piece);
+            if (this.#sparseData) {
+              if (this.#sparseKeep > 0) {
+                this.#sparseData.push(Buffer.from(piece.subarray(0, this.#sparseKeep)));
+                this.#sparseKeep -= Math.min(piece.length, this.#sparseKeep);
+              }
+            } else {
+              this.#sink?.write(piece);
+            }
             this.#want -= n;
             this.#position += n;
             off += n;
@@ -360,7 +369,7 @@ export class TarReader {
   #onFileHeader(raw: RawHeader, block: Buffer, at: number): void {
     const pending = this.#pending;
     this.#pending = {};
-    const building: Building = { name: raw.name, linkname: raw.linkname, typeflag: raw.typeflag, mode: raw.mode, uid: raw.uid, gid: raw.gid, size: raw.size, physical: 0, headerOffset: at };
+    const building: Building = { name: raw.name, linkname: raw.linkname, typeflag: raw.typeflag, mode: raw.mode, uid: raw.uid, gid: raw.gid, size: raw.size, sizeExact: raw.sizeExact, physical: 0, headerOffset: at };
     mergePax(building, pending.pax, at);
     if (pending.longName !== undefined && pending.longName !== '') building.name = pending.longName;
     if (pending.longLink !== undefined && pending.longLink !== '') building.linkname = pending.longLink;
@@ -374,8 +383,10 @@ export class TarReader {
     if (typeflag === 'S') {
       // Old GNU sparse: the map is in the header and in extension blocks before the data.
       if (raw.format !== 'gnu') throw new TarFormatError(`invalid tar header at byte ${at} (sparse entry not in GNU format)`);
-      const real = decodeNumericOrFail(block, 483, 12, at);
-      building.size = real;
+      const real = parseNumeric(block, 483, 12);
+      if (real === undefined) throw new TarFormatError(`invalid GNU sparse header at byte ${at}`);
+      building.size = toNumber(real);
+      building.sizeExact = BigInt(real);
       this.#sparseExtended = oldGnuSparseEntries(block, 386, 4, at);
       this.#sparseExtBytes = OLD_GNU_HEADER_MAP_BYTES;
       this.#building = building;
@@ -390,7 +401,10 @@ export class TarReader {
     const sparse = paxSparse(pending.pax, at);
     if (sparse.kind !== 'none') {
       if (sparse.name !== undefined) building.name = sparse.name;
-      if (sparse.size !== undefined) building.size = sparse.size;
+      if (sparse.size !== undefined) {
+        building.size = toNumber(sparse.size);
+        building.sizeExact = sparse.size;
+      }
     }
     this.#building = building;
     if (sparse.kind === '0.x') {
@@ -452,7 +466,7 @@ export class TarReader {
   #startSparse(map: SparseEntry[]): void {
     const building = this.#building;
     if (!building) return;
-    if (isHeaderOnlyType(building.typeflag) || !validSparseEntries(map, building.size)) {
+    if (isHeaderOnlyType(building.typeflag) || !validSparseEntries(map, building.sizeExact)) {
       throw new TarFormatError(`invalid GNU sparse map for the entry at byte ${building.headerOffset}`);
     }
     building.sparseMap = map;
@@ -478,11 +492,15 @@ export class TarReader {
     if (map !== undefined) {
       // Reading a sparse file's content fails in Go when the stored data is not exactly
       // what the map's fragments add up to; runtimes read it, so the layer fails.
-      const stored = map.reduce((sum, e) => sum + e.length, 0);
-      if (stored !== building.physical) throw new TarFormatError(`GNU sparse entry ${JSON.stringify(building.name)} at byte ${building.headerOffset} stores ${building.physical} bytes but its map needs ${stored}`);
-      if (this.#sink) this.#sparseData = [];
-      this.#sparseMap = map;
-      this.#sparseSize = building.size;
+      const stored = map.reduce((sum, e) => sum + e.length, 0n);
+      if (stored !== BigInt(building.physical)) throw new TarFormatError(`GNU sparse entry ${JSON.stringify(building.name)} at byte ${building.headerOffset} stores ${building.physical} bytes but its map needs ${stored}`);
+      if (this.#sink) {
+        this.#sparseData = [];
+        this.#sparseMap = map;
+        // The first `limit` logical bytes never need more than the first `limit` stored ones.
+        this.#sparseSize = Math.min(building.size, this.#sink.limit ?? building.size);
+        this.#sparseKeep = this.#sparseSize;
+      }
     }
     this.#state = 'data';
     this.#want = building.physical;
@@ -490,7 +508,10 @@ export class TarReader {
   }
 
   #sparseMap: SparseEntry[] = [];
+  /** Logical bytes of a sparse entry to produce for its sink. */
   #sparseSize = 0;
+  /** Stored bytes of a sparse entry still worth keeping for its sink. */
+  #sparseKeep = 0;
 
   #finishData(): void {
     if (this.#sparseData && this.#sink) {
@@ -509,24 +530,15 @@ function countNewlines(chunk: Buffer, from: number, to: number): number {
   return n;
 }
 
-function decodeNumericOrFail(block: Buffer, start: number, length: number, at: number): number {
-  const v = parseNumericField(block, start, length);
-  if (v === undefined) throw new TarFormatError(`invalid GNU sparse header at byte ${at}`);
-  return v;
-}
-
-function parseNumericField(block: Buffer, start: number, length: number): number | undefined {
-  const v = parseNumeric(block, start, length);
-  return v === undefined ? undefined : toNumber(v);
-}
-
-/** The logical content of a sparse file: stored fragments at their offsets, zeros in the holes. */
+/** The first `size` logical bytes of a sparse file: stored fragments at their offsets, zeros in the holes. */
 function expandSparse(stored: Buffer, map: readonly SparseEntry[], size: number): Buffer {
   const out = Buffer.alloc(size);
   let from = 0;
   for (const e of map) {
-    stored.copy(out, e.offset, from, from + e.length);
-    from += e.length;
+    if (e.offset >= BigInt(size) || from >= stored.length) break;
+    const length = Number(e.length);
+    stored.copy(out, Number(e.offset), from, Math.min(stored.length, from + length));
+    from += length;
   }
   return out;
 }
