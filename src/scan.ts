@@ -8,7 +8,7 @@ import { OciScanError } from './errors.js';
 import { openImages } from './image/sources/index.js';
 import type { SourceOptions } from './image/sources/options.js';
 import type { Image, Layer } from './image/types.js';
-import { mergeLayers } from './layer/final-fs.js';
+import { MAX_SYMLINK_HOPS, mergeLayers } from './layer/final-fs.js';
 import { inspectLayer, type InspectOptions, type LayerFacts } from './layer/inspect.js';
 import { highestSeverity, toResult, type Report, type ReportResult } from './report/model.js';
 import { assertValidReport } from './report/validate.js';
@@ -26,6 +26,8 @@ export interface ScanOptions extends SourceOptions {
   /** How many layers are downloaded and inspected at once. */
   readonly layerConcurrency?: number;
   readonly cache?: LayerCache;
+  /** False (default): a layer that could not be scanned fails every file check; true: file checks judge the scanned layers and name the others. */
+  readonly allowUnscannedLayers?: boolean;
   /** Called after each layer is inspected (progress display). */
   readonly onLayer?: (event: { readonly image: Image; readonly done: number; readonly total: number; readonly facts: LayerFacts }) => void;
 }
@@ -38,6 +40,12 @@ export interface ImageScan {
   /** The report document (validated against the schema). */
   readonly report: Report;
   readonly highest: Severity;
+}
+
+/** Lets timers and signal handlers run; throws the abort reason once `signal` is aborted. */
+async function yieldToEventLoop(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  signal?.throwIfAborted();
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order; stops at the first error. */
@@ -83,12 +91,15 @@ export async function scanImage(image: Image, options: ScanOptions): Promise<Ima
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const scannable = image.layers.filter((l) => l.notScanned === undefined);
+    // A manifest may name one blob many times (empty layers do): each distinct blob is
+    // downloaded and inspected once per pass, whatever the cache.
+    const distinct = [...new Map(scannable.map((l) => [l.digest, l])).values()];
     const inspectAll = async (watchPaths: ReadonlySet<string>): Promise<LayerView[]> => {
       let done = 0;
-      const facts = await mapLimit(scannable, options.layerConcurrency ?? 3, async (layer) => {
+      const facts = await mapLimit(distinct, options.layerConcurrency ?? 3, async (layer) => {
         try {
           const f = await layerFacts(image, layer, checks, watchPaths, options, stop.signal);
-          options.onLayer?.({ image, done: ++done, total: scannable.length, facts: f });
+          options.onLayer?.({ image, done: ++done, total: distinct.length, facts: f });
           return f;
         } catch (err) {
           // One failed layer stops the others' downloads at once.
@@ -96,22 +107,26 @@ export async function scanImage(image: Image, options: ScanOptions): Promise<Ima
           throw err;
         }
       });
-      return scannable.map((l, i) => ({ digest: l.digest, facts: facts[i] as LayerFacts }));
+      const byDigest = new Map(distinct.map((l, i) => [l.digest, facts[i] as LayerFacts]));
+      return scannable.map((l) => ({ digest: l.digest, facts: byDigest.get(l.digest) as LayerFacts }));
     };
     let watchPaths = watchPathsOf(checks);
     let layers = await inspectAll(watchPaths);
-    let fs = mergeLayers(layers.map((l) => l.facts));
-    // A symlinked directory above a watched path (`/etc` → `/private/etc`) moves the content
-    // the checks read to paths nobody watched: inspect again watching those too, or a hostile
-    // image could hide its /etc/passwd (and a uid-0 user) behind a link. Real images rarely
-    // do this, so the second download is the exception. Links may chain: at most 3 rounds.
-    for (let round = 0; round < 3; round++) {
-      const moved = [...watchPaths].map((p) => fs.resolve(p)).filter((p): p is string => p !== undefined && !watchPaths.has(p));
+    await yieldToEventLoop(options.signal);
+    let fs = mergeLayers(layers.map((l) => l.facts), watchPaths);
+    // A symlinked directory or a hard link on the way to a watched path (`/etc` →
+    // `/private/etc`) moves the content the checks read to a path nobody watched: inspect again
+    // watching it too, or a hostile image could hide its /etc/passwd (and a uid-0 user). Every
+    // link is known after the first pass, so one more pass normally reaches a fixed point; the
+    // bound is the kernel's link limit (docs/architecture.md).
+    for (let round = 0; round < MAX_SYMLINK_HOPS; round++) {
+      const moved = fs.pendingWatches(watchPaths);
       if (moved.length === 0) break;
-      options.logger.debug({ paths: moved }, 'watched paths behind symlinks: inspecting again');
+      options.logger.debug({ paths: moved }, 'watched paths behind links: inspecting again');
       watchPaths = new Set([...watchPaths, ...moved]);
       layers = await inspectAll(watchPaths);
-      fs = mergeLayers(layers.map((l) => l.facts));
+      await yieldToEventLoop(options.signal);
+      fs = mergeLayers(layers.map((l) => l.facts), watchPaths);
     }
     const input: CheckInput = {
       name: image.name,
@@ -119,9 +134,16 @@ export async function scanImage(image: Image, options: ScanOptions): Promise<Ima
       layers,
       notScanned: image.layers.flatMap((l) => (l.notScanned === undefined ? [] : [{ digest: l.digest, reason: l.notScanned }])),
       fs,
+      allowUnscannedLayers: options.allowUnscannedLayers === true,
       ...(image.fromIndex && image.platform ? { platform: image.platform } : {}),
     };
-    const results = checks.map((check) => toResult(check, check.run(input)));
+    // Checks are CPU work over possibly huge fact sets: yield between them so that a
+    // timeout or a signal can stop the scan.
+    const results: ReportResult[] = [];
+    for (const check of checks) {
+      await yieldToEventLoop(options.signal);
+      results.push(toResult(check, check.run(input)));
+    }
     const report: Report = { [image.name.display]: results };
     assertValidReport(report);
     return { image, results, report, highest: highestSeverity(results) };

@@ -18,7 +18,7 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const creds = { username: TEST_USER, password: TEST_PASSWORD };
 
 // Provenance: built by image-builder.ts. A clean image (non-root user, labels, one layer, CMD) and a suid one.
-const cleanConfig = { User: 'app:app', Cmd: ['/app'], Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' } };
+const cleanConfig = { User: '1000:1000', Cmd: ['/app'], Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' } };
 const clean = buildImage({
   config: cleanConfig,
   layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }] }],
@@ -74,7 +74,7 @@ describe('CLI against a real registry', { skip }, () => {
     const reports = join(dir, 'clean');
     const r = await run([`${registry.host}/team/app:1.0`, '--reports-dir', reports], auth);
     assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(await readFile(join(reports, 'app_1.0-compliance.json'), 'utf8')) as Record<string, unknown>;
+    const report = JSON.parse(await readFile(join(reports, 'team_app_1.0-compliance.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(Object.keys(report), [`${registry.host}/team/app:1.0`]);
     assert.ok(!r.stdout.includes(TEST_PASSWORD) && !r.stderr.includes(TEST_PASSWORD));
   });

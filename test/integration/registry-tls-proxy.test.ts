@@ -22,7 +22,7 @@ const skip = registrySkipReason();
 
 // Provenance: built by image-builder.ts. A clean image (non-root user, labels, one layer, CMD): exit 0.
 const clean = buildImage({
-  config: { User: 'app:app', Cmd: ['/app'], Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' } },
+  config: { User: '1000:1000', Cmd: ['/app'], Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' } },
   layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }] }],
 });
 
@@ -48,8 +48,8 @@ function cli(args: readonly string[], env: Record<string, string> = {}): ReturnT
 }
 
 async function assertCleanReport(reports: string, reference: string): Promise<void> {
-  assert.deepEqual(await readdir(reports), ['app_1.0-compliance.json']);
-  const report = JSON.parse(await readFile(join(reports, 'app_1.0-compliance.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual(await readdir(reports), ['team_app_1.0-compliance.json']);
+  const report = JSON.parse(await readFile(join(reports, 'team_app_1.0-compliance.json'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual(Object.keys(report), [reference]);
 }
 

@@ -11,6 +11,7 @@ import { sha256Digest } from '../verify.js';
 import { compileWire, parseWire, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../wire.js';
 import type { BlobStore } from './blob-store.js';
 import { readVerified, storeLayer } from './local-image.js';
+import { repositoryPath } from './repository-path.js';
 
 /** One entry of a docker archive's manifest.json. */
 interface DockerArchiveEntry {
@@ -78,6 +79,7 @@ export async function imagesFromDockerArchive(store: BlobStore, display: string,
   const name: ImageName = {
     display,
     name: repoTag ? (repoTag.repo.split('/').pop() ?? fallbackName) : fallbackName,
+    repository: repoTag ? repositoryPath(repoTag.repo) : fallbackName,
     ...(repoTag?.tag ? { tag: repoTag.tag } : {}),
     tagOrigin: wanted !== undefined ? 'reference' : repoTag?.tag ? 'archive' : 'none',
   };

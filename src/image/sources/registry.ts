@@ -20,6 +20,7 @@ import { formatPlatform, indexCandidates, noMatchingPlatform, platformRank, type
 import type { Image, ImageName, Layer } from '../types.js';
 import { MAX_CONFIG_BYTES } from '../wire.js';
 import type { RegistryOptions, SourceOptions } from './options.js';
+import { repositoryPath } from './repository-path.js';
 
 /** Where a registry's requests go: the registry itself or its mirror. */
 export interface RegistryEndpoint {
@@ -81,7 +82,7 @@ export interface RegistrySourceHooks {
 }
 
 function imageName(ref: Reference): ImageName {
-  return { display: ref.display, name: ref.name, tagOrigin: 'reference', ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) };
+  return { display: ref.display, name: ref.name, repository: repositoryPath(`${ref.registry}/${ref.repository}`), tagOrigin: 'reference', ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) };
 }
 
 /**
