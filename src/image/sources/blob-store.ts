@@ -8,7 +8,18 @@ import { open, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { OciScanError } from '../../errors.js';
+import type { SourceOptions } from './options.js';
 import { indexTar, type TarMember } from './tar-index.js';
+
+/** What a store read in one streaming pass saw of a member it handed to `consumeLayer`. */
+export interface PassedMember {
+  /** sha256 of the member's bytes as stored. */
+  readonly digest: string;
+  /** sha256 of its uncompressed content, when the consumer read it to the end. */
+  readonly tarDigest?: string;
+  /** The id `consumeLayer` received it under. */
+  readonly consumedAs: string;
+}
 
 /** Files of a local image, by path relative to its root (`index.json`, `blobs/sha256/…`). */
 export interface BlobStore {
@@ -20,6 +31,8 @@ export interface BlobStore {
   read(path: string, limit: number, code: 'INVALID_MANIFEST' | 'INVALID_CONFIG'): Promise<Buffer | undefined>;
   /** A file as a stream (undefined when missing). */
   stream(path: string): Promise<Readable | undefined>;
+  /** Stores read in one streaming pass: what the pass saw of a member it handed to the consumer. */
+  passed?(path: string): PassedMember | undefined;
 }
 
 function tooLarge(what: string, path: string, limit: number, code: 'INVALID_MANIFEST' | 'INVALID_CONFIG'): OciScanError {
@@ -66,7 +79,7 @@ export function directoryStore(root: string, what: string): BlobStore {
 }
 
 /** A blob store over a plain tar file, read in place through its member index. */
-export async function tarStore(file: string, what: string): Promise<BlobStore> {
+export async function tarStore(file: string, what: string, _options: SourceOptions): Promise<BlobStore> {
   const members = await indexTar(file, what);
   const member = (path: string): TarMember | undefined => members.get(join('.', path).split(sep).join('/'));
   const readMember = async (m: TarMember): Promise<Buffer> => {

@@ -61,9 +61,9 @@ export async function openImages(input: string, options: SourceOptions): Promise
       case 'oci':
         return await imagesFromOciLayout(directoryStore(local.path, what), base, local.rest, options);
       case 'oci-archive':
-        return await imagesFromOciLayout(await tarStore(local.path, what), base, local.rest, options);
+        return await imagesFromOciLayout(await tarStore(local.path, what, options), base, local.rest, options);
       case 'docker-archive':
-        return await imagesFromDockerArchive(await tarStore(local.path, what), input, base.name, local.rest);
+        return await imagesFromDockerArchive(await tarStore(local.path, what, options), input, base.name, local.rest, options);
     }
   } catch (err) {
     if (err instanceof OciScanError) throw err;
