@@ -40,6 +40,12 @@ export interface ImageScan {
   readonly highest: Severity;
 }
 
+/** Lets timers and signal handlers run; throws the abort reason once `signal` is aborted. */
+async function yieldToEventLoop(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  signal?.throwIfAborted();
+}
+
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order; stops at the first error. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
@@ -83,12 +89,15 @@ export async function scanImage(image: Image, options: ScanOptions): Promise<Ima
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const scannable = image.layers.filter((l) => l.notScanned === undefined);
+    // A manifest may name one blob many times (empty layers do): each distinct blob is
+    // downloaded and inspected once per pass, whatever the cache.
+    const distinct = [...new Map(scannable.map((l) => [l.digest, l])).values()];
     const inspectAll = async (watchPaths: ReadonlySet<string>): Promise<LayerView[]> => {
       let done = 0;
-      const facts = await mapLimit(scannable, options.layerConcurrency ?? 3, async (layer) => {
+      const facts = await mapLimit(distinct, options.layerConcurrency ?? 3, async (layer) => {
         try {
           const f = await layerFacts(image, layer, checks, watchPaths, options, stop.signal);
-          options.onLayer?.({ image, done: ++done, total: scannable.length, facts: f });
+          options.onLayer?.({ image, done: ++done, total: distinct.length, facts: f });
           return f;
         } catch (err) {
           // One failed layer stops the others' downloads at once.
@@ -96,10 +105,12 @@ export async function scanImage(image: Image, options: ScanOptions): Promise<Ima
           throw err;
         }
       });
-      return scannable.map((l, i) => ({ digest: l.digest, facts: facts[i] as LayerFacts }));
+      const byDigest = new Map(distinct.map((l, i) => [l.digest, facts[i] as LayerFacts]));
+      return scannable.map((l) => ({ digest: l.digest, facts: byDigest.get(l.digest) as LayerFacts }));
     };
     let watchPaths = watchPathsOf(checks);
     let layers = await inspectAll(watchPaths);
+    await yieldToEventLoop(options.signal);
     let fs = mergeLayers(layers.map((l) => l.facts));
     // A symlinked directory above a watched path (`/etc` → `/private/etc`) moves the content
     // the checks read to paths nobody watched: inspect again watching those too, or a hostile
@@ -111,6 +122,7 @@ export async function scanImage(image: Image, options: ScanOptions): Promise<Ima
       options.logger.debug({ paths: moved }, 'watched paths behind symlinks: inspecting again');
       watchPaths = new Set([...watchPaths, ...moved]);
       layers = await inspectAll(watchPaths);
+      await yieldToEventLoop(options.signal);
       fs = mergeLayers(layers.map((l) => l.facts));
     }
     const input: CheckInput = {
@@ -121,7 +133,13 @@ export async function scanImage(image: Image, options: ScanOptions): Promise<Ima
       fs,
       ...(image.fromIndex && image.platform ? { platform: image.platform } : {}),
     };
-    const results = checks.map((check) => toResult(check, check.run(input)));
+    // Checks are CPU work over possibly huge fact sets: yield between them so that a
+    // timeout or a signal can stop the scan.
+    const results: ReportResult[] = [];
+    for (const check of checks) {
+      await yieldToEventLoop(options.signal);
+      results.push(toResult(check, check.run(input)));
+    }
     const report: Report = { [image.name.display]: results };
     assertValidReport(report);
     return { image, results, report, highest: highestSeverity(results) };

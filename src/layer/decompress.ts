@@ -1,85 +1,121 @@
 /**
  * Layer decompression by sniffing the magic bytes rather than trusting the media type
- * (SPEC §4): gzip (1f 8b), zstd (28 b5 2f fd), else the bytes are taken as a plain tar and the
- * tar parser judges them. zstd uses Node's own decoder where Node has one (≥ 22.15), else the
- * pure-JS `fzstd` streaming decoder (Node 20 has no zstd).
+ * (docs/architecture.md): gzip (1f 8b), zstd (28 b5 2f fd, or a skippable frame 5? 2a 4d 18
+ * first, which moby and containerd accept), else the bytes are taken as a plain tar and the tar
+ * reader judges them.
+ *
+ * Every decoder here honours backpressure: it produces at most one output buffer before
+ * waiting for the consumer, so memory stays bounded whatever the compression ratio. zstd uses
+ * Node's own decoder where Node has one (≥ 22.15), else libzstd through `zstd-napi`; both
+ * refuse frames whose window is larger than `ZSTD_MAX_WINDOW_BYTES` (docs/security.md).
  */
 import { once } from 'node:events';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { createRequire } from 'node:module';
+import { Readable, type Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { Decompress as FzstdDecompress } from 'fzstd';
 
 /** What the first bytes of a blob say it is. */
 export type Compression = 'gzip' | 'zstd' | 'none';
+
+/**
+ * Largest zstd window accepted: 2^25 = 32 MiB. The decoder must keep a whole window in memory
+ * once that much output has passed, so this is what bounds a layer's memory (three layers are
+ * read at once). Real layers use ≤ 8 MiB: BuildKit and containers/image (klauspost/compress)
+ * write 8 MiB windows at most, the `zstd` command up to 8 MiB at levels 1–19; only `--ultra`
+ * levels 20–22 and `--long` need more (docs/security.md).
+ */
+export const ZSTD_WINDOW_LOG_MAX = 25;
+
+/** Output buffer size of the decoders: large buffers mean fewer hops per byte. */
+const OUTPUT_CHUNK = 256 * 1024;
 
 /** Classifies a blob by its first bytes. */
 export function sniffCompression(head: Uint8Array): Compression {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  // A zstd skippable frame (magic 0x184D2A50–0x184D2A5F, little-endian) before the data.
+  if (head.length >= 4 && ((head[0] ?? 0) & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18) return 'zstd';
   return 'none';
 }
 
-/**
- * The part of fzstd's (0.1.1) decoder state that the workaround below touches: `c`, the
- * pending input views, and `l`, their total length.
- */
-interface FzstdPending {
-  c?: Uint8Array[];
-  l?: number;
+/** The part of zstd-napi's native binding used here (see its binding.d.ts). */
+interface ZstdBinding {
+  DCtx: new () => {
+    decompressStream(dst: Uint8Array, src: Uint8Array): [number, number, number];
+    setParameter(param: number, value: number): void;
+  };
+  DParameter: { windowLogMax: number };
 }
 
-/** fzstd's synchronous streaming decoder as a Transform. */
-class FzstdTransform extends Transform {
-  readonly #decoder: FzstdDecompress;
-
-  constructor() {
-    super();
-    // fzstd may hand out views of its window buffer: copy before pushing downstream.
-    this.#decoder = new FzstdDecompress((data) => {
-      if (data.length > 0) this.push(Buffer.from(data));
-    });
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    try {
-      this.#decoder.push(chunk);
-      // Fix (found by test/integration/memory.test.ts, zstd case: 1 GiB in → 1.1 GB RSS):
-      // when a chunk ends exactly on a block boundary, fzstd keeps an empty subarray of it in
-      // its pending list `c`, which it clears only when some input is pending (`l > 0`), so
-      // block-aligned input (stored frames, crafted files read in 256 KiB pieces) was retained
-      // whole. With `l === 0` every view in `c` is empty: dropping them changes nothing else.
-      const pending = this.#decoder as unknown as FzstdPending;
-      if (pending.l === 0 && pending.c !== undefined && pending.c.length > 0) pending.c = [];
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
-  }
-
-  override _flush(done: TransformCallback): void {
-    try {
-      this.#decoder.push(new Uint8Array(0), true);
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
-  }
+let zstdBinding: ZstdBinding | undefined;
+function loadZstd(): ZstdBinding {
+  zstdBinding ??= createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;
+  return zstdBinding;
 }
 
-type ZlibWithZstd = typeof zlib & { createZstdDecompress?: () => Transform };
+type ZlibWithZstd = typeof zlib & {
+  createZstdDecompress?: (options?: { chunkSize?: number; params?: Record<number, number> }) => Transform;
+  constants: typeof zlib.constants & { ZSTD_d_windowLogMax?: number };
+};
 
-/** A decompressing Transform for `kind`, or undefined for plain bytes. */
-export function decompressorFor(kind: Compression): Transform | undefined {
+/** A zstd error message a user can act on. */
+function zstdError(err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/too much memory|window/i.test(message)) {
+    return new Error(`the zstd frame needs a window larger than ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB, the most oci-scan accepts; recompress the layer at a zstd level up to 19, without --long or --ultra`);
+  }
+  return err instanceof Error ? err : new Error(message);
+}
+
+/** libzstd's streaming decoder, one output buffer at a time (the generator waits for the consumer). */
+async function* zstdNapiDecode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const binding = loadZstd();
+  const dctx = new binding.DCtx();
+  dctx.setParameter(binding.DParameter.windowLogMax, ZSTD_WINDOW_LOG_MAX);
+  // ZSTD_decompressStream returns 0 when a frame is complete, else a hint of what is missing.
+  let inFrame = false;
+  for await (const chunk of source) {
+    let src: Buffer = chunk;
+    for (;;) {
+      const dst = Buffer.allocUnsafe(OUTPUT_CHUNK);
+      let result: [number, number, number];
+      try {
+        result = dctx.decompressStream(dst, src);
+      } catch (err) {
+        throw zstdError(err);
+      }
+      const [hint, produced, consumed] = result;
+      inFrame = hint !== 0;
+      src = src.subarray(consumed);
+      if (produced > 0) yield dst.subarray(0, produced);
+      // Done with this input when it is used up and the output buffer was not filled.
+      if (src.length === 0 && produced < dst.length) break;
+    }
+  }
+  if (inFrame) throw new Error('unexpected end of the zstd data: the layer is truncated');
+}
+
+/** A decompressing pipeline stage for `kind`, or undefined for plain bytes. */
+export function decompressorFor(kind: Compression): Transform | ((source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>) | undefined {
   switch (kind) {
     case 'gzip':
-      return zlib.createGunzip();
+      return zlib.createGunzip({ chunkSize: OUTPUT_CHUNK });
     case 'zstd': {
-      const native = (zlib as ZlibWithZstd).createZstdDecompress;
-      return native ? native() : new FzstdTransform();
+      const z = zlib as ZlibWithZstd;
+      const param = z.constants.ZSTD_d_windowLogMax;
+      if (z.createZstdDecompress && param !== undefined) {
+        return z.createZstdDecompress({ chunkSize: OUTPUT_CHUNK, params: { [param]: ZSTD_WINDOW_LOG_MAX } });
+      }
+      return zstdNapiDecode;
     }
     case 'none':
       return undefined;
   }
+}
+
+/** Rewrites a native zstd decoder's window error into the same message as the napi path. */
+export function describeDecompressError(kind: Compression, err: unknown): Error {
+  return kind === 'zstd' ? zstdError(err) : err instanceof Error ? err : new Error(String(err));
 }
 
 /**

@@ -60,7 +60,7 @@ export function mergeLayers(layers: readonly LayerFacts[]): FinalFs {
   return {
     readFile(path) {
       const entry = lookup(path);
-      return entry?.type === 'file' && 'content' in entry ? entry.content : undefined;
+      return entry?.type === 'file' && !entry.truncated ? entry.content : undefined;
     },
     exists(path) {
       return lookup(path) !== undefined;

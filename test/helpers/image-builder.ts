@@ -2,7 +2,7 @@
  * Builds small container images in code, for tests and for fixtures/generate.ts.
  *
  * Provenance: every byte is written here — tar headers by our own ustar writer (not the
- * tar-stream library the scanner reads with, so a writer bug cannot hide a reader bug), gzip
+ * scanner's tar reader, so a writer bug cannot hide a reader bug), gzip
  * by node:zlib, zstd either as stored ("raw") blocks by `zstdStored` below or by the `zstd`
  * command when a test asks for real compression. Configs and manifests follow the OCI image
  * spec v1.1 and Docker's image manifest v2 schema 2.

@@ -37,7 +37,7 @@ describe('inspectLayer memory on a 1 GiB layer', () => {
       assert.equal(report.facts.compression, mode === 'plain' ? 'none' : mode);
       assert.equal(report.facts.entries, 9);
       assert.deepEqual(report.facts.matches, { suid: ['/usr/bin/su', '/usr/bin/sudo'], nc: ['/usr/bin/nc'] });
-      assert.deepEqual(report.facts.watched, { '/etc/os-release': { type: 'file', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' } });
+      assert.deepEqual(report.facts.watched, { '/etc/os-release': { type: 'file', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n', size: 40, truncated: false } });
     });
   }
 });

@@ -12,9 +12,9 @@ import { buildTar, type EntrySpec } from '../helpers/image-builder.js';
 
 /** Layer facts with only what the final filesystem looks at. */
 function layer(watched: Record<string, WatchedEntry>, whiteouts: string[] = [], opaqueDirs: string[] = []): LayerFacts {
-  return { matches: {}, whiteouts, opaqueDirs, watched, compression: 'none', entries: 0, tarBytes: 0 };
+  return { matches: {}, matchCounts: {}, whiteouts, opaqueDirs, watched, symlinks: {}, hardlinks: {}, executables: [], executablesTruncated: false, compression: 'none', entries: 0, tarBytes: 0 };
 }
-const file = (content: string): WatchedEntry => ({ type: 'file', content });
+const file = (content: string): WatchedEntry => ({ type: 'file', content, size: Buffer.byteLength(content), truncated: false });
 const link = (target: string): WatchedEntry => ({ type: 'symlink', target });
 
 const OS_RELEASE = 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n';
@@ -96,7 +96,7 @@ describe('mergeLayers', () => {
   });
 
   it('a too-large, dir or "other" entry has no text', () => {
-    const fs = mergeLayers([layer({ '/etc/passwd': { type: 'file', tooLarge: true, size: 9e9 }, '/etc/group': { type: 'dir' }, '/etc/os-release': { type: 'other' } })]);
+    const fs = mergeLayers([layer({ '/etc/passwd': { type: 'file', content: '', size: 9e9, truncated: true }, '/etc/group': { type: 'dir' }, '/etc/os-release': { type: 'other' } })]);
     assert.equal(fs.readFile('/etc/passwd'), undefined);
     assert.equal(fs.exists('/etc/passwd'), true);
     assert.equal(fs.readFile('/etc/group'), undefined);

@@ -105,10 +105,10 @@ describe('inspectLayer: entries', () => {
     const rec = recorder();
     const facts = await inspectLayer(chunked(buildTar(RICH)), { matchers: [rec.matcher], watchPaths: new Set(), what: 'layer sha256:test' });
     const byPath = new Map(rec.seen.map((e) => [e.path, e]));
-    assert.deepEqual(byPath.get('/etc'), { path: '/etc', basename: 'etc', type: 'dir', mode: 0o755, size: 0 });
-    assert.deepEqual(byPath.get('/usr/bin/su'), { path: '/usr/bin/su', basename: 'su', type: 'file', mode: 0o4755, size: 3000 });
-    assert.deepEqual(byPath.get('/usr/bin/su-again'), { path: '/usr/bin/su-again', basename: 'su-again', type: 'hardlink', mode: 0o4755, size: 0, linkTarget: '/usr/bin/su' });
-    assert.deepEqual(byPath.get('/usr/bin/nc'), { path: '/usr/bin/nc', basename: 'nc', type: 'symlink', mode: 0o777, size: 0, linkTarget: '/etc/alternatives/nc' });
+    assert.deepEqual(byPath.get('/etc'), { path: '/etc', basename: 'etc', type: 'dir', mode: 0o755, size: 0, uid: 0, gid: 0 });
+    assert.deepEqual(byPath.get('/usr/bin/su'), { path: '/usr/bin/su', basename: 'su', type: 'file', mode: 0o4755, size: 3000, uid: 0, gid: 0 });
+    assert.deepEqual(byPath.get('/usr/bin/su-again'), { path: '/usr/bin/su-again', basename: 'su-again', type: 'hardlink', mode: 0o4755, size: 0, uid: 0, gid: 0, linkTarget: '/usr/bin/su' });
+    assert.deepEqual(byPath.get('/usr/bin/nc'), { path: '/usr/bin/nc', basename: 'nc', type: 'symlink', mode: 0o777, size: 0, uid: 0, gid: 0, linkTarget: '/etc/alternatives/nc' });
     assert.equal(byPath.get('/tmp')?.mode, 0o1777);
     assert.equal(byPath.get('/dev/null')?.type, 'char-device');
     assert.equal(byPath.get('/dev/sda')?.type, 'block-device');
@@ -155,18 +155,19 @@ describe('inspectLayer: entries', () => {
 
   it('keeps watched small files, link targets and dirs, and caps large files', async () => {
     const facts = await inspect(buildTar(RICH), { maxWatchedFileBytes: 65_536 });
-    assert.deepEqual(facts.watched['/etc/passwd'], { type: 'file', content: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n' });
+    assert.deepEqual(facts.watched['/etc/passwd'], { type: 'file', content: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n', size: 65, truncated: false });
     assert.deepEqual(facts.watched['/etc/os-release'], { type: 'symlink', target: '../usr/lib/os-release' });
-    assert.deepEqual(facts.watched['/usr/lib/os-release'], { type: 'file', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' });
-    assert.deepEqual(facts.watched['/etc/big'], { type: 'file', tooLarge: true, size: 70_000 });
+    assert.deepEqual(facts.watched['/usr/lib/os-release'], { type: 'file', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n', size: 40, truncated: false });
+    // A large file keeps its first bytes (a user may be on line 2 of a huge /etc/passwd).
+    assert.deepEqual(facts.watched['/etc/big'], { type: 'file', content: 'a'.repeat(65_536), size: 70_000, truncated: true });
     assert.deepEqual(facts.watched['/etc/dir'], { type: 'dir' });
     // Unwatched paths are not kept.
     assert.equal(facts.watched['/usr/bin/su'], undefined);
     // A file exactly at the cap is kept.
     const atCap = await inspect(buildTar([{ type: 'file', path: 'etc/hostname', content: Buffer.alloc(100, 0x62) }]), { maxWatchedFileBytes: 100 });
-    assert.deepEqual(atCap.watched['/etc/hostname'], { type: 'file', content: 'b'.repeat(100) });
+    assert.deepEqual(atCap.watched['/etc/hostname'], { type: 'file', content: 'b'.repeat(100), size: 100, truncated: false });
     const overCap = await inspect(buildTar([{ type: 'file', path: 'etc/hostname', content: Buffer.alloc(101, 0x62) }]), { maxWatchedFileBytes: 100 });
-    assert.deepEqual(overCap.watched['/etc/hostname'], { type: 'file', tooLarge: true, size: 101 });
+    assert.deepEqual(overCap.watched['/etc/hostname'], { type: 'file', content: 'b'.repeat(100), size: 101, truncated: true });
   });
 
   it('records a symlinked ancestor of a watched path, a watched hardlink, and a watched path replaced later in the layer', async () => {
@@ -193,7 +194,20 @@ describe('inspectLayer: entries', () => {
 
   it('inspects an empty layer (only the end-of-archive blocks)', async () => {
     const facts = await inspect(buildTar([]));
-    assert.deepEqual(facts, { matches: { all: [], suid: [], never: [] }, whiteouts: [], opaqueDirs: [], watched: {}, compression: 'none', entries: 0, tarBytes: 1024 });
+    assert.deepEqual(facts, {
+      matches: { all: [], suid: [], never: [] },
+      matchCounts: { all: 0, suid: 0, never: 0 },
+      whiteouts: [],
+      opaqueDirs: [],
+      watched: {},
+      symlinks: {},
+      hardlinks: {},
+      executables: [],
+      executablesTruncated: false,
+      compression: 'none',
+      entries: 0,
+      tarBytes: 1024,
+    });
   });
 });
 
@@ -353,9 +367,9 @@ describe('inspectLayer: corrupt input and limits', () => {
     assert.equal(fine.matches['all']?.length, 1);
   });
 
-  it('maxRecordedBytes bounds the memory of findings and whiteouts → LAYER_TOO_LARGE', async () => {
+  it('maxRecordedPaths bounds the memory of links and whiteouts → LAYER_TOO_LARGE', async () => {
     const many = buildTar(Array.from({ length: 200 }, (_, i): EntrySpec => ({ type: 'file', path: `usr/share/${i}/.wh.gone`, content: '' })));
-    await rejectsWith(inspect(many, { maxRecordedBytes: 2000 }), 'LAYER_TOO_LARGE', /2000 bytes of findings and whiteouts/);
+    await rejectsWith(inspect(many, { maxRecordedPaths: 100 }), 'LAYER_TOO_LARGE', /more than 100 links and whiteouts/);
     assert.equal((await inspect(many)).whiteouts.length, 200);
   });
 

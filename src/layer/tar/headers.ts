@@ -1,0 +1,408 @@
+/**
+ * Pure byte decoding of tar headers, PAX records and GNU sparse maps, with the exact
+ * semantics of Go's `archive/tar` (reader.go, strconv.go, format.go) — the reader Docker,
+ * containerd, podman, buildah and CRI-O apply layers with. Where two readers of one tar
+ * disagree, an attacker can hide a file from the scanner that the runtime extracts, so every
+ * rule here follows Go, including its quirks (docs/security.md, "Tar parity"). No state, no
+ * streams: see reader.ts for the state machine.
+ */
+
+/** Size of a tar block. */
+export const BLOCK_SIZE = 512;
+
+/** Go's `maxSpecialFileSize`: PAX records, GNU long names and sparse maps are capped at 1 MiB. */
+export const MAX_SPECIAL_FILE_SIZE = 1 << 20;
+
+/** A tar stream Go's reader refuses (`archive/tar: invalid tar header`, `unexpected EOF`, …). */
+export class TarFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TarFormatError';
+  }
+}
+
+/** Go's Format bits that the reader's decisions depend on. */
+export type HeaderFormat = 'v7' | 'ustar' | 'gnu' | 'star';
+
+/** Header fields as Go's `readHeader` decodes them from one block. */
+export interface RawHeader {
+  name: string;
+  linkname: string;
+  typeflag: string;
+  /** Full 64-bit value (base-256 fields may be huge or negative). */
+  mode: bigint;
+  uid: number;
+  gid: number;
+  size: number;
+  format: HeaderFormat;
+}
+
+const INT64_MAX = (1n << 63n) - 1n;
+const INT64_MIN = -(1n << 63n);
+
+/** Go's `parser.parseString`: the bytes up to the first NUL. */
+export function parseString(block: Uint8Array, start: number, length: number): string {
+  let end = start;
+  const limit = start + length;
+  while (end < limit && block[end] !== 0) end++;
+  return Buffer.from(block.buffer, block.byteOffset + start, end - start).toString('utf8');
+}
+
+/** Result of a numeric field: a value, or undefined when Go's parser sets `p.err`. */
+type Numeric = bigint | undefined;
+
+/** Go's `parseOctal`: trims spaces and NULs at both ends, cuts at a NUL, then `ParseUint(s, 8, 64)`. */
+function parseOctal(block: Uint8Array, start: number, length: number): Numeric {
+  let s = start;
+  let e = start + length;
+  while (s < e && (block[s] === 0x20 || block[s] === 0)) s++;
+  while (e > s && (block[e - 1] === 0x20 || block[e - 1] === 0)) e--;
+  if (s === e) return 0n;
+  let cut = s;
+  while (cut < e && block[cut] !== 0) cut++;
+  if (cut === s) return undefined;
+  // At most 12 octal digits fit in a field: 2^36, safe in a double.
+  let value = 0;
+  for (let i = s; i < cut; i++) {
+    const c = block[i] ?? 0;
+    if (c < 0x30 || c > 0x37) return undefined;
+    value = value * 8 + (c - 0x30);
+  }
+  return BigInt(value);
+}
+
+/** Go's `parseNumeric`: base-256 (two's complement, big-endian) when the first byte's top bit is set, else octal. */
+export function parseNumeric(block: Uint8Array, start: number, length: number): Numeric {
+  const first = block[start] ?? 0;
+  if ((first & 0x80) === 0) return parseOctal(block, start, length);
+  const inv = (first & 0x40) !== 0 ? 0xff : 0x00;
+  let x = 0n;
+  for (let i = 0; i < length; i++) {
+    let c = (block[start + i] ?? 0) ^ inv;
+    if (i === 0) c &= 0x7f;
+    if (x >> 56n > 0n) return undefined;
+    x = (x << 8n) | BigInt(c);
+  }
+  if (x >> 63n > 0n) return undefined;
+  return inv === 0xff ? ~x : x;
+}
+
+/** Go's `strconv.ParseInt(s, 10, 64)`: optional sign, ASCII digits only, int64 range. */
+export function parseDecimal(s: string): bigint | undefined {
+  if (!/^[+-]?[0-9]+$/.test(s)) return undefined;
+  const v = BigInt(s);
+  return v > INT64_MAX || v < INT64_MIN ? undefined : v;
+}
+
+/** A bigint as a JS number (sizes and ids above 2^53 lose precision; Go would fail to read that much data anyway). */
+export function toNumber(v: bigint): number {
+  return Number(v);
+}
+
+/** Go's `block.getFormat`: checksum (unsigned or signed sum) and magic; undefined for FormatUnknown. */
+export function blockFormat(block: Uint8Array): HeaderFormat | undefined {
+  const stored = parseOctal(block, 148, 8);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK_SIZE; i++) {
+    const c = i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
+    unsigned += c;
+    signed += c >= 0x80 ? c - 0x100 : c;
+  }
+  if (stored === undefined || (stored !== BigInt(unsigned) && stored !== BigInt(signed))) return undefined;
+  const magic = bytesEqual(block, 257, 'ustar\0');
+  if (magic && bytesEqual(block, 508, 'tar\0')) return 'star';
+  if (magic) return 'ustar';
+  if (bytesEqual(block, 257, 'ustar ') && bytesEqual(block, 263, ' \0')) return 'gnu';
+  return 'v7';
+}
+
+function bytesEqual(block: Uint8Array, start: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (block[start + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+/** True when the whole block is zero (one half of the end-of-archive marker). */
+export function isZeroBlock(block: Uint8Array, start = 0): boolean {
+  for (let i = start; i < start + BLOCK_SIZE; i++) if (block[i] !== 0) return false;
+  return true;
+}
+
+function isAscii(s: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(s);
+}
+
+/**
+ * Go's `Reader.readHeader` for one non-zero block. Throws `TarFormatError` where Go returns
+ * `ErrHeader`: a bad checksum, or any numeric field Go fails to parse.
+ */
+export function decodeHeader(block: Uint8Array, offset: number): RawHeader {
+  const format = blockFormat(block);
+  if (format === undefined) throw new TarFormatError(`invalid tar header at byte ${offset} (checksum)`);
+  let ok = true;
+  const num = (start: number, length: number): bigint => {
+    const v = parseNumeric(block, start, length);
+    if (v === undefined) ok = false;
+    return v ?? 0n;
+  };
+  const typeflag = String.fromCharCode(block[156] ?? 0);
+  let name = parseString(block, 0, 100);
+  const linkname = parseString(block, 157, 100);
+  const size = num(124, 12);
+  const mode = num(100, 8);
+  const uid = num(108, 8);
+  const gid = num(116, 8);
+  num(136, 12); // mtime: parsed only because a bad value makes Go fail the header
+  if (format !== 'v7') {
+    num(329, 8); // devmajor
+    num(337, 8); // devminor
+    let prefix = '';
+    if (format === 'ustar') {
+      prefix = parseString(block, 345, 155);
+    } else if (format === 'star') {
+      prefix = parseString(block, 345, 131);
+      num(476, 12); // atime
+      num(488, 12); // ctime
+    } else {
+      // GNU: atime/ctime are parsed with a separate parser; if they do not parse, Go falls
+      // back to the pre-Go1.8 reading of that area as a USTAR prefix (when it is ASCII).
+      const atimeBad = block[345] !== 0 && parseNumeric(block, 345, 12) === undefined;
+      const ctimeBad = block[357] !== 0 && parseNumeric(block, 357, 12) === undefined;
+      if (atimeBad || ctimeBad) {
+        const s = parseString(block, 345, 155);
+        if (isAscii(s)) prefix = s;
+      }
+    }
+    if (prefix.length > 0) name = `${prefix}/${name}`;
+  }
+  if (!ok) throw new TarFormatError(`invalid tar header at byte ${offset} (numeric field)`);
+  return { name, linkname, typeflag, mode, uid: toNumber(uid), gid: toNumber(gid), size: toNumber(size), format };
+}
+
+/** Go's `isHeaderOnlyType`: these types have no data, whatever their size field says. */
+export function isHeaderOnlyType(typeflag: string): boolean {
+  return typeflag === '1' || typeflag === '2' || typeflag === '3' || typeflag === '4' || typeflag === '5' || typeflag === '6';
+}
+
+/** Go's `blockPadding`: bytes of zero padding after `size` bytes of data. */
+export function blockPadding(size: number): number {
+  return -size & (BLOCK_SIZE - 1);
+}
+
+/** PAX records as Go keeps them (a map: later duplicates win). */
+export type PaxRecords = Map<string, string>;
+
+const SPARSE_OFFSET = 'GNU.sparse.offset';
+const SPARSE_NUMBYTES = 'GNU.sparse.numbytes';
+const SPARSE_MAP = 'GNU.sparse.map';
+
+/** Go's `parsePAX` over the data of an `x`/`g` header; throws where Go returns `ErrHeader`. */
+export function parsePax(data: Buffer, offset: number): PaxRecords {
+  const bad = (): TarFormatError => new TarFormatError(`invalid PAX record in the extended header at byte ${offset}`);
+  const records: PaxRecords = new Map();
+  const sparseMap: string[] = [];
+  let pos = 0;
+  while (pos < data.length) {
+    const space = data.indexOf(0x20, pos);
+    if (space < 0) throw bad();
+    const nStr = data.toString('latin1', pos, space);
+    const n = /^[+-]?[0-9]+$/.test(nStr) ? Number(nStr) : NaN;
+    const remaining = data.length - pos;
+    if (!Number.isFinite(n) || n < 5 || n > remaining) throw bad();
+    const recLen = n - (nStr.length + 1);
+    if (recLen <= 0) throw bad();
+    const recStart = space + 1;
+    if (data[recStart + recLen - 1] !== 0x0a) throw bad();
+    const eq = data.indexOf(0x3d, recStart);
+    if (eq < 0 || eq >= recStart + recLen - 1) throw bad();
+    const keyBytes = data.subarray(recStart, eq);
+    const valueBytes = data.subarray(eq + 1, recStart + recLen - 1);
+    const key = keyBytes.toString('utf8');
+    const value = valueBytes.toString('utf8');
+    if (keyBytes.length === 0) throw bad();
+    const nulInValue = valueBytes.includes(0);
+    if (key === 'path' || key === 'linkpath' || key === 'uname' || key === 'gname') {
+      if (nulInValue) throw bad();
+    } else if (keyBytes.includes(0)) {
+      throw bad();
+    }
+    pos += n;
+    if (key === SPARSE_OFFSET || key === SPARSE_NUMBYTES) {
+      const expectOffset = sparseMap.length % 2 === 0;
+      if ((expectOffset && key !== SPARSE_OFFSET) || (!expectOffset && key !== SPARSE_NUMBYTES) || value.includes(',')) throw bad();
+      sparseMap.push(value);
+    } else {
+      records.set(key, value);
+    }
+  }
+  if (sparseMap.length > 0) records.set(SPARSE_MAP, sparseMap.join(','));
+  return records;
+}
+
+/** Go's `parsePAXTime`: seconds with an optional all-digit fraction. */
+function validPaxTime(s: string): boolean {
+  const dot = s.indexOf('.');
+  const secs = dot < 0 ? s : s.slice(0, dot);
+  if (parseDecimal(secs) === undefined) return false;
+  if (dot < 0) return true;
+  return /^[0-9]*$/.test(s.slice(dot + 1));
+}
+
+/** The header fields a PAX record set may override. */
+export interface Mergeable {
+  name: string;
+  linkname: string;
+  uid: number;
+  gid: number;
+  size: number;
+}
+
+/** Go's `mergePAX`: empty values keep the header's; a value that does not parse fails the header. */
+export function mergePax(hdr: Mergeable, records: PaxRecords | undefined, offset: number): void {
+  if (!records) return;
+  for (const [key, value] of records) {
+    if (value === '') continue;
+    let ok = true;
+    switch (key) {
+      case 'path':
+        hdr.name = value;
+        break;
+      case 'linkpath':
+        hdr.linkname = value;
+        break;
+      case 'uid':
+      case 'gid':
+      case 'size': {
+        const v = parseDecimal(value);
+        if (v === undefined) ok = false;
+        else if (key === 'uid') hdr.uid = toNumber(v);
+        else if (key === 'gid') hdr.gid = toNumber(v);
+        else hdr.size = toNumber(v);
+        break;
+      }
+      case 'atime':
+      case 'mtime':
+      case 'ctime':
+        ok = validPaxTime(value);
+        break;
+    }
+    if (!ok) throw new TarFormatError(`invalid PAX ${key} record for the entry at byte ${offset}`);
+  }
+}
+
+/** One data fragment of a sparse file: `length` bytes at logical `offset`. */
+export interface SparseEntry {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** What a GNU sparse PAX record set says (Go's `readGNUSparsePAXHeaders`), before the 1.0 map is read. */
+export type PaxSparse =
+  | { readonly kind: 'none' }
+  | { readonly kind: '0.x'; readonly name?: string; readonly size?: number; readonly map: SparseEntry[] }
+  | { readonly kind: '1.0'; readonly name?: string; readonly size?: number };
+
+/** Go's `readGNUSparsePAXHeaders` up to (not including) reading the 1.0 map from the data. */
+export function paxSparse(records: PaxRecords | undefined, offset: number): PaxSparse {
+  if (!records) return { kind: 'none' };
+  const major = records.get('GNU.sparse.major') ?? '';
+  const minor = records.get('GNU.sparse.minor') ?? '';
+  let is1x0: boolean;
+  if (major === '0' && (minor === '0' || minor === '1')) is1x0 = false;
+  else if (major === '1' && minor === '0') is1x0 = true;
+  else if (major !== '' || minor !== '') return { kind: 'none' };
+  else if ((records.get(SPARSE_MAP) ?? '') !== '') is1x0 = false;
+  else return { kind: 'none' };
+
+  const bad = (): TarFormatError => new TarFormatError(`invalid GNU sparse header for the entry at byte ${offset}`);
+  const nameRecord = records.get('GNU.sparse.name') ?? '';
+  const sizeText = (records.get('GNU.sparse.size') ?? '') || (records.get('GNU.sparse.realsize') ?? '');
+  let size: number | undefined;
+  if (sizeText !== '') {
+    const v = parseDecimal(sizeText);
+    if (v === undefined) throw bad();
+    size = toNumber(v);
+  }
+  const renamed = { ...(nameRecord !== '' ? { name: nameRecord } : {}), ...(size !== undefined ? { size } : {}) };
+  if (is1x0) return { kind: '1.0', ...renamed };
+
+  // Go's readGNUSparseMap0x1.
+  const count = parseDecimal(records.get('GNU.sparse.numblocks') ?? '');
+  if (count === undefined || count < 0n || count > 1n << 31n) throw bad();
+  let parts = (records.get(SPARSE_MAP) ?? '').split(',');
+  if (parts.length === 1 && parts[0] === '') parts = [];
+  if (BigInt(parts.length) !== 2n * count) throw bad();
+  const map: SparseEntry[] = [];
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const off = parseDecimal(parts[i] ?? '');
+    const len = parseDecimal(parts[i + 1] ?? '');
+    if (off === undefined || len === undefined) throw bad();
+    map.push({ offset: toNumber(off), length: toNumber(len) });
+  }
+  return { kind: '0.x', ...renamed, map };
+}
+
+/**
+ * Go's `readGNUSparseMap1x0` over the whole blocks read so far: either the map and the bytes
+ * (whole blocks) it took, or how many newlines must be present before it can be parsed.
+ */
+export function parseSparseMap1x0(data: Buffer, offset: number): { map: SparseEntry[]; consumed: number } | { need: number } {
+  const bad = (): TarFormatError => new TarFormatError(`invalid GNU sparse 1.0 map for the entry at byte ${offset}`);
+  let pos = 0;
+  const next = (): string | undefined => {
+    const nl = data.indexOf(0x0a, pos);
+    if (nl < 0) return undefined;
+    const token = data.toString('latin1', pos, nl);
+    pos = nl + 1;
+    return token;
+  };
+  const first = next();
+  if (first === undefined) return { need: 1 };
+  const count = parseDecimal(first);
+  if (count === undefined || count < 0n || count > 1n << 31n) throw bad();
+  const tokens: string[] = [];
+  for (let i = 0n; i < 2n * count; i++) {
+    const token = next();
+    if (token === undefined) return { need: 1 + 2 * Number(count) };
+    tokens.push(token);
+  }
+  const map: SparseEntry[] = [];
+  for (let i = 0; i + 1 < tokens.length; i += 2) {
+    const off = parseDecimal(tokens[i] ?? '');
+    const len = parseDecimal(tokens[i + 1] ?? '');
+    if (off === undefined || len === undefined) throw bad();
+    map.push({ offset: toNumber(off), length: toNumber(len) });
+  }
+  // Go reads whole blocks, never more than it needs to find the newlines.
+  return { map, consumed: Math.ceil(pos / BLOCK_SIZE) * BLOCK_SIZE };
+}
+
+/** Go's old GNU sparse map: up to `max` 24-byte entries from `start`; stops at an entry whose offset starts with NUL. */
+export function oldGnuSparseEntries(block: Uint8Array, start: number, max: number, offset: number): SparseEntry[] {
+  const out: SparseEntry[] = [];
+  for (let i = 0; i < max; i++) {
+    const at = start + i * 24;
+    if (block[at] === 0) break;
+    const off = parseNumeric(block, at, 12);
+    const len = parseNumeric(block, at + 12, 12);
+    if (off === undefined || len === undefined) throw new TarFormatError(`invalid GNU sparse header at byte ${offset}`);
+    out.push({ offset: toNumber(off), length: toNumber(len) });
+  }
+  return out;
+}
+
+/** Go's `validateSparseEntries`: non-negative, in order, not overlapping, inside `size`. */
+export function validSparseEntries(map: readonly SparseEntry[], size: number): boolean {
+  if (size < 0) return false;
+  let preEnd = 0;
+  for (const cur of map) {
+    if (cur.offset < 0 || cur.length < 0) return false;
+    if (cur.offset > Number.MAX_SAFE_INTEGER - cur.length) return false;
+    const end = cur.offset + cur.length;
+    if (end > size) return false;
+    if (preEnd > cur.offset) return false;
+    preEnd = end;
+  }
+  return true;
+}
