@@ -11,19 +11,26 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { isOciScanError, type ErrorCode } from '../../src/errors.js';
 import { openImages } from '../../src/image/sources/index.js';
 import type { Image } from '../../src/image/types.js';
 import { inspectLayer, type EntryMatcher, type LayerFacts } from '../../src/layer/inspect.js';
+import type { ReportResult } from '../../src/report/model.js';
 import { scan } from '../../src/scan.js';
 import {
   buildArtifact,
   buildImage,
   buildIndex,
+  buildTar,
+  compress,
   digestOf,
   tarOfFiles,
+  ustarHeader,
+  writeDockerArchive,
   writeGgcrTarball,
   writeOciArchive,
   writeOciLayout,
@@ -65,6 +72,14 @@ async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, pattern?:
     if (pattern) assert.match(err.message, pattern);
     return true;
   });
+}
+
+/** scan()'s results with the image's name (which differs between forms) replaced by IMAGE. */
+async function resultsOf(input: string, logger?: Logger): Promise<ReportResult[]> {
+  const [result, ...rest] = await scan(input, testScanOptions(logger ? { logger } : {}));
+  assert.ok(result);
+  assert.equal(rest.length, 0);
+  return result.results.map((r) => ({ ...r, Description: r.Description.split(input).join('IMAGE') }));
 }
 
 const open = (input: string, extra: Parameters<typeof testScanOptions>[0] = {}): Promise<Image[]> => openImages(input, testScanOptions(extra));
@@ -275,8 +290,146 @@ describe('an export of one platform under the full index', () => {
   });
 });
 
-describe('compressed archives (docker save | gzip, zstd)', () => {
-  it('placeholder', () => {
-    assert.ok(gzipSync);
+describe('compressed archives (docker save | gzip, zstd), read in one pass', () => {
+  /** `docker save app:1.0 | gzip`: the classic archive, gzip-compressed as a whole. */
+  async function savedAndGzipped(name: string, img: BuiltImage = image): Promise<{ plain: string; gz: string }> {
+    const plain = join(dir, `${name}.tar`);
+    await writeDockerArchive(plain, img, ['app:1.0'], 'classic');
+    const gz = join(dir, `${name}.tar.gz`);
+    await writeFile(gz, gzipSync(await readFile(plain)));
+    return { plain, gz };
+  }
+
+  it('docker save | gzip: the same image and facts as the plain archive; every layer consumed once, during the pass', async () => {
+    const { plain, gz } = await savedAndGzipped('saved');
+    const calls: string[] = [];
+    const consumed = new Map<string, LayerFacts>();
+    const consumeLayer = async (tar: Readable, id: string): Promise<void> => {
+      calls.push(id);
+      consumed.set(id, await inspectLayer(tar, { matchers: [ALL], watchPaths: WATCH, what: id }));
+    };
+    const [img] = await openImages(`docker-archive:${gz}`, { ...testScanOptions(), consumeLayer });
+    const [fromPlain] = await open(`docker-archive:${plain}`);
+    assert.ok(img && fromPlain);
+    assert.equal(img.configDigest, fromPlain.configDigest);
+    assert.deepEqual(img.layers.map((l) => l.digest), fromPlain.layers.map((l) => l.digest));
+    assert.deepEqual(img.name, { ...fromPlain.name, display: `docker-archive:${gz}` });
+    // Each layer member was handed over exactly once, and the layers name those hand-overs.
+    assert.deepEqual([...calls].sort(), img.layers.map((l) => l.consumedAs).sort());
+    assert.equal(new Set(calls).size, calls.length);
+    const plainFacts = await factsOf(fromPlain);
+    assert.deepEqual(img.layers.map((l) => consumed.get(l.consumedAs ?? '')), plainFacts);
+    // Opening a layer again streams the archive again and gives the same bytes' facts.
+    assert.deepEqual(await factsOf(img), plainFacts);
+  });
+
+  it('scan() of docker save | gzip and | zstd gives the report of the plain archive', async () => {
+    const { plain, gz } = await savedAndGzipped('saved-scan');
+    const zst = join(dir, 'saved-scan.tar.zst');
+    await writeFile(zst, compress(await readFile(plain), 'zstd'));
+    const expected = await resultsOf(`docker-archive:${plain}`);
+    assert.equal(expected.find((r) => r.Id === 'suid')?.Pass, false);
+    for (const file of [gz, zst]) {
+      // The scan inspects a layer itself only when the pass did not (it logs each one it does).
+      const { logger, text } = capturedLogger();
+      assert.deepEqual(await resultsOf(`docker-archive:${file}`, logger), expected, file);
+      assert.doesNotMatch(text(), /layer inspected/, 'the layers were inspected during the pass, not again');
+    }
+    const { logger, text } = capturedLogger();
+    await resultsOf(`docker-archive:${plain}`, logger);
+    assert.equal(text().match(/layer inspected/g)?.length, image.layers.length, 'a plain archive is read per layer');
+  });
+
+  it('an OCI archive compressed with zstd (oci-archive:FILE.tar.zst) reads like the plain one', async () => {
+    const file = join(dir, 'oci-for-zstd.tar');
+    await writeOciArchive(file, [{ image, tag: '1.0' }]);
+    const zst = join(dir, 'oci-for-zstd.tar.zst');
+    await writeFile(zst, compress(await readFile(file), 'zstd'));
+    const [img] = await open(`oci-archive:${zst}:1.0`);
+    assert.ok(img);
+    assert.deepEqual(img.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
+    assert.deepEqual(bodies(await factsOf(img)), bodies(reference));
+    assert.deepEqual(await resultsOf(`oci-archive:${zst}:1.0`), await resultsOf(`oci-archive:${file}:1.0`));
+  });
+
+  it('a layer changed inside a gzipped archive → DIGEST_MISMATCH before any report; a truncated one → SOURCE_UNREADABLE', async () => {
+    const { plain } = await savedAndGzipped('saved-tampered');
+    const bytes = await readFile(plain);
+    const at = bytes.indexOf(Buffer.from('server'), bytes.indexOf(Buffer.from('app/server')) + 512);
+    assert.ok(at > 0);
+    bytes[at] = 0x53;
+    const gz = join(dir, 'saved-tampered.tar.gz');
+    await writeFile(gz, gzipSync(bytes));
+    await rejectsWith(scan(`docker-archive:${gz}`, testScanOptions()), 'DIGEST_MISMATCH', /diffID/);
+    const whole = gzipSync(await readFile(plain));
+    const cut = join(dir, 'saved-cut.tar.gz');
+    await writeFile(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    await rejectsWith(open(`docker-archive:${cut}`), 'SOURCE_UNREADABLE', /could not be decompressed \(gzip: unexpected end of file\)/);
+  });
+});
+
+describe('ambiguous archives are refused (runtimes would disagree on what they hold)', () => {
+  /** A docker archive whose members are written in the given order (ustar, by our writer). */
+  async function archive(name: string, extra: EntrySpec[], withManifest = true): Promise<string> {
+    const tars = image.layers.map((l) => gunzipSync(l.bytes));
+    const names = tars.map((t) => `${digestOf(t).slice(7)}.tar`);
+    const base: EntrySpec[] = [
+      { type: 'file', path: `${image.configDigest.slice(7)}.json`, content: image.config },
+      ...tars.map((t, i): EntrySpec => ({ type: 'file', path: names[i] ?? '', content: t })),
+    ];
+    const manifest = JSON.stringify([{ Config: `${image.configDigest.slice(7)}.json`, RepoTags: ['app:1.0'], Layers: names }]);
+    const file = join(dir, name);
+    await writeFile(file, buildTar([...base, ...(withManifest ? [{ type: 'file', path: 'manifest.json', content: manifest } as const] : []), ...extra]));
+    return file;
+  }
+
+  for (const compressed of [false, true]) {
+    const form = compressed ? ' (gzipped archive)' : '';
+    const maybeGzip = async (file: string): Promise<string> => {
+      if (!compressed) return file;
+      await writeFile(`${file}.gz`, gzipSync(await readFile(file)));
+      return `${file}.gz`;
+    };
+
+    it(`two manifest.json members${form} → INVALID_MANIFEST naming manifest.json (podman reads the first, docker the last)`, async () => {
+      const file = await maybeGzip(await archive(`dup-manifest${compressed ? '-gz' : ''}.tar`, [{ type: 'file', path: './manifest.json', content: '[]' }]));
+      await rejectsWith(open(`docker-archive:${file}`), 'INVALID_MANIFEST', /two members named manifest\.json/);
+    });
+
+    it(`any member twice${form} (a layer, a config) → INVALID_MANIFEST naming it`, async () => {
+      const tar = gunzipSync(image.layers[0]?.bytes ?? Buffer.alloc(0));
+      const name = `${digestOf(tar).slice(7)}.tar`;
+      const file = await maybeGzip(await archive(`dup-layer${compressed ? '-gz' : ''}.tar`, [{ type: 'file', path: name, content: 'other bytes' }]));
+      await rejectsWith(open(`docker-archive:${file}`), 'INVALID_MANIFEST', new RegExp(`two members named ${name}`));
+    });
+
+    it(`manifest.json as a symlink or a hard link${form} → INVALID_MANIFEST`, async () => {
+      for (const type of ['symlink', 'hardlink'] as const) {
+        const real = JSON.stringify([{ Config: `${image.configDigest.slice(7)}.json`, RepoTags: ['app:1.0'], Layers: image.layers.map((l) => `${digestOf(gunzipSync(l.bytes)).slice(7)}.tar`) }]);
+        const file = await maybeGzip(await archive(`link-manifest-${type}${compressed ? '-gz' : ''}.tar`, [{ type: 'file', path: 'real.json', content: real }, { type, path: 'manifest.json', target: 'real.json' }], false));
+        await rejectsWith(open(`docker-archive:${file}`), 'INVALID_MANIFEST', /manifest\.json .* is a (symbolic|hard) link to "real\.json"/);
+      }
+    });
+  }
+
+  it('a symlink header with a size > 0 does not hide the next member (Go reads links as header-only)', async () => {
+    const plainFile = await archive('link-with-size-base.tar', []);
+    const bytes = await readFile(plainFile);
+    // A symlink whose size field says 512: Go ignores the size of header-only types, so the
+    // manifest.json header right after it is read (tar-stream and the old index skipped it).
+    const link = ustarHeader({ name: 'decoy', typeflag: '2', linkname: 'x', size: 512 });
+    const file = join(dir, 'link-with-size.tar');
+    await writeFile(file, Buffer.concat([link, bytes]));
+    const [img] = await open(`docker-archive:${file}`);
+    assert.equal(img?.configDigest, image.configDigest);
+  });
+
+  it('members after the end-of-archive marker do not exist (as for Go): such a manifest.json is not read', async () => {
+    const tars = image.layers.map((l) => gunzipSync(l.bytes));
+    const before = buildTar([{ type: 'file', path: `${image.configDigest.slice(7)}.json`, content: image.config }, ...tars.map((t): EntrySpec => ({ type: 'file', path: `${digestOf(t).slice(7)}.tar`, content: t }))]);
+    const after = buildTar([{ type: 'file', path: 'manifest.json', content: JSON.stringify([{ Config: `${image.configDigest.slice(7)}.json`, RepoTags: ['app:1.0'], Layers: tars.map((t) => `${digestOf(t).slice(7)}.tar`) }]) }]);
+    const file = join(dir, 'after-end.tar');
+    await writeFile(file, Buffer.concat([before, after]));
+    await rejectsWith(open(`docker-archive:${file}`), 'SOURCE_UNREADABLE', /no manifest\.json/);
   });
 });

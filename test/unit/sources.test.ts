@@ -211,12 +211,23 @@ describe('OCI archive (oci-archive:FILE[:TAG])', () => {
     assert.equal(byDefault?.name.tagOrigin, 'archive');
   });
 
-  it('a gzip-compressed archive → a clear error saying to decompress it', async () => {
+  it('a gzip-compressed archive is read like the plain one; xz and bzip2 → a clear error saying to decompress', async () => {
     const file = join(dir, 'app-oci.tar');
     const gz = join(dir, 'app-oci.tar.gz');
     await writeFile(gz, gzipSync(await readFile(file)));
-    await rejectsWith(open(`oci-archive:${gz}`), 'SOURCE_UNREADABLE', /gzip.*gunzip/);
-    await rejectsWith(open(`docker-archive:${gz}`), 'SOURCE_UNREADABLE', /gzip.*gunzip/);
+    const [image] = await open(`oci-archive:${gz}:1.0`);
+    assert.ok(image);
+    assert.equal(image.configDigest, amd.configDigest);
+    assert.deepEqual(image.layers.map((l) => l.digest), amd.layers.map((l) => l.digest));
+    const [plain] = await open(`oci-archive:${file}:1.0`);
+    assert.ok(plain);
+    assert.deepEqual(await factsOf(image), await factsOf(plain));
+    const xz = join(dir, 'app-oci.tar.xz');
+    await writeFile(xz, Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.alloc(64)]));
+    await rejectsWith(open(`oci-archive:${xz}`), 'SOURCE_UNREADABLE', /xz-compressed: decompress it first \(xz -d\)/);
+    const bz = join(dir, 'app-oci.tar.bz2');
+    await writeFile(bz, Buffer.concat([Buffer.from('BZh9'), Buffer.alloc(64)]));
+    await rejectsWith(open(`docker-archive:${bz}`), 'SOURCE_UNREADABLE', /bzip2-compressed: decompress it first \(bunzip2\)/);
   });
 
   it('a file that is not a tar, a truncated archive, an archive without index.json → SOURCE_UNREADABLE', async () => {

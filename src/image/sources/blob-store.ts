@@ -5,11 +5,13 @@
  */
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { OciScanError } from '../../errors.js';
+import { sniffCompression } from '../../layer/decompress.js';
 import type { SourceOptions } from './options.js';
-import { indexTar, type TarMember } from './tar-index.js';
+import { streamedTarStore } from './stream-store.js';
+import { readTarIndex, type TarMember } from './tar-index.js';
 
 /** What a store read in one streaming pass saw of a member it handed to `consumeLayer`. */
 export interface PassedMember {
@@ -78,10 +80,36 @@ export function directoryStore(root: string, what: string): BlobStore {
   };
 }
 
-/** A blob store over a plain tar file, read in place through its member index. */
-export async function tarStore(file: string, what: string, _options: SourceOptions): Promise<BlobStore> {
-  const members = await indexTar(file, what);
-  const member = (path: string): TarMember | undefined => members.get(join('.', path).split(sep).join('/'));
+/** Archive compressions oci-scan cannot stream: decompress first. */
+const UNSUPPORTED_COMPRESSION: ReadonlyArray<{ name: string; magic: readonly number[]; tool: string }> = [
+  { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], tool: 'xz -d' },
+  { name: 'bzip2', magic: [0x42, 0x5a, 0x68], tool: 'bunzip2' },
+];
+
+/**
+ * A blob store over an archive file: a plain tar is read in place through its member index;
+ * a gzip- or zstd-compressed one (`docker save | gzip`) in one streaming pass (stream-store.ts).
+ */
+export async function tarStore(file: string, what: string, options: SourceOptions): Promise<BlobStore> {
+  const fh = await open(file, 'r');
+  let head: Buffer;
+  try {
+    head = Buffer.alloc(6);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    head = head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+  const compression = sniffCompression(head);
+  if (compression !== 'none') return streamedTarStore(file, what, compression, options);
+  const other = UNSUPPORTED_COMPRESSION.find((c) => c.magic.every((b, i) => head[i] === b));
+  if (other) throw new OciScanError('SOURCE_UNREADABLE', `${what} is ${other.name}-compressed: decompress it first (${other.tool}); oci-scan reads plain, gzip and zstd archives`);
+  const index = await readTarIndex(file, what);
+  const member = (path: string): TarMember | undefined => {
+    const m = index.get(path);
+    if (m?.sparse) throw new OciScanError('SOURCE_UNREADABLE', `${path} in ${what} is stored as a sparse file, which no image archive writer produces: refusing it`);
+    return m;
+  };
   const readMember = async (m: TarMember): Promise<Buffer> => {
     const fh = await open(file, 'r');
     try {

@@ -5,7 +5,6 @@
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciScanError } from '../../errors.js';
-import { decompressorFor, peek, sniffCompression } from '../../layer/decompress.js';
 import { parseConfig, platformOfConfig, type ImageConfig } from '../config.js';
 import { layerKind, parseManifestDocument, type Descriptor, type ImageManifest } from '../manifest.js';
 import { choosePlatforms, formatPlatform, imageEntries, samePlatform, type Platform } from '../platform.js';
@@ -14,6 +13,7 @@ import { matchesDigest, parseDigest, VerifyingStream } from '../verify.js';
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../wire.js';
 import type { BlobStore } from './blob-store.js';
 import type { SourceOptions } from './options.js';
+import { decompressed } from './stream-store.js';
 
 /** The OCI layout path of a blob. */
 export function blobPath(digest: string): string {
@@ -67,6 +67,8 @@ export function storeLayer(store: BlobStore, path: string, layer: StoredLayer): 
   const { digest, named, diffId } = layer;
   const what = `layer ${digest} in ${store.what}`;
   const passed = store.passed?.(path);
+  // The consumer's result stands for the layer only if every digest could be checked.
+  const consumed = passed !== undefined && (diffId === undefined || passed.tarDigest !== undefined);
   if (passed) {
     if (named !== undefined && passed.digest !== named) throw new OciScanError('DIGEST_MISMATCH', `${what} (${path}) does not match its digest (got ${passed.digest}): the archive is corrupt or was tampered with`);
     if (diffId !== undefined && passed.tarDigest !== undefined && passed.tarDigest !== diffId) {
@@ -77,18 +79,14 @@ export function storeLayer(store: BlobStore, path: string, layer: StoredLayer): 
     digest,
     mediaType: layer.mediaType,
     size: layer.size,
-    ...(passed?.consumedAs !== undefined ? { consumedAs: passed.consumedAs } : {}),
+    ...(consumed ? { consumedAs: passed.consumedAs } : {}),
     async open() {
       const raw = await store.stream(path);
       if (!raw) throw new OciScanError('SOURCE_UNREADABLE', `${what} is missing (${path}): the image is incomplete`);
       const verified = chain(raw, named !== undefined ? [new VerifyingStream(named, layer.size, what)] : []);
       if (diffId === undefined) return verified;
-      const { head, rest } = await peek(verified, 4);
-      const compression = sniffCompression(head);
-      const decompressor = decompressorFor(compression);
-      const stages: Transform[] = decompressor ? [decompressor] : [];
-      if (diffId !== named || decompressor) stages.push(new VerifyingStream(diffId, -1, `uncompressed ${what} (diffID ${diffId})`));
-      return chain(rest, stages);
+      const tar = await decompressed(verified, what);
+      return diffId === named && tar === verified ? tar : chain(tar, [new VerifyingStream(diffId, -1, `uncompressed ${what} (diffID ${diffId})`)]);
     },
   };
 }
