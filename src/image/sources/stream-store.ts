@@ -132,22 +132,39 @@ async function runPass(file: string, kind: 'gzip' | 'zstd', what: string, handle
   }
 }
 
+/** What a consumed member's uncompressed content hashed to: its own digest when it was stored plain. */
+type TarDigest = string | 'stored-plain' | undefined;
+
 /** Receives one layer-like member during the pass: hashes it and streams it to the consumer. */
 class ConsumingSink implements EntrySink {
   readonly #raw: Hash = createHash('sha256');
   readonly #input = new PassThrough({ highWaterMark: HIGH_WATER_MARK });
-  readonly #run: Promise<string | undefined>;
+  readonly #run: Promise<TarDigest>;
+  readonly #ended: Promise<void>;
+  #onEnded: () => void = () => undefined;
   #detached = false;
 
   constructor(id: string, what: string, consume: NonNullable<SourceOptions['consumeLayer']>, signal: AbortSignal | undefined) {
-    this.#run = (async () => {
-      const tap = new HashTap();
+    this.#ended = new Promise((resolve) => {
+      this.#onEnded = resolve;
+    });
+    this.#run = (async (): Promise<TarDigest> => {
       let tar: Readable | undefined;
+      let tap: HashTap | undefined;
       try {
-        tar = await decompressed(this.#input, what);
+        const { head, rest } = await peek(this.#input, 4);
+        const kind = sniffCompression(head);
+        if (kind === 'none') {
+          // Stored plain: the uncompressed digest is the member's own.
+          tar = rest;
+          await consume(rest, id, signal);
+          return rest.readableEnded ? 'stored-plain' : undefined;
+        }
+        tar = decompressedAs(rest, kind, what, 'LAYER_CORRUPT');
+        tap = new HashTap();
         pipeline(tar, tap).catch(() => undefined);
         await consume(tap, id, signal);
-        // The consumer read it all: the uncompressed digest is complete.
+        // Set only if the consumer read it all.
         return tap.digest;
       } catch {
         // The consumer keeps its own failure (the member may not be part of the image).
@@ -155,7 +172,7 @@ class ConsumingSink implements EntrySink {
       } finally {
         // Whatever the consumer left unread is dropped: the pass must go on.
         this.#detached = true;
-        tap.destroy();
+        tap?.destroy();
         tar?.destroy();
         this.#input.resume();
       }
@@ -169,6 +186,7 @@ class ConsumingSink implements EntrySink {
 
   end(): void {
     this.#input.end();
+    this.#onEnded();
   }
 
   /** Resolves when the consumer can take more (or no longer reads). */
@@ -179,11 +197,12 @@ class ConsumingSink implements EntrySink {
     stop.abort();
   }
 
-  /** The member's digests once the consumer is done with it. */
+  /** The member's digests once all of it was written and the consumer is done with it. */
   async result(): Promise<{ digest: string; tarDigest?: string }> {
-    const tarDigest = await this.#run;
+    const [tarDigest] = await Promise.all([this.#run, this.#ended]);
     const digest = `sha256:${this.#raw.digest('hex')}`;
-    return tarDigest === undefined ? { digest } : { digest, tarDigest };
+    if (tarDigest === undefined) return { digest };
+    return { digest, tarDigest: tarDigest === 'stored-plain' ? digest : tarDigest };
   }
 }
 
