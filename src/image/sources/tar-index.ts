@@ -6,7 +6,7 @@
  * nothing is extracted (SPEC §1). Members then stream straight from the file.
  *
  * An archive the runtimes could read in different ways is refused (docs/security.md,
- * "Ambiguous archives"): a name that appears twice (podman reads the first copy, `docker load`
+ * threat "Ambiguous archive"): a name that appears twice (podman reads the first copy, `docker load`
  * extracts the last) and a `manifest.json` / `index.json` that is a link.
  */
 import { open } from 'node:fs/promises';
