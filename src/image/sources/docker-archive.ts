@@ -210,7 +210,7 @@ async function archiveLayer(store: BlobStore, path: string, diffId: string, sour
   if (size !== undefined) return storeLayer(store, path, { digest, mediaType, size, named, diffId });
   if (source !== undefined && layerKind(source.mediaType) === 'foreign') {
     // go-containerregistry records foreign (non-distributable) layers in LayerSources and may
-    // leave their bytes out: such a layer cannot be scanned, and says so (SPEC §4).
+    // leave their bytes out: such a layer cannot be scanned, and the results say so.
     const reason = 'foreign (non-distributable) layer not included in the archive';
     return {
       digest: named ?? source.digest,

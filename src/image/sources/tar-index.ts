@@ -3,7 +3,7 @@
  * semantics (src/layer/tar/reader.ts) — the reader `docker load`, podman and skopeo open
  * archives with — from the headers alone: the reader says which bytes are member data and
  * those are skipped by seeking, so a multi-GiB archive costs a few reads per member and
- * nothing is extracted (SPEC §1). Members then stream straight from the file.
+ * nothing is extracted. Members then stream straight from the file.
  *
  * An archive the runtimes could read in different ways is refused (docs/security.md,
  * threat "Ambiguous archive"): a name that appears twice (podman reads the first copy, `docker load`
