@@ -9,7 +9,7 @@ import { OciScanError } from './errors.js';
 import { openImages } from './image/sources/index.js';
 import type { SourceOptions } from './image/sources/options.js';
 import type { Image, Layer } from './image/types.js';
-import { mergeLayers } from './layer/final-fs.js';
+import { MAX_SYMLINK_HOPS, mergeLayers } from './layer/final-fs.js';
 import { inspectLayer, type InspectOptions, type LayerFacts } from './layer/inspect.js';
 import { highestSeverity, toResult, type Report, type ReportResult } from './report/model.js';
 import { assertValidReport } from './report/validate.js';
@@ -117,19 +117,20 @@ export async function scanImage(image: Image, options: ScanOptions): Promise<Ima
     let watchPaths = watchPathsOf(checks);
     let layers = await inspectAll(watchPaths);
     await yieldToEventLoop(options.signal);
-    let fs = mergeLayers(layers.map((l) => l.facts));
-    // A symlinked directory above a watched path (`/etc` → `/private/etc`) moves the content
-    // the checks read to paths nobody watched: inspect again watching those too, or a hostile
-    // image could hide its /etc/passwd (and a uid-0 user) behind a link. Real images rarely
-    // do this, so the second download is the exception. Links may chain: at most 3 rounds.
-    for (let round = 0; round < 3; round++) {
-      const moved = [...watchPaths].map((p) => fs.resolve(p)).filter((p): p is string => p !== undefined && !watchPaths.has(p));
+    let fs = mergeLayers(layers.map((l) => l.facts), watchPaths);
+    // A symlinked directory or a hard link on the way to a watched path (`/etc` →
+    // `/private/etc`) moves the content the checks read to a path nobody watched: inspect again
+    // watching it too, or a hostile image could hide its /etc/passwd (and a uid-0 user). Every
+    // link is known after the first pass, so one more pass normally reaches a fixed point; the
+    // bound is the kernel's link limit (docs/architecture.md).
+    for (let round = 0; round < MAX_SYMLINK_HOPS; round++) {
+      const moved = fs.pendingWatches(watchPaths);
       if (moved.length === 0) break;
-      options.logger.debug({ paths: moved }, 'watched paths behind symlinks: inspecting again');
+      options.logger.debug({ paths: moved }, 'watched paths behind links: inspecting again');
       watchPaths = new Set([...watchPaths, ...moved]);
       layers = await inspectAll(watchPaths);
       await yieldToEventLoop(options.signal);
-      fs = mergeLayers(layers.map((l) => l.facts));
+      fs = mergeLayers(layers.map((l) => l.facts), watchPaths);
     }
     const input: CheckInput = {
       name: image.name,

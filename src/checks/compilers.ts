@@ -6,7 +6,7 @@
  */
 import type { EntryMatcher } from '../layer/inspect.js';
 import { COMPILERS, COMPILER_WRAPPERS } from './data/compilers.js';
-import { fileOutcome, isProgramEntry } from './findings.js';
+import { fileOutcome, isProgramEntry, programLinks } from './findings.js';
 import type { Check } from './types.js';
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -38,7 +38,7 @@ export function isCompilerName(basename: string): boolean {
 
 const matcher: EntryMatcher = { id: 'compilers', matches: (e) => isProgramEntry(e) && isCompilerName(e.basename) };
 
-/** Fails on any program entry whose name is a compiler's. */
+/** Fails on any program entry whose name is a compiler's (symlinks: the PATH rule of findings.ts). */
 export const compilersCheck: Check = {
   id: 'compilers',
   title: 'Compilers in the image',
@@ -46,5 +46,5 @@ export const compilersCheck: Check = {
   mitigation:
     'The image should not contain compilers in the file system, except when they are necessary for the operation of the application. Make sure that compilers are actually needed during execution',
   matcher,
-  run: (input) => fileOutcome(input, 'compilers', 'Compiler(s) not found'),
+  run: (input) => fileOutcome(input, 'compilers', 'Compiler(s) not found', programLinks(input.fs)),
 };

@@ -1,26 +1,64 @@
-/** Check 2: no remote-access or control-plane ports in EXPOSE (SPEC §3). */
+/**
+ * Check 2: no remote-access or control-plane ports in EXPOSE (SPEC §3). Each ExposedPorts key
+ * is read as the runtime reads it (docker/go-connections nat: SplitProtoPort, ParsePortRange,
+ * ParsePortSpec): the number is parsed as an integer (`0022/tcp` is 22), a missing protocol
+ * is tcp, the protocol is lowercased as ParsePortSpec does for EXPOSE (`22/TCP` is 22/tcp),
+ * and a range `20-25/tcp` exposes every port in it. A key the runtime rejects exposes nothing.
+ */
 import { CRITICAL_PORTS } from './data/ports.js';
 import type { Check } from './types.js';
 
-/** `22` → `22/tcp` (Docker's default protocol); `161/UDP` → `161/udp`. */
-function normalisePort(key: string): string {
-  const [port = '', protocol = 'tcp'] = key.trim().toLowerCase().split('/');
-  return `${port}/${protocol}`;
+/** An ExposedPorts key as the runtime reads it. */
+export interface ExposedRange {
+  readonly start: number;
+  readonly end: number;
+  readonly protocol: string;
 }
 
-const critical = new Map(CRITICAL_PORTS.map((p) => [`${p.port}/${p.protocol}`, p.service]));
+/** Go's strconv.ParseUint(s, 10, 16): digits only (leading zeros allowed), at most 65535. */
+function parsePortNumber(s: string): number | undefined {
+  if (!/^[0-9]+$/.test(s)) return undefined;
+  const digits = s.replace(/^0+/, '');
+  if (digits.length > 5) return undefined;
+  const n = Number(digits === '' ? '0' : digits);
+  return n <= 65535 ? n : undefined;
+}
 
-/** Fails when config ExposedPorts lists a critical port. */
+/** Parses one ExposedPorts key; undefined when the runtime would reject it. */
+export function parseExposedPort(key: string): ExposedRange | undefined {
+  const slash = key.indexOf('/');
+  const port = slash < 0 ? key : key.slice(0, slash);
+  const protocol = (slash < 0 || slash === key.length - 1 ? 'tcp' : key.slice(slash + 1)).toLowerCase();
+  if (port === '' || !['tcp', 'udp', 'sctp'].includes(protocol)) return undefined;
+  // ParsePortRange: a range is split on '-' and only its first two parts are read.
+  const [first = '', second] = port.split('-');
+  const start = parsePortNumber(first);
+  const end = second === undefined ? start : parsePortNumber(second);
+  if (start === undefined || end === undefined || end < start) return undefined;
+  return { start, end, protocol };
+}
+
+/** Fails when config ExposedPorts exposes a critical port, alone or in a range. */
 export const exposedPortsCheck: Check = {
   id: 'exposed-ports',
   title: 'Critical ports in the instructions EXPOSE',
   severity: 'High',
   mitigation: 'Make sure your containers only use protocols for remote connectivity when necessary.',
   run({ config }) {
-    const exposed = Object.keys(config.config?.ExposedPorts ?? {}).map(normalisePort);
-    const found = [...new Set(exposed.filter((p) => critical.has(p)))].sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+    const keys = Object.keys(config.config?.ExposedPorts ?? {});
+    const found: string[] = [];
+    for (const critical of [...CRITICAL_PORTS].sort((a, b) => a.port - b.port)) {
+      const name = `${critical.port}/${critical.protocol}`;
+      const via = keys.filter((k) => {
+        const r = parseExposedPort(k);
+        return r !== undefined && r.protocol === critical.protocol && r.start <= critical.port && critical.port <= r.end;
+      });
+      if (via.length === 0) continue;
+      // Name the keys as written when they are not the plain form (`0022/TCP`, `20-25/tcp`).
+      const odd = via.filter((k) => k !== name && !(critical.protocol === 'tcp' && k === String(critical.port)));
+      found.push(`${name} (${critical.service}${odd.length > 0 ? `, exposed as ${odd.join(', ')}` : ''})`);
+    }
     if (found.length === 0) return { pass: true, description: 'The image does not have critical ports in the EXPOSE statement' };
-    const list = found.map((p) => `${p} (${critical.get(p) ?? ''})`).join(', ');
-    return { pass: false, description: `The image has critical ports in the EXPOSE statement: ${list}` };
+    return { pass: false, description: `The image has critical ports in the EXPOSE statement: ${found.join(', ')}` };
   },
 };

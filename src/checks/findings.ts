@@ -1,15 +1,19 @@
 /**
- * Shared pieces of the file checks: the "entry named X" rule of SPEC §3, collecting a matcher's
- * findings per layer digest in image order, and the original's Python-style list rendering.
+ * Shared pieces of the file checks: the "entry named X" rule of SPEC §3 (docs/checks.md),
+ * collecting a matcher's findings per layer digest in image order, and the original's
+ * Python-style list rendering.
  */
+import { removalIndex, type FinalFs } from '../layer/final-fs.js';
 import type { EntryInfo, EntryMatcher } from '../layer/inspect.js';
-import { removedLater } from '../layer/final-fs.js';
-import type { Check, CheckId, CheckInput, CheckOutcome, LayerFiles, Severity } from './types.js';
+import { dirnameOf } from '../layer/paths.js';
+import type { Check, CheckId, CheckInput, CheckOutcome, LayerFiles, LayerView, Severity } from './types.js';
+
+/** The directories a user's PATH runs programs from (docs/checks.md, checks 9–16). */
+export const PATH_DIRS: readonly string[] = ['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin'];
 
 /**
- * "An entry named X" = a regular file with any execute bit, a symlink, or a hard link
- * (SPEC §3). Symlinks count because Debian installs `/usr/bin/nc` → `/etc/alternatives/nc`
- * and busybox images link `/bin/su` → `/bin/busybox`.
+ * What the matchers of checks 9–16 record: a regular file with any execute bit, a hard link or
+ * a symlink. A symlink is only a candidate: `programLinks` keeps it when it is a program.
  */
 export function isProgramEntry(entry: EntryInfo): boolean {
   return entry.type === 'symlink' || entry.type === 'hardlink' || (entry.type === 'file' && (entry.mode & 0o111) !== 0);
@@ -21,18 +25,96 @@ export function namedProgramMatcher(id: string, names: readonly string[]): Entry
   return { id, matches: (e) => set.has(e.basename) && isProgramEntry(e) };
 }
 
-/** Findings of matcher `id`, per layer, and the paths a later layer removes. */
-export function collectFiles(input: CheckInput, id: string): { files: LayerFiles; removed: string[] } {
+/** Whether a finding counts: `unproven` counts too, with a note (the facts could not tell). */
+export type Verdict = 'counts' | 'ignored' | 'unproven';
+
+/**
+ * The rule for symlinks of checks 9–16: a symlink is a program when its directory, resolved
+ * through the final filesystem's links (Debian's `/bin` → `usr/bin`), is a PATH directory
+ * and the link resolves there to a regular file with an execute bit. So apt's
+ * `/usr/lib/apt/methods/ssh` → `rsh` and `/etc/alternatives/nc` are not programs, while
+ * `/usr/bin/nc` → `/etc/alternatives/nc` → `/bin/nc.openbsd` is. When the target is unknown
+ * and some layer recorded too many executables to keep them all, it counts (fail safe).
+ */
+export function programLinks(fs: FinalFs): (layer: LayerView, path: string) => Verdict {
+  const pathDirs = new Set<string>(PATH_DIRS);
+  for (const dir of PATH_DIRS) {
+    const r = fs.lookup(dir);
+    if (r.status !== 'loop') pathDirs.add(r.path);
+  }
+  const truncated = new Set(fs.executablesTruncated);
+  return (layer, path) => {
+    const target = Object.hasOwn(layer.facts.symlinks, path) ? layer.facts.symlinks[path] : undefined;
+    if (target === undefined) return 'counts';
+    const dir = fs.lookup(dirnameOf(path));
+    if (dir.status === 'loop' || !pathDirs.has(dir.path)) return 'ignored';
+    // The link itself is the first of the 40 hops.
+    const to = fs.lookup(target.startsWith('/') ? target : `${dir.path}/${target}`, { hops: 1 });
+    if (to.status === 'found' && to.node.type === 'file') {
+      if (to.node.exec) return 'counts';
+      return truncated.has(to.node.layer) ? 'unproven' : 'ignored';
+    }
+    const unknown = to.status === 'absent' || (to.status === 'found' && to.node.type === 'hardlink');
+    return unknown && truncated.size > 0 ? 'unproven' : 'ignored';
+  };
+}
+
+/** What a file check found, per layer, and what its description must add. */
+interface Collected {
+  readonly files: LayerFiles;
+  /** Paths a later layer removes (whiteout, opaque dir). */
+  readonly removed: string[];
+  /** Symlinks counted without proof that they lead to an executable. */
+  readonly unproven: string[];
+  /** `… and N more in layer D` for layers whose findings were not all kept. */
+  readonly more: string[];
+}
+
+const removalCache = new WeakMap<readonly LayerView[], (index: number, path: string) => boolean>();
+
+/** The removal index of `input`'s layers, built once per scan for all checks. */
+function removedLater(input: CheckInput): (index: number, path: string) => boolean {
+  let index = removalCache.get(input.layers);
+  if (!index) {
+    index = removalIndex(input.layers.map((l) => l.facts));
+    removalCache.set(input.layers, index);
+  }
+  return index;
+}
+
+/** Findings of matcher `id`, per layer in image order; `verdict` filters them (all count by default). */
+function collectFiles(input: CheckInput, id: string, verdict?: (layer: LayerView, path: string) => Verdict): Collected {
   const files: LayerFiles = [];
   const removed: string[] = [];
-  const facts = input.layers.map((l) => l.facts);
+  const unproven: string[] = [];
+  const more: string[] = [];
+  const isRemoved = removedLater(input);
   input.layers.forEach((layer, index) => {
-    const paths = layer.facts.matches[id] ?? [];
-    if (paths.length === 0) return;
-    files.push({ [layer.digest]: [...paths] });
-    for (const p of paths) if (removedLater(facts, index, p)) removed.push(p);
+    const kept = layer.facts.matches[id] ?? [];
+    const paths: string[] = [];
+    for (const p of kept) {
+      const v = verdict ? verdict(layer, p) : 'counts';
+      if (v === 'ignored') continue;
+      paths.push(p);
+      if (v === 'unproven') unproven.push(p);
+      if (isRemoved(index, p)) removed.push(p);
+    }
+    if (paths.length > 0) files.push({ [layer.digest]: paths });
+    // Entries the recorder counted but did not keep cannot be looked at: they count.
+    const extra = (layer.facts.matchCounts[id] ?? kept.length) - kept.length;
+    if (extra > 0) more.push(`… and ${extra} more in layer ${layer.digest}`);
   });
-  return { files, removed };
+  return { files, removed, unproven, more };
+}
+
+/** `layer sha256:… not scanned (why); …` for the layers that could not be inspected. */
+export function unscannedText(input: CheckInput): string {
+  return input.notScanned.map((l) => `layer ${l.digest} not scanned (${l.reason})`).join('; ');
+}
+
+/** " (the final filesystem may be incomplete: …)" for the checks that read it, when layers were not scanned. */
+export function incompleteNote(input: CheckInput): string {
+  return input.notScanned.length === 0 ? '' : ` (the final filesystem may be incomplete: ${unscannedText(input)})`;
 }
 
 /** "(2 layers not scanned: …)" when some layers could not be inspected, else "". */
@@ -42,12 +124,26 @@ export function notScannedNote(input: CheckInput): string {
   return ` (${input.notScanned.length} layer(s) not scanned: ${reasons})`;
 }
 
-/** The outcome of a file check from its findings. */
-export function fileOutcome(input: CheckInput, id: string, passText: string): CheckOutcome {
-  const { files, removed } = collectFiles(input, id);
-  if (files.length === 0) return { pass: true, description: passText + notScannedNote(input) };
-  const note = removed.length > 0 ? ` (removed from the final filesystem by a later layer, still present in the image's layers: ${removed.join(', ')})` : '';
-  return { pass: false, description: `Found file${note}${notScannedNote(input)}`, files };
+/**
+ * The outcome of a file check from its findings. A layer that was not scanned can never pass:
+ * the check fails "not verified" unless the caller allowed unscanned layers
+ * (`allowUnscannedLayers`), when it passes with a note as the original did.
+ */
+export function fileOutcome(input: CheckInput, id: string, passText: string, verdict?: (layer: LayerView, path: string) => Verdict): CheckOutcome {
+  const { files, removed, unproven, more } = collectFiles(input, id, verdict);
+  const unverified = input.notScanned.length > 0 && input.allowUnscannedLayers !== true;
+  if (files.length === 0 && more.length === 0) {
+    if (unverified) return { pass: false, description: `${passText} in the scanned layers, but not verified: ${unscannedText(input)}` };
+    return { pass: true, description: passText + notScannedNote(input) };
+  }
+  const notes = [
+    removed.length > 0 ? `removed from the final filesystem by a later layer, still present in the image's layers: ${removed.join(', ')}` : '',
+    unproven.length > 0 ? `counted as programs because a layer had more executables than the scan records, so their targets could not be checked: ${unproven.join(', ')}` : '',
+    more.join('; '),
+    unverified ? `not verified: ${unscannedText(input)}` : '',
+  ].filter((n) => n !== '');
+  const description = `Found file${notes.map((n) => ` (${n})`).join('')}${unverified ? '' : notScannedNote(input)}`;
+  return files.length > 0 ? { pass: false, description, files } : { pass: false, description };
 }
 
 /** Definition of a "Checking for a X file" check (checks 9–15). */
@@ -68,7 +164,7 @@ export function forbiddenProgramCheck(def: ForbiddenProgram): Check {
     severity: def.severity ?? 'Critical',
     mitigation: `The image must not contain file(s) ${def.label} in the image`,
     matcher: namedProgramMatcher(def.id, def.names),
-    run: (input) => fileOutcome(input, def.id, `File(s) ${def.label} not found`),
+    run: (input) => fileOutcome(input, def.id, `File(s) ${def.label} not found`, programLinks(input.fs)),
   };
 }
 

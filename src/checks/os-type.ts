@@ -4,7 +4,7 @@
  * Alpine's /etc/alpine-release; distroless and scratch images are named as such.
  */
 import { formatPlatform } from '../image/platform.js';
-import { pythonList } from './findings.js';
+import { incompleteNote, pythonList } from './findings.js';
 import type { Check } from './types.js';
 
 /** Parses os-release(5) `KEY=value` lines with shell-style quotes. */
@@ -32,17 +32,21 @@ export const osTypeCheck: Check = {
   severity: 'Informational',
   mitigation: 'A good practice would be to use Distroless images to minimize the components in the image',
   watchPaths: ['/etc/os-release', '/usr/lib/os-release', '/etc/alpine-release'],
-  run({ name, fs, platform }) {
+  run(input) {
+    const { name, fs, platform } = input;
     const subject = platform ? `${name.display} (${formatPlatform(platform)})` : name.display;
-    const text = fs.readFile('/etc/os-release') ?? fs.readFile('/usr/lib/os-release');
-    if (text !== undefined) {
-      const fields = parseOsRelease(text);
+    const note = incompleteNote(input);
+    const etc = fs.read('/etc/os-release');
+    const release = etc.status === 'missing' ? fs.read('/usr/lib/os-release') : etc;
+    if (release.status === 'ok') {
+      const fields = parseOsRelease(release.content);
       const facts = [fields['NAME'] ?? fields['ID'] ?? 'unknown', fields['VERSION_ID']].filter((v): v is string => v !== undefined && v !== '');
       const distroless = /distroless/i.test(fields['PRETTY_NAME'] ?? '') ? ' (distroless)' : '';
-      return { pass: true, description: `The image ${subject} is based on the OS ${pythonList(facts)}${distroless}` };
+      return { pass: true, description: `The image ${subject} is based on the OS ${pythonList(facts)}${distroless}${note}` };
     }
-    const alpine = fs.readFile('/etc/alpine-release');
-    if (alpine !== undefined) return { pass: true, description: `The image ${subject} is based on the OS ${pythonList(['Alpine Linux', alpine.trim()])}` };
-    return { pass: true, description: `The image ${subject} has no OS release information (no /etc/os-release or /usr/lib/os-release): a scratch, static or minimal image` };
+    const alpine = fs.read('/etc/alpine-release');
+    if (alpine.status === 'ok') return { pass: true, description: `The image ${subject} is based on the OS ${pythonList(['Alpine Linux', alpine.content.trim()])}${note}` };
+    if (release.status === 'unreadable') return { pass: true, description: `The image ${subject} has OS release information that cannot be read: ${release.reason}${note}` };
+    return { pass: true, description: `The image ${subject} has no OS release information (no /etc/os-release or /usr/lib/os-release): a scratch, static or minimal image${note}` };
   },
 };

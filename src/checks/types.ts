@@ -49,7 +49,12 @@ export interface CheckInput {
   readonly layers: readonly LayerView[];
   /** Layers that could not be inspected (foreign layers a registry does not serve), with why. */
   readonly notScanned: ReadonlyArray<{ readonly digest: string; readonly reason: string }>;
-  /** Watched paths of the merged filesystem. */
+  /**
+   * `--allow-unscanned-layers`: file checks pass with a note despite `notScanned` layers.
+   * Without it a layer that was not scanned fails every file check as "not verified".
+   */
+  readonly allowUnscannedLayers?: boolean;
+  /** The merged filesystem: watched files, symlinks, hard links and executables. */
   readonly fs: FinalFs;
   /** Set when the image was chosen from a multi-platform index. */
   readonly platform?: Platform;

@@ -47,7 +47,7 @@ export type WatchedEntry =
 export interface LayerFacts {
   /** Matcher id → sorted, unique paths of the entries it matched (at most `maxFindingsPerMatcher`). */
   readonly matches: Readonly<Record<string, readonly string[]>>;
-  /** Matcher id → how many entries it matched in all (≥ the paths kept in `matches`). */
+  /** Matcher id → how many entries it matched in all (≥ the paths kept in `matches`; a kept path counts once). */
   readonly matchCounts: Readonly<Record<string, number>>;
   /** Paths this layer deletes from the layers below (`.wh.NAME`), sorted. */
   readonly whiteouts: readonly string[];
@@ -225,9 +225,10 @@ export class FactsRecorder implements TarHandler {
     const linkTarget = type === 'hardlink' ? normalisePath(h.linkname) : type === 'symlink' ? h.linkname : undefined;
     const info: EntryInfo = { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid, ...(linkTarget !== undefined ? { linkTarget } : {}) };
     for (const m of this.#options.matchers) {
-      if (!m.matches(info)) continue;
-      this.#counts.set(m.id, (this.#counts.get(m.id) ?? 0) + 1);
       const kept = this.#matches.get(m.id);
+      // A path already kept is the same finding again: counting it would announce "… and 1 more".
+      if (!m.matches(info) || kept?.has(path)) continue;
+      this.#counts.set(m.id, (this.#counts.get(m.id) ?? 0) + 1);
       if (kept && kept.size < this.#maxFindings) kept.add(path);
     }
     this.#recordKind(info);

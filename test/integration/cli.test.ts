@@ -14,7 +14,7 @@ import { REPORT_SCHEMA_URL } from '../../src/report/validate.js';
 
 const cleanSpec: ImageSpec = {
   layers: [{ entries: [{ type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' }, { type: 'file', path: 'app', mode: 0o755, content: 'x' }] }],
-  config: { User: 'app:app', Labels: { vendor: 'v' }, Cmd: ['/app'] },
+  config: { User: '1000:1000', Labels: { vendor: 'v' }, Cmd: ['/app'] },
 };
 
 /** Asserts a failure: exit code, one line on stderr naming `pattern`, no stack trace, nothing on stdout. */

@@ -63,6 +63,10 @@ async function writeTrees(dir: string): Promise<{ base: string; app: string }> {
   await writeFile(join(base, 'etc/group'), 'root:x:0:\napp:x:1000:\n');
   await writeFile(join(base, 'usr/bin/su'), '#!/bin/sh\n');
   await chmod(join(base, 'usr/bin/su'), 0o4755);
+  // nc is a program only when its link leads to an executable (docs/checks.md).
+  await mkdir(join(base, 'bin'), { recursive: true });
+  await writeFile(join(base, 'bin/busybox'), '#!/bin/sh\n');
+  await chmod(join(base, 'bin/busybox'), 0o755);
   await symlink('/bin/busybox', join(base, 'usr/bin/nc'));
   const app = join(dir, 'app');
   await mkdir(join(app, 'usr/bin'), { recursive: true });

@@ -18,7 +18,7 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const creds = { username: TEST_USER, password: TEST_PASSWORD };
 
 // Provenance: built by image-builder.ts. A clean image (non-root user, labels, one layer, CMD) and a suid one.
-const cleanConfig = { User: 'app:app', Cmd: ['/app'], Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' } };
+const cleanConfig = { User: '1000:1000', Cmd: ['/app'], Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' } };
 const clean = buildImage({
   config: cleanConfig,
   layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }] }],

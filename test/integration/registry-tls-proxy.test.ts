@@ -22,7 +22,7 @@ const skip = registrySkipReason();
 
 // Provenance: built by image-builder.ts. A clean image (non-root user, labels, one layer, CMD): exit 0.
 const clean = buildImage({
-  config: { User: 'app:app', Cmd: ['/app'], Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' } },
+  config: { User: '1000:1000', Cmd: ['/app'], Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' } },
   layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }] }],
 });
 

@@ -1,369 +1,421 @@
 /**
- * Every check of SPEC §3, passing and failing, through the real pipeline: an image built in
- * code → OCI layout on disk → scan(). Each assertion is on the exact result object.
+ * Every check of SPEC §3 as a pure function of its input: each case is a table row of layers
+ * (entry lists recorded by test/helpers/check-input.ts as the inspector records them) and
+ * config, and each assertion is on the exact outcome (pass, description, files).
  */
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EntrySpec, ImageSpec } from '../helpers/image-builder.js';
-import { scanSpec } from '../helpers/scan.js';
+import { describe, it } from 'node:test';
+import { ALL_CHECKS } from '../../src/checks/index.js';
+import type { CheckOutcome } from '../../src/checks/types.js';
+import type { RuntimeConfig } from '../../src/image/config.js';
+import type { ImageName } from '../../src/image/types.js';
+import { checkInput, testDigest, type InputSpec, type TestEntry } from '../helpers/check-input.js';
 
 const OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n';
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\nadmin:x:0:0::/root:/bin/sh\n';
 const GROUP = 'root:x:0:\napp:x:1000:\nwheel:x:0:\n';
+const D1 = testDigest(0);
+const D2 = testDigest(1);
 
-const baseEntries: EntrySpec[] = [
-  { type: 'dir', path: 'etc/' },
-  { type: 'file', path: 'etc/os-release', content: OS_RELEASE },
-  { type: 'file', path: 'etc/passwd', content: PASSWD },
-  { type: 'file', path: 'etc/group', content: GROUP },
-  { type: 'file', path: 'app/server', mode: 0o755, content: 'bin' },
-];
+const file = (path: string, content = '', mode = 0o644): TestEntry => ({ type: 'file', path, content, mode });
+const exe = (path: string, mode = 0o755): TestEntry => ({ type: 'file', path, content: 'x', mode });
+const link = (path: string, target: string): TestEntry => ({ type: 'symlink', path, target });
+const hard = (path: string, target: string): TestEntry => ({ type: 'hardlink', path, target });
+const dir = (path: string, mode = 0o755): TestEntry => ({ type: 'dir', path, mode });
 
-const goodConfig = {
-  User: 'app:app',
-  Labels: { vendor: 'Example', version: '1.0', component: 'backend', product: 'shop' },
-  Cmd: ['/app/server'],
-  ExposedPorts: { '8080/tcp': {} },
-};
+const BASE: TestEntry[] = [file('etc/os-release', OS_RELEASE), file('etc/passwd', PASSWD), file('etc/group', GROUP), exe('app/server')];
+const GOOD_CONFIG: RuntimeConfig = { User: 'app:app', Labels: { vendor: 'Example', version: '1.0', component: 'backend', product: 'shop' }, Cmd: ['/app/server'], ExposedPorts: { '8080/tcp': {} } };
 
-/** A compliant one-layer image, with overrides. */
-function image(over: { entries?: EntrySpec[]; config?: Record<string, unknown>; layers?: ImageSpec['layers'] } = {}): ImageSpec {
-  return { layers: over.layers ?? [{ entries: over.entries ?? baseEntries }], config: { ...goodConfig, ...over.config } };
+/** Runs check `id` on an image of `layers` (the compliant base first unless `bare`). */
+function run(id: string, spec: Partial<InputSpec> & { readonly bare?: boolean; readonly extra?: readonly TestEntry[] } = {}): CheckOutcome {
+  const check = ALL_CHECKS.find((c) => c.id === id);
+  assert.ok(check, id);
+  const layers = spec.layers ?? [{ entries: spec.bare ? (spec.extra ?? []) : [...BASE, ...(spec.extra ?? [])] }];
+  return check.run(checkInput({ ...spec, layers, config: { ...GOOD_CONFIG, ...spec.config } }));
 }
+const passes = (description: string): CheckOutcome => ({ pass: true, description });
+const fails = (description: string, files?: Array<Record<string, string[]>>): CheckOutcome => (files ? { pass: false, description, files } : { pass: false, description });
 
-const pass = (id: string, title: string, description: string, mitigation: string): object => ({ Id: id, Title: title, Severity: 'Informational', Pass: true, Description: description, Mitigation: mitigation });
+describe('the compliant image and the report order', () => {
+  it('passes every check', () => {
+    const input = checkInput({ layers: [{ entries: BASE }], config: GOOD_CONFIG });
+    assert.deepEqual(
+      ALL_CHECKS.filter((c) => !c.run(input).pass).map((c) => c.id),
+      [],
+    );
+  });
 
-test('a compliant image passes every check and exits Informational', async () => {
-  const { scan } = await scanSpec(image());
-  assert.equal(scan.highest, 'Informational');
-  assert.equal(scan.results.length, 17);
-  assert.deepEqual(
-    scan.results.map((r) => r.Pass),
-    new Array(17).fill(true),
-  );
-});
-
-test('check 1 Tag :latest: a fixed tag passes, latest and a missing tag fail', async () => {
-  const mitigation = 'The image must have a fixed tag to determine the version';
-  const fixed = await scanSpec(image(), '1.0');
-  assert.deepEqual(fixed.byId('tag-latest'), pass('tag-latest', 'Tag :latest', `Image ${fixed.scan.image.name.display} has tag: 1.0`, mitigation));
-  const latest = await scanSpec(image(), 'latest');
-  assert.deepEqual(latest.byId('tag-latest'), { Id: 'tag-latest', Title: 'Tag :latest', Severity: 'Critical', Pass: false, Description: `Image ${latest.scan.image.name.display} has tag: latest`, Mitigation: mitigation });
-  const none = await scanSpec(image(), null);
-  assert.deepEqual(none.byId('tag-latest'), { Id: 'tag-latest', Title: 'Tag :latest', Severity: 'Critical', Pass: false, Description: `Image ${none.scan.image.name.display}: tag not defined`, Mitigation: mitigation });
-});
-
-test('check 2 EXPOSE: every critical port fails, a port without protocol is tcp, 161 only as udp', async () => {
-  const mitigation = 'Make sure your containers only use protocols for remote connectivity when necessary.';
-  const ok = await scanSpec(image({ config: { ExposedPorts: { '8080/tcp': {}, '161/tcp': {}, '22/udp': {} } } }));
-  assert.deepEqual(ok.byId('exposed-ports'), pass('exposed-ports', 'Critical ports in the instructions EXPOSE', 'The image does not have critical ports in the EXPOSE statement', mitigation));
-  const bad = await scanSpec(image({ config: { ExposedPorts: { '2375/tcp': {}, '22': {}, '23/tcp': {}, '161/udp': {}, '2376/tcp': {}, '3389/tcp': {}, '80/tcp': {} } } }));
-  assert.deepEqual(bad.byId('exposed-ports'), {
-    Id: 'exposed-ports',
-    Title: 'Critical ports in the instructions EXPOSE',
-    Severity: 'High',
-    Pass: false,
-    Description: 'The image has critical ports in the EXPOSE statement: 22/tcp (ssh), 23/tcp (telnet), 161/udp (snmp), 2375/tcp (docker), 2376/tcp (docker (TLS)), 3389/tcp (rdp)',
-    Mitigation: mitigation,
+  it('keeps the ids, titles and severities of SPEC §3 in order', () => {
+    assert.deepEqual(
+      ALL_CHECKS.map((c) => [c.id, c.title, c.severity]),
+      [
+        ['tag-latest', 'Tag :latest', 'Critical'],
+        ['exposed-ports', 'Critical ports in the instructions EXPOSE', 'High'],
+        ['default-user', 'Default user and group', 'Critical'],
+        ['labels', 'Image LABEL metadata', 'Low'],
+        ['layer-count', 'The number of layers in the image', 'Low'],
+        ['startup-command', 'Parameters CMD, ENTRYPOINT', 'Low'],
+        ['suid', 'Checking for a suid bit file', 'Critical'],
+        ['sgid', 'Checking for a sgid bit file', 'Critical'],
+        ['sudo', 'Checking for a sudo file', 'Critical'],
+        ['su', 'Checking for a su file', 'Critical'],
+        ['sshd', 'Checking for a sshd file', 'Critical'],
+        ['ssh', 'Checking for a ssh client file', 'Critical'],
+        ['nc', 'Checking for a nc file', 'Critical'],
+        ['netcat', 'Checking for a netcat file', 'Critical'],
+        ['socat', 'Checking for a socat file', 'Critical'],
+        ['compilers', 'Compilers in the image', 'Medium'],
+        ['os-type', 'Checking for OS type', 'Informational'],
+      ],
+    );
   });
 });
 
-test('check 3 Default user and group: user and group resolved against /etc/passwd and /etc/group', async () => {
-  const mitigation = 'The default USER and GROUP must be explicitly defined in the USER statement and do not contain root or 0. For example, USER app:app';
-  const fail = (description: string): object => ({ Id: 'default-user', Title: 'Default user and group', Severity: 'Critical', Pass: false, Description: description, Mitigation: mitigation });
-  const cases: Array<[string | undefined, object]> = [
-    ['app:app', pass('default-user', 'Default user and group', 'The default user and group are app:app', mitigation)],
-    ['1000:1000', pass('default-user', 'Default user and group', 'The default user and group are 1000:1000', mitigation)],
-    [undefined, fail('User not defined')],
-    ['', fail('User not defined')],
-    ['app', fail('Default group not defined (USER app)')],
-    ['root:app', fail('The default user is root: root (USER root:app)')],
-    ['0:app', fail('The default user is root: 0 (USER 0:app)')],
-    // The original's defect: USER 1000:0 passed because it compared the user twice (SPEC §6).
-    ['1000:0', fail('The default group is root: 0 (USER 1000:0)')],
-    ['app:root', fail('The default group is root: root (USER app:root)')],
-    ['admin:app', fail('The default user is root: admin, which has uid 0 in /etc/passwd (USER admin:app)')],
-    ['app:wheel', fail('The default group is root: wheel, which has gid 0 in /etc/group (USER app:wheel)')],
-    ['root', fail('The default user is root: root. Default group not defined (USER root)')],
+describe('check 1 Tag :latest', () => {
+  const cases: Array<[ImageName, CheckOutcome]> = [
+    [{ display: 'app:1.0', name: 'app', tag: '1.0', tagOrigin: 'reference' }, passes('Image app:1.0 has tag: 1.0')],
+    [{ display: 'app:latest', name: 'app', tag: 'latest', tagOrigin: 'reference' }, fails('Image app:latest has tag: latest')],
+    [{ display: 'app', name: 'app', tagOrigin: 'none' }, fails('Image app: tag not defined')],
+    [{ display: 'app@sha256:abc', name: 'app', digest: 'sha256:abc', tagOrigin: 'reference' }, passes('Image app@sha256:abc is pinned by digest sha256:abc')],
   ];
-  for (const [user, expected] of cases) {
-    const config = user === undefined ? { User: undefined } : { User: user };
-    const { byId } = await scanSpec(image({ config }));
-    assert.deepEqual(byId('default-user'), expected, `USER ${String(user)}`);
+  for (const [name, expected] of cases) {
+    it(name.display, () => assert.deepEqual(run('tag-latest', { name }), expected));
   }
 });
 
-test('check 3 follows a whiteout: /etc/passwd replaced in a later layer decides', async () => {
-  const { byId } = await scanSpec(
-    image({
-      layers: [
-        { entries: baseEntries },
-        { entries: [{ type: 'file', path: 'etc/passwd', content: 'root:x:0:0::/root:/bin/sh\nsvc:x:0:0::/:/bin/sh\n' }] },
-      ],
-      config: { User: 'svc:app' },
-    }),
-  );
-  assert.equal(byId('default-user').Pass, false);
-  assert.match(byId('default-user').Description, /svc, which has uid 0/);
-});
-
-test('check 4 LABEL: no labels fail; labels pass and name the missing recommended facts', async () => {
-  const mitigation = 'The image must contain a set of labels specified by the developer in the LABEL instruction';
-  const none = await scanSpec(image({ config: { Labels: null } }));
-  assert.deepEqual(none.byId('labels'), { Id: 'labels', Title: 'Image LABEL metadata', Severity: 'Low', Pass: false, Description: 'LABEL is not defined', Mitigation: mitigation });
-  const some = await scanSpec(image({ config: { Labels: { 'org.opencontainers.image.vendor': 'Example', 'org.opencontainers.image.version': '2' } } }));
-  assert.deepEqual(some.byId('labels'), pass('labels', 'Image LABEL metadata', 'LABEL is defined (2 label(s)); recommended labels missing: component, product', mitigation));
-  const all = await scanSpec(image());
-  assert.deepEqual(all.byId('labels'), pass('labels', 'Image LABEL metadata', 'LABEL is defined (4 label(s))', mitigation));
-});
-
-test('check 5 layers: one layer passes, three fail', async () => {
-  const mitigation = 'A good practice would be to squash all layers in the resulting image into a single layer. See docker squash, multistage build';
-  const one = await scanSpec(image());
-  assert.deepEqual(one.byId('layer-count'), pass('layer-count', 'The number of layers in the image', 'Number of layers in the image 1', mitigation));
-  const three = await scanSpec(image({ layers: [{ entries: baseEntries }, { entries: [] }, { entries: [] }] }));
-  assert.deepEqual(three.byId('layer-count'), {
-    Id: 'layer-count',
-    Title: 'The number of layers in the image',
-    Severity: 'Low',
-    Pass: false,
-    Description: 'Number of layers in the image 3. It is necessary to minimize the number of layers if possible',
-    Mitigation: mitigation,
-  });
-});
-
-test('check 6 CMD / ENTRYPOINT: described as the original did, missing fails', async () => {
-  const mitigation = 'It is good practice to specify default launch parameters by developer. You must define parameters in a CMD or ENTRYPOINT statement';
-  const cmd = await scanSpec(image({ config: { Cmd: ['bash'] } }));
-  assert.deepEqual(cmd.byId('startup-command'), pass('startup-command', 'Parameters CMD, ENTRYPOINT', "The image has startup parameters set in CMD ['bash']", mitigation));
-  const both = await scanSpec(image({ config: { Entrypoint: ['/app/server'], Cmd: ['--port', "it's"] } }));
-  assert.equal(both.byId('startup-command').Description, `The image has startup parameters set in ENTRYPOINT ['/app/server'] CMD ['--port', "it's"]`);
-  const none = await scanSpec(image({ config: { Cmd: [], Entrypoint: null } }));
-  assert.deepEqual(none.byId('startup-command'), {
-    Id: 'startup-command',
-    Title: 'Parameters CMD, ENTRYPOINT',
-    Severity: 'Low',
-    Pass: false,
-    Description: 'The image has no startup parameters: neither ENTRYPOINT nor CMD is set',
-    Mitigation: mitigation,
-  });
-});
-
-test('checks 7 and 8: suid / sgid files per layer digest; setgid directories are not findings', async () => {
-  const layer1: EntrySpec[] = [...baseEntries, { type: 'file', path: './usr/bin/passwd', mode: 0o4755, content: 'x' }, { type: 'dir', path: 'var/mail/', mode: 0o2775 }];
-  const layer2: EntrySpec[] = [
-    { type: 'file', path: '/usr/bin/chage', mode: 0o2755, content: 'x' },
-    { type: 'file', path: 'usr/bin/both', mode: 0o6755, content: 'x' },
-    { type: 'hardlink', path: 'usr/bin/passwd2', target: 'usr/bin/both', mode: 0o6755 },
+describe('check 2 EXPOSE, as the runtime parses the keys', () => {
+  const cases: Array<[string[], string | undefined]> = [
+    [['8080/tcp', '161/tcp', '22/udp', '2375/sctp'], undefined],
+    [['2375/tcp', '22', '23/tcp', '161/udp', '2376/tcp', '3389/tcp', '80/tcp'], '22/tcp (ssh), 23/tcp (telnet), 161/udp (snmp), 2375/tcp (docker), 2376/tcp (docker (TLS)), 3389/tcp (rdp)'],
+    // The port is an integer: leading zeros do not hide it.
+    [['0022/tcp'], '22/tcp (ssh, exposed as 0022/tcp)'],
+    [['023'], '23/tcp (telnet, exposed as 023)'],
+    [['02375/tcp', '2375/tcp'], '2375/tcp (docker, exposed as 02375/tcp)'],
+    // The protocol is lowercased; an empty one is tcp.
+    [['22/TCP', '161/Udp'], '22/tcp (ssh, exposed as 22/TCP), 161/udp (snmp, exposed as 161/Udp)'],
+    [['22/'], '22/tcp (ssh, exposed as 22/)'],
+    // A range exposes every port in it.
+    [['20-25/tcp'], '22/tcp (ssh, exposed as 20-25/tcp), 23/tcp (telnet, exposed as 20-25/tcp)'],
+    [['1-65535/udp'], '161/udp (snmp, exposed as 1-65535/udp)'],
+    // Keys the runtime rejects expose nothing.
+    [['+22/tcp', ' 22/tcp', '22 /tcp', '22/foo', '25-20/tcp', '70000/tcp', '-22', '/tcp', '0x16/tcp'], undefined],
   ];
-  const { built, byId } = await scanSpec(image({ layers: [{ entries: layer1 }, { entries: layer2, compression: 'zstd-stored' }] }));
-  const [d1, d2] = built.layers.map((l) => l.digest);
-  assert.deepEqual(byId('suid'), {
-    Id: 'suid',
-    Title: 'Checking for a suid bit file',
-    Severity: 'Critical',
-    Pass: false,
-    Description: 'Found file',
-    Mitigation: 'The image must not contain file(s) suid bit in the image',
-    Files: [{ [d1 as string]: ['/usr/bin/passwd'] }, { [d2 as string]: ['/usr/bin/both', '/usr/bin/passwd2'] }],
-  });
-  assert.deepEqual(byId('sgid'), {
-    Id: 'sgid',
-    Title: 'Checking for a sgid bit file',
-    Severity: 'Critical',
-    Pass: false,
-    Description: 'Found file',
-    Mitigation: 'The image must not contain file(s) sgid bit in the image',
-    Files: [{ [d2 as string]: ['/usr/bin/both', '/usr/bin/chage', '/usr/bin/passwd2'] }],
-  });
-  const clean = await scanSpec(image({ entries: [...baseEntries, { type: 'dir', path: 'var/mail/', mode: 0o2775 }] }));
-  assert.deepEqual(clean.byId('sgid'), pass('sgid', 'Checking for a sgid bit file', 'File(s) sgid bit not found', 'The image must not contain file(s) sgid bit in the image'));
-  assert.deepEqual(clean.byId('suid'), pass('suid', 'Checking for a suid bit file', 'File(s) suid bit not found', 'The image must not contain file(s) suid bit in the image'));
+  for (const [ports, found] of cases) {
+    it(`EXPOSE ${ports.join(' ')}`, () => {
+      const outcome = run('exposed-ports', { config: { ExposedPorts: Object.fromEntries(ports.map((p) => [p, {}])) } });
+      assert.deepEqual(outcome, found === undefined ? passes('The image does not have critical ports in the EXPOSE statement') : fails(`The image has critical ports in the EXPOSE statement: ${found}`));
+    });
+  }
 });
 
-const PROGRAM_CHECKS: ReadonlyArray<[string, string, string, string[]]> = [
-  ['sudo', 'Checking for a sudo file', 'sudo', ['sudo', 'sudoedit']],
-  ['su', 'Checking for a su file', 'su', ['su']],
-  ['sshd', 'Checking for a sshd file', 'sshd', ['sshd']],
-  ['ssh', 'Checking for a ssh client file', 'ssh client', ['ssh']],
-  ['nc', 'Checking for a nc file', 'nc', ['nc', 'ncat', 'nc.openbsd', 'nc.traditional']],
-  ['netcat', 'Checking for a netcat file', 'netcat', ['netcat']],
-  ['socat', 'Checking for a socat file', 'socat', ['socat']],
+describe('check 3 Default user and group, resolved as runc resolves them', () => {
+  const longName = 'x'.repeat(65_536);
+  const cases: Array<[string, { user: string | undefined; passwd?: string | null; group?: string | null; extra?: TestEntry[]; layers?: TestEntry[][] }, CheckOutcome]> = [
+    ['names in the files', { user: 'app:app' }, passes('The default user and group are app:app (uid 1000 in /etc/passwd, gid 1000 in /etc/group)')],
+    ['numeric ids', { user: '1000:1000' }, passes('The default user and group are 1000:1000')],
+    ['no USER', { user: undefined }, fails('User not defined')],
+    ['empty USER', { user: '' }, fails('User not defined')],
+    ['USER of white space only', { user: '  ' }, fails('User not defined')],
+    ['no group', { user: 'app' }, fails('Default group not defined (USER app)')],
+    ['no user, a group', { user: ':app' }, fails('User not defined (USER :app)')],
+    ['root by name', { user: 'root:app' }, fails('The default user is root: root (USER root:app)')],
+    ['uid 0', { user: '0:app' }, fails('The default user is root: 0 (USER 0:app)')],
+    // The original compared the user twice: USER 1000:0 passed (SPEC §6).
+    ['gid 0', { user: '1000:0' }, fails('The default group is root: 0 (USER 1000:0)')],
+    ['group root by name', { user: 'app:root' }, fails('The default group is root: root (USER app:root)')],
+    ['a user with uid 0', { user: 'admin:app' }, fails('The default user is root: admin, which has uid 0 in /etc/passwd (USER admin:app)')],
+    ['a group with gid 0', { user: 'app:wheel' }, fails('The default group is root: wheel, which has gid 0 in /etc/group (USER app:wheel)')],
+    ['root without a group', { user: 'root' }, fails('The default user is root: root. Default group not defined (USER root)')],
+    // Go's Atoi: signs and leading zeros are numbers, so these are uid 0.
+    ['+0', { user: '+0:app' }, fails('The default user is root: +0 (uid 0) (USER +0:app)')],
+    ['-0', { user: '-0:app' }, fails('The default user is root: -0 (uid 0) (USER -0:app)')],
+    ['0000', { user: '0000:0000' }, fails('The default user is root: 0000 (uid 0). The default group is root: 0000 (gid 0) (USER 0000:0000)')],
+    // A uid field Atoi rejects, or a missing one, is 0 for the runtime.
+    ['uid field abc', { user: 'svc:app', passwd: `${PASSWD}svc:x:abc:1000::/:/bin/sh\n` }, fails("The default user is root: svc, which has uid 0 in /etc/passwd (uid field 'abc' on line 4 is not a number runc can parse: it reads it as 0) (USER svc:app)")],
+    ['empty uid field', { user: 'svc:app', passwd: 'svc:x::\n' }, fails("The default user is root: svc, which has uid 0 in /etc/passwd (uid field '' on line 1 is not a number runc can parse: it reads it as 0) (USER svc:app)")],
+    ['no uid field', { user: 'svc:app', passwd: 'svc:x\n' }, fails('The default user is root: svc, which has uid 0 in /etc/passwd (line 1 has no uid field: runc reads it as 0) (USER svc:app)')],
+    ['a space in the uid field', { user: 'svc:app', passwd: 'svc:x: 1000:1000\n' }, fails("The default user is root: svc, which has uid 0 in /etc/passwd (uid field ' 1000' on line 1 is not a number runc can parse: it reads it as 0) (USER svc:app)")],
+    ['a gid field Atoi rejects', { user: 'app:staff', group: 'staff:x:1O0:\n' }, fails("The default group is root: staff, which has gid 0 in /etc/group (gid field '1O0' on line 1 is not a number runc can parse: it reads it as 0) (USER app:staff)")],
+    ['a uid that is 0 in 32 bits', { user: 'svc:app', passwd: 'svc:x:4294967296:1000::/:/bin/sh\n' }, fails('The default user is root: svc, which has uid 0 (4294967296 truncated to 32 bits) in /etc/passwd (USER svc:app)')],
+    ['a uid beyond int64 (Atoi clamps, then 32 bits)', { user: 'svc:app', passwd: 'svc:x:-99999999999999999999:1000\n' }, fails("The default user is root: svc, which has uid 0 (-9223372036854775808 truncated to 32 bits) in /etc/passwd (uid field '-99999999999999999999' on line 1 is not a number runc can parse: it reads it as -9223372036854775808) (USER svc:app)")],
+    // Lines are trimmed; the first matching line wins.
+    ['leading white space', { user: 'svc:app', passwd: '  \t svc:x:0:0::/:/bin/sh  \n' }, fails('The default user is root: svc, which has uid 0 in /etc/passwd (USER svc:app)')],
+    ['first match wins (root first)', { user: 'svc:app', passwd: 'svc:x:0:0\nsvc:x:1000:1000\n' }, fails('The default user is root: svc, which has uid 0 in /etc/passwd (USER svc:app)')],
+    ['first match wins (root second)', { user: 'svc:app', passwd: 'svc:x:1000:1000\nsvc:x:0:0\n' }, passes('The default user and group are svc:app (uid 1000 in /etc/passwd, gid 1000 in /etc/group)')],
+    ['CRLF lines', { user: 'svc:app', passwd: 'svc:x:1000:1000\r\n' }, passes('The default user and group are svc:app (uid 1000 in /etc/passwd, gid 1000 in /etc/group)')],
+    ['group comments are skipped, passwd ones are names', { user: '#app:app', passwd: '#app:x:0:0\n', group: '#app:x:0:\napp:x:1000:\n' }, fails('The default user is root: "#app", which has uid 0 in /etc/passwd (USER #app:app)')],
+    // A name must be in the file, or the runtime refuses to start the container.
+    ['an unknown name', { user: 'ghost:app' }, fails('user ghost not found in /etc/passwd: the container would not start (USER ghost:app)')],
+    ['an unknown group', { user: 'app:ghosts' }, fails('group ghosts not found in /etc/group: the container would not start (USER app:ghosts)')],
+    ['white space is not trimmed: " 0" is a name', { user: ' 0:app' }, fails('user " 0" not found in /etc/passwd: the container would not start (USER  0:app)')],
+    ['Go does not trim a BOM', { user: 'svc:app', passwd: '\uFEFFsvc:x:0:0\n' }, fails('user svc not found in /etc/passwd: the container would not start (USER svc:app)')],
+    ['no /etc/passwd, a name', { user: 'app:app', passwd: null }, fails('user app not found in /etc/passwd (the image has no /etc/passwd): the container would not start (USER app:app)')],
+    ['no /etc/group, a name', { user: 'app:app', group: null }, fails('group app not found in /etc/group (the image has no /etc/group): the container would not start (USER app:app)')],
+    ['no files, numeric ids (distroless)', { user: '65532:65532', passwd: null, group: null }, passes('The default user and group are 65532:65532')],
+    ['a third field is ignored, as runc does', { user: 'app:app:root' }, passes('The default user and group are app:app (uid 1000 in /etc/passwd, gid 1000 in /etc/group)')],
+    // Numeric ids outside runc's range.
+    ['a uid beyond 2^31-1', { user: '4294967296:app' }, fails('The default user 4294967296 is outside 0–2147483647: runc refuses to start the container and runtimes that truncate it to 32 bits run it as uid 0 (root) (USER 4294967296:app)')],
+    ['a negative gid', { user: 'app:-1' }, fails('The default group -1 is outside 0–2147483647: runc refuses to start the container and runtimes that truncate it to 32 bits run it as gid 4294967295 (USER app:-1)')],
+    // Files that cannot be read with certainty fail, never pass.
+    ['/etc/passwd is a symlink loop', { user: 'app:app', passwd: null, extra: [link('etc/passwd', 'passwd')] }, fails('The default user app cannot be resolved: more than 40 symlinks (a loop) from /etc/passwd (USER app:app)')],
+    ['/etc/passwd is a directory', { user: 'app:app', passwd: null, extra: [dir('etc/passwd/')] }, fails('The default user app cannot be resolved: /etc/passwd is a directory (USER app:app)')],
+    ['/etc/group is a hard link to nothing', { user: 'app:app', group: null, extra: [hard('etc/group', 'gone/group')] }, fails('The default group app cannot be resolved: /etc/group is a hard link to /gone/group, which is not in the image (USER app:app)')],
+    ['a passwd line of 64 KiB', { user: 'app:app', passwd: `${PASSWD}${longName}\n` }, fails('The default user cannot be resolved: line 4 of /etc/passwd is longer than 65535 bytes, which runc cannot read (bufio.Scanner: token too long), so the container would not start (USER app:app)')],
+    ['a passwd line of 64 KiB - 1', { user: 'app:app', passwd: `${PASSWD}${longName.slice(1)}\n` }, passes('The default user and group are app:app (uid 1000 in /etc/passwd, gid 1000 in /etc/group)')],
+    ['a group line of 64 KiB is fine (bufio.Reader)', { user: 'app:app', group: `${GROUP}${longName}\n` }, passes('The default user and group are app:app (uid 1000 in /etc/passwd, gid 1000 in /etc/group)')],
+    // Links and layers: what the runtime opens is what counts.
+    ['a uid-0 user behind /etc → /private/etc', { user: 'admin:app', layers: [[file('private/etc/passwd', 'admin:x:0:0\n'), file('private/etc/group', GROUP)], [link('etc', 'private/etc')]] }, fails('The default user is root: admin, which has uid 0 in /etc/passwd (USER admin:app)')],
+    ['a later layer replaces /etc/passwd', { user: 'svc:app', layers: [BASE, [file('etc/passwd', 'svc:x:0:0\n')]] }, fails('The default user is root: svc, which has uid 0 in /etc/passwd (USER svc:app)')],
+    ['a later layer deletes /etc/passwd', { user: 'app:app', layers: [BASE, [file('etc/.wh.passwd')]] }, fails('user app not found in /etc/passwd (the image has no /etc/passwd): the container would not start (USER app:app)')],
+    ['a hard link keeps the content it was made with', { user: 'svc:app', layers: [[file('etc/group', GROUP), file('tmp/p', 'svc:x:0:0\n'), hard('etc/passwd', 'tmp/p')], [file('tmp/p', 'svc:x:1000:1000\n')]] }, fails('The default user is root: svc, which has uid 0 in /etc/passwd (USER svc:app)')],
+  ];
+  for (const [what, c, expected] of cases) {
+    it(`${what}: USER ${JSON.stringify(c.user)}`, () => {
+      const entries = [...BASE.filter((e) => !((c.passwd !== undefined && e.path === 'etc/passwd') || (c.group !== undefined && e.path === 'etc/group'))), ...(c.extra ?? [])];
+      if (typeof c.passwd === 'string') entries.push(file('etc/passwd', c.passwd));
+      if (typeof c.group === 'string') entries.push(file('etc/group', c.group));
+      const layers = (c.layers ?? [entries]).map((e) => ({ entries: e }));
+      assert.deepEqual(run('default-user', { layers, config: { User: c.user } }), expected);
+    });
+  }
+
+  it('a truncated /etc/passwd: a name in the kept part resolves, one past it cannot be', () => {
+    const passwd = `app:x:1000:1000\n${'filler:x:1:1\n'.repeat(10)}late:x:1001:1001\n`;
+    const spec = { layers: [{ entries: [file('etc/passwd', passwd), file('etc/group', 'app:x:1000:\nlate:x:1001:\n')] }], maxWatchedBytes: 64 };
+    assert.deepEqual(run('default-user', { ...spec, config: { User: 'app:app' } }), passes('The default user and group are app:app (uid 1000 in /etc/passwd, gid 1000 in /etc/group)'));
+    assert.deepEqual(
+      run('default-user', { ...spec, config: { User: 'late:late' } }),
+      fails(`The default user late cannot be resolved: it is not in the part of /etc/passwd the scan kept (the file has ${passwd.length} bytes) (USER late:late)`),
+    );
+    // The kept part ends in the middle of a line (`svc:x:1000` of `svc:x:1000:1000`): that line is not trusted.
+    const cut = [file('etc/passwd', 'app:x:1000:1000\nsvc:x:1000:1000\n'), file('etc/group', 'app:x:1000:\n')];
+    assert.deepEqual(
+      run('default-user', { layers: [{ entries: cut }], maxWatchedBytes: 26, config: { User: 'svc:app' } }),
+      fails('The default user svc cannot be resolved: it is not in the part of /etc/passwd the scan kept (the file has 32 bytes) (USER svc:app)'),
+    );
+  });
+
+  it('a layer that was not scanned: names cannot be resolved with certainty unless allowed; numeric ids can', () => {
+    const notScanned = [{ digest: 'sha256:' + 'f'.repeat(64), reason: 'foreign layer' }];
+    const layers = [{ entries: BASE }];
+    const note = `layer sha256:${'f'.repeat(64)} not scanned (foreign layer)`;
+    assert.deepEqual(run('default-user', { layers, notScanned }), fails(`user app and group app cannot be resolved with certainty: ${note} (USER app:app)`));
+    assert.deepEqual(
+      run('default-user', { layers, notScanned, allowUnscannedLayers: true }),
+      passes(`The default user and group are app:app (uid 1000 in /etc/passwd, gid 1000 in /etc/group) (the final filesystem may be incomplete: ${note})`),
+    );
+    assert.deepEqual(run('default-user', { layers, notScanned, config: { User: '1000:1000' } }), passes(`The default user and group are 1000:1000 (the final filesystem may be incomplete: ${note})`));
+  });
+});
+
+describe('checks 4–6 (config only)', () => {
+  it('LABEL, layer count, CMD/ENTRYPOINT', () => {
+    assert.deepEqual(run('labels', { config: { Labels: null } }), fails('LABEL is not defined'));
+    assert.deepEqual(run('labels', { config: { Labels: { 'org.opencontainers.image.vendor': 'Example', 'org.opencontainers.image.version': '2' } } }), passes('LABEL is defined (2 label(s)); recommended labels missing: component, product'));
+    assert.deepEqual(run('layer-count'), passes('Number of layers in the image 1'));
+    assert.deepEqual(run('layer-count', { layers: [{ entries: BASE }, { entries: [] }], notScanned: [{ digest: 'sha256:f', reason: 'foreign layer' }] }), fails('Number of layers in the image 3. It is necessary to minimize the number of layers if possible'));
+    assert.deepEqual(run('startup-command', { config: { Entrypoint: ['/app/server'], Cmd: ['--port', "it's"] } }), passes(`The image has startup parameters set in ENTRYPOINT ['/app/server'] CMD ['--port', "it's"]`));
+    assert.deepEqual(run('startup-command', { config: { Cmd: [], Entrypoint: null } }), fails('The image has no startup parameters: neither ENTRYPOINT nor CMD is set'));
+  });
+});
+
+describe('checks 7 and 8: suid / sgid', () => {
+  it('lists setuid and setgid non-directories per layer digest; a setgid directory is not a finding', () => {
+    const layers = [
+      { entries: [...BASE, exe('./usr/bin/passwd', 0o4755), dir('var/mail/', 0o2775)] },
+      { entries: [exe('/usr/bin/chage', 0o2755), exe('usr/bin/both', 0o6755), { type: 'hardlink', path: 'usr/bin/passwd2', target: 'usr/bin/both', mode: 0o6755 } as const] },
+    ];
+    assert.deepEqual(run('suid', { layers }), fails('Found file', [{ [D1]: ['/usr/bin/passwd'] }, { [D2]: ['/usr/bin/both', '/usr/bin/passwd2'] }]));
+    assert.deepEqual(run('sgid', { layers }), fails('Found file', [{ [D2]: ['/usr/bin/both', '/usr/bin/chage', '/usr/bin/passwd2'] }]));
+    assert.deepEqual(run('sgid', { extra: [dir('var/mail/', 0o2775)] }), passes('File(s) sgid bit not found'));
+  });
+
+  it('says how many findings a layer had beyond those kept; the list holds only real paths', () => {
+    const extra = Array.from({ length: 5 }, (_, i) => exe(`usr/bin/s${i}`, 0o4755));
+    assert.deepEqual(run('suid', { extra, maxFindings: 2 }), fails(`Found file (… and 3 more in layer ${D1})`, [{ [D1]: ['/usr/bin/s0', '/usr/bin/s1'] }]));
+  });
+
+  it('a file whited out later is reported where it was added, noted as removed', () => {
+    const layers = [{ entries: [...BASE, exe('usr/bin/sudo', 0o4755), exe('opt/t/bin/x', 0o4755)] }, { entries: [file('usr/bin/.wh.sudo'), file('opt/.wh..wh..opq')] }];
+    assert.deepEqual(run('suid', { layers }), fails("Found file (removed from the final filesystem by a later layer, still present in the image's layers: /opt/t/bin/x, /usr/bin/sudo)", [{ [D1]: ['/opt/t/bin/x', '/usr/bin/sudo'] }]));
+  });
+});
+
+const PROGRAM_CHECKS: ReadonlyArray<[string, string, string[]]> = [
+  ['sudo', 'sudo', ['sudo', 'sudoedit']],
+  ['su', 'su', ['su']],
+  ['sshd', 'sshd', ['sshd']],
+  ['ssh', 'ssh client', ['ssh']],
+  ['nc', 'nc', ['nc', 'ncat', 'nc.openbsd', 'nc.traditional']],
+  ['netcat', 'netcat', ['netcat']],
+  ['socat', 'socat', ['socat']],
 ];
 
-for (const [id, title, label, names] of PROGRAM_CHECKS) {
-  test(`check ${title}: executables, symlinks and hard links named ${names.join('/')} fail; other entries do not`, async () => {
-    const mitigation = `The image must not contain file(s) ${label} in the image`;
-    const clean = await scanSpec(
-      image({
-        entries: [
-          ...baseEntries,
-          // Not programs: a non-executable file, a directory, and names that only contain the word.
-          { type: 'file', path: `usr/share/doc/${names[0]}`, mode: 0o644, content: 'doc' },
-          { type: 'dir', path: `etc/${names[0]}/` },
-          { type: 'file', path: `usr/bin/${names[0]}x`, mode: 0o755, content: 'x' },
-        ],
-      }),
-    );
-    assert.deepEqual(clean.byId(id), pass(id, title, `File(s) ${label} not found`, mitigation));
-    const entries: EntrySpec[] = [...baseEntries];
-    const expected: string[] = [];
-    names.forEach((n, i) => {
-      const path = `/usr/bin/${n}`;
-      if (i % 3 === 0) entries.push({ type: 'file', path: `usr/bin/${n}`, mode: 0o755, content: 'x' });
-      else if (i % 3 === 1) entries.push({ type: 'symlink', path: `usr/bin/${n}`, target: '/bin/busybox' });
-      else entries.push({ type: 'hardlink', path: `usr/bin/${n}`, target: 'app/server', mode: 0o755 });
-      expected.push(path);
+describe('checks 9–15: forbidden programs', () => {
+  for (const [id, label, names] of PROGRAM_CHECKS) {
+    it(`${id}: executables and hard links anywhere, symlinks in PATH to an executable; nothing else`, () => {
+      const name = names[0] as string;
+      const clean = [
+        // Not programs: a non-executable file, a directory, a name that contains the word,
+        // symlinks outside PATH, a PATH symlink that leads nowhere or to a non-executable.
+        file(`usr/share/doc/${name}`, 'doc'),
+        dir(`etc/${name}/`),
+        exe(`usr/bin/${name}x`),
+        exe('usr/bin/real'),
+        link(`usr/lib/tool/${name}`, '/usr/bin/real'),
+        link(`usr/sbin/${name}`, '/nonexistent'),
+        link(`usr/local/bin/${name}`, '/usr/share/doc/readme'),
+        file('usr/share/doc/readme', 'text'),
+      ];
+      assert.deepEqual(run(id, { extra: clean }), passes(`File(s) ${label} not found`));
+      const found: TestEntry[] = [exe('bin/busybox')];
+      const expected: string[] = [];
+      names.forEach((n, i) => {
+        found.push(i % 3 === 0 ? exe(`opt/x/${n}`) : i % 3 === 1 ? link(`usr/bin/${n}`, '/bin/busybox') : hard(`srv/${n}`, 'bin/busybox'));
+        expected.push(i % 3 === 0 ? `/opt/x/${n}` : i % 3 === 1 ? `/usr/bin/${n}` : `/srv/${n}`);
+      });
+      found.push(link(`bin/${name}`, 'busybox'));
+      expected.push(`/bin/${name}`);
+      assert.deepEqual(run(id, { extra: found }), fails('Found file', [{ [D1]: expected.sort() }]));
     });
-    entries.push({ type: 'symlink', path: `bin/${names[0]}`, target: '/bin/busybox' });
-    expected.push(`/bin/${names[0]}`);
-    const { built, byId } = await scanSpec(image({ entries }));
-    assert.deepEqual(byId(id), { Id: id, Title: title, Severity: 'Critical', Pass: false, Description: 'Found file', Mitigation: mitigation, Files: [{ [built.layers[0]?.digest as string]: expected.sort() }] });
-  });
-}
+  }
 
-test('check 16 compilers: versioned and target-prefixed names behind links; interpreters are not compilers', async () => {
-  const mitigation =
-    'The image should not contain compilers in the file system, except when they are necessary for the operation of the application. Make sure that compilers are actually needed during execution';
-  const interpreters = await scanSpec(
-    image({
-      entries: [
-        ...baseEntries,
-        ...['python3', 'node', 'perl', 'gcc-ar-12', 'c++filt', 'go-md2man', 'cc1'].map((n): EntrySpec => ({ type: 'file', path: `usr/bin/${n}`, mode: 0o755, content: 'x' })),
-        { type: 'dir', path: 'usr/lib/go/' },
-        { type: 'file', path: 'usr/share/man/gcc', mode: 0o644, content: 'not executable' },
-      ],
-    }),
-  );
-  assert.deepEqual(interpreters.byId('compilers'), pass('compilers', 'Compilers in the image', 'Compiler(s) not found', mitigation));
-  const compilerEntries: EntrySpec[] = [
-    { type: 'file', path: 'usr/bin/x86_64-linux-gnu-gcc-12', mode: 0o755, content: 'x' },
-    { type: 'symlink', path: 'usr/bin/gcc-12', target: 'x86_64-linux-gnu-gcc-12' },
-    { type: 'symlink', path: 'usr/bin/gcc', target: 'gcc-12' },
-    { type: 'symlink', path: 'usr/bin/cc', target: '/etc/alternatives/cc' },
-    { type: 'file', path: 'usr/bin/aarch64-linux-gnu-g++', mode: 0o755, content: 'x' },
-    { type: 'file', path: 'usr/bin/clang-15', mode: 0o755, content: 'x' },
-    { type: 'file', path: 'usr/bin/c99-gcc', mode: 0o755, content: 'x' },
-    { type: 'file', path: 'usr/local/cargo/bin/rustc', mode: 0o755, content: 'x' },
-    { type: 'file', path: 'usr/local/go/bin/go', mode: 0o755, content: 'x' },
+  const debianSymlinks: TestEntry[] = [
+    link('bin', 'usr/bin'),
+    link('sbin', 'usr/sbin'),
+    exe('usr/lib/apt/methods/rsh'),
+    link('usr/lib/apt/methods/ssh', 'rsh'),
+    link('etc/alternatives/nc', '/bin/busybox'),
+    link('etc/runit/runsvdir/default/ssh', '/etc/sv/ssh'),
+    dir('etc/sv/ssh/'),
+    exe('usr/bin/busybox'),
   ];
-  const { built, byId } = await scanSpec(image({ layers: [{ entries: baseEntries }, { entries: compilerEntries }] }));
-  assert.deepEqual(byId('compilers'), {
-    Id: 'compilers',
-    Title: 'Compilers in the image',
-    Severity: 'Medium',
-    Pass: false,
-    Description: 'Found file',
-    Mitigation: mitigation,
-    Files: [
+  const cases: Array<[string, string, TestEntry[], string[] | undefined]> = [
+    ["apt's /usr/lib/apt/methods/ssh → rsh is not a program", 'ssh', debianSymlinks, undefined],
+    ['/etc/alternatives/nc is not a program', 'nc', debianSymlinks, undefined],
+    ["runit's /etc/runit/runsvdir/default/ssh is not a program", 'ssh', debianSymlinks, undefined],
+    ["Debian's /usr/bin/nc → /etc/alternatives/nc → /bin/nc.openbsd with /bin → usr/bin", 'nc', [...debianSymlinks, link('etc/alternatives/nc', '/bin/nc.openbsd'), link('usr/bin/nc', '/etc/alternatives/nc'), exe('usr/bin/nc.openbsd')], ['/usr/bin/nc', '/usr/bin/nc.openbsd']],
+    ['a link written under /bin → usr/bin is in PATH', 'su', [...debianSymlinks.filter((e) => e.path !== 'bin'), exe('usr/bin/busybox'), link('bin', 'usr/bin'), link('usr/bin/su', '/bin/busybox')], ['/usr/bin/su']],
+    ["busybox's /bin/su → /bin/busybox", 'su', [exe('bin/busybox'), link('bin/su', '/bin/busybox')], ['/bin/su']],
+    ['a PATH dir that is itself a link (/usr/local/bin → /opt/tools)', 'su', [exe('bin/busybox'), link('usr/local/bin', '/opt/tools'), link('opt/tools/su', '/bin/busybox')], ['/opt/tools/su']],
+    ['a PATH link to a hard link of an executable', 'sudo', [exe('bin/busybox'), hard('opt/bb', 'bin/busybox'), link('usr/bin/sudo', '/opt/bb')], ['/usr/bin/sudo']],
+    ['a PATH link into a dir that is a link', 'socat', [link('opt/current', 'socat-1.7'), exe('opt/socat-1.7/bin/socat-real'), link('usr/local/bin/socat', '../../../opt/current/bin/socat-real')], ['/usr/local/bin/socat']],
+    ['a PATH link to a directory', 'sshd', [dir('usr/lib/sshd/'), link('usr/sbin/sshd', '../lib/sshd')], undefined],
+    ['a PATH link in a loop', 'sshd', [link('usr/sbin/sshd', 'sshd')], undefined],
+  ];
+  for (const [what, id, entries, expected] of cases) {
+    it(`${id}: ${what}`, () => {
+      const outcome = run(id, { extra: entries });
+      const label = PROGRAM_CHECKS.find(([i]) => i === id)?.[1] ?? id;
+      assert.deepEqual(outcome, expected === undefined ? passes(`File(s) ${label} not found`) : fails('Found file', [{ [D1]: expected }]));
+    });
+  }
+
+  it('a PATH link whose target a layer did not record (too many executables) counts, and says so', () => {
+    const entries = [exe('bin/aaa'), exe('bin/busybox'), link('bin/su', 'busybox')];
+    assert.deepEqual(
+      run('su', { extra: entries, maxExecutables: 2 }),
+      fails('Found file (counted as programs because a layer had more executables than the scan records, so their targets could not be checked: /bin/su)', [{ [D1]: ['/bin/su'] }]),
+    );
+    assert.deepEqual(run('su', { extra: entries }), fails('Found file', [{ [D1]: ['/bin/su'] }]));
+  });
+
+  it('a symlink in a later layer is judged in the final filesystem', () => {
+    const layers = [{ entries: [...BASE, exe('bin/busybox')] }, { entries: [link('usr/bin/nc', '/bin/busybox')] }, { entries: [file('bin/.wh.busybox')] }];
+    assert.deepEqual(run('nc', { layers }), passes('File(s) nc not found'));
+    assert.deepEqual(run('nc', { layers: layers.slice(0, 2) }), fails('Found file', [{ [D2]: ['/usr/bin/nc'] }]));
+  });
+});
+
+describe('check 16 compilers', () => {
+  it('versioned and target-prefixed names behind links; interpreters and doc links are not compilers', () => {
+    const mitigationFree = [
+      ...['python3', 'node', 'perl', 'gcc-ar-12', 'c++filt', 'go-md2man', 'cc1'].map((n) => exe(`usr/bin/${n}`)),
+      dir('usr/lib/go/'),
+      file('usr/share/man/gcc', 'not executable'),
+      dir('usr/share/doc/gcc-12-base/'),
+      link('usr/share/doc/gcc', 'gcc-12-base'),
+    ];
+    assert.deepEqual(run('compilers', { extra: mitigationFree }), passes('Compiler(s) not found'));
+    const layers = [
+      { entries: BASE },
       {
-        [built.layers[1]?.digest as string]: [
-          '/usr/bin/aarch64-linux-gnu-g++',
-          '/usr/bin/c99-gcc',
-          '/usr/bin/cc',
-          '/usr/bin/clang-15',
-          '/usr/bin/gcc',
-          '/usr/bin/gcc-12',
-          '/usr/bin/x86_64-linux-gnu-gcc-12',
-          '/usr/local/cargo/bin/rustc',
-          '/usr/local/go/bin/go',
+        entries: [
+          exe('usr/bin/x86_64-linux-gnu-gcc-12'),
+          link('usr/bin/gcc-12', 'x86_64-linux-gnu-gcc-12'),
+          link('usr/bin/gcc', 'gcc-12'),
+          link('usr/bin/cc', '/etc/alternatives/cc'),
+          link('etc/alternatives/cc', '/usr/bin/gcc'),
+          exe('usr/bin/aarch64-linux-gnu-g++'),
+          exe('usr/bin/clang-15'),
+          exe('usr/bin/c99-gcc'),
+          exe('usr/local/cargo/bin/rustc'),
+          exe('usr/local/go/bin/go'),
         ],
       },
-    ],
+    ];
+    assert.deepEqual(
+      run('compilers', { layers }),
+      fails('Found file', [
+        {
+          [D2]: [
+            '/usr/bin/aarch64-linux-gnu-g++',
+            '/usr/bin/c99-gcc',
+            '/usr/bin/cc',
+            '/usr/bin/clang-15',
+            '/usr/bin/gcc',
+            '/usr/bin/gcc-12',
+            '/usr/bin/x86_64-linux-gnu-gcc-12',
+            '/usr/local/cargo/bin/rustc',
+            '/usr/local/go/bin/go',
+          ],
+        },
+      ]),
+    );
   });
 });
 
-test('a file added in layer 1 and whited-out in layer 2 is reported in layer 1, noted as removed', async () => {
-  const { built, byId } = await scanSpec(
-    image({
-      layers: [
-        { entries: [...baseEntries, { type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'x' }] },
-        { entries: [{ type: 'file', path: 'usr/bin/.wh.sudo', content: '' }] },
-      ],
-    }),
-  );
-  const d1 = built.layers[0]?.digest as string;
-  assert.deepEqual(byId('sudo').Files, [{ [d1]: ['/usr/bin/sudo'] }]);
-  assert.equal(byId('sudo').Description, "Found file (removed from the final filesystem by a later layer, still present in the image's layers: /usr/bin/sudo)");
-  assert.deepEqual(byId('suid').Files, [{ [d1]: ['/usr/bin/sudo'] }]);
+describe('a layer that was not scanned can never pass a file check', () => {
+  const notScanned = [{ digest: 'sha256:' + 'f'.repeat(64), reason: 'foreign layer not served by the registry' }];
+  const note = `layer sha256:${'f'.repeat(64)} not scanned (foreign layer not served by the registry)`;
+  const fileChecks = ALL_CHECKS.filter((c) => c.matcher !== undefined);
+
+  it('every file check (7–16) fails at its own severity as not verified', () => {
+    assert.deepEqual(
+      fileChecks.map((c) => c.id),
+      ['suid', 'sgid', 'sudo', 'su', 'sshd', 'ssh', 'nc', 'netcat', 'socat', 'compilers'],
+    );
+    for (const check of fileChecks) {
+      const outcome = check.run(checkInput({ layers: [{ entries: BASE }], config: GOOD_CONFIG, notScanned }));
+      const passText = run(check.id).description;
+      assert.deepEqual(outcome, fails(`${passText} in the scanned layers, but not verified: ${note}`), check.id);
+    }
+    assert.deepEqual(run('su', { extra: [exe('bin/su')], notScanned }), fails(`Found file (not verified: ${note})`, [{ [D1]: ['/bin/su'] }]));
+  });
+
+  it('with allowUnscannedLayers they pass with a note, as before', () => {
+    assert.deepEqual(run('su', { notScanned, allowUnscannedLayers: true }), passes('File(s) su not found (1 layer(s) not scanned: foreign layer not served by the registry)'));
+    assert.deepEqual(run('os-type', { notScanned }), passes(`The image test/app:1.0 is based on the OS ['Debian GNU/Linux', '12'] (the final filesystem may be incomplete: ${note})`));
+  });
 });
 
-test('check 17 OS type: os-release through a symlink, Alpine, distroless and no OS', async () => {
-  const mitigation = 'A good practice would be to use Distroless images to minimize the components in the image';
-  const viaLink = await scanSpec(
-    image({
-      entries: [
-        { type: 'file', path: 'usr/lib/os-release', content: 'NAME="Ubuntu"\nVERSION_ID="24.04"\n' },
-        { type: 'symlink', path: 'etc/os-release', target: '../usr/lib/os-release' },
-        { type: 'file', path: 'etc/passwd', content: PASSWD },
-        { type: 'file', path: 'etc/group', content: GROUP },
-      ],
-    }),
-  );
-  assert.deepEqual(viaLink.byId('os-type'), pass('os-type', 'Checking for OS type', `The image ${viaLink.scan.image.name.display} is based on the OS ['Ubuntu', '24.04']`, mitigation));
-  const alpine = await scanSpec(image({ entries: [{ type: 'file', path: 'etc/alpine-release', content: '3.19.1\n' }] }));
-  assert.equal(alpine.byId('os-type').Description, `The image ${alpine.scan.image.name.display} is based on the OS ['Alpine Linux', '3.19.1']`);
-  const alpineOsRelease = await scanSpec(image({ entries: [{ type: 'file', path: 'etc/os-release', content: 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.0\n' }] }));
-  assert.equal(alpineOsRelease.byId('os-type').Description, `The image ${alpineOsRelease.scan.image.name.display} is based on the OS ['Alpine Linux', '3.20.0']`);
-  const distroless = await scanSpec(image({ entries: [{ type: 'file', path: 'etc/os-release', content: 'PRETTY_NAME="Distroless"\nNAME="Debian GNU/Linux"\nID="debian"\nVERSION_ID="12"\n' }] }));
-  assert.equal(distroless.byId('os-type').Description, `The image ${distroless.scan.image.name.display} is based on the OS ['Debian GNU/Linux', '12'] (distroless)`);
-  const scratch = await scanSpec(image({ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'static binary' }] }));
-  assert.deepEqual(
-    scratch.byId('os-type'),
-    pass('os-type', 'Checking for OS type', `The image ${scratch.scan.image.name.display} has no OS release information (no /etc/os-release or /usr/lib/os-release): a scratch, static or minimal image`, mitigation),
-  );
-  const loop = await scanSpec(
-    image({
-      entries: [
-        { type: 'symlink', path: 'etc/os-release', target: 'os-release2' },
-        { type: 'symlink', path: 'etc/os-release2', target: '/etc/os-release' },
-      ],
-    }),
-  );
-  assert.equal(loop.byId('os-type').Pass, true);
-  assert.match(loop.byId('os-type').Description, /has no OS release information/);
-});
-
-test('results keep the order and titles of SPEC §3; the exit severity is the highest, not the first', async () => {
-  const { scan } = await scanSpec(image({ config: { Labels: null } }), '2.0');
-  assert.deepEqual(
-    scan.results.map((r) => r.Title),
-    [
-      'Tag :latest',
-      'Critical ports in the instructions EXPOSE',
-      'Default user and group',
-      'Image LABEL metadata',
-      'The number of layers in the image',
-      'Parameters CMD, ENTRYPOINT',
-      'Checking for a suid bit file',
-      'Checking for a sgid bit file',
-      'Checking for a sudo file',
-      'Checking for a su file',
-      'Checking for a sshd file',
-      'Checking for a ssh client file',
-      'Checking for a nc file',
-      'Checking for a netcat file',
-      'Checking for a socat file',
-      'Compilers in the image',
-      'Checking for OS type',
-    ],
-  );
-  assert.equal(scan.highest, 'Low');
-});
-
-test('check 3 sees through a symlinked /etc: a uid-0 user cannot hide behind /etc → /private/etc', async () => {
-  const hidden: EntrySpec[] = [
-    { type: 'dir', path: 'private/etc/' },
-    { type: 'file', path: 'private/etc/passwd', content: 'root:x:0:0::/root:/bin/sh\nadmin:x:0:0::/root:/bin/sh\n' },
-    { type: 'file', path: 'private/etc/group', content: 'root:x:0:\napp:x:1000:\n' },
-    { type: 'file', path: 'private/etc/os-release', content: 'NAME="Hidden OS"\nVERSION_ID="1"\n' },
+describe('check 17 OS type', () => {
+  const cases: Array<[string, TestEntry[], string]> = [
+    ['os-release through a symlink', [file('usr/lib/os-release', 'NAME="Ubuntu"\nVERSION_ID="24.04"\n'), link('etc/os-release', '../usr/lib/os-release')], "is based on the OS ['Ubuntu', '24.04']"],
+    ['/usr/lib/os-release when /etc/os-release is missing', [file('usr/lib/os-release', 'NAME="Fedora Linux"\nVERSION_ID=40\n')], "is based on the OS ['Fedora Linux', '40']"],
+    ['Alpine', [file('etc/alpine-release', '3.19.1\n')], "is based on the OS ['Alpine Linux', '3.19.1']"],
+    ['distroless', [file('etc/os-release', 'PRETTY_NAME="Distroless"\nNAME="Debian GNU/Linux"\nID="debian"\nVERSION_ID="12"\n')], "is based on the OS ['Debian GNU/Linux', '12'] (distroless)"],
+    ['no OS', [exe('app')], 'has no OS release information (no /etc/os-release or /usr/lib/os-release): a scratch, static or minimal image'],
+    ['a loop', [link('etc/os-release', 'os-release2'), link('etc/os-release2', '/etc/os-release')], 'has OS release information that cannot be read: more than 40 symlinks (a loop) from /etc/os-release'],
   ];
-  const { byId, scan } = await scanSpec(
-    image({
-      layers: [{ entries: hidden }, { entries: [{ type: 'symlink', path: 'etc', target: 'private/etc' }] }],
-      config: { User: 'admin:app' },
-    }),
-  );
-  assert.equal(byId('default-user').Description, 'The default user is root: admin, which has uid 0 in /etc/passwd (USER admin:app)');
-  assert.equal(byId('os-type').Description, `The image ${scan.image.name.display} is based on the OS ['Hidden OS', '1']`);
+  for (const [what, entries, text] of cases) {
+    it(what, () => {
+      assert.deepEqual(run('os-type', { bare: true, extra: entries }), passes(`The image test/app:1.0 ${text}`));
+    });
+  }
+
+  it('names the platform when the image came from an index', () => {
+    const input = { ...checkInput({ layers: [{ entries: BASE }] }), platform: { os: 'linux', architecture: 'arm64' } };
+    assert.equal(ALL_CHECKS.find((c) => c.id === 'os-type')?.run(input).description, "The image test/app:1.0 (linux/arm64) is based on the OS ['Debian GNU/Linux', '12']");
+  });
 });
