@@ -15,7 +15,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciScanError, isOciScanError } from '../../errors.js';
 import { decompressorFor, describeDecompressError, peek, sniffCompression } from '../../layer/decompress.js';
@@ -59,6 +59,19 @@ class HashTap extends Transform {
   override _flush(done: TransformCallback): void {
     this.digest = `sha256:${this.#hash.digest('hex')}`;
     done();
+  }
+}
+
+/** Resolves once `stream` can take more bytes, or is closed (a reader that gave up). */
+async function writable(stream: Writable): Promise<void> {
+  if (!stream.writableNeedDrain || stream.destroyed) return;
+  const stop = new AbortController();
+  try {
+    await Promise.race([once(stream, 'drain', { signal: stop.signal }), once(stream, 'close', { signal: stop.signal })]);
+  } catch {
+    // 'error' is followed by 'close'; either way the writer stops waiting.
+  } finally {
+    stop.abort();
   }
 }
 
@@ -191,10 +204,14 @@ class ConsumingSink implements EntrySink {
 
   /** Resolves when the consumer can take more (or no longer reads). */
   async drained(): Promise<void> {
-    if (this.#detached || this.#input.writableNeedDrain === false) return;
-    const stop = new AbortController();
-    await Promise.race([once(this.#input, 'drain', { signal: stop.signal }).catch(() => undefined), this.#run]);
-    stop.abort();
+    if (this.#detached) return;
+    // After end() no 'drain' comes: the consumer finishing is what frees the pass then.
+    await Promise.race([this.#input.writableEnded ? this.#run : writable(this.#input), this.#run]);
+  }
+
+  /** Ends the consumer's stream with `err` (the pass failed: no more bytes will come). */
+  abort(err: Error): void {
+    if (!this.#detached) this.#input.destroy(err);
   }
 
   /** The member's digests once all of it was written and the consumer is done with it. */
@@ -300,6 +317,11 @@ class FirstPass extends MemberIndex {
     if (current) await current.drained();
   }
 
+  /** The pass failed: the consumer of the member being read gets the error instead of waiting. */
+  abort(err: Error): void {
+    this.#current?.abort(err);
+  }
+
   /** Waits for every consumer to finish. */
   async finish(): Promise<void> {
     await this.#buffered;
@@ -326,10 +348,7 @@ function replay(file: string, kind: 'gzip' | 'zstd', what: string, name: string,
       };
     },
   };
-  const settle = async (): Promise<void> => {
-    if (out.writableNeedDrain && !out.destroyed) await once(out, 'drain');
-  };
-  runPass(file, kind, what, handler, { settle, stop: () => ended || out.destroyed }, signal).then(
+  runPass(file, kind, what, handler, { settle: () => writable(out), stop: () => ended || out.destroyed }, signal).then(
     () => {
       if (out.destroyed) return;
       if (!ended) out.destroy(new OciScanError('SOURCE_UNREADABLE', `${name} could not be found again in ${what}: the file changed while it was read`));
@@ -343,7 +362,13 @@ function replay(file: string, kind: 'gzip' | 'zstd', what: string, name: string,
 /** A blob store over a compressed archive, read in one streaming pass (see the file comment). */
 export async function streamedTarStore(file: string, what: string, kind: 'gzip' | 'zstd', options: SourceOptions): Promise<BlobStore> {
   const pass = new FirstPass(what, options);
-  await runPass(file, kind, what, pass, { settle: () => pass.settle(), stop: () => false }, options.signal);
+  try {
+    await runPass(file, kind, what, pass, { settle: () => pass.settle(), stop: () => false }, options.signal);
+  } catch (err) {
+    pass.abort(err instanceof Error ? err : new Error(String(err)));
+    await pass.finish().catch(() => undefined);
+    throw err;
+  }
   await pass.finish();
   const member = (path: string): { name: string; size: number } | undefined => {
     const name = pass.resolve(memberName(path));
