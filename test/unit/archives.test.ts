@@ -15,10 +15,9 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { isOciScanError, type ErrorCode } from '../../src/errors.js';
 import { openImages } from '../../src/image/sources/index.js';
 import type { Image } from '../../src/image/types.js';
-import { inspectLayer, type EntryMatcher, type LayerFacts } from '../../src/layer/inspect.js';
+import { inspectLayer, type LayerFacts } from '../../src/layer/inspect.js';
 import type { ReportResult } from '../../src/report/model.js';
 import { scan } from '../../src/scan.js';
 import {
@@ -39,10 +38,8 @@ import {
   type EntrySpec,
 } from '../helpers/image-builder.js';
 import { capturedLogger } from '../helpers/registry-server.js';
+import { ALL, bodies, factsOf, rejectsWith, WATCH } from '../helpers/local-sources.js';
 import { tempDir, testScanOptions } from '../helpers/scan.js';
-
-const ALL: EntryMatcher = { id: 'all', matches: () => true };
-const WATCH = new Set(['/etc/os-release', '/etc/passwd']);
 
 const BASE: EntrySpec[] = [
   { type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' },
@@ -52,27 +49,6 @@ const APP: EntrySpec[] = [{ type: 'file', path: 'app/server', mode: 0o755, conte
 
 /** A two-layer image with registry-style (gzip) layers, as a registry serves it. */
 const image = buildImage({ format: 'docker', config: { User: 'app:app', Cmd: ['/app/server'] }, layers: [{ entries: BASE }, { entries: APP }] });
-
-async function factsOf(img: Image): Promise<LayerFacts[]> {
-  const out: LayerFacts[] = [];
-  for (const layer of img.layers) out.push(await inspectLayer(await layer.open(), { matchers: [ALL], watchPaths: WATCH, what: `layer ${layer.digest}` }));
-  return out;
-}
-
-/** Facts without the compression the inspector saw (docker archive layers reach it as plain tars). */
-function bodies(facts: LayerFacts[]): unknown[] {
-  return facts.map(({ compression: _c, ...rest }) => rest);
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, pattern?: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(isOciScanError(err), `expected OciScanError ${code}, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.ok(!err.message.includes('\n'), `message is not one line: ${err.message}`);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 /** scan()'s results with the image's name (which differs between forms) replaced by IMAGE. */
 async function resultsOf(input: string, logger?: Logger): Promise<ReportResult[]> {
@@ -349,6 +325,7 @@ describe('compressed archives (docker save | gzip, zstd), read in one pass', () 
     await writeFile(zst, compress(await readFile(file), 'zstd'));
     const [img] = await open(`oci-archive:${zst}:1.0`);
     assert.ok(img);
+    assert.equal(img.name.name, 'oci-for-zstd', 'named after the file without .tar.zst');
     assert.deepEqual(img.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
     assert.deepEqual(bodies(await factsOf(img)), bodies(reference));
     assert.deepEqual(await resultsOf(`oci-archive:${zst}:1.0`), await resultsOf(`oci-archive:${file}:1.0`));

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { OciScanError } from '../../errors.js';
 import { sniffCompression } from '../../layer/decompress.js';
 import type { SourceOptions } from './options.js';
+import { memberStore, tooLarge } from './member-store.js';
 import { streamedTarStore } from './stream-store.js';
 import { readTarIndex, type TarMember } from './tar-index.js';
 
@@ -35,10 +36,6 @@ export interface BlobStore {
   stream(path: string): Promise<Readable | undefined>;
   /** Stores read in one streaming pass: what the pass saw of a member it handed to the consumer. */
   passed?(path: string): PassedMember | undefined;
-}
-
-function tooLarge(what: string, path: string, limit: number, code: 'INVALID_MANIFEST' | 'INVALID_CONFIG'): OciScanError {
-  return new OciScanError(code, `${path} in ${what} is larger than ${limit} bytes: not a valid image document`);
 }
 
 /** A blob store over a directory; paths may not escape it. */
@@ -105,37 +102,26 @@ export async function tarStore(file: string, what: string, options: SourceOption
   const other = UNSUPPORTED_COMPRESSION.find((c) => c.magic.every((b, i) => head[i] === b));
   if (other) throw new OciScanError('SOURCE_UNREADABLE', `${what} is ${other.name}-compressed: decompress it first (${other.tool}); oci-scan reads plain, gzip and zstd archives`);
   const index = await readTarIndex(file, what);
-  const member = (path: string): TarMember | undefined => {
+  const find = (path: string): TarMember | undefined => {
     const m = index.get(path);
     if (m?.sparse) throw new OciScanError('SOURCE_UNREADABLE', `${path} in ${what} is stored as a sparse file, which no image archive writer produces: refusing it`);
     return m;
   };
-  const readMember = async (m: TarMember): Promise<Buffer> => {
-    const fh = await open(file, 'r');
-    try {
-      const buf = Buffer.alloc(m.size);
-      await fh.read(buf, 0, m.size, m.offset);
-      return buf;
-    } finally {
-      await fh.close();
-    }
-  };
-  return {
-    what,
-    async size(path) {
-      return member(path)?.size;
+  return memberStore(what, {
+    find,
+    async readWhole(m) {
+      const fh = await open(file, 'r');
+      try {
+        const buf = Buffer.alloc(m.size);
+        await fh.read(buf, 0, m.size, m.offset);
+        return buf;
+      } finally {
+        await fh.close();
+      }
     },
-    async read(path, limit, code) {
-      const m = member(path);
-      if (!m) return undefined;
-      if (m.size > limit) throw tooLarge(what, path, limit, code);
-      return readMember(m);
-    },
-    async stream(path) {
-      const m = member(path);
-      if (!m) return undefined;
+    open(m) {
       // createReadStream's `end` is inclusive: an empty member is served as an empty stream.
       return m.size === 0 ? Readable.from([]) : createReadStream(file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 256 * 1024 });
     },
-  };
+  });
 }

@@ -46,7 +46,7 @@ async function checkPath(transport: LocalTransport, path: string): Promise<void>
 
 /** The name a local image is reported under when nothing in it names it (`./out/app.tar` → `app`). */
 function nameFromPath(path: string): string {
-  return basename(path.replace(/\/+$/, '')).replace(/\.(tar|oci|tgz|tar\.gz)$/i, '') || 'image';
+  return basename(path.replace(/\/+$/, '')).replace(/\.(tar|oci|tgz|tzst|tar\.gz|tar\.zst)$/i, '') || 'image';
 }
 
 /** Opens every image `input` resolves to (one, or one per platform with `--platform all`). */

@@ -22,6 +22,7 @@ import { decompressorFor, describeDecompressError, peek, sniffCompression } from
 import { TarReader, type EntrySink, type TarHandler, type TarHeader } from '../../layer/tar/reader.js';
 import { MAX_CONFIG_BYTES } from '../wire.js';
 import type { BlobStore, PassedMember } from './blob-store.js';
+import { memberStore } from './member-store.js';
 import type { SourceOptions } from './options.js';
 import { MemberIndex, memberName, tarError } from './tar-index.js';
 
@@ -370,37 +371,27 @@ export async function streamedTarStore(file: string, what: string, kind: 'gzip' 
     throw err;
   }
   await pass.finish();
-  const member = (path: string): { name: string; size: number } | undefined => {
-    const name = pass.resolve(memberName(path));
-    const m = name === undefined ? undefined : pass.get(name);
-    return name === undefined || m === undefined ? undefined : { name, size: m.size };
-  };
   const stream = (name: string): Readable => {
     const kept = pass.kept.get(name);
     return kept ? Readable.from([kept]) : replay(file, kind, what, name, options.signal);
   };
-  return {
-    what,
-    async size(path) {
-      return member(path)?.size;
+  return memberStore(what, {
+    find(path) {
+      const name = pass.resolve(memberName(path));
+      const m = name === undefined ? undefined : pass.get(name);
+      return name === undefined || m === undefined ? undefined : { name, size: m.size };
     },
-    async read(path, limit, code) {
-      const m = member(path);
-      if (!m) return undefined;
-      if (m.size > limit) throw new OciScanError(code, `${path} in ${what} is larger than ${limit} bytes: not a valid image document`);
+    async readWhole(m) {
       const kept = pass.kept.get(m.name);
       if (kept) return kept;
       const chunks: Buffer[] = [];
       for await (const chunk of stream(m.name) as AsyncIterable<Buffer>) chunks.push(chunk);
       return Buffer.concat(chunks);
     },
-    async stream(path) {
-      const m = member(path);
-      return m ? stream(m.name) : undefined;
-    },
+    open: (m) => stream(m.name),
     passed(path) {
       const name = pass.resolve(memberName(path));
       return name === undefined ? undefined : pass.passed.get(name);
     },
-  };
+  });
 }
