@@ -27,6 +27,8 @@ export interface ScanOptions extends SourceOptions {
   /** How many layers are downloaded and inspected at once. */
   readonly layerConcurrency?: number;
   readonly cache?: LayerCache;
+  /** False (default): a layer that could not be scanned fails every file check; true: file checks judge the scanned layers and name the others. */
+  readonly allowUnscannedLayers?: boolean;
   /** Called after each layer is inspected (progress display). */
   readonly onLayer?: (event: { readonly image: Image; readonly done: number; readonly total: number; readonly facts: LayerFacts }) => void;
 }
@@ -138,6 +140,7 @@ export async function scanImage(image: Image, options: ScanOptions): Promise<Ima
       layers,
       notScanned: image.layers.flatMap((l) => (l.notScanned === undefined ? [] : [{ digest: l.digest, reason: l.notScanned }])),
       fs,
+      allowUnscannedLayers: options.allowUnscannedLayers === true,
       ...(image.fromIndex && image.platform ? { platform: image.platform } : {}),
     };
     // Checks are CPU work over possibly huge fact sets: yield between them so that a

@@ -143,7 +143,10 @@ export function fileOutcome(input: CheckInput, id: string, passText: string, ver
     unverified ? `not verified: ${unscannedText(input)}` : '',
   ].filter((n) => n !== '');
   const description = `Found file${notes.map((n) => ` (${n})`).join('')}${unverified ? '' : notScannedNote(input)}`;
-  return files.length > 0 ? { pass: false, description, files } : { pass: false, description };
+  // The true totals per layer where the recorder kept fewer paths than it matched.
+  const counts = Object.fromEntries(input.layers.flatMap((l) => ((l.facts.matchCounts[id] ?? 0) > (l.facts.matches[id]?.length ?? 0) ? [[l.digest, l.facts.matchCounts[id] ?? 0]] : [])));
+  const withCounts = Object.keys(counts).length > 0 ? { counts } : {};
+  return files.length > 0 ? { pass: false, description, files, ...withCounts } : { pass: false, description, ...withCounts };
 }
 
 /** Definition of a "Checking for a X file" check (checks 9–15). */

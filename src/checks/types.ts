@@ -68,6 +68,8 @@ export interface CheckOutcome {
   readonly pass: boolean;
   readonly description: string;
   readonly files?: LayerFiles;
+  /** Layer digest → entries matched there in total, where that is more than `files` lists (the recorder keeps a bounded number of paths). */
+  readonly counts?: Readonly<Record<string, number>>;
 }
 
 /** A compliance check. */

@@ -11,10 +11,13 @@ import { SEVERITY_ORDER, type Severity } from '../checks/types.js';
 import { OciScanError, exitCodeFor } from '../errors.js';
 import { formatPlatform, parsePlatform, type Platform } from '../image/platform.js';
 import type { RegistryOptions } from '../image/sources/options.js';
-import { escapeForTerminal, renderTerminal } from '../report/terminal.js';
-import { ensureReportsDir, reportFileName, writeReportFile } from '../report/write.js';
+import { jsonChunks } from '../report/json-stream.js';
+import { reportFileNames } from '../report/names.js';
+import { escapeForTerminal, terminalChunks, terminalText } from '../report/terminal.js';
+import { ensureReportsDir, ReportBatch } from '../report/write.js';
 import { scan, type ImageScan, type LayerCache, type ScanOptions } from '../scan.js';
 import { severityCodes } from './exit-codes.js';
+import { untilStopped } from './interrupt.js';
 import { createLogger, LOG_LEVELS } from './logger.js';
 
 /** Everything a run needs, resolved from argv and the environment. */
@@ -27,6 +30,7 @@ interface RunConfig {
   registry: RegistryOptions;
   maxLayerBytes?: number;
   timeoutSeconds: number;
+  allowUnscannedLayers: boolean;
   logLevel: LevelWithSilent;
 }
 
@@ -81,6 +85,7 @@ async function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Promise<RunCon
     .option('ca-file', { type: 'string', describe: 'PEM file of extra CAs to trust for registries' })
     .option('max-layer-size', { type: 'string', describe: 'largest uncompressed layer to read (decompression-bomb guard), e.g. 64g', default: '64g' })
     .option('timeout', { type: 'number', default: 0, describe: 'give up a scan after this many seconds (0: no limit; stalled downloads time out on their own)' })
+    .option('allow-unscanned-layers', { type: 'boolean', default: false, describe: 'report on an image with layers that could not be scanned (foreign layers the registry does not serve) instead of failing every file check' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'warn', describe: 'log level of the JSON logs on stderr' })
     .option('color', { type: 'boolean', describe: 'colour the check lines (default: when stdout is a terminal; honours NO_COLOR / FORCE_COLOR)' })
     .strictOptions()
@@ -111,6 +116,7 @@ async function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Promise<RunCon
     },
     maxLayerBytes: parseSize(args['max-layer-size'], '--max-layer-size'),
     timeoutSeconds: parseTimeout(args.timeout),
+    allowUnscannedLayers: args['allow-unscanned-layers'],
     logLevel: args['log-level'] as LevelWithSilent,
   };
 }
@@ -125,6 +131,20 @@ function emit(stream: NodeJS.WriteStream, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
     stream.write(text, (err) => (err ? reject(new OciScanError('REPORT_WRITE', `cannot write to ${stream === process.stdout ? 'stdout' : 'stderr'}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)) : resolve()));
   });
+}
+
+/** Writes `chunks` in writes of about 64 KiB, each flushed before the next; stops when `signal` aborts. */
+async function emitAll(stream: NodeJS.WriteStream, chunks: Iterable<string>, signal: AbortSignal): Promise<void> {
+  let pending = '';
+  for (const chunk of chunks) {
+    pending += chunk;
+    if (pending.length < 64 * 1024) continue;
+    signal.throwIfAborted();
+    await emit(stream, pending);
+    pending = '';
+  }
+  signal.throwIfAborted();
+  if (pending !== '') await emit(stream, pending);
 }
 
 /** A one-line progress display on stderr (only used when stderr is a terminal). */
@@ -146,7 +166,20 @@ async function checkReportsDir(dir: string): Promise<void> {
   }
 }
 
-async function run(config: RunConfig, logger: Logger, signal: AbortSignal): Promise<number> {
+/** The header line above an image's check lines when a run scans several. */
+function imageHeader(s: ImageScan): string {
+  const platform = s.image.platform ? terminalText(formatPlatform(s.image.platform), 300) : 'unknown platform';
+  return `Image ${terminalText(s.image.name.display, 1000)} (${platform})\n`;
+}
+
+/** Where a run is: the reports batch (discarded on exit unless committed) and what to do once the reports are in place. */
+interface RunState {
+  readonly batch: ReportBatch;
+  committed: boolean;
+  readonly onCommitted: () => void;
+}
+
+async function run(config: RunConfig, logger: Logger, signal: AbortSignal, state: RunState): Promise<number> {
   const codes = severityCodes(process.env);
   if (!config.image) throw new OciScanError('NO_IMAGE', 'no image given: pass IMAGE (e.g. oci-scan ghcr.io/org/app:1.2) or set COMPLIANCE_IMAGE_FULL_REF');
   await checkReportsDir(config.reportsDir);
@@ -157,32 +190,62 @@ async function run(config: RunConfig, logger: Logger, signal: AbortSignal): Prom
     logger,
     signal,
     cache,
+    allowUnscannedLayers: config.allowUnscannedLayers,
     limits: config.maxLayerBytes !== undefined ? { maxLayerBytes: config.maxLayerBytes } : {},
     ...(process.stderr.isTTY ? { onLayer: progress() } : {}),
   });
   if (process.stderr.isTTY) process.stderr.write('\r\u001b[K');
+  // Every report goes to a temporary file first and all are renamed together: a run stopped
+  // before that leaves no report (docs/errors.md).
+  const files = reportFileNames(scans.map((s) => s.image));
+  for (const [i, s] of scans.entries()) await state.batch.write(files[i] ?? '', s.report, signal);
+  const paths = state.batch.commit(signal);
+  state.committed = true;
+  state.onCommitted();
+  for (const path of paths) logger.info({ path }, 'report written');
+
   const lines = config.jsonStdout ? process.stderr : process.stdout;
   const several = scans.length > 1;
-  for (const s of scans) {
-    const file = reportFileName(s.image.name, s.image.manifestDigest ?? s.image.configDigest, several ? s.image.platform : undefined);
-    const path = await writeReportFile(config.reportsDir, file, JSON.stringify(s.report, null, 4) + '\n');
-    logger.info({ path }, 'report written');
-    const header = several ? `Image ${s.image.name.display} (${s.image.platform ? formatPlatform(s.image.platform) : 'unknown platform'})\n` : '';
-    await emit(lines, header + renderTerminal(s.results, config.colour && !config.jsonStdout) + `\nReport: ${path}\n`);
+  for (const [i, s] of scans.entries()) {
+    const chunks = function* (): Generator<string> {
+      if (several) yield imageHeader(s);
+      yield* terminalChunks(s.results, { colour: config.colour && !config.jsonStdout });
+      yield `Report: ${escapeForTerminal(paths[i] ?? '')}\n`;
+    };
+    await emitAll(lines, chunks(), signal);
   }
   if (config.jsonStdout) {
     const doc = several ? scans.map((s) => s.report) : scans[0]?.report;
-    await emit(process.stdout, JSON.stringify(doc, null, 4) + '\n');
+    await emitAll(process.stdout, (function* () {
+      yield* jsonChunks(doc, 4);
+      yield '\n';
+    })(), signal);
   }
   let highest = SEVERITY_ORDER.length - 1;
   for (const s of scans) highest = Math.min(highest, SEVERITY_ORDER.indexOf(s.highest));
   return codes[SEVERITY_ORDER[highest] as Severity];
 }
 
+/** Prints an error as one escaped, bounded line on stderr and returns the exit code. */
+function fail(err: unknown, logger: Logger | undefined): number {
+  // Messages may quote image data (a media type, a path, a platform): escape control
+  // characters so that they cannot drive the terminal, and bound the line.
+  if (err instanceof OciScanError) {
+    process.stderr.write(`oci-scan: ${terminalText(err.message.replace(/\s*\n\s*/g, ' '), 4000)}\n`);
+    logger?.debug({ code: err.code, stack: err.stack }, 'failure');
+    return exitCodeFor(err.code);
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`oci-scan: internal error: ${terminalText(message.replace(/\s*\n\s*/g, ' '), 4000)} (a bug in oci-scan; run with --log-level debug and report it)\n`);
+  logger?.debug({ stack: err instanceof Error ? err.stack : undefined }, 'internal error');
+  return 1;
+}
+
 /** Entry point: never throws; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   let signalled: NodeJS.Signals | undefined;
+  let timer: NodeJS.Timeout | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (signalled) process.exit(sig === 'SIGINT' ? 130 : 143);
     signalled = sig;
@@ -191,31 +254,30 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let logger: Logger | undefined;
+  let state: RunState | undefined;
+  // Whatever ends the process (a second signal included), no temporary report stays behind.
+  process.on('exit', () => state?.batch.discard());
   try {
     const config = await parseArgs(argv, process.env);
     if (!config) return 0;
     logger = createLogger(config.logLevel);
     if (config.timeoutSeconds > 0) {
       const seconds = config.timeoutSeconds;
-      setTimeout(() => controller.abort(new OciScanError('TIMEOUT', `the scan did not finish within ${seconds} s (--timeout): no report written; raise --timeout or check the registry's speed`)), seconds * 1000).unref();
+      timer = setTimeout(() => controller.abort(new OciScanError('TIMEOUT', `the scan did not finish within ${seconds} s (--timeout): no report written; raise --timeout or check the registry's speed`)), seconds * 1000);
+      timer.unref();
     }
-    return await run(config, logger, controller.signal);
+    state = { batch: new ReportBatch(config.reportsDir), committed: false, onCommitted: () => clearTimeout(timer) };
+    return await untilStopped(run(config, logger, controller.signal, state), controller.signal);
   } catch (err) {
+    state?.batch.discard();
     if (signalled) {
-      process.stderr.write(`oci-scan: interrupted by ${signalled}: scan stopped, no report written\n`);
+      const what = state?.committed ? 'the reports were written, the output is incomplete' : 'scan stopped, no report written';
+      process.stderr.write(`oci-scan: interrupted by ${signalled}: ${what}\n`);
       return signalled === 'SIGINT' ? 130 : 143;
     }
-    if (err instanceof OciScanError) {
-      // Found by test/integration/hostile.test.ts: messages may quote image data (a media
-      // type, a path); escape control characters so that they cannot drive the terminal.
-      process.stderr.write(`oci-scan: ${escapeForTerminal(err.message.replace(/\s*\n\s*/g, ' '))}\n`);
-      logger?.debug({ code: err.code, stack: err.stack }, 'failure');
-      return exitCodeFor(err.code);
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`oci-scan: internal error: ${escapeForTerminal(message.replace(/\s*\n\s*/g, ' '))} (a bug in oci-scan; run with --log-level debug and report it)\n`);
-    logger?.debug({ stack: err instanceof Error ? err.stack : undefined }, 'internal error');
-    return 1;
+    return fail(err, logger);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

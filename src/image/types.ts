@@ -51,8 +51,10 @@ export type TagOrigin =
 export interface ImageName {
   /** Top-level key of the report: the image as the user named it, `:latest` made explicit. */
   readonly display: string;
-  /** Last path segment of the repository (or the archive's name): first part of the report file name. */
+  /** Last path segment of the repository (or the archive's name). */
   readonly name: string;
+  /** Repository path without the registry host (`team-a/app`; Docker Hub's `library/` dropped), or the archive's name: first part of the report file name. */
+  readonly repository: string;
   /** The tag, if any. */
   readonly tag?: string;
   /** The digest the user pinned, if any. */

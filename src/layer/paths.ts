@@ -3,8 +3,16 @@
  * `/usr//bin/./su` all become `/usr/bin/su`; `..` never climbs above the root.
  */
 
+/** A `.` or `..` segment anywhere in a relative path. */
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
 /** Normalises a tar entry name (or an absolute link target) to an absolute path. */
 export function normalisePath(name: string): string {
+  // Fast path for what tar writers produce (`usr/bin/x`, `./usr/bin/x`, `/usr/bin/x`, `etc/`):
+  // no empty, `.` or `..` segment left after the usual prefix and trailing slash.
+  let s = name.startsWith('./') ? name.slice(2) : name.startsWith('/') ? name.slice(1) : name;
+  if (s.endsWith('/')) s = s.slice(0, -1);
+  if (s !== '' && s[0] !== '/' && !s.includes('//') && !DOT_SEGMENT.test(s)) return '/' + s;
   const parts: string[] = [];
   for (const segment of name.split('/')) {
     if (segment === '' || segment === '.') continue;

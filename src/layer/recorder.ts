@@ -96,7 +96,7 @@ export const RECORDER_DEFAULTS = {
   maxEntries: 5_000_000,
   maxFindingsPerMatcher: 1000,
   maxRecordedPaths: 500_000,
-  maxExecutables: 200_000,
+  maxExecutables: 50_000,
 } as const;
 
 /** Longest entry name or link target accepted: Linux's PATH_MAX; no real layer comes near it. */
@@ -140,6 +140,7 @@ function ancestorsOf(paths: ReadonlySet<string>): Set<string> {
 
 /** Keeps the first `cap` bytes of a watched file. */
 class ContentSink implements EntrySink {
+  readonly limit: number;
   readonly #chunks: Buffer[] = [];
   #kept = 0;
   readonly #cap: number;
@@ -147,6 +148,7 @@ class ContentSink implements EntrySink {
 
   constructor(cap: number, done: (content: Buffer) => void) {
     this.#cap = cap;
+    this.limit = cap;
     this.#done = done;
   }
 
@@ -208,7 +210,8 @@ export class FactsRecorder implements TarHandler {
     if (this.#entries > this.#maxEntries) {
       throw new OciScanError('LAYER_TOO_LARGE', `${this.#options.what} has more than ${this.#maxEntries} tar entries: refusing a hostile layer`);
     }
-    if (Buffer.byteLength(h.name) > MAX_PATH_BYTES || Buffer.byteLength(h.linkname) > MAX_PATH_BYTES) {
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: only long names need counting.
+    if ((h.name.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(h.name) > MAX_PATH_BYTES) || (h.linkname.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(h.linkname) > MAX_PATH_BYTES)) {
       throw new OciScanError('LAYER_CORRUPT', `${this.#options.what} has an entry name or link target longer than ${MAX_PATH_BYTES} bytes (PATH_MAX): not a Linux filesystem layer`);
     }
     const path = normalisePath(h.name);
@@ -223,7 +226,7 @@ export class FactsRecorder implements TarHandler {
     }
     const type = entryType(h.typeflag);
     const linkTarget = type === 'hardlink' ? normalisePath(h.linkname) : type === 'symlink' ? h.linkname : undefined;
-    const info: EntryInfo = { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid, ...(linkTarget !== undefined ? { linkTarget } : {}) };
+    const info: EntryInfo = linkTarget === undefined ? { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid } : { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid, linkTarget };
     for (const m of this.#options.matchers) {
       const kept = this.#matches.get(m.id);
       // A path already kept is the same finding again: counting it would announce "… and 1 more".

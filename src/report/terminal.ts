@@ -1,15 +1,35 @@
 /**
  * The terminal rendering of a report (SPEC §2): one line per check in the original's form,
  * `PASS. Severity: Informational. <Title>. <Description>.`, and under a failed file check its
- * findings per layer. Names from the image are escaped so that a hostile file name cannot
- * move the cursor or rewrite the screen.
+ * findings per layer — at most TERMINAL_PATHS_PER_LAYER of them, then `… and N more` (the
+ * report file has the rest). Produced in pieces, so that printing never builds one huge
+ * string. Text from the image is escaped so that a hostile name cannot move the cursor,
+ * rewrite the screen or forge a line.
  */
 import type { ReportResult } from './model.js';
 
-/** Replaces control characters (C0, DEL, C1) and lone surrogates with visible escapes. */
+/** Paths printed per layer under a failed check; the report file lists what the recorder kept. */
+export const TERMINAL_PATHS_PER_LAYER = 1000;
+
+/**
+ * Control characters (C0, DEL, C1), lone surrogates, and the Unicode format characters that
+ * reorder or hide text (bidi embeddings/overrides/isolates, line/paragraph separators).
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]|[\ud800-\udfff]/gu;
+
+/** Replaces control and text-reordering characters with visible escapes (`\x1b`, `\u202e`). */
 export function escapeForTerminal(text: string): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]|[\ud800-\udfff]/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** One line of outside text for the terminal: escaped, and cut to `max` characters (`…`). */
+export function terminalText(text: string, max = 1000): string {
+  const escaped = escapeForTerminal(text);
+  return escaped.length > max ? `${escaped.slice(0, max)}…` : escaped;
 }
 
 const COLOURS = { red: '\u001b[31m', yellow: '\u001b[33m', green: '\u001b[32m', dim: '\u001b[2m', reset: '\u001b[0m' } as const;
@@ -18,19 +38,36 @@ function sentence(text: string): string {
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
-/** Renders results as lines (no trailing newline). */
-export function renderTerminal(results: readonly ReportResult[], colour: boolean): string {
-  const paint = (c: keyof typeof COLOURS, s: string): string => (colour ? `${COLOURS[c]}${s}${COLOURS.reset}` : s);
-  const lines: string[] = [];
+/** Options of the rendering. */
+export interface TerminalOptions {
+  readonly colour: boolean;
+  /** Paths printed per layer (default TERMINAL_PATHS_PER_LAYER). */
+  readonly pathsPerLayer?: number;
+}
+
+/** The lines of `results`, each ending in a newline, in pieces of at most a few hundred lines. */
+export function* terminalChunks(results: readonly ReportResult[], options: TerminalOptions): Generator<string> {
+  const paint = (c: keyof typeof COLOURS, s: string): string => (options.colour ? `${COLOURS[c]}${s}${COLOURS.reset}` : s);
+  const cap = options.pathsPerLayer ?? TERMINAL_PATHS_PER_LAYER;
   for (const r of results) {
     const verdict = r.Pass ? paint('green', 'PASS') : paint(r.Severity === 'Critical' || r.Severity === 'High' ? 'red' : 'yellow', 'FAIL');
-    lines.push(`${verdict}. Severity: ${r.Severity}. ${r.Title}. ${escapeForTerminal(sentence(r.Description))}`);
-    for (const layer of r.Files ?? []) {
-      for (const [digest, paths] of Object.entries(layer)) {
-        lines.push(`    ${paint('dim', `layer ${digest}`)}`);
-        for (const p of paths) lines.push(`        ${escapeForTerminal(p)}`);
+    yield `${verdict}. Severity: ${r.Severity}. ${escapeForTerminal(r.Title)}. ${escapeForTerminal(sentence(r.Description))}\n`;
+    const files = r.Files ?? [];
+    for (let i = 0; i < files.length; i++) {
+      for (const [digest, paths] of Object.entries(files[i] ?? {})) {
+        const total = Math.max(paths.length, r.FileCounts?.[i]?.[digest] ?? 0);
+        const shown = paths.slice(0, cap);
+        let chunk = `    ${paint('dim', `layer ${escapeForTerminal(digest)}`)}\n`;
+        for (let j = 0; j < shown.length; j++) {
+          chunk += `        ${escapeForTerminal(shown[j] ?? '')}\n`;
+          if (j % 256 === 255) {
+            yield chunk;
+            chunk = '';
+          }
+        }
+        if (total > shown.length) chunk += `        … and ${total - shown.length} more\n`;
+        yield chunk;
       }
     }
   }
-  return lines.join('\n');
 }

@@ -1,55 +1,136 @@
 /**
  * Writing report files: into the reports directory (created if missing, never emptied — the
- * original deleted it), atomically (temp file in the same directory + rename), one file per
- * image named `<name>_<tag>-compliance.json` (SPEC §2).
+ * original deleted it), atomically (temp file in the same directory + rename), streamed in
+ * pieces (never one string, however many findings), one file per image (names.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { OciScanError } from '../errors.js';
-import { formatPlatform, type Platform } from '../image/platform.js';
-import type { ImageName } from '../image/types.js';
+import { jsonChunks } from './json-stream.js';
+import type { Report } from './model.js';
+import { assertValidReport } from './validate.js';
 
-/** A file-name-safe version of a name part (no separators, no control characters, no dot-only names). */
-function safePart(part: string): string {
-  const cleaned = part.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^\.+/, '_');
-  return cleaned.slice(0, 100) || '_';
+/** At most this many directory levels are checked or created: a bound on the steps, whatever the path. */
+export const MAX_DIR_DEPTH = 1024;
+
+const DIR_HINT = 'set COMPLIANCE_REPORTS_DIR or --reports-dir to a writable directory';
+
+function codeOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? String(err);
 }
 
-/** `<name>_<tag>-compliance.json`; `sha256-<12 hex>` stands for the tag of a digest-only image; a platform suffix when scanning several. */
-export function reportFileName(name: ImageName, fallbackDigest: string, platform?: Platform): string {
-  const digest = name.digest ?? fallbackDigest;
-  const tag = name.tag ?? `${digest.split(':')[0] ?? 'sha256'}-${(digest.split(':')[1] ?? '').slice(0, 12)}`;
-  const suffix = platform ? `_${formatPlatform(platform).replace(/\//g, '-')}` : '';
-  return `${safePart(name.name)}_${safePart(tag)}${suffix}-compliance.json`;
+function cannotCreate(dir: string, code: string, at: string | undefined, cause?: unknown): OciScanError {
+  const where = at === undefined ? '' : ` (at ${at})`;
+  return new OciScanError('REPORT_WRITE', `cannot create the reports directory ${dir}: ${code}${where}; ${DIR_HINT}`, cause === undefined ? undefined : { cause });
 }
 
-/** Creates the reports directory if needed; throws REPORT_WRITE with what to do. */
-export async function ensureReportsDir(dir: string): Promise<void> {
+/** 'dir', 'other' (exists, not a directory) or 'missing'; throws for anything that stops the walk (EACCES, ELOOP, …). */
+async function kindOf(path: string, dir: string, at: string | undefined): Promise<'dir' | 'other' | 'missing'> {
   try {
-    await mkdir(dir, { recursive: true });
+    return (await stat(path)).isDirectory() ? 'dir' : 'other';
   } catch (err) {
-    // A recursive mkdir on a read-only file system says ENOENT; a plain one names the cause (EROFS).
-    const code = await mkdir(dir).then(
-      () => undefined,
-      (plain: NodeJS.ErrnoException) => plain.code,
-    );
-    const reason = code && code !== 'ENOENT' ? code : ((err as NodeJS.ErrnoException).code ?? String(err));
-    throw new OciScanError('REPORT_WRITE', `cannot create the reports directory ${dir}: ${reason}; set COMPLIANCE_REPORTS_DIR or --reports-dir to a writable directory`, { cause: err });
+    if (codeOf(err) === 'ENOENT') return 'missing';
+    throw cannotCreate(dir, codeOf(err), at, err);
   }
 }
 
-/** Writes `content` to `dir/file` atomically. Returns the path written. */
-export async function writeReportFile(dir: string, file: string, content: string): Promise<string> {
-  await ensureReportsDir(dir);
-  const target = join(dir, file);
-  const temp = join(dir, `.${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, content, { mode: 0o644, flag: 'wx' });
-    await rename(temp, target);
-    return target;
-  } catch (err) {
-    await rm(temp, { force: true }).catch(() => undefined);
-    throw new OciScanError('REPORT_WRITE', `cannot write the report ${target}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check that the reports directory is writable and the disk is not full`, { cause: err });
+/**
+ * Creates the reports directory if needed, one level at a time from the root (or the current
+ * directory), as written — `..` after a symlink means what the kernel says it means: one stat
+ * (and at most one mkdir) per level, so it always ends. Node's `mkdir({ recursive: true })` is
+ * not used: where a file system answers ENOENT to mkdir under an existing directory (/proc), it
+ * retries the parent and the child forever. Throws REPORT_WRITE naming the cause and the level.
+ */
+export async function ensureReportsDir(dir: string): Promise<void> {
+  if (await stat(dir).then((st) => st.isDirectory(), () => false)) return;
+  const parts = dir.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.length > MAX_DIR_DEPTH) throw cannotCreate(dir, `deeper than ${MAX_DIR_DEPTH} levels`, undefined);
+  let current = dir.startsWith('/') ? '' : '.';
+  for (const [i, part] of parts.entries()) {
+    current = `${current}/${part}`;
+    const at = i === parts.length - 1 ? undefined : current;
+    const kind = await kindOf(current, dir, at);
+    if (kind === 'dir') continue;
+    if (kind === 'other') throw cannotCreate(dir, 'ENOTDIR', at);
+    try {
+      await mkdir(current);
+    } catch (err) {
+      // Created meanwhile by a concurrent run: fine. Anything else (EROFS, ENOENT under /proc, EACCES) ends the walk.
+      if (codeOf(err) === 'EEXIST' && (await kindOf(current, dir, at)) === 'dir') continue;
+      throw cannotCreate(dir, codeOf(err), at, err);
+    }
+  }
+}
+
+/** The report as the file holds it: JSON with 4-space indentation and a final newline, in pieces. */
+function* reportText(report: Report): Generator<string> {
+  yield* jsonChunks(report, 4);
+  yield '\n';
+}
+
+/**
+ * The report files of one run. `write` validates a report and streams it to a temporary file
+ * beside its final name; `commit` renames them all into place; until then nothing is visible,
+ * and `discard` (also safe from a process 'exit' handler) removes the temporary files. So a
+ * run that fails or is interrupted before `commit` leaves neither a report nor a temp file.
+ */
+export class ReportBatch {
+  readonly #dir: string;
+  readonly #pending: Array<{ readonly temp: string; readonly target: string }> = [];
+
+  constructor(dir: string) {
+    this.#dir = dir;
+  }
+
+  /** Validates `report` (an invalid one is a bug: INTERNAL) and writes it to a temporary file for `file`. */
+  async write(file: string, report: Report, signal?: AbortSignal): Promise<void> {
+    assertValidReport(report);
+    const target = join(this.#dir, file);
+    const temp = join(this.#dir, `.${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const entry = { temp, target };
+    this.#pending.push(entry);
+    try {
+      const source = Readable.from(reportText(report));
+      const sink = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
+      await (signal ? pipeline(source, sink, { signal }) : pipeline(source, sink));
+    } catch (err) {
+      rmSync(temp, { force: true });
+      this.#pending.splice(this.#pending.indexOf(entry), 1);
+      if (signal?.aborted) throw signal.reason;
+      throw new OciScanError('REPORT_WRITE', `cannot write the report ${target}: ${codeOf(err)}; check that the reports directory is writable and the disk is not full`, { cause: err });
+    }
+  }
+
+  /** Renames every written report into place and returns their paths; throws `signal.reason` instead when the run was stopped first. */
+  commit(signal?: AbortSignal): string[] {
+    if (signal?.aborted) {
+      this.discard();
+      throw signal.reason;
+    }
+    // Synchronous on purpose: no signal handler can run between the check above and the
+    // renames, so a run never says "no report written" after it wrote one.
+    const written: string[] = [];
+    for (const { temp, target } of this.#pending) {
+      try {
+        renameSync(temp, target);
+      } catch (err) {
+        this.#pending.splice(0, written.length);
+        this.discard();
+        throw new OciScanError('REPORT_WRITE', `cannot write the report ${target}: ${codeOf(err)}; check that the reports directory is writable`, { cause: err });
+      }
+      written.push(target);
+    }
+    this.#pending.length = 0;
+    return written;
+  }
+
+  /** Removes the temporary files not committed yet. Synchronous, so a process 'exit' handler can call it. */
+  discard(): void {
+    for (const { temp } of this.#pending) rmSync(temp, { force: true });
+    this.#pending.length = 0;
   }
 }

@@ -157,7 +157,7 @@ export function recordImage(
 export function checkInput(spec: InputSpec): CheckInput {
   const { views, fs } = recordImage(spec.layers, spec);
   const config: ImageConfig = { architecture: 'amd64', os: 'linux', config: spec.config ?? {} };
-  const name: ImageName = spec.name ?? { display: 'test/app:1.0', name: 'app', tag: '1.0', tagOrigin: 'reference' };
+  const name: ImageName = spec.name ?? { display: 'test/app:1.0', name: 'app', repository: 'test/app', tag: '1.0', tagOrigin: 'reference' };
   return {
     name,
     config,

@@ -1,11 +1,12 @@
 /**
- * The built CLI as a subprocess: report files that validate against the schema, exit codes
- * (highest severity, env overrides, 2/20/21/22/23), COMPLIANCE_JSON_STDOUT, one-line errors
- * without stack traces, and a reports directory that is never emptied.
+ * The built CLI as a subprocess: report files that validate against the schema and are named
+ * after the whole repository path, exit codes (highest severity, env overrides,
+ * 2/20/21/22/23), COMPLIANCE_JSON_STDOUT, one-line errors without stack traces, a reports
+ * directory that is never emptied and whose creation always ends, --allow-unscanned-layers.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { buildImage, buildIndex, buildTar, digestOf, writeDockerArchive, writeOciLayout, type ImageSpec } from '../helpers/image-builder.js';
@@ -99,7 +100,7 @@ test('no image: exit 22; COMPLIANCE_IMAGE_FULL_REF is used when IMAGE is absent'
   }
 });
 
-test('reports directory: created when missing, never emptied; unwritable → exit 23', async () => {
+test('reports directory: created when missing, never emptied; below a file or under /proc → exit 23, one line', async () => {
   const { dir, cleanup } = await tempDir();
   try {
     const reports = join(dir, 'deep', 'reports');
@@ -115,6 +116,11 @@ test('reports directory: created when missing, never emptied; unwritable → exi
     // A path below a regular file can never be created, even by root.
     const blocked = await runCli(['oci:fixtures/demo:1.0', '--reports-dir', join(reports, 'keep-me.txt', 'sub')]);
     assertOneLineError(blocked, 23, /cannot create the reports directory .*ENOTDIR/);
+    // Under /proc, mkdir answers ENOENT below an existing directory: Node's recursive mkdir
+    // retried that forever; the run must end with one line.
+    const proc = await runCli(['oci:fixtures/demo:1.0', '--reports-dir', '/proc/oci-scan-test/reports'], { timeoutMs: 30_000 });
+    assert.equal(proc.signal, null, 'the CLI hung and was killed');
+    assertOneLineError(proc, 23, /cannot create the reports directory \/proc\/oci-scan-test\/reports: ENOENT \(at \/proc\/oci-scan-test\); set COMPLIANCE_REPORTS_DIR/);
   } finally {
     await cleanup();
   }
@@ -155,14 +161,36 @@ test('bad input: missing file → 20, truncated gzip layer → 20, corrupt tar �
   }
 });
 
-test('docker-archive: the tag the archive records decides check 1; the report is named after it', async () => {
+test('docker-archive: the tag the archive records decides check 1; the report is named after its whole repository path', async () => {
   const { dir, cleanup } = await tempDir();
   try {
     await writeDockerArchive(join(dir, 'saved.tar'), buildImage(cleanSpec), ['registry.local/team/web:latest']);
     const r = await runCli([`docker-archive:${join(dir, 'saved.tar')}`, '--reports-dir', join(dir, 'r')]);
     assert.equal(r.code, 12, r.stderr);
     assert.match(r.stdout, /^FAIL\. Severity: Critical\. Tag :latest\. Image docker-archive:.*saved\.tar has tag: latest\.$/m);
-    assert.deepEqual(await readdir(join(dir, 'r')), ['web_latest-compliance.json']);
+    assert.deepEqual(await readdir(join(dir, 'r')), ['team_web_latest-compliance.json']);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('reports of repositories that share their last segment (team-a/app, team-b/app) never overwrite each other', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const reports = join(dir, 'r');
+    const cases: Array<[repoTag: string, file: string]> = [
+      ['registry.local:5000/team-a/app:1.0', 'team-a_app_1.0-compliance.json'],
+      ['team-b/app:1.0', 'team-b_app_1.0-compliance.json'],
+      ['docker.io/library/gcc:12', 'gcc_12-compliance.json'],
+    ];
+    for (const [repoTag, expected] of cases) {
+      const archive = join(dir, `${expected}.tar`);
+      await writeDockerArchive(archive, buildImage(cleanSpec), [repoTag]);
+      const r = await runCli([`docker-archive:${archive}`, '--reports-dir', reports]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.endsWith(`Report: ${join(reports, expected)}\n`), r.stdout);
+    }
+    assert.deepEqual((await readdir(reports)).sort(), ['gcc_12-compliance.json', 'team-a_app_1.0-compliance.json', 'team-b_app_1.0-compliance.json']);
   } finally {
     await cleanup();
   }
@@ -193,6 +221,41 @@ test('--platform all on a multi-platform layout: one report per platform (platfo
     assert.deepEqual(await readdir(join(dir, 'one')), ['multi_2.0-compliance.json']);
     const none = await runCli([`oci:${root}:2.0`, '--platform', 'linux/s390x', '--reports-dir', join(dir, 'none')]);
     assertOneLineError(none, 21, /no image for linux\/s390x; available platforms: linux\/amd64, linux\/arm64\/v8/);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('--allow-unscanned-layers: a foreign layer the archive lacks fails every file check unless the flag is given', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    // Provenance: a clean two-layer image whose second layer is re-labelled non-distributable
+    // (with a URL) and left out of the layout, as a Windows base layer would be.
+    const base = buildImage({ ...cleanSpec, layers: [...cleanSpec.layers, { entries: [{ type: 'file', path: 'win', content: 'w' }] }] });
+    const doc = JSON.parse(base.manifest.toString()) as { layers: Array<{ mediaType: string; urls?: string[] }> };
+    const foreign = doc.layers[1];
+    assert.ok(foreign);
+    foreign.mediaType = 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip';
+    foreign.urls = ['https://foreign.example.com/layer'];
+    const manifest = Buffer.from(JSON.stringify(doc));
+    const root = join(dir, 'foreign');
+    await writeOciLayout(root, [{ image: { ...base, manifest, manifestDigest: digestOf(manifest) }, tag: '1.0' }]);
+    await rm(join(root, 'blobs', 'sha256', (base.layers[1]?.digest ?? '').slice(7)));
+    type Doc = Record<string, Array<{ Id: string; Pass: boolean; Description: string }>>;
+    const fileChecks = ['suid', 'sgid', 'sudo', 'su', 'sshd', 'ssh', 'nc', 'netcat', 'socat', 'compilers'];
+
+    const strict = await runCli([`oci:${root}:1.0`, '--reports-dir', join(dir, 'strict'), '--json-stdout']);
+    assert.equal(strict.code, 12, strict.stderr);
+    const strictResults = (JSON.parse(strict.stdout) as Doc)[`oci:${root}:1.0`] ?? [];
+    for (const id of fileChecks) assert.equal(strictResults.find((x) => x.Id === id)?.Pass, false, `${id} must fail while a layer is unscanned`);
+
+    const allowed = await runCli([`oci:${root}:1.0`, '--reports-dir', join(dir, 'allowed'), '--json-stdout', '--allow-unscanned-layers']);
+    const allowedResults = (JSON.parse(allowed.stdout) as Doc)[`oci:${root}:1.0`] ?? [];
+    for (const id of fileChecks) {
+      const r = allowedResults.find((x) => x.Id === id);
+      assert.equal(r?.Pass, true, `${id} judges the scanned layers only`);
+      assert.match(r?.Description ?? '', /not scanned/);
+    }
   } finally {
     await cleanup();
   }

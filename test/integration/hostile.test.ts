@@ -2,15 +2,17 @@
  * Malicious images and hostile surroundings, through the built CLI: hostile entry names are
  * printed escaped and never used as file system paths; hard links to missing targets and
  * duplicate entries across layers do not crash; concurrent scans into one reports directory;
- * stdout on a full device; SIGTERM/SIGINT while a slow registry trickles a layer.
+ * stdout on a full device; SIGTERM/SIGINT while a slow registry trickles a layer; hostile
+ * platform strings and archive names become safe, bounded, distinct report file names and
+ * escaped lines.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { buildImage, buildTar, digestOf, ustarHeader, writeOciLayout } from '../helpers/image-builder.js';
+import { buildImage, buildIndex, buildTar, digestOf, ustarHeader, writeDockerArchive, writeOciLayout } from '../helpers/image-builder.js';
 import { startFaultRegistry } from '../helpers/fault-server.js';
 import { CLI, ociLayoutRef, runCli, tempDir } from '../helpers/scan.js';
 
@@ -214,6 +216,89 @@ test('--timeout: a scan that outlives it stops with exit 20, one line, and no re
     assert.deepEqual(await readdir(reports).catch(() => []), []);
   } finally {
     await server.stop();
+    await cleanup();
+  }
+});
+
+/** Asserts that `text` carries no raw control or text-reordering character (newlines aside). */
+function assertNoRawControls(text: string, what: string): void {
+  // eslint-disable-next-line no-control-regex -- the point of the check
+  assert.doesNotMatch(text.replace(/\n/g, ''), /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/, `raw control characters in ${what}: ${JSON.stringify(text.slice(0, 500))}`);
+}
+
+test('hostile platform strings in an index (ESC, NUL, 300 characters, two that sanitise alike): one safe, bounded, distinct report file each; escaped lines', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    // Provenance: five one-layer images that differ in config and platform; a layout whose
+    // index.json names an OCI index over them. linux/amd64/v1 and linux-amd64/v1 both become
+    // linux-amd64-v1 in a file name; only the clean one has no setuid file.
+    const platforms = [
+      { os: 'linux', architecture: 'amd64', variant: 'v1' },
+      { os: 'linux-amd64', architecture: 'v1' },
+      { os: 'linux', architecture: 'arm', variant: '\u001b[2J\u001b]0;pwned\u0007' },
+      { os: 'linux', architecture: 'riscv64', variant: 'a\u0000b' },
+      { os: 'linux', architecture: 's390x', variant: 'v'.repeat(300) },
+    ];
+    const images = platforms.map((platform, i) =>
+      buildImage({ layers: [{ entries: i === 0 ? [{ type: 'file', path: 'app', content: 'clean' }] : [{ type: 'file', path: `usr/bin/su${i}`, mode: 0o4755, content: String(i) }] }], config: { User: 'app:app', Labels: { n: String(i) }, Cmd: ['/app'] }, platform }),
+    );
+    const root = join(dir, 'multi');
+    await writeOciLayout(root, images.map((image) => ({ image })));
+    const index = buildIndex(images);
+    await writeFile(join(root, 'blobs', 'sha256', index.digest.slice(7)), index.bytes);
+    await writeFile(join(root, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: index.mediaType, digest: index.digest, size: index.bytes.length, annotations: { 'org.opencontainers.image.ref.name': '2.0' } }] }));
+    const reports = join(dir, 'reports');
+    const r = await runCli([`oci:${root}:2.0`, '--platform', 'all', '--reports-dir', reports]);
+    assert.equal(r.code, 12, r.stderr);
+    assert.equal(r.stderr, '');
+    assertNoRawControls(r.stdout, 'stdout');
+    assert.match(r.stdout, /^Image oci:.*:2\.0 \(linux\/arm\/\\x1b\[2J\\x1b\]0;pwned\\x07\)$/m);
+    assert.match(r.stdout, /^Image oci:.*:2\.0 \(linux\/riscv64\/a\\x00b\)$/m);
+    const files = await readdir(reports);
+    assert.equal(files.length, platforms.length, files.join(' '));
+    for (const f of files) {
+      assert.match(f, /^multi_2\.0_[A-Za-z0-9._-]+-compliance\.json$/);
+      assert.ok(Buffer.byteLength(f) <= 200, f);
+    }
+    // Each platform's report is its own: the clean amd64/v1 image did not overwrite linux-amd64/v1's.
+    const su = await Promise.all(files.map(async (f) => {
+      const doc = JSON.parse(await readFile(join(reports, f), 'utf8')) as Record<string, Array<{ Id: string; Pass: boolean }>>;
+      return doc[`oci:${root}:2.0`]?.find((x) => x.Id === 'suid')?.Pass;
+    }));
+    assert.deepEqual(su.sort(), [false, false, false, false, true]);
+    // Every report path printed is one of these files.
+    const printed = r.stdout.split('\n').filter((l) => l.startsWith('Report: ')).map((l) => l.slice('Report: '.length));
+    assert.deepEqual(printed.map((p) => relative(reports, p)).sort(), [...files].sort());
+  } finally {
+    await cleanup();
+  }
+});
+
+test('hostile names an archive records (ref.name annotation, RepoTags) become safe file names and escaped lines', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const image = buildImage({ layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'x' }] }] });
+    const layout = join(dir, 'layout');
+    await writeOciLayout(layout, [{ image, tag: '../../../tmp/x\u001b]0;pwned\u0007\u0000' }]);
+    const reports = join(dir, 'reports');
+    const fromLayout = await runCli([`oci:${layout}`, '--reports-dir', reports], { cwd: dir });
+    assert.equal(fromLayout.code, 12, fromLayout.stderr);
+    assertNoRawControls(fromLayout.stdout, 'stdout');
+    assert.match(fromLayout.stdout, /has tag: \.\.\/\.\.\/\.\.\/tmp\/x\\x1b\]0;pwned\\x07\\x00\./);
+
+    const archive = join(dir, 'saved.tar');
+    await writeDockerArchive(archive, image, [`evil/${'n'.repeat(250)}/../\u001b[31m:\u202e${'t'.repeat(250)}`]);
+    const fromArchive = await runCli([`docker-archive:${archive}`, '--reports-dir', reports], { cwd: dir });
+    assert.equal(fromArchive.code, 12, fromArchive.stderr);
+    assertNoRawControls(fromArchive.stdout, 'stdout');
+    const files = await readdir(reports);
+    assert.equal(files.length, 2, files.join(' '));
+    for (const f of files) {
+      assert.match(f, /^[A-Za-z0-9_-][A-Za-z0-9._-]*-compliance\.json$/);
+      assert.ok(Buffer.byteLength(f) <= 200, f);
+    }
+    assert.deepEqual((await readdir(dir)).sort(), ['layout', 'reports', 'saved.tar'], 'nothing written outside the reports directory');
+  } finally {
     await cleanup();
   }
 });

@@ -203,7 +203,7 @@ describe('an image built by buildah and written by podman save', { skip: buildah
   it('docker-archive (layers behind <id>/layer.tar symlinks) and oci-archive give the same findings', async () => {
     const docker = await scanOne(`docker-archive:${join(dir, 'app-docker.tar')}`);
     assertFindings(docker.result, docker.byId);
-    assert.deepEqual(docker.result.image.name, { display: `docker-archive:${join(dir, 'app-docker.tar')}`, name: 'app', tag: '1.0', tagOrigin: 'archive' });
+    assert.deepEqual(docker.result.image.name, { display: `docker-archive:${join(dir, 'app-docker.tar')}`, name: 'app', repository: 'app', tag: '1.0', tagOrigin: 'archive' });
     assert.deepEqual(docker.result.image.layers.map((l) => l.digest), docker.result.image.config.rootfs?.diff_ids);
     const oci = await scanOne(`oci-archive:${join(dir, 'app-oci.tar')}`);
     assertFindings(oci.result, oci.byId);

@@ -74,7 +74,7 @@ describe('CLI against a real registry', { skip }, () => {
     const reports = join(dir, 'clean');
     const r = await run([`${registry.host}/team/app:1.0`, '--reports-dir', reports], auth);
     assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(await readFile(join(reports, 'app_1.0-compliance.json'), 'utf8')) as Record<string, unknown>;
+    const report = JSON.parse(await readFile(join(reports, 'team_app_1.0-compliance.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(Object.keys(report), [`${registry.host}/team/app:1.0`]);
     assert.ok(!r.stdout.includes(TEST_PASSWORD) && !r.stderr.includes(TEST_PASSWORD));
   });

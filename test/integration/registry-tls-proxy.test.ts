@@ -48,8 +48,8 @@ function cli(args: readonly string[], env: Record<string, string> = {}): ReturnT
 }
 
 async function assertCleanReport(reports: string, reference: string): Promise<void> {
-  assert.deepEqual(await readdir(reports), ['app_1.0-compliance.json']);
-  const report = JSON.parse(await readFile(join(reports, 'app_1.0-compliance.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual(await readdir(reports), ['team_app_1.0-compliance.json']);
+  const report = JSON.parse(await readFile(join(reports, 'team_app_1.0-compliance.json'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual(Object.keys(report), [reference]);
 }
 

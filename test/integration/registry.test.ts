@@ -76,7 +76,7 @@ describe('registry: anonymous docker-registry', { skip }, () => {
     const images = await openRegistryImages(`${registry.host}/team/app:1.0`, testOptions());
     await assertImageMatches(images, ociImage);
     const [image] = images;
-    assert.deepEqual(image?.name, { display: `${registry.host}/team/app:1.0`, name: 'app', tag: '1.0', tagOrigin: 'reference' });
+    assert.deepEqual(image?.name, { display: `${registry.host}/team/app:1.0`, name: 'app', repository: 'team/app', tag: '1.0', tagOrigin: 'reference' });
     assert.deepEqual(image?.platform, { os: 'linux', architecture: 'amd64' });
     assert.equal(image?.fromIndex, undefined);
     assert.equal(image?.config.config?.User, 'app:app');
@@ -85,7 +85,7 @@ describe('registry: anonymous docker-registry', { skip }, () => {
   test('Docker schema2 manifest by digest, with docker:// and with tag@digest', async () => {
     const byDigest = await openRegistryImages(`docker://${registry.host}/team/docker@${dockerImage.manifestDigest}`, testOptions());
     await assertImageMatches(byDigest, dockerImage);
-    assert.deepEqual(byDigest[0]?.name, { display: `${registry.host}/team/docker@${dockerImage.manifestDigest}`, name: 'docker', digest: dockerImage.manifestDigest, tagOrigin: 'reference' });
+    assert.deepEqual(byDigest[0]?.name, { display: `${registry.host}/team/docker@${dockerImage.manifestDigest}`, name: 'docker', repository: 'team/docker', digest: dockerImage.manifestDigest, tagOrigin: 'reference' });
     // the digest wins over the tag (which does not even exist)
     const both = await openRegistryImages(`${registry.host}/team/docker:nope@${dockerImage.manifestDigest}`, testOptions());
     assert.equal(both[0]?.manifestDigest, dockerImage.manifestDigest);

@@ -81,7 +81,7 @@ describe('go-containerregistry / crane / ko / kaniko tarballs (<hex>.tar.gz)', (
     assert.ok(img);
     assert.deepEqual(img.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
     assert.equal(img.configDigest, image.configDigest);
-    assert.deepEqual(img.name, { display: `docker-archive:${file}`, name: 'app', tag: '1.0', tagOrigin: 'archive' });
+    assert.deepEqual(img.name, { display: `docker-archive:${file}`, name: 'app', repository: 'team/app', tag: '1.0', tagOrigin: 'archive' });
     assert.deepEqual(bodies(await factsOf(img)), bodies(reference));
   });
 
@@ -89,7 +89,7 @@ describe('go-containerregistry / crane / ko / kaniko tarballs (<hex>.tar.gz)', (
     const file = join(dir, 'ggcr-tagless.tar');
     await writeGgcrTarball(file, image, { style: 'ggcr', repoTags: ['app'] });
     const [img] = await open(`docker-archive:${file}`);
-    assert.deepEqual(img?.name, { display: `docker-archive:${file}`, name: 'app', tag: 'latest', tagOrigin: 'archive' });
+    assert.deepEqual(img?.name, { display: `docker-archive:${file}`, name: 'app', repository: 'app', tag: 'latest', tagOrigin: 'archive' });
     for (const ref of ['app', 'app:latest', 'docker.io/library/app:latest']) {
       const [picked] = await open(`docker-archive:${file}:${ref}`);
       assert.equal(picked?.configDigest, image.configDigest, ref);
@@ -162,7 +162,7 @@ describe('Jib tarballs and manifest.json keys', () => {
     await writeGgcrTarball(file, image, { style: 'jib', repoTags: ['registry.local:5000/jib/app:2.0'] });
     const [img] = await open(`docker-archive:${file}`);
     assert.ok(img);
-    assert.deepEqual(img.name, { display: `docker-archive:${file}`, name: 'app', tag: '2.0', tagOrigin: 'archive' });
+    assert.deepEqual(img.name, { display: `docker-archive:${file}`, name: 'app', repository: 'jib/app', tag: '2.0', tagOrigin: 'archive' });
     assert.equal(img.configDigest, image.configDigest);
     assert.deepEqual(img.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
     assert.deepEqual(bodies(await factsOf(img)), bodies(reference));

@@ -119,6 +119,20 @@ describe('tar parity: what Go extracts, the inspector sees', () => {
     assert.deepEqual(facts.watched['/etc/passwd'], { type: 'file', content, size: content.length, truncated: false });
   });
 
+  it('a sparse /etc/passwd of 1 TiB logical size keeps only the first 1 MiB of its expanded content', async () => {
+    const content = 'root:x:0:0::/root:/bin/sh\n';
+    const size = 2 ** 40;
+    const records = pax('x', { 'GNU.sparse.major': '0', 'GNU.sparse.minor': '1', 'GNU.sparse.name': 'etc/passwd', 'GNU.sparse.size': String(size), 'GNU.sparse.numblocks': '1', 'GNU.sparse.map': `0,${content.length}` });
+    const tar = Buffer.concat([records, ustarHeader({ name: 'GNUSparseFile.0/passwd', typeflag: '0', size: content.length }), blocks(content), END]);
+    const facts = await inspect(tar);
+    const watched = facts.watched['/etc/passwd'];
+    assert.ok(watched?.type === 'file');
+    assert.equal(watched.size, size);
+    assert.equal(watched.truncated, true);
+    assert.equal(watched.content.length, 1024 * 1024);
+    assert.ok(watched.content.startsWith(content));
+  });
+
   it('members after the end-of-archive marker are ignored, as Go ignores them (no false positive)', async () => {
     const facts = await inspect(Buffer.concat([ustarHeader({ name: 'etc/hostname', typeflag: '0', size: 2 }), blocks('h\n'), END, SUDO, END]));
     assert.deepEqual(facts.matches['suid'], []);

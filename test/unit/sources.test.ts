@@ -62,7 +62,7 @@ describe('OCI layout (oci:DIR[:TAG])', () => {
     const [image, ...rest] = await open(`oci:${root}:1.0`);
     assert.equal(rest.length, 0);
     assert.ok(image);
-    assert.deepEqual(image.name, { display: `oci:${root}:1.0`, name: 'tagged', tag: '1.0', tagOrigin: 'reference' });
+    assert.deepEqual(image.name, { display: `oci:${root}:1.0`, name: 'tagged', repository: 'tagged', tag: '1.0', tagOrigin: 'reference' });
     assert.equal(image.configDigest, amd.configDigest);
     assert.equal(image.manifestDigest, amd.manifestDigest);
     assert.deepEqual(image.platform, { os: 'linux', architecture: 'amd64' });
@@ -82,7 +82,7 @@ describe('OCI layout (oci:DIR[:TAG])', () => {
     const root = join(dir, 'single');
     await writeOciLayout(root, [{ image: amd, tag: '3.1' }]);
     const [image] = await open(`oci:${root}`);
-    assert.deepEqual(image?.name, { display: `oci:${root}`, name: 'single', tag: '3.1', tagOrigin: 'archive' });
+    assert.deepEqual(image?.name, { display: `oci:${root}`, name: 'single', repository: 'single', tag: '3.1', tagOrigin: 'archive' });
     const untagged = join(dir, 'untagged');
     await writeOciLayout(untagged, [{ image: amd }]);
     const [u] = await open(`oci:${untagged}`);
@@ -175,7 +175,7 @@ describe('OCI archive (oci-archive:FILE[:TAG])', () => {
     await writeOciArchive(file, [{ image: amd, tag: '1.0' }]);
     const [image] = await open(`oci-archive:${file}:1.0`);
     assert.equal(image?.configDigest, amd.configDigest);
-    assert.deepEqual(image?.name, { display: `oci-archive:${file}:1.0`, name: 'app-oci', tag: '1.0', tagOrigin: 'reference' });
+    assert.deepEqual(image?.name, { display: `oci-archive:${file}:1.0`, name: 'app-oci', repository: 'app-oci', tag: '1.0', tagOrigin: 'reference' });
     assert.ok(image);
     const facts = await factsOf(image);
     const root = join(dir, 'same-as-archive');
@@ -235,8 +235,8 @@ describe('docker archive (docker-archive:FILE[:REPO:TAG])', () => {
     const diffIds = amd.layers.map((l) => l.diffId);
     assert.deepEqual(c.layers.map((l) => l.digest), diffIds);
     assert.deepEqual(m.layers.map((l) => l.digest), diffIds);
-    assert.deepEqual(c.name, { display: `docker-archive:${classic}`, name: 'app', tag: '1.0', tagOrigin: 'archive' });
-    assert.deepEqual(m.name, { display: `docker-archive:${modern}`, name: 'app', tag: '1.0', tagOrigin: 'archive' });
+    assert.deepEqual(c.name, { display: `docker-archive:${classic}`, name: 'app', repository: 'app', tag: '1.0', tagOrigin: 'archive' });
+    assert.deepEqual(m.name, { display: `docker-archive:${modern}`, name: 'app', repository: 'app', tag: '1.0', tagOrigin: 'archive' });
     const cf = await factsOf(c);
     assert.deepEqual(cf, await factsOf(m));
     assert.ok(cf.every((f) => f.compression === 'none'));
@@ -279,7 +279,7 @@ describe('docker archive (docker-archive:FILE[:REPO:TAG])', () => {
     assert.equal((await pick('docker.io/library/other:2.0'))?.configDigest, other.configDigest);
     const picked = await pick('registry.local:5000/team/other:2.0');
     assert.equal(picked?.configDigest, other.configDigest);
-    assert.deepEqual(picked?.name, { display: `docker-archive:${file}:registry.local:5000/team/other:2.0`, name: 'other', tag: '2.0', tagOrigin: 'reference' });
+    assert.deepEqual(picked?.name, { display: `docker-archive:${file}:registry.local:5000/team/other:2.0`, name: 'other', repository: 'team/other', tag: '2.0', tagOrigin: 'reference' });
     await rejectsWith(pick('app:9.9'), 'IMAGE_NOT_FOUND', /app:1\.0, docker\.io\/library\/other:2\.0/);
     await rejectsWith(open(`docker-archive:${file}`), 'USAGE', /REPO:TAG/);
   });

@@ -17,6 +17,7 @@ import { compileWire, parseWire, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '..
 import type { BlobStore } from './blob-store.js';
 import { storeLayer } from './local-image.js';
 import type { SourceOptions } from './options.js';
+import { repositoryPath } from './repository-path.js';
 
 /** A foreign layer's descriptor in `LayerSources` (keyed by diffID). */
 interface LayerSource {
@@ -136,11 +137,11 @@ function tagKey(repoTag: string): string {
   }
 }
 
-/** The repository's last segment and the tag (`latest` when the entry has none, as `docker load` tags it). */
-function nameOf(repoTag: string): { name: string; tag: string } | undefined {
+/** A parsed `RepoTags` entry or wanted name: last segment, repository path (for the report file), tag. */
+function nameOf(repoTag: string): { name: string; repository: string; tag?: string } | undefined {
   try {
     const ref = parseReference(repoTag);
-    return { name: ref.name, tag: ref.tag ?? 'latest' };
+    return { name: ref.name, repository: repositoryPath(`${ref.registry}/${ref.repository}`), ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
   } catch {
     return undefined;
   }
@@ -170,12 +171,14 @@ export async function imagesFromDockerArchive(store: BlobStore, display: string,
 
   const recorded = wanted === undefined ? entry.RepoTags?.[0] : undefined;
   const fromArchive = recorded === undefined ? undefined : nameOf(recorded);
-  const fromWanted = wanted === undefined ? undefined : parseReference(wanted);
+  const fromWanted = wanted === undefined ? undefined : nameOf(wanted);
+  // A tag-less RepoTags entry is `:latest`, as for docker; a tag-less wanted name is the user's
+  // implicit latest (the Tag check says so).
   const name: ImageName = fromWanted
-    ? { display, name: fromWanted.name, ...(fromWanted.tag !== undefined ? { tag: fromWanted.tag } : {}), tagOrigin: 'reference' }
+    ? { display, name: fromWanted.name, repository: fromWanted.repository, ...(fromWanted.tag !== undefined ? { tag: fromWanted.tag } : {}), tagOrigin: 'reference' }
     : fromArchive
-      ? { display, name: fromArchive.name, tag: fromArchive.tag, tagOrigin: 'archive' }
-      : { display, name: fallbackName, tagOrigin: 'none' };
+      ? { display, name: fromArchive.name, repository: fromArchive.repository, tag: fromArchive.tag ?? 'latest', tagOrigin: 'archive' }
+      : { display, name: fallbackName, repository: fallbackName, tagOrigin: 'none' };
 
   const configBytes = await store.read(entry.Config, MAX_CONFIG_BYTES, 'INVALID_CONFIG');
   if (!configBytes) throw new OciScanError('INVALID_CONFIG', `config ${entry.Config} is missing from ${store.what}: the archive is incomplete`);

@@ -55,7 +55,8 @@ export async function openImages(input: string, options: SourceOptions): Promise
   if (!local) return openRegistryImages(input, options);
   await checkPath(local.transport, local.path);
   const what = `${local.transport === 'oci' ? 'OCI layout' : local.transport === 'oci-archive' ? 'OCI archive' : 'docker archive'} ${local.path}`;
-  const base = { display: input, name: nameFromPath(local.path) };
+  const name = nameFromPath(local.path);
+  const base = { display: input, name, repository: name };
   try {
     switch (local.transport) {
       case 'oci':

@@ -17,6 +17,7 @@ import { choosePlatforms, formatPlatform, type Platform } from '../platform.js';
 import type { Image, ImageName, Layer } from '../types.js';
 import { MAX_CONFIG_BYTES } from '../wire.js';
 import type { RegistryOptions, SourceOptions } from './options.js';
+import { repositoryPath } from './repository-path.js';
 
 /** Where a registry's requests go: the registry itself or its mirror. */
 export interface RegistryEndpoint {
@@ -53,7 +54,7 @@ export interface RegistrySourceHooks {
 }
 
 function imageName(ref: Reference): ImageName {
-  return { display: ref.display, name: ref.name, tagOrigin: 'reference', ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) };
+  return { display: ref.display, name: ref.name, repository: repositoryPath(`${ref.registry}/${ref.repository}`), tagOrigin: 'reference', ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) };
 }
 
 /** Resolves a registry reference to the image(s) to scan (several with `--platform all`). */

@@ -29,11 +29,13 @@ export interface RawHeader {
   name: string;
   linkname: string;
   typeflag: string;
-  /** Full 64-bit value (base-256 fields may be huge or negative). */
-  mode: bigint;
+  /** The mode's permission, setuid, setgid and sticky bits (`& 0o7777`). */
+  mode: number;
   uid: number;
   gid: number;
   size: number;
+  /** `size` exactly (Go's int64; base-256 sizes may exceed 2^53). */
+  sizeExact: bigint;
   format: HeaderFormat;
 }
 
@@ -41,34 +43,31 @@ const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MIN = -(1n << 63n);
 
 /** Go's `parser.parseString`: the bytes up to the first NUL. */
-export function parseString(block: Uint8Array, start: number, length: number): string {
-  let end = start;
-  const limit = start + length;
-  while (end < limit && block[end] !== 0) end++;
-  return Buffer.from(block.buffer, block.byteOffset + start, end - start).toString('utf8');
+export function parseString(block: Buffer, start: number, length: number): string {
+  let end = block.indexOf(0, start);
+  if (end < 0 || end > start + length) end = start + length;
+  return end === start ? '' : block.toString('utf8', start, end);
 }
 
 /** Result of a numeric field: a value, or undefined when Go's parser sets `p.err`. */
-type Numeric = bigint | undefined;
+type Numeric = number | bigint | undefined;
 
 /** Go's `parseOctal`: trims spaces and NULs at both ends, cuts at a NUL, then `ParseUint(s, 8, 64)`. */
-function parseOctal(block: Uint8Array, start: number, length: number): Numeric {
+function parseOctal(block: Uint8Array, start: number, length: number): number | undefined {
   let s = start;
   let e = start + length;
   while (s < e && (block[s] === 0x20 || block[s] === 0)) s++;
   while (e > s && (block[e - 1] === 0x20 || block[e - 1] === 0)) e--;
-  if (s === e) return 0n;
-  let cut = s;
-  while (cut < e && block[cut] !== 0) cut++;
-  if (cut === s) return undefined;
-  // At most 12 octal digits fit in a field: 2^36, safe in a double.
+  if (s === e) return 0;
+  // At most 12 octal digits fit in a field: 2^36, exact in a double.
   let value = 0;
-  for (let i = s; i < cut; i++) {
+  for (let i = s; i < e; i++) {
     const c = block[i] ?? 0;
+    if (c === 0) break; // Go cuts the trimmed field at its first NUL
     if (c < 0x30 || c > 0x37) return undefined;
     value = value * 8 + (c - 0x30);
   }
-  return BigInt(value);
+  return value;
 }
 
 /** Go's `parseNumeric`: base-256 (two's complement, big-endian) when the first byte's top bit is set, else octal. */
@@ -94,9 +93,9 @@ export function parseDecimal(s: string): bigint | undefined {
   return v > INT64_MAX || v < INT64_MIN ? undefined : v;
 }
 
-/** A bigint as a JS number (sizes and ids above 2^53 lose precision; Go would fail to read that much data anyway). */
-export function toNumber(v: bigint): number {
-  return Number(v);
+/** A parsed value as a JS number (sizes and ids above 2^53 lose precision; Go would fail to read that much data anyway). */
+export function toNumber(v: number | bigint): number {
+  return typeof v === 'number' ? v : Number(v);
 }
 
 /** Go's `block.getFormat`: checksum (unsigned or signed sum) and magic; undefined for FormatUnknown. */
@@ -109,7 +108,7 @@ export function blockFormat(block: Uint8Array): HeaderFormat | undefined {
     unsigned += c;
     signed += c >= 0x80 ? c - 0x100 : c;
   }
-  if (stored === undefined || (stored !== BigInt(unsigned) && stored !== BigInt(signed))) return undefined;
+  if (stored === undefined || (stored !== unsigned && stored !== signed)) return undefined;
   const magic = bytesEqual(block, 257, 'ustar\0');
   if (magic && bytesEqual(block, 508, 'tar\0')) return 'star';
   if (magic) return 'ustar';
@@ -137,33 +136,25 @@ function isAscii(s: string): boolean {
  * Go's `Reader.readHeader` for one non-zero block. Throws `TarFormatError` where Go returns
  * `ErrHeader`: a bad checksum, or any numeric field Go fails to parse.
  */
-export function decodeHeader(block: Uint8Array, offset: number): RawHeader {
+export function decodeHeader(block: Buffer, offset: number): RawHeader {
   const format = blockFormat(block);
   if (format === undefined) throw new TarFormatError(`invalid tar header at byte ${offset} (checksum)`);
-  let ok = true;
-  const num = (start: number, length: number): bigint => {
-    const v = parseNumeric(block, start, length);
-    if (v === undefined) ok = false;
-    return v ?? 0n;
-  };
-  const typeflag = String.fromCharCode(block[156] ?? 0);
+  const size = parseNumeric(block, 124, 12);
+  const mode = parseNumeric(block, 100, 8);
+  const uid = parseNumeric(block, 108, 8);
+  const gid = parseNumeric(block, 116, 8);
+  // mtime, and for formats past v7 devmajor/devminor: parsed only because a bad value makes
+  // Go fail the whole header.
+  let ok = size !== undefined && mode !== undefined && uid !== undefined && gid !== undefined && parseNumeric(block, 136, 12) !== undefined;
   let name = parseString(block, 0, 100);
-  const linkname = parseString(block, 157, 100);
-  const size = num(124, 12);
-  const mode = num(100, 8);
-  const uid = num(108, 8);
-  const gid = num(116, 8);
-  num(136, 12); // mtime: parsed only because a bad value makes Go fail the header
   if (format !== 'v7') {
-    num(329, 8); // devmajor
-    num(337, 8); // devminor
+    ok &&= parseNumeric(block, 329, 8) !== undefined && parseNumeric(block, 337, 8) !== undefined;
     let prefix = '';
     if (format === 'ustar') {
       prefix = parseString(block, 345, 155);
     } else if (format === 'star') {
       prefix = parseString(block, 345, 131);
-      num(476, 12); // atime
-      num(488, 12); // ctime
+      ok &&= parseNumeric(block, 476, 12) !== undefined && parseNumeric(block, 488, 12) !== undefined;
     } else {
       // GNU: atime/ctime are parsed with a separate parser; if they do not parse, Go falls
       // back to the pre-Go1.8 reading of that area as a USTAR prefix (when it is ASCII).
@@ -177,7 +168,22 @@ export function decodeHeader(block: Uint8Array, offset: number): RawHeader {
     if (prefix.length > 0) name = `${prefix}/${name}`;
   }
   if (!ok) throw new TarFormatError(`invalid tar header at byte ${offset} (numeric field)`);
-  return { name, linkname, typeflag, mode, uid: toNumber(uid), gid: toNumber(gid), size: toNumber(size), format };
+  return {
+    name,
+    linkname: parseString(block, 157, 100),
+    typeflag: String.fromCharCode(block[156] ?? 0),
+    mode: modeBits(mode ?? 0),
+    uid: toNumber(uid ?? 0),
+    gid: toNumber(gid ?? 0),
+    size: toNumber(size ?? 0),
+    sizeExact: BigInt(size ?? 0),
+    format,
+  };
+}
+
+/** The permission, setuid, setgid and sticky bits of a mode value (Go's `Header.Mode & 07777`). */
+function modeBits(mode: number | bigint): number {
+  return typeof mode === 'number' ? mode & 0o7777 : Number(BigInt.asIntN(64, mode) & 0o7777n);
 }
 
 /** Go's `isHeaderOnlyType`: these types have no data, whatever their size field says. */
@@ -256,6 +262,7 @@ export interface Mergeable {
   uid: number;
   gid: number;
   size: number;
+  sizeExact: bigint;
 }
 
 /** Go's `mergePAX`: empty values keep the header's; a value that does not parse fails the header. */
@@ -278,7 +285,10 @@ export function mergePax(hdr: Mergeable, records: PaxRecords | undefined, offset
         if (v === undefined) ok = false;
         else if (key === 'uid') hdr.uid = toNumber(v);
         else if (key === 'gid') hdr.gid = toNumber(v);
-        else hdr.size = toNumber(v);
+        else {
+          hdr.size = toNumber(v);
+          hdr.sizeExact = v;
+        }
         break;
       }
       case 'atime':
@@ -293,15 +303,15 @@ export function mergePax(hdr: Mergeable, records: PaxRecords | undefined, offset
 
 /** One data fragment of a sparse file: `length` bytes at logical `offset`. */
 export interface SparseEntry {
-  readonly offset: number;
-  readonly length: number;
+  readonly offset: bigint;
+  readonly length: bigint;
 }
 
 /** What a GNU sparse PAX record set says (Go's `readGNUSparsePAXHeaders`), before the 1.0 map is read. */
 export type PaxSparse =
   | { readonly kind: 'none' }
-  | { readonly kind: '0.x'; readonly name?: string; readonly size?: number; readonly map: SparseEntry[] }
-  | { readonly kind: '1.0'; readonly name?: string; readonly size?: number };
+  | { readonly kind: '0.x'; readonly name?: string; readonly size?: bigint; readonly map: SparseEntry[] }
+  | { readonly kind: '1.0'; readonly name?: string; readonly size?: bigint };
 
 /** Go's `readGNUSparsePAXHeaders` up to (not including) reading the 1.0 map from the data. */
 export function paxSparse(records: PaxRecords | undefined, offset: number): PaxSparse {
@@ -318,11 +328,10 @@ export function paxSparse(records: PaxRecords | undefined, offset: number): PaxS
   const bad = (): TarFormatError => new TarFormatError(`invalid GNU sparse header for the entry at byte ${offset}`);
   const nameRecord = records.get('GNU.sparse.name') ?? '';
   const sizeText = (records.get('GNU.sparse.size') ?? '') || (records.get('GNU.sparse.realsize') ?? '');
-  let size: number | undefined;
+  let size: bigint | undefined;
   if (sizeText !== '') {
-    const v = parseDecimal(sizeText);
-    if (v === undefined) throw bad();
-    size = toNumber(v);
+    size = parseDecimal(sizeText);
+    if (size === undefined) throw bad();
   }
   const renamed = { ...(nameRecord !== '' ? { name: nameRecord } : {}), ...(size !== undefined ? { size } : {}) };
   if (is1x0) return { kind: '1.0', ...renamed };
@@ -338,7 +347,7 @@ export function paxSparse(records: PaxRecords | undefined, offset: number): PaxS
     const off = parseDecimal(parts[i] ?? '');
     const len = parseDecimal(parts[i + 1] ?? '');
     if (off === undefined || len === undefined) throw bad();
-    map.push({ offset: toNumber(off), length: toNumber(len) });
+    map.push({ offset: off, length: len });
   }
   return { kind: '0.x', ...renamed, map };
 }
@@ -372,7 +381,7 @@ export function parseSparseMap1x0(data: Buffer, offset: number): { map: SparseEn
     const off = parseDecimal(tokens[i] ?? '');
     const len = parseDecimal(tokens[i + 1] ?? '');
     if (off === undefined || len === undefined) throw bad();
-    map.push({ offset: toNumber(off), length: toNumber(len) });
+    map.push({ offset: off, length: len });
   }
   // Go reads whole blocks, never more than it needs to find the newlines.
   return { map, consumed: Math.ceil(pos / BLOCK_SIZE) * BLOCK_SIZE };
@@ -387,18 +396,18 @@ export function oldGnuSparseEntries(block: Uint8Array, start: number, max: numbe
     const off = parseNumeric(block, at, 12);
     const len = parseNumeric(block, at + 12, 12);
     if (off === undefined || len === undefined) throw new TarFormatError(`invalid GNU sparse header at byte ${offset}`);
-    out.push({ offset: toNumber(off), length: toNumber(len) });
+    out.push({ offset: BigInt(off), length: BigInt(len) });
   }
   return out;
 }
 
-/** Go's `validateSparseEntries`: non-negative, in order, not overlapping, inside `size`. */
-export function validSparseEntries(map: readonly SparseEntry[], size: number): boolean {
-  if (size < 0) return false;
-  let preEnd = 0;
+/** Go's `validateSparseEntries` (int64 arithmetic): non-negative, in order, not overlapping, inside `size`. */
+export function validSparseEntries(map: readonly SparseEntry[], size: bigint): boolean {
+  if (size < 0n) return false;
+  let preEnd = 0n;
   for (const cur of map) {
-    if (cur.offset < 0 || cur.length < 0) return false;
-    if (cur.offset > Number.MAX_SAFE_INTEGER - cur.length) return false;
+    if (cur.offset < 0n || cur.length < 0n) return false;
+    if (cur.offset > INT64_MAX - cur.length) return false;
     const end = cur.offset + cur.length;
     if (end > size) return false;
     if (preEnd > cur.offset) return false;

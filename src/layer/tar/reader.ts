@@ -60,6 +60,8 @@ export interface TarHeader {
 
 /** Receives the logical content of one entry. */
 export interface EntrySink {
+  /** Logical bytes wanted: a sparse file's content past this is not produced. */
+  readonly limit?: number;
   write(chunk: Buffer): void;
   /** Called once after the last byte. */
   end(): void;
@@ -97,12 +99,15 @@ interface Building {
   uid: number;
   gid: number;
   size: number;
+  sizeExact: bigint;
   physical: number;
   headerOffset: number;
   sparseMap?: SparseEntry[];
 }
 
 const MAX_SPARSE_MAP_BYTES = MAX_SPECIAL_FILE_SIZE;
+/** The old GNU sparse area of a header: 4 entries of 24 bytes and the is-extended byte. */
+const OLD_GNU_HEADER_MAP_BYTES = 4 * 24 + 1;
 
 /** Go's archive/tar reader, fed by pushes. */
 export class TarReader {
@@ -119,6 +124,8 @@ export class TarReader {
   #special: { typeflag: string; header: RawHeader; offset: number } | undefined;
   #building: Building | undefined;
   #sparseExtended: SparseEntry[] = [];
+  /** Bytes of old GNU sparse map read so far: the header's 97-byte area, then 512 per extension block. */
+  #sparseExtBytes = 0;
   #mapNewlines = 0;
   #mapNeed = 1;
   #sink: EntrySink | undefined;
@@ -214,8 +221,14 @@ export class TarReader {
           const n = Math.min(this.#want, len - off);
           if (n > 0) {
             const piece = chunk.subarray(off, off + n);
-            if (this.#sparseData) this.#sparseData.push(piece);
-            else this.#sink?.write(piece);
+            if (this.#sparseData) {
+              if (this.#sparseKeep > 0) {
+                this.#sparseData.push(Buffer.from(piece.subarray(0, this.#sparseKeep)));
+                this.#sparseKeep -= Math.min(piece.length, this.#sparseKeep);
+              }
+            } else {
+              this.#sink?.write(piece);
+            }
             this.#want -= n;
             this.#position += n;
             off += n;
@@ -356,29 +369,26 @@ export class TarReader {
   #onFileHeader(raw: RawHeader, block: Buffer, at: number): void {
     const pending = this.#pending;
     this.#pending = {};
-    const hdr = { name: raw.name, linkname: raw.linkname, uid: raw.uid, gid: raw.gid, size: raw.size };
-    mergePax(hdr, pending.pax, at);
-    if (pending.longName !== undefined && pending.longName !== '') hdr.name = pending.longName;
-    if (pending.longLink !== undefined && pending.longLink !== '') hdr.linkname = pending.longLink;
-    let typeflag = raw.typeflag;
-    if (typeflag === '\0') typeflag = hdr.name.endsWith('/') ? '5' : '0';
-    const physical = isHeaderOnlyType(typeflag) ? 0 : hdr.size;
+    const building: Building = { name: raw.name, linkname: raw.linkname, typeflag: raw.typeflag, mode: raw.mode, uid: raw.uid, gid: raw.gid, size: raw.size, sizeExact: raw.sizeExact, physical: 0, headerOffset: at };
+    mergePax(building, pending.pax, at);
+    if (pending.longName !== undefined && pending.longName !== '') building.name = pending.longName;
+    if (pending.longLink !== undefined && pending.longLink !== '') building.linkname = pending.longLink;
+    if (building.typeflag === '\0') building.typeflag = building.name.endsWith('/') ? '5' : '0';
+    const typeflag = building.typeflag;
+    const physical = isHeaderOnlyType(typeflag) ? 0 : building.size;
     if (physical < 0) throw new TarFormatError(`invalid tar header at byte ${at} (negative size)`);
-    const building: Building = {
-      ...hdr,
-      typeflag,
-      mode: Number(BigInt.asIntN(64, raw.mode) & 0o7777n),
-      physical,
-      headerOffset: at,
-    };
+    building.physical = physical;
     this.#pad = blockPadding(physical);
 
     if (typeflag === 'S') {
       // Old GNU sparse: the map is in the header and in extension blocks before the data.
       if (raw.format !== 'gnu') throw new TarFormatError(`invalid tar header at byte ${at} (sparse entry not in GNU format)`);
-      const real = decodeNumericOrFail(block, 483, 12, at);
-      building.size = real;
+      const real = parseNumeric(block, 483, 12);
+      if (real === undefined) throw new TarFormatError(`invalid GNU sparse header at byte ${at}`);
+      building.size = toNumber(real);
+      building.sizeExact = BigInt(real);
       this.#sparseExtended = oldGnuSparseEntries(block, 386, 4, at);
+      this.#sparseExtBytes = OLD_GNU_HEADER_MAP_BYTES;
       this.#building = building;
       if ((block[482] ?? 0) > 0) {
         this.#state = 'sparse-ext';
@@ -391,7 +401,10 @@ export class TarReader {
     const sparse = paxSparse(pending.pax, at);
     if (sparse.kind !== 'none') {
       if (sparse.name !== undefined) building.name = sparse.name;
-      if (sparse.size !== undefined) building.size = sparse.size;
+      if (sparse.size !== undefined) {
+        building.size = toNumber(sparse.size);
+        building.sizeExact = sparse.size;
+      }
     }
     this.#building = building;
     if (sparse.kind === '0.x') {
@@ -411,6 +424,12 @@ export class TarReader {
   }
 
   #onSparseExtension(block: Buffer, at: number): void {
+    // Go (since the CVE-2025-58183 fix) stops once the map reaches 1 MiB, as for the 1.0 map:
+    // otherwise extension blocks could grow the map without bound.
+    this.#sparseExtBytes += BLOCK_SIZE;
+    if (this.#sparseExtBytes >= MAX_SPARSE_MAP_BYTES) {
+      throw new TarFormatError(`GNU sparse map of the entry at byte ${this.#building?.headerOffset ?? at} is larger than ${MAX_SPARSE_MAP_BYTES} bytes`);
+    }
     this.#sparseExtended.push(...oldGnuSparseEntries(block, 0, 21, at));
     if ((block[504] ?? 0) > 0) return; // another extension block follows
     this.#startSparse(this.#sparseExtended);
@@ -447,7 +466,7 @@ export class TarReader {
   #startSparse(map: SparseEntry[]): void {
     const building = this.#building;
     if (!building) return;
-    if (isHeaderOnlyType(building.typeflag) || !validSparseEntries(map, building.size)) {
+    if (isHeaderOnlyType(building.typeflag) || !validSparseEntries(map, building.sizeExact)) {
       throw new TarFormatError(`invalid GNU sparse map for the entry at byte ${building.headerOffset}`);
     }
     building.sparseMap = map;
@@ -473,11 +492,15 @@ export class TarReader {
     if (map !== undefined) {
       // Reading a sparse file's content fails in Go when the stored data is not exactly
       // what the map's fragments add up to; runtimes read it, so the layer fails.
-      const stored = map.reduce((sum, e) => sum + e.length, 0);
-      if (stored !== building.physical) throw new TarFormatError(`GNU sparse entry ${JSON.stringify(building.name)} at byte ${building.headerOffset} stores ${building.physical} bytes but its map needs ${stored}`);
-      if (this.#sink) this.#sparseData = [];
-      this.#sparseMap = map;
-      this.#sparseSize = building.size;
+      const stored = map.reduce((sum, e) => sum + e.length, 0n);
+      if (stored !== BigInt(building.physical)) throw new TarFormatError(`GNU sparse entry ${JSON.stringify(building.name)} at byte ${building.headerOffset} stores ${building.physical} bytes but its map needs ${stored}`);
+      if (this.#sink) {
+        this.#sparseData = [];
+        this.#sparseMap = map;
+        // The first `limit` logical bytes never need more than the first `limit` stored ones.
+        this.#sparseSize = Math.min(building.size, this.#sink.limit ?? building.size);
+        this.#sparseKeep = this.#sparseSize;
+      }
     }
     this.#state = 'data';
     this.#want = building.physical;
@@ -485,7 +508,10 @@ export class TarReader {
   }
 
   #sparseMap: SparseEntry[] = [];
+  /** Logical bytes of a sparse entry to produce for its sink. */
   #sparseSize = 0;
+  /** Stored bytes of a sparse entry still worth keeping for its sink. */
+  #sparseKeep = 0;
 
   #finishData(): void {
     if (this.#sparseData && this.#sink) {
@@ -504,24 +530,15 @@ function countNewlines(chunk: Buffer, from: number, to: number): number {
   return n;
 }
 
-function decodeNumericOrFail(block: Buffer, start: number, length: number, at: number): number {
-  const v = parseNumericField(block, start, length);
-  if (v === undefined) throw new TarFormatError(`invalid GNU sparse header at byte ${at}`);
-  return v;
-}
-
-function parseNumericField(block: Buffer, start: number, length: number): number | undefined {
-  const v = parseNumeric(block, start, length);
-  return v === undefined ? undefined : toNumber(v);
-}
-
-/** The logical content of a sparse file: stored fragments at their offsets, zeros in the holes. */
+/** The first `size` logical bytes of a sparse file: stored fragments at their offsets, zeros in the holes. */
 function expandSparse(stored: Buffer, map: readonly SparseEntry[], size: number): Buffer {
   const out = Buffer.alloc(size);
   let from = 0;
   for (const e of map) {
-    stored.copy(out, e.offset, from, from + e.length);
-    from += e.length;
+    if (e.offset >= BigInt(size) || from >= stored.length) break;
+    const length = Number(e.length);
+    stored.copy(out, Number(e.offset), from, Math.min(stored.length, from + length));
+    from += length;
   }
   return out;
 }

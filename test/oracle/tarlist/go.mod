@@ -1,0 +1,3 @@
+module oci-scan.test/oracle/tarlist
+
+go 1.19
