@@ -2,6 +2,7 @@
  * The pipeline: reference → source → image(s) → layers (inspected, cached by digest) →
  * checks → report. No I/O of its own beyond what the sources do; the CLI writes the results.
  */
+import type { Readable } from 'node:stream';
 import { ALL_CHECKS, matchersOf, watchPathsOf } from './checks/index.js';
 import type { Check, CheckInput, LayerView, Severity } from './checks/types.js';
 import { OciScanError } from './errors.js';
@@ -62,9 +63,14 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, 
   return results;
 }
 
+/** The cache key of a layer's facts: the blob and what is collected from it. */
+function factsKey(digest: string, checks: readonly Check[], watchPaths: ReadonlySet<string>): string {
+  return `${digest}|${checks.map((c) => c.id).join(',')}|${[...watchPaths].sort().join(',')}`;
+}
+
 /** Inspects one layer (or takes its facts from the cache). */
 function layerFacts(image: Image, layer: Layer, checks: readonly Check[], watchPaths: ReadonlySet<string>, options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
-  const key = `${layer.digest}|${checks.map((c) => c.id).join(',')}|${[...watchPaths].sort().join(',')}`;
+  const key = factsKey(layer.digest, checks, watchPaths);
   const cached = options.cache?.get(key);
   if (cached) return cached;
   const what = `layer ${layer.digest} of ${image.name.display}`;
@@ -155,8 +161,25 @@ export async function scanImage(image: Image, options: ScanOptions): Promise<Ima
 /** Opens `input` (any supported transport) and scans every image it resolves to. */
 export async function scan(input: string, options: ScanOptions): Promise<ImageScan[]> {
   if (input.trim() === '') throw new OciScanError('NO_IMAGE', 'no image given: pass IMAGE or set COMPLIANCE_IMAGE_FULL_REF');
-  const images = await openImages(input, options);
+  // A compressed archive is read in one streaming pass: its layers are inspected as they
+  // stream past (with the first round's matchers and watched paths), and the facts of those
+  // that belong to the image seed the cache (docs/architecture.md, "Compressed archives").
+  const checks = options.checks ?? ALL_CHECKS;
+  const watchPaths = watchPathsOf(checks);
+  const consumed = new Map<string, Promise<LayerFacts>>();
+  const consumeLayer = async (tar: Readable, id: string, signal?: AbortSignal): Promise<void> => {
+    const facts = inspectLayer(tar, { ...options.limits, matchers: matchersOf(checks), watchPaths, what: `layer ${id} of ${input}`, ...(signal ? { signal } : {}) });
+    consumed.set(id, facts);
+    await facts;
+  };
+  const images = await openImages(input, { ...options, consumeLayer });
+  const cache: LayerCache = options.cache ?? new Map();
+  for (const layer of images.flatMap((i) => i.layers)) {
+    // A layer the pass could not inspect is inspected (and fails) again on its own.
+    const facts = layer.consumedAs === undefined ? undefined : await consumed.get(layer.consumedAs)?.catch(() => undefined);
+    if (facts) cache.set(factsKey(layer.digest, checks, watchPaths), Promise.resolve(facts));
+  }
   const scans: ImageScan[] = [];
-  for (const image of images) scans.push(await scanImage(image, options));
+  for (const image of images) scans.push(await scanImage(image, { ...options, cache }));
   return scans;
 }

@@ -15,6 +15,8 @@ export const MediaType = {
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
   dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
   dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  /** The artifact manifest of OCI 1.1 release candidates (withdrawn; ORAS 0.x pushed it). */
+  ociArtifactManifest: 'application/vnd.oci.artifact.manifest.v1+json',
 } as const;
 
 /** The `Accept` header for manifest requests (SPEC §4). */
@@ -34,6 +36,8 @@ export interface Descriptor {
 export interface ImageManifest {
   schemaVersion: 2;
   mediaType?: string;
+  /** OCI 1.1: set on artifacts (Helm charts, signatures, SBOMs), never on container images. */
+  artifactType?: string;
   config: Descriptor;
   layers: Descriptor[];
   annotations?: Record<string, string>;
@@ -78,6 +82,7 @@ const validateManifest = compileWire<ImageManifest>({
   properties: {
     schemaVersion: { const: 2 },
     mediaType: { type: 'string' },
+    artifactType: { type: 'string' },
     config: descriptorSchema,
     layers: { type: 'array', items: descriptorSchema },
     annotations: { type: 'object', additionalProperties: { type: 'string' } },
@@ -123,10 +128,17 @@ export function parseManifestDocument(bytes: Uint8Array, mediaType: string | und
   if (isIndexMediaType(type) || (type === undefined && Array.isArray(doc.manifests))) {
     return { kind: 'index', index: parseWire(bytes, validateIndex, what, 'INVALID_MANIFEST') };
   }
+  if (type === MediaType.ociArtifactManifest) {
+    const artifactType = (doc as { artifactType?: unknown }).artifactType;
+    throw notAnImage(what, typeof artifactType === 'string' ? artifactType : type);
+  }
   if (type !== undefined && type !== MediaType.ociManifest && type !== MediaType.dockerManifest) {
     throw new OciScanError('UNSUPPORTED_MEDIA_TYPE', `${what} has media type ${type}, which is not a container image manifest`);
   }
-  return { kind: 'manifest', manifest: parseWire(bytes, validateManifest, what, 'INVALID_MANIFEST') };
+  const manifest = parseWire(bytes, validateManifest, what, 'INVALID_MANIFEST');
+  const artifactType = artifactTypeOf(manifest);
+  if (artifactType !== undefined) throw notAnImage(what, artifactType);
+  return { kind: 'manifest', manifest };
 }
 
 const LAYER_MEDIA_TYPES = new Set([
@@ -152,4 +164,27 @@ export function layerKind(mediaType: string): 'layer' | 'foreign' | 'unknown' {
   if (LAYER_MEDIA_TYPES.has(mediaType)) return 'layer';
   if (FOREIGN_LAYER_MEDIA_TYPES.has(mediaType)) return 'foreign';
   return 'unknown';
+}
+
+/** Config media types of container images; any other config makes the manifest an artifact. */
+const IMAGE_CONFIG_MEDIA_TYPES: ReadonlySet<string> = new Set([MediaType.ociConfig, MediaType.dockerConfig]);
+
+/**
+ * The type of the OCI artifact a manifest describes, or undefined for a container image. An
+ * artifact (OCI image spec v1.1 "Guidelines for artifact usage": ORAS files, Helm charts,
+ * cosign signatures, in-toto/SBOM attestations) is told by its `artifactType`, a config that is
+ * not an image config (`application/vnd.oci.empty.v1+json`, Helm's `…helm.config.v1+json`), or
+ * layers that are not filesystem layers (cosign's `…simplesigning.v1+json`). Encrypted layers
+ * (`…+encrypted`) are image layers oci-scan cannot read, not artifacts: they are left to the
+ * layer media type check.
+ */
+export function artifactTypeOf(manifest: ImageManifest): string | undefined {
+  if (manifest.artifactType) return manifest.artifactType;
+  if (!IMAGE_CONFIG_MEDIA_TYPES.has(manifest.config.mediaType)) return manifest.config.mediaType;
+  return manifest.layers.find((l) => layerKind(l.mediaType) === 'unknown' && !l.mediaType.endsWith('+encrypted'))?.mediaType;
+}
+
+/** The one-line refusal of an artifact. */
+function notAnImage(what: string, artifactType: string): OciScanError {
+  return new OciScanError('UNSUPPORTED_MEDIA_TYPE', `${what} is an OCI artifact of type ${artifactType}, not a container image: oci-scan scans container images; give the reference of the image itself`);
 }

@@ -24,6 +24,13 @@ export interface Layer {
    */
   readonly notScanned?: string;
   /**
+   * Set by a source that reads its bytes in one streaming pass (a gzip/zstd-compressed
+   * archive): the id under which `SourceOptions.consumeLayer` received this layer's
+   * uncompressed tar during that pass, after which the bytes were checked against the digests.
+   * `open` still works, by streaming the archive again (for a second inspection).
+   */
+  readonly consumedAs?: string;
+  /**
    * Opens the blob. The stream errors with an OciScanError (`DIGEST_MISMATCH`) before it ends
    * when the bytes do not hash to `digest` (or their length differs from `size`), so a
    * consumer that sees 'end' has seen exactly the blob the manifest names.

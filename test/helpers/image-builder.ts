@@ -367,3 +367,103 @@ function decompressForArchive(layer: BuiltBlob): Buffer {
   if (layer.bytes.readUInt32LE(0) === 0xfd2fb528) return execFileSync('zstd', ['-q', '-d', '-c'], { input: layer.bytes, maxBuffer: 1 << 30 });
   return layer.bytes;
 }
+
+/** What `writeGgcrTarball` writes: whose layout, which tags, which layers are foreign. */
+export interface GgcrTarballSpec {
+  /**
+   * `ggcr`: go-containerregistry's `tarball.Write` (pkg/v1/tarball/write.go), which crane
+   * (`crane pull`), ko (`--tarball`) and kaniko (`--tarPath`) call: config member
+   * `sha256:<hex>`, layers `<compressed hex>.tar.gz` holding the registry blob as is,
+   * manifest.json last with `Config`/`RepoTags`/`Layers` and `LayerSources` (foreign layers,
+   * keyed by diffID). `jib`: Jib's `ImageTarball.dockerWriteTo` (jib-core image/ImageTarball.java):
+   * layers `<hex>.tar.gz`, config `config.json`, manifest.json keys `config`/`repoTags`/`layers`
+   * as Jackson spells the fields.
+   */
+  style: 'ggcr' | 'jib';
+  /** RepoTags as written (go-containerregistry writes `ubuntu` for `ubuntu:latest`). */
+  repoTags: readonly string[];
+  /** Indexes of layers recorded as foreign in LayerSources and left out of the tarball. */
+  foreign?: readonly number[];
+}
+
+/** Writes a docker-loadable tarball as go-containerregistry or Jib write it (see GgcrTarballSpec). */
+export async function writeGgcrTarball(file: string, image: BuiltImage, spec: GgcrTarballSpec): Promise<void> {
+  const files: Array<[string, Buffer]> = [];
+  const configName = spec.style === 'ggcr' ? image.configDigest : 'config.json';
+  if (spec.style === 'ggcr') files.push([configName, image.config]);
+  const layerNames = image.layers.map((l) => `${l.digest.slice(7)}.tar.gz`);
+  const layerSources: Record<string, { mediaType: string; size: number; digest: string; urls: string[] }> = {};
+  image.layers.forEach((l, i) => {
+    if (spec.foreign?.includes(i)) {
+      layerSources[l.diffId] = { mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', size: l.size, digest: l.digest, urls: [`https://example.invalid/v2/base/blobs/${l.digest}`] };
+      return;
+    }
+    files.push([layerNames[i] ?? '', l.bytes]);
+  });
+  if (spec.style === 'jib') files.push([configName, image.config]);
+  const entry =
+    spec.style === 'ggcr'
+      ? { Config: configName, RepoTags: spec.repoTags, Layers: layerNames, ...(Object.keys(layerSources).length > 0 ? { LayerSources: layerSources } : {}) }
+      : { config: configName, repoTags: spec.repoTags, layers: layerNames };
+  files.push(['manifest.json', Buffer.from(JSON.stringify([entry]))]);
+  await put(file, tarOfFiles(files));
+}
+
+/** Kinds of OCI artifacts `buildArtifact` writes. */
+export type ArtifactKind = 'oras-file' | 'oras-legacy' | 'helm-chart' | 'cosign-signature' | 'sbom-attestation';
+
+/**
+ * An OCI artifact as its tool pushes it (manifest shapes from each tool's documentation):
+ * - `oras-file`: `oras push REF file.txt` (ORAS ≥ 1.0, OCI 1.1 guidance): `artifactType`
+ *   `application/vnd.unknown.artifact.v1`, the empty config `{}`
+ *   (`application/vnd.oci.empty.v1+json`), the file as a `…layer.v1.tar` layer (not a tar).
+ * - `oras-legacy`: ORAS 0.x: no artifactType, config `application/vnd.unknown.config.v1+json`.
+ * - `helm-chart`: `helm push`: config `application/vnd.cncf.helm.config.v1+json`, layer
+ *   `application/vnd.cncf.helm.chart.content.v1.tar+gzip`.
+ * - `cosign-signature`: `cosign sign` (`sha256-<hex>.sig` tags): an image config media type,
+ *   layers `application/vnd.dev.cosign.simplesigning.v1+json`.
+ * - `sbom-attestation`: `cosign attest` / BuildKit attestations: an image config, layers
+ *   `application/vnd.dsse.envelope.v1+json` / `application/vnd.in-toto+json`.
+ * The result has the shape of a BuiltImage (config + layer blobs + manifest) so that it can be
+ * written and pushed like one; `platform` is meaningless for artifacts.
+ */
+export function buildArtifact(kind: ArtifactKind): BuiltImage {
+  const blob = (mediaType: string, bytes: Buffer): BuiltBlob => ({ mediaType, digest: digestOf(bytes), size: bytes.length, bytes, diffId: digestOf(bytes) });
+  const imageConfig = Buffer.from(JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: [] } }));
+  const spec: { artifactType?: string; configType: string; config: Buffer; layers: BuiltBlob[] } = (() => {
+    switch (kind) {
+      case 'oras-file':
+        return { artifactType: 'application/vnd.unknown.artifact.v1', configType: 'application/vnd.oci.empty.v1+json', config: Buffer.from('{}'), layers: [blob('application/vnd.oci.image.layer.v1.tar', Buffer.from('hello from a plain file\n'))] };
+      case 'oras-legacy':
+        return { configType: 'application/vnd.unknown.config.v1+json', config: Buffer.from('{}'), layers: [blob('application/vnd.oci.image.layer.v1.tar', Buffer.from('hello from a plain file\n'))] };
+      case 'helm-chart':
+        return {
+          configType: 'application/vnd.cncf.helm.config.v1+json',
+          config: Buffer.from(JSON.stringify({ name: 'app', version: '1.0.0', apiVersion: 'v2' })),
+          layers: [blob('application/vnd.cncf.helm.chart.content.v1.tar+gzip', gzipSync(buildTar([{ type: 'file', path: 'app/Chart.yaml', content: 'name: app\nversion: 1.0.0\n' }])))],
+        };
+      case 'cosign-signature':
+        return { configType: 'application/vnd.oci.image.config.v1+json', config: imageConfig, layers: [blob('application/vnd.dev.cosign.simplesigning.v1+json', Buffer.from(JSON.stringify({ critical: { type: 'cosign container image signature' } })))] };
+      case 'sbom-attestation':
+        return { configType: 'application/vnd.oci.image.config.v1+json', config: imageConfig, layers: [blob('application/vnd.dsse.envelope.v1+json', Buffer.from(JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload: '', signatures: [] })))] };
+    }
+  })();
+  const manifestDoc = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    ...(spec.artifactType ? { artifactType: spec.artifactType } : {}),
+    config: { mediaType: spec.configType, digest: digestOf(spec.config), size: spec.config.length },
+    layers: spec.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+  };
+  const manifest = Buffer.from(JSON.stringify(manifestDoc));
+  return {
+    format: 'oci',
+    config: spec.config,
+    configDigest: digestOf(spec.config),
+    layers: spec.layers,
+    manifest,
+    manifestDigest: digestOf(manifest),
+    manifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+    platform: { os: 'unknown', architecture: 'unknown' },
+  };
+}

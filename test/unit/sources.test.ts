@@ -11,16 +11,13 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { isOciScanError, type ErrorCode } from '../../src/errors.js';
 import { indexTar } from '../../src/image/sources/tar-index.js';
 import { openImages } from '../../src/image/sources/index.js';
 import type { Image } from '../../src/image/types.js';
-import { inspectLayer, type EntryMatcher, type LayerFacts } from '../../src/layer/inspect.js';
+import { inspectLayer } from '../../src/layer/inspect.js';
 import { buildImage, buildIndex, buildTar, digestOf, tarOfFiles, writeDockerArchive, writeOciArchive, writeOciLayout, type BuiltImage, type EntrySpec } from '../helpers/image-builder.js';
+import { ALL, bodies, factsOf, rejectsWith, WATCH } from '../helpers/local-sources.js';
 import { tempDir, testScanOptions } from '../helpers/scan.js';
-
-const ALL: EntryMatcher = { id: 'all', matches: () => true };
-const WATCH = new Set(['/etc/os-release', '/etc/passwd']);
 
 const BASE: EntrySpec[] = [
   { type: 'dir', path: 'etc/' },
@@ -42,27 +39,6 @@ function appImage(arch = 'amd64', extra: EntrySpec[] = []): BuiltImage {
       { entries: [...APP, ...extra], compression: 'zstd-stored' },
       { entries: [{ type: 'file', path: `etc/arch-${arch}`, content: arch }], compression: 'none' },
     ],
-  });
-}
-
-async function factsOf(image: Image): Promise<LayerFacts[]> {
-  const out: LayerFacts[] = [];
-  for (const layer of image.layers) out.push(await inspectLayer(await layer.open(), { matchers: [ALL], watchPaths: WATCH, what: `layer ${layer.digest}` }));
-  return out;
-}
-
-/** Facts without compression (docker archives hold uncompressed copies of the layers). */
-function bodies(facts: LayerFacts[]): unknown[] {
-  return facts.map(({ compression: _c, ...rest }) => rest);
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, pattern?: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(isOciScanError(err), `expected OciScanError ${code}, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.ok(!err.message.includes('\n'), `message is not one line: ${err.message}`);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
   });
 }
 
@@ -211,12 +187,23 @@ describe('OCI archive (oci-archive:FILE[:TAG])', () => {
     assert.equal(byDefault?.name.tagOrigin, 'archive');
   });
 
-  it('a gzip-compressed archive → a clear error saying to decompress it', async () => {
+  it('a gzip-compressed archive is read like the plain one; xz and bzip2 → a clear error saying to decompress', async () => {
     const file = join(dir, 'app-oci.tar');
     const gz = join(dir, 'app-oci.tar.gz');
     await writeFile(gz, gzipSync(await readFile(file)));
-    await rejectsWith(open(`oci-archive:${gz}`), 'SOURCE_UNREADABLE', /gzip.*gunzip/);
-    await rejectsWith(open(`docker-archive:${gz}`), 'SOURCE_UNREADABLE', /gzip.*gunzip/);
+    const [image] = await open(`oci-archive:${gz}:1.0`);
+    assert.ok(image);
+    assert.equal(image.configDigest, amd.configDigest);
+    assert.deepEqual(image.layers.map((l) => l.digest), amd.layers.map((l) => l.digest));
+    const [plain] = await open(`oci-archive:${file}:1.0`);
+    assert.ok(plain);
+    assert.deepEqual(await factsOf(image), await factsOf(plain));
+    const xz = join(dir, 'app-oci.tar.xz');
+    await writeFile(xz, Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.alloc(64)]));
+    await rejectsWith(open(`oci-archive:${xz}`), 'SOURCE_UNREADABLE', /xz-compressed: decompress it first \(xz -d\)/);
+    const bz = join(dir, 'app-oci.tar.bz2');
+    await writeFile(bz, Buffer.concat([Buffer.from('BZh9'), Buffer.alloc(64)]));
+    await rejectsWith(open(`docker-archive:${bz}`), 'SOURCE_UNREADABLE', /bzip2-compressed: decompress it first \(bunzip2\)/);
   });
 
   it('a file that is not a tar, a truncated archive, an archive without index.json → SOURCE_UNREADABLE', async () => {

@@ -5,10 +5,24 @@
  */
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { OciScanError } from '../../errors.js';
-import { indexTar, type TarMember } from './tar-index.js';
+import { sniffCompression } from '../../layer/decompress.js';
+import type { SourceOptions } from './options.js';
+import { memberStore, tooLarge } from './member-store.js';
+import { streamedTarStore } from './stream-store.js';
+import { readTarIndex, type TarMember } from './tar-index.js';
+
+/** What a store read in one streaming pass saw of a member it handed to `consumeLayer`. */
+export interface PassedMember {
+  /** sha256 of the member's bytes as stored. */
+  readonly digest: string;
+  /** sha256 of its uncompressed content, when the consumer read it to the end. */
+  readonly tarDigest?: string;
+  /** The id `consumeLayer` received it under. */
+  readonly consumedAs: string;
+}
 
 /** Files of a local image, by path relative to its root (`index.json`, `blobs/sha256/…`). */
 export interface BlobStore {
@@ -20,10 +34,8 @@ export interface BlobStore {
   read(path: string, limit: number, code: 'INVALID_MANIFEST' | 'INVALID_CONFIG'): Promise<Buffer | undefined>;
   /** A file as a stream (undefined when missing). */
   stream(path: string): Promise<Readable | undefined>;
-}
-
-function tooLarge(what: string, path: string, limit: number, code: 'INVALID_MANIFEST' | 'INVALID_CONFIG'): OciScanError {
-  return new OciScanError(code, `${path} in ${what} is larger than ${limit} bytes: not a valid image document`);
+  /** Stores read in one streaming pass: what the pass saw of a member it handed to the consumer. */
+  passed?(path: string): PassedMember | undefined;
 }
 
 /** A blob store over a directory; paths may not escape it. */
@@ -65,36 +77,51 @@ export function directoryStore(root: string, what: string): BlobStore {
   };
 }
 
-/** A blob store over a plain tar file, read in place through its member index. */
-export async function tarStore(file: string, what: string): Promise<BlobStore> {
-  const members = await indexTar(file, what);
-  const member = (path: string): TarMember | undefined => members.get(join('.', path).split(sep).join('/'));
-  const readMember = async (m: TarMember): Promise<Buffer> => {
-    const fh = await open(file, 'r');
-    try {
-      const buf = Buffer.alloc(m.size);
-      await fh.read(buf, 0, m.size, m.offset);
-      return buf;
-    } finally {
-      await fh.close();
-    }
+/** Archive compressions oci-scan cannot stream: decompress first. */
+const UNSUPPORTED_COMPRESSION: ReadonlyArray<{ name: string; magic: readonly number[]; tool: string }> = [
+  { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], tool: 'xz -d' },
+  { name: 'bzip2', magic: [0x42, 0x5a, 0x68], tool: 'bunzip2' },
+];
+
+/**
+ * A blob store over an archive file: a plain tar is read in place through its member index;
+ * a gzip- or zstd-compressed one (`docker save | gzip`) in one streaming pass (stream-store.ts).
+ */
+export async function tarStore(file: string, what: string, options: SourceOptions): Promise<BlobStore> {
+  const fh = await open(file, 'r');
+  let head: Buffer;
+  try {
+    head = Buffer.alloc(6);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    head = head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+  const compression = sniffCompression(head);
+  if (compression !== 'none') return streamedTarStore(file, what, compression, options);
+  const other = UNSUPPORTED_COMPRESSION.find((c) => c.magic.every((b, i) => head[i] === b));
+  if (other) throw new OciScanError('SOURCE_UNREADABLE', `${what} is ${other.name}-compressed: decompress it first (${other.tool}); oci-scan reads plain, gzip and zstd archives`);
+  const index = await readTarIndex(file, what);
+  const find = (path: string): TarMember | undefined => {
+    const m = index.get(path);
+    if (m?.sparse) throw new OciScanError('SOURCE_UNREADABLE', `${path} in ${what} is stored as a sparse file, which no image archive writer produces: refusing it`);
+    return m;
   };
-  return {
-    what,
-    async size(path) {
-      return member(path)?.size;
+  return memberStore(what, {
+    find,
+    async readWhole(m) {
+      const fh = await open(file, 'r');
+      try {
+        const buf = Buffer.alloc(m.size);
+        await fh.read(buf, 0, m.size, m.offset);
+        return buf;
+      } finally {
+        await fh.close();
+      }
     },
-    async read(path, limit, code) {
-      const m = member(path);
-      if (!m) return undefined;
-      if (m.size > limit) throw tooLarge(what, path, limit, code);
-      return readMember(m);
-    },
-    async stream(path) {
-      const m = member(path);
-      if (!m) return undefined;
+    open(m) {
       // createReadStream's `end` is inclusive: an empty member is served as an empty stream.
       return m.size === 0 ? Readable.from([]) : createReadStream(file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 256 * 1024 });
     },
-  };
+  });
 }

@@ -1,25 +1,41 @@
 /**
- * `docker-archive:FILE[:REPO:TAG]` — what `docker save` / `podman save` write, in both
- * layouts: the classic one (`manifest.json` + `<id>/layer.tar` + `<id>.json`) and Docker 25+'s
- * (an OCI layout whose `manifest.json` points into `blobs/sha256/`). Both are read through
- * `manifest.json`, which both write. Layers there are uncompressed tars.
+ * `docker-archive:FILE[:REPO:TAG]` — a tarball `docker load` accepts, read the way `docker
+ * load` reads it (docs/architecture.md, "Docker archives"): through `manifest.json`, whose
+ * keys are matched case-insensitively as Go's encoding/json does. Writers and their layouts:
+ * `docker save` ≤ 24 and podman (`<id>/layer.tar`, `<config hex>.json`), skopeo (`<hex>.tar`),
+ * Docker 25+ and `ctr export` (an OCI layout: `blobs/sha256/<hex>`), go-containerregistry's
+ * `tarball.Write` — crane, ko, kaniko `--tarPath` — (`<hex>.tar.gz`, config `sha256:<hex>`),
+ * and Jib (`<hex>.tar.gz`, `config.json`, lower-case keys).
  */
 import { OciScanError } from '../../errors.js';
+import { canonicalReference, parseReference } from '../../reference/reference.js';
 import { parseConfig, platformOfConfig } from '../config.js';
+import { layerKind } from '../manifest.js';
 import type { Image, ImageName, Layer } from '../types.js';
 import { sha256Digest } from '../verify.js';
 import { compileWire, parseWire, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../wire.js';
 import type { BlobStore } from './blob-store.js';
-import { readVerified, storeLayer } from './local-image.js';
+import { storeLayer } from './local-image.js';
+import type { SourceOptions } from './options.js';
 import { repositoryPath } from './repository-path.js';
 
-/** One entry of a docker archive's manifest.json. */
+/** A foreign layer's descriptor in `LayerSources` (keyed by diffID). */
+interface LayerSource {
+  mediaType: string;
+  size: number;
+  digest: string;
+  urls?: string[];
+}
+
+/** One entry of a docker archive's manifest.json (field names as `docker load` spells them). */
 interface DockerArchiveEntry {
   Config: string;
   RepoTags?: string[] | null;
-  Layers: string[];
-  LayerSources?: Record<string, { mediaType: string; size: number; digest: string }>;
+  Layers: string[] | null;
+  LayerSources?: Record<string, LayerSource> | null;
 }
+
+const FIELDS = ['Config', 'RepoTags', 'Layers', 'LayerSources'] as const;
 
 const validateEntries = compileWire<DockerArchiveEntry[]>({
   type: 'array',
@@ -29,79 +45,184 @@ const validateEntries = compileWire<DockerArchiveEntry[]>({
     properties: {
       Config: { type: 'string' },
       RepoTags: { anyOf: [{ type: 'array', items: { type: 'string' } }, { type: 'null' }] },
-      Layers: { type: 'array', items: { type: 'string' } },
-      LayerSources: { type: 'object' },
+      Layers: { anyOf: [{ type: 'array', items: { type: 'string' } }, { type: 'null' }] },
+      LayerSources: {
+        anyOf: [
+          { type: 'null' },
+          {
+            type: 'object',
+            additionalProperties: {
+              type: 'object',
+              required: ['mediaType', 'size', 'digest'],
+              properties: { mediaType: { type: 'string' }, size: { type: 'integer', minimum: 0 }, digest: { type: 'string' }, urls: { type: 'array', items: { type: 'string' } } },
+            },
+          },
+        ],
+      },
     },
   },
 });
 
-/** `sha256:<hex>` when a member path names its own digest (`blobs/sha256/<hex>`, skopeo's `<hex>.tar`). */
-function digestFromPath(path: string): string | undefined {
-  const m = /(?:^|\/)(?:sha256\/)?([a-f0-9]{64})(?:\.tar|\.json)?$/.exec(path);
+/**
+ * Go's encoding/json key folding (`foldName`: ASCII letters to upper case, any other rune to
+ * `ToUpper(ToLower(r))`), so that `config`, `CONFIG` and `Confıg` all name `Config`, as for
+ * `docker load` and podman. JavaScript's case mappings that change the length (`ß` → `SS`,
+ * `İ` → `i̇`) are not Go's simple mappings: those runes are kept, except `İ`, which Go lowers to `i`.
+ */
+function foldName(name: string): string {
+  let out = '';
+  for (const ch of name) {
+    if (ch.charCodeAt(0) < 0x80) {
+      out += ch.toUpperCase();
+      continue;
+    }
+    const lower = ch === '\u0130' ? 'i' : [...ch.toLowerCase()].length === 1 ? ch.toLowerCase() : ch;
+    const upper = lower.toUpperCase();
+    out += [...upper].length === 1 ? upper : lower;
+  }
+  return out;
+}
+
+const FOLDED = new Map<string, (typeof FIELDS)[number]>(FIELDS.map((f) => [foldName(f), f]));
+
+/**
+ * manifest.json entries with their keys matched case-insensitively (Jib writes `config`,
+ * `repoTags`, `layers`). Two keys of one entry that fold to the same field are refused:
+ * encoding/json keeps the last in the document, which JSON.parse cannot tell apart.
+ */
+function foldEntries(doc: unknown, what: string): unknown {
+  if (!Array.isArray(doc)) return doc;
+  return doc.map((entry: unknown) => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return entry;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(entry)) {
+      const field = FOLDED.get(foldName(key));
+      if (field === undefined) continue;
+      if (field in out) throw new OciScanError('INVALID_MANIFEST', `${what} names ${field} twice (as ${JSON.stringify(key)} too): docker and podman would read one of them; refusing an ambiguous archive`);
+      out[field] = value;
+    }
+    return out;
+  });
+}
+
+/** Parses manifest.json the way `docker load` does. */
+function parseArchiveManifest(bytes: Buffer, what: string): DockerArchiveEntry[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new OciScanError('INVALID_MANIFEST', `${what} is not valid JSON: the archive is damaged or not a docker archive`);
+  }
+  return parseWire(JSON.stringify(foldEntries(doc, what)), validateEntries, what, 'INVALID_MANIFEST');
+}
+
+/**
+ * `sha256:<hex>` when a member's name is a digest of its bytes: `blobs/sha256/<hex>` (Docker 25+,
+ * ctr), `<hex>.tar` (skopeo), `<hex>.tar.gz` (go-containerregistry, Jib), `<hex>.json` (the
+ * config of `docker save` ≤ 24), `sha256:<hex>` (go-containerregistry's config). Classic
+ * `<id>/layer.tar` names a layer id, not a digest.
+ */
+export function digestFromPath(path: string): string | undefined {
+  const m = /(?:^|\/)(?:sha256[:/])?([a-f0-9]{64})(?:\.tar(?:\.gz|\.zst)?|\.json)?$/.exec(path);
   return m?.[1] ? `sha256:${m[1]}` : undefined;
 }
 
-/** `docker.io/library/app:1.0`, `library/app:1.0` and `app:1.0` name the same image. */
-function shortTag(repoTag: string): string {
-  return repoTag.replace(/^docker\.io\//, '').replace(/^library\//, '');
+/** `repo:tag` normalised as a reference (`app` ≡ `docker.io/library/app:latest`), or the text when it does not parse. */
+function tagKey(repoTag: string): string {
+  try {
+    const ref = parseReference(repoTag);
+    return canonicalReference({ ...ref, tag: ref.tag ?? 'latest' });
+  } catch {
+    return repoTag;
+  }
 }
 
-/** Splits `repo:tag` (the tag is after the last colon that follows the last slash). */
-function splitRepoTag(repoTag: string): { repo: string; tag?: string } {
-  const slash = repoTag.lastIndexOf('/');
-  const colon = repoTag.lastIndexOf(':');
-  return colon > slash ? { repo: repoTag.slice(0, colon), tag: repoTag.slice(colon + 1) } : { repo: repoTag };
+/** A parsed `RepoTags` entry or wanted name: last segment, repository path (for the report file), tag. */
+function nameOf(repoTag: string): { name: string; repository: string; tag?: string } | undefined {
+  try {
+    const ref = parseReference(repoTag);
+    return { name: ref.name, repository: repositoryPath(`${ref.registry}/${ref.repository}`), ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Chooses the manifest.json entry: by `wanted` (`repo[:tag]`), else the only one. */
+function chooseEntry(entries: readonly DockerArchiveEntry[], wanted: string | undefined, what: string): DockerArchiveEntry {
+  const all = entries.flatMap((e) => e.RepoTags ?? []).join(', ') || 'none';
+  if (wanted !== undefined) {
+    const want = tagKey(wanted);
+    const entry = entries.find((e) => (e.RepoTags ?? []).some((t) => tagKey(t) === want));
+    if (!entry) throw new OciScanError('IMAGE_NOT_FOUND', `${what} has no image ${wanted}; images there: ${all}`);
+    return entry;
+  }
+  if (entries.length > 1) throw new OciScanError('USAGE', `${what} holds ${entries.length} images: name one as docker-archive:FILE:REPO:TAG (${all})`);
+  const [entry] = entries;
+  if (!entry) throw new OciScanError('INVALID_MANIFEST', `manifest.json of ${what} lists no image`);
+  return entry;
 }
 
 /** Images of a docker archive; `wanted` (`repo:tag`) selects one when the archive holds several. */
-export async function imagesFromDockerArchive(store: BlobStore, display: string, fallbackName: string, wanted: string | undefined): Promise<Image[]> {
+export async function imagesFromDockerArchive(store: BlobStore, display: string, fallbackName: string, wanted: string | undefined, options: Pick<SourceOptions, 'logger'>): Promise<Image[]> {
   const bytes = await store.read('manifest.json', MAX_MANIFEST_BYTES, 'INVALID_MANIFEST');
   if (!bytes) throw new OciScanError('SOURCE_UNREADABLE', `${store.what} is not a docker archive (no manifest.json): check the path and the transport (docker-archive:, oci-archive:)`);
-  const entries = parseWire(bytes, validateEntries, `manifest.json of ${store.what}`, 'INVALID_MANIFEST');
-  if (entries.length === 0) throw new OciScanError('INVALID_MANIFEST', `manifest.json of ${store.what} lists no image`);
-  let entry: DockerArchiveEntry | undefined;
-  if (wanted !== undefined) {
-    const want = shortTag(splitRepoTag(wanted).tag !== undefined ? wanted : `${wanted}:latest`);
-    entry = entries.find((e) => (e.RepoTags ?? []).some((t) => shortTag(t) === want));
-    if (!entry) {
-      const all = entries.flatMap((e) => e.RepoTags ?? []).join(', ') || 'none';
-      throw new OciScanError('IMAGE_NOT_FOUND', `${store.what} has no image ${wanted}; images there: ${all}`);
-    }
-  } else if (entries.length > 1) {
-    throw new OciScanError('USAGE', `${store.what} holds ${entries.length} images: name one as docker-archive:FILE:REPO:TAG (${entries.flatMap((e) => e.RepoTags ?? []).join(', ')})`);
-  } else {
-    entry = entries[0];
+  const entries = parseArchiveManifest(bytes, `manifest.json of ${store.what}`);
+  const entry = chooseEntry(entries, wanted, store.what);
+
+  const recorded = wanted === undefined ? entry.RepoTags?.[0] : undefined;
+  const fromArchive = recorded === undefined ? undefined : nameOf(recorded);
+  const fromWanted = wanted === undefined ? undefined : nameOf(wanted);
+  // A tag-less RepoTags entry is `:latest`, as for docker; a tag-less wanted name is the user's
+  // implicit latest (the Tag check says so).
+  const name: ImageName = fromWanted
+    ? { display, name: fromWanted.name, repository: fromWanted.repository, ...(fromWanted.tag !== undefined ? { tag: fromWanted.tag } : {}), tagOrigin: 'reference' }
+    : fromArchive
+      ? { display, name: fromArchive.name, repository: fromArchive.repository, tag: fromArchive.tag ?? 'latest', tagOrigin: 'archive' }
+      : { display, name: fallbackName, repository: fallbackName, tagOrigin: 'none' };
+
+  const configBytes = await store.read(entry.Config, MAX_CONFIG_BYTES, 'INVALID_CONFIG');
+  if (!configBytes) throw new OciScanError('INVALID_CONFIG', `config ${entry.Config} is missing from ${store.what}: the archive is incomplete`);
+  const configDigest = sha256Digest(configBytes);
+  const named = digestFromPath(entry.Config);
+  if (named !== undefined && named !== configDigest) {
+    // `docker load` and podman never check the config's file name against its content: the
+    // image loads, under the content's digest. Say so, and report that digest.
+    options.logger.warn({ archive: store.what, config: entry.Config, digest: configDigest }, 'docker archive config file name does not match its content; using the digest of the content');
   }
-  if (!entry) throw new OciScanError('INVALID_MANIFEST', `manifest.json of ${store.what} lists no image`);
-
-  const recorded = wanted ?? entry.RepoTags?.[0];
-  const repoTag = recorded ? splitRepoTag(shortTag(recorded)) : undefined;
-  const name: ImageName = {
-    display,
-    name: repoTag ? (repoTag.repo.split('/').pop() ?? fallbackName) : fallbackName,
-    repository: repoTag ? repositoryPath(repoTag.repo) : fallbackName,
-    ...(repoTag?.tag ? { tag: repoTag.tag } : {}),
-    tagOrigin: wanted !== undefined ? 'reference' : repoTag?.tag ? 'archive' : 'none',
-  };
-
-  const configDigest = digestFromPath(entry.Config);
-  const configBytes = await readVerified(store, entry.Config, configDigest, MAX_CONFIG_BYTES, 'INVALID_CONFIG', `config ${entry.Config}`);
   const config = parseConfig(configBytes, `config of ${display}`);
   const diffIds = config.rootfs?.diff_ids ?? [];
-  if (diffIds.length !== entry.Layers.length) {
-    throw new OciScanError('INVALID_CONFIG', `config of ${display} lists ${diffIds.length} layers but manifest.json has ${entry.Layers.length}: the archive is inconsistent`);
+  const layerPaths = entry.Layers ?? [];
+  if (diffIds.length !== layerPaths.length) {
+    throw new OciScanError('INVALID_CONFIG', `config of ${display} lists ${diffIds.length} layers but manifest.json has ${layerPaths.length}: the archive is inconsistent`);
   }
-  const layers: Layer[] = await Promise.all(
-    entry.Layers.map(async (path, i) => {
-      const size = await store.size(path);
-      if (size === undefined) throw new OciScanError('SOURCE_UNREADABLE', `layer ${path} is missing from ${store.what}: the archive is incomplete`);
-      // Docker 25+ and skopeo name blobs by digest; classic `<id>/layer.tar` is the uncompressed
-      // layer, so its digest is the config's diff_id.
-      const digest = digestFromPath(path) ?? diffIds[i] ?? '';
-      const source = entry.LayerSources?.[digest];
-      return storeLayer(store, path, digest, source?.mediaType ?? 'application/vnd.docker.image.rootfs.diff.tar', size);
-    }),
-  );
+  const layers: Layer[] = await Promise.all(layerPaths.map((path, i) => archiveLayer(store, path, diffIds[i] ?? '', entry.LayerSources?.[diffIds[i] ?? ''])));
   const platform = platformOfConfig(config);
-  return [{ name, configDigest: sha256Digest(configBytes), config, layers, ...(platform ? { platform } : {}) }];
+  return [{ name, configDigest, config, layers, ...(platform ? { platform } : {}) }];
+}
+
+/**
+ * One layer of a docker archive, verified as `docker load` verifies it: the uncompressed tar
+ * must hash to the config's diffID; a member named by a digest must also hash to that name.
+ * The digest reported is the named one (the blob digest a registry knows) or else the diffID.
+ */
+async function archiveLayer(store: BlobStore, path: string, diffId: string, source: LayerSource | undefined): Promise<Layer> {
+  const named = digestFromPath(path);
+  const digest = named ?? diffId;
+  const mediaType = source?.mediaType ?? 'application/vnd.docker.image.rootfs.diff.tar';
+  const size = await store.size(path);
+  if (size !== undefined) return storeLayer(store, path, { digest, mediaType, size, named, diffId });
+  if (source !== undefined && layerKind(source.mediaType) === 'foreign') {
+    // go-containerregistry records foreign (non-distributable) layers in LayerSources and may
+    // leave their bytes out: such a layer cannot be scanned, and the results say so.
+    const reason = 'foreign (non-distributable) layer not included in the archive';
+    return {
+      digest: named ?? source.digest,
+      mediaType: source.mediaType,
+      size: source.size,
+      ...(source.urls ? { urls: source.urls } : {}),
+      notScanned: reason,
+      open: () => Promise.reject(new OciScanError('SOURCE_UNREADABLE', `layer ${path} of ${store.what}: ${reason}`)),
+    };
+  }
+  throw new OciScanError('SOURCE_UNREADABLE', `layer ${path} is missing from ${store.what}: the archive is incomplete`);
 }

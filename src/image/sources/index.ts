@@ -46,7 +46,7 @@ async function checkPath(transport: LocalTransport, path: string): Promise<void>
 
 /** The name a local image is reported under when nothing in it names it (`./out/app.tar` → `app`). */
 function nameFromPath(path: string): string {
-  return basename(path.replace(/\/+$/, '')).replace(/\.(tar|oci|tgz|tar\.gz)$/i, '') || 'image';
+  return basename(path.replace(/\/+$/, '')).replace(/\.(tar|oci|tgz|tzst|tar\.gz|tar\.zst)$/i, '') || 'image';
 }
 
 /** Opens every image `input` resolves to (one, or one per platform with `--platform all`). */
@@ -62,9 +62,9 @@ export async function openImages(input: string, options: SourceOptions): Promise
       case 'oci':
         return await imagesFromOciLayout(directoryStore(local.path, what), base, local.rest, options);
       case 'oci-archive':
-        return await imagesFromOciLayout(await tarStore(local.path, what), base, local.rest, options);
+        return await imagesFromOciLayout(await tarStore(local.path, what, options), base, local.rest, options);
       case 'docker-archive':
-        return await imagesFromDockerArchive(await tarStore(local.path, what), input, base.name, local.rest);
+        return await imagesFromDockerArchive(await tarStore(local.path, what, options), input, base.name, local.rest, options);
     }
   } catch (err) {
     if (err instanceof OciScanError) throw err;

@@ -2,6 +2,7 @@
  * Options every image source receives. The registry part is filled from the CLI options and
  * the environment (SPEC §2, §4); local sources use only `platform` and `signal`.
  */
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Platform } from '../platform.js';
 
@@ -44,4 +45,14 @@ export interface SourceOptions {
   readonly registry: RegistryOptions;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
+  /**
+   * Called by sources that can read an archive only once — a gzip/zstd-compressed archive,
+   * read in one streaming pass without extracting it — with every member that may be a layer,
+   * as it streams past: `tar` is the member's uncompressed content, `id` names it. The pass
+   * waits for the returned promise (backpressure); a rejection is the consumer's to keep (the
+   * member may not belong to the image). Layers of the returned images whose `consumedAs` is
+   * `id` were read through this call only. Without it, such layers stream the archive again
+   * when opened.
+   */
+  readonly consumeLayer?: (tar: Readable, id: string, signal?: AbortSignal) => Promise<void>;
 }

@@ -1,136 +1,153 @@
 /**
- * An index of a plain tar file's members (name → byte range), built by reading only the
- * 512-byte headers, so that an archive's blobs can be streamed straight from the file without
- * extracting anything (SPEC §1: no extraction to disk). Understands ustar prefixes, PAX `path`
- * / `size` records and GNU long names — the forms `docker save`, podman and skopeo write.
+ * An index of a plain tar file's members (name → byte range), read with Go's archive/tar
+ * semantics (src/layer/tar/reader.ts) — the reader `docker load`, podman and skopeo open
+ * archives with — from the headers alone: the reader says which bytes are member data and
+ * those are skipped by seeking, so a multi-GiB archive costs a few reads per member and
+ * nothing is extracted. Members then stream straight from the file.
+ *
+ * An archive the runtimes could read in different ways is refused (docs/security.md,
+ * threat "Ambiguous archive"): a name that appears twice (podman reads the first copy, `docker load`
+ * extracts the last) and a `manifest.json` / `index.json` that is a link.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { OciScanError } from '../../errors.js';
 import { normalisePath, resolveLinkTarget } from '../../layer/paths.js';
+import { TarFormatError, TarReader, type EntrySink, type TarHandler, type TarHeader } from '../../layer/tar/reader.js';
 
-/** A member's content range in the archive file. */
+/** A member's content range in the archive (the tar stream, once decompressed). */
 export interface TarMember {
   readonly offset: number;
   readonly size: number;
+  /** A GNU/PAX sparse file: its data has holes, so it cannot be served as a byte range. */
+  readonly sparse?: boolean;
 }
 
 /** Archive members allowed: far above any real image archive, bounded against hostile files. */
 const MAX_MEMBERS = 1_000_000;
-const MAX_META_BYTES = 1024 * 1024;
+/** Read size while walking headers; member data is skipped, not read. */
+const READ_CHUNK = 64 * 1024;
+/** Top-level documents a runtime reads first: a link there could point it anywhere. */
+const ENTRY_DOCUMENTS = new Set(['manifest.json', 'index.json']);
 
-function readString(block: Buffer, start: number, length: number): string {
-  const end = block.indexOf(0, start);
-  return block.toString('utf8', start, end < 0 || end > start + length ? start + length : end);
+/** The member name as runtimes compare it: `./a//b` and `/a/b` are `a/b`. */
+export function memberName(name: string): string {
+  return normalisePath(name).slice(1);
 }
 
-function readNumber(block: Buffer, start: number, length: number): number {
-  if ((block[start] ?? 0) & 0x80) {
-    // GNU base-256 for sizes ≥ 8 GiB.
-    let value = 0;
-    for (let i = start + 1; i < start + length; i++) value = value * 256 + (block[i] ?? 0);
-    return value;
+/**
+ * The members of an archive, collected from Go-semantics headers: regular files with their
+ * byte ranges, links resolved to the member they lead to (`docker save` stores a layer that two
+ * image ids share once and links the other `<id>/layer.tar` to it), ambiguity refused.
+ */
+export class MemberIndex implements TarHandler {
+  readonly #what: string;
+  readonly #members = new Map<string, TarMember>();
+  readonly #links = new Map<string, string>();
+  /** Every name seen, with whether it was a directory. */
+  readonly #seen = new Map<string, boolean>();
+
+  constructor(what: string) {
+    this.#what = what;
   }
-  const text = readString(block, start, length).trim();
-  return text === '' ? 0 : parseInt(text, 8);
-}
 
-function checksumOk(block: Buffer): boolean {
-  let sum = 8 * 32;
-  for (let i = 0; i < 148; i++) sum += block[i] ?? 0;
-  for (let i = 156; i < 512; i++) sum += block[i] ?? 0;
-  return sum === readNumber(block, 148, 8);
-}
-
-function paxRecords(data: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  let pos = 0;
-  while (pos < data.length) {
-    const space = data.indexOf(0x20, pos);
-    if (space < 0) break;
-    const len = parseInt(data.toString('ascii', pos, space), 10);
-    if (!Number.isFinite(len) || len <= 0) break;
-    const record = data.toString('utf8', space + 1, pos + len - 1);
-    const eq = record.indexOf('=');
-    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
-    pos += len;
+  /** Records one entry; a subclass may return a sink for its content. */
+  entry(header: TarHeader): EntrySink | undefined {
+    if (header.typeflag === 'g') return undefined;
+    const name = memberName(header.name);
+    if (name === '') return undefined;
+    const isDir = header.typeflag === '5';
+    const earlier = this.#seen.get(name);
+    if (earlier !== undefined && !(earlier && isDir)) {
+      throw new OciScanError('INVALID_MANIFEST', `${this.#what} holds two members named ${name}: podman reads the first, docker load the last; refusing an ambiguous archive (write it again with docker save, podman save or skopeo copy)`);
+    }
+    this.#seen.set(name, isDir);
+    if (this.#seen.size > MAX_MEMBERS) throw new OciScanError('SOURCE_UNREADABLE', `${this.#what} has more than ${MAX_MEMBERS} members: not an image archive`);
+    switch (header.typeflag) {
+      case '0':
+      case '7':
+        this.#members.set(name, { offset: header.dataOffset, size: header.dataSize, ...(header.sparse ? { sparse: true } : {}) });
+        return this.member(name, header);
+      case '1':
+      case '2':
+        if (ENTRY_DOCUMENTS.has(name)) {
+          throw new OciScanError('INVALID_MANIFEST', `${name} in ${this.#what} is a ${header.typeflag === '2' ? 'symbolic' : 'hard'} link to ${JSON.stringify(header.linkname)}: runtimes may read different files through it; refusing an ambiguous archive`);
+        }
+        // A hard link names a member by its archive path; a symlink is relative to its directory.
+        this.#links.set(name, header.typeflag === '2' ? resolveLinkTarget('/' + name, header.linkname).slice(1) : memberName(header.linkname));
+        return undefined;
+      default:
+        return undefined;
+    }
   }
-  return out;
+
+  /** Hook for a regular member: the sink for its content, if the subclass wants it. */
+  protected member(_name: string, _header: TarHeader): EntrySink | undefined {
+    return undefined;
+  }
+
+  /** The name a path leads to through links (itself when it is a member), or undefined. */
+  resolve(path: string): string | undefined {
+    let name: string | undefined = path;
+    for (let hops = 0; name !== undefined && !this.#members.has(name) && hops < 40; hops++) name = this.#links.get(name);
+    return name !== undefined && this.#members.has(name) ? name : undefined;
+  }
+
+  /** A member by path (through links). */
+  get(path: string): TarMember | undefined {
+    const name = this.resolve(memberName(path));
+    return name === undefined ? undefined : this.#members.get(name);
+  }
+
+  /** Every readable path (members and links that lead to one) → its member. */
+  members(): Map<string, TarMember> {
+    const out = new Map(this.#members);
+    for (const path of this.#links.keys()) {
+      const member = this.get(path);
+      if (member) out.set(path, member);
+    }
+    return out;
+  }
 }
 
-async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  const { bytesRead } = await fh.read(buf, 0, length, position);
-  return buf.subarray(0, bytesRead);
+/** A one-line error for a tar the reader refused. */
+export function tarError(err: unknown, what: string): unknown {
+  if (!(err instanceof TarFormatError)) return err;
+  const truncated = /unexpected end/.test(err.message);
+  return new OciScanError('SOURCE_UNREADABLE', truncated ? `${what} is truncated (${err.message}): copy or export the archive again` : `${what} is not a tar archive (${err.message}): is the path right?`, { cause: err });
 }
 
-/** Indexes the members of a plain tar file (paths normalised without the leading `/`). */
+/** The members of a plain tar file (paths without the leading `/`; links resolved). */
 export async function indexTar(file: string, what: string): Promise<Map<string, TarMember>> {
+  return (await readTarIndex(file, what)).members();
+}
+
+/** Indexes a plain tar file, reading headers and seeking past member data. */
+export async function readTarIndex(file: string, what: string): Promise<MemberIndex> {
+  const index = new MemberIndex(what);
+  const reader = new TarReader(index);
   const fh = await open(file, 'r');
   try {
     const { size: fileSize } = await fh.stat();
-    const head = await readAt(fh, 0, 2);
-    if (head[0] === 0x1f && head[1] === 0x8b) {
-      throw new OciScanError('SOURCE_UNREADABLE', `${what} is gzip-compressed: decompress it first (gunzip), oci-scan reads plain tar archives in place`);
-    }
-    const members = new Map<string, TarMember>();
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
     let pos = 0;
-    let longName: string | undefined;
-    let longLinkName: string | undefined;
-    const links = new Map<string, string>();
-    let pax: Record<string, string> = {};
-    while (pos + 512 <= fileSize) {
-      const block = await readAt(fh, pos, 512);
-      if (block.every((b) => b === 0)) break;
-      if (!checksumOk(block)) throw new OciScanError('SOURCE_UNREADABLE', `${what} is not a tar archive (bad header at byte ${pos}): is the path right?`);
-      const type = String.fromCharCode(block[156] ?? 0x30);
-      const size = pax['size'] !== undefined ? Number(pax['size']) : readNumber(block, 124, 12);
-      // Found by test/fuzz/streams.test.ts: a PAX `size` of "NaN", "-1536" or "1.5" (or a
-      // garbage octal field) gave a member of size NaN, a RangeError, or moved `pos` backwards
-      // into an endless loop. A size must be a non-negative whole number of bytes.
-      if (!Number.isSafeInteger(size) || size < 0) throw new OciScanError('SOURCE_UNREADABLE', `${what} is not a valid tar archive (bad member size at byte ${pos}): is the path right?`);
-      const dataStart = pos + 512;
-      if (dataStart + size > fileSize) throw new OciScanError('SOURCE_UNREADABLE', `${what} is truncated (a member runs past the end of the file)`);
-      pos = dataStart + Math.ceil(size / 512) * 512;
-      // 'K' (GNU long link name) is metadata too: it used to be taken for a member, which
-      // reset a pending 'L' long name (GNU tar may write L before K).
-      if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
-        if (size > MAX_META_BYTES) throw new OciScanError('SOURCE_UNREADABLE', `${what} has an oversized tar metadata record`);
-        const data = await readAt(fh, dataStart, size);
-        if (type === 'x') pax = paxRecords(data);
-        if (type === 'L') longName = readString(data, 0, data.length);
-        if (type === 'K') longLinkName = readString(data, 0, data.length);
+    while (!reader.done && pos < fileSize) {
+      const skippable = reader.skippable;
+      if (skippable > 0) {
+        const n = Math.min(skippable, fileSize - pos);
+        reader.skip(n);
+        pos += n;
         continue;
       }
-      const prefix = readString(block, 345, 155);
-      // The prefix field is POSIX ustar's (magic "ustar\0"); old GNU headers ("ustar  ") keep
-      // atime/ctime there, which must not be glued in front of the name.
-      const ustar = block.toString('binary', 257, 263) === 'ustar\0';
-      const name = pax['path'] ?? longName ?? (ustar && prefix ? `${prefix}/${readString(block, 0, 100)}` : readString(block, 0, 100));
-      const linkName = pax['linkpath'] ?? longLinkName ?? readString(block, 157, 100);
-      pax = {};
-      longName = undefined;
-      longLinkName = undefined;
-      if (type === '0' || type === '\0' || type === '7') {
-        members.set(normalisePath(name).slice(1), { offset: dataStart, size });
-        links.delete(normalisePath(name).slice(1));
-        if (members.size > MAX_MEMBERS) throw new OciScanError('SOURCE_UNREADABLE', `${what} has more than ${MAX_MEMBERS} members: not an image archive`);
-      } else if (type === '1' || type === '2') {
-        // Fix: `docker save` (classic layout) writes a layer that two image ids share once and
-        // makes the other `<id>/layer.tar` a symlink to `../<first id>/layer.tar`; such links
-        // used to be dropped, so the image was reported as incomplete.
-        const path = normalisePath(name).slice(1);
-        const target = type === '2' ? resolveLinkTarget('/' + path, linkName).slice(1) : normalisePath(linkName).slice(1);
-        links.set(path, target);
-        members.delete(path);
-      }
+      const { bytesRead } = await fh.read(buf, 0, Math.min(READ_CHUNK, fileSize - pos), pos);
+      if (bytesRead === 0) break;
+      // The reader copies what it keeps across calls, so the buffer can be reused.
+      reader.write(buf.subarray(0, bytesRead));
+      pos += bytesRead;
     }
-    for (const [path, target] of links) {
-      let resolved: string | undefined = target;
-      for (let hops = 0; resolved !== undefined && !members.has(resolved) && hops < 40; hops++) resolved = links.get(resolved);
-      const member = resolved === undefined ? undefined : members.get(resolved);
-      if (member) members.set(path, member);
-    }
-    return members;
+    reader.end();
+    return index;
+  } catch (err) {
+    throw tarError(err, what);
   } finally {
     await fh.close();
   }
