@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { OciScanError } from '../../errors.js';
 import { parseConfig, platformOfConfig, type ImageConfig } from '../config.js';
 import { layerKind, parseManifestDocument, type Descriptor, type ImageManifest } from '../manifest.js';
-import { choosePlatforms, formatPlatform, imageEntries, samePlatform, type Platform } from '../platform.js';
+import { choosePlatforms, formatPlatform, indexCandidates, isUnknownPlatform, type IndexCandidate, type Platform } from '../platform.js';
 import type { Image, ImageName, Layer } from '../types.js';
 import { matchesDigest, parseDigest, VerifyingStream } from '../verify.js';
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../wire.js';
@@ -115,7 +115,7 @@ async function imageFromManifest(store: BlobStore, manifest: ImageManifest, mani
  * present (and `--platform all` scans those, with a warning naming the absent ones).
  */
 async function choosePresentPlatforms(store: BlobStore, manifests: readonly Descriptor[], options: SourceOptions, what: string): Promise<Array<Descriptor & { platform: Platform }>> {
-  const listed = imageEntries(manifests);
+  const listed = manifests.filter((d): d is Descriptor & { platform: Platform } => d.platform !== undefined && !isUnknownPlatform(d));
   const held: Array<Descriptor & { platform: Platform }> = [];
   for (const entry of listed) if ((await store.size(blobPath(entry.digest))) !== undefined) held.push(entry);
   if (held.length === 0 || held.length === listed.length) return choosePlatforms(manifests, options.platform, what);
@@ -126,9 +126,10 @@ async function choosePresentPlatforms(store: BlobStore, manifests: readonly Desc
     return choosePlatforms(held, 'all', what);
   }
   const wanted = options.platform;
-  const match = held.find((e) => samePlatform(e.platform, wanted));
-  if (match) return [match];
-  const listedWanted = listed.some((e) => samePlatform(e.platform, wanted));
+  // The best match among the platforms held, as containerd's matcher ranks them.
+  const match = indexCandidates(held, wanted).find((c): c is IndexCandidate & { platform: Platform } => c.platform !== undefined);
+  if (match) return [{ ...match.descriptor, platform: match.platform }];
+  const listedWanted = indexCandidates(listed, wanted).some((c) => c.platform !== undefined);
   const suggestion = held.map((e) => `--platform ${formatPlatform(e.platform)}`).join(' or ');
   throw new OciScanError(
     'NO_MATCHING_PLATFORM',
