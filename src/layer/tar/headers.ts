@@ -307,6 +307,18 @@ export interface SparseEntry {
   readonly length: bigint;
 }
 
+/** Decimal `offset, length` pairs as sparse entries; undefined when one does not parse (Go's ErrHeader). */
+function sparsePairs(tokens: readonly string[]): SparseEntry[] | undefined {
+  const map: SparseEntry[] = [];
+  for (let i = 0; i + 1 < tokens.length; i += 2) {
+    const offset = parseDecimal(tokens[i] ?? '');
+    const length = parseDecimal(tokens[i + 1] ?? '');
+    if (offset === undefined || length === undefined) return undefined;
+    map.push({ offset, length });
+  }
+  return map;
+}
+
 /** What a GNU sparse PAX record set says (Go's `readGNUSparsePAXHeaders`), before the 1.0 map is read. */
 export type PaxSparse =
   | { readonly kind: 'none' }
@@ -342,13 +354,8 @@ export function paxSparse(records: PaxRecords | undefined, offset: number): PaxS
   let parts = (records.get(SPARSE_MAP) ?? '').split(',');
   if (parts.length === 1 && parts[0] === '') parts = [];
   if (BigInt(parts.length) !== 2n * count) throw bad();
-  const map: SparseEntry[] = [];
-  for (let i = 0; i + 1 < parts.length; i += 2) {
-    const off = parseDecimal(parts[i] ?? '');
-    const len = parseDecimal(parts[i + 1] ?? '');
-    if (off === undefined || len === undefined) throw bad();
-    map.push({ offset: off, length: len });
-  }
+  const map = sparsePairs(parts);
+  if (!map) throw bad();
   return { kind: '0.x', ...renamed, map };
 }
 
@@ -376,13 +383,8 @@ export function parseSparseMap1x0(data: Buffer, offset: number): { map: SparseEn
     if (token === undefined) return { need: 1 + 2 * Number(count) };
     tokens.push(token);
   }
-  const map: SparseEntry[] = [];
-  for (let i = 0; i + 1 < tokens.length; i += 2) {
-    const off = parseDecimal(tokens[i] ?? '');
-    const len = parseDecimal(tokens[i + 1] ?? '');
-    if (off === undefined || len === undefined) throw bad();
-    map.push({ offset: off, length: len });
-  }
+  const map = sparsePairs(tokens);
+  if (!map) throw bad();
   // Go reads whole blocks, never more than it needs to find the newlines.
   return { map, consumed: Math.ceil(pos / BLOCK_SIZE) * BLOCK_SIZE };
 }

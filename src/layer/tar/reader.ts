@@ -90,16 +90,9 @@ interface Pending {
   longLink?: string;
 }
 
-/** Mutable form of a header while it is assembled. */
-interface Building {
-  name: string;
-  linkname: string;
-  typeflag: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  sizeExact: bigint;
+/** Mutable form of a header while it is assembled (the PAX, long-name and sparse overrides applied). */
+interface Building extends Omit<RawHeader, 'format'> {
+  /** Data bytes stored for the entry. */
   physical: number;
   headerOffset: number;
   sparseMap?: SparseEntry[];
