@@ -10,7 +10,7 @@ import type { Logger, LevelWithSilent } from 'pino';
 import { SEVERITY_ORDER, type Severity } from '../checks/types.js';
 import { OciScanError, exitCodeFor } from '../errors.js';
 import { formatPlatform, parsePlatform, type Platform } from '../image/platform.js';
-import type { RegistryOptions } from '../image/sources/options.js';
+import type { RegistryOptions } from '../registry/options.js';
 import { jsonChunks } from '../report/json-stream.js';
 import { reportFileNames } from '../report/names.js';
 import { escapeForTerminal, terminalChunks, terminalText } from '../report/terminal.js';

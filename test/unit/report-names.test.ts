@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/image/config.js';
 import type { Platform } from '../../src/image/platform.js';
-import { repositoryPath } from '../../src/image/sources/repository-path.js';
+import { repositoryPath } from '../../src/reference/repository-path.js';
 import type { Image, ImageName } from '../../src/image/types.js';
 import { MAX_FILE_NAME_BYTES, reportFileName, reportFileNames, safePart } from '../../src/report/names.js';
 
