@@ -7,8 +7,9 @@
  * `tarball.Write` — crane, ko, kaniko `--tarPath` — (`<hex>.tar.gz`, config `sha256:<hex>`),
  * and Jib (`<hex>.tar.gz`, `config.json`, lower-case keys). The manifest.json entry becomes a
  * manifest that ./resolve.ts turns into the image, as for every source. An archive without
- * manifest.json but with index.json (a multi-platform save of Docker's containerd image store,
- * which `docker load` imports through index.json) is resolved through its index.
+ * manifest.json but with index.json (an OCI layout, which `docker load` with Docker's
+ * containerd image store imports through index.json) is resolved through its index, its images
+ * named by their `io.containerd.image.name` annotation.
  */
 import { OciScanError } from '../errors.js';
 import { parseConfig } from '../image/config.js';

@@ -1,5 +1,5 @@
 /**
- * Report file names (src/report/names.ts, src/image/sources/repository-path.ts): the whole
+ * Report file names (src/report/names.ts, src/reference/repository-path.ts): the whole
  * repository path without the registry host, image-supplied strings (tags, platforms) reduced to
  * a safe character set and a bounded length, and names unique within a run.
  */

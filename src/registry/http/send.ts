@@ -1,7 +1,7 @@
 /**
  * One request, with the registry's redirects followed by hand (at most `maxRedirects`) so that
  * `Authorization` goes only to the registry's own origin, never to the CDN or object storage a
- * blob redirects to (docs/registry.md "Redirects").
+ * blob redirects to (docs/registry.md "Integrity and resilience").
  */
 import { request } from 'undici';
 import { oneLine } from '../../auth/token.js';

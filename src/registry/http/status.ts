@@ -2,7 +2,7 @@
  * A registry's refusal → one OciScanError: the status decides the code, the registry's
  * `errors[0]` (read up to 16 KiB, scrubbed) goes into the message, and the message says what
  * to do. Distribution answers an unknown repository with MANIFEST_UNKNOWN, not NAME_UNKNOWN,
- * and Docker Hub answers 401 for a repository that does not exist (docs/registry.md "Quirks").
+ * and Docker Hub answers 401 for a repository that does not exist (README.md in this folder, "Quirks").
  */
 import type { Credential } from '../../auth/credentials.js';
 import { oneLine } from '../../auth/token.js';

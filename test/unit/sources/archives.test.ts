@@ -1,6 +1,6 @@
 /**
  * Archives as real tools write them, beyond `docker save` (src/sources/docker-archive.ts,
- * local-image.ts): go-containerregistry / crane / ko / kaniko tarballs (`<hex>.tar.gz`),
+ * oci-layout.ts): go-containerregistry / crane / ko / kaniko tarballs (`<hex>.tar.gz`),
  * Jib's lower-case manifest.json, gzip bytes inside `<id>/layer.tar`, foreign layers in
  * LayerSources, tag-less RepoTags, a config whose name is not its digest, OCI artifacts
  * refused clearly, and exports holding one platform under a full index.
