@@ -172,8 +172,19 @@ function chooseEntry(entries: readonly DockerArchiveEntry[], wanted: string | un
 /** The annotation containerd (and Docker's containerd image store) names an index.json entry's image with. */
 const IMAGE_NAME = 'io.containerd.image.name';
 
-/** The image name a manifest.json entry or wanted name gives (archive / reference), or the file's. */
-function imageName(display: string, fallbackName: string, recorded: string | undefined, wanted: string | undefined): ImageName {
+/** How the image asked for is named: as given, by the user's `REPO:TAG`, or after the file. */
+export interface ArchiveNaming {
+  /** The image as the user gave it (the report's key). */
+  readonly display: string;
+  /** The name when the archive names none (the file name). */
+  readonly fallbackName: string;
+  /** The `REPO:TAG` after the path, if any. */
+  readonly wanted?: string | undefined;
+}
+
+/** The image name the user's `REPO:TAG` gives, else the name the archive records, else the file's. */
+function imageName(naming: ArchiveNaming, recorded: string | undefined): ImageName {
+  const { display, fallbackName, wanted } = naming;
   const fromWanted = wanted === undefined ? undefined : nameOf(wanted);
   const fromArchive = recorded === undefined ? undefined : nameOf(recorded);
   // A tag-less RepoTags entry is `:latest`, as for docker; a tag-less wanted name is the user's
@@ -184,18 +195,19 @@ function imageName(display: string, fallbackName: string, recorded: string | und
 }
 
 /** Images of a docker archive; `wanted` (`repo:tag`) selects one when the archive holds several. */
-export async function imagesFromDockerArchive(store: BlobStore, display: string, fallbackName: string, wanted: string | undefined, options: SourceOptions): Promise<Image[]> {
+export async function imagesFromDockerArchive(store: BlobStore, naming: ArchiveNaming, options: SourceOptions): Promise<Image[]> {
   const bytes = await store.read('manifest.json', MAX_MANIFEST_BYTES, 'INVALID_MANIFEST');
-  if (!bytes) return imagesFromIndexOnly(store, display, fallbackName, wanted, options);
+  if (!bytes) return imagesFromIndexOnly(store, naming, options);
   const entries = parseArchiveManifest(bytes, `manifest.json of ${store.what}`);
-  const entry = chooseEntry(entries, wanted, store.what);
-  const name = imageName(display, fallbackName, wanted === undefined ? entry.RepoTags?.[0] : undefined, wanted);
+  const entry = chooseEntry(entries, naming.wanted, store.what);
+  const name = imageName(naming, naming.wanted === undefined ? entry.RepoTags?.[0] : undefined);
   const { content, manifest } = await dockerContent(store, entry, name, options);
   return resolveImages(content, { kind: 'manifest', manifest }, name, options);
 }
 
 /** An archive with index.json and no manifest.json: the entry `wanted` names (by its containerd image name), else the only image. */
-async function imagesFromIndexOnly(store: BlobStore, display: string, fallbackName: string, wanted: string | undefined, options: SourceOptions): Promise<Image[]> {
+async function imagesFromIndexOnly(store: BlobStore, naming: ArchiveNaming, options: SourceOptions): Promise<Image[]> {
+  const { wanted } = naming;
   const index = await readLayoutIndex(store);
   if (!index) throw new OciScanError('SOURCE_UNREADABLE', `${store.what} is not a docker archive (no manifest.json or index.json): check the path and the transport (docker-archive:, oci-archive:)`);
   const entries = index.manifests;
@@ -203,7 +215,7 @@ async function imagesFromIndexOnly(store: BlobStore, display: string, fallbackNa
   const candidates = wanted === undefined ? entries : entries.filter((e) => e.annotations?.[IMAGE_NAME] !== undefined && tagKey(e.annotations[IMAGE_NAME]) === tagKey(wanted));
   if (candidates.length === 0) throw new OciScanError('IMAGE_NOT_FOUND', `${store.what} has no image ${wanted ?? ''}; images there: ${all.join(', ') || 'none'}`);
   const recorded = [...new Set(candidates.map((e) => e.annotations?.[IMAGE_NAME]))];
-  const name = imageName(display, fallbackName, wanted === undefined && recorded.length === 1 ? recorded[0] : undefined, wanted);
+  const name = imageName(naming, wanted === undefined && recorded.length === 1 ? recorded[0] : undefined);
   const root = layoutRoot(store, candidates, () => new OciScanError('USAGE', `${store.what} holds ${candidates.length} images: name one as docker-archive:FILE:REPO:TAG (${all.join(', ') || 'none'})`));
   return resolveImages(layoutContent(store), root, name, options);
 }

@@ -64,7 +64,7 @@ export async function openImages(input: string, options: SourceOptions): Promise
       case 'oci-archive':
         return await imagesFromOciLayout(await tarStore(local.path, what, options), base, local.rest, options);
       case 'docker-archive':
-        return await imagesFromDockerArchive(await tarStore(local.path, what, options), input, base.name, local.rest, options);
+        return await imagesFromDockerArchive(await tarStore(local.path, what, options), { display: input, fallbackName: base.name, wanted: local.rest }, options);
     }
   } catch (err) {
     if (err instanceof OciScanError) throw err;

@@ -268,6 +268,29 @@ describe('an export of one platform under the full index', () => {
   });
 });
 
+describe('a docker archive holding an OCI layout and no manifest.json (what docker load imports through index.json)', () => {
+  it('is resolved through index.json, the image named by io.containerd.image.name; a name it lacks lists the names there', async () => {
+    const file = join(dir, 'index-only.tar');
+    const files: Array<[string, Buffer]> = [
+      ['oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}')],
+      [`blobs/sha256/${image.configDigest.slice(7)}`, image.config],
+      [`blobs/sha256/${image.manifestDigest.slice(7)}`, image.manifest],
+      ...image.layers.map((l): [string, Buffer] => [`blobs/sha256/${l.digest.slice(7)}`, l.bytes]),
+      ['index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: image.manifestMediaType, digest: image.manifestDigest, size: image.manifest.length, annotations: { 'io.containerd.image.name': 'registry.local:5000/team/app:1.0' } }] }))],
+    ];
+    await writeFile(file, tarOfFiles(files));
+    const [img] = await open(`docker-archive:${file}`);
+    assert.ok(img);
+    assert.deepEqual(img.name, { display: `docker-archive:${file}`, name: 'app', repository: 'team/app', tag: '1.0', tagOrigin: 'archive' });
+    assert.equal(img.manifestDigest, image.manifestDigest);
+    assert.deepEqual(img.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
+    assert.deepEqual(bodies(await factsOf(img)), bodies(reference));
+    const [picked] = await open(`docker-archive:${file}:registry.local:5000/team/app:1.0`);
+    assert.equal(picked?.name.tagOrigin, 'reference');
+    await rejectsWith(open(`docker-archive:${file}:app:2.0`), 'IMAGE_NOT_FOUND', /has no image app:2\.0; images there: registry\.local:5000\/team\/app:1\.0$/);
+  });
+});
+
 describe('compressed archives (docker save | gzip, zstd), read in one pass', () => {
   /** `docker save app:1.0 | gzip`: the classic archive, gzip-compressed as a whole. */
   async function savedAndGzipped(name: string, img: BuiltImage = image): Promise<{ plain: string; gz: string }> {
