@@ -36,7 +36,11 @@ export function isCompilerName(basename: string): boolean {
   return COMPILER_NAME.test(basename);
 }
 
-const matcher: EntryMatcher = { id: 'compilers', matches: (e) => isProgramEntry(e) && isCompilerName(e.basename) };
+const matcher: EntryMatcher = {
+  id: 'compilers',
+  fingerprint: JSON.stringify({ names: COMPILERS, wrappers: COMPILER_WRAPPERS, pattern: COMPILER_NAME.source }),
+  matches: (e) => isProgramEntry(e) && isCompilerName(e.basename),
+};
 
 /** Fails on any program entry whose name is a compiler's (symlinks: the PATH rule of findings.ts). */
 export const compilersCheck: Check = {

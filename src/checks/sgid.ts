@@ -11,6 +11,6 @@ export const sgidCheck: Check = {
   title: 'Checking for a sgid bit file',
   severity: 'Critical',
   mitigation: 'The image must not contain file(s) sgid bit in the image',
-  matcher: { id: 'sgid', matches: (e) => e.type !== 'dir' && (e.mode & 0o2000) !== 0 },
+  matcher: { id: 'sgid', fingerprint: 'mode & 0o2000, not a directory', matches: (e) => e.type !== 'dir' && (e.mode & 0o2000) !== 0 },
   run: (input) => fileOutcome(input, 'sgid', 'File(s) sgid bit not found'),
 };

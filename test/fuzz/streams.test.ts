@@ -41,8 +41,8 @@ const seeds: ReadonlyArray<[string, Buffer]> = [
 ];
 
 const matchers: EntryMatcher[] = [
-  { id: 'suid', matches: (e) => e.type === 'file' && (e.mode & 0o4000) !== 0 },
-  { id: 'sudo', matches: (e) => e.basename === 'sudo' },
+  { id: 'suid', fingerprint: 'suid', matches: (e) => e.type === 'file' && (e.mode & 0o4000) !== 0 },
+  { id: 'sudo', fingerprint: 'sudo', matches: (e) => e.basename === 'sudo' },
 ];
 const watchPaths = new Set(['/etc/os-release', '/usr/lib/os-release']);
 
