@@ -27,11 +27,15 @@ const BASE: TestEntry[] = [file('etc/os-release', OS_RELEASE), file('etc/passwd'
 const GOOD_CONFIG: RuntimeConfig = { User: 'app:app', Labels: { vendor: 'Example', version: '1.0', component: 'backend', product: 'shop' }, Cmd: ['/app/server'], ExposedPorts: { '8080/tcp': {} } };
 
 /** Runs check `id` on an image of `layers` (the compliant base first unless `bare`). */
-function run(id: string, spec: Partial<InputSpec> & { readonly bare?: boolean; readonly extra?: readonly TestEntry[] } = {}): CheckOutcome {
+/** Config fields a case sets over GOOD_CONFIG; `undefined` removes the field (an image without it). */
+type ConfigOverride = { readonly [K in keyof RuntimeConfig]?: RuntimeConfig[K] | undefined };
+
+function run(id: string, spec: Partial<Omit<InputSpec, 'config'>> & { readonly config?: ConfigOverride; readonly bare?: boolean; readonly extra?: readonly TestEntry[] } = {}): CheckOutcome {
   const check = ALL_CHECKS.find((c) => c.id === id);
   assert.ok(check, id);
   const layers = spec.layers ?? [{ entries: spec.bare ? (spec.extra ?? []) : [...BASE, ...(spec.extra ?? [])] }];
-  return check.run(checkInput({ ...spec, layers, config: { ...GOOD_CONFIG, ...spec.config } }));
+  const config = Object.fromEntries(Object.entries({ ...GOOD_CONFIG, ...spec.config }).filter(([, v]) => v !== undefined)) satisfies Record<string, unknown> as RuntimeConfig;
+  return check.run(checkInput({ ...spec, layers, config }));
 }
 const passes = (description: string): CheckOutcome => ({ pass: true, description });
 const fails = (description: string, files?: Array<Record<string, string[]>>): CheckOutcome => (files ? { pass: false, description, files } : { pass: false, description });
