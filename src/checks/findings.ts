@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the file checks: the "entry named X" rule of SPEC §3 (docs/checks.md),
+ * Shared pieces of the file checks: the "entry named X" rule (docs/checks.md),
  * collecting a matcher's findings per layer digest in image order, and the original's
  * Python-style list rendering.
  */

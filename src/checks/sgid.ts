@@ -1,5 +1,5 @@
 /**
- * Check 8: no setgid files in any layer (SPEC §3). A setgid directory only makes new files
+ * Check 8: no setgid files in any layer (docs/checks.md). A setgid directory only makes new files
  * inherit its group, so directories are not findings (the original reported them: §6).
  */
 import { fileOutcome } from './findings.js';

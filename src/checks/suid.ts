@@ -1,4 +1,4 @@
-/** Check 7: no setuid files in any layer (SPEC §3). */
+/** Check 7: no setuid files in any layer (docs/checks.md). */
 import { fileOutcome } from './findings.js';
 import type { Check } from './types.js';
 
