@@ -1,6 +1,6 @@
 /**
  * One error class for everything oci-scan reports to a user. Each error carries a stable
- * string `code`; the CLI maps codes to exit codes (SPEC §2) and prints `message` as one line.
+ * string `code`; the CLI maps codes to exit codes (docs/errors.md) and prints `message` as one line.
  * Messages say what failed and what to do next, and never contain credentials.
  */
 
@@ -51,7 +51,7 @@ export function isOciScanError(err: unknown, ...codes: ErrorCode[]): err is OciS
   return err instanceof OciScanError && (codes.length === 0 || codes.includes(err.code));
 }
 
-/** The process exit code for an error code (SPEC §2). */
+/** The process exit code for an error code (docs/errors.md). */
 export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'USAGE':

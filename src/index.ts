@@ -12,7 +12,8 @@ import type { RegistryOptions } from './registry/options.js';
 import { scan as scanWith, type ImageScan, type ScanOptions } from './scan.js';
 
 export { OciScanError, isOciScanError, exitCodeFor, type ErrorCode } from './errors.js';
-export type { ImageScan, ScanOptions, ScanLimits, LayerCache } from './scan.js';
+export type { ImageScan, ScanOptions, ScanLimits } from './scan.js';
+export { memoryFactsStore, type FactsStore } from './store/facts-store.js';
 export type { Report, ReportResult } from './report/model.js';
 export type { Check, CheckId, Severity, LayerFiles } from './checks/types.js';
 export type { Image, ImageName, Layer } from './image/types.js';

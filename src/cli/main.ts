@@ -15,7 +15,8 @@ import { jsonChunks } from '../report/json-stream.js';
 import { reportFileNames } from '../report/names.js';
 import { escapeForTerminal, terminalChunks, terminalText } from '../report/terminal.js';
 import { ensureReportsDir, ReportBatch } from '../report/write.js';
-import { scan, type ImageScan, type LayerCache, type ScanOptions } from '../scan.js';
+import { scan, type ImageScan, type ScanOptions } from '../scan.js';
+import { memoryFactsStore } from '../store/facts-store.js';
 import { severityCodes } from './exit-codes.js';
 import { untilStopped } from './interrupt.js';
 import { createLogger, LOG_LEVELS } from './logger.js';
@@ -187,13 +188,13 @@ async function run(config: RunConfig, logger: Logger, signal: AbortSignal, state
   const codes = severityCodes(process.env);
   if (!config.image) throw new OciScanError('NO_IMAGE', 'no image given: pass IMAGE (e.g. oci-scan ghcr.io/org/app:1.2) or set COMPLIANCE_IMAGE_FULL_REF');
   await checkReportsDir(config.reportsDir);
-  const cache: LayerCache = new Map();
+  const store = memoryFactsStore();
   const scans: ImageScan[] = await scan(config.image, {
     platform: config.platform,
     registry: config.registry,
     logger,
     signal,
-    cache,
+    store,
     allowUnscannedLayers: config.allowUnscannedLayers,
     limits: config.maxLayerBytes !== undefined ? { maxLayerBytes: config.maxLayerBytes } : {},
     ...(process.stderr.isTTY ? { onLayer: progress() } : {}),

@@ -21,7 +21,7 @@ export const MediaType = {
   ociArtifactManifest: 'application/vnd.oci.artifact.manifest.v1+json',
 } as const;
 
-/** The `Accept` header for manifest requests (SPEC §4). */
+/** The `Accept` header for manifest requests: every manifest and index type oci-scan reads. */
 export const MANIFEST_ACCEPT = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList].join(', ');
 
 /** A content descriptor. */

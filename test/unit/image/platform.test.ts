@@ -25,9 +25,9 @@ function entry(n: number, platform?: Descriptor['platform'], annotations?: Recor
 const ATTESTATION = { 'vnd.docker.reference.type': 'attestation-manifest' };
 
 /** The entries a scan of `wanted` takes among those naming their platform: the best one, or every one for `all`. */
-function choosePlatforms(manifests: readonly Descriptor[], wanted: Platform | 'all'): Array<Descriptor & { platform: Descriptor['platform'] }> {
+function choosePlatforms(manifests: readonly Descriptor[], wanted: Platform | 'all'): Array<{ readonly digest: string; readonly platform: Platform | undefined }> {
   const named = indexCandidates(manifests, wanted).filter((c) => c.platform !== undefined);
-  return (wanted === 'all' ? named : named.slice(0, 1)).map((c) => ({ ...c.descriptor, platform: c.platform }));
+  return (wanted === 'all' ? named : named.slice(0, 1)).map((c) => ({ digest: c.descriptor.digest, platform: c.platform }));
 }
 
 test('normalisation: aliases, case, default variants', () => {
