@@ -2,6 +2,36 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Imports point down only (docs/architecture.md): cli → scan → report → checks → layer | store;
+ * sources → registry → auth → reference; everything → image → errors. For each folder, the
+ * top-level folders (and files) of src/ it must not import. `sources` may use the byte-level
+ * half of `layer` (tar reading, decompression, path normalisation) to read archives.
+ */
+const TOP = ['cli', 'scan', 'index', 'report', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image'];
+const MAY_IMPORT = {
+  image: [],
+  reference: ['image'],
+  auth: ['reference', 'image'],
+  registry: ['auth', 'reference', 'image'],
+  sources: ['registry', 'auth', 'reference', 'image', 'layer-bytes'],
+  layer: ['image'],
+  store: ['layer', 'image'],
+  checks: ['layer', 'image', 'reference'],
+  report: ['checks', 'layer', 'image', 'reference'],
+  scan: ['report', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image'],
+};
+const LAYER_BYTES = '(tar/|decompress\\.js$|paths\\.js$)';
+const boundaries = Object.entries(MAY_IMPORT).map(([folder, allowed]) => {
+  const forbidden = TOP.filter((t) => t !== folder && !allowed.includes(t));
+  const patterns = forbidden.map((t) => ({
+    // `../x/…` or `../../x.js` from anywhere below src/<folder>/ (or src/scan.ts).
+    regex: t === 'layer' && allowed.includes('layer-bytes') ? `^(\\.\\./)+layer/(?!${LAYER_BYTES})` : `^(\\.\\./)+${t}(/|\\.js$)|^\\./${folder === 'scan' ? t : '(?!)'}(/|\\.js$)`,
+    message: `src/${folder} must not import src/${t}: imports point down only (docs/architecture.md).`,
+  }));
+  return { files: folder === 'scan' ? ['src/scan.ts'] : [`src/${folder}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'reports/', 'fixtures/demo/'] },
   js.configs.recommended,
@@ -29,6 +59,7 @@ export default tseslint.config(
       ],
     },
   },
+  ...boundaries,
   {
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**'],
