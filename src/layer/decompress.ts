@@ -67,32 +67,89 @@ function zstdError(err: unknown): Error {
   return err instanceof Error ? err : new Error(message);
 }
 
-/** libzstd's streaming decoder, one output buffer at a time (the generator waits for the consumer). */
+/** libzstd's streaming decoder context with oci-scan's window limit. */
+class ZstdContext {
+  readonly #dctx: InstanceType<ZstdBinding['DCtx']>;
+  /** ZSTD_decompressStream returns 0 once a frame is complete, else a hint of what is missing. */
+  #inFrame = false;
+
+  constructor() {
+    const binding = loadZstd();
+    this.#dctx = new binding.DCtx();
+    this.#dctx.setParameter(binding.DParameter.windowLogMax, ZSTD_WINDOW_LOG_MAX);
+  }
+
+  /** Decodes from `src` into `dst`: the bytes produced, the input left, and whether to call again for this input. */
+  step(src: Buffer, dst: Buffer): { out: Buffer; rest: Buffer; again: boolean } {
+    let result: [number, number, number];
+    try {
+      result = this.#dctx.decompressStream(dst, src);
+    } catch (err) {
+      throw zstdError(err);
+    }
+    const [hint, produced, consumed] = result;
+    this.#inFrame = hint !== 0;
+    const rest = src.subarray(consumed);
+    // Done with this input when it is used up and the output buffer was not filled.
+    return { out: dst.subarray(0, produced), rest, again: rest.length > 0 || produced === dst.length };
+  }
+
+  finish(): void {
+    if (this.#inFrame) throw new Error('unexpected end of the zstd data: the layer is truncated');
+  }
+}
+
+/** libzstd's streaming decoder as a pipeline stage, one fresh output buffer at a time (the generator waits for the consumer). */
 async function* zstdNapiDecode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const binding = loadZstd();
-  const dctx = new binding.DCtx();
-  dctx.setParameter(binding.DParameter.windowLogMax, ZSTD_WINDOW_LOG_MAX);
-  // ZSTD_decompressStream returns 0 when a frame is complete, else a hint of what is missing.
-  let inFrame = false;
+  const ctx = new ZstdContext();
   for await (const chunk of source) {
-    let src: Buffer = chunk;
-    for (;;) {
-      const dst = Buffer.allocUnsafe(OUTPUT_CHUNK);
-      let result: [number, number, number];
-      try {
-        result = dctx.decompressStream(dst, src);
-      } catch (err) {
-        throw zstdError(err);
-      }
-      const [hint, produced, consumed] = result;
-      inFrame = hint !== 0;
-      src = src.subarray(consumed);
-      if (produced > 0) yield dst.subarray(0, produced);
-      // Done with this input when it is used up and the output buffer was not filled.
-      if (src.length === 0 && produced < dst.length) break;
+    for (let src = chunk, again = true; again; ) {
+      const step = ctx.step(src, Buffer.allocUnsafe(OUTPUT_CHUNK));
+      ({ rest: src, again } = step);
+      if (step.out.length > 0) yield step.out;
     }
   }
-  if (inFrame) throw new Error('unexpected end of the zstd data: the layer is truncated');
+  ctx.finish();
+}
+
+/**
+ * A zstd decoder for a consumer that is done with each output before asking for the next
+ * (the tar reader copies whatever it keeps): every output lands in one reused buffer, so a
+ * layer's decompression allocates nothing per chunk. `push` decodes at most `maxOutputs`
+ * buffers' worth and returns the input it has not used yet, so that the caller can yield to
+ * the event loop between batches. Undefined where Node's own zstd decoder is used instead.
+ */
+export interface ReusingDecoder {
+  /** Decodes `input`; `unfinished` when it stopped after `maxOutputs` buffers: call again with `rest` (possibly empty). */
+  push(input: Buffer, emit: (out: Buffer) => void, maxOutputs: number): { rest: Buffer; unfinished: boolean };
+  finish(): void;
+}
+
+/** The reusing zstd decoder (libzstd through zstd-napi), or undefined on Node versions with their own zstd. */
+export function reusingZstdDecoder(): ReusingDecoder | undefined {
+  if (nativeZstd()) return undefined;
+  const ctx = new ZstdContext();
+  const dst = Buffer.allocUnsafe(OUTPUT_CHUNK);
+  return {
+    push(input, emit, maxOutputs) {
+      let src = input;
+      for (let n = 0; n < maxOutputs; n++) {
+        const { out, rest, again } = ctx.step(src, dst);
+        src = rest;
+        if (out.length > 0) emit(out);
+        if (!again) return { rest: src, unfinished: false };
+      }
+      return { rest: src, unfinished: true };
+    },
+    finish: () => ctx.finish(),
+  };
+}
+
+/** Node's own zstd decoder factory and its window parameter, where Node has them (≥ 22.15). */
+function nativeZstd(): { create: NonNullable<ZlibWithZstd['createZstdDecompress']>; windowLogMax: number } | undefined {
+  const z = zlib as ZlibWithZstd;
+  const param = z.constants.ZSTD_d_windowLogMax;
+  return z.createZstdDecompress && param !== undefined ? { create: z.createZstdDecompress, windowLogMax: param } : undefined;
 }
 
 /** A decompressing pipeline stage for `kind`, or undefined for plain bytes. */
@@ -101,12 +158,8 @@ export function decompressorFor(kind: Compression): Transform | ((source: AsyncI
     case 'gzip':
       return zlib.createGunzip({ chunkSize: OUTPUT_CHUNK });
     case 'zstd': {
-      const z = zlib as ZlibWithZstd;
-      const param = z.constants.ZSTD_d_windowLogMax;
-      if (z.createZstdDecompress && param !== undefined) {
-        return z.createZstdDecompress({ chunkSize: OUTPUT_CHUNK, params: { [param]: ZSTD_WINDOW_LOG_MAX } });
-      }
-      return zstdNapiDecode;
+      const native = nativeZstd();
+      return native ? native.create({ chunkSize: OUTPUT_CHUNK, params: { [native.windowLogMax]: ZSTD_WINDOW_LOG_MAX } }) : zstdNapiDecode;
     }
     case 'none':
       return undefined;

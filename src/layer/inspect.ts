@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciScanError, isOciScanError } from '../errors.js';
-import { decompressorFor, describeDecompressError, peek, sniffCompression, type Compression } from './decompress.js';
+import { decompressorFor, describeDecompressError, peek, reusingZstdDecoder, sniffCompression, type Compression, type ReusingDecoder } from './decompress.js';
 import { FactsRecorder, RECORDER_DEFAULTS, type LayerFacts, type RecorderOptions } from './recorder.js';
 import { TarFormatError, TarReader } from './tar/reader.js';
 
@@ -35,6 +35,22 @@ function layerError(err: unknown, what: string, compression: Compression): unkno
   return new OciScanError('LAYER_CORRUPT', `${what} could not be read (${stage}: ${detail}): the layer is damaged, truncated or not what a container runtime accepts; pull or export the image again`, { cause: err });
 }
 
+/** Output buffers a reusing decoder fills between two turns of the event loop (64 × 256 KiB). */
+const OUTPUTS_PER_TURN = 64;
+
+/** Feeds `blob` through a reusing decoder to `onTar`, yielding to the event loop between batches so an abort is seen. */
+async function decodeReusing(blob: Readable, decoder: ReusingDecoder, onTar: (chunk: Buffer) => void, signal: AbortSignal | undefined): Promise<void> {
+  for await (const chunk of blob as AsyncIterable<Buffer>) {
+    let step = decoder.push(chunk, onTar, OUTPUTS_PER_TURN);
+    while (step.unfinished) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      signal?.throwIfAborted();
+      step = decoder.push(step.rest, onTar, OUTPUTS_PER_TURN);
+    }
+  }
+  decoder.finish();
+}
+
 /** Inspects one layer blob. Rejects with LAYER_CORRUPT / LAYER_TOO_LARGE / the source's own error. */
 export async function inspectLayer(blob: Readable, options: InspectOptions): Promise<LayerFacts> {
   const maxLayerBytes = options.maxLayerBytes ?? INSPECT_DEFAULTS.maxLayerBytes;
@@ -56,22 +72,30 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
   try {
     const { head, rest } = await peek(blob, 4);
     compression = sniffCompression(head);
-    const decompressor = decompressorFor(compression);
     const recorder = new FactsRecorder(options);
     const reader = new TarReader(recorder);
     let tarBytes = 0;
+    /** Counts, guards and reads one piece of the tar stream (synchronously: nothing is kept). */
+    const onTar = (chunk: Buffer): void => {
+      tarBytes += chunk.length;
+      if (tarBytes > maxLayerBytes) {
+        throw new OciScanError('LAYER_TOO_LARGE', `${what} unpacks to more than ${maxLayerBytes} bytes (--max-layer-size): refusing a possible decompression bomb; raise --max-layer-size if the layer is genuine`);
+      }
+      if (!reader.done) reader.write(chunk);
+    };
+    const reusing = compression === 'zstd' ? reusingZstdDecoder() : undefined;
+    if (reusing) {
+      await decodeReusing(rest, reusing, onTar, signal);
+      reader.end();
+      return recorder.facts(compression, tarBytes);
+    }
+    const decompressor = decompressorFor(compression);
     // Counting, bomb guard and tar reading in one synchronous step per chunk. Bytes after
     // the end-of-archive marker are still read (Go ignores them, but the blob's digest covers
     // them and the decompressor must reach its end cleanly).
     const consume = async (source: AsyncIterable<Buffer>): Promise<void> => {
       try {
-        for await (const chunk of source) {
-          tarBytes += chunk.length;
-          if (tarBytes > maxLayerBytes) {
-            throw new OciScanError('LAYER_TOO_LARGE', `${what} unpacks to more than ${maxLayerBytes} bytes (--max-layer-size): refusing a possible decompression bomb; raise --max-layer-size if the layer is genuine`);
-          }
-          if (!reader.done) reader.write(chunk);
-        }
+        for await (const chunk of source) onTar(chunk);
         reader.end();
       } catch (err) {
         failure ??= err;

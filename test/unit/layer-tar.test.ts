@@ -192,7 +192,7 @@ describe('zstd: what the runtimes accept, in bounded memory', () => {
     }
     peak = Math.max(peak, process.memoryUsage().rss);
     // The whole output would be 2 GiB; the decoder's window (≤ 32 MiB) is all it may hold.
-    assert.ok(peak - before < 80 * 1024 * 1024, `RSS grew by ${Math.round((peak - before) / 2 ** 20)} MiB`);
+    assert.ok(peak - before < 100 * 1024 * 1024, `RSS grew by ${Math.round((peak - before) / 2 ** 20)} MiB`);
   });
 
   it('gzip and zstd layers give the same facts as the plain tar', async () => {
