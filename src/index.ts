@@ -11,7 +11,8 @@ import { DEFAULT_PLATFORM } from './image/platform.js';
 import type { RegistryOptions } from './image/sources/options.js';
 import { scan as scanWith, type ImageScan, type ScanOptions } from './scan.js';
 
-export { OciScanError, isOciScanError, exitCodeFor, type ErrorCode } from './errors.js';
+export { OciScanError, isOciScanError, type ErrorCode, type ErrorSetting } from './errors.js';
+export { exitCodeFor } from './cli/exit-codes.js';
 export type { ImageScan, ScanOptions, ScanLimits, LayerCache } from './scan.js';
 export type { Report, ReportResult } from './report/model.js';
 export type { Check, CheckId, Severity, LayerFiles } from './checks/types.js';

@@ -145,7 +145,7 @@ export async function resolveDescriptor(store: BlobStore, desc: Descriptor, name
   if (doc.kind === 'manifest') return [await imageFromManifest(store, doc.manifest, desc.digest, name, desc.platform, fromIndex)];
   const chosen = await choosePresentPlatforms(store, doc.index.manifests, options, `image index of ${name.display}`);
   const images: Image[] = [];
-  for (const entry of chosen) images.push(...(await resolveDescriptor(store, entry, name, options, true)));
+  for (const entry of chosen) images.push(...(await resolveDescriptor(store, entry, name, options, true)).map((image) => ({ ...image, indexDigest: desc.digest })));
   return images;
 }
 

@@ -146,7 +146,7 @@ async function openWith(input: string, options: SourceOptions, hooks: RegistrySo
     const what = `manifest of ${where}@${entry.digest}${candidate.platform ? ` (${formatPlatform(candidate.platform)})` : ''}`;
     const childDoc = parseManifestDocument(child.bytes, child.contentType ?? entry.mediaType, what);
     if (childDoc.kind !== 'manifest') throw new OciScanError('INVALID_MANIFEST', `${what} is an index inside an index, which oci-scan does not follow: scan the inner index by digest`);
-    const image = await loadImage(client, name, where, childDoc.manifest, child.digest, candidate.platform, true);
+    const image: Image = { ...(await loadImage(client, name, where, childDoc.manifest, child.digest, candidate.platform, true)), indexDigest: top.digest };
     if (wanted === 'all') {
       images.push(image);
       continue;
