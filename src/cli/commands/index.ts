@@ -22,13 +22,19 @@ export const COMMANDS: readonly CommandEntry[] = [{ name: 'scan', command: scanC
 /** The default command, run when the first argument is no command word. */
 export const DEFAULT_COMMAND: Command = scanCommand;
 
-/** Chooses the command from the first argument and parses the rest; undefined after --help/--version. */
-export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<Invocation | undefined> {
+/** The command `argv` runs and the arguments it gets; throws USAGE for a reserved command word. */
+export function resolveCommand(argv: readonly string[]): { readonly command: Command; readonly args: readonly string[] } {
   const [first, ...rest] = argv;
   const entry = COMMANDS.find((c) => c.name === first);
-  if (!entry) return DEFAULT_COMMAND.parse(argv, env);
+  if (!entry) return { command: DEFAULT_COMMAND, args: argv };
   if (!entry.command) {
     throw new OciScanError('USAGE', `"${entry.name}" is reserved for a command of a later oci-scan version; to scan an image named ${entry.name}, run oci-scan scan ${entry.name} (or oci-scan docker://${entry.name})`);
   }
-  return entry.command.parse(rest, env);
+  return { command: entry.command, args: rest };
+}
+
+/** Chooses the command from the first argument and parses the rest; undefined after --help/--version. */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<Invocation | undefined> {
+  const { command, args } = resolveCommand(argv);
+  return command.parse(args, env);
 }
