@@ -15,6 +15,7 @@ export { OciScanError, isOciScanError, type ErrorCode, type ErrorSetting } from 
 export { exitCodeFor } from './cli/exit-codes.js';
 export type { ImageScan, ScanOptions, ScanLimits, LayerCache } from './scan.js';
 export type { Report, ReportResult } from './report/model.js';
+export type { ScanDocument, ImageDocument, ErrorDocument } from './report/formats/json.js';
 export type { Check, CheckId, Severity, LayerFiles } from './checks/types.js';
 export type { Image, ImageName, Layer } from './image/types.js';
 export type { Platform } from './image/platform.js';

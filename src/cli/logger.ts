@@ -30,5 +30,5 @@ export const REDACT_PATHS = [
 /** A logger writing to stderr (or to `destination`, for tests). */
 export function createLogger(level: LevelWithSilent, destination: NodeJS.WritableStream | number = 2): Logger {
   const dest = typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination;
-  return pino({ level, base: undefined, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, dest);
+  return pino({ level, base: null, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, dest);
 }
