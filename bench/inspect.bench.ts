@@ -63,8 +63,8 @@ async function tarStreamBaseline(bytes: Buffer): Promise<void> {
 }
 
 const matchers: EntryMatcher[] = [
-  { id: 'suid', matches: (e) => e.type !== 'dir' && (e.mode & 0o4000) !== 0 },
-  { id: 'named', matches: (e) => e.basename === 'su' || e.basename === 'gcc' },
+  { id: 'suid', fingerprint: 'suid', matches: (e) => e.type !== 'dir' && (e.mode & 0o4000) !== 0 },
+  { id: 'named', fingerprint: 'named', matches: (e) => e.basename === 'su' || e.basename === 'gcc' },
 ];
 const inspect = async (bytes: Buffer): Promise<void> => {
   await inspectLayer(source(bytes), { matchers, watchPaths: new Set(['/etc/os-release']), what: 'bench layer' });

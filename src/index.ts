@@ -13,7 +13,8 @@ import { scan as scanWith, type ImageScan, type ScanOptions } from './scan.js';
 
 export { OciScanError, isOciScanError, type ErrorCode, type ErrorSetting } from './errors.js';
 export { exitCodeFor } from './cli/exit-codes.js';
-export type { ImageScan, ScanOptions, ScanLimits, LayerCache } from './scan.js';
+export type { ImageScan, ScanOptions, ScanLimits } from './scan.js';
+export { memoryFactsStore, type FactsStore } from './store/facts-store.js';
 export type { Report, ReportResult } from './report/model.js';
 export type { ScanDocument, ImageDocument, ErrorDocument } from './report/formats/json.js';
 export type { Check, CheckId, Severity, LayerFiles } from './checks/types.js';

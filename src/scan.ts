@@ -11,14 +11,13 @@ import type { SourceOptions } from './image/sources/options.js';
 import type { Image, Layer } from './image/types.js';
 import { MAX_SYMLINK_HOPS, mergeLayers } from './layer/final-fs.js';
 import { inspectLayer, type InspectOptions, type LayerFacts } from './layer/inspect.js';
+import { factsKey, memoryFactsStore, type Collection, type FactsStore } from './store/facts-store.js';
 import { legacyReport } from './report/formats/legacy.js';
 import { highestSeverity, toResult, type Report, type ReportResult, type ScannedImage } from './report/model.js';
 
 /** Limits applied to every layer. */
 export type ScanLimits = Pick<InspectOptions, 'maxLayerBytes' | 'maxEntries' | 'maxWatchedFileBytes'>;
 
-/** Layer facts by digest, shared between the images of one run (every platform of an index, several images, audits). */
-export type LayerCache = Map<string, Promise<LayerFacts>>;
 
 /** Options of a scan. */
 export interface ScanOptions extends SourceOptions {
@@ -26,7 +25,8 @@ export interface ScanOptions extends SourceOptions {
   readonly limits?: ScanLimits;
   /** How many layers are downloaded and inspected at once. */
   readonly layerConcurrency?: number;
-  readonly cache?: LayerCache;
+  /** Where layer facts are kept: pass one store to several scans to share it (default: a new one in memory per call). */
+  readonly store?: FactsStore;
   /** False (default): a layer that could not be scanned fails every file check; true: file checks judge the scanned layers and name the others. */
   readonly allowUnscannedLayers?: boolean;
   /** Called after each layer is inspected (progress display). */
@@ -62,35 +62,41 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, 
   return results;
 }
 
-/** The cache key of a layer's facts: the blob and what is collected from it. */
-function factsKey(digest: string, checks: readonly Check[], watchPaths: ReadonlySet<string>): string {
-  return `${digest}|${checks.map((c) => c.id).join(',')}|${[...watchPaths].sort().join(',')}`;
+/** Layer facts of one run: the store, plus the inspections in flight (two images sharing a layer wait for one download). */
+interface FactsSource {
+  readonly store: FactsStore;
+  readonly inFlight: Map<string, Promise<LayerFacts>>;
 }
 
-/** Inspects one layer (or takes its facts from the cache). */
-function layerFacts(image: Image, layer: Layer, checks: readonly Check[], watchPaths: ReadonlySet<string>, options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
-  const key = factsKey(layer.digest, checks, watchPaths);
-  const cached = options.cache?.get(key);
-  if (cached) return cached;
+/** The facts of one layer: from the store, or inspected (once, however many images ask at the same time) and stored. */
+function layerFacts(image: Image, layer: Layer, collection: Collection, source: FactsSource, options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
+  const key = factsKey(layer.digest, collection);
+  const pending = source.inFlight.get(key);
+  if (pending) return pending;
   const what = `layer ${layer.digest} of ${image.name.display}`;
   const work = (async () => {
+    const stored = await source.store.get(key);
+    if (stored) return stored;
     const started = Date.now();
     const blob = await layer.open(signal);
-    const facts = await inspectLayer(blob, { ...options.limits, matchers: matchersOf(checks), watchPaths, what, signal });
+    const facts = await inspectLayer(blob, { ...options.limits, ...collection, what, signal });
     options.logger.debug({ layer: layer.digest, compression: facts.compression, entries: facts.entries, tarBytes: facts.tarBytes, ms: Date.now() - started }, 'layer inspected');
+    await source.store.put(key, facts);
     return facts;
   })();
-  if (options.cache) {
-    options.cache.set(key, work);
-    // A failed inspection must not poison the cache for a later retry.
-    work.catch(() => options.cache?.delete(key));
-  }
+  source.inFlight.set(key, work);
+  // Settled work is in the store (or failed, and may be retried by a later scan).
+  work.then(
+    () => source.inFlight.delete(key),
+    () => source.inFlight.delete(key),
+  );
   return work;
 }
 
 /** Scans one resolved image. */
-export async function scanImage(image: Image, options: ScanOptions): Promise<ImageScan> {
+export async function scanImage(image: Image, options: ScanOptions, source: FactsSource = { store: options.store ?? memoryFactsStore(), inFlight: new Map() }): Promise<ImageScan> {
   const checks = options.checks ?? ALL_CHECKS;
+  const matchers = matchersOf(checks);
   const stop = new AbortController();
   const onAbort = (): void => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -103,7 +109,7 @@ export async function scanImage(image: Image, options: ScanOptions): Promise<Ima
       let done = 0;
       const facts = await mapLimit(distinct, options.layerConcurrency ?? 3, async (layer) => {
         try {
-          const f = await layerFacts(image, layer, checks, watchPaths, options, stop.signal);
+          const f = await layerFacts(image, layer, { matchers, watchPaths }, source, options, stop.signal);
           options.onLayer?.({ image, done: ++done, total: distinct.length, facts: f });
           return f;
         } catch (err) {
@@ -169,13 +175,13 @@ export function imagesToScan(inputs: readonly string[]): string[] {
 /**
  * Opens `input` (any supported transport) and scans every image it resolves to (one, or one
  * per platform when `options.platform` is 'all'). To scan several inputs in one run, call it
- * once per input with the same `options`: the layer cache (`options.cache`) is then shared.
+ * once per input with the same `options`: the facts store (`options.store`) is then shared.
  */
 export async function scan(input: string, options: ScanOptions): Promise<ImageScan[]> {
   imagesToScan([input]);
   // A compressed archive is read in one streaming pass: its layers are inspected as they
   // stream past (with the first round's matchers and watched paths), and the facts of those
-  // that belong to the image seed the cache (docs/architecture.md, "Compressed archives").
+  // that belong to the image seed the facts store (docs/architecture.md, "Compressed archives").
   const checks = options.checks ?? ALL_CHECKS;
   const watchPaths = watchPathsOf(checks);
   const consumed = new Map<string, Promise<LayerFacts>>();
@@ -185,13 +191,14 @@ export async function scan(input: string, options: ScanOptions): Promise<ImageSc
     await facts;
   };
   const images = await openImages(input, { ...options, consumeLayer });
-  const cache: LayerCache = options.cache ?? new Map();
+  const source: FactsSource = { store: options.store ?? memoryFactsStore(), inFlight: new Map() };
+  const matchers = matchersOf(checks);
   for (const layer of images.flatMap((i) => i.layers)) {
     // A layer the pass could not inspect is inspected (and fails) again on its own.
     const facts = layer.consumedAs === undefined ? undefined : await consumed.get(layer.consumedAs)?.catch(() => undefined);
-    if (facts) cache.set(factsKey(layer.digest, checks, watchPaths), Promise.resolve(facts));
+    if (facts) await source.store.put(factsKey(layer.digest, { matchers, watchPaths }), facts);
   }
   const scans: ImageScan[] = [];
-  for (const image of images) scans.push(await scanImage(image, { ...options, cache }));
+  for (const image of images) scans.push(await scanImage(image, options, source));
   return scans;
 }

@@ -1,5 +1,5 @@
 /**
- * Check 16: no compilers (SPEC §3). Matches the names of data/compilers.ts in their plain,
+ * Check 16: no compilers (docs/checks.md). Matches the names of data/compilers.ts in their plain,
  * versioned (`gcc-12`, `clang++-15`) and target-prefixed (`x86_64-linux-gnu-gcc-12`,
  * `aarch64-linux-gnu-g++`) forms, so that `gcc → gcc-12 → x86_64-linux-gnu-gcc-12` is seen at
  * every link. The original matched Debian package names instead (§6).
@@ -36,7 +36,11 @@ export function isCompilerName(basename: string): boolean {
   return COMPILER_NAME.test(basename);
 }
 
-const matcher: EntryMatcher = { id: 'compilers', matches: (e) => isProgramEntry(e) && isCompilerName(e.basename) };
+const matcher: EntryMatcher = {
+  id: 'compilers',
+  fingerprint: JSON.stringify({ names: COMPILERS, wrappers: COMPILER_WRAPPERS, pattern: COMPILER_NAME.source }),
+  matches: (e) => isProgramEntry(e) && isCompilerName(e.basename),
+};
 
 /** Fails on any program entry whose name is a compiler's (symlinks: the PATH rule of findings.ts). */
 export const compilersCheck: Check = {

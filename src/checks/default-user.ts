@@ -1,5 +1,5 @@
 /**
- * Check 3: the default user and group must be set and must not be root (SPEC §3, §6). USER is
+ * Check 3: the default user and group must be set and must not be root (docs/checks.md). USER is
  * resolved against the final filesystem's /etc/passwd and /etc/group exactly as the runtime
  * resolves it (./passwd.ts), so `admin` with uid 0, `app` whose uid field is `abc` (Atoi → 0)
  * and `USER 1000:0` all fail. When the answer is not certain (a file that cannot be read, a

@@ -1,5 +1,5 @@
 /**
- * Check 2: no remote-access or control-plane ports in EXPOSE (SPEC §3). Each ExposedPorts key
+ * Check 2: no remote-access or control-plane ports in EXPOSE (docs/checks.md). Each ExposedPorts key
  * is read as the runtime reads it (docker/go-connections nat: SplitProtoPort, ParsePortRange,
  * ParsePortSpec): the number is parsed as an integer (`0022/tcp` is 22), a missing protocol
  * is tcp, the protocol is lowercased as ParsePortSpec does for EXPOSE (`22/TCP` is 22/tcp),

@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the file checks: the "entry named X" rule of SPEC §3 (docs/checks.md),
+ * Shared pieces of the file checks: the "entry named X" rule (docs/checks.md),
  * collecting a matcher's findings per layer digest in image order, and the original's
  * Python-style list rendering.
  */
@@ -22,7 +22,7 @@ export function isProgramEntry(entry: EntryInfo): boolean {
 /** A matcher for program entries whose base name is in `names`. */
 export function namedProgramMatcher(id: string, names: readonly string[]): EntryMatcher {
   const set = new Set(names);
-  return { id, matches: (e) => set.has(e.basename) && isProgramEntry(e) };
+  return { id, fingerprint: JSON.stringify([...set].sort()), matches: (e) => set.has(e.basename) && isProgramEntry(e) };
 }
 
 /** Whether a finding counts: `unproven` counts too, with a note (the facts could not tell). */
@@ -89,7 +89,11 @@ function collectFiles(input: CheckInput, id: string, verdict?: (layer: LayerView
   const unproven: string[] = [];
   const more: string[] = [];
   const isRemoved = removedLater(input);
+  // A manifest may name one blob several times: its findings are listed once, where it first applies.
+  const seen = new Set<string>();
   input.layers.forEach((layer, index) => {
+    if (seen.has(layer.digest)) return;
+    seen.add(layer.digest);
     const kept = layer.facts.matches[id] ?? [];
     const paths: string[] = [];
     for (const p of kept) {

@@ -1,5 +1,5 @@
 /**
- * The checks, in the order of SPEC §3 (the report keeps this order), and what the layer
+ * The checks, in the order of docs/checks.md (the report keeps this order), and what the layer
  * inspector must collect for them.
  */
 import type { EntryMatcher } from '../layer/inspect.js';

@@ -1,4 +1,4 @@
-/** Check 4: the image must carry LABEL metadata, ideally vendor, version, component and product (SPEC §3). */
+/** Check 4: the image must carry LABEL metadata, ideally vendor, version, component and product (docs/checks.md). */
 import type { Check } from './types.js';
 
 /** Label keys that state each recommended fact (OCI annotations and the plain names). */

@@ -1,4 +1,4 @@
-/** Check 5: a single resulting layer is preferred (SPEC §3). */
+/** Check 5: a single resulting layer is preferred (docs/checks.md). */
 import type { Check } from './types.js';
 
 /** Fails when the manifest lists more than one layer. */

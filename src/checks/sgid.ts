@@ -1,5 +1,5 @@
 /**
- * Check 8: no setgid files in any layer (SPEC §3). A setgid directory only makes new files
+ * Check 8: no setgid files in any layer (docs/checks.md). A setgid directory only makes new files
  * inherit its group, so directories are not findings (the original reported them: §6).
  */
 import { fileOutcome } from './findings.js';
@@ -11,6 +11,6 @@ export const sgidCheck: Check = {
   title: 'Checking for a sgid bit file',
   severity: 'Critical',
   mitigation: 'The image must not contain file(s) sgid bit in the image',
-  matcher: { id: 'sgid', matches: (e) => e.type !== 'dir' && (e.mode & 0o2000) !== 0 },
+  matcher: { id: 'sgid', fingerprint: 'mode & 0o2000, not a directory', matches: (e) => e.type !== 'dir' && (e.mode & 0o2000) !== 0 },
   run: (input) => fileOutcome(input, 'sgid', 'File(s) sgid bit not found'),
 };

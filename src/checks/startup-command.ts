@@ -1,4 +1,4 @@
-/** Check 6: ENTRYPOINT or CMD must be set (SPEC §3). */
+/** Check 6: ENTRYPOINT or CMD must be set (docs/checks.md). */
 import { pythonList } from './findings.js';
 import type { Check } from './types.js';
 

@@ -1,4 +1,4 @@
-/** Check 1: the image must have a fixed tag (SPEC §3). */
+/** Check 1: the image must have a fixed tag (docs/checks.md). */
 import type { Check } from './types.js';
 
 /** Fails on `:latest` (named or implied) and on local images that record no tag. */

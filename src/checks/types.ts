@@ -1,5 +1,5 @@
 /**
- * The shape every check has (SPEC §3): a title and severity from the original tool, an
+ * The shape every check has (docs/checks.md): a title and severity from the original tool, an
  * optional entry matcher (file checks) and watched paths, and a pure `run` over the image's
  * config and per-layer facts. Checks never touch the network or the disk.
  */
@@ -75,7 +75,7 @@ export interface CheckOutcome {
 /** A compliance check. */
 export interface Check {
   readonly id: CheckId;
-  /** Exact title of the original tool (SPEC §3): consumers match on it. */
+  /** Exact title of the original tool (docs/checks.md): consumers match on it. */
   readonly title: string;
   /** Severity of a failure. */
   readonly severity: Severity;

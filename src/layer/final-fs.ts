@@ -73,8 +73,8 @@ export interface FinalFs {
 }
 
 interface TrieNode {
-  entry?: FsNode;
-  children?: Map<string, TrieNode>;
+  entry?: FsNode | undefined;
+  children?: Map<string, TrieNode> | undefined;
 }
 
 const DIR: FsNode = { type: 'dir' };

@@ -1,5 +1,5 @@
 /**
- * Tar entry names → absolute, normalised paths (SPEC §3): `./usr/bin/su`, `usr/bin/su`,
+ * Tar entry names → absolute, normalised paths (docs/checks.md): `./usr/bin/su`, `usr/bin/su`,
  * `/usr//bin/./su` all become `/usr/bin/su`; `..` never climbs above the root.
  */
 

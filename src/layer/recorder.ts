@@ -31,6 +31,11 @@ export interface EntryInfo {
 /** A predicate over entries; the recorder keeps the paths each matcher accepts. */
 export interface EntryMatcher {
   readonly id: string;
+  /**
+   * Everything the decision depends on besides code (its names, its data table), as text: it
+   * is part of the facts' cache key, so changing a table never serves stale facts.
+   */
+  readonly fingerprint: string;
   matches(entry: EntryInfo): boolean;
 }
 

@@ -172,7 +172,7 @@ interface NamedCase {
 
 /** What Go lists (names in order, when given) and whether it ends in an error. */
 interface Expectation {
-  readonly names?: readonly string[];
+  readonly names?: readonly string[] | undefined;
   readonly error: boolean;
   readonly check?: (l: GoListing) => void;
 }

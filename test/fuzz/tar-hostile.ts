@@ -38,26 +38,26 @@ export type Checksum = 'ok' | 'ok-7' | 'ok-space' | 'signed' | 'off-by-one' | 'b
 
 /** Every field of one 512-byte header block; unset fields are zero / empty. */
 export interface Header {
-  readonly name?: string | Uint8Array;
-  readonly mode?: Num;
-  readonly uid?: Num;
-  readonly gid?: Num;
-  readonly size?: Num;
-  readonly mtime?: Num;
-  readonly typeflag?: string | number;
-  readonly linkname?: string | Uint8Array;
-  readonly magic?: Magic;
-  readonly uname?: string;
-  readonly gname?: string;
-  readonly devmajor?: Num;
-  readonly devminor?: Num;
+  readonly name?: string | Uint8Array | undefined;
+  readonly mode?: Num | undefined;
+  readonly uid?: Num | undefined;
+  readonly gid?: Num | undefined;
+  readonly size?: Num | undefined;
+  readonly mtime?: Num | undefined;
+  readonly typeflag?: string | number | undefined;
+  readonly linkname?: string | Uint8Array | undefined;
+  readonly magic?: Magic | undefined;
+  readonly uname?: string | undefined;
+  readonly gname?: string | undefined;
+  readonly devmajor?: Num | undefined;
+  readonly devminor?: Num | undefined;
   /** ustar: 155 bytes at 345; star: 131 bytes at 345; GNU: raw bytes over its atime/ctime. */
-  readonly prefix?: string | Uint8Array;
+  readonly prefix?: string | Uint8Array | undefined;
   /** GNU-only fields (old sparse map). */
-  readonly gnu?: { readonly atime?: Num; readonly ctime?: Num; readonly sparse?: ReadonlyArray<readonly [Num, Num]>; readonly isExtended?: number; readonly realSize?: Num };
+  readonly gnu?: { readonly atime?: Num | undefined; readonly ctime?: Num | undefined; readonly sparse?: ReadonlyArray<readonly [Num, Num]> | undefined; readonly isExtended?: number | undefined; readonly realSize?: Num } | undefined;
   /** star-only atime/ctime at 476/488. */
-  readonly star?: { readonly atime?: Num; readonly ctime?: Num };
-  readonly checksum?: Checksum;
+  readonly star?: { readonly atime?: Num | undefined; readonly ctime?: Num } | undefined;
+  readonly checksum?: Checksum | undefined;
 }
 
 function bytesOf(s: string | Uint8Array): Buffer {

@@ -78,8 +78,8 @@ if (mode === 'gzip') {
 }
 const facts = await inspectLayer(blob, {
   matchers: [
-    { id: 'suid', matches: (e) => e.type !== 'dir' && (e.mode & 0o4000) !== 0 },
-    { id: 'nc', matches: (e) => e.basename === 'nc' },
+    { id: 'suid', fingerprint: 'suid', matches: (e) => e.type !== 'dir' && (e.mode & 0o4000) !== 0 },
+    { id: 'nc', fingerprint: 'nc', matches: (e) => e.basename === 'nc' },
   ],
   watchPaths: new Set(['/etc/os-release']),
   what: `generated ${mode} layer`,

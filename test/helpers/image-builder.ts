@@ -42,7 +42,7 @@ function octal(value: number, width: number): string {
 }
 
 /** Encodes one 512-byte ustar header block. `name`/`linkname` must fit (≤ 100 bytes). */
-export function ustarHeader(h: { name: string; typeflag: string; size?: number; mode?: number; linkname?: string; uid?: number; gid?: number; prefix?: string }): Buffer {
+export function ustarHeader(h: { name: string; typeflag: string; size?: number; mode?: number; linkname?: string; uid?: number | undefined; gid?: number | undefined; prefix?: string }): Buffer {
   const block = Buffer.alloc(512);
   block.write(h.name, 0, 100, 'utf8');
   block.write(octal(h.mode ?? 0o644, 8), 100, 'ascii');

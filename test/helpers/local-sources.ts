@@ -9,7 +9,7 @@ import type { Image } from '../../src/image/types.js';
 import { inspectLayer, type EntryMatcher, type LayerFacts } from '../../src/layer/inspect.js';
 
 /** Matches every entry: the facts then list every path of a layer. */
-export const ALL: EntryMatcher = { id: 'all', matches: () => true };
+export const ALL: EntryMatcher = { id: 'all', fingerprint: 'all', matches: () => true };
 /** The watched paths of these tests. */
 export const WATCH: ReadonlySet<string> = new Set(['/etc/os-release', '/etc/passwd']);
 

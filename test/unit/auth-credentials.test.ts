@@ -47,7 +47,7 @@ test('helper names must be plain names', () => {
   for (const bad of ['../../bin/sh', '/bin/sh', 'a/b', '..', 'a..b', '', '-x', ' pass', 'a b']) assert.ok(!isPlainHelperName(bad), bad);
 });
 
-test('sources in SPEC order: DOCKER_AUTH_CONFIG, DOCKER_CONFIG, REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR', async (t) => {
+test('sources in the documented order (docs/registry.md): DOCKER_AUTH_CONFIG, DOCKER_CONFIG, REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'oci-scan-creds-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const docker = join(dir, 'docker');

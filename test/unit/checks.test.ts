@@ -1,5 +1,5 @@
 /**
- * Every check of SPEC §3 as a pure function of its input: each case is a table row of layers
+ * Every check of docs/checks.md as a pure function of its input: each case is a table row of layers
  * (entry lists recorded by test/helpers/check-input.ts as the inspector records them) and
  * config, and each assertion is on the exact outcome (pass, description, files).
  */
@@ -27,11 +27,15 @@ const BASE: TestEntry[] = [file('etc/os-release', OS_RELEASE), file('etc/passwd'
 const GOOD_CONFIG: RuntimeConfig = { User: 'app:app', Labels: { vendor: 'Example', version: '1.0', component: 'backend', product: 'shop' }, Cmd: ['/app/server'], ExposedPorts: { '8080/tcp': {} } };
 
 /** Runs check `id` on an image of `layers` (the compliant base first unless `bare`). */
-function run(id: string, spec: Partial<InputSpec> & { readonly bare?: boolean; readonly extra?: readonly TestEntry[] } = {}): CheckOutcome {
+/** Config fields a case sets over GOOD_CONFIG; `undefined` removes the field (an image without it). */
+type ConfigOverride = { readonly [K in keyof RuntimeConfig]?: RuntimeConfig[K] | undefined };
+
+function run(id: string, spec: Partial<Omit<InputSpec, 'config'>> & { readonly config?: ConfigOverride; readonly bare?: boolean; readonly extra?: readonly TestEntry[] } = {}): CheckOutcome {
   const check = ALL_CHECKS.find((c) => c.id === id);
   assert.ok(check, id);
   const layers = spec.layers ?? [{ entries: spec.bare ? (spec.extra ?? []) : [...BASE, ...(spec.extra ?? [])] }];
-  return check.run(checkInput({ ...spec, layers, config: { ...GOOD_CONFIG, ...spec.config } }));
+  const config = Object.fromEntries(Object.entries({ ...GOOD_CONFIG, ...spec.config }).filter(([, v]) => v !== undefined)) satisfies Record<string, unknown> as RuntimeConfig;
+  return check.run(checkInput({ ...spec, layers, config }));
 }
 const passes = (description: string): CheckOutcome => ({ pass: true, description });
 const fails = (description: string, files?: Array<Record<string, string[]>>): CheckOutcome => (files ? { pass: false, description, files } : { pass: false, description });
@@ -45,7 +49,7 @@ describe('the compliant image and the report order', () => {
     );
   });
 
-  it('keeps the ids, titles and severities of SPEC §3 in order', () => {
+  it('keeps the ids, titles and severities of docs/checks.md in order', () => {
     assert.deepEqual(
       ALL_CHECKS.map((c) => [c.id, c.title, c.severity]),
       [
@@ -120,7 +124,7 @@ describe('check 3 Default user and group, resolved as runc resolves them', () =>
     ['no user, a group', { user: ':app' }, fails('User not defined (USER :app)')],
     ['root by name', { user: 'root:app' }, fails('The default user is root: root (USER root:app)')],
     ['uid 0', { user: '0:app' }, fails('The default user is root: 0 (USER 0:app)')],
-    // The original compared the user twice: USER 1000:0 passed (SPEC §6).
+    // The original compared the user twice: USER 1000:0 passed (a defect of the original tool, docs/checks.md).
     ['gid 0', { user: '1000:0' }, fails('The default group is root: 0 (USER 1000:0)')],
     ['group root by name', { user: 'app:root' }, fails('The default group is root: root (USER app:root)')],
     ['a user with uid 0', { user: 'admin:app' }, fails('The default user is root: admin, which has uid 0 in /etc/passwd (USER admin:app)')],

@@ -27,9 +27,9 @@ const HAVE_ZSTD = ((): boolean => {
 if (!HAVE_ZSTD) console.error('SKIPPING real-zstd cases: the `zstd` command is missing (apt-get install zstd)');
 
 /** A matcher that accepts everything, so that `matches.all` lists every non-whiteout path. */
-const ALL: EntryMatcher = { id: 'all', matches: () => true };
-const SUID: EntryMatcher = { id: 'suid', matches: (e) => e.type !== 'dir' && (e.mode & 0o4000) !== 0 };
-const NEVER: EntryMatcher = { id: 'never', matches: () => false };
+const ALL: EntryMatcher = { id: 'all', fingerprint: 'all', matches: () => true };
+const SUID: EntryMatcher = { id: 'suid', fingerprint: 'suid', matches: (e) => e.type !== 'dir' && (e.mode & 0o4000) !== 0 };
+const NEVER: EntryMatcher = { id: 'never', fingerprint: 'never', matches: () => false };
 
 const WATCH = new Set(['/etc/os-release', '/usr/lib/os-release', '/etc/passwd', '/etc/group', '/etc/big', '/etc/hostname', '/etc/dir', '/opt/conf/app.conf']);
 
@@ -49,7 +49,7 @@ function inspect(bytes: Buffer, extra: Partial<InspectOptions> = {}, chunk?: num
 /** Records the EntryInfo of every entry the inspector shows a matcher. */
 function recorder(): { matcher: EntryMatcher; seen: EntryInfo[] } {
   const seen: EntryInfo[] = [];
-  return { seen, matcher: { id: 'rec', matches: (e) => (seen.push(e), false) } };
+  return { seen, matcher: { id: 'rec', fingerprint: 'rec', matches: (e) => (seen.push(e), false) } };
 }
 
 /** Asserts that `promise` rejects with an OciScanError of `code` and a one-line message. */

@@ -15,8 +15,8 @@ import { inspectLayer, type EntryMatcher, type LayerFacts } from '../../src/laye
 import { listTar } from '../../src/layer/tar/reader.js';
 import { ustarHeader, zstdStored } from '../helpers/image-builder.js';
 
-const SUID: EntryMatcher = { id: 'suid', matches: (e) => e.type !== 'dir' && (e.mode & 0o4000) !== 0 };
-const ALL: EntryMatcher = { id: 'all', matches: () => true };
+const SUID: EntryMatcher = { id: 'suid', fingerprint: 'suid', matches: (e) => e.type !== 'dir' && (e.mode & 0o4000) !== 0 };
+const ALL: EntryMatcher = { id: 'all', fingerprint: 'all', matches: () => true };
 
 /** Data padded to whole blocks. */
 function blocks(data: Buffer | string): Buffer {

@@ -1,5 +1,5 @@
 /**
- * Compiler program names (SPEC §3). Data, not code: extend the list, not the matcher.
+ * Compiler program names (docs/checks.md). Data, not code: extend the list, not the matcher.
  * Interpreters (python3, node, perl) are deliberately absent: they are not compilers.
  */
 

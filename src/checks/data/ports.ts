@@ -1,4 +1,4 @@
-/** Ports that must not be exposed (SPEC §3 check 2): remote shells and unauthenticated control planes. */
+/** Ports that must not be exposed (docs/checks.md, check 2): remote shells and unauthenticated control planes. */
 export const CRITICAL_PORTS: ReadonlyArray<{ readonly port: number; readonly protocol: 'tcp' | 'udp'; readonly service: string }> = [
   { port: 22, protocol: 'tcp', service: 'ssh' },
   { port: 23, protocol: 'tcp', service: 'telnet' },

@@ -1,6 +1,6 @@
 /**
  * `oci-scan [scan] IMAGE… [options]` (README.md "Usage"): every IMAGE scanned in one run with
- * one set of options (one layer cache, the same registry settings), then the reports — legacy
+ * one set of options (one layer-facts store, the same registry settings), then the reports — legacy
  * report files and check lines, or the `--format json` document — and one exit code.
  *
  * Several IMAGEs (docs/errors.md "Several images"): every one is attempted; one that cannot be
@@ -21,7 +21,8 @@ import { escapeForTerminal, imageHeader, terminalChunks } from '../../report/for
 import { highestOf, type ScanFailure } from '../../report/model.js';
 import { reportFileNames } from '../../report/names.js';
 import { documentText, ensureReportsDir, ReportBatch } from '../../report/write.js';
-import { imagesToScan, scan, type ImageScan, type LayerCache, type ScanOptions } from '../../scan.js';
+import { imagesToScan, scan, type ImageScan, type ScanOptions } from '../../scan.js';
+import { memoryFactsStore } from '../../store/facts-store.js';
 import { runExitCode, severityCodes } from '../exit-codes.js';
 import { LOG_LEVELS } from '../logger.js';
 import { parseSize, parseTimeout, registryOptions, truthy, wantColour } from '../options.js';
@@ -172,14 +173,14 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
     await checkReportsDir(config.reportsDir);
   }
 
-  // One set of options for the whole run: every image shares the layer cache and the registry settings.
-  const cache: LayerCache = new Map();
+  // One set of options for the whole run: every image shares the layer-facts store and the registry settings.
+  const store = memoryFactsStore();
   const options: ScanOptions = {
     platform: config.platform,
     registry: config.registry,
     logger,
     signal,
-    cache,
+    store,
     allowUnscannedLayers: config.allowUnscannedLayers,
     limits: { maxLayerBytes: config.maxLayerBytes },
     ...(process.stderr.isTTY ? { onLayer: progress() } : {}),

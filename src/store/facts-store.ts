@@ -1,0 +1,49 @@
+/**
+ * The layer-facts store: what one layer's bytes say, kept by a key that names everything the
+ * facts depend on, so that an image whose layers were seen before costs no layer download.
+ * A layer's facts are a pure function of its bytes (the digest), of what is collected (the
+ * matchers with their data, the watched paths) and of the recorder's code (FACTS_VERSION):
+ * change any of them and the key changes, so a stale entry is never served
+ * (docs/architecture.md, "Why a layer's facts can be cached").
+ */
+import { createHash } from 'node:crypto';
+import type { EntryMatcher, LayerFacts } from '../layer/inspect.js';
+
+/**
+ * Version of what the recorder records and how. Bump it with any change to src/layer/ that
+ * changes the facts of some layer (a new field, a different reading of an entry).
+ */
+export const FACTS_VERSION = 2;
+
+/** What a layer inspection collects. */
+export interface Collection {
+  readonly matchers: readonly EntryMatcher[];
+  readonly watchPaths: ReadonlySet<string>;
+}
+
+/** Where layer facts are kept between inspections (the run's memory; a disk store later). */
+export interface FactsStore {
+  get(key: string): Promise<LayerFacts | undefined>;
+  put(key: string, facts: LayerFacts): Promise<void>;
+}
+
+/** The store key of a layer's facts: `<digest>/v<FACTS_VERSION>/<sha256 of what is collected>`. */
+export function factsKey(digest: string, collection: Collection): string {
+  const what = JSON.stringify({
+    matchers: collection.matchers.map((m) => [m.id, m.fingerprint]),
+    watch: [...collection.watchPaths].sort(),
+  });
+  return `${digest}/v${FACTS_VERSION}/${createHash('sha256').update(what).digest('hex')}`;
+}
+
+/** A store in memory, for one run (or one library caller). */
+export function memoryFactsStore(): FactsStore {
+  const entries = new Map<string, LayerFacts>();
+  return {
+    get: (key) => Promise.resolve(entries.get(key)),
+    put: (key, facts) => {
+      entries.set(key, facts);
+      return Promise.resolve();
+    },
+  };
+}
