@@ -87,6 +87,23 @@ test('several IMAGEs: every one scanned, each with its report, the exit code is 
   }
 });
 
+test('several IMAGEs share one layer-facts store: a layer two images hold is inspected once', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const base = buildImage(cleanSpec);
+    const derived = buildImage({ ...cleanSpec, layers: [...cleanSpec.layers, { entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' }] }] });
+    const shared = base.layers[0]?.digest ?? '';
+    assert.equal(derived.layers[0]?.digest, shared, 'the images share their first layer');
+    const r = await runCli([await layout(join(dir, 'base'), base), await layout(join(dir, 'derived'), derived), '--reports-dir', join(dir, 'r'), '--log-level', 'debug']);
+    assert.equal(r.code, 14, r.stderr);
+    const inspected = r.stderr.split('\n').filter((l) => l.includes('"msg":"layer inspected"')).map((l) => (JSON.parse(l) as { layer: string }).layer);
+    assert.deepEqual(inspected.filter((d) => d === shared).length, 1, inspected.join(' '));
+    assert.equal(inspected.length, 2, 'the shared layer and the compiler layer');
+  } finally {
+    await cleanup();
+  }
+});
+
 test('an IMAGE that cannot be scanned: every image attempted, one line for it, the others reported; the failure decides the exit code', async () => {
   const { dir, cleanup } = await tempDir();
   try {
