@@ -208,9 +208,12 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
   const batch = new ReportBatch(config.reportsDir);
   context.onExit(() => batch.discard());
   const document = json ? scanDocument(outcomes) : undefined;
-  if (document && toFile) await batch.writeFile(config.output, documentText(document), signal);
-  const files = json ? [] : reportFileNames(groups.map((g) => g.map((s) => s.image)));
-  for (const [i, s] of (json ? [] : scans).entries()) await batch.write(files[i] ?? '', s.report, signal);
+  if (document) {
+    if (toFile) await batch.writeFile(config.output, documentText(document), signal);
+  } else {
+    const files = reportFileNames(groups.map((g) => g.map((s) => s.image)));
+    for (const [i, s] of scans.entries()) await batch.write(files[i] ?? '', s.report, signal);
+  }
   const reportSet = config.jsonStdout && scans.length > 0 ? legacyReportSet(groups) : undefined;
   const paths = batch.commit(signal);
   context.committed();
