@@ -8,7 +8,7 @@
  */
 import { pino } from 'pino';
 import { DEFAULT_PLATFORM } from './image/platform.js';
-import type { RegistryOptions } from './image/sources/options.js';
+import type { RegistryOptions } from './registry/options.js';
 import { scan as scanWith, type ImageScan, type ScanOptions } from './scan.js';
 
 export { OciScanError, isOciScanError, type ErrorCode, type ErrorSetting } from './errors.js';
@@ -20,7 +20,9 @@ export type { ScanDocument, ImageDocument, ErrorDocument } from './report/format
 export type { Check, CheckId, Severity, LayerFiles } from './checks/types.js';
 export type { Image, ImageName, Layer } from './image/types.js';
 export type { Platform } from './image/platform.js';
-export type { RegistryOptions, SourceOptions } from './image/sources/options.js';
+export type { RegistryOptions } from './registry/options.js';
+export type { SourceOptions } from './sources/options.js';
+export { openSession, type Session, type SessionOptions } from './registry/session.js';
 export { ALL_CHECKS } from './checks/index.js';
 
 /** Options of `scan()`: every field optional; `registry` fields merge over the defaults. */

@@ -6,14 +6,15 @@ import type { Readable } from 'node:stream';
 import { ALL_CHECKS, matchersOf, watchPathsOf } from './checks/index.js';
 import type { Check, CheckInput, LayerView, Severity } from './checks/types.js';
 import { OciScanError } from './errors.js';
-import { openImages } from './image/sources/index.js';
-import type { SourceOptions } from './image/sources/options.js';
 import type { Image, Layer } from './image/types.js';
 import { MAX_SYMLINK_HOPS, mergeLayers } from './layer/final-fs.js';
 import { inspectLayer, type InspectOptions, type LayerFacts } from './layer/inspect.js';
 import { factsKey, memoryFactsStore, type Collection, type FactsStore } from './store/facts-store.js';
 import { legacyReport } from './report/formats/legacy.js';
 import { highestSeverity, toResult, type Report, type ReportResult, type ScannedImage } from './report/model.js';
+import { openSession } from './registry/session.js';
+import { openImages } from './sources/index.js';
+import type { SourceOptions } from './sources/options.js';
 
 /** Limits applied to every layer. */
 export type ScanLimits = Pick<InspectOptions, 'maxLayerBytes' | 'maxEntries' | 'maxWatchedFileBytes'>;
@@ -190,15 +191,21 @@ export async function scan(input: string, options: ScanOptions): Promise<ImageSc
     consumed.set(id, facts);
     await facts;
   };
-  const images = await openImages(input, { ...options, consumeLayer });
-  const source: FactsSource = { store: options.store ?? memoryFactsStore(), inFlight: new Map() };
-  const matchers = matchersOf(checks);
-  for (const layer of images.flatMap((i) => i.layers)) {
-    // A layer the pass could not inspect is inspected (and fails) again on its own.
-    const facts = layer.consumedAs === undefined ? undefined : await consumed.get(layer.consumedAs)?.catch(() => undefined);
-    if (facts) await source.store.put(factsKey(layer.digest, { matchers, watchPaths }), facts);
+  // The run's registry connections: the caller's session, else one for this call, closed at its end.
+  const session = options.session ?? openSession({ registry: options.registry, logger: options.logger });
+  try {
+    const images = await openImages(input, { ...options, session, consumeLayer });
+    const source: FactsSource = { store: options.store ?? memoryFactsStore(), inFlight: new Map() };
+    const matchers = matchersOf(checks);
+    for (const layer of images.flatMap((i) => i.layers)) {
+      // A layer the pass could not inspect is inspected (and fails) again on its own.
+      const facts = layer.consumedAs === undefined ? undefined : await consumed.get(layer.consumedAs)?.catch(() => undefined);
+      if (facts) await source.store.put(factsKey(layer.digest, { matchers, watchPaths }), facts);
+    }
+    const scans: ImageScan[] = [];
+    for (const image of images) scans.push(await scanImage(image, options, source));
+    return scans;
+  } finally {
+    if (!options.session) await session.close();
   }
-  const scans: ImageScan[] = [];
-  for (const image of images) scans.push(await scanImage(image, options, source));
-  return scans;
 }

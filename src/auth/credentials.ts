@@ -181,13 +181,17 @@ export const runCredentialHelper: HelperRunner = (name, serverUrl, env) =>
     child.stdin?.end(serverUrl);
   });
 
-async function fromHelper(name: string, registry: string, source: string, lookup: CredentialLookup): Promise<Credential | undefined> {
+/** Runs a helper for a registry, at most once per store (see CredentialStore). */
+async function fromHelper(name: string, registry: string, source: string, store: CredentialStore): Promise<Credential | undefined> {
   if (!isPlainHelperName(name)) {
     throw new OciScanError('AUTH_FAILED', `credential helper name ${JSON.stringify(name.slice(0, 60))} in ${source} is not a plain name (no "/" or ".."): fix the credHelpers/credsStore entry`);
   }
   const serverUrl = normaliseRegistry(registry) === DOCKER_HUB ? DOCKER_HUB_CREDENTIALS_KEY : normaliseRegistry(registry);
-  const run = lookup.runHelper ?? runCredentialHelper;
-  const result = await run(name, serverUrl, lookup.env);
+  return store.memo(`helper\0${name}\0${serverUrl}`, () => runHelperFor(name, serverUrl, store));
+}
+
+async function runHelperFor(name: string, serverUrl: string, store: CredentialStore): Promise<Credential | undefined> {
+  const result = await store.runHelper(name, serverUrl, store.env);
   if (!result.ok) {
     if (result.notFound) return undefined;
     throw new OciScanError('AUTH_FAILED', `credential helper docker-credential-${name} failed for ${serverUrl} (exit ${result.exitCode ?? 'unknown'}): check that it is on PATH and that "echo ${serverUrl} | docker-credential-${name} get" works`);
@@ -207,23 +211,24 @@ async function fromHelper(name: string, registry: string, source: string, lookup
 }
 
 /** Looks for the registry's credentials in one config document. */
-async function fromDocument(doc: ConfigDocument, source: string, lookup: CredentialLookup): Promise<Credential | undefined> {
+async function fromDocument(doc: ConfigDocument, source: string, lookup: Pick<CredentialLookup, 'registry' | 'repository'>, store: CredentialStore): Promise<Credential | undefined> {
   const helpers = doc.credHelpers && typeof doc.credHelpers === 'object' ? doc.credHelpers : {};
   const helperKey = matchCredentialKey(Object.keys(helpers), lookup.registry, lookup.repository);
   const helper = helperKey !== undefined ? helpers[helperKey] : undefined;
   if (typeof helper === 'string' && helper !== '') {
-    const c = await fromHelper(helper, lookup.registry, source, lookup);
+    const c = await fromHelper(helper, lookup.registry, source, store);
     if (c) return c;
   }
   const auths = doc.auths && typeof doc.auths === 'object' ? doc.auths : {};
   const key = matchCredentialKey(Object.keys(auths), lookup.registry, lookup.repository);
   const entry = key !== undefined ? auths[key] : undefined;
   if (entry && typeof entry === 'object') {
-    const c = decodeEntry(entry, source, key ?? lookup.registry);
+    // One Credential per entry and store, so that its users can share what they derive from it (tokens).
+    const c = await store.memo(`entry\0${source}\0${key ?? ''}`, async () => decodeEntry(entry, source, key ?? lookup.registry));
     if (c) return c;
   }
   if (typeof doc.credsStore === 'string' && doc.credsStore !== '') {
-    return fromHelper(doc.credsStore, lookup.registry, source, lookup);
+    return fromHelper(doc.credsStore, lookup.registry, source, store);
   }
   return undefined;
 }
@@ -273,13 +278,54 @@ export function credentialSources(env: Readonly<Record<string, string | undefine
   return sources;
 }
 
-/** Finds the credential for a registry (first source that has one wins), or undefined for anonymous access. */
-export async function findCredential(lookup: CredentialLookup): Promise<Credential | undefined> {
-  for (const { source, load } of credentialSources(lookup.env)) {
-    const text = await load();
-    if (text === undefined) continue;
-    const credential = await fromDocument(parseDocument(text, source), source, lookup);
-    if (credential) return credential;
+/**
+ * The credential lookups of one run (docs/registry.md "Sessions"): each config document is read
+ * and parsed once, and each credential helper runs at most once per registry, however many
+ * repositories and images the run opens.
+ */
+export class CredentialStore {
+  /** The environment the sources are read from. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Runs credential helpers. */
+  readonly runHelper: HelperRunner;
+  readonly #sources: ReturnType<typeof credentialSources>;
+  readonly #documents = new Map<string, Promise<ConfigDocument | undefined>>();
+  readonly #memo = new Map<string, Promise<Credential | undefined>>();
+
+  constructor(env: Readonly<Record<string, string | undefined>>, runHelper: HelperRunner = runCredentialHelper) {
+    this.env = env;
+    this.runHelper = runHelper;
+    this.#sources = credentialSources(env);
   }
-  return undefined;
+
+  /** The credential for `registry`/`repository` (first source that has one wins), or undefined for anonymous access. */
+  async find(registry: string, repository: string): Promise<Credential | undefined> {
+    for (const { source, load } of this.#sources) {
+      let doc = this.#documents.get(source);
+      if (!doc) {
+        doc = load().then((text) => (text === undefined ? undefined : parseDocument(text, source)));
+        this.#documents.set(source, doc);
+      }
+      const parsed = await doc;
+      if (parsed === undefined) continue;
+      const credential = await fromDocument(parsed, source, { registry, repository }, this);
+      if (credential) return credential;
+    }
+    return undefined;
+  }
+
+  /** The result of `compute` under `key`, computed once per store (failures included). */
+  memo(key: string, compute: () => Promise<Credential | undefined>): Promise<Credential | undefined> {
+    let result = this.#memo.get(key);
+    if (!result) {
+      result = compute();
+      this.#memo.set(key, result);
+    }
+    return result;
+  }
+}
+
+/** Finds the credential for a registry (first source that has one wins), or undefined for anonymous access. */
+export function findCredential(lookup: CredentialLookup): Promise<Credential | undefined> {
+  return new CredentialStore(lookup.env, lookup.runHelper).find(lookup.registry, lookup.repository);
 }

@@ -37,7 +37,7 @@ export const systemResolver: HostResolver = async (hostname) => {
 /** The HTTP call the authenticator needs (provided by the registry transport; bodies read with a bound). */
 export type TokenHttp = (
   url: URL,
-  init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
+  init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; signal?: AbortSignal | undefined },
   /** The checked address the connection must go to (undefined for an IP literal or through a proxy). */
   pin?: ResolvedAddress,
 ) => Promise<{ status: number; body: Buffer }>;
@@ -83,6 +83,18 @@ export function isLoopbackOrPrivate(hostname: string): boolean {
     return privateRanges.check(h, 'ipv6');
   }
   return false;
+}
+
+/** Whether a registry host is on a loopback/private address: by its name, else by every address it resolves to. */
+export async function hostIsPrivate(hostname: string, resolve: HostResolver = systemResolver): Promise<boolean> {
+  if (isLoopbackOrPrivate(hostname)) return true;
+  if (isIP(hostname) !== 0) return false;
+  try {
+    const addresses = await resolve(hostname);
+    return addresses.some((a) => isLoopbackOrPrivate(a.address));
+  } catch {
+    return false;
+  }
 }
 
 /** What the realm check needs to know about the registry. */
@@ -219,20 +231,20 @@ export class Authenticator {
    * cache (a request was challenged again). Errors quote no secret (the realm and the token
    * server's reason are server text, scrubbed).
    */
-  async authorization(challenges: readonly Challenge[], scopes: readonly string[], fresh: boolean): Promise<string | undefined> {
+  async authorization(challenges: readonly Challenge[], scopes: readonly string[], fresh: boolean, signal?: AbortSignal): Promise<string | undefined> {
     try {
-      return await this.#authorization(challenges, scopes, fresh);
+      return await this.#authorization(challenges, scopes, fresh, signal);
     } catch (err) {
       throw this.#scrubber.scrubError(err);
     }
   }
 
-  async #authorization(challenges: readonly Challenge[], scopes: readonly string[], fresh: boolean): Promise<string | undefined> {
+  async #authorization(challenges: readonly Challenge[], scopes: readonly string[], fresh: boolean, signal: AbortSignal | undefined): Promise<string | undefined> {
     const credential = this.#init.credential;
     const bearer = findChallenge(challenges, 'bearer');
     if (bearer) {
       if (credential?.kind === 'registry-token') return `Bearer ${credential.revealSecret()}`;
-      return this.#bearer(bearer, scopes, fresh);
+      return this.#bearer(bearer, { wanted: scopes, fresh, signal });
     }
     if (findChallenge(challenges, 'basic')) {
       if (credential?.kind === 'basic') return credential.basicAuthorization();
@@ -244,7 +256,8 @@ export class Authenticator {
     return undefined;
   }
 
-  async #bearer(challenge: Challenge, wanted: readonly string[], fresh: boolean): Promise<string> {
+  async #bearer(challenge: Challenge, request: { wanted: readonly string[]; fresh: boolean; signal: AbortSignal | undefined }): Promise<string> {
+    const { wanted, fresh, signal } = request;
     const { policy, credential, logger } = this.#init;
     const scrub = (t: string | undefined): string | undefined => (t === undefined ? undefined : this.#scrubber.scrub(t));
     const realm = challenge.params.realm;
@@ -267,7 +280,7 @@ export class Authenticator {
       if (service) form.set('service', service);
       if (scopes.length > 0) form.set('scope', scopes.join(' '));
       logger.debug({ realm: shownRealm, service: scrub(service), scopes: scopes.map(scrub), pinned: pin?.address, grant: 'refresh_token' }, 'requesting registry token');
-      res = await this.#init.http(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() }, pin);
+      res = await this.#init.http(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString(), signal }, pin);
     } else {
       const tokenUrl = new URL(url.href);
       if (service) tokenUrl.searchParams.set('service', service);
@@ -276,7 +289,7 @@ export class Authenticator {
       const basic = credential?.basicAuthorization();
       if (basic) headers.authorization = basic;
       logger.debug({ realm: shownRealm, service: scrub(service), scopes: scopes.map(scrub), pinned: pin?.address, anonymous: basic === undefined }, 'requesting registry token');
-      res = await this.#init.http(tokenUrl, { method: 'GET', headers }, pin);
+      res = await this.#init.http(tokenUrl, { method: 'GET', headers, signal }, pin);
     }
     if (res.status < 200 || res.status > 299) {
       const reason = tokenServerReason(res.body);

@@ -4,7 +4,7 @@
  * from them.
  */
 import { OciScanError } from '../errors.js';
-import type { RegistryOptions } from '../image/sources/options.js';
+import type { RegistryOptions } from '../registry/options.js';
 
 /** Parses `1g`, `512m`, `1048576` into bytes. */
 export function parseSize(text: string, flag: string): number {

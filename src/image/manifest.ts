@@ -13,13 +13,15 @@ export const MediaType = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  /** An uncompressed Docker layer (what `docker save` stores). */
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
   dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
   dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
   /** The artifact manifest of OCI 1.1 release candidates (withdrawn; ORAS 0.x pushed it). */
   ociArtifactManifest: 'application/vnd.oci.artifact.manifest.v1+json',
 } as const;
 
-/** The `Accept` header for manifest requests (SPEC §4). */
+/** The `Accept` header for manifest requests: every manifest and index type oci-scan reads. */
 export const MANIFEST_ACCEPT = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList].join(', ');
 
 /** A content descriptor. */

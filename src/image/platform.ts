@@ -204,28 +204,3 @@ export function indexCandidates(manifests: readonly Descriptor[], wanted: Platfo
   ranked.sort((a, b) => a.rank - b.rank);
   return [...ranked.map(({ descriptor, platform }) => ({ descriptor, platform })), ...unplatformed];
 }
-
-/** The NO_MATCHING_PLATFORM error for an index, listing the platforms it has. */
-export function noMatchingPlatform(manifests: readonly Descriptor[], wanted: Platform | 'all', what: string): OciScanError {
-  const available =
-    manifests
-      .filter((d) => !isUnknownPlatform(d))
-      .map(asPlatform)
-      .filter((p): p is Platform => p !== undefined)
-      .map(formatPlatform)
-      .join(', ') || 'none';
-  const asked = wanted === 'all' ? 'any image platform' : formatPlatform(wanted);
-  return new OciScanError('NO_MATCHING_PLATFORM', `${what} has no image for ${asked}; available platforms: ${available} (choose one with --platform)`);
-}
-
-/**
- * The entries of an index to scan for `wanted` (`'all'` or one platform), considering only
- * entries that name their platform (sources that cannot read a config before choosing).
- * Throws NO_MATCHING_PLATFORM listing the platforms the index has.
- */
-export function choosePlatforms(manifests: readonly Descriptor[], wanted: Platform | 'all', what: string): Array<Descriptor & { platform: Platform }> {
-  const chosen = indexCandidates(manifests, wanted).filter((c): c is IndexCandidate & { platform: Platform } => c.platform !== undefined);
-  const picked = wanted === 'all' ? chosen : chosen.slice(0, 1);
-  if (picked.length === 0) throw noMatchingPlatform(manifests, wanted, what);
-  return picked.map((c) => ({ ...c.descriptor, platform: c.platform }));
-}

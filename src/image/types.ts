@@ -19,8 +19,8 @@ export interface Layer {
   readonly urls?: readonly string[];
   /**
    * Set when the layer cannot be scanned and that is not an error: a foreign /
-   * non-distributable layer that the registry does not hold (SPEC §4). The reason says why;
-   * `open` must not be called.
+   * non-distributable layer that the source does not hold (docs/registry.md "Foreign
+   * layers"). The reason says why; `open` must not be called.
    */
   readonly notScanned?: string;
   /**

@@ -48,7 +48,7 @@ export function parseWire<T>(bytes: Uint8Array | string, validate: WireValidator
   return doc;
 }
 
-/** Size caps for documents read whole (SPEC §4: manifests 4 MiB). */
+/** Size caps for documents read whole (docs/security.md "Limits": manifests 4 MiB). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** Config blobs can carry long histories; 8 MiB is far above any real one. */
 export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;

@@ -10,7 +10,7 @@
  * - a minimum throughput for blob bodies: after the first `throughputWindowMs`, every window
  *   of that length must bring `minBytesPerSecond` on average.
  */
-import { retryDelay, sleep, type TransportSettings } from './transport.js';
+import type { TransportSettings } from './options.js';
 
 /** Time and randomness, replaceable in tests. */
 export interface Clock {
@@ -185,4 +185,45 @@ export class ThroughputGuard {
     this.#stopped = true;
     clearInterval(this.#timer);
   }
+}
+
+/** True for HTTP statuses worth retrying (429, 408 and 5xx; 501 and 505 mean "never"). */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || status === 408 || (status >= 500 && status <= 599 && status !== 501 && status !== 505);
+}
+
+/** `Retry-After` (seconds or an HTTP date) in milliseconds, or undefined. */
+export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v.trim() === '') return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  const date = Date.parse(v);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/** The wait before retry number `attempt` (0-based): exponential with jitter, or `Retry-After`, capped. */
+export function retryDelay(attempt: number, settings: TransportSettings, retryAfterMs?: number, random: number = Math.random()): number {
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, settings.maxRetryDelayMs);
+  const base = settings.retryDelayMs * 2 ** attempt;
+  return Math.min(settings.maxRetryDelayMs, Math.round(base * (0.75 + random * 0.5)));
+}
+
+/** Sleeps, waking early (with an error) when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

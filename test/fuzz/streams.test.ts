@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { isOciScanError } from '../../src/errors.js';
 import { inspectLayer, type EntryMatcher } from '../../src/layer/inspect.js';
-import { indexTar } from '../../src/image/sources/tar-index.js';
+import { indexTar } from '../../src/sources/tar-index.js';
 import { buildTar, compress, ustarHeader, type EntrySpec } from '../helpers/image-builder.js';
 import { tempDir } from '../helpers/scan.js';
 import { endsInTimeOrTypedError, fuzzParams, reportRuns } from './fuzz-config.js';
@@ -127,7 +127,7 @@ test('inspectLayer: a source stream that fails mid-layer ends in that error, not
   reportRuns('inspectLayer (failing source)', runs);
 });
 
-// Archive tars (oci-archive / docker-archive) are indexed by src/image/sources/tar-index.ts.
+// Archive tars (oci-archive / docker-archive) are indexed by src/sources/tar-index.ts.
 const archiveSeed = buildTar([
   { type: 'file', path: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
   { type: 'file', path: `blobs/sha256/${'a'.repeat(64)}`, content: 'z'.repeat(1500) },

@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the local-source tests (test/unit/sources.test.ts, archives.test.ts): every
+ * Shared pieces of the local-source tests (test/unit/sources/local.test.ts, archives.test.ts): every
  * layer of an image inspected with a match-all matcher, facts compared without the compression
  * the inspector saw, and one-line error assertions.
  */

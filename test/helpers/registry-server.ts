@@ -17,7 +17,8 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Agent, fetch, type Dispatcher } from 'undici';
-import type { SourceOptions, RegistryOptions } from '../../src/image/sources/options.js';
+import type { RegistryOptions } from '../../src/registry/options.js';
+import type { SourceOptions } from '../../src/sources/options.js';
 import type { Image } from '../../src/image/types.js';
 import type { Platform } from '../../src/image/platform.js';
 

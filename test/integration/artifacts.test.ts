@@ -2,7 +2,7 @@
  * OCI artifacts pushed to a real registry (Debian's docker-registry) are refused by the CLI as
  * such — "REF is an OCI artifact of type X, not a container image", exit 21 — instead of being
  * scanned as an image (an ORAS file with an empty config ran every check and exited 12) or
- * refused as a damaged layer (exit 20). Local sources are covered in test/unit/archives.test.ts.
+ * refused as a damaged layer (exit 20). Local sources are covered in test/unit/sources/archives.test.ts.
  *
  * Provenance: the artifacts are written by image-builder's buildArtifact, after each tool's
  * documented manifest (ORAS, Helm, cosign); pushed with test/helpers/push.ts.

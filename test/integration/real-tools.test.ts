@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import type { ReportResult } from '../../src/report/model.js';
 import { scan, type ImageScan } from '../../src/scan.js';
 import { isOciScanError } from '../../src/errors.js';
-import { openImages } from '../../src/image/sources/index.js';
+import { openImages } from '../../src/sources/index.js';
 import type { Image } from '../../src/image/types.js';
 import { buildImage, buildIndex, buildTar, digestOf, tarOfFiles, writeGgcrTarball, type EntrySpec } from '../helpers/image-builder.js';
 import { capturedLogger } from '../helpers/registry-server.js';

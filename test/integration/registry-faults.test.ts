@@ -12,8 +12,8 @@ import { strict as assert } from 'node:assert';
 import type { ServerResponse } from 'node:http';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { isOciScanError, type ErrorCode } from '../../src/errors.js';
-import { openRegistryImages } from '../../src/image/sources/registry.js';
-import { DEFAULT_TRANSPORT } from '../../src/registry/transport.js';
+import { openRegistryImages } from '../../src/sources/registry.js';
+import { DEFAULT_TRANSPORT } from '../../src/registry/options.js';
 import { buildImage, digestOf, type BuiltImage } from '../helpers/image-builder.js';
 import { fakeClock } from '../helpers/fake-clock.js';
 import { sendBlob, startFaultRegistry, startServer, type Fault, type TestServer } from '../helpers/fault-server.js';
@@ -494,7 +494,7 @@ test('foreign layers: HEAD 404 but GET 200 is scanned; 404 to both is notScanned
       },
       async (server) => {
         const [img] = await openRegistryImages(`${server.host}/team/app:1.0`, testOptions());
-        assert.match(img?.layers[0]?.notScanned ?? '', /foreign .*not held by registry .*HEAD and GET answered 404.*never downloads layers from their external URLs/);
+        assert.match(img?.layers[0]?.notScanned ?? '', /foreign .*not held by registry 127\.0\.0\.1:\d+; oci-scan never downloads layers from their external URLs/);
         assert.equal(img?.layers[1]?.notScanned, undefined);
         await rejectsWith(Promise.resolve().then(() => img?.layers[0]?.open()), 'IMAGE_NOT_FOUND');
       },

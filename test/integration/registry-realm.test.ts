@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Agent, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import type { ResolvedAddress } from '../../src/auth/token.js';
 import { isOciScanError } from '../../src/errors.js';
-import { openRegistryImages } from '../../src/image/sources/registry.js';
+import { openRegistryImages } from '../../src/sources/registry.js';
 import { buildImage } from '../helpers/image-builder.js';
 import { Pusher } from '../helpers/push.js';
 import { freePort, readLayers, registrySkipReason, startRegistry, testOptions, TEST_PASSWORD, TEST_USER, type RunningRegistry } from '../helpers/registry-server.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { isOciScanError, type ErrorCode } from '../../src/errors.js';
-import { openRegistryImages } from '../../src/image/sources/registry.js';
+import { openRegistryImages } from '../../src/sources/registry.js';
 import type { Platform } from '../../src/image/platform.js';
 import { buildImage, buildIndex, digestOf, type BuiltImage } from '../helpers/image-builder.js';
 import { startServer } from '../helpers/fault-server.js';
@@ -155,7 +155,8 @@ describe('registry: anonymous docker-registry', { skip }, () => {
     assert.deepEqual(riscv?.platform, { os: 'linux', architecture: 'riscv64' }, 'the platform from the config');
     assert.deepEqual(await pick('all'), [armV6.manifestDigest, armV7.manifestDigest, x86.manifestDigest, noPlatform.manifestDigest], 'every image, the attestation left out');
     const msg = await rejectsWith(openRegistryImages(ref, testOptions({}, { os: 'linux', architecture: 's390x' })), 'NO_MATCHING_PLATFORM', 21);
-    assert.match(msg, /available platforms: linux\/arm\/v6, linux\/arm\/v7, Linux\/x86_64 \(/);
+    // the entry without a platform is listed with the platform its config names
+    assert.match(msg, /available platforms: linux\/arm\/v6, linux\/arm\/v7, Linux\/x86_64, linux\/riscv64 \(/);
   });
 
   test('unknown tag and unknown repository: IMAGE_NOT_FOUND (exit 20) naming registry and repository', async () => {

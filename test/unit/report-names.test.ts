@@ -1,5 +1,5 @@
 /**
- * Report file names (src/report/names.ts, src/image/sources/repository-path.ts): the whole
+ * Report file names (src/report/names.ts, src/reference/repository-path.ts): the whole
  * repository path without the registry host, image-supplied strings (tags, platforms) reduced to
  * a safe character set and a bounded length, and names unique within a run.
  */
@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/image/config.js';
 import type { Platform } from '../../src/image/platform.js';
-import { repositoryPath } from '../../src/image/sources/repository-path.js';
+import { repositoryPath } from '../../src/reference/repository-path.js';
 import type { Image, ImageName } from '../../src/image/types.js';
 import { MAX_FILE_NAME_BYTES, reportFileName, reportFileNames, safePart } from '../../src/report/names.js';
 

@@ -14,7 +14,8 @@ import type { LevelWithSilent } from 'pino';
 import type { Severity } from '../../checks/types.js';
 import { OciScanError } from '../../errors.js';
 import { parsePlatform, type Platform } from '../../image/platform.js';
-import type { RegistryOptions } from '../../image/sources/options.js';
+import type { RegistryOptions } from '../../registry/options.js';
+import { openSession } from '../../registry/session.js';
 import { scanDocument } from '../../report/formats/json.js';
 import { legacyReportSet } from '../../report/formats/legacy.js';
 import { escapeForTerminal, imageHeader, terminalChunks } from '../../report/formats/terminal.js';
@@ -173,31 +174,39 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
     await checkReportsDir(config.reportsDir);
   }
 
-  // One set of options for the whole run: every image shares the layer-facts store and the registry settings.
+  // One set of options for the whole run: every image shares the layer-facts store and the
+  // registry sessions (one ping, one credential lookup, one token cache per registry).
   const store = memoryFactsStore();
+  const session = openSession({ registry: config.registry, logger });
   const options: ScanOptions = {
     platform: config.platform,
     registry: config.registry,
     logger,
     signal,
     store,
+    session,
     allowUnscannedLayers: config.allowUnscannedLayers,
     limits: { maxLayerBytes: config.maxLayerBytes },
     ...(process.stderr.isTTY ? { onLayer: progress() } : {}),
   };
   const outcomes: Outcome[] = [];
   const failures: unknown[] = [];
-  for (const input of inputs) {
-    try {
-      outcomes.push({ input, scans: await scan(input, options) });
-    } catch (err) {
-      // A stopped run (signal, --timeout) stops every image and writes nothing.
-      if (signal.aborted) throw err;
-      clearProgress();
-      printFailure(err, logger, inputs.length > 1 ? `${input}: ` : '');
-      failures.push(err);
-      outcomes.push({ input, failure: describeFailure(err) });
+  try {
+    for (const input of inputs) {
+      try {
+        outcomes.push({ input, scans: await scan(input, options) });
+      } catch (err) {
+        // A stopped run (signal, --timeout) stops every image and writes nothing.
+        if (signal.aborted) throw err;
+        clearProgress();
+        printFailure(err, logger, inputs.length > 1 ? `${input}: ` : '');
+        failures.push(err);
+        outcomes.push({ input, failure: describeFailure(err) });
+      }
     }
+  } finally {
+    // Every layer has been read: the registries' connections can go.
+    await session.close();
   }
   clearProgress();
 

@@ -1,0 +1,86 @@
+/**
+ * The OCI image layout (`oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`): its store as a
+ * ContentSource, and the choice of the index.json entry a reference names. The image itself is
+ * resolved by ./resolve.ts, as for every source.
+ */
+import { OciScanError } from '../errors.js';
+import { parseManifestDocument, type Descriptor, type ImageIndex } from '../image/manifest.js';
+import type { Image, ImageName } from '../image/types.js';
+import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../image/wire.js';
+import type { BlobStore } from './blob-store.js';
+import type { ContentSource } from './content.js';
+import type { SourceOptions } from './options.js';
+import { resolveImages, type Root } from './resolve.js';
+import { blobPath, consumedLayer, openStored, readVerified } from './stored-blob.js';
+
+/** The annotation of an index.json entry that names its tag. */
+export const REF_NAME = 'org.opencontainers.image.ref.name';
+
+/** The ContentSource of a local store laid out as an OCI layout (`blobs/<alg>/<hex>`). */
+export function layoutContent(store: BlobStore): ContentSource {
+  return {
+    what: store.what,
+    partial: true,
+    async fetchManifest(reference) {
+      if (!reference.includes(':')) throw new OciScanError('IMAGE_NOT_FOUND', `${store.what} names manifests by digest only, not ${JSON.stringify(reference.slice(0, 80))}`);
+      const bytes = await readVerified(store, { path: blobPath(reference), digest: reference }, { limit: MAX_MANIFEST_BYTES, code: 'INVALID_MANIFEST', what: `manifest ${reference}` });
+      return { bytes, digest: reference };
+    },
+    readConfig(descriptor, what) {
+      return readVerified(store, { path: blobPath(descriptor.digest), digest: descriptor.digest }, { limit: MAX_CONFIG_BYTES, code: 'INVALID_CONFIG', what });
+    },
+    openBlob(descriptor, what) {
+      return openStored(store, { path: blobPath(descriptor.digest), size: descriptor.size, named: descriptor.digest }, what);
+    },
+    async hasBlob(digest) {
+      return (await store.size(blobPath(digest))) !== undefined;
+    },
+    consumed(descriptor, what) {
+      return consumedLayer(store, { path: blobPath(descriptor.digest), size: descriptor.size, named: descriptor.digest }, what);
+    },
+  };
+}
+
+/** The layout's index.json, or undefined when the store has none. */
+export async function readLayoutIndex(store: BlobStore): Promise<ImageIndex | undefined> {
+  const bytes = await store.read('index.json', MAX_MANIFEST_BYTES, 'INVALID_MANIFEST');
+  if (!bytes) return undefined;
+  const doc = parseManifestDocument(bytes, 'application/vnd.oci.image.index.v1+json', `index.json of ${store.what}`);
+  if (doc.kind !== 'index') throw new OciScanError('INVALID_MANIFEST', `index.json of ${store.what} is not an image index`);
+  return doc.index;
+}
+
+/**
+ * Where to start among index.json entries: one entry, or several that are the platforms of one
+ * image (each names its platform, and they share one tag or none); else the caller must name one.
+ */
+export function layoutRoot(store: BlobStore, candidates: readonly Descriptor[], ask: () => OciScanError): Root {
+  const [only] = candidates;
+  if (candidates.length === 1 && only) return { kind: 'descriptor', descriptor: only };
+  if (candidates.every((e) => e.platform) && new Set(candidates.map((e) => e.annotations?.[REF_NAME])).size <= 1) {
+    return { kind: 'index', manifests: candidates, what: `index.json of ${store.what}` };
+  }
+  throw ask();
+}
+
+/**
+ * Images of an OCI layout. `tag` selects the index.json entries whose
+ * `org.opencontainers.image.ref.name` is it; without one the layout must hold one image (or
+ * one image per platform).
+ */
+export async function imagesFromOciLayout(store: BlobStore, base: Omit<ImageName, 'tag' | 'tagOrigin'>, tag: string | undefined, options: SourceOptions): Promise<Image[]> {
+  const index = await readLayoutIndex(store);
+  if (!index) {
+    throw new OciScanError('SOURCE_UNREADABLE', `${store.what} is not an OCI image layout (no index.json): check the path and the transport (oci:, oci-archive:, docker-archive:)`);
+  }
+  const entries = index.manifests;
+  const tags = [...new Set(entries.map((e) => e.annotations?.[REF_NAME]).filter((t): t is string => Boolean(t)))];
+  const candidates = tag === undefined ? entries : entries.filter((e) => e.annotations?.[REF_NAME] === tag);
+  if (candidates.length === 0) {
+    throw new OciScanError('IMAGE_NOT_FOUND', `${store.what} has no image tagged ${JSON.stringify(tag)}; tags there: ${tags.join(', ') || 'none'}`);
+  }
+  const name: ImageName =
+    tag !== undefined ? { ...base, tag, tagOrigin: 'reference' } : tags.length === 1 && tags[0] ? { ...base, tag: tags[0], tagOrigin: 'archive' } : { ...base, tagOrigin: 'none' };
+  const root = layoutRoot(store, candidates, () => new OciScanError('USAGE', `${store.what} holds ${candidates.length} images: name one with :TAG after the path (tags: ${tags.join(', ') || 'none'})`));
+  return resolveImages(layoutContent(store), root, name, options);
+}

@@ -1,0 +1,56 @@
+/**
+ * The registry source: references like `ghcr.io/org/app:1.2` served by a repository of the
+ * run's registry session (../registry/), resolved by ./resolve.ts into the same `Image` every
+ * other source returns. Every error is scrubbed of the run's secrets (docs/security.md).
+ */
+import type { Descriptor } from '../image/manifest.js';
+import type { Image, ImageName } from '../image/types.js';
+import { MAX_CONFIG_BYTES } from '../image/wire.js';
+import { parseReference, type Reference } from '../reference/reference.js';
+import { repositoryPath } from '../reference/repository-path.js';
+import type { Repository } from '../registry/repository.js';
+import { openSession, type RegistryHooks } from '../registry/session.js';
+import { configTooLarge, type ContentSource } from './content.js';
+import type { SourceOptions } from './options.js';
+import { resolveImages } from './resolve.js';
+
+/** The ContentSource of a registry repository. */
+export function registryContent(repository: Repository): ContentSource {
+  return {
+    what: `registry ${repository.label}`,
+    partial: false,
+    async fetchManifest(reference, signal) {
+      const fetched = await repository.manifest(reference, signal);
+      return { bytes: fetched.bytes, digest: fetched.digest, ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}) };
+    },
+    readConfig(descriptor: Descriptor, what: string, signal?: AbortSignal) {
+      return repository.readBlob(descriptor, { limit: MAX_CONFIG_BYTES, what, onTooLarge: () => configTooLarge(what), signal });
+    },
+    openBlob(descriptor, what, signal) {
+      return Promise.resolve(repository.openBlob(descriptor, what, signal));
+    },
+    hasBlob(digest, signal) {
+      return repository.hasBlob(digest, signal);
+    },
+  };
+}
+
+function imageName(ref: Reference): ImageName {
+  return { display: ref.display, name: ref.name, repository: repositoryPath(`${ref.registry}/${ref.repository}`), tagOrigin: 'reference', ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) };
+}
+
+/**
+ * Resolves a registry reference to the image(s) to scan (several with `--platform all`),
+ * through `options.session`, or a session of its own opened with `hooks` (test seams) when
+ * the caller gives none.
+ */
+export async function openRegistryImages(input: string, options: SourceOptions, hooks: RegistryHooks = {}): Promise<Image[]> {
+  const session = options.session ?? openSession({ registry: options.registry, logger: options.logger, hooks });
+  try {
+    const ref = parseReference(input);
+    const repository = await session.registry(ref.registry).repository(ref.repository, { logger: options.logger, signal: options.signal });
+    return await resolveImages(registryContent(repository), { kind: 'reference', reference: ref.digest ?? ref.tag ?? 'latest' }, imageName(ref), options);
+  } catch (err) {
+    throw session.scrubber.scrubError(err);
+  }
+}
