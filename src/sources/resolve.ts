@@ -81,7 +81,7 @@ function chosenOrError(chosen: Chosen, manifests: readonly Descriptor[], wanted:
   if (chosen.images.length > 0) return chosen.images;
   const available = [...new Set([...listedPlatforms(manifests), ...chosen.available])].join(', ') || 'none';
   const asked = wanted === 'all' ? 'any image platform' : formatPlatform(wanted);
-  throw new OciScanError('NO_MATCHING_PLATFORM', `${what} has no image for ${asked}; available platforms: ${available} (choose one with --platform)`);
+  throw new OciScanError('NO_MATCHING_PLATFORM', `${what} has no image for ${asked}; available platforms: ${available}: choose one`, { setting: 'platform' });
 }
 
 /** The platforms an index names, attestations (`unknown/unknown`) left out. */
@@ -163,8 +163,8 @@ async function present(r: Resolution, manifests: readonly Descriptor[]): Promise
 /** The NO_MATCHING_PLATFORM of a partial export: the platforms present, and how to scan them. */
 function partialExport(r: Resolution, partial: Partial, wanted: Platform): OciScanError {
   const why = partial.listedWanted(wanted) ? ` (not ${formatPlatform(wanted)}: it was exported for fewer platforms)` : '';
-  const suggestion = partial.present.map((p) => `--platform ${p}`).join(' or ');
-  return new OciScanError('NO_MATCHING_PLATFORM', `the image index of ${r.name.display} lists ${partial.listed} platforms but ${r.source.what} holds the blobs of ${partial.present.join(', ')} only${why}: scan it with ${suggestion}`);
+  const suggestion = partial.present.join(' or ');
+  return new OciScanError('NO_MATCHING_PLATFORM', `the image index of ${r.name.display} lists ${partial.listed} platforms but ${r.source.what} holds the blobs of ${partial.present.join(', ')} only${why}: scan it for ${suggestion}`, { setting: 'platform' });
 }
 
 /** An index entry's platform, as the index writes it. */
