@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildImage, buildIndex } from '../helpers/image-builder.js';
+import { startCountingProxy } from '../helpers/counting-proxy.js';
 import { Pusher } from '../helpers/push.js';
 import { registrySkipReason, startRegistry, TEST_PASSWORD, TEST_USER, type RunningRegistry } from '../helpers/registry-server.js';
 
@@ -166,6 +167,18 @@ describe('CLI against a real registry', { skip }, () => {
     assert.deepEqual(parsed.images.map((i) => i.indexDigest), [undefined, undefined, index.digest, index.digest]);
     assert.deepEqual(parsed.images.map((i) => i.highest), ['Informational', 'Medium', 'Informational', 'Informational']);
     assert.equal(parsed.highest, 'Medium');
+  });
+
+  test('several images of one registry in one run share its session: one ping for both (counted through a proxy)', async () => {
+    const proxy = await startCountingProxy(registry.url);
+    try {
+      const proxyAuth = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [proxy.host]: { auth: Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64') } } }) };
+      const r = await run([`${proxy.host}/app/clean:1.0`, `${proxy.host}/app/tools:1.0`, '--reports-dir', join(dir, 'proxied')], proxyAuth);
+      assert.equal(r.code, 14, r.stderr);
+      assert.equal(proxy.count('GET', '/v2/'), 1, 'one ping for the registry, whatever the number of images');
+    } finally {
+      await proxy.stop();
+    }
   });
 
   test('an image missing among others: every image attempted, one line for it, the others reported, exit 20', async () => {
