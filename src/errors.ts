@@ -1,10 +1,12 @@
 /**
  * One error class for everything oci-scan reports to a user. Each error carries a stable
- * string `code`; the CLI maps codes to exit codes (docs/errors.md) and prints `message` as one line.
- * Messages say what failed and what to do next, and never contain credentials.
+ * string `code`; the CLI maps codes to exit codes (src/cli/exit-codes.ts, docs/errors.md) and
+ * prints `message` as one line. Messages say what failed and what to do next, never contain
+ * credentials, and never name a command-line flag or environment variable: an error that a
+ * setting can get past names that setting in `setting`, and the CLI adds its flag.
  */
 
-/** Stable error codes. Grouped by the exit code the CLI gives them (see `exitCodeFor`). */
+/** Stable error codes, grouped by the exit code the CLI gives them (docs/errors.md). */
 export type ErrorCode =
   // exit 2: the command line or a policy file is wrong
   | 'USAGE'
@@ -34,52 +36,29 @@ export type ErrorCode =
   // exit 1: a bug in oci-scan (e.g. a report that does not validate)
   | 'INTERNAL';
 
+/**
+ * A setting of a scan that gets past an error (`ScanOptions` and the CLI both have it, under
+ * their own names): the image to scan, the platform, the layer size limit, the registry
+ * CA file, insecure registries, registry mirrors, the reports directory.
+ */
+export type ErrorSetting = 'image' | 'platform' | 'maxLayerBytes' | 'caFile' | 'insecureRegistries' | 'registryMirrors' | 'reportsDir';
+
 /** The error every oci-scan module throws for a condition a user can act on. */
 export class OciScanError extends Error {
   /** Stable machine-readable code; never changes meaning between releases. */
   readonly code: ErrorCode;
+  /** The setting to change to get past this error, when there is one (the CLI names its flag). */
+  readonly setting?: ErrorSetting;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; setting?: ErrorSetting }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OciScanError';
     this.code = code;
+    if (options?.setting !== undefined) this.setting = options.setting;
   }
 }
 
 /** True when `err` is an OciScanError (optionally with one of the given codes). */
 export function isOciScanError(err: unknown, ...codes: ErrorCode[]): err is OciScanError {
   return err instanceof OciScanError && (codes.length === 0 || codes.includes(err.code));
-}
-
-/** The process exit code for an error code (docs/errors.md). */
-export function exitCodeFor(code: ErrorCode): number {
-  switch (code) {
-    case 'USAGE':
-      return 2;
-    case 'INVALID_REFERENCE':
-    case 'SOURCE_NOT_FOUND':
-    case 'SOURCE_UNREADABLE':
-    case 'IMAGE_NOT_FOUND':
-    case 'AUTH_FAILED':
-    case 'NETWORK':
-    case 'TIMEOUT':
-    case 'REGISTRY_ERROR':
-    case 'DIGEST_MISMATCH':
-    case 'LAYER_CORRUPT':
-    case 'LAYER_TOO_LARGE':
-      return 20;
-    case 'INVALID_MANIFEST':
-    case 'INVALID_CONFIG':
-    case 'UNSUPPORTED_MEDIA_TYPE':
-    case 'NO_MATCHING_PLATFORM':
-      return 21;
-    case 'NO_IMAGE':
-      return 22;
-    case 'REPORT_WRITE':
-      return 23;
-    case 'INTERRUPTED':
-      return 130;
-    case 'INTERNAL':
-      return 1;
-  }
 }

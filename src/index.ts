@@ -11,10 +11,12 @@ import { DEFAULT_PLATFORM } from './image/platform.js';
 import type { RegistryOptions } from './registry/options.js';
 import { scan as scanWith, type ImageScan, type ScanOptions } from './scan.js';
 
-export { OciScanError, isOciScanError, exitCodeFor, type ErrorCode } from './errors.js';
+export { OciScanError, isOciScanError, type ErrorCode, type ErrorSetting } from './errors.js';
+export { exitCodeFor } from './cli/exit-codes.js';
 export type { ImageScan, ScanOptions, ScanLimits } from './scan.js';
 export { memoryFactsStore, type FactsStore } from './store/facts-store.js';
 export type { Report, ReportResult } from './report/model.js';
+export type { ScanDocument, ImageDocument, ErrorDocument } from './report/formats/json.js';
 export type { Check, CheckId, Severity, LayerFiles } from './checks/types.js';
 export type { Image, ImageName, Layer } from './image/types.js';
 export type { Platform } from './image/platform.js';

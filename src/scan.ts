@@ -10,9 +10,9 @@ import type { Image, Layer } from './image/types.js';
 import { MAX_SYMLINK_HOPS, mergeLayers } from './layer/final-fs.js';
 import { inspectLayer, type InspectOptions, type LayerFacts } from './layer/inspect.js';
 import { factsKey, memoryFactsStore, type Collection, type FactsStore } from './store/facts-store.js';
-import { highestSeverity, toResult, type Report, type ReportResult } from './report/model.js';
+import { legacyReport } from './report/formats/legacy.js';
+import { highestSeverity, toResult, type Report, type ReportResult, type ScannedImage } from './report/model.js';
 import { openSession } from './registry/session.js';
-import { assertValidReport } from './report/validate.js';
 import { openImages } from './sources/index.js';
 import type { SourceOptions } from './sources/options.js';
 
@@ -34,12 +34,11 @@ export interface ScanOptions extends SourceOptions {
   readonly onLayer?: (event: { readonly image: Image; readonly done: number; readonly total: number; readonly facts: LayerFacts }) => void;
 }
 
-/** The outcome of scanning one image. */
-export interface ImageScan {
-  readonly image: Image;
+/** The outcome of scanning one image: the image (digests, platform, layers) and its results. */
+export interface ImageScan extends ScannedImage {
   /** Results in check order. */
   readonly results: ReportResult[];
-  /** The report document (validated against the schema). */
+  /** The legacy report document `{ "<reference>": [results] }` (validated against its schema). */
   readonly report: Report;
   readonly highest: Severity;
 }
@@ -157,17 +156,30 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
       await yieldToEventLoop(options.signal);
       results.push(toResult(check, check.run(input)));
     }
-    const report: Report = { [image.name.display]: results };
-    assertValidReport(report);
-    return { image, results, report, highest: highestSeverity(results) };
+    const highest = highestSeverity(results);
+    return { image, results, report: legacyReport({ image, results, highest }), highest };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
 }
 
-/** Opens `input` (any supported transport) and scans every image it resolves to. */
+/**
+ * The images of a run: `inputs` without blank entries and without repeats, in order. Throws
+ * NO_IMAGE when none is left — the one place that checks that an image was given.
+ */
+export function imagesToScan(inputs: readonly string[]): string[] {
+  const images = [...new Set(inputs.filter((input) => input.trim() !== ''))];
+  if (images.length === 0) throw new OciScanError('NO_IMAGE', 'no image given', { setting: 'image' });
+  return images;
+}
+
+/**
+ * Opens `input` (any supported transport) and scans every image it resolves to (one, or one
+ * per platform when `options.platform` is 'all'). To scan several inputs in one run, call it
+ * once per input with the same `options`: the facts store (`options.store`) is then shared.
+ */
 export async function scan(input: string, options: ScanOptions): Promise<ImageScan[]> {
-  if (input.trim() === '') throw new OciScanError('NO_IMAGE', 'no image given: pass IMAGE or set COMPLIANCE_IMAGE_FULL_REF');
+  imagesToScan([input]);
   // A compressed archive is read in one streaming pass: its layers are inspected as they
   // stream past (with the first round's matchers and watched paths), and the facts of those
   // that belong to the image seed the facts store (docs/architecture.md, "Compressed archives").

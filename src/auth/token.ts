@@ -138,7 +138,7 @@ export async function checkRealm(realm: string, policy: RealmPolicy): Promise<Ch
   }
   const shown = `${url.protocol}//${url.host}${url.pathname}`;
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.plainHttp)) {
-    throw new OciScanError('REGISTRY_ERROR', `registry ${policy.registry} sent a token realm ${shown} that is not https: refusing to send credentials there (use --insecure-registry only for a registry you trust)`);
+    throw new OciScanError('REGISTRY_ERROR', `registry ${policy.registry} sent a token realm ${shown} that is not https: refusing to send credentials there (declare an insecure registry only for a registry you trust)`, { setting: 'insecureRegistries' });
   }
   if (url.username !== '' || url.password !== '') {
     throw new OciScanError('REGISTRY_ERROR', `registry ${policy.registry} sent a token realm with user info: refusing it`);

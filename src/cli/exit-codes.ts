@@ -1,12 +1,16 @@
 /**
- * Exit codes (SPEC §2): the highest severity among results picks the code, and the
- * `*_EXIT_CODE` variables of the original tool override each one.
+ * The exit-code policy of the CLI, all of it (README.md "Exit codes", docs/errors.md): an error
+ * code → its exit status; the highest severity among the results → its code, which the
+ * `*_EXIT_CODE` variables of the original tool override; and a run of several images → one code.
  */
 import type { Severity } from '../checks/types.js';
-import { OciScanError } from '../errors.js';
+import { OciScanError, type ErrorCode } from '../errors.js';
 
 /** Default code per highest severity. */
 export const DEFAULT_SEVERITY_CODES: Readonly<Record<Severity, number>> = { Informational: 0, Low: 15, Medium: 14, High: 13, Critical: 12 };
+
+/** The exit status of a failure that is a bug in oci-scan (not an OciScanError). */
+export const INTERNAL_ERROR_EXIT = 1;
 
 const VARIABLES: Readonly<Record<Severity, string>> = {
   Informational: 'INFORMATIONAL_EXIT_CODE',
@@ -15,6 +19,44 @@ const VARIABLES: Readonly<Record<Severity, string>> = {
   High: 'HIGH_EXIT_CODE',
   Critical: 'CRITICAL_EXIT_CODE',
 };
+
+/** The process exit code for an error code. */
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case 'USAGE':
+      return 2;
+    case 'INVALID_REFERENCE':
+    case 'SOURCE_NOT_FOUND':
+    case 'SOURCE_UNREADABLE':
+    case 'IMAGE_NOT_FOUND':
+    case 'AUTH_FAILED':
+    case 'NETWORK':
+    case 'TIMEOUT':
+    case 'REGISTRY_ERROR':
+    case 'DIGEST_MISMATCH':
+    case 'LAYER_CORRUPT':
+    case 'LAYER_TOO_LARGE':
+      return 20;
+    case 'INVALID_MANIFEST':
+    case 'INVALID_CONFIG':
+    case 'UNSUPPORTED_MEDIA_TYPE':
+    case 'NO_MATCHING_PLATFORM':
+      return 21;
+    case 'NO_IMAGE':
+      return 22;
+    case 'REPORT_WRITE':
+      return 23;
+    case 'INTERRUPTED':
+      return 130;
+    case 'INTERNAL':
+      return INTERNAL_ERROR_EXIT;
+  }
+}
+
+/** The exit code of any thrown value: an OciScanError's, else 1 (a bug). */
+export function exitCodeOfError(err: unknown): number {
+  return err instanceof OciScanError ? exitCodeFor(err.code) : INTERNAL_ERROR_EXIT;
+}
 
 /** The severity → exit code table from the environment; throws USAGE on a value that is not 0–255. */
 export function severityCodes(env: Readonly<Record<string, string | undefined>>): Record<Severity, number> {
@@ -28,4 +70,16 @@ export function severityCodes(env: Readonly<Record<string, string | undefined>>)
     out[severity] = Number(raw);
   }
   return out;
+}
+
+/**
+ * The exit code of a run that attempted every image: when an image could not be scanned, the
+ * code of the first such failure in argument order, whatever the others found — a failure
+ * means that an image's compliance is unknown, and a severity code (which the environment may
+ * set to anything, 0 included) must not hide it; otherwise the code of the highest severity
+ * over every image scanned.
+ */
+export function runExitCode(failures: readonly unknown[], highest: Severity, codes: Readonly<Record<Severity, number>>): number {
+  const [first] = failures;
+  return failures.length > 0 ? exitCodeOfError(first) : codes[highest];
 }

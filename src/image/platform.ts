@@ -23,7 +23,7 @@ export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' }
 export function parsePlatform(text: string): Platform {
   const parts = text.split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9._-]+$/i.test(p))) {
-    throw new OciScanError('USAGE', `--platform ${JSON.stringify(text)} is not os/arch[/variant] (e.g. linux/amd64, linux/arm64, linux/arm/v7) or "all"`);
+    throw new OciScanError('USAGE', `platform ${JSON.stringify(text)} is not os/arch[/variant] (e.g. linux/amd64, linux/arm64, linux/arm/v7) or "all"`, { setting: 'platform' });
   }
   const [os = '', architecture = '', variant] = parts;
   return variant ? { os, architecture, variant } : { os, architecture };

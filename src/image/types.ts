@@ -68,6 +68,8 @@ export interface Image {
   readonly name: ImageName;
   /** Digest of the manifest this image was read from, when there is one. */
   readonly manifestDigest?: string;
+  /** Digest of the image index the manifest was chosen from, when the reference named an index blob (the outermost one). */
+  readonly indexDigest?: string;
   /** Digest of the config blob. */
   readonly configDigest: string;
   /** The platform scanned (from the index entry or the config). */

@@ -79,7 +79,7 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
     const onTar = (chunk: Buffer): void => {
       tarBytes += chunk.length;
       if (tarBytes > maxLayerBytes) {
-        throw new OciScanError('LAYER_TOO_LARGE', `${what} unpacks to more than ${maxLayerBytes} bytes (--max-layer-size): refusing a possible decompression bomb; raise --max-layer-size if the layer is genuine`);
+        throw new OciScanError('LAYER_TOO_LARGE', `${what} unpacks to more than ${maxLayerBytes} bytes: refusing a possible decompression bomb; raise the layer size limit if the layer is genuine`, { setting: 'maxLayerBytes' });
       }
       if (!reader.done) reader.write(chunk);
     };

@@ -63,7 +63,7 @@ export function createDispatcher(options: RegistryOptions, settings: TransportSe
     ca = [...rootCertificates];
     const extra = options.env.NODE_EXTRA_CA_CERTS;
     if (extra) ca.push(readCa(extra, 'NODE_EXTRA_CA_CERTS'));
-    ca.push(readCa(options.caFile, '--ca-file'));
+    ca.push(readCa(options.caFile, 'the registry CA file'));
   }
   const agentOptions = {
     connect: { timeout: settings.connectTimeoutMs, lookup: pins.lookup, ...(ca ? { ca } : {}) },

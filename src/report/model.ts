@@ -1,8 +1,9 @@
 /**
- * The report (SPEC §2): `{ "<image>": [result, …] }` in the original tool's shape, built from
- * the check outcomes, plus the exit-code rule (the highest severity among results).
+ * The result model every report format is built from (docs/reports.md): one result per check,
+ * an image's results with their highest severity, and what became of each IMAGE of a run.
  */
 import { SEVERITY_ORDER, type Check, type CheckOutcome, type LayerFiles, type Severity } from '../checks/types.js';
+import type { Image } from '../image/types.js';
 
 /** One result, as written to the JSON report. */
 export interface ReportResult {
@@ -21,8 +22,27 @@ export interface ReportResult {
   FileCounts?: Array<Record<string, number>>;
 }
 
-/** The whole report: one key, the image as the user named it. */
+/** The legacy report: one key per image, the image as the user named it (one key in a report file). */
 export type Report = Record<string, ReportResult[]>;
+
+/** One image's results, as every report format reads them. */
+export interface ScannedImage {
+  readonly image: Image;
+  /** Results in check order. */
+  readonly results: readonly ReportResult[];
+  readonly highest: Severity;
+}
+
+/** Why an IMAGE of a run could not be scanned. */
+export interface ScanFailure {
+  /** The error code (docs/errors.md); INTERNAL for a bug. */
+  readonly code: string;
+  /** The one-line message the user was shown. */
+  readonly message: string;
+}
+
+/** What became of one IMAGE of a run: the images it resolved to (one per platform scanned), or its failure. */
+export type ImageOutcome = { readonly input: string; readonly scans: readonly ScannedImage[] } | { readonly input: string; readonly failure: ScanFailure };
 
 /** `FileCounts` for `files`, or undefined when every layer's list is complete. */
 function fileCounts(files: LayerFiles, counts: CheckOutcome['counts']): Array<Record<string, number>> | undefined {
@@ -58,7 +78,17 @@ export function toResult(check: Check, outcome: CheckOutcome): ReportResult {
 
 /** The highest severity among results (Informational when all passed). */
 export function highestSeverity(results: readonly ReportResult[]): Severity {
+  return highestOf(results.map((r) => r.Severity));
+}
+
+/** The highest of `severities` (Informational for none). */
+export function highestOf(severities: Iterable<Severity>): Severity {
   let best = SEVERITY_ORDER.length - 1;
-  for (const r of results) best = Math.min(best, SEVERITY_ORDER.indexOf(r.Severity));
+  for (const s of severities) best = Math.min(best, SEVERITY_ORDER.indexOf(s));
   return SEVERITY_ORDER[best] ?? 'Informational';
+}
+
+/** The images scanned in a run, in argument order (several per IMAGE with every platform). */
+export function scannedImages(outcomes: readonly ImageOutcome[]): ScannedImage[] {
+  return outcomes.flatMap((o) => ('scans' in o ? o.scans : []));
 }

@@ -40,7 +40,7 @@ function tagPart(image: Image): string {
   return `${algorithm}-${hex.slice(0, 12)}`;
 }
 
-/** The file name of one image's report, before run-level de-duplication; `withPlatform` when a run scans several platforms. */
+/** The file name of one image's report, before run-level de-duplication; `withPlatform` when its IMAGE was scanned for several platforms. */
 export function reportFileName(image: Image, withPlatform: boolean): string {
   const repository = safePart(image.name.repository.replace(/\//g, '_'), BUDGET.repository);
   const tag = safePart(tagPart(image), BUDGET.tag);
@@ -55,14 +55,16 @@ function identity(image: Image): string {
 }
 
 /**
- * File names for the images of one run, in order. Names that would coincide (compared without
- * case, for case-insensitive file systems) all get `_<12 hex>` of the image's full, unsanitised
- * identity (reference, platform, digests) before the suffix; identical images get `-2`, `-3`.
+ * File names for the images of one run, `groups` holding the images of each IMAGE in argument
+ * order; returned flat, in the same order. The platform is part of a name when one IMAGE was
+ * scanned for several platforms. Names that would coincide (compared without case, for
+ * case-insensitive file systems) all get `_<12 hex>` of the image's full, unsanitised identity
+ * (reference, platform, digests) before the suffix; identical images get `-2`, `-3`.
  * Deterministic: the same run always gives the same names.
  */
-export function reportFileNames(images: readonly Image[]): string[] {
-  const withPlatform = images.length > 1;
-  const bases = images.map((image) => reportFileName(image, withPlatform));
+export function reportFileNames(groups: readonly (readonly Image[])[]): string[] {
+  const images = groups.flat();
+  const bases = groups.flatMap((group) => group.map((image) => reportFileName(image, group.length > 1)));
   const counts = new Map<string, number>();
   for (const b of bases) counts.set(b.toLowerCase(), (counts.get(b.toLowerCase()) ?? 0) + 1);
   const used = new Set<string>();

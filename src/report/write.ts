@@ -1,12 +1,13 @@
 /**
  * Writing report files: into the reports directory (created if missing, never emptied — the
- * original deleted it), atomically (temp file in the same directory + rename), streamed in
- * pieces (never one string, however many findings), one file per image (names.ts).
+ * original deleted it) or to a file the user names, atomically (temp file in the same
+ * directory + rename), streamed in pieces (never one string, however many findings), one
+ * legacy file per image (names.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciScanError } from '../errors.js';
@@ -17,15 +18,13 @@ import { assertValidReport } from './validate.js';
 /** At most this many directory levels are checked or created: a bound on the steps, whatever the path. */
 export const MAX_DIR_DEPTH = 1024;
 
-const DIR_HINT = 'set COMPLIANCE_REPORTS_DIR or --reports-dir to a writable directory';
-
 function codeOf(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? String(err);
 }
 
 function cannotCreate(dir: string, code: string, at: string | undefined, cause?: unknown): OciScanError {
   const where = at === undefined ? '' : ` (at ${at})`;
-  return new OciScanError('REPORT_WRITE', `cannot create the reports directory ${dir}: ${code}${where}; ${DIR_HINT}`, cause === undefined ? undefined : { cause });
+  return new OciScanError('REPORT_WRITE', `cannot create the reports directory ${dir}: ${code}${where}`, { setting: 'reportsDir', ...(cause === undefined ? {} : { cause }) });
 }
 
 /** 'dir', 'other' (exists, not a directory) or 'missing'; throws for anything that stops the walk (EACCES, ELOOP, …). */
@@ -66,42 +65,52 @@ export async function ensureReportsDir(dir: string): Promise<void> {
   }
 }
 
-/** The report as the file holds it: JSON with 4-space indentation and a final newline, in pieces. */
-function* reportText(report: Report): Generator<string> {
-  yield* jsonChunks(report, 4);
+/** A document as a file holds it: JSON with 4-space indentation and a final newline, in pieces. */
+export function* documentText(doc: unknown): Generator<string> {
+  yield* jsonChunks(doc, 4);
   yield '\n';
 }
 
 /**
- * The report files of one run. `write` validates a report and streams it to a temporary file
- * beside its final name; `commit` renames them all into place; until then nothing is visible,
- * and `discard` (also safe from a process 'exit' handler) removes the temporary files. So a
- * run that fails or is interrupted before `commit` leaves neither a report nor a temp file.
+ * The report files of one run. `write` validates a legacy report and streams it to a
+ * temporary file beside its final name in the reports directory, `writeFile` does the same
+ * for any document at any path; `commit` renames them all into place; until then nothing is
+ * visible, and `discard` (also safe from a process 'exit' handler) removes the temporary
+ * files. So a run that fails or is interrupted before `commit` leaves neither a report nor a
+ * temp file.
  */
 export class ReportBatch {
   readonly #dir: string;
-  readonly #pending: Array<{ readonly temp: string; readonly target: string }> = [];
+  readonly #pending: Array<{ readonly temp: string; readonly target: string; readonly where: string }> = [];
 
   constructor(dir: string) {
     this.#dir = dir;
   }
 
-  /** Validates `report` (an invalid one is a bug: INTERNAL) and writes it to a temporary file for `file`. */
+  /** Validates `report` (an invalid one is a bug: INTERNAL) and writes it to a temporary file for `file` in the reports directory. */
   async write(file: string, report: Report, signal?: AbortSignal): Promise<void> {
     assertValidReport(report);
-    const target = join(this.#dir, file);
-    const temp = join(this.#dir, `.${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    const entry = { temp, target };
+    await this.#stream(join(this.#dir, file), documentText(report), 'the reports directory', signal);
+  }
+
+  /** Streams `text` to a temporary file beside `target` (whose directory must exist), renamed to `target` by `commit`. */
+  writeFile(target: string, text: Iterable<string>, signal?: AbortSignal): Promise<void> {
+    return this.#stream(target, text, `the directory ${dirname(target)}`, signal);
+  }
+
+  async #stream(target: string, text: Iterable<string>, where: string, signal: AbortSignal | undefined): Promise<void> {
+    const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const entry = { temp, target, where };
     this.#pending.push(entry);
     try {
-      const source = Readable.from(reportText(report));
+      const source = Readable.from(text);
       const sink = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
       await (signal ? pipeline(source, sink, { signal }) : pipeline(source, sink));
     } catch (err) {
       rmSync(temp, { force: true });
       this.#pending.splice(this.#pending.indexOf(entry), 1);
       if (signal?.aborted) throw signal.reason;
-      throw new OciScanError('REPORT_WRITE', `cannot write the report ${target}: ${codeOf(err)}; check that the reports directory is writable and the disk is not full`, { cause: err });
+      throw new OciScanError('REPORT_WRITE', `cannot write the report ${target}: ${codeOf(err)}; check that ${where} is writable and the disk is not full`, { cause: err });
     }
   }
 
@@ -114,13 +123,13 @@ export class ReportBatch {
     // Synchronous on purpose: no signal handler can run between the check above and the
     // renames, so a run never says "no report written" after it wrote one.
     const written: string[] = [];
-    for (const { temp, target } of this.#pending) {
+    for (const { temp, target, where } of this.#pending) {
       try {
         renameSync(temp, target);
       } catch (err) {
         this.#pending.splice(0, written.length);
         this.discard();
-        throw new OciScanError('REPORT_WRITE', `cannot write the report ${target}: ${codeOf(err)}; check that the reports directory is writable`, { cause: err });
+        throw new OciScanError('REPORT_WRITE', `cannot write the report ${target}: ${codeOf(err)}; check that ${where} is writable`, { cause: err });
       }
       written.push(target);
     }

@@ -66,12 +66,12 @@ export async function resolveImages(source: ContentSource, root: Root, name: Ima
     case 'index':
       return chosenOrError(await fromIndex(r, root.manifests, 1), root.manifests, options.platform, root.what);
     case 'descriptor':
-      return chosenOrError(await fromDescriptor(r, root.descriptor, 0, false), [], options.platform, `image index ${root.descriptor.digest} of ${name.display}`);
+      return chosenOrError(await fromDescriptor(r, root.descriptor, 0, false), [], options.platform, `image index ${root.descriptor.digest} of ${name.display}`).map((image) => (image.fromIndex ? { ...image, indexDigest: root.descriptor.digest } : image));
     case 'reference': {
       const fetched = await source.fetchManifest(root.reference, options.signal);
       const doc = parseManifestDocument(fetched.bytes, fetched.mediaType, `manifest ${fetched.digest} of ${name.display}`);
       if (doc.kind === 'manifest') return [await imageOf(r, { manifest: doc.manifest, digest: fetched.digest, fromIndex: false })];
-      return chosenOrError(await fromIndex(r, doc.index.manifests, 1), doc.index.manifests, options.platform, `image index ${fetched.digest} of ${name.display}`);
+      return chosenOrError(await fromIndex(r, doc.index.manifests, 1), doc.index.manifests, options.platform, `image index ${fetched.digest} of ${name.display}`).map((image) => ({ ...image, indexDigest: fetched.digest }));
     }
   }
 }
@@ -81,7 +81,7 @@ function chosenOrError(chosen: Chosen, manifests: readonly Descriptor[], wanted:
   if (chosen.images.length > 0) return chosen.images;
   const available = [...new Set([...listedPlatforms(manifests), ...chosen.available])].join(', ') || 'none';
   const asked = wanted === 'all' ? 'any image platform' : formatPlatform(wanted);
-  throw new OciScanError('NO_MATCHING_PLATFORM', `${what} has no image for ${asked}; available platforms: ${available} (choose one with --platform)`);
+  throw new OciScanError('NO_MATCHING_PLATFORM', `${what} has no image for ${asked}; available platforms: ${available}: choose one`, { setting: 'platform' });
 }
 
 /** The platforms an index names, attestations (`unknown/unknown`) left out. */
@@ -163,8 +163,8 @@ async function present(r: Resolution, manifests: readonly Descriptor[]): Promise
 /** The NO_MATCHING_PLATFORM of a partial export: the platforms present, and how to scan them. */
 function partialExport(r: Resolution, partial: Partial, wanted: Platform): OciScanError {
   const why = partial.listedWanted(wanted) ? ` (not ${formatPlatform(wanted)}: it was exported for fewer platforms)` : '';
-  const suggestion = partial.present.map((p) => `--platform ${p}`).join(' or ');
-  return new OciScanError('NO_MATCHING_PLATFORM', `the image index of ${r.name.display} lists ${partial.listed} platforms but ${r.source.what} holds the blobs of ${partial.present.join(', ')} only${why}: scan it with ${suggestion}`);
+  const suggestion = partial.present.join(' or ');
+  return new OciScanError('NO_MATCHING_PLATFORM', `the image index of ${r.name.display} lists ${partial.listed} platforms but ${r.source.what} holds the blobs of ${partial.present.join(', ')} only${why}: scan it for ${suggestion}`, { setting: 'platform' });
 }
 
 /** An index entry's platform, as the index writes it. */

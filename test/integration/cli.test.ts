@@ -1,7 +1,7 @@
 /**
  * The built CLI as a subprocess: report files that validate against the schema and are named
  * after the whole repository path, exit codes (highest severity, env overrides,
- * 2/20/21/22/23), COMPLIANCE_JSON_STDOUT, one-line errors without stack traces, a reports
+ * 2/20/21/22/23), COMPLIANCE_JSON_STDOUT (one object whatever the platforms), one-line errors without stack traces, a reports
  * directory that is never emptied and whose creation always ends, --allow-unscanned-layers.
  */
 import { test } from 'node:test';
@@ -196,7 +196,7 @@ test('reports of repositories that share their last segment (team-a/app, team-b/
   }
 });
 
-test('--platform all on a multi-platform layout: one report per platform (platform in the file name), JSON array on stdout', async () => {
+test('--platform all on a multi-platform layout: one report per platform (platform in the file name); --json-stdout prints ONE object, a key per platform', async () => {
   const { dir, cleanup } = await tempDir();
   try {
     const amd64 = buildImage({ ...cleanSpec, platform: { os: 'linux', architecture: 'amd64' } });
@@ -209,10 +209,14 @@ test('--platform all on a multi-platform layout: one report per platform (platfo
     const reports = join(dir, 'r');
     const r = await runCli([`oci:${root}:2.0`, '--platform', 'all', '--reports-dir', reports, '--json-stdout']);
     assert.equal(r.code, 12, r.stderr); // arm64 has a setuid su: the highest severity of all platforms counts
-    const docs = JSON.parse(r.stdout) as Array<Record<string, Array<{ Id: string; Pass: boolean; Description: string }>>>;
-    assert.equal(docs.length, 2);
+    const doc = JSON.parse(r.stdout) as Record<string, Array<{ Id: string; Pass: boolean; Description: string }>>;
+    assert.ok(!Array.isArray(doc), 'one object, as the original printed, never an array');
+    assert.deepEqual(Object.keys(doc), [`oci:${root}:2.0 [linux/amd64]`, `oci:${root}:2.0 [linux/arm64/v8]`]);
     assert.deepEqual((await readdir(reports)).sort(), ['multi_2.0_linux-amd64-compliance.json', 'multi_2.0_linux-arm64-v8-compliance.json']);
-    const os = docs.map((d) => d[`oci:${root}:2.0`]?.find((x) => x.Id === 'os-type')?.Description ?? '');
+    // Each report file keeps the original's shape: one key, the reference as given.
+    const file = JSON.parse(await readFile(join(reports, 'multi_2.0_linux-arm64-v8-compliance.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(file, { [`oci:${root}:2.0`]: doc[`oci:${root}:2.0 [linux/arm64/v8]`] });
+    const os = Object.values(doc).map((results) => results.find((x) => x.Id === 'os-type')?.Description ?? '');
     assert.match(os[0] ?? '', /\(linux\/amd64\)/);
     assert.match(os[1] ?? '', /\(linux\/arm64\/v8\)/);
     assert.match(r.stderr, /^Image oci:.*:2\.0 \(linux\/arm64\/v8\)$/m);

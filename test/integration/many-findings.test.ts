@@ -19,7 +19,7 @@ import type { BuiltImage } from '../helpers/image-builder.js';
 import { manyPath, writeManyFindingsLayout } from '../helpers/many-findings.js';
 import { runCli, tempDir } from '../helpers/scan.js';
 import { REPORT_SCHEMA_URL } from '../../src/report/validate.js';
-import { TERMINAL_PATHS_PER_LAYER } from '../../src/report/terminal.js';
+import { TERMINAL_PATHS_PER_LAYER } from '../../src/report/formats/terminal.js';
 
 const PEAK_RSS_CLI = fileURLToPath(new URL('../helpers/cli-peak-rss.js', import.meta.url));
 const COUNTS = [200_000, 10];

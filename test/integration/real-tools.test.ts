@@ -273,7 +273,7 @@ describe('ctr export --platform: the whole index, one platform’s blobs', { ski
 
   it('as oci-archive: names the platform present and suggests --platform; that platform scans', async () => {
     const file = join(dir, 'arm64.tar');
-    await assert.rejects(open(`oci-archive:${file}`), (err: unknown) => isOciScanError(err, 'NO_MATCHING_PLATFORM') && /holds the blobs of linux\/arm64 only .*: scan it with --platform linux\/arm64$/.test(err.message));
+    await assert.rejects(open(`oci-archive:${file}`), (err: unknown) => isOciScanError(err, 'NO_MATCHING_PLATFORM') && /holds the blobs of linux\/arm64 only .*: scan it for linux\/arm64$/.test(err.message));
     const [image] = await open(`oci-archive:${file}`, { platform: { os: 'linux', architecture: 'arm64' } });
     assert.equal(image?.configDigest, arm.configDigest);
     const [result] = await scan(`oci-archive:${file}`, testScanOptions({ platform: { os: 'linux', architecture: 'arm64' } }));

@@ -1,6 +1,7 @@
 /**
  * The built CLI (dist/src/cli/main.js) against a real htpasswd registry: exit codes, the
- * report file, one-line errors, and no password in stdout, stderr or the reports directory.
+ * report file, one-line errors, and no password in stdout, stderr or the reports directory;
+ * several images in one run; an image named like a command.
  */
 import { after, before, describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildImage, buildIndex } from '../helpers/image-builder.js';
+import { startCountingProxy } from '../helpers/counting-proxy.js';
 import { Pusher } from '../helpers/push.js';
 import { registrySkipReason, startRegistry, TEST_PASSWORD, TEST_USER, type RunningRegistry } from '../helpers/registry-server.js';
 
@@ -24,6 +26,8 @@ const clean = buildImage({
   layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }] }],
 });
 const suid = buildImage({ config: { User: 'app:app' }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'su' }] }] });
+// The clean image with a compiler added: highest severity Medium (exit 14).
+const tools = buildImage({ config: cleanConfig, layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }, { type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' }] }] });
 const arm = buildImage({ platform: { os: 'linux', architecture: 'arm64' }, config: cleanConfig, layers: [{ entries: [{ type: 'file', path: 'x', content: 'x' }] }] });
 const index = buildIndex([clean, arm]);
 
@@ -63,6 +67,12 @@ describe('CLI against a real registry', { skip }, () => {
     await pusher.image(suid, 'suid');
     await pusher.index([clean, arm], index, 'multi');
     await new Pusher(registry.url, 'library/alpine', creds).image(clean, '3.19');
+    const apps = new Pusher(registry.url, 'app/clean', creds);
+    await apps.image(clean, '1.0');
+    await new Pusher(registry.url, 'app/tools', creds).image(tools, '1.0');
+    const audit = new Pusher(registry.url, 'library/audit', creds);
+    await audit.image(clean, '1.0');
+    await audit.image(clean, 'latest');
     auth = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64') } } }) };
   });
   after(async () => {
@@ -133,6 +143,69 @@ describe('CLI against a real registry', { skip }, () => {
         assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), `secret in output at --log-level trace: ${r.stderr.slice(0, 2000)}`);
       }
     }
+  });
+
+  test('several images of one registry in one run: both scanned and reported, the exit code the highest over both', async () => {
+    const reports = join(dir, 'many');
+    const refs = [`${registry.host}/app/clean:1.0`, `${registry.host}/app/tools:1.0`];
+    const r = await run([...refs, '--reports-dir', reports], auth);
+    assert.equal(r.code, 14, `the compiler of the second image counts: ${r.stderr}`);
+    assert.deepEqual((await readdir(reports)).sort(), ['app_clean_1.0-compliance.json', 'app_tools_1.0-compliance.json']);
+    for (const [i, file] of ['app_clean_1.0-compliance.json', 'app_tools_1.0-compliance.json'].entries()) {
+      const report = JSON.parse(await readFile(join(reports, file), 'utf8')) as Record<string, unknown[]>;
+      assert.deepEqual(Object.keys(report), [refs[i]]);
+      assert.equal(report[refs[i] ?? '']?.length, 17);
+    }
+    const reversed = await run([...refs].reverse().concat(['--reports-dir', join(dir, 'many2')]), auth);
+    assert.equal(reversed.code, 14, reversed.stderr);
+
+    // The scan document names each image by the digests the registry holds; an index's platforms carry its digest.
+    const doc = await run([...refs, `${registry.host}/team/app:multi`, '--platform', 'all', '--format', 'json'], auth);
+    assert.equal(doc.code, 14, doc.stderr);
+    const parsed = JSON.parse(doc.stdout) as { images: Array<{ reference: string; digest: string; indexDigest?: string; highest: string }>; highest: string };
+    assert.deepEqual(parsed.images.map((i) => i.digest), [clean.manifestDigest, tools.manifestDigest, clean.manifestDigest, arm.manifestDigest]);
+    assert.deepEqual(parsed.images.map((i) => i.indexDigest), [undefined, undefined, index.digest, index.digest]);
+    assert.deepEqual(parsed.images.map((i) => i.highest), ['Informational', 'Medium', 'Informational', 'Informational']);
+    assert.equal(parsed.highest, 'Medium');
+  });
+
+  test('several images of one registry in one run share its session: one ping for both (counted through a proxy)', async () => {
+    const proxy = await startCountingProxy(registry.url);
+    try {
+      const proxyAuth = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [proxy.host]: { auth: Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64') } } }) };
+      const r = await run([`${proxy.host}/app/clean:1.0`, `${proxy.host}/app/tools:1.0`, '--reports-dir', join(dir, 'proxied')], proxyAuth);
+      assert.equal(r.code, 14, r.stderr);
+      assert.equal(proxy.count('GET', '/v2/'), 1, 'one ping for the registry, whatever the number of images');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('an image missing among others: every image attempted, one line for it, the others reported, exit 20', async () => {
+    const reports = join(dir, 'missing');
+    const missing = `${registry.host}/app/missing:1.0`;
+    const r = await run([`${registry.host}/app/clean:1.0`, missing, `${registry.host}/app/tools:1.0`, '--reports-dir', reports], auth);
+    assert.equal(r.code, 20, r.stderr);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0]?.startsWith(`oci-scan: ${missing}: `), lines[0]);
+    assert.match(lines[0] ?? '', /not found/);
+    assert.deepEqual((await readdir(reports)).sort(), ['app_clean_1.0-compliance.json', 'app_tools_1.0-compliance.json']);
+  });
+
+  test('an image named like a command: audit:1.0, scan audit and docker://audit are images; audit alone is reserved', async () => {
+    const mirror = ['--registry-mirror', `docker.io=${registry.host}`];
+    const tagged = await run(['audit:1.0', ...mirror, '--reports-dir', join(dir, 'audit1')], auth);
+    assert.equal(tagged.code, 0, tagged.stderr);
+    assert.deepEqual(await readdir(join(dir, 'audit1')), ['audit_1.0-compliance.json']);
+    const viaScan = await run(['scan', 'audit', ...mirror, '--reports-dir', join(dir, 'audit2'), '--json-stdout'], auth);
+    assert.equal(viaScan.code, 12, `audit means audit:latest, which check 1 fails: ${viaScan.stderr}`);
+    assert.deepEqual(Object.keys(JSON.parse(viaScan.stdout) as object), ['audit:latest']);
+    const viaTransport = await run(['docker://audit:1.0', ...mirror, '--reports-dir', join(dir, 'audit3')], auth);
+    assert.equal(viaTransport.code, 0, viaTransport.stderr);
+    const reserved = await run(['audit', ...mirror, '--reports-dir', join(dir, 'audit4')], auth);
+    assert.equal(reserved.code, 2, reserved.stderr);
+    assert.match(reserved.stderr, /reserved .* oci-scan scan audit/);
   });
 
   test('no matching platform: exit 21 listing the platforms', async () => {

@@ -8,7 +8,8 @@ import { strict as assert } from 'node:assert';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exitCodeFor, isOciScanError, type ErrorCode } from '../../src/errors.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
+import { isOciScanError, type ErrorCode } from '../../src/errors.js';
 import { openRegistryImages } from '../../src/sources/registry.js';
 import type { Platform } from '../../src/image/platform.js';
 import { buildImage, buildIndex, digestOf, type BuiltImage } from '../helpers/image-builder.js';
@@ -155,7 +156,7 @@ describe('registry: anonymous docker-registry', { skip }, () => {
     assert.deepEqual(await pick('all'), [armV6.manifestDigest, armV7.manifestDigest, x86.manifestDigest, noPlatform.manifestDigest], 'every image, the attestation left out');
     const msg = await rejectsWith(openRegistryImages(ref, testOptions({}, { os: 'linux', architecture: 's390x' })), 'NO_MATCHING_PLATFORM', 21);
     // the entry without a platform is listed with the platform its config names
-    assert.match(msg, /available platforms: linux\/arm\/v6, linux\/arm\/v7, Linux\/x86_64, linux\/riscv64 \(/);
+    assert.match(msg, /available platforms: linux\/arm\/v6, linux\/arm\/v7, Linux\/x86_64, linux\/riscv64: choose one$/);
   });
 
   test('unknown tag and unknown repository: IMAGE_NOT_FOUND (exit 20) naming registry and repository', async () => {

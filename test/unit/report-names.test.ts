@@ -66,7 +66,7 @@ test('hostile name parts (NUL, ESC, slashes, dot-dot, 300-character variant, non
       const file = reportFileName(image({ repository: h, tag: h }, { os: h, architecture: h, variant: h }), withPlatform);
       assertSafe(file);
     }
-    const [named] = reportFileNames([image({ repository: `${h}/${h}`, tag: h })]);
+    const [named] = reportFileNames([[image({ repository: `${h}/${h}`, tag: h })]]);
     assertSafe(named ?? '');
   }
   // A cut part ends in a hash of the whole, so two long tags that share a prefix stay apart.
@@ -83,24 +83,24 @@ test('reportFileNames: platforms that sanitise alike get distinct, deterministic
     image({ repository: 'app', tag: '2.0' }, { os: 'linux-amd64', architecture: 'v1' }, D2),
     image({ repository: 'app', tag: '2.0' }, { os: 'linux', architecture: 'arm64' }, `sha256:${'3'.repeat(64)}`),
   ];
-  const names = reportFileNames(images);
+  const names = reportFileNames([images]);
   assert.equal(new Set(names).size, 3, names.join(' '));
   assert.match(names[0] ?? '', /^app_2\.0_linux-amd64-v1_[0-9a-f]{12}-compliance\.json$/);
   assert.match(names[1] ?? '', /^app_2\.0_linux-amd64-v1_[0-9a-f]{12}-compliance\.json$/);
   assert.equal(names[2], 'app_2.0_linux-arm64-compliance.json');
-  assert.deepEqual(reportFileNames(images), names, 'deterministic');
+  assert.deepEqual(reportFileNames([images]), names, 'deterministic');
   for (const n of names) assertSafe(n);
 });
 
 test('reportFileNames: names differing only in case, and identical images, never share a file', () => {
-  const caseOnly = reportFileNames([image({ repository: 'app', tag: 'RC' }, undefined, D1), image({ repository: 'app', tag: 'rc' }, undefined, D2)]);
+  const caseOnly = reportFileNames([[image({ repository: 'app', tag: 'RC' }, undefined, D1), image({ repository: 'app', tag: 'rc' }, undefined, D2)]]);
   assert.notEqual(caseOnly[0]?.toLowerCase(), caseOnly[1]?.toLowerCase(), caseOnly.join(' '));
   const p = { os: 'linux', architecture: 'amd64' };
-  const same = reportFileNames([image({ repository: 'app', tag: '1' }, p), image({ repository: 'app', tag: '1' }, p), image({ repository: 'app', tag: '1' }, p)]);
+  const same = reportFileNames([[image({ repository: 'app', tag: '1' }, p), image({ repository: 'app', tag: '1' }, p), image({ repository: 'app', tag: '1' }, p)]]);
   assert.equal(new Set(same).size, 3, same.join(' '));
   for (const n of [...caseOnly, ...same]) assertSafe(n);
   // A hostile platform string long enough to hit every budget still leaves room for the suffixes.
-  const long = reportFileNames([image({ repository: 'r'.repeat(300), tag: 't'.repeat(300) }, { os: 'o'.repeat(300), architecture: 'a' }), image({ repository: 'r'.repeat(300), tag: 't'.repeat(300) }, { os: 'o'.repeat(300), architecture: 'a' })]);
+  const long = reportFileNames([[image({ repository: 'r'.repeat(300), tag: 't'.repeat(300) }, { os: 'o'.repeat(300), architecture: 'a' }), image({ repository: 'r'.repeat(300), tag: 't'.repeat(300) }, { os: 'o'.repeat(300), architecture: 'a' })]]);
   assert.equal(new Set(long).size, 2);
   for (const n of long) assertSafe(n);
 });

@@ -1,5 +1,5 @@
 /**
- * The terminal lines (src/report/terminal.ts) and the report model's `FileCounts`
+ * The terminal lines (src/report/formats/terminal.ts) and the report model's `FileCounts`
  * (src/report/model.ts): findings capped per layer with "… and N more" counted from the
  * layer's total, and text from the image escaped wherever it is printed.
  */
@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Check } from '../../src/checks/types.js';
 import { toResult, type ReportResult } from '../../src/report/model.js';
-import { escapeForTerminal, terminalChunks, terminalText } from '../../src/report/terminal.js';
+import { escapeForTerminal, terminalChunks, terminalText } from '../../src/report/formats/terminal.js';
 
 const L1 = `sha256:${'1'.repeat(64)}`;
 const L2 = `sha256:${'2'.repeat(64)}`;

@@ -88,7 +88,9 @@ test('ensureReportsDir: under /proc, below a regular file, through a dangling sy
       await assert.rejects(ensureReportsDir(path), (err: unknown) => {
         assert.ok(isOciScanError(err, 'REPORT_WRITE'), String(err));
         assert.match(err.message, message);
-        assert.match(err.message, /set COMPLIANCE_REPORTS_DIR or --reports-dir/);
+        // The library names the setting; the CLI adds its flag and variable (src/cli/output.ts).
+        assert.equal(err.setting, 'reportsDir');
+        assert.doesNotMatch(err.message, /COMPLIANCE_|--reports-dir/);
         return true;
       });
     }
@@ -114,6 +116,28 @@ test('ReportBatch: nothing is visible until commit; commit renames all; discard 
     await dropped.write('c-compliance.json', reportWith(2));
     dropped.discard();
     assert.deepEqual(await readdir(join(dir, 'sub')), []);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('ReportBatch.writeFile: a document at any path joins the batch and is renamed with the reports, or discarded with them', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await mkdir(join(dir, 'reports'));
+    await mkdir(join(dir, 'out'));
+    const batch = new ReportBatch(join(dir, 'reports'));
+    await batch.write('a-compliance.json', reportWith(1));
+    await batch.writeFile(join(dir, 'out', 'scan.json'), ['{"a":', '1}\n']);
+    assert.deepEqual((await readdir(join(dir, 'out'))).filter((f) => !f.endsWith('.tmp')), [], 'nothing visible before commit');
+    assert.deepEqual(batch.commit(), [join(dir, 'reports', 'a-compliance.json'), join(dir, 'out', 'scan.json')]);
+    assert.equal(await readFile(join(dir, 'out', 'scan.json'), 'utf8'), '{"a":1}\n');
+
+    const dropped = new ReportBatch(join(dir, 'reports'));
+    await dropped.writeFile(join(dir, 'out', 'other.json'), ['{}']);
+    dropped.discard();
+    assert.deepEqual(await readdir(join(dir, 'out')), ['scan.json']);
+    await assert.rejects(dropped.writeFile(join(dir, 'missing', 'x.json'), ['{}']), (err: unknown) => isOciScanError(err, 'REPORT_WRITE') && /check that the directory .*missing is writable/.test(err.message));
   } finally {
     await cleanup();
   }

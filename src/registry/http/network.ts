@@ -94,13 +94,13 @@ export function networkError(err: unknown, failed: FailedConnection): OciScanErr
       break;
   }
   if (CERT_TRUST_CODES.test(code)) {
-    return new OciScanError('NETWORK', `the TLS certificate of ${subject} is not trusted (${code}) while ${what}: if it is signed by a private CA, trust that CA with --ca-file ca.pem or NODE_EXTRA_CA_CERTS=ca.pem`, { cause: err });
+    return new OciScanError('NETWORK', `the TLS certificate of ${subject} is not trusted (${code}) while ${what}: if it is signed by a private CA, trust that CA with a CA file or NODE_EXTRA_CA_CERTS=ca.pem`, { cause: err, setting: 'caFile' });
   }
   if (CERT_OTHER_CODES.test(code)) {
     return new OciScanError('NETWORK', `the TLS certificate of ${subject} was rejected (${code}) while ${what}: check that it is valid and names ${splitHostPort(host).hostname}`, { cause: err });
   }
   if (TLS_CODES.test(code)) {
-    return new OciScanError('NETWORK', `TLS connection to ${subject} failed (${code}) while ${what}: trust its CA with --ca-file or NODE_EXTRA_CA_CERTS, or for a plain-HTTP registry use --insecure-registry ${host}`, { cause: err });
+    return new OciScanError('NETWORK', `TLS connection to ${subject} failed (${code}) while ${what}: if it speaks plain HTTP, declare ${host} an insecure registry; else trust its CA with a CA file or NODE_EXTRA_CA_CERTS`, { cause: err, setting: 'caFile' });
   }
   return new OciScanError('NETWORK', `connection to ${subject} failed (${code}) while ${what}${tries}: check the network and try again`, { cause: err });
 }

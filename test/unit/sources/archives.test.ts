@@ -257,7 +257,7 @@ describe('an export of one platform under the full index', () => {
   it('names the platforms present and suggests --platform; that platform scans; all scans what is there', async () => {
     const file = join(dir, 'one-platform.tar');
     const { arm } = await partialExport(file);
-    await rejectsWith(open(`oci-archive:${file}`), 'NO_MATCHING_PLATFORM', /lists 2 platforms but .* holds the blobs of linux\/arm64 only \(not linux\/amd64.*\): scan it with --platform linux\/arm64$/);
+    await rejectsWith(open(`oci-archive:${file}`), 'NO_MATCHING_PLATFORM', /lists 2 platforms but .* holds the blobs of linux\/arm64 only \(not linux\/amd64.*\): scan it for linux\/arm64$/);
     const [img] = await open(`oci-archive:${file}`, { platform: { os: 'linux', architecture: 'arm64' } });
     assert.equal(img?.configDigest, arm.configDigest);
     const { logger, text } = capturedLogger();

@@ -1,12 +1,14 @@
 /**
- * The terminal rendering of a report (SPEC §2): one line per check in the original's form,
+ * The terminal rendering of a report (README.md "Report"): one line per check in the original's form,
  * `PASS. Severity: Informational. <Title>. <Description>.`, and under a failed file check its
  * findings per layer — at most TERMINAL_PATHS_PER_LAYER of them, then `… and N more` (the
  * report file has the rest). Produced in pieces, so that printing never builds one huge
  * string. Text from the image is escaped so that a hostile name cannot move the cursor,
  * rewrite the screen or forge a line.
  */
-import type { ReportResult } from './model.js';
+import { formatPlatform } from '../../image/platform.js';
+import type { Image } from '../../image/types.js';
+import type { ReportResult } from '../model.js';
 
 /** Paths printed per layer under a failed check; the report file lists what the recorder kept. */
 export const TERMINAL_PATHS_PER_LAYER = 1000;
@@ -70,4 +72,10 @@ export function* terminalChunks(results: readonly ReportResult[], options: Termi
       }
     }
   }
+}
+
+/** The header line above an image's check lines when a run scans several images. */
+export function imageHeader(image: Image): string {
+  const platform = image.platform ? terminalText(formatPlatform(image.platform), 300) : 'unknown platform';
+  return `Image ${terminalText(image.name.display, 1000)} (${platform})\n`;
 }

@@ -1,0 +1,60 @@
+/**
+ * Option values every command reads the same way (README.md "Usage"): sizes, timeouts,
+ * registry mirrors, colour, boolean environment variables, and the registry options built
+ * from them.
+ */
+import { OciScanError } from '../errors.js';
+import type { RegistryOptions } from '../registry/options.js';
+
+/** Parses `1g`, `512m`, `1048576` into bytes. */
+export function parseSize(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!m) throw new OciScanError('USAGE', `${flag} ${JSON.stringify(text)} is not a size: use bytes or a number with k, m, g or t (e.g. 8g)`);
+  const power = ['', 'k', 'm', 'g', 't'].indexOf((m[2] ?? '').toLowerCase());
+  return Math.floor(Number(m[1]) * 1024 ** power);
+}
+
+/** A `--timeout` value: seconds, 0 for none. */
+export function parseTimeout(value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new OciScanError('USAGE', `--timeout ${String(value)} is not a number of seconds (0 for no limit)`);
+  return value;
+}
+
+/** `--registry-mirror SOURCE=MIRROR` values → source → mirror. */
+export function parseMirrors(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    // Split at the first '=' and never quote the value: a mirror URL may carry a password
+    // (the registry source refuses it, without quoting it either).
+    const eq = v.indexOf('=');
+    const source = eq < 0 ? '' : v.slice(0, eq);
+    const mirror = eq < 0 ? '' : v.slice(eq + 1);
+    if (!source || !mirror) throw new OciScanError('USAGE', '--registry-mirror takes SOURCE=MIRROR (e.g. docker.io=mirror.local:5000)');
+    out[source] = mirror;
+  }
+  return out;
+}
+
+/** Whether to colour stdout: `--color`/`--no-color`, else NO_COLOR / FORCE_COLOR, else whether stdout is a terminal. */
+export function wantColour(option: boolean | undefined, env: NodeJS.ProcessEnv): boolean {
+  if (option !== undefined) return option;
+  if (env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '') return false;
+  const force = env['FORCE_COLOR'];
+  if (force !== undefined) return force !== '0' && force !== 'false';
+  return process.stdout.isTTY === true;
+}
+
+/** True for `1`, `true`, `yes`, `on` (any case). */
+export function truthy(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
+}
+
+/** The registry options of a run from the registry flags and the environment. */
+export function registryOptions(flags: { readonly insecureRegistries: readonly string[]; readonly mirrors: readonly string[]; readonly caFile: string | undefined }, env: NodeJS.ProcessEnv): RegistryOptions {
+  return {
+    insecureRegistries: flags.insecureRegistries,
+    mirrors: parseMirrors(flags.mirrors),
+    env,
+    ...(flags.caFile ? { caFile: flags.caFile } : {}),
+  };
+}

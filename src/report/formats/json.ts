@@ -1,0 +1,87 @@
+/**
+ * The scan document of `--format json` (docs/reports.md, "Scan document"): one document per
+ * run, always the same shape — the tool, every image scanned with its digests, platform,
+ * layers and results, every IMAGE that could not be scanned, and the highest severity —
+ * validated against schemas/scan-document.schema.json before it is written.
+ */
+import { readFileSync } from 'node:fs';
+import type { Severity } from '../../checks/types.js';
+import type { Platform } from '../../image/platform.js';
+import { highestOf, scannedImages, type ImageOutcome, type ReportResult, type ScanFailure, type ScannedImage } from '../model.js';
+import { assertValidDocument } from '../validate.js';
+
+/** Who wrote a document. */
+export interface ToolInfo {
+  readonly name: string;
+  readonly version: string;
+}
+
+/** One image scanned. */
+export interface ImageDocument {
+  /** The image as the user named it (the key of its legacy report). */
+  readonly reference: string;
+  /** The manifest digest; null for a docker archive, which records no manifest. */
+  readonly digest: string | null;
+  /** The digest of the index the manifest was chosen from, when there was one. */
+  readonly indexDigest?: string;
+  readonly configDigest: string;
+  readonly platform: Platform | null;
+  /** Layer digests in manifest order. */
+  readonly layers: readonly string[];
+  readonly results: readonly ReportResult[];
+  readonly highest: Severity;
+}
+
+/** An IMAGE that could not be scanned. */
+export interface ErrorDocument extends ScanFailure {
+  /** The IMAGE argument as given. */
+  readonly reference: string;
+}
+
+/** The whole document. */
+export interface ScanDocument {
+  readonly tool: ToolInfo;
+  readonly images: readonly ImageDocument[];
+  readonly errors: readonly ErrorDocument[];
+  /** Over every image scanned; null when none was. */
+  readonly highest: Severity | null;
+}
+
+let tool: ToolInfo | undefined;
+
+/** oci-scan's name and version, from its package.json (dist/src/report/formats → ../../../../). */
+export function toolInfo(): ToolInfo {
+  if (!tool) {
+    const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+    tool = { name: pkg.name, version: pkg.version };
+  }
+  return tool;
+}
+
+function imageDocument(scan: ScannedImage): ImageDocument {
+  const { image } = scan;
+  const platform: Platform | null = image.platform ? { os: image.platform.os, architecture: image.platform.architecture, ...(image.platform.variant ? { variant: image.platform.variant } : {}) } : null;
+  return {
+    reference: image.name.display,
+    digest: image.manifestDigest ?? null,
+    ...(image.indexDigest !== undefined ? { indexDigest: image.indexDigest } : {}),
+    configDigest: image.configDigest,
+    platform,
+    layers: image.layers.map((l) => l.digest),
+    results: scan.results,
+    highest: scan.highest,
+  };
+}
+
+/** The scan document of a run, `outcomes` in argument order; throws INTERNAL when it does not match its schema. */
+export function scanDocument(outcomes: readonly ImageOutcome[], info: ToolInfo = toolInfo()): ScanDocument {
+  const scans = scannedImages(outcomes);
+  const doc: ScanDocument = {
+    tool: info,
+    images: scans.map(imageDocument),
+    errors: outcomes.flatMap((o) => ('failure' in o ? [{ reference: o.input, code: o.failure.code, message: o.failure.message }] : [])),
+    highest: scans.length === 0 ? null : highestOf(scans.map((s) => s.highest)),
+  };
+  assertValidDocument('scan-document', doc);
+  return doc;
+}
