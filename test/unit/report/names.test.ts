@@ -5,11 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../src/image/config.js';
-import type { Platform } from '../../src/image/platform.js';
-import { repositoryPath } from '../../src/reference/repository-path.js';
-import type { Image, ImageName } from '../../src/image/types.js';
-import { MAX_FILE_NAME_BYTES, reportFileName, reportFileNames, safePart } from '../../src/report/names.js';
+import { parseConfig } from '../../../src/image/config.js';
+import type { Platform } from '../../../src/image/platform.js';
+import { repositoryPath } from '../../../src/reference/repository-path.js';
+import type { Image, ImageName } from '../../../src/image/types.js';
+import { MAX_FILE_NAME_BYTES, reportFileName, reportFileNames, safePart } from '../../../src/report/names.js';
 
 const CONFIG = parseConfig('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}', 'test config');
 const D1 = `sha256:${'1'.repeat(64)}`;

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ALL_CHECKS } from '../../src/checks/index.js';
-import type { CheckOutcome } from '../../src/checks/types.js';
-import type { RuntimeConfig } from '../../src/image/config.js';
-import type { ImageName } from '../../src/image/types.js';
-import { checkInput, testDigest, type InputSpec, type TestEntry } from '../helpers/check-input.js';
+import { ALL_CHECKS } from '../../../src/checks/index.js';
+import type { CheckOutcome } from '../../../src/checks/types.js';
+import type { RuntimeConfig } from '../../../src/image/config.js';
+import type { ImageName } from '../../../src/image/types.js';
+import { checkInput, testDigest, type InputSpec, type TestEntry } from '../../helpers/check-input.js';
 
 const OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n';
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\nadmin:x:0:0::/root:/bin/sh\n';

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { untilStopped } from '../../src/cli/interrupt.js';
+import { untilStopped } from '../../../src/cli/interrupt.js';
 
 test('untilStopped: the work\'s value or error when it ends first', async () => {
   const controller = new AbortController();

@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mergeLayers, removalIndex, type FileRead } from '../../src/layer/final-fs.js';
-import type { LayerFacts } from '../../src/layer/inspect.js';
-import { normalisePath } from '../../src/layer/paths.js';
-import { recordImage, type TestEntry } from '../helpers/check-input.js';
+import { mergeLayers, removalIndex, type FileRead } from '../../../src/layer/final-fs.js';
+import type { LayerFacts } from '../../../src/layer/inspect.js';
+import { normalisePath } from '../../../src/layer/paths.js';
+import { recordImage, type TestEntry } from '../../helpers/check-input.js';
 
 const OS_RELEASE = 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n';
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createLogger } from '../../src/cli/logger.js';
+import { createLogger } from '../../../src/cli/logger.js';
 
 test('authorization headers, passwords and tokens are redacted from log lines', () => {
   const lines: string[] = [];

@@ -10,10 +10,10 @@ import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { isOciScanError, type ErrorCode } from '../../src/errors.js';
-import { sha256Digest, VerifyingStream } from '../../src/image/verify.js';
-import { inspectLayer, type EntryInfo, type EntryMatcher, type InspectOptions, type LayerFacts } from '../../src/layer/inspect.js';
-import { buildTar, compress, type Compression, type EntrySpec } from '../helpers/image-builder.js';
+import { isOciScanError, type ErrorCode } from '../../../src/errors.js';
+import { sha256Digest, VerifyingStream } from '../../../src/image/verify.js';
+import { inspectLayer, type EntryInfo, type EntryMatcher, type InspectOptions, type LayerFacts } from '../../../src/layer/inspect.js';
+import { buildTar, compress, type Compression, type EntrySpec } from '../../helpers/image-builder.js';
 
 /** True when the `zstd` command is installed (CI installs it; apt package `zstd`). */
 const HAVE_ZSTD = ((): boolean => {

@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { isOciScanError } from '../../src/errors.js';
-import { inspectLayer, type EntryMatcher, type LayerFacts } from '../../src/layer/inspect.js';
-import { listTar } from '../../src/layer/tar/reader.js';
-import { ustarHeader, zstdStored } from '../helpers/image-builder.js';
+import { isOciScanError } from '../../../src/errors.js';
+import { inspectLayer, type EntryMatcher, type LayerFacts } from '../../../src/layer/inspect.js';
+import { listTar } from '../../../src/layer/tar/reader.js';
+import { ustarHeader, zstdStored } from '../../helpers/image-builder.js';
 
 const SUID: EntryMatcher = { id: 'suid', fingerprint: 'suid', matches: (e) => e.type !== 'dir' && (e.mode & 0o4000) !== 0 };
 const ALL: EntryMatcher = { id: 'all', fingerprint: 'all', matches: () => true };

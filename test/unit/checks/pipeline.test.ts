@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { EntrySpec } from '../helpers/image-builder.js';
-import { scanSpec } from '../helpers/scan.js';
+import type { EntrySpec } from '../../helpers/image-builder.js';
+import { scanSpec } from '../../helpers/scan.js';
 
 const GROUP = 'root:x:0:\napp:x:1000:\n';
 const CONFIG = { User: 'app:app', Labels: { vendor: 'Example', version: '1.0', component: 'backend', product: 'shop' }, Cmd: ['/app/server'] };

@@ -5,9 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Check } from '../../src/checks/types.js';
-import { toResult, type ReportResult } from '../../src/report/model.js';
-import { escapeForTerminal, terminalChunks, terminalText } from '../../src/report/formats/terminal.js';
+import type { Check } from '../../../src/checks/types.js';
+import { toResult, type ReportResult } from '../../../src/report/model.js';
+import { escapeForTerminal, terminalChunks, terminalText } from '../../../src/report/formats/terminal.js';
 
 const L1 = `sha256:${'1'.repeat(64)}`;
 const L2 = `sha256:${'2'.repeat(64)}`;

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { isOciScanError } from '../../src/errors.js';
-import { jsonChunks } from '../../src/report/json-stream.js';
-import type { Report } from '../../src/report/model.js';
-import { ensureReportsDir, ReportBatch } from '../../src/report/write.js';
-import { tempDir } from '../helpers/scan.js';
+import { isOciScanError } from '../../../src/errors.js';
+import { jsonChunks } from '../../../src/report/json-stream.js';
+import type { Report } from '../../../src/report/model.js';
+import { ensureReportsDir, ReportBatch } from '../../../src/report/write.js';
+import { tempDir } from '../../helpers/scan.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 7);
 
