@@ -124,6 +124,12 @@ export class TarReader {
   #sink: EntrySink | undefined;
   /** For a sparse entry with a sink: the physical data, expanded at the end. */
   #sparseData: Buffer[] | undefined;
+  /** The map of that sparse entry. */
+  #sparseMap: SparseEntry[] = [];
+  /** Logical bytes of a sparse entry to produce for its sink. */
+  #sparseSize = 0;
+  /** Stored bytes of a sparse entry still worth keeping for its sink. */
+  #sparseKeep = 0;
   #pad = 0;
   #error: TarFormatError | undefined;
 
@@ -499,12 +505,6 @@ export class TarReader {
     this.#want = building.physical;
     if (this.#want === 0) this.#finishData();
   }
-
-  #sparseMap: SparseEntry[] = [];
-  /** Logical bytes of a sparse entry to produce for its sink. */
-  #sparseSize = 0;
-  /** Stored bytes of a sparse entry still worth keeping for its sink. */
-  #sparseKeep = 0;
 
   #finishData(): void {
     if (this.#sparseData && this.#sink) {
