@@ -75,8 +75,8 @@ export function policyProblem(value: unknown): PolicyProblem | undefined {
     const error = validate.errors?.[0];
     if (!error) return { path: [], message: 'the policy is not valid' };
     const path = errorPath(error, value);
-    // propertyNames reports the bad name in its own (empty-path) sub-error: name it.
-    const named = error.keyword === 'propertyNames' && error.params['propertyName'] === undefined ? { ...error, params: { propertyName: String(validate.errors?.[1]?.params?.['propertyName'] ?? '?') } } : error;
+    // A key that fails propertyNames: ajv reports the key's own error, naming it in `propertyName`.
+    const named = error.propertyName === undefined ? error : { ...error, keyword: 'propertyNames', params: { propertyName: error.propertyName } };
     const { message, extraKey } = explain(named, pathText(path));
     return { path: extraKey === undefined ? path : [...path, extraKey], message };
   }
