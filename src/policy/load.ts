@@ -71,7 +71,7 @@ export function checkPolicy(value: unknown): Policy {
 /** Reads and parses the policy file `file`; throws USAGE when it is missing, too large or wrong. */
 export async function loadPolicyFile(file: string): Promise<LoadedPolicy> {
   const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) throw new OciScanError('USAGE', `policy ${file}: no such file: give --policy an existing policy file`);
+  if (!info?.isFile()) throw new OciScanError('USAGE', `policy ${file}: no such file: name an existing policy file`);
   if (info.size > MAX_POLICY_BYTES) throw refuse(file, `larger than ${MAX_POLICY_BYTES} bytes, not a policy`);
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new OciScanError('USAGE', `policy ${file}: cannot be read (${err.code ?? err.message})`);

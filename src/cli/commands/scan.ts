@@ -194,6 +194,7 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
   // One set of options for the whole run: every image shares the layer-facts store and the
   // registry sessions (one ping, one credential lookup, one token cache per registry).
   const store = memoryFactsStore();
+  if (config.policy) logger.info({ file: config.policy.file }, 'policy loaded');
   const session = openSession({ registry: config.registry, logger });
   const options: ScanOptions = {
     platform: config.platform,
