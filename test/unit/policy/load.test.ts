@@ -4,10 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { OciScanError } from '../../../src/errors.js';
-import { checkPolicy, parsePolicy } from '../../../src/policy/load.js';
+import { checkPolicy, loadPolicyFile, MAX_POLICY_BYTES, parsePolicy } from '../../../src/policy/load.js';
+import { tempDir } from '../../helpers/scan.js';
 import { POLICY_SCHEMA_URL } from '../../../src/policy/validate.js';
 
 /** The format as documented in docs/ci.md. */
@@ -75,4 +77,18 @@ test('an object policy (the library API) is refused naming the key', () => {
   assert.throws(() => checkPolicy({ version: 1, accept: [{ check: 'suid', paths: ['/x'] }] }), (err: unknown) => err instanceof OciScanError && err.code === 'USAGE' && /accept\[0\] needs "reason"/.test(err.message));
   assert.throws(() => checkPolicy({ version: 1, checks: { nope: { disabled: true } } }), /"nope" that is not a check id/);
   assert.deepEqual(checkPolicy({ version: 1 }), { version: 1 });
+});
+
+test('hostile policies (docs/security.md, "Limits"): alias bombs and files over 1 MiB are refused', async () => {
+  const laughs = ['version: 1', 'a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 1; i < 9; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+  assert.throws(() => parsePolicy(laughs.join('\n'), 'p.yaml'), (err: unknown) => err instanceof OciScanError && err.code === 'USAGE' && /^policy p\.yaml: cannot be read/.test(err.message));
+  const { dir, cleanup } = await tempDir();
+  try {
+    const big = join(dir, 'big.yaml');
+    await writeFile(big, `version: 1\n#${'x'.repeat(MAX_POLICY_BYTES)}\n`);
+    await assert.rejects(loadPolicyFile(big), (err: unknown) => err instanceof OciScanError && err.code === 'USAGE' && /larger than 1048576 bytes/.test(err.message));
+  } finally {
+    await cleanup();
+  }
 });
