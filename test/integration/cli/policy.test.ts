@@ -240,6 +240,9 @@ test('policy: a bad policy exits 2 naming the file, the line and what is wrong, 
     const missing = await runCli(['--policy', join(dir, 'absent.yaml'), tools]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /absent\.yaml: no such file/);
+    const noValue = await runCli([tools, '--policy']);
+    assert.equal(noValue.code, 2);
+    assert.match(noValue.stderr, /--policy needs a file name/);
   } finally {
     await cleanup();
   }

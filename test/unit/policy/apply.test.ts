@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { scan, OciScanError } from 'oci-scan';
+import { scan, OciScanError, type Policy } from 'oci-scan';
 import { ALL_CHECKS, createChecks, matchersOf } from '../../../src/checks/index.js';
 import type { Check, CheckOutcome } from '../../../src/checks/types.js';
 import { acceptFindings, activeAcceptances, checkDataOf, policyChecks } from '../../../src/policy/apply.js';
-import type { Acceptance, Policy } from '../../../src/policy/types.js';
+import type { Acceptance } from '../../../src/policy/types.js';
 import { factsKey } from '../../../src/store/facts-store.js';
 
 const L1 = `sha256:${'1'.repeat(64)}`;
