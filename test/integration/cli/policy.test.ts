@@ -5,13 +5,16 @@
  * with its file and line, and the --fail-on / --exit-code matrix.
  *
  * Provenance: every image is built by test/helpers/image-builder.ts and written as an OCI
- * layout in a temporary directory; policies are written there as YAML or JSON.
+ * layout in a temporary directory, or pushed to the real docker-registry on loopback; policies
+ * are written as YAML or JSON.
  */
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildImage, writeOciLayout, type ImageSpec } from '../../helpers/image-builder.js';
+import { Pusher } from '../../helpers/push.js';
+import { registrySkipReason, startRegistry } from '../../helpers/registry-server.js';
 import { runCli, tempDir } from '../../helpers/scan.js';
 
 /**
@@ -283,4 +286,40 @@ test('--fail-on / --exit-code: 0 below the threshold, the severity code (or --ex
   } finally {
     await cleanup();
   }
+});
+
+describe('policy against a real registry', { skip: registrySkipReason() }, () => {
+  test('image globs scope rules to repositories of a registry: * stays in one, ** reaches nested ones', async () => {
+    const registry = await startRegistry({ kind: 'none' });
+    const { dir, cleanup } = await tempDir();
+    try {
+      const image = buildImage(toolsSpec);
+      for (const repository of ['team/app', 'team/sub/app', 'other/app']) await new Pusher(registry.url, repository).image(image, '1.0');
+      const host = registry.host;
+      await writeFile(
+        join(dir, '.oci-scan.yaml'),
+        [
+          'version: 1',
+          'checks:',
+          `  compilers: { severity: Low, images: ["${host}/team/**"] }`,
+          'accept:',
+          '  - check: suid',
+          '    paths: ["/usr/bin/passwd", "/usr/lib/openssh/*"]',
+          '    reason: "passwd must be setuid for password changes"',
+          `    images: ["${host}/team/*"]`,
+          '',
+        ].join('\n'),
+      );
+      const refs = ['team/app', 'team/sub/app', 'other/app'].map((r) => `${host}/${r}:1.0`);
+      const r = await scanJson(dir, refs);
+      assert.equal(r.byId.length, 3, r.stderr);
+      assert.deepEqual([0, 1, 2].map((i) => result(r.byId, 'suid', i).Pass), [true, false, false], 'team/* matches team/app only');
+      assert.deepEqual([0, 1, 2].map((i) => result(r.byId, 'compilers', i).Severity), ['Low', 'Low', 'Medium'], 'team/** matches team/sub/app too');
+      assert.equal(result(r.byId, 'suid', 0).Accepted?.length, 2);
+      assert.equal(r.code, 12, 'the other images still have their setuid files');
+    } finally {
+      await cleanup();
+      await registry.stop();
+    }
+  });
 });
