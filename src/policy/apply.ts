@@ -4,11 +4,11 @@
  * findings it accepts moved out of each outcome. Rules and acceptances with `images` apply
  * only to images whose reference matches one of the globs.
  */
-import { ALL_CHECKS, createChecks, FORBIDDEN_PROGRAMS, type CheckData } from '../checks/index.js';
+import { ALL_CHECKS, createChecks, type CheckData } from '../checks/index.js';
 import type { CriticalPort } from '../checks/exposed-ports.js';
 import type { AcceptedFinding, Check, CheckInput, CheckOutcome, LayerFiles } from '../checks/types.js';
 import { matchesAny } from './glob.js';
-import type { Acceptance, Policy } from './types.js';
+import { PROGRAM_CHECK_IDS, type Acceptance, type Policy } from './types.js';
 
 /** The description of a check a policy disabled (it passes, so the report keeps every check in its place). */
 export const DISABLED_DESCRIPTION = 'Disabled by policy';
@@ -28,10 +28,12 @@ function criticalPort(text: string): CriticalPort {
 export function checkDataOf(policy: Policy | undefined): CheckData {
   const data = policy?.data;
   if (!data) return {};
-  const programsOf = Object.fromEntries(Object.keys(FORBIDDEN_PROGRAMS).flatMap((id) => {
-    const add = (data.forbiddenPrograms as Record<string, { add?: readonly string[] } | undefined> | undefined)?.[id]?.add;
-    return add && add.length > 0 ? [[id, add]] : [];
-  }));
+  const programsOf = Object.fromEntries(
+    PROGRAM_CHECK_IDS.flatMap((id) => {
+      const add = data.forbiddenPrograms?.[id]?.add ?? [];
+      return add.length > 0 ? [[id, add]] : [];
+    }),
+  );
   return {
     ...(data.forbiddenPrograms?.add ? { forbiddenPrograms: data.forbiddenPrograms.add } : {}),
     ...(Object.keys(programsOf).length > 0 ? { programsOf } : {}),

@@ -28,10 +28,13 @@ export interface AddNames {
   readonly add?: readonly string[];
 }
 
+/** The forbidden-program checks whose names a policy extends (`data.forbiddenPrograms.sudo.add`). */
+export const PROGRAM_CHECK_IDS = ['sudo', 'su', 'sshd', 'ssh', 'nc', 'netcat', 'socat'] as const satisfies readonly CheckId[];
+
 /** The data the checks read (docs/checks.md, "Tunable data"). */
 export interface PolicyData {
   /** `add`: names for the `forbidden-programs` check; per check id (`sudo`): names added to it. */
-  readonly forbiddenPrograms?: AddNames & { readonly [check in 'sudo' | 'su' | 'sshd' | 'ssh' | 'nc' | 'netcat' | 'socat']?: AddNames };
+  readonly forbiddenPrograms?: AddNames & { readonly [check in (typeof PROGRAM_CHECK_IDS)[number]]?: AddNames };
   /** `PORT[/PROTOCOL]`, tcp by default. */
   readonly criticalPorts?: AddNames;
   readonly compilers?: AddNames & { readonly remove?: readonly string[] };
