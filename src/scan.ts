@@ -157,11 +157,11 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
       allowUnscannedLayers: options.allowUnscannedLayers === true,
       ...(image.fromIndex && image.platform ? { platform: image.platform } : {}),
     };
-    // Checks are CPU work over possibly huge fact sets: yield between them so that a
-    // timeout or a signal can stop the scan.
     const accepts = activeAcceptances(options.policy, image.name.display, new Date(), (rule) =>
       options.logger.warn({ check: rule.check, paths: rule.paths, expires: rule.expires }, 'policy: acceptance expired, ignored (renew its expires date or remove it)'),
     );
+    // Checks are CPU work over possibly huge fact sets: yield between them so that a
+    // timeout or a signal can stop the scan. Accepting findings comes after each check ran.
     const results: ReportResult[] = [];
     for (const check of checks) {
       await yieldToEventLoop(options.signal);
