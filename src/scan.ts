@@ -13,6 +13,9 @@ import { factsKey, memoryFactsStore, type Collection, type FactsStore } from './
 import { legacyReport } from './report/formats/legacy.js';
 import { highestSeverity, toResult, type Report, type ReportResult, type ScannedImage } from './report/model.js';
 import { openSession } from './registry/session.js';
+import { acceptFindings, activeAcceptances, policyChecks } from './policy/apply.js';
+import { checkPolicy } from './policy/load.js';
+import type { Policy } from './policy/types.js';
 import { openImages } from './sources/index.js';
 import type { SourceOptions } from './sources/options.js';
 
@@ -30,6 +33,11 @@ export interface ScanOptions extends SourceOptions {
   readonly store?: FactsStore;
   /** False (default): a layer that could not be scanned fails every file check; true: file checks judge the scanned layers and name the others. */
   readonly allowUnscannedLayers?: boolean;
+  /**
+   * A policy (docs/ci.md, "Policy"; the object form of `.oci-scan.yaml`): checks disabled or
+   * given another severity, the checks' data, findings accepted. Validated when the scan starts.
+   */
+  readonly policy?: Policy;
   /** Called after each layer is inspected (progress display). */
   readonly onLayer?: (event: { readonly image: Image; readonly done: number; readonly total: number; readonly facts: LayerFacts }) => void;
 }
@@ -96,7 +104,7 @@ function layerFacts(image: Image, layer: Layer, collection: Collection, source: 
 
 /** Scans one resolved image. */
 export async function scanImage(image: Image, options: ScanOptions, source: FactsSource = { store: options.store ?? memoryFactsStore(), inFlight: new Map() }): Promise<ImageScan> {
-  const checks = options.checks ?? ALL_CHECKS;
+  const checks = checksFor(options, image.name.display);
   const matchers = matchersOf(checks);
   const stop = new AbortController();
   const onAbort = (): void => stop.abort(options.signal?.reason);
@@ -149,18 +157,26 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
       allowUnscannedLayers: options.allowUnscannedLayers === true,
       ...(image.fromIndex && image.platform ? { platform: image.platform } : {}),
     };
+    const accepts = activeAcceptances(options.policy, image.name.display, new Date(), (rule) =>
+      options.logger.warn({ check: rule.check, paths: rule.paths, expires: rule.expires }, 'policy: acceptance expired, ignored (renew its expires date or remove it)'),
+    );
     // Checks are CPU work over possibly huge fact sets: yield between them so that a
-    // timeout or a signal can stop the scan.
+    // timeout or a signal can stop the scan. Accepting findings comes after each check ran.
     const results: ReportResult[] = [];
     for (const check of checks) {
       await yieldToEventLoop(options.signal);
-      results.push(toResult(check, check.run(input)));
+      results.push(toResult(check, acceptFindings(check, check.run(input), input, accepts)));
     }
     const highest = highestSeverity(results);
     return { image, results, report: legacyReport({ image, results, highest }), highest };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** The checks of the image `reference`: the caller's or the default ones, with the policy applied. */
+function checksFor(options: ScanOptions, reference: string): readonly Check[] {
+  return options.policy ? policyChecks(options.policy, reference, options.checks) : (options.checks ?? ALL_CHECKS);
 }
 
 /**
@@ -180,10 +196,11 @@ export function imagesToScan(inputs: readonly string[]): string[] {
  */
 export async function scan(input: string, options: ScanOptions): Promise<ImageScan[]> {
   imagesToScan([input]);
+  if (options.policy) checkPolicy(options.policy);
   // A compressed archive is read in one streaming pass: its layers are inspected as they
   // stream past (with the first round's matchers and watched paths), and the facts of those
   // that belong to the image seed the facts store (docs/architecture.md, "Compressed archives").
-  const checks = options.checks ?? ALL_CHECKS;
+  const checks = checksFor(options, input);
   const watchPaths = watchPathsOf(checks);
   const consumed = new Map<string, Promise<LayerFacts>>();
   const consumeLayer = async (tar: Readable, id: string, signal?: AbortSignal): Promise<void> => {

@@ -19,36 +19,57 @@ const SHORT_NAMES = new Set(['cc', 'go', 'cpp', 'csc', 'mcs', 'pcc', 'tcc', 'dmd
 
 const alternatives = (names: readonly string[]): string => names.map(escape).join('|');
 const VERSION = '(?:-\\d+(?:\\.\\d+)*)?';
-const LONG = COMPILERS.filter((n) => !SHORT_NAMES.has(n));
-const SHORT = COMPILERS.filter((n) => SHORT_NAMES.has(n));
 
-/** `[target-prefix-]name[-version]`, or one of Debian's wrappers. */
-const COMPILER_NAME = new RegExp(
-  [
-    `^(?:[A-Za-z0-9_.]+-){0,4}(?:${alternatives(LONG)})${VERSION}$`,
-    `^(?:(?:[A-Za-z0-9_.]+-){2,4})?(?:${alternatives(SHORT)})${VERSION}$`,
-    `^(?:${alternatives(COMPILER_WRAPPERS)})$`,
-  ].join('|'),
-);
+/** `[target-prefix-]name[-version]` for `names`, or one of Debian's wrappers; never matches with no names. */
+function compilerPattern(names: readonly string[], wrappers: readonly string[]): RegExp {
+  const long = names.filter((n) => !SHORT_NAMES.has(n));
+  const short = names.filter((n) => SHORT_NAMES.has(n));
+  const parts = [
+    long.length > 0 ? `^(?:[A-Za-z0-9_.]+-){0,4}(?:${alternatives(long)})${VERSION}$` : '',
+    short.length > 0 ? `^(?:(?:[A-Za-z0-9_.]+-){2,4})?(?:${alternatives(short)})${VERSION}$` : '',
+    wrappers.length > 0 ? `^(?:${alternatives(wrappers)})$` : '',
+  ].filter((p) => p !== '');
+  return new RegExp(parts.length > 0 ? parts.join('|') : '(?!)');
+}
 
-/** True when a base name is a compiler's. */
+const COMPILER_NAME = compilerPattern(COMPILERS, COMPILER_WRAPPERS);
+
+/** True when a base name is a compiler's (the default list). */
 export function isCompilerName(basename: string): boolean {
   return COMPILER_NAME.test(basename);
 }
 
-const matcher: EntryMatcher = {
-  id: 'compilers',
-  fingerprint: JSON.stringify({ names: COMPILERS, wrappers: COMPILER_WRAPPERS, pattern: COMPILER_NAME.source }),
-  matches: (e) => isProgramEntry(e) && isCompilerName(e.basename),
-};
+/** Policy data of the compilers check: names added to and removed from data/compilers.ts. */
+export interface CompilerNames {
+  readonly add?: readonly string[];
+  readonly remove?: readonly string[];
+}
+
+/**
+ * The compilers check for the default names plus `add` minus `remove` (a removed name also
+ * drops its Debian wrappers, `c89` → `c89-gcc`). The matcher's fingerprint carries the names, so
+ * facts recorded with other names are never reused.
+ */
+export function createCompilersCheck(data: CompilerNames = {}): Check {
+  const removed = new Set(data.remove ?? []);
+  const names = [...new Set([...COMPILERS, ...(data.add ?? [])])].filter((n) => !removed.has(n));
+  const wrappers = COMPILER_WRAPPERS.filter((w) => !removed.has(w) && !removed.has(w.split('-')[0] ?? ''));
+  const pattern = compilerPattern(names, wrappers);
+  const matcher: EntryMatcher = {
+    id: 'compilers',
+    fingerprint: JSON.stringify({ names, wrappers, pattern: pattern.source }),
+    matches: (e) => isProgramEntry(e) && pattern.test(e.basename),
+  };
+  return {
+    id: 'compilers',
+    title: 'Compilers in the image',
+    severity: 'Medium',
+    mitigation:
+      'The image should not contain compilers in the file system, except when they are necessary for the operation of the application. Make sure that compilers are actually needed during execution',
+    matcher,
+    run: (input) => fileOutcome(input, 'compilers', 'Compiler(s) not found', programLinks(input.fs)),
+  };
+}
 
 /** Fails on any program entry whose name is a compiler's (symlinks: the PATH rule of findings.ts). */
-export const compilersCheck: Check = {
-  id: 'compilers',
-  title: 'Compilers in the image',
-  severity: 'Medium',
-  mitigation:
-    'The image should not contain compilers in the file system, except when they are necessary for the operation of the application. Make sure that compilers are actually needed during execution',
-  matcher,
-  run: (input) => fileOutcome(input, 'compilers', 'Compiler(s) not found', programLinks(input.fs)),
-};
+export const compilersCheck: Check = createCompilersCheck();

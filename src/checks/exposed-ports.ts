@@ -38,27 +38,40 @@ export function parseExposedPort(key: string): ExposedRange | undefined {
   return { start, end, protocol };
 }
 
+/** A port that must not be exposed. */
+export interface CriticalPort {
+  readonly port: number;
+  readonly protocol: string;
+  readonly service: string;
+}
+
+/** The exposed-ports check for the default critical ports plus `extra` (a policy's `data.criticalPorts`). */
+export function createExposedPortsCheck(extra: readonly CriticalPort[] = []): Check {
+  const critical = [...new Map([...CRITICAL_PORTS, ...extra].map((p) => [`${p.port}/${p.protocol}`, p])).values()].sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
+  return {
+    id: 'exposed-ports',
+    title: 'Critical ports in the instructions EXPOSE',
+    severity: 'High',
+    mitigation: 'Make sure your containers only use protocols for remote connectivity when necessary.',
+    run({ config }) {
+      const keys = Object.keys(config.config?.ExposedPorts ?? {});
+      const found: string[] = [];
+      for (const c of critical) {
+        const name = `${c.port}/${c.protocol}`;
+        const via = keys.filter((k) => {
+          const r = parseExposedPort(k);
+          return r !== undefined && r.protocol === c.protocol && r.start <= c.port && c.port <= r.end;
+        });
+        if (via.length === 0) continue;
+        // Name the keys as written when they are not the plain form (`0022/TCP`, `20-25/tcp`).
+        const odd = via.filter((k) => k !== name && !(c.protocol === 'tcp' && k === String(c.port)));
+        found.push(`${name} (${c.service}${odd.length > 0 ? `, exposed as ${odd.join(', ')}` : ''})`);
+      }
+      if (found.length === 0) return { pass: true, description: 'The image does not have critical ports in the EXPOSE statement' };
+      return { pass: false, description: `The image has critical ports in the EXPOSE statement: ${found.join(', ')}` };
+    },
+  };
+}
+
 /** Fails when config ExposedPorts exposes a critical port, alone or in a range. */
-export const exposedPortsCheck: Check = {
-  id: 'exposed-ports',
-  title: 'Critical ports in the instructions EXPOSE',
-  severity: 'High',
-  mitigation: 'Make sure your containers only use protocols for remote connectivity when necessary.',
-  run({ config }) {
-    const keys = Object.keys(config.config?.ExposedPorts ?? {});
-    const found: string[] = [];
-    for (const critical of [...CRITICAL_PORTS].sort((a, b) => a.port - b.port)) {
-      const name = `${critical.port}/${critical.protocol}`;
-      const via = keys.filter((k) => {
-        const r = parseExposedPort(k);
-        return r !== undefined && r.protocol === critical.protocol && r.start <= critical.port && critical.port <= r.end;
-      });
-      if (via.length === 0) continue;
-      // Name the keys as written when they are not the plain form (`0022/TCP`, `20-25/tcp`).
-      const odd = via.filter((k) => k !== name && !(critical.protocol === 'tcp' && k === String(critical.port)));
-      found.push(`${name} (${critical.service}${odd.length > 0 ? `, exposed as ${odd.join(', ')}` : ''})`);
-    }
-    if (found.length === 0) return { pass: true, description: 'The image does not have critical ports in the EXPOSE statement' };
-    return { pass: false, description: `The image has critical ports in the EXPOSE statement: ${found.join(', ')}` };
-  },
-};
+export const exposedPortsCheck: Check = createExposedPortsCheck();

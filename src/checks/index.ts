@@ -1,26 +1,28 @@
 /**
- * The checks, in the order of docs/checks.md (the report keeps this order), and what the layer
- * inspector must collect for them.
+ * The checks, in the order of docs/checks.md (the report keeps this order), what the layer
+ * inspector must collect for them, and the checks built from a policy's data (docs/checks.md,
+ * "Tunable data"): the policy changes the data the checks read, never their code.
  */
 import type { EntryMatcher } from '../layer/inspect.js';
-import { compilersCheck } from './compilers.js';
+import { compilersCheck, createCompilersCheck, type CompilerNames } from './compilers.js';
 import { defaultUserCheck } from './default-user.js';
-import { exposedPortsCheck } from './exposed-ports.js';
-import { labelsCheck } from './labels.js';
-import { layerCountCheck } from './layer-count.js';
-import { ncCheck } from './nc.js';
-import { netcatCheck } from './netcat.js';
+import { createExposedPortsCheck, exposedPortsCheck, type CriticalPort } from './exposed-ports.js';
+import { forbiddenProgramCheck, type ForbiddenProgram } from './findings.js';
+import { createLabelsCheck, labelsCheck } from './labels.js';
+import { createLayerCountCheck, layerCountCheck } from './layer-count.js';
+import { NC, ncCheck } from './nc.js';
+import { NETCAT, netcatCheck } from './netcat.js';
 import { osTypeCheck } from './os-type.js';
 import { sgidCheck } from './sgid.js';
-import { socatCheck } from './socat.js';
-import { sshCheck } from './ssh.js';
-import { sshdCheck } from './sshd.js';
+import { SOCAT, socatCheck } from './socat.js';
+import { SSH, sshCheck } from './ssh.js';
+import { SSHD, sshdCheck } from './sshd.js';
 import { startupCommandCheck } from './startup-command.js';
-import { suCheck } from './su.js';
-import { sudoCheck } from './sudo.js';
+import { SU, suCheck } from './su.js';
+import { SUDO, sudoCheck } from './sudo.js';
 import { suidCheck } from './suid.js';
 import { tagLatestCheck } from './tag-latest.js';
-import type { Check } from './types.js';
+import type { Check, CheckId } from './types.js';
 
 /** All checks in report order. */
 export const ALL_CHECKS: readonly Check[] = [
@@ -51,4 +53,54 @@ export function matchersOf(checks: readonly Check[]): EntryMatcher[] {
 /** The union of the paths `checks` read from the final filesystem. */
 export function watchPathsOf(checks: readonly Check[]): Set<string> {
   return new Set(checks.flatMap((c) => c.watchPaths ?? []));
+}
+
+/** The forbidden-program checks whose names a policy may extend, by id. */
+export const FORBIDDEN_PROGRAMS: Readonly<Record<string, ForbiddenProgram>> = { sudo: SUDO, su: SU, sshd: SSHD, ssh: SSH, nc: NC, netcat: NETCAT, socat: SOCAT };
+
+/** The id of the check a policy adds for its own forbidden program names. */
+export const POLICY_PROGRAMS_ID: CheckId = 'forbidden-programs';
+
+/** The data of the checks a policy may tune; every field optional (the defaults are the original's). */
+export interface CheckData {
+  /** Names for the `forbidden-programs` check (absent when empty). */
+  readonly forbiddenPrograms?: readonly string[];
+  /** Names added to a forbidden-program check, by its id (`sudo`: `doas`). */
+  readonly programsOf?: Readonly<Record<string, readonly string[]>>;
+  /** Ports that fail `exposed-ports` besides the default ones. */
+  readonly criticalPorts?: readonly CriticalPort[];
+  readonly compilers?: CompilerNames;
+  /** Layers allowed before `layer-count` fails (default 1). */
+  readonly maxLayers?: number;
+  /** Labels `labels` requires. */
+  readonly requiredLabels?: readonly string[];
+}
+
+/** The checks in report order, built from `data` (ALL_CHECKS for none), plus `forbidden-programs` after the others when it has names. */
+export function createChecks(data: CheckData = {}): Check[] {
+  const programs = (def: ForbiddenProgram): Check => {
+    const extra = data.programsOf?.[def.id] ?? [];
+    return forbiddenProgramCheck(extra.length === 0 ? def : { ...def, names: [...def.names, ...extra] });
+  };
+  const checks = ALL_CHECKS.map((check): Check => {
+    switch (check.id) {
+      case 'exposed-ports':
+        return data.criticalPorts ? createExposedPortsCheck(data.criticalPorts) : check;
+      case 'labels':
+        return data.requiredLabels ? createLabelsCheck(data.requiredLabels) : check;
+      case 'layer-count':
+        return data.maxLayers !== undefined ? createLayerCountCheck(data.maxLayers) : check;
+      case 'compilers':
+        return data.compilers ? createCompilersCheck(data.compilers) : check;
+      default: {
+        const def = FORBIDDEN_PROGRAMS[check.id];
+        return def && data.programsOf?.[check.id] ? programs(def) : check;
+      }
+    }
+  });
+  const names = data.forbiddenPrograms ?? [];
+  if (names.length > 0) {
+    checks.push(forbiddenProgramCheck({ id: POLICY_PROGRAMS_ID, title: 'Checking for forbidden programs', label: 'forbidden by the policy', names, severity: 'Critical' }));
+  }
+  return checks;
 }

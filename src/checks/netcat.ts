@@ -1,5 +1,8 @@
 /** Check 14: no netcat. */
-import { forbiddenProgramCheck } from './findings.js';
+import { forbiddenProgramCheck, type ForbiddenProgram } from './findings.js';
+
+/** The check's definition: its names are the default data a policy extends (docs/checks.md). */
+export const NETCAT: ForbiddenProgram = { id: 'netcat', title: 'Checking for a netcat file', label: 'netcat', names: ['netcat'] };
 
 /** Fails on a program entry named netcat. */
-export const netcatCheck = forbiddenProgramCheck({ id: 'netcat', title: 'Checking for a netcat file', label: 'netcat', names: ['netcat'] });
+export const netcatCheck = forbiddenProgramCheck(NETCAT);

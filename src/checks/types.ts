@@ -33,7 +33,9 @@ export type CheckId =
   | 'netcat'
   | 'socat'
   | 'compilers'
-  | 'os-type';
+  | 'os-type'
+  /** Only with a policy that names forbidden programs (`data.forbiddenPrograms.add`). */
+  | 'forbidden-programs';
 
 /** One inspected layer as checks see it. */
 export interface LayerView {
@@ -63,6 +65,15 @@ export interface CheckInput {
 /** Files found by a file check: layer digest → sorted paths, layers in image order. */
 export type LayerFiles = Array<Record<string, string[]>>;
 
+/** A finding a policy accepted (docs/ci.md, "Policy"): where it is, and why it is accepted. */
+export interface AcceptedFinding {
+  readonly Layer: string;
+  readonly Path: string;
+  readonly Reason: string;
+  /** Last day the acceptance holds (YYYY-MM-DD). */
+  readonly Expires?: string;
+}
+
 /** What a check concluded. */
 export interface CheckOutcome {
   readonly pass: boolean;
@@ -70,6 +81,8 @@ export interface CheckOutcome {
   readonly files?: LayerFiles;
   /** Layer digest → entries matched there in total, where that is more than `files` lists (the recorder keeps a bounded number of paths). */
   readonly counts?: Readonly<Record<string, number>>;
+  /** Findings a policy accepted: moved out of `files`; a check whose findings were all accepted passes. */
+  readonly accepted?: readonly AcceptedFinding[];
 }
 
 /** A compliance check. */

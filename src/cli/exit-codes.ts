@@ -1,9 +1,10 @@
 /**
  * The exit-code policy of the CLI, all of it (README.md "Exit codes", docs/errors.md): an error
  * code → its exit status; the highest severity among the results → its code, which the
- * `*_EXIT_CODE` variables of the original tool override; and a run of several images → one code.
+ * `*_EXIT_CODE` variables of the original tool override; the failure threshold of `--fail-on`
+ * and `--exit-code`; and a run of several images → one code.
  */
-import type { Severity } from '../checks/types.js';
+import { SEVERITY_ORDER, type Severity } from '../checks/types.js';
 import { OciScanError, type ErrorCode } from '../errors.js';
 
 /** Default code per highest severity. */
@@ -79,7 +80,45 @@ export function severityCodes(env: Readonly<Record<string, string | undefined>>)
  * set to anything, 0 included) must not hide it; otherwise the code of the highest severity
  * over every image scanned.
  */
-export function runExitCode(failures: readonly unknown[], highest: Severity, codes: Readonly<Record<Severity, number>>): number {
+export function runExitCode(failures: readonly unknown[], highest: Severity, codes: Readonly<Record<Severity, number>>, threshold?: FailThreshold): number {
   const [first] = failures;
-  return failures.length > 0 ? exitCodeOfError(first) : codes[highest];
+  if (failures.length > 0) return exitCodeOfError(first);
+  if (!threshold) return codes[highest];
+  return meetsThreshold(highest, threshold.failOn) ? (threshold.exitCode ?? codes[highest]) : 0;
+}
+
+/** The severities `--fail-on` takes, and `none` (never fail on findings). */
+export const FAIL_ON_VALUES = ['Critical', 'High', 'Medium', 'Low', 'none'] as const;
+
+/** A `--fail-on` value. */
+export type FailOn = (typeof FAIL_ON_VALUES)[number];
+
+/**
+ * `--fail-on` and `--exit-code` (docs/errors.md, "Failure threshold"): the exit code is 0
+ * unless a finding that was not accepted is at or above `failOn`; when it is, `exitCode`, else
+ * the highest severity's code as without a threshold (so scripts reading 12–15 keep working).
+ */
+export interface FailThreshold {
+  readonly failOn: FailOn;
+  readonly exitCode?: number;
+}
+
+/** True when a run whose highest severity is `highest` meets `failOn` (an all-passed run never does). */
+export function meetsThreshold(highest: Severity, failOn: FailOn): boolean {
+  if (failOn === 'none' || highest === 'Informational') return false;
+  return SEVERITY_ORDER.indexOf(highest) <= SEVERITY_ORDER.indexOf(failOn);
+}
+
+/**
+ * The threshold of `--fail-on` (any case) and `--exit-code`, undefined when neither is given;
+ * `--exit-code` alone fails on any failure (as Trivy's). Throws USAGE on a value it cannot read.
+ */
+export function failThreshold(failOn: string | undefined, exitCode: string | number | undefined): FailThreshold | undefined {
+  if (failOn === undefined && exitCode === undefined) return undefined;
+  const level = failOn === undefined ? 'Low' : FAIL_ON_VALUES.find((v) => v.toLowerCase() === failOn.trim().toLowerCase());
+  if (level === undefined) throw new OciScanError('USAGE', `--fail-on ${JSON.stringify(failOn)} is not a severity: use ${FAIL_ON_VALUES.join(', ')}`);
+  if (exitCode === undefined) return { failOn: level };
+  const text = String(exitCode).trim();
+  if (!/^\d{1,3}$/.test(text) || Number(text) > 255) throw new OciScanError('USAGE', `--exit-code ${JSON.stringify(String(exitCode))} is not an exit code: use a whole number from 0 to 255`);
+  return { failOn: level, exitCode: Number(text) };
 }

@@ -24,7 +24,8 @@ import { reportFileNames } from '../../report/names.js';
 import { documentText, ensureReportsDir, ReportBatch } from '../../report/write.js';
 import { imagesToScan, scan, type ImageScan, type ScanOptions } from '../../scan.js';
 import { memoryFactsStore } from '../../store/facts-store.js';
-import { runExitCode, severityCodes } from '../exit-codes.js';
+import { findPolicy, type LoadedPolicy } from '../../policy/load.js';
+import { failThreshold, FAIL_ON_VALUES, runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
 import { LOG_LEVELS } from '../logger.js';
 import { parseSize, parseTimeout, registryOptions, truthy, wantColour } from '../options.js';
 import { describeFailure, emitAll, printFailure } from '../output.js';
@@ -54,6 +55,10 @@ export interface ScanConfig {
   readonly logLevel: LevelWithSilent;
   /** Exit code per highest severity (`*_EXIT_CODE`). */
   readonly codes: Readonly<Record<Severity, number>>;
+  /** `--policy FILE` or the working directory's `.oci-scan.yaml|yml|json` (docs/ci.md, "Policy"). */
+  readonly policy?: LoadedPolicy;
+  /** `--fail-on` / `--exit-code`: undefined for the original's exit codes. */
+  readonly threshold?: FailThreshold;
 }
 
 const USAGE = `$0 [scan] [IMAGE...] [options]
@@ -86,6 +91,9 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     .option('allow-unscanned-layers', { type: 'boolean', default: false, describe: 'report on an image with layers that could not be scanned (foreign layers the registry does not serve) instead of failing every file check' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'warn', describe: 'log level of the JSON logs on stderr' })
     .option('color', { type: 'boolean', describe: 'colour the check lines (default: when stdout is a terminal; honours NO_COLOR / FORCE_COLOR)' })
+    .option('policy', { type: 'string', describe: 'policy file: checks disabled or re-rated, findings accepted, check data (default: .oci-scan.yaml, .oci-scan.yml or .oci-scan.json in the working directory; docs/ci.md)' })
+    .option('fail-on', { type: 'string', describe: `exit 0 unless a finding that was not accepted is at or above this severity: ${FAIL_ON_VALUES.join('|')} (docs/errors.md)` })
+    .option('exit-code', { type: 'string', describe: 'the exit code when the --fail-on threshold is met (default: the highest severity\'s code, 12-15); alone, any failure meets it' })
     .strictOptions()
     .strictCommands()
     .exitProcess(false)
@@ -123,7 +131,16 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     allowUnscannedLayers: args['allow-unscanned-layers'],
     logLevel: args['log-level'] as LevelWithSilent,
     codes: severityCodes(env),
+    ...(await policyAndThreshold(args.policy, args['fail-on'], args['exit-code'])),
   };
+}
+
+/** The run's policy (`--policy`, else the working directory's file) and failure threshold; USAGE when either is wrong. */
+async function policyAndThreshold(policyFile: string | undefined, failOn: string | undefined, exitCode: string | undefined): Promise<Pick<ScanConfig, 'policy' | 'threshold'>> {
+  if (policyFile === '') throw new OciScanError('USAGE', '--policy needs a file name (see oci-scan --help)');
+  const threshold = failThreshold(failOn, exitCode);
+  const policy = await findPolicy(policyFile, process.cwd());
+  return { ...(policy ? { policy } : {}), ...(threshold ? { threshold } : {}) };
 }
 
 /** Fails fast (exit 23) when the reports directory cannot be created or written, before any download. */
@@ -177,6 +194,7 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
   // One set of options for the whole run: every image shares the layer-facts store and the
   // registry sessions (one ping, one credential lookup, one token cache per registry).
   const store = memoryFactsStore();
+  if (config.policy) logger.info({ file: config.policy.file }, 'policy loaded');
   const session = openSession({ registry: config.registry, logger });
   const options: ScanOptions = {
     platform: config.platform,
@@ -187,6 +205,7 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
     session,
     allowUnscannedLayers: config.allowUnscannedLayers,
     limits: { maxLayerBytes: config.maxLayerBytes },
+    ...(config.policy ? { policy: config.policy.policy } : {}),
     ...(process.stderr.isTTY ? { onLayer: progress() } : {}),
   };
   const outcomes: Outcome[] = [];
@@ -241,7 +260,7 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
   if (toFile) await emitAll(lines, [`Report: ${escapeForTerminal(config.output)}\n`], signal);
   if (document && !toFile) await emitAll(process.stdout, documentText(document), signal);
   if (reportSet) await emitAll(process.stdout, documentText(reportSet), signal);
-  return runExitCode(failures, highestOf(scans.map((s) => s.highest)), config.codes);
+  return runExitCode(failures, highestOf(scans.map((s) => s.highest)), config.codes, config.threshold);
 }
 
 /** The `scan` command (also the default command). */

@@ -1,0 +1,120 @@
+/**
+ * Applying a policy to one image (docs/ci.md, "Policy"): the checks built from its data, with
+ * the rules of the image's checks (disabled, severity) applied; and, after the checks ran, the
+ * findings it accepts moved out of each outcome. Rules and acceptances with `images` apply
+ * only to images whose reference matches one of the globs.
+ */
+import { ALL_CHECKS, createChecks, type CheckData } from '../checks/index.js';
+import type { CriticalPort } from '../checks/exposed-ports.js';
+import type { AcceptedFinding, Check, CheckInput, CheckOutcome, LayerFiles } from '../checks/types.js';
+import { matchesAny } from './glob.js';
+import { PROGRAM_CHECK_IDS, type Acceptance, type Policy } from './types.js';
+
+/** The description of a check a policy disabled (it passes, so the report keeps every check in its place). */
+export const DISABLED_DESCRIPTION = 'Disabled by policy';
+
+/** Whether a rule with `images` applies to the image `reference`. */
+function appliesTo(rule: { readonly images?: readonly string[] }, reference: string): boolean {
+  return rule.images === undefined || matchesAny(rule.images, reference);
+}
+
+/** `8080/tcp` → a critical port (tcp when no protocol is given, as EXPOSE reads it). */
+function criticalPort(text: string): CriticalPort {
+  const [port = '', protocol = 'tcp'] = text.split('/');
+  return { port: Number(port), protocol, service: 'policy' };
+}
+
+/** The check data a policy sets (the defaults for what it does not set). */
+export function checkDataOf(policy: Policy | undefined): CheckData {
+  const data = policy?.data;
+  if (!data) return {};
+  const programsOf = Object.fromEntries(
+    PROGRAM_CHECK_IDS.flatMap((id) => {
+      const add = data.forbiddenPrograms?.[id]?.add ?? [];
+      return add.length > 0 ? [[id, add]] : [];
+    }),
+  );
+  return {
+    ...(data.forbiddenPrograms?.add ? { forbiddenPrograms: data.forbiddenPrograms.add } : {}),
+    ...(Object.keys(programsOf).length > 0 ? { programsOf } : {}),
+    ...(data.criticalPorts?.add ? { criticalPorts: data.criticalPorts.add.map(criticalPort) } : {}),
+    ...(data.compilers ? { compilers: data.compilers } : {}),
+    ...(data.maxLayers !== undefined ? { maxLayers: data.maxLayers } : {}),
+    ...(data.requiredLabels ? { requiredLabels: data.requiredLabels } : {}),
+  };
+}
+
+/**
+ * The checks for the image `reference`: `base` (default: built from the policy's data), each
+ * with the policy's rule for this image. A disabled check stays in its place and passes with
+ * DISABLED_DESCRIPTION, reading nothing (no matcher, no watched paths).
+ */
+export function policyChecks(policy: Policy | undefined, reference: string, base?: readonly Check[]): Check[] {
+  const checks = base ? [...base] : policy ? createChecks(checkDataOf(policy)) : [...ALL_CHECKS];
+  if (!policy?.checks) return checks;
+  return checks.map((check): Check => {
+    const rule = policy.checks?.[check.id];
+    if (!rule || !appliesTo(rule, reference)) return check;
+    if (rule.disabled === true) return { id: check.id, title: check.title, severity: check.severity, mitigation: check.mitigation, run: () => ({ pass: true, description: DISABLED_DESCRIPTION }) };
+    return rule.severity ? { ...check, severity: rule.severity } : check;
+  });
+}
+
+/** The UTC day of `now`, `YYYY-MM-DD`. */
+function today(now: Date): string {
+  return now.toISOString().slice(0, 10);
+}
+
+/** Acceptances already warned about as expired (one warning per acceptance per process). */
+const warned = new WeakSet<Acceptance>();
+
+/**
+ * The acceptances of `policy` that hold for the image `reference` on `now`'s day. An expired
+ * one is left out and `warn` is called once for it, whichever image asks first.
+ */
+export function activeAcceptances(policy: Policy | undefined, reference: string, now: Date, warn: (rule: Acceptance) => void): Acceptance[] {
+  const day = today(now);
+  return (policy?.accept ?? []).filter((rule) => {
+    if (rule.expires !== undefined && rule.expires < day) {
+      if (!warned.has(rule)) {
+        warned.add(rule);
+        warn(rule);
+      }
+      return false;
+    }
+    return appliesTo(rule, reference);
+  });
+}
+
+/**
+ * `outcome` of `check` with the findings that `rules` accept moved to `accepted`. The check
+ * passes when no finding is left — unless some findings were not listed (a layer with more
+ * than the recorder keeps: those cannot be accepted path by path, so such a layer is left
+ * as it is) or layers were not scanned and not allowed to be.
+ */
+export function acceptFindings(check: Check, outcome: CheckOutcome, input: Pick<CheckInput, 'notScanned' | 'allowUnscannedLayers'>, rules: readonly Acceptance[]): CheckOutcome {
+  const mine = rules.filter((r) => r.check === check.id);
+  if (outcome.pass || !outcome.files || mine.length === 0) return outcome;
+  const accepted: AcceptedFinding[] = [];
+  const files: LayerFiles = [];
+  for (const layer of outcome.files) {
+    for (const [digest, paths] of Object.entries(layer)) {
+      const truncated = (outcome.counts?.[digest] ?? 0) > paths.length;
+      const kept: string[] = [];
+      for (const path of paths) {
+        const rule = truncated ? undefined : mine.find((r) => matchesAny(r.paths, path));
+        if (rule) accepted.push({ Layer: digest, Path: path, Reason: rule.reason, ...(rule.expires !== undefined ? { Expires: rule.expires } : {}) });
+        else kept.push(path);
+      }
+      if (kept.length > 0) files.push({ [digest]: kept });
+    }
+  }
+  if (accepted.length === 0) return outcome;
+  const unverified = input.notScanned.length > 0 && input.allowUnscannedLayers !== true;
+  const note = `${accepted.length} accepted by policy`;
+  if (files.length === 0 && !unverified) {
+    return { pass: true, description: `All findings accepted by policy (${note})`, accepted };
+  }
+  const { files: _files, ...rest } = outcome;
+  return { ...rest, description: `${outcome.description} (${note})`, ...(files.length > 0 ? { files } : {}), accepted };
+}

@@ -1,0 +1,51 @@
+/**
+ * A policy as written in `.oci-scan.yaml` (or passed to `scan()` as an object), the shape of
+ * schemas/policy.schema.json (docs/ci.md, "Policy").
+ */
+import type { CheckId } from '../checks/types.js';
+
+/** A check's rule: disabled, or another severity for its failure; `images` limits it to some images. */
+export interface CheckRule {
+  readonly disabled?: boolean;
+  readonly severity?: 'Critical' | 'High' | 'Medium' | 'Low';
+  /** Reference globs (`registry.local/team/*`); absent: every image. */
+  readonly images?: readonly string[];
+}
+
+/** An accepted finding: the paths of a check that are known and accepted, with why and until when. */
+export interface Acceptance {
+  readonly check: CheckId;
+  /** Path globs: `*` and `?` stay within a directory, `**` crosses directories. */
+  readonly paths: readonly string[];
+  readonly reason: string;
+  /** Last day it holds, `YYYY-MM-DD` (UTC); after it the acceptance is ignored with a warning. */
+  readonly expires?: string;
+  readonly images?: readonly string[];
+}
+
+/** Names added to a list. */
+export interface AddNames {
+  readonly add?: readonly string[];
+}
+
+/** The forbidden-program checks whose names a policy extends (`data.forbiddenPrograms.sudo.add`). */
+export const PROGRAM_CHECK_IDS = ['sudo', 'su', 'sshd', 'ssh', 'nc', 'netcat', 'socat'] as const satisfies readonly CheckId[];
+
+/** The data the checks read (docs/checks.md, "Tunable data"). */
+export interface PolicyData {
+  /** `add`: names for the `forbidden-programs` check; per check id (`sudo`): names added to it. */
+  readonly forbiddenPrograms?: AddNames & { readonly [check in (typeof PROGRAM_CHECK_IDS)[number]]?: AddNames };
+  /** `PORT[/PROTOCOL]`, tcp by default. */
+  readonly criticalPorts?: AddNames;
+  readonly compilers?: AddNames & { readonly remove?: readonly string[] };
+  readonly maxLayers?: number;
+  readonly requiredLabels?: readonly string[];
+}
+
+/** A policy, version 1. */
+export interface Policy {
+  readonly version: 1;
+  readonly checks?: Readonly<Partial<Record<CheckId, CheckRule>>>;
+  readonly accept?: readonly Acceptance[];
+  readonly data?: PolicyData;
+}

@@ -1,0 +1,88 @@
+/**
+ * Validation of a policy against schemas/policy.schema.json, plus what a schema cannot say
+ * (an `expires` that is no calendar date). The first problem found is returned with where it
+ * is (a path into the policy) and what is wrong, in words a user can act on.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+
+/** Where the policy schema lives (dist/src/policy → ../../../schemas). */
+export const POLICY_SCHEMA_URL = new URL('../../../schemas/policy.schema.json', import.meta.url);
+
+/** A problem in a policy: the path to the offending value (keys and indexes) and what is wrong. */
+export interface PolicyProblem {
+  readonly path: ReadonlyArray<string | number>;
+  readonly message: string;
+}
+
+let validator: ValidateFunction | undefined;
+
+function compiled(): ValidateFunction {
+  validator ??= new Ajv2020({ allErrors: false, strict: true }).compile(JSON.parse(readFileSync(POLICY_SCHEMA_URL, 'utf8')) as object);
+  return validator;
+}
+
+/** `accept[0].reason` for the path `["accept", 0, "reason"]`; `the policy` for the root. */
+export function pathText(path: ReadonlyArray<string | number>): string {
+  if (path.length === 0) return 'the policy';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/** The path of an ajv error (its instancePath, JSON pointer), indexes as numbers. */
+function errorPath(error: ErrorObject, value: unknown): Array<string | number> {
+  const out: Array<string | number> = [];
+  let here: unknown = value;
+  for (const raw of error.instancePath.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const index = Array.isArray(here) ? Number(key) : undefined;
+    out.push(index ?? key);
+    here = here !== null && typeof here === 'object' ? (here as Record<string, unknown>)[key] : undefined;
+  }
+  return out;
+}
+
+/** What an ajv error means, in words. */
+function explain(error: ErrorObject, where: string): { message: string; extraKey?: string } {
+  const p = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return { message: `${where} needs "${String(p['missingProperty'])}"${p['missingProperty'] === 'reason' ? ' (every accepted finding says why)' : ''}` };
+    case 'additionalProperties':
+      return { message: `${where} has an unknown key "${String(p['additionalProperty'])}"`, extraKey: String(p['additionalProperty']) };
+    case 'propertyNames':
+      return { message: `${where} has a key "${String(p['propertyName'])}" that is not a check id (see docs/checks.md)`, extraKey: String(p['propertyName']) };
+    case 'enum':
+      return { message: `${where} must be one of ${(p['allowedValues'] as unknown[]).map(String).join(', ')}` };
+    case 'const':
+      return { message: `${where} must be ${JSON.stringify(p['allowedValue'])}` };
+    case 'pattern':
+      return { message: where.endsWith('.expires') ? `${where} must be a date YYYY-MM-DD` : where.endsWith('.reason') ? `${where} must not be blank` : `${where} is not valid (must match ${String(p['pattern'])})` };
+    default:
+      return { message: `${where} ${error.message ?? 'is not valid'}` };
+  }
+}
+
+/** True for a real calendar day `YYYY-MM-DD`. */
+function isCalendarDate(text: string): boolean {
+  const time = Date.parse(`${text}T00:00:00Z`);
+  return Number.isFinite(time) && new Date(time).toISOString().slice(0, 10) === text;
+}
+
+/** The first problem of `value` as a policy, or undefined when it is a valid policy. */
+export function policyProblem(value: unknown): PolicyProblem | undefined {
+  const validate = compiled();
+  if (!validate(value)) {
+    const error = validate.errors?.[0];
+    if (!error) return { path: [], message: 'the policy is not valid' };
+    const path = errorPath(error, value);
+    // A key that fails propertyNames: ajv reports the key's own error, naming it in `propertyName`.
+    const named = error.propertyName === undefined ? error : { ...error, keyword: 'propertyNames', params: { propertyName: error.propertyName } };
+    const { message, extraKey } = explain(named, pathText(path));
+    return { path: extraKey === undefined ? path : [...path, extraKey], message };
+  }
+  const accept = (value as { accept?: Array<{ expires?: string }> }).accept ?? [];
+  for (const [i, rule] of accept.entries()) {
+    if (rule.expires !== undefined && !isCalendarDate(rule.expires)) return { path: ['accept', i, 'expires'], message: `accept[${i}].expires "${rule.expires}" is not a calendar date` };
+  }
+  return undefined;
+}
