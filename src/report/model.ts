@@ -20,6 +20,7 @@ export interface ReportResult {
    * entries matched there in total.
    */
   FileCounts?: Array<Record<string, number>>;
+  Accepted?: Array<{ Layer: string; Path: string; Reason: string; Expires?: string }>;
 }
 
 /** The legacy report: one key per image, the image as the user named it (one key in a report file). */
