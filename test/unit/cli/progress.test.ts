@@ -1,0 +1,78 @@
+/**
+ * The progress display (src/cli/progress.ts), driven by a fake clock and a recording sink:
+ * plain mode writes a line per layer read and an image's totals every 30 s, never more often;
+ * tty mode redraws at most 10 times a second and erases what it drew before other output.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PLAIN_INTERVAL_MS, progressReporter, type ProgressSink } from '../../../src/cli/progress.js';
+
+const MiB = 1048576;
+
+/** A sink whose time moves only when the test says, recording every write. */
+function recorder(): ProgressSink & { writes: string[]; advance(ms: number): void } {
+  let now = 0;
+  const writes: string[] = [];
+  return { writes, now: () => now, write: (t) => void writes.push(t), advance: (ms) => void (now += ms) };
+}
+
+test('plain: one line per layer read, and the image totals once per 30 s of a long pull', () => {
+  const sink = recorder();
+  const p = progressReporter('plain', true, sink);
+  assert.ok(p);
+  // 283 MiB in two layers, 12 MiB a second, one chunk of 1.2 MiB every 100 ms for 16 s, then the rest.
+  for (let t = 0; t < 16_000; t += 100) {
+    p.bytes('perf/big', 'sha256:aaaa', 200 * MiB, 1.2 * MiB);
+    sink.advance(100);
+  }
+  p.layerDone('perf/big', 'sha256:aaaa', 1, 2);
+  for (let t = 0; t < 20_000; t += 100) {
+    p.bytes('perf/big', 'sha256:bbbb', 83 * MiB, 0.4 * MiB);
+    sink.advance(100);
+  }
+  p.layerDone('perf/big', 'sha256:bbbb', 2, 2);
+  const lines = sink.writes.join('').trimEnd().split('\n');
+  assert.equal(lines.length, 2, lines.join('\n'));
+  assert.match(lines[0] ?? '', /^perf\/big: layer 1\/2 aaaa read \(192 MiB, 12 MiB\/s\)$/);
+  assert.match(lines[1] ?? '', /^perf\/big: layer 2\/2 bbbb read \(80 MiB, 4\.0 MiB\/s\)$/);
+
+  // A pull longer than 30 s: one totals line at 30 s, one at 60 s, none in between.
+  const slow = recorder();
+  const q = progressReporter('plain', false, slow);
+  assert.ok(q);
+  for (let t = 0; t <= 65_000; t += 500) {
+    q.bytes('perf/big', 'sha256:cccc', 283 * MiB, 1 * MiB);
+    slow.advance(500);
+  }
+  const totals = slow.writes.filter((w) => / of 283 MiB/.test(w));
+  assert.equal(totals.length, Math.floor(65_000 / PLAIN_INTERVAL_MS));
+  assert.match(totals[0] ?? '', /^perf\/big: 61 MiB of 283 MiB, 2\.0 MiB\/s\n$/);
+});
+
+test('tty: at most 10 redraws a second, one line per layer in flight, erased before other output', () => {
+  const sink = recorder();
+  const p = progressReporter('auto', true, sink);
+  assert.ok(p);
+  for (let i = 0; i < 1000; i++) {
+    p.bytes('app:1', 'sha256:aaaa', 10 * MiB, 1000);
+    p.bytes('app:1', 'sha256:bbbb', 10 * MiB, 1000);
+    sink.advance(1);
+  }
+  // 1 s of events, 2000 of them: a draw at 0 ms and then every 100 ms at most.
+  const draws = sink.writes.filter((w) => w.includes('app:1'));
+  assert.ok(draws.length <= 11, `${draws.length} draws in one second`);
+  assert.match(draws.at(-1) ?? '', /^app:1 aaaa: .* of 10 MiB, .*\/s\napp:1 bbbb: /);
+  sink.writes.length = 0;
+  p.beforeOutput();
+  // Two lines drawn: back to the first one's start and clear to the end of the screen.
+  assert.deepEqual(sink.writes, ['\r\u001b[1A\u001b[J']);
+  p.beforeOutput();
+  assert.equal(sink.writes.length, 1, 'nothing left to erase');
+});
+
+test('none draws nothing; auto off a terminal is plain', () => {
+  assert.equal(progressReporter('none', true, recorder()), undefined);
+  const sink = recorder();
+  progressReporter('auto', false, sink)?.layerDone('a', 'sha256:dd', 1, 1);
+  assert.deepEqual(sink.writes, ['a: layer 1/1 dd read\n']);
+});
