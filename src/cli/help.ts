@@ -82,7 +82,7 @@ export const SCAN_HELP = [
     ['COMPLIANCE_REPORTS_DIR', 'the legacy reports directory (--reports-dir)'],
     ['COMPLIANCE_JSON_STDOUT', 'true: as --json-stdout'],
     ['DOCKER_AUTH_CONFIG', 'registry credentials as a docker config.json (else ~/.docker/config.json, podman auth.json)'],
-    ['CRITICAL_EXIT_CODE…', 'exit code per highest severity: CRITICAL_, HIGH_, MEDIUM_, LOW_, INFORMATIONAL_EXIT_CODE'],
+    ['CRITICAL_EXIT_CODE', 'exit code when Critical is the highest severity; likewise HIGH_EXIT_CODE, MEDIUM_EXIT_CODE, LOW_EXIT_CODE, INFORMATIONAL_EXIT_CODE'],
     ['OCI_SCAN_PROGRESS', 'the default of --progress'],
     ['NO_COLOR, FORCE_COLOR', 'colour of the check lines'],
   ]),
