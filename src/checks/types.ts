@@ -63,6 +63,15 @@ export interface CheckInput {
 /** Files found by a file check: layer digest → sorted paths, layers in image order. */
 export type LayerFiles = Array<Record<string, string[]>>;
 
+/** A finding a policy accepted (docs/ci.md, "Policy"): where it is, and why it is accepted. */
+export interface AcceptedFinding {
+  readonly Layer: string;
+  readonly Path: string;
+  readonly Reason: string;
+  /** Last day the acceptance holds (YYYY-MM-DD). */
+  readonly Expires?: string;
+}
+
 /** What a check concluded. */
 export interface CheckOutcome {
   readonly pass: boolean;

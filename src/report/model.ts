@@ -2,7 +2,7 @@
  * The result model every report format is built from (docs/reports.md): one result per check,
  * an image's results with their highest severity, and what became of each IMAGE of a run.
  */
-import { SEVERITY_ORDER, type Check, type CheckOutcome, type LayerFiles, type Severity } from '../checks/types.js';
+import { SEVERITY_ORDER, type AcceptedFinding, type Check, type CheckOutcome, type LayerFiles, type Severity } from '../checks/types.js';
 import type { Image } from '../image/types.js';
 
 /** One result, as written to the JSON report. */
@@ -20,7 +20,8 @@ export interface ReportResult {
    * entries matched there in total.
    */
   FileCounts?: Array<Record<string, number>>;
-  Accepted?: Array<{ Layer: string; Path: string; Reason: string; Expires?: string }>;
+  /** Findings a policy accepted (moved out of `Files`), with the reason; present only when there are some. */
+  Accepted?: AcceptedFinding[];
 }
 
 /** The legacy report: one key per image, the image as the user named it (one key in a report file). */

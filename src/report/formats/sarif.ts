@@ -7,7 +7,7 @@
  */
 import { formatPlatform } from '../../image/platform.js';
 import type { Severity } from '../../checks/types.js';
-import { checkDocs } from '../check-docs.js';
+import { checkDocs, type CheckDoc } from '../check-docs.js';
 import { scannedImages, type ImageOutcome, type ReportResult, type ScannedImage } from '../model.js';
 import { toolInfo, type ToolInfo } from './json.js';
 
@@ -83,7 +83,12 @@ function result(scan: ScannedImage, r: ReportResult, ruleIndex: number, f: Findi
 
 /** The SARIF log of a run (images in argument order; IMAGEs that could not be scanned become tool notifications). */
 export function sarifLog(outcomes: readonly ImageOutcome[], info: ToolInfo = toolInfo()): SarifLog {
-  const docs = checkDocs();
+  const scans = scannedImages(outcomes);
+  // The documented checks, then any other check a result names (a policy may add one).
+  const docs: CheckDoc[] = [...checkDocs()];
+  for (const r of scans.flatMap((scan) => scan.results)) {
+    if (!docs.some((d) => d.id === r.Id)) docs.push({ id: r.Id, title: r.Title, severity: r.Pass ? 'Low' : r.Severity, looksAt: r.Title, help: `${r.Title}\n\n**Fix**: ${r.Mitigation}` });
+  }
   const rules = docs.map((d) => ({
     id: d.id,
     name: d.title,
@@ -93,8 +98,8 @@ export function sarifLog(outcomes: readonly ImageOutcome[], info: ToolInfo = too
     defaultConfiguration: { level: LEVEL[d.severity] },
     properties: { 'security-severity': SECURITY_SEVERITY[d.severity], tags: ['security', 'container'], precision: 'very-high' },
   }));
-  const index = new Map(docs.map((d, i) => [d.id as string, i]));
-  const results = scannedImages(outcomes).flatMap((scan) => scan.results.flatMap((r) => findingsOf(r).map((f) => result(scan, r, index.get(r.Id) ?? -1, f))));
+  const index = new Map(docs.map((d, i) => [d.id, i]));
+  const results = scans.flatMap((scan) => scan.results.flatMap((r) => findingsOf(r).map((f) => result(scan, r, index.get(r.Id) ?? -1, f))));
   const failures = outcomes.flatMap((o) => ('failure' in o ? [{ level: 'error', message: { text: `${o.input}: ${o.failure.message}` }, descriptor: { id: o.failure.code } }] : []));
   return {
     $schema: SARIF_SCHEMA_URI,

@@ -127,3 +127,15 @@ test('table: failures first by severity, one line per check, a summary line; qui
   assert.equal(quiet.length, failed + 1);
   assert.ok(quiet.slice(0, -1).every((l) => l.startsWith('FAIL')));
 });
+
+test('SARIF: a check the docs do not list (a policy may add one) gets a rule of its own', async () => {
+  const { scan } = await scanWithAccepted();
+  const extra: ReportResult = { Id: 'forbidden-programs', Title: 'Checking for forbidden programs', Severity: 'Critical', Pass: false, Description: 'Found file', Mitigation: 'Remove telnet', Files: [{ 'sha256:ab': ['/usr/bin/telnet'] }] };
+  const log = JSON.parse(JSON.stringify(sarifLog([{ input: 'x', scans: [{ ...scan, results: [...scan.results, extra] }] }]))) as { runs: Array<{ tool: { driver: { rules: Array<{ id: string; help: { text: string } }> } }; results: Array<{ ruleId: string; ruleIndex: number }> }> };
+  assert.equal(sarifValidator()(log), undefined);
+  const [run] = log.runs;
+  assert.equal(run?.tool.driver.rules.length, 18);
+  assert.equal(run?.tool.driver.rules[17]?.id, 'forbidden-programs');
+  assert.match(run?.tool.driver.rules[17]?.help.text ?? '', /Remove telnet/);
+  assert.ok(run?.results.filter((r) => r.ruleId === 'forbidden-programs').every((r) => r.ruleIndex === 17));
+});
