@@ -27,6 +27,11 @@ export function setOutputGuard(beforeOutput: (() => void) | undefined): void {
   guard = beforeOutput;
 }
 
+/** Runs the registered guard (for writers outside this module, such as the logger). */
+export function beforeOutput(): void {
+  guard?.();
+}
+
 /** A failure as the CLI reports it: the error code (INTERNAL for a bug) and the message with the CLI's hint, one line. */
 export function describeFailure(err: unknown): ScanFailure {
   if (err instanceof OciScanError) {

@@ -5,6 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../../src/cli/logger.js';
 import { PLAIN_INTERVAL_MS, progressReporter, type ProgressSink } from '../../../src/cli/progress.js';
 
 const MiB = 1048576;
@@ -75,4 +77,27 @@ test('none draws nothing; auto off a terminal is plain', () => {
   const sink = recorder();
   progressReporter('auto', false, sink)?.layerDone('a', 'sha256:dd', 1, 1);
   assert.deepEqual(sink.writes, ['a: layer 1/1 dd read\n']);
+});
+
+test('a log line is written after the progress display was erased, never glued to it', () => {
+  const screen: string[] = [];
+  const sink = { now: () => 0, write: (t: string) => void screen.push(t) };
+  const p = progressReporter('tty', true, sink);
+  assert.ok(p);
+  const logger = createLogger(
+    'warn',
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        screen.push(chunk.toString());
+        done();
+      },
+    }),
+    () => p.beforeOutput(),
+  );
+  p.bytes('app:1', 'sha256:aaaa', 10 * MiB, MiB);
+  logger.warn('policy: acceptance expired');
+  assert.equal(screen.length, 3, JSON.stringify(screen));
+  assert.match(screen[0] ?? '', /^app:1 aaaa: 1\.0 MiB of 10 MiB$/);
+  assert.equal(screen[1], '\r\u001b[J');
+  assert.match(screen[2] ?? '', /^\{"level":40.*"msg":"policy: acceptance expired"\}\n$/);
 });
