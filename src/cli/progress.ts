@@ -23,8 +23,8 @@ export interface ProgressSink {
 
 /** Events of a run's downloads. */
 export interface ProgressReporter {
-  /** `bytes` more of layer `digest` (of `size` bytes) of `image` were read. */
-  bytes(image: string, digest: string, size: number, bytes: number): void;
+  /** `bytes` more of layer `digest` (of `size` bytes) of `image` (whose layers total `imageSize` bytes) were read. */
+  bytes(image: string, digest: string, size: number, bytes: number, imageSize?: number): void;
   /** Layer `digest` of `image` is read (`done` of `total` layers of the image). */
   layerDone(image: string, digest: string, done: number, total: number): void;
   /** Erases what is on screen; the next event draws again. */
@@ -98,39 +98,30 @@ function ttyReporter(sink: ProgressSink): ProgressReporter {
 }
 
 function plainReporter(sink: ProgressSink): ProgressReporter {
-  const active = new Map<string, LayerState>();
-  const lastLine = new Map<string, number>();
-  const imageTotals = (image: string): { read: number; size: number; started: number } => {
-    let read = 0;
-    let size = 0;
-    let started = Number.POSITIVE_INFINITY;
-    for (const l of active.values()) {
-      if (l.image !== image) continue;
-      read += l.read;
-      size += l.size;
-      started = Math.min(started, l.started);
-    }
-    return { read, size, started };
-  };
+  const layers = new Map<string, LayerState>();
+  /** Per image: bytes read over all its layers, its size, when its first byte came, when its last totals line was written. */
+  const images = new Map<string, { read: number; size: number; started: number; lastLine: number }>();
   return {
-    bytes(image, digest, size, bytes) {
-      const key = `${image}\n${digest}`;
+    bytes(image, digest, size, bytes, imageSize) {
       const now = sink.now();
-      const state = active.get(key) ?? { image, digest, size, read: 0, started: now };
-      state.read += bytes;
-      active.set(key, state);
-      if (!lastLine.has(image)) lastLine.set(image, now);
-      if (now - (lastLine.get(image) ?? now) < PLAIN_INTERVAL_MS) return;
-      lastLine.set(image, now);
-      const t = imageTotals(image);
-      sink.write(`${escapeForTerminal(image)}: ${mib(t.read)} of ${mib(t.size)}${speed(t.read, now - t.started)}\n`);
+      const key = `${image}\n${digest}`;
+      const layer = layers.get(key) ?? { image, digest, size, read: 0, started: now };
+      layer.read += bytes;
+      layers.set(key, layer);
+      const totals = images.get(image) ?? { read: 0, size: imageSize ?? 0, started: now, lastLine: now };
+      totals.read += bytes;
+      images.set(image, totals);
+      if (now - totals.lastLine < PLAIN_INTERVAL_MS) return;
+      totals.lastLine = now;
+      const of = totals.size > 0 ? ` of ${mib(totals.size)}` : '';
+      sink.write(`${escapeForTerminal(image)}: ${mib(totals.read)}${of}${speed(totals.read, now - totals.started)}\n`);
     },
     layerDone(image, digest, done, total) {
       const key = `${image}\n${digest}`;
-      const state = active.get(key);
-      active.delete(key);
-      if (![...active.values()].some((l) => l.image === image)) lastLine.delete(image);
-      const read = state ? ` (${mib(state.read)}${speed(state.read, sink.now() - state.started)})` : '';
+      const layer = layers.get(key);
+      layers.delete(key);
+      if (done === total) images.delete(image);
+      const read = layer ? ` (${mib(layer.read)}${speed(layer.read, sink.now() - layer.started)})` : '';
       sink.write(`${escapeForTerminal(image)}: layer ${done}/${total} ${short(digest)} read${read}\n`);
     },
     beforeOutput: () => undefined,

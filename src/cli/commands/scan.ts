@@ -15,6 +15,7 @@ import type { LevelWithSilent } from 'pino';
 import type { Severity } from '../../checks/types.js';
 import { OciScanError } from '../../errors.js';
 import { parsePlatform, type Platform } from '../../image/platform.js';
+import type { Image } from '../../image/types.js';
 import type { RegistryOptions } from '../../registry/options.js';
 import { openSession } from '../../registry/session.js';
 import { checkDocs } from '../../report/check-docs.js';
@@ -264,13 +265,18 @@ function documentOf(format: Exclude<Format, 'legacy'>, outcomes: readonly Outcom
   }
 }
 
+/** The bytes to download for `image`: its distinct layers' sizes. */
+function imageSize(image: Image): number {
+  return [...new Map(image.layers.map((l) => [l.digest, l.size])).values()].reduce((a, b) => a + b, 0);
+}
+
 /** The progress display of a run on stderr, wired to the scan options and to the CLI's other output. */
 function startProgress(mode: ProgressMode): Pick<ScanOptions, 'onLayer' | 'onLayerBytes'> {
   const reporter = progressReporter(mode, process.stderr.isTTY === true, { write: (text) => process.stderr.write(text), now: () => performance.now() });
   setOutputGuard(reporter?.beforeOutput);
   if (!reporter) return {};
   return {
-    onLayerBytes: ({ image, layer, bytes }) => reporter.bytes(image.name.display, layer.digest, layer.size, bytes),
+    onLayerBytes: ({ image, layer, bytes }) => reporter.bytes(image.name.display, layer.digest, layer.size, bytes, imageSize(image)),
     onLayer: ({ image, layer, done, total }) => reporter.layerDone(image.name.display, layer.digest, done, total),
   };
 }

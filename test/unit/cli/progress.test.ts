@@ -18,37 +18,42 @@ function recorder(): ProgressSink & { writes: string[]; advance(ms: number): voi
   return { writes, now: () => now, write: (t) => void writes.push(t), advance: (ms) => void (now += ms) };
 }
 
-test('plain: one line per layer read, and the image totals once per 30 s of a long pull', () => {
+test('plain: one line per layer read, and the image totals (all its layers) once per 30 s of a long pull', () => {
   const sink = recorder();
   const p = progressReporter('plain', true, sink);
   assert.ok(p);
   // 283 MiB in two layers, 12 MiB a second, one chunk of 1.2 MiB every 100 ms for 16 s, then the rest.
   for (let t = 0; t < 16_000; t += 100) {
-    p.bytes('perf/big', 'sha256:aaaa', 200 * MiB, 1.2 * MiB);
+    p.bytes('perf/big', 'sha256:aaaa', 200 * MiB, 1.2 * MiB, 283 * MiB);
     sink.advance(100);
   }
   p.layerDone('perf/big', 'sha256:aaaa', 1, 2);
   for (let t = 0; t < 20_000; t += 100) {
-    p.bytes('perf/big', 'sha256:bbbb', 83 * MiB, 0.4 * MiB);
+    p.bytes('perf/big', 'sha256:bbbb', 83 * MiB, 0.4 * MiB, 283 * MiB);
     sink.advance(100);
   }
   p.layerDone('perf/big', 'sha256:bbbb', 2, 2);
   const lines = sink.writes.join('').trimEnd().split('\n');
-  assert.equal(lines.length, 2, lines.join('\n'));
+  assert.equal(lines.length, 3, lines.join('\n'));
   assert.match(lines[0] ?? '', /^perf\/big: layer 1\/2 aaaa read \(192 MiB, 12 MiB\/s\)$/);
-  assert.match(lines[1] ?? '', /^perf\/big: layer 2\/2 bbbb read \(80 MiB, 4\.0 MiB\/s\)$/);
+  // 30 s after the image's first byte: its totals, over both layers.
+  assert.match(lines[1] ?? '', /^perf\/big: 248 MiB of 283 MiB, 8\.3 MiB\/s$/);
+  assert.match(lines[2] ?? '', /^perf\/big: layer 2\/2 bbbb read \(80 MiB, 4\.0 MiB\/s\)$/);
 
   // A pull longer than 30 s: one totals line at 30 s, one at 60 s, none in between.
   const slow = recorder();
   const q = progressReporter('plain', false, slow);
   assert.ok(q);
   for (let t = 0; t <= 65_000; t += 500) {
-    q.bytes('perf/big', 'sha256:cccc', 283 * MiB, 1 * MiB);
+    q.bytes('perf/big', t < 20_000 ? 'sha256:cccc' : 'sha256:dddd', 140 * MiB, 1 * MiB, 283 * MiB);
+    if (t === 19_500) q.layerDone('perf/big', 'sha256:cccc', 1, 2);
     slow.advance(500);
   }
   const totals = slow.writes.filter((w) => / of 283 MiB/.test(w));
   assert.equal(totals.length, Math.floor(65_000 / PLAIN_INTERVAL_MS));
+  // The image's totals count the layer already read too.
   assert.match(totals[0] ?? '', /^perf\/big: 61 MiB of 283 MiB, 2\.0 MiB\/s\n$/);
+  assert.match(totals[1] ?? '', /^perf\/big: 121 MiB of 283 MiB, 2\.0 MiB\/s\n$/);
 });
 
 test('tty: at most 10 redraws a second, one line per layer in flight, erased before other output', () => {
