@@ -7,15 +7,18 @@
  * Sarif.Multitool; JUnit is parsed back by fast-xml-parser.
  *
  * Provenance: every image is built by test/helpers/image-builder.ts and written as an OCI
- * layout, an OCI archive or a docker archive in a temporary directory.
+ * layout, an OCI archive or a docker archive in a temporary directory, or pushed to a real
+ * registry (Debian's docker-registry, test/helpers/registry-server.ts).
  */
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { buildImage, buildTar, writeDockerArchive, writeOciArchive, writeOciLayout, type ImageSpec } from '../../helpers/image-builder.js';
 import { multitoolValidate, sarifValidator } from '../../helpers/sarif.js';
+import { Pusher } from '../../helpers/push.js';
+import { registrySkipReason, startRegistry, type RunningRegistry } from '../../helpers/registry-server.js';
 import { ociLayoutRef, runCli, tempDir } from '../../helpers/scan.js';
 
 /** Two layers (Low), a setuid su (Critical) and a compiler (Medium); the rest passes. */
@@ -230,4 +233,45 @@ test('a bare path as IMAGE: OCI layout, OCI archive and docker archive recognise
   } finally {
     await cleanup();
   }
+});
+
+describe('every format at once, from a real registry', { skip: registrySkipReason() }, () => {
+  let registry: RunningRegistry;
+  const tools = buildImage(toolsSpec);
+  const suid = buildImage({ config: { User: '1000:1000', Labels: { vendor: 'v' }, Cmd: ['/app'] }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/passwd', mode: 0o4755, content: 'x' }] }] });
+  before(async () => {
+    registry = await startRegistry({ kind: 'none' });
+    await new Pusher(registry.url, 'team/tools').image(tools, '1.0');
+    await new Pusher(registry.url, 'team/passwd').image(suid, '2.0');
+  });
+  after(() => registry?.stop());
+
+  test('legacy + sarif + junit files, the quiet table on stdout, plain progress on stderr: two images, each everywhere', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const refs = [`${registry.host}/team/tools:1.0`, `${registry.host}/team/passwd:2.0`];
+      const sarifFile = join(dir, 'scan.sarif');
+      const junitFile = join(dir, 'junit.xml');
+      const reports = join(dir, 'reports');
+      const r = await runCli([...refs, '--format', 'legacy', '--format', `sarif=${sarifFile}`, '--format', `junit=${junitFile}`, '--format', 'table', '--quiet', '--reports-dir', reports], { env: { OCI_SCAN_PROGRESS: 'plain' } });
+      assert.equal(r.code, 12, r.stderr);
+      assert.deepEqual((await readdir(reports)).sort(), ['team_passwd_2.0-compliance.json', 'team_tools_1.0-compliance.json']);
+      const summaries = r.stdout.split('\n').filter((l) => l.includes(' — '));
+      assert.deepEqual(summaries.map((l) => l.split(' — ')[0]), refs);
+      assert.match(summaries[1] ?? '', /— 1 failed \(1 Critical\), 16 passed$/);
+      assert.equal(r.stderr.match(/: layer \d\/\d [0-9a-f]{12} read/g)?.length, 3, r.stderr);
+      assert.match(r.stderr, /Report: .*scan\.sarif\n/);
+
+      const sarif = JSON.parse(await readFile(sarifFile, 'utf8')) as { runs: Array<{ results: Array<{ ruleId: string; properties: { image: string; imageDigest: string; layer?: string; path?: string } }> }> };
+      assert.equal(sarifValidator()(sarif), undefined);
+      const passwd = sarif.runs[0]?.results.find((x) => x.properties.image === refs[1]);
+      assert.deepEqual(passwd && [passwd.ruleId, passwd.properties.imageDigest, passwd.properties.layer, passwd.properties.path], ['suid', suid.manifestDigest, suid.layers[0]?.digest, '/usr/bin/passwd']);
+      assert.doesNotMatch(await multitoolValidate(sarifFile), /: error /);
+
+      const junit = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testsuite' }).parse(await readFile(junitFile, 'utf8')) as { testsuites: { testsuite: Array<{ name: string; failures: string }> } };
+      assert.deepEqual(junit.testsuites.testsuite.map((t) => [t.name, t.failures]), [[`${refs[0]} (linux/amd64)`, '4'], [`${refs[1]} (linux/amd64)`, '1']]);
+    } finally {
+      await cleanup();
+    }
+  });
 });
