@@ -1,8 +1,9 @@
 /**
- * SARIF checks for tests: the official SARIF 2.1.0 JSON schema as @microsoft/sarif-multitool-linux
- * ships it (sarif-2.1.0.json, draft 2020-12), compiled with ajv and ajv-formats; and that
- * package's Sarif.Multitool (Microsoft's SARIF SDK), a real consumer that parses a log and
- * applies its validation rules.
+ * SARIF checks for tests: the official SARIF 2.1.0 JSON schema as @microsoft/sarif-multitool
+ * ships it (sarif-2.1.0.json, draft 2020-12, in the package of this platform that it installs
+ * as an optional dependency), compiled with ajv and ajv-formats; and that package's
+ * Sarif.Multitool (Microsoft's SARIF SDK), a real consumer that parses a log and applies its
+ * validation rules.
  */
 import { execFile } from 'node:child_process';
 import { access, chmod, constants } from 'node:fs/promises';
@@ -12,8 +13,11 @@ import { dirname, join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
+/** The platform package @microsoft/sarif-multitool installed for this machine. */
+const PLATFORM_PACKAGE = `@microsoft/sarif-multitool-${process.platform === 'win32' ? 'win32' : process.platform === 'darwin' ? 'darwin' : 'linux'}`;
+
 /** The official SARIF 2.1.0 schema file. */
-export const SARIF_SCHEMA_PATH = createRequire(import.meta.url).resolve('@microsoft/sarif-multitool-linux/sarif-2.1.0.json');
+export const SARIF_SCHEMA_PATH = createRequire(import.meta.url).resolve(`${PLATFORM_PACKAGE}/sarif-2.1.0.json`);
 
 /** A validator for the SARIF 2.1.0 schema: undefined when `doc` is valid, else the errors. */
 export function sarifValidator(): (doc: unknown) => string | undefined {
@@ -28,7 +32,7 @@ export function sarifValidator(): (doc: unknown) => string | undefined {
  * postinstall (`chmod u+x`), so the bit is set here when missing.
  */
 export async function multitoolValidate(file: string): Promise<string> {
-  const tool = join(dirname(SARIF_SCHEMA_PATH), 'Sarif.Multitool');
+  const tool = join(dirname(SARIF_SCHEMA_PATH), process.platform === 'win32' ? 'Sarif.Multitool.exe' : 'Sarif.Multitool');
   if (!(await access(tool, constants.X_OK).then(() => true, () => false))) await chmod(tool, 0o755);
   return new Promise((resolve, reject) => {
     // The .NET runtime needs ICU unless told to use the invariant culture (no libicu required).
