@@ -18,8 +18,11 @@ export function looksLikePath(input: string): boolean {
 /** `input` with its transport (`docker-archive:./app.tar`), and the note that says so; `input` unchanged when it is no bare path on disk. */
 export async function detectSource(input: string): Promise<{ readonly image: string; readonly note?: string }> {
   if (!looksLikePath(input)) return { image: input };
-  const st = await stat(input).catch(() => undefined);
-  if (!st) return { image: input };
+  const st = await stat(input).catch((err: NodeJS.ErrnoException) => err);
+  if (st instanceof Error) {
+    if (st.code === 'ENOENT') throw new OciScanError('SOURCE_NOT_FOUND', `${input} does not exist: give the path of an OCI layout directory or an image archive, or a registry reference without ./ or /`);
+    return { image: input };
+  }
   const named = (transport: string, what: string): { image: string; note: string } => ({ image: `${transport}:${input}`, note: `${input} is ${what}: scanning ${transport}:${input}` });
   if (st.isDirectory()) {
     if (await stat(`${input}/oci-layout`).then((s) => s.isFile(), () => false)) return named('oci', 'an OCI layout');

@@ -226,6 +226,9 @@ test('a bare path as IMAGE: OCI layout, OCI archive and docker archive recognise
       assert.ok(note?.endsWith(`scanning ${transport}`), note);
       assert.match(r.stdout.trimEnd(), SUMMARY);
     }
+    const missing = await runCli(['./missing.tar'], { cwd: dir });
+    assert.equal(missing.code, 20);
+    assert.equal(missing.stderr, 'oci-scan: ./missing.tar does not exist: give the path of an OCI layout directory or an image archive, or a registry reference without ./ or /\n');
     await writeFile(join(dir, 'notes.txt'), 'not an image');
     const r = await runCli(['./notes.txt'], { cwd: dir });
     assert.equal(r.code, 20, r.stderr);
