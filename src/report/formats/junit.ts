@@ -8,6 +8,7 @@
 import { formatPlatform } from '../../image/platform.js';
 import { scannedImages, type ImageOutcome, type ReportResult, type ScannedImage } from '../model.js';
 import { summarise } from '../summary.js';
+import { visibleEscape } from './terminal.js';
 
 /**
  * Characters XML 1.0 cannot hold at all (its `Char` production): C0 controls but tab, line
@@ -20,10 +21,7 @@ const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000d\u000e-\u001f\ufffe\uffff]|[\ud
 /** `text` as XML character data or an attribute value: markup escaped, impossible characters as `\xNN` / `\uNNNN`. */
 export function xmlText(text: string): string {
   return text
-    .replace(NOT_XML, (c) => {
-      const code = c.charCodeAt(0);
-      return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-    })
+    .replace(NOT_XML, visibleEscape)
     .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
 }
 
