@@ -1,7 +1,8 @@
 /**
  * `oci-scan [scan] IMAGE… [options]` (README.md "Usage"): every IMAGE scanned in one run with
- * one set of options (one layer-facts store, the same registry settings), then the reports — legacy
- * report files and check lines, or the `--format json` document — and one exit code.
+ * one set of options (one layer-facts store, the same registry settings), then the reports —
+ * each `--format` (legacy report files and check lines, the json document, SARIF, JUnit, the
+ * table) to its destination — and one exit code. `--list-checks` prints the checks instead.
  *
  * Several IMAGEs (docs/errors.md "Several images"): every one is attempted; one that cannot be
  * scanned prints its line on stderr and the others still get their reports; the exit code is
@@ -18,7 +19,6 @@ import { parsePlatform, type Platform } from '../../image/platform.js';
 import type { Image } from '../../image/types.js';
 import type { RegistryOptions } from '../../registry/options.js';
 import { openSession } from '../../registry/session.js';
-import { checkDocs } from '../../report/check-docs.js';
 import { scanDocument } from '../../report/formats/json.js';
 import { junitXml } from '../../report/formats/junit.js';
 import { sarifLog } from '../../report/formats/sarif.js';
@@ -34,7 +34,8 @@ import { runExitCode, severityCodes } from '../exit-codes.js';
 import { LOG_LEVELS } from '../logger.js';
 import { parseSize, parseTimeout, registryOptions, truthy, wantColour } from '../options.js';
 import { detectSource } from '../detect-source.js';
-import { SCAN_HELP, wrapWords } from '../help.js';
+import { SCAN_HELP } from '../help.js';
+import { checkListText } from '../list-checks.js';
 import { describeFailure, emit, emitAll, printFailure, setOutputGuard } from '../output.js';
 import { PROGRESS_MODES, progressReporter, type ProgressMode } from '../progress.js';
 import type { Command, Invocation, RunContext } from './command.js';
@@ -211,21 +212,6 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
 export interface ListChecks {
   readonly listChecks: 'table' | 'json';
   readonly output: string;
-}
-
-/** The checks as `--list-checks` prints them: a table (id, severity, title, what it looks at) or a JSON array. */
-export function checkListText(kind: 'table' | 'json', width = 80): string {
-  const docs = checkDocs();
-  if (kind === 'json') return `${JSON.stringify(docs.map((d) => ({ id: d.id, title: d.title, severity: d.severity, looksAt: d.looksAt })), null, 2)}\n`;
-  const idWidth = Math.max(2, ...docs.map((d) => d.id.length));
-  const sevWidth = Math.max(8, ...docs.map((d) => d.severity.length));
-  const indent = ' '.repeat(idWidth + sevWidth + 4);
-  const lines = [`${'ID'.padEnd(idWidth)}  ${'SEVERITY'.padEnd(sevWidth)}  TITLE / LOOKS AT`];
-  for (const d of docs) {
-    lines.push(`${d.id.padEnd(idWidth)}  ${d.severity.padEnd(sevWidth)}  ${d.title}`);
-    lines.push(...wrapWords(d.looksAt, width - indent.length).map((l) => indent + l));
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 /** Fails fast (exit 23) when the reports directory cannot be created or written, before any download. */
