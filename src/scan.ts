@@ -2,7 +2,8 @@
  * The pipeline: reference → source → image(s) → layers (inspected, cached by digest) →
  * checks → report. No I/O of its own beyond what the sources do; the CLI writes the results.
  */
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { ALL_CHECKS, matchersOf, watchPathsOf } from './checks/index.js';
 import type { Check, CheckInput, LayerView, Severity } from './checks/types.js';
 import { OciScanError } from './errors.js';
@@ -39,7 +40,9 @@ export interface ScanOptions extends SourceOptions {
    */
   readonly policy?: Policy;
   /** Called after each layer is inspected (progress display). */
-  readonly onLayer?: (event: { readonly image: Image; readonly done: number; readonly total: number; readonly facts: LayerFacts }) => void;
+  readonly onLayer?: (event: { readonly image: Image; readonly layer: Layer; readonly done: number; readonly total: number; readonly facts: LayerFacts }) => void;
+  /** Called as a layer's (compressed) bytes are read, for progress displays. */
+  readonly onLayerBytes?: (event: { readonly image: Image; readonly layer: Layer; readonly bytes: number }) => void;
 }
 
 /** The outcome of scanning one image: the image (digests, platform, layers) and its results. */
@@ -71,6 +74,20 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, 
   return results;
 }
 
+/** `blob` as read through a counter that reports each chunk's size (or `blob` itself without `onBytes`). */
+function countBytes(blob: Readable, onBytes: ((bytes: number) => void) | undefined): Readable {
+  if (!onBytes) return blob;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      onBytes(chunk.length);
+      callback(null, chunk);
+    },
+  });
+  // An error of either side reaches the other: the reader sees the source's error on `counted`.
+  pipeline(blob, counted).catch(() => undefined);
+  return counted;
+}
+
 /** Layer facts of one run: the store, plus the inspections in flight (two images sharing a layer wait for one download). */
 interface FactsSource {
   readonly store: FactsStore;
@@ -87,7 +104,7 @@ function layerFacts(image: Image, layer: Layer, collection: Collection, source: 
     const stored = await source.store.get(key);
     if (stored) return stored;
     const started = Date.now();
-    const blob = await layer.open(signal);
+    const blob = countBytes(await layer.open(signal), options.onLayerBytes && ((bytes) => options.onLayerBytes?.({ image, layer, bytes })));
     const facts = await inspectLayer(blob, { ...options.limits, ...collection, what, signal });
     options.logger.debug({ layer: layer.digest, compression: facts.compression, entries: facts.entries, tarBytes: facts.tarBytes, ms: Date.now() - started }, 'layer inspected');
     await source.store.put(key, facts);
@@ -119,7 +136,7 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
       const facts = await mapLimit(distinct, options.layerConcurrency ?? 3, async (layer) => {
         try {
           const f = await layerFacts(image, layer, { matchers, watchPaths }, source, options, stop.signal);
-          options.onLayer?.({ image, done: ++done, total: distinct.length, facts: f });
+          options.onLayer?.({ image, layer, done: ++done, total: distinct.length, facts: f });
           return f;
         } catch (err) {
           // One failed layer stops the others' downloads at once.

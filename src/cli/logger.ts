@@ -27,8 +27,19 @@ export const REDACT_PATHS = [
   'req.headers.authorization',
 ];
 
-/** A logger writing to stderr (or to `destination`, for tests). */
-export function createLogger(level: LevelWithSilent, destination: NodeJS.WritableStream | number = 2): Logger {
+/**
+ * A logger writing to stderr (or to `destination`, for tests). `beforeWrite` runs before each
+ * line: the progress display erases itself there, so that a log line never lands on it.
+ */
+export function createLogger(level: LevelWithSilent, destination: NodeJS.WritableStream | number = 2, beforeWrite?: () => void): Logger {
   const dest = typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination;
-  return pino({ level, base: null, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, dest);
+  const guarded = beforeWrite
+    ? {
+        write: (line: string): boolean => {
+          beforeWrite();
+          return dest.write(line);
+        },
+      }
+    : dest;
+  return pino({ level, base: null, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, guarded);
 }

@@ -14,10 +14,12 @@ export function parseSize(text: string, flag: string): number {
   return Math.floor(Number(m[1]) * 1024 ** power);
 }
 
-/** A `--timeout` value: seconds, 0 for none. */
-export function parseTimeout(value: number): number {
-  if (!Number.isFinite(value) || value < 0) throw new OciScanError('USAGE', `--timeout ${String(value)} is not a number of seconds (0 for no limit)`);
-  return value;
+/** A `--timeout` value in seconds (0 for none): `90`, `90s`, `10m`, `1h`, `1.5h`; USAGE quoting the text otherwise. */
+export function parseTimeout(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([smh]?)$/i.exec(text.trim());
+  if (!m) throw new OciScanError('USAGE', `--timeout ${JSON.stringify(text)} is not a duration: use seconds or a number with s, m or h (e.g. 90s, 10m, 1h; 0 for no limit)`);
+  const unit = { '': 1, s: 1, m: 60, h: 3600 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  return Number(m[1]) * unit;
 }
 
 /** `--registry-mirror SOURCE=MIRROR` values → source → mirror. */

@@ -20,6 +20,18 @@ const SETTING_HINTS: Readonly<Record<ErrorSetting, string>> = {
   reportsDir: '; set COMPLIANCE_REPORTS_DIR or --reports-dir to a writable directory',
 };
 
+let guard: (() => void) | undefined;
+
+/** Registers what runs before any line is written to stdout or stderr (the progress display erases itself); undefined removes it. */
+export function setOutputGuard(beforeOutput: (() => void) | undefined): void {
+  guard = beforeOutput;
+}
+
+/** Runs the registered guard (for writers outside this module, such as the logger). */
+export function beforeOutput(): void {
+  guard?.();
+}
+
 /** A failure as the CLI reports it: the error code (INTERNAL for a bug) and the message with the CLI's hint, one line. */
 export function describeFailure(err: unknown): ScanFailure {
   if (err instanceof OciScanError) {
@@ -37,6 +49,7 @@ export function describeFailure(err: unknown): ScanFailure {
  */
 export function printFailure(err: unknown, logger: Logger | undefined, prefix = ''): number {
   const { code, message } = describeFailure(err);
+  guard?.();
   process.stderr.write(`oci-scan: ${terminalText(prefix + message, 4000)}\n`);
   logger?.debug({ code, stack: err instanceof Error ? err.stack : undefined }, 'failure');
   return exitCodeOfError(err);
@@ -48,6 +61,7 @@ export function emit(stream: NodeJS.WriteStream, text: string): Promise<void> {
   // write error as an 'error' event: without a listener that would crash the process with a
   // stack trace. The write callback below still receives the error (REPORT_WRITE).
   if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+  guard?.();
   return new Promise((resolve, reject) => {
     stream.write(text, (err) => (err ? reject(new OciScanError('REPORT_WRITE', `cannot write to ${stream === process.stdout ? 'stdout' : 'stderr'}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)) : resolve()));
   });

@@ -10,7 +10,7 @@ import { parseCommandLine } from './commands/index.js';
 import type { RunContext } from './commands/command.js';
 import { untilStopped } from './interrupt.js';
 import { createLogger } from './logger.js';
-import { printFailure } from './output.js';
+import { beforeOutput, printFailure } from './output.js';
 
 /** Runs the command line `argv` (without node and the script); never throws; resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -35,7 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const invocation = await parseCommandLine(argv, process.env);
     if (!invocation) return 0;
-    logger = createLogger(invocation.logLevel);
+    logger = createLogger(invocation.logLevel, 2, beforeOutput);
     if (invocation.timeoutSeconds > 0) {
       const seconds = invocation.timeoutSeconds;
       timer = setTimeout(() => controller.abort(new OciScanError('TIMEOUT', `the scan did not finish within ${seconds} s (--timeout): no report written; raise --timeout or check the registry's speed`)), seconds * 1000);

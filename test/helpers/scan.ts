@@ -52,11 +52,11 @@ export async function ociLayoutRef(dir: string, spec: ImageSpec, tag = '1.0'): P
 /** The path of the built CLI. */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-/** Runs the CLI; resolves with its exit code and output. */
+/** Runs the CLI (progress off unless `options.env` sets OCI_SCAN_PROGRESS: tests read stderr); resolves with its exit code and output. */
 export function runCli(args: readonly string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1', ...options.env })) if (v !== undefined) env[k] = v;
+    for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', ...options.env })) if (v !== undefined) env[k] = v;
     for (const k of ['COMPLIANCE_IMAGE_FULL_REF', 'COMPLIANCE_REPORTS_DIR', 'COMPLIANCE_JSON_STDOUT', 'DOCKER_AUTH_CONFIG', 'FORCE_COLOR']) if (!(options.env && k in options.env)) delete env[k];
     const child = spawn(process.execPath, [CLI, ...args], { env, cwd: options.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -124,7 +124,7 @@ test('two scans writing into the same reports directory at once both leave compl
 /** Runs the CLI with custom stdio; resolves with exit code and stderr. */
 function spawnCli(args: readonly string[], stdout: number | 'pipe', onSpawn?: (kill: (s: NodeJS.Signals) => void, stderrSoFar: () => string) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none' };
     for (const k of ['COMPLIANCE_IMAGE_FULL_REF', 'COMPLIANCE_REPORTS_DIR', 'COMPLIANCE_JSON_STDOUT', 'DOCKER_AUTH_CONFIG', 'FORCE_COLOR']) delete env[k];
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', stdout, 'pipe'] });
     let stderr = '';

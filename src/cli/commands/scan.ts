@@ -1,52 +1,70 @@
 /**
  * `oci-scan [scan] IMAGE… [options]` (README.md "Usage"): every IMAGE scanned in one run with
- * one set of options (one layer-facts store, the same registry settings), then the reports — legacy
- * report files and check lines, or the `--format json` document — and one exit code.
+ * one set of options (one layer-facts store, the same registry settings), then the reports —
+ * each `--format` (legacy report files and check lines, the json document, SARIF, JUnit, the
+ * table) to its destination — and one exit code. `--list-checks` prints the checks instead.
  *
  * Several IMAGEs (docs/errors.md "Several images"): every one is attempted; one that cannot be
  * scanned prints its line on stderr and the others still get their reports; the exit code is
  * then that of the first failure, else the code of the highest severity over every image.
  */
-import { access, constants, stat } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { access, constants, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import yargs from 'yargs';
 import type { LevelWithSilent } from 'pino';
 import type { Severity } from '../../checks/types.js';
 import { OciScanError } from '../../errors.js';
 import { parsePlatform, type Platform } from '../../image/platform.js';
+import type { Image } from '../../image/types.js';
 import type { RegistryOptions } from '../../registry/options.js';
 import { openSession } from '../../registry/session.js';
 import { scanDocument } from '../../report/formats/json.js';
+import { junitXml } from '../../report/formats/junit.js';
+import { sarifLog } from '../../report/formats/sarif.js';
+import { summaryLine, tableText } from '../../report/formats/table.js';
 import { legacyReportSet } from '../../report/formats/legacy.js';
-import { escapeForTerminal, imageHeader, terminalChunks } from '../../report/formats/terminal.js';
-import { highestOf, type ScanFailure } from '../../report/model.js';
+import { escapeForTerminal, imageHeader, terminalChunks, terminalText } from '../../report/formats/terminal.js';
+import { highestOf, scannedImages, type ScanFailure } from '../../report/model.js';
 import { reportFileNames } from '../../report/names.js';
 import { documentText, ensureReportsDir, ReportBatch } from '../../report/write.js';
 import { imagesToScan, scan, type ImageScan, type ScanOptions } from '../../scan.js';
 import { memoryFactsStore } from '../../store/facts-store.js';
 import { findPolicy, type LoadedPolicy } from '../../policy/load.js';
-import { failThreshold, FAIL_ON_VALUES, runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
+import { failThreshold, runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
 import { LOG_LEVELS } from '../logger.js';
 import { parseSize, parseTimeout, registryOptions, truthy, wantColour } from '../options.js';
-import { describeFailure, emitAll, printFailure } from '../output.js';
+import { detectSource } from '../detect-source.js';
+import { SCAN_HELP } from '../help.js';
+import { checkListText } from '../list-checks.js';
+import { describeFailure, emit, emitAll, printFailure, setOutputGuard } from '../output.js';
+import { PROGRESS_MODES, progressReporter, type ProgressMode } from '../progress.js';
 import type { Command, Invocation, RunContext } from './command.js';
 
 /** Report formats of `--format`. */
-export const FORMATS = ['legacy', 'json'] as const;
+export const FORMATS = ['legacy', 'json', 'sarif', 'junit', 'table'] as const;
 /** A report format. */
 export type Format = (typeof FORMATS)[number];
+
+/** One `--format NAME[=DEST]`: where a format goes (`-`: stdout; legacy: the reports directory). */
+export interface FormatOutput {
+  readonly format: Format;
+  readonly dest: string;
+}
 
 /** Everything a scan run needs, resolved from argv and the environment. */
 export interface ScanConfig {
   /** The IMAGE arguments (or COMPLIANCE_IMAGE_FULL_REF), as given. */
   readonly images: readonly string[];
-  readonly format: Format;
-  /** `--format json`: where the document goes (`-`: stdout). */
-  readonly output: string;
-  /** `--format legacy`: the directory of the report files. */
+  /** The formats of the run, each with its destination; today's `legacy` alone without `--format`. */
+  readonly outputs: readonly FormatOutput[];
+  /** The legacy report files' directory. */
   readonly reportsDir: string;
   readonly jsonStdout: boolean;
   readonly colour: boolean;
+  /** `--quiet`: only failed checks and the summary line. */
+  readonly quiet: boolean;
+  readonly progress: ProgressMode;
   readonly platform: Platform | 'all';
   readonly registry: RegistryOptions;
   readonly maxLayerBytes: number;
@@ -61,69 +79,133 @@ export interface ScanConfig {
   readonly threshold?: FailThreshold;
 }
 
-const USAGE = `$0 [scan] [IMAGE...] [options]
+/** `--format` values → outputs; usage errors for an unknown format, a destination for legacy, -o with several formats, two formats on stdout. */
+export function parseFormats(values: readonly string[], output: string | undefined): FormatOutput[] {
+  if (output === '') throw new OciScanError('USAGE', '-o/--output needs a file name, or "-" for stdout');
+  const outputs = (values.length === 0 ? ['legacy'] : values).map((value): FormatOutput => {
+    const eq = value.indexOf('=');
+    const name = eq < 0 ? value : value.slice(0, eq);
+    const format = FORMATS.find((f) => f === name);
+    if (!format) throw new OciScanError('USAGE', `--format ${JSON.stringify(value)}: the format is one of ${FORMATS.join(', ')}, optionally with =FILE (e.g. --format sarif=out.sarif)`);
+    if (eq >= 0 && value.slice(eq + 1) === '') throw new OciScanError('USAGE', `--format ${value} needs a file name after "=", or "-" for stdout`);
+    if (format === 'legacy' && eq >= 0) throw new OciScanError('USAGE', '--format legacy writes one report file per image in --reports-dir: give the directory with --reports-dir, not --format legacy=…');
+    return { format, dest: eq >= 0 ? value.slice(eq + 1) : format === 'legacy' ? '' : '-' };
+  });
+  if (output !== undefined) {
+    const documents = outputs.filter((o) => o.format !== 'legacy');
+    if (documents.length !== 1 || outputs.length !== 1) {
+      throw new OciScanError('USAGE', documents.length === 0 ? '-o/--output writes the document of --format json|sarif|junit|table; the legacy reports go to --reports-dir (see oci-scan --help)' : '-o/--output takes the output of a single --format; with several, give each its file: --format sarif=out.sarif --format junit=junit.xml');
+    }
+    return [{ format: documents[0]?.format ?? 'json', dest: output }];
+  }
+  const onStdout = outputs.filter((o) => o.dest === '-');
+  if (onStdout.length > 1) throw new OciScanError('USAGE', `at most one format can go to stdout, got ${onStdout.map((o) => o.format).join(' and ')}: give the others a file (--format ${onStdout[1]?.format ?? 'junit'}=FILE)`);
+  if (new Set(outputs.map((o) => o.format)).size !== outputs.length) throw new OciScanError('USAGE', 'each --format may be given once');
+  return outputs;
+}
 
-Checks container images against compliance requirements, straight from a registry or an image archive, with no container engine. Every IMAGE is scanned in one run; the exit code is the highest over all of them.
+/** `--progress`, else OCI_SCAN_PROGRESS, else auto; USAGE for a value of the variable that is no mode. */
+function progressMode(option: string | undefined, env: NodeJS.ProcessEnv): ProgressMode {
+  const value = option ?? (env['OCI_SCAN_PROGRESS'] || 'auto');
+  const mode = PROGRESS_MODES.find((m) => m === value);
+  if (!mode) throw new OciScanError('USAGE', `OCI_SCAN_PROGRESS=${JSON.stringify(value)} is not a progress mode: use ${PROGRESS_MODES.join(', ')}`);
+  return mode;
+}
 
-IMAGE: a registry reference (ghcr.io/org/app:1.2, alpine, host:5000/app@sha256:…, docker://REF), oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:REPO:TAG]. Default: $COMPLIANCE_IMAGE_FULL_REF.`;
+/** Refuses a `--ca-file` that holds no PEM certificate (USAGE), before any connection. */
+async function checkCaFile(file: string): Promise<void> {
+  let text: string;
+  try {
+    const st = await stat(file);
+    // A CA bundle is a few hundred KiB at most (Debian's is ~200 KiB): bound the read.
+    if (!st.isFile() || st.size > 16 * 1024 * 1024) throw new Error(st.isFile() ? 'larger than 16 MiB' : 'not a file');
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new OciScanError('USAGE', `--ca-file ${JSON.stringify(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give a PEM file of CA certificates`);
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  const valid = blocks.filter((b) => {
+    try {
+      new X509Certificate(b);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (valid.length === 0 || valid.length !== blocks.length) throw new OciScanError('USAGE', `--ca-file ${JSON.stringify(file)} is not a PEM certificate file (${blocks.length === 0 ? 'no BEGIN CERTIFICATE block' : 'a certificate block does not parse'}): give the CA certificate(s) in PEM form`);
+}
 
-const EPILOG = 'Commands: scan (the default: "oci-scan IMAGE" is "oci-scan scan IMAGE"). "audit" and "cache" are reserved for later versions: to scan an image named so, write "oci-scan scan audit" or "oci-scan docker://audit".';
-
-/** Parses the scan command's arguments; usage errors become OciScanError('USAGE'); undefined after --help/--version. */
-export async function parseScanArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ScanConfig | undefined> {
+/** Parses the scan command's arguments; usage errors become OciScanError('USAGE'); undefined after --help/--version (and after --list-checks, which prints the checks). */
+export async function parseScanArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ScanConfig | ListChecks | undefined> {
   let usageError: string | undefined;
   const parser = yargs([...argv])
     .scriptName('oci-scan')
-    .usage(USAGE)
-    .epilog(EPILOG)
+    // The help is written by hand (src/cli/help.ts): yargs' own wraps inside words.
+    .help(false)
     .command('$0 [images..]', false)
-    .positional('images', { type: 'string', array: true, describe: 'the images to scan' })
-    .option('format', { type: 'string', choices: FORMATS as unknown as string[], describe: 'legacy: one report file per image in --reports-dir and the check lines on stdout (the default); json: one document for the whole run on stdout or in -o FILE (docs/reports.md)' })
-    .option('output', { alias: 'o', type: 'string', describe: 'with --format json: the file to write the document to ("-": stdout, the default)' })
-    .option('reports-dir', { type: 'string', describe: 'directory for the legacy report files [env COMPLIANCE_REPORTS_DIR, default: reports]' })
-    .option('json-stdout', { type: 'boolean', describe: 'also print the legacy reports on stdout, one object keyed by image (the check lines then go to stderr) [env COMPLIANCE_JSON_STDOUT]' })
-    .option('platform', { type: 'string', default: 'linux/amd64', describe: 'platform to scan in a multi-platform image: os/arch[/variant], or "all"' })
-    .option('insecure-registry', { type: 'string', array: true, default: [] as string[], describe: 'HOST[:PORT] to reach over plain HTTP (repeatable)' })
-    .option('registry-mirror', { type: 'string', array: true, default: [] as string[], describe: 'SOURCE=MIRROR, e.g. docker.io=mirror.local:5000 (repeatable)' })
-    .option('ca-file', { type: 'string', describe: 'PEM file of extra CAs to trust for registries' })
-    .option('max-layer-size', { type: 'string', describe: 'largest uncompressed layer to read (decompression-bomb guard), e.g. 64g', default: '64g' })
-    .option('timeout', { type: 'number', default: 0, describe: 'give up the run after this many seconds (0: no limit; stalled downloads time out on their own)' })
-    .option('allow-unscanned-layers', { type: 'boolean', default: false, describe: 'report on an image with layers that could not be scanned (foreign layers the registry does not serve) instead of failing every file check' })
-    .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'warn', describe: 'log level of the JSON logs on stderr' })
-    .option('color', { type: 'boolean', describe: 'colour the check lines (default: when stdout is a terminal; honours NO_COLOR / FORCE_COLOR)' })
-    .option('policy', { type: 'string', describe: 'policy file: checks disabled or re-rated, findings accepted, check data (default: .oci-scan.yaml, .oci-scan.yml or .oci-scan.json in the working directory; docs/ci.md)' })
-    .option('fail-on', { type: 'string', describe: `exit 0 unless a finding that was not accepted is at or above this severity: ${FAIL_ON_VALUES.join('|')} (docs/errors.md)` })
-    .option('exit-code', { type: 'string', describe: 'the exit code when the --fail-on threshold is met (default: the highest severity\'s code, 12-15); alone, any failure meets it' })
+    .positional('images', { type: 'string', array: true })
+    .option('format', { type: 'string', array: true, requiresArg: true })
+    .option('output', { alias: 'o', type: 'string', requiresArg: true })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false })
+    .option('list-checks', { type: 'boolean', default: false })
+    .option('progress', { type: 'string', choices: PROGRESS_MODES as unknown as string[], requiresArg: true })
+    .option('reports-dir', { type: 'string', requiresArg: true })
+    .option('json-stdout', { type: 'boolean' })
+    .option('platform', { type: 'string', default: 'linux/amd64', requiresArg: true })
+    .option('insecure-registry', { type: 'string', array: true, default: [] as string[], requiresArg: true })
+    .option('registry-mirror', { type: 'string', array: true, default: [] as string[], requiresArg: true })
+    .option('ca-file', { type: 'string', requiresArg: true })
+    .option('max-layer-size', { type: 'string', default: '64g', requiresArg: true })
+    .option('timeout', { type: 'string', default: '0', requiresArg: true })
+    .option('allow-unscanned-layers', { type: 'boolean', default: false })
+    .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'warn', requiresArg: true })
+    .option('color', { type: 'boolean' })
+    .option('policy', { type: 'string', requiresArg: true })
+    .option('fail-on', { type: 'string', requiresArg: true })
+    .option('exit-code', { type: 'string', requiresArg: true })
+    .option('help', { alias: 'h', type: 'boolean' })
     .strictOptions()
     .strictCommands()
     .exitProcess(false)
     .fail((msg, err) => {
       usageError = msg || err?.message || 'invalid arguments';
     })
-    .help()
-    .alias('h', 'help')
-    .version()
-    .wrap(Math.min(110, process.stdout.columns || 100));
+    .version();
   const args = await parser.parseAsync();
-  if (usageError) throw new OciScanError('USAGE', `${usageError} (see oci-scan --help)`);
-  if (args['help'] || args['version']) return undefined;
-
-  const format: Format = args.format === 'json' ? 'json' : 'legacy';
-  if (format === 'legacy' && args.output !== undefined) throw new OciScanError('USAGE', '-o/--output writes the --format json document; the legacy reports go to --reports-dir (see oci-scan --help)');
-  if (format === 'json' && args['json-stdout'] !== undefined) throw new OciScanError('USAGE', '--json-stdout prints the legacy reports; with --format json the document goes to stdout, or to -o FILE (see oci-scan --help)');
-  if (format === 'json' && args['reports-dir'] !== undefined) throw new OciScanError('USAGE', '--reports-dir holds the legacy report files; with --format json write the document with -o FILE (see oci-scan --help)');
-  if (args.output === '') throw new OciScanError('USAGE', '-o/--output needs a file name, or "-" for stdout');
+  if (usageError) throw new OciScanError('USAGE', `${usageError.replace(/^Not enough arguments following: (.*)$/, '--$1 needs a value')} (see oci-scan --help)`);
+  if (args['version']) return undefined;
+  if (args.help) {
+    await emit(process.stdout, SCAN_HELP);
+    return undefined;
+  }
+  // An option repeated where one value is meant arrives as an array: refuse it, never guess.
+  for (const name of ['output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'progress', 'log-level'] as const) {
+    if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see oci-scan --help)`);
+  }
+  const outputs = parseFormats((args.format ?? []).map(String), args.output);
+  if (args['list-checks']) {
+    const [first, ...more] = outputs;
+    if (more.length > 0 || (first && first.format !== 'table' && first.format !== 'json' && args.format !== undefined)) throw new OciScanError('USAGE', '--list-checks prints a table, or JSON with --format json');
+    return { listChecks: first?.format === 'json' ? 'json' : 'table', output: first?.dest || '-' };
+  }
+  const legacy = outputs.some((o) => o.format === 'legacy');
+  const stdoutTaken = outputs.some((o) => o.dest === '-');
+  if (!legacy && args['json-stdout'] !== undefined) throw new OciScanError('USAGE', '--json-stdout prints the legacy reports; with --format json the document goes to stdout, or to -o FILE (see oci-scan --help)');
+  if (legacy && stdoutTaken && args['json-stdout'] === true) throw new OciScanError('USAGE', '--json-stdout prints the legacy reports on stdout, which another --format already writes to: give that format a file (--format FORMAT=FILE)');
+  if (!legacy && args['reports-dir'] !== undefined) throw new OciScanError('USAGE', '--reports-dir holds the legacy report files; add --format legacy, or write the document with -o FILE (see oci-scan --help)');
   const platformText = String(args.platform);
   const given = (args.images ?? []).map(String);
   const fromEnv = env['COMPLIANCE_IMAGE_FULL_REF'];
+  if (args['ca-file'] !== undefined) await checkCaFile(args['ca-file']);
   return {
     images: given.length > 0 ? given : fromEnv ? [fromEnv] : [],
-    format,
-    output: args.output ?? '-',
+    outputs,
     reportsDir: args['reports-dir'] ?? (env['COMPLIANCE_REPORTS_DIR'] || 'reports'),
-    // With --format json, COMPLIANCE_JSON_STDOUT (set for the legacy reports) is ignored.
-    jsonStdout: format === 'legacy' && (args['json-stdout'] ?? truthy(env['COMPLIANCE_JSON_STDOUT'])),
+    // Without legacy, or with stdout taken by a document, COMPLIANCE_JSON_STDOUT (set for the legacy reports) is ignored.
+    jsonStdout: legacy && !stdoutTaken && (args['json-stdout'] ?? truthy(env['COMPLIANCE_JSON_STDOUT'])),
     colour: wantColour(args.color, env),
+    quiet: args.quiet,
+    progress: progressMode(args.progress, env),
     platform: platformText === 'all' ? 'all' : parsePlatform(platformText),
     registry: registryOptions({ insecureRegistries: args['insecure-registry'], mirrors: args['registry-mirror'], caFile: args['ca-file'] }, env),
     maxLayerBytes: parseSize(args['max-layer-size'], '--max-layer-size'),
@@ -141,6 +223,12 @@ async function policyAndThreshold(policyFile: string | undefined, failOn: string
   const threshold = failThreshold(failOn, exitCode);
   const policy = await findPolicy(policyFile, process.cwd());
   return { ...(policy ? { policy } : {}), ...(threshold ? { threshold } : {}) };
+}
+
+/** `--list-checks`: how to print the checks, and where. */
+export interface ListChecks {
+  readonly listChecks: 'table' | 'json';
+  readonly output: string;
 }
 
 /** Fails fast (exit 23) when the reports directory cannot be created or written, before any download. */
@@ -163,33 +251,48 @@ async function checkOutputFile(file: string): Promise<void> {
   if (await isDir(file)) throw new OciScanError('REPORT_WRITE', `cannot write the document ${file}: it is a directory; give -o a file name`);
 }
 
-/** A one-line progress display on stderr (only used when stderr is a terminal). */
-function progress(): NonNullable<ScanOptions['onLayer']> {
-  let bytes = 0;
-  return ({ done, total, facts }) => {
-    bytes += facts.tarBytes;
-    process.stderr.write(`\r\u001b[Kinspected ${done}/${total} layers, ${(bytes / 1048576).toFixed(1)} MiB unpacked`);
-  };
-}
-
-function clearProgress(): void {
-  if (process.stderr.isTTY) process.stderr.write('\r\u001b[K');
-}
-
 /** What became of one IMAGE of the run. */
 type Outcome = { readonly input: string; readonly scans: readonly ImageScan[] } | { readonly input: string; readonly failure: ScanFailure };
+
+/** The text of a document format for the run. */
+function documentOf(format: Exclude<Format, 'legacy'>, outcomes: readonly Outcome[], quiet: boolean): Iterable<string> {
+  switch (format) {
+    case 'json':
+      return documentText(scanDocument(outcomes));
+    case 'sarif':
+      return documentText(sarifLog(outcomes));
+    case 'junit':
+      return [junitXml(outcomes)];
+    case 'table':
+      return scannedImages(outcomes).map((s, i) => `${i > 0 ? '\n' : ''}${tableText(s, { quiet })}`);
+  }
+}
+
+/** The bytes to download for `image`: its distinct layers' sizes. */
+function imageSize(image: Image): number {
+  return [...new Map(image.layers.map((l) => [l.digest, l.size])).values()].reduce((a, b) => a + b, 0);
+}
+
+/** The progress display of a run on stderr, wired to the scan options and to the CLI's other output. */
+function startProgress(mode: ProgressMode): Pick<ScanOptions, 'onLayer' | 'onLayerBytes'> {
+  const reporter = progressReporter(mode, process.stderr.isTTY === true, { write: (text) => process.stderr.write(text), now: () => performance.now() });
+  setOutputGuard(reporter?.beforeOutput);
+  if (!reporter) return {};
+  return {
+    onLayerBytes: ({ image, layer, bytes }) => reporter.bytes(image.name.display, layer.digest, layer.size, bytes, imageSize(image)),
+    onLayer: ({ image, layer, done, total }) => reporter.layerDone(image.name.display, layer.digest, done, total),
+  };
+}
 
 /** Runs a parsed scan command line. */
 export async function runScan(config: ScanConfig, context: RunContext): Promise<number> {
   const { logger, signal } = context;
   const inputs = imagesToScan(config.images);
-  const json = config.format === 'json';
-  const toFile = json && config.output !== '-';
-  if (json) {
-    if (toFile) await checkOutputFile(config.output);
-  } else {
-    await checkReportsDir(config.reportsDir);
-  }
+  const legacy = config.outputs.some((o) => o.format === 'legacy');
+  const files = config.outputs.filter((o) => o.format !== 'legacy' && o.dest !== '-');
+  const onStdout = config.outputs.find((o) => o.format !== 'legacy' && o.dest === '-');
+  if (legacy) await checkReportsDir(config.reportsDir);
+  for (const f of files) await checkOutputFile(f.dest);
 
   // One set of options for the whole run: every image shares the layer-facts store and the
   // registry sessions (one ping, one credential lookup, one token cache per registry).
@@ -206,18 +309,19 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
     allowUnscannedLayers: config.allowUnscannedLayers,
     limits: { maxLayerBytes: config.maxLayerBytes },
     ...(config.policy ? { policy: config.policy.policy } : {}),
-    ...(process.stderr.isTTY ? { onLayer: progress() } : {}),
+    ...startProgress(config.progress),
   };
   const outcomes: Outcome[] = [];
   const failures: unknown[] = [];
   try {
     for (const input of inputs) {
       try {
-        outcomes.push({ input, scans: await scan(input, options) });
+        const detected = await detectSource(input);
+        if (detected.note) await emit(process.stderr, `oci-scan: ${terminalText(detected.note)}\n`);
+        outcomes.push({ input, scans: await scan(detected.image, options) });
       } catch (err) {
         // A stopped run (signal, --timeout) stops every image and writes nothing.
         if (signal.aborted) throw err;
-        clearProgress();
         printFailure(err, logger, inputs.length > 1 ? `${input}: ` : '');
         failures.push(err);
         outcomes.push({ input, failure: describeFailure(err) });
@@ -227,7 +331,6 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
     // Every layer has been read: the registries' connections can go.
     await session.close();
   }
-  clearProgress();
 
   const groups = outcomes.flatMap((o) => ('scans' in o ? [o.scans] : []));
   const scans = groups.flat();
@@ -235,32 +338,54 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
   // before that leaves no report (docs/errors.md).
   const batch = new ReportBatch(config.reportsDir);
   context.onExit(() => batch.discard());
-  const document = json ? scanDocument(outcomes) : undefined;
-  if (document) {
-    if (toFile) await batch.writeFile(config.output, documentText(document), signal);
-  } else {
-    const files = reportFileNames(groups.map((g) => g.map((s) => s.image)));
-    for (const [i, s] of scans.entries()) await batch.write(files[i] ?? '', s.report, signal);
+  if (legacy) {
+    const names = reportFileNames(groups.map((g) => g.map((s) => s.image)));
+    for (const [i, s] of scans.entries()) await batch.write(names[i] ?? '', s.report, signal);
   }
+  for (const f of files) {
+    if (f.format !== 'legacy') await batch.writeFile(f.dest, documentOf(f.format, outcomes, config.quiet), signal);
+  }
+  const stdoutDocument = onStdout && onStdout.format !== 'legacy' ? documentOf(onStdout.format, outcomes, config.quiet) : undefined;
   const reportSet = config.jsonStdout && scans.length > 0 ? legacyReportSet(groups) : undefined;
   const paths = batch.commit(signal);
   context.committed();
   for (const path of paths) logger.info({ path }, 'report written');
 
-  const stdoutIsData = config.jsonStdout || (json && !toFile);
+  // The check lines: the human view unless the table is asked for; on stderr when stdout carries data.
+  const stdoutIsData = config.jsonStdout || stdoutDocument !== undefined;
   const lines = stdoutIsData ? process.stderr : process.stdout;
+  const tableAsked = config.outputs.some((o) => o.format === 'table');
   for (const [i, s] of scans.entries()) {
     const chunks = function* (): Generator<string> {
-      if (scans.length > 1 || failures.length > 0) yield imageHeader(s.image);
-      yield* terminalChunks(s.results, { colour: config.colour && !stdoutIsData });
-      if (!json) yield `Report: ${escapeForTerminal(paths[i] ?? '')}\n`;
+      if (!tableAsked) {
+        if (scans.length > 1 || failures.length > 0) yield imageHeader(s.image);
+        yield* terminalChunks(config.quiet ? s.results.filter((r) => !r.Pass) : s.results, { colour: config.colour && !stdoutIsData });
+        if (config.quiet) yield summaryLine(s);
+      }
+      if (legacy) yield `Report: ${escapeForTerminal(paths[i] ?? '')}\n`;
     };
     await emitAll(lines, chunks(), signal);
   }
-  if (toFile) await emitAll(lines, [`Report: ${escapeForTerminal(config.output)}\n`], signal);
-  if (document && !toFile) await emitAll(process.stdout, documentText(document), signal);
+  for (const f of files) await emitAll(lines, [`Report: ${escapeForTerminal(f.dest)}\n`], signal);
+  if (stdoutDocument) await emitAll(process.stdout, stdoutDocument, signal);
   if (reportSet) await emitAll(process.stdout, documentText(reportSet), signal);
   return runExitCode(failures, highestOf(scans.map((s) => s.highest)), config.codes, config.threshold);
+}
+
+/** Prints the checks (`--list-checks`). */
+async function runListChecks(list: ListChecks, context: RunContext): Promise<number> {
+  const text = checkListText(list.listChecks);
+  if (list.output === '-') {
+    await emitAll(process.stdout, [text], context.signal);
+  } else {
+    await checkOutputFile(list.output);
+    const batch = new ReportBatch(dirname(list.output));
+    context.onExit(() => batch.discard());
+    await batch.writeFile(list.output, [text], context.signal);
+    batch.commit(context.signal);
+    context.committed();
+  }
+  return 0;
 }
 
 /** The `scan` command (also the default command). */
@@ -269,6 +394,7 @@ export const scanCommand: Command = {
   async parse(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<Invocation | undefined> {
     const config = await parseScanArgs(argv, env);
     if (!config) return undefined;
+    if ('listChecks' in config) return { logLevel: 'warn', timeoutSeconds: 0, run: (context) => runListChecks(config, context) };
     return { logLevel: config.logLevel, timeoutSeconds: config.timeoutSeconds, run: (context) => runScan(config, context) };
   },
 };

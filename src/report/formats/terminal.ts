@@ -20,12 +20,15 @@ export const TERMINAL_PATHS_PER_LAYER = 1000;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]|[\ud800-\udfff]/gu;
 
+/** One character as a visible escape: `\x1b` up to U+00FF, else `\u202e`. */
+export function visibleEscape(c: string): string {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
 /** Replaces control and text-reordering characters with visible escapes (`\x1b`, `\u202e`). */
 export function escapeForTerminal(text: string): string {
-  return text.replace(UNSAFE, (c) => {
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+  return text.replace(UNSAFE, visibleEscape);
 }
 
 /** One line of outside text for the terminal: escaped, and cut to `max` characters (`…`). */

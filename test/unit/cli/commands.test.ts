@@ -7,7 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isOciScanError } from '../../../src/errors.js';
 import { COMMANDS, resolveCommand } from '../../../src/cli/commands/index.js';
-import { parseScanArgs, scanCommand } from '../../../src/cli/commands/scan.js';
+import { parseScanArgs, scanCommand, type ScanConfig } from '../../../src/cli/commands/scan.js';
+
+/** The scan configuration of `argv` (not --help, not --list-checks). */
+async function configOf(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ScanConfig> {
+  const config = await parseScanArgs(argv, env);
+  assert.ok(config && !('listChecks' in config), argv.join(' '));
+  return config;
+}
 
 test('resolveCommand: scan is the default; a command word counts only as the whole first argument', () => {
   const cases: Array<[argv: string[], args: string[]]> = [
@@ -40,21 +47,26 @@ test('resolveCommand: reserved words are refused (USAGE) with the way to scan an
 
 test('parseScanArgs: every IMAGE, in order; COMPLIANCE_IMAGE_FULL_REF only without one; formats and their conflicts', async () => {
   const env = { COMPLIANCE_IMAGE_FULL_REF: 'from-env:1' };
-  assert.deepEqual((await parseScanArgs(['a:1', 'b:2', '--platform', 'all', 'c:3'], env))?.images, ['a:1', 'b:2', 'c:3']);
-  assert.deepEqual((await parseScanArgs([], env))?.images, ['from-env:1']);
-  assert.deepEqual((await parseScanArgs([], {}))?.images, []);
+  assert.deepEqual((await configOf(['a:1', 'b:2', '--platform', 'all', 'c:3'], env)).images, ['a:1', 'b:2', 'c:3']);
+  assert.deepEqual((await configOf([], env)).images, ['from-env:1']);
+  assert.deepEqual((await configOf([], {})).images, []);
 
-  const legacy = await parseScanArgs(['a:1'], { COMPLIANCE_JSON_STDOUT: 'true', COMPLIANCE_REPORTS_DIR: 'out' });
-  assert.equal(legacy?.format, 'legacy');
-  assert.equal(legacy?.jsonStdout, true);
-  assert.equal(legacy?.reportsDir, 'out');
-  const json = await parseScanArgs(['a:1', '--format', 'json', '-o', 'doc.json'], { COMPLIANCE_JSON_STDOUT: 'true' });
-  assert.equal(json?.format, 'json');
-  assert.equal(json?.output, 'doc.json');
-  assert.equal(json?.jsonStdout, false, 'COMPLIANCE_JSON_STDOUT is for the legacy reports');
-  assert.equal((await parseScanArgs(['a:1', '--format', 'json'], {}))?.output, '-');
+  const legacy = await configOf(['a:1'], { COMPLIANCE_JSON_STDOUT: 'true', COMPLIANCE_REPORTS_DIR: 'out' });
+  assert.deepEqual(legacy.outputs, [{ format: 'legacy', dest: '' }]);
+  assert.equal(legacy.jsonStdout, true);
+  assert.equal(legacy.reportsDir, 'out');
+  const json = await configOf(['a:1', '--format', 'json', '-o', 'doc.json'], { COMPLIANCE_JSON_STDOUT: 'true' });
+  assert.deepEqual(json.outputs, [{ format: 'json', dest: 'doc.json' }]);
+  assert.equal(json.jsonStdout, false, 'COMPLIANCE_JSON_STDOUT is for the legacy reports');
+  assert.deepEqual((await configOf(['a:1', '--format', 'json'], {})).outputs, [{ format: 'json', dest: '-' }]);
+  const several = await configOf(['a:1', '--format', 'sarif=out.sarif', '--format', 'junit=j.xml', '--format', 'table', '--format', 'legacy'], {});
+  assert.deepEqual(several.outputs, [{ format: 'sarif', dest: 'out.sarif' }, { format: 'junit', dest: 'j.xml' }, { format: 'table', dest: '-' }, { format: 'legacy', dest: '' }]);
+  assert.equal((await configOf(['a:1', '--timeout', '1m'], {})).timeoutSeconds, 60);
+  assert.equal((await configOf(['a:1', '--timeout', '1.5h'], {})).timeoutSeconds, 5400);
+  assert.equal((await configOf(['a:1', '--timeout', '90'], {})).timeoutSeconds, 90);
+  await assert.rejects(parseScanArgs(['a', '--timeout', '1 minute'], {}), (err: unknown) => isOciScanError(err, 'USAGE') && err.message.includes('"1 minute"'));
 
-  for (const argv of [['a', '-o', 'x'], ['a', '--format', 'json', '--json-stdout'], ['a', '--format', 'json', '--reports-dir', 'r'], ['a', '--format', 'json', '-o', ''], ['a', '--format', 'sarif']]) {
+  for (const argv of [['a', '-o', 'x'], ['a', '--format', 'json', '--json-stdout'], ['a', '--format', 'json', '--reports-dir', 'r'], ['a', '--format', 'json', '-o', ''], ['a', '--format', 'xml'], ['a', '--format', 'sarif', '--format', 'json'], ['a', '--format', 'sarif', '--format', 'junit', '-o', 'x'], ['a', '--format', 'legacy=dir'], ['a', '--format', 'json=out', '--format', 'json=other'], ['a', '--platform'], ['a', '--reports-dir'], ['a', '--insecure-registry'], ['a', '--ca-file'], ['a', '--format'], ['a', '--progress', 'fancy']]) {
     await assert.rejects(parseScanArgs(argv, {}), (err: unknown) => isOciScanError(err, 'USAGE'), argv.join(' '));
   }
   await assert.rejects(parseScanArgs(['a', '--platform', 'linux'], {}), (err: unknown) => isOciScanError(err, 'USAGE') && err.setting === 'platform' && !err.message.includes('--'));

@@ -1,0 +1,40 @@
+/**
+ * A bare path as IMAGE (`./app.tar`, `/data/layout`, `../out`): when it exists on disk, the
+ * transport is read from its content — a directory with an `oci-layout` file is an OCI layout,
+ * a tar with `manifest.json` is a docker archive (`docker save`, which since Docker 25 also
+ * writes an OCI layout: the docker view keeps its RepoTags), a tar with `oci-layout` and
+ * `index.json` an OCI archive. Only inputs that start like a path are looked at: `alpine` stays
+ * a registry reference even when a directory of that name exists.
+ */
+import { stat } from 'node:fs/promises';
+import { indexTar } from '../sources/tar-index.js';
+import { OciScanError } from '../errors.js';
+
+/** Whether `input` is written as a file system path rather than a reference. */
+export function looksLikePath(input: string): boolean {
+  return /^(\.{1,2}(\/|$)|\/)/.test(input);
+}
+
+/** `input` with its transport (`docker-archive:./app.tar`), and the note that says so; `input` unchanged when it is no bare path on disk. */
+export async function detectSource(input: string): Promise<{ readonly image: string; readonly note?: string }> {
+  if (!looksLikePath(input)) return { image: input };
+  const st = await stat(input).catch((err: NodeJS.ErrnoException) => err);
+  if (st instanceof Error) {
+    if (st.code === 'ENOENT') throw new OciScanError('SOURCE_NOT_FOUND', `${input} does not exist: give the path of an OCI layout directory or an image archive, or a registry reference without ./ or /`);
+    return { image: input };
+  }
+  const named = (transport: string, what: string): { image: string; note: string } => ({ image: `${transport}:${input}`, note: `${input} is ${what}: scanning ${transport}:${input}` });
+  if (st.isDirectory()) {
+    if (await stat(`${input}/oci-layout`).then((s) => s.isFile(), () => false)) return named('oci', 'an OCI layout');
+    throw new OciScanError('SOURCE_UNREADABLE', `${input} is a directory without an oci-layout file: give an OCI layout (oci:DIR), or a docker-archive:FILE / oci-archive:FILE`);
+  }
+  let members: ReadonlySet<string>;
+  try {
+    members = new Set((await indexTar(input, input)).keys());
+  } catch {
+    throw new OciScanError('SOURCE_UNREADABLE', `${input} is not a plain tar archive oci-scan can recognise: name its transport, docker-archive:${input} or oci-archive:${input}`);
+  }
+  if (members.has('manifest.json')) return named('docker-archive', 'a docker archive');
+  if (members.has('oci-layout') && members.has('index.json')) return named('oci-archive', 'an OCI archive');
+  throw new OciScanError('SOURCE_UNREADABLE', `${input} is a tar archive with neither manifest.json (docker archive) nor oci-layout and index.json (OCI archive): is it an image archive?`);
+}

@@ -1,0 +1,114 @@
+/**
+ * `oci-scan --help` (README.md "Usage"): written by hand and wrapped at word boundaries to 80
+ * columns, whatever the terminal or pipe — generated help cut words in two ("requirem/ents").
+ */
+
+/** `text` wrapped at spaces into lines of at most `width` characters (a longer word gets its own line). */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
+/** Options and what they do, in the order `--help` lists them. */
+const OPTIONS: ReadonlyArray<readonly [string, string]> = [
+  ['--format F[=FILE]', 'legacy (the default: a report file per image in --reports-dir and the check lines), json, sarif, junit or table; repeatable, each to its FILE ("-": stdout, at most one format there)'],
+  ['-o, --output FILE', 'where the single --format writes ("-": stdout, the default)'],
+  ['-q, --quiet', 'print only the failed checks and a summary line'],
+  ['--list-checks', 'print the checks (a table, or JSON with --format json) and exit'],
+  ['--progress MODE', 'auto (the default: tty on a terminal, else plain), tty, plain or none; on stderr'],
+  ['--reports-dir DIR', 'directory of the legacy report files [COMPLIANCE_REPORTS_DIR, default reports]'],
+  ['--json-stdout', 'also print the legacy reports on stdout as one object keyed by image (the check lines go to stderr) [COMPLIANCE_JSON_STDOUT]'],
+  ['--platform P', 'os/arch[/variant] to scan in a multi-platform image, or "all" [linux/amd64]'],
+  ['--insecure-registry H', 'HOST[:PORT] to reach over plain HTTP (repeatable)'],
+  ['--registry-mirror S=M', 'pull SOURCE through MIRROR, e.g. docker.io=mirror.local:5000 (repeatable)'],
+  ['--ca-file FILE', 'PEM file of extra CA certificates to trust for registries'],
+  ['--max-layer-size N', 'largest uncompressed layer to read, e.g. 8g [64g]'],
+  ['--timeout T', 'give up the run after T: 90, 90s, 10m or 1h (0: no limit)'],
+  ['--allow-unscanned-layers', 'judge the layers that were scanned when some could not be (foreign layers)'],
+  ['--policy FILE', 'policy: checks disabled or re-rated, findings accepted, check data [.oci-scan.yaml|yml|json in the working directory]'],
+  ['--fail-on SEV', 'exit 0 unless a finding that was not accepted is at or above SEV: Critical, High, Medium, Low or none'],
+  ['--exit-code N', 'the exit code when the --fail-on threshold is met [the highest severity\'s code]; alone, any failure meets it'],
+  ['--log-level L', 'JSON logs on stderr: fatal, error, warn (default), info, debug, trace, silent'],
+  ['--color, --no-color', 'colour the check lines [when stdout is a terminal; NO_COLOR, FORCE_COLOR]'],
+  ['-h, --help', 'this help'],
+  ['--version', 'the version of oci-scan'],
+];
+
+const WIDTH = 80;
+const COLUMN = 26;
+
+function para(text: string, indent = ''): string {
+  return wrapWords(text, WIDTH - indent.length).map((l) => indent + l).join('\n');
+}
+
+function table(rows: ReadonlyArray<readonly [string, string]>): string {
+  return rows
+    .map(([left, right]) => {
+      const [first = '', ...rest] = wrapWords(right, WIDTH - COLUMN);
+      const head = left.length + 2 < COLUMN ? `  ${left.padEnd(COLUMN - 2)}${first}` : `  ${left}\n${' '.repeat(COLUMN)}${first}`;
+      return [head, ...rest.map((l) => ' '.repeat(COLUMN) + l)].join('\n');
+    })
+    .join('\n');
+}
+
+/** The whole help text of the scan command. */
+export const SCAN_HELP = [
+  'Usage: oci-scan [scan] [IMAGE...] [options]',
+  '',
+  para('Checks container images against compliance requirements, straight from a registry or an image archive, with no container engine. Every IMAGE is scanned in one run.'),
+  '',
+  'IMAGE (default: $COMPLIANCE_IMAGE_FULL_REF):',
+  table([
+    ['REF, docker://REF', 'a registry reference: alpine, ghcr.io/org/app:1.2, host:5000/app@sha256:…'],
+    ['oci:DIR[:TAG]', 'an OCI image layout directory'],
+    ['oci-archive:FILE[:TAG]', 'a tar of an OCI image layout'],
+    ['docker-archive:FILE[:REPO:TAG]', 'a docker save / podman save archive'],
+    ['./PATH, /PATH', 'a path on disk: the transport is read from its content'],
+  ]),
+  '',
+  'Options:',
+  table(OPTIONS),
+  '',
+  'Environment:',
+  table([
+    ['COMPLIANCE_IMAGE_FULL_REF', 'the IMAGE when none is given'],
+    ['COMPLIANCE_REPORTS_DIR', 'the legacy reports directory (--reports-dir)'],
+    ['COMPLIANCE_JSON_STDOUT', 'true: as --json-stdout'],
+    ['DOCKER_AUTH_CONFIG', 'registry credentials as a docker config.json (else ~/.docker/config.json, podman auth.json)'],
+    ['CRITICAL_EXIT_CODE', 'exit code when Critical is the highest severity; likewise HIGH_EXIT_CODE, MEDIUM_EXIT_CODE, LOW_EXIT_CODE, INFORMATIONAL_EXIT_CODE'],
+    ['OCI_SCAN_PROGRESS', 'the default of --progress'],
+    ['NO_COLOR, FORCE_COLOR', 'colour of the check lines'],
+  ]),
+  '',
+  'Exit codes:',
+  table([
+    ['0', 'every check passed (or only Informational results)'],
+    ['12 13 14 15', 'the highest severity found: Critical, High, Medium, Low'],
+    ['2', 'usage error'],
+    ['20', 'the image could not be pulled or opened'],
+    ['21', 'the image is invalid or has no matching platform'],
+    ['22', 'no IMAGE given'],
+    ['23', 'a report could not be written'],
+    ['130, 143', 'interrupted (SIGINT, SIGTERM)'],
+    ['1', 'internal error (a bug in oci-scan: please report it)'],
+  ]),
+  '',
+  'Examples:',
+  '  oci-scan alpine:3.20',
+  '  oci-scan ./app.tar --format table --quiet',
+  '  oci-scan ghcr.io/org/app:1.2 --format sarif=oci-scan.sarif \\',
+  '      --format junit=junit.xml',
+  '',
+  para('Commands: scan (the default). "audit" and "cache" are reserved: to scan an image named so, write "oci-scan scan audit". Checks and reports: docs/checks.md, docs/reports.md; CI: docs/ci.md.'),
+  '',
+].join('\n');

@@ -1,0 +1,44 @@
+/**
+ * The table (docs/reports.md "Table"): a compact human view per image — failed checks first
+ * (highest severity first), one line per check, then one summary line
+ * (`tools:1.0 — 9 failed (7 Critical, 1 Medium, 1 Low), 8 passed, 2 accepted`). Quiet drops
+ * the passed checks. Text from the image is escaped as on the terminal.
+ */
+import { SEVERITY_ORDER } from '../../checks/types.js';
+import type { ReportResult, ScannedImage } from '../model.js';
+import { summarise, summaryText } from '../summary.js';
+import { escapeForTerminal, terminalText } from './terminal.js';
+
+/** Options of the table. */
+export interface TableOptions {
+  /** Only the failed checks and the summary line. */
+  readonly quiet: boolean;
+}
+
+/** `3 files: /usr/bin/su, /bin/mount, …` for a failed file check; empty otherwise. */
+function filesNote(r: ReportResult): string {
+  const paths = (r.Files ?? []).flatMap((layer) => Object.values(layer).flat());
+  const total = (r.Files ?? []).reduce((n, layer, i) => n + Object.entries(layer).reduce((m, [digest, p]) => m + Math.max(p.length, r.FileCounts?.[i]?.[digest] ?? 0), 0), 0);
+  if (total === 0) return '';
+  const shown = paths.slice(0, 3).map((p) => terminalText(p, 200));
+  return ` [${total} file${total === 1 ? '' : 's'}: ${shown.join(', ')}${total > shown.length ? ', …' : ''}]`;
+}
+
+function line(r: ReportResult, idWidth: number): string {
+  const accepted = r.Accepted && r.Accepted.length > 0 ? ` (${r.Accepted.length} accepted)` : '';
+  return `${r.Pass ? 'PASS' : 'FAIL'}  ${r.Severity.padEnd(13)} ${r.Id.padEnd(idWidth)}  ${escapeForTerminal(r.Title)}: ${terminalText(r.Description, 300)}${filesNote(r)}${accepted}\n`;
+}
+
+/** The summary line of one image. */
+export function summaryLine(scan: ScannedImage): string {
+  return `${terminalText(scan.image.name.display, 1000)} — ${summaryText(summarise(scan.results))}\n`;
+}
+
+/** The table of one image: failures first, then passes (unless quiet), then the summary line. */
+export function tableText(scan: ScannedImage, options: TableOptions): string {
+  const rank = (r: ReportResult): number => (r.Pass ? SEVERITY_ORDER.length : SEVERITY_ORDER.indexOf(r.Severity));
+  const ordered = scan.results.map((r, i) => ({ r, i })).sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i);
+  const shown = ordered.filter(({ r }) => !options.quiet || !r.Pass);
+  const idWidth = Math.max(0, ...scan.results.map((r) => r.Id.length));
+  return shown.map(({ r }) => line(r, idWidth)).join('') + summaryLine(scan);
+}
