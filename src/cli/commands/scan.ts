@@ -104,6 +104,11 @@ export function parseFormats(values: readonly string[], output: string | undefin
   return outputs;
 }
 
+/** The values of a repeatable option (yargs gives a string for one, an array for several). */
+function repeated(value: string | readonly string[] | undefined): string[] {
+  return value === undefined ? [] : typeof value === 'string' ? [value] : value.map(String);
+}
+
 /** `--progress`, else OCI_SCAN_PROGRESS, else auto; USAGE for a value of the variable that is no mode. */
 function progressMode(option: string | undefined, env: NodeJS.ProcessEnv): ProgressMode {
   const value = option ?? (env['OCI_SCAN_PROGRESS'] || 'auto');
@@ -144,7 +149,9 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     .help(false)
     .command('$0 [images..]', false)
     .positional('images', { type: 'string', array: true })
-    .option('format', { type: 'string', array: true, requiresArg: true })
+    // Repeatable options take one value each (`--format sarif=a --format junit=b`): an `array`
+    // option would swallow the IMAGE that follows (`--format json IMAGE`).
+    .option('format', { type: 'string', requiresArg: true })
     .option('output', { alias: 'o', type: 'string', requiresArg: true })
     .option('quiet', { alias: 'q', type: 'boolean', default: false })
     .option('list-checks', { type: 'boolean', default: false })
@@ -152,8 +159,8 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     .option('reports-dir', { type: 'string', requiresArg: true })
     .option('json-stdout', { type: 'boolean' })
     .option('platform', { type: 'string', default: 'linux/amd64', requiresArg: true })
-    .option('insecure-registry', { type: 'string', array: true, default: [] as string[], requiresArg: true })
-    .option('registry-mirror', { type: 'string', array: true, default: [] as string[], requiresArg: true })
+    .option('insecure-registry', { type: 'string', requiresArg: true })
+    .option('registry-mirror', { type: 'string', requiresArg: true })
     .option('ca-file', { type: 'string', requiresArg: true })
     .option('max-layer-size', { type: 'string', default: '64g', requiresArg: true })
     .option('timeout', { type: 'string', default: '0', requiresArg: true })
@@ -182,7 +189,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
   for (const name of ['output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'progress', 'log-level'] as const) {
     if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see oci-scan --help)`);
   }
-  const outputs = parseFormats((args.format ?? []).map(String), args.output);
+  const outputs = parseFormats(repeated(args.format), args.output);
   if (args['list-checks']) {
     const [first, ...more] = outputs;
     if (more.length > 0 || (first && first.format !== 'table' && first.format !== 'json' && args.format !== undefined)) throw new OciScanError('USAGE', '--list-checks prints a table, or JSON with --format json');
@@ -207,7 +214,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     quiet: args.quiet,
     progress: progressMode(args.progress, env),
     platform: platformText === 'all' ? 'all' : parsePlatform(platformText),
-    registry: registryOptions({ insecureRegistries: args['insecure-registry'], mirrors: args['registry-mirror'], caFile: args['ca-file'] }, env),
+    registry: registryOptions({ insecureRegistries: repeated(args['insecure-registry']), mirrors: repeated(args['registry-mirror']), caFile: args['ca-file'] }, env),
     maxLayerBytes: parseSize(args['max-layer-size'], '--max-layer-size'),
     timeoutSeconds: parseTimeout(args.timeout),
     allowUnscannedLayers: args['allow-unscanned-layers'],

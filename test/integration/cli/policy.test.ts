@@ -245,7 +245,7 @@ test('policy: a bad policy exits 2 naming the file, the line and what is wrong, 
     assert.match(missing.stderr, /absent\.yaml: no such file/);
     const noValue = await runCli([tools, '--policy']);
     assert.equal(noValue.code, 2);
-    assert.match(noValue.stderr, /--policy needs a file name/);
+    assert.match(noValue.stderr, /--policy needs a value/);
   } finally {
     await cleanup();
   }

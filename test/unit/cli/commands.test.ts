@@ -61,6 +61,11 @@ test('parseScanArgs: every IMAGE, in order; COMPLIANCE_IMAGE_FULL_REF only witho
   assert.deepEqual((await configOf(['a:1', '--format', 'json'], {})).outputs, [{ format: 'json', dest: '-' }]);
   const several = await configOf(['a:1', '--format', 'sarif=out.sarif', '--format', 'junit=j.xml', '--format', 'table', '--format', 'legacy'], {});
   assert.deepEqual(several.outputs, [{ format: 'sarif', dest: 'out.sarif' }, { format: 'junit', dest: 'j.xml' }, { format: 'table', dest: '-' }, { format: 'legacy', dest: '' }]);
+  // A repeatable option takes one value: the IMAGE after it stays an IMAGE.
+  const after = await configOf(['--format', 'json', 'a:1', '--insecure-registry', 'reg:5000', 'b:2', '--registry-mirror', 'docker.io=m:5000', 'c:3'], {});
+  assert.deepEqual(after.images, ['a:1', 'b:2', 'c:3']);
+  assert.deepEqual(after.outputs, [{ format: 'json', dest: '-' }]);
+  assert.deepEqual(after.registry.insecureRegistries, ['reg:5000']);
   assert.equal((await configOf(['a:1', '--timeout', '1m'], {})).timeoutSeconds, 60);
   assert.equal((await configOf(['a:1', '--timeout', '1.5h'], {})).timeoutSeconds, 5400);
   assert.equal((await configOf(['a:1', '--timeout', '90'], {})).timeoutSeconds, 90);
