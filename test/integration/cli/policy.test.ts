@@ -10,7 +10,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildImage, writeOciLayout, type ImageSpec } from '../../helpers/image-builder.js';
 import { Pusher } from '../../helpers/push.js';
@@ -322,4 +322,30 @@ describe('policy against a real registry', { skip: registrySkipReason() }, () =>
       await registry.stop();
     }
   });
+});
+
+test('policy: accepted findings stay visible in every format — SARIF suppressions with the reason, JUnit, the table summary', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const tools = await layout(join(dir, 'tools'), toolsSpec);
+    await writeFile(join(dir, 'p.yaml'), 'version: 1\naccept:\n  - check: suid\n    paths: ["/usr/bin/passwd"]\n    reason: "passwd must be setuid"\n');
+    const sarif = join(dir, 'out.sarif');
+    const junit = join(dir, 'junit.xml');
+    const r = await runCli(['--policy', join(dir, 'p.yaml'), '--format', `sarif=${sarif}`, '--format', `junit=${junit}`, '--format', 'table', tools], { cwd: dir });
+    assert.equal(r.code, 12, r.stderr);
+    // The table's summary counts the accepted finding.
+    assert.match(r.stdout, /1 accepted/);
+    const log = JSON.parse(await readFile(sarif, 'utf8')) as { runs: Array<{ results: Array<{ ruleId: string; locations?: Array<{ physicalLocation?: { artifactLocation?: { uri?: string } } }>; suppressions?: Array<{ kind: string; justification?: string }> }> }> };
+    const suid = log.runs[0]?.results.filter((x) => x.ruleId === 'suid') ?? [];
+    const uriOf = (x: (typeof suid)[number]): string => x.locations?.[0]?.physicalLocation?.artifactLocation?.uri ?? '';
+    const passwd = suid.find((x) => uriOf(x).endsWith('usr/bin/passwd'));
+    const keysign = suid.find((x) => uriOf(x).endsWith('ssh-keysign'));
+    assert.ok(passwd && keysign, JSON.stringify(suid));
+    assert.equal(passwd.suppressions?.[0]?.kind, 'external');
+    assert.match(passwd.suppressions?.[0]?.justification ?? '', /passwd must be setuid/);
+    assert.equal(keysign.suppressions, undefined, 'a finding nobody accepted is not suppressed');
+    assert.match(await readFile(junit, 'utf8'), /usr\/bin\/passwd[\s\S]*passwd must be setuid|passwd must be setuid[\s\S]*usr\/bin\/passwd/);
+  } finally {
+    await cleanup();
+  }
 });
