@@ -34,6 +34,9 @@ const OPTIONS: ReadonlyArray<readonly [string, string]> = [
   ['--ca-file FILE', 'PEM file of extra CA certificates to trust for registries'],
   ['--max-layer-size N', 'largest uncompressed layer to read, e.g. 8g [64g]'],
   ['--timeout T', 'give up the run after T: 90, 90s, 10m or 1h (0: no limit)'],
+  ['--cache-dir DIR', 'layer-facts cache directory [OCI_SCAN_CACHE_DIR, else $XDG_CACHE_HOME/oci-scan, else ~/.cache/oci-scan]'],
+  ['--no-cache', 'read every layer: no layer-facts cache'],
+  ['--cache-max-size N', 'largest size of the cache before the least recently used entries go, e.g. 1g [256m]'],
   ['--allow-unscanned-layers', 'judge the layers that were scanned when some could not be (foreign layers)'],
   ['--policy FILE', 'policy: checks disabled or re-rated, findings accepted, check data [.oci-scan.yaml|yml|json in the working directory]'],
   ['--fail-on SEV', 'exit 0 unless a finding that was not accepted is at or above SEV: Critical, High, Medium, Low or none'],
@@ -87,6 +90,7 @@ export const SCAN_HELP = [
     ['DOCKER_AUTH_CONFIG', 'registry credentials as a docker config.json (else ~/.docker/config.json, podman auth.json)'],
     ['CRITICAL_EXIT_CODE', 'exit code when Critical is the highest severity; likewise HIGH_EXIT_CODE, MEDIUM_EXIT_CODE, LOW_EXIT_CODE, INFORMATIONAL_EXIT_CODE'],
     ['OCI_SCAN_PROGRESS', 'the default of --progress'],
+    ['OCI_SCAN_CACHE_DIR', 'the layer-facts cache directory (--cache-dir)'],
     ['NO_COLOR, FORCE_COLOR', 'colour of the check lines'],
   ]),
   '',
@@ -109,6 +113,28 @@ export const SCAN_HELP = [
   '  oci-scan ghcr.io/org/app:1.2 --format sarif=oci-scan.sarif \\',
   '      --format junit=junit.xml',
   '',
-  para('Commands: scan (the default). "audit" and "cache" are reserved: to scan an image named so, write "oci-scan scan audit". Checks and reports: docs/checks.md, docs/reports.md; CI: docs/ci.md.'),
+  para('Commands: scan (the default); cache info|prune|clear (oci-scan cache --help). "audit" is reserved: to scan an image named so, write "oci-scan scan audit". Checks and reports: docs/checks.md, docs/reports.md; CI: docs/ci.md.'),
+  '',
+].join('\n');
+
+/** The help text of the cache command. */
+export const CACHE_HELP = [
+  'Usage: oci-scan cache info|prune|clear [options]',
+  '',
+  para('The layer-facts cache keeps what each layer of a scanned image holds, so that a re-scan of an image whose layers were seen before downloads no layer.'),
+  '',
+  'Actions:',
+  table([
+    ['info', 'print the directory, its entries and their bytes'],
+    ['prune', 'remove the least recently used entries beyond --cache-max-size'],
+    ['clear', 'remove every entry (no other file of the directory)'],
+  ]),
+  '',
+  'Options:',
+  table([
+    ['--cache-dir DIR', 'the cache directory [OCI_SCAN_CACHE_DIR, else $XDG_CACHE_HOME/oci-scan, else ~/.cache/oci-scan]'],
+    ['--cache-max-size N', 'the budget of prune, e.g. 1g [256m]'],
+    ['-h, --help', 'this help'],
+  ]),
   '',
 ].join('\n');

@@ -3,6 +3,7 @@
  * a temporary directory → scan()), and run the built CLI as a subprocess.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,11 +53,21 @@ export async function ociLayoutRef(dir: string, spec: ImageSpec, tag = '1.0'): P
 /** The path of the built CLI. */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-/** Runs the CLI (progress off unless `options.env` sets OCI_SCAN_PROGRESS: tests read stderr); resolves with its exit code and output. */
+/**
+ * Where the CLI runs of this process keep their layer-facts cache unless a test names one: a
+ * fresh directory below it per run (removed after the run), so that every run starts cold as
+ * before the cache existed and nothing is written to the user's ~/.cache.
+ */
+export const TEST_CACHE_ROOT = join(tmpdir(), `oci-scan-test-cache-${process.pid}`);
+let cacheRuns = 0;
+
+/** Runs the CLI (progress off unless `options.env` sets OCI_SCAN_PROGRESS: tests read stderr; the cache in TEST_CACHE_DIR unless `options.env` sets OCI_SCAN_CACHE_DIR); resolves with its exit code and output. */
 export function runCli(args: readonly string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', ...options.env })) if (v !== undefined) env[k] = v;
+    cacheRuns += 1;
+    const runCache = join(TEST_CACHE_ROOT, `run-${cacheRuns}`);
+    for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', OCI_SCAN_CACHE_DIR: join(runCache, 'oci-scan'), XDG_CACHE_HOME: runCache, ...options.env })) if (v !== undefined) env[k] = v;
     for (const k of ['COMPLIANCE_IMAGE_FULL_REF', 'COMPLIANCE_REPORTS_DIR', 'COMPLIANCE_JSON_STDOUT', 'DOCKER_AUTH_CONFIG', 'FORCE_COLOR']) if (!(options.env && k in options.env)) delete env[k];
     const child = spawn(process.execPath, [CLI, ...args], { env, cwd: options.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -67,6 +78,7 @@ export function runCli(args: readonly string[], options: { env?: Record<string, 
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      rmSync(runCache, { recursive: true, force: true });
       resolve({ code, signal, stdout, stderr });
     });
   });

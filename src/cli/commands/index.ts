@@ -8,6 +8,7 @@
  */
 import { OciScanError } from '../../errors.js';
 import type { Command, Invocation } from './command.js';
+import { cacheCommand } from './cache.js';
 import { scanCommand } from './scan.js';
 
 /** A command word: implemented, or reserved for a later version. */
@@ -17,7 +18,7 @@ interface CommandEntry {
 }
 
 /** Every command word, in the order `--help` names them. */
-export const COMMANDS: readonly CommandEntry[] = [{ name: 'scan', command: scanCommand }, { name: 'audit' }, { name: 'cache' }];
+export const COMMANDS: readonly CommandEntry[] = [{ name: 'scan', command: scanCommand }, { name: 'audit' }, { name: 'cache', command: cacheCommand }];
 
 /** The default command, run when the first argument is no command word. */
 export const DEFAULT_COMMAND: Command = scanCommand;

@@ -29,7 +29,9 @@ import { highestOf, scannedImages, type ScanFailure } from '../../report/model.j
 import { reportFileNames } from '../../report/names.js';
 import { documentText, ensureReportsDir, ReportBatch } from '../../report/write.js';
 import { imagesToScan, scan, type ImageScan, type ScanOptions } from '../../scan.js';
-import { memoryFactsStore } from '../../store/facts-store.js';
+import { memoryFactsStore, type FactsStore } from '../../store/facts-store.js';
+import { diskFactsStore, tieredStore } from '../../store/disk.js';
+import { cacheConfig, type CacheConfig } from '../cache-options.js';
 import { findPolicy, type LoadedPolicy } from '../../policy/load.js';
 import { failThreshold, runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
 import { LOG_LEVELS } from '../logger.js';
@@ -77,6 +79,8 @@ export interface ScanConfig {
   readonly policy?: LoadedPolicy;
   /** `--fail-on` / `--exit-code`: undefined for the original's exit codes. */
   readonly threshold?: FailThreshold;
+  /** The persistent layer-facts cache; undefined with `--no-cache`. */
+  readonly cache?: CacheConfig;
 }
 
 /** `--format` values → outputs; usage errors for an unknown format, a destination for legacy, -o with several formats, two formats on stdout. */
@@ -164,6 +168,9 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     .option('ca-file', { type: 'string', requiresArg: true })
     .option('max-layer-size', { type: 'string', default: '64g', requiresArg: true })
     .option('timeout', { type: 'string', default: '0', requiresArg: true })
+    .option('cache', { type: 'boolean', default: true })
+    .option('cache-dir', { type: 'string', requiresArg: true })
+    .option('cache-max-size', { type: 'string', requiresArg: true })
     .option('allow-unscanned-layers', { type: 'boolean', default: false })
     .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'warn', requiresArg: true })
     .option('color', { type: 'boolean' })
@@ -186,7 +193,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     return undefined;
   }
   // An option repeated where one value is meant arrives as an array: refuse it, never guess.
-  for (const name of ['output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'progress', 'log-level'] as const) {
+  for (const name of ['output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'progress', 'log-level', 'cache-dir', 'cache-max-size'] as const) {
     if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see oci-scan --help)`);
   }
   const outputs = parseFormats(repeated(args.format), args.output);
@@ -204,6 +211,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
   const given = (args.images ?? []).map(String);
   const fromEnv = env['COMPLIANCE_IMAGE_FULL_REF'];
   if (args['ca-file'] !== undefined) await checkCaFile(args['ca-file']);
+  const cache = cacheConfig(args['cache-dir'], args['cache-max-size'], env);
   return {
     images: given.length > 0 ? given : fromEnv ? [fromEnv] : [],
     outputs,
@@ -220,6 +228,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     allowUnscannedLayers: args['allow-unscanned-layers'],
     logLevel: args['log-level'] as LevelWithSilent,
     codes: severityCodes(env),
+    ...(args.cache ? { cache } : {}),
     ...(await policyAndThreshold(args.policy, args['fail-on'], args['exit-code'])),
   };
 }
@@ -303,7 +312,8 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
 
   // One set of options for the whole run: every image shares the layer-facts store and the
   // registry sessions (one ping, one credential lookup, one token cache per registry).
-  const store = memoryFactsStore();
+  // Memory in front of the disk cache: a layer two images share is read from disk once.
+  const store: FactsStore = config.cache ? tieredStore(memoryFactsStore(), diskFactsStore(config.cache.dir, { maxBytes: config.cache.maxBytes, logger })) : memoryFactsStore();
   if (config.policy) logger.info({ file: config.policy.file }, 'policy loaded');
   const session = openSession({ registry: config.registry, logger });
   const options: ScanOptions = {

@@ -1,0 +1,278 @@
+/**
+ * The layer-facts cache on disk (docs/architecture.md, "The persistent cache"): one small JSON
+ * file per key, named by the sha256 of the key, written to a temporary file and renamed into
+ * place, so that scans running at the same time on one machine share the directory safely —
+ * a reader sees a whole entry or none. An entry is untrusted input (docs/security.md): it is
+ * used only when its format, its full key and the shape of its facts check out; anything else
+ * is a miss, and the next put replaces it. A directory that cannot be written turns the cache
+ * off for the run with one warning: the cache never fails a scan.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { LayerFacts, WatchedEntry } from '../layer/inspect.js';
+import type { FactsStore } from './facts-store.js';
+
+/** The format of an entry file; bump it with any change to what a file holds. */
+export const DISK_FORMAT = 'oci-scan-facts/1';
+
+/** Default budget of the cache directory. */
+export const DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024;
+
+/** An entry file larger than this is not read (facts are bounded by the recorder's limits). */
+const MAX_ENTRY_BYTES = 64 * 1024 * 1024;
+
+const ENTRY = /^f-[0-9a-f]{64}\.json$/;
+const TEMP = /^\.tmp-f-[0-9a-f]{64}\.json\.[0-9a-z.-]+$/;
+
+/** Options of a disk store. */
+export interface DiskStoreOptions {
+  /** Bytes the entries may take in all; least recently used ones go beyond it. */
+  readonly maxBytes?: number;
+  readonly logger: Logger;
+}
+
+/** A disk store, with the maintenance the `cache` command needs. */
+export interface DiskFactsStore extends FactsStore {
+  readonly dir: string;
+  /** Removes least recently used entries until the entries fit `maxBytes`. */
+  prune(): Promise<CacheStats>;
+}
+
+/** What a cache directory holds. */
+export interface CacheStats {
+  readonly entries: number;
+  readonly bytes: number;
+}
+
+/** The file name of a key's entry. */
+export function entryFileName(key: string): string {
+  return `f-${createHash('sha256').update(key).digest('hex')}.json`;
+}
+
+/** True when `name` is an entry file or a temporary one of this store (the only files `clear` removes). */
+export function isCacheFile(name: string): boolean {
+  return ENTRY.test(name) || TEMP.test(name);
+}
+
+function errnoOf(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'error';
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const recordOf = (v: unknown, ok: (x: unknown) => boolean): boolean => isObject(v) && Object.values(v).every(ok);
+
+function isWatched(v: unknown): v is WatchedEntry {
+  if (!isObject(v)) return false;
+  switch (v['type']) {
+    case 'file':
+      return typeof v['content'] === 'string' && isCount(v['size']) && typeof v['truncated'] === 'boolean';
+    case 'symlink':
+    case 'hardlink':
+      return typeof v['target'] === 'string';
+    case 'dir':
+    case 'other':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** True when `v` has the shape of LayerFacts (every field, every type): a cache entry is untrusted. */
+export function isLayerFacts(v: unknown): v is LayerFacts {
+  return (
+    isObject(v) &&
+    recordOf(v['matches'], isStrings) &&
+    recordOf(v['matchCounts'], isCount) &&
+    isStrings(v['whiteouts']) &&
+    isStrings(v['opaqueDirs']) &&
+    recordOf(v['watched'], isWatched) &&
+    recordOf(v['symlinks'], (s) => typeof s === 'string') &&
+    recordOf(v['hardlinks'], (s) => typeof s === 'string') &&
+    isStrings(v['executables']) &&
+    typeof v['executablesTruncated'] === 'boolean' &&
+    (v['compression'] === 'gzip' || v['compression'] === 'zstd' || v['compression'] === 'none') &&
+    isCount(v['entries']) &&
+    isCount(v['tarBytes'])
+  );
+}
+
+/** Reads at most MAX_ENTRY_BYTES of `path`; undefined when missing. */
+async function readEntry(path: string): Promise<string | undefined> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > MAX_ENTRY_BYTES) throw new Error(`entry of ${size} bytes is over ${MAX_ENTRY_BYTES}`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The entry files of `dir` with size and last use, oldest first (files that vanish meanwhile are skipped). */
+async function listEntries(dir: string): Promise<{ name: string; size: number; used: number }[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return [];
+    throw err;
+  }
+  const found = await Promise.all(
+    names
+      .filter((n) => ENTRY.test(n))
+      .map(async (name) => {
+        try {
+          const s = await stat(join(dir, name));
+          return { name, size: s.size, used: s.mtimeMs };
+        } catch {
+          return undefined; // removed by a concurrent prune or clear
+        }
+      }),
+  );
+  return found.filter((e) => e !== undefined).sort((a, b) => a.used - b.used || a.name.localeCompare(b.name));
+}
+
+/** What `dir` holds: entries and their bytes. */
+export async function cacheStats(dir: string): Promise<CacheStats> {
+  const entries = await listEntries(dir);
+  return { entries: entries.length, bytes: entries.reduce((n, e) => n + e.size, 0) };
+}
+
+/** Removes least recently used entries of `dir` until they fit `maxBytes`; tolerates other processes doing the same. */
+export async function pruneCache(dir: string, maxBytes: number): Promise<CacheStats> {
+  const entries = await listEntries(dir);
+  let bytes = entries.reduce((n, e) => n + e.size, 0);
+  let count = entries.length;
+  for (const e of entries) {
+    if (bytes <= maxBytes) break;
+    // force: another process may have removed it first; the budget is met either way.
+    await rm(join(dir, e.name), { force: true });
+    bytes -= e.size;
+    count -= 1;
+  }
+  return { entries: count, bytes };
+}
+
+/** Removes every entry (and leftover temporary entry) of `dir`, and no other file; returns how many entries went. */
+export async function clearCache(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return 0;
+    throw err;
+  }
+  const ours = names.filter(isCacheFile);
+  await Promise.all(ours.map((n) => rm(join(dir, n), { force: true })));
+  return ours.filter((n) => ENTRY.test(n)).length;
+}
+
+/** A facts store in `dir` (created on the first put). */
+export function diskFactsStore(dir: string, options: DiskStoreOptions): DiskFactsStore {
+  const maxBytes = options.maxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+  const { logger } = options;
+  let disabled = false;
+  let created = false;
+  /** Bytes in the directory as this process believes (undefined until first measured). */
+  let estimate: number | undefined;
+  let pruning: Promise<unknown> | undefined;
+
+  const disable = (err: unknown): void => {
+    if (disabled) return;
+    disabled = true;
+    logger.warn({ dir, code: errnoOf(err) }, 'the layer-facts cache directory cannot be written: scanning without the cache (set --cache-dir or --no-cache)');
+  };
+
+  const prune = async (): Promise<CacheStats> => {
+    const stats = await pruneCache(dir, maxBytes);
+    estimate = stats.bytes;
+    return stats;
+  };
+
+  const pruneIfOver = async (added: number): Promise<void> => {
+    estimate = (estimate ?? (await cacheStats(dir)).bytes) + added;
+    if (estimate <= maxBytes || pruning) return;
+    pruning = prune()
+      .catch((err: unknown) => logger.debug({ dir, code: errnoOf(err) }, 'cache prune failed'))
+      .finally(() => (pruning = undefined));
+    await pruning;
+  };
+
+  return {
+    dir,
+    prune,
+    async get(key) {
+      if (disabled) return undefined;
+      const path = join(dir, entryFileName(key));
+      let text: string | undefined;
+      try {
+        text = await readEntry(path);
+      } catch (err) {
+        logger.debug({ dir, key, code: errnoOf(err) }, 'cache entry unreadable: ignored');
+        return undefined;
+      }
+      if (text === undefined) return undefined;
+      let doc: unknown;
+      try {
+        doc = JSON.parse(text);
+      } catch {
+        doc = undefined;
+      }
+      if (!isObject(doc) || doc['format'] !== DISK_FORMAT || doc['key'] !== key || !isLayerFacts(doc['facts'])) {
+        logger.debug({ dir, key }, 'cache entry corrupt, truncated or of another key or format: ignored, it will be rewritten');
+        return undefined;
+      }
+      // The last use is the mtime: pruning removes the least recently used entries first.
+      const now = new Date();
+      await utimes(path, now, now).catch(() => undefined);
+      return doc['facts'];
+    },
+    async put(key, facts) {
+      if (disabled) return;
+      const name = entryFileName(key);
+      const temp = join(dir, `.tmp-${name}.${process.pid}.${randomBytes(6).toString('hex')}`);
+      const body = JSON.stringify({ format: DISK_FORMAT, key, facts });
+      try {
+        if (!created) {
+          await mkdir(dir, { recursive: true });
+          created = true;
+        }
+        await writeFile(temp, body, { flag: 'wx', mode: 0o644 });
+        // rename() replaces atomically in one directory: a reader sees the old entry or the new one.
+        await rename(temp, join(dir, name));
+      } catch (err) {
+        await rm(temp, { force: true }).catch(() => undefined);
+        disable(err);
+        return;
+      }
+      await pruneIfOver(Buffer.byteLength(body));
+    },
+  };
+}
+
+/** `first` (fast, e.g. memory) in front of `second` (e.g. disk): a hit in `second` fills `first`; a put goes to both. */
+export function tieredStore(first: FactsStore, second: FactsStore): FactsStore {
+  return {
+    async get(key) {
+      const near = await first.get(key);
+      if (near) return near;
+      const far = await second.get(key);
+      if (far) await first.put(key, far);
+      return far;
+    },
+    async put(key, facts) {
+      await first.put(key, facts);
+      await second.put(key, facts);
+    },
+  };
+}
