@@ -55,19 +55,25 @@ export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.ur
 
 /**
  * Where the CLI runs of this process keep their layer-facts cache unless a test names one: a
- * fresh directory below it per run (removed after the run), so that every run starts cold as
- * before the cache existed and nothing is written to the user's ~/.cache.
+ * fresh directory below it per run, so that every run starts cold as before the cache existed
+ * and nothing is written to the user's ~/.cache. Removed when the test process exits.
  */
 export const TEST_CACHE_ROOT = join(tmpdir(), `oci-scan-test-cache-${process.pid}`);
 let cacheRuns = 0;
+process.once('exit', () => rmSync(TEST_CACHE_ROOT, { recursive: true, force: true }));
+
+/** Environment for one CLI run: a cache directory of its own (OCI_SCAN_CACHE_DIR, and XDG_CACHE_HOME below TEST_CACHE_ROOT). */
+export function isolatedCacheEnv(): { OCI_SCAN_CACHE_DIR: string; XDG_CACHE_HOME: string } {
+  cacheRuns += 1;
+  const dir = join(TEST_CACHE_ROOT, `run-${cacheRuns}`);
+  return { OCI_SCAN_CACHE_DIR: join(dir, 'oci-scan'), XDG_CACHE_HOME: dir };
+}
 
 /** Runs the CLI (progress off unless `options.env` sets OCI_SCAN_PROGRESS: tests read stderr; the cache in TEST_CACHE_DIR unless `options.env` sets OCI_SCAN_CACHE_DIR); resolves with its exit code and output. */
 export function runCli(args: readonly string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {};
-    cacheRuns += 1;
-    const runCache = join(TEST_CACHE_ROOT, `run-${cacheRuns}`);
-    for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', OCI_SCAN_CACHE_DIR: join(runCache, 'oci-scan'), XDG_CACHE_HOME: runCache, ...options.env })) if (v !== undefined) env[k] = v;
+    for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', ...isolatedCacheEnv(), ...options.env })) if (v !== undefined) env[k] = v;
     for (const k of ['COMPLIANCE_IMAGE_FULL_REF', 'COMPLIANCE_REPORTS_DIR', 'COMPLIANCE_JSON_STDOUT', 'DOCKER_AUTH_CONFIG', 'FORCE_COLOR']) if (!(options.env && k in options.env)) delete env[k];
     const child = spawn(process.execPath, [CLI, ...args], { env, cwd: options.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -78,7 +84,6 @@ export function runCli(args: readonly string[], options: { env?: Record<string, 
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      rmSync(runCache, { recursive: true, force: true });
       resolve({ code, signal, stdout, stderr });
     });
   });

@@ -14,7 +14,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { buildImage, buildIndex, buildTar, digestOf, ustarHeader, writeDockerArchive, writeOciLayout } from '../helpers/image-builder.js';
 import { startFaultRegistry } from '../helpers/fault-server.js';
-import { CLI, ociLayoutRef, runCli, tempDir } from '../helpers/scan.js';
+import { CLI, isolatedCacheEnv, ociLayoutRef, runCli, tempDir } from '../helpers/scan.js';
 
 /** Every path under `dir`, relative, sorted. */
 async function listing(dir: string): Promise<string[]> {
@@ -124,7 +124,7 @@ test('two scans writing into the same reports directory at once both leave compl
 /** Runs the CLI with custom stdio; resolves with exit code and stderr. */
 function spawnCli(args: readonly string[], stdout: number | 'pipe', onSpawn?: (kill: (s: NodeJS.Signals) => void, stderrSoFar: () => string) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none' };
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', ...isolatedCacheEnv() };
     for (const k of ['COMPLIANCE_IMAGE_FULL_REF', 'COMPLIANCE_REPORTS_DIR', 'COMPLIANCE_JSON_STDOUT', 'DOCKER_AUTH_CONFIG', 'FORCE_COLOR']) delete env[k];
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', stdout, 'pipe'] });
     let stderr = '';

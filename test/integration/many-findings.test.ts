@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { BuiltImage } from '../helpers/image-builder.js';
 import { manyPath, writeManyFindingsLayout } from '../helpers/many-findings.js';
-import { runCli, tempDir } from '../helpers/scan.js';
+import { isolatedCacheEnv, runCli, tempDir } from '../helpers/scan.js';
 import { REPORT_SCHEMA_URL } from '../../src/report/validate.js';
 import { TERMINAL_PATHS_PER_LAYER } from '../../src/report/formats/terminal.js';
 
@@ -36,7 +36,7 @@ interface Result {
 /** Runs the CLI through the peak-RSS wrapper (or plain, with `onStderr` watching its stderr to signal it). */
 function spawnCli(script: string, args: readonly string[], env: Record<string, string> = {}, onStderr?: (soFar: string, kill: (s: NodeJS.Signals) => void) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const childEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', ...env };
+    const childEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', ...isolatedCacheEnv(), ...env };
     for (const k of ['COMPLIANCE_IMAGE_FULL_REF', 'COMPLIANCE_REPORTS_DIR', 'COMPLIANCE_JSON_STDOUT', 'FORCE_COLOR']) delete childEnv[k];
     const child = spawn(process.execPath, [script, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

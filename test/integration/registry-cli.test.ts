@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { buildImage, buildIndex } from '../helpers/image-builder.js';
 import { startCountingProxy } from '../helpers/counting-proxy.js';
 import { Pusher } from '../helpers/push.js';
+import { isolatedCacheEnv } from '../helpers/scan.js';
 import { registrySkipReason, startRegistry, TEST_PASSWORD, TEST_USER, type RunningRegistry } from '../helpers/registry-server.js';
 
 const skip = registrySkipReason();
@@ -39,7 +40,7 @@ interface Run {
 
 function run(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent-home-for-tests', OCI_SCAN_PROGRESS: 'none', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent-home-for-tests', OCI_SCAN_PROGRESS: 'none', ...isolatedCacheEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -6,46 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, tempDir } from '../helpers/scan.js';
-
-function tryMount(target: string, options: string): string | undefined {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', target], { stdio: 'pipe' });
-    return undefined;
-  } catch (err) {
-    return (err as { stderr?: Buffer }).stderr?.toString().trim() || String(err);
-  }
-}
-
-function unmount(target: string): void {
-  try {
-    execFileSync('umount', [target], { stdio: 'pipe' });
-  } catch {
-    // already gone
-  }
-}
-
-async function withMount(options: string, fn: (dir: string) => Promise<void>, t: { skip(msg: string): void }): Promise<void> {
-  const { dir, cleanup } = await tempDir();
-  const target = join(dir, 'mnt');
-  await mkdir(target);
-  const refused = tryMount(target, options);
-  try {
-    if (refused) {
-      if (process.env['OCI_SCAN_REQUIRE_MOUNT'] === '1') assert.fail(`cannot mount tmpfs (${refused}); OCI_SCAN_REQUIRE_MOUNT=1`);
-      process.stderr.write(`!!! reports-fs tests SKIPPED: cannot mount tmpfs (${refused}); run as root to test read-only and full disks\n`);
-      t.skip('cannot mount tmpfs');
-      return;
-    }
-    await fn(target);
-  } finally {
-    unmount(target);
-    await cleanup();
-  }
-}
+import { runCli } from '../helpers/scan.js';
+import { withMount } from '../helpers/tmpfs.js';
 
 test('a read-only reports directory → exit 23, one line, before anything is downloaded', async (t) => {
   await withMount(
