@@ -200,7 +200,9 @@ export function diskFactsStore(dir: string, options: DiskStoreOptions): DiskFact
   };
 
   const pruneIfOver = async (added: number): Promise<void> => {
-    estimate = (estimate ?? (await cacheStats(dir)).bytes) + added;
+    // The first measure already holds the entry just written; an overwrite counts twice, which
+    // at worst prunes early (and prune measures again).
+    estimate = estimate === undefined ? (await cacheStats(dir)).bytes : estimate + added;
     if (estimate <= maxBytes || pruning) return;
     pruning = prune()
       .catch((err: unknown) => logger.debug({ dir, code: errnoOf(err) }, 'cache prune failed'))

@@ -1,0 +1,216 @@
+/**
+ * The layer-facts cache on disk (src/store/disk.ts): an entry is found by its key from another
+ * store instance (another process), a changed compiler table misses, a corrupt, truncated,
+ * foreign or misshapen entry is ignored and rewritten, pruning removes the least recently used
+ * entries, clear removes entries only, and memory in front of disk reads disk once.
+ *
+ * Provenance: facts recorded by scan() from images built by test/helpers/image-builder.ts.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { ALL_CHECKS, matchersOf, watchPathsOf } from '../../../src/checks/index.js';
+import { compilersCheck } from '../../../src/checks/compilers.js';
+import type { LayerFacts } from '../../../src/layer/inspect.js';
+import { scan } from '../../../src/scan.js';
+import { clearCache, diskFactsStore, DISK_FORMAT, entryFileName, isLayerFacts, tieredStore } from '../../../src/store/disk.js';
+import { factsKey, memoryFactsStore, type FactsStore } from '../../../src/store/facts-store.js';
+import { buildImage, writeOciLayout } from '../../helpers/image-builder.js';
+import { capturedLogger } from '../../helpers/registry-server.js';
+import { tempDir, testScanOptions } from '../../helpers/scan.js';
+
+const silent = pino({ level: 'silent' });
+const COLLECTION = { matchers: matchersOf(ALL_CHECKS), watchPaths: watchPathsOf(ALL_CHECKS) };
+const keyOf = (n: number): string => factsKey(`sha256:${n.toString(16).padStart(64, '0')}`, COLLECTION);
+
+/** Facts as the recorder makes them (every field). */
+const FACTS: LayerFacts = {
+  matches: { compilers: ['/usr/bin/gcc'] },
+  matchCounts: { compilers: 1 },
+  whiteouts: ['/tmp/x'],
+  opaqueDirs: [],
+  watched: { '/etc/passwd': { type: 'file', content: 'root:x:0:0::/root:/bin/sh\n', size: 26, truncated: false }, '/etc/os-release': { type: 'symlink', target: '../usr/lib/os-release' } },
+  symlinks: { '/etc/os-release': '../usr/lib/os-release' },
+  hardlinks: {},
+  executables: ['/usr/bin/gcc'],
+  executablesTruncated: false,
+  compression: 'gzip',
+  entries: 4,
+  tarBytes: 4096,
+};
+
+/** A store that counts its puts (a put follows every inspection). */
+function countingPuts(inner: FactsStore): FactsStore & { puts: number } {
+  const store = {
+    puts: 0,
+    get: (key: string) => inner.get(key),
+    put: (key: string, facts: LayerFacts) => {
+      store.puts += 1;
+      return inner.put(key, facts);
+    },
+  };
+  return store;
+}
+
+describe('diskFactsStore', () => {
+  it('an entry put by one store is found by the key from another (a later process); another key misses', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      await diskFactsStore(join(dir, 'cache'), { logger: silent }).put(keyOf(1), FACTS);
+      const later = diskFactsStore(join(dir, 'cache'), { logger: silent });
+      assert.deepEqual(await later.get(keyOf(1)), FACTS);
+      assert.equal(await later.get(keyOf(2)), undefined);
+      const names = await readdir(join(dir, 'cache'));
+      assert.deepEqual(names, [entryFileName(keyOf(1))], 'one entry file, no temporary file left');
+      const doc = JSON.parse(await readFile(join(dir, 'cache', names[0] ?? ''), 'utf8')) as { format: string; key: string };
+      assert.equal(doc.format, DISK_FORMAT);
+      assert.equal(doc.key, keyOf(1), 'the full key is kept inside the entry');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('scan(): a new store on the same directory inspects nothing again; a changed compiler table misses', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const image = buildImage({ layers: [{ entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' }] }, { entries: [{ type: 'file', path: 'etc/hostname', content: 'h' }] }] });
+      await writeOciLayout(join(dir, 'img'), [{ image, tag: '1.0' }]);
+      const ref = `oci:${join(dir, 'img')}:1.0`;
+      const cache = join(dir, 'cache');
+      const cold = countingPuts(diskFactsStore(cache, { logger: silent }));
+      const [first] = await scan(ref, testScanOptions({ store: cold }));
+      assert.equal(cold.puts, 2);
+      const warm = countingPuts(diskFactsStore(cache, { logger: silent }));
+      const [second] = await scan(ref, testScanOptions({ store: warm }));
+      assert.equal(warm.puts, 0, 'both layers came from the disk');
+      assert.deepEqual(second?.results, first?.results);
+
+      // Another compiler table is another key: the layers are inspected again, and gcc is no longer a compiler.
+      const noGcc = { ...compilersCheck, matcher: { id: 'compilers', fingerprint: 'a table without gcc', matches: () => false } };
+      const changed = countingPuts(diskFactsStore(cache, { logger: silent }));
+      const [third] = await scan(ref, testScanOptions({ store: changed, checks: ALL_CHECKS.map((c) => (c.id === 'compilers' ? noGcc : c)) }));
+      assert.equal(changed.puts, 2, 'a changed compiler table misses');
+      assert.equal(third?.results.find((r) => r.Id === 'compilers')?.Pass, true);
+      assert.equal(first?.results.find((r) => r.Id === 'compilers')?.Pass, false);
+      assert.equal((await readdir(cache)).length, 4);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a corrupt, truncated, foreign-key, other-format or misshapen entry is ignored (debug line) and rewritten by the next put', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cache = join(dir, 'cache');
+      const seed = diskFactsStore(cache, { logger: silent });
+      await seed.put(keyOf(1), FACTS);
+      await seed.put(keyOf(2), { ...FACTS, entries: 9 });
+      const path = join(cache, entryFileName(keyOf(1)));
+      const good = await readFile(path, 'utf8');
+      const damaged: ReadonlyArray<readonly [string, string]> = [
+        ['garbage', '\u0000\u0001not json at all'],
+        ['truncated', good.slice(0, good.length - 7)],
+        ['empty', ''],
+        ['another key inside', await readFile(join(cache, entryFileName(keyOf(2))), 'utf8')],
+        ['another format', JSON.stringify({ format: 'oci-scan-facts/0', key: keyOf(1), facts: FACTS })],
+        ['misshapen facts', JSON.stringify({ format: DISK_FORMAT, key: keyOf(1), facts: { ...FACTS, entries: -1 } })],
+        ['a watched entry of an unknown type', JSON.stringify({ format: DISK_FORMAT, key: keyOf(1), facts: { ...FACTS, watched: { '/etc/passwd': { type: 'device' } } } })],
+        ['an array', '[]'],
+      ];
+      for (const [what, text] of damaged) {
+        await writeFile(path, text);
+        const { logger, text: logs } = capturedLogger();
+        const store = diskFactsStore(cache, { logger });
+        assert.equal(await store.get(keyOf(1)), undefined, what);
+        assert.match(logs(), /cache entry corrupt/, what);
+        await store.put(keyOf(1), FACTS);
+        assert.deepEqual(await diskFactsStore(cache, { logger: silent }).get(keyOf(1)), FACTS, `${what}: rewritten`);
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('isLayerFacts accepts recorded facts and refuses a missing or mistyped field', () => {
+    assert.ok(isLayerFacts(FACTS));
+    assert.ok(isLayerFacts(JSON.parse(JSON.stringify(FACTS))));
+    for (const field of Object.keys(FACTS)) {
+      const copy: Record<string, unknown> = { ...FACTS };
+      delete copy[field];
+      assert.ok(!isLayerFacts(copy), `without ${field}`);
+      assert.ok(!isLayerFacts({ ...FACTS, [field]: 'x' }), `${field} as a string`);
+    }
+    assert.ok(!isLayerFacts({ ...FACTS, matches: { compilers: [1] } }));
+    assert.ok(!isLayerFacts({ ...FACTS, compression: 'brotli' }));
+  });
+
+  it('over the budget, the least recently used entries go; a hit counts as a use', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cache = join(dir, 'cache');
+      const seed = diskFactsStore(cache, { logger: silent });
+      for (let n = 1; n <= 5; n += 1) await seed.put(keyOf(n), FACTS);
+      const size = (await stat(join(cache, entryFileName(keyOf(1))))).size;
+      // Entries 1..5 last used at t0+1..t0+5 seconds: 1 is the oldest.
+      const t0 = Date.now() / 1000 - 3600;
+      for (let n = 1; n <= 5; n += 1) await utimes(join(cache, entryFileName(keyOf(n))), t0 + n, t0 + n);
+      const store = diskFactsStore(cache, { logger: silent, maxBytes: size * 4 + size / 2 });
+      assert.ok(await store.get(keyOf(1)), 'a hit on the oldest makes it the newest');
+      await store.put(keyOf(6), FACTS);
+      const left = new Set(await readdir(cache));
+      assert.deepEqual(
+        [1, 2, 3, 4, 5, 6].filter((n) => left.has(entryFileName(keyOf(n)))),
+        [1, 4, 5, 6],
+        'entries 2 and 3 (least recently used) went; 1 (just hit), 4, 5 and 6 stay',
+      );
+      const stats = await store.prune();
+      assert.equal(stats.entries, 4);
+      assert.ok(stats.bytes <= size * 4 + size / 2);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('clear removes the entries and leftover temporary entries, never another file of the directory', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cache = join(dir, 'cache');
+      const store = diskFactsStore(cache, { logger: silent });
+      await store.put(keyOf(1), FACTS);
+      await store.put(keyOf(2), FACTS);
+      await writeFile(join(cache, `.tmp-${entryFileName(keyOf(3))}.123.abcdef`), '{');
+      await writeFile(join(cache, 'CACHEDIR.TAG'), 'Signature: 8a477f597d28d172789f06886806bc55\n');
+      await writeFile(join(cache, 'notes.json'), '{}');
+      assert.equal(await clearCache(cache), 2);
+      assert.deepEqual((await readdir(cache)).sort(), ['CACHEDIR.TAG', 'notes.json']);
+      assert.equal(await clearCache(join(dir, 'missing')), 0);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe('tieredStore', () => {
+  it('memory in front of disk: a disk hit fills memory, so disk is read once; a put reaches both', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cache = join(dir, 'cache');
+      await diskFactsStore(cache, { logger: silent }).put(keyOf(1), FACTS);
+      const disk = diskFactsStore(cache, { logger: silent });
+      let diskGets = 0;
+      const counted: FactsStore = { get: (k) => ((diskGets += 1), disk.get(k)), put: (k, f) => disk.put(k, f) };
+      const memory = memoryFactsStore();
+      const tiered = tieredStore(memory, counted);
+      assert.deepEqual(await tiered.get(keyOf(1)), FACTS);
+      assert.deepEqual(await tiered.get(keyOf(1)), FACTS);
+      assert.equal(diskGets, 1);
+      await tiered.put(keyOf(2), FACTS);
+      assert.deepEqual(await memory.get(keyOf(2)), FACTS);
+      assert.deepEqual(await diskFactsStore(cache, { logger: silent }).get(keyOf(2)), FACTS);
+    } finally {
+      await cleanup();
+    }
+  });
+});
