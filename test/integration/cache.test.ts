@@ -1,0 +1,244 @@
+/**
+ * The persistent layer-facts cache through the built CLI (docs/architecture.md, "The persistent
+ * cache"): a warm re-scan in a new process fetches no layer blob from a real registry and
+ * reports the same bytes; several processes scanning images that share layers into one
+ * directory at once all report correctly and leave it consistent; a read-only or full
+ * directory costs one warning, never the scan; a changed compiler table misses; the directory
+ * options and `oci-scan cache info|prune|clear`.
+ *
+ * Provenance: images built by test/helpers/image-builder.ts (random bytes make layers of a
+ * few hundred KiB), pushed to the real docker-registry or written as OCI layouts.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DISK_FORMAT, entryFileName, isLayerFacts } from '../../src/store/disk.js';
+import { startCountingProxy } from '../helpers/counting-proxy.js';
+import { buildImage, buildIndex, writeOciLayout, type BuiltImage, type EntrySpec } from '../helpers/image-builder.js';
+import { Pusher } from '../helpers/push.js';
+import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
+import { runCli, tempDir, TEST_CACHE_ROOT } from '../helpers/scan.js';
+import { withMount } from '../helpers/tmpfs.js';
+
+const base: EntrySpec[] = [
+  { type: 'file', path: 'etc/os-release', content: 'ID=debian\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\n' },
+  { type: 'file', path: 'usr/lib/base.bin', content: randomBytes(384 * 1024) },
+];
+/** Image `n`: the shared base layer, then a layer of its own (image 1 has a compiler, image 2 a suid file). */
+function imageOf(n: number): BuiltImage {
+  const own: EntrySpec[] = [{ type: 'file', path: `srv/app${n}.bin`, content: randomBytes(128 * 1024) }];
+  if (n === 1) own.push({ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' });
+  if (n === 2) own.push({ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'su' });
+  return buildImage({ config: { User: '1000:1000' }, layers: [{ entries: base }, { entries: own }] });
+}
+const images = [0, 1, 2, 3].map(imageOf);
+
+/** Inspections a run made (its debug log says "layer inspected" for each; a cache hit says nothing). */
+function inspections(stderr: string): number {
+  return stderr.split('\n').filter((l) => l.includes('"msg":"layer inspected"')).length;
+}
+
+/** Checks every file of a cache directory: entries that parse, validate and sit under their key's name; no temporary file. */
+async function assertConsistent(dir: string): Promise<number> {
+  const names = await readdir(dir);
+  for (const name of names) {
+    assert.match(name, /^f-[0-9a-f]{64}\.json$/, `only entries are left (${name})`);
+    const doc = JSON.parse(await readFile(join(dir, name), 'utf8')) as { format: unknown; key: string; facts: unknown };
+    assert.equal(doc.format, DISK_FORMAT);
+    assert.equal(entryFileName(doc.key), name);
+    assert.ok(isLayerFacts(doc.facts), name);
+  }
+  return names.length;
+}
+
+describe('warm re-scan against the real registry', { skip: registrySkipReason() }, () => {
+  let registry: RunningRegistry;
+  before(async () => {
+    registry = await startRegistry({ kind: 'none' });
+    const pusher = new Pusher(registry.url, 'app/img', undefined);
+    await pusher.image(images[1] as BuiltImage, '1.0');
+    const arm = buildImage({ platform: { os: 'linux', architecture: 'arm64' }, layers: [{ entries: base }] });
+    await pusher.index([images[2] as BuiltImage, arm], buildIndex([images[2] as BuiltImage, arm]), 'multi');
+  });
+  after(async () => {
+    await registry?.stop();
+  });
+
+  test('a new process with the same cache directory fetches the manifests and configs only — no layer blob — and reports the same bytes', async () => {
+    const { dir, cleanup } = await tempDir();
+    const proxy = await startCountingProxy(registry.url);
+    try {
+      const cache = join(dir, 'cache');
+      const refs = [`${proxy.host}/app/img:1.0`, `${proxy.host}/app/img:multi`];
+      const runOnce = async (name: string): Promise<{ code: number | null; stderr: string; stdout: string; requests: { method: string; path: string }[]; json: string; legacy: string[] }> => {
+        const seen = proxy.requests.length;
+        const out = join(dir, name);
+        const r = await runCli([...refs, '--format', 'legacy', '--format', `json=${join(dir, `${name}.json`)}`, '--reports-dir', out, '--log-level', 'debug'], { env: { OCI_SCAN_CACHE_DIR: cache } });
+        const files = (await readdir(out)).sort();
+        return { ...r, requests: proxy.requests.slice(seen), json: await readFile(join(dir, `${name}.json`), 'utf8'), legacy: await Promise.all(files.map((f) => readFile(join(out, f), 'utf8'))) };
+      };
+      const cold = await runOnce('cold');
+      const warm = await runOnce('warm');
+      assert.equal(cold.code, 12, cold.stderr);
+      assert.equal(warm.code, cold.code);
+
+      const layerDigests = new Set([images[1], images[2]].flatMap((i) => i?.layers.map((l) => l.digest) ?? []));
+      const configDigests = [images[1]?.configDigest, images[2]?.configDigest];
+      const layerGets = (rs: { method: string; path: string }[]): number => rs.filter((r) => r.method === 'GET' && [...layerDigests].some((d) => r.path.includes(`/blobs/${d}`))).length;
+      assert.equal(layerGets(cold.requests), 3, 'cold: the shared base once, each image its own layer');
+      assert.equal(layerGets(warm.requests), 0, 'warm: no layer blob');
+      assert.equal(inspections(cold.stderr), 3);
+      assert.equal(inspections(warm.stderr), 0);
+      for (const d of configDigests) assert.ok(warm.requests.some((r) => r.method === 'GET' && r.path.includes(`/blobs/${d ?? 'missing'}`)), `warm fetches config ${d}`);
+      assert.ok(warm.requests.some((r) => r.path.endsWith('/manifests/multi')), 'warm fetches the index by its tag (tags move: never cached)');
+      assert.ok(warm.requests.some((r) => r.path.endsWith(`/manifests/${images[2]?.manifestDigest ?? 'missing'}`)), 'warm fetches the platform manifest');
+      const blobGets = warm.requests.filter((r) => r.method === 'GET' && r.path.includes('/blobs/'));
+      assert.equal(blobGets.length, 2, `warm: the two configs are the only blobs: ${blobGets.map((r) => r.path).join(', ')}`);
+      process.stderr.write(`# warm re-scan: cold ${cold.requests.length} requests (${layerGets(cold.requests)} layer blobs), warm ${warm.requests.length} requests (0 layer blobs)\n`);
+
+      // The reports carry no timestamp: identical byte for byte.
+      assert.equal(warm.json, cold.json);
+      assert.deepEqual(warm.legacy, cold.legacy);
+      assert.equal(warm.stdout.replaceAll('/warm', '/cold'), cold.stdout);
+      assert.equal(await assertConsistent(cache), 3);
+    } finally {
+      await proxy.stop();
+      await cleanup();
+    }
+  });
+});
+
+describe('the cache through the CLI, on OCI layouts', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let refs: string[];
+  before(async () => {
+    ({ dir, cleanup } = await tempDir());
+    await writeOciLayout(
+      join(dir, 'img'),
+      images.map((image, n) => ({ image, tag: `v${n}` })),
+    );
+    refs = images.map((_, n) => `oci:${join(dir, 'img')}:v${n}`);
+  });
+  after(async () => {
+    await cleanup();
+  });
+
+  test('concurrent writers: four processes scanning images that share a layer into one directory all report correctly; the directory stays consistent', async () => {
+    const cache = join(dir, 'shared-cache');
+    const argsOf = (n: number, out: string): string[] => [refs[n] ?? '', refs[(n + 1) % 4] ?? '', '--format', 'json', '-o', out, '--log-level', 'debug'];
+    const expected: string[] = [];
+    for (let n = 0; n < 4; n += 1) {
+      const r = await runCli([...argsOf(n, join(dir, `ref-${n}.json`)), '--no-cache']);
+      assert.ok(r.code !== null && r.code !== 1 && r.code < 20, r.stderr);
+      expected.push(await readFile(join(dir, `ref-${n}.json`), 'utf8'));
+    }
+    for (let round = 0; round < 2; round += 1) {
+      const runs = await Promise.all([0, 1, 2, 3].map((n) => runCli(argsOf(n, join(dir, `c${round}-${n}.json`)), { env: { OCI_SCAN_CACHE_DIR: cache } })));
+      for (const [n, r] of runs.entries()) {
+        assert.ok(r.code !== null && r.code < 20, r.stderr);
+        assert.ok(!/"level":(40|50)/.test(r.stderr), `no warning or error: ${r.stderr}`);
+        assert.equal(await readFile(join(dir, `c${round}-${n}.json`), 'utf8'), expected[n], `round ${round}, process ${n}: the report of an uncached run`);
+      }
+      // One shared base layer and four own layers.
+      assert.equal(await assertConsistent(cache), 5);
+      if (round === 1) assert.equal(runs.reduce((s, r) => s + inspections(r.stderr), 0), 0, 'the second round reads every layer from the cache');
+    }
+  });
+
+  test('a changed compiler table (policy data.compilers) misses: the layers are inspected again under another key', async () => {
+    const cache = join(dir, 'policy-cache');
+    const env = { OCI_SCAN_CACHE_DIR: cache };
+    const ref = refs[1] ?? '';
+    const first = await runCli([ref, '--format', 'json', '--log-level', 'debug'], { env });
+    const again = await runCli([ref, '--format', 'json', '--log-level', 'debug'], { env });
+    await writeFile(join(dir, 'policy.yaml'), 'version: 1\ndata:\n  compilers: { remove: ["gcc"] }\n');
+    const changed = await runCli([ref, '--format', 'json', '--log-level', 'debug', '--policy', join(dir, 'policy.yaml')], { env });
+    assert.deepEqual([first, again, changed].map((r) => inspections(r.stderr)), [2, 0, 2]);
+    assert.ok(first.stdout.includes('/usr/bin/gcc'));
+    assert.ok(!changed.stdout.includes('/usr/bin/gcc'), 'the facts under the new table do not name gcc a compiler');
+    assert.equal(await assertConsistent(cache), 4);
+  });
+
+  test('--no-cache writes nothing; XDG_CACHE_HOME, else ~/.cache, is the default directory; tests never touch the real ~/.cache', async () => {
+    const realCache = join(homedir(), '.cache', 'oci-scan');
+    const before = existsSync(realCache) ? (await stat(realCache)).mtimeMs : undefined;
+    const ref = refs[0] ?? '';
+    const off = join(dir, 'off');
+    await runCli([ref, '--format', 'json', '--no-cache'], { env: { OCI_SCAN_CACHE_DIR: off } });
+    assert.equal(existsSync(off), false);
+    const xdg = join(dir, 'xdg');
+    await runCli([ref, '--format', 'json'], { env: { OCI_SCAN_CACHE_DIR: undefined, XDG_CACHE_HOME: xdg } });
+    assert.equal((await readdir(join(xdg, 'oci-scan'))).length, 2);
+    const home = join(dir, 'home');
+    await runCli([ref, '--format', 'json'], { env: { OCI_SCAN_CACHE_DIR: undefined, XDG_CACHE_HOME: undefined, HOME: home } });
+    assert.equal((await readdir(join(home, '.cache', 'oci-scan'))).length, 2);
+    const flag = join(dir, 'flag');
+    await runCli([ref, '--format', 'json', '--cache-dir', flag], { env: { OCI_SCAN_CACHE_DIR: join(dir, 'not-this') } });
+    assert.equal((await readdir(flag)).length, 2, '--cache-dir wins over OCI_SCAN_CACHE_DIR');
+    assert.equal(existsSync(join(dir, 'not-this')), false);
+
+    // runCli's default: a directory of its own below TEST_CACHE_ROOT, never ~/.cache.
+    await runCli([ref, '--format', 'json']);
+    const runs = await readdir(TEST_CACHE_ROOT);
+    const filled = await Promise.all(runs.map((r) => readdir(join(TEST_CACHE_ROOT, r, 'oci-scan')).catch(() => [])));
+    assert.ok(filled.some((names) => names.length === 2), 'the default run cached in its own directory');
+    assert.equal(existsSync(realCache) ? (await stat(realCache)).mtimeMs : undefined, before, 'the real ~/.cache/oci-scan is untouched');
+  });
+
+  test('oci-scan cache info|prune|clear: counts, the budget, entries only', async () => {
+    const cache = join(dir, 'cmd-cache');
+    const env = { OCI_SCAN_CACHE_DIR: cache };
+    await runCli([refs[0] ?? '', refs[1] ?? '', '--format', 'json'], { env });
+    await writeFile(join(cache, 'CACHEDIR.TAG'), 'Signature: 8a477f597d28d172789f06886806bc55\n');
+    const info = await runCli(['cache', 'info'], { env });
+    assert.equal(info.code, 0, info.stderr);
+    const bytes = (await readdir(cache)).filter((n) => n.startsWith('f-')).length;
+    assert.equal(bytes, 3);
+    assert.match(info.stdout, new RegExp(`^dir: ${cache}\nentries: 3\nbytes: \\d+\n`));
+    const prune = await runCli(['cache', 'prune', '--cache-max-size', '1k'], { env });
+    assert.equal(prune.code, 0, prune.stderr);
+    const left = (await readdir(cache)).filter((n) => n.startsWith('f-')).length;
+    assert.ok(left < 3, prune.stdout);
+    const clear = await runCli(['cache', 'clear', '--cache-dir', cache]);
+    assert.equal(clear.code, 0, clear.stderr);
+    assert.match(clear.stdout, new RegExp(`^removed ${left} entries from `));
+    assert.deepEqual(await readdir(cache), ['CACHEDIR.TAG']);
+    const bad = await runCli(['cache', 'drop'], { env });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /oci-scan cache needs one of info, prune, clear, not "drop"/);
+    const badSize = await runCli(['cache', 'prune', '--cache-max-size', 'lots'], { env });
+    assert.equal(badSize.code, 2);
+  });
+
+  for (const [what, options, fill] of [
+    ['read-only', 'ro,size=64k', false],
+    ['full', 'size=8k', true],
+  ] as const) {
+    test(`a ${what} cache directory: one warning, the scan and its report as without a cache`, async (t) => {
+      await withMount(
+        options,
+        async (mnt) => {
+          if (fill) await writeFile(join(mnt, 'filler'), Buffer.alloc(7 * 1024));
+          const expected = await runCli([refs[0] ?? '', refs[1] ?? '', '--format', 'table', '--no-cache']);
+          for (const cache of [mnt, join(mnt, 'sub')]) {
+            const r = await runCli([refs[0] ?? '', refs[1] ?? '', '--format', 'table'], { env: { OCI_SCAN_CACHE_DIR: cache } });
+            assert.equal(r.code, expected.code, r.stderr);
+            assert.equal(r.stdout, expected.stdout);
+            const lines = r.stderr.trimEnd().split('\n');
+            assert.equal(lines.length, 1, r.stderr);
+            assert.match(lines[0] ?? '', /"level":40.*the layer-facts cache directory cannot be written: scanning without the cache/);
+          }
+          const left = [...(await readdir(mnt)), ...(await readdir(join(mnt, 'sub')).catch(() => []))].filter((n) => n !== 'sub');
+          assert.deepEqual(left, fill ? ['filler'] : [], 'no entry or temporary file left');
+        },
+        t,
+        'cache read-only/full',
+      );
+    });
+  }
+});
