@@ -1,7 +1,7 @@
 /**
  * The command table and the scan command's arguments (src/cli/commands/): a command word counts
  * only as the whole first argument, reserved words are refused with the way to scan an image
- * so named, and the scan options are resolved (several IMAGEs, formats, conflicts).
+ * so named, and the scan options are resolved (several IMAGEs, formats, conflicts, the cache).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,4 +76,18 @@ test('parseScanArgs: every IMAGE, in order; COMPLIANCE_IMAGE_FULL_REF only witho
   }
   await assert.rejects(parseScanArgs(['a', '--platform', 'linux'], {}), (err: unknown) => isOciScanError(err, 'USAGE') && err.setting === 'platform' && !err.message.includes('--'));
   await assert.rejects(parseScanArgs(['a'], { HIGH_EXIT_CODE: '300' }), (err: unknown) => isOciScanError(err, 'USAGE') && /HIGH_EXIT_CODE/.test(err.message));
+});
+
+test('parseScanArgs: the cache directory (--cache-dir, OCI_SCAN_CACHE_DIR, XDG_CACHE_HOME, HOME), its size, --no-cache', async () => {
+  const home = { HOME: '/home/u' };
+  assert.deepEqual((await configOf(['a:1'], home)).cache, { dir: '/home/u/.cache/oci-scan', maxBytes: 256 * 1024 * 1024 });
+  assert.equal((await configOf(['a:1'], { ...home, XDG_CACHE_HOME: '/xdg' })).cache?.dir, '/xdg/oci-scan');
+  assert.equal((await configOf(['a:1'], { ...home, XDG_CACHE_HOME: 'relative' })).cache?.dir, '/home/u/.cache/oci-scan', 'a relative XDG_CACHE_HOME is ignored');
+  assert.equal((await configOf(['a:1'], { ...home, XDG_CACHE_HOME: '/xdg', OCI_SCAN_CACHE_DIR: '/env' })).cache?.dir, '/env');
+  assert.equal((await configOf(['a:1', '--cache-dir', '/flag'], { OCI_SCAN_CACHE_DIR: '/env' })).cache?.dir, '/flag');
+  assert.equal((await configOf(['a:1', '--cache-max-size', '1g'], home)).cache?.maxBytes, 1024 ** 3);
+  assert.equal((await configOf(['a:1', '--no-cache'], home)).cache, undefined);
+  await assert.rejects(configOf(['a:1', '--cache-max-size', 'big'], home), (err: unknown) => isOciScanError(err, 'USAGE') && err.message.includes('--cache-max-size "big" is not a size'));
+  await assert.rejects(configOf(['a:1', '--cache-dir', '/a', '--cache-dir', '/b'], home), (err: unknown) => isOciScanError(err, 'USAGE'));
+  await assert.rejects(configOf(['a:1', '--cache-dir'], home), (err: unknown) => isOciScanError(err, 'USAGE'));
 });
