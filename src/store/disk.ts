@@ -148,8 +148,22 @@ export async function cacheStats(dir: string): Promise<CacheStats> {
   return { entries: entries.length, bytes: entries.reduce((n, e) => n + e.size, 0) };
 }
 
-/** Removes least recently used entries of `dir` until they fit `maxBytes`; tolerates other processes doing the same. */
+/** A temporary entry older than this was left by a writer that died (a write takes milliseconds). */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/** Removes temporary entries of `dir` left by writers that died. */
+async function removeStaleTemps(dir: string): Promise<void> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => TEMP.test(n));
+  const before = Date.now() - STALE_TEMP_MS;
+  for (const name of names) {
+    const s = await stat(join(dir, name)).catch(() => undefined);
+    if (s && s.mtimeMs < before) await rm(join(dir, name), { force: true });
+  }
+}
+
+/** Removes least recently used entries of `dir` until they fit `maxBytes` (and stale temporary entries); tolerates other processes doing the same. */
 export async function pruneCache(dir: string, maxBytes: number): Promise<CacheStats> {
+  await removeStaleTemps(dir);
   const entries = await listEntries(dir);
   let bytes = entries.reduce((n, e) => n + e.size, 0);
   let count = entries.length;
@@ -246,7 +260,8 @@ export function diskFactsStore(dir: string, options: DiskStoreOptions): DiskFact
       const body = JSON.stringify({ format: DISK_FORMAT, key, facts });
       try {
         if (!created) {
-          await mkdir(dir, { recursive: true });
+          // Private to the user: whoever can write an entry decides what a layer holds (docs/security.md).
+          await mkdir(dir, { recursive: true, mode: 0o700 });
           created = true;
         }
         await writeFile(temp, body, { flag: 'wx', mode: 0o644 });

@@ -67,6 +67,7 @@ describe('diskFactsStore', () => {
       const doc = JSON.parse(await readFile(join(dir, 'cache', names[0] ?? ''), 'utf8')) as { format: string; key: string };
       assert.equal(doc.format, DISK_FORMAT);
       assert.equal(doc.key, keyOf(1), 'the full key is kept inside the entry');
+      assert.equal((await stat(join(dir, 'cache'))).mode & 0o777, 0o700, 'the directory is private to the user');
     } finally {
       await cleanup();
     }
@@ -165,8 +166,16 @@ describe('diskFactsStore', () => {
         [1, 4, 5, 6],
         'entries 2 and 3 (least recently used) went; 1 (just hit), 4, 5 and 6 stay',
       );
+      // A temporary entry an hour old was left by a writer that died; a fresh one is being written.
+      const stale = join(cache, `.tmp-${entryFileName(keyOf(7))}.1.aaaaaa`);
+      const fresh = join(cache, `.tmp-${entryFileName(keyOf(8))}.2.bbbbbb`);
+      await writeFile(stale, '{');
+      await writeFile(fresh, '{');
+      await utimes(stale, t0, t0);
       const stats = await store.prune();
       assert.equal(stats.entries, 4);
+      const after = await readdir(cache);
+      assert.ok(!after.includes(stale.slice(cache.length + 1)) && after.includes(fresh.slice(cache.length + 1)), 'prune removes stale temporary entries only');
       assert.ok(stats.bytes <= size * 4 + size / 2);
     } finally {
       await cleanup();
