@@ -3,6 +3,7 @@
  * registry mirrors, colour, boolean environment variables, and the registry options built
  * from them.
  */
+import type { Argv } from 'yargs';
 import { OciScanError } from '../errors.js';
 import type { RegistryOptions } from '../registry/options.js';
 
@@ -59,4 +60,20 @@ export function registryOptions(flags: { readonly insecureRegistries: readonly s
     env,
     ...(flags.caFile ? { caFile: flags.caFile } : {}),
   };
+}
+
+/**
+ * `parser` made strict as every command's is: `-h/--help` known, unknown options and commands
+ * refused, no exit, and a parse failure recorded through `onError` (thrown by the caller as
+ * USAGE) instead of printed; a missing value reads `--NAME needs a value`.
+ */
+export function strictParser<T>(parser: Argv<T>, onError: (message: string) => void): Argv<T & { help: boolean | undefined }> {
+  return parser
+    .option('help', { alias: 'h', type: 'boolean' })
+    .strictOptions()
+    .strictCommands()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      onError((msg || err?.message || 'invalid arguments').replace(/^Not enough arguments following: (.*)$/, '--$1 needs a value'));
+    });
 }

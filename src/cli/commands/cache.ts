@@ -8,6 +8,7 @@ import { OciScanError } from '../../errors.js';
 import { cacheStats, clearCache, pruneCache } from '../../store/disk.js';
 import { cacheConfig, type CacheConfig } from '../cache-options.js';
 import { CACHE_HELP } from '../help.js';
+import { strictParser } from '../options.js';
 import { emit } from '../output.js';
 import type { Command, Invocation } from './command.js';
 
@@ -44,22 +45,17 @@ export const cacheCommand: Command = {
   name: 'cache',
   async parse(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<Invocation | undefined> {
     let usageError: string | undefined;
-    const args = await yargs([...argv])
-      .scriptName('oci-scan cache')
-      .help(false)
-      .version(false)
-      .command('$0 [action]', false)
-      .positional('action', { type: 'string' })
-      .option('cache-dir', { type: 'string', requiresArg: true })
-      .option('cache-max-size', { type: 'string', requiresArg: true })
-      .option('help', { alias: 'h', type: 'boolean' })
-      .strictOptions()
-      .strictCommands()
-      .exitProcess(false)
-      .fail((msg, err) => {
-        usageError = msg || err?.message || 'invalid arguments';
-      })
-      .parseAsync();
+    const args = await strictParser(
+      yargs([...argv])
+        .scriptName('oci-scan cache')
+        .help(false)
+        .version(false)
+        .command('$0 [action]', false)
+        .positional('action', { type: 'string' })
+        .option('cache-dir', { type: 'string', requiresArg: true })
+        .option('cache-max-size', { type: 'string', requiresArg: true }),
+      (message) => (usageError = message),
+    ).parseAsync();
     if (usageError) throw new OciScanError('USAGE', `${usageError} (see oci-scan cache --help)`);
     if (args.help) {
       await emit(process.stdout, CACHE_HELP);

@@ -35,7 +35,7 @@ import { cacheConfig, type CacheConfig } from '../cache-options.js';
 import { findPolicy, type LoadedPolicy } from '../../policy/load.js';
 import { failThreshold, runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
 import { LOG_LEVELS } from '../logger.js';
-import { parseSize, parseTimeout, registryOptions, truthy, wantColour } from '../options.js';
+import { parseSize, parseTimeout, registryOptions, strictParser, truthy, wantColour } from '../options.js';
 import { detectSource } from '../detect-source.js';
 import { SCAN_HELP } from '../help.js';
 import { checkListText } from '../list-checks.js';
@@ -176,16 +176,10 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     .option('color', { type: 'boolean' })
     .option('policy', { type: 'string', requiresArg: true })
     .option('fail-on', { type: 'string', requiresArg: true })
-    .option('exit-code', { type: 'string', requiresArg: true })
-    .option('help', { alias: 'h', type: 'boolean' })
-    .strictOptions()
-    .strictCommands()
-    .exitProcess(false)
-    .fail((msg, err) => {
-      usageError = msg || err?.message || 'invalid arguments';
-    })
-    .version();
-  const args = await parser.parseAsync();
+    .option('exit-code', { type: 'string', requiresArg: true });
+  const args = await strictParser(parser, (message) => (usageError = message))
+    .version()
+    .parseAsync();
   if (usageError) throw new OciScanError('USAGE', `${usageError.replace(/^Not enough arguments following: (.*)$/, '--$1 needs a value')} (see oci-scan --help)`);
   if (args['version']) return undefined;
   if (args.help) {
