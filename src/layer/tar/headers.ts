@@ -101,13 +101,21 @@ export function toNumber(v: number | bigint): number {
 /** Go's `block.getFormat`: checksum (unsigned or signed sum) and magic; undefined for FormatUnknown. */
 export function blockFormat(block: Uint8Array): HeaderFormat | undefined {
   const stored = parseOctal(block, 148, 8);
+  // One branch-free pass over the block (it runs once per entry): the unsigned sum and the count
+  // of bytes ≥ 0x80, each of which is 0x100 less in the signed sum; the checksum field counts as spaces.
   let unsigned = 0;
-  let signed = 0;
+  let high = 0;
   for (let i = 0; i < BLOCK_SIZE; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
+    const c = block[i] ?? 0;
     unsigned += c;
-    signed += c >= 0x80 ? c - 0x100 : c;
+    high += c >> 7;
   }
+  for (let i = 148; i < 156; i++) {
+    const c = block[i] ?? 0;
+    unsigned += 0x20 - c;
+    high -= c >> 7;
+  }
+  const signed = unsigned - 0x100 * high;
   if (stored === undefined || (stored !== unsigned && stored !== signed)) return undefined;
   const magic = bytesEqual(block, 257, 'ustar\0');
   if (magic && bytesEqual(block, 508, 'tar\0')) return 'star';
