@@ -10,13 +10,6 @@ import { discard, header, USER_AGENT, type Connection, type Response } from './c
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-/**
- * What a response body buffers before undici pauses the socket (its default is 64 KiB): a
- * blob's bytes then arrive in fewer, larger pieces and the server is paused less often
- * (docs/architecture.md, "Memory and speed").
- */
-const BODY_HIGH_WATER_MARK = 1024 * 1024;
-
 /** A request to send. */
 export interface Outgoing {
   readonly url: URL;
@@ -35,7 +28,7 @@ export async function send(conn: Connection, out: Outgoing, signal: AbortSignal)
   for (let hops = 0; ; hops++) {
     const headers: Record<string, string> = { ...out.headers, 'user-agent': USER_AGENT };
     if (out.authorization !== undefined && current.origin === conn.origin) headers.authorization = out.authorization;
-    const res = await request(current, { dispatcher: conn.dispatcher, method: out.method, headers, highWaterMark: BODY_HIGH_WATER_MARK, ...(out.body !== undefined ? { body: out.body } : {}), signal });
+    const res = await request(current, { dispatcher: conn.dispatcher, method: out.method, headers, ...(out.body !== undefined ? { body: out.body } : {}), signal });
     if (!out.followRedirects || !REDIRECT_STATUSES.has(res.statusCode)) return res;
     const location = header(res, 'location');
     await discard(res);
