@@ -93,16 +93,23 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
     // Counting, bomb guard and tar reading in one synchronous step per chunk. Bytes after
     // the end-of-archive marker are still read (Go ignores them, but the blob's digest covers
     // them and the decompressor must reach its end cleanly).
-    // A Writable, not an async iteration: no promise per chunk and no joining of buffered chunks.
+    // A Writable, not an async iteration: no promise per chunk and no joining of buffered
+    // chunks. Each chunk is read in a microtask, after the decompressor has started on the
+    // next one (its output callback runs us synchronously otherwise), so the two overlap; the
+    // high water mark bounds what may wait (docs/architecture.md, "Memory and speed").
     const consume = new Writable({
+      highWaterMark: 4 * 1024 * 1024,
       write(chunk: Buffer, _encoding, done) {
-        try {
-          onTar(chunk);
-          done();
-        } catch (err) {
-          failure ??= err;
-          done(err as Error);
-        }
+        queueMicrotask(() => {
+          if (consume.destroyed) return;
+          try {
+            onTar(chunk);
+            done();
+          } catch (err) {
+            failure ??= err;
+            done(err as Error);
+          }
+        });
       },
       final(done) {
         try {
