@@ -8,7 +8,9 @@
  * The floor of a case: Node decompressing and sha256-hashing the same blob files, all layers at
  * once (`zlib.createGunzip({ chunkSize: 1 << 20 })`; libzstd through zstd-napi for zstd). Every
  * measurement runs in its own process (bench/case.ts), so its peak RSS is its own; each is the
- * best of ROUNDS, floors and scans interleaved so that the machine's load hits both alike.
+ * best of ROUNDS, floors and scans interleaved so that the machine's load hits both alike. The
+ * fixed cost of a scan (a one-file image) is measured too: `(scan-fixed)/floor` is the cost of
+ * streaming the layers alone.
  * The images are generated once into $TMPDIR/oci-scan-bench-* and reused.
  *
  * Run: npm run bench   (OCI_SCAN_BENCH_QUICK=1 or `-- --quick`: small sizes)
@@ -145,6 +147,9 @@ function best(a: Measured | undefined, b: Measured): Measured {
 }
 
 const imgs = await images();
+/** A one-file image: its scan time is the fixed cost of a scan (start, documents, schemas, report). */
+if (!existsSync(join(ROOT, 'tiny', 'index.json'))) await writeImage('tiny', [buildTar([{ type: 'file', path: 'etc/os-release', content: 'ID=debian\n' }])], 'gzip');
+const tinyRef = `oci:${join(ROOT, 'tiny')}:1.0`;
 const skip = registrySkipReason();
 const registry = skip ? undefined : await startRegistry({ kind: 'none' });
 try {
@@ -165,7 +170,9 @@ try {
   ];
   const floors = new Map<string, Measured>();
   const scans = new Map<string, Measured>();
+  let fixed: Measured | undefined;
   for (let round = 0; round < ROUNDS; round++) {
+    fixed = best(fixed, run(['scan', tinyRef]));
     for (const c of cases) {
       floors.set(c.name, best(floors.get(c.name), run(c.floor)));
       scans.set(c.name, best(scans.get(c.name), run(c.scan)));
@@ -176,9 +183,11 @@ try {
     const f = floors.get(c.name) ?? { seconds: NaN, maxRss: NaN };
     const s = scans.get(c.name) ?? { seconds: NaN, maxRss: NaN };
     const size = `${(c.image.tarBytes / MB).toFixed(0)} MB tar / ${(c.image.blobBytes / MB).toFixed(0)} MB blobs`;
-    return [c.name, size, f.seconds.toFixed(2), s.seconds.toFixed(2), (s.seconds / f.seconds).toFixed(2), (f.maxRss / 2 ** 20).toFixed(0), (s.maxRss / 2 ** 20).toFixed(0)];
+    const streaming = (s.seconds - (fixed?.seconds ?? 0)) / f.seconds;
+    return [c.name, size, f.seconds.toFixed(2), s.seconds.toFixed(2), (s.seconds / f.seconds).toFixed(2), streaming.toFixed(2), (f.maxRss / 2 ** 20).toFixed(0), (s.maxRss / 2 ** 20).toFixed(0)];
   });
-  const head = ['case', 'size', 'floor s', 'scan s', 'scan/floor', 'floor RSS MiB', 'scan RSS MiB'];
+  console.log(`fixed cost of a scan (a one-file image): ${(fixed?.seconds ?? NaN).toFixed(2)} s, peak RSS ${((fixed?.maxRss ?? NaN) / 2 ** 20).toFixed(0)} MiB`);
+  const head = ['case', 'size', 'floor s', 'scan s', 'scan/floor', '(scan-fixed)/floor', 'floor RSS MiB', 'scan RSS MiB'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   for (const r of [head, ...rows]) console.log(r.map((v, i) => (i < 2 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  '));
 } finally {
