@@ -8,7 +8,7 @@
  * Baselines: raw `zlib.createGunzip()` → discard; raw `tar-stream` extract → discard entries.
  * Also: `gunzip-maybe` (a named dependency) against zlib.
  *
- * Run: npm run bench
+ * Run: npm run bench:inspect
  */
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';

@@ -60,13 +60,16 @@ async function yieldToEventLoop(signal: AbortSignal | undefined): Promise<void> 
   signal?.throwIfAborted();
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight; results in input order; stops at the first error. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+/**
+ * Runs `fn` over `items` with at most `limit` in flight, starting them in `order` (indexes);
+ * results in input order; stops at the first error.
+ */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, order: readonly number[] = items.map((_, i) => i)): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
+    while (next < order.length) {
+      const index = order[next++] as number;
       results[index] = await fn(items[index] as T, index);
     }
   };
@@ -133,6 +136,8 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
     const distinct = [...new Map(scannable.map((l) => [l.digest, l])).values()];
     const inspectAll = async (watchPaths: ReadonlySet<string>): Promise<LayerView[]> => {
       let done = 0;
+      // The largest layer is the critical path: start it first (docs/architecture.md, "Memory and speed").
+      const largestFirst = distinct.map((_, i) => i).sort((a, b) => (distinct[b]?.size ?? 0) - (distinct[a]?.size ?? 0));
       const facts = await mapLimit(distinct, options.layerConcurrency ?? 3, async (layer) => {
         try {
           const f = await layerFacts(image, layer, { matchers, watchPaths }, source, options, stop.signal);
@@ -143,7 +148,7 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
           stop.abort(err);
           throw err;
         }
-      });
+      }, largestFirst);
       const byDigest = new Map(distinct.map((l, i) => [l.digest, facts[i] as LayerFacts]));
       return scannable.map((l) => ({ digest: l.digest, facts: byDigest.get(l.digest) as LayerFacts }));
     };

@@ -5,7 +5,7 @@
  * This module is the plumbing: backpressure, the decompression-bomb guard, abort, and turning
  * low-level failures into one-line errors.
  */
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciScanError, isOciScanError } from '../errors.js';
 import { decompressorFor, describeDecompressError, peek, reusingZstdDecoder, sniffCompression, type Compression, type ReusingDecoder } from './decompress.js';
@@ -93,15 +93,34 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
     // Counting, bomb guard and tar reading in one synchronous step per chunk. Bytes after
     // the end-of-archive marker are still read (Go ignores them, but the blob's digest covers
     // them and the decompressor must reach its end cleanly).
-    const consume = async (source: AsyncIterable<Buffer>): Promise<void> => {
-      try {
-        for await (const chunk of source) onTar(chunk);
-        reader.end();
-      } catch (err) {
-        failure ??= err;
-        throw err;
-      }
-    };
+    // A Writable, not an async iteration: no promise per chunk and no joining of buffered
+    // chunks. Each chunk is read in a microtask, after the decompressor has started on the
+    // next one (its output callback runs us synchronously otherwise), so the two overlap; the
+    // high water mark bounds what may wait (docs/architecture.md, "Memory and speed").
+    const consume = new Writable({
+      highWaterMark: 4 * 1024 * 1024,
+      write(chunk: Buffer, _encoding, done) {
+        queueMicrotask(() => {
+          if (consume.destroyed) return;
+          try {
+            onTar(chunk);
+            done();
+          } catch (err) {
+            failure ??= err;
+            done(err as Error);
+          }
+        });
+      },
+      final(done) {
+        try {
+          reader.end();
+          done();
+        } catch (err) {
+          failure ??= err;
+          done(err as Error);
+        }
+      },
+    });
     const pipelineOptions = signal ? { signal } : {};
     if (decompressor) await pipeline(rest, decompressor, consume, pipelineOptions);
     else await pipeline(rest, consume, pipelineOptions);
