@@ -1,7 +1,8 @@
 /**
  * One measurement of the image bench (bench/image.bench.ts), run in its own process so that its
  * peak RSS is its own: `floor-gzip FILE…` / `floor-zstd FILE…` (decompress + sha256 every file at
- * once, the best Node can do), or `scan REF [INSECURE_HOST]` (the real scan()). Prints one JSON
+ * once, the best Node can do), `scan REF [INSECURE_HOST]` (the real scan()) or `scan-cached REF
+ * CACHE_DIR [INSECURE_HOST]` (scan() with the disk facts cache). Prints one JSON
  * line: seconds and peak RSS in bytes.
  */
 import { createHash } from 'node:crypto';
@@ -11,6 +12,7 @@ import { createRequire } from 'node:module';
 import { createGunzip } from 'node:zlib';
 import { pino } from 'pino';
 import { scan } from '../src/scan.js';
+import { diskFactsStore } from '../src/store/disk.js';
 
 const FLOOR_CHUNK = 1 << 20;
 
@@ -55,9 +57,18 @@ const [mode, ...args] = process.argv.slice(2);
 const start = process.hrtime.bigint();
 if (mode === 'floor-gzip') await Promise.all(args.map(floorGzip));
 else if (mode === 'floor-zstd') await Promise.all(args.map(floorZstd));
-else if (mode === 'scan') {
-  const [ref = '', host] = args;
-  const images = await scan(ref, { platform: { os: 'linux', architecture: 'amd64' }, registry: { insecureRegistries: host ? [host] : [], mirrors: {}, env: {} }, logger: pino({ level: 'silent' }) });
+else if (mode === 'scan' || mode === 'scan-cached') {
+  // scan-cached REF CACHE_DIR [HOST]: the same scan with the disk facts cache the CLI uses.
+  const [ref = '', ...rest] = args;
+  const cacheDir = mode === 'scan-cached' ? rest.shift() : undefined;
+  const host = rest[0];
+  const logger = pino({ level: 'silent' });
+  const images = await scan(ref, {
+    platform: { os: 'linux', architecture: 'amd64' },
+    registry: { insecureRegistries: host ? [host] : [], mirrors: {}, env: {} },
+    logger,
+    ...(cacheDir ? { store: diskFactsStore(cacheDir, { logger }) } : {}),
+  });
   if (images.length !== 1) throw new Error(`scan of ${ref} gave ${images.length} images`);
 } else throw new Error(`unknown mode ${String(mode)}`);
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
