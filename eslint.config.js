@@ -3,12 +3,12 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /**
- * Imports point down only (docs/architecture.md): cli → scan → report | policy → checks → layer | store;
+ * Imports point down only (docs/architecture.md): cli → audit → scan → report | policy → checks → layer | store;
  * sources → registry → auth → reference; everything → image → errors. For each folder, the
  * top-level folders (and files) of src/ it must not import. `sources` may use the byte-level
  * half of `layer` (tar reading, decompression, path normalisation) to read archives.
  */
-const TOP = ['cli', 'scan', 'index', 'report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image'];
+const TOP = ['cli', 'audit', 'scan', 'index', 'report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image'];
 const MAY_IMPORT = {
   image: [],
   reference: ['image'],
@@ -21,6 +21,7 @@ const MAY_IMPORT = {
   report: ['checks', 'layer', 'image', 'reference'],
   policy: ['checks', 'layer', 'image', 'reference', 'errors'],
   scan: ['report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image'],
+  audit: ['scan', 'report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image'],
 };
 const LAYER_BYTES = '(tar/|decompress\\.js$|paths\\.js$)';
 const boundaries = Object.entries(MAY_IMPORT).map(([folder, allowed]) => {

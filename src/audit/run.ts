@@ -1,0 +1,330 @@
+/**
+ * Running an audit (docs/audit.md, "How an audit runs"): plan (./plan.ts), resolve every
+ * reference to a manifest digest, then scan each distinct digest once — the images of all its
+ * references share the resolution and the layer facts, and only the checks run per reference
+ * (the Tag check and a policy's rules depend on the name) — with at most `concurrency`
+ * references resolved or digests scanned at once, and per registry at most `rate` of them
+ * started per second, a rate that halves on a 429. Each reference's legacy report and its
+ * resume record (./records.ts) are in place as soon as it is scanned, so a run that is killed
+ * loses only the references in flight, and a stopped run still returns its partial summary.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { OciScanError } from '../errors.js';
+import { formatPlatform } from '../image/platform.js';
+import type { Image, ImageName } from '../image/types.js';
+import { parseReference } from '../reference/reference.js';
+import { repositoryPath } from '../reference/repository-path.js';
+import type { Session } from '../registry/session.js';
+import type { ImageOutcome, ScanFailure, ScannedImage } from '../report/model.js';
+import { documentText, ReportBatch } from '../report/write.js';
+import { scanImage, type ImageScan, type ScanOptions } from '../scan.js';
+import { openImages } from '../sources/index.js';
+import { registryContent } from '../sources/registry.js';
+import { resolveImages } from '../sources/resolve.js';
+import { directoryStore } from '../sources/blob-store.js';
+import { readLayoutIndex, REF_NAME } from '../sources/oci-layout.js';
+import type { LayerFacts } from '../layer/inspect.js';
+import type { FactsStore } from '../store/facts-store.js';
+import { planAudit, targetLabel, type AuditTarget, type PlanFilters, type PlannedRef } from './plan.js';
+import { completeRecord, makeRecord, recordedScan, recordPath, RECORDS_DIR, type RecordedImage } from './records.js';
+import { buildSummary, type AuditError, type AuditSummary, type SummaryImage } from './summary.js';
+import type { ToolInfo } from '../report/formats/json.js';
+import { ensureReportsDir } from '../report/write.js';
+
+/** What an audit runs with. */
+export interface AuditOptions {
+  readonly target: AuditTarget;
+  readonly filters: PlanFilters;
+  /** The scan options of every image: one store, one session, the policy, the platform. */
+  readonly scan: ScanOptions & { readonly store: FactsStore; readonly session: Session };
+  readonly reportsDir: string;
+  /** References resolved, or digests scanned, at once. */
+  readonly concurrency: number;
+  /** Per registry, at most this many references or digests started per second (0: no limit until a 429). */
+  readonly rate: number;
+  /** Scan everything again, whatever a previous run left. */
+  readonly fresh: boolean;
+  readonly tool: ToolInfo;
+  /** The one-line form of a failure, as the CLI shows it. */
+  readonly describe: (err: unknown) => ScanFailure;
+  /** Called as each reference is done (progress). */
+  readonly onReference?: (event: { readonly reference: string; readonly done: number; readonly total: number; readonly resumed: boolean; readonly error?: AuditError }) => void;
+}
+
+/** What an audit leaves: its summary, and every reference's outcome in summary order for the whole-audit formats. */
+export interface AuditOutcome {
+  readonly summary: AuditSummary;
+  readonly outcomes: readonly ImageOutcome[];
+}
+
+/** How many times a reference refused with 429 is tried again (after the rate halved). */
+const RATE_LIMITED_TRIES = 3;
+
+/**
+ * A per-registry start rate (docs/audit.md, "Rate"): `acquire` waits for the next slot. A
+ * registry that answers 429 after the HTTP layer's own retries (which honour `Retry-After`)
+ * halves its rate, down to one start every 10 s.
+ */
+class RateGate {
+  #perSecond: number;
+  #next = 0;
+
+  constructor(perSecond: number) {
+    this.#perSecond = perSecond;
+  }
+
+  async acquire(signal: AbortSignal | undefined): Promise<void> {
+    if (this.#perSecond <= 0) return;
+    const now = Date.now();
+    const at = Math.max(now, this.#next);
+    this.#next = at + 1000 / this.#perSecond;
+    if (at > now) await new Promise<void>((resolve) => setTimeout(resolve, at - now).unref());
+    signal?.throwIfAborted();
+  }
+
+  /** Halves the rate (a rate of 0, unlimited, becomes `fallback` first). */
+  slowDown(fallback: number): void {
+    this.#perSecond = Math.max(0.1, (this.#perSecond > 0 ? this.#perSecond : fallback) / 2);
+  }
+}
+
+/** True for a registry's 429 that survived the HTTP layer's retries (status.ts says "(429)"). */
+function isRateLimited(err: unknown): boolean {
+  return err instanceof OciScanError && err.code === 'REGISTRY_ERROR' && err.message.includes('(429)');
+}
+
+/** Runs `fn` over `items` with at most `limit` at once; stops taking new items once `signal` aborts. */
+async function eachLimited<T>(items: readonly T[], limit: number, signal: AbortSignal | undefined, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !signal?.aborted) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+/** A reference resolved to what it points at. */
+interface Resolved {
+  readonly ref: PlannedRef;
+  readonly digest: string;
+}
+
+/** The registry host of a planned reference (undefined for a layout). */
+function registryOf(ref: PlannedRef): string | undefined {
+  return ref.reference.startsWith('oci:') ? undefined : parseReference(ref.reference).registry;
+}
+
+/** The name a registry reference's image gets (as the scan command names `HOST/REPO:TAG`). */
+function registryName(reference: string): ImageName {
+  const ref = parseReference(reference);
+  return { display: ref.display, name: ref.name, repository: repositoryPath(`${ref.registry}/${ref.repository}`), tagOrigin: 'reference', ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
+}
+
+/** The summary entry of a reference that could not be resolved or scanned. */
+function failedEntry(ref: Pick<PlannedRef, 'reference' | 'repository'> & { readonly tag: string | null }, digest: string | null, error: AuditError): SummaryImage {
+  return { reference: ref.reference, repository: ref.repository, tag: ref.tag, digest, platform: null, highest: null, failedChecks: [], layers: [], report: null, error };
+}
+
+/** `base` with `_<platform>` before its suffix, for a reference scanned for several platforms. */
+function platformReport(base: string, image: Image): string {
+  const platform = image.platform ? formatPlatform(image.platform).replace(/[^A-Za-z0-9._-]/g, '-') : 'unknown-platform';
+  return base.replace(/-compliance\.json$/, `_${platform}-compliance.json`);
+}
+
+/** Runs the audit; never throws for one image's or one repository's failure, nor when stopped (the summary is then incomplete). */
+export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
+  const { scan: scanOptions, reportsDir } = options;
+  const signal = scanOptions.signal;
+  const header = { tool: options.tool, source: targetLabel(options.target), shard: options.filters.shard ?? null };
+  const describe = (err: unknown): AuditError => {
+    const { code, message } = options.describe(err);
+    return { code, message };
+  };
+  let plan;
+  try {
+    plan = await planAudit(options.target, options.filters, { session: scanOptions.session, signal, describe });
+  } catch (err) {
+    if (signal?.aborted) return { summary: buildSummary({ ...header, complete: false, pending: 0, run: { scanned: 0, resumed: 0 } }, []), outcomes: [] };
+    const listingError = describe(err);
+    return { summary: buildSummary({ ...header, complete: false, pending: 0, listingError, run: { scanned: 0, resumed: 0 } }, []), outcomes: [] };
+  }
+  await ensureReportsDir(join(reportsDir, RECORDS_DIR));
+  const entries: SummaryImage[] = plan.failures.map((f) => failedEntry({ reference: f.repository, repository: f.repository, tag: null }, null, f.error));
+  const outcomes: ImageOutcome[] = plan.failures.map((f) => ({ input: f.repository, failure: f.error }));
+  const gates = new Map<string, RateGate>();
+  const gate = (ref: PlannedRef): RateGate => {
+    const key = registryOf(ref) ?? '';
+    let g = gates.get(key);
+    if (!g) gates.set(key, (g = new RateGate(options.rate)));
+    return g;
+  };
+  /** Runs `fn` through `ref`'s registry gate, trying again (slower) after a 429. */
+  const gated = async <T>(ref: PlannedRef, fn: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      await gate(ref).acquire(signal);
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isRateLimited(err) || attempt >= RATE_LIMITED_TRIES || signal?.aborted) throw err;
+        gate(ref).slowDown(options.concurrency);
+        scanOptions.logger.warn({ reference: ref.reference }, 'registry rate-limits the audit (429): halving its rate and trying again');
+      }
+    }
+  };
+  const total = plan.refs.length;
+  let done = 0;
+  let scanned = 0;
+  let resumed = 0;
+  const finish = (reference: string, wasResumed: boolean, error?: AuditError): void => {
+    done += 1;
+    options.onReference?.({ reference, done, total, resumed: wasResumed, ...(error ? { error } : {}) });
+  };
+
+  // 1. Resolve every reference to a digest; a complete record for it ends the reference here.
+  const layoutDigests = options.target.kind === 'layout' ? await layoutTagDigests(options.target.dir) : undefined;
+  const toScan: Resolved[] = [];
+  await eachLimited(plan.refs, options.concurrency, signal, async (ref) => {
+    let digest: string;
+    try {
+      digest = layoutDigests ? (layoutDigests.get(ref.tag) ?? '') : await gated(ref, async () => {
+        const repo = await scanOptions.session.registry(registryOf(ref) ?? '').repository(parseReference(ref.reference).repository, { logger: scanOptions.logger, signal });
+        return (await repo.manifest(ref.tag, signal)).digest;
+      });
+    } catch (err) {
+      if (signal?.aborted) return;
+      const error = describe(err);
+      entries.push(failedEntry(ref, null, error));
+      outcomes.push({ input: ref.reference, failure: error });
+      finish(ref.reference, false, error);
+      return;
+    }
+    const record = options.fresh ? undefined : await completeRecord(reportsDir, ref.reference, digest);
+    if (!record) {
+      toScan.push({ ref, digest });
+      return;
+    }
+    entries.push(...record.images.map((i) => i.entry));
+    outcomes.push({ input: ref.reference, scans: record.images.map(recordedScan) });
+    resumed += 1;
+    finish(ref.reference, true);
+  });
+
+  // 2. Scan each distinct digest once: resolve its images through the first reference, run the checks per reference.
+  const groups = new Map<string, Resolved[]>();
+  for (const r of toScan) {
+    const key = `${registryOf(r.ref) ?? 'oci'}\n${r.digest}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const facts = { store: scanOptions.store, inFlight: new Map<string, Promise<LayerFacts>>() };
+  await eachLimited([...groups.values()], options.concurrency, signal, async (group) => {
+    const [first] = group;
+    if (!first) return;
+    let images: Image[];
+    try {
+      images = await gated(first.ref, () => openDigest(first, scanOptions));
+    } catch (err) {
+      if (signal?.aborted) return;
+      const error = describe(err);
+      for (const { ref, digest } of group) {
+        entries.push(failedEntry(ref, digest, error));
+        outcomes.push({ input: ref.reference, failure: error });
+        finish(ref.reference, false, error);
+      }
+      return;
+    }
+    for (const { ref, digest } of group) {
+      if (signal?.aborted) return;
+      try {
+        const named = images.map((image) => ({ ...image, name: ref.reference.startsWith('oci:') ? image.name : registryName(ref.reference) }));
+        const scans: ImageScan[] = [];
+        for (const image of named) scans.push(await scanImage(image, scanOptions, facts));
+        const recorded = await writeReference(reportsDir, ref, digest, scans, signal);
+        entries.push(...recorded.map((i) => i.entry));
+        outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
+        scanned += 1;
+        finish(ref.reference, false);
+      } catch (err) {
+        if (signal?.aborted) return;
+        // A report that cannot be written is the run's failure, not the image's.
+        if (err instanceof OciScanError && err.code === 'REPORT_WRITE') throw err;
+        const error = describe(err);
+        entries.push(failedEntry(ref, digest, error));
+        outcomes.push({ input: ref.reference, failure: error });
+        finish(ref.reference, false, error);
+      }
+    }
+  });
+
+  const complete = !signal?.aborted;
+  const summary = buildSummary({ ...header, complete, pending: total - done, run: { scanned, resumed } }, entries);
+  // Outcomes in summary order (reference, then platform), as the whole-audit documents list them.
+  const order = new Map(summary.images.map((image, i) => [image.reference, i]));
+  outcomes.sort((a, b) => (order.get(a.input) ?? 0) - (order.get(b.input) ?? 0));
+  return { summary, outcomes };
+}
+
+/** The digest of each tag of a layout: the entry's, or for the platforms of one image (several entries), a digest of theirs. */
+async function layoutTagDigests(dir: string): Promise<Map<string, string>> {
+  const index = await readLayoutIndex(directoryStore(dir, `OCI layout ${dir}`));
+  const byTag = new Map<string, string[]>();
+  for (const entry of index?.manifests ?? []) {
+    const tag = entry.annotations?.[REF_NAME];
+    if (tag) byTag.set(tag, [...(byTag.get(tag) ?? []), entry.digest]);
+  }
+  return new Map([...byTag].map(([tag, digests]) => [tag, digests.length === 1 ? (digests[0] ?? '') : `sha256:${createHash('sha256').update(digests.join('\n')).digest('hex')}`]));
+}
+
+/** The images of a resolved reference: by digest from its registry, or by tag from its layout. */
+async function openDigest({ ref, digest }: Resolved, options: ScanOptions & { readonly session: Session }): Promise<Image[]> {
+  if (ref.reference.startsWith('oci:')) return openImages(ref.reference, options);
+  const parsed = parseReference(ref.reference);
+  const repo = await options.session.registry(parsed.registry).repository(parsed.repository, { logger: options.logger, signal: options.signal });
+  try {
+    return await resolveImages(registryContent(repo), { kind: 'reference', reference: digest }, registryName(ref.reference), options);
+  } catch (err) {
+    throw options.session.scrubber.scrubError(err);
+  }
+}
+
+/** Writes a reference's legacy report(s), then its record; returns what was recorded. */
+async function writeReference(reportsDir: string, ref: PlannedRef, digest: string, scans: readonly ImageScan[], signal: AbortSignal | undefined): Promise<RecordedImage[]> {
+  const batch = new ReportBatch(reportsDir);
+  try {
+    const recorded: RecordedImage[] = [];
+    for (const s of scans) {
+      const report = scans.length > 1 ? platformReport(ref.report, s.image) : ref.report;
+      await batch.write(report, s.report, signal);
+      const { image } = s;
+      recorded.push({
+        entry: {
+          reference: ref.reference,
+          repository: ref.repository,
+          tag: ref.tag,
+          digest,
+          platform: image.platform ? formatPlatform(image.platform) : null,
+          highest: s.highest,
+          failedChecks: s.results.filter((r) => !r.Pass).map((r) => r.Id),
+          layers: image.layers.map((l) => l.digest),
+          report,
+        },
+        name: image.name,
+        ...(image.manifestDigest !== undefined ? { manifestDigest: image.manifestDigest } : {}),
+        ...(image.indexDigest !== undefined ? { indexDigest: image.indexDigest } : {}),
+        configDigest: image.configDigest,
+        ...(image.platform ? { platform: image.platform } : {}),
+        results: s.results,
+      });
+    }
+    // The record goes last: renamed after the reports, so it never names a report that is missing.
+    await batch.writeFile(join(reportsDir, recordPath(ref.reference, digest)), documentText(makeRecord(ref.reference, digest, recorded)), signal);
+    batch.commit(signal);
+    return recorded;
+  } finally {
+    batch.discard();
+  }
+}
+
+/** The scanned images of `outcomes` (for the whole-audit formats). */
+export function auditScans(outcomes: readonly ImageOutcome[]): ScannedImage[] {
+  return outcomes.flatMap((o) => ('scans' in o ? o.scans : []));
+}
