@@ -144,6 +144,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   try {
     plan = await planAudit(options.target, options.filters, { session: scanOptions.session, signal, describe });
   } catch (err) {
+    // A --repos file that does not read is the command line's fault, not the listing's.
+    if (err instanceof OciScanError && err.code === 'USAGE') throw err;
     if (signal?.aborted) return { summary: buildSummary({ ...header, complete: false, pending: 0, run: { scanned: 0, resumed: 0 } }, []), outcomes: [] };
     const listingError = describe(err);
     return { summary: buildSummary({ ...header, complete: false, pending: 0, listingError, run: { scanned: 0, resumed: 0 } }, []), outcomes: [] };

@@ -113,7 +113,7 @@ export const SCAN_HELP = [
   '  oci-scan ghcr.io/org/app:1.2 --format sarif=oci-scan.sarif \\',
   '      --format junit=junit.xml',
   '',
-  para('Commands: scan (the default); cache info|prune|clear (oci-scan cache --help). "audit" is reserved: to scan an image named so, write "oci-scan scan audit". Checks and reports: docs/checks.md, docs/reports.md; CI: docs/ci.md.'),
+  para('Commands: scan (the default); audit (every image of a registry or layout: oci-scan audit --help; to scan an image named audit, write "oci-scan scan audit"); cache info|prune|clear (oci-scan cache --help). Checks and reports: docs/checks.md, docs/reports.md; CI: docs/ci.md.'),
   '',
 ].join('\n');
 
@@ -134,6 +134,64 @@ export const CACHE_HELP = [
   table([
     ['--cache-dir DIR', 'the cache directory [OCI_SCAN_CACHE_DIR, else $XDG_CACHE_HOME/oci-scan, else ~/.cache/oci-scan]'],
     ['--cache-max-size N', 'the budget of prune, e.g. 1g [256m]'],
+    ['-h, --help', 'this help'],
+  ]),
+  '',
+].join('\n');
+
+/** The help text of the audit command. */
+export const AUDIT_HELP = [
+  'Usage: oci-scan audit REGISTRY[/PREFIX] | oci:DIR | --repos FILE [options]',
+  '       oci-scan audit merge DIR... [options]',
+  '',
+  para('Scans every image of a registry (every repository under PREFIX, from its catalog), of the repositories FILE names (HOST/REPOSITORY[:TAG], one a line) or of an OCI layout (every tagged image): each distinct manifest once, each distinct layer once and, through the cache, once across runs. Writes a legacy report per image and audit-summary.json into --reports-dir, and the audit table on stdout. Run again with the same --reports-dir, an interrupted audit skips the images already done. See docs/audit.md.'),
+  '',
+  'Options (and those of oci-scan --help: --platform, --insecure-registry, --registry-mirror, --ca-file, --max-layer-size, --timeout, --cache-dir, --no-cache, --cache-max-size, --allow-unscanned-layers, --policy, --fail-on, --exit-code, --log-level):',
+  table([
+    ['--include GLOB', 'audit only repositories matching GLOB (repository path without host, * ? **; repeatable)'],
+    ['--exclude GLOB', 'leave out repositories matching GLOB (repeatable)'],
+    ['--tags REGEX', 'audit only tags matching REGEX (anchor it with ^...$)'],
+    ['--latest-tags N', 'only the N newest tags of each repository (semantic-version order, else the listing\'s last N)'],
+    ['--shard I/N', 'audit the I-th of N parts (1-based; a stable hash of repository:tag)'],
+    ['--shards N', 'N parts, the part from JOB_COMPLETION_INDEX (Kubernetes Indexed Job; CI_NODE_INDEX/CI_NODE_TOTAL need no flag)'],
+    ['--concurrency N', 'images resolved or scanned at once [twice the cores, 2 to 16]'],
+    ['--rate N', 'per registry, at most N images started per second; halves on 429 [0: no limit]'],
+    ['--page-size N', 'entries asked for per catalog and tag-list page [100]'],
+    ['--fresh', 'scan every image again, ignoring the reports a previous run left'],
+    ['--reports-dir DIR', 'the report files and audit-summary.json [COMPLIANCE_REPORTS_DIR, default reports]'],
+    ['--format F[=FILE]', 'json, sarif or junit for the whole audit, or table; repeatable ("-": stdout) [table on stdout]'],
+    ['-q, --quiet', 'no progress line per image on stderr'],
+    ['-h, --help', 'this help'],
+  ]),
+  '',
+  'Exit codes:',
+  table([
+    ['0, 12-15', 'the highest severity over every image (as for scans; --fail-on applies)'],
+    ['20', 'the listing failed (catalog, layout) or, for merge, a shard is missing'],
+    ['2', 'usage error'],
+    ['130, 143', 'interrupted: audit-summary.json is written, marked incomplete'],
+  ]),
+  '',
+  'Examples:',
+  '  oci-scan audit registry.local:5000/team --latest-tags 3',
+  '  oci-scan audit oci:./mirror --format sarif=audit.sarif',
+  '  oci-scan audit registry.local:5000 --shard 2/8 --reports-dir reports/2',
+  '  oci-scan audit merge reports/* --reports-dir merged',
+  '',
+].join('\n');
+
+/** The help text of `audit merge`. */
+export const AUDIT_MERGE_HELP = [
+  'Usage: oci-scan audit merge DIR... [options]',
+  '',
+  para('Merges the audit-summary.json of each shard\'s reports directory into one summary in --reports-dir, the summary an unsharded audit would have written, with the same exit code; names the shards that are missing (exit 20).'),
+  '',
+  'Options:',
+  table([
+    ['--reports-dir DIR', 'where the merged audit-summary.json goes [COMPLIANCE_REPORTS_DIR, default reports]'],
+    ['--format F[=FILE]', 'json, sarif or junit for the whole audit, or table; repeatable ("-": stdout) [table on stdout]'],
+    ['--fail-on SEV', 'as for scans'],
+    ['--exit-code N', 'as for scans'],
     ['-h, --help', 'this help'],
   ]),
   '',

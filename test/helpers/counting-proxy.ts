@@ -13,11 +13,15 @@ export interface CountingProxy extends TestServer {
   count(method: string, path: string): number;
 }
 
-/** Starts a proxy forwarding to `target` (`http://127.0.0.1:PORT`). */
-export async function startCountingProxy(target: string): Promise<CountingProxy> {
+/**
+ * Starts a proxy forwarding to `target` (`http://127.0.0.1:PORT`); `before` runs before each
+ * request is forwarded (a test that changes the registry at a chosen moment of a run).
+ */
+export async function startCountingProxy(target: string, before?: (method: string, path: string) => void | Promise<void>): Promise<CountingProxy> {
   const server = await startServer(
-    (req, res) =>
-      new Promise<void>((resolve) => {
+    async (req, res) => {
+      await before?.(req.method ?? 'GET', req.url ?? '/');
+      await new Promise<void>((resolve) => {
         const up = httpRequest(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           pipeline(answer, res).then(resolve, () => resolve());
@@ -27,7 +31,8 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
           resolve();
         });
         pipeline(req, up).catch(() => undefined);
-      }),
+      });
+    },
   );
   return {
     ...server,

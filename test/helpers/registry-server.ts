@@ -49,6 +49,8 @@ export interface RunningRegistry {
   readonly host: string;
   /** `http://ADDRESS:PORT` (or https with TLS). */
   readonly url: string;
+  /** The storage's root directory (`docker/registry/v2/…` below it), for tests that damage a repository behind the registry's back. */
+  readonly dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -171,7 +173,7 @@ export async function startRegistry(auth: RegistryAuth, listen: RegistryListen =
     await stop();
     throw e;
   }
-  return { host: `${address}:${port}`, url, stop };
+  return { host: `${address}:${port}`, url, dataDir: join(dir, 'data'), stop };
 }
 
 // Shared bits of the registry tests: options with a captured log, reading layers to the end.

@@ -8,6 +8,7 @@
  */
 import { OciScanError } from '../../errors.js';
 import type { Command, Invocation } from './command.js';
+import { auditCommand } from './audit.js';
 import { cacheCommand } from './cache.js';
 import { scanCommand } from './scan.js';
 
@@ -18,7 +19,7 @@ interface CommandEntry {
 }
 
 /** Every command word, in the order `--help` names them. */
-export const COMMANDS: readonly CommandEntry[] = [{ name: 'scan', command: scanCommand }, { name: 'audit' }, { name: 'cache', command: cacheCommand }];
+export const COMMANDS: readonly CommandEntry[] = [{ name: 'scan', command: scanCommand }, { name: 'audit', command: auditCommand }, { name: 'cache', command: cacheCommand }];
 
 /** The default command, run when the first argument is no command word. */
 export const DEFAULT_COMMAND: Command = scanCommand;

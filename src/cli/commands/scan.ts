@@ -122,7 +122,7 @@ function progressMode(option: string | undefined, env: NodeJS.ProcessEnv): Progr
 }
 
 /** Refuses a `--ca-file` that holds no PEM certificate (USAGE), before any connection. */
-async function checkCaFile(file: string): Promise<void> {
+export async function checkCaFile(file: string): Promise<void> {
   let text: string;
   try {
     const st = await stat(file);
@@ -228,7 +228,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
 }
 
 /** The run's policy (`--policy`, else the working directory's file) and failure threshold; USAGE when either is wrong. */
-async function policyAndThreshold(policyFile: string | undefined, failOn: string | undefined, exitCode: string | undefined): Promise<Pick<ScanConfig, 'policy' | 'threshold'>> {
+export async function policyAndThreshold(policyFile: string | undefined, failOn: string | undefined, exitCode: string | undefined): Promise<Pick<ScanConfig, 'policy' | 'threshold'>> {
   if (policyFile === '') throw new OciScanError('USAGE', '--policy needs a file name (see oci-scan --help)');
   const threshold = failThreshold(failOn, exitCode);
   const policy = await findPolicy(policyFile, process.cwd());
@@ -242,7 +242,7 @@ export interface ListChecks {
 }
 
 /** Fails fast (exit 23) when the reports directory cannot be created or written, before any download. */
-async function checkReportsDir(dir: string): Promise<void> {
+export async function checkReportsDir(dir: string): Promise<void> {
   await ensureReportsDir(dir);
   try {
     await access(dir, constants.W_OK);
@@ -252,7 +252,7 @@ async function checkReportsDir(dir: string): Promise<void> {
 }
 
 /** Fails fast (exit 23) when `-o FILE` cannot be written: its directory missing or read-only, or FILE a directory. */
-async function checkOutputFile(file: string): Promise<void> {
+export async function checkOutputFile(file: string): Promise<void> {
   const dir = dirname(file);
   const isDir = (path: string): Promise<boolean> => stat(path).then((st) => st.isDirectory(), () => false);
   if (!(await isDir(dir)) || !(await access(dir, constants.W_OK).then(() => true, () => false))) {

@@ -1,0 +1,114 @@
+/**
+ * A registry mirror for the audit tests, built by code (provenance: test/helpers/image-builder.ts
+ * images pushed over the Distribution API): `repos` repositories `mirror/app-NNN`, each with
+ * tags `1.0`, `1.1` and `latest` (= `1.1`, the same manifest). Every image sits on one of three
+ * small base layers and adds one of six small app layers, so the whole mirror holds nine
+ * distinct layers however many repositories it has; every repository has configs of its own
+ * (a label with its name), so its manifests are its own. Blobs are uploaded once and
+ * cross-repository mounted everywhere else (`POST …/blobs/uploads/?mount=&from=`), which keeps
+ * the set-up to a few requests per repository.
+ */
+import { fetch } from 'undici';
+import { buildImage, type BuiltImage, type EntrySpec } from './image-builder.js';
+
+/** What was pushed. */
+export interface Mirror {
+  /** `mirror/app-000`, … in catalog (lexical) order. */
+  readonly repositories: readonly string[];
+  readonly tags: readonly string[];
+  /** Every layer digest of the mirror. */
+  readonly layers: ReadonlySet<string>;
+  /** The manifest digest of `repository:tag`. */
+  digest(repository: string, tag: string): string;
+}
+
+const BASES: ReadonlyArray<readonly EntrySpec[]> = [
+  [
+    { type: 'dir', path: 'etc/' },
+    { type: 'file', path: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n' },
+    { type: 'file', path: 'etc/os-release', content: 'ID=alpine\nVERSION_ID=3.20.0\n' },
+  ],
+  [
+    { type: 'dir', path: 'usr/bin/' },
+    { type: 'file', path: 'usr/bin/sudo', content: 'sudo', mode: 0o4755 },
+    { type: 'file', path: 'etc/os-release', content: 'ID=debian\nVERSION_ID=12\n' },
+  ],
+  [
+    { type: 'file', path: 'usr/bin/gcc', content: 'gcc', mode: 0o755 },
+    { type: 'file', path: 'etc/os-release', content: 'ID=ubuntu\nVERSION_ID=24.04\n' },
+  ],
+];
+
+function appLayer(base: number, version: string): EntrySpec[] {
+  return [{ type: 'file', path: `opt/app/${base}/${version}/app`, content: `app ${base} ${version}`, mode: 0o755 }];
+}
+
+/** The images of repository number `n`: 1.0 and 1.1 (latest is 1.1). */
+export function mirrorImages(n: number): { '1.0': BuiltImage; '1.1': BuiltImage } {
+  const base = n % 3;
+  const labels = { 'org.opencontainers.image.title': `app-${n}` };
+  const config = (version: string): Record<string, unknown> => ({ Labels: { ...labels, version }, Cmd: ['/opt/app'], ...(n % 2 === 0 ? { User: 'app' } : {}), ...(n % 5 === 0 ? { ExposedPorts: { '22/tcp': {} } } : {}) });
+  return {
+    '1.0': buildImage({ layers: [{ entries: BASES[base] ?? [] }, { entries: appLayer(base, '1.0') }], config: config('1.0') }),
+    '1.1': buildImage({ layers: [{ entries: BASES[base] ?? [] }, { entries: appLayer(base, '1.1') }], config: config('1.1') }),
+  };
+}
+
+/** The name of repository number `n`. */
+export function mirrorRepository(n: number): string {
+  return `mirror/app-${String(n).padStart(3, '0')}`;
+}
+
+async function ok(res: Awaited<ReturnType<typeof fetch>>, what: string, status: number): Promise<void> {
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`mirror set-up: ${what} answered ${res.status}: ${text.slice(0, 300)}`);
+}
+
+/** Uploads `bytes` to `repo` (monolithic), or mounts it from `from` when it was uploaded there already. */
+async function putBlob(url: string, repo: string, digest: string, bytes: Buffer, from: string | undefined): Promise<void> {
+  if (from !== undefined) {
+    const mount = await fetch(`${url}/v2/${repo}/blobs/uploads/?mount=${digest}&from=${from}`, { method: 'POST' });
+    if (mount.status === 201) return void (await mount.arrayBuffer());
+    await mount.arrayBuffer();
+  }
+  const start = await fetch(`${url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  await ok(start, 'starting an upload', 202);
+  const location = new URL(start.headers.get('location') ?? '', url);
+  location.searchParams.set('digest', digest);
+  await ok(await fetch(location, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes }), 'a blob upload', 201);
+}
+
+/** Pushes the mirror of `count` repositories to the registry at `url`, `parallel` repositories at a time. */
+export async function pushMirror(url: string, count: number, parallel = 8): Promise<Mirror> {
+  const uploaded = new Map<string, string>();
+  const digests = new Map<string, string>();
+  const layers = new Set<string>();
+  const pushRepo = async (n: number): Promise<void> => {
+    const repo = mirrorRepository(n);
+    const images = mirrorImages(n);
+    for (const [tag, image] of [['1.0', images['1.0']], ['1.1', images['1.1']]] as const) {
+      for (const blob of [{ digest: image.configDigest, bytes: image.config }, ...image.layers]) {
+        await putBlob(url, repo, blob.digest, blob.bytes, uploaded.get(blob.digest));
+        if (!uploaded.has(blob.digest)) uploaded.set(blob.digest, repo);
+      }
+      for (const l of image.layers) layers.add(l.digest);
+      const tags = tag === '1.1' ? ['1.1', 'latest'] : ['1.0'];
+      for (const t of tags) {
+        await ok(await fetch(`${url}/v2/${repo}/manifests/${t}`, { method: 'PUT', headers: { 'content-type': image.manifestMediaType }, body: image.manifest }), 'a manifest PUT', 201);
+        digests.set(`${repo}:${t}`, image.manifestDigest);
+      }
+    }
+  };
+  // The first repository of each base uploads the shared layers; the others mount them.
+  for (let n = 0; n < Math.min(3, count); n++) await pushRepo(n);
+  let next = 3;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < count) await pushRepo(next++);
+  }));
+  return {
+    repositories: Array.from({ length: count }, (_, n) => mirrorRepository(n)),
+    tags: ['1.0', '1.1', 'latest'],
+    layers,
+    digest: (repository, tag) => digests.get(`${repository}:${tag}`) ?? '',
+  };
+}
