@@ -79,7 +79,7 @@ class RateGate {
     const now = Date.now();
     const at = Math.max(now, this.#next);
     this.#next = at + 1000 / this.#perSecond;
-    if (at > now) await new Promise<void>((resolve) => setTimeout(resolve, at - now).unref());
+    if (at > now) await new Promise<void>((resolve) => setTimeout(resolve, at - now));
     signal?.throwIfAborted();
   }
 

@@ -47,7 +47,7 @@ function appLayer(base: number, version: string): EntrySpec[] {
 export function mirrorImages(n: number): { '1.0': BuiltImage; '1.1': BuiltImage } {
   const base = n % 3;
   const labels = { 'org.opencontainers.image.title': `app-${n}` };
-  const config = (version: string): Record<string, unknown> => ({ Labels: { ...labels, version }, Cmd: ['/opt/app'], ...(n % 2 === 0 ? { User: 'app' } : {}), ...(n % 5 === 0 ? { ExposedPorts: { '22/tcp': {} } } : {}) });
+  const config = (version: string): Record<string, unknown> => ({ Labels: { ...labels, version }, Cmd: ['/opt/app'], ...(n % 2 === 0 ? { User: '1000:1000' } : {}), ...(n % 5 === 0 ? { ExposedPorts: { '22/tcp': {} } } : {}) });
   return {
     '1.0': buildImage({ layers: [{ entries: BASES[base] ?? [] }, { entries: appLayer(base, '1.0') }], config: config('1.0') }),
     '1.1': buildImage({ layers: [{ entries: BASES[base] ?? [] }, { entries: appLayer(base, '1.1') }], config: config('1.1') }),
