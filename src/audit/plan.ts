@@ -90,7 +90,7 @@ export function parseTarget(text: string | undefined, reposFile: string | undefi
     if (reposFile === '') throw new OciScanError('USAGE', '--repos needs a file naming one HOST/REPOSITORY a line');
     return { kind: 'repos', file: reposFile };
   }
-  if (text === undefined || text.trim() === '') throw new OciScanError('USAGE', 'oci-scan audit needs what to audit: REGISTRY[/PREFIX], oci:DIR or --repos FILE (see oci-scan audit --help)');
+  if (text === undefined || text.trim() === '') throw new OciScanError('USAGE', 'oci-scan audit needs what to audit: REGISTRY[/PREFIX], oci:DIR or --repos FILE (see oci-scan audit --help); to scan an image named audit, run oci-scan scan audit');
   if (text.startsWith('oci:')) {
     const dir = text.slice('oci:'.length);
     if (dir === '') throw new OciScanError('USAGE', 'oci: needs the layout directory, e.g. oci:./mirror');

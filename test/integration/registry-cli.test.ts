@@ -194,7 +194,7 @@ describe('CLI against a real registry', { skip }, () => {
     assert.deepEqual((await readdir(reports)).sort(), ['app_clean_1.0-compliance.json', 'app_tools_1.0-compliance.json']);
   });
 
-  test('an image named like a command: audit:1.0, scan audit and docker://audit are images; audit alone is reserved', async () => {
+  test('an image named like a command: audit:1.0, scan audit and docker://audit are images; audit alone is the audit command', async () => {
     const mirror = ['--registry-mirror', `docker.io=${registry.host}`];
     const tagged = await run(['audit:1.0', ...mirror, '--reports-dir', join(dir, 'audit1')], auth);
     assert.equal(tagged.code, 0, tagged.stderr);
@@ -206,7 +206,7 @@ describe('CLI against a real registry', { skip }, () => {
     assert.equal(viaTransport.code, 0, viaTransport.stderr);
     const reserved = await run(['audit', ...mirror, '--reports-dir', join(dir, 'audit4')], auth);
     assert.equal(reserved.code, 2, reserved.stderr);
-    assert.match(reserved.stderr, /reserved .* oci-scan scan audit/);
+    assert.match(reserved.stderr, /needs what to audit.* oci-scan scan audit/);
   });
 
   test('no matching platform: exit 21 listing the platforms', async () => {

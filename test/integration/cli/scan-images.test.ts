@@ -309,12 +309,12 @@ test('--format json usage: -o needs it, --json-stdout and --reports-dir conflict
   }
 });
 
-test('command words: "audit" alone is reserved (exit 2, says how to scan an image named so); "scan" runs the default command; an image reference is never a command', async () => {
+test('command words: "audit" alone is the audit command without a target (exit 2, says how to scan an image named so); "scan" runs the default command; an image reference is never a command', async () => {
   const { dir, cleanup } = await tempDir();
   try {
     const reserved = await runCli(['audit', '--reports-dir', dir]);
     assert.equal(reserved.code, 2, reserved.stderr);
-    assert.match(reserved.stderr, /^oci-scan: "audit" is reserved for a command of a later oci-scan version; to scan an image named audit, run oci-scan scan audit \(or oci-scan docker:\/\/audit\)\n$/);
+    assert.match(reserved.stderr, /^oci-scan: oci-scan audit needs what to audit: .*; to scan an image named audit, run oci-scan scan audit\n$/);
     assert.equal((await runCli(['cache'])).code, 2);
 
     const clean = await layout(join(dir, 'audit'), buildImage(cleanSpec));

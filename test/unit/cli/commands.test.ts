@@ -1,7 +1,7 @@
 /**
  * The command table and the scan command's arguments (src/cli/commands/): a command word counts
- * only as the whole first argument, reserved words are refused with the way to scan an image
- * so named, and the scan options are resolved (several IMAGEs, formats, conflicts, the cache).
+ * only as the whole first argument (`audit` runs the audit command), reserved words are refused
+ * with the way to scan an image so named, and the scan options are resolved (several IMAGEs, formats, conflicts, the cache).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,9 +34,12 @@ test('resolveCommand: scan is the default; a command word counts only as the who
   }
 });
 
-test('resolveCommand: reserved words are refused (USAGE) with the way to scan an image so named', () => {
+test('resolveCommand: audit is a command now; reserved words (none left) are refused (USAGE) with the way to scan an image so named', () => {
+  const audit = resolveCommand(['audit', 'registry.lan/team']);
+  assert.equal(audit.command.name, 'audit');
+  assert.deepEqual(audit.args, ['registry.lan/team']);
   const reserved = COMMANDS.filter((c) => c.command === undefined).map((c) => c.name);
-  assert.deepEqual(reserved, ['audit']);
+  assert.deepEqual(reserved, []);
   for (const name of reserved) {
     assert.throws(
       () => resolveCommand([name, '--platform', 'all']),
