@@ -17,7 +17,7 @@ import { parseReference } from '../reference/reference.js';
 import { repositoryPath } from '../reference/repository-path.js';
 import type { Session } from '../registry/session.js';
 import type { ImageOutcome, ScanFailure, ScannedImage } from '../report/model.js';
-import { documentText, ReportBatch } from '../report/write.js';
+import { ReportBatch } from '../report/write.js';
 import { scanImage, type ImageScan, type ScanOptions } from '../scan.js';
 import { openImages } from '../sources/index.js';
 import { registryContent } from '../sources/registry.js';
@@ -295,7 +295,9 @@ async function writeReference(reportsDir: string, ref: PlannedRef, digest: strin
     const recorded: RecordedImage[] = [];
     for (const s of scans) {
       const report = scans.length > 1 ? platformReport(ref.report, s.image) : ref.report;
-      await batch.write(report, s.report, signal);
+      // One string per file: a report is bounded (the recorder's caps), and thousands of small
+      // writes per image would cost an audit more than its checks do (docs/audit.md, "Cost").
+      await batch.writeFile(join(reportsDir, report), [`${JSON.stringify(s.report, null, 4)}\n`], signal);
       const { image } = s;
       recorded.push({
         entry: {
@@ -318,7 +320,7 @@ async function writeReference(reportsDir: string, ref: PlannedRef, digest: strin
       });
     }
     // The record goes last: renamed after the reports, so it never names a report that is missing.
-    await batch.writeFile(join(reportsDir, recordPath(ref.reference, digest)), documentText(makeRecord(ref.reference, digest, recorded)), signal);
+    await batch.writeFile(join(reportsDir, recordPath(ref.reference, digest)), [JSON.stringify(makeRecord(ref.reference, digest, recorded))], signal);
     batch.commit(signal);
     return recorded;
   } finally {

@@ -154,7 +154,7 @@ export const AUDIT_HELP = [
     ['--latest-tags N', 'only the N newest tags of each repository (semantic-version order, else the listing\'s last N)'],
     ['--shard I/N', 'audit the I-th of N parts (1-based; a stable hash of repository:tag)'],
     ['--shards N', 'N parts, the part from JOB_COMPLETION_INDEX (Kubernetes Indexed Job; CI_NODE_INDEX/CI_NODE_TOTAL need no flag)'],
-    ['--concurrency N', 'images resolved or scanned at once [twice the cores, 2 to 16]'],
+    ['--concurrency N', 'images resolved or scanned at once [four per core, 4 to 16]'],
     ['--rate N', 'per registry, at most N images started per second; halves on 429 [0: no limit]'],
     ['--page-size N', 'entries asked for per catalog and tag-list page [100]'],
     ['--fresh', 'scan every image again, ignoring the reports a previous run left'],

@@ -9,7 +9,7 @@
  * the set-up to a few requests per repository.
  */
 import { fetch } from 'undici';
-import { buildImage, type BuiltImage, type EntrySpec } from './image-builder.js';
+import { buildImage, digestOf, type BuiltBlob, type BuiltImage, type EntrySpec } from './image-builder.js';
 
 /** What was pushed. */
 export interface Mirror {
@@ -39,19 +39,56 @@ const BASES: ReadonlyArray<readonly EntrySpec[]> = [
   ],
 ];
 
-function appLayer(base: number, version: string): EntrySpec[] {
-  return [{ type: 'file', path: `opt/app/${base}/${version}/app`, content: `app ${base} ${version}`, mode: 0o755 }];
+const built = new WeakMap<readonly EntrySpec[], BuiltBlob>();
+
+/** A base layer's blob, built and hashed once however many images sit on it. */
+function baseLayer(entries: readonly EntrySpec[]): BuiltBlob {
+  let layer = built.get(entries);
+  if (!layer) {
+    layer = buildImage({ layers: [{ entries }] }).layers[0] as BuiltBlob;
+    built.set(entries, layer);
+  }
+  return layer;
 }
 
-/** The images of repository number `n`: 1.0 and 1.1 (latest is 1.1). */
-export function mirrorImages(n: number): { '1.0': BuiltImage; '1.1': BuiltImage } {
+/** `image` with `base` under its layers: its config (diff_ids, history) and manifest rewritten, the base's bytes hashed never again. */
+function onBase(base: BuiltBlob, image: BuiltImage): BuiltImage {
+  const config = JSON.parse(image.config.toString()) as { rootfs: { diff_ids: string[] }; history: unknown[] };
+  config.rootfs.diff_ids.unshift(base.diffId);
+  config.history.unshift({ created_by: 'oci-scan test mirror base' });
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const manifest = JSON.parse(image.manifest.toString()) as { config: { digest: string; size: number }; layers: unknown[] };
+  manifest.config = { ...manifest.config, digest: digestOf(configBytes), size: configBytes.length };
+  manifest.layers.unshift({ mediaType: base.mediaType, digest: base.digest, size: base.size });
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  return { ...image, config: configBytes, configDigest: digestOf(configBytes), layers: [base, ...image.layers], manifest: manifestBytes, manifestDigest: digestOf(manifestBytes) };
+}
+
+/** Text that app layers are cut from (the benchmark's large app layers). */
+let pool: Buffer | undefined;
+
+function appLayer(base: number, version: string, n: number, appBytes: number): EntrySpec[] {
+  const small: EntrySpec = { type: 'file', path: `opt/app/${base}/${version}/app`, content: `app ${base} ${version}`, mode: 0o755 };
+  if (appBytes === 0) return [small];
+  pool ??= Buffer.from(Array.from({ length: 200_000 }, (_, i) => `line ${i} of the application's data ${(i * 2654435761) % 1000003}`).join('\n'));
+  // A repository's own content: a slice of the pool that starts where its number says.
+  const start = (n * 7919 + (version === '1.1' ? 3571 : 0)) % (pool.length - 1);
+  const parts: Buffer[] = [Buffer.from(`app-${n} ${version}\n`)];
+  for (let size = 0, at = start; size < appBytes; at = 0) {
+    const piece = pool.subarray(at, Math.min(pool.length, at + appBytes - size));
+    parts.push(piece);
+    size += piece.length;
+  }
+  return [small, { type: 'file', path: `opt/app/${base}/${version}/data`, content: Buffer.concat(parts) }];
+}
+
+/** The images of repository number `n`: 1.0 and 1.1 (latest is 1.1), on `bases[n % 3]`. */
+export function mirrorImages(n: number, bases: ReadonlyArray<readonly EntrySpec[]> = BASES, appBytes = 0): { '1.0': BuiltImage; '1.1': BuiltImage } {
   const base = n % 3;
   const labels = { 'org.opencontainers.image.title': `app-${n}` };
   const config = (version: string): Record<string, unknown> => ({ Labels: { ...labels, version }, Cmd: ['/opt/app'], ...(n % 2 === 0 ? { User: '1000:1000' } : {}), ...(n % 5 === 0 ? { ExposedPorts: { '22/tcp': {} } } : {}) });
-  return {
-    '1.0': buildImage({ layers: [{ entries: BASES[base] ?? [] }, { entries: appLayer(base, '1.0') }], config: config('1.0') }),
-    '1.1': buildImage({ layers: [{ entries: BASES[base] ?? [] }, { entries: appLayer(base, '1.1') }], config: config('1.1') }),
-  };
+  const image = (version: string): BuiltImage => onBase(baseLayer(bases[base] ?? []), buildImage({ layers: [{ entries: appLayer(base, version, n, appBytes) }], config: config(version) }));
+  return { '1.0': image('1.0'), '1.1': image('1.1') };
 }
 
 /** The name of repository number `n`. */
@@ -78,14 +115,20 @@ async function putBlob(url: string, repo: string, digest: string, bytes: Buffer,
   await ok(await fetch(location, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes }), 'a blob upload', 201);
 }
 
+/** How the benchmark changes the mirror: large base layers, and app layers of its own (of `appBytes`) for every image. */
+export interface MirrorSizes {
+  readonly bases?: ReadonlyArray<readonly EntrySpec[]>;
+  readonly appBytes?: number;
+}
+
 /** Pushes the mirror of `count` repositories to the registry at `url`, `parallel` repositories at a time. */
-export async function pushMirror(url: string, count: number, parallel = 8): Promise<Mirror> {
+export async function pushMirror(url: string, count: number, parallel = 8, sizes: MirrorSizes = {}): Promise<Mirror> {
   const uploaded = new Map<string, string>();
   const digests = new Map<string, string>();
   const layers = new Set<string>();
   const pushRepo = async (n: number): Promise<void> => {
     const repo = mirrorRepository(n);
-    const images = mirrorImages(n);
+    const images = mirrorImages(n, sizes.bases, sizes.appBytes);
     for (const [tag, image] of [['1.0', images['1.0']], ['1.1', images['1.1']]] as const) {
       for (const blob of [{ digest: image.configDigest, bytes: image.config }, ...image.layers]) {
         await putBlob(url, repo, blob.digest, blob.bytes, uploaded.get(blob.digest));
