@@ -4,20 +4,22 @@
  * done to a real registry (docker-registry) behind a proxy that deletes the repository's or the
  * tag's directory from the registry's storage at that moment — are recorded in the summary with
  * their error while the audit goes on; a catalog page that is not JSON (which no real registry
- * sends on demand: a fault server) fails the listing, exit 20, with the summary saying so.
+ * sends on demand: a fault server) fails the listing, exit 20, with the summary saying so; and
+ * a registry that keeps answering 429 (a fault server too) slows the audit down, which goes on.
  *
  * Provenance: six repositories of test/helpers/audit-mirror.ts.
  */
 import { after, before, describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_SEVERITY_CODES } from '../../src/cli/exit-codes.js';
 import { highestOf } from '../../src/report/model.js';
 import { readSummary, runAudit } from '../helpers/audit.js';
-import { mirrorRepository, pushMirror } from '../helpers/audit-mirror.js';
+import { mirrorImages, mirrorRepository, pushMirror } from '../helpers/audit-mirror.js';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
-import { startServer } from '../helpers/fault-server.js';
+import { startFaultRegistry, startServer } from '../helpers/fault-server.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
 import { tempDir } from '../helpers/scan.js';
 
@@ -89,6 +91,35 @@ describe('audit faults', { skip }, () => {
       assert.equal(server.requests.filter((r) => r.path.includes('/tags/list')).length, 0, 'nothing is planned past a broken listing');
     } finally {
       await server.stop();
+    }
+  });
+});
+
+describe('audit rate', () => {
+  test('a registry still answering 429 after the retries halves the audit\'s rate and the reference is tried again', async () => {
+    const { dir, cleanup } = await tempDir('oci-scan-audit-rate-');
+    const image = mirrorImages(1)['1.0'];
+    let refused = 0;
+    // 429 is a fault a real registry does not produce on demand: the fault server refuses the
+    // tag's manifest more times than one request is retried (5 attempts), then serves it.
+    const server = await startFaultRegistry({ repository: 'team/app', tag: '1.0', image }, (req, res) => {
+      if (!req.url?.endsWith('/manifests/1.0') || refused >= 6) return false;
+      refused += 1;
+      res.writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' }).end('{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}');
+      return true;
+    });
+    try {
+      await writeFile(join(dir, 'repos.txt'), `${server.host}/team/app:1.0\n`);
+      const reports = join(dir, 'reports');
+      const run = await runAudit(['--repos', join(dir, 'repos.txt'), '--reports-dir', reports, '-q', '--log-level', 'warn'], join(dir, 'cache'));
+      assert.match(run.stderr, /rate-limits the audit \(429\): halving its rate/);
+      const summary = readSummary(reports);
+      assert.equal(summary.totals.errors, 0, JSON.stringify(summary.images));
+      assert.equal(summary.images[0]?.digest, image.manifestDigest);
+      assert.equal(refused, 6);
+    } finally {
+      await server.stop();
+      await cleanup();
     }
   });
 });
