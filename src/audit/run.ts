@@ -120,6 +120,12 @@ function registryName(reference: string): ImageName {
   return { display: ref.display, name: ref.name, repository: repositoryPath(`${ref.registry}/${ref.repository}`), tagOrigin: 'reference', ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
 }
 
+/** The name `ref`'s image is reported under: a digest's images were resolved through another reference of the group. */
+function nameOf(ref: PlannedRef, resolved: ImageName): ImageName {
+  if (!ref.reference.startsWith('oci:')) return registryName(ref.reference);
+  return { ...resolved, display: ref.reference, tag: ref.tag, tagOrigin: 'reference' };
+}
+
 /** The summary entry of a reference that could not be resolved or scanned. */
 function failedEntry(ref: Pick<PlannedRef, 'reference' | 'repository'> & { readonly tag: string | null }, digest: string | null, error: AuditError): SummaryImage {
   return { reference: ref.reference, repository: ref.repository, tag: ref.tag, digest, platform: null, highest: null, failedChecks: [], layers: [], report: null, error };
@@ -237,7 +243,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     for (const { ref, digest } of group) {
       if (signal?.aborted) return;
       try {
-        const named = images.map((image) => ({ ...image, name: ref.reference.startsWith('oci:') ? image.name : registryName(ref.reference) }));
+        const named = images.map((image) => ({ ...image, name: nameOf(ref, image.name) }));
         const scans: ImageScan[] = [];
         for (const image of named) scans.push(await scanImage(image, scanOptions, facts));
         const recorded = await writeReference(reportsDir, ref, digest, scans, signal);

@@ -46,6 +46,12 @@ describe('oci-scan audit oci:DIR', () => {
     assert.deepEqual(summary.images.map((i) => i.tag).sort(), tagged.map((t) => t.tag).sort());
     for (const { image, tag } of tagged) assert.equal(summary.images.find((i) => i.tag === tag)?.digest, image.manifestDigest, tag);
     assert.equal(summary.totals.distinctManifests, IMAGES);
+    // Two tags of one manifest: scanned once, reported under each tag.
+    for (const tag of ['app-0-1.1', 'app-0-latest']) {
+      const entry = summary.images.find((i) => i.tag === tag);
+      const report = JSON.parse(readFileSync(join(reports, entry?.report ?? ''), 'utf8')) as object;
+      assert.deepEqual(Object.keys(report), [`oci:${layout}:${tag}`]);
+    }
     assert.equal(summary.totals.errors, 0);
 
     const sample = summary.images.find((i) => i.tag === 'app-3-1.0');
