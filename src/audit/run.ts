@@ -16,7 +16,7 @@ import type { Image, ImageName } from '../image/types.js';
 import { parseReference } from '../reference/reference.js';
 import { repositoryPath } from '../reference/repository-path.js';
 import type { Session } from '../registry/session.js';
-import type { ImageOutcome, ScanFailure, ScannedImage } from '../report/model.js';
+import type { ImageOutcome, ScanFailure } from '../report/model.js';
 import { ReportBatch } from '../report/write.js';
 import { scanImage, type ImageScan, type ScanOptions } from '../scan.js';
 import { openImages } from '../sources/index.js';
@@ -332,9 +332,4 @@ async function writeReference(reportsDir: string, ref: PlannedRef, digest: strin
   } finally {
     batch.discard();
   }
-}
-
-/** The scanned images of `outcomes` (for the whole-audit formats). */
-export function auditScans(outcomes: readonly ImageOutcome[]): ScannedImage[] {
-  return outcomes.flatMap((o) => ('scans' in o ? o.scans : []));
 }

@@ -69,9 +69,8 @@ export interface RunStats {
   readonly resumed: number;
 }
 
-/** The whole summary. */
-export interface AuditSummary {
-  readonly format: typeof SUMMARY_FORMAT;
+/** The fields of a summary that are not derived from its images. */
+export interface SummaryHeader {
   readonly tool: ToolInfo;
   /** What was audited, as given (`REGISTRY/PREFIX`, `oci:DIR`, `--repos FILE`). */
   readonly source: string;
@@ -84,22 +83,15 @@ export interface AuditSummary {
   readonly listingError?: AuditError;
   /** Shards absent from a merge (1-based). */
   readonly missingShards?: readonly number[];
-  readonly images: readonly SummaryImage[];
-  readonly totals: SummaryTotals;
-  readonly sharedLayers: readonly SharedLayer[];
   readonly run: RunStats;
 }
 
-/** The fields of a summary that are not derived from its images. */
-export interface SummaryHeader {
-  readonly tool: ToolInfo;
-  readonly source: string;
-  readonly shard: Shard | null;
-  readonly complete: boolean;
-  readonly pending: number;
-  readonly listingError?: AuditError;
-  readonly missingShards?: readonly number[];
-  readonly run: RunStats;
+/** The whole summary. */
+export interface AuditSummary extends SummaryHeader {
+  readonly format: typeof SUMMARY_FORMAT;
+  readonly images: readonly SummaryImage[];
+  readonly totals: SummaryTotals;
+  readonly sharedLayers: readonly SharedLayer[];
 }
 
 /** Orders images by reference, then platform: the same set gives the same summary. */

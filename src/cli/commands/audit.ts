@@ -16,17 +16,12 @@ import yargs from 'yargs';
 import type { LevelWithSilent } from 'pino';
 import type { Severity } from '../../checks/types.js';
 import { OciScanError } from '../../errors.js';
-import { parsePlatform, type Platform } from '../../image/platform.js';
-import type { RegistryOptions } from '../../registry/options.js';
+import { parsePlatform } from '../../image/platform.js';
 import { openSession } from '../../registry/session.js';
-import { scanDocument, toolInfo } from '../../report/formats/json.js';
-import { junitXml } from '../../report/formats/junit.js';
-import { sarifLog } from '../../report/formats/sarif.js';
 import { terminalText } from '../../report/formats/terminal.js';
 import type { ImageOutcome } from '../../report/model.js';
+import { toolInfo } from '../../report/formats/json.js';
 import { documentText, ReportBatch } from '../../report/write.js';
-import { memoryFactsStore, type FactsStore } from '../../store/facts-store.js';
-import { diskFactsStore, tieredStore } from '../../store/disk.js';
 import { parseTarget, type AuditTarget, type PlanFilters } from '../../audit/plan.js';
 import { runAudit } from '../../audit/run.js';
 import { shardOfRun } from '../../audit/shard.js';
@@ -34,39 +29,25 @@ import { mergeSummaries, summaryHighest, type AuditSummary } from '../../audit/s
 import { auditTable } from '../../audit/table.js';
 import { readSummaryDir, SUMMARY_FILE } from '../../audit/read.js';
 import { assertValidSummary } from '../../audit/validate.js';
-import { cacheConfig, type CacheConfig } from '../cache-options.js';
-import type { LoadedPolicy } from '../../policy/load.js';
+import { cacheConfig } from '../cache-options.js';
 import { exitCodeFor, runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
 import { AUDIT_HELP, AUDIT_MERGE_HELP } from '../help.js';
-import { LOG_LEVELS } from '../logger.js';
 import { parseSize, parseTimeout, registryOptions, strictParser } from '../options.js';
 import { describeFailure, emit, emitAll } from '../output.js';
 import type { Command, Invocation, RunContext } from './command.js';
-import { checkCaFile, checkOutputFile, checkReportsDir, parseFormats, policyAndThreshold, type FormatOutput } from './scan.js';
+import { checkCaFile, checkOutputFile, checkReportsDir, parseFormats, policyAndThreshold, documentOf, runScanOptions, withImageOptions, type FormatOutput, type ScanConfig } from './scan.js';
 
 /** How the audit's documents are written: json, sarif, junit (the whole audit) and table (the audit table). */
 type AuditFormat = Exclude<FormatOutput['format'], 'legacy'>;
 
-/** Everything an audit run needs, resolved from argv and the environment. */
-export interface AuditConfig {
+/** Everything an audit run needs, resolved from argv and the environment (the image options read as for scans). */
+export interface AuditConfig extends Pick<ScanConfig, 'reportsDir' | 'quiet' | 'platform' | 'registry' | 'maxLayerBytes' | 'timeoutSeconds' | 'allowUnscannedLayers' | 'logLevel' | 'codes' | 'policy' | 'threshold' | 'cache'> {
   readonly target: AuditTarget;
   readonly filters: PlanFilters;
-  readonly reportsDir: string;
   readonly outputs: ReadonlyArray<{ readonly format: AuditFormat; readonly dest: string }>;
-  readonly quiet: boolean;
-  readonly platform: Platform | 'all';
-  readonly registry: RegistryOptions;
-  readonly maxLayerBytes: number;
-  readonly timeoutSeconds: number;
-  readonly allowUnscannedLayers: boolean;
-  readonly logLevel: LevelWithSilent;
-  readonly codes: Readonly<Record<Severity, number>>;
   readonly concurrency: number;
   readonly rate: number;
   readonly fresh: boolean;
-  readonly policy?: LoadedPolicy;
-  readonly threshold?: FailThreshold;
-  readonly cache?: CacheConfig;
 }
 
 /** Everything `audit merge` needs. */
@@ -117,41 +98,29 @@ function onlyOnce(args: Record<string, unknown>, names: readonly string[], help:
 export async function parseAuditArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<AuditConfig | undefined> {
   let usageError: string | undefined;
   const args = await strictParser(
-    yargs([...argv])
-      .scriptName('oci-scan audit')
-      .help(false)
-      .version(false)
-      .command('$0 [target]', false)
-      .positional('target', { type: 'string' })
-      .option('repos', { type: 'string', requiresArg: true })
-      .option('include', { type: 'string', requiresArg: true })
-      .option('exclude', { type: 'string', requiresArg: true })
-      .option('tags', { type: 'string', requiresArg: true })
-      .option('latest-tags', { type: 'string', requiresArg: true })
-      .option('shard', { type: 'string', requiresArg: true })
-      .option('shards', { type: 'string', requiresArg: true })
-      .option('concurrency', { type: 'string', requiresArg: true })
-      .option('rate', { type: 'string', requiresArg: true })
-      .option('page-size', { type: 'string', requiresArg: true })
-      .option('fresh', { type: 'boolean', default: false })
-      .option('format', { type: 'string', requiresArg: true })
-      .option('output', { alias: 'o', type: 'string', requiresArg: true })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false })
-      .option('reports-dir', { type: 'string', requiresArg: true })
-      .option('platform', { type: 'string', default: 'linux/amd64', requiresArg: true })
-      .option('insecure-registry', { type: 'string', requiresArg: true })
-      .option('registry-mirror', { type: 'string', requiresArg: true })
-      .option('ca-file', { type: 'string', requiresArg: true })
-      .option('max-layer-size', { type: 'string', default: '64g', requiresArg: true })
-      .option('timeout', { type: 'string', default: '0', requiresArg: true })
-      .option('cache', { type: 'boolean', default: true })
-      .option('cache-dir', { type: 'string', requiresArg: true })
-      .option('cache-max-size', { type: 'string', requiresArg: true })
-      .option('allow-unscanned-layers', { type: 'boolean', default: false })
-      .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'warn', requiresArg: true })
-      .option('policy', { type: 'string', requiresArg: true })
-      .option('fail-on', { type: 'string', requiresArg: true })
-      .option('exit-code', { type: 'string', requiresArg: true }),
+    withImageOptions(
+      yargs([...argv])
+        .scriptName('oci-scan audit')
+        .help(false)
+        .version(false)
+        .command('$0 [target]', false)
+        .positional('target', { type: 'string' })
+        .option('repos', { type: 'string', requiresArg: true })
+        .option('include', { type: 'string', requiresArg: true })
+        .option('exclude', { type: 'string', requiresArg: true })
+        .option('tags', { type: 'string', requiresArg: true })
+        .option('latest-tags', { type: 'string', requiresArg: true })
+        .option('shard', { type: 'string', requiresArg: true })
+        .option('shards', { type: 'string', requiresArg: true })
+        .option('concurrency', { type: 'string', requiresArg: true })
+        .option('rate', { type: 'string', requiresArg: true })
+        .option('page-size', { type: 'string', requiresArg: true })
+        .option('fresh', { type: 'boolean', default: false })
+        .option('format', { type: 'string', requiresArg: true })
+        .option('output', { alias: 'o', type: 'string', requiresArg: true })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false })
+        .option('reports-dir', { type: 'string', requiresArg: true }),
+    ),
     (message) => (usageError = message),
   ).parseAsync();
   if (usageError) throw new OciScanError('USAGE', `${usageError} (see oci-scan audit --help)`);
@@ -229,20 +198,6 @@ export async function parseMergeArgs(argv: readonly string[], env: NodeJS.Proces
   };
 }
 
-/** The text of an audit document. */
-function documentOf(format: AuditFormat, summary: AuditSummary, outcomes: readonly ImageOutcome[]): Iterable<string> {
-  switch (format) {
-    case 'json':
-      return documentText(scanDocument(outcomes));
-    case 'sarif':
-      return documentText(sarifLog(outcomes));
-    case 'junit':
-      return [junitXml(outcomes)];
-    case 'table':
-      return [auditTable(summary)];
-  }
-}
-
 /** The exit code of an audit: 20 when its listing failed or a shard is missing, else the highest severity's (with the threshold). */
 function auditExitCode(summary: AuditSummary, codes: Readonly<Record<Severity, number>>, threshold: FailThreshold | undefined): number {
   if (summary.listingError || (summary.missingShards?.length ?? 0) > 0) return exitCodeFor('REGISTRY_ERROR');
@@ -257,11 +212,11 @@ async function writeOutputs(dir: string, summary: AuditSummary, outcomes: readon
   // Not stopped by the run's signal: a stopped audit still leaves its (incomplete) summary.
   await batch.writeFile(join(dir, SUMMARY_FILE), documentText(summary));
   const files = partial ? [] : outputs.filter((o) => o.dest !== '-');
-  for (const f of files) await batch.writeFile(f.dest, documentOf(f.format, summary, outcomes));
+  for (const f of files) await batch.writeFile(f.dest, documentOf(f.format, outcomes, () => [auditTable(summary)]));
   for (const path of batch.commit()) context.logger.info({ path }, 'report written');
   context.committed();
   const onStdout = outputs.find((o) => o.dest === '-');
-  if (onStdout && !(partial && onStdout.format !== 'table')) await emitAll(process.stdout, documentOf(onStdout.format, summary, outcomes), new AbortController().signal);
+  if (onStdout && !(partial && onStdout.format !== 'table')) await emitAll(process.stdout, documentOf(onStdout.format, outcomes, () => [auditTable(summary)]), new AbortController().signal);
 }
 
 /** Runs a parsed audit. */
@@ -269,24 +224,13 @@ export async function runAuditCommand(config: AuditConfig, context: RunContext):
   const { logger, signal } = context;
   await checkReportsDir(config.reportsDir);
   for (const f of config.outputs) if (f.dest !== '-') await checkOutputFile(f.dest);
-  const store: FactsStore = config.cache ? tieredStore(memoryFactsStore(), diskFactsStore(config.cache.dir, { maxBytes: config.cache.maxBytes, logger })) : memoryFactsStore();
   const session = openSession({ registry: config.registry, logger });
   let result;
   try {
     result = await runAudit({
       target: config.target,
       filters: config.filters,
-      scan: {
-        platform: config.platform,
-        registry: config.registry,
-        logger,
-        signal,
-        store,
-        session,
-        allowUnscannedLayers: config.allowUnscannedLayers,
-        limits: { maxLayerBytes: config.maxLayerBytes },
-        ...(config.policy ? { policy: config.policy.policy } : {}),
-      },
+      scan: runScanOptions(config, logger, signal, session),
       reportsDir: config.reportsDir,
       concurrency: config.concurrency,
       rate: config.rate,

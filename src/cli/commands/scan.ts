@@ -11,7 +11,7 @@
 import { X509Certificate } from 'node:crypto';
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import type { LevelWithSilent } from 'pino';
 import type { Severity } from '../../checks/types.js';
 import { OciScanError } from '../../errors.js';
@@ -25,7 +25,7 @@ import { sarifLog } from '../../report/formats/sarif.js';
 import { summaryLine, tableText } from '../../report/formats/table.js';
 import { legacyReportSet } from '../../report/formats/legacy.js';
 import { escapeForTerminal, imageHeader, terminalChunks, terminalText } from '../../report/formats/terminal.js';
-import { highestOf, scannedImages, type ScanFailure } from '../../report/model.js';
+import { highestOf, scannedImages, type ImageOutcome, type ScanFailure } from '../../report/model.js';
 import { reportFileNames } from '../../report/names.js';
 import { documentText, ensureReportsDir, ReportBatch } from '../../report/write.js';
 import { imagesToScan, scan, type ImageScan, type ScanOptions } from '../../scan.js';
@@ -144,6 +144,25 @@ export async function checkCaFile(file: string): Promise<void> {
   if (valid.length === 0 || valid.length !== blocks.length) throw new OciScanError('USAGE', `--ca-file ${JSON.stringify(file)} is not a PEM certificate file (${blocks.length === 0 ? 'no BEGIN CERTIFICATE block' : 'a certificate block does not parse'}): give the CA certificate(s) in PEM form`);
 }
 
+/** `parser` with the options of every command that scans images (scan, audit): platform, registry, limits, cache, logs, policy and threshold. */
+export function withImageOptions<T>(parser: Argv<T>) {
+  return parser
+    .option('platform', { type: 'string', default: 'linux/amd64', requiresArg: true })
+    .option('insecure-registry', { type: 'string', requiresArg: true })
+    .option('registry-mirror', { type: 'string', requiresArg: true })
+    .option('ca-file', { type: 'string', requiresArg: true })
+    .option('max-layer-size', { type: 'string', default: '64g', requiresArg: true })
+    .option('timeout', { type: 'string', default: '0', requiresArg: true })
+    .option('cache', { type: 'boolean', default: true })
+    .option('cache-dir', { type: 'string', requiresArg: true })
+    .option('cache-max-size', { type: 'string', requiresArg: true })
+    .option('allow-unscanned-layers', { type: 'boolean', default: false })
+    .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'warn', requiresArg: true })
+    .option('policy', { type: 'string', requiresArg: true })
+    .option('fail-on', { type: 'string', requiresArg: true })
+    .option('exit-code', { type: 'string', requiresArg: true });
+}
+
 /** Parses the scan command's arguments; usage errors become OciScanError('USAGE'); undefined after --help/--version (and after --list-checks, which prints the checks). */
 export async function parseScanArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ScanConfig | ListChecks | undefined> {
   let usageError: string | undefined;
@@ -162,22 +181,8 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     .option('progress', { type: 'string', choices: PROGRESS_MODES as unknown as string[], requiresArg: true })
     .option('reports-dir', { type: 'string', requiresArg: true })
     .option('json-stdout', { type: 'boolean' })
-    .option('platform', { type: 'string', default: 'linux/amd64', requiresArg: true })
-    .option('insecure-registry', { type: 'string', requiresArg: true })
-    .option('registry-mirror', { type: 'string', requiresArg: true })
-    .option('ca-file', { type: 'string', requiresArg: true })
-    .option('max-layer-size', { type: 'string', default: '64g', requiresArg: true })
-    .option('timeout', { type: 'string', default: '0', requiresArg: true })
-    .option('cache', { type: 'boolean', default: true })
-    .option('cache-dir', { type: 'string', requiresArg: true })
-    .option('cache-max-size', { type: 'string', requiresArg: true })
-    .option('allow-unscanned-layers', { type: 'boolean', default: false })
-    .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'warn', requiresArg: true })
-    .option('color', { type: 'boolean' })
-    .option('policy', { type: 'string', requiresArg: true })
-    .option('fail-on', { type: 'string', requiresArg: true })
-    .option('exit-code', { type: 'string', requiresArg: true });
-  const args = await strictParser(parser, (message) => (usageError = message))
+    .option('color', { type: 'boolean' });
+  const args = await strictParser(withImageOptions(parser), (message) => (usageError = message))
     .version()
     .parseAsync();
   if (usageError) throw new OciScanError('USAGE', `${usageError.replace(/^Not enough arguments following: (.*)$/, '--$1 needs a value')} (see oci-scan --help)`);
@@ -264,8 +269,8 @@ export async function checkOutputFile(file: string): Promise<void> {
 /** What became of one IMAGE of the run. */
 type Outcome = { readonly input: string; readonly scans: readonly ImageScan[] } | { readonly input: string; readonly failure: ScanFailure };
 
-/** The text of a document format for the run. */
-function documentOf(format: Exclude<Format, 'legacy'>, outcomes: readonly Outcome[], quiet: boolean): Iterable<string> {
+/** The text of a document format for the run's `outcomes`; `table` gives the table's text (a scan's tables per image, an audit's summary table). */
+export function documentOf(format: Exclude<Format, 'legacy'>, outcomes: readonly ImageOutcome[], table: () => Iterable<string>): Iterable<string> {
   switch (format) {
     case 'json':
       return documentText(scanDocument(outcomes));
@@ -274,8 +279,13 @@ function documentOf(format: Exclude<Format, 'legacy'>, outcomes: readonly Outcom
     case 'junit':
       return [junitXml(outcomes)];
     case 'table':
-      return scannedImages(outcomes).map((s, i) => `${i > 0 ? '\n' : ''}${tableText(s, { quiet })}`);
+      return table();
   }
+}
+
+/** The scan's table: one per image. */
+function scanTables(outcomes: readonly Outcome[], quiet: boolean): () => string[] {
+  return () => scannedImages(outcomes).map((s, i) => `${i > 0 ? '\n' : ''}${tableText(s, { quiet })}`);
 }
 
 /** The bytes to download for `image`: its distinct layers' sizes. */
@@ -294,6 +304,32 @@ function startProgress(mode: ProgressMode): Pick<ScanOptions, 'onLayer' | 'onLay
   };
 }
 
+/**
+ * The scan options every image of a run shares (scan, audit): one layer-facts store — memory in
+ * front of the disk cache, so that a layer two images share is read from disk once — and one
+ * registry session (one ping, one credential lookup, one token cache per registry).
+ */
+export function runScanOptions(
+  config: Pick<ScanConfig, 'platform' | 'registry' | 'allowUnscannedLayers' | 'maxLayerBytes' | 'policy' | 'cache'>,
+  logger: RunContext['logger'],
+  signal: AbortSignal,
+  session: ReturnType<typeof openSession>,
+): ScanOptions & { readonly store: FactsStore; readonly session: ReturnType<typeof openSession> } {
+  const store: FactsStore = config.cache ? tieredStore(memoryFactsStore(), diskFactsStore(config.cache.dir, { maxBytes: config.cache.maxBytes, logger })) : memoryFactsStore();
+  if (config.policy) logger.info({ file: config.policy.file }, 'policy loaded');
+  return {
+    platform: config.platform,
+    registry: config.registry,
+    logger,
+    signal,
+    store,
+    session,
+    allowUnscannedLayers: config.allowUnscannedLayers,
+    limits: { maxLayerBytes: config.maxLayerBytes },
+    ...(config.policy ? { policy: config.policy.policy } : {}),
+  };
+}
+
 /** Runs a parsed scan command line. */
 export async function runScan(config: ScanConfig, context: RunContext): Promise<number> {
   const { logger, signal } = context;
@@ -304,24 +340,9 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
   if (legacy) await checkReportsDir(config.reportsDir);
   for (const f of files) await checkOutputFile(f.dest);
 
-  // One set of options for the whole run: every image shares the layer-facts store and the
-  // registry sessions (one ping, one credential lookup, one token cache per registry).
-  // Memory in front of the disk cache: a layer two images share is read from disk once.
-  const store: FactsStore = config.cache ? tieredStore(memoryFactsStore(), diskFactsStore(config.cache.dir, { maxBytes: config.cache.maxBytes, logger })) : memoryFactsStore();
-  if (config.policy) logger.info({ file: config.policy.file }, 'policy loaded');
+  // One set of options for the whole run: every image shares the facts store and the sessions.
   const session = openSession({ registry: config.registry, logger });
-  const options: ScanOptions = {
-    platform: config.platform,
-    registry: config.registry,
-    logger,
-    signal,
-    store,
-    session,
-    allowUnscannedLayers: config.allowUnscannedLayers,
-    limits: { maxLayerBytes: config.maxLayerBytes },
-    ...(config.policy ? { policy: config.policy.policy } : {}),
-    ...startProgress(config.progress),
-  };
+  const options: ScanOptions = { ...runScanOptions(config, logger, signal, session), ...startProgress(config.progress) };
   const outcomes: Outcome[] = [];
   const failures: unknown[] = [];
   try {
@@ -354,9 +375,9 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
     for (const [i, s] of scans.entries()) await batch.write(names[i] ?? '', s.report, signal);
   }
   for (const f of files) {
-    if (f.format !== 'legacy') await batch.writeFile(f.dest, documentOf(f.format, outcomes, config.quiet), signal);
+    if (f.format !== 'legacy') await batch.writeFile(f.dest, documentOf(f.format, outcomes, scanTables(outcomes, config.quiet)), signal);
   }
-  const stdoutDocument = onStdout && onStdout.format !== 'legacy' ? documentOf(onStdout.format, outcomes, config.quiet) : undefined;
+  const stdoutDocument = onStdout && onStdout.format !== 'legacy' ? documentOf(onStdout.format, outcomes, scanTables(outcomes, config.quiet)) : undefined;
   const reportSet = config.jsonStdout && scans.length > 0 ? legacyReportSet(groups) : undefined;
   const paths = batch.commit(signal);
   context.committed();
