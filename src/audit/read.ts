@@ -20,12 +20,12 @@ const MAX_SUMMARY_BYTES = 512 * 1024 * 1024;
 /** What a shard's reports directory holds. */
 export interface ShardReports {
   readonly summary: AuditSummary;
-  /** Every reference of the summary: its recorded images, or its failure. */
+  /** Every reference of the summary: its recorded images, or its failure (none without `withResults`). */
   readonly outcomes: readonly ImageOutcome[];
 }
 
-/** Reads `dir`'s summary and records; USAGE when the summary is missing or is not one. */
-export async function readSummaryDir(dir: string): Promise<ShardReports> {
+/** Reads `dir`'s summary and, with `withResults`, its records; USAGE when the summary is missing or is not one. */
+export async function readSummaryDir(dir: string, withResults: boolean): Promise<ShardReports> {
   const file = join(dir, SUMMARY_FILE);
   let doc: unknown;
   try {
@@ -38,6 +38,7 @@ export async function readSummaryDir(dir: string): Promise<ShardReports> {
   const problems = summaryProblems(doc);
   if (problems !== undefined) throw new OciScanError('USAGE', `${file} is not an oci-scan audit summary (${problems.slice(0, 300)}): give the reports directories the audit's shards wrote`);
   const summary = doc as AuditSummary;
+  if (!withResults) return { summary, outcomes: [] };
   const byReference = new Map<string, { scans: ScannedImage[]; failure?: { code: string; message: string } }>();
   for (const image of summary.images) {
     const entry = byReference.get(image.reference) ?? { scans: [] };

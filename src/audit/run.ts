@@ -48,11 +48,13 @@ export interface AuditOptions {
   readonly tool: ToolInfo;
   /** The one-line form of a failure, as the CLI shows it. */
   readonly describe: (err: unknown) => ScanFailure;
-  /** Called as each reference is done (progress). */
+  /** Keep every image's results for the whole-audit documents (json, sarif, junit); false keeps the summary entries only, so memory does not grow with the checks' results. */
+  readonly keepResults: boolean;
+    /** Called as each reference is done (progress). */
   readonly onReference?: (event: { readonly reference: string; readonly done: number; readonly total: number; readonly resumed: boolean; readonly error?: AuditError }) => void;
 }
 
-/** What an audit leaves: its summary, and every reference's outcome in summary order for the whole-audit formats. */
+/** What an audit leaves: its summary, and (with `keepResults`) every reference's outcome in summary order for the whole-audit formats. */
 export interface AuditOutcome {
   readonly summary: AuditSummary;
   readonly outcomes: readonly ImageOutcome[];
@@ -212,7 +214,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
       return;
     }
     entries.push(...record.images.map((i) => i.entry));
-    outcomes.push({ input: ref.reference, scans: record.images.map(recordedScan) });
+    if (options.keepResults) outcomes.push({ input: ref.reference, scans: record.images.map(recordedScan) });
     resumed += 1;
     finish(ref.reference, true);
   });
@@ -248,7 +250,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
         for (const image of named) scans.push(await scanImage(image, scanOptions, facts));
         const recorded = await writeReference(reportsDir, ref, digest, scans, signal);
         entries.push(...recorded.map((i) => i.entry));
-        outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
+        if (options.keepResults) outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
         scanned += 1;
         finish(ref.reference, false);
       } catch (err) {

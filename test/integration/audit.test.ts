@@ -148,11 +148,16 @@ describe('oci-scan audit of a registry mirror', { skip }, () => {
         if (n > 1) assert.ok(summary.images.length < 450 && summary.images.length > 0, `shard ${i}/${n} has part of the work`);
       }
       assert.deepEqual([...seen].sort(), cold.summary.images.map((i) => i.reference));
-      const merged = await runCliMerge(dirs, join(dir, `merged-${n}`));
+      const json = join(dir, `merged-${n}.json`);
+      const merged = await runCliMerge(dirs, join(dir, `merged-${n}`), ['--format', `json=${json}`]);
       assert.equal(merged.code, cold.code, merged.stderr);
       const summary = readSummary(join(dir, `merged-${n}`));
       assert.deepEqual(auditedPart(summary), auditedPart(cold.summary));
       assert.equal(summary.missingShards, undefined);
+      // The whole-audit document of the merge, from the shards' records, is the unsharded run's.
+      const { tool: _a, ...mergedDoc } = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
+      const { tool: _b, ...coldDoc } = JSON.parse(readFileSync(join(dir, 'cold.json'), 'utf8')) as Record<string, unknown>;
+      assert.deepEqual(mergedDoc, coldDoc);
     }
     // A shard that never ran: merge names it, the summary is incomplete, exit 20.
     const partial = await runCliMerge([1, 2, 3, 5, 6, 7].map((i) => join(dir, `shard-7-${i}`)), join(dir, 'merged-partial'));
@@ -208,6 +213,6 @@ describe('oci-scan audit of a registry mirror', { skip }, () => {
 });
 
 /** `oci-scan audit merge DIRS --reports-dir OUT`. */
-function runCliMerge(dirs: readonly string[], out: string): ReturnType<typeof runCli> {
-  return runCli(['audit', 'merge', ...dirs, '--reports-dir', out]);
+function runCliMerge(dirs: readonly string[], out: string, extra: readonly string[] = []): ReturnType<typeof runCli> {
+  return runCli(['audit', 'merge', ...dirs, '--reports-dir', out, ...extra]);
 }

@@ -235,6 +235,7 @@ export async function runAuditCommand(config: AuditConfig, context: RunContext):
       concurrency: config.concurrency,
       rate: config.rate,
       fresh: config.fresh,
+      keepResults: config.outputs.some((o) => o.format !== 'table'),
       tool: toolInfo(),
       describe: describeFailure,
       ...(config.quiet
@@ -259,7 +260,8 @@ export async function runMerge(config: MergeConfig, context: RunContext): Promis
   await checkReportsDir(config.reportsDir);
   for (const f of config.outputs) if (f.dest !== '-') await checkOutputFile(f.dest);
   const read = [];
-  for (const dir of config.dirs) read.push(await readSummaryDir(dir));
+  const withResults = config.outputs.some((o) => o.format !== 'table');
+  for (const dir of config.dirs) read.push(await readSummaryDir(dir, withResults));
   const summary = mergeSummaries(read.map((r) => r.summary), toolInfo());
   const outcomes = read.flatMap((r) => r.outcomes);
   const order = new Map(summary.images.map((image, i) => [image.reference, i]));
