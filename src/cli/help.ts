@@ -146,7 +146,7 @@ export const AUDIT_HELP = [
   '',
   para('Scans every image of a registry (every repository under PREFIX, from its catalog), of the repositories FILE names (HOST/REPOSITORY[:TAG], one a line) or of an OCI layout (every tagged image): each distinct manifest once, each distinct layer once and, through the cache, once across runs. Writes a legacy report per image and audit-summary.json into --reports-dir, and the audit table on stdout. Run again with the same --reports-dir, an interrupted audit skips the images already done. See docs/audit.md.'),
   '',
-  'Options (and those of oci-scan --help: --platform, --insecure-registry, --registry-mirror, --ca-file, --max-layer-size, --timeout, --cache-dir, --no-cache, --cache-max-size, --allow-unscanned-layers, --policy, --fail-on, --exit-code, --log-level):',
+  para('Options (and those of oci-scan --help: --platform, --insecure-registry, --registry-mirror, --ca-file, --max-layer-size, --timeout, --cache-dir, --no-cache, --cache-max-size, --allow-unscanned-layers, --policy, --fail-on, --exit-code, --log-level):'),
   table([
     ['--include GLOB', 'audit only repositories matching GLOB (repository path without host, * ? **; repeatable)'],
     ['--exclude GLOB', 'leave out repositories matching GLOB (repeatable)'],

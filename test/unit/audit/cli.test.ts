@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { isOciScanError } from '../../../src/errors.js';
 import { parseAuditArgs, parseMergeArgs, type AuditConfig } from '../../../src/cli/commands/audit.js';
+import { AUDIT_HELP, AUDIT_MERGE_HELP } from '../../../src/cli/help.js';
 
 async function config(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<AuditConfig> {
   const parsed = await parseAuditArgs(argv, { HOME: '/nonexistent', ...env });
@@ -55,4 +56,9 @@ test('merge takes the shards\' directories and the threshold', async () => {
   assert.equal(m?.reportsDir, 'out');
   assert.deepEqual(m?.threshold, { failOn: 'High' });
   await assert.rejects(parseMergeArgs([], {}), /needs the reports directories/);
+});
+
+test('the audit help is wrapped at 80 columns and names every audit option', () => {
+  for (const text of [AUDIT_HELP, AUDIT_MERGE_HELP]) for (const line of text.split('\n')) assert.ok(line.length <= 80, line);
+  for (const option of ['--include', '--exclude', '--tags', '--latest-tags', '--shard', '--shards', '--concurrency', '--rate', '--page-size', '--fresh', '--repos', '--reports-dir', '--format']) assert.ok(AUDIT_HELP.includes(option), option);
 });
