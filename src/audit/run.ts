@@ -1,8 +1,8 @@
 /**
  * Running an audit (docs/audit.md, "How an audit runs"): plan (./plan.ts), resolve every
- * reference to a manifest digest, then scan each distinct digest once — the images of all its
- * references share the resolution and the layer facts, and only the checks run per reference
- * (the Tag check and a policy's rules depend on the name) — with at most `concurrency`
+ * reference to a manifest digest, then scan each distinct digest of a repository once — its
+ * tags share the resolution, every image shares the layer facts, and only the checks run per
+ * reference (the Tag check and a policy's rules depend on the name) — with at most `concurrency`
  * references resolved or digests scanned at once, and per registry at most `rate` of them
  * started per second, a rate that halves on a 429. Each reference's legacy report and its
  * resume record (./records.ts) are in place as soon as it is scanned, so a run that is killed
@@ -219,11 +219,16 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     finish(ref.reference, true);
   });
 
-  // 2. Scan each distinct digest once: resolve its images through the first reference, run the checks per reference.
+  // 2. Scan each distinct digest of a repository once: resolve its images through the first
+  // reference, run the checks per reference. The same digest in another repository is resolved
+  // again there (a manifest and a config), so that each repository's own blobs and access
+  // rights are what its images are judged by; its layers come from the shared facts.
   const groups = new Map<string, Resolved[]>();
   for (const r of toScan) {
-    const key = `${registryOf(r.ref) ?? 'oci'}\n${r.digest}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const key = `${r.ref.repository}\n${r.digest}`;
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
   }
   const facts = { store: scanOptions.store, inFlight: new Map<string, Promise<LayerFacts>>() };
   await eachLimited([...groups.values()], options.concurrency, signal, async (group) => {
@@ -247,7 +252,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
       try {
         const named = images.map((image) => ({ ...image, name: nameOf(ref, image.name) }));
         const scans: ImageScan[] = [];
-        for (const image of named) scans.push(await scanImage(image, scanOptions, facts));
+        for (const image of named) scans.push(await gated(ref, () => scanImage(image, scanOptions, facts)));
         const recorded = await writeReference(reportsDir, ref, digest, scans, signal);
         entries.push(...recorded.map((i) => i.entry));
         if (options.keepResults) outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
