@@ -9,6 +9,7 @@
  * loses only the references in flight, and a stopped run still returns its partial summary.
  */
 import { createHash } from 'node:crypto';
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { OciScanError } from '../errors.js';
 import { formatPlatform } from '../image/platform.js';
@@ -143,6 +144,9 @@ function platformReport(base: string, image: Image): string {
 export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   const { scan: scanOptions, reportsDir } = options;
   const signal = scanOptions.signal;
+  // Each image in flight listens on the run's signal (its scan, its requests): Node's default of
+  // 10 listeners would warn of a leak that is only the concurrency.
+  if (signal) setMaxListeners(Math.max(getMaxListeners(signal), 16 * options.concurrency), signal);
   const header = { tool: options.tool, source: targetLabel(options.target), shard: options.filters.shard ?? null };
   const describe = (err: unknown): AuditError => {
     const { code, message } = options.describe(err);
