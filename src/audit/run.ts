@@ -18,6 +18,7 @@ import { parseReference } from '../reference/reference.js';
 import { repositoryPath } from '../reference/repository-path.js';
 import type { Session } from '../registry/session.js';
 import type { ImageOutcome, ScanFailure } from '../report/model.js';
+import { jsonChunks } from '../report/json-stream.js';
 import { ReportBatch } from '../report/write.js';
 import { scanImage, type ImageScan, type ScanOptions } from '../scan.js';
 import { openImages } from '../sources/index.js';
@@ -312,9 +313,7 @@ async function writeReference(reportsDir: string, ref: PlannedRef, digest: strin
     const recorded: RecordedImage[] = [];
     for (const s of scans) {
       const report = scans.length > 1 ? platformReport(ref.report, s.image) : ref.report;
-      // One string per file: a report is bounded (the recorder's caps), and thousands of small
-      // writes per image would cost an audit more than its checks do (docs/audit.md, "Cost").
-      await batch.writeFile(join(reportsDir, report), [`${JSON.stringify(s.report, null, 4)}\n`], signal);
+      await batch.write(report, s.report, signal);
       const { image } = s;
       recorded.push({
         entry: {
@@ -337,7 +336,7 @@ async function writeReference(reportsDir: string, ref: PlannedRef, digest: strin
       });
     }
     // The record goes last: renamed after the reports, so it never names a report that is missing.
-    await batch.writeFile(join(reportsDir, recordPath(ref.reference, digest)), [JSON.stringify(makeRecord(ref.reference, digest, recorded))], signal);
+    await batch.writeFile(join(reportsDir, recordPath(ref.reference, digest)), jsonChunks(makeRecord(ref.reference, digest, recorded), 0), signal);
     batch.commit(signal);
     return recorded;
   } finally {
