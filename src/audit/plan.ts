@@ -80,7 +80,7 @@ export interface ListContext {
   readonly describe: (err: unknown) => AuditError;
 }
 
-/** The most lines a `--repos` file may have, and its largest size. */
+/** The largest `--repos` file read (some 150,000 names of 100 characters). */
 const MAX_REPOS_BYTES = 16 * 1024 * 1024;
 
 /** Parses the audit target argument: `oci:DIR`, or `REGISTRY[/PREFIX]`. */
