@@ -13,10 +13,8 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
-import type { LevelWithSilent } from 'pino';
 import type { Severity } from '../../checks/types.js';
 import { OciScanError } from '../../errors.js';
-import { parsePlatform } from '../../image/platform.js';
 import { openSession } from '../../registry/session.js';
 import { terminalText } from '../../report/formats/terminal.js';
 import type { ImageOutcome } from '../../report/model.js';
@@ -29,13 +27,12 @@ import { mergeSummaries, summaryHighest, type AuditSummary } from '../../audit/s
 import { auditTable } from '../../audit/table.js';
 import { readSummaryDir, SUMMARY_FILE } from '../../audit/read.js';
 import { assertValidSummary } from '../../audit/validate.js';
-import { cacheConfig } from '../cache-options.js';
 import { exitCodeFor, runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
 import { AUDIT_HELP, AUDIT_MERGE_HELP } from '../help.js';
-import { parseSize, parseTimeout, registryOptions, strictParser } from '../options.js';
+import { strictParser } from '../options.js';
 import { describeFailure, emit, emitAll } from '../output.js';
 import type { Command, Invocation, RunContext } from './command.js';
-import { checkCaFile, checkOutputFile, checkReportsDir, parseFormats, policyAndThreshold, documentOf, runScanOptions, withImageOptions, type FormatOutput, type ScanConfig } from './scan.js';
+import { checkOutputFile, checkReportsDir, documentOf, imageOptionValues, parseFormats, policyAndThreshold, runScanOptions, withImageOptions, type FormatOutput, type ScanConfig } from './scan.js';
 
 /** How the audit's documents are written: json, sarif, junit (the whole audit) and table (the audit table). */
 type AuditFormat = Exclude<FormatOutput['format'], 'legacy'>;
@@ -140,26 +137,17 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
   const latest = wholeNumber(args['latest-tags'], '--latest-tags', 1, 1_000_000);
   const shard = shardOfRun(args.shard, wholeNumber(args.shards, '--shards', 1, 10_000), env);
   const pageSize = wholeNumber(args['page-size'], '--page-size', 1, 10_000);
-  if (args['ca-file'] !== undefined) await checkCaFile(args['ca-file']);
-  const platformText = String(args.platform);
+  const image = await imageOptionValues(args, env);
   return {
     target: parseTarget(args.target, args.repos),
     filters: { include: repeated(args.include), exclude: repeated(args.exclude), ...(tags ? { tags } : {}), ...(latest !== undefined ? { latestTags: latest } : {}), ...(shard ? { shard } : {}), ...(pageSize !== undefined ? { pageSize } : {}) },
     reportsDir: args['reports-dir'] ?? (env['COMPLIANCE_REPORTS_DIR'] || 'reports'),
     outputs: auditFormats(repeated(args.format), args.output),
     quiet: args.quiet,
-    platform: platformText === 'all' ? 'all' : parsePlatform(platformText),
-    registry: registryOptions({ insecureRegistries: repeated(args['insecure-registry']), mirrors: repeated(args['registry-mirror']), caFile: args['ca-file'] }, env),
-    maxLayerBytes: parseSize(args['max-layer-size'], '--max-layer-size'),
-    timeoutSeconds: parseTimeout(args.timeout),
-    allowUnscannedLayers: args['allow-unscanned-layers'],
-    logLevel: args['log-level'] as LevelWithSilent,
-    codes: severityCodes(env),
     concurrency: wholeNumber(args.concurrency, '--concurrency', 1, 256) ?? defaultConcurrency(),
     rate: positiveNumber(args.rate, '--rate') ?? 0,
     fresh: args.fresh,
-    ...(args.cache ? { cache: cacheConfig(args['cache-dir'], args['cache-max-size'], env) } : {}),
-    ...(await policyAndThreshold(args.policy, args['fail-on'], args['exit-code'])),
+    ...image,
   };
 }
 

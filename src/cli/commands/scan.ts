@@ -206,11 +206,9 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
   if (!legacy && args['json-stdout'] !== undefined) throw new OciScanError('USAGE', '--json-stdout prints the legacy reports; with --format json the document goes to stdout, or to -o FILE (see oci-scan --help)');
   if (legacy && stdoutTaken && args['json-stdout'] === true) throw new OciScanError('USAGE', '--json-stdout prints the legacy reports on stdout, which another --format already writes to: give that format a file (--format FORMAT=FILE)');
   if (!legacy && args['reports-dir'] !== undefined) throw new OciScanError('USAGE', '--reports-dir holds the legacy report files; add --format legacy, or write the document with -o FILE (see oci-scan --help)');
-  const platformText = String(args.platform);
   const given = (args.images ?? []).map(String);
   const fromEnv = env['COMPLIANCE_IMAGE_FULL_REF'];
-  if (args['ca-file'] !== undefined) await checkCaFile(args['ca-file']);
-  const cache = cacheConfig(args['cache-dir'], args['cache-max-size'], env);
+  const image = await imageOptionValues(args, env);
   return {
     images: given.length > 0 ? given : fromEnv ? [fromEnv] : [],
     outputs,
@@ -220,7 +218,38 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     colour: wantColour(args.color, env),
     quiet: args.quiet,
     progress: progressMode(args.progress, env),
-    platform: platformText === 'all' ? 'all' : parsePlatform(platformText),
+    ...image,
+  };
+}
+
+/** What `withImageOptions` parses, as yargs gives it. */
+export interface ImageOptionArgs {
+  readonly platform: string;
+  readonly 'insecure-registry'?: string | readonly string[] | undefined;
+  readonly 'registry-mirror'?: string | readonly string[] | undefined;
+  readonly 'ca-file'?: string | undefined;
+  readonly 'max-layer-size': string;
+  readonly timeout: string;
+  readonly cache: boolean;
+  readonly 'cache-dir'?: string | undefined;
+  readonly 'cache-max-size'?: string | undefined;
+  readonly 'allow-unscanned-layers': boolean;
+  readonly 'log-level': string;
+  readonly policy?: string | undefined;
+  readonly 'fail-on'?: string | undefined;
+  readonly 'exit-code'?: string | undefined;
+}
+
+/** The image options' values (scan, audit): usage errors for a value that does not read, the CA file checked, the policy loaded. */
+export async function imageOptionValues(
+  args: ImageOptionArgs,
+  env: NodeJS.ProcessEnv,
+): Promise<Pick<ScanConfig, 'platform' | 'registry' | 'maxLayerBytes' | 'timeoutSeconds' | 'allowUnscannedLayers' | 'logLevel' | 'codes' | 'cache' | 'policy' | 'threshold'>> {
+  if (args['ca-file'] !== undefined) await checkCaFile(args['ca-file']);
+  // Read even with --no-cache, so that a wrong --cache-max-size is refused all the same.
+  const cache = cacheConfig(args['cache-dir'], args['cache-max-size'], env);
+  return {
+    platform: args.platform === 'all' ? 'all' : parsePlatform(args.platform),
     registry: registryOptions({ insecureRegistries: repeated(args['insecure-registry']), mirrors: repeated(args['registry-mirror']), caFile: args['ca-file'] }, env),
     maxLayerBytes: parseSize(args['max-layer-size'], '--max-layer-size'),
     timeoutSeconds: parseTimeout(args.timeout),
