@@ -69,6 +69,14 @@ describe('audit faults', { skip }, () => {
     assert.match(run.stdout, /Not scanned:\n.*mirror\/app-00[45]/);
   });
 
+  test('--latest-tags keeps the newest version-looking tag of each repository, --exclude leaves repositories out', async () => {
+    const reports = join(dir, 'latest');
+    // Straight to the registry (the proxy above deletes things): five repositories are left.
+    await runAudit([`${registry.host}/mirror`, '--latest-tags', '1', '--exclude', '**/app-003', '--reports-dir', reports, '-q'], join(dir, 'cache'));
+    const images = readSummary(reports).images;
+    assert.deepEqual(images.map((i) => `${i.repository.replace(`${registry.host}/`, '')}:${i.tag}`), ['mirror/app-000:1.1', 'mirror/app-001:1.1', 'mirror/app-002:1.1', 'mirror/app-004:1.1']);
+  });
+
   test('a catalog page that is not JSON fails the listing: exit 20, the summary records it', async () => {
     const server = await startServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
