@@ -6,6 +6,7 @@
  * their error while the audit goes on; a catalog page that is not JSON (which no real registry
  * sends on demand: a fault server) fails the listing, exit 20, with the summary saying so; and
  * a registry that keeps answering 429 (a fault server too) slows the audit down, which goes on.
+ * With them, what the small mirror shows best: --latest-tags, --exclude, --platform all.
  *
  * Provenance: six repositories of test/helpers/audit-mirror.ts.
  */
@@ -20,6 +21,8 @@ import { readSummary, runAudit } from '../helpers/audit.js';
 import { mirrorImages, mirrorRepository, pushMirror } from '../helpers/audit-mirror.js';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
 import { startFaultRegistry, startServer } from '../helpers/fault-server.js';
+import { buildImage, buildIndex } from '../helpers/image-builder.js';
+import { Pusher } from '../helpers/push.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
 import { tempDir } from '../helpers/scan.js';
 
@@ -75,6 +78,20 @@ describe('audit faults', { skip }, () => {
     await runAudit([`${registry.host}/mirror`, '--latest-tags', '1', '--exclude', '**/app-003', '--reports-dir', reports, '-q'], join(dir, 'cache'));
     const images = readSummary(reports).images;
     assert.deepEqual(images.map((i) => `${i.repository.replace(`${registry.host}/`, '')}:${i.tag}`), ['mirror/app-000:1.1', 'mirror/app-001:1.1', 'mirror/app-002:1.1', 'mirror/app-004:1.1']);
+  });
+
+  test('--platform all: every platform of a multi-platform tag is an image of its own, with its own report', async () => {
+    const amd64 = mirrorImages(0)['1.0'];
+    const arm64 = buildImage({ layers: [{ entries: [{ type: 'file', path: 'usr/bin/sudo', content: 'sudo', mode: 0o4755 }] }], platform: { os: 'linux', architecture: 'arm64' } });
+    await new Pusher(registry.url, 'multi/app').index([amd64, arm64], buildIndex([amd64, arm64]), '2.0');
+    const reports = join(dir, 'platforms');
+    await runAudit([`${registry.host}/multi`, '--platform', 'all', '--reports-dir', reports, '-q'], join(dir, 'cache'));
+    const images = readSummary(reports).images;
+    assert.deepEqual(images.map((i) => [i.reference, i.platform, i.report]), [
+      [`${registry.host}/multi/app:2.0`, 'linux/amd64', 'multi_app_2.0_linux-amd64-compliance.json'],
+      [`${registry.host}/multi/app:2.0`, 'linux/arm64', 'multi_app_2.0_linux-arm64-compliance.json'],
+    ]);
+    assert.ok(images[1]?.failedChecks.includes('sudo') && !images[0]?.failedChecks.includes('sudo'), 'each platform is judged on its own layers');
   });
 
   test('a catalog page that is not JSON fails the listing: exit 20, the summary records it', async () => {
