@@ -131,6 +131,12 @@ function baseEnv(extra: Record<string, string>): Record<string, string> {
   return { ...env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', ...extra };
 }
 
+/** An input's default ('' when it has none). */
+function inputValue(inputs: Record<string, Json>, name: string): string {
+  const spec = inputs[name];
+  return isRecord(spec) && spec['default'] !== undefined && spec['default'] !== null ? String(spec['default']) : '';
+}
+
 describe('the option finder (the tests below rely on it)', () => {
   it('finds oci-scan options after oci-scan, main.js, set -- and args+=( only, and the CLI refuses an unknown one', async () => {
     assert.deepEqual(optionsIn(['npx --yes --package "oci-scan@1" -- oci-scan "$IMAGE" --format table --fail-on=High']).map((f) => f.option), ['format', 'fail-on']);
@@ -252,12 +258,13 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
       const env = baseEnv({ PATH: `${join(tmp.dir, 'bin')}:${process.env['PATH'] ?? ''}`, CI_PROJECT_DIR: project, RECORD_DIR: record, ...extraEnv });
       for (const [variable, value] of Object.entries(job['variables'] as Record<string, Json>)) {
         const input = carriers.get(variable);
-        const spec = input ? inputs[input] : undefined;
-        const raw = input ? (given[input] ?? String(isRecord(spec) ? (spec['default'] ?? '') : '')) : String(value);
+        const raw = input ? (given[input] ?? inputValue(inputs, input)) : String(value);
         // GitLab expands $VARIABLES in variables: the ones this run sets.
         env[variable] = raw.replace(/\$(\w+)/g, (whole, v: string) => env[v] ?? whole);
       }
-      const ran = await run('sh', ['-e', '-c', script], { cwd: project, env });
+      // GitLab substitutes inputs into the file's text before the job runs.
+      const text = script.replace(/\$\[\[ inputs\.([\w-]+) \]\]/g, (_, input: string) => given[input] ?? String(inputValue(inputs, input)));
+      const ran = await run('sh', ['-e', '-c', text], { cwd: project, env });
       return { ...ran, project, record };
     }
 
@@ -291,6 +298,14 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
       assert.equal(ran.code, 2);
       assert.match(ran.stderr, /formats: "xml" is not one of/);
       assert.deepEqual(await readdir(ran.record), []);
+    });
+
+    it('takes inputs as data: shell syntax in an input runs nothing', async () => {
+      const ran = await runJob('hostile', { image: '$(touch pwned-1)`touch pwned-2`', policy: '"; touch pwned-3; "', 'reports-dir': 'r$(touch pwned-4)', platform: "'; touch pwned-5; '" });
+      // oci-scan ran (npx was called) and refused the values.
+      assert.equal(ran.code, 2, ran.stderr);
+      assert.deepEqual(await readdir(ran.record), ['auth', 'package']);
+      assert.deepEqual((await readdir(ran.project)).filter((f) => f.startsWith('pwned')), []);
     });
 
     it('reads a file-type DOCKER_AUTH_CONFIG (a path) as the document it holds', async () => {
@@ -390,10 +405,11 @@ describe('GitHub: action.yml', () => {
       for (const [variable, value] of Object.entries(scanStep['env'] as Record<string, Json>)) {
         const input = carriers.get(variable);
         assert.ok(input, `${variable}: ${String(value)} is no input`);
-        const spec = inputs[input];
-        env[variable] = given[input] ?? String(isRecord(spec) ? (spec['default'] ?? '') : '');
+        env[variable] = given[input] ?? inputValue(inputs, input);
       }
-      const ran = await run('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', String(scanStep['run'])], { cwd: workspace, env });
+      // GitHub substitutes expressions into the script's text before bash sees it.
+      const script = String(scanStep['run']).replace(/\$\{\{ inputs\.([\w-]+) \}\}/g, (_, input: string) => given[input] ?? String(inputValue(inputs, input)));
+      const ran = await run('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', script], { cwd: workspace, env });
       const outputs = Object.fromEntries((await readFile(outputFile, 'utf8')).split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
       return { code: ran.code, stderr: ran.stderr, outputs, workspace };
     }
@@ -420,6 +436,13 @@ describe('GitHub: action.yml', () => {
       const missing = await runStep('missing', { image: `oci:${DEMO}-missing:1.0` });
       assert.equal(missing.outputs['exit-code'], '20');
       assert.equal(missing.outputs['highest'] ?? '', '');
+    });
+
+    it('takes inputs as data: shell syntax in an input runs nothing', async () => {
+      const ran = await runStep('hostile', { image: '$(touch pwned-1)`touch pwned-2`', policy: '"; touch pwned-3; "', 'log-level': '$(touch pwned-4)', platform: "'; touch pwned-5; '" });
+      // The step ran to its end (it wrote its outputs), and oci-scan refused the values.
+      assert.match(ran.outputs['exit-code'] ?? '', /^[1-9]\d*$/, ran.stderr);
+      assert.deepEqual((await readdir(ran.workspace)).filter((f) => f.startsWith('pwned')), []);
     });
 
     it('the last step exits with the scan\'s code', async () => {
