@@ -308,13 +308,14 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
       assert.deepEqual((await readdir(ran.project)).filter((f) => f.startsWith('pwned')), []);
     });
 
-    it('reads a file-type DOCKER_AUTH_CONFIG (a path) as the document it holds', async () => {
+    // oci-scan itself reads a DOCKER_AUTH_CONFIG that is a path (test/unit/auth/credentials.test.ts).
+    it('passes DOCKER_AUTH_CONFIG on unchanged, a file-type variable (a path) as well as a document', async () => {
       const document = '{"auths":{"registry.example.com":{"auth":"dXNlcjp0b2tlbg=="}}}';
       const authFile = join(tmp.dir, 'docker-auth.json');
       await writeFile(authFile, document);
       const fromFile = await runJob('auth-file', { image: `oci:${DEMO}:1.0` }, { DOCKER_AUTH_CONFIG: authFile });
       assert.equal(fromFile.code, 12, fromFile.stderr);
-      assert.equal(await readFile(join(fromFile.record, 'auth'), 'utf8'), document);
+      assert.equal(await readFile(join(fromFile.record, 'auth'), 'utf8'), authFile);
       const inline = await runJob('auth-inline', { image: `oci:${DEMO}:1.0` }, { DOCKER_AUTH_CONFIG: document });
       assert.equal(await readFile(join(inline.record, 'auth'), 'utf8'), document);
     });
