@@ -8,24 +8,27 @@
  * - oci-scan (this checkout's CLI) scans the pushed image: every Critical and High check passes
  *   and the failed checks are exactly EXPECTED_FINDINGS;
  * - the image's own oci-scan (its node, its /app, its user, env and working directory, run by
- *   `buildah run --isolation chroot` with the image's ENTRYPOINT) scans the demo image and its
- *   reports equal the checkout's; its legacy report lands in the image's /reports;
+ *   `buildah run --isolation chroot` with the image's ENTRYPOINT) scans the demo image and an
+ *   image with zstd layers (its native zstd addon) and its reports equal the checkout's; its
+ *   legacy reports land in the image's /reports;
  * - a base with a second layer holding setuid and setgid files still gives a one-layer image
  *   without those bits.
- * Needs root, buildah, mmdebstrap and docker-registry: a missing one skips with one loud line,
+ * Needs root, buildah, mmdebstrap, zstd and docker-registry: a missing one skips with one loud line,
  * unless OCI_SCAN_REQUIRE_TOOLS=1 (CI), which makes it a failure.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { chmod, cp, lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { fetch } from 'undici';
 import { ALL_CHECKS } from '../../src/checks/index.js';
 import type { CheckId } from '../../src/checks/types.js';
 import type { ScanDocument } from '../../src/report/formats/json.js';
+import { buildImage, writeOciLayout } from '../helpers/image-builder.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
 import { runCli, tempDir } from '../helpers/scan.js';
 import { missingTools } from '../helpers/tools.js';
@@ -41,7 +44,7 @@ const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as
  */
 const EXPECTED_FINDINGS: Readonly<Partial<Record<CheckId, string>>> = {};
 
-const needed = missingTools({ buildah: 'buildah', mmdebstrap: 'mmdebstrap', tar: 'tar' }, true);
+const needed = missingTools({ buildah: 'buildah', mmdebstrap: 'mmdebstrap', zstd: 'zstd' }, true);
 const skipRegistry = registrySkipReason();
 const skip = needed.skip || skipRegistry || false;
 if (needed.skip) console.error(`!!! container image tests SKIPPED: ${needed.skip}`);
@@ -108,7 +111,7 @@ describe('the Containerfile, built with buildah against bases built from this ma
     await cleanup();
   });
 
-  it('oci-scan scans the pushed image: every Critical and High check passes, the failures are exactly the expected ones', async () => {
+  it('oci-scan scans the pushed image: every Critical and High check passes, the failures are exactly the expected ones', async (t) => {
     const r = await runCli([image, '--insecure-registry', registry?.host ?? '', '--format', 'json']);
     const doc = JSON.parse(r.stdout) as ScanDocument;
     const [scanned] = doc.images;
@@ -129,35 +132,71 @@ describe('the Containerfile, built with buildah against bases built from this ma
     for (const key of ['vendor', 'version', 'title', 'source', 'licenses', 'revision']) assert.ok(labels[`org.opencontainers.image.${key}`], `label org.opencontainers.image.${key}`);
     assert.equal(labels['org.opencontainers.image.version'], VERSION);
     assert.equal(labels['org.opencontainers.image.revision'], '0123456789abcdef0123456789abcdef01234567');
+
+    // What docs/security.md promises beyond the checks: only /reports, /home/nonroot and /tmp
+    // are writable by the user; no shell or package manager on the PATH.
+    const container = (await buildah(['from', '--quiet', image])).trim();
+    const root = (await buildah(['mount', container])).trim();
+    const writable: string[] = [];
+    for (const entry of await readdir(root, { recursive: true })) {
+      const st = await lstat(join(root, entry));
+      if (st.isSymbolicLink()) continue;
+      const mine = (st.uid === 65532 && (st.mode & 0o200) !== 0) || (st.gid === 65532 && (st.mode & 0o020) !== 0) || (st.mode & 0o002) !== 0;
+      if (mine) writable.push(`/${entry}`);
+    }
+    assert.deepEqual(writable.sort(), ['/home/nonroot', '/reports', '/tmp']);
+    const onPath = ['bin', 'usr/bin', 'usr/local/bin', 'sbin', 'usr/sbin', 'nodejs/bin'].flatMap((d) => (existsSync(join(root, d)) ? readdirSync(join(root, d)) : []));
+    assert.deepEqual(onPath.filter((p) => ['sh', 'bash', 'dash', 'busybox', 'apt', 'apt-get', 'dpkg', 'npm'].includes(p)), []);
+    await buildah(['umount', container]);
+
+    // The figures the README gives: the layer as pushed (gzip) and the unpacked size.
+    const res = await fetch(`${registry?.url ?? ''}/v2/oci-scan/manifests/${VERSION}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
+    const manifest = (await res.json()) as { layers: Array<{ size: number }> };
+    const pushed = manifest.layers.reduce((sum, l) => sum + l.size, 0);
+    t.diagnostic(`image: ${manifest.layers.length} layer, ${(pushed / 1e6).toFixed(1)} MB pushed, ${(await buildah(['images', '--format', '{{.Size}}', image])).trim()} unpacked`);
+    t.diagnostic(`checks: ${scanned.results.map((x) => `${x.Id} ${x.Pass ? 'pass' : 'FAIL'}`).join(', ')}`);
   });
 
-  it("the image's own oci-scan (its ENTRYPOINT, user and env) reports on the demo image what the checkout reports", async () => {
-    // The same relative reference on both sides (oci:demo:1.0), so even the descriptions that
-    // name the image are equal.
+  it("the image's own oci-scan (its ENTRYPOINT, user and env) reports on the demo image and a zstd image what the checkout reports", async () => {
+    // The demo fixture (gzip layers) and an image with zstd layers (the zstd command), whose
+    // decoder on Node 20 is zstd-napi's native addon, built in the image's build stage.
+    const images = join(dir, 'images');
+    await cp(join(REPO, 'fixtures/demo'), join(images, 'demo'), { recursive: true });
+    const zstdImage = buildImage({
+      config: { User: 'app:app', Cmd: ['/app/server'] },
+      layers: [{ compression: 'zstd', entries: [{ type: 'file', path: 'etc/passwd', content: 'app:x:1000:1000::/app:/sbin/nologin\n' }, { type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'su' }] }],
+    });
+    await writeOciLayout(join(images, 'zstd'), [{ image: zstdImage, tag: '1.0' }]);
+    // The same relative references on both sides, so even the descriptions that name the image are equal.
+    const refs = ['oci:images/demo:1.0', 'oci:images/zstd:1.0'];
+    const reportFiles = ['demo_1.0-compliance.json', 'zstd_1.0-compliance.json'];
+
     const container = (await buildah(['from', '--quiet', '--tls-verify=false', image])).trim();
     const { Entrypoint = [], WorkingDir = '/' } = await configOf(image);
-    const args = ['oci:demo:1.0', '--format', 'legacy', '--format', 'json=/tmp/demo.json'];
     let code = 0;
     try {
-      await buildah(['run', '--isolation', 'chroot', '-v', `${join(REPO, 'fixtures/demo')}:${WorkingDir}/demo:ro`, container, '--', ...Entrypoint, ...args]);
+      await buildah(['run', '--isolation', 'chroot', '-v', `${images}:${WorkingDir}/images:ro`, container, '--', ...Entrypoint, ...refs, '--format', 'legacy', '--format', 'json=/tmp/scan.json']);
     } catch (err) {
       code = (err as { code?: number }).code ?? -1;
     }
-    assert.equal(code, 12, 'exit code 12: the demo image fails Critical checks');
+    assert.equal(code, 12, 'exit code 12: both images fail Critical checks');
     const root = (await buildah(['mount', container])).trim();
     const fromImage = {
-      json: JSON.parse(await readFile(join(root, 'tmp/demo.json'), 'utf8')) as unknown,
-      legacy: JSON.parse(await readFile(join(root, 'reports/demo_1.0-compliance.json'), 'utf8')) as unknown,
-      owner: (await stat(join(root, 'reports/demo_1.0-compliance.json'))).uid,
+      json: JSON.parse(await readFile(join(root, 'tmp/scan.json'), 'utf8')) as ScanDocument,
+      legacy: await Promise.all(reportFiles.map(async (f) => JSON.parse(await readFile(join(root, 'reports', f), 'utf8')) as unknown)),
+      owners: await Promise.all(reportFiles.map(async (f) => (await stat(join(root, 'reports', f))).uid)),
     };
     await buildah(['umount', container]);
 
     const reports = join(dir, 'reports');
-    const local = await runCli(['oci:demo:1.0', '--format', 'legacy', '--format', `json=${join(dir, 'demo.json')}`, '--reports-dir', reports], { cwd: join(REPO, 'fixtures') });
+    const local = await runCli([...refs, '--format', 'legacy', '--format', `json=${join(dir, 'scan.json')}`, '--reports-dir', reports], { cwd: dir });
     assert.equal(local.code, 12, local.stderr);
-    assert.deepEqual(fromImage.json, JSON.parse(await readFile(join(dir, 'demo.json'), 'utf8')));
-    assert.deepEqual(fromImage.legacy, JSON.parse(await readFile(join(reports, 'demo_1.0-compliance.json'), 'utf8')));
-    assert.equal(fromImage.owner, 65532, 'written by the non-root user');
+    const checkout = JSON.parse(await readFile(join(dir, 'scan.json'), 'utf8')) as ScanDocument;
+    assert.equal(checkout.images.length, 2);
+    assert.equal(checkout.images[1]?.results.find((x) => x.Id === 'suid')?.Pass, false, 'the zstd layer was read');
+    assert.deepEqual(fromImage.json, checkout);
+    assert.deepEqual(fromImage.legacy, await Promise.all(reportFiles.map(async (f) => JSON.parse(await readFile(join(reports, f), 'utf8')) as unknown)));
+    assert.deepEqual(fromImage.owners, [65532, 65532], 'written by the non-root user');
   });
 
   it('a base with another layer holding setuid and setgid files gives a one-layer image without those bits', async () => {
