@@ -1,7 +1,8 @@
 /**
  * One measurement of the image bench (bench/image.bench.ts), run in its own process so that its
  * peak RSS is its own: `floor-gzip FILE…` / `floor-zstd FILE…` (decompress + sha256 every file at
- * once, the best Node can do), `scan REF [INSECURE_HOST]` (the real scan()) or `scan-cached REF
+ * once, the best Node can do), `floor-http-gzip URL…` (the same over HTTP: undici GETs of the
+ * blobs from the registry, each body decompressed and hashed as it arrives), `scan REF [INSECURE_HOST]` (the real scan()) or `scan-cached REF
  * CACHE_DIR [INSECURE_HOST]` (scan() with the disk facts cache). Prints one JSON
  * line: seconds and peak RSS in bytes.
  */
@@ -11,18 +12,20 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { createGunzip } from 'node:zlib';
 import { pino } from 'pino';
+import { request } from 'undici';
 import { scan } from '../src/scan.js';
 import { diskFactsStore } from '../src/store/disk.js';
 
 const FLOOR_CHUNK = 1 << 20;
 
-/** gunzip (1 MiB output chunks) and sha256 over one file, the output discarded. */
+/** gunzip (1 MiB output chunks) and sha256 over one file (or HTTP body), the output discarded. */
 async function floorGzip(file: string): Promise<void> {
   const hash = createHash('sha256');
   const gunzip = createGunzip({ chunkSize: FLOOR_CHUNK });
   gunzip.resume();
   const ended = once(gunzip, 'end');
-  for await (const chunk of createReadStream(file, { highWaterMark: FLOOR_CHUNK })) {
+  const body = file.startsWith('http://') ? (await request(file)).body : createReadStream(file, { highWaterMark: FLOOR_CHUNK });
+  for await (const chunk of body) {
     hash.update(chunk as Buffer);
     if (!gunzip.write(chunk)) await once(gunzip, 'drain');
   }
@@ -55,7 +58,7 @@ async function floorZstd(file: string): Promise<void> {
 
 const [mode, ...args] = process.argv.slice(2);
 const start = process.hrtime.bigint();
-if (mode === 'floor-gzip') await Promise.all(args.map(floorGzip));
+if (mode === 'floor-gzip' || mode === 'floor-http-gzip') await Promise.all(args.map(floorGzip));
 else if (mode === 'floor-zstd') await Promise.all(args.map(floorZstd));
 else if (mode === 'scan' || mode === 'scan-cached') {
   // scan-cached REF CACHE_DIR [HOST]: the same scan with the disk facts cache the CLI uses.

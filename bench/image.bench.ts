@@ -6,7 +6,9 @@
  *   zstd      the same tars as zstd layers, from a local OCI layout
  *   small     one gzip layer of 200k small files (the per-entry cost), from a local OCI layout
  * The floor of a case: Node decompressing and sha256-hashing the same blob files, all layers at
- * once (`zlib.createGunzip({ chunkSize: 1 << 20 })`; libzstd through zstd-napi for zstd). Every
+ * once (`zlib.createGunzip({ chunkSize: 1 << 20 })`; libzstd through zstd-napi for zstd). For the
+ * registry case a second floor, the same work on the blobs as undici fetches them from the same
+ * registry, tells what the HTTP transfer itself costs on this machine. Every
  * measurement runs in its own process (bench/case.ts), so its peak RSS is its own; each is the
  * best of ROUNDS, floors and scans interleaved so that the machine's load hits both alike. The
  * fixed cost of a scan (a one-file image) is measured too: `(scan-fixed)/floor` is the cost of
@@ -154,6 +156,7 @@ const skip = registrySkipReason();
 const registry = skip ? undefined : await startRegistry({ kind: 'none' });
 try {
   let registryRef: string | undefined;
+  let httpFloor: string[] | undefined;
   if (registry) {
     const pusher = new Pusher(registry.url, 'bench/big');
     const { layout } = imgs.gzip;
@@ -161,6 +164,7 @@ try {
     for (const file of imgs.gzip.layerFiles) await pusher.blob(`sha256:${file.split('/').pop() ?? ''}`, await readFile(file));
     await pusher.manifest('1.0', await readFile(blobFile(layout, imgs.gzip.manifestDigest)), imgs.gzip.manifestMediaType);
     registryRef = `${registry.host}/bench/big:1.0`;
+    httpFloor = ['floor-http-gzip', ...imgs.gzip.layerFiles.map((f) => `${registry.url}/v2/bench/big/blobs/sha256:${f.split('/').pop() ?? ''}`)];
   }
   const cases: Array<{ name: string; image: BenchImage; floor: string[]; scan: string[] }> = [
     ...(registry && registryRef ? [{ name: 'registry gzip (2 layers)', image: imgs.gzip, floor: ['floor-gzip', ...imgs.gzip.layerFiles], scan: ['scan', registryRef, registry.host] }] : []),
@@ -171,8 +175,10 @@ try {
   const floors = new Map<string, Measured>();
   const scans = new Map<string, Measured>();
   let fixed: Measured | undefined;
+  let http: Measured | undefined;
   for (let round = 0; round < ROUNDS; round++) {
     fixed = best(fixed, run(['scan', tinyRef]));
+    if (httpFloor) http = best(http, run(httpFloor));
     for (const c of cases) {
       floors.set(c.name, best(floors.get(c.name), run(c.floor)));
       scans.set(c.name, best(scans.get(c.name), run(c.scan)));
@@ -187,6 +193,12 @@ try {
     return [c.name, size, f.seconds.toFixed(2), s.seconds.toFixed(2), (s.seconds / f.seconds).toFixed(2), streaming.toFixed(2), (f.maxRss / 2 ** 20).toFixed(0), (s.maxRss / 2 ** 20).toFixed(0)];
   });
   console.log(`fixed cost of a scan (a one-file image): ${(fixed?.seconds ?? NaN).toFixed(2)} s, peak RSS ${((fixed?.maxRss ?? NaN) / 2 ** 20).toFixed(0)} MiB`);
+  const registryCase = registry ? cases[0] : undefined;
+  if (http && registryCase) {
+    const fileFloor = floors.get(registryCase.name)?.seconds ?? NaN;
+    const scanned = scans.get(registryCase.name)?.seconds ?? NaN;
+    console.log(`HTTP floor (undici GET + sha256 + gunzip from the registry): ${http.seconds.toFixed(2)} s = ${(http.seconds / fileFloor).toFixed(2)} × the file floor; registry scan / HTTP floor ${(scanned / http.seconds).toFixed(2)}`);
+  }
   const head = ['case', 'size', 'floor s', 'scan s', 'scan/floor', '(scan-fixed)/floor', 'floor RSS MiB', 'scan RSS MiB'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   for (const r of [head, ...rows]) console.log(r.map((v, i) => (i < 2 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  '));

@@ -1,6 +1,7 @@
 /**
  * Credentials for a registry, from the sources docs/registry.md lists, first match wins:
- *   1. `DOCKER_AUTH_CONFIG` (a config.json document, as GitLab CI provides it),
+ *   1. `DOCKER_AUTH_CONFIG` (a config.json document, as GitLab CI provides it, or the path of a
+ *      file holding one, as a GitLab file-type variable provides it),
  *   2. `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`,
  *   3. `$REGISTRY_AUTH_FILE` (podman / skopeo),
  *   4. `$XDG_RUNTIME_DIR/containers/auth.json` (podman's default).
@@ -260,8 +261,23 @@ async function readOptional(path: string): Promise<string | undefined> {
 /** The credential sources to consult, in order (docs/registry.md "Credentials"). Each yields its document text lazily. */
 export function credentialSources(env: Readonly<Record<string, string | undefined>>): Array<{ source: string; load: () => Promise<string | undefined> }> {
   const sources: Array<{ source: string; load: () => Promise<string | undefined> }> = [];
-  const inline = env.DOCKER_AUTH_CONFIG;
-  if (inline !== undefined && inline.trim() !== '') sources.push({ source: 'DOCKER_AUTH_CONFIG', load: () => Promise.resolve(inline) });
+  const inline = env.DOCKER_AUTH_CONFIG?.trim();
+  if (inline !== undefined && inline !== '') {
+    if (inline.startsWith('{')) sources.push({ source: 'DOCKER_AUTH_CONFIG', load: () => Promise.resolve(inline) });
+    else {
+      // Not a document: a file-type CI variable holds the path of a file with the document.
+      // A path that names no file is a mistake in the job, not "no credentials".
+      const source = `DOCKER_AUTH_CONFIG (file ${inline})`;
+      sources.push({
+        source,
+        load: async () => {
+          const text = await readOptional(inline);
+          if (text === undefined) throw new OciScanError('AUTH_FAILED', `DOCKER_AUTH_CONFIG is neither a config.json document nor the path of a file (${inline} does not exist): set it to the document or to an existing file`);
+          return text;
+        },
+      });
+    }
+  }
   const dockerDir = env.DOCKER_CONFIG ?? (env.HOME ? join(env.HOME, '.docker') : undefined);
   if (dockerDir) {
     const path = join(dockerDir, 'config.json');

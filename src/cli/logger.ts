@@ -1,6 +1,7 @@
 /**
  * The logger: pino, JSON lines on stderr (never stdout, which carries results), with
- * authorization headers and credential fields redacted wherever they appear.
+ * authorization headers and credential fields redacted wherever they appear, and no character
+ * that a terminal would act on or that reorders text left raw.
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
@@ -28,6 +29,19 @@ export const REDACT_PATHS = [
 ];
 
 /**
+ * What JSON.stringify leaves raw but a terminal showing stderr acts on: DEL and C1 controls (an
+ * 8-bit CSI is U+009B), and the format characters that reorder or hide text (bidi marks,
+ * embeddings, overrides and isolates; line and paragraph separators). Image names, paths and
+ * registry messages in log fields come from the image and the registry (docs/security.md).
+ */
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/** One log line with those characters as `\uXXXX` escapes: still the same JSON. They can only stand inside strings. */
+export function escapeLogLine(line: string): string {
+  return line.replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
  * A logger writing to stderr (or to `destination`, for tests). `beforeWrite` runs before each
  * line: the progress display erases itself there, so that a log line never lands on it.
  */
@@ -41,5 +55,5 @@ export function createLogger(level: LevelWithSilent, destination: NodeJS.Writabl
         },
       }
     : dest;
-  return pino({ level, base: null, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, guarded);
+  return pino({ level, base: null, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, hooks: { streamWrite: escapeLogLine } }, guarded);
 }

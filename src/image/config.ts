@@ -27,7 +27,7 @@ export interface ImageConfig {
 
 const stringList = { anyOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }, { type: 'null' }] };
 
-const validateConfig = compileWire<ImageConfig>({
+const validateConfig = compileWire<ImageConfig>('config', {
   type: 'object',
   properties: {
     architecture: { type: 'string' },

@@ -78,7 +78,7 @@ const descriptorSchema = {
   },
 };
 
-const validateManifest = compileWire<ImageManifest>({
+const validateManifest = compileWire<ImageManifest>('manifest', {
   type: 'object',
   required: ['schemaVersion', 'config', 'layers'],
   properties: {
@@ -91,7 +91,7 @@ const validateManifest = compileWire<ImageManifest>({
   },
 });
 
-const validateIndex = compileWire<ImageIndex>({
+const validateIndex = compileWire<ImageIndex>('index', {
   type: 'object',
   required: ['schemaVersion', 'manifests'],
   properties: {

@@ -4,7 +4,9 @@
  * is (a path into the policy) and what is wrong, in words a user can act on.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject, Options } from 'ajv';
+import { precompiledFor, runtimeAjv, schemaHash } from '../image/wire.js';
+import * as precompiled from './schema-validator.generated.js';
 
 /** Where the policy schema lives (dist/src/policy → ../../../schemas). */
 export const POLICY_SCHEMA_URL = new URL('../../../schemas/policy.schema.json', import.meta.url);
@@ -15,10 +17,17 @@ export interface PolicyProblem {
   readonly message: string;
 }
 
-let validator: ValidateFunction | undefined;
+/** The ajv options of the policy schema (the generator compiles with the same). */
+export const POLICY_AJV_OPTIONS = { allErrors: false, strict: true } as const satisfies Options;
 
-function compiled(): ValidateFunction {
-  validator ??= new Ajv2020({ allErrors: false, strict: true }).compile(JSON.parse(readFileSync(POLICY_SCHEMA_URL, 'utf8')) as object);
+type Validate = ((doc: unknown) => boolean) & { errors?: ErrorObject[] | null };
+let validator: Validate | undefined;
+
+/** The validator compiled ahead of time when made from the schema the package holds, else compiled now. */
+function compiled(): Validate {
+  if (validator) return validator;
+  const text = readFileSync(POLICY_SCHEMA_URL, 'utf8');
+  validator = precompiledFor(precompiled, 'policy', schemaHash(text)) ?? runtimeAjv(POLICY_AJV_OPTIONS).compile(JSON.parse(text) as object);
   return validator;
 }
 

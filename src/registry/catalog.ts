@@ -40,8 +40,8 @@ interface TagsPage {
 }
 
 const names = { anyOf: [{ type: 'array', items: { type: 'string' } }, { type: 'null' }] };
-const validateCatalog = compileWire<CatalogPage>({ type: 'object', required: ['repositories'], properties: { repositories: names } });
-const validateTags = compileWire<TagsPage>({ type: 'object', required: ['tags'], properties: { name: { type: 'string' }, tags: names } });
+const validateCatalog = compileWire<CatalogPage>('catalog', { type: 'object', required: ['repositories'], properties: { repositories: names } });
+const validateTags = compileWire<TagsPage>('tags', { type: 'object', required: ['tags'], properties: { name: { type: 'string' }, tags: names } });
 
 /** Every repository of the registry `conn` talks to, in the registry's order (lexical for Distribution). */
 export function listRepositories(conn: Connection, authorizer: Authorizer, options: ListOptions = {}): AsyncGenerator<string, void, undefined> {

@@ -5,8 +5,10 @@
  * invalid document is a bug in oci-scan and fails loudly (INTERNAL) instead of being written.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { Options, ValidateFunction } from 'ajv';
 import { OciScanError } from '../errors.js';
+import { precompiledFor, runtimeAjv, schemaHash } from '../image/wire.js';
+import * as precompiled from './schema-validators.generated.js';
 
 /** The package's `schemas/` folder (dist/src/report → ../../../schemas). */
 const SCHEMAS = new URL('../../../schemas/', import.meta.url);
@@ -23,17 +25,44 @@ export type DocumentKind = 'report' | 'report-set' | 'scan-document';
 
 const URLS: Readonly<Record<DocumentKind, URL>> = { report: REPORT_SCHEMA_URL, 'report-set': REPORT_SET_SCHEMA_URL, 'scan-document': SCAN_DOCUMENT_SCHEMA_URL };
 
-let validators: Record<DocumentKind, ValidateFunction> | undefined;
+/** The ajv options of the report schemas (the generator compiles with the same). */
+export const REPORT_AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true } as const satisfies Options;
 
-/** The three validators, compiled together on first use (the later schemas refer to report.schema.json). */
-function compiled(): Record<DocumentKind, ValidateFunction> {
-  if (!validators) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-    const schemas = Object.fromEntries(Object.entries(URLS).map(([kind, url]) => [kind, JSON.parse(readFileSync(url, 'utf8')) as { $id: string }])) as Record<DocumentKind, { $id: string }>;
-    for (const schema of Object.values(schemas)) ajv.addSchema(schema);
-    const get = (kind: DocumentKind): ValidateFunction => ajv.getSchema(schemas[kind].$id) as ValidateFunction;
-    validators = { report: get('report'), 'report-set': get('report-set'), 'scan-document': get('scan-document') };
+/** The name of each kind's validator in the generated module. */
+export const VALIDATOR_NAMES: Readonly<Record<DocumentKind, string>> = { report: 'report', 'report-set': 'reportSet', 'scan-document': 'scanDocument' };
+
+/** The schema texts by kind, as the package holds them. */
+export function reportSchemaTexts(): Record<DocumentKind, string> {
+  return Object.fromEntries(Object.entries(URLS).map(([kind, url]) => [kind, readFileSync(url, 'utf8')])) as Record<DocumentKind, string>;
+}
+
+/** One fingerprint of the three schemas: the later ones refer to report.schema.json. */
+export function reportSchemasHash(texts: Readonly<Record<DocumentKind, string>>): string {
+  return schemaHash(Object.values(texts).join('\n'));
+}
+
+type Validate = Pick<ValidateFunction, 'errors'> & ((doc: unknown) => boolean);
+let validators: Record<DocumentKind, Validate> | undefined;
+
+/**
+ * The three validators: compiled ahead of time when made from the schemas the package holds
+ * (docs/architecture.md "Memory and speed"), else compiled together on first use.
+ */
+function compiled(): Record<DocumentKind, Validate> {
+  if (validators) return validators;
+  const texts = reportSchemaTexts();
+  const hash = reportSchemasHash(texts);
+  const kinds = Object.keys(URLS) as DocumentKind[];
+  const ready = kinds.map((kind) => precompiledFor(precompiled, VALIDATOR_NAMES[kind], hash));
+  if (ready.every((v) => v !== undefined)) {
+    validators = Object.fromEntries(kinds.map((kind, i) => [kind, ready[i]])) as Record<DocumentKind, Validate>;
+    return validators;
   }
+  const ajv = runtimeAjv(REPORT_AJV_OPTIONS);
+  const schemas = Object.fromEntries(kinds.map((kind) => [kind, JSON.parse(texts[kind]) as { $id: string }])) as Record<DocumentKind, { $id: string }>;
+  for (const schema of Object.values(schemas)) ajv.addSchema(schema);
+  const get = (kind: DocumentKind): ValidateFunction => ajv.getSchema(schemas[kind].$id) as ValidateFunction;
+  validators = { report: get('report'), 'report-set': get('report-set'), 'scan-document': get('scan-document') };
   return validators;
 }
 

@@ -44,7 +44,7 @@ interface DockerArchiveEntry {
 
 const FIELDS = ['Config', 'RepoTags', 'Layers', 'LayerSources'] as const;
 
-const validateEntries = compileWire<DockerArchiveEntry[]>({
+const validateEntries = compileWire<DockerArchiveEntry[]>('dockerArchiveManifest', {
   type: 'array',
   items: {
     type: 'object',

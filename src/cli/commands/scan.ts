@@ -19,7 +19,7 @@ import { parsePlatform, type Platform } from '../../image/platform.js';
 import type { Image } from '../../image/types.js';
 import type { RegistryOptions } from '../../registry/options.js';
 import { openSession } from '../../registry/session.js';
-import { scanDocument } from '../../report/formats/json.js';
+import { scanDocument, toolInfo } from '../../report/formats/json.js';
 import { junitXml } from '../../report/formats/junit.js';
 import { sarifLog } from '../../report/formats/sarif.js';
 import { summaryLine, tableText } from '../../report/formats/table.js';
@@ -183,7 +183,9 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     .option('json-stdout', { type: 'boolean' })
     .option('color', { type: 'boolean' });
   const args = await strictParser(withImageOptions(parser), (message) => (usageError = message))
-    .version()
+    // The package's own version: yargs' lookup starts at the started script, which through
+    // npm's bin link is node_modules/.bin, and would find the installing project's package.json.
+    .version(toolInfo().version)
     .parseAsync();
   if (usageError) throw new OciScanError('USAGE', `${usageError.replace(/^Not enough arguments following: (.*)$/, '--$1 needs a value')} (see oci-scan --help)`);
   if (args['version']) return undefined;

@@ -135,3 +135,18 @@ test('a real docker-credential-test script on PATH serves credHelpers', async (t
   const missing = { PATH: dir, DOCKER_AUTH_CONFIG: JSON.stringify({ credsStore: 'nonexistent' }) };
   await assert.rejects(findCredential({ registry: 'x.example', repository: 'a', env: missing }), (e: unknown) => isOciScanError(e, 'AUTH_FAILED') && /docker-credential-nonexistent/.test(e.message));
 });
+
+test('DOCKER_AUTH_CONFIG holding a path (a GitLab file-type variable) is read as the file; a path to nothing is a clear AUTH_FAILED', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'oci-scan-authfile-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'DOCKER_AUTH_CONFIG');
+  await writeFile(file, JSON.stringify({ auths: { 'r.example': { auth: b64('file-user:file-pw') } } }));
+  const found = await findCredential({ registry: 'r.example', repository: 'a', env: { DOCKER_AUTH_CONFIG: `${file}\n` } });
+  assert.equal(found?.username, 'file-user');
+  assert.equal(found?.revealSecret(), 'file-pw');
+  assert.equal(found?.source, `DOCKER_AUTH_CONFIG (file ${file})`);
+  // A document with leading white space is still a document, not a path.
+  const doc = await findCredential({ registry: 'r.example', repository: 'a', env: { DOCKER_AUTH_CONFIG: `  ${JSON.stringify({ auths: { 'r.example': { auth: b64('doc-user:pw') } } })}` } });
+  assert.equal(doc?.username, 'doc-user');
+  await assert.rejects(findCredential({ registry: 'r.example', repository: 'a', env: { DOCKER_AUTH_CONFIG: join(dir, 'missing') } }), (e: unknown) => isOciScanError(e, 'AUTH_FAILED') && /neither a config\.json document nor the path of a file/.test(e.message));
+});

@@ -1,4 +1,4 @@
-/** The CLI's logger: credentials are redacted whatever shape a module logs them in. */
+/** The CLI's logger: credentials are redacted whatever shape a module logs them in; text a terminal would act on is escaped. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -23,4 +23,26 @@ test('authorization headers, passwords and tokens are redacted from log lines', 
     assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
   }
   assert.match(text, /\[redacted\]/);
+});
+
+test('C1 controls, DEL and bidi/format characters from an image or a registry reach the log escaped, and the line is the same JSON', () => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = createLogger('debug', sink);
+  const hostile = 'usr/bin/\u202esu\u2066x\u2069 \u009b31m red \u007f\u2028\u061c\u200f end';
+  logger.warn({ path: hostile, nested: { registry: `msg \u0085 \u202d` } }, `layer entry ${hostile}`);
+  assert.equal(lines.length, 1);
+  const line = lines[0] ?? '';
+  assert.doesNotMatch(line, /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/);
+  assert.match(line, /\\u202e/);
+  assert.match(line, /\\u009b/);
+  const parsed = JSON.parse(line) as { msg: string; path: string; nested: { registry: string } };
+  assert.equal(parsed.msg, `layer entry ${hostile}`);
+  assert.equal(parsed.path, hostile);
+  assert.equal(parsed.nested.registry, 'msg \u0085 \u202d');
 });
