@@ -22,6 +22,7 @@ import { jsonChunks } from '../report/json-stream.js';
 import { ReportBatch } from '../report/write.js';
 import { scanImage, type ImageScan, type ScanOptions } from '../scan.js';
 import { openImages } from '../sources/index.js';
+import type { ContentSource, FetchedDocument } from '../sources/content.js';
 import { registryContent } from '../sources/registry.js';
 import { resolveImages } from '../sources/resolve.js';
 import { directoryStore } from '../sources/blob-store.js';
@@ -61,6 +62,12 @@ export interface AuditOutcome {
   readonly summary: AuditSummary;
   readonly outcomes: readonly ImageOutcome[];
 }
+
+/**
+ * Bytes of manifests kept between resolving tags and scanning their digests (a manifest is a
+ * few KiB; past the budget, a digest's manifest is fetched again when it is scanned).
+ */
+const PRIMED_BYTES = 32 * 1024 * 1024;
 
 /** How many times a reference refused with 429 is tried again (after the rate halved). */
 const RATE_LIMITED_TRIES = 3;
@@ -195,6 +202,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     options.onReference?.({ reference, done, total, resumed: wasResumed, ...(error ? { error } : {}) });
   };
 
+  // The manifests fetched to resolve tags, kept (within a budget) for the scan of their digest.
+  const primed = new PrimedManifests(PRIMED_BYTES);
   // 1. Resolve every reference to a digest; a complete record for it ends the reference here.
   const layoutDigests = options.target.kind === 'layout' ? await layoutTagDigests(options.target.dir) : undefined;
   const toScan: Resolved[] = [];
@@ -203,7 +212,9 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     try {
       digest = layoutDigests ? (layoutDigests.get(ref.tag) ?? '') : await gated(ref, async () => {
         const repo = await scanOptions.session.registry(registryOf(ref) ?? '').repository(parseReference(ref.reference).repository, { logger: scanOptions.logger, signal });
-        return (await repo.manifest(ref.tag, signal)).digest;
+        const fetched = await repo.manifest(ref.tag, signal);
+        primed.keep(`${ref.repository}\n${fetched.digest}`, { bytes: fetched.bytes, digest: fetched.digest, ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}) });
+        return fetched.digest;
       });
     } catch (err) {
       if (signal?.aborted) return;
@@ -218,6 +229,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
       toScan.push({ ref, digest });
       return;
     }
+    primed.take(`${ref.repository}\n${digest}`);
     entries.push(...record.images.map((i) => i.entry));
     if (options.keepResults) outcomes.push({ input: ref.reference, scans: record.images.map(recordedScan) });
     resumed += 1;
@@ -241,7 +253,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     if (!first) return;
     let images: Image[];
     try {
-      images = await gated(first.ref, () => openDigest(first, scanOptions));
+      images = await gated(first.ref, () => openDigest(first, scanOptions, primed.take(`${first.ref.repository}\n${first.digest}`)));
     } catch (err) {
       if (signal?.aborted) return;
       const error = describe(err);
@@ -294,13 +306,47 @@ async function layoutTagDigests(dir: string): Promise<Map<string, string>> {
   return new Map([...byTag].map(([tag, digests]) => [tag, digests.length === 1 ? (digests[0] ?? '') : `sha256:${createHash('sha256').update(digests.join('\n')).digest('hex')}`]));
 }
 
-/** The images of a resolved reference: by digest from its registry, or by tag from its layout. */
-async function openDigest({ ref, digest }: Resolved, options: ScanOptions & { readonly session: Session }): Promise<Image[]> {
+/** The manifests kept for the scan phase: at most `budget` bytes, each given out once. */
+class PrimedManifests {
+  readonly #documents = new Map<string, FetchedDocument>();
+  #bytes = 0;
+  readonly #budget: number;
+
+  constructor(budget: number) {
+    this.#budget = budget;
+  }
+
+  /** Keeps `doc` under `key` unless one is kept there already or the budget is spent. */
+  keep(key: string, doc: FetchedDocument): void {
+    if (this.#documents.has(key) || this.#bytes + doc.bytes.length > this.#budget) return;
+    this.#documents.set(key, doc);
+    this.#bytes += doc.bytes.length;
+  }
+
+  /** The document kept under `key`, if any, forgotten from now on. */
+  take(key: string): FetchedDocument | undefined {
+    const doc = this.#documents.get(key);
+    if (doc) {
+      this.#documents.delete(key);
+      this.#bytes -= doc.bytes.length;
+    }
+    return doc;
+  }
+}
+
+/**
+ * The images of a resolved reference: by digest from its registry, or by tag from its layout.
+ * `primed` is the manifest its tag was resolved with: its digest is the sha256 of those bytes,
+ * so it is the document a fetch by that digest would verify, and need not be fetched again.
+ */
+async function openDigest({ ref, digest }: Resolved, options: ScanOptions & { readonly session: Session }, primed?: FetchedDocument): Promise<Image[]> {
   if (ref.reference.startsWith('oci:')) return openImages(ref.reference, options);
   const parsed = parseReference(ref.reference);
   const repo = await options.session.registry(parsed.registry).repository(parsed.repository, { logger: options.logger, signal: options.signal });
+  const content = registryContent(repo);
+  const source: ContentSource = primed?.digest === digest ? { ...content, fetchManifest: (reference, signal) => (reference === digest ? Promise.resolve(primed) : content.fetchManifest(reference, signal)) } : content;
   try {
-    return await resolveImages(registryContent(repo), { kind: 'reference', reference: digest }, registryName(ref.reference), options);
+    return await resolveImages(source, { kind: 'reference', reference: digest }, registryName(ref.reference), options);
   } catch (err) {
     throw options.session.scrubber.scrubError(err);
   }

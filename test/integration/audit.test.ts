@@ -30,7 +30,7 @@ describe('oci-scan audit of a registry mirror', { skip }, () => {
   let cleanup: () => Promise<void>;
   let target: string;
   /** The reference run: a cold, unsharded audit. */
-  let cold: { code: number | null; summary: AuditSummary; reports: string; cache: string; layerGets: Map<string, number>; catalogPages: number };
+  let cold: { code: number | null; summary: AuditSummary; reports: string; cache: string; layerGets: Map<string, number>; catalogPages: number; manifestGets: { byTag: number; byDigest: number } };
 
   /** Layer blob GETs per digest among the requests the proxy saw since `from`. */
   const layerGets = (from: number): Map<string, number> => {
@@ -54,8 +54,11 @@ describe('oci-scan audit of a registry mirror', { skip }, () => {
     const from = proxy.requests.length;
     const run = await runAudit([target, '--page-size', '20', '--reports-dir', reports, '--format', `json=${join(dir, 'cold.json')}`, '--format', `sarif=${join(dir, 'cold.sarif')}`, '--format', `junit=${join(dir, 'cold.xml')}`], cache);
     assert.equal(run.stderr.match(/^oci-scan: \[\d+\/450\]/gm)?.length, 450, run.stderr.slice(-2000));
-    const catalogPages = proxy.requests.slice(from).filter((r) => r.method === 'GET' && r.path.startsWith('/v2/_catalog')).length;
-    cold = { code: run.code, summary: readSummary(reports), reports, cache, layerGets: layerGets(from), catalogPages };
+    const seen = proxy.requests.slice(from).filter((r) => r.method === 'GET');
+    const catalogPages = seen.filter((r) => r.path.startsWith('/v2/_catalog')).length;
+    const manifests = seen.filter((r) => r.path.includes('/manifests/'));
+    const manifestGets = { byTag: manifests.filter((r) => !r.path.includes('/manifests/sha256:')).length, byDigest: manifests.filter((r) => r.path.includes('/manifests/sha256:')).length };
+    cold = { code: run.code, summary: readSummary(reports), reports, cache, layerGets: layerGets(from), catalogPages, manifestGets };
   });
 
   after(async () => {
@@ -92,9 +95,11 @@ describe('oci-scan audit of a registry mirror', { skip }, () => {
     assert.equal(new Set(summary.images.map((i) => i.report)).size, summary.images.length, 'no two images share a report file');
   });
 
-  test('cost: a cold audit requests each distinct layer blob once; a warm re-audit (same cache) requests none, and finds the same', async () => {
+  test('cost: a cold audit requests each distinct layer blob once and each tag\'s manifest once; a warm re-audit (same cache) requests no layer, and finds the same', async () => {
     assert.deepEqual([...cold.layerGets.keys()].sort(), [...mirror.layers].sort());
     assert.deepEqual([...new Set(cold.layerGets.values())], [1]);
+    // The manifest a tag resolved to is the one its digest is scanned from: not fetched twice.
+    assert.deepEqual(cold.manifestGets, { byTag: 450, byDigest: 0 });
 
     const from = proxy.requests.length;
     const warm = await runAudit([target, '--page-size', '20', '--reports-dir', join(dir, 'warm'), '-q', '--concurrency', '16'], cold.cache);
