@@ -18,6 +18,7 @@ import '../src/image/manifest.js';
 import '../src/registry/catalog.js';
 import '../src/sources/docker-archive.js';
 import { POLICY_AJV_OPTIONS, POLICY_SCHEMA_URL } from '../src/policy/validate.js';
+import { AUDIT_AJV_OPTIONS, AUDIT_SUMMARY_SCHEMA_URL } from '../src/audit/validate.js';
 import { REPORT_AJV_OPTIONS, reportSchemasHash, reportSchemaTexts, VALIDATOR_NAMES } from '../src/report/validate.js';
 
 /** One generated module: its path in the repository and its text. */
@@ -28,13 +29,23 @@ export interface Generated {
 
 const ROOT = new URL('../../', import.meta.url);
 
-function moduleText(from: string, options: Options, schemas: ReadonlyArray<{ name: string; schema: object; hash: string; add?: boolean }>): string {
+/** A validator to generate: `schema`, or the part `pointer` (`#/$defs/x`) of it. */
+interface Wanted {
+  readonly name: string;
+  readonly schema: object;
+  readonly hash: string;
+  readonly pointer?: string;
+}
+
+function moduleText(from: string, options: Options, schemas: readonly Wanted[]): string {
   const ajv = runtimeAjv({ ...options, code: { source: true, esm: true, lines: true } });
   const refs: Record<string, string> = {};
-  for (const { name, schema } of schemas) {
+  const added = new Set<object>();
+  for (const { name, schema, pointer } of schemas) {
     const id = (schema as { $id?: string }).$id ?? `urn:oci-scan:generated:${name}`;
-    ajv.addSchema({ ...schema, $id: id });
-    refs[name] = id;
+    if (!added.has(schema)) ajv.addSchema({ ...schema, $id: id });
+    added.add(schema);
+    refs[name] = `${id}${pointer ?? ''}`;
   }
   // ajv's ESM output still loads its runtime helpers with require().
   const code = standalone.default(ajv as Parameters<typeof standalone.default>[0], refs).replace(/^"use strict";/, '');
@@ -57,9 +68,12 @@ export function generate(): Generated[] {
   const reportHash = reportSchemasHash(texts);
   const reports = (Object.keys(texts) as Array<keyof typeof texts>).map((kind) => ({ name: VALIDATOR_NAMES[kind], schema: JSON.parse(texts[kind]) as object, hash: reportHash }));
   const policyText = readFileSync(POLICY_SCHEMA_URL, 'utf8');
+  const auditText = readFileSync(AUDIT_SUMMARY_SCHEMA_URL, 'utf8');
+  const audit = JSON.parse(auditText) as object;
   return [
     { path: 'src/image/wire-validators.generated.ts', text: moduleText('the wire schemas of src/image, src/registry and src/sources', WIRE_AJV_OPTIONS, wire) },
     { path: 'src/report/schema-validators.generated.ts', text: moduleText('schemas/report*.schema.json and schemas/scan-document.schema.json', REPORT_AJV_OPTIONS, reports) },
+    { path: 'src/audit/schema-validators.generated.ts', text: moduleText('schemas/audit-summary.schema.json', AUDIT_AJV_OPTIONS, [{ name: 'summary', schema: audit, hash: schemaHash(auditText) }, { name: 'image', schema: audit, hash: schemaHash(auditText), pointer: '#/$defs/image' }]) },
     { path: 'src/policy/schema-validator.generated.ts', text: moduleText('schemas/policy.schema.json', POLICY_AJV_OPTIONS, [{ name: 'policy', schema: JSON.parse(policyText) as object, hash: schemaHash(policyText) }]) },
   ];
 }

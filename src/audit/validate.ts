@@ -4,19 +4,32 @@
  * read back (`audit merge`, resume), where a file that does not match is the user's to fix.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { Options, ValidateFunction } from 'ajv';
 import { OciScanError } from '../errors.js';
+import { precompiledFor, runtimeAjv, schemaHash } from '../image/wire.js';
+import * as precompiled from './schema-validators.generated.js';
 import type { AuditSummary, SummaryImage } from './summary.js';
 
 /** Where the audit summary schema lives (dist/src/audit → ../../../schemas). */
 export const AUDIT_SUMMARY_SCHEMA_URL = new URL('../../../schemas/audit-summary.schema.json', import.meta.url);
 
-let validators: { summary: ValidateFunction; image: ValidateFunction } | undefined;
+/** The ajv options of the audit summary schema (scripts/validators.ts compiles with the same). */
+export const AUDIT_AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true } as const satisfies Options;
 
-function compiled(): { summary: ValidateFunction; image: ValidateFunction } {
-  if (!validators) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-    const schema = JSON.parse(readFileSync(AUDIT_SUMMARY_SCHEMA_URL, 'utf8')) as { $id: string };
+type Validate = Pick<ValidateFunction, 'errors'> & ((doc: unknown) => boolean);
+let validators: { summary: Validate; image: Validate } | undefined;
+
+/** The summary and image validators: compiled ahead of time when made from the schema the package holds, else now. */
+function compiled(): { summary: Validate; image: Validate } {
+  if (validators) return validators;
+  const text = readFileSync(AUDIT_SUMMARY_SCHEMA_URL, 'utf8');
+  const hash = schemaHash(text);
+  const summary = precompiledFor(precompiled, 'summary', hash);
+  const image = precompiledFor(precompiled, 'image', hash);
+  if (summary && image) validators = { summary, image };
+  else {
+    const ajv = runtimeAjv(AUDIT_AJV_OPTIONS);
+    const schema = JSON.parse(text) as { $id: string };
     ajv.addSchema(schema);
     validators = { summary: ajv.getSchema(schema.$id) as ValidateFunction, image: ajv.getSchema(`${schema.$id}#/$defs/image`) as ValidateFunction };
   }

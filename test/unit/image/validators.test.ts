@@ -14,6 +14,8 @@ import { precompiledFor, runtimeAjv, schemaHash, WIRE_AJV_OPTIONS, wireSchemas }
 import * as wireModule from '../../../src/image/wire-validators.generated.js';
 import * as reportModule from '../../../src/report/schema-validators.generated.js';
 import * as policyModule from '../../../src/policy/schema-validator.generated.js';
+import * as auditModule from '../../../src/audit/schema-validators.generated.js';
+import { AUDIT_AJV_OPTIONS, AUDIT_SUMMARY_SCHEMA_URL } from '../../../src/audit/validate.js';
 import { REPORT_AJV_OPTIONS, reportSchemasHash, reportSchemaTexts, VALIDATOR_NAMES } from '../../../src/report/validate.js';
 import { POLICY_AJV_OPTIONS, POLICY_SCHEMA_URL } from '../../../src/policy/validate.js';
 
@@ -21,17 +23,19 @@ const ROOT = new URL('../../../../', import.meta.url);
 
 test('every generated validator module is what scripts/validators.ts makes from the schemas today (run `npm run validators` after changing a schema)', () => {
   const modules = generate();
-  assert.equal(modules.length, 3);
+  assert.equal(modules.length, 4);
   for (const { path, text } of modules) assert.ok(readFileSync(new URL(path, ROOT), 'utf8') === text, `${path} is stale: run npm run validators`);
 });
 
-test('the code uses a precompiled validator for every wire schema, report schema and the policy schema', () => {
+test('the code uses a precompiled validator for every wire schema, report schema, the policy schema and the audit summary schema', () => {
   const names = [...wireSchemas().keys()].sort();
   assert.deepEqual(names, ['catalog', 'config', 'dockerArchiveManifest', 'index', 'manifest', 'tags']);
   for (const [name, schema] of wireSchemas()) assert.ok(precompiledFor(wireModule, name, schemaHash(schema)), `wire schema ${name}`);
   const hash = reportSchemasHash(reportSchemaTexts());
   for (const name of Object.values(VALIDATOR_NAMES)) assert.ok(precompiledFor(reportModule, name, hash), `report schema ${name}`);
   assert.ok(precompiledFor(policyModule, 'policy', schemaHash(readFileSync(POLICY_SCHEMA_URL, 'utf8'))));
+  const auditHash = schemaHash(readFileSync(AUDIT_SUMMARY_SCHEMA_URL, 'utf8'));
+  for (const name of ['summary', 'image']) assert.ok(precompiledFor(auditModule, name, auditHash), `audit ${name}`);
   // A changed schema is never validated by the validator of the old one.
   assert.equal(precompiledFor(wireModule, 'manifest', schemaHash({ type: 'object' })), undefined);
   assert.equal(precompiledFor(reportModule, 'report', 'f'.repeat(64)), undefined);
@@ -73,6 +77,13 @@ test('precompiled report and policy validators answer as ajv at run time, on rea
   const kinds = Object.keys(texts) as Array<keyof typeof texts>;
   const pairs: Array<{ name: string; pre: Fn; live: Fn }> = kinds.map((kind, i) => ({ name: kind, pre: precompiledFor(reportModule, VALIDATOR_NAMES[kind], hash) as Fn, live: ajv.getSchema(schemas[i]?.$id ?? '') as Fn }));
   const policyText = readFileSync(POLICY_SCHEMA_URL, 'utf8');
+  const auditText = readFileSync(AUDIT_SUMMARY_SCHEMA_URL, 'utf8');
+  const auditSchema = JSON.parse(auditText) as { $id: string };
+  const auditAjv = runtimeAjv(AUDIT_AJV_OPTIONS);
+  auditAjv.addSchema(auditSchema);
+  for (const [name, ref] of [['summary', auditSchema.$id], ['image', `${auditSchema.$id}#/$defs/image`]] as const) {
+    pairs.push({ name: `audit ${name}`, pre: precompiledFor(auditModule, name, schemaHash(auditText)) as Fn, live: auditAjv.getSchema(ref) as Fn });
+  }
   pairs.push({ name: 'policy', pre: precompiledFor(policyModule, 'policy', schemaHash(policyText)) as Fn, live: runtimeAjv(POLICY_AJV_OPTIONS).compile(JSON.parse(policyText) as object) as Fn });
   const layer = `sha256:${'b'.repeat(64)}`;
   const good = { 'demo:1.0': [{ Id: 'suid', Title: 'x', Severity: 'High', Pass: false, Description: 'd', Mitigation: 'm', Files: [{ [layer]: ['/usr/bin/sudo'] }] }] };
