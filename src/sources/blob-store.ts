@@ -14,6 +14,9 @@ import { memberStore, tooLarge } from './member-store.js';
 import { streamedTarStore } from './stream-store.js';
 import { readTarIndex, type TarMember } from './tar-index.js';
 
+/** Read size of blob files: 512 KiB reads measured fastest for gzip and zstd layers (docs/architecture.md "Memory and speed"). */
+const READ_CHUNK = 512 * 1024;
+
 /** What a store read in one streaming pass saw of a member it handed to `consumeLayer`. */
 export interface PassedMember {
   /** sha256 of the member's bytes as stored. */
@@ -72,7 +75,7 @@ export function directoryStore(root: string, what: string): BlobStore {
       }
     },
     async stream(path) {
-      return (await size(path)) === undefined ? undefined : createReadStream(full(path), { highWaterMark: 256 * 1024 });
+      return (await size(path)) === undefined ? undefined : createReadStream(full(path), { highWaterMark: READ_CHUNK });
     },
   };
 }
@@ -121,7 +124,7 @@ export async function tarStore(file: string, what: string, options: SourceOption
     },
     open(m) {
       // createReadStream's `end` is inclusive: an empty member is served as an empty stream.
-      return m.size === 0 ? Readable.from([]) : createReadStream(file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 256 * 1024 });
+      return m.size === 0 ? Readable.from([]) : createReadStream(file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: READ_CHUNK });
     },
   });
 }
