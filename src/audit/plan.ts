@@ -16,6 +16,7 @@ import type { Session } from '../registry/session.js';
 import { reportFileNames } from '../report/names.js';
 import { directoryStore } from '../sources/blob-store.js';
 import { readLayoutIndex, REF_NAME } from '../sources/oci-layout.js';
+import { eachLimited } from './limit.js';
 import { inShard, type Shard } from './shard.js';
 import type { AuditError } from './summary.js';
 import { latestTags } from './tags.js';
@@ -28,6 +29,9 @@ export type AuditTarget =
   | { readonly kind: 'repos'; readonly file: string }
   /** Every tagged image of the OCI layout `dir`. */
   | { readonly kind: 'layout'; readonly dir: string };
+
+/** Repositories whose tags are listed at once. */
+const LIST_CONCURRENCY = 8;
 
 /** How the listing is filtered and split. */
 export interface PlanFilters {
@@ -83,29 +87,6 @@ export interface ListContext {
 /** The largest `--repos` file read (some 150,000 names of 100 characters). */
 const MAX_REPOS_BYTES = 16 * 1024 * 1024;
 
-/** Parses the audit target argument: `oci:DIR`, or `REGISTRY[/PREFIX]`. */
-export function parseTarget(text: string | undefined, reposFile: string | undefined): AuditTarget {
-  if (reposFile !== undefined) {
-    if (text !== undefined) throw new OciScanError('USAGE', 'give either REGISTRY[/PREFIX] (or oci:DIR) or --repos FILE, not both');
-    if (reposFile === '') throw new OciScanError('USAGE', '--repos needs a file naming one HOST/REPOSITORY a line');
-    return { kind: 'repos', file: reposFile };
-  }
-  if (text === undefined || text.trim() === '') throw new OciScanError('USAGE', 'oci-scan audit needs what to audit: REGISTRY[/PREFIX], oci:DIR or --repos FILE (see oci-scan audit --help); to scan an image named audit, run oci-scan scan audit');
-  if (text.startsWith('oci:')) {
-    const dir = text.slice('oci:'.length);
-    if (dir === '') throw new OciScanError('USAGE', 'oci: needs the layout directory, e.g. oci:./mirror');
-    return { kind: 'layout', dir };
-  }
-  const plain = text.replace(/^docker:\/\//, '').replace(/\/+$/, '');
-  const slash = plain.indexOf('/');
-  const registry = slash < 0 ? plain : plain.slice(0, slash);
-  const prefix = slash < 0 ? '' : plain.slice(slash + 1);
-  if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(registry) || (prefix !== '' && !/^[a-z0-9._/-]+$/.test(prefix))) {
-    throw new OciScanError('USAGE', `${JSON.stringify(text)} is not REGISTRY[/PREFIX] (e.g. registry.local:5000/team) nor oci:DIR`);
-  }
-  return { kind: 'registry', registry, prefix };
-}
-
 /** What a target is called in the summary. */
 export function targetLabel(target: AuditTarget): string {
   switch (target.kind) {
@@ -149,19 +130,19 @@ export async function readReposFile(file: string): Promise<Array<{ registry: str
     if (!st.isFile() || st.size > MAX_REPOS_BYTES) throw new Error(st.isFile() ? 'larger than 16 MiB' : 'not a file');
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new OciScanError('USAGE', `--repos ${JSON.stringify(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give a file naming one HOST/REPOSITORY a line`);
+    throw new OciScanError('USAGE', `the repository list ${JSON.stringify(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give a file naming one HOST/REPOSITORY a line`);
   }
   return text.split('\n').flatMap((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return [];
-    if (!line.includes('/')) throw new OciScanError('USAGE', `--repos ${file} line ${i + 1}: ${JSON.stringify(line.slice(0, 200))} is not HOST/REPOSITORY`);
+    if (!line.includes('/')) throw new OciScanError('USAGE', `the repository list ${file}, line ${i + 1}: ${JSON.stringify(line.slice(0, 200))} is not HOST/REPOSITORY`);
     let ref;
     try {
       ref = parseReference(line);
     } catch (err) {
-      throw new OciScanError('USAGE', `--repos ${file} line ${i + 1}: ${(err as Error).message}`);
+      throw new OciScanError('USAGE', `the repository list ${file}, line ${i + 1}: ${(err as Error).message}`);
     }
-    if (ref.digest !== undefined) throw new OciScanError('USAGE', `--repos ${file} line ${i + 1}: name a repository (optionally with :TAG), not a digest`);
+    if (ref.digest !== undefined) throw new OciScanError('USAGE', `the repository list ${file}, line ${i + 1}: name a repository (optionally with :TAG), not a digest`);
     return [{ registry: ref.registry, repository: ref.repository, ...(ref.tag !== undefined ? { tag: ref.tag } : {}) }];
   });
 }
@@ -180,25 +161,41 @@ async function registryRepositories(target: Exclude<AuditTarget, { kind: 'layout
 /** Lists and filters a registry target (the catalog's failure is the listing's: it throws). */
 async function planRegistry(target: Exclude<AuditTarget, { kind: 'layout' }>, filters: PlanFilters, context: ListContext): Promise<Plan> {
   const repositories = (await registryRepositories(target, filters, context)).filter((r) => repositoryWanted(r.repository, filters));
-  const refs: Array<{ ref: Omit<PlannedRef, 'report'>; path: string }> = [];
-  const failures: RepositoryFailure[] = [];
-  for (const { registry, repository, tag } of repositories) {
-    const display = `${registry}/${repository}`;
-    let tags: string[];
-    if (tag !== undefined) {
-      tags = [tag];
-    } else {
+  // Tags are listed for several repositories at once (a remote registry's round trips add
+  // up over hundreds of repositories); the plan keeps the catalog's order.
+  const listed: Array<{ readonly tags: readonly string[] } | { readonly failure: RepositoryFailure }> = [];
+  await eachLimited(
+    repositories.map((r, i) => ({ ...r, i })),
+    LIST_CONCURRENCY,
+    context.signal,
+    async ({ registry, repository, tag, i }) => {
+      if (tag !== undefined) {
+        listed[i] = { tags: [tag] };
+        return;
+      }
       try {
         const repo = await context.session.registry(registry).repository(repository, { signal: context.signal });
-        tags = [];
+        const tags: string[] = [];
         for await (const t of repo.tags({ ...(filters.pageSize ? { pageSize: filters.pageSize } : {}), signal: context.signal })) tags.push(t);
+        listed[i] = { tags };
       } catch (err) {
         context.signal?.throwIfAborted();
-        failures.push({ key: `${repository}:`, repository: display, error: context.describe(err) });
-        continue;
+        listed[i] = { failure: { key: `${repository}:`, repository: `${registry}/${repository}`, error: context.describe(err) } };
       }
+    },
+  );
+  context.signal?.throwIfAborted();
+  const refs: Array<{ ref: Omit<PlannedRef, 'report'>; path: string }> = [];
+  const failures: RepositoryFailure[] = [];
+  for (const [i, { registry, repository }] of repositories.entries()) {
+    const display = `${registry}/${repository}`;
+    const result = listed[i];
+    if (result === undefined) continue;
+    if ('failure' in result) {
+      failures.push(result.failure);
+      continue;
     }
-    for (const t of wantedTags(tags, filters)) refs.push({ ref: { key: `${repository}:${t}`, reference: `${display}:${t}`, repository: display, tag: t }, path: repositoryPath(display) });
+    for (const t of wantedTags(result.tags, filters)) refs.push({ ref: { key: `${repository}:${t}`, reference: `${display}:${t}`, repository: display, tag: t }, path: repositoryPath(display) });
   }
   const all = named(refs);
   return { refs: all.filter((r) => inShard(r.key, filters.shard)), failures: failures.filter((f) => inShard(f.key, filters.shard)), listed: all.length };

@@ -29,6 +29,7 @@ import { directoryStore } from '../sources/blob-store.js';
 import { readLayoutIndex, REF_NAME } from '../sources/oci-layout.js';
 import type { LayerFacts } from '../layer/inspect.js';
 import type { FactsStore } from '../store/facts-store.js';
+import { eachLimited } from './limit.js';
 import { planAudit, targetLabel, type AuditTarget, type PlanFilters, type PlannedRef } from './plan.js';
 import { completeRecord, makeRecord, recordedScan, recordPath, RECORDS_DIR, type RecordedImage } from './records.js';
 import { buildSummary, type AuditError, type AuditSummary, type SummaryImage } from './summary.js';
@@ -103,15 +104,6 @@ class RateGate {
 /** True for a registry's 429 that survived the HTTP layer's retries (status.ts says "(429)"). */
 function isRateLimited(err: unknown): boolean {
   return err instanceof OciScanError && err.code === 'REGISTRY_ERROR' && err.message.includes('(429)');
-}
-
-/** Runs `fn` over `items` with at most `limit` at once; stops taking new items once `signal` aborts. */
-async function eachLimited<T>(items: readonly T[], limit: number, signal: AbortSignal | undefined, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !signal?.aborted) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 /** A reference resolved to what it points at. */

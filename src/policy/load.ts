@@ -7,10 +7,18 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, isNode, parseDocument, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter } from 'yaml';
 import { OciScanError } from '../errors.js';
 import type { Policy } from './types.js';
 import { policyProblem } from './validate.js';
+
+/** The yaml package, loaded on the first policy read: most runs have no policy and need not pay its load time. */
+let yamlModule: typeof import('yaml') | undefined;
+function yaml(): typeof import('yaml') {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlModule;
+}
 
 /** The file names looked for in the working directory, in order. */
 export const POLICY_FILE_NAMES: readonly string[] = ['.oci-scan.yaml', '.oci-scan.yml', '.oci-scan.json'];
@@ -33,14 +41,15 @@ function lineOf(doc: Document, counter: LineCounter, path: ReadonlyArray<string 
   for (let n = path.length; n >= 0; n--) {
     const node: unknown = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
     // A key that is the problem (an unknown key): its pair has no node of its own; its value does.
-    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+    if (yaml().isNode(node) && node.range) return counter.linePos(node.range[0]).line;
   }
   return undefined;
 }
 
 /** Parses and validates the text of a policy file; throws USAGE naming `file:line` on any problem. */
 export function parsePolicy(text: string, file: string): Policy {
-  const counter = new LineCounter();
+  const { LineCounter: Counter, parseDocument } = yaml();
+  const counter = new Counter();
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: true, schema: 'core' });
   const [error] = doc.errors;
   if (error) {

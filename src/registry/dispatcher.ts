@@ -7,7 +7,8 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import { readFileSync } from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from './undici.js';
 import { OciScanError } from '../errors.js';
 import type { RegistryOptions, TransportSettings } from './options.js';
 
@@ -73,7 +74,7 @@ export function createDispatcher(options: RegistryOptions, settings: TransportSe
   const proxy = proxyOf(options.env);
   if (proxy) {
     // '' (not undefined) so that EnvHttpProxyAgent does not fall back to process.env.
-    return new EnvHttpProxyAgent({
+    return new (undici().EnvHttpProxyAgent)({
       ...agentOptions,
       // Plain-HTTP registries are fetched through an HTTP proxy in absolute form
       // (`GET http://host/v2/…`), as curl and Docker do; undici's default would tunnel them
@@ -86,7 +87,7 @@ export function createDispatcher(options: RegistryOptions, settings: TransportSe
       ...(ca ? { requestTls: { ca } } : {}),
     });
   }
-  return new Agent(agentOptions);
+  return new (undici().Agent)(agentOptions);
 }
 
 /** The proxies `env` configures, or undefined when there are none. */

@@ -4,7 +4,8 @@ import { strict as assert } from 'node:assert';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isOciScanError } from '../../../src/errors.js';
-import { parseTarget, readReposFile, targetLabel } from '../../../src/audit/plan.js';
+import { readReposFile, targetLabel } from '../../../src/audit/plan.js';
+import { parseTarget } from '../../../src/cli/audit-args.js';
 import { tempDir } from '../../helpers/scan.js';
 
 test('parseTarget: REGISTRY[/PREFIX], oci:DIR, --repos FILE', () => {

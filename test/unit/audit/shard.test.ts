@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { isOciScanError } from '../../../src/errors.js';
-import { inShard, parseShard, shardOf, shardOfRun } from '../../../src/audit/shard.js';
+import { inShard, shardOf } from '../../../src/audit/shard.js';
+import { parseShard, shardOfRun } from '../../../src/cli/audit-args.js';
 
 const KEYS = Array.from({ length: 3000 }, (_, i) => `team-${i % 37}/app-${i}:${i % 5}.0`);
 
