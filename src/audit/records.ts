@@ -9,7 +9,7 @@
  * written with the report's mode.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Platform } from '../image/platform.js';
 import type { Image, ImageName } from '../image/types.js';
@@ -78,13 +78,14 @@ function isRecordOf(doc: unknown, reference: string, digest: string): doc is Aud
 export async function completeRecord(reportsDir: string, reference: string, digest: string): Promise<AuditRecord | undefined> {
   const file = join(reportsDir, recordPath(reference, digest));
   try {
-    const st = await stat(file);
-    if (!st.isFile() || st.size > MAX_RECORD_BYTES) return undefined;
-    const doc: unknown = JSON.parse(await readFile(file, 'utf8'));
+    // Synchronous: a record is small, and a fresh reports directory has none (one failed
+    // lookup per reference, cheaper than a round trip through the thread pool).
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (!st?.isFile() || st.size > MAX_RECORD_BYTES) return undefined;
+    const doc: unknown = JSON.parse(readFileSync(file, 'utf8'));
     if (!isRecordOf(doc, reference, digest)) return undefined;
     for (const image of doc.images) {
-      const report = await stat(join(reportsDir, image.entry.report ?? '')).catch(() => undefined);
-      if (!report?.isFile()) return undefined;
+      if (!statSync(join(reportsDir, image.entry.report ?? ''), { throwIfNoEntry: false })?.isFile()) return undefined;
     }
     return doc;
   } catch {
