@@ -8,6 +8,11 @@ import { SEVERITY_ORDER, type Severity } from '../checks/types.js';
 import { terminalText } from '../report/formats/terminal.js';
 import type { AuditSummary, SummaryImage } from './summary.js';
 
+/** `1 image`, `2 images`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** Rows listed per section at most. */
 const TOP = 10;
 
@@ -47,7 +52,7 @@ export function auditTable(summary: AuditSummary): string {
   const out: string[] = [];
   const state = summary.listingError ? 'listing failed' : summary.complete ? 'complete' : `INCOMPLETE${summary.pending > 0 ? `, ${summary.pending} pending` : ''}${summary.missingShards && summary.missingShards.length > 0 ? `, shards missing: ${summary.missingShards.join(', ')}` : ''}`;
   const shard = summary.shard ? ` (shard ${summary.shard.index}/${summary.shard.count})` : '';
-  out.push(`Audit of ${terminalText(summary.source, 300)}${shard}: ${totals.images} images, ${totals.scanned} scanned, ${totals.errors} not scanned, ${totals.distinctManifests} distinct manifests, ${totals.distinctLayers} distinct layers — ${state}`);
+  out.push(`Audit of ${terminalText(summary.source, 300)}${shard}: ${count(totals.images, 'image')}, ${totals.scanned} scanned, ${totals.errors} not scanned, ${count(totals.distinctManifests, 'distinct manifest')}, ${count(totals.distinctLayers, 'distinct layer')} — ${state}`);
   if (summary.listingError) out.push(`Listing failed: ${terminalText(summary.listingError.message, 500)}`);
   out.push('', 'Images by highest severity:');
   for (const s of SEVERITY_ORDER) out.push(`  ${s.padEnd(14)} ${String(totals.bySeverity[s]).padStart(6)}`);
