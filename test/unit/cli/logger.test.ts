@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../../src/cli/logger.js';
 
-test('authorization headers, passwords and tokens are redacted from log lines', () => {
+/** A debug logger whose lines are collected. */
+function captured(): { lines: string[]; logger: ReturnType<typeof createLogger> } {
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -12,7 +13,11 @@ test('authorization headers, passwords and tokens are redacted from log lines', 
       done();
     },
   });
-  const logger = createLogger('debug', sink);
+  return { lines, logger: createLogger('debug', sink) };
+}
+
+test('authorization headers, passwords and tokens are redacted from log lines', () => {
+  const { lines, logger } = captured();
   logger.debug({ headers: { authorization: 'Bearer tok-SECRET-1' } }, 'request');
   logger.debug({ req: { headers: { authorization: 'Basic dXNlcjpTRUNSRVQy' } } }, 'request');
   logger.debug({ password: 'pw-SECRET-3', token: 'tok-SECRET-4', auth: 'YXV0aC1TRUNSRVQ1' }, 'credential');
@@ -26,14 +31,7 @@ test('authorization headers, passwords and tokens are redacted from log lines', 
 });
 
 test('C1 controls, DEL and bidi/format characters from an image or a registry reach the log escaped, and the line is the same JSON', () => {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  const logger = createLogger('debug', sink);
+  const { lines, logger } = captured();
   const hostile = 'usr/bin/\u202esu\u2066x\u2069 \u009b31m red \u007f\u2028\u061c\u200f end';
   logger.warn({ path: hostile, nested: { registry: `msg \u0085 \u202d` } }, `layer entry ${hostile}`);
   assert.equal(lines.length, 1);
