@@ -61,14 +61,16 @@ async function yieldToEventLoop(signal: AbortSignal | undefined): Promise<void> 
 }
 
 /**
- * Runs `fn` over `items` with at most `limit` in flight, starting them in `order` (indexes);
- * results in input order; stops at the first error.
+ * Runs `fn` over `items` with at most `limit` in flight, starting them in `order` (indexes;
+ * default input order); results in input order; stops at the first error, and stops taking
+ * new items once `signal` aborts (the results of items never started are then missing).
  */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, order: readonly number[] = items.map((_, i) => i)): Promise<R[]> {
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, options: { readonly order?: readonly number[]; readonly signal?: AbortSignal | undefined } = {}): Promise<R[]> {
+  const { order = items.map((_, i) => i), signal } = options;
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < order.length) {
+    while (next < order.length && !signal?.aborted) {
       const index = order[next++] as number;
       results[index] = await fn(items[index] as T, index);
     }
@@ -148,7 +150,7 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
           stop.abort(err);
           throw err;
         }
-      }, largestFirst);
+      }, { order: largestFirst });
       const byDigest = new Map(distinct.map((l, i) => [l.digest, facts[i] as LayerFacts]));
       return scannable.map((l) => ({ digest: l.digest, facts: byDigest.get(l.digest) as LayerFacts }));
     };

@@ -16,10 +16,10 @@ import type { Session } from '../registry/session.js';
 import { reportFileNames } from '../report/names.js';
 import { directoryStore } from '../sources/blob-store.js';
 import { readLayoutIndex, REF_NAME } from '../sources/oci-layout.js';
-import { eachLimited } from './limit.js';
 import { inShard, type Shard } from './shard.js';
 import type { AuditError } from './summary.js';
 import { latestTags } from './tags.js';
+import { mapLimit } from '../scan.js';
 
 /** What an audit covers. */
 export type AuditTarget =
@@ -163,26 +163,22 @@ async function planRegistry(target: Exclude<AuditTarget, { kind: 'layout' }>, fi
   const repositories = (await registryRepositories(target, filters, context)).filter((r) => repositoryWanted(r.repository, filters));
   // Tags are listed for several repositories at once (a remote registry's round trips add
   // up over hundreds of repositories); the plan keeps the catalog's order.
-  const listed: Array<{ readonly tags: readonly string[] } | { readonly failure: RepositoryFailure }> = [];
-  await eachLimited(
-    repositories.map((r, i) => ({ ...r, i })),
+  const listed = await mapLimit(
+    repositories,
     LIST_CONCURRENCY,
-    context.signal,
-    async ({ registry, repository, tag, i }) => {
-      if (tag !== undefined) {
-        listed[i] = { tags: [tag] };
-        return;
-      }
+    async ({ registry, repository, tag }): Promise<{ readonly tags: readonly string[] } | { readonly failure: RepositoryFailure }> => {
+      if (tag !== undefined) return { tags: [tag] };
       try {
         const repo = await context.session.registry(registry).repository(repository, { signal: context.signal });
         const tags: string[] = [];
         for await (const t of repo.tags({ ...(filters.pageSize ? { pageSize: filters.pageSize } : {}), signal: context.signal })) tags.push(t);
-        listed[i] = { tags };
+        return { tags };
       } catch (err) {
         context.signal?.throwIfAborted();
-        listed[i] = { failure: { key: `${repository}:`, repository: `${registry}/${repository}`, error: context.describe(err) } };
+        return { failure: { key: `${repository}:`, repository: `${registry}/${repository}`, error: context.describe(err) } };
       }
     },
+    { signal: context.signal },
   );
   context.signal?.throwIfAborted();
   const refs: Array<{ ref: Omit<PlannedRef, 'report'>; path: string }> = [];

@@ -20,7 +20,7 @@ import type { Session } from '../registry/session.js';
 import type { ImageOutcome, ScanFailure } from '../report/model.js';
 import { jsonChunks } from '../report/json-stream.js';
 import { ReportBatch } from '../report/write.js';
-import { scanImage, type ImageScan, type ScanOptions } from '../scan.js';
+import { mapLimit, scanImage, type ImageScan, type ScanOptions } from '../scan.js';
 import { openImages } from '../sources/index.js';
 import type { ContentSource, FetchedDocument } from '../sources/content.js';
 import { registryContent } from '../sources/registry.js';
@@ -29,7 +29,6 @@ import { directoryStore } from '../sources/blob-store.js';
 import { readLayoutIndex, REF_NAME } from '../sources/oci-layout.js';
 import type { LayerFacts } from '../layer/inspect.js';
 import type { FactsStore } from '../store/facts-store.js';
-import { eachLimited } from './limit.js';
 import { planAudit, targetLabel, type AuditTarget, type PlanFilters, type PlannedRef } from './plan.js';
 import { completeRecord, makeRecord, recordedScan, recordPath, RECORDS_DIR, type RecordedImage } from './records.js';
 import { buildSummary, type AuditError, type AuditSummary, type SummaryImage } from './summary.js';
@@ -199,7 +198,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   // 1. Resolve every reference to a digest; a complete record for it ends the reference here.
   const layoutDigests = options.target.kind === 'layout' ? await layoutTagDigests(options.target.dir) : undefined;
   const toScan: Resolved[] = [];
-  await eachLimited(plan.refs, options.concurrency, signal, async (ref) => {
+  await mapLimit(plan.refs, options.concurrency, async (ref) => {
     let digest: string;
     try {
       digest = layoutDigests ? (layoutDigests.get(ref.tag) ?? '') : await gated(ref, async () => {
@@ -226,7 +225,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     if (options.keepResults) outcomes.push({ input: ref.reference, scans: record.images.map(recordedScan) });
     resumed += 1;
     finish(ref.reference, true);
-  });
+  }, { signal });
 
   // 2. Scan each distinct digest of a repository once: resolve its images through the first
   // reference, run the checks per reference. The same digest in another repository is resolved
@@ -240,7 +239,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     else groups.set(key, [r]);
   }
   const facts = { store: scanOptions.store, inFlight: new Map<string, Promise<LayerFacts>>() };
-  await eachLimited([...groups.values()], options.concurrency, signal, async (group) => {
+  await mapLimit([...groups.values()], options.concurrency, async (group) => {
     const [first] = group;
     if (!first) return;
     let images: Image[];
@@ -277,7 +276,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
         finish(ref.reference, false, error);
       }
     }
-  });
+  }, { signal });
 
   const complete = !signal?.aborted;
   const summary = buildSummary({ ...header, complete, pending: total - done, run: { scanned, resumed } }, entries);
