@@ -33,6 +33,22 @@ export type AuditTarget =
 /** Repositories whose tags are listed at once. */
 const LIST_CONCURRENCY = 8;
 
+/**
+ * Bounds on what a listing may hold in memory (docs/security.md "Limits"): a registry's catalog
+ * and tag lists are paged without end in principle, and every name is kept until the plan is made.
+ */
+export const LISTING_LIMITS = {
+  /** Repositories of a catalog under the prefix. */
+  repositories: 1_000_000,
+  /** Tags of one repository's list. */
+  tags: 100_000,
+  /** References an audit plans, after the filters. */
+  references: 1_000_000,
+} as const;
+
+/** The listing limits (tests lower them). */
+export type ListingLimits = { readonly [K in keyof typeof LISTING_LIMITS]: number };
+
 /** How the listing is filtered and split. */
 export interface PlanFilters {
   /** Repository globs (docs/ci.md "Policy" glob syntax): a repository must match one, when any is given. */
@@ -82,6 +98,8 @@ export interface ListContext {
   readonly signal?: AbortSignal | undefined;
   /** Turns a failure into the one-line error the summary records. */
   readonly describe: (err: unknown) => AuditError;
+  /** Default: LISTING_LIMITS. */
+  readonly limits?: ListingLimits;
 }
 
 /** The largest `--repos` file read (some 150,000 names of 100 characters). */
@@ -150,33 +168,49 @@ export async function readReposFile(file: string): Promise<Array<{ registry: str
 /** The registry repositories of the target (catalog under the prefix, or the file), before the globs. Throws when the listing fails. */
 async function registryRepositories(target: Exclude<AuditTarget, { kind: 'layout' }>, filters: PlanFilters, context: ListContext): Promise<Array<{ registry: string; repository: string; tag?: string }>> {
   if (target.kind === 'repos') return readReposFile(target.file);
+  const limits = context.limits ?? LISTING_LIMITS;
   const out: Array<{ registry: string; repository: string }> = [];
   const listing = context.session.registry(target.registry).catalog({ ...(filters.pageSize ? { pageSize: filters.pageSize } : {}), signal: context.signal });
   for await (const repository of listing) {
     if (target.prefix === '' || repository === target.prefix || repository.startsWith(`${target.prefix}/`)) out.push({ registry: target.registry, repository });
+    if (out.length > limits.repositories) {
+      throw new OciScanError('REGISTRY_ERROR', `registry ${target.registry} lists more than ${limits.repositories} repositories${target.prefix === '' ? '' : ` under ${target.prefix}`}: refusing to plan an audit that large; audit a narrower prefix or a repository list`);
+    }
   }
   return out;
 }
 
 /** Lists and filters a registry target (the catalog's failure is the listing's: it throws). */
 async function planRegistry(target: Exclude<AuditTarget, { kind: 'layout' }>, filters: PlanFilters, context: ListContext): Promise<Plan> {
+  const limits = context.limits ?? LISTING_LIMITS;
   const repositories = (await registryRepositories(target, filters, context)).filter((r) => repositoryWanted(r.repository, filters));
   // Tags are listed for several repositories at once (a remote registry's round trips add
   // up over hundreds of repositories); the plan keeps the catalog's order.
+  let planned = 0;
   const listed = await mapLimit(
     repositories,
     LIST_CONCURRENCY,
     async ({ registry, repository, tag }): Promise<{ readonly tags: readonly string[] } | { readonly failure: RepositoryFailure }> => {
-      if (tag !== undefined) return { tags: [tag] };
+      if (tag !== undefined) return { tags: wantedTags([tag], filters) };
+      let wanted: string[];
       try {
         const repo = await context.session.registry(registry).repository(repository, { signal: context.signal });
         const tags: string[] = [];
-        for await (const t of repo.tags({ ...(filters.pageSize ? { pageSize: filters.pageSize } : {}), signal: context.signal })) tags.push(t);
-        return { tags };
+        for await (const t of repo.tags({ ...(filters.pageSize ? { pageSize: filters.pageSize } : {}), signal: context.signal })) {
+          tags.push(t);
+          if (tags.length > limits.tags) throw new OciScanError('REGISTRY_ERROR', `registry ${registry} lists more than ${limits.tags} tags for ${repository}: refusing to audit them all; filter its tags or leave the repository out`);
+        }
+        // Only the wanted tags are kept, so memory follows what is audited.
+        wanted = wantedTags(tags, filters);
       } catch (err) {
         context.signal?.throwIfAborted();
         return { failure: { key: `${repository}:`, repository: `${registry}/${repository}`, error: context.describe(err) } };
       }
+      planned += wanted.length;
+      if (planned > limits.references) {
+        throw new OciScanError('REGISTRY_ERROR', `the audit of ${targetLabel(target)} would cover more than ${limits.references} references: narrow it (repository globs, a tag pattern, or only the newest tags)`);
+      }
+      return { tags: wanted };
     },
     { signal: context.signal },
   );
