@@ -2,7 +2,12 @@
  * What an audit costs, as ratios measured in the same run (STYLE.md: no absolute timings
  * asserted anywhere), on a mirror pushed to the real `docker-registry`: REPOS repositories × 3
  * tags (test/helpers/audit-mirror.ts) on three large base layers (distro-like text files), each
- * image with an app layer of its own (`latest` is `1.1`): 3 + 2 × REPOS distinct layers.
+ * image with an app layer of its own (`latest` is `1.1`): 3 + 2 × REPOS distinct layers. The
+ * sizes are those of real images — a base with a language runtime (~240 MB of tar; `node` and
+ * `python` bases are ~1 GB), an application with its dependencies (~60 MB) — because the warm
+ * re-audit's cost is per image and the cold audit's per byte of layer: with tiny layers the
+ * ratio says more about Node's start than about the cache (docs/audit.md, "Cost, measured").
+ * OCI_SCAN_BENCH_BASE_MB and OCI_SCAN_BENCH_APP_MB change them.
  *   audit / layers once   a cold `oci-scan audit` of the whole mirror, against one
  *                         `oci-scan --no-cache` run over the 1.0 and 1.1 images, which together
  *                         hold every distinct layer (each inspected once in the run): the price
@@ -26,7 +31,7 @@ import { registrySkipReason, startRegistry } from '../test/helpers/registry-serv
 const MB = 1_000_000;
 const QUICK = process.argv.includes('--quick') || process.env.OCI_SCAN_BENCH_QUICK === '1';
 const ROUNDS = Number(process.env.OCI_SCAN_BENCH_ROUNDS ?? 3);
-const SIZES = QUICK ? { repos: 20, baseBytes: 20 * MB, appBytes: 2 * MB } : { repos: 40, baseBytes: 60 * MB, appBytes: 8 * MB };
+const SIZES = QUICK ? { repos: 20, baseBytes: 20 * MB, appBytes: 2 * MB } : { repos: 40, baseBytes: Number(process.env.OCI_SCAN_BENCH_BASE_MB ?? 240) * MB, appBytes: Number(process.env.OCI_SCAN_BENCH_APP_MB ?? 60) * MB };
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 /** A deterministic generator. */
@@ -93,7 +98,7 @@ export async function main(): Promise<void> {
         `  cold audit                         ${best.cold.toFixed(2)} s`,
         `  warm re-audit (same cache)         ${best.warm.toFixed(2)} s`,
         `  audit / layers once   ${(best.cold / best.once).toFixed(2)}   (goal ≤ 1.3)`,
-        `  warm / cold           ${(best.warm / best.cold).toFixed(2)}   (goal ≤ 0.1)`,
+        `  warm / cold           ${(best.warm / best.cold).toFixed(2)}   (goal ≤ 0.1; the warm re-audit costs ${((best.warm / images) * 1000).toFixed(1)} ms per image)`,
         '',
       ].join('\n'),
     );

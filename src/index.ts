@@ -15,6 +15,7 @@ export { OciScanError, isOciScanError, type ErrorCode, type ErrorSetting } from 
 export { exitCodeFor } from './cli/exit-codes.js';
 export type { ImageScan, ScanOptions, ScanLimits } from './scan.js';
 export { memoryFactsStore, type FactsStore } from './store/facts-store.js';
+export type { ConfigCache } from './image/config-cache.js';
 export type { Report, ReportResult } from './report/model.js';
 export type { ScanDocument, ImageDocument, ErrorDocument } from './report/formats/json.js';
 export type { Check, CheckId, Severity, LayerFiles, AcceptedFinding } from './checks/types.js';

@@ -334,7 +334,7 @@ async function openDigest({ ref, digest }: Resolved, options: ScanOptions & { re
   if (ref.reference.startsWith('oci:')) return openImages(ref.reference, options);
   const parsed = parseReference(ref.reference);
   const repo = await options.session.registry(parsed.registry).repository(parsed.repository, { logger: options.logger, signal: options.signal });
-  const content = registryContent(repo);
+  const content = registryContent(repo, options.configs);
   const source: ContentSource = primed?.digest === digest ? { ...content, fetchManifest: (reference, signal) => (reference === digest ? Promise.resolve(primed) : content.fetchManifest(reference, signal)) } : content;
   try {
     return await resolveImages(source, { kind: 'reference', reference: digest }, registryName(ref.reference), options);

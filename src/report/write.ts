@@ -5,7 +5,7 @@
  * legacy file per image (names.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -14,6 +14,9 @@ import { OciScanError } from '../errors.js';
 import { jsonChunks } from './json-stream.js';
 import type { Report } from './model.js';
 import { assertValidReport } from './validate.js';
+
+/** Characters of a document written in one call rather than streamed. */
+const SMALL_DOCUMENT = 256 * 1024;
 
 /** At most this many directory levels are checked or created: a bound on the steps, whatever the path. */
 export const MAX_DIR_DEPTH = 1024;
@@ -103,9 +106,29 @@ export class ReportBatch {
     const entry = { temp, target, where };
     this.#pending.push(entry);
     try {
-      const source = Readable.from(text);
-      const sink = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
-      await (signal ? pipeline(source, sink, { signal }) : pipeline(source, sink));
+      // A small document (a report, a record: most are) is written in one synchronous call: a
+      // stream's setup costs more than the write, and an audit writes two files per image.
+      const chunks: string[] = [];
+      let length = 0;
+      const rest = text[Symbol.iterator]();
+      let next = rest.next();
+      for (; !next.done && length < SMALL_DOCUMENT; next = rest.next()) {
+        chunks.push(next.value);
+        length += next.value.length;
+      }
+      if (next.done) {
+        signal?.throwIfAborted();
+        writeFileSync(temp, chunks.join(''), { flag: 'wx', mode: 0o644 });
+      } else {
+        const first = next.value;
+        const source = Readable.from((function* () {
+          yield* chunks;
+          yield first;
+          for (let n = rest.next(); !n.done; n = rest.next()) yield n.value;
+        })());
+        const sink = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
+        await (signal ? pipeline(source, sink, { signal }) : pipeline(source, sink));
+      }
     } catch (err) {
       rmSync(temp, { force: true });
       this.#pending.splice(this.#pending.indexOf(entry), 1);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Platform } from '../image/platform.js';
 import type { RegistryOptions } from '../registry/options.js';
 import type { Session } from '../registry/session.js';
+import type { ConfigCache } from '../image/config-cache.js';
 
 /** Options for opening an image from any source. */
 export interface SourceOptions {
@@ -22,6 +23,8 @@ export interface SourceOptions {
    * session, which lives as long as its layers are read.
    */
   readonly session?: Session;
+  /** Image configs kept between runs (the disk cache): a registry image's config is read from it when there, and kept in it when fetched. */
+  readonly configs?: ConfigCache;
   /**
    * Called by sources that can read an archive only once — a gzip/zstd-compressed archive,
    * read in one streaming pass without extracting it — with every member that may be a layer,

@@ -4,18 +4,20 @@
  * other source returns. Every error is scrubbed of the run's secrets (docs/security.md).
  */
 import type { Descriptor } from '../image/manifest.js';
+import { matchesDigest } from '../image/verify.js';
 import type { Image, ImageName } from '../image/types.js';
 import { MAX_CONFIG_BYTES } from '../image/wire.js';
 import { parseReference, type Reference } from '../reference/reference.js';
 import { repositoryPath } from '../reference/repository-path.js';
 import type { Repository } from '../registry/repository.js';
+import type { ConfigCache } from '../image/config-cache.js';
 import { openSession, type RegistryHooks } from '../registry/session.js';
 import { configTooLarge, type ContentSource } from './content.js';
 import type { SourceOptions } from './options.js';
 import { resolveImages } from './resolve.js';
 
-/** The ContentSource of a registry repository. */
-export function registryContent(repository: Repository): ContentSource {
+/** The ContentSource of a registry repository; configs come from `configs` when it holds them. */
+export function registryContent(repository: Repository, configs?: ConfigCache): ContentSource {
   return {
     what: `registry ${repository.label}`,
     partial: false,
@@ -23,8 +25,13 @@ export function registryContent(repository: Repository): ContentSource {
       const fetched = await repository.manifest(reference, signal);
       return { bytes: fetched.bytes, digest: fetched.digest, ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}) };
     },
-    readConfig(descriptor: Descriptor, what: string, signal?: AbortSignal) {
-      return repository.readBlob(descriptor, { limit: MAX_CONFIG_BYTES, what, onTooLarge: () => configTooLarge(what), signal });
+    async readConfig(descriptor: Descriptor, what: string, signal?: AbortSignal) {
+      // Checked here too: a cache is only as good as what it returns (a library caller's may be any).
+      const kept = configs?.get(descriptor);
+      if (kept && kept.length === descriptor.size && matchesDigest(kept, descriptor.digest)) return kept;
+      const bytes = await repository.readBlob(descriptor, { limit: MAX_CONFIG_BYTES, what, onTooLarge: () => configTooLarge(what), signal });
+      await configs?.put(descriptor.digest, bytes);
+      return bytes;
     },
     openBlob(descriptor, what, signal) {
       return Promise.resolve(repository.openBlob(descriptor, what, signal));
@@ -49,7 +56,7 @@ export async function openRegistryImages(input: string, options: SourceOptions, 
   try {
     const ref = parseReference(input);
     const repository = await session.registry(ref.registry).repository(ref.repository, { logger: options.logger, signal: options.signal });
-    return await resolveImages(registryContent(repository), { kind: 'reference', reference: ref.digest ?? ref.tag ?? 'latest' }, imageName(ref), options);
+    return await resolveImages(registryContent(repository, options.configs), { kind: 'reference', reference: ref.digest ?? ref.tag ?? 'latest' }, imageName(ref), options);
   } catch (err) {
     throw session.scrubber.scrubError(err);
   }

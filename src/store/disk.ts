@@ -1,6 +1,6 @@
 /**
  * The layer-facts cache on disk (docs/architecture.md, "The persistent cache"): one small JSON
- * file per key, named by the sha256 of the key, written to a temporary file and renamed into
+ * file per key, named by the sha256 of the key (and one file per image config, by digest), written to a temporary file and renamed into
  * place, so that scans running at the same time on one machine share the directory safely —
  * a reader sees a whole entry or none. An entry is untrusted input (docs/security.md): it is
  * used only when its format, its full key and the shape of its facts check out; anything else
@@ -13,6 +13,9 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { LayerFacts, WatchedEntry } from '../layer/inspect.js';
+import { matchesDigest } from '../image/verify.js';
+import { MAX_CONFIG_BYTES } from '../image/wire.js';
+import type { ConfigCache } from '../image/config-cache.js';
 import type { FactsStore } from './facts-store.js';
 
 /** The format of an entry file; bump it with any change to what a file holds. */
@@ -24,8 +27,9 @@ export const DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024;
 /** An entry file larger than this is not read (facts are bounded by the recorder's limits). */
 const MAX_ENTRY_BYTES = 64 * 1024 * 1024;
 
-const ENTRY = /^f-[0-9a-f]{64}\.json$/;
-const TEMP = /^\.tmp-f-[0-9a-f]{64}\.json\.[0-9a-z.-]+$/;
+/** Entry files: `f-` layer facts, `c-` image configs (../image/config-cache.ts). */
+const ENTRY = /^[fc]-[0-9a-f]{64}\.json$/;
+const TEMP = /^\.tmp-[fc]-[0-9a-f]{64}\.json\.[0-9a-z.-]+$/;
 
 /** Options of a disk store. */
 export interface DiskStoreOptions {
@@ -37,6 +41,8 @@ export interface DiskStoreOptions {
 /** A disk store, with the maintenance the `cache` command needs. */
 export interface DiskFactsStore extends FactsStore {
   readonly dir: string;
+  /** Image configs by digest, in the same directory and budget. */
+  readonly configs: ConfigCache;
   /** Removes least recently used entries until the entries fit `maxBytes`. */
   prune(): Promise<CacheStats>;
 }
@@ -50,6 +56,11 @@ export interface CacheStats {
 /** The file name of a key's entry. */
 export function entryFileName(key: string): string {
   return `f-${createHash('sha256').update(key).digest('hex')}.json`;
+}
+
+/** The file name of the entry of the config with digest `digest`. */
+export function configFileName(digest: string): string {
+  return `c-${createHash('sha256').update(digest).digest('hex')}.json`;
 }
 
 /** True when `name` is an entry file or a temporary one of this store (the only files `clear` removes). */
@@ -101,8 +112,8 @@ export function isLayerFacts(v: unknown): v is LayerFacts {
   );
 }
 
-/** Reads at most MAX_ENTRY_BYTES of `path`; undefined when missing. */
-async function readEntry(path: string): Promise<string | undefined> {
+/** Reads at most `limit` bytes of `path`; undefined when missing. */
+function readEntry(path: string, limit = MAX_ENTRY_BYTES): Buffer | undefined {
   // Synchronous: an entry is small, and each asynchronous file operation is a round trip
   // through the thread pool that costs more than the read (a warm audit reads thousands).
   let fd: number;
@@ -114,8 +125,8 @@ async function readEntry(path: string): Promise<string | undefined> {
   }
   try {
     const { size } = fstatSync(fd);
-    if (size > MAX_ENTRY_BYTES) throw new Error(`entry of ${size} bytes is over ${MAX_ENTRY_BYTES}`);
-    return readFileSync(fd, 'utf8');
+    if (size > limit) throw new Error(`entry of ${size} bytes is over ${limit}`);
+    return readFileSync(fd);
   } finally {
     closeSync(fd);
   }
@@ -210,6 +221,67 @@ export function diskFactsStore(dir: string, options: DiskStoreOptions): DiskFact
     logger.warn({ dir, code: errnoOf(err) }, 'the layer-facts cache directory cannot be written: scanning without the cache (set --cache-dir or --no-cache)');
   };
 
+  /** Marks `path` as just used: pruning removes the least recently used entries first. */
+  const touch = (path: string): void => {
+    const now = new Date();
+    try {
+      utimesSync(path, now, now);
+    } catch {
+      // A read-only cache still serves its entries.
+    }
+  };
+
+  /** Writes `body` as entry `name` (temporary file + rename); false when the directory cannot be written (the cache is then off). */
+  const write = async (name: string, body: string | Buffer): Promise<boolean> => {
+    const temp = join(dir, `.tmp-${name}.${process.pid}.${randomBytes(6).toString('hex')}`);
+    try {
+      if (!created) {
+        // Private to the user: whoever can write an entry decides what a layer holds (docs/security.md).
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        created = true;
+      }
+      await writeFile(temp, body, { flag: 'wx', mode: 0o644 });
+      // rename() replaces atomically in one directory: a reader sees the old entry or the new one.
+      await rename(temp, join(dir, name));
+      return true;
+    } catch (err) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      disable(err);
+      return false;
+    }
+  };
+
+  const configs: ConfigCache = {
+    get(descriptor) {
+      if (disabled) return undefined;
+      const path = join(dir, configFileName(descriptor.digest));
+      let bytes: Buffer | undefined;
+      try {
+        bytes = readEntry(path, MAX_CONFIG_BYTES);
+      } catch (err) {
+        logger.debug({ dir, digest: descriptor.digest, code: errnoOf(err) }, 'cached config unreadable: ignored');
+        return undefined;
+      }
+      if (bytes === undefined) return undefined;
+      let verified = false;
+      try {
+        verified = bytes.length === descriptor.size && matchesDigest(bytes, descriptor.digest);
+      } catch {
+        verified = false;
+      }
+      if (!verified) {
+        logger.debug({ dir, digest: descriptor.digest }, 'cached config does not match its digest or size: ignored, it will be rewritten');
+        return undefined;
+      }
+      touch(path);
+      return bytes;
+    },
+    async put(digest, bytes) {
+      if (disabled || bytes.length > MAX_CONFIG_BYTES) return;
+      if (await write(configFileName(digest), bytes)) await pruneIfOver(bytes.length);
+    },
+  };
+
   const prune = async (): Promise<CacheStats> => {
     const stats = await pruneCache(dir, maxBytes);
     estimate = stats.bytes;
@@ -229,13 +301,14 @@ export function diskFactsStore(dir: string, options: DiskStoreOptions): DiskFact
 
   return {
     dir,
+    configs,
     prune,
     async get(key) {
       if (disabled) return undefined;
       const path = join(dir, entryFileName(key));
       let text: string | undefined;
       try {
-        text = await readEntry(path);
+        text = readEntry(path)?.toString('utf8');
       } catch (err) {
         logger.debug({ dir, key, code: errnoOf(err) }, 'cache entry unreadable: ignored');
         return undefined;
@@ -251,35 +324,13 @@ export function diskFactsStore(dir: string, options: DiskStoreOptions): DiskFact
         logger.debug({ dir, key }, 'cache entry corrupt, truncated or of another key or format: ignored, it will be rewritten');
         return undefined;
       }
-      // The last use is the mtime: pruning removes the least recently used entries first.
-      const now = new Date();
-      try {
-        utimesSync(path, now, now);
-      } catch {
-        // A read-only cache still serves its entries.
-      }
+      touch(path);
       return doc['facts'];
     },
     async put(key, facts) {
       if (disabled) return;
-      const name = entryFileName(key);
-      const temp = join(dir, `.tmp-${name}.${process.pid}.${randomBytes(6).toString('hex')}`);
       const body = JSON.stringify({ format: DISK_FORMAT, key, facts });
-      try {
-        if (!created) {
-          // Private to the user: whoever can write an entry decides what a layer holds (docs/security.md).
-          await mkdir(dir, { recursive: true, mode: 0o700 });
-          created = true;
-        }
-        await writeFile(temp, body, { flag: 'wx', mode: 0o644 });
-        // rename() replaces atomically in one directory: a reader sees the old entry or the new one.
-        await rename(temp, join(dir, name));
-      } catch (err) {
-        await rm(temp, { force: true }).catch(() => undefined);
-        disable(err);
-        return;
-      }
-      await pruneIfOver(Buffer.byteLength(body));
+      if (await write(entryFileName(key), body)) await pruneIfOver(Buffer.byteLength(body));
     },
   };
 }

@@ -2,7 +2,7 @@
  * `oci-scan audit` against a real registry (Debian's docker-registry): a mirror of 150
  * repositories × 3 tags sharing nine layers (test/helpers/audit-mirror.ts), listed through a
  * counting proxy with a catalog page of 20 (8 pages). One cold audit is the reference run;
- * the tests compare every other run with it: a warm re-audit (no layer blob requested), shards
+ * the tests compare every other run with it: a warm re-audit (no blob requested), shards
  * (N = 1, 3, 7) and their merge, and an audit stopped by SIGTERM and killed by SIGKILL, then
  * resumed.
  */
@@ -42,6 +42,12 @@ describe('oci-scan audit of a registry mirror', { skip }, () => {
     return out;
   };
   const blobGets = (from: number): number => proxy.requests.slice(from).filter((r) => r.method === 'GET' && r.path.includes('/blobs/')).length;
+  /** Manifest GETs since `from`, by tag and by digest. */
+  const manifestGets = (from: number): { byTag: number; byDigest: number } => {
+    const manifests = proxy.requests.slice(from).filter((r) => r.method === 'GET' && r.path.includes('/manifests/'));
+    const byDigest = manifests.filter((r) => r.path.includes('/manifests/sha256:')).length;
+    return { byTag: manifests.length - byDigest, byDigest };
+  };
 
   before(async () => {
     ({ dir, cleanup } = await tempDir('oci-scan-audit-'));
@@ -54,11 +60,8 @@ describe('oci-scan audit of a registry mirror', { skip }, () => {
     const from = proxy.requests.length;
     const run = await runAudit([target, '--page-size', '20', '--reports-dir', reports, '--format', `json=${join(dir, 'cold.json')}`, '--format', `sarif=${join(dir, 'cold.sarif')}`, '--format', `junit=${join(dir, 'cold.xml')}`], cache);
     assert.equal(run.stderr.match(/^oci-scan: \[\d+\/450\]/gm)?.length, 450, run.stderr.slice(-2000));
-    const seen = proxy.requests.slice(from).filter((r) => r.method === 'GET');
-    const catalogPages = seen.filter((r) => r.path.startsWith('/v2/_catalog')).length;
-    const manifests = seen.filter((r) => r.path.includes('/manifests/'));
-    const manifestGets = { byTag: manifests.filter((r) => !r.path.includes('/manifests/sha256:')).length, byDigest: manifests.filter((r) => r.path.includes('/manifests/sha256:')).length };
-    cold = { code: run.code, summary: readSummary(reports), reports, cache, layerGets: layerGets(from), catalogPages, manifestGets };
+    const catalogPages = proxy.requests.slice(from).filter((r) => r.method === 'GET' && r.path.startsWith('/v2/_catalog')).length;
+    cold = { code: run.code, summary: readSummary(reports), reports, cache, layerGets: layerGets(from), catalogPages, manifestGets: manifestGets(from) };
   });
 
   after(async () => {
@@ -95,7 +98,7 @@ describe('oci-scan audit of a registry mirror', { skip }, () => {
     assert.equal(new Set(summary.images.map((i) => i.report)).size, summary.images.length, 'no two images share a report file');
   });
 
-  test('cost: a cold audit requests each distinct layer blob once and each tag\'s manifest once; a warm re-audit (same cache) requests no layer, and finds the same', async () => {
+  test('cost: a cold audit requests each distinct layer blob once and each tag\'s manifest once; a warm re-audit (same cache) requests no blob at all (layers nor configs), and finds the same', async () => {
     assert.deepEqual([...cold.layerGets.keys()].sort(), [...mirror.layers].sort());
     assert.deepEqual([...new Set(cold.layerGets.values())], [1]);
     // The manifest a tag resolved to is the one its digest is scanned from: not fetched twice.
@@ -104,6 +107,8 @@ describe('oci-scan audit of a registry mirror', { skip }, () => {
     const from = proxy.requests.length;
     const warm = await runAudit([target, '--page-size', '20', '--reports-dir', join(dir, 'warm'), '-q', '--concurrency', '16'], cold.cache);
     assert.equal(layerGets(from).size, 0, 'no layer blob request');
+    assert.equal(blobGets(from), 0, 'no config blob request either: configs are kept in the cache by digest');
+    assert.deepEqual(manifestGets(from), { byTag: 450, byDigest: 0 }, 'one manifest request per tag: what a tag points at is always asked');
     assert.equal(warm.stderr, '', 'nothing on stderr: no warning either (16 images in flight listen on the run\'s signal)');
     assert.equal(warm.code, cold.code);
     assert.deepEqual(auditedPart(readSummary(join(dir, 'warm'))), auditedPart(cold.summary));

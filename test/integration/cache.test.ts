@@ -16,12 +16,14 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DISK_FORMAT, entryFileName, isLayerFacts } from '../../src/store/disk.js';
+import { sha256Digest } from '../../src/image/verify.js';
+import { configFileName, DISK_FORMAT, entryFileName, isLayerFacts } from '../../src/store/disk.js';
 import { startCountingProxy } from '../helpers/counting-proxy.js';
 import { buildImage, buildIndex, writeOciLayout, type BuiltImage, type EntrySpec } from '../helpers/image-builder.js';
 import { Pusher } from '../helpers/push.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
-import { runCli, tempDir, TEST_CACHE_ROOT } from '../helpers/scan.js';
+import { scan } from '../../src/scan.js';
+import { runCli, tempDir, TEST_CACHE_ROOT, testScanOptions } from '../helpers/scan.js';
 import { withMount } from '../helpers/tmpfs.js';
 
 const base: EntrySpec[] = [
@@ -42,10 +44,14 @@ function inspections(stderr: string): number {
   return stderr.split('\n').filter((l) => l.includes('"msg":"layer inspected"')).length;
 }
 
-/** Checks every file of a cache directory: entries that parse, validate and sit under their key's name; no temporary file. */
+/** Checks every file of a cache directory: entries that parse, validate and sit under their key's name (configs: under their digest's); no temporary file. */
 async function assertConsistent(dir: string): Promise<number> {
   const names = await readdir(dir);
   for (const name of names) {
+    if (name.startsWith('c-')) {
+      assert.equal(configFileName(sha256Digest(await readFile(join(dir, name)))), name, `a config entry sits under its digest (${name})`);
+      continue;
+    }
     assert.match(name, /^f-[0-9a-f]{64}\.json$/, `only entries are left (${name})`);
     const doc = JSON.parse(await readFile(join(dir, name), 'utf8')) as { format: unknown; key: string; facts: unknown };
     assert.equal(doc.format, DISK_FORMAT);
@@ -68,7 +74,7 @@ describe('warm re-scan against the real registry', { skip: registrySkipReason() 
     await registry?.stop();
   });
 
-  test('a new process with the same cache directory fetches the manifests and configs only — no layer blob — and reports the same bytes', async () => {
+  test('a new process with the same cache directory fetches the manifests only — no layer blob, no config blob — and reports the same bytes', async () => {
     const { dir, cleanup } = await tempDir();
     const proxy = await startCountingProxy(registry.url);
     try {
@@ -93,21 +99,52 @@ describe('warm re-scan against the real registry', { skip: registrySkipReason() 
       assert.equal(layerGets(warm.requests), 0, 'warm: no layer blob');
       assert.equal(inspections(cold.stderr), 3);
       assert.equal(inspections(warm.stderr), 0);
-      for (const d of configDigests) assert.ok(warm.requests.some((r) => r.method === 'GET' && r.path.includes(`/blobs/${d ?? 'missing'}`)), `warm fetches config ${d}`);
+      for (const d of configDigests) assert.ok(cold.requests.some((r) => r.method === 'GET' && r.path.includes(`/blobs/${d ?? 'missing'}`)), `cold fetches config ${d}`);
       assert.ok(warm.requests.some((r) => r.path.endsWith('/manifests/multi')), 'warm fetches the index by its tag (tags move: never cached)');
       assert.ok(warm.requests.some((r) => r.path.endsWith(`/manifests/${images[2]?.manifestDigest ?? 'missing'}`)), 'warm fetches the platform manifest');
       const blobGets = warm.requests.filter((r) => r.method === 'GET' && r.path.includes('/blobs/'));
-      assert.equal(blobGets.length, 2, `warm: the two configs are the only blobs: ${blobGets.map((r) => r.path).join(', ')}`);
-      process.stderr.write(`# warm re-scan: cold ${cold.requests.length} requests (${layerGets(cold.requests)} layer blobs), warm ${warm.requests.length} requests (0 layer blobs)\n`);
+      assert.deepEqual(blobGets.map((r) => r.path), [], 'warm: no blob at all (configs are kept by digest)');
+      process.stderr.write(`# warm re-scan: cold ${cold.requests.length} requests (${layerGets(cold.requests)} layer blobs), warm ${warm.requests.length} requests (0 blobs)\n`);
 
       // The reports carry no timestamp: identical byte for byte.
       assert.equal(warm.json, cold.json);
       assert.deepEqual(warm.legacy, cold.legacy);
       assert.equal(warm.stdout.replaceAll('/warm', '/cold'), cold.stdout);
-      assert.equal(await assertConsistent(cache), 3);
+      assert.equal(await assertConsistent(cache), 5, 'three layers\' facts and two configs');
+
+      // A config entry that no longer hashes to its digest is a miss: fetched again, rewritten, same report.
+      const entry = join(cache, configFileName(images[1]?.configDigest ?? ''));
+      const original = await readFile(entry);
+      await writeFile(entry, Buffer.from(original.toString('utf8').replace('1000:1000', '0:0')));
+      const tampered = await runOnce('tampered');
+      assert.equal(tampered.json, cold.json, 'the tampered entry changed nothing reported');
+      assert.ok(tampered.requests.some((r) => r.method === 'GET' && r.path.includes(`/blobs/${images[1]?.configDigest ?? 'missing'}`)), 'the config is fetched again');
+      assert.deepEqual(await readFile(entry), original, 'and its entry rewritten');
     } finally {
       await proxy.stop();
       await cleanup();
+    }
+  });
+
+  test('scan() with a library caller\'s config cache: a config that hashes to its digest saves the request; any other bytes are ignored and the config is fetched', async () => {
+    const proxy = await startCountingProxy(registry.url);
+    try {
+      const ref = `${proxy.host}/app/img:1.0`;
+      const real = images[1] as BuiltImage;
+      const lying = Buffer.from(real.config.toString('utf8').replace('1000:1000', '0:0'));
+      const configGets = (from: number): number => proxy.requests.slice(from).filter((r) => r.method === 'GET' && r.path.endsWith(`/blobs/${real.configDigest}`)).length;
+      const registryOptions = { insecureRegistries: [proxy.host], mirrors: {}, env: {} };
+      const user = async (served: Buffer): Promise<{ user: string | undefined; gets: number; puts: number }> => {
+        const from = proxy.requests.length;
+        let puts = 0;
+        const configs = { get: () => served, put: () => ((puts += 1), Promise.resolve()) };
+        const [result] = await scan(ref, testScanOptions({ registry: registryOptions, configs }));
+        return { user: result?.image.config.config?.User, gets: configGets(from), puts };
+      };
+      assert.deepEqual(await user(real.config), { user: '1000:1000', gets: 0, puts: 0 }, 'the right bytes: no request');
+      assert.deepEqual(await user(lying), { user: '1000:1000', gets: 1, puts: 1 }, 'other bytes: ignored, fetched, handed to put');
+    } finally {
+      await proxy.stop();
     }
   });
 });

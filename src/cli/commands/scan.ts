@@ -337,8 +337,9 @@ function startProgress(mode: ProgressMode): Pick<ScanOptions, 'onLayer' | 'onLay
 
 /**
  * The scan options every image of a run shares (scan, audit): one layer-facts store — memory in
- * front of the disk cache, so that a layer two images share is read from disk once — and one
- * registry session (one ping, one credential lookup, one token cache per registry).
+ * front of the disk cache, so that a layer two images share is read from disk once — the disk
+ * cache's configs, and one registry session (one ping, one credential lookup, one token cache
+ * per registry).
  */
 export function runScanOptions(
   config: Pick<ScanConfig, 'platform' | 'registry' | 'allowUnscannedLayers' | 'maxLayerBytes' | 'policy' | 'cache'>,
@@ -346,7 +347,8 @@ export function runScanOptions(
   signal: AbortSignal,
   session: ReturnType<typeof openSession>,
 ): ScanOptions & { readonly store: FactsStore; readonly session: ReturnType<typeof openSession> } {
-  const store: FactsStore = config.cache ? tieredStore(memoryFactsStore(), diskFactsStore(config.cache.dir, { maxBytes: config.cache.maxBytes, logger })) : memoryFactsStore();
+  const disk = config.cache ? diskFactsStore(config.cache.dir, { maxBytes: config.cache.maxBytes, logger }) : undefined;
+  const store: FactsStore = disk ? tieredStore(memoryFactsStore(), disk) : memoryFactsStore();
   if (config.policy) logger.info({ file: config.policy.file }, 'policy loaded');
   return {
     platform: config.platform,
@@ -354,6 +356,7 @@ export function runScanOptions(
     logger,
     signal,
     store,
+    ...(disk ? { configs: disk.configs } : {}),
     session,
     allowUnscannedLayers: config.allowUnscannedLayers,
     limits: { maxLayerBytes: config.maxLayerBytes },

@@ -121,6 +121,27 @@ test('ReportBatch: nothing is visible until commit; commit renames all; discard 
   }
 });
 
+test('ReportBatch: a small report is written in one call, a large one streamed in pieces: either file is exactly the JSON text', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const batch = new ReportBatch(dir);
+    // 30,000 paths make about 900,000 characters: past the one-call size, so streamed.
+    for (const [name, n] of [['small-compliance.json', 5], ['large-compliance.json', 30_000]] as const) await batch.write(name, reportWith(n));
+    batch.commit();
+    for (const [name, n] of [['small-compliance.json', 5], ['large-compliance.json', 30_000]] as const) {
+      assert.equal(await readFile(join(dir, name), 'utf8'), JSON.stringify(reportWith(n), null, 4) + '\n', name);
+    }
+    // Pieces of a document given to writeFile, whatever their number, are joined in order.
+    const pieces = Array.from({ length: 5000 }, (_, i) => `${String(i).padStart(100, '.')}\n`);
+    const many = new ReportBatch(dir);
+    await many.writeFile(join(dir, 'pieces.txt'), pieces);
+    many.commit();
+    assert.equal(await readFile(join(dir, 'pieces.txt'), 'utf8'), pieces.join(''));
+  } finally {
+    await cleanup();
+  }
+});
+
 test('ReportBatch.writeFile: a document at any path joins the batch and is renamed with the reports, or discarded with them', async () => {
   const { dir, cleanup } = await tempDir();
   try {

@@ -2,7 +2,8 @@
  * The layer-facts cache on disk (src/store/disk.ts): an entry is found by its key from another
  * store instance (another process), a changed compiler table misses, a corrupt, truncated,
  * foreign or misshapen entry is ignored and rewritten, pruning removes the least recently used
- * entries, clear removes entries only, and memory in front of disk reads disk once.
+ * entries, clear removes entries only, and memory in front of disk reads disk once; a config
+ * is served only when its bytes hash to the digest asked for.
  *
  * Provenance: facts recorded by scan() from images built by test/helpers/image-builder.ts.
  */
@@ -15,7 +16,8 @@ import { ALL_CHECKS, matchersOf, watchPathsOf } from '../../../src/checks/index.
 import { compilersCheck } from '../../../src/checks/compilers.js';
 import type { LayerFacts } from '../../../src/layer/inspect.js';
 import { scan } from '../../../src/scan.js';
-import { clearCache, diskFactsStore, DISK_FORMAT, entryFileName, isLayerFacts, tieredStore } from '../../../src/store/disk.js';
+import { sha256Digest } from '../../../src/image/verify.js';
+import { cacheStats, clearCache, configFileName, diskFactsStore, DISK_FORMAT, entryFileName, isLayerFacts, tieredStore } from '../../../src/store/disk.js';
 import { factsKey, memoryFactsStore, type FactsStore } from '../../../src/store/facts-store.js';
 import { buildImage, writeOciLayout } from '../../helpers/image-builder.js';
 import { capturedLogger } from '../../helpers/registry-server.js';
@@ -195,6 +197,51 @@ describe('diskFactsStore', () => {
       assert.equal(await clearCache(cache), 2);
       assert.deepEqual((await readdir(cache)).sort(), ['CACHEDIR.TAG', 'notes.json']);
       assert.equal(await clearCache(join(dir, 'missing')), 0);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe('diskFactsStore configs', () => {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { User: '1000:1000' }, rootfs: { type: 'layers', diff_ids: [] } }));
+  const descriptor = { digest: sha256Digest(config), size: config.length };
+
+  it('a config put by one store is served to another by its digest and size, and counts in the budget, prune and clear', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cache = join(dir, 'cache');
+      await diskFactsStore(cache, { logger: silent }).configs.put(descriptor.digest, config);
+      const later = diskFactsStore(cache, { logger: silent });
+      assert.deepEqual(later.configs.get(descriptor), config);
+      assert.equal(later.configs.get({ ...descriptor, size: config.length + 1 }), undefined, 'another size: a miss');
+      assert.equal(later.configs.get({ digest: sha256Digest('other'), size: config.length }), undefined, 'another digest: a miss');
+      assert.deepEqual(await readdir(cache), [configFileName(descriptor.digest)]);
+      await later.put(keyOf(1), FACTS);
+      assert.deepEqual(await cacheStats(cache), { entries: 2, bytes: config.length + (await stat(join(cache, entryFileName(keyOf(1))))).size });
+      assert.equal(await clearCache(cache), 2);
+      assert.deepEqual(await readdir(cache), []);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('an entry whose bytes do not hash to the digest (changed, truncated) is a miss, with a debug line', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cache = join(dir, 'cache');
+      const path = join(cache, configFileName(descriptor.digest));
+      for (const [what, bytes] of [
+        ['changed', Buffer.from(config.toString('utf8').replace('1000:1000', '0000:0000'))],
+        ['truncated', config.subarray(0, config.length - 1)],
+        ['empty', Buffer.alloc(0)],
+      ] as const) {
+        await diskFactsStore(cache, { logger: silent }).configs.put(descriptor.digest, config);
+        await writeFile(path, bytes);
+        const { logger, text } = capturedLogger();
+        assert.equal(diskFactsStore(cache, { logger }).configs.get(descriptor), undefined, what);
+        assert.match(text(), /cached config does not match its digest or size/, what);
+      }
     } finally {
       await cleanup();
     }
