@@ -107,7 +107,7 @@ export class ReportBatch {
     this.#pending.push(entry);
     try {
       // A small document (a report, a record: most are) is written in one synchronous call: a
-      // stream's setup costs more than the write, and an audit writes two files per image.
+      // stream's set-up costs more than the write, and an audit writes two files per image.
       const chunks: string[] = [];
       let length = 0;
       const rest = text[Symbol.iterator]();

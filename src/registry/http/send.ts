@@ -28,7 +28,7 @@ export async function send(conn: Connection, out: Outgoing, signal: AbortSignal)
   for (let hops = 0; ; hops++) {
     const headers: Record<string, string> = { ...out.headers, 'user-agent': USER_AGENT };
     if (out.authorization !== undefined && current.origin === conn.origin) headers.authorization = out.authorization;
-    const res = await undici().request(current, { dispatcher: conn.dispatcher, method: out.method, headers, ...(out.body !== undefined ? { body: out.body } : {}), signal });
+    const res = await undici().request(conn.dispatcher, current, { method: out.method, headers, ...(out.body !== undefined ? { body: out.body } : {}), signal });
     if (!out.followRedirects || !REDIRECT_STATUSES.has(res.statusCode)) return res;
     const location = header(res, 'location');
     await discard(res);

@@ -37,6 +37,27 @@ test('jsonChunks: the pieces join to exactly JSON.stringify(value, null, indent)
   assert.equal([...jsonChunks(withUndefined, 4)].join(''), JSON.stringify(withUndefined, null, 4));
 });
 
+test('jsonChunks: a document that surely fits one piece is one piece, however its strings escape; a larger one is several, none past the size', () => {
+  fc.assert(
+    fc.property(fc.jsonValue(), fc.constantFrom(0, 2, 4), fc.integer({ min: 16, max: 4096 }), (value, indent, size) => {
+      const chunks = [...jsonChunks(value, indent, size)];
+      const text = JSON.stringify(value, null, indent);
+      assert.equal(chunks.join(''), text);
+      // The bound counts a character of output as at most 24 (a one-digit number).
+      if (text.length * 24 <= size && typeof value === 'object') assert.equal(chunks.length, 1, 'small: one piece');
+    }),
+    { seed: SEED, numRuns: 500 },
+  );
+  // Control characters escape to six characters each: the bound counts them so.
+  const escaped = { paths: Array.from({ length: 40 }, () => '\u0001'.repeat(50)) };
+  const text = JSON.stringify(escaped, null, 4);
+  for (const size of [text.length - 1, text.length, text.length * 2]) {
+    const chunks = [...jsonChunks(escaped, 4, size)];
+    assert.equal(chunks.join(''), text);
+    assert.ok(chunks.every((c) => c.length <= size + 400), `size ${size}: pieces ${chunks.map((c) => c.length).join(',')}`);
+  }
+});
+
 test('jsonChunks: a large report comes in bounded pieces', () => {
   const report = reportWith(50_000);
   const chunks = [...jsonChunks(report, 4, 16 * 1024)];
