@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OciScanError } from '../errors.js';
 import type { ImageOutcome, ScannedImage } from '../report/model.js';
-import { completeRecord, recordedScan } from './records.js';
+import { RecordIndex, recordedScan } from './records.js';
 import type { AuditSummary } from './summary.js';
 import { summaryProblems } from './validate.js';
 
@@ -40,6 +40,7 @@ export async function readSummaryDir(dir: string, withResults: boolean): Promise
   const summary = doc as AuditSummary;
   if (!withResults) return { summary, outcomes: [] };
   const byReference = new Map<string, { scans: ScannedImage[]; failure?: { code: string; message: string } }>();
+  const records = RecordIndex.load(dir);
   for (const image of summary.images) {
     const entry = byReference.get(image.reference) ?? { scans: [] };
     byReference.set(image.reference, entry);
@@ -47,7 +48,7 @@ export async function readSummaryDir(dir: string, withResults: boolean): Promise
       entry.failure = image.error ?? { code: 'INTERNAL', message: 'not scanned' };
       continue;
     }
-    const record = await completeRecord(dir, image.reference, image.digest);
+    const record = records.complete(image.reference, image.digest);
     const recorded = record?.images.find((i) => i.entry.platform === image.platform);
     if (recorded) entry.scans.push(recordedScan(recorded));
   }

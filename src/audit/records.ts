@@ -1,16 +1,22 @@
 /**
  * Resume records (docs/audit.md, "Resuming"): after an image's legacy report is in place, a
- * record of it goes to `<reports-dir>/.oci-scan-audit/`, one file per reference and manifest
- * digest, renamed into place after the report (so a record never names a report that is not
- * there). A later run with the same reports directory skips a reference whose record for the
- * digest its tag resolves to now is complete: it parses, matches its schema, names that
- * reference and digest, and its reports exist. Anything else is not complete, and the image is
- * scanned again. A record is what the reports directory already says, not a secret: it is
- * written with the report's mode.
+ * record of it is appended to this run's journal in `<reports-dir>/.oci-scan-audit/` — one
+ * line per reference and manifest digest, written after the report was renamed into place (so
+ * a record never names a report that is not there). Each process appends to a file of its own
+ * (shards may share the directory), one write per line; a process killed mid-write leaves at
+ * most a broken last line, which reads as no record. A later run with the same reports
+ * directory indexes every journal and skips a reference whose record for the digest its tag
+ * resolves to now is complete: it parses, matches its schema, names that reference and digest,
+ * and its reports exist. Anything else is not complete, and the image is scanned again. One
+ * journal line per image rather than one file: creating a file costs far more than appending
+ * a line (up to a millisecond on a virtual disk, a round trip on a network volume). A record
+ * is what the reports directory already says, not a secret: it is written with the report's
+ * mode.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { OciScanError } from '../errors.js';
 import type { Platform } from '../image/platform.js';
 import type { Image, ImageName } from '../image/types.js';
 import type { ReportResult, ScannedImage } from '../report/model.js';
@@ -43,10 +49,15 @@ export interface AuditRecord {
   readonly images: readonly RecordedImage[];
 }
 
-/** The record file of `reference` at `digest`, relative to the reports directory. */
-export function recordPath(reference: string, digest: string): string {
-  return join(RECORDS_DIR, `${createHash('sha256').update(`${reference}\n${digest}`).digest('hex')}.json`);
+/** The key of `reference` at `digest` in a journal: the sha256 of both, in hex. */
+export function recordKey(reference: string, digest: string): string {
+  return createHash('sha256').update(`${reference}\n${digest}`).digest('hex');
 }
+
+/** A journal file's name pattern: `records-<pid>-<random>.jsonl`. */
+const JOURNAL = /^records-[0-9]+-[0-9a-f]{12}\.jsonl$/;
+/** Bytes of a line before its record: the key and a space. */
+const KEY_PREFIX = 65;
 
 /** A record of `reference` at `digest` for its scanned images. */
 export function makeRecord(reference: string, digest: string, images: readonly RecordedImage[]): AuditRecord {
@@ -74,22 +85,124 @@ function isRecordOf(doc: unknown, reference: string, digest: string): doc is Aud
   });
 }
 
-/** The complete record of `reference` at `digest` in `reportsDir`, or undefined (missing, unreadable, damaged, or a report gone). */
-export async function completeRecord(reportsDir: string, reference: string, digest: string): Promise<AuditRecord | undefined> {
-  const file = join(reportsDir, recordPath(reference, digest));
-  try {
-    // Synchronous: a record is small, and a fresh reports directory has none (one failed
-    // lookup per reference, cheaper than a round trip through the thread pool).
-    const st = statSync(file, { throwIfNoEntry: false });
-    if (!st?.isFile() || st.size > MAX_RECORD_BYTES) return undefined;
-    const doc: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (!isRecordOf(doc, reference, digest)) return undefined;
-    for (const image of doc.images) {
-      if (!statSync(join(reportsDir, image.entry.report ?? ''), { throwIfNoEntry: false })?.isFile()) return undefined;
+/** This run's journal: records appended one line at a time to a file of its own, created on the first. */
+export class RecordJournal {
+  readonly #file: string;
+  #fd: number | undefined;
+
+  constructor(reportsDir: string) {
+    this.#file = join(reportsDir, RECORDS_DIR, `records-${process.pid}-${randomBytes(6).toString('hex')}.jsonl`);
+  }
+
+  /** Appends `record` as one line, in one write; throws REPORT_WRITE when the directory cannot take it. */
+  append(record: AuditRecord): void {
+    const line = Buffer.from(`${recordKey(record.reference, record.digest)} ${JSON.stringify(record)}\n`);
+    try {
+      this.#fd ??= openSync(this.#file, 'a', 0o644);
+      for (let at = 0; at < line.length; ) at += writeSync(this.#fd, line, at, line.length - at);
+    } catch (err) {
+      throw new OciScanError('REPORT_WRITE', `cannot write the audit record ${this.#file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check that the reports directory is writable and the disk is not full`, { cause: err });
     }
-    return doc;
-  } catch {
-    return undefined;
+  }
+
+  /** Closes the file (a later append opens it again). */
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}
+
+/** Where a record's line is: its journal, the offset of its JSON and the JSON's length. */
+interface RecordLine {
+  readonly file: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Calls `line` with the key and the JSON's place of every whole line of the journal `file` (read in 1 MiB pieces). */
+function scanJournal(file: string, line: (key: string, offset: number, length: number) => void): void {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(1024 * 1024);
+    let head = '';
+    let lineStart = 0;
+    for (let position = 0; ; ) {
+      const read = readSync(fd, buffer, 0, buffer.length, position);
+      if (read === 0) return; // a last line without its newline was cut short: no record
+      for (let from = 0; from < read; ) {
+        const nl = buffer.indexOf(10, from);
+        const end = nl < 0 || nl >= read ? read : nl;
+        if (head.length < KEY_PREFIX) head += buffer.toString('latin1', from, Math.min(end, from + KEY_PREFIX - head.length));
+        if (end === read) break;
+        const length = position + end - lineStart - KEY_PREFIX;
+        if (head.length === KEY_PREFIX && head[KEY_PREFIX - 1] === ' ' && length > 0 && length <= MAX_RECORD_BYTES) line(head.slice(0, KEY_PREFIX - 1), lineStart + KEY_PREFIX, length);
+        head = '';
+        lineStart = position + end + 1;
+        from = end + 1;
+      }
+      position += read;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The records of every journal of a reports directory, found by reference and digest. */
+export class RecordIndex {
+  readonly #reportsDir: string;
+  readonly #lines = new Map<string, RecordLine>();
+
+  private constructor(reportsDir: string) {
+    this.#reportsDir = reportsDir;
+  }
+
+  /** Indexes every journal in `reportsDir` (none: an empty index); unreadable journals are skipped. */
+  static load(reportsDir: string): RecordIndex {
+    const index = new RecordIndex(reportsDir);
+    const dir = join(reportsDir, RECORDS_DIR);
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((n) => JOURNAL.test(n)).sort();
+    } catch {
+      return index;
+    }
+    for (const name of names) {
+      const file = join(dir, name);
+      try {
+        scanJournal(file, (key, offset, length) => index.#lines.set(key, { file, offset, length }));
+      } catch {
+        // Unreadable (gone meanwhile, no permission): its images are scanned again.
+      }
+    }
+    return index;
+  }
+
+  /** How many records the journals hold (by reference and digest). */
+  get size(): number {
+    return this.#lines.size;
+  }
+
+  /** The complete record of `reference` at `digest`, or undefined (none, unreadable, damaged, or a report gone). */
+  complete(reference: string, digest: string): AuditRecord | undefined {
+    const at = this.#lines.get(recordKey(reference, digest));
+    if (!at) return undefined;
+    try {
+      const bytes = Buffer.alloc(at.length);
+      const fd = openSync(at.file, 'r');
+      try {
+        if (readSync(fd, bytes, 0, at.length, at.offset) !== at.length) return undefined;
+      } finally {
+        closeSync(fd);
+      }
+      const doc: unknown = JSON.parse(bytes.toString('utf8'));
+      if (!isRecordOf(doc, reference, digest)) return undefined;
+      for (const image of doc.images) {
+        if (!statSync(join(this.#reportsDir, image.entry.report ?? ''), { throwIfNoEntry: false })?.isFile()) return undefined;
+      }
+      return doc;
+    } catch {
+      return undefined;
+    }
   }
 }
 

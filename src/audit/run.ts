@@ -18,7 +18,6 @@ import { parseReference } from '../reference/reference.js';
 import { repositoryPath } from '../reference/repository-path.js';
 import type { Session } from '../registry/session.js';
 import type { ImageOutcome, ScanFailure } from '../report/model.js';
-import { jsonChunks } from '../report/json-stream.js';
 import { ReportBatch } from '../report/write.js';
 import { mapLimit, scanImage, type ImageScan, type ScanOptions } from '../scan.js';
 import { openImages } from '../sources/index.js';
@@ -30,7 +29,7 @@ import { readLayoutIndex, REF_NAME } from '../sources/oci-layout.js';
 import type { LayerFacts } from '../layer/inspect.js';
 import type { FactsStore } from '../store/facts-store.js';
 import { planAudit, targetLabel, type AuditTarget, type PlanFilters, type PlannedRef } from './plan.js';
-import { completeRecord, makeRecord, recordedScan, recordPath, RECORDS_DIR, type RecordedImage } from './records.js';
+import { makeRecord, RecordIndex, RecordJournal, recordedScan, RECORDS_DIR, type RecordedImage } from './records.js';
 import { buildSummary, type AuditError, type AuditSummary, type SummaryImage } from './summary.js';
 import type { ToolInfo } from '../report/formats/json.js';
 import { ensureReportsDir } from '../report/write.js';
@@ -162,6 +161,9 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     return { summary: buildSummary({ ...header, complete: false, pending: 0, listingError, run: { scanned: 0, resumed: 0 } }, []), outcomes: [] };
   }
   await ensureReportsDir(join(reportsDir, RECORDS_DIR));
+  // What earlier runs into this directory recorded (nothing with --fresh), and this run's journal.
+  const previous = options.fresh ? undefined : RecordIndex.load(reportsDir);
+  const journal = new RecordJournal(reportsDir);
   const entries: SummaryImage[] = plan.failures.map((f) => failedEntry({ reference: f.repository, repository: f.repository, tag: null }, null, f.error));
   const outcomes: ImageOutcome[] = plan.failures.map((f) => ({ input: f.repository, failure: f.error }));
   const gates = new Map<string, RateGate>();
@@ -215,7 +217,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
       finish(ref.reference, false, error);
       return;
     }
-    const record = options.fresh ? undefined : await completeRecord(reportsDir, ref.reference, digest);
+    const record = previous?.complete(ref.reference, digest);
     if (!record) {
       toScan.push({ ref, digest });
       return;
@@ -239,44 +241,48 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     else groups.set(key, [r]);
   }
   const facts = { store: scanOptions.store, inFlight: new Map<string, Promise<LayerFacts>>() };
-  await mapLimit([...groups.values()], options.concurrency, async (group) => {
-    const [first] = group;
-    if (!first) return;
-    let images: Image[];
-    try {
-      images = await gated(first.ref, () => openDigest(first, scanOptions, primed.take(`${first.ref.repository}\n${first.digest}`)));
-    } catch (err) {
-      if (signal?.aborted) return;
-      const error = describe(err);
-      for (const { ref, digest } of group) {
-        entries.push(failedEntry(ref, digest, error));
-        outcomes.push({ input: ref.reference, failure: error });
-        finish(ref.reference, false, error);
-      }
-      return;
-    }
-    for (const { ref, digest } of group) {
-      if (signal?.aborted) return;
+  try {
+    await mapLimit([...groups.values()], options.concurrency, async (group) => {
+      const [first] = group;
+      if (!first) return;
+      let images: Image[];
       try {
-        const named = images.map((image) => ({ ...image, name: nameOf(ref, image.name) }));
-        const scans: ImageScan[] = [];
-        for (const image of named) scans.push(await gated(ref, () => scanImage(image, scanOptions, facts)));
-        const recorded = await writeReference(reportsDir, ref, digest, scans, signal);
-        entries.push(...recorded.map((i) => i.entry));
-        if (options.keepResults) outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
-        scanned += 1;
-        finish(ref.reference, false);
+        images = await gated(first.ref, () => openDigest(first, scanOptions, primed.take(`${first.ref.repository}\n${first.digest}`)));
       } catch (err) {
         if (signal?.aborted) return;
-        // A report that cannot be written is the run's failure, not the image's.
-        if (err instanceof OciScanError && err.code === 'REPORT_WRITE') throw err;
         const error = describe(err);
-        entries.push(failedEntry(ref, digest, error));
-        outcomes.push({ input: ref.reference, failure: error });
-        finish(ref.reference, false, error);
+        for (const { ref, digest } of group) {
+          entries.push(failedEntry(ref, digest, error));
+          outcomes.push({ input: ref.reference, failure: error });
+          finish(ref.reference, false, error);
+        }
+        return;
       }
-    }
-  }, { signal });
+      for (const { ref, digest } of group) {
+        if (signal?.aborted) return;
+        try {
+          const named = images.map((image) => ({ ...image, name: nameOf(ref, image.name) }));
+          const scans: ImageScan[] = [];
+          for (const image of named) scans.push(await gated(ref, () => scanImage(image, scanOptions, facts)));
+          const recorded = await writeReference(reportsDir, journal, ref, digest, scans, signal);
+          entries.push(...recorded.map((i) => i.entry));
+          if (options.keepResults) outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
+          scanned += 1;
+          finish(ref.reference, false);
+        } catch (err) {
+          if (signal?.aborted) return;
+          // A report that cannot be written is the run's failure, not the image's.
+          if (err instanceof OciScanError && err.code === 'REPORT_WRITE') throw err;
+          const error = describe(err);
+          entries.push(failedEntry(ref, digest, error));
+          outcomes.push({ input: ref.reference, failure: error });
+          finish(ref.reference, false, error);
+        }
+      }
+    }, { signal });
+  } finally {
+    journal.close();
+  }
 
   const complete = !signal?.aborted;
   const summary = buildSummary({ ...header, complete, pending: total - done, run: { scanned, resumed } }, entries);
@@ -344,7 +350,7 @@ async function openDigest({ ref, digest }: Resolved, options: ScanOptions & { re
 }
 
 /** Writes a reference's legacy report(s), then its record; returns what was recorded. */
-async function writeReference(reportsDir: string, ref: PlannedRef, digest: string, scans: readonly ImageScan[], signal: AbortSignal | undefined): Promise<RecordedImage[]> {
+async function writeReference(reportsDir: string, journal: RecordJournal, ref: PlannedRef, digest: string, scans: readonly ImageScan[], signal: AbortSignal | undefined): Promise<RecordedImage[]> {
   const batch = new ReportBatch(reportsDir);
   try {
     const recorded: RecordedImage[] = [];
@@ -372,9 +378,9 @@ async function writeReference(reportsDir: string, ref: PlannedRef, digest: strin
         results: s.results,
       });
     }
-    // The record goes last: renamed after the reports, so it never names a report that is missing.
-    await batch.writeFile(join(reportsDir, recordPath(ref.reference, digest)), jsonChunks(makeRecord(ref.reference, digest, recorded), 0), signal);
     batch.commit(signal);
+    // The record goes last, once the reports are in place: it never names a report that is missing.
+    journal.append(makeRecord(ref.reference, digest, recorded));
     return recorded;
   } finally {
     batch.discard();

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { AuditSummary } from '../../src/audit/summary.js';
@@ -30,9 +30,23 @@ export function startAudit(args: readonly string[], cacheDir: string): { child: 
   return { child, exited };
 }
 
-/** The resume records in `reportsDir`. */
+/** The resume records in `reportsDir`: the key of every whole record line of its journals (one per reference scanned). */
 export async function records(reportsDir: string): Promise<string[]> {
-  return (await readdir(join(reportsDir, '.oci-scan-audit')).catch(() => [])).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
+  const dir = join(reportsDir, '.oci-scan-audit');
+  const keys: string[] = [];
+  for (const name of (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.jsonl')).sort()) {
+    const lines = (await readFile(join(dir, name), 'utf8')).split('\n');
+    lines.pop(); // after the last newline: nothing, or a line cut short
+    for (const line of lines) {
+      try {
+        JSON.parse(line.slice(65));
+        keys.push(line.slice(0, 64));
+      } catch {
+        // not a whole record
+      }
+    }
+  }
+  return keys;
 }
 
 /** Waits until `reportsDir` holds at least `n` records (or `child` ended). */

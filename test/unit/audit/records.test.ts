@@ -1,9 +1,14 @@
-/** Resume records (src/audit/records.ts): only a whole record, of the same reference and digest, whose report is there, is complete. */
+/**
+ * Resume records (src/audit/records.ts): only a whole record, of the same reference and
+ * digest, whose report is there, is complete; journals of several processes are all read, a
+ * line cut short by a kill is no record, and a record may be any size up to the limit.
+ */
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { completeRecord, makeRecord, recordedScan, recordPath, type RecordedImage } from '../../../src/audit/records.js';
+import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeRecord, RecordIndex, RecordJournal, recordedScan, recordKey, RECORDS_DIR, type RecordedImage } from '../../../src/audit/records.js';
+import { ensureReportsDir } from '../../../src/report/write.js';
 import { tempDir } from '../../helpers/scan.js';
 
 const REF = 'registry.lan/team/app:1.0';
@@ -22,22 +27,63 @@ const IMAGE: RecordedImage = {
 test('a record is complete only when whole, of this reference and digest, and its report exists', async () => {
   const { dir, cleanup } = await tempDir();
   try {
-    const file = join(dir, recordPath(REF, DIGEST));
-    await mkdir(dirname(file), { recursive: true });
-    const write = (doc: unknown): Promise<void> => writeFile(file, typeof doc === 'string' ? doc : JSON.stringify(doc));
-    await write(makeRecord(REF, DIGEST, [IMAGE]));
-    assert.equal(await completeRecord(dir, REF, DIGEST), undefined, 'the report is missing');
+    await ensureReportsDir(join(dir, RECORDS_DIR));
+    const journal = new RecordJournal(dir);
+    journal.append(makeRecord(REF, DIGEST, [IMAGE]));
+    journal.close();
+    assert.equal(RecordIndex.load(dir).complete(REF, DIGEST), undefined, 'the report is missing');
     await writeFile(join(dir, 'team_app_1.0-compliance.json'), JSON.stringify({ [REF]: [RESULT] }));
-    assert.deepEqual((await completeRecord(dir, REF, DIGEST))?.images, [IMAGE]);
-    assert.equal(await completeRecord(dir, REF, `sha256:${'d'.repeat(64)}`), undefined, 'another digest (the tag moved) has no record');
-    await write(JSON.stringify(makeRecord(REF, DIGEST, [IMAGE])).slice(0, 100));
-    assert.equal(await completeRecord(dir, REF, DIGEST), undefined, 'a truncated record');
-    await write(makeRecord('registry.lan/team/other:1.0', DIGEST, [IMAGE]));
-    assert.equal(await completeRecord(dir, REF, DIGEST), undefined, 'a record of another reference under this name');
-    await write({ ...makeRecord(REF, DIGEST, [IMAGE]), images: [{ ...IMAGE, results: [{ ...RESULT, Severity: 'Severe' }] }] });
-    assert.equal(await completeRecord(dir, REF, DIGEST), undefined, 'results that are not a report');
+    assert.deepEqual(RecordIndex.load(dir).complete(REF, DIGEST)?.images, [IMAGE]);
+    assert.equal(RecordIndex.load(dir).complete(REF, `sha256:${'d'.repeat(64)}`), undefined, 'another digest (the tag moved) has no record');
+    const [name = ''] = await readdir(join(dir, RECORDS_DIR));
+    assert.match(name, /^records-\d+-[0-9a-f]{12}\.jsonl$/);
+    const file = join(dir, RECORDS_DIR, name);
+    const line = (doc: unknown): string => `${recordKey(REF, DIGEST)} ${typeof doc === 'string' ? doc : JSON.stringify(doc)}\n`;
+    // Lines written as a damaged or foreign journal would hold them; the last line of a key counts.
+    for (const [what, doc] of [
+      ['a truncated record', JSON.stringify(makeRecord(REF, DIGEST, [IMAGE])).slice(0, 100)],
+      ['a record of another reference under this key', makeRecord('registry.lan/team/other:1.0', DIGEST, [IMAGE])],
+      ['results that are not a report', { ...makeRecord(REF, DIGEST, [IMAGE]), images: [{ ...IMAGE, results: [{ ...RESULT, Severity: 'Severe' }] }] }],
+    ] as const) {
+      await writeFile(file, line(makeRecord(REF, DIGEST, [IMAGE])) + line(doc));
+      assert.equal(RecordIndex.load(dir).complete(REF, DIGEST), undefined, what);
+    }
+    await writeFile(file, line(makeRecord(REF, DIGEST, [IMAGE])) + line(makeRecord(REF, DIGEST, [IMAGE])).slice(0, 200));
+    assert.deepEqual(RecordIndex.load(dir).complete(REF, DIGEST)?.images, [IMAGE], 'a last line cut short (a kill mid-write) is no record: the one before counts');
+    await writeFile(file, 'garbage\n\n' + '0'.repeat(64) + '\n' + line(makeRecord(REF, DIGEST, [IMAGE])));
+    assert.deepEqual(RecordIndex.load(dir).complete(REF, DIGEST)?.images, [IMAGE], 'lines that are no records are skipped');
     await rm(file);
-    assert.equal(await completeRecord(dir, REF, DIGEST), undefined);
+    assert.equal(RecordIndex.load(dir).complete(REF, DIGEST), undefined);
+    assert.equal(RecordIndex.load(join(dir, 'missing')).size, 0, 'no directory: no records');
+  } finally {
+    await cleanup();
+  }
+});
+
+test('journals of several processes are all indexed; records of any size are found, across the pieces the journals are read in', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await ensureReportsDir(join(dir, RECORDS_DIR));
+    const refs = Array.from({ length: 300 }, (_, n) => `registry.lan/team/app-${n}:1.0`);
+    const reports = refs.map((_, n) => `app-${n}-compliance.json`);
+    // Records of growing size: some lines end exactly where a 1 MiB piece does, or cross it.
+    const imageOf = (n: number): RecordedImage => ({ ...IMAGE, entry: { ...IMAGE.entry, reference: refs[n] ?? '', report: reports[n] ?? '' }, results: [{ ...RESULT, Files: [{ [LAYER]: Array.from({ length: 1 + n * 3 }, (_, i) => `/usr/lib/file-${n}-${i}`) }] }] });
+    const journals = [new RecordJournal(dir), new RecordJournal(dir)];
+    for (const [n, ref] of refs.entries()) {
+      await writeFile(join(dir, reports[n] ?? ''), '{}');
+      journals[n % 2]?.append(makeRecord(ref, DIGEST, [imageOf(n)]));
+    }
+    for (const j of journals) j.close();
+    const files = await readdir(join(dir, RECORDS_DIR));
+    assert.equal(files.length, 2, 'one journal per process');
+    const sizes = await Promise.all(files.map(async (f) => (await readFile(join(dir, RECORDS_DIR, f))).length));
+    assert.ok(sizes.every((size) => size > 1024 * 1024), `each journal spans several read pieces (${sizes.join(', ')})`);
+    const index = RecordIndex.load(dir);
+    assert.equal(index.size, refs.length);
+    for (const [n, ref] of refs.entries()) assert.deepEqual(index.complete(ref, DIGEST)?.images, [imageOf(n)], ref);
+    // Appending to a journal a later run left (a process of the same pid): lines are added, none lost.
+    await appendFile(join(dir, RECORDS_DIR, files[0] ?? ''), `${recordKey('x', DIGEST)} {}\n`);
+    assert.equal(RecordIndex.load(dir).size, refs.length + 1);
   } finally {
     await cleanup();
   }
