@@ -1,9 +1,10 @@
 /**
  * undici, loaded on first use, and only the parts oci-scan uses: the Agent, the proxy agent and
- * the dispatcher API (request; connect for the proxy's tunnel). A scan of a local archive or layout, `--help` and `--version` never talk
- * HTTP and load none of it; a registry scan loads those parts in about 20 ms, where the
- * package's index (fetch, WebSocket, caches, mocks) takes about 55 — most of a CLI start's
- * module loading (docs/architecture.md "Memory and speed").
+ * the dispatcher API (request; connect for the proxy's tunnel). A scan of a local archive or
+ * layout, `--help` and `--version` never talk HTTP and load none of it; a registry scan loads
+ * those parts in about 20 ms, where the package's index (fetch, WebSocket, caches, mocks)
+ * takes about 55 — most of a CLI start's module loading (docs/architecture.md "Memory and
+ * speed").
  *
  * The parts' paths are undici's own files, pinned by package-lock.json. Should an update move
  * them, the whole package is loaded instead and everything works as before, only slower;

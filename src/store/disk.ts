@@ -1,10 +1,11 @@
 /**
  * The layer-facts cache on disk (docs/architecture.md, "The persistent cache"): one small JSON
- * file per key, named by the sha256 of the key (and one file per image config, by digest), written to a temporary file and renamed into
- * place, so that scans running at the same time on one machine share the directory safely —
- * a reader sees a whole entry or none. An entry is untrusted input (docs/security.md): it is
- * used only when its format, its full key and the shape of its facts check out; anything else
- * is a miss, and the next put replaces it. A directory that cannot be written turns the cache
+ * file per key, named by the sha256 of the key (and one file per image config, by digest),
+ * written to a temporary file and renamed into place, so that scans running at the same time
+ * on one machine share the directory safely — a reader sees a whole entry or none. An entry is
+ * untrusted input (docs/security.md): it is used only when its format, its full key and the
+ * shape of its facts check out (a config: when it hashes to its digest); anything else is a
+ * miss, and the next put replaces it. A directory that cannot be written turns the cache
  * off for the run with one warning: the cache never fails a scan.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -278,7 +279,12 @@ export function diskFactsStore(dir: string, options: DiskStoreOptions): DiskFact
     },
     async put(digest, bytes) {
       if (disabled || bytes.length > MAX_CONFIG_BYTES) return;
-      if (await write(configFileName(digest), bytes)) await pruneIfOver(bytes.length);
+      try {
+        if (await write(configFileName(digest), bytes)) await pruneIfOver(bytes.length);
+      } catch (err) {
+        // Measuring the directory failed: the config is kept all the same, and the scan goes on.
+        logger.debug({ dir, code: errnoOf(err) }, 'cache size not measured after a config put');
+      }
     },
   };
 
