@@ -49,12 +49,15 @@ export class OciScanError extends Error {
   readonly code: ErrorCode;
   /** The setting to change to get past this error, when there is one (the CLI names its flag). */
   readonly setting?: ErrorSetting;
+  /** The HTTP status of a registry's refusal (429: rate-limited), when the error is one. */
+  readonly status?: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; setting?: ErrorSetting }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; setting?: ErrorSetting; status?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OciScanError';
     this.code = code;
     if (options?.setting !== undefined) this.setting = options.setting;
+    if (options?.status !== undefined) this.status = options.status;
   }
 }
 

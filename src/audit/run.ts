@@ -99,9 +99,9 @@ class RateGate {
   }
 }
 
-/** True for a registry's 429 that survived the HTTP layer's retries (status.ts says "(429)"). */
+/** True for a registry's 429 that survived the HTTP layer's retries. */
 function isRateLimited(err: unknown): boolean {
-  return err instanceof OciScanError && err.code === 'REGISTRY_ERROR' && err.message.includes('(429)');
+  return err instanceof OciScanError && err.status === 429;
 }
 
 /** A reference resolved to what it points at. */

@@ -71,6 +71,7 @@ export class SecretScrubber {
   scrubError(err: unknown): unknown {
     if (!(err instanceof OciScanError)) return err;
     const message = this.scrub(err.message);
-    return message === err.message ? err : new OciScanError(err.code, message);
+    // The cause may hold the secret too and is dropped; the setting and status hold none.
+    return message === err.message ? err : new OciScanError(err.code, message, { ...(err.setting !== undefined ? { setting: err.setting } : {}), ...(err.status !== undefined ? { status: err.status } : {}) });
   }
 }

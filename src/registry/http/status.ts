@@ -41,7 +41,8 @@ export async function statusError(conn: Connection, res: Response, refused: Refu
   } catch {
     res.body.destroy();
   }
-  return conn.scrubber.scrubError(statusMessage(conn, { status: res.statusCode, code, detail }, refused)) as OciScanError;
+  const refusal = statusMessage(conn, { status: res.statusCode, code, detail }, refused);
+  return conn.scrubber.scrubError(new OciScanError(refusal.code, refusal.message, { status: res.statusCode })) as OciScanError;
 }
 
 /** What the registry answered. */

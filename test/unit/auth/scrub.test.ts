@@ -46,4 +46,8 @@ test('tokens added later are scrubbed too; records and errors', () => {
   assert.equal(err.message, 'refused (401 UNAUTHORIZED: ***)');
   const clean = new OciScanError('NETWORK', 'nothing secret');
   assert.equal(s.scrubError(clean), clean);
+  // A scrubbed error keeps what holds no secret (the setting, the registry's status) and drops its cause.
+  const rich = s.scrubError(new OciScanError('REGISTRY_ERROR', 'rate-limited (429): refresh-TOKEN-123', { status: 429, setting: 'insecureRegistries', cause: new Error('refresh-TOKEN-123') }));
+  assert.ok(rich instanceof OciScanError);
+  assert.deepEqual({ message: rich.message, status: rich.status, setting: rich.setting, cause: rich.cause }, { message: 'rate-limited (429): ***', status: 429, setting: 'insecureRegistries', cause: undefined });
 });
