@@ -160,14 +160,19 @@ export class RecordIndex {
   static load(reportsDir: string): RecordIndex {
     const index = new RecordIndex(reportsDir);
     const dir = join(reportsDir, RECORDS_DIR);
-    let names: string[];
+    let files: string[];
     try {
-      names = readdirSync(dir).filter((n) => JOURNAL.test(n)).sort();
+      // Oldest first, so that a later run's record of a reference (--fresh, or a newer oci-scan
+      // into the same directory: its report replaced the older one) is the one kept.
+      files = readdirSync(dir)
+        .filter((n) => JOURNAL.test(n))
+        .map((n) => ({ file: join(dir, n), at: statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+        .sort((a, b) => a.at - b.at || a.file.localeCompare(b.file))
+        .map((f) => f.file);
     } catch {
       return index;
     }
-    for (const name of names) {
-      const file = join(dir, name);
+    for (const file of files) {
       try {
         scanJournal(file, (key, offset, length) => index.#lines.set(key, { file, offset, length }));
       } catch {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeRecord, RecordIndex, RecordJournal, recordedScan, recordKey, RECORDS_DIR, type RecordedImage } from '../../../src/audit/records.js';
 import { ensureReportsDir } from '../../../src/report/write.js';
@@ -84,6 +84,26 @@ test('journals of several processes are all indexed; records of any size are fou
     // Appending to a journal a later run left (a process of the same pid): lines are added, none lost.
     await appendFile(join(dir, RECORDS_DIR, files[0] ?? ''), `${recordKey('x', DIGEST)} {}\n`);
     assert.equal(RecordIndex.load(dir).size, refs.length + 1);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('the same reference recorded by two runs (--fresh into the same directory): the later run\'s record counts, whatever the file names', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await ensureReportsDir(join(dir, RECORDS_DIR));
+    await writeFile(join(dir, 'team_app_1.0-compliance.json'), JSON.stringify({ [REF]: [RESULT] }));
+    const older = { ...IMAGE, entry: { ...IMAGE.entry, failedChecks: ['sudo', 'su'] } };
+    for (const [name, image, at] of [
+      ['records-2-ffffffffffff.jsonl', older, 1_000],
+      ['records-1-000000000000.jsonl', IMAGE, 2_000],
+    ] as const) {
+      const file = join(dir, RECORDS_DIR, name);
+      await writeFile(file, `${recordKey(REF, DIGEST)} ${JSON.stringify(makeRecord(REF, DIGEST, [image]))}\n`);
+      await utimes(file, at, at);
+    }
+    assert.deepEqual(RecordIndex.load(dir).complete(REF, DIGEST)?.images, [IMAGE], 'the newer journal wins though its name sorts first');
   } finally {
     await cleanup();
   }
