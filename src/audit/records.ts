@@ -26,7 +26,7 @@ import { isSummaryImage } from './validate.js';
 
 /** The folder of the records inside the reports directory. */
 export const RECORDS_DIR = '.oci-scan-audit';
-const RECORD_FORMAT = 'oci-scan-audit-record/1';
+const RECORD_FORMAT = 'oci-scan-audit-record/2';
 /** A record holds one image's results (bounded by the recorder's caps); refuse anything far larger. */
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
@@ -46,10 +46,46 @@ export interface AuditRecord {
   readonly format: typeof RECORD_FORMAT;
   readonly reference: string;
   readonly digest: string;
+  /** The verdict key of the run that scanned it (`verdictKey`): a record is reused only by a run with the same one. */
+  readonly verdict: string;
   readonly images: readonly RecordedImage[];
 }
 
-/** The key of `reference` at `digest` in a journal: the sha256 of both, in hex. */
+/** What, besides an image's bytes, decides its verdict: a record made under anything else is not reused. */
+export interface VerdictInputs {
+  /** oci-scan's version: a newer one may judge the same bytes differently. */
+  readonly toolVersion: string;
+  /** The policy object as loaded (undefined: none). */
+  readonly policy?: unknown;
+  /** The checks run, in order, with their severities (the policy's rules applied, `--checks`). */
+  readonly checks: readonly { readonly id: string; readonly severity: string }[];
+  /** The platform choice (`linux/amd64`, `all`, …). */
+  readonly platform: string;
+  readonly allowUnscannedLayers: boolean;
+  /** Indexes of the policy's acceptances that have expired by the run's date (an expiry changes the verdict). */
+  readonly expiredAcceptances: readonly number[];
+}
+
+/** JSON with object keys sorted, so that two equal policies give one key whatever their key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The verdict key of a run: the sha256 (hex) of everything in `inputs`. */
+export function verdictKey(inputs: VerdictInputs): string {
+  return createHash('sha256').update(canonical(inputs)).digest('hex');
+}
+
+/**
+ * The key of `reference` at `digest` in a journal: the sha256 of both, in hex. The verdict key is
+ * checked inside the record: the newest record of a reference and digest is the one its report
+ * came from, whatever it was made under.
+ */
 export function recordKey(reference: string, digest: string): string {
   return createHash('sha256').update(`${reference}\n${digest}`).digest('hex');
 }
@@ -59,18 +95,19 @@ const JOURNAL = /^records-[0-9]+-[0-9a-f]{12}\.jsonl$/;
 /** Bytes of a line before its record: the key and a space. */
 const KEY_PREFIX = 65;
 
-/** A record of `reference` at `digest` for its scanned images. */
-export function makeRecord(reference: string, digest: string, images: readonly RecordedImage[]): AuditRecord {
-  return { format: RECORD_FORMAT, reference, digest, images };
+/** A record of `reference` at `digest`, scanned under `verdict`, for its scanned images. */
+export function makeRecord(reference: string, digest: string, verdict: string, images: readonly RecordedImage[]): AuditRecord {
+  return { format: RECORD_FORMAT, reference, digest, verdict, images };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** True when `doc` is a record of `reference` at `digest` whose parts match their schemas. */
-function isRecordOf(doc: unknown, reference: string, digest: string): doc is AuditRecord {
-  if (!isObject(doc) || doc['format'] !== RECORD_FORMAT || doc['reference'] !== reference || doc['digest'] !== digest) return false;
+/** True when `doc` is a record of `reference` at `digest` (under `verdict`, when given) whose parts match their schemas. */
+function isRecordOf(doc: unknown, reference: string, digest: string, verdict: string | undefined): doc is AuditRecord {
+  if (!isObject(doc) || doc['format'] !== RECORD_FORMAT || doc['reference'] !== reference || doc['digest'] !== digest || typeof doc['verdict'] !== 'string') return false;
+  if (verdict !== undefined && doc['verdict'] !== verdict) return false;
   const images = doc['images'];
   if (!Array.isArray(images) || images.length === 0) return false;
   return images.every((i: unknown) => {
@@ -187,8 +224,13 @@ export class RecordIndex {
     return this.#lines.size;
   }
 
-  /** The complete record of `reference` at `digest`, or undefined (none, unreadable, damaged, or a report gone). */
-  complete(reference: string, digest: string): AuditRecord | undefined {
+  /**
+   * The newest complete record of `reference` at `digest`, made under `verdict` when one is given
+   * (a run reuses only those), else under any (`audit merge` reads what a shard recorded); or
+   * undefined (none, made under another policy, checks, platform or version, unreadable,
+   * damaged, or a report gone).
+   */
+  complete(reference: string, digest: string, verdict?: string): AuditRecord | undefined {
     const at = this.#lines.get(recordKey(reference, digest));
     if (!at) return undefined;
     try {
@@ -200,7 +242,7 @@ export class RecordIndex {
         closeSync(fd);
       }
       const doc: unknown = JSON.parse(bytes.toString('utf8'));
-      if (!isRecordOf(doc, reference, digest)) return undefined;
+      if (!isRecordOf(doc, reference, digest, verdict)) return undefined;
       for (const image of doc.images) {
         if (!statSync(join(this.#reportsDir, image.entry.report ?? ''), { throwIfNoEntry: false })?.isFile()) return undefined;
       }

@@ -29,7 +29,8 @@ import { readLayoutIndex, REF_NAME } from '../sources/oci-layout.js';
 import type { LayerFacts } from '../layer/inspect.js';
 import type { FactsStore } from '../store/facts-store.js';
 import { planAudit, targetLabel, type AuditTarget, type PlanFilters, type PlannedRef } from './plan.js';
-import { makeRecord, RecordIndex, RecordJournal, recordedScan, RECORDS_DIR, type RecordedImage } from './records.js';
+import { ALL_CHECKS } from '../checks/index.js';
+import { makeRecord, RecordIndex, RecordJournal, recordedScan, RECORDS_DIR, verdictKey, type RecordedImage } from './records.js';
 import { buildSummary, type AuditError, type AuditSummary, type SummaryImage } from './summary.js';
 import type { ToolInfo } from '../report/formats/json.js';
 import { ensureReportsDir } from '../report/write.js';
@@ -60,6 +61,8 @@ export interface AuditOptions {
 export interface AuditOutcome {
   readonly summary: AuditSummary;
   readonly outcomes: readonly ImageOutcome[];
+  /** References the listing and filters gave before sharding (0 when the listing failed): 0 with no failure is an audit that matched nothing. */
+  readonly listed: number;
 }
 
 /**
@@ -138,6 +141,24 @@ function platformReport(base: string, image: Image): string {
   return base.replace(/-compliance\.json$/, `_${platform}-compliance.json`);
 }
 
+/**
+ * The verdict key of an audit's scans (./records.ts): its tool version, policy, checks, platform
+ * choice, `--allow-unscanned-layers`, and which acceptances have expired by today (UTC).
+ */
+export function auditVerdictKey(options: Pick<AuditOptions, 'scan' | 'tool'>, now: Date = new Date()): string {
+  const { scan } = options;
+  const day = now.toISOString().slice(0, 10);
+  const accept = scan.policy?.accept ?? [];
+  return verdictKey({
+    toolVersion: options.tool.version,
+    policy: scan.policy,
+    checks: (scan.checks ?? ALL_CHECKS).map((c) => ({ id: c.id, severity: c.severity })),
+    platform: scan.platform === 'all' ? 'all' : formatPlatform(scan.platform),
+    allowUnscannedLayers: scan.allowUnscannedLayers ?? false,
+    expiredAcceptances: accept.flatMap((rule, i) => (rule.expires !== undefined && rule.expires < day ? [i] : [])),
+  });
+}
+
 /** Runs the audit; never throws for one image's or one repository's failure, nor when stopped (the summary is then incomplete). */
 export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   const { scan: scanOptions, reportsDir } = options;
@@ -156,14 +177,15 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   } catch (err) {
     // A --repos file that does not read is the command line's fault, not the listing's.
     if (err instanceof OciScanError && err.code === 'USAGE') throw err;
-    if (signal?.aborted) return { summary: buildSummary({ ...header, complete: false, pending: 0, run: { scanned: 0, resumed: 0 } }, []), outcomes: [] };
+    if (signal?.aborted) return { summary: buildSummary({ ...header, complete: false, pending: 0, run: { scanned: 0, resumed: 0 } }, []), outcomes: [], listed: 0 };
     const listingError = describe(err);
-    return { summary: buildSummary({ ...header, complete: false, pending: 0, listingError, run: { scanned: 0, resumed: 0 } }, []), outcomes: [] };
+    return { summary: buildSummary({ ...header, complete: false, pending: 0, listingError, run: { scanned: 0, resumed: 0 } }, []), outcomes: [], listed: 0 };
   }
   await ensureReportsDir(join(reportsDir, RECORDS_DIR));
   // What earlier runs into this directory recorded (nothing with --fresh), and this run's journal.
   const previous = options.fresh ? undefined : RecordIndex.load(reportsDir);
   const journal = new RecordJournal(reportsDir);
+  const verdict = auditVerdictKey(options);
   const entries: SummaryImage[] = plan.failures.map((f) => failedEntry({ reference: f.repository, repository: f.repository, tag: null }, null, f.error));
   const outcomes: ImageOutcome[] = plan.failures.map((f) => ({ input: f.repository, failure: f.error }));
   const gates = new Map<string, RateGate>();
@@ -217,7 +239,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
       finish(ref.reference, false, error);
       return;
     }
-    const record = previous?.complete(ref.reference, digest);
+    const record = previous?.complete(ref.reference, digest, verdict);
     if (!record) {
       toScan.push({ ref, digest });
       return;
@@ -264,7 +286,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
           const named = images.map((image) => ({ ...image, name: nameOf(ref, image.name) }));
           const scans: ImageScan[] = [];
           for (const image of named) scans.push(await gated(ref, () => scanImage(image, scanOptions, facts)));
-          const recorded = await writeReference(reportsDir, journal, ref, digest, scans, signal);
+          const recorded = await writeReference(reportsDir, journal, ref, digest, verdict, scans, signal);
           entries.push(...recorded.map((i) => i.entry));
           if (options.keepResults) outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
           scanned += 1;
@@ -289,7 +311,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   // Outcomes in summary order (reference, then platform), as the whole-audit documents list them.
   const order = new Map(summary.images.map((image, i) => [image.reference, i]));
   outcomes.sort((a, b) => (order.get(a.input) ?? 0) - (order.get(b.input) ?? 0));
-  return { summary, outcomes };
+  return { summary, outcomes, listed: plan.listed + plan.failures.length };
 }
 
 /** The digest of each tag of a layout: the entry's, or for the platforms of one image (several entries), a digest of theirs. */
@@ -350,7 +372,7 @@ async function openDigest({ ref, digest }: Resolved, options: ScanOptions & { re
 }
 
 /** Writes a reference's legacy report(s), then its record; returns what was recorded. */
-async function writeReference(reportsDir: string, journal: RecordJournal, ref: PlannedRef, digest: string, scans: readonly ImageScan[], signal: AbortSignal | undefined): Promise<RecordedImage[]> {
+async function writeReference(reportsDir: string, journal: RecordJournal, ref: PlannedRef, digest: string, verdict: string, scans: readonly ImageScan[], signal: AbortSignal | undefined): Promise<RecordedImage[]> {
   const batch = new ReportBatch(reportsDir);
   try {
     const recorded: RecordedImage[] = [];
@@ -380,7 +402,7 @@ async function writeReference(reportsDir: string, journal: RecordJournal, ref: P
     }
     batch.commit(signal);
     // The record goes last, once the reports are in place: it never names a report that is missing.
-    journal.append(makeRecord(ref.reference, digest, recorded));
+    journal.append(makeRecord(ref.reference, digest, verdict, recorded));
     return recorded;
   } finally {
     batch.discard();

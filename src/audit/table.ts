@@ -52,8 +52,11 @@ export function auditTable(summary: AuditSummary): string {
   const out: string[] = [];
   const state = summary.listingError ? 'listing failed' : summary.complete ? 'complete' : `INCOMPLETE${summary.pending > 0 ? `, ${summary.pending} pending` : ''}${summary.missingShards && summary.missingShards.length > 0 ? `, shards missing: ${summary.missingShards.join(', ')}` : ''}`;
   const shard = summary.shard ? ` (shard ${summary.shard.index}/${summary.shard.count})` : '';
-  out.push(`Audit of ${terminalText(summary.source, 300)}${shard}: ${count(totals.images, 'image')}, ${totals.scanned} scanned, ${totals.errors} not scanned, ${count(totals.distinctManifests, 'distinct manifest')}, ${count(totals.distinctLayers, 'distinct layer')} — ${state}`);
+  // What has results, and where they came from: scanned now, or reused from an earlier run's records.
+  const { run } = summary;
+  out.push(`Audit of ${terminalText(summary.source, 300)}${shard}: ${count(totals.images, 'image')}, ${totals.scanned} with results, ${totals.errors} not scanned, ${count(totals.distinctManifests, 'distinct manifest')}, ${count(totals.distinctLayers, 'distinct layer')} — ${state}`);
   if (summary.listingError) out.push(`Listing failed: ${terminalText(summary.listingError.message, 500)}`);
+  out.push(`This run: ${count(run.scanned, 'reference')} scanned, ${run.resumed} reused from an earlier run's records (same digest, policy, checks, platform and version)`);
   out.push('', 'Images by highest severity:');
   for (const s of SEVERITY_ORDER) out.push(`  ${s.padEnd(14)} ${String(totals.bySeverity[s]).padStart(6)}`);
   out.push(`  ${'not scanned'.padEnd(14)} ${String(totals.errors).padStart(6)}`);

@@ -158,6 +158,7 @@ export const AUDIT_HELP = [
     ['--rate N', 'per registry, at most N images started per second; halves on 429 [0: no limit]'],
     ['--page-size N', 'entries asked for per catalog and tag-list page [100]'],
     ['--fresh', 'scan every image again, ignoring the reports a previous run left'],
+    ['--allow-empty', 'exit 0 when the audit matches no image (default: exit 22, a typo must not pass)'],
     ['--reports-dir DIR', 'the report files and audit-summary.json [COMPLIANCE_REPORTS_DIR, default reports]'],
     ['--format F[=FILE]', 'json, sarif or junit for the whole audit, or table; repeatable ("-": stdout) [table on stdout]'],
     ['-q, --quiet', 'no progress line per image on stderr'],
@@ -168,6 +169,7 @@ export const AUDIT_HELP = [
   table([
     ['0, 12-15', 'the highest severity over every image (as for scans; --fail-on applies)'],
     ['20', 'the listing failed (catalog, layout) or, for merge, a shard is missing'],
+    ['22', 'the audit matched no image (a prefix or filter that matches nothing; --allow-empty: 0)'],
     ['2', 'usage error'],
     ['130, 143', 'interrupted: audit-summary.json is written, marked incomplete'],
   ]),

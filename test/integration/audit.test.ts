@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditSummary } from '../../src/audit/summary.js';
 import { DEFAULT_SEVERITY_CODES } from '../../src/cli/exit-codes.js';
@@ -140,6 +140,52 @@ describe('oci-scan audit of a registry mirror', { skip }, () => {
     assert.deepEqual(summary.run, { scanned: 0, resumed: 450 });
     assert.deepEqual(auditedPart(summary), auditedPart(cold.summary));
     assert.equal(again.code, cold.code);
+  });
+
+  test('a re-run under another policy, or back without it, scans again: records are reused only under the same verdict key', async () => {
+    const reports = join(dir, 'policy-rerun');
+    const policy = join(dir, 'no-sudo.yaml');
+    writeFileSync(policy, 'version: 1\nchecks:\n  sudo: { disabled: true }\n');
+    const sudoFailures = (summary: AuditSummary): number => summary.images.filter((i) => i.failedChecks.includes('sudo')).length;
+    const first = await runAudit([target, '--page-size', '20', '--reports-dir', reports, '-q'], cold.cache);
+    assert.deepEqual(readSummary(reports).run, { scanned: 450, resumed: 0 });
+    assert.ok(sudoFailures(readSummary(reports)) > 0, 'the mirror has images failing sudo');
+    const withPolicy = await runAudit([target, '--page-size', '20', '--reports-dir', reports, '-q', '--policy', policy, '--format', 'table'], cold.cache);
+    const summary = readSummary(reports);
+    assert.deepEqual(summary.run, { scanned: 450, resumed: 0 }, 'another policy: nothing reused');
+    assert.equal(sudoFailures(summary), 0, 'the disabled check fails no image');
+    assert.match(withPolicy.stdout, /\nThis run: 450 references scanned, 0 reused /, withPolicy.stdout.slice(0, 500));
+    await runAudit([target, '--page-size', '20', '--reports-dir', reports, '-q'], cold.cache);
+    assert.deepEqual(readSummary(reports).run, { scanned: 450, resumed: 0 }, 'back without the policy: the policy run\'s records are not reused either');
+    assert.deepEqual(auditedPart(readSummary(reports)), auditedPart(cold.summary));
+    const again = await runAudit([target, '--page-size', '20', '--reports-dir', reports, '-q'], cold.cache);
+    assert.deepEqual(readSummary(reports).run, { scanned: 0, resumed: 450 }, 'the same verdict key: reused');
+    assert.equal(again.code, first.code);
+  });
+
+  test('an audit that matches no image (a typo in the prefix, an --include matching nothing) exits 22 with one line; --allow-empty exits 0', async () => {
+    for (const args of [[`${proxy.host}/mirorr`], [target, '--include', 'no-such-repo-*']]) {
+      const reports = join(dir, `empty-${args.length}`);
+      const r = await runAudit([...args, '--reports-dir', reports, '-q'], join(dir, 'cache-empty-audit'));
+      assert.equal(r.code, 22, r.stderr);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0] ?? '', /^oci-scan: the audit of .* matched no image: check the registry prefix .*--allow-empty/);
+      assert.equal(readSummary(reports).images.length, 0, 'the empty summary is still written');
+      const allowed = await runAudit([...args, '--reports-dir', reports, '-q', '--allow-empty'], join(dir, 'cache-empty-audit'));
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.equal(allowed.stderr, '');
+    }
+    // One reference over two shards: at least one of them gets nothing of a listing that is not empty.
+    let emptyShards = 0;
+    for (const part of ['1/2', '2/2']) {
+      const reports = join(dir, `empty-shard-${part.replace('/', '-')}`);
+      const shard = await runAudit([target, '--tags', '^latest$', '--include', 'mirror/app-000', '--shard', part, '--reports-dir', reports, '-q'], join(dir, 'cache-empty-audit'));
+      if (readSummary(reports).images.length > 0) continue;
+      emptyShards += 1;
+      assert.equal(shard.code, 0, `an empty shard of a non-empty listing is not an empty audit: ${shard.stderr}`);
+    }
+    assert.equal(emptyShards, 1);
   });
 
   test('shards (N = 1, 3, 7) are disjoint, their union is the unsharded audit, and merge gives its summary and exit code', async () => {

@@ -23,6 +23,7 @@ import { documentText, ReportBatch } from '../../report/write.js';
 import type { AuditTarget, PlanFilters } from '../../audit/plan.js';
 import { parseTarget, shardOfRun } from '../audit-args.js';
 import { runAudit } from '../../audit/run.js';
+import { targetLabel } from '../../audit/plan.js';
 import { mergeSummaries, summaryHighest, type AuditSummary } from '../../audit/summary.js';
 import { auditTable } from '../../audit/table.js';
 import { readSummaryDir, SUMMARY_FILE } from '../../audit/read.js';
@@ -45,6 +46,8 @@ export interface AuditConfig extends Pick<ScanConfig, 'reportsDir' | 'quiet' | '
   readonly concurrency: number;
   readonly rate: number;
   readonly fresh: boolean;
+  /** An audit that matches no image exits 0 instead of 22. */
+  readonly allowEmpty: boolean;
 }
 
 /** Everything `audit merge` needs. */
@@ -113,6 +116,7 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
         .option('rate', { type: 'string', requiresArg: true })
         .option('page-size', { type: 'string', requiresArg: true })
         .option('fresh', { type: 'boolean', default: false })
+        .option('allow-empty', { type: 'boolean', default: false })
         .option('format', { type: 'string', requiresArg: true })
         .option('output', { alias: 'o', type: 'string', requiresArg: true })
         .option('quiet', { alias: 'q', type: 'boolean', default: false })
@@ -147,6 +151,7 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
     concurrency: wholeNumber(args.concurrency, '--concurrency', 1, 256) ?? defaultConcurrency(),
     rate: positiveNumber(args.rate, '--rate') ?? 0,
     fresh: args.fresh,
+    allowEmpty: args['allow-empty'],
     ...image,
   };
 }
@@ -237,9 +242,13 @@ export async function runAuditCommand(config: AuditConfig, context: RunContext):
   } finally {
     await session.close();
   }
-  const { summary, outcomes } = result;
+  const { summary, outcomes, listed } = result;
   await writeOutputs(config.reportsDir, summary, outcomes, config.outputs, context, signal.aborted);
   if (summary.listingError) process.stderr.write(`oci-scan: ${terminalText(summary.listingError.message, 4000)}\n`);
+  // A typo in the prefix or a filter that matches nothing must not keep a nightly job green.
+  if (!summary.listingError && !signal.aborted && listed === 0 && !config.allowEmpty) {
+    throw new OciScanError('NO_IMAGE', `the audit of ${terminalText(targetLabel(config.target), 300)} matched no image: check the registry prefix and --include/--exclude/--tags (or pass --allow-empty if an empty audit is fine)`);
+  }
   return auditExitCode(summary, config.codes, config.threshold);
 }
 

@@ -23,7 +23,9 @@ test('the table counts images per highest severity and ranks failures and reposi
       image('reg/e:1', null, [], 'image reg/e:1 not found'),
     ]),
   );
-  assert.match(text, /^Audit of reg\/team: 7 images, 6 scanned, 1 not scanned, .* — complete\n/);
+  assert.match(text, /^Audit of reg\/team: 7 images, 6 with results, 1 not scanned, .* — complete\nThis run: 0 references scanned, 0 reused /);
+  const rerun = auditTable(buildSummary({ ...HEADER, run: { scanned: 2, resumed: 5 } }, [image('reg/a:1', 'Low', ['layer-count'])]));
+  assert.match(rerun, /\nThis run: 2 references scanned, 5 reused from an earlier run's records/, 'what was scanned and what reused, each counted apart');
   assert.match(text, /\n {2}Critical +3\n {2}High +0\n {2}Medium +0\n {2}Low +2\n {2}Informational +1\n {2}not scanned +1\n/);
   assert.match(text, /Most frequent failures:\n +3 {2}layer-count +The number of layers in the image\n +2 {2}sudo /);
   // c has two Critical images, b one: c first; a (Low) after them; d (all passed) not listed.
