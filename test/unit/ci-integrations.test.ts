@@ -132,6 +132,9 @@ function baseEnv(extra: Record<string, string>): Record<string, string> {
 }
 
 /** An input's default ('' when it has none). */
+/** The package the template's script is given in these tests (the npx stand-in runs the checkout instead). */
+const TARBALL = './oci-scan-0.1.0.tgz';
+
 function inputValue(inputs: Record<string, Json>, name: string): string {
   const spec = inputs[name];
   return isRecord(spec) && spec['default'] !== undefined && spec['default'] !== null ? String(spec['default']) : '';
@@ -214,16 +217,16 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
     for (const value of failOn['options']) assert.ok(value === '' || (FAIL_ON_VALUES as readonly string[]).includes(String(value)), `fail-on option ${String(value)}`);
   });
 
-  it('keeps the reports as artifacts, JUnit as the JUnit report, and installs this version of the package by default', async () => {
+  it('keeps the reports as artifacts, JUnit as the JUnit report; the package is a required input, with no default', () => {
     const artifacts = job['artifacts'];
     assert.ok(isRecord(artifacts) && isRecord(artifacts['reports']));
     assert.equal(artifacts['when'], 'always');
     assert.deepEqual(artifacts['paths'], ['$[[ inputs.reports-dir ]]/']);
     assert.equal(artifacts['reports']['junit'], '$[[ inputs.reports-dir ]]/junit.xml');
-    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const packageInput = inputs['package'];
     assert.ok(isRecord(packageInput));
-    assert.equal(packageInput['default'], `oci-scan@${pkg.version}`);
+    // A GitLab input without a default is required: no default can name a package nobody here owns.
+    assert.equal(packageInput['default'], undefined);
   });
 
   describe('its script, run with sh on the demo image', () => {
@@ -256,6 +259,7 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
       await mkdir(project);
       await mkdir(record);
       const env = baseEnv({ PATH: `${join(tmp.dir, 'bin')}:${process.env['PATH'] ?? ''}`, CI_PROJECT_DIR: project, RECORD_DIR: record, ...extraEnv });
+      given = { package: TARBALL, ...given };
       for (const [variable, value] of Object.entries(job['variables'] as Record<string, Json>)) {
         const input = carriers.get(variable);
         const raw = input ? (given[input] ?? inputValue(inputs, input)) : String(value);
@@ -274,8 +278,7 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
       assert.deepEqual((await readdir(join(ran.project, 'oci-scan-reports'))).sort(), ['demo_1.0-compliance.json', 'junit.xml', 'oci-scan.json', 'oci-scan.sarif']);
       assert.match(await readFile(join(ran.project, 'oci-scan-reports/junit.xml'), 'utf8'), /<testsuite [^>]*failures="7"/);
       assert.match(ran.stdout, /7 failed \(4 Critical, 1 High, 1 Medium, 1 Low\), 10 passed/);
-      const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-      assert.equal(await readFile(join(ran.record, 'package'), 'utf8'), `oci-scan@${pkg.version}`);
+      assert.equal(await readFile(join(ran.record, 'package'), 'utf8'), TARBALL);
       // The cache went where GitLab's cache: keeps it.
       assert.ok((await readdir(join(ran.project, '.oci-scan-cache'))).length > 0);
     });
@@ -291,6 +294,15 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
       assert.equal(refused.code, 2, refused.stderr);
       assert.match(refused.stderr, /^oci-scan: policy .*strict-policy\.yaml/m);
       assert.deepEqual(await readdir(join(project, 'oci-scan-reports')), []);
+    });
+
+    it('refuses a package that would resolve to the unscoped public name, with one line, before running npx', async () => {
+      for (const spec of ['oci-scan', 'oci-scan@0.1.0', '0.1.0', 'latest', '']) {
+        const ran = await runJob(`unowned-${spec.replace(/\W/g, '_') || 'empty'}`, { image: `oci:${DEMO}:1.0`, package: spec });
+        assert.equal(ran.code, 2, `${spec}: ${ran.stderr}`);
+        assert.match(ran.stderr, /^oci-scan template: package: .* would install the unscoped name oci-scan from the public npm registry/, spec);
+        assert.deepEqual(await readdir(ran.record), [], `${spec}: npx was not called`);
+      }
     });
 
     it('refuses an unknown format with one line, before running oci-scan', async () => {
@@ -325,7 +337,7 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
 describe('GitHub: action.yml', () => {
   const file = join(ROOT, 'action.yml');
   /** Inputs that are no oci-scan option. */
-  const NOT_OPTIONS = new Set(['image', 'version', 'upload-sarif', 'sarif-category']);
+  const NOT_OPTIONS = new Set(['image', 'package', 'upload-sarif', 'sarif-category']);
   let text = '';
   let action: Record<string, Json> = {};
   let inputs: Record<string, Json> = {};
@@ -439,6 +451,16 @@ describe('GitHub: action.yml', () => {
       assert.equal(missing.outputs['highest'] ?? '', '');
     });
 
+    it('refuses a package that would resolve to the unscoped public name; its default is its own checkout', async () => {
+      assert.ok(isRecord(inputs['package']));
+      assert.equal(inputs['package']['default'], '', 'empty: the action\'s own checkout');
+      for (const spec of ['oci-scan', 'oci-scan@0.1.0', '0.1.0', 'v0.1.0']) {
+        const ran = await runStep(`unowned-${spec.replace(/\W/g, '_')}`, { image: `oci:${DEMO}:1.0`, package: spec });
+        assert.equal(ran.code, 2, `${spec}: ${ran.stderr}`);
+        assert.deepEqual(ran.outputs, {}, `${spec}: nothing ran`);
+      }
+    });
+
     it('takes inputs as data: shell syntax in an input runs nothing', async () => {
       const ran = await runStep('hostile', { image: '$(touch pwned-1)`touch pwned-2`', policy: '"; touch pwned-3; "', 'log-level': '$(touch pwned-4)', platform: "'; touch pwned-5; '" });
       // The step ran to its end (it wrote its outputs), and oci-scan refused the values.
@@ -453,6 +475,44 @@ describe('GitHub: action.yml', () => {
       assert.equal(ran.code, 13);
       assert.deepEqual(Object.values(last['env']), ['${{ steps.scan.outputs.exit-code }}']);
     });
+  });
+});
+
+/**
+ * The commands in `text` that would install or run the unscoped name `oci-scan` from the public
+ * npm registry, which this project does not own: `npx oci-scan` without `--no-install`,
+ * `--package oci-scan[@…]`, `npm install|i|add|exec oci-scan[@…]`, an input default naming it.
+ */
+function unownedInstalls(text: string): string[] {
+  const found: string[] = [];
+  for (const line of text.split('\n')) {
+    const l = line.replace(/["']/g, '');
+    if (/\bnpx\b(?:\s+--?[\w-]+)*\s+oci-scan(?:@\S*)?(?:\s|$)/.test(l) && !/\bnpx\b.*(?:--no-install|--no\b|--package|-p\s)/.test(l)) found.push(line.trim());
+    else if (/(?:--package|-p)[=\s]+oci-scan(?:@\S*)?(?:\s|$)/.test(l)) found.push(line.trim());
+    else if (/\bnpm\s+(?:install|i|add|exec|x)\b(?:\s+--?[\w-]+)*\s+oci-scan(?:@\S*)?(?:\s|$)/.test(l)) found.push(line.trim());
+    else if (/^\s*default:\s*oci-scan@/.test(l)) found.push(line.trim());
+  }
+  return found;
+}
+
+describe('no snippet, template or action installs a package nobody here owns', () => {
+  it('the finder finds the forms (it would have found the old ones)', () => {
+    assert.deepEqual(unownedInstalls(['    - npx oci-scan --format table', 'npm install oci-scan', 'npm i -g oci-scan@0.1.0', '      default: oci-scan@0.1.0', 'npx --yes --package "oci-scan@1" -- oci-scan "$IMAGE"'].join('\n')).length, 5);
+    assert.deepEqual(unownedInstalls(['npx --yes --package "$OCI_SCAN_PACKAGE" -- oci-scan IMAGE', 'npx --no-install oci-scan IMAGE', 'npm install ./oci-scan-0.1.0.tgz', 'npm install @your-org/oci-scan@0.1.0', 'uses: example-org/oci-scan@v0.1.0'].join('\n')), []);
+  });
+
+  it('in the code blocks of README.md and docs/, action.yml, the GitLab template, the examples and the Containerfile', async () => {
+    const docs = ['README.md', ...(await readdir(join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const whole = ['action.yml', 'ci/gitlab/oci-scan.yml', 'Containerfile', ...(await readdir(join(ROOT, 'examples'))).map((f) => `examples/${f}`)];
+    const found: string[] = [];
+    for (const f of docs) {
+      // Code only (fenced blocks, and inline code that is a whole command): prose may warn against the name.
+      const text = await readFile(join(ROOT, f), 'utf8');
+      const code = [...text.matchAll(/^```[^\n]*\n([\s\S]*?)^```/gm)].map((m) => m[1] ?? '').join('\n');
+      found.push(...unownedInstalls(code).map((l) => `${f}: ${l}`));
+    }
+    for (const f of whole) found.push(...unownedInstalls(await readFile(join(ROOT, f), 'utf8')).map((l) => `${f}: ${l}`));
+    assert.deepEqual(found, []);
   });
 });
 
