@@ -16,12 +16,13 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, it } from 'node:test';
 import fc from 'fast-check';
 import { TarFormatError, TarReader, listTar, type TarHeader } from '../../src/layer/tar/reader.js';
 import { closeGoOracle, goOracleSkip, listWithGo, type GoEntry, type GoListing } from '../helpers/tar-oracle.js';
 import { fuzzParams, reportRuns } from './fuzz-config.js';
 import { BLOCK, END, header, haveGnuTar, hostileTar, longName, member, mutatedTar, pax, paxRecord, padded, realTars, sparseExtension, sparseMap1x0, type Header } from './tar-hostile.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 type Ours = ReturnType<typeof listTar>;
 
@@ -352,7 +353,7 @@ function params(defaultRuns: number): fc.Parameters<[Buffer]> {
 
 const skip = goOracleSkip('tar differential (Go archive/tar oracle)');
 
-describe("tar parity with Go's archive/tar", { skip }, () => {
+describeOrSkip("tar parity with Go's archive/tar", { skip }, () => {
   after(() => closeGoOracle());
 
   /** Checks each case's Go reading, then listTar against it; collects the disagreements. */

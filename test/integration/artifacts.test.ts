@@ -9,11 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { buildArtifact, type ArtifactKind } from '../helpers/image-builder.js';
 import { Pusher } from '../helpers/push.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
 import { runCli, tempDir } from '../helpers/scan.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const skip = registrySkipReason();
 
@@ -25,7 +26,7 @@ const KINDS: Array<[ArtifactKind, string]> = [
   ['sbom-attestation', 'application/vnd.dsse.envelope.v1+json'],
 ];
 
-describe('OCI artifacts in a registry', { skip }, () => {
+describeOrSkip('OCI artifacts in a registry', { skip }, () => {
   let registry: RunningRegistry | undefined;
 
   before(async () => {

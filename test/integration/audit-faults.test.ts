@@ -25,10 +25,11 @@ import { buildImage, buildIndex } from '../helpers/image-builder.js';
 import { Pusher } from '../helpers/push.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
 import { tempDir } from '../helpers/scan.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const skip = registrySkipReason();
 
-describe('audit faults', { skip }, () => {
+describeOrSkip('audit faults', { skip }, () => {
   let registry: RunningRegistry;
   let proxy: CountingProxy;
   let dir: string;

@@ -6,7 +6,7 @@
  * planned; more planned references than the bound fail the listing. The bounds are lowered
  * here; their defaults are LISTING_LIMITS.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { pino } from 'pino';
 import { LISTING_LIMITS, planAudit, type AuditTarget, type ListingLimits, type Plan } from '../../src/audit/plan.js';
@@ -14,10 +14,11 @@ import { isOciScanError } from '../../src/errors.js';
 import { openSession } from '../../src/registry/session.js';
 import { mirrorRepository, pushMirror } from '../helpers/audit-mirror.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const skip = registrySkipReason();
 
-describe('audit listing limits', { skip }, () => {
+describeOrSkip('audit listing limits', { skip }, () => {
   let registry: RunningRegistry;
   before(async () => {
     registry = await startRegistry({ kind: 'none' });

@@ -6,7 +6,7 @@
  * (N = 1, 3, 7) and their merge, and an audit stopped by SIGTERM and killed by SIGKILL, then
  * resumed.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,11 +18,12 @@ import { pushMirror, type Mirror } from '../helpers/audit-mirror.js';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
 import { runCli, tempDir } from '../helpers/scan.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const skip = registrySkipReason();
 const REPOS = 150;
 
-describe('oci-scan audit of a registry mirror', { skip }, () => {
+describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
   let registry: RunningRegistry;
   let proxy: CountingProxy;
   let mirror: Mirror;

@@ -25,6 +25,7 @@ import { registrySkipReason, startRegistry, type RunningRegistry } from '../help
 import { scan } from '../../src/scan.js';
 import { runCli, tempDir, TEST_CACHE_ROOT, testScanOptions } from '../helpers/scan.js';
 import { withMount } from '../helpers/tmpfs.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const base: EntrySpec[] = [
   { type: 'file', path: 'etc/os-release', content: 'ID=debian\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\n' },
@@ -61,7 +62,7 @@ async function assertConsistent(dir: string): Promise<number> {
   return names.length;
 }
 
-describe('warm re-scan against the real registry', { skip: registrySkipReason() }, () => {
+describeOrSkip('warm re-scan against the real registry', { skip: registrySkipReason() }, () => {
   let registry: RunningRegistry;
   before(async () => {
     registry = await startRegistry({ kind: 'none' });

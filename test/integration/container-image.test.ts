@@ -23,7 +23,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { fetch } from 'undici';
 import { ALL_CHECKS } from '../../src/checks/index.js';
 import type { CheckId } from '../../src/checks/types.js';
@@ -32,6 +32,7 @@ import { buildImage, writeOciLayout } from '../helpers/image-builder.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
 import { runCli, tempDir } from '../helpers/scan.js';
 import { missingTools } from '../helpers/tools.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -58,7 +59,7 @@ interface ImageConfig {
   readonly Labels?: Record<string, string>;
 }
 
-describe('the Containerfile, built with buildah against bases built from this machine, scanned by oci-scan', { skip, timeout: 15 * 60_000 }, () => {
+describeOrSkip('the Containerfile, built with buildah against bases built from this machine, scanned by oci-scan', { skip, timeout: 15 * 60_000 }, () => {
   let dir = '';
   let cleanup: () => Promise<void> = async () => undefined;
   let registry: RunningRegistry | undefined;

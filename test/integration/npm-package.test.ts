@@ -19,6 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import { ALL_CHECKS } from '../../src/checks/index.js';
 import { runCli, tempDir } from '../helpers/scan.js';
 import { missingTools } from '../helpers/tools.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DEMO = join(ROOT, 'fixtures/demo');
@@ -86,7 +87,7 @@ async function listFiles(dir: string): Promise<string[]> {
 const npm = missingTools({ npm: 'npm' });
 if (npm.skip) console.error(`!!! npm package tests SKIPPED: ${npm.skip}`);
 
-describe('the npm package: pack, install into an empty prefix, use', { skip: npm.skip }, () => {
+describeOrSkip('the npm package: pack, install into an empty prefix, use', { skip: npm.skip }, () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };
   let tarball = '';
   let packedFiles: string[] = [];

@@ -20,7 +20,7 @@ import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import type { Logger } from 'pino';
 import type { ReportResult } from '../../src/report/model.js';
 import { scan, type ImageScan } from '../../src/scan.js';
@@ -31,6 +31,7 @@ import { buildImage, buildIndex, buildTar, digestOf, tarOfFiles, writeGgcrTarbal
 import { capturedLogger } from '../helpers/registry-server.js';
 import { tempDir, testScanOptions } from '../helpers/scan.js';
 import { missingTools, startContainerd, startDocker, type Daemon } from '../helpers/tools.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const run = promisify(execFile);
 const open = (input: string, extra: Parameters<typeof testScanOptions>[0] = {}): Promise<Image[]> => openImages(input, testScanOptions(extra));
@@ -110,7 +111,7 @@ function assertFindings(result: ImageScan, byId: (id: string) => ReportResult): 
   assert.equal(result.highest, 'Critical');
 }
 
-describe('images written by umoci and skopeo', { skip: umociSkopeo.skip }, () => {
+describeOrSkip('images written by umoci and skopeo', { skip: umociSkopeo.skip }, () => {
   let dir = '';
   let cleanup: () => Promise<void> = async () => undefined;
   let layout = '';
@@ -175,7 +176,7 @@ describe('images written by umoci and skopeo', { skip: umociSkopeo.skip }, () =>
 
 const buildahPodman = tools('buildah, podman', { buildah: 'buildah', podman: 'podman', gzip: 'gzip' });
 
-describe('an image built by buildah and written by podman save', { skip: buildahPodman.skip }, () => {
+describeOrSkip('an image built by buildah and written by podman save', { skip: buildahPodman.skip }, () => {
   let dir = '';
   let cleanup: () => Promise<void> = async () => undefined;
   /** Private storage for buildah and podman (vfs needs no kernel overlay support). */
@@ -242,7 +243,7 @@ describe('an image built by buildah and written by podman save', { skip: buildah
 
 const containerd = tools('containerd', { containerd: 'containerd', ctr: 'containerd' }, true);
 
-describe('ctr export --platform: the whole index, one platform’s blobs', { skip: containerd.skip }, () => {
+describeOrSkip('ctr export --platform: the whole index, one platform’s blobs', { skip: containerd.skip }, () => {
   let dir = '';
   let cleanup: () => Promise<void> = async () => undefined;
   let daemon: Daemon | undefined;
@@ -293,7 +294,7 @@ describe('ctr export --platform: the whole index, one platform’s blobs', { ski
 
 const docker = tools('docker', { dockerd: 'docker.io', docker: 'docker.io', containerd: 'containerd', podman: 'podman' }, true);
 
-describe('docker load / docker save (dockerd 20.10)', { skip: docker.skip }, () => {
+describeOrSkip('docker load / docker save (dockerd 20.10)', { skip: docker.skip }, () => {
   let dir = '';
   let cleanup: () => Promise<void> = async () => undefined;
   let daemon: Daemon | undefined;

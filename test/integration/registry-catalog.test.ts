@@ -19,6 +19,7 @@ import { startServer, type TestServer } from '../helpers/fault-server.js';
 import { buildImage } from '../helpers/image-builder.js';
 import { Pusher } from '../helpers/push.js';
 import { registrySkipReason, startRegistry, testOptions, type RunningRegistry } from '../helpers/registry-server.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const skip = registrySkipReason();
 const image = buildImage({ layers: [{ entries: [{ type: 'file', path: 'x', content: 'x' }] }] });
@@ -45,7 +46,7 @@ async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, pattern: 
   });
 }
 
-describe('catalog and tags of a real registry', { skip }, () => {
+describeOrSkip('catalog and tags of a real registry', { skip }, () => {
   let registry: RunningRegistry;
   let proxy: CountingProxy;
   let session: Session;

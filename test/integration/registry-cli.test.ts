@@ -3,7 +3,7 @@
  * report file, one-line errors, and no password in stdout, stderr or the reports directory;
  * several images in one run; an image named like a command.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -15,6 +15,7 @@ import { startCountingProxy } from '../helpers/counting-proxy.js';
 import { Pusher } from '../helpers/push.js';
 import { isolatedCacheEnv } from '../helpers/scan.js';
 import { registrySkipReason, startRegistry, TEST_PASSWORD, TEST_USER, type RunningRegistry } from '../helpers/registry-server.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const skip = registrySkipReason();
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -56,7 +57,7 @@ async function reportsText(dir: string): Promise<string> {
   return names.join('\n') + texts.join('\n');
 }
 
-describe('CLI against a real registry', { skip }, () => {
+describeOrSkip('CLI against a real registry', { skip }, () => {
   let registry: RunningRegistry;
   let dir: string;
   let auth: Record<string, string>;

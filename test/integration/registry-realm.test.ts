@@ -5,7 +5,7 @@
  * /etc/hosts): if oci-scan resolved the name again for the connection, the system resolver
  * would fail; if it connected anywhere but the checked address, nothing would answer.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { lookup as dnsLookup } from 'node:dns';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +19,7 @@ import { buildImage } from '../helpers/image-builder.js';
 import { Pusher } from '../helpers/push.js';
 import { freePort, readLayers, registrySkipReason, startRegistry, testOptions, TEST_PASSWORD, TEST_USER, type RunningRegistry } from '../helpers/registry-server.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const skip = registrySkipReason();
 const REALM_HOST = 'auth.test';
@@ -39,7 +40,7 @@ function resolver(answers: readonly string[]): ((name: string) => Promise<readon
   return Object.assign(resolve, { asked });
 }
 
-describe('token realm resolved, checked and pinned (real docker-registry)', { skip }, () => {
+describeOrSkip('token realm resolved, checked and pinned (real docker-registry)', { skip }, () => {
   let registry: RunningRegistry;
   let tokens: TokenServer;
   let dir: string;

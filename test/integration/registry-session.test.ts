@@ -7,7 +7,7 @@
  * Provenance: images by test/helpers/image-builder.ts, pushed with test/helpers/push.ts
  * straight to the registry (not through the proxy, so that only the scans are counted).
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { Pusher } from '../helpers/push.js';
 import { registrySkipReason, startRegistry, TEST_PASSWORD, TEST_USER, type RunningRegistry } from '../helpers/registry-server.js';
 import { tempDir, testScanOptions } from '../helpers/scan.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const skip = registrySkipReason();
 const creds = { username: TEST_USER, password: TEST_PASSWORD };
@@ -32,7 +33,7 @@ async function scanAll(refs: readonly string[], options: ScanOptions): Promise<s
   return out;
 }
 
-describe('registry session: htpasswd registry, credentials from a credential helper', { skip }, () => {
+describeOrSkip('registry session: htpasswd registry, credentials from a credential helper', { skip }, () => {
   let registry: RunningRegistry;
   let proxy: CountingProxy;
   let dir = '';
@@ -90,7 +91,7 @@ describe('registry session: htpasswd registry, credentials from a credential hel
   });
 });
 
-describe('registry session: token registry', { skip }, () => {
+describeOrSkip('registry session: token registry', { skip }, () => {
   let registry: RunningRegistry;
   let tokens: TokenServer;
   let proxy: CountingProxy;

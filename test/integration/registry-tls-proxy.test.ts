@@ -8,7 +8,7 @@
  * tests use a plain-HTTP registry on 127.0.0.1 (undici's EnvHttpProxyAgent has no loopback
  * exception: only NO_PROXY bypasses the proxy).
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { Pusher } from '../helpers/push.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
 import { runCli, tempDir } from '../helpers/scan.js';
 import { makeTestPki, startForwardProxy, withTrustedCa, type TestPki, type TestProxy } from '../helpers/tls.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const skip = registrySkipReason();
 
@@ -53,7 +54,7 @@ async function assertCleanReport(reports: string, reference: string): Promise<vo
   assert.deepEqual(Object.keys(report), [reference]);
 }
 
-describe('CLI against an HTTPS registry with a private CA', { skip }, () => {
+describeOrSkip('CLI against an HTTPS registry with a private CA', { skip }, () => {
   let pki: TestPki;
   let registry: RunningRegistry;
   let work: Awaited<ReturnType<typeof tempDir>>;
@@ -116,7 +117,7 @@ describe('CLI against an HTTPS registry with a private CA', { skip }, () => {
   });
 });
 
-describe('CLI through a forward HTTP proxy (HTTP_PROXY, NO_PROXY)', { skip }, () => {
+describeOrSkip('CLI through a forward HTTP proxy (HTTP_PROXY, NO_PROXY)', { skip }, () => {
   let registry: RunningRegistry;
   let proxy: TestProxy;
   let work: Awaited<ReturnType<typeof tempDir>>;

@@ -3,7 +3,7 @@
  * three set-ups: anonymous, htpasswd (Basic) and token (Bearer, our token server). Images are
  * built in code by test/helpers/image-builder.ts and pushed with test/helpers/push.ts.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { startServer } from '../helpers/fault-server.js';
 import { Pusher } from '../helpers/push.js';
 import { capturedLogger, readLayers, registrySkipReason, startRegistry, testOptions, TEST_PASSWORD, TEST_USER, type RunningRegistry } from '../helpers/registry-server.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const skip = registrySkipReason();
 const creds = { username: TEST_USER, password: TEST_PASSWORD };
@@ -63,7 +64,7 @@ async function assertImageMatches(images: Awaited<ReturnType<typeof openRegistry
   read.forEach((r, i) => assert.ok(r.bytes.equals(built.layers[i]?.bytes ?? Buffer.alloc(0))));
 }
 
-describe('registry: anonymous docker-registry', { skip }, () => {
+describeOrSkip('registry: anonymous docker-registry', { skip }, () => {
   let registry: RunningRegistry;
   before(async () => {
     registry = await startRegistry({ kind: 'none' });
@@ -217,7 +218,7 @@ describe('registry: anonymous docker-registry', { skip }, () => {
   });
 });
 
-describe('registry: htpasswd (Basic) docker-registry', { skip }, () => {
+describeOrSkip('registry: htpasswd (Basic) docker-registry', { skip }, () => {
   let registry: RunningRegistry;
   let dir: string;
   before(async () => {
@@ -264,7 +265,7 @@ describe('registry: htpasswd (Basic) docker-registry', { skip }, () => {
   });
 });
 
-describe('registry: token-auth docker-registry', { skip }, () => {
+describeOrSkip('registry: token-auth docker-registry', { skip }, () => {
   let registry: RunningRegistry;
   let tokens: TokenServer;
   let dir: string;

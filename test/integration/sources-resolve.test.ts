@@ -9,7 +9,7 @@
  * Provenance: images by test/helpers/image-builder.ts (the attestation is its
  * `sbom-attestation` artifact, the shape BuildKit and cosign attach); indexes are written below.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { buildArtifact, buildImage, digestOf, tarOfFiles, type BuiltImage } from
 import { Pusher } from '../helpers/push.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
 import { tempDir, testScanOptions } from '../helpers/scan.js';
+import { describeOrSkip } from '../helpers/skip.js';
 
 const skip = registrySkipReason();
 
@@ -86,7 +87,7 @@ function layoutFiles(): Array<[string, Buffer]> {
 /** What opening an image gave: the images (manifest digest and platform), or the error's code and message with the reference as IMAGE. */
 type Outcome = { images: Array<{ manifest: string | undefined; platform: string | undefined; fromIndex: boolean }> } | { code: string; message: string };
 
-describe('one resolver: the same result and message from a registry, a layout, an OCI archive and a docker archive', { skip }, () => {
+describeOrSkip('one resolver: the same result and message from a registry, a layout, an OCI archive and a docker archive', { skip }, () => {
   let registry: RunningRegistry;
   let dir = '';
   let cleanup: () => Promise<void> = async () => undefined;

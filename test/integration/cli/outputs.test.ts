@@ -10,7 +10,7 @@
  * layout, an OCI archive or a docker archive in a temporary directory, or pushed to a real
  * registry (Debian's docker-registry, test/helpers/registry-server.ts).
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { multitoolValidate, sarifValidator } from '../../helpers/sarif.js';
 import { Pusher } from '../../helpers/push.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../../helpers/registry-server.js';
 import { ociLayoutRef, runCli, tempDir } from '../../helpers/scan.js';
+import { describeOrSkip } from '../../helpers/skip.js';
 
 /** Two layers (Low), a setuid su (Critical) and a compiler (Medium); the rest passes. */
 const toolsSpec: ImageSpec = {
@@ -238,7 +239,7 @@ test('a bare path as IMAGE: OCI layout, OCI archive and docker archive recognise
   }
 });
 
-describe('every format at once, from a real registry', { skip: registrySkipReason() }, () => {
+describeOrSkip('every format at once, from a real registry', { skip: registrySkipReason() }, () => {
   let registry: RunningRegistry;
   const tools = buildImage(toolsSpec);
   const suid = buildImage({ config: { User: '1000:1000', Labels: { vendor: 'v' }, Cmd: ['/app'] }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/passwd', mode: 0o4755, content: 'x' }] }] });

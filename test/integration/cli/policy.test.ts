@@ -8,7 +8,7 @@
  * layout in a temporary directory, or pushed to the real docker-registry on loopback; policies
  * are written as YAML or JSON.
  */
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { buildImage, writeOciLayout, type ImageSpec } from '../../helpers/image-
 import { Pusher } from '../../helpers/push.js';
 import { registrySkipReason, startRegistry } from '../../helpers/registry-server.js';
 import { runCli, tempDir } from '../../helpers/scan.js';
+import { describeOrSkip } from '../../helpers/skip.js';
 
 /**
  * Two layers; two setuid programs (passwd, openssh's ssh-keysign: suid Critical), gcc (compilers
@@ -288,7 +289,7 @@ test('--fail-on / --exit-code: 0 below the threshold, the severity code (or --ex
   }
 });
 
-describe('policy against a real registry', { skip: registrySkipReason() }, () => {
+describeOrSkip('policy against a real registry', { skip: registrySkipReason() }, () => {
   test('image globs scope rules to repositories of a registry: * stays in one, ** reaches nested ones', async () => {
     const registry = await startRegistry({ kind: 'none' });
     const { dir, cleanup } = await tempDir();
