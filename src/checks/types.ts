@@ -99,3 +99,6 @@ export interface Check {
   readonly watchPaths?: readonly string[];
   run(input: CheckInput): CheckOutcome;
 }
+
+/** The description of a check's result when a policy disabled it (policy/apply.ts); JUnit reports such a check as skipped. */
+export const DISABLED_DESCRIPTION = 'Disabled by policy';

@@ -6,12 +6,9 @@
  */
 import { ALL_CHECKS, createChecks, type CheckData } from '../checks/index.js';
 import type { CriticalPort } from '../checks/exposed-ports.js';
-import type { AcceptedFinding, Check, CheckInput, CheckOutcome, LayerFiles } from '../checks/types.js';
+import { DISABLED_DESCRIPTION, type AcceptedFinding, type Check, type CheckInput, type CheckOutcome, type LayerFiles } from '../checks/types.js';
 import { matchesAny } from './glob.js';
 import { PROGRAM_CHECK_IDS, type Acceptance, type Policy } from './types.js';
-
-/** The description of a check a policy disabled (it passes, so the report keeps every check in its place). */
-export const DISABLED_DESCRIPTION = 'Disabled by policy';
 
 /** Whether a rule with `images` applies to the image `reference`. */
 function appliesTo(rule: { readonly images?: readonly string[] }, reference: string): boolean {
@@ -25,6 +22,9 @@ function criticalPort(text: string): CriticalPort {
 }
 
 /** The check data a policy sets (the defaults for what it does not set). */
+/** What a disabled check's result says (re-exported: it is defined beside the check types). */
+export { DISABLED_DESCRIPTION };
+
 export function checkDataOf(policy: Policy | undefined): CheckData {
   const data = policy?.data;
   if (!data) return {};
@@ -113,7 +113,7 @@ export function acceptFindings(check: Check, outcome: CheckOutcome, input: Pick<
   const unverified = input.notScanned.length > 0 && input.allowUnscannedLayers !== true;
   const note = `${accepted.length} accepted by policy`;
   if (files.length === 0 && !unverified) {
-    return { pass: true, description: `All findings accepted by policy (${note})`, accepted };
+    return { pass: true, description: `All findings accepted by policy (${accepted.length})`, accepted };
   }
   const { files: _files, ...rest } = outcome;
   return { ...rest, description: `${outcome.description} (${note})`, ...(files.length > 0 ? { files } : {}), accepted };

@@ -930,7 +930,7 @@ return errors === 0;
 validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const scanDocument = validate29;
-const schema37 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:scan-document:1","title":"oci-scan scan document (--format json)","description":"One document per run, always this shape: the tool, every image scanned (one entry per platform), every IMAGE that could not be scanned, and the highest severity over the images scanned. Fields may be added, never removed or renamed (docs/reports.md).","type":"object","required":["tool","images","errors","highest"],"properties":{"tool":{"type":"object","required":["name","version"],"properties":{"name":{"const":"oci-scan"},"version":{"type":"string","minLength":1}}},"images":{"description":"The images scanned, in argument order; an IMAGE scanned for several platforms gives one entry per platform, in index order","type":"array","items":{"$ref":"#/$defs/image"}},"errors":{"description":"The IMAGE arguments that could not be scanned, in argument order; empty when every one was","type":"array","items":{"$ref":"#/$defs/error"}},"highest":{"description":"The highest severity over every result of every image scanned; null when no image was scanned","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]}},"$defs":{"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string","minLength":1},"architecture":{"type":"string","minLength":1},"variant":{"type":"string","minLength":1}}},"image":{"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}},"error":{"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}}}};
+const schema37 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:scan-document:1","title":"oci-scan scan document (--format json)","description":"One document per run, always this shape: the tool, every image scanned (one entry per platform), every IMAGE that could not be scanned, and the highest severity over the images scanned. Fields may be added, never removed or renamed (docs/reports.md).","type":"object","required":["tool","images","errors","highest"],"properties":{"tool":{"type":"object","required":["name","version"],"properties":{"name":{"const":"oci-scan"},"version":{"type":"string","minLength":1}}},"images":{"description":"The images scanned, in argument order; an IMAGE scanned for several platforms gives one entry per platform, in index order","type":"array","items":{"$ref":"#/$defs/image"}},"errors":{"description":"The IMAGE arguments that could not be scanned, in argument order; empty when every one was","type":"array","items":{"$ref":"#/$defs/error"}},"highest":{"description":"The run's highest severity over every result of every image scanned; null when an IMAGE could not be scanned (errors is not empty: the verdict is not known) or no image was scanned","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]},"highestScanned":{"description":"The highest severity over the images that were scanned, whether or not another IMAGE failed; null when none was","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]}},"$defs":{"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string","minLength":1},"architecture":{"type":"string","minLength":1},"variant":{"type":"string","minLength":1}}},"image":{"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}},"error":{"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}}}};
 const schema46 = {"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}};
 const schema38 = {"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}};
 const schema39 = {"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"};
@@ -1769,9 +1769,13 @@ vErrors = null;
 }
 }
 }
-}
-else {
-const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.highestScanned !== undefined){
+let data11 = data.highestScanned;
+const _errs27 = errors;
+let valid10 = false;
+const _errs28 = errors;
+if(!(((((data11 === "Critical") || (data11 === "High")) || (data11 === "Medium")) || (data11 === "Low")) || (data11 === "Informational"))){
+const err25 = {instancePath:instancePath+"/highestScanned",schemaPath:"urn:oci-scan:schema:report:1#/$defs/severity/enum",keyword:"enum",params:{allowedValues: schema34.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1780,13 +1784,61 @@ vErrors.push(err25);
 }
 errors++;
 }
+var _valid1 = _errs28 === errors;
+valid10 = valid10 || _valid1;
+const _errs30 = errors;
+if(data11 !== null){
+const err26 = {instancePath:instancePath+"/highestScanned",schemaPath:"#/properties/highestScanned/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+var _valid1 = _errs30 === errors;
+valid10 = valid10 || _valid1;
+if(!valid10){
+const err27 = {instancePath:instancePath+"/highestScanned",schemaPath:"#/properties/highestScanned/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+else {
+errors = _errs27;
+if(vErrors !== null){
+if(_errs27){
+vErrors.length = _errs27;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err28 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
 validate29.errors = vErrors;
 return errors === 0;
 }
-validate29.evaluated = {"props":{"tool":true,"images":true,"errors":true,"highest":true},"dynamicProps":false,"dynamicItems":false};
+validate29.evaluated = {"props":{"tool":true,"images":true,"errors":true,"highest":true,"highestScanned":true},"dynamicProps":false,"dynamicItems":false};
 
 export const hashes = {
-  "report": "8420943118a7c2ba8e747dfc08826e7f1de96141bf3b1ba47ddfe30841bbc631",
-  "reportSet": "8420943118a7c2ba8e747dfc08826e7f1de96141bf3b1ba47ddfe30841bbc631",
-  "scanDocument": "8420943118a7c2ba8e747dfc08826e7f1de96141bf3b1ba47ddfe30841bbc631"
+  "report": "46e3f8d05f2631084a8d65b0d106f6cf8d94a54f1b6be52d395663100f117863",
+  "reportSet": "46e3f8d05f2631084a8d65b0d106f6cf8d94a54f1b6be52d395663100f117863",
+  "scanDocument": "46e3f8d05f2631084a8d65b0d106f6cf8d94a54f1b6be52d395663100f117863"
 };

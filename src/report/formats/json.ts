@@ -43,8 +43,13 @@ export interface ScanDocument {
   readonly tool: ToolInfo;
   readonly images: readonly ImageDocument[];
   readonly errors: readonly ErrorDocument[];
-  /** Over every image scanned; null when none was. */
+  /**
+   * The run's highest severity: over every image scanned, and null when an IMAGE could not be
+   * scanned (the verdict is not known: a consumer must not read a clean run into it) or none was.
+   */
   readonly highest: Severity | null;
+  /** Over the images scanned, whatever failed; null when none was. */
+  readonly highestScanned: Severity | null;
 }
 
 let tool: ToolInfo | undefined;
@@ -76,11 +81,14 @@ function imageDocument(scan: ScannedImage): ImageDocument {
 /** The scan document of a run, `outcomes` in argument order; throws INTERNAL when it does not match its schema. */
 export function scanDocument(outcomes: readonly ImageOutcome[], info: ToolInfo = toolInfo()): ScanDocument {
   const scans = scannedImages(outcomes);
+  const errors = outcomes.flatMap((o) => ('failure' in o ? [{ reference: o.input, code: o.failure.code, message: o.failure.message }] : []));
+  const highestScanned = scans.length === 0 ? null : highestOf(scans.map((s) => s.highest));
   const doc: ScanDocument = {
     tool: info,
     images: scans.map(imageDocument),
-    errors: outcomes.flatMap((o) => ('failure' in o ? [{ reference: o.input, code: o.failure.code, message: o.failure.message }] : [])),
-    highest: scans.length === 0 ? null : highestOf(scans.map((s) => s.highest)),
+    errors,
+    highest: errors.length > 0 ? null : highestScanned,
+    highestScanned,
   };
   assertValidDocument('scan-document', doc);
   return doc;

@@ -5,6 +5,7 @@
  * testsuite with one errored testcase. Text from the image (paths, labels, messages) is made
  * valid XML 1.0: characters XML cannot hold are written as visible escapes (`\x1b`).
  */
+import { DISABLED_DESCRIPTION } from '../../checks/types.js';
 import { formatPlatform } from '../../image/platform.js';
 import { scannedImages, type ImageOutcome, type ReportResult, type ScannedImage } from '../model.js';
 import { summarise } from '../summary.js';
@@ -44,9 +45,16 @@ function filesText(r: ReportResult): string {
   return lines.join('\n');
 }
 
+/** True for the result of a check the policy disabled. */
+function isDisabled(r: ReportResult): boolean {
+  return r.Pass && r.Description === DISABLED_DESCRIPTION;
+}
+
 function testcase(suite: string, r: ReportResult): string {
   const open = `    <testcase${attrs({ classname: suite, name: `${r.Id}: ${r.Title}` })}>\n`;
   const body: string[] = [];
+  // A check the policy disabled did not run: skipped, not passed.
+  if (isDisabled(r)) body.push(`      <skipped${attrs({ message: DISABLED_DESCRIPTION })}/>\n`);
   if (!r.Pass) {
     const files = filesText(r);
     body.push(`      <failure${attrs({ type: r.Severity, message: `${r.Severity}: ${r.Description}` })}>${xmlText(`Severity: ${r.Severity}\n${r.Description}\nMitigation: ${r.Mitigation}${files ? `\n${files}` : ''}`)}</failure>\n`);
@@ -67,7 +75,7 @@ function imageSuite(scan: ScannedImage): string {
   const s = summarise(scan.results);
   const props = [['image', scan.image.name.display], ['digest', scan.image.manifestDigest ?? ''], ['config', scan.image.configDigest], ['highest', scan.highest]] as const;
   return [
-    `  <testsuite${attrs({ name, tests: scan.results.length, failures: s.failed, errors: 0, skipped: 0 })}>\n`,
+    `  <testsuite${attrs({ name, tests: scan.results.length, failures: s.failed, errors: 0, skipped: scan.results.filter(isDisabled).length })}>\n`,
     '    <properties>\n',
     ...props.filter(([, v]) => v !== '').map(([k, v]) => `      <property${attrs({ name: k, value: v })}/>\n`),
     '    </properties>\n',

@@ -25,7 +25,8 @@ function filesNote(r: ReportResult): string {
 }
 
 function line(r: ReportResult, idWidth: number): string {
-  const accepted = r.Accepted && r.Accepted.length > 0 ? ` (${r.Accepted.length} accepted)` : '';
+  // A policy's description already says how many it accepted (`(2 accepted by policy)`): said once.
+  const accepted = r.Accepted && r.Accepted.length > 0 && !/accepted by policy/.test(r.Description) ? ` (${r.Accepted.length} accepted)` : '';
   return `${r.Pass ? 'PASS' : 'FAIL'}  ${r.Severity.padEnd(13)} ${r.Id.padEnd(idWidth)}  ${escapeForTerminal(r.Title)}: ${terminalText(r.Description, 300)}${filesNote(r)}${accepted}\n`;
 }
 

@@ -101,7 +101,14 @@ test('scanDocument: tool, one entry per image with digests, platform and layers,
   assert.equal(archive?.platform, null);
   assert.ok(archive && !('indexDigest' in archive));
   assert.deepEqual(doc.errors, [{ reference: 'missing:1', code: 'IMAGE_NOT_FOUND', message: 'missing:1 not found' }]);
-  assert.equal(doc.highest, 'Critical');
+  assert.equal(doc.highest, null, 'an IMAGE could not be scanned: the run\'s verdict is not known');
+  assert.equal(doc.highestScanned, 'Critical');
+});
+
+test('scanDocument: an image that failed to scan beside a clean one never reads as a clean run', () => {
+  const doc = scanDocument([{ input: 'web:2', scans: [scanned('web:2')] }, { input: 'a', failure: { code: 'NETWORK', message: 'refused' } }]);
+  assert.equal(doc.highestScanned, 'Informational');
+  assert.equal(doc.highest, null, 'not "Informational": an image was not scanned');
 });
 
 test('scanDocument: with no image scanned the highest severity is null, never a pass; an image off the schema is INTERNAL', () => {

@@ -6,6 +6,7 @@
  * parser reads back, whatever control characters the image's paths hold; the table's order
  * and summary line.
  */
+import { DISABLED_DESCRIPTION } from '../../../src/checks/types.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
@@ -103,6 +104,18 @@ test('JUnit: a real XML parser reads it back; a testsuite per image, a testcase 
   assert.equal(suites[2]?.testcase[0]?.error?.type, 'IMAGE_NOT_FOUND');
 });
 
+test('JUnit: a check the policy disabled is skipped, not passed', async () => {
+  const { scan } = await scanWithAccepted();
+  const disabled = { ...scan, results: scan.results.map((r) => (r.Id === 'layer-count' ? { ...r, Pass: true, Severity: 'Informational' as const, Description: DISABLED_DESCRIPTION } : r)) };
+  const xml = junitXml([{ input: 'a', scans: [disabled] }]);
+  assert.equal(XMLValidator.validate(xml), true);
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testsuite', 'testcase'].includes(name) }).parse(xml) as { testsuites: { testsuite: Array<{ skipped: string; testcase: Array<{ name: string; skipped?: { message: string } }> }> } };
+  const suite = doc.testsuites.testsuite[0];
+  assert.equal(suite?.skipped, '1');
+  assert.equal(suite?.testcase.find((t) => t.name.startsWith('layer-count:'))?.skipped?.message, 'Disabled by policy');
+  assert.equal(suite?.testcase.filter((t) => t.skipped !== undefined).length, 1, 'only the disabled check');
+});
+
 test('xmlText: every character XML 1.0 cannot hold becomes an escape; the rest survives a parse', () => {
   const hostile = 'a\u0000b\u0008c\u000bd\u001be\ufffef\ud800g<&>"\'h\u{1F600}';
   const xml = `<x a="${xmlText(hostile)}">${xmlText(hostile)}</x>`;
@@ -123,6 +136,10 @@ test('table: failures first by severity, one line per check, a summary line; qui
   const failed = scan.results.filter((r) => !r.Pass).length;
   assert.equal(lines[17], summaryLine(scan).trimEnd());
   assert.match(lines[17] ?? '', new RegExp(` — ${failed} failed \\(\\d+ Critical, 1 Medium, 1 Low\\), ${17 - failed} passed, 1 accepted$`));
+  // A result as the policy leaves it: its description says how many were accepted; the line says it once.
+  const byPolicy = { ...scan, results: scan.results.map((r) => (r.Id === 'suid' ? { ...r, Description: 'Found file (1 accepted by policy)' } : r)) };
+  const policyLine = tableText(byPolicy, { quiet: true }).split('\n').find((l) => / suid /.test(l)) ?? '';
+  assert.equal(policyLine.match(/accepted/g)?.length, 1, policyLine);
   const quiet = tableText(scan, { quiet: true }).trimEnd().split('\n');
   assert.equal(quiet.length, failed + 1);
   assert.ok(quiet.slice(0, -1).every((l) => l.startsWith('FAIL')));
