@@ -35,7 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const invocation = await parseCommandLine(argv, process.env);
     if (!invocation) return 0;
-    logger = createLogger(invocation.logLevel, 2, beforeOutput);
+    logger = createLogger(invocation.logLevel, 2, beforeOutput, invocation.logFormat ?? 'human');
     if (invocation.timeoutSeconds > 0) {
       const seconds = invocation.timeoutSeconds;
       timer = setTimeout(() => controller.abort(new OciScanError('TIMEOUT', `the scan did not finish within ${seconds} s (--timeout): no report written; raise --timeout or check the registry's speed`)), seconds * 1000);

@@ -113,7 +113,7 @@ export function acceptFindings(check: Check, outcome: CheckOutcome, input: Pick<
   const unverified = input.notScanned.length > 0 && input.allowUnscannedLayers !== true;
   const note = `${accepted.length} accepted by policy`;
   if (files.length === 0 && !unverified) {
-    return { pass: true, description: `All findings accepted by policy (${accepted.length})`, accepted };
+    return { pass: true, description: `All findings accepted by policy (${accepted.length} accepted)`, accepted };
   }
   const { files: _files, ...rest } = outcome;
   return { ...rest, description: `${outcome.description} (${note})`, ...(files.length > 0 ? { files } : {}), accepted };

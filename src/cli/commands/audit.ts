@@ -39,7 +39,7 @@ import { checkOutputFile, checkReportsDir, documentOf, imageOptionValues, parseF
 type AuditFormat = Exclude<FormatOutput['format'], 'legacy'>;
 
 /** Everything an audit run needs, resolved from argv and the environment (the image options read as for scans). */
-export interface AuditConfig extends Pick<ScanConfig, 'reportsDir' | 'quiet' | 'platform' | 'registry' | 'maxLayerBytes' | 'timeoutSeconds' | 'allowUnscannedLayers' | 'logLevel' | 'codes' | 'policy' | 'threshold' | 'cache'> {
+export interface AuditConfig extends Pick<ScanConfig, 'reportsDir' | 'quiet' | 'platform' | 'registry' | 'maxLayerBytes' | 'timeoutSeconds' | 'allowUnscannedLayers' | 'logLevel' | 'logFormat' | 'codes' | 'policy' | 'threshold' | 'cache'> {
   readonly target: AuditTarget;
   readonly filters: PlanFilters;
   readonly outputs: ReadonlyArray<{ readonly format: AuditFormat; readonly dest: string }>;
@@ -129,7 +129,7 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
     await emit(process.stdout, AUDIT_HELP);
     return undefined;
   }
-  onlyOnce(args, ['repos', 'tags', 'latest-tags', 'shard', 'shards', 'concurrency', 'rate', 'page-size', 'output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'log-level', 'cache-dir', 'cache-max-size'], 'oci-scan audit --help');
+  onlyOnce(args, ['repos', 'tags', 'latest-tags', 'shard', 'shards', 'concurrency', 'rate', 'page-size', 'output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'log-level', 'log-format', 'cache-dir', 'cache-max-size'], 'oci-scan audit --help');
   let tags: RegExp | undefined;
   if (args.tags !== undefined) {
     try {
@@ -281,6 +281,6 @@ export const auditCommand: Command = {
       return merge && { logLevel: 'warn', timeoutSeconds: 0, run: (context) => runMerge(merge, context) };
     }
     const config = await parseAuditArgs(argv, env);
-    return config && { logLevel: config.logLevel, timeoutSeconds: config.timeoutSeconds, run: (context) => runAuditCommand(config, context) };
+    return config && { logLevel: config.logLevel, logFormat: config.logFormat, timeoutSeconds: config.timeoutSeconds, run: (context) => runAuditCommand(config, context) };
   },
 };

@@ -1,5 +1,6 @@
 /** What a command of the CLI is (README.md "Commands"): arguments → an invocation → an exit code. */
 import type { LevelWithSilent, Logger } from 'pino';
+import type { LogFormat } from '../logger.js';
 
 /** What a running command gets from the process around it. */
 export interface RunContext {
@@ -15,6 +16,8 @@ export interface RunContext {
 /** A parsed command line, ready to run. */
 export interface Invocation {
   readonly logLevel: LevelWithSilent;
+  /** How log lines look on stderr (default human). */
+  readonly logFormat?: LogFormat;
   /** Seconds the whole run may take (0: no limit). */
   readonly timeoutSeconds: number;
   /** Runs the command; resolves to the exit code. */

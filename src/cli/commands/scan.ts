@@ -34,7 +34,7 @@ import { diskFactsStore, tieredStore } from '../../store/disk.js';
 import { cacheConfig, type CacheConfig } from '../cache-options.js';
 import { findPolicy, type LoadedPolicy } from '../../policy/load.js';
 import { failThreshold, runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
-import { LOG_LEVELS } from '../logger.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../logger.js';
 import { parseSize, parseTimeout, registryOptions, strictParser, truthy, wantColour } from '../options.js';
 import { detectSource } from '../detect-source.js';
 import { SCAN_HELP } from '../help.js';
@@ -73,6 +73,7 @@ export interface ScanConfig {
   readonly timeoutSeconds: number;
   readonly allowUnscannedLayers: boolean;
   readonly logLevel: LevelWithSilent;
+  readonly logFormat: LogFormat;
   /** Exit code per highest severity (`*_EXIT_CODE`). */
   readonly codes: Readonly<Record<Severity, number>>;
   /** `--policy FILE` or the working directory's `.oci-scan.yaml|yml|json` (docs/ci.md, "Policy"). */
@@ -158,6 +159,7 @@ export function withImageOptions<T>(parser: Argv<T>) {
     .option('cache-max-size', { type: 'string', requiresArg: true })
     .option('allow-unscanned-layers', { type: 'boolean', default: false })
     .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'warn', requiresArg: true })
+    .option('log-format', { type: 'string', choices: LOG_FORMATS as string[], requiresArg: true })
     .option('policy', { type: 'string', requiresArg: true })
     .option('fail-on', { type: 'string', requiresArg: true })
     .option('exit-code', { type: 'string', requiresArg: true });
@@ -194,7 +196,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     return undefined;
   }
   // An option repeated where one value is meant arrives as an array: refuse it, never guess.
-  for (const name of ['output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'progress', 'log-level', 'cache-dir', 'cache-max-size'] as const) {
+  for (const name of ['output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'progress', 'log-level', 'log-format', 'cache-dir', 'cache-max-size'] as const) {
     if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see oci-scan --help)`);
   }
   const outputs = parseFormats(repeated(args.format), args.output);
@@ -237,16 +239,26 @@ export interface ImageOptionArgs {
   readonly 'cache-max-size'?: string | undefined;
   readonly 'allow-unscanned-layers': boolean;
   readonly 'log-level': string;
+  readonly 'log-format'?: string | undefined;
   readonly policy?: string | undefined;
   readonly 'fail-on'?: string | undefined;
   readonly 'exit-code'?: string | undefined;
+}
+
+/**
+ * How log lines look: `--log-format` when given; else JSON when logs were asked for (`--log-level`
+ * info, debug or trace: lines to be read by tools), and one human line each otherwise (warnings).
+ */
+function logFormatOf(format: string | undefined, level: string): LogFormat {
+  if (format === 'json' || format === 'human') return format;
+  return level === 'info' || level === 'debug' || level === 'trace' ? 'json' : 'human';
 }
 
 /** The image options' values (scan, audit): usage errors for a value that does not read, the CA file checked, the policy loaded. */
 export async function imageOptionValues(
   args: ImageOptionArgs,
   env: NodeJS.ProcessEnv,
-): Promise<Pick<ScanConfig, 'platform' | 'registry' | 'maxLayerBytes' | 'timeoutSeconds' | 'allowUnscannedLayers' | 'logLevel' | 'codes' | 'cache' | 'policy' | 'threshold'>> {
+): Promise<Pick<ScanConfig, 'platform' | 'registry' | 'maxLayerBytes' | 'timeoutSeconds' | 'allowUnscannedLayers' | 'logLevel' | 'logFormat' | 'codes' | 'cache' | 'policy' | 'threshold'>> {
   if (args['ca-file'] !== undefined) await checkCaFile(args['ca-file']);
   // Read even with --no-cache, so that a wrong --cache-max-size is refused all the same.
   const cache = cacheConfig(args['cache-dir'], args['cache-max-size'], env);
@@ -257,6 +269,7 @@ export async function imageOptionValues(
     timeoutSeconds: parseTimeout(args.timeout),
     allowUnscannedLayers: args['allow-unscanned-layers'],
     logLevel: args['log-level'] as LevelWithSilent,
+    logFormat: logFormatOf(args['log-format'], args['log-level']),
     codes: severityCodes(env),
     ...(args.cache ? { cache } : {}),
     ...(await policyAndThreshold(args.policy, args['fail-on'], args['exit-code'])),
@@ -461,6 +474,6 @@ export const scanCommand: Command = {
     const config = await parseScanArgs(argv, env);
     if (!config) return undefined;
     if ('listChecks' in config) return { logLevel: 'warn', timeoutSeconds: 0, run: (context) => runListChecks(config, context) };
-    return { logLevel: config.logLevel, timeoutSeconds: config.timeoutSeconds, run: (context) => runScan(config, context) };
+    return { logLevel: config.logLevel, logFormat: config.logFormat, timeoutSeconds: config.timeoutSeconds, run: (context) => runScan(config, context) };
   },
 };

@@ -44,3 +44,23 @@ test('C1 controls, DEL and bidi/format characters from an image or a registry re
   assert.equal(parsed.path, hostile);
   assert.equal(parsed.nested.registry, 'msg \u0085 \u202d');
 });
+
+test('the human format: one line "oci-scan: warning: …" with its fields, redacted and escaped as the JSON line is', () => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = createLogger('warn', sink, undefined, 'human');
+  logger.warn({ check: 'su', paths: ['/**'], expires: '2020-01-01' }, 'policy: acceptance expired, ignored');
+  logger.warn({ password: 'pw-SECRET', path: 'a\u001b[2Jb\u202ec' }, 'hostile');
+  logger.info({ x: 1 }, 'below the level');
+  assert.deepEqual(lines[0], 'oci-scan: warning: policy: acceptance expired, ignored (check: su; paths: /**; expires: 2020-01-01)\n');
+  assert.equal(lines.length, 2);
+  assert.ok(!(lines[1] ?? '').includes('pw-SECRET'), lines[1]);
+  // eslint-disable-next-line no-control-regex -- the controls are what must not be there
+  assert.doesNotMatch((lines[1] ?? '').trimEnd(), /[\u0000-\u001f\u202e]/u, 'no raw control or bidi character');
+  assert.match(lines[1] ?? '', /^oci-scan: warning: hostile \(password: \[redacted\]; path: a\\x1b\[2Jb\\u202ec\)\n$/);
+});

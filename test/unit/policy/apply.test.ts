@@ -63,7 +63,7 @@ test('acceptFindings: partial acceptance keeps the check failing and says how ma
   const all = acceptFindings(suid, failing, scanned, [rule(['/usr/bin/*']), rule(['/opt/**'], { expires: '2999-01-01' })]);
   assert.equal(all.pass, true);
   assert.equal(all.files, undefined);
-  assert.equal(all.description, 'All findings accepted by policy (3)');
+  assert.equal(all.description, 'All findings accepted by policy (3 accepted)');
   assert.deepEqual(all.accepted?.[2], { Layer: L2, Path: '/opt/x', Reason: 'known', Expires: '2999-01-01' });
 
   assert.equal(acceptFindings(suid, failing, scanned, [{ ...rule(['/**']), check: 'sgid' }]), failing, 'another check\'s rule');
