@@ -22,7 +22,7 @@ import { openSession } from '../../registry/session.js';
 import { scanDocument, toolInfo } from '../../report/formats/json.js';
 import { junitXml } from '../../report/formats/junit.js';
 import { sarifLog } from '../../report/formats/sarif.js';
-import { summaryLine, tableText } from '../../report/formats/table.js';
+import { summaryLine, tableText, totalLine } from '../../report/formats/table.js';
 import { legacyReportSet } from '../../report/formats/legacy.js';
 import { escapeForTerminal, imageHeader, terminalChunks, terminalText } from '../../report/formats/terminal.js';
 import { highestOf, scannedImages, type ImageOutcome, type ScanFailure } from '../../report/model.js';
@@ -329,7 +329,12 @@ export function documentOf(format: Exclude<Format, 'legacy'>, outcomes: readonly
 
 /** The scan's table: one per image. */
 function scanTables(outcomes: readonly Outcome[], quiet: boolean): () => string[] {
-  return () => scannedImages(outcomes).map((s, i) => `${i > 0 ? '\n' : ''}${tableText(s, { quiet })}`);
+  return () => {
+    const scans = scannedImages(outcomes);
+    const failed = outcomes.filter((o) => 'failure' in o).length;
+    const tables = scans.map((s, i) => `${i > 0 ? '\n' : ''}${tableText(s, { quiet })}`);
+    return scans.length + failed > 1 ? [...tables, `\n${totalLine(scans, failed)}`] : tables;
+  };
 }
 
 /** The bytes to download for `image`: its distinct layers' sizes. */
@@ -439,12 +444,14 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
       if (!tableAsked) {
         if (scans.length > 1 || failures.length > 0) yield imageHeader(s.image);
         yield* terminalChunks(config.quiet ? s.results.filter((r) => !r.Pass) : s.results, { colour: config.colour && !stdoutIsData });
-        if (config.quiet) yield summaryLine(s);
+        yield summaryLine(s);
       }
       if (legacy) yield `Report: ${escapeForTerminal(paths[i] ?? '')}\n`;
     };
     await emitAll(lines, chunks(), signal);
   }
+  // Several images (or IMAGEs that failed): a total after the last image's lines.
+  if (!tableAsked && scans.length + failures.length > 1) await emitAll(lines, [totalLine(scans, failures.length)], signal);
   for (const f of files) await emitAll(lines, [`Report: ${escapeForTerminal(f.dest)}\n`], signal);
   if (stdoutDocument) await emitAll(process.stdout, stdoutDocument, signal);
   if (reportSet) await emitAll(process.stdout, documentText(reportSet), signal);

@@ -5,6 +5,7 @@
  * the passed checks. Text from the image is escaped as on the terminal.
  */
 import { SEVERITY_ORDER } from '../../checks/types.js';
+import { formatPlatform } from '../../image/platform.js';
 import type { ReportResult, ScannedImage } from '../model.js';
 import { summarise, summaryText } from '../summary.js';
 import { escapeForTerminal, terminalText } from './terminal.js';
@@ -30,9 +31,22 @@ function line(r: ReportResult, idWidth: number): string {
   return `${r.Pass ? 'PASS' : 'FAIL'}  ${r.Severity.padEnd(13)} ${r.Id.padEnd(idWidth)}  ${escapeForTerminal(r.Title)}: ${terminalText(r.Description, 300)}${filesNote(r)}${accepted}\n`;
 }
 
-/** The summary line of one image. */
+/** How an image is named in a summary line: with its platform when it was chosen from an index (`--platform all` scans several). */
+function summaryName(scan: ScannedImage): string {
+  const { image } = scan;
+  const platform = image.indexDigest !== undefined && image.platform ? ` [${terminalText(formatPlatform(image.platform), 100)}]` : '';
+  return `${terminalText(image.name.display, 1000)}${platform}`;
+}
+
+/** The summary line of one image: `app:1.2 [linux/arm64] — 13 failed (10 Critical, …), 4 passed`. */
 export function summaryLine(scan: ScannedImage): string {
-  return `${terminalText(scan.image.name.display, 1000)} — ${summaryText(summarise(scan.results))}\n`;
+  return `${summaryName(scan)} — ${summaryText(summarise(scan.results))}\n`;
+}
+
+/** The total over a run of several images: `Total: 3 images — 20 failed (…), 31 passed; 1 not scanned`. */
+export function totalLine(scans: readonly ScannedImage[], notScanned: number): string {
+  const total = summaryText(summarise(scans.flatMap((s) => s.results)));
+  return `Total: ${scans.length} image${scans.length === 1 ? '' : 's'} — ${total}${notScanned > 0 ? `; ${notScanned} not scanned` : ''}\n`;
 }
 
 /** The table of one image: failures first, then passes (unless quiet), then the summary line. */

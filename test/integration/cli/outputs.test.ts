@@ -260,8 +260,9 @@ describeOrSkip('every format at once, from a real registry', { skip: registrySki
       const r = await runCli([...refs, '--format', 'legacy', '--format', `sarif=${sarifFile}`, '--format', `junit=${junitFile}`, '--format', 'table', '--quiet', '--reports-dir', reports], { env: { OCI_SCAN_PROGRESS: 'plain' } });
       assert.equal(r.code, 12, r.stderr);
       assert.deepEqual((await readdir(reports)).sort(), ['team_passwd_2.0-compliance.json', 'team_tools_1.0-compliance.json']);
-      const summaries = r.stdout.split('\n').filter((l) => l.includes(' — '));
+      const summaries = r.stdout.split('\n').filter((l) => l.includes(' — ') && !l.startsWith('Total: '));
       assert.deepEqual(summaries.map((l) => l.split(' — ')[0]), refs);
+      assert.match(r.stdout, /\nTotal: 2 images — \d+ failed \(.*\), \d+ passed\n$/, 'two images: a total after them');
       assert.match(summaries[1] ?? '', /— 1 failed \(1 Critical\), 16 passed$/);
       assert.equal(r.stderr.match(/: layer \d\/\d [0-9a-f]{12} read/g)?.length, 3, r.stderr);
       assert.match(r.stderr, /Report: .*scan\.sarif\n/);

@@ -138,13 +138,18 @@ test('an IMAGE that cannot be scanned: every image attempted, one line for it, t
     // The scan document lists the failure beside the images scanned.
     const doc = await runCli([clean, missing, tools, '--format', 'json']);
     assert.equal(doc.code, 20, doc.stderr);
-    const parsed = JSON.parse(doc.stdout) as { images: Array<{ reference: string }>; errors: Array<{ reference: string; code: string; message: string }>; highest: string };
+    const parsed = JSON.parse(doc.stdout) as { images: Array<{ reference: string }>; errors: Array<{ reference: string; code: string; message: string }>; highest: string | null; highestScanned: string };
     assert.deepEqual(parsed.images.map((i) => i.reference), [clean, tools]);
     assert.equal(parsed.errors.length, 1);
     assert.equal(parsed.errors[0]?.reference, missing);
     assert.equal(parsed.errors[0]?.code, 'SOURCE_NOT_FOUND');
     assert.match(parsed.errors[0]?.message ?? '', /does not exist/);
-    assert.equal(parsed.highest, 'Medium');
+    assert.equal(parsed.highest, null, 'an IMAGE failed: the run\'s verdict is not "Medium"');
+    assert.equal(parsed.highestScanned, 'Medium');
+
+    // A summary line per image scanned, and a total that counts the IMAGE not scanned.
+    assert.match(r.stdout, /^oci:.*clean:1\.0 — \d+ failed.*, \d+ passed$/m);
+    assert.match(r.stdout, /^Total: 2 images — \d+ failed \(.*\), \d+ passed; 1 not scanned$/m);
 
     // One IMAGE alone keeps the one line it always printed, without the prefix.
     const alone = await runCli([missing, '--reports-dir', join(dir, 'r4')]);

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { junitXml, xmlText } from '../../../src/report/formats/junit.js';
 import { sarifLog } from '../../../src/report/formats/sarif.js';
-import { summaryLine, tableText } from '../../../src/report/formats/table.js';
+import { summaryLine, tableText, totalLine } from '../../../src/report/formats/table.js';
 import type { ImageOutcome, ReportResult, ScannedImage } from '../../../src/report/model.js';
 import { sarifValidator } from '../../helpers/sarif.js';
 import { scanSpec } from '../../helpers/scan.js';
@@ -114,6 +114,15 @@ test('JUnit: a check the policy disabled is skipped, not passed', async () => {
   assert.equal(suite?.skipped, '1');
   assert.equal(suite?.testcase.find((t) => t.name.startsWith('layer-count:'))?.skipped?.message, 'Disabled by policy');
   assert.equal(suite?.testcase.filter((t) => t.skipped !== undefined).length, 1, 'only the disabled check');
+});
+
+test('summary lines name the platform of an image chosen from an index (--platform all); a total counts every image and the ones not scanned', async () => {
+  const { scan } = await scanWithAccepted();
+  const fromIndex = { ...scan, image: { ...scan.image, indexDigest: `sha256:${'9'.repeat(64)}`, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } } };
+  assert.match(summaryLine(fromIndex), / \[linux\/arm64\/v8\] — \d+ failed/);
+  assert.doesNotMatch(summaryLine(scan), /\[linux/, 'a plain manifest: no platform to tell apart');
+  const failed = scan.results.filter((r) => !r.Pass).length;
+  assert.equal(totalLine([scan, fromIndex], 1), `Total: 2 images — ${failed * 2} failed (${2 * scan.results.filter((r) => !r.Pass && r.Severity === 'Critical').length} Critical, 2 Medium, 2 Low), ${(17 - failed) * 2} passed, 2 accepted; 1 not scanned\n`);
 });
 
 test('xmlText: every character XML 1.0 cannot hold becomes an escape; the rest survives a parse', () => {
