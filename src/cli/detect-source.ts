@@ -15,6 +15,31 @@ export function looksLikePath(input: string): boolean {
   return /^(\.{1,2}(\/|$)|\/)/.test(input);
 }
 
+/** The form that scans the local `path`, from what it is (a layout directory, an archive): `oci:./x`, `./app.tar`. */
+async function localForm(path: string, tag?: string): Promise<string | undefined> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st) return undefined;
+  const shown = looksLikePath(path) ? path : `./${path}`;
+  if (st.isDirectory()) return (await stat(`${path}/oci-layout`).then((s) => s.isFile(), () => false)) ? `oci:${shown}${tag !== undefined ? `:${tag}` : ''}` : undefined;
+  return st.isFile() ? shown : undefined;
+}
+
+/**
+ * A hint for an IMAGE that failed: a bare name that is also a local file or OCI layout here
+ * (`app.tar`, `layout`) was taken as a registry reference; a path with a tag (`/tmp/layout:1.0`)
+ * names a layout without its transport. Undefined when neither applies.
+ */
+export async function localSourceHint(input: string): Promise<string | undefined> {
+  if (/^(oci|oci-archive|docker-archive|docker):/.test(input)) return undefined;
+  if (!looksLikePath(input)) {
+    const form = await localForm(input);
+    return form ? `"${input}" is also ${form.startsWith('oci:') ? 'an OCI layout' : 'a file'} here, but a bare name is a registry reference: to scan the local one, run oci-scan ${form}` : undefined;
+  }
+  const tagged = /^(.*[^/]):([\w][\w.-]{0,127})$/.exec(input);
+  const form = tagged?.[1] !== undefined ? await localForm(tagged[1], tagged[2]) : undefined;
+  return form?.startsWith('oci:') ? `${tagged?.[1] ?? ''} is an OCI layout: to scan its tag ${tagged?.[2] ?? ''}, run oci-scan ${form}` : undefined;
+}
+
 /** `input` with its transport (`docker-archive:./app.tar`), and the note that says so; `input` unchanged when it is no bare path on disk. */
 export async function detectSource(input: string): Promise<{ readonly image: string; readonly note?: string }> {
   if (!looksLikePath(input)) return { image: input };

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { buildImage, buildIndex, buildTar, digestOf, writeDockerArchive, writeOciLayout, type ImageSpec } from '../helpers/image-builder.js';
@@ -260,6 +260,31 @@ test('--allow-unscanned-layers: a foreign layer the archive lacks fails every fi
       assert.equal(r?.Pass, true, `${id} judges the scanned layers only`);
       assert.match(r?.Description ?? '', /not scanned/);
     }
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a bare name that is a local file or layout here, and a layout path with a tag, fail with the form that scans them; help and version alone do what they say', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await cp('fixtures/demo', join(dir, 'layout'), { recursive: true });
+    await writeFile(join(dir, 'app.tar'), '');
+    const file = await runCli(['app.tar', '--no-cache'], { cwd: dir });
+    assert.equal(file.code, 20, file.stderr);
+    assert.equal(file.stderr.trimEnd().split('\n').length, 1, file.stderr);
+    assert.match(file.stderr, /— "app\.tar" is also a file here, but a bare name is a registry reference: to scan the local one, run oci-scan \.\/app\.tar\n$/);
+    const layout = await runCli(['layout', '--no-cache'], { cwd: dir });
+    assert.match(layout.stderr, /"layout" is also an OCI layout here, .* run oci-scan oci:\.\/layout\n$/);
+    const tagged = await runCli([`${join(dir, 'layout')}:1.0`, '--no-cache'], { cwd: dir });
+    assert.equal(tagged.code, 20);
+    assert.match(tagged.stderr, new RegExp(`is an OCI layout: to scan its tag 1\\.0, run oci-scan oci:${join(dir, 'layout').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1\\.0\n$`));
+    const version = await runCli(['version'], { cwd: dir });
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+    const help = await runCli(['help'], { cwd: dir });
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: oci-scan /);
   } finally {
     await cleanup();
   }

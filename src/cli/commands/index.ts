@@ -37,6 +37,8 @@ export function resolveCommand(argv: readonly string[]): { readonly command: Com
 
 /** Chooses the command from the first argument and parses the rest; undefined after --help/--version. */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<Invocation | undefined> {
+  // `oci-scan help` and `oci-scan version` alone do what they say (an image named so: `oci-scan scan help`).
+  if (argv.length === 1 && (argv[0] === 'help' || argv[0] === 'version')) return DEFAULT_COMMAND.parse([`--${argv[0]}`], env);
   const { command, args } = resolveCommand(argv);
   return command.parse(args, env);
 }

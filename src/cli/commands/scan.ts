@@ -36,7 +36,7 @@ import { findPolicy, type LoadedPolicy } from '../../policy/load.js';
 import { failThreshold, runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../logger.js';
 import { parseSize, parseTimeout, registryOptions, strictParser, truthy, wantColour } from '../options.js';
-import { detectSource } from '../detect-source.js';
+import { detectSource, localSourceHint } from '../detect-source.js';
 import { SCAN_HELP } from '../help.js';
 import { checkListText } from '../list-checks.js';
 import { describeFailure, emit, emitAll, printFailure, setOutputGuard } from '../output.js';
@@ -382,6 +382,14 @@ export function runScanOptions(
   };
 }
 
+/** `err` with a hint when IMAGE also names a local file or layout in another form (`app.tar` → `./app.tar`). */
+async function withLocalHint(err: unknown, input: string): Promise<unknown> {
+  if (!(err instanceof OciScanError)) return err;
+  const hint = await localSourceHint(input);
+  if (!hint) return err;
+  return new OciScanError(err.code, `${err.message} — ${hint}`, { cause: err, ...(err.setting !== undefined ? { setting: err.setting } : {}), ...(err.status !== undefined ? { status: err.status } : {}) });
+}
+
 /** Runs a parsed scan command line. */
 export async function runScan(config: ScanConfig, context: RunContext): Promise<number> {
   const { logger, signal } = context;
@@ -403,9 +411,10 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
         const detected = await detectSource(input);
         if (detected.note) await emit(process.stderr, `oci-scan: ${terminalText(detected.note)}\n`);
         outcomes.push({ input, scans: await scan(detected.image, options) });
-      } catch (err) {
+      } catch (caught) {
         // A stopped run (signal, --timeout) stops every image and writes nothing.
-        if (signal.aborted) throw err;
+        if (signal.aborted) throw caught;
+        const err = await withLocalHint(caught, input);
         printFailure(err, logger, inputs.length > 1 ? `${input}: ` : '');
         failures.push(err);
         outcomes.push({ input, failure: describeFailure(err) });
