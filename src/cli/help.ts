@@ -22,7 +22,7 @@ export function wrapWords(text: string, width: number): string[] {
 /** Options and what they do, in the order `--help` lists them. */
 const OPTIONS: ReadonlyArray<readonly [string, string]> = [
   ['--format F[=FILE]', 'legacy (the default: a report file per image in --reports-dir and the check lines), json, sarif, junit or table; repeatable, each to its FILE ("-": stdout, at most one format there)'],
-  ['-o, --output FILE', 'where the single --format writes ("-": stdout, the default)'],
+  ['-o, --output FILE', 'where the single --format writes ("-": stdout, the default); alone, the format is the extension\'s (.sarif .json .xml .txt)'],
   ['-q, --quiet', 'print only the failed checks and a summary line'],
   ['--list-checks', 'print the checks (a table, or JSON with --format json) and exit'],
   ['--progress MODE', 'auto (the default: tty on a terminal, else plain), tty, plain or none; on stderr'],

@@ -67,13 +67,47 @@ export function registryOptions(flags: { readonly insecureRegistries: readonly s
  * refused, no exit, and a parse failure recorded through `onError` (thrown by the caller as
  * USAGE) instead of printed; a missing value reads `--NAME needs a value`.
  */
-export function strictParser<T>(parser: Argv<T>, onError: (message: string) => void): Argv<T & { help: boolean | undefined }> {
+export function strictParser<T>(parser: Argv<T>, onError: (message: string) => void, argv: readonly string[] = []): Argv<T & { help: boolean | undefined }> {
   return parser
     .option('help', { alias: 'h', type: 'boolean' })
     .strictOptions()
     .strictCommands()
     .exitProcess(false)
     .fail((msg, err) => {
-      onError((msg || err?.message || 'invalid arguments').replace(/^Not enough arguments following: (.*)$/, '--$1 needs a value'));
+      const text = (msg || err?.message || 'invalid arguments').replace(/^Not enough arguments following: (.*)$/, '--$1 needs a value');
+      // yargs' own table of the options declared (not in its types).
+      const known = Object.keys((parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
+      onError(unknownOptionMessage(text, known, argv) ?? text);
     });
+}
+
+/** Edit distance of `a` and `b` (insertions, deletions, substitutions), for "did you mean". */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    row = next;
+  }
+  return row[b.length] ?? 0;
+}
+
+/**
+ * yargs' "Unknown argument(s): insecure-registri, insecureRegistri" as one clean line: the
+ * option as typed (yargs adds its camel-case twin), and the nearest known option when one is
+ * close (`did you mean --insecure-registry?`). Undefined for any other message.
+ */
+export function unknownOptionMessage(message: string, known: readonly string[], argv: readonly string[] = []): string | undefined {
+  const m = /^Unknown arguments?: (.*)$/.exec(message);
+  if (!m?.[1]) return undefined;
+  const names = m[1].split(', ').filter((n) => n !== '' && !/[A-Z]/.test(n));
+  const parsed = names[0] ?? m[1].split(', ')[0] ?? '';
+  // yargs reads `--no-x` as "not --x" and names x: show it as typed.
+  const typed = (n: string): boolean => argv.some((a) => a === `--${n}` || a.startsWith(`--${n}=`));
+  const name = !typed(parsed) && typed(`no-${parsed}`) ? `no-${parsed}` : parsed;
+  const options = known.filter((k) => k.length > 1 && !/[A-Z]/.test(k) && k !== '$0');
+  const best = options.map((k) => ({ k, d: distance(name, k) })).sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))[0];
+  const near = best && (best.d <= Math.max(2, Math.floor(name.length / 4)) || best.k.startsWith(name) || name.startsWith(best.k)) ? `: did you mean --${best.k}?` : '';
+  const dashes = name.length === 1 ? '-' : '--';
+  return `unknown option ${dashes}${name}${near}${names.length > 1 ? ` (and ${names.length - 1} more unknown)` : ''}`;
 }

@@ -153,7 +153,7 @@ test('bad input: missing file → 20, truncated gzip layer → 20, corrupt tar �
     );
     assertOneLineError(await runCli([`oci:${root}:1.0`, '--reports-dir', join(dir, 'r')]), 21, /manifest .* is not valid JSON/);
 
-    assertOneLineError(await runCli(['oci:fixtures/demo:1.0', '--no-such-option']), 2, /Unknown argument/i);
+    assertOneLineError(await runCli(['oci:fixtures/demo:1.0', '--no-such-option']), 2, /^oci-scan: unknown option --no-such-option \(see oci-scan --help\)$/);
     // No partial report was left behind by any failure.
     assert.deepEqual(await readdir(join(dir, 'r')).catch(() => []), []);
   } finally {

@@ -100,7 +100,7 @@ async function unknownOption(words: readonly string[], option: string): Promise<
     return undefined;
   } catch (err) {
     // A missing value, a bad value: the option exists. Only an unknown one is reported.
-    return isOciScanError(err, 'USAGE') && /unknown argument/i.test(err.message) ? err.message : undefined;
+    return isOciScanError(err, 'USAGE') && /unknown option/i.test(err.message) ? err.message : undefined;
   }
 }
 

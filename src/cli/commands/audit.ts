@@ -122,7 +122,7 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
         .option('quiet', { alias: 'q', type: 'boolean', default: false })
         .option('reports-dir', { type: 'string', requiresArg: true }),
     ),
-    (message) => (usageError = message),
+    (message) => (usageError = message), argv,
   ).parseAsync();
   if (usageError) throw new OciScanError('USAGE', `${usageError} (see oci-scan audit --help)`);
   if (args.help) {
@@ -171,7 +171,7 @@ export async function parseMergeArgs(argv: readonly string[], env: NodeJS.Proces
       .option('reports-dir', { type: 'string', requiresArg: true })
       .option('fail-on', { type: 'string', requiresArg: true })
       .option('exit-code', { type: 'string', requiresArg: true }),
-    (message) => (usageError = message),
+    (message) => (usageError = message), argv,
   ).parseAsync();
   if (usageError) throw new OciScanError('USAGE', `${usageError} (see oci-scan audit merge --help)`);
   if (args.help) {

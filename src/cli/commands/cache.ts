@@ -54,7 +54,7 @@ export const cacheCommand: Command = {
         .positional('action', { type: 'string' })
         .option('cache-dir', { type: 'string', requiresArg: true })
         .option('cache-max-size', { type: 'string', requiresArg: true }),
-      (message) => (usageError = message),
+      (message) => (usageError = message), argv,
     ).parseAsync();
     if (usageError) throw new OciScanError('USAGE', `${usageError} (see oci-scan cache --help)`);
     if (args.help) {

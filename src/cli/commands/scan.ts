@@ -74,6 +74,8 @@ export interface ScanConfig {
   readonly allowUnscannedLayers: boolean;
   readonly logLevel: LevelWithSilent;
   readonly logFormat: LogFormat;
+  /** COMPLIANCE_REPORTS_DIR, when set for a run that writes no legacy report (logged at info). */
+  readonly unusedReportsDir?: string;
   /** Exit code per highest severity (`*_EXIT_CODE`). */
   readonly codes: Readonly<Record<Severity, number>>;
   /** `--policy FILE` or the working directory's `.oci-scan.yaml|yml|json` (docs/ci.md, "Policy"). */
@@ -84,12 +86,21 @@ export interface ScanConfig {
   readonly cache?: CacheConfig;
 }
 
-/** `--format` values → outputs; usage errors for an unknown format, a destination for legacy, -o with several formats, two formats on stdout. */
+/** The format `-o FILE` writes when no --format is given, from the file's extension. */
+function formatOfFile(file: string): Exclude<Format, 'legacy'> {
+  const ext = /\.([a-z]+)$/i.exec(file)?.[1]?.toLowerCase();
+  const format = ext === 'sarif' ? 'sarif' : ext === 'json' ? 'json' : ext === 'xml' ? 'junit' : ext === 'txt' ? 'table' : undefined;
+  if (!format) throw new OciScanError('USAGE', `-o ${JSON.stringify(file)}: its extension names no format (.sarif, .json, .xml for JUnit, .txt for the table): add --format json|sarif|junit|table`);
+  return format;
+}
+
+/** `--format` values → outputs; usage errors for an unknown format, a destination for legacy, -o with several formats, two formats on stdout; `-o FILE` alone takes the format from the extension. */
 export function parseFormats(values: readonly string[], output: string | undefined): FormatOutput[] {
   if (output === '') throw new OciScanError('USAGE', '-o/--output needs a file name, or "-" for stdout');
+  if (output !== undefined && values.length === 0) return [{ format: formatOfFile(output), dest: output }];
   const outputs = (values.length === 0 ? ['legacy'] : values).map((value): FormatOutput => {
     const eq = value.indexOf('=');
-    const name = eq < 0 ? value : value.slice(0, eq);
+    const name = (eq < 0 ? value : value.slice(0, eq)).toLowerCase();
     const format = FORMATS.find((f) => f === name);
     if (!format) throw new OciScanError('USAGE', `--format ${JSON.stringify(value)}: the format is one of ${FORMATS.join(', ')}, optionally with =FILE (e.g. --format sarif=out.sarif)`);
     if (eq >= 0 && value.slice(eq + 1) === '') throw new OciScanError('USAGE', `--format ${value} needs a file name after "=", or "-" for stdout`);
@@ -184,7 +195,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     .option('reports-dir', { type: 'string', requiresArg: true })
     .option('json-stdout', { type: 'boolean' })
     .option('color', { type: 'boolean' });
-  const args = await strictParser(withImageOptions(parser), (message) => (usageError = message))
+  const args = await strictParser(withImageOptions(parser), (message) => (usageError = message), argv)
     // The package's own version: yargs' lookup starts at the started script, which through
     // npm's bin link is node_modules/.bin, and would find the installing project's package.json.
     .version(toolInfo().version)
@@ -209,7 +220,13 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
   const stdoutTaken = outputs.some((o) => o.dest === '-');
   if (!legacy && args['json-stdout'] !== undefined) throw new OciScanError('USAGE', '--json-stdout prints the legacy reports; with --format json the document goes to stdout, or to -o FILE (see oci-scan --help)');
   if (legacy && stdoutTaken && args['json-stdout'] === true) throw new OciScanError('USAGE', '--json-stdout prints the legacy reports on stdout, which another --format already writes to: give that format a file (--format FORMAT=FILE)');
-  if (!legacy && args['reports-dir'] !== undefined) throw new OciScanError('USAGE', '--reports-dir holds the legacy report files; add --format legacy, or write the document with -o FILE (see oci-scan --help)');
+  // A reports directory is where legacy reports go. Named on the command line for a run that
+  // writes none, it is a mistake; COMPLIANCE_REPORTS_DIR is ambient (set for every CI job, or by
+  // the container image) and is then not used (runScan logs so at info).
+  if (!legacy && args['reports-dir'] !== undefined) {
+    const formats = outputs.map((o) => o.format).join(', ');
+    throw new OciScanError('USAGE', `--reports-dir holds the legacy report files, which --format ${formats} does not write: add --format legacy${args.output === undefined ? ', or write the document to a file with -o FILE' : ''} (see oci-scan --help)`);
+  }
   const given = (args.images ?? []).map(String);
   const fromEnv = env['COMPLIANCE_IMAGE_FULL_REF'];
   const image = await imageOptionValues(args, env);
@@ -217,6 +234,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     images: given.length > 0 ? given : fromEnv ? [fromEnv] : [],
     outputs,
     reportsDir: args['reports-dir'] ?? (env['COMPLIANCE_REPORTS_DIR'] || 'reports'),
+    ...(!legacy && env['COMPLIANCE_REPORTS_DIR'] ? { unusedReportsDir: env['COMPLIANCE_REPORTS_DIR'] } : {}),
     // Without legacy, or with stdout taken by a document, COMPLIANCE_JSON_STDOUT (set for the legacy reports) is ignored.
     jsonStdout: legacy && !stdoutTaken && (args['json-stdout'] ?? truthy(env['COMPLIANCE_JSON_STDOUT'])),
     colour: wantColour(args.color, env),
@@ -395,6 +413,7 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
   const { logger, signal } = context;
   const inputs = imagesToScan(config.images);
   const legacy = config.outputs.some((o) => o.format === 'legacy');
+  if (config.unusedReportsDir !== undefined) logger.info({ dir: config.unusedReportsDir }, 'COMPLIANCE_REPORTS_DIR is not used: this run writes no legacy report (add --format legacy to write them there)');
   const files = config.outputs.filter((o) => o.format !== 'legacy' && o.dest !== '-');
   const onStdout = config.outputs.find((o) => o.format !== 'legacy' && o.dest === '-');
   if (legacy) await checkReportsDir(config.reportsDir);

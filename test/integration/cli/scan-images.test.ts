@@ -295,9 +295,10 @@ test('--format json usage: -o needs it, --json-stdout and --reports-dir conflict
   try {
     const clean = await layout(join(dir, 'clean'), buildImage(cleanSpec));
     const cases: Array<[args: string[], code: number, pattern: RegExp]> = [
-      [[clean, '-o', join(dir, 'x.json')], 2, /-o\/--output writes the document of --format json\|sarif\|junit\|table/],
+      [[clean, '-o', join(dir, 'x.bin')], 2, /-o ".*x\.bin": its extension names no format .*add --format json\|sarif\|junit\|table/],
       [[clean, '--format', 'json', '--json-stdout'], 2, /--json-stdout prints the legacy reports/],
-      [[clean, '--format', 'json', '--reports-dir', dir], 2, /--reports-dir holds the legacy report files/],
+      [[clean, '--format', 'json', '--reports-dir', dir], 2, /--reports-dir holds the legacy report files, which --format json does not write: add --format legacy, or write the document to a file with -o FILE/],
+      [[clean, '--format', 'json', '-o', join(dir, 'y.json'), '--reports-dir', dir], 2, /--reports-dir holds the legacy report files, which --format json does not write: add --format legacy \(see/],
       [[clean, '--format', 'yaml'], 2, /--format "yaml": the format is one of legacy, json, sarif, junit, table/],
       [[clean, '--format', 'json', '-o', join(dir, 'no', 'such', 'dir', 'x.json')], 23, /its directory .* does not exist or is not writable/],
       [[clean, '--format', 'json', '-o', dir], 23, /is a directory/],

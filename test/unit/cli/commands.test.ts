@@ -94,3 +94,39 @@ test('parseScanArgs: the cache directory (--cache-dir, OCI_SCAN_CACHE_DIR, XDG_C
   await assert.rejects(configOf(['a:1', '--cache-dir', '/a', '--cache-dir', '/b'], home), (err: unknown) => isOciScanError(err, 'USAGE'));
   await assert.rejects(configOf(['a:1', '--cache-dir'], home), (err: unknown) => isOciScanError(err, 'USAGE'));
 });
+
+test('options: a mistyped one gets one clean line with the nearest option; format names in any case; -o alone takes the format from its extension', async () => {
+  const usage = async (argv: readonly string[]): Promise<string> => {
+    try {
+      await parseScanArgs(argv, {});
+    } catch (err) {
+      assert.ok(isOciScanError(err, 'USAGE'), String(err));
+      return err.message;
+    }
+    assert.fail(`${argv.join(' ')} was accepted`);
+  };
+  assert.equal(await usage(['app', '--insecure-registri', 'r']), 'unknown option --insecure-registri: did you mean --insecure-registry? (see oci-scan --help)');
+  assert.equal(await usage(['app', '--plaform', 'all']), 'unknown option --plaform: did you mean --platform? (see oci-scan --help)');
+  assert.equal(await usage(['app', '--zzzzzz']), 'unknown option --zzzzzz (see oci-scan --help)', 'nothing near: no guess');
+  assert.deepEqual((await configOf(['app', '--format', 'SARIF=x.sarif', '--format', 'Table'], {})).outputs, [{ format: 'sarif', dest: 'x.sarif' }, { format: 'table', dest: '-' }]);
+  for (const [file, format] of [['out.sarif', 'sarif'], ['out.JSON', 'json'], ['junit.xml', 'junit'], ['table.txt', 'table']] as const) {
+    assert.deepEqual((await configOf(['app', '-o', file], {})).outputs, [{ format, dest: file }], file);
+  }
+  assert.match(await usage(['app', '-o', 'out.bin']), /its extension names no format/);
+});
+
+test('a reports directory for a run that writes no legacy report: --reports-dir is refused (the message offers -o only when it was not given); COMPLIANCE_REPORTS_DIR is noted as unused', async () => {
+  const refused = async (argv: readonly string[]): Promise<string> => {
+    try {
+      await parseScanArgs(argv, {});
+    } catch (err) {
+      assert.ok(isOciScanError(err, 'USAGE'));
+      return err.message;
+    }
+    assert.fail('accepted');
+  };
+  assert.match(await refused(['app', '--format', 'sarif', '--reports-dir', 'r']), /which --format sarif does not write: add --format legacy, or write the document to a file with -o FILE/);
+  assert.doesNotMatch(await refused(['app', '--format', 'sarif', '-o', 'x.sarif', '--reports-dir', 'r']), /-o FILE/);
+  assert.equal((await configOf(['app', '--format', 'sarif'], { COMPLIANCE_REPORTS_DIR: 'r' })).unusedReportsDir, 'r');
+  assert.equal((await configOf(['app', '--format', 'legacy'], { COMPLIANCE_REPORTS_DIR: 'r' })).unusedReportsDir, undefined);
+});
