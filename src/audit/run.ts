@@ -125,13 +125,14 @@ function registryName(reference: string): ImageName {
 /**
  * The name `ref`'s image is reported under: a digest's images were resolved through another
  * reference of the group. A layout's tag is its ref.name read as the runtimes read it
- * (docs/checks.md, check 1); a resolved name that reads `latest` (containerd's own name
- * annotation) stays `latest`.
+ * (docs/checks.md, check 1); the name resolved through this very reference is kept whole (it
+ * also read the entry's containerd name annotation).
  */
 function nameOf(ref: PlannedRef, resolved: ImageName): ImageName {
   if (!ref.reference.startsWith('oci:')) return registryName(ref.reference);
+  if (resolved.display === ref.reference) return resolved;
   const base = { display: ref.reference, name: resolved.name, repository: resolved.repository, tagOrigin: 'reference' } as const;
-  const t = resolved.tag === 'latest' ? { tag: 'latest' } : tagOfImageName(ref.tag);
+  const t = tagOfImageName(ref.tag);
   return t.digest !== undefined ? { ...base, digest: t.digest } : { ...base, tag: t.tag };
 }
 
