@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { OciScanError } from '../errors.js';
 import { formatPlatform } from '../image/platform.js';
 import type { Image, ImageName } from '../image/types.js';
+import { tagOfImageName } from '../reference/ref-name.js';
 import { parseReference } from '../reference/reference.js';
 import { repositoryPath } from '../reference/repository-path.js';
 import type { Session } from '../registry/session.js';
@@ -124,10 +125,18 @@ function registryName(reference: string): ImageName {
   return { display: ref.display, name: ref.name, repository: repositoryPath(`${ref.registry}/${ref.repository}`), tagOrigin: 'reference', ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
 }
 
-/** The name `ref`'s image is reported under: a digest's images were resolved through another reference of the group. */
+/**
+ * The name `ref`'s image is reported under: a digest's images were resolved through another
+ * reference of the group. A layout's tag is its ref.name read as the runtimes read it
+ * (docs/checks.md, check 1); the name resolved through this very reference is kept whole (it
+ * also read the entry's containerd name annotation).
+ */
 function nameOf(ref: PlannedRef, resolved: ImageName): ImageName {
   if (!ref.reference.startsWith('oci:')) return registryName(ref.reference);
-  return { ...resolved, display: ref.reference, tag: ref.tag, tagOrigin: 'reference' };
+  if (resolved.display === ref.reference) return resolved;
+  const base = { display: ref.reference, name: resolved.name, repository: resolved.repository, tagOrigin: 'reference' } as const;
+  const t = tagOfImageName(ref.tag);
+  return t.digest !== undefined ? { ...base, digest: t.digest } : { ...base, tag: t.tag };
 }
 
 /** The summary entry of a reference that could not be resolved or scanned. */

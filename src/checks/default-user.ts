@@ -8,7 +8,7 @@
  */
 import type { FileRead, FinalFs } from '../layer/final-fs.js';
 import { incompleteNote, unscannedText } from './findings.js';
-import { MAX_ID, goAtoi, parseIdFile, splitUserSpec, toUint32, type IdFile, type IdLine } from './passwd.js';
+import { MAX_ID, goAtoi, parseGroup, parsePasswd, resolveSide as resolveSpec, shownBytes, splitUserSpec, toUint32, type IdFile, type IdLine } from './passwd.js';
 import type { Check, CheckInput } from './types.js';
 
 /** Which side of USER is resolved, with the words its messages use. */
@@ -35,7 +35,7 @@ function source(fs: FinalFs, side: Side): Source {
   const read = fs.read(side.file);
   if (read.status === 'missing') return { kind: 'missing' };
   if (read.status === 'unreadable') return { kind: 'unreadable', reason: read.reason };
-  return { kind: 'parsed', file: parseIdFile(read.content, side.role === 'user' ? 'passwd' : 'group', read.truncated), read };
+  return { kind: 'parsed', file: (side.role === 'user' ? parsePasswd : parseGroup)(read.bytes, read.truncated), read };
 }
 
 /** `uid 1000`, or `uid 0 (4294967296 truncated to 32 bits)`. */
@@ -52,34 +52,30 @@ function shown(arg: string): string {
 /** Why a matched line gives the id it gives, when that is not obvious (Atoi failed, field missing). */
 function fieldNote(side: Side, line: IdLine): string {
   if (line.rawId === undefined) return ` (line ${line.line} has no ${side.idName} field: runc reads it as 0)`;
-  if (!goAtoi(line.rawId).ok) return ` (${side.idName} field '${line.rawId}' on line ${line.line} is not a number runc can parse: it reads it as ${line.id})`;
+  if (!goAtoi(line.rawId).ok) return ` (${side.idName} field '${shownBytes(line.rawId)}' on line ${line.line} is not a number runc can parse: it reads it as ${line.id})`;
   return '';
 }
 
-/** Resolves one side of USER (a non-empty `arg`) as GetExecUser does. */
+/** Resolves one side of USER (a non-empty `arg`) as GetExecUser does (./passwd.ts), with the words of its messages. */
 function resolveSide(side: Side, arg: string, src: Source): Resolved {
-  const numeric = goAtoi(arg);
   if (src.kind === 'parsed' && src.file.error) return { kind: 'fail', reason: `The default ${side.role} cannot be resolved: ${src.file.error}, so the container would not start` };
-  if (numeric.ok) {
-    // A numeric USER is an id whatever the file says; the file only matters for the range.
-    const listed = src.kind === 'parsed' && src.file.lines.some((l) => l.id === numeric.value);
-    if (!listed && (numeric.value < 0n || numeric.value > BigInt(MAX_ID))) {
-      const id = toUint32(numeric.value);
-      return {
-        kind: 'fail',
-        reason: `The default ${side.role} ${shown(arg)} is outside 0–${MAX_ID}: runc refuses to start the container and runtimes that truncate it to 32 bits run it as ${side.idName} ${id}${id === 0 ? ' (root)' : ''}`,
-      };
-    }
-    return { kind: 'id', id: toUint32(numeric.value) };
+  if (src.kind === 'unreadable' && !goAtoi(arg).ok) return { kind: 'fail', reason: `The default ${side.role} ${shown(arg)} cannot be resolved: ${src.reason}` };
+  // A numeric USER is an id whatever the file says; an unreadable file only matters for names.
+  const r = resolveSpec(arg, src.kind === 'parsed' ? src.file : undefined);
+  if (r.kind === 'id') {
+    // A number is the id it says: the line it matched (if any) only gives runc the default gid.
+    if (r.line === undefined || goAtoi(arg).ok) return { kind: 'id', id: toUint32(r.id) };
+    return { kind: 'id', id: toUint32(r.id), via: `${idText(side, r.id)} in ${side.file}${fieldNote(side, r.line)}` };
+  }
+  if (r.error === 'range') {
+    const id = toUint32(goAtoi(arg).value);
+    return {
+      kind: 'fail',
+      reason: `The default ${side.role} ${shown(arg)} is outside 0–${MAX_ID}: runc refuses to start the container and runtimes that truncate it to 32 bits run it as ${side.idName} ${id}${id === 0 ? ' (root)' : ''}`,
+    };
   }
   if (src.kind === 'missing') return { kind: 'fail', reason: `${side.role} ${shown(arg)} not found in ${side.file} (the image has no ${side.file}): the container would not start` };
-  if (src.kind === 'unreadable') return { kind: 'fail', reason: `The default ${side.role} ${shown(arg)} cannot be resolved: ${src.reason}` };
-  const line = src.file.lines.find((l) => l.name === arg);
-  if (line) {
-    const id = toUint32(line.id);
-    return { kind: 'id', id, via: `${idText(side, line.id)} in ${side.file}${fieldNote(side, line)}` };
-  }
-  if (src.read.truncated) {
+  if (src.kind === 'parsed' && src.read.truncated) {
     return { kind: 'fail', reason: `The default ${side.role} ${shown(arg)} cannot be resolved: it is not in the part of ${side.file} the scan kept (the file has ${src.read.size} bytes)` };
   }
   return { kind: 'fail', reason: `${side.role} ${shown(arg)} not found in ${side.file}: the container would not start` };

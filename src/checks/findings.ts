@@ -3,13 +3,28 @@
  * collecting a matcher's findings per layer digest in image order, and the original's
  * Python-style list rendering.
  */
-import { removalIndex, type FinalFs } from '../layer/final-fs.js';
+import { removalIndex } from '../layer/final-fs.js';
 import type { EntryInfo, EntryMatcher } from '../layer/inspect.js';
-import { dirnameOf } from '../layer/paths.js';
+import { dirnameOf, normalisePath } from '../layer/paths.js';
+import type { ImageConfig } from '../image/config.js';
 import type { Check, CheckId, CheckInput, CheckOutcome, LayerFiles, LayerView, Severity } from './types.js';
 
 /** The directories a user's PATH runs programs from (docs/checks.md, checks 9–16). */
 export const PATH_DIRS: readonly string[] = ['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin'];
+
+/**
+ * The directories of the PATH the image's config sets (docs/checks.md, checks 9–16): the value
+ * of the last `PATH=` entry of `Env`, since runc sets the entries in order (a later one
+ * replaces an earlier one) before it looks the command up. A relative entry, and the empty
+ * one (the current directory), is a directory under `WorkingDir` (`/` when unset), where a
+ * shell started by the container looks.
+ */
+export function configPathDirs(config: ImageConfig): string[] {
+  const path = (config.config?.Env ?? []).filter((e) => e.startsWith('PATH=')).pop();
+  if (path === undefined) return [];
+  const cwd = config.config?.WorkingDir || '/';
+  return [...new Set(path.slice('PATH='.length).split(':').map((d) => normalisePath(d.startsWith('/') ? d : `${cwd}/${d}`)))];
+}
 
 /**
  * What the matchers of checks 9–16 record: a regular file with any execute bit, a hard link or
@@ -31,14 +46,17 @@ export type Verdict = 'counts' | 'ignored' | 'unproven';
 /**
  * The rule for symlinks of checks 9–16: a symlink is a program when its directory, resolved
  * through the final filesystem's links (Debian's `/bin` → `usr/bin`), is a PATH directory
- * and the link resolves there to a regular file with an execute bit. So apt's
+ * (one of PATH_DIRS, or of the config's own PATH: configPathDirs) and the link resolves there
+ * to a regular file with an execute bit. So apt's
  * `/usr/lib/apt/methods/ssh` → `rsh` and `/etc/alternatives/nc` are not programs, while
  * `/usr/bin/nc` → `/etc/alternatives/nc` → `/bin/nc.openbsd` is. When the target is unknown
  * and some layer recorded too many executables to keep them all, it counts (fail safe).
  */
-export function programLinks(fs: FinalFs): (layer: LayerView, path: string) => Verdict {
-  const pathDirs = new Set<string>(PATH_DIRS);
-  for (const dir of PATH_DIRS) {
+export function programLinks(input: Pick<CheckInput, 'fs' | 'config'>): (layer: LayerView, path: string) => Verdict {
+  const { fs } = input;
+  const dirs = [...new Set([...PATH_DIRS, ...configPathDirs(input.config)])];
+  const pathDirs = new Set<string>(dirs);
+  for (const dir of dirs) {
     const r = fs.lookup(dir);
     if (r.status !== 'loop') pathDirs.add(r.path);
   }
@@ -171,7 +189,7 @@ export function forbiddenProgramCheck(def: ForbiddenProgram): Check {
     severity: def.severity ?? 'Critical',
     mitigation: `The image must not contain file(s) ${def.label} in the image`,
     matcher: namedProgramMatcher(def.id, def.names),
-    run: (input) => fileOutcome(input, def.id, `File(s) ${def.label} not found`, programLinks(input.fs)),
+    run: (input) => fileOutcome(input, def.id, `File(s) ${def.label} not found`, programLinks(input)),
   };
 }
 

@@ -171,19 +171,25 @@ export function layerKind(mediaType: string): 'layer' | 'foreign' | 'unknown' {
 /** Config media types of container images; any other config makes the manifest an artifact. */
 const IMAGE_CONFIG_MEDIA_TYPES: ReadonlySet<string> = new Set([MediaType.ociConfig, MediaType.dockerConfig]);
 
+/** Filesystem layers, and encrypted ones (`…+encrypted`: image layers oci-scan cannot read, left to the layer media type check). */
+const isImageLayer = (mediaType: string): boolean => layerKind(mediaType) !== 'unknown' || mediaType.endsWith('+encrypted');
+
 /**
- * The type of the OCI artifact a manifest describes, or undefined for a container image. An
- * artifact (OCI image spec v1.1 "Guidelines for artifact usage": ORAS files, Helm charts,
- * cosign signatures, in-toto/SBOM attestations) is told by its `artifactType`, a config that is
- * not an image config (`application/vnd.oci.empty.v1+json`, Helm's `…helm.config.v1+json`), or
- * layers that are not filesystem layers (cosign's `…simplesigning.v1+json`). Encrypted layers
- * (`…+encrypted`) are image layers oci-scan cannot read, not artifacts: they are left to the
- * layer media type check.
+ * The type of the OCI artifact a manifest describes, or undefined for a container image. A
+ * manifest whose config is an image config and whose layers are all filesystem layers is an
+ * image, even with an `artifactType`: containerd, podman and Docker pull and run it as one
+ * (docs/reports.md, "artifactType"), so refusing it would pass it unchecked. Anything else is an
+ * artifact (OCI image spec v1.1 "Guidelines for artifact usage": ORAS files, Helm charts, cosign
+ * signatures, in-toto/SBOM attestations), told by its `artifactType`, a config that is not an
+ * image config (`application/vnd.oci.empty.v1+json`, Helm's `…helm.config.v1+json`), or layers
+ * that are not filesystem layers (cosign's `…simplesigning.v1+json`).
  */
 export function artifactTypeOf(manifest: ImageManifest): string | undefined {
+  const imageConfig = IMAGE_CONFIG_MEDIA_TYPES.has(manifest.config.mediaType);
+  if (imageConfig && manifest.layers.every((l) => isImageLayer(l.mediaType))) return undefined;
   if (manifest.artifactType) return manifest.artifactType;
-  if (!IMAGE_CONFIG_MEDIA_TYPES.has(manifest.config.mediaType)) return manifest.config.mediaType;
-  return manifest.layers.find((l) => layerKind(l.mediaType) === 'unknown' && !l.mediaType.endsWith('+encrypted'))?.mediaType;
+  if (!imageConfig) return manifest.config.mediaType;
+  return manifest.layers.find((l) => !isImageLayer(l.mediaType))?.mediaType;
 }
 
 /** The one-line refusal of an artifact. */

@@ -76,6 +76,8 @@ export interface Image {
   readonly platform?: Platform;
   /** Set when the image was chosen from an index that lists several platforms. */
   readonly fromIndex?: boolean;
+  /** The manifest's `artifactType`, when an image (image config, filesystem layers) carries one. */
+  readonly artifactType?: string;
   readonly config: ImageConfig;
   readonly layers: readonly Layer[];
 }

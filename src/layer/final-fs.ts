@@ -46,7 +46,8 @@ export type Resolution =
 
 /** The outcome of reading a watched file. */
 export type FileRead =
-  | { readonly status: 'ok'; readonly path: string; readonly content: string; readonly size: number; readonly truncated: boolean }
+  /** `content`: the kept bytes decoded as UTF-8 (text); `bytes`: the same bytes exactly. */
+  | { readonly status: 'ok'; readonly path: string; readonly content: string; readonly bytes: Buffer; readonly size: number; readonly truncated: boolean }
   | { readonly status: 'missing'; readonly path: string }
   /** Something is there but its content is not known: `reason` says why, for a check's description. */
   | { readonly status: 'unreadable'; readonly path: string; readonly reason: string };
@@ -222,7 +223,10 @@ export function mergeLayers(layers: readonly LayerFacts[], watchPaths?: Readonly
       const node = r.node;
       switch (node.type) {
         case 'file':
-          if (node.file) return { status: 'ok', path: r.path, content: node.file.content, size: node.file.size, truncated: node.file.truncated };
+          if (node.file) {
+            const bytes = Buffer.from(node.file.content, 'latin1');
+            return { status: 'ok', path: r.path, content: bytes.toString('utf8'), bytes, size: node.file.size, truncated: node.file.truncated };
+          }
           return { status: 'unreadable', path: r.path, reason: node.origin === r.path ? `${r.path} was not inspected` : `${r.path} is a hard link to ${node.origin}, which was not inspected` };
         case 'hardlink':
           return { status: 'unreadable', path: r.path, reason: inspected(node.target) ? `${r.path} is a hard link to ${node.target}, which is not in the image` : `${r.path} is a hard link to ${node.target}, which was not inspected` };

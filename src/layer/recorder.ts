@@ -41,7 +41,11 @@ export interface EntryMatcher {
 
 /** A watched path as this layer leaves it. */
 export type WatchedEntry =
-  /** `content`: the first `maxWatchedFileBytes` bytes as UTF-8; `truncated` when the file is larger. */
+  /**
+   * `content`: the first `maxWatchedFileBytes` bytes, one character per byte (latin1), so the
+   * exact bytes survive (and the JSON of the facts cache): checks compare bytes as the runtime
+   * does (check 3, docs/checks.md); `truncated` when the file is larger.
+   */
   | { readonly type: 'file'; readonly content: string; readonly size: number; readonly truncated: boolean }
   | { readonly type: 'symlink'; readonly target: string }
   | { readonly type: 'hardlink'; readonly target: string }
@@ -277,7 +281,7 @@ export class FactsRecorder implements TarHandler {
         // Until the content arrives the path holds a file of unknown content.
         this.#watched.set(path, { type: 'file', content: '', size, truncated: size > 0 });
         return new ContentSink(this.#cap, (content) => {
-          this.#watched.set(path, { type: 'file', content: content.toString('utf8'), size, truncated: size > content.length });
+          this.#watched.set(path, { type: 'file', content: content.toString('latin1'), size, truncated: size > content.length });
         });
       }
       case 'symlink':

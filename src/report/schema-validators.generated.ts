@@ -930,9 +930,9 @@ return errors === 0;
 validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const scanDocument = validate29;
-const schema37 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:scan-document:1","title":"oci-scan scan document (--format json)","description":"One document per run, always this shape: the tool, every image scanned (one entry per platform), every IMAGE that could not be scanned, and the highest severity over the images scanned. Fields may be added, never removed or renamed (docs/reports.md).","type":"object","required":["tool","images","errors","highest"],"properties":{"tool":{"type":"object","required":["name","version"],"properties":{"name":{"const":"oci-scan"},"version":{"type":"string","minLength":1}}},"images":{"description":"The images scanned, in argument order; an IMAGE scanned for several platforms gives one entry per platform, in index order","type":"array","items":{"$ref":"#/$defs/image"}},"errors":{"description":"The IMAGE arguments that could not be scanned, in argument order; empty when every one was","type":"array","items":{"$ref":"#/$defs/error"}},"highest":{"description":"The run's highest severity over every result of every image scanned; null when an IMAGE could not be scanned (errors is not empty: the verdict is not known) or no image was scanned","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]},"highestScanned":{"description":"The highest severity over the images that were scanned, whether or not another IMAGE failed; null when none was","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]}},"$defs":{"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string","minLength":1},"architecture":{"type":"string","minLength":1},"variant":{"type":"string","minLength":1}}},"image":{"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}},"error":{"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}}}};
+const schema37 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:scan-document:1","title":"oci-scan scan document (--format json)","description":"One document per run, always this shape: the tool, every image scanned (one entry per platform), every IMAGE that could not be scanned, and the highest severity over the images scanned. Fields may be added, never removed or renamed (docs/reports.md).","type":"object","required":["tool","images","errors","highest"],"properties":{"tool":{"type":"object","required":["name","version"],"properties":{"name":{"const":"oci-scan"},"version":{"type":"string","minLength":1}}},"images":{"description":"The images scanned, in argument order; an IMAGE scanned for several platforms gives one entry per platform, in index order","type":"array","items":{"$ref":"#/$defs/image"}},"errors":{"description":"The IMAGE arguments that could not be scanned, in argument order; empty when every one was","type":"array","items":{"$ref":"#/$defs/error"}},"highest":{"description":"The run's highest severity over every result of every image scanned; null when an IMAGE could not be scanned (errors is not empty: the verdict is not known) or no image was scanned","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]},"highestScanned":{"description":"The highest severity over the images that were scanned, whether or not another IMAGE failed; null when none was","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]}},"$defs":{"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string","minLength":1},"architecture":{"type":"string","minLength":1},"variant":{"type":"string","minLength":1}}},"image":{"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"artifactType":{"description":"The manifest's artifactType, when an image (an image config and filesystem layers) carries one: runtimes run it, so it is scanned","type":"string","minLength":1},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}},"error":{"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}}}};
 const schema46 = {"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}};
-const schema38 = {"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}};
+const schema38 = {"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"artifactType":{"description":"The manifest's artifactType, when an image (an image config and filesystem layers) carries one: runtimes run it, so it is scanned","type":"string","minLength":1},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}};
 const schema39 = {"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"};
 const schema42 = {"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string","minLength":1},"architecture":{"type":"string","minLength":1},"variant":{"type":"string","minLength":1}}};
 const pattern11 = new RegExp("^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$", "u");
@@ -1177,11 +1177,11 @@ vErrors.push(err14);
 errors++;
 }
 }
-if(data.configDigest !== undefined){
-let data3 = data.configDigest;
+if(data.artifactType !== undefined){
+let data3 = data.artifactType;
 if(typeof data3 === "string"){
-if(!pattern11.test(data3)){
-const err15 = {instancePath:instancePath+"/configDigest",schemaPath:"#/$defs/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""};
+if(func1(data3) < 1){
+const err15 = {instancePath:instancePath+"/artifactType",schemaPath:"#/properties/artifactType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1192,7 +1192,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/configDigest",schemaPath:"#/$defs/digest/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err16 = {instancePath:instancePath+"/artifactType",schemaPath:"#/properties/artifactType/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1202,14 +1202,11 @@ vErrors.push(err16);
 errors++;
 }
 }
-if(data.platform !== undefined){
-let data4 = data.platform;
-const _errs17 = errors;
-let valid5 = false;
-const _errs18 = errors;
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-if(data4.os === undefined){
-const err17 = {instancePath:instancePath+"/platform",schemaPath:"#/$defs/platform/required",keyword:"required",params:{missingProperty: "os"},message:"must have required property '"+"os"+"'"};
+if(data.configDigest !== undefined){
+let data4 = data.configDigest;
+if(typeof data4 === "string"){
+if(!pattern11.test(data4)){
+const err17 = {instancePath:instancePath+"/configDigest",schemaPath:"#/$defs/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1218,8 +1215,9 @@ vErrors.push(err17);
 }
 errors++;
 }
-if(data4.architecture === undefined){
-const err18 = {instancePath:instancePath+"/platform",schemaPath:"#/$defs/platform/required",keyword:"required",params:{missingProperty: "architecture"},message:"must have required property '"+"architecture"+"'"};
+}
+else {
+const err18 = {instancePath:instancePath+"/configDigest",schemaPath:"#/$defs/digest/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1228,11 +1226,15 @@ vErrors.push(err18);
 }
 errors++;
 }
-if(data4.os !== undefined){
-let data5 = data4.os;
-if(typeof data5 === "string"){
-if(func1(data5) < 1){
-const err19 = {instancePath:instancePath+"/platform/os",schemaPath:"#/$defs/platform/properties/os/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data.platform !== undefined){
+let data5 = data.platform;
+const _errs19 = errors;
+let valid5 = false;
+const _errs20 = errors;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(data5.os === undefined){
+const err19 = {instancePath:instancePath+"/platform",schemaPath:"#/$defs/platform/required",keyword:"required",params:{missingProperty: "os"},message:"must have required property '"+"os"+"'"};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1241,9 +1243,8 @@ vErrors.push(err19);
 }
 errors++;
 }
-}
-else {
-const err20 = {instancePath:instancePath+"/platform/os",schemaPath:"#/$defs/platform/properties/os/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data5.architecture === undefined){
+const err20 = {instancePath:instancePath+"/platform",schemaPath:"#/$defs/platform/required",keyword:"required",params:{missingProperty: "architecture"},message:"must have required property '"+"architecture"+"'"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1252,12 +1253,11 @@ vErrors.push(err20);
 }
 errors++;
 }
-}
-if(data4.architecture !== undefined){
-let data6 = data4.architecture;
+if(data5.os !== undefined){
+let data6 = data5.os;
 if(typeof data6 === "string"){
 if(func1(data6) < 1){
-const err21 = {instancePath:instancePath+"/platform/architecture",schemaPath:"#/$defs/platform/properties/architecture/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err21 = {instancePath:instancePath+"/platform/os",schemaPath:"#/$defs/platform/properties/os/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1268,7 +1268,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/platform/architecture",schemaPath:"#/$defs/platform/properties/architecture/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err22 = {instancePath:instancePath+"/platform/os",schemaPath:"#/$defs/platform/properties/os/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1278,11 +1278,11 @@ vErrors.push(err22);
 errors++;
 }
 }
-if(data4.variant !== undefined){
-let data7 = data4.variant;
+if(data5.architecture !== undefined){
+let data7 = data5.architecture;
 if(typeof data7 === "string"){
 if(func1(data7) < 1){
-const err23 = {instancePath:instancePath+"/platform/variant",schemaPath:"#/$defs/platform/properties/variant/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err23 = {instancePath:instancePath+"/platform/architecture",schemaPath:"#/$defs/platform/properties/architecture/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1293,7 +1293,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/platform/variant",schemaPath:"#/$defs/platform/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err24 = {instancePath:instancePath+"/platform/architecture",schemaPath:"#/$defs/platform/properties/architecture/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1303,9 +1303,11 @@ vErrors.push(err24);
 errors++;
 }
 }
-}
-else {
-const err25 = {instancePath:instancePath+"/platform",schemaPath:"#/$defs/platform/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data5.variant !== undefined){
+let data8 = data5.variant;
+if(typeof data8 === "string"){
+if(func1(data8) < 1){
+const err25 = {instancePath:instancePath+"/platform/variant",schemaPath:"#/$defs/platform/properties/variant/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1314,17 +1316,9 @@ vErrors.push(err25);
 }
 errors++;
 }
-var _valid1 = _errs18 === errors;
-valid5 = valid5 || _valid1;
-if(_valid1){
-var props0 = {};
-props0.os = true;
-props0.architecture = true;
-props0.variant = true;
 }
-const _errs27 = errors;
-if(data4 !== null){
-const err26 = {instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+else {
+const err26 = {instancePath:instancePath+"/platform/variant",schemaPath:"#/$defs/platform/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1333,10 +1327,10 @@ vErrors.push(err26);
 }
 errors++;
 }
-var _valid1 = _errs27 === errors;
-valid5 = valid5 || _valid1;
-if(!valid5){
-const err27 = {instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/platform",schemaPath:"#/$defs/platform/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1345,27 +1339,17 @@ vErrors.push(err27);
 }
 errors++;
 }
-else {
-errors = _errs17;
-if(vErrors !== null){
-if(_errs17){
-vErrors.length = _errs17;
+var _valid1 = _errs20 === errors;
+valid5 = valid5 || _valid1;
+if(_valid1){
+var props0 = {};
+props0.os = true;
+props0.architecture = true;
+props0.variant = true;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.layers !== undefined){
-let data8 = data.layers;
-if(Array.isArray(data8)){
-const len0 = data8.length;
-for(let i0=0; i0<len0; i0++){
-let data9 = data8[i0];
-if(typeof data9 === "string"){
-if(!pattern11.test(data9)){
-const err28 = {instancePath:instancePath+"/layers/" + i0,schemaPath:"#/$defs/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""};
+const _errs29 = errors;
+if(data5 !== null){
+const err28 = {instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -1374,9 +1358,10 @@ vErrors.push(err28);
 }
 errors++;
 }
-}
-else {
-const err29 = {instancePath:instancePath+"/layers/" + i0,schemaPath:"#/$defs/digest/type",keyword:"type",params:{type: "string"},message:"must be string"};
+var _valid1 = _errs29 === errors;
+valid5 = valid5 || _valid1;
+if(!valid5){
+const err29 = {instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -1385,10 +1370,27 @@ vErrors.push(err29);
 }
 errors++;
 }
-}
+else {
+errors = _errs19;
+if(vErrors !== null){
+if(_errs19){
+vErrors.length = _errs19;
 }
 else {
-const err30 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+vErrors = null;
+}
+}
+}
+}
+if(data.layers !== undefined){
+let data9 = data.layers;
+if(Array.isArray(data9)){
+const len0 = data9.length;
+for(let i0=0; i0<len0; i0++){
+let data10 = data9[i0];
+if(typeof data10 === "string"){
+if(!pattern11.test(data10)){
+const err30 = {instancePath:instancePath+"/layers/" + i0,schemaPath:"#/$defs/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -1398,16 +1400,8 @@ vErrors.push(err30);
 errors++;
 }
 }
-if(data.results !== undefined){
-if(!(validate31(data.results, {instancePath:instancePath+"/results",parentData:data,parentDataProperty:"results",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
-errors = vErrors.length;
-}
-}
-if(data.highest !== undefined){
-let data11 = data.highest;
-if(!(((((data11 === "Critical") || (data11 === "High")) || (data11 === "Medium")) || (data11 === "Low")) || (data11 === "Informational"))){
-const err31 = {instancePath:instancePath+"/highest",schemaPath:"urn:oci-scan:schema:report:1#/$defs/severity/enum",keyword:"enum",params:{allowedValues: schema34.enum},message:"must be equal to one of the allowed values"};
+else {
+const err31 = {instancePath:instancePath+"/layers/" + i0,schemaPath:"#/$defs/digest/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -1419,7 +1413,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err32 = {instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -1428,10 +1422,41 @@ vErrors.push(err32);
 }
 errors++;
 }
+}
+if(data.results !== undefined){
+if(!(validate31(data.results, {instancePath:instancePath+"/results",parentData:data,parentDataProperty:"results",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
+errors = vErrors.length;
+}
+}
+if(data.highest !== undefined){
+let data12 = data.highest;
+if(!(((((data12 === "Critical") || (data12 === "High")) || (data12 === "Medium")) || (data12 === "Low")) || (data12 === "Informational"))){
+const err33 = {instancePath:instancePath+"/highest",schemaPath:"urn:oci-scan:schema:report:1#/$defs/severity/enum",keyword:"enum",params:{allowedValues: schema34.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+}
+else {
+const err34 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
 validate30.errors = vErrors;
 return errors === 0;
 }
-validate30.evaluated = {"props":{"reference":true,"digest":true,"indexDigest":true,"configDigest":true,"platform":true,"layers":true,"results":true,"highest":true},"dynamicProps":false,"dynamicItems":false};
+validate30.evaluated = {"props":{"reference":true,"digest":true,"indexDigest":true,"artifactType":true,"configDigest":true,"platform":true,"layers":true,"results":true,"highest":true},"dynamicProps":false,"dynamicItems":false};
 
 const pattern15 = new RegExp("^[A-Z_]+$", "u");
 
@@ -1838,7 +1863,7 @@ return errors === 0;
 validate29.evaluated = {"props":{"tool":true,"images":true,"errors":true,"highest":true,"highestScanned":true},"dynamicProps":false,"dynamicItems":false};
 
 export const hashes = {
-  "report": "46e3f8d05f2631084a8d65b0d106f6cf8d94a54f1b6be52d395663100f117863",
-  "reportSet": "46e3f8d05f2631084a8d65b0d106f6cf8d94a54f1b6be52d395663100f117863",
-  "scanDocument": "46e3f8d05f2631084a8d65b0d106f6cf8d94a54f1b6be52d395663100f117863"
+  "report": "55f5ea7d24ebcab01dc551306956fe0e8e7c4bfeceb3a83c98abd18f6d0e15c4",
+  "reportSet": "55f5ea7d24ebcab01dc551306956fe0e8e7c4bfeceb3a83c98abd18f6d0e15c4",
+  "scanDocument": "55f5ea7d24ebcab01dc551306956fe0e8e7c4bfeceb3a83c98abd18f6d0e15c4"
 };

@@ -7,6 +7,7 @@ import { OciScanError } from '../errors.js';
 import { parseManifestDocument, type Descriptor, type ImageIndex } from '../image/manifest.js';
 import type { Image, ImageName } from '../image/types.js';
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../image/wire.js';
+import { tagOfImageName } from '../reference/ref-name.js';
 import type { BlobStore } from './blob-store.js';
 import type { ContentSource } from './content.js';
 import type { SourceOptions } from './options.js';
@@ -15,6 +16,9 @@ import { blobPath, consumedLayer, openStored, readVerified } from './stored-blob
 
 /** The annotation of an index.json entry that names its tag. */
 export const REF_NAME = 'org.opencontainers.image.ref.name';
+
+/** The annotation containerd writes with an entry's full image name (`ctr export`, BuildKit). */
+export const CONTAINERD_IMAGE_NAME = 'io.containerd.image.name';
 
 /** The ContentSource of a local store laid out as an OCI layout (`blobs/<alg>/<hex>`). */
 export function layoutContent(store: BlobStore): ContentSource {
@@ -63,6 +67,31 @@ export function layoutRoot(store: BlobStore, candidates: readonly Descriptor[], 
   throw ask();
 }
 
+/** `base` named by `name` (an image name or a tag) read as the runtimes read it (../reference/ref-name.ts). */
+function named(base: Omit<ImageName, 'tag' | 'tagOrigin'>, name: string, tagOrigin: ImageName['tagOrigin']): ImageName {
+  const t = tagOfImageName(name);
+  return t.digest !== undefined ? { ...base, digest: t.digest, tagOrigin } : { ...base, tag: t.tag, tagOrigin };
+}
+
+/**
+ * The name the runtimes give the chosen entries when they import them (docs/checks.md,
+ * check 1): containerd's `io.containerd.image.name` first (containerd's import and podman's
+ * load of an archive prefer it), else the NAME of `oci:DIR:NAME`, else the entries' ref.name.
+ * Among several names, one that reads as `latest` is the one reported: a check never passes on
+ * the kinder reading.
+ */
+function layoutImageName(base: Omit<ImageName, 'tag' | 'tagOrigin'>, tag: string | undefined, candidates: readonly Descriptor[]): ImageName {
+  const pick = (names: ReadonlyArray<string | undefined>): string | undefined => {
+    const set = [...new Set(names.filter((n): n is string => n !== undefined && n !== ''))];
+    return set.find((n) => tagOfImageName(n).tag === 'latest') ?? (set.length === 1 ? set[0] : undefined);
+  };
+  const imported = pick(candidates.map((e) => e.annotations?.[CONTAINERD_IMAGE_NAME]));
+  if (imported !== undefined) return named(base, imported, 'archive');
+  if (tag !== undefined) return named(base, tag, 'reference');
+  const recorded = pick(candidates.map((e) => e.annotations?.[REF_NAME]));
+  return recorded !== undefined ? named(base, recorded, 'archive') : { ...base, tagOrigin: 'none' };
+}
+
 /**
  * Images of an OCI layout. `tag` selects the index.json entries whose
  * `org.opencontainers.image.ref.name` is it; without one the layout must hold one image (or
@@ -79,8 +108,7 @@ export async function imagesFromOciLayout(store: BlobStore, base: Omit<ImageName
   if (candidates.length === 0) {
     throw new OciScanError('IMAGE_NOT_FOUND', `${store.what} has no image tagged ${JSON.stringify(tag)}; tags there: ${tags.join(', ') || 'none'}`);
   }
-  const name: ImageName =
-    tag !== undefined ? { ...base, tag, tagOrigin: 'reference' } : tags.length === 1 && tags[0] ? { ...base, tag: tags[0], tagOrigin: 'archive' } : { ...base, tagOrigin: 'none' };
+  const name = layoutImageName(base, tag, candidates);
   const root = layoutRoot(store, candidates, () => new OciScanError('USAGE', `${store.what} holds ${candidates.length} images: name one with :TAG after the path (tags: ${tags.join(', ') || 'none'})`));
   return resolveImages(layoutContent(store), root, name, options);
 }

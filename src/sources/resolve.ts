@@ -199,6 +199,7 @@ async function imageOf(r: Resolution, found: Found): Promise<Image> {
     configDigest: manifest.config.digest,
     ...(platform ? { platform } : {}),
     ...(found.fromIndex ? { fromIndex: true } : {}),
+    ...(manifest.artifactType ? { artifactType: manifest.artifactType } : {}),
     config,
     layers,
   };

@@ -17,7 +17,7 @@ import { basenameOf, dirnameOf, normalisePath } from '../../src/layer/paths.js';
 
 /** One tar entry of a test layer; names as a tar holds them (`usr/bin/.wh.sudo` is a whiteout). */
 export type TestEntry =
-  | { readonly type: 'file'; readonly path: string; readonly mode?: number; readonly content?: string; readonly size?: number }
+  | { readonly type: 'file'; readonly path: string; readonly mode?: number; readonly content?: string | Uint8Array; readonly size?: number }
   | { readonly type: 'dir'; readonly path: string; readonly mode?: number }
   | { readonly type: 'symlink'; readonly path: string; readonly target: string }
   | { readonly type: 'hardlink'; readonly path: string; readonly target: string; readonly mode?: number }
@@ -83,8 +83,8 @@ export function recordLayer(entries: readonly TestEntry[], matchers: readonly En
     const type: EntryType = e.type;
     const linkTarget = e.type === 'symlink' ? e.target : e.type === 'hardlink' ? normalisePath(e.target) : undefined;
     const mode = e.type === 'symlink' ? 0o777 : e.type === 'fifo' ? 0o644 : (e.mode ?? (e.type === 'dir' ? 0o755 : 0o644));
-    const content = e.type === 'file' ? (e.content ?? '') : '';
-    const size = e.type === 'file' ? (e.size ?? Buffer.byteLength(content)) : 0;
+    const content = Buffer.from(e.type === 'file' ? (e.content ?? '') : '');
+    const size = e.type === 'file' ? (e.size ?? content.length) : 0;
     const info: EntryInfo = { path, basename: base, type, mode, size, uid: 0, gid: 0, ...(linkTarget !== undefined ? { linkTarget } : {}) };
     for (const m of matchers) {
       const set = matches.get(m.id);
@@ -102,10 +102,9 @@ export function recordLayer(entries: readonly TestEntry[], matchers: readonly En
       else executablesTruncated = true;
     }
     if (watchPaths.has(path) || (ancestors.has(path) && e.type === 'symlink')) {
-      const bytes = Buffer.from(content);
       watched[path] =
         e.type === 'file'
-          ? { type: 'file', content: bytes.subarray(0, cap).toString('utf8'), size, truncated: size > cap }
+          ? { type: 'file', content: content.subarray(0, cap).toString('latin1'), size, truncated: size > cap }
           : e.type === 'symlink'
             ? { type: 'symlink', target: e.target }
             : e.type === 'hardlink'

@@ -467,3 +467,14 @@ export function buildArtifact(kind: ArtifactKind): BuiltImage {
     platform: { os: 'unknown', architecture: 'unknown' },
   };
 }
+
+/**
+ * `image` with an OCI 1.1 `artifactType` in its manifest (and the manifest digest that
+ * follows): an image that tools such as `oras push --artifact-type` or BuildKit annotate,
+ * which runtimes still pull and run as an image.
+ */
+export function withArtifactType(image: BuiltImage, artifactType: string): BuiltImage {
+  const doc = JSON.parse(image.manifest.toString('utf8')) as Record<string, unknown>;
+  const bytes = Buffer.from(JSON.stringify({ schemaVersion: doc['schemaVersion'], mediaType: doc['mediaType'], artifactType, config: doc['config'], layers: doc['layers'] }));
+  return { ...image, manifest: bytes, manifestDigest: digestOf(bytes) };
+}

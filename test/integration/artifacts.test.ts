@@ -3,6 +3,9 @@
  * such — "REF is an OCI artifact of type X, not a container image", exit 21 — instead of being
  * scanned as an image (an ORAS file with an empty config ran every check and exited 12) or
  * refused as a damaged layer (exit 20). Local sources are covered in test/unit/sources/archives.test.ts.
+ * An image that carries an `artifactType` (an image config and filesystem layers) is no
+ * artifact: runtimes run it, so it is scanned, and the JSON document notes the type
+ * (test/unit/image/artifact-type.test.ts has the rule).
  *
  * Provenance: the artifacts are written by image-builder's buildArtifact, after each tool's
  * documented manifest (ORAS, Helm, cosign); pushed with test/helpers/push.ts.
@@ -10,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { after, before, it } from 'node:test';
-import { buildArtifact, type ArtifactKind } from '../helpers/image-builder.js';
+import { buildArtifact, buildImage, withArtifactType, type ArtifactKind } from '../helpers/image-builder.js';
 import { Pusher } from '../helpers/push.js';
 import { registrySkipReason, startRegistry, type RunningRegistry } from '../helpers/registry-server.js';
 import { runCli, tempDir } from '../helpers/scan.js';
@@ -26,6 +29,9 @@ const KINDS: Array<[ArtifactKind, string]> = [
   ['sbom-attestation', 'application/vnd.dsse.envelope.v1+json'],
 ];
 
+/** An image (root user, nc) whose manifest carries an artifactType. */
+const TYPED_IMAGE = withArtifactType(buildImage({ config: { User: '0:0', Cmd: ['/app'] }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/nc', mode: 0o755, content: 'nc' }] }] }), 'application/vnd.example.app.v1');
+
 describeOrSkip('OCI artifacts in a registry', { skip }, () => {
   let registry: RunningRegistry | undefined;
 
@@ -37,6 +43,9 @@ describeOrSkip('OCI artifacts in a registry', { skip }, () => {
       for (const blob of [{ digest: artifact.configDigest, bytes: artifact.config }, ...artifact.layers]) await pusher.blob(blob.digest, blob.bytes);
       await pusher.manifest('1.0', artifact.manifest, artifact.manifestMediaType);
     }
+    const pusher = new Pusher(registry.url, 'artifacts/typed-image');
+    for (const blob of [{ digest: TYPED_IMAGE.configDigest, bytes: TYPED_IMAGE.config }, ...TYPED_IMAGE.layers]) await pusher.blob(blob.digest, blob.bytes);
+    await pusher.manifest('1.0', TYPED_IMAGE.manifest, TYPED_IMAGE.manifestMediaType);
   });
   after(() => registry?.stop());
 
@@ -58,4 +67,21 @@ describeOrSkip('OCI artifacts in a registry', { skip }, () => {
       }
     });
   }
+
+  it('an image with an artifactType is scanned (its checks fail as they should) and the JSON document notes the type', async () => {
+    assert.ok(registry);
+    const { dir, cleanup } = await tempDir('oci-scan-artifact-');
+    try {
+      const ref = `${registry.host}/artifacts/typed-image:1.0`;
+      const { code, stdout, stderr } = await runCli([ref, '--format', 'json'], { env: { COMPLIANCE_REPORTS_DIR: dir } });
+      assert.notEqual(code, 21, stderr);
+      const doc = JSON.parse(stdout) as { images: Array<{ artifactType?: string; results: Array<{ Id: string; Pass: boolean }> }>; errors: unknown[] };
+      assert.deepEqual(doc.errors, []);
+      assert.equal(doc.images[0]?.artifactType, 'application/vnd.example.app.v1');
+      assert.equal(doc.images[0]?.results.find((r) => r.Id === 'nc')?.Pass, false);
+      assert.equal(doc.images[0]?.results.find((r) => r.Id === 'default-user')?.Pass, false);
+    } finally {
+      await cleanup();
+    }
+  });
 });

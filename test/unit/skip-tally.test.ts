@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -36,4 +36,16 @@ test('a suite skipped for a missing tool is one skipped test, with its reason, i
   } finally {
     await cleanup();
   }
+});
+
+test('no suite of the tests is skipped with a plain describe (it would not be counted): they use describeOrSkip', async () => {
+  const root = fileURLToPath(new URL('../../../test/', import.meta.url));
+  const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.ts'));
+  const plain = [];
+  for (const f of files) {
+    const text = await readFile(join(root, f), 'utf8');
+    for (const line of text.split('\n')) if (/^\s*(void\s+)?describe\(.*\{[^}]*\bskip\b/.test(line)) plain.push(`${f}: ${line.trim()}`);
+  }
+  assert.ok(files.length > 50, `the test sources were found (${files.length})`);
+  assert.deepEqual(plain, []);
 });

@@ -25,6 +25,8 @@ export interface ImageDocument {
   /** The digest of the index the manifest was chosen from, when there was one. */
   readonly indexDigest?: string;
   readonly configDigest: string;
+  /** The manifest's artifactType, when the image carries one (it is scanned as the image it is). */
+  readonly artifactType?: string;
   readonly platform: Platform | null;
   /** Layer digests in manifest order. */
   readonly layers: readonly string[];
@@ -71,6 +73,7 @@ function imageDocument(scan: ScannedImage): ImageDocument {
     digest: image.manifestDigest ?? null,
     ...(image.indexDigest !== undefined ? { indexDigest: image.indexDigest } : {}),
     configDigest: image.configDigest,
+    ...(image.artifactType !== undefined ? { artifactType: image.artifactType } : {}),
     platform,
     layers: image.layers.map((l) => l.digest),
     results: scan.results,

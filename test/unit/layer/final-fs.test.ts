@@ -23,7 +23,7 @@ const file = (path: string, content = '', mode = 0o644): TestEntry => ({ type: '
 const exe = (path: string): TestEntry => ({ type: 'file', path, content: 'x', mode: 0o755 });
 const link = (path: string, target: string): TestEntry => ({ type: 'symlink', path, target });
 const hard = (path: string, target: string): TestEntry => ({ type: 'hardlink', path, target });
-const ok = (path: string, content: string, size = Buffer.byteLength(content), truncated = false): FileRead => ({ status: 'ok', path, content, size, truncated });
+const ok = (path: string, content: string, size = Buffer.byteLength(content), truncated = false): FileRead => ({ status: 'ok', path, content, bytes: Buffer.from(content), size, truncated });
 
 /** Facts with only what mergeLayers reads. */
 function facts(over: Partial<LayerFacts>): LayerFacts {
