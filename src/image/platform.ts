@@ -204,3 +204,36 @@ export function indexCandidates(manifests: readonly Descriptor[], wanted: Platfo
   ranked.sort((a, b) => a.rank - b.rank);
   return [...ranked.map(({ descriptor, platform }) => ({ descriptor, platform })), ...unplatformed];
 }
+
+/**
+ * indexCandidates when the runtimes read an index's entries differently (ImageIndex.readings:
+ * a `platform` that ends `null` is no platform to image-spec's pointer and an empty one to
+ * docker's and containers/image's struct). `readings[0]` is the one oci-scan keeps; the others
+ * are aligned with it. With `all`, an entry any reading keeps is kept. For one platform the
+ * runtimes must agree on the entry to run — the same candidates, or the same first candidate
+ * naming a platform in every reading — else the index is refused: oci-scan cannot scan the image
+ * one runtime runs and pass the one another runs (docs/architecture.md).
+ */
+export function candidatesAcrossReadings(readings: ReadonlyArray<readonly Descriptor[]>, wanted: Platform | 'all', what: string): IndexCandidate[] {
+  const [primary = [], ...others] = readings;
+  const mine = indexCandidates(primary, wanted);
+  if (others.length === 0) return mine;
+  const positions = (reading: readonly Descriptor[]): Array<{ at: number; platformed: boolean }> =>
+    indexCandidates(reading, wanted).map((c) => ({ at: reading.indexOf(c.descriptor), platformed: c.platform !== undefined }));
+  const all = readings.map(positions);
+  const key = (p: ReadonlyArray<{ at: number; platformed: boolean }>): string => p.map((x) => `${x.at}${x.platformed ? 'p' : ''}`).join(',');
+  if (all.every((p) => key(p) === key(all[0] ?? []))) return mine;
+  if (wanted === 'all') {
+    const kept = new Set(all.flatMap((p) => p.map((x) => x.at)));
+    return indexCandidates(primary, 'all').concat(
+      [...kept].filter((at) => !mine.some((c) => c.descriptor === primary[at])).sort((a, b) => a - b).flatMap((at) => {
+        const d = primary[at];
+        return d ? [{ descriptor: d }] : [];
+      }),
+    );
+  }
+  const firsts = all.map((p) => p[0]);
+  const [first] = firsts;
+  if (first !== undefined && firsts.every((f) => f !== undefined && f.at === first.at && f.platformed)) return mine.slice(0, 1);
+  throw new OciScanError('INVALID_MANIFEST', `${what} lists entries whose platform the container runtimes read differently ("platform": null after a platform), so they would run different images for ${formatPlatform(wanted)}: refusing an ambiguous index`);
+}
