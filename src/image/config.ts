@@ -5,7 +5,7 @@
  * what the runtimes that accept it see. Only the fields oci-scan reads are typed.
  */
 import { OciScanError } from '../errors.js';
-import { Go, GoJsonError, goRefusal, parseGoJson, tryDecodeGo, type GoValue } from './go-json.js';
+import { Go, GoJsonError, goRefusal, parseGoJson, setOwn, tryDecodeGo, type GoValue } from './go-json.js';
 import type { Platform } from './platform.js';
 
 /** A config's HEALTHCHECK (Docker and containers/image only; OCI's config has none). */
@@ -198,13 +198,13 @@ export function unionConfig(views: readonly ImageConfig[]): ImageConfig | undefi
   const base = first.config ?? {};
   const user = runtimes.some((c) => (c.User ?? '') === '') ? '' : (base.User ?? '');
   const ports: Record<string, unknown> = {};
-  for (const c of runtimes) for (const port of Object.keys(c.ExposedPorts ?? {})) Object.defineProperty(ports, port, { value: {}, enumerable: true, writable: true, configurable: true });
+  for (const c of runtimes) for (const port of Object.keys(c.ExposedPorts ?? {})) setOwn(ports, port, {});
   const labels: Record<string, string> = {};
   for (const [key, value] of Object.entries(base.Labels ?? {})) {
     const all = runtimes.map((c) => (c.Labels && Object.hasOwn(c.Labels, key) ? c.Labels[key] : undefined));
     if (all.some((v) => v === undefined)) continue;
     const blank = all.find((v) => (v ?? '').trim() === '');
-    Object.defineProperty(labels, key, { value: blank ?? value, enumerable: true, writable: true, configurable: true });
+    setOwn(labels, key, blank ?? value);
   }
   const emptiest = (pick: (c: RuntimeConfig) => RuntimeConfig['Cmd']): RuntimeConfig['Cmd'] => {
     const lists = runtimes.map(pick);

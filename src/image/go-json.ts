@@ -62,6 +62,12 @@ export const GO_MAX_DEPTH = 10000;
  */
 export type GoReadMode = 'unmarshal' | 'decoder';
 
+/** Buffer's own latin1 slicer (what toString('latin1') calls), without toString's argument handling. */
+const latin1 = (Buffer.prototype as unknown as { latin1Slice?: (start: number, end: number) => string }).latin1Slice;
+function latin1Of(buf: Buffer, start: number, end: number): string {
+  return latin1 ? latin1.call(buf, start, end) : buf.toString('latin1', start, end);
+}
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
@@ -115,7 +121,7 @@ export function parseGoJson(bytes: Uint8Array, mode: GoReadMode = 'unmarshal'): 
       if (c === undefined) return fail('in string literal');
       if (c === QUOTE) {
         i++;
-        return buf.toString('latin1', start, i - 1);
+        return latin1Of(buf, start, i - 1);
       }
       if (c === BACKSLASH || c < 0x20 || c >= 0x80) break;
       i++;
@@ -170,7 +176,7 @@ export function parseGoJson(bytes: Uint8Array, mode: GoReadMode = 'unmarshal'): 
       if (!isDigit(buf[i])) return fail('in exponent of numeric literal');
       while (isDigit(buf[i])) i++;
     }
-    return new GoNumber(buf.toString('latin1', start, i));
+    return new GoNumber(latin1Of(buf, start, i));
   };
 
   const readLiteral = (word: string, value: boolean | null): boolean | null => {
@@ -526,6 +532,26 @@ class Box {
 /** A struct value: field name → value, every field present. */
 type StructValue = Record<string, unknown>;
 
+const zeroStructs = new WeakMap<StructShape, () => StructValue>();
+
+/** A fresh zero struct of `shape`: a compiled constructor per shape (zero values are made often). */
+function zeroStruct(shape: StructShape): StructValue {
+  let make = zeroStructs.get(shape);
+  if (make === undefined) {
+    const fields = shape.fields.map((f) => [f.name, f.shape] as const);
+    const scalars = fields.filter(([, s]) => s.kind !== 'struct').map(([name, s]) => [name, zero(s)] as const);
+    const nested = fields.filter(([, s]) => s.kind === 'struct') as ReadonlyArray<readonly [string, StructShape]>;
+    make = (): StructValue => {
+      const v: StructValue = {};
+      for (const [name, z] of scalars) v[name] = z;
+      for (const [name, s] of nested) v[name] = zeroStruct(s);
+      return v;
+    };
+    zeroStructs.set(shape, make);
+  }
+  return make();
+}
+
 function zero(shape: Shape): unknown {
   switch (shape.kind) {
     case 'string':
@@ -536,11 +562,8 @@ function zero(shape: Shape): unknown {
       return false;
     case 'time':
       return '';
-    case 'struct': {
-      const v: StructValue = {};
-      for (const f of shape.fields) v[f.name] = zero(f.shape);
-      return v;
-    }
+    case 'struct':
+      return zeroStruct(shape);
     default:
       // slices, maps, pointers, interfaces, []byte: nil
       return null;
@@ -588,7 +611,8 @@ function kindOf(v: GoValue): string {
 
 /** Decoding state: the path, for the one message an error gives. */
 class Decoder {
-  readonly path: string[] = [];
+  /** Field names and element positions down to the value being decoded (joined only for an error). */
+  readonly path: Array<string | number> = [];
 
   error(v: GoValue, shape: Shape, why?: string): never {
     throw new GoJsonError(why ?? `cannot unmarshal ${kindOf(v)} into a Go value of type ${typeName(shape)}`, `/${this.path.join('/')}`);
@@ -624,7 +648,7 @@ class Decoder {
         }
         if (Array.isArray(v)) {
           v.forEach((b, k) => {
-            this.path.push(String(k));
+            this.path.push(k);
             this.decode(b, Go.uint8, 0);
             this.path.pop();
           });
@@ -737,13 +761,19 @@ class Decoder {
         s.items = items;
       }
       if (k >= s.len) s.len = k + 1;
-      this.path.push(String(k));
+      this.path.push(k);
       s.items[k] = this.decode(v[k] as GoValue, element, s.items[k]);
       this.path.pop();
     }
     s.len = v.length;
     return s;
   }
+}
+
+/** Sets `out[key]` as an own property, `__proto__` included (an ordinary key, as in Go). */
+export function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }
 
 /** The result's form of a decoded value: slices as arrays, maps as objects, nil left out. */
@@ -755,16 +785,14 @@ function plain(value: unknown, shape: Shape): unknown {
       const s = value as Slice;
       const element = shape.kind === 'slice' ? shape.element : Go.string;
       const out: unknown[] = new Array<unknown>(s.len);
-      for (let k = 0; k < s.len; k++) out[k] = plain(s.items[k], element);
+      // A nil element (a slice, map or pointer) is null.
+      for (let k = 0; k < s.len; k++) out[k] = plain(s.items[k], element) ?? null;
       return out;
     }
     case 'map': {
       if (value === null) return undefined;
       const out: Record<string, unknown> = {};
-      for (const [k, v] of value as Map<string, unknown>) {
-        // defineProperty: a key such as "__proto__" is an ordinary key, as in Go.
-        Object.defineProperty(out, k, { value: plain(v, shape.element), enumerable: true, writable: true, configurable: true });
-      }
+      for (const [k, v] of value as Map<string, unknown>) setOwn(out, k, plain(v, shape.element) ?? null);
       return out;
     }
     case 'pointer':
@@ -790,22 +818,41 @@ function plain(value: unknown, shape: Shape): unknown {
 }
 
 /**
- * Decodes `value` into Go type `shape` as json.Unmarshal does; returns the plain result (nil
- * slices, maps and pointers left out; everything else present, zero when the document says
- * nothing). Throws GoJsonError where Go returns an error.
+ * What a Go caller put in the value before decoding into it (containers/image's
+ * OCI1IndexFromManifest sets SchemaVersion, MediaType and empty Manifests and Annotations;
+ * docker's legacy load makes the map it decodes `repositories` into): per top-level struct
+ * field (or, for a map, `''`), a string or number, or an empty slice or map.
  */
-export function decodeGo<T>(value: GoValue, shape: Shape): T {
+export type GoPreset = Readonly<Record<string, string | number | 'empty slice' | 'empty map'>>;
+
+function presetValue(v: GoPreset[string]): unknown {
+  if (v === 'empty slice') return new Slice([], 0);
+  if (v === 'empty map') return new Map<string, unknown>();
+  return v;
+}
+
+/**
+ * Decodes `value` into Go type `shape` as json.Unmarshal does; returns the plain result (nil
+ * slices, maps and pointers left out of structs, null elsewhere; everything else present, zero
+ * when the document says nothing). Throws GoJsonError where Go returns an error.
+ */
+export function decodeGo<T>(value: GoValue, shape: Shape, preset?: GoPreset): T {
   const d = new Decoder();
-  return plain(d.decode(value, shape, zero(shape)), shape) as T;
+  let start = zero(shape);
+  if (preset !== undefined) {
+    if (shape.kind === 'struct') for (const [field, v] of Object.entries(preset)) (start as StructValue)[field] = presetValue(v);
+    else if (preset[''] !== undefined) start = presetValue(preset['']);
+  }
+  return plain(d.decode(value, shape, start), shape) as T;
 }
 
 /** decodeGo's value, or the error where Go returns one. */
 export type GoDecoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: GoJsonError };
 
 /** decodeGo without throwing: what Go decodes, or its error. */
-export function decodeGoResult<T>(value: GoValue, shape: Shape): GoDecoded<T> {
+export function decodeGoResult<T>(value: GoValue, shape: Shape, preset?: GoPreset): GoDecoded<T> {
   try {
-    return { ok: true, value: decodeGo<T>(value, shape) };
+    return { ok: true, value: decodeGo<T>(value, shape, preset) };
   } catch (err) {
     if (err instanceof GoJsonError) return { ok: false, error: err };
     throw err;
@@ -813,9 +860,9 @@ export function decodeGoResult<T>(value: GoValue, shape: Shape): GoDecoded<T> {
 }
 
 /** decodeGo, or undefined where Go returns an error. */
-export function tryDecodeGo<T>(value: GoValue, shape: Shape): T | undefined {
+export function tryDecodeGo<T>(value: GoValue, shape: Shape, preset?: GoPreset): T | undefined {
   try {
-    return decodeGo<T>(value, shape);
+    return decodeGo<T>(value, shape, preset);
   } catch (err) {
     if (err instanceof GoJsonError) return undefined;
     throw err;

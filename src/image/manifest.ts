@@ -3,7 +3,7 @@
  * list, one schema and one type each. Docker schema 1 is recognised only to refuse it clearly.
  */
 import { OciScanError } from '../errors.js';
-import { fieldFor, Go, GoJsonError, GoObject, goRefusal, parseGoJson, tryDecodeGo, type GoValue } from './go-json.js';
+import { fieldFor, Go, GoJsonError, GoObject, goRefusal, parseGoJson, tryDecodeGo, type GoValue, type Shape } from './go-json.js';
 import { compileWire, type WireValidator } from './wire.js';
 
 /** Media types oci-scan understands. */
@@ -206,17 +206,24 @@ const SCHEMA2_SUPPORTED: ReadonlySet<string> = new Set([
 ]);
 
 /** containers/image's validateUnambiguousManifestFormat reads these keys as interface{}. */
-const AMBIGUITY_SHAPE = Go.struct('detectedFields', [
+const CIMAGE_DETECTED_FIELDS = Go.struct('detectedFields', [
   ['config', Go.any],
   ['fsLayers', Go.any],
   ['history', Go.any],
   ['layers', Go.any],
   ['manifests', Go.any],
 ]);
+/** docker/distribution's ocischema validateManifest. */
+const DISTRIBUTION_MANIFEST_UNKNOWN = Go.struct('ocischema.unknownDocument', [['manifests', Go.any]]);
+/** docker/distribution's manifestlist validateIndex. */
+const DISTRIBUTION_INDEX_UNKNOWN = Go.struct('manifestlist.unknownDocument', [
+  ['config', Go.any],
+  ['layers', Go.any],
+]);
 
-/** containers/image's validateUnambiguousManifestFormat: whether a key other than `allowed` is set (non-null); undefined when it does not decode. */
-function ambiguous(doc: GoValue, allowed: readonly string[]): boolean | undefined {
-  const fields = tryDecodeGo<Record<string, unknown>>(doc, AMBIGUITY_SHAPE);
+/** Whether a document sets (non-null) a key of `shape` outside `allowed`, as those checks read it; undefined when it does not decode. */
+function setsOther(doc: GoValue, shape: Shape, allowed: readonly string[]): boolean | undefined {
+  const fields = tryDecodeGo<Record<string, unknown>>(doc, shape);
   return fields === undefined ? undefined : Object.keys(fields).some((k) => !allowed.includes(k));
 }
 
@@ -238,16 +245,17 @@ export interface ManifestViews {
 /** The views of a manifest of `type` (OCI, or Docker schema2). */
 export function manifestViews(doc: GoValue, type: 'oci' | 'docker'): ManifestViews {
   const oci = tryDecodeGo<ManifestView>(doc, OCI_MANIFEST_SHAPE);
+  const unambiguous = setsOther(doc, CIMAGE_DETECTED_FIELDS, ['config', 'layers']) === false;
   if (type === 'oci') {
-    const dist = tryDecodeGo<ManifestView>(doc, DISTRIBUTION_OCI_MANIFEST_SHAPE);
+    const dist = setsOther(doc, DISTRIBUTION_MANIFEST_UNKNOWN, []) === false ? tryDecodeGo<ManifestView>(doc, DISTRIBUTION_OCI_MANIFEST_SHAPE) : undefined;
     const docker = dist && (dist.mediaType === '' || dist.mediaType === MediaType.ociManifest) ? dist : undefined;
-    return { oci, docker, cimage: oci && ambiguous(doc, ['config', 'layers']) === false ? oci : undefined };
+    return { oci, docker, cimage: oci && unambiguous ? oci : undefined };
   }
   const dist = tryDecodeGo<ManifestView>(doc, DISTRIBUTION_SCHEMA2_MANIFEST_SHAPE);
   const docker = dist && dist.mediaType === MediaType.dockerManifest ? dist : undefined;
   const s2 = tryDecodeGo<ManifestView>(doc, CIMAGE_SCHEMA2_SHAPE);
   const supported = s2 !== undefined && SCHEMA2_SUPPORTED.has(s2.mediaType ?? '') && (s2.layers ?? []).every((l) => SCHEMA2_SUPPORTED.has(l.mediaType));
-  return { oci, docker, cimage: supported && ambiguous(doc, ['config', 'layers']) === false ? s2 : undefined };
+  return { oci, docker, cimage: supported && unambiguous ? s2 : undefined };
 }
 
 /** What each runtime's reading of an index gives. */
@@ -263,10 +271,18 @@ export interface IndexViews {
 /** The views of an index of `type` (OCI index, or Docker manifest list). */
 export function indexViews(doc: GoValue, type: 'oci' | 'docker'): IndexViews {
   const oci = tryDecodeGo<IndexView>(doc, OCI_INDEX_SHAPE);
-  const docker = tryDecodeGo<IndexView>(doc, DISTRIBUTION_LIST_SHAPE);
-  const unambiguous = ambiguous(doc, ['manifests']) === false;
-  if (type === 'oci') return { oci, docker, cimage: oci && unambiguous ? oci : undefined };
-  const list = tryDecodeGo<IndexView>(doc, CIMAGE_SCHEMA2_LIST_SHAPE);
+  const unambiguous = setsOther(doc, CIMAGE_DETECTED_FIELDS, ['manifests']) === false;
+  if (type === 'oci') {
+    const dist = setsOther(doc, DISTRIBUTION_INDEX_UNKNOWN, []) === false ? tryDecodeGo<IndexView>(doc, DISTRIBUTION_LIST_SHAPE) : undefined;
+    const docker = dist && (dist.mediaType === '' || dist.mediaType === MediaType.ociIndex) ? dist : undefined;
+    // OCI1IndexFromManifest decodes into an index it filled first.
+    const cimage = unambiguous ? tryDecodeGo<IndexView>(doc, OCI_INDEX_SHAPE, { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: 'empty slice', annotations: 'empty map' }) : undefined;
+    return { oci, docker, cimage };
+  }
+  const dist = tryDecodeGo<IndexView>(doc, DISTRIBUTION_LIST_SHAPE);
+  const docker = dist && dist.mediaType === MediaType.dockerManifestList ? dist : undefined;
+  // Schema2ListFromManifest decodes into a list whose Manifests is an empty slice.
+  const list = tryDecodeGo<IndexView>(doc, CIMAGE_SCHEMA2_LIST_SHAPE, { manifests: 'empty slice' });
   return { oci, docker, cimage: list && unambiguous ? list : undefined };
 }
 

@@ -75,11 +75,14 @@ export const CONTAINERD_ARCHIVE_MANIFEST_SHAPE = Go.slice(
   ]),
 );
 
-/** manifest.json as each runtime reads it: the entries, or undefined where it refuses. */
+/** manifest.json as one runtime reads it: its entries, null for `null` (none), undefined where it refuses. */
+export type ArchiveManifestView = DockerArchiveEntry[] | null | undefined;
+
+/** manifest.json as each runtime reads it. */
 export interface ArchiveManifestViews {
-  readonly docker: DockerArchiveEntry[] | undefined;
-  readonly cimage: DockerArchiveEntry[] | undefined;
-  readonly containerd: DockerArchiveEntry[] | undefined;
+  readonly docker: ArchiveManifestView;
+  readonly cimage: ArchiveManifestView;
+  readonly containerd: ArchiveManifestView;
 }
 
 /** The views of manifest.json's bytes. */
@@ -94,11 +97,10 @@ export function archiveManifestViews(bytes: Uint8Array): ArchiveManifestViews {
   };
   const first = read('decoder');
   const whole = read('unmarshal');
-  const view = (doc: GoValue | undefined, shape: Shape): DockerArchiveEntry[] | undefined => {
+  const view = (doc: GoValue | undefined, shape: Shape): ArchiveManifestView => {
     if (doc === undefined) return undefined;
     const decoded = decodeGoResult<DockerArchiveEntry[] | undefined>(doc, shape);
-    // A nil slice (`null`) is no entries.
-    return decoded.ok ? (decoded.value ?? []) : undefined;
+    return decoded.ok ? (decoded.value ?? null) : undefined;
   };
   return { docker: view(first, DOCKER_LOAD_MANIFEST_SHAPE), cimage: view(whole, CIMAGE_ARCHIVE_MANIFEST_SHAPE), containerd: view(first, CONTAINERD_ARCHIVE_MANIFEST_SHAPE) };
 }
@@ -112,7 +114,8 @@ export function archiveManifestViews(bytes: Uint8Array): ArchiveManifestViews {
  */
 export function parseArchiveManifest(bytes: Uint8Array, what: string): DockerArchiveEntry[] {
   const views = archiveManifestViews(bytes);
-  const entries = views.docker ?? views.cimage ?? views.containerd;
+  const entries = [views.docker, views.cimage, views.containerd].find((v) => v !== undefined);
+  if (entries === null) return [];
   if (entries === undefined) {
     let reason: string | undefined;
     try {
