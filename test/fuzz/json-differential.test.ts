@@ -30,7 +30,6 @@ const SEED = Number(process.env['OCI_SCAN_JSON_SEED'] ?? 17);
 const WANTED = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/386'] as const;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
 
 after(() => closeJsonOracle());
@@ -244,7 +243,9 @@ function unionManifestProblems(request: OracleRequest, go: Readonly<Record<strin
   for (const v of accepting) if (JSON.stringify((v.manifests ?? []).map(core)) !== mine) problems.push(`entries ${mine} differ from a runtime's`);
   // The entry scanned for a platform is the one every runtime tries first, or the index is refused.
   for (const w of WANTED) {
-    const firsts = new Set(accepting.map((v) => v.chosen[w]?.[0] ?? -1));
+    // A runtime that finds no entry for the platform runs nothing: only the others must agree.
+    const firsts = new Set(accepting.flatMap((v) => (v.chosen[w]?.length ? [v.chosen[w]?.[0] as number] : [])));
+    if (firsts.size === 0) firsts.add(-1);
     let pick: number;
     try {
       const readings = [doc.index.manifests, ...(doc.index.readings ?? [])];

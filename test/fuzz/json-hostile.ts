@@ -207,6 +207,8 @@ export function valueFor(rng: Rng, spec: Spec, bad: number, depth = 0): J {
     case 'bool':
       return { l: rng.chance(0.5) ? 'true' : 'false' };
     case 'time':
+      // Mostly times every runtime reads, so that the rest of the document is exercised too.
+      if (rng.chance(0.75)) return str(rng.pick(TIMES.slice(0, 6)));
       return rng.chance(0.15) ? str(Buffer.from('\\u0032024-01-02T03:04:05Z')) : str(rng.pick(TIMES));
     case 'bytes':
       return rng.chance(0.7) ? str(rng.pick(['', 'YQ==', 'YWI=', 'YWJj', 'YW\nJj', 'YQ', 'YQ=', '!!!!', 'YQ==YQ==', 'Y\r\nQ\n=='])) : arr(num(rng.pick(['1', '255', '256', '-1'])));
