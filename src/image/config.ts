@@ -208,7 +208,8 @@ export function unionConfig(views: readonly ImageConfig[]): ImageConfig | undefi
   }
   const emptiest = (pick: (c: RuntimeConfig) => RuntimeConfig['Cmd']): RuntimeConfig['Cmd'] => {
     const lists = runtimes.map(pick);
-    return lists.find((l) => l === undefined || l === null || l.length === 0) ?? lists[0];
+    const empty = lists.findIndex((l) => l === undefined || l === null || l.length === 0);
+    return lists[empty < 0 ? 0 : empty];
   };
   const config: RuntimeConfig = { ...base, User: user, ExposedPorts: ports, Labels: labels };
   const entrypoint = emptiest((c) => c.Entrypoint);
