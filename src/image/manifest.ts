@@ -3,7 +3,8 @@
  * list, one schema and one type each. Docker schema 1 is recognised only to refuse it clearly.
  */
 import { OciScanError } from '../errors.js';
-import { compileWire, parseWire } from './wire.js';
+import { fieldFor, Go, GoJsonError, GoObject, goRefusal, parseGoJson, tryDecodeGo, type GoValue, type Shape } from './go-json.js';
+import { compileWire, type WireValidator } from './wire.js';
 
 /** Media types oci-scan understands. */
 export const MediaType = {
@@ -36,7 +37,7 @@ export interface Descriptor {
 
 /** An image manifest (OCI or Docker schema2). */
 export interface ImageManifest {
-  schemaVersion: 2;
+  schemaVersion: number;
   mediaType?: string;
   /** OCI 1.1: set on artifacts (Helm charts, signatures, SBOMs), never on container images. */
   artifactType?: string;
@@ -47,10 +48,242 @@ export interface ImageManifest {
 
 /** An image index (OCI) or manifest list (Docker). */
 export interface ImageIndex {
-  schemaVersion: 2;
+  schemaVersion: number;
   mediaType?: string;
   manifests: Descriptor[];
   annotations?: Record<string, string>;
+  /**
+   * The entries as other runtimes read them, when their platforms differ from `manifests`
+   * (a `platform` that ends `null`: a pointer in image-spec, a struct in docker's and
+   * containers/image's lists). Same length and order as `manifests`.
+   */
+  readings?: Descriptor[][];
+}
+
+const stringSlice = Go.slice(Go.string);
+const stringMap = Go.map(Go.string);
+
+/** image-spec v1 `Platform`. */
+const OCI_PLATFORM = Go.struct('v1.Platform', [
+  ['architecture', Go.string],
+  ['os', Go.string],
+  ['os.version', Go.string],
+  ['os.features', stringSlice],
+  ['variant', Go.string],
+]);
+
+/** image-spec v1 `Descriptor` (Debian's 1.1.0~rc2). */
+const OCI_DESCRIPTOR = Go.struct('v1.Descriptor', [
+  ['mediaType', Go.string],
+  ['digest', Go.string],
+  ['size', Go.int64],
+  ['urls', stringSlice],
+  ['annotations', stringMap],
+  ['-data', Go.bytes],
+  ['platform', Go.pointer(OCI_PLATFORM)],
+  ['-artifactType', Go.string],
+]);
+
+/** docker/distribution's `Descriptor` (what the docker daemon decodes registry manifests into). */
+export const DISTRIBUTION_DESCRIPTOR = Go.struct('distribution.Descriptor', [
+  ['mediaType', Go.string],
+  ['size', Go.int64],
+  ['digest', Go.string],
+  ['urls', stringSlice],
+  ['annotations', stringMap],
+  ['platform', Go.pointer(OCI_PLATFORM)],
+]);
+
+/** containers/image's `Schema2Descriptor`. */
+export const SCHEMA2_DESCRIPTOR = Go.struct('manifest.Schema2Descriptor', [
+  ['mediaType', Go.string],
+  ['size', Go.int64],
+  ['digest', Go.string],
+  ['urls', stringSlice],
+]);
+
+/** image-spec v1 `Manifest`: containerd (for OCI and Docker manifests alike), containers/image's OCI1. */
+export const OCI_MANIFEST_SHAPE = Go.struct('v1.Manifest', [
+  ['schemaVersion', Go.int64],
+  ['mediaType', Go.string],
+  ['config', OCI_DESCRIPTOR],
+  ['layers', Go.slice(OCI_DESCRIPTOR)],
+  ['-subject', Go.pointer(OCI_DESCRIPTOR)],
+  ['annotations', stringMap],
+]);
+
+/** docker/distribution's `ocischema.Manifest` (docker pulling an OCI manifest). */
+export const DISTRIBUTION_OCI_MANIFEST_SHAPE = Go.struct('ocischema.Manifest', [
+  ['schemaVersion', Go.int64],
+  ['mediaType', Go.string],
+  ['config', DISTRIBUTION_DESCRIPTOR],
+  ['layers', Go.slice(DISTRIBUTION_DESCRIPTOR)],
+  ['annotations', stringMap],
+]);
+
+/** docker/distribution's `schema2.Manifest` (docker pulling a Docker manifest). */
+export const DISTRIBUTION_SCHEMA2_MANIFEST_SHAPE = Go.struct('schema2.Manifest', [
+  ['schemaVersion', Go.int64],
+  ['mediaType', Go.string],
+  ['config', DISTRIBUTION_DESCRIPTOR],
+  ['layers', Go.slice(DISTRIBUTION_DESCRIPTOR)],
+]);
+
+/** containers/image's `Schema2` (podman pulling a Docker manifest). */
+export const CIMAGE_SCHEMA2_SHAPE = Go.struct('manifest.Schema2', [
+  ['schemaVersion', Go.int64],
+  ['mediaType', Go.string],
+  ['config', SCHEMA2_DESCRIPTOR],
+  ['layers', Go.slice(SCHEMA2_DESCRIPTOR)],
+]);
+
+/** image-spec v1 `Index`: containerd, containers/image's OCI1Index, every OCI layout's index.json. */
+export const OCI_INDEX_SHAPE = Go.struct('v1.Index', [
+  ['schemaVersion', Go.int64],
+  ['mediaType', Go.string],
+  ['manifests', Go.slice(OCI_DESCRIPTOR)],
+  ['annotations', stringMap],
+]);
+
+const LIST_PLATFORM = Go.struct('manifestlist.PlatformSpec', [
+  ['architecture', Go.string],
+  ['os', Go.string],
+  ['os.version', Go.string],
+  ['os.features', stringSlice],
+  ['variant', Go.string],
+  ['-features', stringSlice],
+]);
+
+/** docker/distribution's `manifestlist.ManifestList` (docker, for Docker lists and OCI indexes): `platform` is a struct. */
+export const DISTRIBUTION_LIST_SHAPE = Go.struct('manifestlist.ManifestList', [
+  ['schemaVersion', Go.int64],
+  ['mediaType', Go.string],
+  [
+    'manifests',
+    Go.slice(
+      Go.struct('manifestlist.ManifestDescriptor', [
+        ['mediaType', Go.string],
+        ['size', Go.int64],
+        ['digest', Go.string],
+        ['urls', stringSlice],
+        ['annotations', stringMap],
+        // distribution.Descriptor's own `platform` is hidden by this shallower one.
+        ['platform', LIST_PLATFORM],
+      ]),
+    ),
+  ],
+]);
+
+/** containers/image's `Schema2List` (podman, for Docker lists): `platform` is a struct. */
+export const CIMAGE_SCHEMA2_LIST_SHAPE = Go.struct('manifest.Schema2List', [
+  ['schemaVersion', Go.int64],
+  ['mediaType', Go.string],
+  [
+    'manifests',
+    Go.slice(
+      Go.struct('manifest.Schema2ManifestDescriptor', [
+        ['mediaType', Go.string],
+        ['size', Go.int64],
+        ['digest', Go.string],
+        ['urls', stringSlice],
+        ['platform', LIST_PLATFORM],
+      ]),
+    ),
+  ],
+]);
+
+/** The media types containers/image's Schema2FromManifest accepts for a manifest and its layers. */
+const SCHEMA2_SUPPORTED: ReadonlySet<string> = new Set([
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  'application/vnd.docker.container.image.v1+json',
+  'application/vnd.docker.image.rootfs.foreign.diff.tar',
+  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+  'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.image.rootfs.diff.tar',
+]);
+
+/** containers/image's validateUnambiguousManifestFormat reads these keys as interface{}. */
+const CIMAGE_DETECTED_FIELDS = Go.struct('detectedFields', [
+  ['config', Go.any],
+  ['fsLayers', Go.any],
+  ['history', Go.any],
+  ['layers', Go.any],
+  ['manifests', Go.any],
+]);
+/** docker/distribution's ocischema validateManifest. */
+const DISTRIBUTION_MANIFEST_UNKNOWN = Go.struct('ocischema.unknownDocument', [['manifests', Go.any]]);
+/** docker/distribution's manifestlist validateIndex. */
+const DISTRIBUTION_INDEX_UNKNOWN = Go.struct('manifestlist.unknownDocument', [
+  ['config', Go.any],
+  ['layers', Go.any],
+]);
+
+/** Whether a document sets (non-null) a key of `shape` outside `allowed`, as those checks read it; undefined when it does not decode. */
+function setsOther(doc: GoValue, shape: Shape, allowed: readonly string[]): boolean | undefined {
+  const fields = tryDecodeGo<Record<string, unknown>>(doc, shape);
+  return fields === undefined ? undefined : Object.keys(fields).some((k) => !allowed.includes(k));
+}
+
+/** A manifest as one runtime reads it (`layers` absent when `null` or missing: no layers). */
+export type ManifestView = Omit<ImageManifest, 'layers' | 'schemaVersion'> & { schemaVersion: number; layers?: Descriptor[] };
+/** An index as one runtime reads it. */
+export type IndexView = Omit<ImageIndex, 'manifests'> & { manifests?: Descriptor[] };
+
+/** What each runtime's reading of a manifest gives: its view, or undefined where it refuses. */
+export interface ManifestViews {
+  /** image-spec v1.Manifest: containerd, containers/image's OCI1 (its own checks in `cimage` for OCI). */
+  readonly oci: ManifestView | undefined;
+  /** docker/distribution: ocischema (mediaType empty or OCI) or schema2 (mediaType Docker's). */
+  readonly docker: ManifestView | undefined;
+  /** containers/image's OCI1FromManifest / Schema2FromManifest, their checks included. */
+  readonly cimage: ManifestView | undefined;
+}
+
+/** The views of a manifest of `type` (OCI, or Docker schema2). */
+export function manifestViews(doc: GoValue, type: 'oci' | 'docker'): ManifestViews {
+  const oci = tryDecodeGo<ManifestView>(doc, OCI_MANIFEST_SHAPE);
+  const unambiguous = setsOther(doc, CIMAGE_DETECTED_FIELDS, ['config', 'layers']) === false;
+  if (type === 'oci') {
+    const dist = setsOther(doc, DISTRIBUTION_MANIFEST_UNKNOWN, []) === false ? tryDecodeGo<ManifestView>(doc, DISTRIBUTION_OCI_MANIFEST_SHAPE) : undefined;
+    const docker = dist && (dist.mediaType === '' || dist.mediaType === MediaType.ociManifest) ? dist : undefined;
+    return { oci, docker, cimage: oci && unambiguous ? oci : undefined };
+  }
+  const dist = tryDecodeGo<ManifestView>(doc, DISTRIBUTION_SCHEMA2_MANIFEST_SHAPE);
+  const docker = dist && dist.mediaType === MediaType.dockerManifest ? dist : undefined;
+  const s2 = tryDecodeGo<ManifestView>(doc, CIMAGE_SCHEMA2_SHAPE);
+  const supported = s2 !== undefined && SCHEMA2_SUPPORTED.has(s2.mediaType ?? '') && (s2.layers ?? []).every((l) => SCHEMA2_SUPPORTED.has(l.mediaType));
+  return { oci, docker, cimage: supported && unambiguous ? s2 : undefined };
+}
+
+/** What each runtime's reading of an index gives. */
+export interface IndexViews {
+  /** image-spec v1.Index: containerd, containers/image's OCI1Index (with its checks, for OCI). */
+  readonly oci: IndexView | undefined;
+  /** docker/distribution's manifestlist (both kinds). */
+  readonly docker: IndexView | undefined;
+  /** containers/image: OCI1IndexFromManifest / Schema2ListFromManifest, their checks included. */
+  readonly cimage: IndexView | undefined;
+}
+
+/** The views of an index of `type` (OCI index, or Docker manifest list). */
+export function indexViews(doc: GoValue, type: 'oci' | 'docker'): IndexViews {
+  const oci = tryDecodeGo<IndexView>(doc, OCI_INDEX_SHAPE);
+  const unambiguous = setsOther(doc, CIMAGE_DETECTED_FIELDS, ['manifests']) === false;
+  if (type === 'oci') {
+    const dist = setsOther(doc, DISTRIBUTION_INDEX_UNKNOWN, []) === false ? tryDecodeGo<IndexView>(doc, DISTRIBUTION_LIST_SHAPE) : undefined;
+    const docker = dist && (dist.mediaType === '' || dist.mediaType === MediaType.ociIndex) ? dist : undefined;
+    // OCI1IndexFromManifest decodes into an index it filled first.
+    const cimage = unambiguous ? tryDecodeGo<IndexView>(doc, OCI_INDEX_SHAPE, { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: 'empty slice', annotations: 'empty map' }) : undefined;
+    return { oci, docker, cimage };
+  }
+  const dist = tryDecodeGo<IndexView>(doc, DISTRIBUTION_LIST_SHAPE);
+  const docker = dist && dist.mediaType === MediaType.dockerManifestList ? dist : undefined;
+  // Schema2ListFromManifest decodes into a list whose Manifests is an empty slice.
+  const list = tryDecodeGo<IndexView>(doc, CIMAGE_SCHEMA2_LIST_SHAPE, { manifests: 'empty slice' });
+  return { oci, docker, cimage: list && unambiguous ? list : undefined };
 }
 
 const digestPattern = '^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$';
@@ -82,7 +315,7 @@ const validateManifest = compileWire<ImageManifest>('manifest', {
   type: 'object',
   required: ['schemaVersion', 'config', 'layers'],
   properties: {
-    schemaVersion: { const: 2 },
+    schemaVersion: { type: 'integer' },
     mediaType: { type: 'string' },
     artifactType: { type: 'string' },
     config: descriptorSchema,
@@ -95,7 +328,7 @@ const validateIndex = compileWire<ImageIndex>('index', {
   type: 'object',
   required: ['schemaVersion', 'manifests'],
   properties: {
-    schemaVersion: { const: 2 },
+    schemaVersion: { type: 'integer' },
     mediaType: { type: 'string' },
     manifests: { type: 'array', items: descriptorSchema },
     annotations: { type: 'object', additionalProperties: { type: 'string' } },
@@ -110,37 +343,119 @@ export function isIndexMediaType(mediaType: string | undefined): boolean {
   return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList;
 }
 
+/** What decides a document's kind, read as containers/image's GuessMIMEType reads it. */
+const PEEK_SHAPE = Go.struct('peek', [
+  ['schemaVersion', Go.int64],
+  ['mediaType', Go.string],
+  ['-manifests', Go.any],
+  ['artifactType', Go.string],
+]);
+
 /**
- * Parses a manifest or index. The kind comes from `mediaType` (the HTTP Content-Type or the
- * descriptor's), else from the document's own `mediaType`, else from its shape
- * (`manifests` → index), as OCI allows documents without a mediaType field.
+ * Parses a manifest or index as the runtimes do (docs/architecture.md "Reading JSON as the
+ * runtimes do"). The kind comes from `mediaType` (the HTTP Content-Type or the descriptor's),
+ * else from the document's own `mediaType`, else from its shape (`manifests` → index), as OCI
+ * allows documents without a mediaType field. The document is refused only when every
+ * runtime's struct refuses it (see manifestViews / indexViews).
  */
 export function parseManifestDocument(bytes: Uint8Array, mediaType: string | undefined, what: string): ManifestDocument {
-  let peek: unknown;
+  let doc: GoValue;
   try {
-    peek = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new OciScanError('INVALID_MANIFEST', `${what} is not valid JSON: the image is damaged or not an OCI/Docker image`);
+    doc = parseGoJson(bytes);
+  } catch (err) {
+    if (!(err instanceof GoJsonError)) throw err;
+    throw new OciScanError('INVALID_MANIFEST', `${what} is not valid JSON (${err.message}): the image is damaged or not an OCI/Docker image`);
   }
-  const doc = (typeof peek === 'object' && peek !== null ? peek : {}) as { schemaVersion?: unknown; mediaType?: unknown; manifests?: unknown };
-  const type = (mediaType && mediaType !== 'application/json' && mediaType !== 'application/octet-stream' ? mediaType : undefined) ?? (typeof doc.mediaType === 'string' ? doc.mediaType : undefined);
-  if (doc.schemaVersion === 1 || type === MediaType.dockerSchema1 || type === MediaType.dockerSchema1Signed) {
+  const peek = peekDocument(doc);
+  const type = (mediaType && mediaType !== 'application/json' && mediaType !== 'application/octet-stream' ? mediaType : undefined) ?? (peek.mediaType || undefined);
+  if (peek.schemaVersion === 1 || type === MediaType.dockerSchema1 || type === MediaType.dockerSchema1Signed) {
     throw new OciScanError('INVALID_MANIFEST', `${what} is a Docker schema 1 manifest, which is deprecated and not supported: push the image again with a current Docker/Buildah/skopeo (schema 2 or OCI)`);
   }
-  if (isIndexMediaType(type) || (type === undefined && Array.isArray(doc.manifests))) {
-    return { kind: 'index', index: parseWire(bytes, validateIndex, what, 'INVALID_MANIFEST') };
+  if (isIndexMediaType(type) || (type === undefined && peek.manifests)) {
+    return { kind: 'index', index: readIndex(doc, type === MediaType.dockerManifestList ? 'docker' : 'oci', what) };
   }
   if (type === MediaType.ociArtifactManifest) {
-    const artifactType = (doc as { artifactType?: unknown }).artifactType;
-    throw notAnImage(what, typeof artifactType === 'string' ? artifactType : type);
+    throw notAnImage(what, peek.artifactType || type);
   }
   if (type !== undefined && type !== MediaType.ociManifest && type !== MediaType.dockerManifest) {
     throw new OciScanError('UNSUPPORTED_MEDIA_TYPE', `${what} has media type ${type}, which is not a container image manifest`);
   }
-  const manifest = parseWire(bytes, validateManifest, what, 'INVALID_MANIFEST');
+  const manifest = readManifest(doc, type === MediaType.dockerManifest ? 'docker' : 'oci', what);
   const artifactType = artifactTypeOf(manifest);
   if (artifactType !== undefined) throw notAnImage(what, artifactType);
   return { kind: 'manifest', manifest };
+}
+
+/**
+ * Parses an OCI layout's index.json as the runtimes that read layouts do: image-spec's
+ * v1.Index, through json.Unmarshal (containers/image: podman, skopeo) or json.Decoder
+ * (containerd's import: `ctr import`, `docker load` with the containerd store), which reads the
+ * first value and never looks at what follows it — so trailing bytes are accepted, as there.
+ */
+export function parseLayoutIndex(bytes: Uint8Array, what: string): ImageIndex {
+  let doc: GoValue;
+  try {
+    doc = parseGoJson(bytes, 'decoder');
+  } catch (err) {
+    if (!(err instanceof GoJsonError)) throw err;
+    throw new OciScanError('INVALID_MANIFEST', `${what} is not valid JSON (${err.message}): the layout is damaged`);
+  }
+  const view = tryDecodeGo<IndexView>(doc, OCI_INDEX_SHAPE);
+  if (view === undefined) throw new OciScanError('INVALID_MANIFEST', `${what} is invalid: ${goRefusal(doc, OCI_INDEX_SHAPE) ?? 'refused'}; no container runtime would read it`);
+  return checked({ ...view, manifests: view.manifests ?? [] }, validateIndex, what);
+}
+
+/** The fields that decide a document's kind; a field whose value does not decode is left empty. */
+function peekDocument(doc: GoValue): { schemaVersion: number; mediaType: string; manifests: boolean; artifactType: string } {
+  const out = { schemaVersion: 0, mediaType: '', manifests: false, artifactType: '' };
+  if (!(doc instanceof GoObject)) return out;
+  // Field by field: a bad artifactType must not hide a good mediaType.
+  doc.keys.forEach((key, i) => {
+    const field = fieldFor(PEEK_SHAPE, key);
+    if (field === undefined) return;
+    const value = doc.values[i] as GoValue;
+    // null leaves a string or a number as it was (and sets an interface to nil).
+    if (value === null && field.name !== 'manifests') return;
+    if (field.name === 'manifests') out.manifests = value !== null;
+    else if (field.name === 'schemaVersion') out.schemaVersion = tryDecodeGo<number>(value, Go.int64) ?? out.schemaVersion;
+    else if (field.name === 'mediaType') out.mediaType = tryDecodeGo<string>(value, Go.string) ?? out.mediaType;
+    else out.artifactType = tryDecodeGo<string>(value, Go.string) ?? out.artifactType;
+  });
+  return out;
+}
+
+/** The manifest the runtimes read, checked against the constraints oci-scan relies on (digests that name blobs). */
+function readManifest(doc: GoValue, type: 'oci' | 'docker', what: string): ImageManifest {
+  const views = manifestViews(doc, type);
+  const view = views.oci ?? views.docker ?? views.cimage;
+  if (view === undefined) throw new OciScanError('INVALID_MANIFEST', `${what} is invalid: ${goRefusal(doc, type === 'docker' ? CIMAGE_SCHEMA2_SHAPE : OCI_MANIFEST_SHAPE) ?? 'refused'}; no container runtime would read it`);
+  // OCI 1.1's artifactType is not in the structs Debian ships; read it as a newer image-spec would.
+  const artifactType = doc instanceof GoObject ? peekDocument(doc).artifactType : '';
+  const manifest = { ...view, layers: view.layers ?? [], ...(artifactType ? { artifactType } : {}) };
+  return checked(manifest, validateManifest, what);
+}
+
+/** The index the runtimes read. */
+function readIndex(doc: GoValue, type: 'oci' | 'docker', what: string): ImageIndex {
+  const views = indexViews(doc, type);
+  const readings = [views.oci, views.docker, views.cimage].filter((v): v is ImageIndex => v !== undefined);
+  const [view, ...others] = readings;
+  if (view === undefined) throw new OciScanError('INVALID_MANIFEST', `${what} is invalid: ${goRefusal(doc, type === 'docker' ? CIMAGE_SCHEMA2_LIST_SHAPE : OCI_INDEX_SHAPE) ?? 'refused'}; no container runtime would read it`);
+  const index: ImageIndex = { ...view, manifests: view.manifests ?? [] };
+  const differ = others.map((o) => o.manifests ?? []).filter((m) => m.some((d, i) => !samePlatform(d.platform, index.manifests[i]?.platform)));
+  return checked(differ.length > 0 ? { ...index, readings: differ } : index, validateIndex, what);
+}
+
+function samePlatform(a: Descriptor['platform'], b: Descriptor['platform']): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+function checked<T>(doc: T, validate: WireValidator<T>, what: string): T {
+  if (!validate(doc)) {
+    const first = validate.errors?.[0];
+    throw new OciScanError('INVALID_MANIFEST', `${what} is invalid: ${first ? `${first.instancePath || '/'} ${first.message ?? 'is invalid'}` : 'does not match the schema'}`);
+  }
+  return doc;
 }
 
 const LAYER_MEDIA_TYPES = new Set([

@@ -204,3 +204,45 @@ export function indexCandidates(manifests: readonly Descriptor[], wanted: Platfo
   ranked.sort((a, b) => a.rank - b.rank);
   return [...ranked.map(({ descriptor, platform }) => ({ descriptor, platform })), ...unplatformed];
 }
+
+/**
+ * indexCandidates when the runtimes read an index's entries differently (ImageIndex.readings:
+ * an entry without a platform, or whose `platform` ends `null`, has none for image-spec's
+ * pointer — containerd lets its config decide — and an empty one for docker's and
+ * containers/image's struct, which never match). `readings[0]` is the one oci-scan keeps; the
+ * others are aligned with it. With `all`, an entry any reading keeps is kept. For one
+ * platform, a reading with no candidate is a runtime that runs nothing; the others must agree
+ * on the entry to run — the same candidates, or the same first candidate naming a platform in
+ * each — else the index is refused: oci-scan cannot scan the image one runtime runs and pass
+ * the one another runs (docs/architecture.md "Reading JSON as the runtimes do").
+ */
+export function candidatesAcrossReadings(readings: ReadonlyArray<readonly Descriptor[]>, wanted: Platform | 'all', what: string): IndexCandidate[] {
+  const [primary = [], ...others] = readings;
+  const mine = indexCandidates(primary, wanted);
+  if (others.length === 0) return mine;
+  const positions = (reading: readonly Descriptor[]): Array<{ at: number; platformed: boolean }> =>
+    indexCandidates(reading, wanted).map((c) => ({ at: reading.indexOf(c.descriptor), platformed: c.platform !== undefined }));
+  const all = readings.map(positions);
+  if (wanted === 'all') {
+    const kept = new Set(all.flatMap((p) => p.map((x) => x.at)));
+    const extra = [...kept].filter((at) => !mine.some((c) => c.descriptor === primary[at])).sort((a, b) => a - b);
+    return [...mine, ...extra.flatMap((at) => (primary[at] ? [{ descriptor: primary[at] }] : []))];
+  }
+  const running = all.filter((p) => p.length > 0);
+  const key = (p: ReadonlyArray<{ at: number; platformed: boolean }>): string => p.map((x) => `${x.at}${x.platformed ? 'p' : ''}`).join(',');
+  const [first] = running;
+  if (first === undefined || running.every((p) => key(p) === key(first))) return mine.length > 0 ? mine : candidatesAt(primary, first ?? []);
+  const [head] = first;
+  if (head !== undefined && running.every((p) => p[0]?.at === head.at && p[0].platformed)) return candidatesAt(primary, [head]);
+  throw new OciScanError('INVALID_MANIFEST', `${what} lists entries whose platform the container runtimes read differently (no platform, or "platform": null after one), so they would run different images for ${formatPlatform(wanted)}: refusing an ambiguous index`);
+}
+
+/** The entries at `positions` of `primary`, with the platform each names there. */
+function candidatesAt(primary: readonly Descriptor[], positions: ReadonlyArray<{ at: number }>): IndexCandidate[] {
+  return positions.flatMap(({ at }) => {
+    const d = primary[at];
+    if (d === undefined) return [];
+    const p = d.platform;
+    return [p ? { descriptor: d, platform: p.variant ? { os: p.os, architecture: p.architecture, variant: p.variant } : { os: p.os, architecture: p.architecture } } : { descriptor: d }];
+  });
+}

@@ -2,11 +2,12 @@
 // @ts-nocheck
 /* eslint-disable */
 
-export const config = validate20;
-const schema31 = {"type":"object","properties":{"architecture":{"type":"string"},"os":{"type":"string"},"variant":{"type":"string"},"config":{"anyOf":[{"type":"null"},{"type":"object","properties":{"User":{"type":"string"},"ExposedPorts":{"anyOf":[{"type":"object"},{"type":"null"}]},"Labels":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"Entrypoint":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"string"},{"type":"null"}]},"Cmd":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"string"},{"type":"null"}]},"Env":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"WorkingDir":{"type":"string"}}}]},"rootfs":{"type":"object","properties":{"type":{"type":"string"},"diff_ids":{"type":"array","items":{"type":"string"}}},"required":["type","diff_ids"]}},"$id":"urn:oci-scan:generated:config"};
+export const manifest = validate20;
+const schema31 = {"type":"object","required":["schemaVersion","config","layers"],"properties":{"schemaVersion":{"type":"integer"},"mediaType":{"type":"string"},"artifactType":{"type":"string"},"config":{"type":"object","required":["mediaType","digest","size"],"properties":{"mediaType":{"type":"string"},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"size":{"type":"integer","minimum":0},"urls":{"type":"array","items":{"type":"string"}},"annotations":{"type":"object","additionalProperties":{"type":"string"}},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string"},"architecture":{"type":"string"},"variant":{"type":"string"},"os.version":{"type":"string"},"os.features":{"type":"array","items":{"type":"string"}}}}}},"layers":{"type":"array","items":{"type":"object","required":["mediaType","digest","size"],"properties":{"mediaType":{"type":"string"},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"size":{"type":"integer","minimum":0},"urls":{"type":"array","items":{"type":"string"}},"annotations":{"type":"object","additionalProperties":{"type":"string"}},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string"},"architecture":{"type":"string"},"variant":{"type":"string"},"os.version":{"type":"string"},"os.features":{"type":"array","items":{"type":"string"}}}}}}},"annotations":{"type":"object","additionalProperties":{"type":"string"}}},"$id":"urn:oci-scan:generated:manifest"};
+const pattern4 = new RegExp("^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="urn:oci-scan:generated:config" */;
+/*# sourceURL="urn:oci-scan:generated:manifest" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate20.evaluated;
@@ -18,10 +19,17 @@ evaluated0.items = undefined;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.architecture !== undefined){
+let missing0;
+if((((data.schemaVersion === undefined) && (missing0 = "schemaVersion")) || ((data.config === undefined) && (missing0 = "config"))) || ((data.layers === undefined) && (missing0 = "layers"))){
+validate20.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.schemaVersion !== undefined){
+let data0 = data.schemaVersion;
 const _errs1 = errors;
-if(typeof data.architecture !== "string"){
-validate20.errors = [{instancePath:instancePath+"/architecture",schemaPath:"#/properties/architecture/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+validate20.errors = [{instancePath:instancePath+"/schemaVersion",schemaPath:"#/properties/schemaVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -30,10 +38,10 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.os !== undefined){
+if(data.mediaType !== undefined){
 const _errs3 = errors;
-if(typeof data.os !== "string"){
-validate20.errors = [{instancePath:instancePath+"/os",schemaPath:"#/properties/os/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+if(typeof data.mediaType !== "string"){
+validate20.errors = [{instancePath:instancePath+"/mediaType",schemaPath:"#/properties/mediaType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -42,10 +50,10 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.variant !== undefined){
+if(data.artifactType !== undefined){
 const _errs5 = errors;
-if(typeof data.variant !== "string"){
-validate20.errors = [{instancePath:instancePath+"/variant",schemaPath:"#/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+if(typeof data.artifactType !== "string"){
+validate20.errors = [{instancePath:instancePath+"/artifactType",schemaPath:"#/properties/artifactType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -57,516 +65,240 @@ if(valid0){
 if(data.config !== undefined){
 let data3 = data.config;
 const _errs7 = errors;
-const _errs8 = errors;
-let valid1 = false;
-const _errs9 = errors;
-if(data3 !== null){
-const err0 = {instancePath:instancePath+"/config",schemaPath:"#/properties/config/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err0];
+if(errors === _errs7){
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+let missing1;
+if((((data3.mediaType === undefined) && (missing1 = "mediaType")) || ((data3.digest === undefined) && (missing1 = "digest"))) || ((data3.size === undefined) && (missing1 = "size"))){
+validate20.errors = [{instancePath:instancePath+"/config",schemaPath:"#/properties/config/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+return false;
 }
 else {
-vErrors.push(err0);
+if(data3.mediaType !== undefined){
+const _errs9 = errors;
+if(typeof data3.mediaType !== "string"){
+validate20.errors = [{instancePath:instancePath+"/config/mediaType",schemaPath:"#/properties/config/properties/mediaType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
 }
-errors++;
+var valid1 = _errs9 === errors;
 }
-var _valid0 = _errs9 === errors;
-valid1 = valid1 || _valid0;
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data3.digest !== undefined){
+let data5 = data3.digest;
 const _errs11 = errors;
 if(errors === _errs11){
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-if(data3.User !== undefined){
+if(typeof data5 === "string"){
+if(!pattern4.test(data5)){
+validate20.errors = [{instancePath:instancePath+"/config/digest",schemaPath:"#/properties/config/properties/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""}];
+return false;
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/config/digest",schemaPath:"#/properties/config/properties/digest/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid1 = _errs11 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data3.size !== undefined){
+let data6 = data3.size;
 const _errs13 = errors;
-if(typeof data3.User !== "string"){
-const err1 = {instancePath:instancePath+"/config/User",schemaPath:"#/properties/config/anyOf/1/properties/User/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err1];
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+validate20.errors = [{instancePath:instancePath+"/config/size",schemaPath:"#/properties/config/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs13){
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 < 0 || isNaN(data6)){
+validate20.errors = [{instancePath:instancePath+"/config/size",schemaPath:"#/properties/config/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid1 = _errs13 === errors;
 }
 else {
-vErrors.push(err1);
+var valid1 = true;
 }
-errors++;
-}
-var valid2 = _errs13 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data3.ExposedPorts !== undefined){
-let data5 = data3.ExposedPorts;
+if(valid1){
+if(data3.urls !== undefined){
+let data7 = data3.urls;
 const _errs15 = errors;
-const _errs16 = errors;
-let valid3 = false;
-const _errs17 = errors;
-if(!(data5 && typeof data5 == "object" && !Array.isArray(data5))){
-const err2 = {instancePath:instancePath+"/config/ExposedPorts",schemaPath:"#/properties/config/anyOf/1/properties/ExposedPorts/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var _valid1 = _errs17 === errors;
-valid3 = valid3 || _valid1;
-const _errs19 = errors;
-if(data5 !== null){
-const err3 = {instancePath:instancePath+"/config/ExposedPorts",schemaPath:"#/properties/config/anyOf/1/properties/ExposedPorts/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-var _valid1 = _errs19 === errors;
-valid3 = valid3 || _valid1;
-if(!valid3){
-const err4 = {instancePath:instancePath+"/config/ExposedPorts",schemaPath:"#/properties/config/anyOf/1/properties/ExposedPorts/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-else {
-errors = _errs16;
-if(vErrors !== null){
-if(_errs16){
-vErrors.length = _errs16;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid2 = _errs15 === errors;
-}
-else {
+if(errors === _errs15){
+if(Array.isArray(data7)){
 var valid2 = true;
+const len0 = data7.length;
+for(let i0=0; i0<len0; i0++){
+const _errs17 = errors;
+if(typeof data7[i0] !== "string"){
+validate20.errors = [{instancePath:instancePath+"/config/urls/" + i0,schemaPath:"#/properties/config/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
 }
-if(valid2){
-if(data3.Labels !== undefined){
-let data6 = data3.Labels;
-const _errs21 = errors;
-const _errs22 = errors;
-let valid4 = false;
-const _errs23 = errors;
-if(errors === _errs23){
-if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
-for(const key0 in data6){
-const _errs26 = errors;
-if(typeof data6[key0] !== "string"){
-const err5 = {instancePath:instancePath+"/config/Labels/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/config/anyOf/1/properties/Labels/anyOf/0/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err5];
+var valid2 = _errs17 === errors;
+if(!valid2){
+break;
+}
+}
 }
 else {
-vErrors.push(err5);
+validate20.errors = [{instancePath:instancePath+"/config/urls",schemaPath:"#/properties/config/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
 }
-errors++;
 }
-var valid5 = _errs26 === errors;
+var valid1 = _errs15 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data3.annotations !== undefined){
+let data9 = data3.annotations;
+const _errs19 = errors;
+if(errors === _errs19){
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+for(const key0 in data9){
+const _errs22 = errors;
+if(typeof data9[key0] !== "string"){
+validate20.errors = [{instancePath:instancePath+"/config/annotations/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/config/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid3 = _errs22 === errors;
+if(!valid3){
+break;
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/config/annotations",schemaPath:"#/properties/config/properties/annotations/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid1 = _errs19 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data3.platform !== undefined){
+let data11 = data3.platform;
+const _errs24 = errors;
+if(errors === _errs24){
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+let missing2;
+if(((data11.os === undefined) && (missing2 = "os")) || ((data11.architecture === undefined) && (missing2 = "architecture"))){
+validate20.errors = [{instancePath:instancePath+"/config/platform",schemaPath:"#/properties/config/properties/platform/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+return false;
+}
+else {
+if(data11.os !== undefined){
+const _errs26 = errors;
+if(typeof data11.os !== "string"){
+validate20.errors = [{instancePath:instancePath+"/config/platform/os",schemaPath:"#/properties/config/properties/platform/properties/os/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid4 = _errs26 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data11.architecture !== undefined){
+const _errs28 = errors;
+if(typeof data11.architecture !== "string"){
+validate20.errors = [{instancePath:instancePath+"/config/platform/architecture",schemaPath:"#/properties/config/properties/platform/properties/architecture/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid4 = _errs28 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data11.variant !== undefined){
+const _errs30 = errors;
+if(typeof data11.variant !== "string"){
+validate20.errors = [{instancePath:instancePath+"/config/platform/variant",schemaPath:"#/properties/config/properties/platform/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid4 = _errs30 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data11["os.version"] !== undefined){
+const _errs32 = errors;
+if(typeof data11["os.version"] !== "string"){
+validate20.errors = [{instancePath:instancePath+"/config/platform/os.version",schemaPath:"#/properties/config/properties/platform/properties/os.version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid4 = _errs32 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data11["os.features"] !== undefined){
+let data16 = data11["os.features"];
+const _errs34 = errors;
+if(errors === _errs34){
+if(Array.isArray(data16)){
+var valid5 = true;
+const len1 = data16.length;
+for(let i1=0; i1<len1; i1++){
+const _errs36 = errors;
+if(typeof data16[i1] !== "string"){
+validate20.errors = [{instancePath:instancePath+"/config/platform/os.features/" + i1,schemaPath:"#/properties/config/properties/platform/properties/os.features/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid5 = _errs36 === errors;
 if(!valid5){
 break;
 }
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/config/Labels",schemaPath:"#/properties/config/anyOf/1/properties/Labels/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-var _valid2 = _errs23 === errors;
-valid4 = valid4 || _valid2;
-const _errs28 = errors;
-if(data6 !== null){
-const err7 = {instancePath:instancePath+"/config/Labels",schemaPath:"#/properties/config/anyOf/1/properties/Labels/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-var _valid2 = _errs28 === errors;
-valid4 = valid4 || _valid2;
-if(!valid4){
-const err8 = {instancePath:instancePath+"/config/Labels",schemaPath:"#/properties/config/anyOf/1/properties/Labels/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-else {
-errors = _errs22;
-if(vErrors !== null){
-if(_errs22){
-vErrors.length = _errs22;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid2 = _errs21 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data3.Entrypoint !== undefined){
-let data8 = data3.Entrypoint;
-const _errs30 = errors;
-const _errs31 = errors;
-let valid6 = false;
-const _errs32 = errors;
-if(errors === _errs32){
-if(Array.isArray(data8)){
-var valid7 = true;
-const len0 = data8.length;
-for(let i0=0; i0<len0; i0++){
-const _errs34 = errors;
-if(typeof data8[i0] !== "string"){
-const err9 = {instancePath:instancePath+"/config/Entrypoint/" + i0,schemaPath:"#/properties/config/anyOf/1/properties/Entrypoint/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-var valid7 = _errs34 === errors;
-if(!valid7){
-break;
-}
-}
-}
-else {
-const err10 = {instancePath:instancePath+"/config/Entrypoint",schemaPath:"#/properties/config/anyOf/1/properties/Entrypoint/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-var _valid3 = _errs32 === errors;
-valid6 = valid6 || _valid3;
-const _errs36 = errors;
-if(typeof data8 !== "string"){
-const err11 = {instancePath:instancePath+"/config/Entrypoint",schemaPath:"#/properties/config/anyOf/1/properties/Entrypoint/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-var _valid3 = _errs36 === errors;
-valid6 = valid6 || _valid3;
-const _errs38 = errors;
-if(data8 !== null){
-const err12 = {instancePath:instancePath+"/config/Entrypoint",schemaPath:"#/properties/config/anyOf/1/properties/Entrypoint/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-var _valid3 = _errs38 === errors;
-valid6 = valid6 || _valid3;
-if(!valid6){
-const err13 = {instancePath:instancePath+"/config/Entrypoint",schemaPath:"#/properties/config/anyOf/1/properties/Entrypoint/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-else {
-errors = _errs31;
-if(vErrors !== null){
-if(_errs31){
-vErrors.length = _errs31;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid2 = _errs30 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data3.Cmd !== undefined){
-let data10 = data3.Cmd;
-const _errs40 = errors;
-const _errs41 = errors;
-let valid8 = false;
-const _errs42 = errors;
-if(errors === _errs42){
-if(Array.isArray(data10)){
-var valid9 = true;
-const len1 = data10.length;
-for(let i1=0; i1<len1; i1++){
-const _errs44 = errors;
-if(typeof data10[i1] !== "string"){
-const err14 = {instancePath:instancePath+"/config/Cmd/" + i1,schemaPath:"#/properties/config/anyOf/1/properties/Cmd/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-var valid9 = _errs44 === errors;
-if(!valid9){
-break;
-}
-}
-}
-else {
-const err15 = {instancePath:instancePath+"/config/Cmd",schemaPath:"#/properties/config/anyOf/1/properties/Cmd/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-var _valid4 = _errs42 === errors;
-valid8 = valid8 || _valid4;
-const _errs46 = errors;
-if(typeof data10 !== "string"){
-const err16 = {instancePath:instancePath+"/config/Cmd",schemaPath:"#/properties/config/anyOf/1/properties/Cmd/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-var _valid4 = _errs46 === errors;
-valid8 = valid8 || _valid4;
-const _errs48 = errors;
-if(data10 !== null){
-const err17 = {instancePath:instancePath+"/config/Cmd",schemaPath:"#/properties/config/anyOf/1/properties/Cmd/anyOf/2/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-var _valid4 = _errs48 === errors;
-valid8 = valid8 || _valid4;
-if(!valid8){
-const err18 = {instancePath:instancePath+"/config/Cmd",schemaPath:"#/properties/config/anyOf/1/properties/Cmd/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-else {
-errors = _errs41;
-if(vErrors !== null){
-if(_errs41){
-vErrors.length = _errs41;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid2 = _errs40 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data3.Env !== undefined){
-let data12 = data3.Env;
-const _errs50 = errors;
-const _errs51 = errors;
-let valid10 = false;
-const _errs52 = errors;
-if(errors === _errs52){
-if(Array.isArray(data12)){
-var valid11 = true;
-const len2 = data12.length;
-for(let i2=0; i2<len2; i2++){
-const _errs54 = errors;
-if(typeof data12[i2] !== "string"){
-const err19 = {instancePath:instancePath+"/config/Env/" + i2,schemaPath:"#/properties/config/anyOf/1/properties/Env/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-var valid11 = _errs54 === errors;
-if(!valid11){
-break;
-}
-}
-}
-else {
-const err20 = {instancePath:instancePath+"/config/Env",schemaPath:"#/properties/config/anyOf/1/properties/Env/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-}
-var _valid5 = _errs52 === errors;
-valid10 = valid10 || _valid5;
-const _errs56 = errors;
-if(data12 !== null){
-const err21 = {instancePath:instancePath+"/config/Env",schemaPath:"#/properties/config/anyOf/1/properties/Env/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-var _valid5 = _errs56 === errors;
-valid10 = valid10 || _valid5;
-if(!valid10){
-const err22 = {instancePath:instancePath+"/config/Env",schemaPath:"#/properties/config/anyOf/1/properties/Env/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-else {
-errors = _errs51;
-if(vErrors !== null){
-if(_errs51){
-vErrors.length = _errs51;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid2 = _errs50 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data3.WorkingDir !== undefined){
-const _errs58 = errors;
-if(typeof data3.WorkingDir !== "string"){
-const err23 = {instancePath:instancePath+"/config/WorkingDir",schemaPath:"#/properties/config/anyOf/1/properties/WorkingDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-var valid2 = _errs58 === errors;
-}
-else {
-var valid2 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err24 = {instancePath:instancePath+"/config",schemaPath:"#/properties/config/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-}
-var _valid0 = _errs11 === errors;
-valid1 = valid1 || _valid0;
-if(_valid0){
-var props1 = {};
-props1.User = true;
-props1.ExposedPorts = true;
-props1.Labels = true;
-props1.Entrypoint = true;
-props1.Cmd = true;
-props1.Env = true;
-props1.WorkingDir = true;
-}
-if(!valid1){
-const err25 = {instancePath:instancePath+"/config",schemaPath:"#/properties/config/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-validate20.errors = vErrors;
+validate20.errors = [{instancePath:instancePath+"/config/platform/os.features",schemaPath:"#/properties/config/properties/platform/properties/os.features/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
-else {
-errors = _errs8;
-if(vErrors !== null){
-if(_errs8){
-vErrors.length = _errs8;
+}
+var valid4 = _errs34 === errors;
 }
 else {
-vErrors = null;
+var valid4 = true;
 }
+}
+}
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/config/platform",schemaPath:"#/properties/config/properties/platform/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid1 = _errs24 === errors;
+}
+else {
+var valid1 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/config",schemaPath:"#/properties/config/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
 }
 }
 var valid0 = _errs7 === errors;
@@ -575,70 +307,297 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.rootfs !== undefined){
-let data15 = data.rootfs;
-const _errs60 = errors;
-if(errors === _errs60){
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-let missing0;
-if(((data15.type === undefined) && (missing0 = "type")) || ((data15.diff_ids === undefined) && (missing0 = "diff_ids"))){
-validate20.errors = [{instancePath:instancePath+"/rootfs",schemaPath:"#/properties/rootfs/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+if(data.layers !== undefined){
+let data18 = data.layers;
+const _errs38 = errors;
+if(errors === _errs38){
+if(Array.isArray(data18)){
+var valid6 = true;
+const len2 = data18.length;
+for(let i2=0; i2<len2; i2++){
+let data19 = data18[i2];
+const _errs40 = errors;
+if(errors === _errs40){
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+let missing3;
+if((((data19.mediaType === undefined) && (missing3 = "mediaType")) || ((data19.digest === undefined) && (missing3 = "digest"))) || ((data19.size === undefined) && (missing3 = "size"))){
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2,schemaPath:"#/properties/layers/items/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
 return false;
 }
 else {
-if(data15.type !== undefined){
-const _errs62 = errors;
-if(typeof data15.type !== "string"){
-validate20.errors = [{instancePath:instancePath+"/rootfs/type",schemaPath:"#/properties/rootfs/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+if(data19.mediaType !== undefined){
+const _errs42 = errors;
+if(typeof data19.mediaType !== "string"){
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/mediaType",schemaPath:"#/properties/layers/items/properties/mediaType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid12 = _errs62 === errors;
+var valid7 = _errs42 === errors;
 }
 else {
-var valid12 = true;
+var valid7 = true;
 }
-if(valid12){
-if(data15.diff_ids !== undefined){
-let data17 = data15.diff_ids;
-const _errs64 = errors;
-if(errors === _errs64){
-if(Array.isArray(data17)){
-var valid13 = true;
-const len3 = data17.length;
+if(valid7){
+if(data19.digest !== undefined){
+let data21 = data19.digest;
+const _errs44 = errors;
+if(errors === _errs44){
+if(typeof data21 === "string"){
+if(!pattern4.test(data21)){
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/digest",schemaPath:"#/properties/layers/items/properties/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""}];
+return false;
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/digest",schemaPath:"#/properties/layers/items/properties/digest/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid7 = _errs44 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data19.size !== undefined){
+let data22 = data19.size;
+const _errs46 = errors;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/size",schemaPath:"#/properties/layers/items/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs46){
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 < 0 || isNaN(data22)){
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/size",schemaPath:"#/properties/layers/items/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid7 = _errs46 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data19.urls !== undefined){
+let data23 = data19.urls;
+const _errs48 = errors;
+if(errors === _errs48){
+if(Array.isArray(data23)){
+var valid8 = true;
+const len3 = data23.length;
 for(let i3=0; i3<len3; i3++){
-const _errs66 = errors;
-if(typeof data17[i3] !== "string"){
-validate20.errors = [{instancePath:instancePath+"/rootfs/diff_ids/" + i3,schemaPath:"#/properties/rootfs/properties/diff_ids/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+const _errs50 = errors;
+if(typeof data23[i3] !== "string"){
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/urls/" + i3,schemaPath:"#/properties/layers/items/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid13 = _errs66 === errors;
-if(!valid13){
+var valid8 = _errs50 === errors;
+if(!valid8){
 break;
 }
 }
 }
 else {
-validate20.errors = [{instancePath:instancePath+"/rootfs/diff_ids",schemaPath:"#/properties/rootfs/properties/diff_ids/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/urls",schemaPath:"#/properties/layers/items/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
-var valid12 = _errs64 === errors;
+var valid7 = _errs48 === errors;
 }
 else {
-var valid12 = true;
+var valid7 = true;
 }
+if(valid7){
+if(data19.annotations !== undefined){
+let data25 = data19.annotations;
+const _errs52 = errors;
+if(errors === _errs52){
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+for(const key1 in data25){
+const _errs55 = errors;
+if(typeof data25[key1] !== "string"){
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/annotations/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/layers/items/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid9 = _errs55 === errors;
+if(!valid9){
+break;
 }
 }
 }
 else {
-validate20.errors = [{instancePath:instancePath+"/rootfs",schemaPath:"#/properties/rootfs/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/annotations",schemaPath:"#/properties/layers/items/properties/annotations/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-var valid0 = _errs60 === errors;
+var valid7 = _errs52 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data19.platform !== undefined){
+let data27 = data19.platform;
+const _errs57 = errors;
+if(errors === _errs57){
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+let missing4;
+if(((data27.os === undefined) && (missing4 = "os")) || ((data27.architecture === undefined) && (missing4 = "architecture"))){
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform",schemaPath:"#/properties/layers/items/properties/platform/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+return false;
+}
+else {
+if(data27.os !== undefined){
+const _errs59 = errors;
+if(typeof data27.os !== "string"){
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform/os",schemaPath:"#/properties/layers/items/properties/platform/properties/os/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid10 = _errs59 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
+if(data27.architecture !== undefined){
+const _errs61 = errors;
+if(typeof data27.architecture !== "string"){
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform/architecture",schemaPath:"#/properties/layers/items/properties/platform/properties/architecture/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid10 = _errs61 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
+if(data27.variant !== undefined){
+const _errs63 = errors;
+if(typeof data27.variant !== "string"){
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform/variant",schemaPath:"#/properties/layers/items/properties/platform/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid10 = _errs63 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
+if(data27["os.version"] !== undefined){
+const _errs65 = errors;
+if(typeof data27["os.version"] !== "string"){
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform/os.version",schemaPath:"#/properties/layers/items/properties/platform/properties/os.version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid10 = _errs65 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
+if(data27["os.features"] !== undefined){
+let data32 = data27["os.features"];
+const _errs67 = errors;
+if(errors === _errs67){
+if(Array.isArray(data32)){
+var valid11 = true;
+const len4 = data32.length;
+for(let i4=0; i4<len4; i4++){
+const _errs69 = errors;
+if(typeof data32[i4] !== "string"){
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform/os.features/" + i4,schemaPath:"#/properties/layers/items/properties/platform/properties/os.features/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid11 = _errs69 === errors;
+if(!valid11){
+break;
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform/os.features",schemaPath:"#/properties/layers/items/properties/platform/properties/os.features/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid10 = _errs67 === errors;
+}
+else {
+var valid10 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform",schemaPath:"#/properties/layers/items/properties/platform/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid7 = _errs57 === errors;
+}
+else {
+var valid7 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/layers/" + i2,schemaPath:"#/properties/layers/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid6 = _errs40 === errors;
+if(!valid6){
+break;
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs38 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.annotations !== undefined){
+let data34 = data.annotations;
+const _errs71 = errors;
+if(errors === _errs71){
+if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
+for(const key2 in data34){
+const _errs74 = errors;
+if(typeof data34[key2] !== "string"){
+validate20.errors = [{instancePath:instancePath+"/annotations/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid12 = _errs74 === errors;
+if(!valid12){
+break;
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/annotations",schemaPath:"#/properties/annotations/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs71 === errors;
+}
+else {
+var valid0 = true;
+}
+}
 }
 }
 }
@@ -653,14 +612,13 @@ return false;
 validate20.errors = vErrors;
 return errors === 0;
 }
-validate20.evaluated = {"props":{"architecture":true,"os":true,"variant":true,"config":true,"rootfs":true},"dynamicProps":false,"dynamicItems":false};
+validate20.evaluated = {"props":{"schemaVersion":true,"mediaType":true,"artifactType":true,"config":true,"layers":true,"annotations":true},"dynamicProps":false,"dynamicItems":false};
 
-export const manifest = validate21;
-const schema32 = {"type":"object","required":["schemaVersion","config","layers"],"properties":{"schemaVersion":{"const":2},"mediaType":{"type":"string"},"artifactType":{"type":"string"},"config":{"type":"object","required":["mediaType","digest","size"],"properties":{"mediaType":{"type":"string"},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"size":{"type":"integer","minimum":0},"urls":{"type":"array","items":{"type":"string"}},"annotations":{"type":"object","additionalProperties":{"type":"string"}},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string"},"architecture":{"type":"string"},"variant":{"type":"string"},"os.version":{"type":"string"},"os.features":{"type":"array","items":{"type":"string"}}}}}},"layers":{"type":"array","items":{"type":"object","required":["mediaType","digest","size"],"properties":{"mediaType":{"type":"string"},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"size":{"type":"integer","minimum":0},"urls":{"type":"array","items":{"type":"string"}},"annotations":{"type":"object","additionalProperties":{"type":"string"}},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string"},"architecture":{"type":"string"},"variant":{"type":"string"},"os.version":{"type":"string"},"os.features":{"type":"array","items":{"type":"string"}}}}}}},"annotations":{"type":"object","additionalProperties":{"type":"string"}}},"$id":"urn:oci-scan:generated:manifest"};
-const pattern4 = new RegExp("^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$", "u");
+export const index = validate21;
+const schema32 = {"type":"object","required":["schemaVersion","manifests"],"properties":{"schemaVersion":{"type":"integer"},"mediaType":{"type":"string"},"manifests":{"type":"array","items":{"type":"object","required":["mediaType","digest","size"],"properties":{"mediaType":{"type":"string"},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"size":{"type":"integer","minimum":0},"urls":{"type":"array","items":{"type":"string"}},"annotations":{"type":"object","additionalProperties":{"type":"string"}},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string"},"architecture":{"type":"string"},"variant":{"type":"string"},"os.version":{"type":"string"},"os.features":{"type":"array","items":{"type":"string"}}}}}}},"annotations":{"type":"object","additionalProperties":{"type":"string"}}},"$id":"urn:oci-scan:generated:index"};
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="urn:oci-scan:generated:manifest" */;
+/*# sourceURL="urn:oci-scan:generated:index" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate21.evaluated;
@@ -673,15 +631,16 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if((((data.schemaVersion === undefined) && (missing0 = "schemaVersion")) || ((data.config === undefined) && (missing0 = "config"))) || ((data.layers === undefined) && (missing0 = "layers"))){
+if(((data.schemaVersion === undefined) && (missing0 = "schemaVersion")) || ((data.manifests === undefined) && (missing0 = "manifests"))){
 validate21.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.schemaVersion !== undefined){
+let data0 = data.schemaVersion;
 const _errs1 = errors;
-if(2 !== data.schemaVersion){
-validate21.errors = [{instancePath:instancePath+"/schemaVersion",schemaPath:"#/properties/schemaVersion/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant"}];
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+validate21.errors = [{instancePath:instancePath+"/schemaVersion",schemaPath:"#/properties/schemaVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -691,550 +650,293 @@ var valid0 = true;
 }
 if(valid0){
 if(data.mediaType !== undefined){
-const _errs2 = errors;
+const _errs3 = errors;
 if(typeof data.mediaType !== "string"){
 validate21.errors = [{instancePath:instancePath+"/mediaType",schemaPath:"#/properties/mediaType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid0 = _errs2 === errors;
+var valid0 = _errs3 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.artifactType !== undefined){
-const _errs4 = errors;
-if(typeof data.artifactType !== "string"){
-validate21.errors = [{instancePath:instancePath+"/artifactType",schemaPath:"#/properties/artifactType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs4 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.config !== undefined){
-let data3 = data.config;
-const _errs6 = errors;
-if(errors === _errs6){
+if(data.manifests !== undefined){
+let data2 = data.manifests;
+const _errs5 = errors;
+if(errors === _errs5){
+if(Array.isArray(data2)){
+var valid1 = true;
+const len0 = data2.length;
+for(let i0=0; i0<len0; i0++){
+let data3 = data2[i0];
+const _errs7 = errors;
+if(errors === _errs7){
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 let missing1;
 if((((data3.mediaType === undefined) && (missing1 = "mediaType")) || ((data3.digest === undefined) && (missing1 = "digest"))) || ((data3.size === undefined) && (missing1 = "size"))){
-validate21.errors = [{instancePath:instancePath+"/config",schemaPath:"#/properties/config/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0,schemaPath:"#/properties/manifests/items/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 if(data3.mediaType !== undefined){
-const _errs8 = errors;
+const _errs9 = errors;
 if(typeof data3.mediaType !== "string"){
-validate21.errors = [{instancePath:instancePath+"/config/mediaType",schemaPath:"#/properties/config/properties/mediaType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/mediaType",schemaPath:"#/properties/manifests/items/properties/mediaType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid1 = _errs8 === errors;
+var valid2 = _errs9 === errors;
 }
 else {
-var valid1 = true;
+var valid2 = true;
 }
-if(valid1){
+if(valid2){
 if(data3.digest !== undefined){
 let data5 = data3.digest;
-const _errs10 = errors;
-if(errors === _errs10){
+const _errs11 = errors;
+if(errors === _errs11){
 if(typeof data5 === "string"){
 if(!pattern4.test(data5)){
-validate21.errors = [{instancePath:instancePath+"/config/digest",schemaPath:"#/properties/config/properties/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""}];
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/digest",schemaPath:"#/properties/manifests/items/properties/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""}];
 return false;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/config/digest",schemaPath:"#/properties/config/properties/digest/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/digest",schemaPath:"#/properties/manifests/items/properties/digest/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-var valid1 = _errs10 === errors;
+var valid2 = _errs11 === errors;
 }
 else {
-var valid1 = true;
+var valid2 = true;
 }
-if(valid1){
+if(valid2){
 if(data3.size !== undefined){
 let data6 = data3.size;
-const _errs12 = errors;
+const _errs13 = errors;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-validate21.errors = [{instancePath:instancePath+"/config/size",schemaPath:"#/properties/config/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/size",schemaPath:"#/properties/manifests/items/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs12){
+if(errors === _errs13){
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 < 0 || isNaN(data6)){
-validate21.errors = [{instancePath:instancePath+"/config/size",schemaPath:"#/properties/config/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/size",schemaPath:"#/properties/manifests/items/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
-var valid1 = _errs12 === errors;
+var valid2 = _errs13 === errors;
 }
 else {
-var valid1 = true;
+var valid2 = true;
 }
-if(valid1){
+if(valid2){
 if(data3.urls !== undefined){
 let data7 = data3.urls;
-const _errs14 = errors;
-if(errors === _errs14){
+const _errs15 = errors;
+if(errors === _errs15){
 if(Array.isArray(data7)){
-var valid2 = true;
-const len0 = data7.length;
-for(let i0=0; i0<len0; i0++){
-const _errs16 = errors;
-if(typeof data7[i0] !== "string"){
-validate21.errors = [{instancePath:instancePath+"/config/urls/" + i0,schemaPath:"#/properties/config/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+var valid3 = true;
+const len1 = data7.length;
+for(let i1=0; i1<len1; i1++){
+const _errs17 = errors;
+if(typeof data7[i1] !== "string"){
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/urls/" + i1,schemaPath:"#/properties/manifests/items/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid2 = _errs16 === errors;
-if(!valid2){
-break;
-}
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/config/urls",schemaPath:"#/properties/config/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid1 = _errs14 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data3.annotations !== undefined){
-let data9 = data3.annotations;
-const _errs18 = errors;
-if(errors === _errs18){
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-for(const key0 in data9){
-const _errs21 = errors;
-if(typeof data9[key0] !== "string"){
-validate21.errors = [{instancePath:instancePath+"/config/annotations/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/config/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid3 = _errs21 === errors;
+var valid3 = _errs17 === errors;
 if(!valid3){
 break;
 }
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/config/annotations",schemaPath:"#/properties/config/properties/annotations/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/urls",schemaPath:"#/properties/manifests/items/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
-var valid1 = _errs18 === errors;
+var valid2 = _errs15 === errors;
 }
 else {
-var valid1 = true;
+var valid2 = true;
 }
-if(valid1){
+if(valid2){
+if(data3.annotations !== undefined){
+let data9 = data3.annotations;
+const _errs19 = errors;
+if(errors === _errs19){
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+for(const key0 in data9){
+const _errs22 = errors;
+if(typeof data9[key0] !== "string"){
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/annotations/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/manifests/items/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid4 = _errs22 === errors;
+if(!valid4){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/annotations",schemaPath:"#/properties/manifests/items/properties/annotations/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid2 = _errs19 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
 if(data3.platform !== undefined){
 let data11 = data3.platform;
-const _errs23 = errors;
-if(errors === _errs23){
+const _errs24 = errors;
+if(errors === _errs24){
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 let missing2;
 if(((data11.os === undefined) && (missing2 = "os")) || ((data11.architecture === undefined) && (missing2 = "architecture"))){
-validate21.errors = [{instancePath:instancePath+"/config/platform",schemaPath:"#/properties/config/properties/platform/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform",schemaPath:"#/properties/manifests/items/properties/platform/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
 if(data11.os !== undefined){
-const _errs25 = errors;
+const _errs26 = errors;
 if(typeof data11.os !== "string"){
-validate21.errors = [{instancePath:instancePath+"/config/platform/os",schemaPath:"#/properties/config/properties/platform/properties/os/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform/os",schemaPath:"#/properties/manifests/items/properties/platform/properties/os/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid4 = _errs25 === errors;
+var valid5 = _errs26 === errors;
 }
 else {
-var valid4 = true;
+var valid5 = true;
 }
-if(valid4){
+if(valid5){
 if(data11.architecture !== undefined){
-const _errs27 = errors;
+const _errs28 = errors;
 if(typeof data11.architecture !== "string"){
-validate21.errors = [{instancePath:instancePath+"/config/platform/architecture",schemaPath:"#/properties/config/properties/platform/properties/architecture/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform/architecture",schemaPath:"#/properties/manifests/items/properties/platform/properties/architecture/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid4 = _errs27 === errors;
+var valid5 = _errs28 === errors;
 }
 else {
-var valid4 = true;
+var valid5 = true;
 }
-if(valid4){
+if(valid5){
 if(data11.variant !== undefined){
-const _errs29 = errors;
+const _errs30 = errors;
 if(typeof data11.variant !== "string"){
-validate21.errors = [{instancePath:instancePath+"/config/platform/variant",schemaPath:"#/properties/config/properties/platform/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform/variant",schemaPath:"#/properties/manifests/items/properties/platform/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid4 = _errs29 === errors;
+var valid5 = _errs30 === errors;
 }
 else {
-var valid4 = true;
+var valid5 = true;
 }
-if(valid4){
+if(valid5){
 if(data11["os.version"] !== undefined){
-const _errs31 = errors;
+const _errs32 = errors;
 if(typeof data11["os.version"] !== "string"){
-validate21.errors = [{instancePath:instancePath+"/config/platform/os.version",schemaPath:"#/properties/config/properties/platform/properties/os.version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform/os.version",schemaPath:"#/properties/manifests/items/properties/platform/properties/os.version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid4 = _errs31 === errors;
+var valid5 = _errs32 === errors;
 }
 else {
-var valid4 = true;
+var valid5 = true;
 }
-if(valid4){
+if(valid5){
 if(data11["os.features"] !== undefined){
 let data16 = data11["os.features"];
-const _errs33 = errors;
-if(errors === _errs33){
+const _errs34 = errors;
+if(errors === _errs34){
 if(Array.isArray(data16)){
-var valid5 = true;
-const len1 = data16.length;
-for(let i1=0; i1<len1; i1++){
-const _errs35 = errors;
-if(typeof data16[i1] !== "string"){
-validate21.errors = [{instancePath:instancePath+"/config/platform/os.features/" + i1,schemaPath:"#/properties/config/properties/platform/properties/os.features/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid5 = _errs35 === errors;
-if(!valid5){
-break;
-}
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/config/platform/os.features",schemaPath:"#/properties/config/properties/platform/properties/os.features/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid4 = _errs33 === errors;
-}
-else {
-var valid4 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/config/platform",schemaPath:"#/properties/config/properties/platform/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid1 = _errs23 === errors;
-}
-else {
-var valid1 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/config",schemaPath:"#/properties/config/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs6 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.layers !== undefined){
-let data18 = data.layers;
-const _errs37 = errors;
-if(errors === _errs37){
-if(Array.isArray(data18)){
 var valid6 = true;
-const len2 = data18.length;
+const len2 = data16.length;
 for(let i2=0; i2<len2; i2++){
-let data19 = data18[i2];
-const _errs39 = errors;
-if(errors === _errs39){
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-let missing3;
-if((((data19.mediaType === undefined) && (missing3 = "mediaType")) || ((data19.digest === undefined) && (missing3 = "digest"))) || ((data19.size === undefined) && (missing3 = "size"))){
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2,schemaPath:"#/properties/layers/items/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
+const _errs36 = errors;
+if(typeof data16[i2] !== "string"){
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform/os.features/" + i2,schemaPath:"#/properties/manifests/items/properties/platform/properties/os.features/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-else {
-if(data19.mediaType !== undefined){
-const _errs41 = errors;
-if(typeof data19.mediaType !== "string"){
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/mediaType",schemaPath:"#/properties/layers/items/properties/mediaType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid7 = _errs41 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data19.digest !== undefined){
-let data21 = data19.digest;
-const _errs43 = errors;
-if(errors === _errs43){
-if(typeof data21 === "string"){
-if(!pattern4.test(data21)){
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/digest",schemaPath:"#/properties/layers/items/properties/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""}];
-return false;
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/digest",schemaPath:"#/properties/layers/items/properties/digest/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid7 = _errs43 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data19.size !== undefined){
-let data22 = data19.size;
-const _errs45 = errors;
-if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/size",schemaPath:"#/properties/layers/items/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs45){
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 < 0 || isNaN(data22)){
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/size",schemaPath:"#/properties/layers/items/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-var valid7 = _errs45 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data19.urls !== undefined){
-let data23 = data19.urls;
-const _errs47 = errors;
-if(errors === _errs47){
-if(Array.isArray(data23)){
-var valid8 = true;
-const len3 = data23.length;
-for(let i3=0; i3<len3; i3++){
-const _errs49 = errors;
-if(typeof data23[i3] !== "string"){
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/urls/" + i3,schemaPath:"#/properties/layers/items/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid8 = _errs49 === errors;
-if(!valid8){
-break;
-}
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/urls",schemaPath:"#/properties/layers/items/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid7 = _errs47 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data19.annotations !== undefined){
-let data25 = data19.annotations;
-const _errs51 = errors;
-if(errors === _errs51){
-if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
-for(const key1 in data25){
-const _errs54 = errors;
-if(typeof data25[key1] !== "string"){
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/annotations/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/layers/items/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid9 = _errs54 === errors;
-if(!valid9){
-break;
-}
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/annotations",schemaPath:"#/properties/layers/items/properties/annotations/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid7 = _errs51 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data19.platform !== undefined){
-let data27 = data19.platform;
-const _errs56 = errors;
-if(errors === _errs56){
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-let missing4;
-if(((data27.os === undefined) && (missing4 = "os")) || ((data27.architecture === undefined) && (missing4 = "architecture"))){
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform",schemaPath:"#/properties/layers/items/properties/platform/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
-return false;
-}
-else {
-if(data27.os !== undefined){
-const _errs58 = errors;
-if(typeof data27.os !== "string"){
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform/os",schemaPath:"#/properties/layers/items/properties/platform/properties/os/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid10 = _errs58 === errors;
-}
-else {
-var valid10 = true;
-}
-if(valid10){
-if(data27.architecture !== undefined){
-const _errs60 = errors;
-if(typeof data27.architecture !== "string"){
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform/architecture",schemaPath:"#/properties/layers/items/properties/platform/properties/architecture/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid10 = _errs60 === errors;
-}
-else {
-var valid10 = true;
-}
-if(valid10){
-if(data27.variant !== undefined){
-const _errs62 = errors;
-if(typeof data27.variant !== "string"){
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform/variant",schemaPath:"#/properties/layers/items/properties/platform/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid10 = _errs62 === errors;
-}
-else {
-var valid10 = true;
-}
-if(valid10){
-if(data27["os.version"] !== undefined){
-const _errs64 = errors;
-if(typeof data27["os.version"] !== "string"){
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform/os.version",schemaPath:"#/properties/layers/items/properties/platform/properties/os.version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid10 = _errs64 === errors;
-}
-else {
-var valid10 = true;
-}
-if(valid10){
-if(data27["os.features"] !== undefined){
-let data32 = data27["os.features"];
-const _errs66 = errors;
-if(errors === _errs66){
-if(Array.isArray(data32)){
-var valid11 = true;
-const len4 = data32.length;
-for(let i4=0; i4<len4; i4++){
-const _errs68 = errors;
-if(typeof data32[i4] !== "string"){
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform/os.features/" + i4,schemaPath:"#/properties/layers/items/properties/platform/properties/os.features/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid11 = _errs68 === errors;
-if(!valid11){
-break;
-}
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform/os.features",schemaPath:"#/properties/layers/items/properties/platform/properties/os.features/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid10 = _errs66 === errors;
-}
-else {
-var valid10 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2+"/platform",schemaPath:"#/properties/layers/items/properties/platform/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid7 = _errs56 === errors;
-}
-else {
-var valid7 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/layers/" + i2,schemaPath:"#/properties/layers/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid6 = _errs39 === errors;
+var valid6 = _errs36 === errors;
 if(!valid6){
 break;
 }
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/layers",schemaPath:"#/properties/layers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform/os.features",schemaPath:"#/properties/manifests/items/properties/platform/properties/os.features/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
-var valid0 = _errs37 === errors;
+var valid5 = _errs34 === errors;
+}
+else {
+var valid5 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform",schemaPath:"#/properties/manifests/items/properties/platform/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid2 = _errs24 === errors;
+}
+else {
+var valid2 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/manifests/" + i0,schemaPath:"#/properties/manifests/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid1 = _errs7 === errors;
+if(!valid1){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/manifests",schemaPath:"#/properties/manifests/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs5 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.annotations !== undefined){
-let data34 = data.annotations;
-const _errs70 = errors;
-if(errors === _errs70){
-if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
-for(const key2 in data34){
-const _errs73 = errors;
-if(typeof data34[key2] !== "string"){
-validate21.errors = [{instancePath:instancePath+"/annotations/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+let data18 = data.annotations;
+const _errs38 = errors;
+if(errors === _errs38){
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+for(const key1 in data18){
+const _errs41 = errors;
+if(typeof data18[key1] !== "string"){
+validate21.errors = [{instancePath:instancePath+"/annotations/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid12 = _errs73 === errors;
-if(!valid12){
+var valid7 = _errs41 === errors;
+if(!valid7){
 break;
 }
 }
@@ -1244,12 +946,10 @@ validate21.errors = [{instancePath:instancePath+"/annotations",schemaPath:"#/pro
 return false;
 }
 }
-var valid0 = _errs70 === errors;
+var valid0 = _errs38 === errors;
 }
 else {
 var valid0 = true;
-}
-}
 }
 }
 }
@@ -1264,13 +964,13 @@ return false;
 validate21.errors = vErrors;
 return errors === 0;
 }
-validate21.evaluated = {"props":{"schemaVersion":true,"mediaType":true,"artifactType":true,"config":true,"layers":true,"annotations":true},"dynamicProps":false,"dynamicItems":false};
+validate21.evaluated = {"props":{"schemaVersion":true,"mediaType":true,"manifests":true,"annotations":true},"dynamicProps":false,"dynamicItems":false};
 
-export const index = validate22;
-const schema33 = {"type":"object","required":["schemaVersion","manifests"],"properties":{"schemaVersion":{"const":2},"mediaType":{"type":"string"},"manifests":{"type":"array","items":{"type":"object","required":["mediaType","digest","size"],"properties":{"mediaType":{"type":"string"},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"size":{"type":"integer","minimum":0},"urls":{"type":"array","items":{"type":"string"}},"annotations":{"type":"object","additionalProperties":{"type":"string"}},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string"},"architecture":{"type":"string"},"variant":{"type":"string"},"os.version":{"type":"string"},"os.features":{"type":"array","items":{"type":"string"}}}}}}},"annotations":{"type":"object","additionalProperties":{"type":"string"}}},"$id":"urn:oci-scan:generated:index"};
+export const catalog = validate22;
+const schema33 = {"type":"object","required":["repositories"],"properties":{"repositories":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"$id":"urn:oci-scan:generated:catalog"};
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="urn:oci-scan:generated:index" */;
+/*# sourceURL="urn:oci-scan:generated:catalog" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate22.evaluated;
@@ -1283,359 +983,8 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if(((data.schemaVersion === undefined) && (missing0 = "schemaVersion")) || ((data.manifests === undefined) && (missing0 = "manifests"))){
-validate22.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.schemaVersion !== undefined){
-const _errs1 = errors;
-if(2 !== data.schemaVersion){
-validate22.errors = [{instancePath:instancePath+"/schemaVersion",schemaPath:"#/properties/schemaVersion/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mediaType !== undefined){
-const _errs2 = errors;
-if(typeof data.mediaType !== "string"){
-validate22.errors = [{instancePath:instancePath+"/mediaType",schemaPath:"#/properties/mediaType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs2 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.manifests !== undefined){
-let data2 = data.manifests;
-const _errs4 = errors;
-if(errors === _errs4){
-if(Array.isArray(data2)){
-var valid1 = true;
-const len0 = data2.length;
-for(let i0=0; i0<len0; i0++){
-let data3 = data2[i0];
-const _errs6 = errors;
-if(errors === _errs6){
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-let missing1;
-if((((data3.mediaType === undefined) && (missing1 = "mediaType")) || ((data3.digest === undefined) && (missing1 = "digest"))) || ((data3.size === undefined) && (missing1 = "size"))){
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0,schemaPath:"#/properties/manifests/items/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
-return false;
-}
-else {
-if(data3.mediaType !== undefined){
-const _errs8 = errors;
-if(typeof data3.mediaType !== "string"){
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/mediaType",schemaPath:"#/properties/manifests/items/properties/mediaType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid2 = _errs8 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data3.digest !== undefined){
-let data5 = data3.digest;
-const _errs10 = errors;
-if(errors === _errs10){
-if(typeof data5 === "string"){
-if(!pattern4.test(data5)){
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/digest",schemaPath:"#/properties/manifests/items/properties/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""}];
-return false;
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/digest",schemaPath:"#/properties/manifests/items/properties/digest/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid2 = _errs10 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data3.size !== undefined){
-let data6 = data3.size;
-const _errs12 = errors;
-if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/size",schemaPath:"#/properties/manifests/items/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs12){
-if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 < 0 || isNaN(data6)){
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/size",schemaPath:"#/properties/manifests/items/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-var valid2 = _errs12 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data3.urls !== undefined){
-let data7 = data3.urls;
-const _errs14 = errors;
-if(errors === _errs14){
-if(Array.isArray(data7)){
-var valid3 = true;
-const len1 = data7.length;
-for(let i1=0; i1<len1; i1++){
-const _errs16 = errors;
-if(typeof data7[i1] !== "string"){
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/urls/" + i1,schemaPath:"#/properties/manifests/items/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid3 = _errs16 === errors;
-if(!valid3){
-break;
-}
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/urls",schemaPath:"#/properties/manifests/items/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid2 = _errs14 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data3.annotations !== undefined){
-let data9 = data3.annotations;
-const _errs18 = errors;
-if(errors === _errs18){
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-for(const key0 in data9){
-const _errs21 = errors;
-if(typeof data9[key0] !== "string"){
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/annotations/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/manifests/items/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid4 = _errs21 === errors;
-if(!valid4){
-break;
-}
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/annotations",schemaPath:"#/properties/manifests/items/properties/annotations/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid2 = _errs18 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data3.platform !== undefined){
-let data11 = data3.platform;
-const _errs23 = errors;
-if(errors === _errs23){
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-let missing2;
-if(((data11.os === undefined) && (missing2 = "os")) || ((data11.architecture === undefined) && (missing2 = "architecture"))){
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform",schemaPath:"#/properties/manifests/items/properties/platform/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
-return false;
-}
-else {
-if(data11.os !== undefined){
-const _errs25 = errors;
-if(typeof data11.os !== "string"){
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform/os",schemaPath:"#/properties/manifests/items/properties/platform/properties/os/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid5 = _errs25 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data11.architecture !== undefined){
-const _errs27 = errors;
-if(typeof data11.architecture !== "string"){
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform/architecture",schemaPath:"#/properties/manifests/items/properties/platform/properties/architecture/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid5 = _errs27 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data11.variant !== undefined){
-const _errs29 = errors;
-if(typeof data11.variant !== "string"){
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform/variant",schemaPath:"#/properties/manifests/items/properties/platform/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid5 = _errs29 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data11["os.version"] !== undefined){
-const _errs31 = errors;
-if(typeof data11["os.version"] !== "string"){
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform/os.version",schemaPath:"#/properties/manifests/items/properties/platform/properties/os.version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid5 = _errs31 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data11["os.features"] !== undefined){
-let data16 = data11["os.features"];
-const _errs33 = errors;
-if(errors === _errs33){
-if(Array.isArray(data16)){
-var valid6 = true;
-const len2 = data16.length;
-for(let i2=0; i2<len2; i2++){
-const _errs35 = errors;
-if(typeof data16[i2] !== "string"){
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform/os.features/" + i2,schemaPath:"#/properties/manifests/items/properties/platform/properties/os.features/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid6 = _errs35 === errors;
-if(!valid6){
-break;
-}
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform/os.features",schemaPath:"#/properties/manifests/items/properties/platform/properties/os.features/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid5 = _errs33 === errors;
-}
-else {
-var valid5 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0+"/platform",schemaPath:"#/properties/manifests/items/properties/platform/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid2 = _errs23 === errors;
-}
-else {
-var valid2 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/manifests/" + i0,schemaPath:"#/properties/manifests/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid1 = _errs6 === errors;
-if(!valid1){
-break;
-}
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/manifests",schemaPath:"#/properties/manifests/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid0 = _errs4 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.annotations !== undefined){
-let data18 = data.annotations;
-const _errs37 = errors;
-if(errors === _errs37){
-if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
-for(const key1 in data18){
-const _errs40 = errors;
-if(typeof data18[key1] !== "string"){
-validate22.errors = [{instancePath:instancePath+"/annotations/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid7 = _errs40 === errors;
-if(!valid7){
-break;
-}
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/annotations",schemaPath:"#/properties/annotations/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs37 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-}
-else {
-validate22.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate22.errors = vErrors;
-return errors === 0;
-}
-validate22.evaluated = {"props":{"schemaVersion":true,"mediaType":true,"manifests":true,"annotations":true},"dynamicProps":false,"dynamicItems":false};
-
-export const catalog = validate23;
-const schema34 = {"type":"object","required":["repositories"],"properties":{"repositories":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"$id":"urn:oci-scan:generated:catalog"};
-
-function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="urn:oci-scan:generated:catalog" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate23.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
 if((data.repositories === undefined) && (missing0 = "repositories")){
-validate23.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate22.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -1701,7 +1050,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate23.errors = vErrors;
+validate22.errors = vErrors;
 return false;
 }
 else {
@@ -1719,23 +1068,23 @@ vErrors = null;
 }
 }
 else {
-validate23.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate22.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate23.errors = vErrors;
+validate22.errors = vErrors;
 return errors === 0;
 }
-validate23.evaluated = {"props":{"repositories":true},"dynamicProps":false,"dynamicItems":false};
+validate22.evaluated = {"props":{"repositories":true},"dynamicProps":false,"dynamicItems":false};
 
-export const tags = validate24;
-const schema35 = {"type":"object","required":["tags"],"properties":{"name":{"type":"string"},"tags":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"$id":"urn:oci-scan:generated:tags"};
+export const tags = validate23;
+const schema34 = {"type":"object","required":["tags"],"properties":{"name":{"type":"string"},"tags":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"$id":"urn:oci-scan:generated:tags"};
 
-function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="urn:oci-scan:generated:tags" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate24.evaluated;
+const evaluated0 = validate23.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1746,14 +1095,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.tags === undefined) && (missing0 = "tags")){
-validate24.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate23.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.name !== undefined){
 const _errs1 = errors;
 if(typeof data.name !== "string"){
-validate24.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate23.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -1825,7 +1174,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate24.errors = vErrors;
+validate23.errors = vErrors;
 return false;
 }
 else {
@@ -1848,464 +1197,18 @@ var valid0 = true;
 }
 }
 else {
-validate24.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate23.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate24.errors = vErrors;
+validate23.errors = vErrors;
 return errors === 0;
 }
-validate24.evaluated = {"props":{"name":true,"tags":true},"dynamicProps":false,"dynamicItems":false};
-
-export const dockerArchiveManifest = validate25;
-const schema36 = {"type":"array","items":{"type":"object","required":["Config","Layers"],"properties":{"Config":{"type":"string"},"RepoTags":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"Layers":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"LayerSources":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":{"type":"object","required":["mediaType","size","digest"],"properties":{"mediaType":{"type":"string"},"size":{"type":"integer","minimum":0},"digest":{"type":"string"},"urls":{"type":"array","items":{"type":"string"}}}}}]}}},"$id":"urn:oci-scan:generated:dockerArchiveManifest"};
-
-function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="urn:oci-scan:generated:dockerArchiveManifest" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate25.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(Array.isArray(data)){
-var valid0 = true;
-const len0 = data.length;
-for(let i0=0; i0<len0; i0++){
-let data0 = data[i0];
-const _errs1 = errors;
-if(errors === _errs1){
-if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
-let missing0;
-if(((data0.Config === undefined) && (missing0 = "Config")) || ((data0.Layers === undefined) && (missing0 = "Layers"))){
-validate25.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data0.Config !== undefined){
-const _errs3 = errors;
-if(typeof data0.Config !== "string"){
-validate25.errors = [{instancePath:instancePath+"/" + i0+"/Config",schemaPath:"#/items/properties/Config/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid1 = _errs3 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data0.RepoTags !== undefined){
-let data2 = data0.RepoTags;
-const _errs5 = errors;
-const _errs6 = errors;
-let valid2 = false;
-const _errs7 = errors;
-if(errors === _errs7){
-if(Array.isArray(data2)){
-var valid3 = true;
-const len1 = data2.length;
-for(let i1=0; i1<len1; i1++){
-const _errs9 = errors;
-if(typeof data2[i1] !== "string"){
-const err0 = {instancePath:instancePath+"/" + i0+"/RepoTags/" + i1,schemaPath:"#/items/properties/RepoTags/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var valid3 = _errs9 === errors;
-if(!valid3){
-break;
-}
-}
-}
-else {
-const err1 = {instancePath:instancePath+"/" + i0+"/RepoTags",schemaPath:"#/items/properties/RepoTags/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-var _valid0 = _errs7 === errors;
-valid2 = valid2 || _valid0;
-const _errs11 = errors;
-if(data2 !== null){
-const err2 = {instancePath:instancePath+"/" + i0+"/RepoTags",schemaPath:"#/items/properties/RepoTags/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var _valid0 = _errs11 === errors;
-valid2 = valid2 || _valid0;
-if(!valid2){
-const err3 = {instancePath:instancePath+"/" + i0+"/RepoTags",schemaPath:"#/items/properties/RepoTags/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-validate25.errors = vErrors;
-return false;
-}
-else {
-errors = _errs6;
-if(vErrors !== null){
-if(_errs6){
-vErrors.length = _errs6;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs5 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data0.Layers !== undefined){
-let data4 = data0.Layers;
-const _errs13 = errors;
-const _errs14 = errors;
-let valid4 = false;
-const _errs15 = errors;
-if(errors === _errs15){
-if(Array.isArray(data4)){
-var valid5 = true;
-const len2 = data4.length;
-for(let i2=0; i2<len2; i2++){
-const _errs17 = errors;
-if(typeof data4[i2] !== "string"){
-const err4 = {instancePath:instancePath+"/" + i0+"/Layers/" + i2,schemaPath:"#/items/properties/Layers/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-var valid5 = _errs17 === errors;
-if(!valid5){
-break;
-}
-}
-}
-else {
-const err5 = {instancePath:instancePath+"/" + i0+"/Layers",schemaPath:"#/items/properties/Layers/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-var _valid1 = _errs15 === errors;
-valid4 = valid4 || _valid1;
-const _errs19 = errors;
-if(data4 !== null){
-const err6 = {instancePath:instancePath+"/" + i0+"/Layers",schemaPath:"#/items/properties/Layers/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-var _valid1 = _errs19 === errors;
-valid4 = valid4 || _valid1;
-if(!valid4){
-const err7 = {instancePath:instancePath+"/" + i0+"/Layers",schemaPath:"#/items/properties/Layers/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-validate25.errors = vErrors;
-return false;
-}
-else {
-errors = _errs14;
-if(vErrors !== null){
-if(_errs14){
-vErrors.length = _errs14;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs13 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data0.LayerSources !== undefined){
-let data6 = data0.LayerSources;
-const _errs21 = errors;
-const _errs22 = errors;
-let valid6 = false;
-const _errs23 = errors;
-if(data6 !== null){
-const err8 = {instancePath:instancePath+"/" + i0+"/LayerSources",schemaPath:"#/items/properties/LayerSources/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-var _valid2 = _errs23 === errors;
-valid6 = valid6 || _valid2;
-const _errs25 = errors;
-if(errors === _errs25){
-if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
-for(const key0 in data6){
-let data7 = data6[key0];
-const _errs28 = errors;
-if(errors === _errs28){
-if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
-let missing1;
-if((((data7.mediaType === undefined) && (missing1 = "mediaType")) || ((data7.size === undefined) && (missing1 = "size"))) || ((data7.digest === undefined) && (missing1 = "digest"))){
-const err9 = {instancePath:instancePath+"/" + i0+"/LayerSources/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/items/properties/LayerSources/anyOf/1/additionalProperties/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-else {
-if(data7.mediaType !== undefined){
-const _errs30 = errors;
-if(typeof data7.mediaType !== "string"){
-const err10 = {instancePath:instancePath+"/" + i0+"/LayerSources/" + key0.replace(/~/g, "~0").replace(/\//g, "~1")+"/mediaType",schemaPath:"#/items/properties/LayerSources/anyOf/1/additionalProperties/properties/mediaType/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-var valid8 = _errs30 === errors;
-}
-else {
-var valid8 = true;
-}
-if(valid8){
-if(data7.size !== undefined){
-let data9 = data7.size;
-const _errs32 = errors;
-if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err11 = {instancePath:instancePath+"/" + i0+"/LayerSources/" + key0.replace(/~/g, "~0").replace(/\//g, "~1")+"/size",schemaPath:"#/items/properties/LayerSources/anyOf/1/additionalProperties/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(errors === _errs32){
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 < 0 || isNaN(data9)){
-const err12 = {instancePath:instancePath+"/" + i0+"/LayerSources/" + key0.replace(/~/g, "~0").replace(/\//g, "~1")+"/size",schemaPath:"#/items/properties/LayerSources/anyOf/1/additionalProperties/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-}
-var valid8 = _errs32 === errors;
-}
-else {
-var valid8 = true;
-}
-if(valid8){
-if(data7.digest !== undefined){
-const _errs34 = errors;
-if(typeof data7.digest !== "string"){
-const err13 = {instancePath:instancePath+"/" + i0+"/LayerSources/" + key0.replace(/~/g, "~0").replace(/\//g, "~1")+"/digest",schemaPath:"#/items/properties/LayerSources/anyOf/1/additionalProperties/properties/digest/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-var valid8 = _errs34 === errors;
-}
-else {
-var valid8 = true;
-}
-if(valid8){
-if(data7.urls !== undefined){
-let data11 = data7.urls;
-const _errs36 = errors;
-if(errors === _errs36){
-if(Array.isArray(data11)){
-var valid9 = true;
-const len3 = data11.length;
-for(let i3=0; i3<len3; i3++){
-const _errs38 = errors;
-if(typeof data11[i3] !== "string"){
-const err14 = {instancePath:instancePath+"/" + i0+"/LayerSources/" + key0.replace(/~/g, "~0").replace(/\//g, "~1")+"/urls/" + i3,schemaPath:"#/items/properties/LayerSources/anyOf/1/additionalProperties/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-var valid9 = _errs38 === errors;
-if(!valid9){
-break;
-}
-}
-}
-else {
-const err15 = {instancePath:instancePath+"/" + i0+"/LayerSources/" + key0.replace(/~/g, "~0").replace(/\//g, "~1")+"/urls",schemaPath:"#/items/properties/LayerSources/anyOf/1/additionalProperties/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-var valid8 = _errs36 === errors;
-}
-else {
-var valid8 = true;
-}
-}
-}
-}
-}
-}
-else {
-const err16 = {instancePath:instancePath+"/" + i0+"/LayerSources/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/items/properties/LayerSources/anyOf/1/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-var valid7 = _errs28 === errors;
-if(!valid7){
-break;
-}
-}
-}
-else {
-const err17 = {instancePath:instancePath+"/" + i0+"/LayerSources",schemaPath:"#/items/properties/LayerSources/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-var _valid2 = _errs25 === errors;
-valid6 = valid6 || _valid2;
-if(!valid6){
-const err18 = {instancePath:instancePath+"/" + i0+"/LayerSources",schemaPath:"#/items/properties/LayerSources/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-validate25.errors = vErrors;
-return false;
-}
-else {
-errors = _errs22;
-if(vErrors !== null){
-if(_errs22){
-vErrors.length = _errs22;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs21 === errors;
-}
-else {
-var valid1 = true;
-}
-}
-}
-}
-}
-}
-else {
-validate25.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs1 === errors;
-if(!valid0){
-break;
-}
-}
-}
-else {
-validate25.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-validate25.errors = vErrors;
-return errors === 0;
-}
-validate25.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate23.evaluated = {"props":{"name":true,"tags":true},"dynamicProps":false,"dynamicItems":false};
 
 export const hashes = {
-  "config": "2859c807d446b650131ea3fe3ba80a6cfc1af024e5d4f918bd47cc07f35607dc",
-  "manifest": "075ca280227b6aea1b790d64ede70a3b7164f6eada12fbe724910ac91cf310d4",
-  "index": "c1e67914561c735eeffa5c0688533e7f0e463128cad50db7ffea5e4f54ed9870",
+  "manifest": "9345d59b4d04bd5f8ab8761ff5060cffd5434911de255ce6bc535adb9bc75a8b",
+  "index": "af78d3886a984d0edac584815a646cbd62a5fc229fdfec951cbc2b50cdbaeb90",
   "catalog": "b014e3a9d94e3f3891f7ec1e994ce0464649a79f5eaf3e7165146e9f9402dc0a",
-  "tags": "0a8326ef4907867af637309643b8b7b6e700e9219caf95599b1a67d7ddcfe176",
-  "dockerArchiveManifest": "2f04549c0921d4254a917b3d675abfa206efe226259bde16253c769ae0e09211"
+  "tags": "0a8326ef4907867af637309643b8b7b6e700e9219caf95599b1a67d7ddcfe176"
 };

@@ -13,10 +13,11 @@
  */
 import { OciScanError } from '../errors.js';
 import { parseConfig } from '../image/config.js';
-import { layerKind, MediaType, type Descriptor, type ImageManifest } from '../image/manifest.js';
+import { decodeGoResult, Go, GoJsonError, goRefusal, parseGoJson, type GoReadMode, type GoValue, type Shape } from '../image/go-json.js';
+import { DISTRIBUTION_DESCRIPTOR, layerKind, MediaType, SCHEMA2_DESCRIPTOR, type Descriptor, type ImageManifest } from '../image/manifest.js';
 import type { Image, ImageName } from '../image/types.js';
 import { sha256Digest } from '../image/verify.js';
-import { compileWire, parseWire, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../image/wire.js';
+import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../image/wire.js';
 import { canonicalReference, parseReference } from '../reference/reference.js';
 import { repositoryPath } from '../reference/repository-path.js';
 import type { BlobStore } from './blob-store.js';
@@ -35,92 +36,97 @@ interface LayerSource {
 }
 
 /** One entry of a docker archive's manifest.json (field names as `docker load` spells them). */
-interface DockerArchiveEntry {
+export interface DockerArchiveEntry {
   Config: string;
-  RepoTags?: string[] | null;
-  Layers: string[] | null;
-  LayerSources?: Record<string, LayerSource> | null;
+  RepoTags?: string[];
+  /** Absent when manifest.json gives none or `null`: an image without layers. */
+  Layers?: string[];
+  LayerSources?: Record<string, LayerSource>;
 }
 
-const FIELDS = ['Config', 'RepoTags', 'Layers', 'LayerSources'] as const;
+/** docker's `tarexport.manifestItem` (`docker load`), read with json.Decoder. */
+export const DOCKER_LOAD_MANIFEST_SHAPE = Go.slice(
+  Go.struct('tarexport.manifestItem', [
+    ['Config', Go.string],
+    ['RepoTags', Go.slice(Go.string)],
+    ['Layers', Go.slice(Go.string)],
+    ['-Parent', Go.string],
+    ['LayerSources', Go.map(DISTRIBUTION_DESCRIPTOR)],
+  ]),
+);
 
-const validateEntries = compileWire<DockerArchiveEntry[]>('dockerArchiveManifest', {
-  type: 'array',
-  items: {
-    type: 'object',
-    required: ['Config', 'Layers'],
-    properties: {
-      Config: { type: 'string' },
-      RepoTags: { anyOf: [{ type: 'array', items: { type: 'string' } }, { type: 'null' }] },
-      Layers: { anyOf: [{ type: 'array', items: { type: 'string' } }, { type: 'null' }] },
-      LayerSources: {
-        anyOf: [
-          { type: 'null' },
-          {
-            type: 'object',
-            additionalProperties: {
-              type: 'object',
-              required: ['mediaType', 'size', 'digest'],
-              properties: { mediaType: { type: 'string' }, size: { type: 'integer', minimum: 0 }, digest: { type: 'string' }, urls: { type: 'array', items: { type: 'string' } } },
-            },
-          },
-        ],
-      },
-    },
-  },
-});
+/** containers/image's `tarfile.ManifestItem` (podman, skopeo), read with json.Unmarshal. */
+export const CIMAGE_ARCHIVE_MANIFEST_SHAPE = Go.slice(
+  Go.struct('tarfile.ManifestItem', [
+    ['Config', Go.string],
+    ['RepoTags', Go.slice(Go.string)],
+    ['Layers', Go.slice(Go.string)],
+    ['-Parent', Go.string],
+    ['LayerSources', Go.map(SCHEMA2_DESCRIPTOR)],
+  ]),
+);
+
+/** containerd's import (`ctr import`, `docker load` with the containerd store), read with json.Decoder. */
+export const CONTAINERD_ARCHIVE_MANIFEST_SHAPE = Go.slice(
+  Go.struct('archive.mfst', [
+    ['Config', Go.string],
+    ['RepoTags', Go.slice(Go.string)],
+    ['Layers', Go.slice(Go.string)],
+  ]),
+);
+
+/** manifest.json as one runtime reads it: its entries, null for `null` (none), undefined where it refuses. */
+export type ArchiveManifestView = DockerArchiveEntry[] | null | undefined;
+
+/** manifest.json as each runtime reads it. */
+export interface ArchiveManifestViews {
+  readonly docker: ArchiveManifestView;
+  readonly cimage: ArchiveManifestView;
+  readonly containerd: ArchiveManifestView;
+}
+
+/** The views of manifest.json's bytes. */
+export function archiveManifestViews(bytes: Uint8Array): ArchiveManifestViews {
+  const read = (mode: GoReadMode): GoValue | undefined => {
+    try {
+      return parseGoJson(bytes, mode);
+    } catch (err) {
+      if (err instanceof GoJsonError) return undefined;
+      throw err;
+    }
+  };
+  const first = read('decoder');
+  const whole = read('unmarshal');
+  const view = (doc: GoValue | undefined, shape: Shape): ArchiveManifestView => {
+    if (doc === undefined) return undefined;
+    const decoded = decodeGoResult<DockerArchiveEntry[] | undefined>(doc, shape);
+    return decoded.ok ? (decoded.value ?? null) : undefined;
+  };
+  return { docker: view(first, DOCKER_LOAD_MANIFEST_SHAPE), cimage: view(whole, CIMAGE_ARCHIVE_MANIFEST_SHAPE), containerd: view(first, CONTAINERD_ARCHIVE_MANIFEST_SHAPE) };
+}
 
 /**
- * Go's encoding/json key folding (`foldName`: ASCII letters to upper case, any other rune to
- * `ToUpper(ToLower(r))`), so that `config`, `CONFIG` and `Confıg` all name `Config`, as for
- * `docker load` and podman. JavaScript's case mappings that change the length (`ß` → `SS`,
- * `İ` → `i̇`) are not Go's simple mappings: those runes are kept, except `İ`, which Go lowers to `i`.
+ * Parses manifest.json as `docker load` and podman do (docs/architecture.md "Reading JSON as
+ * the runtimes do"): Go's decoding (keys matched case-insensitively, the last of several wins),
+ * refused only when every runtime refuses it. The entries' Config, RepoTags and Layers read the
+ * same in every runtime that accepts them; LayerSources come from docker's or containers/image's
+ * reading (containerd does not read them).
  */
-function foldName(name: string): string {
-  let out = '';
-  for (const ch of name) {
-    if (ch.charCodeAt(0) < 0x80) {
-      out += ch.toUpperCase();
-      continue;
+export function parseArchiveManifest(bytes: Uint8Array, what: string): DockerArchiveEntry[] {
+  const views = archiveManifestViews(bytes);
+  const entries = [views.docker, views.cimage, views.containerd].find((v) => v !== undefined);
+  if (entries === null) return [];
+  if (entries === undefined) {
+    let reason: string | undefined;
+    try {
+      reason = goRefusal(parseGoJson(bytes, 'decoder'), DOCKER_LOAD_MANIFEST_SHAPE);
+    } catch (err) {
+      if (!(err instanceof GoJsonError)) throw err;
+      throw new OciScanError('INVALID_MANIFEST', `${what} is not valid JSON (${err.message}): the archive is damaged or not a docker archive`);
     }
-    const lower = ch === '\u0130' ? 'i' : [...ch.toLowerCase()].length === 1 ? ch.toLowerCase() : ch;
-    const upper = lower.toUpperCase();
-    out += [...upper].length === 1 ? upper : lower;
+    throw new OciScanError('INVALID_MANIFEST', `${what} is invalid: ${reason ?? 'refused'}; no container runtime would load it`);
   }
-  return out;
-}
-
-const FOLDED = new Map<string, (typeof FIELDS)[number]>(FIELDS.map((f) => [foldName(f), f]));
-
-/**
- * manifest.json entries with their keys matched case-insensitively (Jib writes `config`,
- * `repoTags`, `layers`). Two keys of one entry that fold to the same field are refused:
- * encoding/json keeps the last in the document, which JSON.parse cannot tell apart.
- */
-function foldEntries(doc: unknown, what: string): unknown {
-  if (!Array.isArray(doc)) return doc;
-  return doc.map((entry: unknown) => {
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return entry;
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(entry)) {
-      const field = FOLDED.get(foldName(key));
-      if (field === undefined) continue;
-      if (field in out) throw new OciScanError('INVALID_MANIFEST', `${what} names ${field} twice (as ${JSON.stringify(key)} too): docker and podman would read one of them; refusing an ambiguous archive`);
-      out[field] = value;
-    }
-    return out;
-  });
-}
-
-/** Parses manifest.json the way `docker load` does. */
-function parseArchiveManifest(bytes: Buffer, what: string): DockerArchiveEntry[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new OciScanError('INVALID_MANIFEST', `${what} is not valid JSON: the archive is damaged or not a docker archive`);
-  }
-  return parseWire(JSON.stringify(foldEntries(doc, what)), validateEntries, what, 'INVALID_MANIFEST');
+  return entries;
 }
 
 /**
@@ -233,6 +239,7 @@ interface ArchiveLayer extends StoredLayer {
  * digest must also hash to that name.
  */
 async function dockerContent(store: BlobStore, entry: DockerArchiveEntry, name: ImageName, options: Pick<SourceOptions, 'logger'>): Promise<{ content: ContentSource; manifest: ImageManifest }> {
+  if (entry.Config === '') throw new OciScanError('INVALID_MANIFEST', `manifest.json of ${store.what} names no Config for ${name.display}: the archive is damaged`);
   const configBytes = await store.read(entry.Config, MAX_CONFIG_BYTES, 'INVALID_CONFIG');
   if (!configBytes) throw new OciScanError('INVALID_CONFIG', `config ${entry.Config} is missing from ${store.what}: the archive is incomplete`);
   const configDigest = sha256Digest(configBytes);
@@ -252,7 +259,7 @@ async function dockerContent(store: BlobStore, entry: DockerArchiveEntry, name: 
   const descriptors: Descriptor[] = [];
   for (const [i, path] of layerPaths.entries()) {
     const diffId = diffIds[i] ?? '';
-    const source = entry.LayerSources?.[diffId];
+    const source = entry.LayerSources && Object.hasOwn(entry.LayerSources, diffId) ? entry.LayerSources[diffId] : undefined;
     const layerNamed = digestFromPath(path);
     const size = await store.size(path);
     if (size !== undefined) {

@@ -4,7 +4,7 @@
  * resolved by ./resolve.ts, as for every source.
  */
 import { OciScanError } from '../errors.js';
-import { parseManifestDocument, type Descriptor, type ImageIndex } from '../image/manifest.js';
+import { parseLayoutIndex, type Descriptor, type ImageIndex } from '../image/manifest.js';
 import type { Image, ImageName } from '../image/types.js';
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../image/wire.js';
 import { tagOfImageName } from '../reference/ref-name.js';
@@ -49,9 +49,7 @@ export function layoutContent(store: BlobStore): ContentSource {
 export async function readLayoutIndex(store: BlobStore): Promise<ImageIndex | undefined> {
   const bytes = await store.read('index.json', MAX_MANIFEST_BYTES, 'INVALID_MANIFEST');
   if (!bytes) return undefined;
-  const doc = parseManifestDocument(bytes, 'application/vnd.oci.image.index.v1+json', `index.json of ${store.what}`);
-  if (doc.kind !== 'index') throw new OciScanError('INVALID_MANIFEST', `index.json of ${store.what} is not an image index`);
-  return doc.index;
+  return parseLayoutIndex(bytes, `index.json of ${store.what}`);
 }
 
 /**

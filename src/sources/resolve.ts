@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { OciScanError } from '../errors.js';
 import { parseConfig, platformOfConfig } from '../image/config.js';
 import { layerKind, parseManifestDocument, type Descriptor, type ImageManifest } from '../image/manifest.js';
-import { formatPlatform, indexCandidates, isUnknownPlatform, platformRank, type Platform } from '../image/platform.js';
+import { candidatesAcrossReadings, formatPlatform, indexCandidates, isUnknownPlatform, platformRank, type Platform } from '../image/platform.js';
 import type { Image, ImageName, Layer } from '../image/types.js';
 import { MAX_CONFIG_BYTES } from '../image/wire.js';
 import { configTooLarge, type ContentSource } from './content.js';
@@ -71,7 +71,7 @@ export async function resolveImages(source: ContentSource, root: Root, name: Ima
       const fetched = await source.fetchManifest(root.reference, options.signal);
       const doc = parseManifestDocument(fetched.bytes, fetched.mediaType, `manifest ${fetched.digest} of ${name.display}`);
       if (doc.kind === 'manifest') return [await imageOf(r, { manifest: doc.manifest, digest: fetched.digest, fromIndex: false })];
-      return chosenOrError(await fromIndex(r, doc.index.manifests, 1), doc.index.manifests, options.platform, `image index ${fetched.digest} of ${name.display}`).map((image) => ({ ...image, indexDigest: fetched.digest }));
+      return chosenOrError(await fromIndex(r, doc.index.manifests, 1, doc.index.readings, `image index ${fetched.digest} of ${name.display}`), doc.index.manifests, options.platform, `image index ${fetched.digest} of ${name.display}`).map((image) => ({ ...image, indexDigest: fetched.digest }));
     }
   }
 }
@@ -102,17 +102,21 @@ async function fromDescriptor(r: Resolution, descriptor: Descriptor, depth: numb
   if (depth + 1 > MAX_INDEX_DEPTH) {
     throw new OciScanError('INVALID_MANIFEST', `image index ${descriptor.digest} of ${r.name.display} nests indexes more than ${MAX_INDEX_DEPTH} deep: not an image oci-scan can resolve`);
   }
-  const chosen = await fromIndex(r, doc.index.manifests, depth + 1);
+  const chosen = await fromIndex(r, doc.index.manifests, depth + 1, doc.index.readings, `image index ${descriptor.digest} of ${r.name.display}`);
   return { images: chosen.images, available: [...listedPlatforms(doc.index.manifests), ...chosen.available] };
 }
 
-/** The entries of an index to scan, resolved (see the file comment); no images when none fits. */
-async function fromIndex(r: Resolution, manifests: readonly Descriptor[], depth: number): Promise<Chosen> {
+/**
+ * The entries of an index to scan, resolved (see the file comment); no images when none fits.
+ * `readings` are the entries as other runtimes read them, when they differ (ImageIndex.readings).
+ */
+async function fromIndex(r: Resolution, manifests: readonly Descriptor[], depth: number, readings: ReadonlyArray<readonly Descriptor[]> = [], what = `the image index of ${r.name.display}`): Promise<Chosen> {
   const wanted = r.options.platform;
   const { pool, partial } = await present(r, manifests);
+  const aligned = readings.map((reading) => pool.map((d) => reading[manifests.indexOf(d)] ?? d));
   const available: string[] = [];
   const images: Image[] = [];
-  for (const candidate of indexCandidates(pool, wanted)) {
+  for (const candidate of candidatesAcrossReadings([pool, ...aligned], wanted, what)) {
     const chosen = await fromDescriptor(r, candidate.descriptor, depth, true);
     available.push(...chosen.available);
     if (wanted === 'all') {
