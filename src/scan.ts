@@ -192,7 +192,7 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
       results.push(toResult(check, acceptFindings(check, check.run(input), input, accepts)));
     }
     const highest = highestSeverity(results);
-    return { image, results, report: legacyReport({ image, results, highest }), highest };
+    return { image, results, report: legacyReport({ image, results, highest }), highest, checkSeverities: Object.fromEntries(checks.map((c) => [c.id, c.severity])) };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }

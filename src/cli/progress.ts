@@ -1,6 +1,7 @@
 /**
- * Download progress on stderr (README.md "Progress"). On a terminal: one line per layer being
- * read (image, layer, bytes of total, speed), redrawn at most 10 times a second and erased
+ * Download progress on stderr (README.md "Progress"). On a terminal: per image a line with the
+ * whole image (layers done of all, bytes of its total, time since it started), then one line per
+ * layer being read (image, layer, bytes of total, speed), redrawn at most 10 times a second and erased
  * before any other line is written — `beforeOutput()` is called by every writer of the CLI
  * (src/cli/output.ts), so that an error or a report line never lands glued to a progress line.
  * Not on a terminal (CI logs): one line per layer read, and one line per image every 30
@@ -25,8 +26,8 @@ export interface ProgressSink {
 export interface ProgressReporter {
   /** `bytes` more of layer `digest` (of `size` bytes) of `image` (whose layers total `imageSize` bytes) were read. */
   bytes(image: string, digest: string, size: number, bytes: number, imageSize?: number): void;
-  /** Layer `digest` of `image` is read (`done` of `total` layers of the image). */
-  layerDone(image: string, digest: string, done: number, total: number): void;
+  /** Layer `digest` of `image` is read, or (`cached`) its facts came from the cache (`done` of `total` layers of the image). */
+  layerDone(image: string, digest: string, done: number, total: number, cached?: boolean): void;
   /** Erases what is on screen; the next event draws again. */
   beforeOutput(): void;
 }
@@ -61,8 +62,16 @@ export function progressReporter(mode: ProgressMode, isTty: boolean, sink: Progr
   return (mode === 'auto' ? isTty : mode === 'tty') ? ttyReporter(sink) : plainReporter(sink);
 }
 
+/** `12 s`, `3 min 05 s` */
+function elapsed(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
+
 function ttyReporter(sink: ProgressSink): ProgressReporter {
   const active = new Map<string, LayerState>();
+  /** Per image being read: bytes over its layers, its size, layers done of all, when it started. */
+  const images = new Map<string, { read: number; size: number; done: number; total: number; readonly started: number }>();
   let drawn = 0;
   let last = Number.NEGATIVE_INFINITY;
   const erase = (): void => {
@@ -76,21 +85,40 @@ function ttyReporter(sink: ProgressSink): ProgressReporter {
     if (!force && now - last < TTY_INTERVAL_MS) return;
     last = now;
     erase();
-    const lines = [...active.values()].map((l) => `${escapeForTerminal(l.image)} ${short(l.digest)}: ${mib(l.read)} of ${mib(l.size)}${speed(l.read, now - l.started)}`);
+    const lines: string[] = [];
+    for (const [image, totals] of images) {
+      const layers = [...active.values()].filter((l) => l.image === image);
+      if (layers.length === 0) continue;
+      const of = totals.size > 0 ? ` of ${mib(totals.size)}` : '';
+      lines.push(`${escapeForTerminal(image)}: ${totals.done}/${totals.total || '?'} layers, ${mib(totals.read)}${of}, ${elapsed(now - totals.started)}`);
+      for (const l of layers) lines.push(`  ${short(l.digest)}: ${mib(l.read)} of ${mib(l.size)}${speed(l.read, now - l.started)}`);
+    }
     if (lines.length === 0) return;
     sink.write(lines.join('\n'));
     drawn = lines.length;
   };
+  const imageOf = (image: string): { read: number; size: number; done: number; total: number; readonly started: number } => {
+    let totals = images.get(image);
+    if (!totals) images.set(image, (totals = { read: 0, size: 0, done: 0, total: 0, started: sink.now() }));
+    return totals;
+  };
   return {
-    bytes(image, digest, size, bytes) {
+    bytes(image, digest, size, bytes, imageSize) {
       const key = `${image}\n${digest}`;
       const state = active.get(key) ?? { image, digest, size, read: 0, started: sink.now() };
       state.read += bytes;
       active.set(key, state);
+      const totals = imageOf(image);
+      totals.read += bytes;
+      if (imageSize !== undefined) totals.size = imageSize;
       draw(false);
     },
-    layerDone(image, digest) {
+    layerDone(image, digest, done, total) {
       active.delete(`${image}\n${digest}`);
+      const totals = imageOf(image);
+      totals.done = done;
+      totals.total = total;
+      if (done === total) images.delete(image);
       draw(false);
     },
     beforeOutput: erase,
@@ -116,13 +144,16 @@ function plainReporter(sink: ProgressSink): ProgressReporter {
       const of = totals.size > 0 ? ` of ${mib(totals.size)}` : '';
       sink.write(`${escapeForTerminal(image)}: ${mib(totals.read)}${of}${speed(totals.read, now - totals.started)}\n`);
     },
-    layerDone(image, digest, done, total) {
+    layerDone(image, digest, done, total, cached) {
       const key = `${image}\n${digest}`;
       const layer = layers.get(key);
       layers.delete(key);
+      const totals = images.get(image);
       if (done === total) images.delete(image);
       const read = layer ? ` (${mib(layer.read)}${speed(layer.read, sink.now() - layer.started)})` : '';
-      sink.write(`${escapeForTerminal(image)}: layer ${done}/${total} ${short(digest)} read${read}\n`);
+      // The image's elapsed time with its last layer: how long the whole image took to read.
+      const took = done === total && totals ? `; image read in ${elapsed(sink.now() - totals.started)}` : '';
+      sink.write(`${escapeForTerminal(image)}: layer ${done}/${total} ${short(digest)} ${cached ? 'cached' : `read${read}`}${took}\n`);
     },
     beforeOutput: () => undefined,
   };

@@ -18,7 +18,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   let signalled: NodeJS.Signals | undefined;
   let timer: NodeJS.Timeout | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
-    if (signalled) process.exit(sig === 'SIGINT' ? 130 : 143);
+    if (signalled) {
+      beforeOutput();
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    }
     signalled = sig;
     controller.abort(new OciScanError('INTERRUPTED', `interrupted by ${sig}: scan stopped, no report written`));
   };
@@ -55,6 +58,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     cleanUp();
     if (signalled) {
       const what = committed ? 'the reports were written, the output is incomplete' : 'scan stopped, no report written';
+      // Progress lines go first (as before any other line), so the message is never glued to one.
+      beforeOutput();
       process.stderr.write(`oci-scan: interrupted by ${signalled}: ${what}\n`);
       return signalled === 'SIGINT' ? 130 : 143;
     }

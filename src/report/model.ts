@@ -22,6 +22,8 @@ export interface ReportResult {
   FileCounts?: Array<Record<string, number>>;
   /** Findings a policy accepted (moved out of `Files`), with the reason; present only when there are some. */
   Accepted?: AcceptedFinding[];
+  /** Only in the `--format json` document: the check's own severity, also when it passed. */
+  CheckSeverity?: Severity;
 }
 
 /** The legacy report: one key per image, the image as the user named it (one key in a report file). */
@@ -33,6 +35,8 @@ export interface ScannedImage {
   /** Results in check order. */
   readonly results: readonly ReportResult[];
   readonly highest: Severity;
+  /** Each check's own severity (the policy's, when it re-rated one), also for the checks that passed: the JSON document gives it beside each result. */
+  readonly checkSeverities?: Readonly<Record<string, Severity>>;
 }
 
 /** Why an IMAGE of a run could not be scanned. */

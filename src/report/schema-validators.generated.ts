@@ -5,9 +5,9 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 export const report = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:report:1","title":"oci-scan compliance report","description":"One image → its check results in the fixed order of the checks. The shape of the original tool's report; fields may be added to a result, never removed or renamed.","type":"object","minProperties":1,"maxProperties":1,"additionalProperties":{"$ref":"#/$defs/results"},"$defs":{"results":{"description":"The results of one image, in the fixed order of the checks","type":"array","minItems":1,"items":{"$ref":"#/$defs/result"}},"severity":{"enum":["Critical","High","Medium","Low","Informational"]},"result":{"type":"object","required":["Title","Severity","Pass","Description","Mitigation"],"properties":{"Id":{"type":"string","pattern":"^[a-z0-9-]+$","description":"Stable identifier of the check (added by oci-scan)"},"Title":{"type":"string","minLength":1},"Severity":{"$ref":"#/$defs/severity"},"Pass":{"type":"boolean"},"Description":{"type":"string"},"Mitigation":{"type":"string"},"Files":{"description":"Findings of a failed file check: one object per layer (image order), layer digest → sorted absolute paths","type":"array","minItems":1,"items":{"type":"object","minProperties":1,"maxProperties":1,"propertyNames":{"pattern":"^[a-z0-9]+:[a-f0-9]+$"},"additionalProperties":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}}}},"FileCounts":{"description":"Only when some layer has more findings than Files lists (oci-scan keeps a bounded number of paths per check and layer): per layer of Files, in the same order, how many entries matched there in total","type":"array","minItems":1,"items":{"type":"object","minProperties":1,"maxProperties":1,"propertyNames":{"pattern":"^[a-z0-9]+:[a-f0-9]+$"},"additionalProperties":{"type":"integer","minimum":1}}},"Accepted":{"description":"Findings a policy accepted (docs/ci.md, \"Policy\"), moved out of Files: the layer, the path, why, and until when. A check whose findings were all accepted passes","type":"array","minItems":1,"items":{"type":"object","required":["Layer","Path","Reason"],"additionalProperties":false,"properties":{"Layer":{"type":"string","pattern":"^[a-z0-9]+:[a-f0-9]+$"},"Path":{"type":"string","pattern":"^/"},"Reason":{"type":"string","minLength":1},"Expires":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"}}}}},"allOf":[{"if":{"properties":{"Pass":{"const":true}}},"then":{"properties":{"Severity":{"const":"Informational"},"Files":false,"FileCounts":false}}},{"dependentRequired":{"FileCounts":["Files"]}}]}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:report:1","title":"oci-scan compliance report","description":"One image → its check results in the fixed order of the checks. The shape of the original tool's report; fields may be added to a result, never removed or renamed.","type":"object","minProperties":1,"maxProperties":1,"additionalProperties":{"$ref":"#/$defs/results"},"$defs":{"results":{"description":"The results of one image, in the fixed order of the checks","type":"array","minItems":1,"items":{"$ref":"#/$defs/result"}},"severity":{"enum":["Critical","High","Medium","Low","Informational"]},"result":{"type":"object","required":["Title","Severity","Pass","Description","Mitigation"],"properties":{"Id":{"type":"string","pattern":"^[a-z0-9-]+$","description":"Stable identifier of the check (added by oci-scan)"},"Title":{"type":"string","minLength":1},"Severity":{"$ref":"#/$defs/severity"},"Pass":{"type":"boolean"},"Description":{"type":"string"},"Mitigation":{"type":"string"},"Files":{"description":"Findings of a failed file check: one object per layer (image order), layer digest → sorted absolute paths","type":"array","minItems":1,"items":{"type":"object","minProperties":1,"maxProperties":1,"propertyNames":{"pattern":"^[a-z0-9]+:[a-f0-9]+$"},"additionalProperties":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}}}},"FileCounts":{"description":"Only when some layer has more findings than Files lists (oci-scan keeps a bounded number of paths per check and layer): per layer of Files, in the same order, how many entries matched there in total","type":"array","minItems":1,"items":{"type":"object","minProperties":1,"maxProperties":1,"propertyNames":{"pattern":"^[a-z0-9]+:[a-f0-9]+$"},"additionalProperties":{"type":"integer","minimum":1}}},"CheckSeverity":{"description":"Only in the --format json document, never in the legacy report files: the check's own severity (the policy's, when it re-rated the check), also when it passed and Severity is Informational","$ref":"#/$defs/severity"},"Accepted":{"description":"Findings a policy accepted (docs/ci.md, \"Policy\"), moved out of Files: the layer, the path, why, and until when. A check whose findings were all accepted passes","type":"array","minItems":1,"items":{"type":"object","required":["Layer","Path","Reason"],"additionalProperties":false,"properties":{"Layer":{"type":"string","pattern":"^[a-z0-9]+:[a-f0-9]+$"},"Path":{"type":"string","pattern":"^/"},"Reason":{"type":"string","minLength":1},"Expires":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"}}}}},"allOf":[{"if":{"properties":{"Pass":{"const":true}}},"then":{"properties":{"Severity":{"const":"Informational"},"Files":false,"FileCounts":false}}},{"dependentRequired":{"FileCounts":["Files"]}}]}}};
 const schema32 = {"description":"The results of one image, in the fixed order of the checks","type":"array","minItems":1,"items":{"$ref":"#/$defs/result"}};
-const schema33 = {"type":"object","required":["Title","Severity","Pass","Description","Mitigation"],"properties":{"Id":{"type":"string","pattern":"^[a-z0-9-]+$","description":"Stable identifier of the check (added by oci-scan)"},"Title":{"type":"string","minLength":1},"Severity":{"$ref":"#/$defs/severity"},"Pass":{"type":"boolean"},"Description":{"type":"string"},"Mitigation":{"type":"string"},"Files":{"description":"Findings of a failed file check: one object per layer (image order), layer digest → sorted absolute paths","type":"array","minItems":1,"items":{"type":"object","minProperties":1,"maxProperties":1,"propertyNames":{"pattern":"^[a-z0-9]+:[a-f0-9]+$"},"additionalProperties":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}}}},"FileCounts":{"description":"Only when some layer has more findings than Files lists (oci-scan keeps a bounded number of paths per check and layer): per layer of Files, in the same order, how many entries matched there in total","type":"array","minItems":1,"items":{"type":"object","minProperties":1,"maxProperties":1,"propertyNames":{"pattern":"^[a-z0-9]+:[a-f0-9]+$"},"additionalProperties":{"type":"integer","minimum":1}}},"Accepted":{"description":"Findings a policy accepted (docs/ci.md, \"Policy\"), moved out of Files: the layer, the path, why, and until when. A check whose findings were all accepted passes","type":"array","minItems":1,"items":{"type":"object","required":["Layer","Path","Reason"],"additionalProperties":false,"properties":{"Layer":{"type":"string","pattern":"^[a-z0-9]+:[a-f0-9]+$"},"Path":{"type":"string","pattern":"^/"},"Reason":{"type":"string","minLength":1},"Expires":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"}}}}},"allOf":[{"if":{"properties":{"Pass":{"const":true}}},"then":{"properties":{"Severity":{"const":"Informational"},"Files":false,"FileCounts":false}}},{"dependentRequired":{"FileCounts":["Files"]}}]};
+const schema33 = {"type":"object","required":["Title","Severity","Pass","Description","Mitigation"],"properties":{"Id":{"type":"string","pattern":"^[a-z0-9-]+$","description":"Stable identifier of the check (added by oci-scan)"},"Title":{"type":"string","minLength":1},"Severity":{"$ref":"#/$defs/severity"},"Pass":{"type":"boolean"},"Description":{"type":"string"},"Mitigation":{"type":"string"},"Files":{"description":"Findings of a failed file check: one object per layer (image order), layer digest → sorted absolute paths","type":"array","minItems":1,"items":{"type":"object","minProperties":1,"maxProperties":1,"propertyNames":{"pattern":"^[a-z0-9]+:[a-f0-9]+$"},"additionalProperties":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}}}},"FileCounts":{"description":"Only when some layer has more findings than Files lists (oci-scan keeps a bounded number of paths per check and layer): per layer of Files, in the same order, how many entries matched there in total","type":"array","minItems":1,"items":{"type":"object","minProperties":1,"maxProperties":1,"propertyNames":{"pattern":"^[a-z0-9]+:[a-f0-9]+$"},"additionalProperties":{"type":"integer","minimum":1}}},"CheckSeverity":{"description":"Only in the --format json document, never in the legacy report files: the check's own severity (the policy's, when it re-rated the check), also when it passed and Severity is Informational","$ref":"#/$defs/severity"},"Accepted":{"description":"Findings a policy accepted (docs/ci.md, \"Policy\"), moved out of Files: the layer, the path, why, and until when. A check whose findings were all accepted passes","type":"array","minItems":1,"items":{"type":"object","required":["Layer","Path","Reason"],"additionalProperties":false,"properties":{"Layer":{"type":"string","pattern":"^[a-z0-9]+:[a-f0-9]+$"},"Path":{"type":"string","pattern":"^/"},"Reason":{"type":"string","minLength":1},"Expires":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"}}}}},"allOf":[{"if":{"properties":{"Pass":{"const":true}}},"then":{"properties":{"Severity":{"const":"Informational"},"Files":false,"FileCounts":false}}},{"dependentRequired":{"FileCounts":["Files"]}}]};
 const schema34 = {"enum":["Critical","High","Medium","Low","Informational"]};
 const pattern4 = new RegExp("^[a-z0-9-]+$", "u");
 const pattern5 = new RegExp("^[a-z0-9]+:[a-f0-9]+$", "u");
@@ -186,6 +186,7 @@ props0.Description = true;
 props0.Mitigation = true;
 props0.Files = true;
 props0.FileCounts = true;
+props0.CheckSeverity = true;
 props0.Accepted = true;
 }
 if(data.Id !== undefined){
@@ -537,11 +538,10 @@ vErrors.push(err38);
 errors++;
 }
 }
-if(data.Accepted !== undefined){
-let data17 = data.Accepted;
-if(Array.isArray(data17)){
-if(data17.length < 1){
-const err39 = {instancePath:instancePath+"/Accepted",schemaPath:"#/properties/Accepted/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(data.CheckSeverity !== undefined){
+let data17 = data.CheckSeverity;
+if(!(((((data17 === "Critical") || (data17 === "High")) || (data17 === "Medium")) || (data17 === "Low")) || (data17 === "Informational"))){
+const err39 = {instancePath:instancePath+"/CheckSeverity",schemaPath:"#/$defs/severity/enum",keyword:"enum",params:{allowedValues: schema34.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -550,12 +550,12 @@ vErrors.push(err39);
 }
 errors++;
 }
-const len3 = data17.length;
-for(let i3=0; i3<len3; i3++){
-let data18 = data17[i3];
-if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
-if(data18.Layer === undefined){
-const err40 = {instancePath:instancePath+"/Accepted/" + i3,schemaPath:"#/properties/Accepted/items/required",keyword:"required",params:{missingProperty: "Layer"},message:"must have required property '"+"Layer"+"'"};
+}
+if(data.Accepted !== undefined){
+let data18 = data.Accepted;
+if(Array.isArray(data18)){
+if(data18.length < 1){
+const err40 = {instancePath:instancePath+"/Accepted",schemaPath:"#/properties/Accepted/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -564,8 +564,12 @@ vErrors.push(err40);
 }
 errors++;
 }
-if(data18.Path === undefined){
-const err41 = {instancePath:instancePath+"/Accepted/" + i3,schemaPath:"#/properties/Accepted/items/required",keyword:"required",params:{missingProperty: "Path"},message:"must have required property '"+"Path"+"'"};
+const len3 = data18.length;
+for(let i3=0; i3<len3; i3++){
+let data19 = data18[i3];
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+if(data19.Layer === undefined){
+const err41 = {instancePath:instancePath+"/Accepted/" + i3,schemaPath:"#/properties/Accepted/items/required",keyword:"required",params:{missingProperty: "Layer"},message:"must have required property '"+"Layer"+"'"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -574,8 +578,8 @@ vErrors.push(err41);
 }
 errors++;
 }
-if(data18.Reason === undefined){
-const err42 = {instancePath:instancePath+"/Accepted/" + i3,schemaPath:"#/properties/Accepted/items/required",keyword:"required",params:{missingProperty: "Reason"},message:"must have required property '"+"Reason"+"'"};
+if(data19.Path === undefined){
+const err42 = {instancePath:instancePath+"/Accepted/" + i3,schemaPath:"#/properties/Accepted/items/required",keyword:"required",params:{missingProperty: "Path"},message:"must have required property '"+"Path"+"'"};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -584,9 +588,8 @@ vErrors.push(err42);
 }
 errors++;
 }
-for(const key4 in data18){
-if(!((((key4 === "Layer") || (key4 === "Path")) || (key4 === "Reason")) || (key4 === "Expires"))){
-const err43 = {instancePath:instancePath+"/Accepted/" + i3,schemaPath:"#/properties/Accepted/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(data19.Reason === undefined){
+const err43 = {instancePath:instancePath+"/Accepted/" + i3,schemaPath:"#/properties/Accepted/items/required",keyword:"required",params:{missingProperty: "Reason"},message:"must have required property '"+"Reason"+"'"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -595,12 +598,9 @@ vErrors.push(err43);
 }
 errors++;
 }
-}
-if(data18.Layer !== undefined){
-let data19 = data18.Layer;
-if(typeof data19 === "string"){
-if(!pattern5.test(data19)){
-const err44 = {instancePath:instancePath+"/Accepted/" + i3+"/Layer",schemaPath:"#/properties/Accepted/items/properties/Layer/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+:[a-f0-9]+$"},message:"must match pattern \""+"^[a-z0-9]+:[a-f0-9]+$"+"\""};
+for(const key4 in data19){
+if(!((((key4 === "Layer") || (key4 === "Path")) || (key4 === "Reason")) || (key4 === "Expires"))){
+const err44 = {instancePath:instancePath+"/Accepted/" + i3,schemaPath:"#/properties/Accepted/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -610,8 +610,11 @@ vErrors.push(err44);
 errors++;
 }
 }
-else {
-const err45 = {instancePath:instancePath+"/Accepted/" + i3+"/Layer",schemaPath:"#/properties/Accepted/items/properties/Layer/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data19.Layer !== undefined){
+let data20 = data19.Layer;
+if(typeof data20 === "string"){
+if(!pattern5.test(data20)){
+const err45 = {instancePath:instancePath+"/Accepted/" + i3+"/Layer",schemaPath:"#/properties/Accepted/items/properties/Layer/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+:[a-f0-9]+$"},message:"must match pattern \""+"^[a-z0-9]+:[a-f0-9]+$"+"\""};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -621,11 +624,8 @@ vErrors.push(err45);
 errors++;
 }
 }
-if(data18.Path !== undefined){
-let data20 = data18.Path;
-if(typeof data20 === "string"){
-if(!pattern6.test(data20)){
-const err46 = {instancePath:instancePath+"/Accepted/" + i3+"/Path",schemaPath:"#/properties/Accepted/items/properties/Path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+else {
+const err46 = {instancePath:instancePath+"/Accepted/" + i3+"/Layer",schemaPath:"#/properties/Accepted/items/properties/Layer/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -635,8 +635,11 @@ vErrors.push(err46);
 errors++;
 }
 }
-else {
-const err47 = {instancePath:instancePath+"/Accepted/" + i3+"/Path",schemaPath:"#/properties/Accepted/items/properties/Path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data19.Path !== undefined){
+let data21 = data19.Path;
+if(typeof data21 === "string"){
+if(!pattern6.test(data21)){
+const err47 = {instancePath:instancePath+"/Accepted/" + i3+"/Path",schemaPath:"#/properties/Accepted/items/properties/Path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -646,11 +649,8 @@ vErrors.push(err47);
 errors++;
 }
 }
-if(data18.Reason !== undefined){
-let data21 = data18.Reason;
-if(typeof data21 === "string"){
-if(func1(data21) < 1){
-const err48 = {instancePath:instancePath+"/Accepted/" + i3+"/Reason",schemaPath:"#/properties/Accepted/items/properties/Reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err48 = {instancePath:instancePath+"/Accepted/" + i3+"/Path",schemaPath:"#/properties/Accepted/items/properties/Path/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -660,8 +660,11 @@ vErrors.push(err48);
 errors++;
 }
 }
-else {
-const err49 = {instancePath:instancePath+"/Accepted/" + i3+"/Reason",schemaPath:"#/properties/Accepted/items/properties/Reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data19.Reason !== undefined){
+let data22 = data19.Reason;
+if(typeof data22 === "string"){
+if(func1(data22) < 1){
+const err49 = {instancePath:instancePath+"/Accepted/" + i3+"/Reason",schemaPath:"#/properties/Accepted/items/properties/Reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -671,11 +674,8 @@ vErrors.push(err49);
 errors++;
 }
 }
-if(data18.Expires !== undefined){
-let data22 = data18.Expires;
-if(typeof data22 === "string"){
-if(!pattern10.test(data22)){
-const err50 = {instancePath:instancePath+"/Accepted/" + i3+"/Expires",schemaPath:"#/properties/Accepted/items/properties/Expires/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}$"+"\""};
+else {
+const err50 = {instancePath:instancePath+"/Accepted/" + i3+"/Reason",schemaPath:"#/properties/Accepted/items/properties/Reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -685,8 +685,11 @@ vErrors.push(err50);
 errors++;
 }
 }
-else {
-const err51 = {instancePath:instancePath+"/Accepted/" + i3+"/Expires",schemaPath:"#/properties/Accepted/items/properties/Expires/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data19.Expires !== undefined){
+let data23 = data19.Expires;
+if(typeof data23 === "string"){
+if(!pattern10.test(data23)){
+const err51 = {instancePath:instancePath+"/Accepted/" + i3+"/Expires",schemaPath:"#/properties/Accepted/items/properties/Expires/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}$"+"\""};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -696,9 +699,8 @@ vErrors.push(err51);
 errors++;
 }
 }
-}
 else {
-const err52 = {instancePath:instancePath+"/Accepted/" + i3,schemaPath:"#/properties/Accepted/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err52 = {instancePath:instancePath+"/Accepted/" + i3+"/Expires",schemaPath:"#/properties/Accepted/items/properties/Expires/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -710,7 +712,7 @@ errors++;
 }
 }
 else {
-const err53 = {instancePath:instancePath+"/Accepted",schemaPath:"#/properties/Accepted/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err53 = {instancePath:instancePath+"/Accepted/" + i3,schemaPath:"#/properties/Accepted/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -722,12 +724,24 @@ errors++;
 }
 }
 else {
-const err54 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err54 = {instancePath:instancePath+"/Accepted",schemaPath:"#/properties/Accepted/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err54];
 }
 else {
 vErrors.push(err54);
+}
+errors++;
+}
+}
+}
+else {
+const err55 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
 }
 errors++;
 }
@@ -838,7 +852,7 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const reportSet = validate25;
-const schema35 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:report-set:1","title":"oci-scan compliance reports on stdout (--json-stdout)","description":"The original tool's report shape for every image of a run: one key per image scanned — the image as the user named it, with ' [os/arch[/variant]]' when one IMAGE was scanned for several platforms and ' (2)', ' (3)' when a key would repeat — each with the results of report.schema.json.","type":"object","minProperties":1,"additionalProperties":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"}};
+const schema36 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:report-set:1","title":"oci-scan compliance reports on stdout (--json-stdout)","description":"The original tool's report shape for every image of a run: one key per image scanned — the image as the user named it, with ' [os/arch[/variant]]' when one IMAGE was scanned for several platforms and ' (2)', ' (3)' when a key would repeat — each with the results of report.schema.json.","type":"object","minProperties":1,"additionalProperties":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"}};
 
 function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -930,11 +944,11 @@ return errors === 0;
 validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const scanDocument = validate29;
-const schema37 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:scan-document:1","title":"oci-scan scan document (--format json)","description":"One document per run, always this shape: the tool, every image scanned (one entry per platform), every IMAGE that could not be scanned, and the highest severity over the images scanned. Fields may be added, never removed or renamed (docs/reports.md).","type":"object","required":["tool","images","errors","highest"],"properties":{"tool":{"type":"object","required":["name","version"],"properties":{"name":{"const":"oci-scan"},"version":{"type":"string","minLength":1}}},"images":{"description":"The images scanned, in argument order; an IMAGE scanned for several platforms gives one entry per platform, in index order","type":"array","items":{"$ref":"#/$defs/image"}},"errors":{"description":"The IMAGE arguments that could not be scanned, in argument order; empty when every one was","type":"array","items":{"$ref":"#/$defs/error"}},"highest":{"description":"The run's highest severity over every result of every image scanned; null when an IMAGE could not be scanned (errors is not empty: the verdict is not known) or no image was scanned","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]},"highestScanned":{"description":"The highest severity over the images that were scanned, whether or not another IMAGE failed; null when none was","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]}},"$defs":{"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string","minLength":1},"architecture":{"type":"string","minLength":1},"variant":{"type":"string","minLength":1}}},"image":{"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"artifactType":{"description":"The manifest's artifactType, when an image (an image config and filesystem layers) carries one: runtimes run it, so it is scanned","type":"string","minLength":1},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}},"error":{"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}}}};
-const schema46 = {"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}};
-const schema38 = {"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"artifactType":{"description":"The manifest's artifactType, when an image (an image config and filesystem layers) carries one: runtimes run it, so it is scanned","type":"string","minLength":1},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}};
-const schema39 = {"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"};
-const schema42 = {"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string","minLength":1},"architecture":{"type":"string","minLength":1},"variant":{"type":"string","minLength":1}}};
+const schema38 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:scan-document:1","title":"oci-scan scan document (--format json)","description":"One document per run, always this shape: the tool, every image scanned (one entry per platform), every IMAGE that could not be scanned, and the highest severity over the images scanned. Fields may be added, never removed or renamed (docs/reports.md).","type":"object","required":["tool","images","errors","highest"],"properties":{"tool":{"type":"object","required":["name","version"],"properties":{"name":{"const":"oci-scan"},"version":{"type":"string","minLength":1}}},"images":{"description":"The images scanned, in argument order; an IMAGE scanned for several platforms gives one entry per platform, in index order","type":"array","items":{"$ref":"#/$defs/image"}},"errors":{"description":"The IMAGE arguments that could not be scanned, in argument order; empty when every one was","type":"array","items":{"$ref":"#/$defs/error"}},"highest":{"description":"The run's highest severity over every result of every image scanned; null when an IMAGE could not be scanned (errors is not empty: the verdict is not known) or no image was scanned","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]},"highestScanned":{"description":"The highest severity over the images that were scanned, whether or not another IMAGE failed; null when none was","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]}},"$defs":{"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string","minLength":1},"architecture":{"type":"string","minLength":1},"variant":{"type":"string","minLength":1}}},"image":{"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"artifactType":{"description":"The manifest's artifactType, when an image (an image config and filesystem layers) carries one: runtimes run it, so it is scanned","type":"string","minLength":1},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}},"error":{"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}}}};
+const schema47 = {"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}};
+const schema39 = {"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"artifactType":{"description":"The manifest's artifactType, when an image (an image config and filesystem layers) carries one: runtimes run it, so it is scanned","type":"string","minLength":1},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}};
+const schema40 = {"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"};
+const schema43 = {"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string","minLength":1},"architecture":{"type":"string","minLength":1},"variant":{"type":"string","minLength":1}}};
 const pattern11 = new RegExp("^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$", "u");
 
 function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1863,7 +1877,7 @@ return errors === 0;
 validate29.evaluated = {"props":{"tool":true,"images":true,"errors":true,"highest":true,"highestScanned":true},"dynamicProps":false,"dynamicItems":false};
 
 export const hashes = {
-  "report": "55f5ea7d24ebcab01dc551306956fe0e8e7c4bfeceb3a83c98abd18f6d0e15c4",
-  "reportSet": "55f5ea7d24ebcab01dc551306956fe0e8e7c4bfeceb3a83c98abd18f6d0e15c4",
-  "scanDocument": "55f5ea7d24ebcab01dc551306956fe0e8e7c4bfeceb3a83c98abd18f6d0e15c4"
+  "report": "13f8e947aaf291eccca137dfacbdff9e21fcec099a9a8fe03e379591d93d91e2",
+  "reportSet": "13f8e947aaf291eccca137dfacbdff9e21fcec099a9a8fe03e379591d93d91e2",
+  "scanDocument": "13f8e947aaf291eccca137dfacbdff9e21fcec099a9a8fe03e379591d93d91e2"
 };

@@ -239,7 +239,8 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     jsonStdout: legacy && !stdoutTaken && (args['json-stdout'] ?? truthy(env['COMPLIANCE_JSON_STDOUT'])),
     colour: wantColour(args.color, env),
     quiet: args.quiet,
-    progress: progressMode(args.progress, env),
+    // -q silences progress as it does in audit, unless --progress or OCI_SCAN_PROGRESS asks for it.
+    progress: args.quiet && args.progress === undefined && !env['OCI_SCAN_PROGRESS'] ? 'none' : progressMode(args.progress, env),
     ...image,
   };
 }
@@ -365,9 +366,14 @@ function startProgress(mode: ProgressMode): Pick<ScanOptions, 'onLayer' | 'onLay
   const reporter = progressReporter(mode, process.stderr.isTTY === true, { write: (text) => process.stderr.write(text), now: () => performance.now() });
   setOutputGuard(reporter?.beforeOutput);
   if (!reporter) return {};
+  // A layer whose facts came from the cache read no byte: it is "cached", not "read".
+  const read = new Set<string>();
   return {
-    onLayerBytes: ({ image, layer, bytes }) => reporter.bytes(image.name.display, layer.digest, layer.size, bytes, imageSize(image)),
-    onLayer: ({ image, layer, done, total }) => reporter.layerDone(image.name.display, layer.digest, done, total),
+    onLayerBytes: ({ image, layer, bytes }) => {
+      read.add(`${image.name.display}\n${layer.digest}`);
+      reporter.bytes(image.name.display, layer.digest, layer.size, bytes, imageSize(image));
+    },
+    onLayer: ({ image, layer, done, total }) => reporter.layerDone(image.name.display, layer.digest, done, total, !read.has(`${image.name.display}\n${layer.digest}`)),
   };
 }
 

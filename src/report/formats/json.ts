@@ -65,6 +65,12 @@ export function toolInfo(): ToolInfo {
   return tool;
 }
 
+/** `r` with `CheckSeverity`, the check's own severity, when it is known. */
+function withCheckSeverity(r: ReportResult, severities: Readonly<Record<string, Severity>> | undefined): ReportResult {
+  const severity = r.Id !== undefined ? severities?.[r.Id] : undefined;
+  return severity ? { ...r, CheckSeverity: severity } : r;
+}
+
 function imageDocument(scan: ScannedImage): ImageDocument {
   const { image } = scan;
   const platform: Platform | null = image.platform ? { os: image.platform.os, architecture: image.platform.architecture, ...(image.platform.variant ? { variant: image.platform.variant } : {}) } : null;
@@ -76,7 +82,8 @@ function imageDocument(scan: ScannedImage): ImageDocument {
     ...(image.artifactType !== undefined ? { artifactType: image.artifactType } : {}),
     platform,
     layers: image.layers.map((l) => l.digest),
-    results: scan.results,
+    // A passed check's Severity is Informational (the legacy shape); CheckSeverity keeps the check's own.
+    results: scan.checkSeverities ? scan.results.map((r) => withCheckSeverity(r, scan.checkSeverities)) : scan.results,
     highest: scan.highest,
   };
 }

@@ -130,3 +130,10 @@ test('a reports directory for a run that writes no legacy report: --reports-dir 
   assert.equal((await configOf(['app', '--format', 'sarif'], { COMPLIANCE_REPORTS_DIR: 'r' })).unusedReportsDir, 'r');
   assert.equal((await configOf(['app', '--format', 'legacy'], { COMPLIANCE_REPORTS_DIR: 'r' })).unusedReportsDir, undefined);
 });
+
+test('-q silences progress in scan as in audit, unless --progress or OCI_SCAN_PROGRESS asks for it', async () => {
+  assert.equal((await configOf(['app', '-q'], {})).progress, 'none');
+  assert.equal((await configOf(['app', '-q', '--progress', 'plain'], {})).progress, 'plain');
+  assert.equal((await configOf(['app', '-q'], { OCI_SCAN_PROGRESS: 'tty' })).progress, 'tty');
+  assert.equal((await configOf(['app'], {})).progress, 'auto');
+});

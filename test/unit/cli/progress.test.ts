@@ -38,7 +38,7 @@ test('plain: one line per layer read, and the image totals (all its layers) once
   assert.match(lines[0] ?? '', /^perf\/big: layer 1\/2 aaaa read \(192 MiB, 12 MiB\/s\)$/);
   // 30 s after the image's first byte: its totals, over both layers.
   assert.match(lines[1] ?? '', /^perf\/big: 248 MiB of 283 MiB, 8\.3 MiB\/s$/);
-  assert.match(lines[2] ?? '', /^perf\/big: layer 2\/2 bbbb read \(80 MiB, 4\.0 MiB\/s\)$/);
+  assert.match(lines[2] ?? '', /^perf\/big: layer 2\/2 bbbb read \(80 MiB, 4\.0 MiB\/s\); image read in 36 s$/, 'the last layer says how long the whole image took');
 
   // A pull longer than 30 s: one totals line at 30 s, one at 60 s, none in between.
   const slow = recorder();
@@ -68,7 +68,11 @@ test('tty: at most 10 redraws a second, one line per layer in flight, erased bef
   // 1 s of events, 2000 of them: a draw at 0 ms and then every 100 ms at most.
   const draws = sink.writes.filter((w) => w.includes('app:1'));
   assert.ok(draws.length <= 11, `${draws.length} draws in one second`);
-  assert.match(draws.at(-1) ?? '', /^app:1 aaaa: .* of 10 MiB, .*\/s\napp:1 bbbb: /);
+  // The whole image first (layers done, bytes, time since it started), then a line per layer.
+  assert.match(draws.at(-1) ?? '', /^app:1: 0\/\? layers, [\d.]+ MiB, 0 s\n {2}aaaa: .* of 10 MiB, .*\/s\n {2}bbbb: /);
+  sink.advance(64_000);
+  p.layerDone('app:1', 'sha256:aaaa', 1, 2);
+  assert.match(sink.writes.at(-1) ?? '', /^app:1: 1\/2 layers, 1\.9 MiB, 1 min 05 s\n {2}bbbb: /);
   sink.writes.length = 0;
   p.beforeOutput();
   // Two lines drawn: back to the first one's start and clear to the end of the screen.
@@ -82,6 +86,8 @@ test('none draws nothing; auto off a terminal is plain', () => {
   const sink = recorder();
   progressReporter('auto', false, sink)?.layerDone('a', 'sha256:dd', 1, 1);
   assert.deepEqual(sink.writes, ['a: layer 1/1 dd read\n']);
+  progressReporter('plain', false, sink)?.layerDone('a', 'sha256:ee', 1, 1, true);
+  assert.equal(sink.writes.at(-1), 'a: layer 1/1 ee cached\n', 'a cache hit read nothing');
 });
 
 test('a log line is written after the progress display was erased, never glued to it', () => {
@@ -102,7 +108,7 @@ test('a log line is written after the progress display was erased, never glued t
   p.bytes('app:1', 'sha256:aaaa', 10 * MiB, MiB);
   logger.warn('policy: acceptance expired');
   assert.equal(screen.length, 3, JSON.stringify(screen));
-  assert.match(screen[0] ?? '', /^app:1 aaaa: 1\.0 MiB of 10 MiB$/);
-  assert.equal(screen[1], '\r\u001b[J');
+  assert.match(screen[0] ?? '', /^app:1: 0\/\? layers, 1\.0 MiB, 0 s\n {2}aaaa: 1\.0 MiB of 10 MiB$/);
+  assert.equal(screen[1], '\r\u001b[1A\u001b[J');
   assert.match(screen[2] ?? '', /^\{"level":40.*"msg":"policy: acceptance expired"\}\n$/);
 });

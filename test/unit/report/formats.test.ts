@@ -105,6 +105,18 @@ test('scanDocument: tool, one entry per image with digests, platform and layers,
   assert.equal(doc.highestScanned, 'Critical');
 });
 
+test('scanDocument: a passed check keeps its check severity as CheckSeverity; the legacy report never has the field', () => {
+  const base = scanned('app:1.0', { failing: ['suid'] });
+  const checkSeverities = Object.fromEntries(ALL_CHECKS.map((c) => [c.id, c.severity]));
+  const doc = scanDocument([{ input: 'app:1.0', scans: [{ ...base, checkSeverities }] }]);
+  const results = doc.images[0]?.results ?? [];
+  const sudo = results.find((r) => r.Id === 'sudo');
+  assert.deepEqual([sudo?.Pass, sudo?.Severity, sudo?.CheckSeverity], [true, 'Informational', 'Critical'], 'a passed Critical check is told from an informational one');
+  assert.equal(results.find((r) => r.Id === 'suid')?.CheckSeverity, 'Critical');
+  assert.equal(results.find((r) => r.Id === 'layer-count')?.CheckSeverity, 'Low');
+  assert.ok(!JSON.stringify(legacyReport({ ...base, checkSeverities })).includes('CheckSeverity'));
+});
+
 test('scanDocument: an image that failed to scan beside a clean one never reads as a clean run', () => {
   const doc = scanDocument([{ input: 'web:2', scans: [scanned('web:2')] }, { input: 'a', failure: { code: 'NETWORK', message: 'refused' } }]);
   assert.equal(doc.highestScanned, 'Informational');
