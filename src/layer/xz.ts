@@ -262,10 +262,21 @@ export class XzDecoder {
   }
 
   #blockOrIndex(): boolean {
+    // ulikunitz/xz ends the data quietly when it ends where a block header starts or inside
+    // one (its readBlockHeader's io.EOF is taken for the end of the stream): so does the
+    // runtime, so oci-scan reads what came before.
+    if (this.#atEnd()) {
+      this.#phase = 'done';
+      return true;
+    }
     if (!this.#ensure(1)) return false;
     const size = this.#buf[this.#pos] as number;
     if (size === 0) return this.#index();
     const length = (size + 1) * 4;
+    if (this.#ended && this.#buf.length - this.#pos + this.#pendingBytes < length) {
+      this.#phase = 'done';
+      return true;
+    }
     if (!this.#ensure(length)) return false;
     const h = this.#buf.subarray(this.#pos, this.#pos + length);
     if (crc32(h.subarray(0, length - 4)) !== h.readUInt32LE(length - 4)) throw new XzError('xz: checksum error for block header');
