@@ -326,6 +326,11 @@ export class Bzip2Decoder {
     let repeatPower = 0;
     let decoded = 0;
     const blockSize = this.#blockSize;
+    // The symbol loop reads bits from local copies of the bit reader's state (the hot path).
+    const input = br.buf;
+    let inPos = br.pos;
+    let bitBuf = br.n;
+    let bitCount = br.bits;
     for (;;) {
       if (decoded === 50) {
         if (selectorIndex >= numSelectors) throw new Bzip2Error('bzip2 data invalid: insufficient selector indices for number of symbols');
@@ -334,16 +339,34 @@ export class Bzip2Decoder {
         decoded = 0;
       }
       // Huffman decoding, as Go's huffmanTree.Decode: 1 goes left.
+      const { left, right, leftValue, rightValue } = tree;
       let node = 0;
       let v: number;
       for (;;) {
-        const bit = br.bit();
-        const next = bit === 1 ? (tree.left[node] as number) : (tree.right[node] as number);
-        if (next === INVALID_NODE) {
-          v = bit === 1 ? (tree.leftValue[node] as number) : (tree.rightValue[node] as number);
-          break;
+        if (bitCount === 0) {
+          if (inPos >= input.length) {
+            if (br.ended) throw new Bzip2Error('unexpected end of the bzip2 data: the stream is truncated');
+            throw NEED_INPUT;
+          }
+          bitBuf = input[inPos++] as number;
+          bitCount = 8;
         }
-        node = next;
+        bitCount--;
+        if (((bitBuf >>> bitCount) & 1) === 1) {
+          const next = left[node] as number;
+          if (next === INVALID_NODE) {
+            v = leftValue[node] as number;
+            break;
+          }
+          node = next;
+        } else {
+          const next = right[node] as number;
+          if (next === INVALID_NODE) {
+            v = rightValue[node] as number;
+            break;
+          }
+          node = next;
+        }
       }
       decoded++;
       if (v < 2) {
@@ -362,14 +385,19 @@ export class Bzip2Decoder {
         repeat = 0;
       }
       if (v === numSymbols - 1) break;
-      const k = v - 1;
+      let k = v - 1;
       const b = mtf[k] as number;
-      mtf.copyWithin(1, 0, k);
+      // Move to front: a loop for the near positions, memmove for the far ones.
+      if (k < 16) for (; k > 0; k--) mtf[k] = mtf[k - 1] as number;
+      else mtf.copyWithin(1, 0, k);
       mtf[0] = b;
       if (bufIndex >= blockSize) throw new Bzip2Error('bzip2 data invalid: data exceeds block size');
       tt[bufIndex++] = b;
       c[b] = (c[b] as number) + 1;
     }
+    br.pos = inPos;
+    br.n = bitBuf;
+    br.bits = bitCount;
     if (origPtr >= bufIndex) throw new Bzip2Error('bzip2 data invalid: origPtr out of bounds');
     // The inverse Burrows–Wheeler transform, in place (tt keeps each byte below its link).
     let sum = 0;
@@ -395,30 +423,42 @@ export class Bzip2Decoder {
   /** Undoes the initial run-length encoding into `out`, as Go's readFromBlock. */
   #readFromBlock(out: Uint8Array): number {
     const tt = this.#tt;
+    const end = out.length;
+    const preRleLength = this.#preRleLength;
+    let preRleUsed = this.#preRleUsed;
+    let tPos = this.#tPos;
+    let lastByte = this.#lastByte;
+    let byteRepeats = this.#byteRepeats;
+    let repeats = this.#repeats;
     let n = 0;
-    while ((this.#repeats > 0 || this.#preRleUsed < this.#preRleLength) && n < out.length) {
-      if (this.#repeats > 0) {
-        const count = Math.min(this.#repeats, out.length - n);
-        out.fill(this.#lastByte, n, n + count);
+    while ((repeats > 0 || preRleUsed < preRleLength) && n < end) {
+      if (repeats > 0) {
+        const count = Math.min(repeats, end - n);
+        out.fill(lastByte, n, n + count);
         n += count;
-        this.#repeats -= count;
-        if (this.#repeats === 0) this.#lastByte = -1;
+        repeats -= count;
+        if (repeats === 0) lastByte = -1;
         continue;
       }
-      this.#tPos = tt[this.#tPos] as number;
-      const b = this.#tPos & 0xff;
-      this.#tPos >>>= 8;
-      this.#preRleUsed++;
-      if (this.#byteRepeats === 3) {
-        this.#repeats = b;
-        this.#byteRepeats = 0;
+      tPos = tt[tPos] as number;
+      const b = tPos & 0xff;
+      tPos >>>= 8;
+      preRleUsed++;
+      if (byteRepeats === 3) {
+        repeats = b;
+        byteRepeats = 0;
         continue;
       }
-      if (this.#lastByte === b) this.#byteRepeats++;
-      else this.#byteRepeats = 0;
-      this.#lastByte = b;
+      if (lastByte === b) byteRepeats++;
+      else byteRepeats = 0;
+      lastByte = b;
       out[n++] = b;
     }
+    this.#preRleUsed = preRleUsed;
+    this.#tPos = tPos;
+    this.#lastByte = lastByte;
+    this.#byteRepeats = byteRepeats;
+    this.#repeats = repeats;
     return n;
   }
 }

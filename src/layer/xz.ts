@@ -199,15 +199,19 @@ export class XzDecoder {
   /** Makes `n` unread bytes available at `#pos`; false when they have not arrived yet; throws at a truncation. */
   #ensure(n: number): boolean {
     if (this.#buf.length - this.#pos >= n) return true;
-    if (this.#pendingBytes > 0) {
-      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), ...this.#pending]);
-      this.#pos = 0;
-      this.#pending = [];
-      this.#pendingBytes = 0;
-      if (this.#buf.length >= n) return true;
-    }
+    this.#takePending();
+    if (this.#buf.length - this.#pos >= n) return true;
     if (this.#ended) throw new XzError('unexpected end of the xz data: the stream is truncated');
     return false;
+  }
+
+  /** Moves all pending input behind the unread bytes. */
+  #takePending(): void {
+    if (this.#pendingBytes === 0) return;
+    this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), ...this.#pending]);
+    this.#pos = 0;
+    this.#pending = [];
+    this.#pendingBytes = 0;
   }
 
   /** True when no unread byte is left and none will come. */
@@ -348,8 +352,13 @@ export class XzDecoder {
     if (!this.#ensure(headerLength)) return false;
     const size = kind === 'end' ? 0 : (kind === 'U' || kind === 'UD' ? 0 : (control & 0x1f) << 16) + this.#buf.readUInt16BE(this.#pos + 1) + 1;
     const compressed = headerLength >= 5 ? this.#buf.readUInt16BE(this.#pos + 3) + 1 : 0;
-    // The whole chunk must be in before it is decoded (at most 64 KiB + 6).
-    if (!this.#ensure(headerLength + (kind === 'U' || kind === 'UD' ? size : compressed))) return false;
+    // The whole chunk must be in before it is decoded (at most 64 KiB + 6) — or all there is:
+    // ulikunitz/xz does not need the compressed bytes the header declares, only those the range
+    // decoder reads before the chunk's output is complete.
+    const want = headerLength + (kind === 'U' || kind === 'UD' ? size : compressed);
+    if (this.#buf.length - this.#pos < want && !this.#ended && !this.#ensure(want)) return false;
+    if (this.#ended) this.#takePending();
+    if (this.#buf.length - this.#pos < (kind === 'U' || kind === 'UD' ? want : headerLength)) throw new XzError('unexpected end of the xz data: the stream is truncated');
     const b = this.#buf;
     const p = this.#pos;
     this.#nextChunkState(kind);
@@ -375,7 +384,7 @@ export class XzDecoder {
       consumed = 3 + size;
     } else {
       if (!this.#hasProps) throw new XzError('lzma: chunk type not allowed here');
-      consumed = headerLength + this.#decodeLzma(b, p + headerLength, p + headerLength + compressed, size);
+      consumed = headerLength + this.#decodeLzma(b, p + headerLength, Math.min(p + headerLength + compressed, b.length), size);
     }
     this.#consume(consumed);
     this.#blockUncompressed += size;
@@ -470,7 +479,7 @@ export class XzDecoder {
   /** The index and the stream footer; false (nothing consumed) until all of them are in. */
   #index(): boolean {
     // The index is parsed whole from what has arrived, again after each chunk until it is all in.
-    if (this.#pendingBytes > 0) this.#ensure(this.#buf.length - this.#pos + this.#pendingBytes);
+    this.#takePending();
     const b = this.#buf;
     const start = this.#pos;
     const end = b.length;

@@ -135,6 +135,15 @@ function cases(r: ReturnType<typeof prng>, base: ReadonlyArray<{ how: string; bl
   const zstds = base.filter((b) => b.how.startsWith('zstd'));
   for (const z of zstds.slice(0, 10)) out.push({ how: `skippable frame + ${z.how}`, blob: Buffer.concat([skippableFrame(r.bytes(r.int(20))), z.blob]) });
   for (let n = 0; n < 8; n++) out.push({ how: `${n} random bytes`, blob: r.bytes(n) });
+  // An LZMA2 chunk whose header declares other compressed sizes than its range coder uses
+  // (byte 27: the high byte of the first chunk's compressed size after a 12-byte block header).
+  for (const x of base.filter((b) => b.how.startsWith('xz -2') || b.how.startsWith('xz -0')).slice(0, 12)) {
+    for (const bit of [0x01, 0x02, 0x80]) {
+      const blob = Buffer.from(x.blob);
+      if (blob.length > 27) blob[27] = (blob[27] as number) ^ bit;
+      out.push({ how: `${x.how}, first chunk's compressed size ^ 0x${bit.toString(16)}00`, blob });
+    }
+  }
   while (out.length < count) {
     const a = r.pick(base);
     const kind = r.int(7);
