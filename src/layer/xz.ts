@@ -85,11 +85,15 @@ function newCheck(flags: number): Check {
     return {
       update: (bytes) => {
         const { lo: tl, hi: th } = CRC64_TABLE;
-        for (const b of bytes) {
-          const i = (lo ^ b) & 0xff;
-          lo = ((((lo >>> 8) | (hi << 24)) >>> 0) ^ (tl[i] as number)) >>> 0;
-          hi = ((hi >>> 8) ^ (th[i] as number)) >>> 0;
+        let l = lo;
+        let h = hi;
+        for (let k = 0, n = bytes.length; k < n; k++) {
+          const i = (l ^ (bytes[k] as number)) & 0xff;
+          l = ((l >>> 8) | (h << 24)) ^ (tl[i] as number);
+          h = (h >>> 8) ^ (th[i] as number);
         }
+        lo = l >>> 0;
+        hi = h >>> 0;
       },
       digest: () => {
         const b = Buffer.alloc(8);
