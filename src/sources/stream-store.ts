@@ -360,6 +360,24 @@ function replay(file: string, kind: Compressed, what: string, name: string, sign
   return out;
 }
 
+/**
+ * The member names of a compressed archive, from one streaming pass over its headers (contents
+ * are decompressed and skipped); stops as soon as `enough` is satisfied.
+ */
+export async function compressedMemberNames(file: string, what: string, kind: Compressed, enough: (names: ReadonlySet<string>) => boolean): Promise<Set<string>> {
+  const names = new Set<string>();
+  let done = false;
+  const handler: TarHandler = {
+    entry(header) {
+      names.add(memberName(header.name));
+      done = enough(names);
+      return undefined;
+    },
+  };
+  await runPass(file, kind, what, handler, { settle: () => Promise.resolve(), stop: () => done }, undefined);
+  return names;
+}
+
 /** A blob store over a compressed archive, read in one streaming pass (see the file comment). */
 export async function streamedTarStore(file: string, what: string, kind: Compressed, options: SourceOptions): Promise<BlobStore> {
   const pass = new FirstPass(what, options);
