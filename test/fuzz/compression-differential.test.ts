@@ -27,7 +27,7 @@ import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { decompressorFor, SNIFF_BYTES, sniffCompression } from '../../src/layer/decompress.js';
 import { closeCompressionOracle, compressionOracleSkip, judgeWithRuntimes, type RuntimeVerdict } from '../helpers/compression-oracle.js';
-import { buildTar, type EntrySpec } from '../helpers/image-builder.js';
+import { buildTar, gzipTarPolyglot, type EntrySpec } from '../helpers/image-builder.js';
 import { missingTools } from '../helpers/tools.js';
 
 function envInt(name: string, fallback: number): number {
@@ -135,6 +135,8 @@ function cases(r: ReturnType<typeof prng>, base: ReadonlyArray<{ how: string; bl
   const zstds = base.filter((b) => b.how.startsWith('zstd'));
   for (const z of zstds.slice(0, 10)) out.push({ how: `skippable frame + ${z.how}`, blob: Buffer.concat([skippableFrame(r.bytes(r.int(20))), z.blob]) });
   for (let n = 0; n < 8; n++) out.push({ how: `${n} random bytes`, blob: r.bytes(n) });
+  // Both a gzip member and a plain tar (test/helpers/image-builder.ts gzipTarPolyglot).
+  out.push({ how: 'gzip member that is also a plain tar', blob: gzipTarPolyglot(tarOf('etc/os-release'), [{ type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: '' }]) });
   // An LZMA2 chunk whose header declares other compressed sizes than its range coder uses
   // (byte 27: the high byte of the first chunk's compressed size after a 12-byte block header).
   for (const x of base.filter((b) => b.how.startsWith('xz -2') || b.how.startsWith('xz -0')).slice(0, 12)) {

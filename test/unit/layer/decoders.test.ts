@@ -17,7 +17,8 @@ import { isOciScanError } from '../../../src/errors.js';
 import { bzip2Decode } from '../../../src/layer/bzip2.js';
 import { inspectLayer, type EntryMatcher } from '../../../src/layer/inspect.js';
 import { xzDecode } from '../../../src/layer/xz.js';
-import { buildTar } from '../../helpers/image-builder.js';
+import { buildTar, gzipTarPolyglot } from '../../helpers/image-builder.js';
+import { listTar } from '../../../src/layer/tar/reader.js';
 import { missingTools } from '../../helpers/tools.js';
 
 const tools = missingTools({ bzip2: 'bzip2', xz: 'xz-utils' });
@@ -148,5 +149,19 @@ describe('bzip2 and xz layers through the inspector', { skip: tools.skip }, () =
       peak = Math.max(peak, process.memoryUsage().rss);
       assert.ok(peak - before < 100 * 1024 * 1024, `${format}: RSS grew by ${Math.round((peak - before) / 2 ** 20)} MiB`);
     }
+  });
+});
+
+describe('a blob that is both a compressed stream and a plain tar', () => {
+  it('is read as the runtime reads it: by its magic bytes, decompressed', async () => {
+    const content = buildTar([{ type: 'file', path: 'etc/os-release', content: 'ID=debian\n' }]);
+    const blob = gzipTarPolyglot(content, [{ type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: '' }]);
+    // Read as a plain tar, the blob lists a setuid sudo: it really is both.
+    const asTar = listTar(blob);
+    assert.equal(asTar.error, undefined);
+    assert.ok(asTar.entries.some((e) => e.name === 'usr/bin/sudo'));
+    const facts = await inspectLayer(Readable.from([blob]), { matchers: [ALL], watchPaths: new Set(['/etc/os-release']), what: 'layer sha256:test' });
+    assert.equal(facts.compression, 'gzip');
+    assert.deepEqual(facts.matches['all'], ['/etc/os-release']);
   });
 });
