@@ -99,8 +99,17 @@ interface FactsSource {
   readonly inFlight: Map<string, Promise<LayerFacts>>;
 }
 
-/** The facts of one layer: from the store, or inspected (once, however many images ask at the same time) and stored. */
-function layerFacts(image: Image, layer: Layer, collection: Collection, source: FactsSource, options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
+/**
+ * The facts of one layer: from the store, or inspected (once, however many images ask at the
+ * same time) and stored. Facts another image's scan found stand for a local layer only if
+ * this image's store holds its blob, with its size (docs/architecture.md, "The layer-facts cache").
+ */
+async function layerFacts(image: Image, layer: Layer, collection: Collection, source: FactsSource, options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
+  const [facts] = await Promise.all([sharedFacts(image, layer, collection, source, options, signal), layer.check?.(signal)]);
+  return facts;
+}
+
+function sharedFacts(image: Image, layer: Layer, collection: Collection, source: FactsSource, options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
   const key = factsKey(layer.digest, collection);
   const pending = source.inFlight.get(key);
   if (pending) return pending;

@@ -3,12 +3,30 @@
  * transport is read from its content — a directory with an `oci-layout` file is an OCI layout,
  * a tar with `manifest.json` is a docker archive (`docker save`, which since Docker 25 also
  * writes an OCI layout: the docker view keeps its RepoTags), a tar with `oci-layout` and
- * `index.json` an OCI archive. Only inputs that start like a path are looked at: `alpine` stays
- * a registry reference even when a directory of that name exists.
+ * `index.json` an OCI archive. A compressed archive (gzip, zstd, xz, bzip2) is read through
+ * once for its member names (stopping at `manifest.json`). Only inputs that start like a path
+ * are looked at: `alpine` stays a registry reference even when a directory of that name exists.
  */
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import { SNIFF_BYTES, sniffCompression } from '../layer/decompress.js';
+import { compressedMemberNames } from '../sources/stream-store.js';
 import { indexTar } from '../sources/tar-index.js';
 import { OciScanError } from '../errors.js';
+
+/** The member names of an archive file, plain or compressed. */
+async function memberNames(file: string): Promise<ReadonlySet<string>> {
+  const fh = await open(file, 'r');
+  const head = Buffer.alloc(SNIFF_BYTES);
+  let length: number;
+  try {
+    ({ bytesRead: length } = await fh.read(head, 0, head.length, 0));
+  } finally {
+    await fh.close();
+  }
+  const kind = sniffCompression(head.subarray(0, length));
+  if (kind === 'none') return new Set((await indexTar(file, file)).keys());
+  return compressedMemberNames(file, file, kind, (names) => names.has('manifest.json'));
+}
 
 /** Whether `input` is written as a file system path rather than a reference. */
 export function looksLikePath(input: string): boolean {
@@ -55,9 +73,9 @@ export async function detectSource(input: string): Promise<{ readonly image: str
   }
   let members: ReadonlySet<string>;
   try {
-    members = new Set((await indexTar(input, input)).keys());
+    members = await memberNames(input);
   } catch {
-    throw new OciScanError('SOURCE_UNREADABLE', `${input} is not a plain tar archive oci-scan can recognise: name its transport, docker-archive:${input} or oci-archive:${input}`);
+    throw new OciScanError('SOURCE_UNREADABLE', `${input} is not a tar archive (plain, gzip, zstd, xz or bzip2) oci-scan can recognise: name its transport, docker-archive:${input} or oci-archive:${input}`);
   }
   if (members.has('manifest.json')) return named('docker-archive', 'a docker archive');
   if (members.has('oci-layout') && members.has('index.json')) return named('oci-archive', 'an OCI archive');

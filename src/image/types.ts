@@ -36,6 +36,13 @@ export interface Layer {
    * consumer that sees 'end' has seen exactly the blob the manifest names.
    */
   open(signal?: AbortSignal): Promise<Readable>;
+  /**
+   * Local sources: rejects, with the error `open` would give, unless the blob is present with
+   * the size its descriptor gives (a stat, no read). A layer whose facts were cached by another
+   * image's scan must still be in this image's store (docs/architecture.md, "The layer-facts
+   * cache"). Registries have none: a registry refuses a manifest whose blobs it does not hold.
+   */
+  check?(signal?: AbortSignal): Promise<void>;
 }
 
 /** Where the image's tag came from, for the `Tag :latest` check. */

@@ -32,6 +32,11 @@ export function sha256Digest(bytes: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
+/** The DIGEST_MISMATCH error of a blob of `actual` bytes whose manifest declares `declared`. */
+export function sizeMismatch(what: string, actual: number, declared: number): OciScanError {
+  return new OciScanError('DIGEST_MISMATCH', `${what} has ${actual} bytes, its manifest declares ${declared}: the blob is truncated or corrupt`);
+}
+
 /** A pass-through that errors with DIGEST_MISMATCH at the end if the bytes are not `digest` (and `size`, when ≥ 0). */
 export class VerifyingStream extends Transform {
   readonly #hash;
@@ -61,7 +66,7 @@ export class VerifyingStream extends Transform {
 
   override _flush(done: TransformCallback): void {
     if (this.#size >= 0 && this.#seen !== this.#size) {
-      done(new OciScanError('DIGEST_MISMATCH', `${this.#what} has ${this.#seen} bytes, its manifest declares ${this.#size}: the blob is truncated or corrupt`));
+      done(sizeMismatch(this.#what, this.#seen, this.#size));
       return;
     }
     const actual = `${this.#expected.split(':')[0]}:${this.#hash.digest('hex')}`;

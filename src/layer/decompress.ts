@@ -1,30 +1,42 @@
 /**
- * Layer decompression by sniffing the magic bytes rather than trusting the media type
- * (docs/architecture.md): gzip (1f 8b), zstd (28 b5 2f fd, or a skippable frame 5? 2a 4d 18
- * first, which moby and containerd accept), else the bytes are taken as a plain tar and the tar
- * reader judges them.
+ * Layer decompression by sniffing the magic bytes rather than trusting the media type, as
+ * containers/image's DetectCompressionFormat does (docs/architecture.md, "Decoders"): gzip
+ * (1f 8b 08), bzip2 ("BZh"), xz (fd 37 7a 58 5a 00), zstd (28 b5 2f fd, or a skippable frame
+ * 5? 2a 4d 18 first, which containerd also accepts); anything else is taken as a plain tar and
+ * the tar reader judges it. A tar whose first bytes happen to be a magic is decompressed, as
+ * the runtime decompresses it.
  *
  * Every decoder here honours backpressure: it produces at most one output buffer before
  * waiting for the consumer, so memory stays bounded whatever the compression ratio. zstd uses
  * Node's own decoder where Node has one (≥ 22.15), else libzstd through `zstd-napi`; both
- * refuse frames whose window is larger than `ZSTD_MAX_WINDOW_BYTES` (docs/security.md).
+ * refuse frames whose window is larger than `ZSTD_WINDOW_LOG_MAX` allows (docs/architecture.md).
+ * bzip2 and xz are decoded by ./bzip2.ts and ./xz.ts, ports of the readers podman uses.
  */
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { Readable, type Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
+import { bzip2Decode } from './bzip2.js';
+import { xzDecode } from './xz.js';
 
 /** What the first bytes of a blob say it is. */
-export type Compression = 'gzip' | 'zstd' | 'none';
+export type Compression = 'gzip' | 'zstd' | 'bzip2' | 'xz' | 'none';
+
+/** The compressions a blob or an archive may have (every value but 'none'). */
+export type Compressed = Exclude<Compression, 'none'>;
+
+/** Bytes to peek at before sniffing: the longest magic (xz's six) and containerd's eight for a skippable zstd frame. */
+export const SNIFF_BYTES = 8;
 
 /**
- * Largest zstd window accepted: 2^25 = 32 MiB. The decoder must keep a whole window in memory
- * once that much output has passed, so this is what bounds a layer's memory (three layers are
- * read at once). Real layers use ≤ 8 MiB: BuildKit and containers/image (klauspost/compress)
- * write 8 MiB windows at most, the `zstd` command up to 8 MiB at levels 1–19; only `--ultra`
- * levels 20–22 and `--long` need more (docs/security.md).
+ * Largest zstd window accepted: 2^29 = 512 MiB, the largest the runtimes' decoder
+ * (klauspost/compress, `zstd.MaxWindowSize`, in containers/image, containerd and moby alike)
+ * accepts. The decoder keeps a whole window in memory once that much output has passed, so
+ * such a layer costs up to 512 MiB (three layers are read at once); real layers use ≤ 8 MiB:
+ * BuildKit and containers/image write 8 MiB windows at most, the `zstd` command up to 8 MiB at
+ * levels 1–19, 128 MiB with `--ultra -22`, and `--long=N` 2^N bytes (docs/architecture.md, "Decoders").
  */
-export const ZSTD_WINDOW_LOG_MAX = 25;
+export const ZSTD_WINDOW_LOG_MAX = 29;
 
 /** Output buffer size of the zstd decoders: large buffers mean fewer hops per byte. */
 const OUTPUT_CHUNK = 256 * 1024;
@@ -35,12 +47,16 @@ const OUTPUT_CHUNK = 256 * 1024;
  */
 const GZIP_OUTPUT_CHUNK = 1024 * 1024;
 
-/** Classifies a blob by its first bytes. */
+/** Classifies a blob by its first bytes, as containers/image does (plus containerd's skippable zstd frame). */
 export function sniffCompression(head: Uint8Array): Compression {
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
-  // A zstd skippable frame (magic 0x184D2A50–0x184D2A5F, little-endian) before the data.
-  if (head.length >= 4 && ((head[0] ?? 0) & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18) return 'zstd';
+  const starts = (magic: readonly number[]): boolean => head.length >= magic.length && magic.every((b, i) => head[i] === b);
+  if (starts([0x1f, 0x8b, 0x08])) return 'gzip';
+  if (starts([0x42, 0x5a, 0x68])) return 'bzip2';
+  if (starts([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return 'xz';
+  if (starts([0x28, 0xb5, 0x2f, 0xfd])) return 'zstd';
+  // A zstd skippable frame (magic 0x184D2A50–0x184D2A5F, little-endian) before the data;
+  // containerd looks for it only in a blob of at least 8 bytes.
+  if (head.length >= 8 && ((head[0] ?? 0) & 0xf0) === 0x50 && starts([head[0] ?? 0, 0x2a, 0x4d, 0x18])) return 'zstd';
   return 'none';
 }
 
@@ -68,7 +84,7 @@ type ZlibWithZstd = typeof zlib & {
 function zstdError(err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
   if (/too much memory|window/i.test(message)) {
-    return new Error(`the zstd frame needs a window larger than ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB, the most oci-scan accepts; recompress the layer at a zstd level up to 19, without --long or --ultra`);
+    return new Error(`the zstd frame needs a window larger than ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB, more than container runtimes decode and oci-scan accepts; recompress the layer without --long above 29`);
   }
   return err instanceof Error ? err : new Error(message);
 }
@@ -94,7 +110,9 @@ class ZstdContext {
       throw zstdError(err);
     }
     const [hint, produced, consumed] = result;
-    this.#inFrame = hint !== 0;
+    // A call that neither read nor wrote (asked again after a full output buffer that ended the
+    // frame) says what a next frame would need: it is no statement about this one.
+    if (produced > 0 || consumed > 0) this.#inFrame = hint !== 0;
     const rest = src.subarray(consumed);
     // Done with this input when it is used up and the output buffer was not filled.
     return { out: dst.subarray(0, produced), rest, again: rest.length > 0 || produced === dst.length };
@@ -167,6 +185,10 @@ export function decompressorFor(kind: Compression): Transform | ((source: AsyncI
       const native = nativeZstd();
       return native ? native.create({ chunkSize: OUTPUT_CHUNK, params: { [native.windowLogMax]: ZSTD_WINDOW_LOG_MAX } }) : zstdNapiDecode;
     }
+    case 'bzip2':
+      return bzip2Decode;
+    case 'xz':
+      return xzDecode;
     case 'none':
       return undefined;
   }

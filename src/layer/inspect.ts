@@ -8,7 +8,7 @@
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciScanError, isOciScanError } from '../errors.js';
-import { decompressorFor, describeDecompressError, peek, reusingZstdDecoder, sniffCompression, type Compression, type ReusingDecoder } from './decompress.js';
+import { decompressorFor, describeDecompressError, peek, reusingZstdDecoder, SNIFF_BYTES, sniffCompression, type Compression, type ReusingDecoder } from './decompress.js';
 import { FactsRecorder, RECORDER_DEFAULTS, type LayerFacts, type RecorderOptions } from './recorder.js';
 import { TarFormatError, TarReader } from './tar/reader.js';
 
@@ -70,7 +70,7 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
   // Node 20: keep the real one.
   let failure: unknown;
   try {
-    const { head, rest } = await peek(blob, 4);
+    const { head, rest } = await peek(blob, SNIFF_BYTES);
     compression = sniffCompression(head);
     const recorder = new FactsRecorder(options);
     const reader = new TarReader(recorder);

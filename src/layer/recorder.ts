@@ -73,7 +73,7 @@ export interface LayerFacts {
   /** True when the layer had more executables than the recorder keeps. */
   readonly executablesTruncated: boolean;
   /** The compression the blob's magic bytes showed. */
-  readonly compression: 'gzip' | 'zstd' | 'none';
+  readonly compression: 'gzip' | 'zstd' | 'bzip2' | 'xz' | 'none';
   /** Number of tar entries (whiteouts included, metadata headers not). */
   readonly entries: number;
   /** Uncompressed tar bytes read. */

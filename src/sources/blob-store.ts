@@ -8,7 +8,7 @@ import { open, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { OciScanError } from '../errors.js';
-import { sniffCompression } from '../layer/decompress.js';
+import { SNIFF_BYTES, sniffCompression } from '../layer/decompress.js';
 import type { SourceOptions } from './options.js';
 import { memberStore, tooLarge } from './member-store.js';
 import { streamedTarStore } from './stream-store.js';
@@ -80,21 +80,16 @@ export function directoryStore(root: string, what: string): BlobStore {
   };
 }
 
-/** Archive compressions oci-scan cannot stream: decompress first. */
-const UNSUPPORTED_COMPRESSION: ReadonlyArray<{ name: string; magic: readonly number[]; tool: string }> = [
-  { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], tool: 'xz -d' },
-  { name: 'bzip2', magic: [0x42, 0x5a, 0x68], tool: 'bunzip2' },
-];
-
 /**
  * A blob store over an archive file: a plain tar is read in place through its member index;
- * a gzip- or zstd-compressed one (`docker save | gzip`) in one streaming pass (stream-store.ts).
+ * a compressed one (gzip, zstd, xz or bzip2, sniffed as layers are: `docker save | gzip`,
+ * `podman save | xz`) in one streaming pass (stream-store.ts).
  */
 export async function tarStore(file: string, what: string, options: SourceOptions): Promise<BlobStore> {
   const fh = await open(file, 'r');
   let head: Buffer;
   try {
-    head = Buffer.alloc(6);
+    head = Buffer.alloc(SNIFF_BYTES);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
     head = head.subarray(0, bytesRead);
   } finally {
@@ -102,8 +97,6 @@ export async function tarStore(file: string, what: string, options: SourceOption
   }
   const compression = sniffCompression(head);
   if (compression !== 'none') return streamedTarStore(file, what, compression, options);
-  const other = UNSUPPORTED_COMPRESSION.find((c) => c.magic.every((b, i) => head[i] === b));
-  if (other) throw new OciScanError('SOURCE_UNREADABLE', `${what} is ${other.name}-compressed: decompress it first (${other.tool}); oci-scan reads plain, gzip and zstd archives`);
   const index = await readTarIndex(file, what);
   const find = (path: string): TarMember | undefined => {
     const m = index.get(path);

@@ -41,6 +41,8 @@ export interface ContentSource {
    * (a docker archive checks the uncompressed tar against the config's diffID).
    */
   openBlob(descriptor: Descriptor, what: string, signal?: AbortSignal): Promise<Readable>;
+  /** Local sources: rejects, as `openBlob` would, unless the layer blob is present with its descriptor's size (a stat, no read). */
+  checkBlob?(descriptor: Descriptor, what: string): Promise<void>;
   /** Whether the source holds a blob (for a local source, any file of its store: manifests too). */
   hasBlob(digest: string, signal?: AbortSignal): Promise<boolean>;
   /**

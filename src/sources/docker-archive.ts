@@ -25,7 +25,7 @@ import type { ContentSource } from './content.js';
 import { layoutContent, layoutRoot, readLayoutIndex } from './oci-layout.js';
 import type { SourceOptions } from './options.js';
 import { resolveImages } from './resolve.js';
-import { consumedLayer, openStored, type StoredLayer } from './stored-blob.js';
+import { checkStored, consumedLayer, openStored, type StoredLayer } from './stored-blob.js';
 
 /** A foreign layer's descriptor in `LayerSources` (keyed by diffID). */
 interface LayerSource {
@@ -291,6 +291,7 @@ async function dockerContent(store: BlobStore, entry: DockerArchiveEntry, name: 
     fetchManifest: () => Promise.reject(new OciScanError('INVALID_MANIFEST', `${store.what} holds no manifests: it is read through manifest.json`)),
     readConfig: (descriptor, what) => (descriptor.digest === configDigest ? Promise.resolve(configBytes) : Promise.reject(new OciScanError('INVALID_CONFIG', `${what} is not in ${store.what}`))),
     openBlob: (descriptor, what) => openStored(store, layerOf(descriptor), what),
+    checkBlob: (descriptor, what) => checkStored(store, layerOf(descriptor), what),
     hasBlob: (digest) => Promise.resolve(held.has(digest)),
     consumed: (descriptor, what) => consumedLayer(store, layerOf(descriptor), what),
   };

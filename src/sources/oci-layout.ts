@@ -12,7 +12,7 @@ import type { BlobStore } from './blob-store.js';
 import type { ContentSource } from './content.js';
 import type { SourceOptions } from './options.js';
 import { resolveImages, type Root } from './resolve.js';
-import { blobPath, consumedLayer, openStored, readVerified } from './stored-blob.js';
+import { blobPath, checkStored, consumedLayer, openStored, readVerified } from './stored-blob.js';
 
 /** The annotation of an index.json entry that names its tag. */
 export const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -35,6 +35,9 @@ export function layoutContent(store: BlobStore): ContentSource {
     },
     openBlob(descriptor, what) {
       return openStored(store, { path: blobPath(descriptor.digest), size: descriptor.size, named: descriptor.digest }, what);
+    },
+    checkBlob(descriptor, what) {
+      return checkStored(store, { path: blobPath(descriptor.digest), size: descriptor.size, named: descriptor.digest }, what);
     },
     async hasBlob(digest) {
       return (await store.size(blobPath(digest))) !== undefined;

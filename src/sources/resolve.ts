@@ -228,5 +228,11 @@ async function layerOf(r: Resolution, d: Descriptor): Promise<Layer> {
     return { ...base, notScanned: reason, open: () => Promise.reject(new OciScanError('IMAGE_NOT_FOUND', `${what}: ${reason}`)) };
   }
   const consumedAs = source.consumed?.(d, what);
-  return { ...base, ...(consumedAs !== undefined ? { consumedAs } : {}), open: (signal?: AbortSignal) => source.openBlob(d, what, signal) };
+  const { checkBlob } = source;
+  return {
+    ...base,
+    ...(consumedAs !== undefined ? { consumedAs } : {}),
+    open: (signal?: AbortSignal) => source.openBlob(d, what, signal),
+    ...(checkBlob ? { check: () => checkBlob.call(source, d, what) } : {}),
+  };
 }

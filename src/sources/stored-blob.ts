@@ -6,7 +6,7 @@
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciScanError } from '../errors.js';
-import { matchesDigest, parseDigest, VerifyingStream } from '../image/verify.js';
+import { matchesDigest, parseDigest, sizeMismatch, VerifyingStream } from '../image/verify.js';
 import type { BlobStore } from './blob-store.js';
 import { decompressed } from './stream-store.js';
 
@@ -68,13 +68,28 @@ export function consumedLayer(store: BlobStore, layer: StoredLayer, what: string
 }
 
 /**
+ * Rejects with the error `openStored` would give when `layer` is missing or (when its size is
+ * known from a descriptor) not of that size: a stat, no read (docs/architecture.md, "The
+ * layer-facts cache").
+ */
+export async function checkStored(store: BlobStore, layer: StoredLayer, what: string): Promise<void> {
+  const size = await store.size(layer.path);
+  if (size === undefined) throw missingLayer(store, layer, what);
+  if (layer.named !== undefined && size !== layer.size) throw sizeMismatch(what, size, layer.size);
+}
+
+function missingLayer(store: BlobStore, layer: StoredLayer, what: string): OciScanError {
+  return new OciScanError('SOURCE_UNREADABLE', `${what} is missing from ${store.what} (${layer.path}): the image is incomplete`);
+}
+
+/**
  * A layer file as a stream checked against `layer.named` (and `layer.size`) and, for docker
  * archives, decompressed and checked against `layer.diffId`.
  */
 export async function openStored(store: BlobStore, layer: StoredLayer, what: string): Promise<Readable> {
   const { named, diffId, path } = layer;
   const raw = await store.stream(path);
-  if (!raw) throw new OciScanError('SOURCE_UNREADABLE', `${what} is missing from ${store.what} (${path}): the image is incomplete`);
+  if (!raw) throw missingLayer(store, layer, what);
   const verified = chain(raw, named !== undefined ? [new VerifyingStream(named, layer.size, what)] : []);
   if (diffId === undefined) return verified;
   const tar = await decompressed(verified, what);

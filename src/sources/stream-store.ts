@@ -1,6 +1,6 @@
 /**
- * A gzip- or zstd-compressed archive (`docker save | gzip`, `podman save | zstd`, a `.tar.gz`
- * from a CI cache) read without extracting it. A compressed stream cannot be entered at a byte
+ * A compressed archive (`docker save | gzip`, `podman save | zstd`, `podman save | xz`, a
+ * `.tar.gz` from a CI cache) read without extracting it. A compressed stream cannot be entered at a byte
  * range, so the archive is read in ONE streaming pass (docs/architecture.md, "Compressed
  * archives"): small JSON members (manifest.json, index.json, configs, manifests) are kept in
  * memory, within the document size caps; every other regular member may be a layer and is
@@ -18,7 +18,7 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciScanError, isOciScanError } from '../errors.js';
-import { decompressorFor, describeDecompressError, peek, sniffCompression } from '../layer/decompress.js';
+import { decompressorFor, describeDecompressError, peek, SNIFF_BYTES, sniffCompression, type Compressed } from '../layer/decompress.js';
 import { TarReader, type EntrySink, type TarHandler, type TarHeader } from '../layer/tar/reader.js';
 import { MAX_CONFIG_BYTES } from '../image/wire.js';
 import type { BlobStore, PassedMember } from './blob-store.js';
@@ -77,20 +77,20 @@ async function writable(stream: Writable): Promise<void> {
 }
 
 /** Wraps a decompression failure of a layer member (LAYER_CORRUPT) or of the archive (SOURCE_UNREADABLE) as one line. */
-function decompressError(err: unknown, kind: 'gzip' | 'zstd', what: string, code: 'LAYER_CORRUPT' | 'SOURCE_UNREADABLE'): unknown {
+function decompressError(err: unknown, kind: Compressed, what: string, code: 'LAYER_CORRUPT' | 'SOURCE_UNREADABLE'): unknown {
   if (isOciScanError(err) || (err instanceof Error && err.name === 'AbortError')) return err;
   return new OciScanError(code, `${what} could not be decompressed (${kind}: ${describeDecompressError(kind, err).message}): it is damaged or truncated; copy or export it again`, { cause: err });
 }
 
 /** `source` decompressed as its first bytes say (plain bytes pass through); errors name `what`. */
 export async function decompressed(source: Readable, what: string): Promise<Readable> {
-  const { head, rest } = await peek(source, 4);
+  const { head, rest } = await peek(source, SNIFF_BYTES);
   const kind = sniffCompression(head);
   if (kind === 'none') return rest;
   return decompressedAs(rest, kind, what, 'LAYER_CORRUPT');
 }
 
-function decompressedAs(source: Readable, kind: 'gzip' | 'zstd', what: string, code: 'LAYER_CORRUPT' | 'SOURCE_UNREADABLE'): Readable {
+function decompressedAs(source: Readable, kind: Compressed, what: string, code: 'LAYER_CORRUPT' | 'SOURCE_UNREADABLE'): Readable {
   const stage = decompressorFor(kind);
   let output: AsyncIterable<Buffer>;
   if (typeof stage === 'function') output = stage(source);
@@ -113,7 +113,7 @@ function decompressedAs(source: Readable, kind: 'gzip' | 'zstd', what: string, c
 }
 
 /** The archive file as an uncompressed tar stream. */
-function openArchive(file: string, kind: 'gzip' | 'zstd', what: string): Readable {
+function openArchive(file: string, kind: Compressed, what: string): Readable {
   return decompressedAs(createReadStream(file, { highWaterMark: HIGH_WATER_MARK }), kind, what, 'SOURCE_UNREADABLE');
 }
 
@@ -121,7 +121,7 @@ function openArchive(file: string, kind: 'gzip' | 'zstd', what: string): Readabl
  * Feeds the archive through a Go-semantics tar reader, waiting for `settle()` after every chunk
  * so that consumers downstream set the pace. Stops early when `stop()` says so.
  */
-async function runPass(file: string, kind: 'gzip' | 'zstd', what: string, handler: TarHandler, hooks: { settle(): Promise<void>; stop(): boolean }, signal: AbortSignal | undefined): Promise<void> {
+async function runPass(file: string, kind: Compressed, what: string, handler: TarHandler, hooks: { settle(): Promise<void>; stop(): boolean }, signal: AbortSignal | undefined): Promise<void> {
   const reader = new TarReader(handler);
   const tar = openArchive(file, kind, what);
   const onAbort = (): void => {
@@ -166,7 +166,7 @@ class ConsumingSink implements EntrySink {
       let tar: Readable | undefined;
       let tap: HashTap | undefined;
       try {
-        const { head, rest } = await peek(this.#input, 4);
+        const { head, rest } = await peek(this.#input, SNIFF_BYTES);
         const kind = sniffCompression(head);
         if (kind === 'none') {
           // Stored plain: the uncompressed digest is the member's own.
@@ -331,7 +331,7 @@ class FirstPass extends MemberIndex {
 }
 
 /** Streams the archive again to serve one member. */
-function replay(file: string, kind: 'gzip' | 'zstd', what: string, name: string, signal: AbortSignal | undefined): Readable {
+function replay(file: string, kind: Compressed, what: string, name: string, signal: AbortSignal | undefined): Readable {
   const out = new PassThrough({ highWaterMark: HIGH_WATER_MARK });
   let found = false;
   let ended = false;
@@ -360,8 +360,26 @@ function replay(file: string, kind: 'gzip' | 'zstd', what: string, name: string,
   return out;
 }
 
+/**
+ * The member names of a compressed archive, from one streaming pass over its headers (contents
+ * are decompressed and skipped); stops as soon as `enough` is satisfied.
+ */
+export async function compressedMemberNames(file: string, what: string, kind: Compressed, enough: (names: ReadonlySet<string>) => boolean): Promise<Set<string>> {
+  const names = new Set<string>();
+  let done = false;
+  const handler: TarHandler = {
+    entry(header) {
+      names.add(memberName(header.name));
+      done = enough(names);
+      return undefined;
+    },
+  };
+  await runPass(file, kind, what, handler, { settle: () => Promise.resolve(), stop: () => done }, undefined);
+  return names;
+}
+
 /** A blob store over a compressed archive, read in one streaming pass (see the file comment). */
-export async function streamedTarStore(file: string, what: string, kind: 'gzip' | 'zstd', options: SourceOptions): Promise<BlobStore> {
+export async function streamedTarStore(file: string, what: string, kind: Compressed, options: SourceOptions): Promise<BlobStore> {
   const pass = new FirstPass(what, options);
   try {
     await runPass(file, kind, what, pass, { settle: () => pass.settle(), stop: () => false }, options.signal);

@@ -107,7 +107,7 @@ export function isLayerFacts(v: unknown): v is LayerFacts {
     recordOf(v['hardlinks'], (s) => typeof s === 'string') &&
     isStrings(v['executables']) &&
     typeof v['executablesTruncated'] === 'boolean' &&
-    (v['compression'] === 'gzip' || v['compression'] === 'zstd' || v['compression'] === 'none') &&
+    ['gzip', 'zstd', 'bzip2', 'xz', 'none'].includes(v['compression'] as string) &&
     isCount(v['entries']) &&
     isCount(v['tarBytes'])
   );

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { crc32, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 
 /** One tar entry to write. */
 export type EntrySpec =
@@ -146,6 +146,29 @@ export function compress(tar: Buffer, how: Compression): Buffer {
     case 'none':
       return tar;
   }
+}
+
+/**
+ * A blob that is a valid gzip member and a valid plain tar at once: the gzip header's FEXTRA
+ * field (arbitrary bytes, which gzip readers skip) holds a whole tar — its first header's name
+ * starts with the gzip magic — listing `hidden`, while the member's deflate data is `content`.
+ * A reader that trusts the magic bytes (every runtime) sees `content`; one that reads the bytes
+ * as a tar sees `hidden`.
+ */
+export function gzipTarPolyglot(content: Buffer, hidden: readonly EntrySpec[]): Buffer {
+  const tarView = buildTar([{ type: 'file', path: 'x', content: '' }, ...hidden]);
+  // gzip header: magic, deflate, FLG = FEXTRA, MTIME 0, XFL 0, OS 255, then XLEN.
+  Buffer.from([0x1f, 0x8b, 0x08, 0x04, 0, 0, 0, 0, 0, 0xff]).copy(tarView, 0);
+  tarView.writeUInt16LE(tarView.length - 12, 10);
+  // The first tar header's checksum again, over its gzip-header name.
+  tarView.fill(' ', 148, 156);
+  let sum = 0;
+  for (const b of tarView.subarray(0, 512)) sum += b;
+  tarView.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32(content), 0);
+  trailer.writeUInt32LE(content.length >>> 0, 4);
+  return Buffer.concat([tarView, deflateRawSync(content), trailer]);
 }
 
 /** `sha256:hex` of bytes. */

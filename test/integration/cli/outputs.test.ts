@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { buildImage, buildTar, writeDockerArchive, writeOciArchive, writeOciLayout, type ImageSpec } from '../../helpers/image-builder.js';
 import { multitoolValidate, sarifValidator } from '../../helpers/sarif.js';
@@ -153,6 +154,7 @@ test('progress: plain lines per layer on stderr; in tty mode the drawing is eras
     const before = tty.stderr.slice(0, at);
     assert.match(before, /MiB/, 'drawn');
     // Erased right before the error: back to the first drawn line (the image's) and clear to the end.
+    // eslint-disable-next-line no-control-regex -- the erase sequence is what is asserted
     assert.match(before, /\r(\u001b\[\d+A)?\u001b\[J$/, `erased right before the error: ${JSON.stringify(before)}`);
     assert.ok(!tty.stderr.slice(at).includes('\u001b'), 'the error line is clean');
 
@@ -207,17 +209,21 @@ test('strict options: a missing value is a usage error (2); --timeout takes s/m/
   }
 });
 
-test('a bare path as IMAGE: OCI layout, OCI archive and docker archive recognised from their content, with a note', async () => {
+test('a bare path as IMAGE: OCI layout, OCI archive and docker archive (plain or compressed) recognised from their content, with a note', async () => {
   const { dir, cleanup } = await tempDir();
   try {
     const image = buildImage(toolsSpec);
     await writeOciLayout(join(dir, 'layout'), [{ image, tag: '1.0' }]);
     await writeOciArchive(join(dir, 'oci.tar'), [{ image, tag: '1.0' }]);
     await writeDockerArchive(join(dir, 'app.tar'), image, ['app:1.0']);
+    await writeFile(join(dir, 'oci.tar.gz'), gzipSync(await readFile(join(dir, 'oci.tar'))));
+    await writeFile(join(dir, 'app.tar.gz'), gzipSync(await readFile(join(dir, 'app.tar'))));
     const cases: Array<[string, string, RegExp]> = [
       ['./layout', 'oci:./layout', /an OCI layout/],
       ['./oci.tar', 'oci-archive:./oci.tar', /an OCI archive/],
       ['./app.tar', 'docker-archive:./app.tar', /a docker archive/],
+      ['./oci.tar.gz', 'oci-archive:./oci.tar.gz', /an OCI archive/],
+      ['./app.tar.gz', 'docker-archive:./app.tar.gz', /a docker archive/],
     ];
     for (const [input, transport, what] of cases) {
       const r = await runCli([input, '--format', 'table', '-q'], { cwd: dir });

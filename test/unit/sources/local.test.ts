@@ -187,7 +187,7 @@ describe('OCI archive (oci-archive:FILE[:TAG])', () => {
     assert.equal(byDefault?.name.tagOrigin, 'archive');
   });
 
-  it('a gzip-compressed archive is read like the plain one; xz and bzip2 → a clear error saying to decompress', async () => {
+  it('a gzip-compressed archive is read like the plain one; a damaged xz or bzip2 one → a clear error', async () => {
     const file = join(dir, 'app-oci.tar');
     const gz = join(dir, 'app-oci.tar.gz');
     await writeFile(gz, gzipSync(await readFile(file)));
@@ -200,10 +200,10 @@ describe('OCI archive (oci-archive:FILE[:TAG])', () => {
     assert.deepEqual(await factsOf(image), await factsOf(plain));
     const xz = join(dir, 'app-oci.tar.xz');
     await writeFile(xz, Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.alloc(64)]));
-    await rejectsWith(open(`oci-archive:${xz}`), 'SOURCE_UNREADABLE', /xz-compressed: decompress it first \(xz -d\)/);
+    await rejectsWith(open(`oci-archive:${xz}`), 'SOURCE_UNREADABLE', /could not be decompressed \(xz: .*checksum/);
     const bz = join(dir, 'app-oci.tar.bz2');
     await writeFile(bz, Buffer.concat([Buffer.from('BZh9'), Buffer.alloc(64)]));
-    await rejectsWith(open(`docker-archive:${bz}`), 'SOURCE_UNREADABLE', /bzip2-compressed: decompress it first \(bunzip2\)/);
+    await rejectsWith(open(`docker-archive:${bz}`), 'SOURCE_UNREADABLE', /could not be decompressed \(bzip2: .*bad magic value found/);
   });
 
   it('a file that is not a tar, a truncated archive, an archive without index.json → SOURCE_UNREADABLE', async () => {
