@@ -204,6 +204,24 @@ for (const [signal, exit] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
   });
 }
 
+test('SIGINT with the terminal progress on screen: the drawing is erased first, so the line is never glued to it', async () => {
+  const { dir, cleanup } = await tempDir();
+  const { server, requested } = await tricklingRegistry();
+  try {
+    const r = await spawnCli([`${server.host}/team/app:1.0`, '--reports-dir', join(dir, 'reports'), '--progress', 'tty'], 'pipe', (kill) => {
+      void requested.then(() => setTimeout(() => kill('SIGINT'), 1500));
+    });
+    assert.equal(r.code, 130, r.stderr);
+    const at = r.stderr.indexOf('oci-scan: interrupted by SIGINT');
+    assert.ok(at > 0, `progress was drawn before the line: ${JSON.stringify(r.stderr)}`);
+    // eslint-disable-next-line no-control-regex -- the erase sequence is what is asserted
+    assert.match(r.stderr.slice(0, at), /\r(\u001b\[\d+A)?\u001b\[J$/, 'erased right before the line');
+  } finally {
+    await server.stop();
+    await cleanup();
+  }
+});
+
 test('--timeout: a scan that outlives it stops with exit 20, one line, and no report', async () => {
   const { dir, cleanup } = await tempDir();
   const { server } = await tricklingRegistry();
