@@ -22,6 +22,7 @@ type WasmModule = { readonly __brand: 'WebAssembly.Module' };
 interface Exports {
   readonly memory: { readonly buffer: ArrayBuffer };
   ocizstd_malloc(size: number): number;
+  ocizstd_free(ptr: number): void;
   ocizstd_create(windowLogMax: number): number;
   ocizstd_step(dctx: number, dst: number, dstSize: number, src: number, srcSize: number): number;
   ocizstd_counts(): number;
@@ -38,9 +39,6 @@ function module(): WasmModule {
   return compiled;
 }
 
-/** Input bytes copied into the instance per call: the caller passes the rest again. */
-const INPUT_CAPACITY = 128 * 1024;
-
 /**
  * One libzstd decoding context (ZSTD_DCtx) in an instance of its own, with zstd-napi's
  * `DCtx.decompressStream` call shape: `[hint, produced, consumed]`, an Error named by
@@ -49,35 +47,43 @@ const INPUT_CAPACITY = 128 * 1024;
 export class WasmZstdDCtx {
   readonly #x: Exports;
   readonly #dctx: number;
-  readonly #in: number;
-  #out = 0;
-  #outCapacity = 0;
+  /** The input and output buffers in the instance's memory, grown to the largest call's. */
+  #in = { ptr: 0, capacity: 0 };
+  #out = { ptr: 0, capacity: 0 };
 
   /** A context refusing frames whose window is larger than 2^windowLogMax bytes. */
   constructor(windowLogMax: number) {
     this.#x = new WebAssembly.Instance(module()).exports as unknown as Exports;
     this.#dctx = this.#x.ocizstd_create(windowLogMax) >>> 0;
-    this.#in = this.#x.ocizstd_malloc(INPUT_CAPACITY) >>> 0;
-    if (this.#dctx === 0 || this.#in === 0) throw new Error('Allocation error : not enough memory');
+    if (this.#dctx === 0) throw new Error('Allocation error : not enough memory');
+  }
+
+  /** `buffer`, grown to `size` bytes at least. */
+  #reserve(buffer: { ptr: number; capacity: number }, size: number): number {
+    if (buffer.capacity < size) {
+      if (buffer.ptr !== 0) this.#x.ocizstd_free(buffer.ptr);
+      buffer.ptr = this.#x.ocizstd_malloc(size) >>> 0;
+      if (buffer.ptr === 0) throw new Error('Allocation error : not enough memory');
+      buffer.capacity = size;
+    }
+    return buffer.ptr;
   }
 
   /** ZSTD_decompressStream from `src` into `dst`: the hint (0 at a frame's end), bytes produced, bytes consumed. */
   decompressStream(dst: Uint8Array, src: Uint8Array): [number, number, number] {
     const x = this.#x;
-    if (this.#outCapacity < dst.length) {
-      this.#out = x.ocizstd_malloc(dst.length) >>> 0;
-      if (this.#out === 0) throw new Error('Allocation error : not enough memory');
-      this.#outCapacity = dst.length;
-    }
-    const srcSize = Math.min(src.length, INPUT_CAPACITY);
+    // The whole input and output of the call, as zstd-napi passes them: libzstd's result on a
+    // damaged frame may depend on how its input is cut, so the calls must be the same.
+    const out = this.#reserve(this.#out, dst.length);
+    const input = this.#reserve(this.#in, src.length);
     // The memory may have grown (a new ArrayBuffer) in any call: views are made afresh.
-    new Uint8Array(x.memory.buffer, this.#in, srcSize).set(src.subarray(0, srcSize));
-    const ret = x.ocizstd_step(this.#dctx, this.#out, dst.length, this.#in, srcSize) >>> 0;
+    new Uint8Array(x.memory.buffer, input, src.length).set(src);
+    const ret = x.ocizstd_step(this.#dctx, out, dst.length, input, src.length) >>> 0;
     if (x.ocizstd_is_error(ret) !== 0) throw new Error(this.#cString(x.ocizstd_error_name(ret) >>> 0));
     const counts = new Uint32Array(x.memory.buffer, x.ocizstd_counts() >>> 0, 2);
     const produced = counts[0] ?? 0;
     const consumed = counts[1] ?? 0;
-    dst.set(new Uint8Array(x.memory.buffer, this.#out, produced));
+    dst.set(new Uint8Array(x.memory.buffer, out, produced));
     return [ret, produced, consumed];
   }
 
