@@ -77,7 +77,8 @@ interface ZstdBinding {
  * Where zstd is decoded: `node`, Node's own zlib (≥ 22.15); `zstd-napi`, libzstd's native addon
  * (an optional dependency: npm leaves it out where it cannot be compiled); `wasm`, the same
  * libzstd built to WebAssembly and shipped in the package (./zstd-wasm.ts). All three are libzstd
- * with the same window limit, so they give the same bytes and the same refusals.
+ * with the same window limit: the same bytes and refusals, but for some damaged frames that the
+ * 32-bit WebAssembly build judges otherwise (docs/architecture.md, "Decoders").
  */
 export type ZstdBackend = 'node' | 'zstd-napi' | 'wasm';
 
