@@ -8,8 +8,9 @@
  *
  * Every decoder here honours backpressure: it produces at most one output buffer before
  * waiting for the consumer, so memory stays bounded whatever the compression ratio. zstd uses
- * Node's own decoder where Node has one (≥ 22.15), else libzstd through `zstd-napi`; both
- * refuse frames whose window is larger than `ZSTD_WINDOW_LOG_MAX` allows (docs/architecture.md).
+ * Node's own decoder where Node has one (≥ 22.15), else libzstd through `zstd-napi` where npm
+ * could build it, else the same libzstd built to WebAssembly (./zstd-wasm.ts); all refuse
+ * frames whose window is larger than `ZSTD_WINDOW_LOG_MAX` allows (docs/architecture.md).
  * bzip2 and xz are decoded by ./bzip2.ts and ./xz.ts, ports of the readers podman uses.
  */
 import { once } from 'node:events';
@@ -18,6 +19,7 @@ import { Readable, type Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { bzip2Decode } from './bzip2.js';
 import { xzDecode } from './xz.js';
+import { WasmZstdDCtx } from './zstd-wasm.js';
 
 /** What the first bytes of a blob say it is. */
 export type Compression = 'gzip' | 'zstd' | 'bzip2' | 'xz' | 'none';
@@ -60,19 +62,56 @@ export function sniffCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
+/** A libzstd streaming decoder context: zstd-napi's DCtx and ./zstd-wasm.ts's have this call. */
+interface ZstdDCtx {
+  decompressStream(dst: Uint8Array, src: Uint8Array): [number, number, number];
+}
+
 /** The part of zstd-napi's native binding used here (see its binding.d.ts). */
 interface ZstdBinding {
-  DCtx: new () => {
-    decompressStream(dst: Uint8Array, src: Uint8Array): [number, number, number];
-    setParameter(param: number, value: number): void;
-  };
+  DCtx: new () => ZstdDCtx & { setParameter(param: number, value: number): void };
   DParameter: { windowLogMax: number };
 }
 
-let zstdBinding: ZstdBinding | undefined;
-function loadZstd(): ZstdBinding {
-  zstdBinding ??= createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;
+/**
+ * Where zstd is decoded: `node`, Node's own zlib (≥ 22.15); `zstd-napi`, libzstd's native addon
+ * (an optional dependency: npm leaves it out where it cannot be compiled); `wasm`, the same
+ * libzstd built to WebAssembly and shipped in the package (./zstd-wasm.ts). All three are libzstd
+ * with the same window limit: the same bytes and refusals, but for some damaged frames that the
+ * 32-bit WebAssembly build judges otherwise (docs/architecture.md, "Decoders").
+ */
+export type ZstdBackend = 'node' | 'zstd-napi' | 'wasm';
+
+/** zstd-napi's binding, null when it is not installed or its native module does not load. */
+let zstdBinding: ZstdBinding | null | undefined;
+function loadZstdNapi(): ZstdBinding | null {
+  if (zstdBinding === undefined) {
+    try {
+      zstdBinding = createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;
+    } catch {
+      zstdBinding = null;
+    }
+  }
   return zstdBinding;
+}
+
+/**
+ * The backends usable here, best first: Node's own decoder, then the native addon, then the
+ * WebAssembly build, which is always there. `OCI_SCAN_ZSTD=wasm` leaves only the WebAssembly
+ * build (docs/api.md "Install": how to check the fallback on a machine that has the others).
+ */
+export function zstdBackends(): ZstdBackend[] {
+  if (process.env['OCI_SCAN_ZSTD'] === 'wasm') return ['wasm'];
+  const found: ZstdBackend[] = [];
+  if (nativeZstd()) found.push('node');
+  if (loadZstdNapi()) found.push('zstd-napi');
+  found.push('wasm');
+  return found;
+}
+
+/** The backend that decodes zstd layers and archives here: the first of zstdBackends(). */
+export function zstdBackend(): ZstdBackend {
+  return zstdBackends()[0] ?? 'wasm';
 }
 
 type ZlibWithZstd = typeof zlib & {
@@ -91,14 +130,21 @@ function zstdError(err: unknown): Error {
 
 /** libzstd's streaming decoder context with oci-scan's window limit. */
 class ZstdContext {
-  readonly #dctx: InstanceType<ZstdBinding['DCtx']>;
+  readonly #dctx: ZstdDCtx;
   /** ZSTD_decompressStream returns 0 once a frame is complete, else a hint of what is missing. */
   #inFrame = false;
 
-  constructor() {
-    const binding = loadZstd();
-    this.#dctx = new binding.DCtx();
-    this.#dctx.setParameter(binding.DParameter.windowLogMax, ZSTD_WINDOW_LOG_MAX);
+  constructor(backend: 'zstd-napi' | 'wasm') {
+    const binding = backend === 'zstd-napi' ? loadZstdNapi() : null;
+    if (binding) {
+      const dctx = new binding.DCtx();
+      dctx.setParameter(binding.DParameter.windowLogMax, ZSTD_WINDOW_LOG_MAX);
+      this.#dctx = dctx;
+    } else if (backend === 'wasm') {
+      this.#dctx = new WasmZstdDCtx(ZSTD_WINDOW_LOG_MAX);
+    } else {
+      throw new Error('zstd-napi is not installed or its native module does not load');
+    }
   }
 
   /** Decodes from `src` into `dst`: the bytes produced, the input left, and whether to call again for this input. */
@@ -124,8 +170,8 @@ class ZstdContext {
 }
 
 /** libzstd's streaming decoder as a pipeline stage, one fresh output buffer at a time (the generator waits for the consumer). */
-async function* zstdNapiDecode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const ctx = new ZstdContext();
+async function* zstdStreamDecode(backend: 'zstd-napi' | 'wasm', source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const ctx = new ZstdContext(backend);
   for await (const chunk of source) {
     for (let src = chunk, again = true; again; ) {
       const step = ctx.step(src, Buffer.allocUnsafe(OUTPUT_CHUNK));
@@ -149,10 +195,10 @@ export interface ReusingDecoder {
   finish(): void;
 }
 
-/** The reusing zstd decoder (libzstd through zstd-napi), or undefined on Node versions with their own zstd. */
-export function reusingZstdDecoder(): ReusingDecoder | undefined {
-  if (nativeZstd()) return undefined;
-  const ctx = new ZstdContext();
+/** The reusing zstd decoder of `backend` (default: the one in use), or undefined for Node's own, which is a Transform. */
+export function reusingZstdDecoder(backend: ZstdBackend = zstdBackend()): ReusingDecoder | undefined {
+  if (backend === 'node') return undefined;
+  const ctx = new ZstdContext(backend);
   const dst = Buffer.allocUnsafe(OUTPUT_CHUNK);
   return {
     push(input, emit, maxOutputs) {
@@ -176,14 +222,16 @@ function nativeZstd(): { create: NonNullable<ZlibWithZstd['createZstdDecompress'
   return z.createZstdDecompress && param !== undefined ? { create: z.createZstdDecompress, windowLogMax: param } : undefined;
 }
 
-/** A decompressing pipeline stage for `kind`, or undefined for plain bytes. */
-export function decompressorFor(kind: Compression): Transform | ((source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>) | undefined {
+/** A decompressing pipeline stage for `kind` (zstd: decoded by `zstdBackend`, default the one in use), or undefined for plain bytes. */
+export function decompressorFor(kind: Compression, backend: ZstdBackend = zstdBackend()): Transform | ((source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>) | undefined {
   switch (kind) {
     case 'gzip':
       return zlib.createGunzip({ chunkSize: GZIP_OUTPUT_CHUNK });
     case 'zstd': {
+      if (backend !== 'node') return (source: AsyncIterable<Buffer>) => zstdStreamDecode(backend, source);
       const native = nativeZstd();
-      return native ? native.create({ chunkSize: OUTPUT_CHUNK, params: { [native.windowLogMax]: ZSTD_WINDOW_LOG_MAX } }) : zstdNapiDecode;
+      if (!native) throw new Error('this Node has no zstd decoder of its own (Node ≥ 22.15 has)');
+      return native.create({ chunkSize: OUTPUT_CHUNK, params: { [native.windowLogMax]: ZSTD_WINDOW_LOG_MAX } });
     }
     case 'bzip2':
       return bzip2Decode;

@@ -1,22 +1,29 @@
 /**
- * The npm package as a user gets it: `npm pack` of a copy of the checkout (its `prepare`
- * script builds dist/src), the tarball installed into an empty prefix, and then what users run:
+ * The npm package as a user gets it: `npm pack` of a copy of the checkout (its `prepack`
+ * script builds dist/src), the tarball installed into an empty prefix by an npm that finds no
+ * compiler (no cc, c++, g++, make or python3 on its PATH, node-gyp pointed at a missing file), so
+ * that zstd-napi's build fails and npm leaves the optional dependency out: the install must
+ * succeed, print no install-script warning about oci-scan's own scripts, and zstd layers are
+ * then decoded by the WebAssembly build (docs/api.md "Install"). Then what users run:
  * the `oci-scan` bin through npm's link (`--version`, the demo scan, whose reports must equal
  * the checkout's), `npx` of the tarball, `import { scan } from 'oci-scan'` from an ESM file,
- * a TypeScript file type-checked against the installed types, and examples/api-example.mjs
- * (docs/api.md) run from the installed package and from the checkout.
+ * a TypeScript file type-checked against the installed types, examples/api-example.mjs
+ * (docs/api.md) run from the installed package and from the checkout, and a zstd image scanned
+ * by the installed bin as by the checkout.
  *
  * The install reads the dependencies from npm's cache (`--offline`), else from the registry
  * (`--prefer-offline`). When npm cannot install, the tests skip with one loud line, unless
  * OCI_SCAN_REQUIRE_TOOLS=1 (CI), which makes it a failure.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ALL_CHECKS } from '../../src/checks/index.js';
+import { buildImage, writeOciLayout, type EntrySpec } from '../helpers/image-builder.js';
 import { runCli, tempDir } from '../helpers/scan.js';
 import { missingTools } from '../helpers/tools.js';
 import { describeOrSkip } from '../helpers/skip.js';
@@ -44,6 +51,19 @@ function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
     env[k] = v;
   }
   return { ...env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', npm_config_update_notifier: 'false', ...extra };
+}
+
+/**
+ * A PATH for npm with no compiler: a directory of links to node, npm, npx and the shell only
+ * (node-gyp needs python3, make and a C++ compiler; none is there).
+ */
+async function compilerlessPath(dir: string): Promise<string> {
+  await mkdir(dir);
+  for (const tool of ['node', 'npm', 'npx', 'sh', 'bash', 'env']) {
+    const found = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+    await symlink(found, join(dir, tool));
+  }
+  return dir;
 }
 
 /** Runs `command` to its end (at most 5 minutes); never rejects for a non-zero exit. */
@@ -96,6 +116,10 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
   let version = '';
   /** Why the installed package cannot be tested here (npm could not install), or false. */
   let skip: string | false = false;
+  /** What npm printed while installing the tarball (stdout and stderr). */
+  let installOutput = '';
+  /** The environment of an npm that finds no compiler. */
+  let noCompiler: Record<string, string> = {};
   const npxKeys: string[] = [];
 
   before(async () => {
@@ -117,9 +141,12 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
     await cp(DEMO, demo, { recursive: true });
     prefix = join(tmp.dir, 'prefix');
     await mkdir(prefix);
+    // No compiler: zstd-napi's install script (prebuild-install, then node-gyp) must fail.
+    noCompiler = cleanEnv({ PATH: await compilerlessPath(join(tmp.dir, 'bin')), npm_config_node_gyp: join(tmp.dir, 'no-node-gyp.js'), npm_config_ignore_scripts: 'false' });
     let why = '';
     for (const mode of ['--offline', '--prefer-offline']) {
-      const installed = await exec('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', mode, tarball], { cwd: prefix });
+      const installed = await exec('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', mode, tarball], { cwd: prefix, env: noCompiler });
+      installOutput = `${installed.stdout}\n${installed.stderr}`;
       if (installed.code === 0) return;
       why += `npm install ${mode}: ${installed.stderr.split('\n').filter((l) => /npm (error|ERR)/.test(l)).slice(0, 3).join(' / ')}\n`;
     }
@@ -201,7 +228,8 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
     const work = join(tmp.dir, 'npx-run');
     await mkdir(work);
     const before = await exec('npm', ['cache', 'npx', 'ls'], { cwd: work });
-    const ran = await exec('npx', ['--yes', '--prefer-offline', `--package=${tarball}`, '--', 'oci-scan', `oci:${demo}:1.0`, '--no-cache', '--reports-dir', join(work, 'reports')], { cwd: work });
+    // Without a compiler too: npx installs the tarball as npm install does.
+    const ran = await exec('npx', ['--yes', '--prefer-offline', `--package=${tarball}`, '--', 'oci-scan', `oci:${demo}:1.0`, '--no-cache', '--reports-dir', join(work, 'reports')], { cwd: work, env: noCompiler });
     // npx installed the tarball into its cache: remove that entry afterwards.
     const listed = await exec('npm', ['cache', 'npx', 'ls'], { cwd: work });
     npxKeys.push(...listed.stdout.split('\n').filter((l) => l.includes(tarball) && !before.stdout.includes(l)).map((l) => l.split(':')[0] ?? '').filter((k) => /^[0-9a-f]+$/.test(k)));
@@ -270,6 +298,51 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
     if (skip) return t.skip(skip);
     const image = `oci:${demo}:1.0`;
     assertExampleOutput(await exec(process.execPath, [join(prefix, 'node_modules/oci-scan/examples/api-example.mjs'), image], { cwd: prefix }), image);
+  });
+
+  it('installs without a compiler: zstd-napi left out, no install-script warning about oci-scan', (t) => {
+    if (skip) return t.skip(skip);
+    assert.ok(existsSync(join(prefix, 'node_modules/oci-scan/package.json')));
+    // npm could not build zstd-napi (no compiler) and, the dependency being optional, left it out.
+    assert.equal(existsSync(join(prefix, 'node_modules/zstd-napi')), false, 'zstd-napi was installed: the test did not hide the compiler');
+    // npm 11 lists a file or git dependency's install-relevant scripts (preinstall, install,
+    // postinstall, prepare) not covered by allowScripts; oci-scan's package.json has none.
+    const ours = installOutput.split('\n').filter((l) => /oci-scan@/.test(l) && /\b(preinstall|install|postinstall|prepare)\b/.test(l));
+    assert.deepEqual(ours, [], installOutput);
+  });
+
+  it('the packed package.json has no script npm runs when installing it (dist/src is built by prepack)', async (t) => {
+    if (skip) return t.skip(skip);
+    const pkg = JSON.parse(await readFile(join(prefix, 'node_modules/oci-scan/package.json'), 'utf8')) as { scripts?: Record<string, string>; optionalDependencies?: Record<string, string>; dependencies?: Record<string, string> };
+    const scripts = Object.keys(pkg.scripts ?? {});
+    assert.deepEqual(scripts.filter((s) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(s)), []);
+    assert.ok(scripts.includes('prepack'), scripts.join(', '));
+    assert.ok(pkg.optionalDependencies?.['zstd-napi'], 'zstd-napi is an optional dependency');
+    assert.equal(pkg.dependencies?.['zstd-napi'], undefined);
+  });
+
+  it('the installed bin scans a zstd image as the checkout does (the WebAssembly decoder, without zstd-napi)', async (t) => {
+    if (skip) return t.skip(skip);
+    const entries: EntrySpec[] = [
+      { type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' },
+      { type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: Buffer.alloc(200_000, 0x61) },
+      ...Array.from({ length: 40 }, (_, i): EntrySpec => ({ type: 'file', path: `usr/share/doc/f${i}`, content: `doc ${i} `.repeat(400) })),
+    ];
+    // zstd-stored frames need no encoder; 'zstd' runs the zstd command (compressed blocks).
+    const layers = [{ entries: entries.slice(0, 1), compression: 'zstd-stored' as const }, { entries: entries.slice(1), compression: missingTools({ zstd: 'zstd' }).skip ? ('zstd-stored' as const) : ('zstd' as const) }];
+    const layout = join(tmp.dir, 'zstd-layout');
+    await writeOciLayout(layout, [{ image: buildImage({ layers }), tag: 'z' }]);
+    const image = `oci:${layout}:z`;
+    const work = join(tmp.dir, 'zstd-run');
+    await mkdir(work);
+    const installed = await exec(join(prefix, 'node_modules/.bin/oci-scan'), [image, '--no-cache', '--format', 'legacy', '--reports-dir', join(work, 'reports')], { cwd: work });
+    const ours = join(tmp.dir, 'zstd-checkout-run');
+    await mkdir(ours);
+    const checkout = await runCli([image, '--no-cache', '--format', 'legacy', '--reports-dir', join(ours, 'reports')], { cwd: ours });
+    assert.equal(checkout.code, 12, checkout.stderr);
+    assertExit(installed, checkout.code ?? -1, 'installed oci-scan on the zstd image');
+    assert.match(installed.stdout, /^FAIL\. Severity: Critical\. Checking for a suid bit file\. Found file\.$/m);
+    assert.equal(installed.stdout.replaceAll(work, '<dir>'), checkout.stdout.replaceAll(ours, '<dir>'));
   });
 });
 
