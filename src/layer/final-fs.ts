@@ -99,6 +99,8 @@ export interface FsView {
    * already followed before this lookup (a symlink's own target starts at 1).
    */
   lookup(path: string, options?: { readonly followLast?: boolean; readonly hops?: number }): Resolution;
+  /** Every path the view knows (the root excluded), parents before children, names in code-unit order. */
+  list(): Array<{ readonly path: string; readonly node: FsNode }>;
 }
 
 /** Lookups in the merged image filesystem. */
@@ -300,6 +302,21 @@ function lookupIn(tree: Tree, path: string, followLast: boolean, hops: number): 
   return { status: 'found', path: pathOf(r.node), node: fsNode(r.node) };
 }
 
+/** Every path below the root of `tree`, parents first. */
+function listTree(tree: Tree): Array<{ readonly path: string; readonly node: FsNode }> {
+  const out: Array<{ readonly path: string; readonly node: FsNode }> = [];
+  const visit = (node: Node, path: string): void => {
+    for (const name of [...(node.children?.keys() ?? [])].sort()) {
+      const child = node.children?.get(name) as Node;
+      const p = `${path}/${name}`;
+      out.push({ path: p, node: fsNode(child) });
+      visit(child, p);
+    }
+  };
+  visit(tree.root, '');
+  return out;
+}
+
 /** Work done between two yields of a merge: small enough to keep a timer's delay short. */
 const STEPS_PER_YIELD = 2048;
 
@@ -498,11 +515,12 @@ function create(tree: Tree, loc: Located & { ok: true }, op: LayerOp, layer: num
       // overlay layer's own tree a missing target may be a lower layer's file, which overlay
       // cannot link to (it refuses the layer): the target is left as it is there.
       const inode = target?.inode ?? { mode: op.mode, uid: op.uid, gid: op.gid, capability: undefined, file: undefined, origin: op.target, layer };
-      // lchown (clears the capability xattr), chmod, then the header's own xattrs.
+      // lchown (a change of owner clears the capability xattr), chmod, then the header's own xattrs.
+      if (inode.uid !== op.uid || inode.gid !== op.gid) inode.capability = undefined;
       inode.mode = op.mode;
       inode.uid = op.uid;
       inode.gid = op.gid;
-      inode.capability = op.capability;
+      if (op.capability !== undefined) inode.capability = op.capability;
       if (!target && to.ok && createsTarget) attach(to.dir, to.name, { kind: 'file', inode });
       attach(dir, name, { kind: 'file', inode });
       return;
@@ -586,7 +604,7 @@ function* merging(layers: readonly LayerFacts[], watchPaths: ReadonlySet<string>
     if (r.status === 'found' && r.node.type === 'file') return r.node.inode.origin;
     return r.path;
   };
-  const views: FsView[] = trees.map(([driver, tree]) => ({ driver, lookup: (path, options) => lookupIn(tree, path, options?.followLast ?? true, options?.hops ?? 0) }));
+  const views: FsView[] = trees.map(([driver, tree]) => ({ driver, lookup: (path, options) => lookupIn(tree, path, options?.followLast ?? true, options?.hops ?? 0), list: () => listTree(tree) }));
 
   return {
     lookup: (path, options) => lookupIn(merger.overlay, path, options?.followLast ?? true, options?.hops ?? 0),

@@ -133,7 +133,11 @@ func apply(req request) response {
 				return failed(i, err)
 			}
 		}
-		return response{FailedLayer: -1, Entries: list(root)}
+		entries, err := list(root)
+		if err != nil {
+			fatal(err)
+		}
+		return response{FailedLayer: -1, Entries: entries}
 	case "overlay":
 		// The bottom of the stack is an empty directory: a read-only overlay needs two lower dirs.
 		lowers := []string{}
@@ -160,12 +164,14 @@ func apply(req request) response {
 		if err := unix.Mount("overlay", merged, "overlay", unix.MS_RDONLY, opts); err != nil {
 			fatal(fmt.Errorf("mount overlay: %w", err))
 		}
-		defer func() {
-			if err := unix.Unmount(merged, 0); err != nil {
-				fatal(fmt.Errorf("unmount overlay: %w", err))
-			}
-		}()
-		return response{FailedLayer: -1, Entries: list(merged)}
+		entries, err := list(merged)
+		if uerr := unix.Unmount(merged, unix.MNT_DETACH); uerr != nil {
+			fatal(fmt.Errorf("unmount overlay: %w", uerr))
+		}
+		if err != nil {
+			fatal(err)
+		}
+		return response{FailedLayer: -1, Entries: entries}
 	default:
 		fatal(fmt.Errorf("unknown driver %q", req.Driver))
 	}
@@ -184,11 +190,14 @@ func join(dirs []string) string {
 }
 
 // list walks root without following symlinks and describes every path below it.
-func list(root string) []entry {
+func list(root string) ([]entry, error) {
 	inodes := map[uint64]int{}
 	entries := []entry{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
 			return err
 		}
 		if path == root {
@@ -197,6 +206,11 @@ func list(root string) []entry {
 		rel, _ := filepath.Rel(root, path)
 		var st unix.Stat_t
 		if err := unix.Lstat(path, &st); err != nil {
+			// overlayfs lists a whiteout of a directory no lower layer merges with, but the
+			// name cannot be looked up: nothing is there.
+			if err == unix.ENOENT {
+				return nil
+			}
 			return err
 		}
 		e := entry{Path: "/" + rel, Mode: st.Mode & 07777, UID: st.Uid, GID: st.Gid}
@@ -242,8 +256,8 @@ func list(root string) []entry {
 		return nil
 	})
 	if err != nil {
-		fatal(err)
+		return nil, err
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
-	return entries
+	return entries, nil
 }
