@@ -17,20 +17,17 @@
  * go, Debian's golang-github-containers-storage-dev and root.
  */
 import { strict as assert } from 'node:assert';
-import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ALL_CHECKS, matchersOf } from '../../src/checks/index.js';
-import { capabilityText } from '../../src/layer/capability.js';
-import { mergeLayers, type FinalFs, type FsNode, type Inode } from '../../src/layer/final-fs.js';
-import { inspectLayer, type LayerFacts } from '../../src/layer/inspect.js';
-import { normalisePath } from '../../src/layer/paths.js';
+import type { FinalFs } from '../../src/layer/final-fs.js';
+import type { LayerFacts } from '../../src/layer/inspect.js';
 import { buildTar, type EntrySpec } from '../helpers/image-builder.js';
-import { applyWithStorage, closeLayerOracle, layerOracleSkip, OracleHang, type OracleDriver, type OracleEntry, type OracleResult } from '../helpers/layer-oracle.js';
+import { applyWithStorage, closeLayerOracle, layerOracleSkip, OracleHang, type OracleDriver, type OracleResult } from '../helpers/layer-oracle.js';
+import { compareRootFs, readLayers, watchingEveryPath } from '../helpers/root-fs.js';
 import { fuzzParams, reportRuns } from './fuzz-config.js';
 
 const skip = layerOracleSkip('layer application parity with containers/storage');
-const RUNS = Number(process.env['LAYER_PARITY_RUNS'] ?? '250');
+const RUNS = Number(process.env['LAYER_PARITY_RUNS'] ?? '200');
 
 /** A v2 capability set: cap_setuid (7) and cap_net_raw (13), permitted, effective. */
 const CAP_SETUID_EP = Buffer.from('01000002' + '80200000' + '00000000' + '00000000' + '00000000', 'hex');
@@ -119,70 +116,6 @@ function resolveDrafts(layers: readonly (readonly Draft[])[]): Entry[][] {
 
 const layerSeq: fc.Arbitrary<Case> = fc.array(fc.array(draft, { minLength: 1, maxLength: 7 }), { minLength: 1, maxLength: 4 }).map((layers) => ({ layers: resolveDrafts(layers) }));
 
-/** Our reading: every layer through the real inspector (tar reader + recorder), every path watched. */
-async function ours(tars: readonly Buffer[], watch: ReadonlySet<string>): Promise<{ facts: LayerFacts[]; fs: FinalFs }> {
-  const facts: LayerFacts[] = [];
-  for (const tar of tars) facts.push(await inspectLayer(Readable.from([tar]), { matchers: matchersOf(ALL_CHECKS), watchPaths: watch, what: 'layer' }));
-  return { facts, fs: mergeLayers(facts, watch) };
-}
-
-/** Every path a case names, normalised (and the ancestors of each): all of them are watched. */
-function watchOf(c: Case): Set<string> {
-  const out = new Set<string>();
-  for (const e of c.layers.flat()) {
-    for (const p of [e.path, e.type === 'hardlink' ? e.target : undefined]) {
-      if (p === undefined) continue;
-      for (let q = normalisePath(p); q !== '/'; q = q.slice(0, q.lastIndexOf('/')) || '/') out.add(q);
-    }
-  }
-  // Paths reached through links: every combination of the names, three deep.
-  for (const a of NAMES) {
-    out.add(`/${a}`);
-    for (const b of NAMES) {
-      out.add(`/${a}/${b}`);
-      for (const c2 of NAMES) out.add(`/${a}/${b}/${c2}`);
-    }
-  }
-  return out;
-}
-
-const KIND: Record<OracleEntry['type'], FsNode['type']> = { dir: 'dir', file: 'file', symlink: 'symlink', 'char-device': 'other', 'block-device': 'other', fifo: 'other', other: 'other' };
-
-/** The differences between the driver's root filesystem and our view of it. */
-function compare(driver: OracleDriver, theirs: OracleResult, fs: FinalFs): string[] {
-  const view = fs.views.find((v) => v.driver === driver);
-  assert.ok(view, driver);
-  const mine = new Map(view.list().map((e) => [e.path, e.node]));
-  const diffs: string[] = [];
-  const inodes = new Map<number, Inode>();
-  for (const t of theirs.entries) {
-    const node = mine.get(t.path);
-    mine.delete(t.path);
-    if (!node) {
-      diffs.push(`${t.path}: ${driver} has a ${t.type}, we have nothing`);
-      continue;
-    }
-    if (node.type !== KIND[t.type]) {
-      diffs.push(`${t.path}: ${driver} has a ${t.type}, we have a ${node.type}`);
-      continue;
-    }
-    if (node.type === 'symlink' && node.target !== t.target) diffs.push(`${t.path}: ${driver} links to ${t.target}, we to ${node.target}`);
-    if (node.type !== 'file') continue;
-    const { inode } = node;
-    if (inode.mode !== t.mode) diffs.push(`${t.path}: ${driver} mode 0${t.mode.toString(8)}, ours 0${inode.mode.toString(8)}`);
-    if (inode.uid !== t.uid || inode.gid !== t.gid) diffs.push(`${t.path}: ${driver} owner ${t.uid}:${t.gid}, ours ${inode.uid}:${inode.gid}`);
-    const content = t.content === undefined ? undefined : Buffer.from(t.content, 'base64').toString('utf8');
-    if (inode.file?.content !== content) diffs.push(`${t.path}: ${driver} content ${JSON.stringify(content)}, ours ${JSON.stringify(inode.file?.content)} (from ${inode.origin})`);
-    const caps = t.capability === undefined ? undefined : capabilityText(Buffer.from(t.capability, 'hex'));
-    if (inode.capability !== caps) diffs.push(`${t.path}: ${driver} ${caps ?? 'no capabilities'}, ours ${inode.capability ?? 'no capabilities'}`);
-    const same = inodes.get(t.inode);
-    if (same === undefined) inodes.set(t.inode, inode);
-    else if (same !== inode) diffs.push(`${t.path}: ${driver} shares an inode with another name, we do not`);
-  }
-  for (const [path, node] of mine) diffs.push(`${path}: ${driver} has nothing, we have a ${node.type}`);
-  return diffs;
-}
-
 /** What the checks must have seen of the driver's root filesystem. */
 function coverage(driver: OracleDriver, theirs: OracleResult, fs: FinalFs, facts: readonly LayerFacts[]): string[] {
   const view = fs.views.find((v) => v.driver === driver);
@@ -209,8 +142,7 @@ describe('layer application parity with containers/storage (vfs and overlay)', {
     await fc.assert(
       fc.asyncProperty(layerSeq, async (c) => {
         const tars = c.layers.map((l) => buildTar(l));
-        const watch = watchOf(c);
-        const { facts, fs } = await ours(tars, watch);
+        const { facts, fs } = await readLayers(tars, watchingEveryPath(c.layers.flat(), NAMES));
         for (const driver of ['vfs', 'overlay'] as const) {
           if (process.env['LAYER_PARITY_DEBUG'] === '1') console.error('case', driver, JSON.stringify(c.layers));
           let theirs: OracleResult;
@@ -228,7 +160,7 @@ describe('layer application parity with containers/storage (vfs and overlay)', {
             continue;
           }
           tally.applied[driver] += 1;
-          const diffs = [...compare(driver, theirs, fs), ...coverage(driver, theirs, fs, facts)];
+          const diffs = [...compareRootFs(driver, theirs.entries, fs), ...coverage(driver, theirs, fs, facts)];
           if (diffs.length > 0) assert.fail(`${driver} and the inspector disagree:\n  ${diffs.join('\n  ')}\nlayers: ${JSON.stringify(c.layers, (k, v: unknown) => (k === 'xattrs' ? 'caps' : v))}`);
         }
       }),
