@@ -131,16 +131,20 @@ export interface FinalFs {
 type Kind = 'dir' | 'file' | 'symlink' | 'other' | 'whiteout';
 
 /**
- * Memo of a resolved symlink (built trees only). How many links resolving it follows does not
- * depend on where the lookup started, so a result is valid for every lookup: exact (`node`,
- * `absent`), a loop (more than 40), or a lower bound found when a lookup had fewer hops left.
+ * Memo of a resolved symlink. How many links resolving it follows does not depend on where the
+ * lookup started, so a result holds for every lookup: exact (`node`, `absent`), a loop (more
+ * than 40), or a lower bound found when a lookup had fewer hops left. While layers are still
+ * being applied a result holds until the tree changes in a way that could change it: a removal
+ * or replacement for every result, any new path too for `absent` (`epoch`, `created`); and only
+ * in the tree it was made in (an overlay layer's tree is moved into the stack).
  */
-type LinkMemo =
+type LinkMemo = (
   | { readonly kind: 'node'; readonly node: Node; readonly hops: number }
   | { readonly kind: 'absent'; readonly path: string; readonly hops: number }
   | { readonly kind: 'loop' }
   | { readonly kind: 'atLeast'; readonly hops: number }
-  | { readonly kind: 'busy' };
+  | { readonly kind: 'busy' }
+) & { readonly tree: Tree; readonly epoch: number; readonly created: number };
 
 interface Node {
   kind: Kind;
@@ -156,8 +160,9 @@ interface Node {
 
 interface Tree {
   readonly root: Node;
-  /** Built: symlink resolutions may be remembered. */
-  frozen: boolean;
+  /** Bumped by every removal or replacement of a path, and by every new path: when a link memo holds. */
+  epoch: number;
+  created: number;
   /** Work done on the trees of one merge (path components walked, nodes visited): when to yield. */
   readonly steps: { count: number };
 }
@@ -165,7 +170,12 @@ interface Tree {
 function newTree(steps: { count: number }): Tree {
   const root = { kind: 'dir', name: '' } as Node;
   root.parent = root;
-  return { root, frozen: false, steps };
+  return { root, epoch: 0, created: 0, steps };
+}
+
+/** Removes `name` from `dir`. */
+function detach(tree: Tree, dir: Node, name: string): void {
+  if (dir.children?.delete(name) === true) tree.epoch += 1;
 }
 
 function components(path: string): string[] {
@@ -202,24 +212,30 @@ type Located =
   /** ENOENT / ENOTDIR on the way (`path`: where it failed, for messages), or ELOOP. */
   | { readonly ok: false; readonly error: 'missing' | 'notdir' | 'loop'; readonly path: string };
 
+/** Whether `memo` still holds in `tree`. */
+function holds(tree: Tree, memo: LinkMemo): boolean {
+  return memo.tree === tree && memo.epoch === tree.epoch && (memo.kind !== 'absent' || memo.created === tree.created);
+}
+
 /**
- * Symlink `link` resolved all the way in a built tree, if that takes at most `limit` links
- * (itself included), else undefined; remembered, so a chain shared by many links is resolved
- * once. Recursion is at most `limit` deep: each nested link has fewer hops left.
+ * Symlink `link` resolved all the way, if that takes at most `limit` links (itself included),
+ * else undefined; remembered, so a chain shared by many links is resolved once. Recursion is
+ * at most `limit` deep: each nested link has fewer hops left.
  */
 function resolveLink(tree: Tree, link: Node, limit: number): Extract<LinkMemo, { kind: 'node' | 'absent' }> | undefined {
-  const memo = link.memo;
+  const memo = link.memo && (link.memo.kind === 'busy' || holds(tree, link.memo)) ? link.memo : undefined;
   if (memo?.kind === 'node' || memo?.kind === 'absent') return memo.hops <= limit ? memo : undefined;
   // A link met again while it is being resolved is a cycle: a loop from anywhere.
   if (memo?.kind === 'loop' || memo?.kind === 'busy' || (memo?.kind === 'atLeast' && memo.hops > limit)) return undefined;
-  link.memo = { kind: 'busy' };
+  const stamp = { tree, epoch: tree.epoch, created: tree.created };
+  link.memo = { kind: 'busy', ...stamp };
   const r = walk(tree, link.target ?? '', true, 1, link.parent, limit);
   let result: LinkMemo;
-  if (r.ok) result = r.node ? { kind: 'node', node: r.node, hops: r.hops } : { kind: 'absent', path: joinPath(pathOf(r.dir), r.name), hops: r.hops };
-  else if (r.error !== 'loop') result = { kind: 'absent', path: r.path, hops: r.hops };
-  else result = limit >= MAX_SYMLINK_HOPS || r.cycle ? { kind: 'loop' } : { kind: 'atLeast', hops: limit + 1 };
+  if (r.ok) result = r.node ? { kind: 'node', node: r.node, hops: r.hops, ...stamp } : { kind: 'absent', path: joinPath(pathOf(r.dir), r.name), hops: r.hops, ...stamp };
+  else if (r.error !== 'loop') result = { kind: 'absent', path: r.path, hops: r.hops, ...stamp };
+  else result = limit >= MAX_SYMLINK_HOPS || r.cycle ? { kind: 'loop', ...stamp } : { kind: 'atLeast', hops: limit + 1, ...stamp };
   link.memo = result;
-  return result.kind === 'node' || result.kind === 'absent' ? result : undefined;
+  return (result.kind === 'node' || result.kind === 'absent') && result.hops <= limit ? result : undefined;
 }
 
 type Walked = (Located & { readonly ok: true; readonly hops: number }) | { readonly ok: false; readonly error: 'missing' | 'notdir' | 'loop'; readonly path: string; readonly hops: number; readonly cycle?: boolean };
@@ -255,23 +271,13 @@ function walk(tree: Tree, path: string, followLast: boolean, hops = 0, start?: N
       continue;
     }
     via ??= { link: joinPath(pathOf(dir), name), target: child.target ?? '' };
-    if (tree.frozen) {
-      const memo = resolveLink(tree, child, limit - count);
-      if (!memo) return { ok: false, error: 'loop', path: joinPath(pathOf(dir), name), hops: count, cycle: child.memo?.kind === 'loop' || child.memo?.kind === 'busy' };
-      count += memo.hops;
-      if (memo.kind === 'absent') return failed('missing', memo.path);
-      if (last) return at(memo.node);
-      if (memo.node.kind !== 'dir') return failed('notdir', pathOf(memo.node));
-      dir = memo.node;
-      continue;
-    }
-    count += 1;
-    if (count > limit) return { ok: false, error: 'loop', path: joinPath(pathOf(dir), name), hops: count };
-    const target = child.target ?? '';
-    if (target.startsWith('/')) dir = tree.root;
-    for (const c of components(target).reverse()) queue.push(c);
-    // A link to "/" or "." as the last component: the walk ends at the directory it names.
-    if (queue.length === 0) return at(dir);
+    const memo = resolveLink(tree, child, limit - count);
+    if (!memo) return { ok: false, error: 'loop', path: joinPath(pathOf(dir), name), hops: count, cycle: child.memo?.kind === 'loop' || child.memo?.kind === 'busy' };
+    count += memo.hops;
+    if (memo.kind === 'absent') return failed('missing', memo.path);
+    if (last) return at(memo.node);
+    if (memo.node.kind !== 'dir') return failed('notdir', pathOf(memo.node));
+    dir = memo.node;
   }
   // The path was the root (or only "." components).
   return at(dir);
@@ -348,8 +354,6 @@ class Merger {
       }
       yield* this.#stack(this.overlay.root, diff.root);
     }
-    this.vfs.frozen = true;
-    this.overlay.frozen = true;
   }
 
   #land(driver: Driver, index: number, op: LayerOp, loc: Located & { ok: true }): void {
@@ -391,7 +395,7 @@ class Merger {
       this.steps.count += 1;
       if (this.due()) yield;
       const p = `${path}/${name}`;
-      if (!unpacked.has(p)) dir.children?.delete(name);
+      if (!unpacked.has(p)) detach(this.vfs, dir, name);
       else if (child.kind === 'dir') yield* this.#sweep(child, p, unpacked);
     }
   }
@@ -410,7 +414,7 @@ class Merger {
     if (!loc.ok || loc.node === diff.root) return;
     if (op.op === 'whiteout') {
       // mknod: a path the layer already wrote cannot be whited out (EEXIST: overlay refuses the layer).
-      if (!loc.node) attach(loc.dir, loc.name, { kind: 'whiteout' });
+      if (!loc.node) attach(diff, loc.dir, loc.name, { kind: 'whiteout' });
       return;
     }
     this.#land('overlay', index, op, loc);
@@ -424,12 +428,12 @@ class Merger {
       if (this.due()) yield;
       const below = lower.children?.get(name);
       if (child.kind === 'whiteout') {
-        lower.children?.delete(name);
+        detach(this.overlay, lower, name);
       } else if (child.kind === 'dir' && child.opaque !== true && below?.kind === 'dir') {
         yield* this.#stack(below, child);
       } else {
         stripWhiteouts(child);
-        attach(lower, name, child);
+        attach(this.overlay, lower, name, child);
       }
     }
   }
@@ -445,12 +449,14 @@ function stripWhiteouts(node: Node): void {
   }
 }
 
-function attach(dir: Node, name: string, fields: Omit<Node, 'name' | 'parent'> & Partial<Pick<Node, 'name' | 'parent'>>): Node {
+function attach(tree: Tree, dir: Node, name: string, fields: Omit<Node, 'name' | 'parent'> & Partial<Pick<Node, 'name' | 'parent'>>): Node {
   const node = fields as Node;
   node.name = name;
   node.parent = dir;
   dir.children ??= new Map();
+  if (dir.children.has(name)) tree.epoch += 1;
   dir.children.set(name, node);
+  tree.created += 1;
   return node;
 }
 
@@ -472,30 +478,30 @@ function mkdirAll(tree: Tree, path: string): boolean {
   const loc = walk(tree, path, false);
   if (!loc.ok) return false;
   if (loc.node) return loc.node.kind === 'dir';
-  attach(loc.dir, loc.name, { kind: 'dir' });
+  attach(tree, loc.dir, loc.name, { kind: 'dir' });
   return true;
 }
 
 /** os.RemoveAll of a path: the parents followed, the last component removed as it is. */
 function removeAll(tree: Tree, path: string): void {
   const loc = walk(tree, path, false);
-  if (loc.ok && loc.node && loc.node !== tree.root) loc.node.parent.children?.delete(loc.node.name);
+  if (loc.ok && loc.node && loc.node !== tree.root) detach(tree, loc.node.parent, loc.node.name);
 }
 
 /** createTarFile at `loc`, after removing what was there unless both are directories. */
 function create(tree: Tree, loc: Located & { ok: true }, op: LayerOp, layer: number, createsTarget = true): void {
   const { dir, name } = loc;
   const existing = loc.node;
-  if (existing && !(existing.kind === 'dir' && op.op === 'dir')) dir.children?.delete(name);
+  if (existing && !(existing.kind === 'dir' && op.op === 'dir')) detach(tree, dir, name);
   switch (op.op) {
     case 'dir':
-      if (existing?.kind !== 'dir') attach(dir, name, { kind: 'dir' });
+      if (existing?.kind !== 'dir') attach(tree, dir, name, { kind: 'dir' });
       return;
     case 'file':
-      attach(dir, name, { kind: 'file', inode: { mode: op.mode, uid: op.uid, gid: op.gid, capability: op.capability, file: op.content, origin: op.path, layer } });
+      attach(tree, dir, name, { kind: 'file', inode: { mode: op.mode, uid: op.uid, gid: op.gid, capability: op.capability, file: op.content, origin: op.path, layer } });
       return;
     case 'symlink':
-      attach(dir, name, { kind: 'symlink', target: op.target });
+      attach(tree, dir, name, { kind: 'symlink', target: op.target });
       return;
     case 'hardlink': {
       // linkat without AT_SYMLINK_FOLLOW: the target's parents are followed, not the target.
@@ -503,11 +509,11 @@ function create(tree: Tree, loc: Located & { ok: true }, op: LayerOp, layer: num
       const target = to.ok ? to.node : undefined;
       if (target?.kind === 'dir') return; // EPERM: the layer would not apply
       if (target?.kind === 'symlink') {
-        attach(dir, name, { kind: 'symlink', target: target.target ?? '' });
+        attach(tree, dir, name, { kind: 'symlink', target: target.target ?? '' });
         return;
       }
       if (target && target.kind !== 'file') {
-        attach(dir, name, { kind: target.kind });
+        attach(tree, dir, name, { kind: target.kind });
         return;
       }
       // A target the facts did not keep is a plain file (or missing, and the layer would not
@@ -521,12 +527,12 @@ function create(tree: Tree, loc: Located & { ok: true }, op: LayerOp, layer: num
       inode.uid = op.uid;
       inode.gid = op.gid;
       if (op.capability !== undefined) inode.capability = op.capability;
-      if (!target && to.ok && createsTarget) attach(to.dir, to.name, { kind: 'file', inode });
-      attach(dir, name, { kind: 'file', inode });
+      if (!target && to.ok && createsTarget) attach(tree, to.dir, to.name, { kind: 'file', inode });
+      attach(tree, dir, name, { kind: 'file', inode });
       return;
     }
     default:
-      attach(dir, name, { kind: 'other' });
+      attach(tree, dir, name, { kind: 'other' });
   }
 }
 

@@ -69,6 +69,15 @@ describe('mergeLayers: symlinks', () => {
     assert.deepEqual(fs.read('/l1'), ok('/target', 'end'));
     assert.equal(fs.lookup('/l0').status, 'loop');
     assert.equal(fs.lookup('/l1', { hops: 1 }).status, 'loop');
+    // Resolutions are remembered per link: whichever lookup comes first, the count is the kernel's.
+    const ops: LayerOp[] = [{ op: 'file', path: '/target', mode: 0o644, uid: 0, gid: 0 }];
+    for (let i = 0; i < 41; i++) ops.push({ op: 'symlink', path: `/l${i}`, target: i === 40 ? '/target' : `/l${i + 1}` });
+    for (const order of [['/l2', '/l3'], ['/l3', '/l2']]) {
+      const again = mergeLayers([facts({ ops })]);
+      for (const p of order) assert.equal(again.lookup(p, { hops: p === '/l2' ? 3 : 0 }).status, p === '/l2' ? 'loop' : 'found', `${order.join(' then ')}: ${p}`);
+      assert.equal(again.lookup('/l2', { hops: 1 }).status, 'found');
+      assert.equal(again.lookup('/l2', { hops: 2 }).status, 'loop');
+    }
   });
 
   it('an ancestor directory link redirects (/etc → /private/etc), until a later layer whites it out', () => {
