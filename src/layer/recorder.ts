@@ -250,7 +250,7 @@ export class FactsRecorder implements TarHandler {
     this.#maxExecutables = options.maxExecutables ?? RECORDER_DEFAULTS.maxExecutables;
     this.#watchAncestors = ancestorsOf(options.watchPaths);
     this.#watchBasenames = new Set([...options.watchPaths].map(basenameOf));
-    this.#shaped = new Set(this.#watchAncestors);
+    this.#shaped = new Set([...this.#watchAncestors, ...options.watchPaths]);
     this.#matches = new Map(options.matchers.map((m) => [m.id, new Set<string>()]));
     this.#counts = new Map(options.matchers.map((m) => [m.id, 0]));
   }
@@ -263,12 +263,18 @@ export class FactsRecorder implements TarHandler {
     }
   }
 
-  /** Appends `op` to the log. */
-  #log(op: LayerOp): void {
+  /**
+   * Appends `op` to the log. The directories above a link or a directory are kept too: an entry
+   * replacing one of them is logged. Not above a file (executables are many): an entry replacing
+   * a directory that only held files the facts keep leaves them in the view, which then shows
+   * more than the runtime does, never less.
+   */
+  #log(op: LayerOp, above = true): void {
     this.#ops.push(op);
     const { path } = op;
     if (this.#shaped.has(path)) return;
     this.#shaped.add(path);
+    if (!above) return;
     for (let d = dirnameOf(path); d !== '/' && !this.#shaped.has(d); d = dirnameOf(d)) this.#shaped.add(d);
   }
 
@@ -303,8 +309,8 @@ export class FactsRecorder implements TarHandler {
     const type = entryType(h.typeflag);
     const linkTarget = type === 'hardlink' ? normalisePath(h.linkname) : type === 'symlink' ? h.linkname : undefined;
     const capability = h.capability;
-    let info: EntryInfo = { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid };
-    if (linkTarget !== undefined) info = { ...info, linkTarget };
+    // Literals of two shapes for the common entries (the matchers see few shapes).
+    let info: EntryInfo = linkTarget === undefined ? { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid } : { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid, linkTarget };
     if (capability) info = { ...info, capability };
     const kept = this.#match(info);
     if (type === 'hardlink' && linkTarget !== undefined) {
@@ -354,7 +360,9 @@ export class FactsRecorder implements TarHandler {
   /** Logs the entry when it shapes what the final filesystem knows (see `LayerFacts.ops`). */
   #recordOp(info: EntryInfo, kept: boolean): { op: 'file'; content?: WatchedFile } | undefined {
     const { path, type } = info;
-    this.#symlinks.delete(path);
+    // Every logged path (each symlink among them) is in #shaped: one lookup for most entries.
+    const shaped = this.#shaped.has(path);
+    if (shaped) this.#symlinks.delete(path);
     if (path === '/') return undefined;
     switch (type) {
       case 'dir':
@@ -376,18 +384,17 @@ export class FactsRecorder implements TarHandler {
           exec = false;
           this.#executablesTruncated = true;
         }
-        const watched = this.#options.watchPaths.has(path);
-        // Cheapest tests first: most files of a layer are none of these.
-        if (!exec && !kept && !watched && !this.#watchBasenames.has(info.basename) && !this.#shaped.has(path)) return undefined;
+        // Most files of a layer are none of these (watched paths are in #shaped too).
+        if (!exec && !kept && !shaped && !this.#watchBasenames.has(info.basename)) return undefined;
         if (exec) this.#executables += 1;
         else this.#budget();
         const op: { op: 'file'; path: string; mode: number; uid: number; gid: number; capability?: string; content?: WatchedFile } = { op: 'file', path, mode: info.mode, uid: info.uid, gid: info.gid };
         if (info.capability) op.capability = capabilityText(info.capability);
-        this.#log(op);
+        this.#log(op, false);
         return op;
       }
       default:
-        if (!kept && !this.#shaped.has(path) && !this.#options.watchPaths.has(path)) return undefined;
+        if (!kept && !shaped) return undefined;
         this.#budget();
         this.#log({ op: 'other', path });
         return undefined;
