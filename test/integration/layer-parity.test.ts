@@ -5,8 +5,8 @@
  * (paths, types, modes with setuid/setgid, owners, link targets, content, shared inodes) must
  * be what the inspector's final filesystem shows for that driver; the scan of the same archive
  * must fail the checks the runtime's filesystem fails (docs/security.md, "Runtime parity").
- * Before the layers were applied in tar order with both drivers' rules, cases 1, 3 and 4 passed
- * checks they fail here, and case 9's capabilities were not seen.
+ * Before the layers were applied in tar order with both drivers' rules, cases 1, 2, 3, 3b, 4
+ * and 8 passed the checks they fail here, and case 9's capabilities were not seen.
  *
  * Provenance: each image is built by test/helpers/image-builder.ts (ustar headers, PAX records
  * for xattrs) and all of them are put in one docker archive (`docker save` layout, several
