@@ -8,7 +8,7 @@ import { ALL_CHECKS, matchersOf, watchPathsOf } from './checks/index.js';
 import type { Check, CheckInput, LayerView, Severity } from './checks/types.js';
 import { OciScanError } from './errors.js';
 import type { Image, Layer } from './image/types.js';
-import { MAX_SYMLINK_HOPS, mergeLayers } from './layer/final-fs.js';
+import { MAX_SYMLINK_HOPS, mergeLayersAsync, type FinalFs } from './layer/final-fs.js';
 import { inspectLayer, type InspectOptions, type LayerFacts } from './layer/inspect.js';
 import { factsKey, memoryFactsStore, type Collection, type FactsStore } from './store/facts-store.js';
 import { legacyReport } from './report/formats/legacy.js';
@@ -165,8 +165,17 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
     };
     let watchPaths = watchPathsOf(checks);
     let layers = await inspectAll(watchPaths);
-    await yieldToEventLoop(options.signal);
-    let fs = mergeLayers(layers.map((l) => l.facts), watchPaths);
+    // Merging and following links are CPU work over possibly huge fact sets: they yield to the
+    // event loop as they go, so that a timeout or a signal stops them (docs/security.md).
+    const merge = async (): Promise<FinalFs> => {
+      options.logger.debug({ layers: layers.length }, 'final filesystem: merging the layers');
+      return mergeLayersAsync(
+        layers.map((l) => l.facts),
+        watchPaths,
+        options.signal,
+      );
+    };
+    let fs = await merge();
     // A symlinked directory or a hard link on the way to a watched path (`/etc` →
     // `/private/etc`) moves the content the checks read to a path nobody watched: inspect again
     // watching it too, or a hostile image could hide its /etc/passwd (and a uid-0 user). Every
@@ -178,8 +187,7 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
       options.logger.debug({ paths: moved }, 'watched paths behind links: inspecting again');
       watchPaths = new Set([...watchPaths, ...moved]);
       layers = await inspectAll(watchPaths);
-      await yieldToEventLoop(options.signal);
-      fs = mergeLayers(layers.map((l) => l.facts), watchPaths);
+      fs = await merge();
     }
     const input: CheckInput = {
       name: image.name,
@@ -189,16 +197,19 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
       fs,
       allowUnscannedLayers: options.allowUnscannedLayers === true,
       ...(image.fromIndex && image.platform ? { platform: image.platform } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
     };
     const accepts = activeAcceptances(options.policy, image.name.display, new Date(), (rule) =>
       options.logger.warn({ check: rule.check, paths: rule.paths, expires: rule.expires }, 'policy: acceptance expired, ignored (renew its expires date or remove it)'),
     );
-    // Checks are CPU work over possibly huge fact sets: yield between them so that a
-    // timeout or a signal can stop the scan. Accepting findings comes after each check ran.
+    // Checks are CPU work over possibly huge fact sets: they yield while they work (file
+    // checks) and between each other, so that a timeout or a signal can stop the scan.
+    // Accepting findings comes after each check ran.
+    options.logger.debug({ checks: checks.length }, 'running the checks');
     const results: ReportResult[] = [];
     for (const check of checks) {
       await yieldToEventLoop(options.signal);
-      results.push(toResult(check, acceptFindings(check, check.run(input), input, accepts)));
+      results.push(toResult(check, acceptFindings(check, await check.run(input), input, accepts)));
     }
     const highest = highestSeverity(results);
     return { image, results, report: legacyReport({ image, results, highest }), highest, checkSeverities: Object.fromEntries(checks.map((c) => [c.id, c.severity])) };

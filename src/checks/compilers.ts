@@ -67,7 +67,7 @@ export function createCompilersCheck(data: CompilerNames = {}): Check {
     mitigation:
       'The image should not contain compilers in the file system, except when they are necessary for the operation of the application. Make sure that compilers are actually needed during execution',
     matcher,
-    run: (input) => fileOutcome(input, 'compilers', 'Compiler(s) not found', programLinks(input)),
+    run: (input) => fileOutcome(input, 'compilers', 'Compiler(s) not found', { judge: programLinks(input) }),
   };
 }
 

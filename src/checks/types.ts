@@ -56,10 +56,12 @@ export interface CheckInput {
    * Without it a layer that was not scanned fails every file check as "not verified".
    */
   readonly allowUnscannedLayers?: boolean;
-  /** The merged filesystem: watched files, symlinks, hard links and executables. */
+  /** The merged filesystem (both storage drivers' views): watched files, symlinks, hard links and executables. */
   readonly fs: FinalFs;
   /** Set when the image was chosen from a multi-platform index. */
   readonly platform?: Platform;
+  /** The scan's signal: a check that works long yields to the event loop and stops once it aborts. */
+  readonly signal?: AbortSignal;
 }
 
 /** Files found by a file check: layer digest → sorted paths, layers in image order. */
@@ -97,7 +99,8 @@ export interface Check {
   readonly matcher?: EntryMatcher;
   /** Paths of the final filesystem this check reads. */
   readonly watchPaths?: readonly string[];
-  run(input: CheckInput): CheckOutcome;
+  /** Pure; a check that may work long (file checks) returns a promise and yields while it works. */
+  run(input: CheckInput): CheckOutcome | Promise<CheckOutcome>;
 }
 
 /** The description of a check's result when a policy disabled it (policy/apply.ts); JUnit reports such a check as skipped. */

@@ -4,8 +4,14 @@
  * targets, header-only types). Pure: no streams, no I/O, so it is unit-testable on its own and
  * its output is a function of the layer's bytes and the matchers (cacheable by digest).
  * Memory is bounded whatever the layer holds (docs/security.md, "Limits").
+ *
+ * Besides the findings, it keeps the entries that shape the final filesystem as an ordered log
+ * (`ops`), which final-fs.ts replays as each storage driver applies the layer: order matters
+ * (a write through a symlink made earlier in the layer, a whiteout before or after a re-add,
+ * the last of several entries for one path), so the log is in tar order, not sorted.
  */
 import { OciScanError } from '../errors.js';
+import { capabilityText } from './capability.js';
 import { basenameOf, dirnameOf, normalisePath } from './paths.js';
 import type { EntrySink, TarHandler, TarHeader } from './tar/reader.js';
 
@@ -26,6 +32,8 @@ export interface EntryInfo {
   readonly gid: number;
   /** Symlink target as written, or the normalised absolute path a hard link points to. */
   readonly linkTarget?: string;
+  /** The `security.capability` xattr the runtime sets on the file (raw bytes), when the entry has one. */
+  readonly capability?: Buffer;
 }
 
 /** A predicate over entries; the recorder keeps the paths each matcher accepts. */
@@ -52,6 +60,30 @@ export type WatchedEntry =
   | { readonly type: 'dir' }
   | { readonly type: 'other' };
 
+/**
+ * One entry that shapes the final filesystem, in tar order: final-fs.ts replays these as each
+ * storage driver applies the layer (docs/checks.md, "How file checks see an image"). Paths are
+ * normalised as the tar names them (not resolved through symlinks: that is the replay's job).
+ * `mode` is `& 07777`; `capability` is the decoded `security.capability` xattr.
+ */
+export type LayerOp =
+  /** A directory entry (an existing directory is kept and merged, anything else replaced). */
+  | { readonly op: 'dir'; readonly path: string }
+  /** A regular file the facts keep something of; `content` when the path was watched. */
+  | { readonly op: 'file'; readonly path: string; readonly mode: number; readonly uid: number; readonly gid: number; readonly capability?: string; readonly content?: WatchedFile }
+  | { readonly op: 'symlink'; readonly path: string; readonly target: string }
+  /** A hard link: `target` normalised; its mode, owner and capability apply to the shared inode. */
+  | { readonly op: 'hardlink'; readonly path: string; readonly target: string; readonly mode: number; readonly uid: number; readonly gid: number; readonly capability?: string }
+  /** A device, FIFO or unknown type (or a file nothing is kept of) that replaces what was at `path`. */
+  | { readonly op: 'other'; readonly path: string }
+  /** `.wh.NAME`: `path` is the path removed. */
+  | { readonly op: 'whiteout'; readonly path: string }
+  /** `.wh..wh..opq`: `path` is the directory whose lower contents are hidden. */
+  | { readonly op: 'opaque'; readonly path: string };
+
+/** A watched regular file's recorded content. */
+export type WatchedFile = Extract<WatchedEntry, { type: 'file' }>;
+
 /** What a layer contributes, for the checks and for the final-filesystem view. */
 export interface LayerFacts {
   /** Matcher id → sorted, unique paths of the entries it matched (at most `maxFindingsPerMatcher`). */
@@ -64,14 +96,19 @@ export interface LayerFacts {
   readonly opaqueDirs: readonly string[];
   /** Watched paths (and symlinked ancestors of them) that this layer writes. */
   readonly watched: Readonly<Record<string, WatchedEntry>>;
-  /** Every symlink of the layer: normalised path → target as written. */
+  /** Every symlink of the layer: normalised path → target as written (the last entry for a path). */
   readonly symlinks: Readonly<Record<string, string>>;
-  /** Every hard link of the layer: normalised path → normalised absolute target. */
-  readonly hardlinks: Readonly<Record<string, string>>;
-  /** Regular files with any execute bit, sorted (complete unless `executablesTruncated`). */
-  readonly executables: readonly string[];
+  /**
+   * The entries that shape the final filesystem, in tar order: every directory, symlink, hard
+   * link, whiteout and opaque marker; regular files with an execute bit (complete unless
+   * `executablesTruncated`), watched, matched by a check, named like a watched file, or
+   * replacing one of those; other types where they replace one of those.
+   */
+  readonly ops: readonly LayerOp[];
   /** True when the layer had more executables than the recorder keeps. */
   readonly executablesTruncated: boolean;
+  /** Entries with a `security.capability` xattr: path → what it grants (`file capabilities cap_setuid+ep`); at most `maxFindingsPerMatcher`. */
+  readonly capabilities: Readonly<Record<string, string>>;
   /** The compression the blob's magic bytes showed. */
   readonly compression: 'gzip' | 'zstd' | 'bzip2' | 'xz' | 'none';
   /** Number of tar entries (whiteouts included, metadata headers not). */
@@ -91,7 +128,7 @@ export interface RecorderOptions {
   readonly maxEntries?: number;
   /** Paths kept per matcher per layer (the count goes on). */
   readonly maxFindingsPerMatcher?: number;
-  /** Links and whiteouts a layer may record: bounds memory whatever the layer holds. */
+  /** Links, directories and whiteouts a layer may record: bounds memory whatever the layer holds. */
   readonly maxRecordedPaths?: number;
   /** Executables kept per layer; beyond, `executablesTruncated`. */
   readonly maxExecutables?: number;
@@ -113,6 +150,8 @@ export const MAX_PATH_BYTES = 4096;
 
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
+/** Content of watched files kept in a layer's ops, in units of `maxWatchedFileBytes`: a layer writing /etc/passwd a million times keeps 8 of them whole. */
+const CONTENT_BUDGET = 8;
 
 /** The entry kind a runtime creates for a Go typeflag. */
 function entryType(typeflag: string): EntryType {
@@ -188,8 +227,21 @@ export class FactsRecorder implements TarHandler {
   readonly #opaqueDirs = new Set<string>();
   readonly #watched = new Map<string, WatchedEntry>();
   readonly #symlinks = new Map<string, string>();
-  readonly #hardlinks = new Map<string, string>();
-  readonly #executables = new Set<string>();
+  readonly #ops: LayerOp[] = [];
+  /**
+   * Paths whose replacement changes what the facts say: those of the ops and every directory
+   * above them (and above the watched paths). A later entry at one of them is logged too.
+   */
+  readonly #shaped: Set<string>;
+  /** Base names of the watched paths: a file of that name may land on one through a symlink. */
+  readonly #watchBasenames: Set<string>;
+  /** Ops counted against `maxRecordedPaths`. */
+  #budgeted = 0;
+  #executables = 0;
+  /** Content bytes the ops keep, and the op that last wrote each watched path (with the count of ops then). */
+  #contentKept = 0;
+  readonly #lastWrite = new Map<string, { op: { content?: WatchedFile }; at: number }>();
+  readonly #capabilities = new Map<string, string>();
   #executablesTruncated = false;
   #entries = 0;
 
@@ -201,15 +253,33 @@ export class FactsRecorder implements TarHandler {
     this.#maxPaths = options.maxRecordedPaths ?? RECORDER_DEFAULTS.maxRecordedPaths;
     this.#maxExecutables = options.maxExecutables ?? RECORDER_DEFAULTS.maxExecutables;
     this.#watchAncestors = ancestorsOf(options.watchPaths);
+    this.#watchBasenames = new Set([...options.watchPaths].map(basenameOf));
+    this.#shaped = new Set([...this.#watchAncestors, ...options.watchPaths]);
     this.#matches = new Map(options.matchers.map((m) => [m.id, new Set<string>()]));
     this.#counts = new Map(options.matchers.map((m) => [m.id, 0]));
   }
 
-  /** Counts a recorded link or whiteout against the layer's memory budget. */
+  /** Counts a recorded link, directory or whiteout against the layer's memory budget. */
   #budget(): void {
-    if (this.#symlinks.size + this.#hardlinks.size + this.#whiteouts.size + this.#opaqueDirs.size >= this.#maxPaths) {
-      throw new OciScanError('LAYER_TOO_LARGE', `${this.#options.what} has more than ${this.#maxPaths} links and whiteouts: refusing a hostile layer`);
+    this.#budgeted += 1;
+    if (this.#budgeted > this.#maxPaths) {
+      throw new OciScanError('LAYER_TOO_LARGE', `${this.#options.what} has more than ${this.#maxPaths} links, directories and whiteouts: refusing a hostile layer`);
     }
+  }
+
+  /**
+   * Appends `op` to the log. The directories above a link or a directory are kept too: an entry
+   * replacing one of them is logged. Not above a file (executables are many): an entry replacing
+   * a directory that only held files the facts keep leaves them in the view, which then shows
+   * more than the runtime does, never less.
+   */
+  #log(op: LayerOp, above = true): void {
+    this.#ops.push(op);
+    const { path } = op;
+    if (this.#shaped.has(path)) return;
+    this.#shaped.add(path);
+    if (!above) return;
+    for (let d = dirnameOf(path); d !== '/' && !this.#shaped.has(d); d = dirnameOf(d)) this.#shaped.add(d);
   }
 
   entry(h: TarHeader): EntrySink | undefined {
@@ -228,41 +298,130 @@ export class FactsRecorder implements TarHandler {
     if (base.startsWith(WHITEOUT_PREFIX)) {
       // Whiteouts delete from lower layers; they are never findings themselves.
       const dir = dirnameOf(path);
-      this.#budget();
-      if (base === OPAQUE_MARKER) this.#opaqueDirs.add(dir);
-      else if (!base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) this.#whiteouts.add(normalisePath(`${dir}/${base.slice(WHITEOUT_PREFIX.length)}`));
+      if (base === OPAQUE_MARKER) {
+        this.#budget();
+        this.#opaqueDirs.add(dir);
+        this.#log({ op: 'opaque', path: dir });
+      } else if (!base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) {
+        this.#budget();
+        const gone = normalisePath(`${dir}/${base.slice(WHITEOUT_PREFIX.length)}`);
+        this.#whiteouts.add(gone);
+        this.#log({ op: 'whiteout', path: gone });
+      }
       return undefined;
     }
     const type = entryType(h.typeflag);
     const linkTarget = type === 'hardlink' ? normalisePath(h.linkname) : type === 'symlink' ? h.linkname : undefined;
-    const info: EntryInfo = linkTarget === undefined ? { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid } : { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid, linkTarget };
+    const capability = h.capability;
+    // Literals of two shapes for the common entries (the matchers see few shapes).
+    let info: EntryInfo = linkTarget === undefined ? { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid } : { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid, linkTarget };
+    if (capability) info = { ...info, capability };
+    const kept = this.#match(info);
+    if (type === 'hardlink' && linkTarget !== undefined) {
+      // The runtime applies a hard link's mode, owner and xattrs to the inode it shares with its
+      // target (containers/storage createTarFile: link, lchown, chmod, setxattr on the new name):
+      // the target's name becomes what the link header says (docs/checks.md).
+      const shared: EntryInfo = { path: linkTarget, basename: basenameOf(linkTarget), type: 'file', mode: h.mode, size: 0, uid: h.uid, gid: h.gid, ...(capability ? { capability } : {}) };
+      this.#match(shared);
+    }
+    const sink = this.#watch(info);
+    const op = this.#recordOp(info, kept);
+    if (op?.op !== 'file' || !sink) return sink;
+    // The content of this write, kept with its op (a later write of the path may land elsewhere).
+    return {
+      limit: sink.limit ?? this.#cap,
+      write: (chunk) => sink.write(chunk),
+      end: () => {
+        sink.end();
+        const content = this.#watched.get(path);
+        if (content?.type === 'file') this.#keepContent(op, content);
+      },
+    };
+  }
+
+  /** Runs the matchers on `info`; true when one of them keeps its path. */
+  #match(info: EntryInfo): boolean {
+    const { path } = info;
+    let keptAny = false;
     for (const m of this.#options.matchers) {
       const kept = this.#matches.get(m.id);
       // A path already kept is the same finding again: counting it would announce "… and 1 more".
-      if (!m.matches(info) || kept?.has(path)) continue;
+      if (!m.matches(info)) continue;
+      if (kept?.has(path)) {
+        keptAny = true;
+        continue;
+      }
       this.#counts.set(m.id, (this.#counts.get(m.id) ?? 0) + 1);
-      if (kept && kept.size < this.#maxFindings) kept.add(path);
+      if (kept && kept.size < this.#maxFindings) {
+        kept.add(path);
+        keptAny = true;
+      }
     }
-    this.#recordKind(info);
-    return this.#watch(info);
+    if (info.capability && (this.#capabilities.has(path) || this.#capabilities.size < this.#maxFindings)) this.#capabilities.set(path, capabilityText(info.capability));
+    return keptAny;
   }
 
-  /** The runtime replaces an earlier entry at the same path: so does the record. */
-  #recordKind(info: EntryInfo): void {
+  /** Logs the entry when it shapes what the final filesystem knows (see `LayerFacts.ops`). */
+  #recordOp(info: EntryInfo, kept: boolean): { op: 'file'; content?: WatchedFile } | undefined {
     const { path, type } = info;
-    this.#symlinks.delete(path);
-    this.#hardlinks.delete(path);
-    this.#executables.delete(path);
-    if (type === 'symlink') {
-      this.#budget();
-      this.#symlinks.set(path, info.linkTarget ?? '');
-    } else if (type === 'hardlink') {
-      this.#budget();
-      this.#hardlinks.set(path, info.linkTarget ?? '/');
-    } else if (type === 'file' && (info.mode & 0o111) !== 0) {
-      if (this.#executables.size < this.#maxExecutables) this.#executables.add(path);
-      else this.#executablesTruncated = true;
+    // Every logged path (each symlink among them) is in #shaped: one lookup for most entries.
+    const shaped = this.#shaped.has(path);
+    if (shaped) this.#symlinks.delete(path);
+    if (path === '/') return undefined;
+    switch (type) {
+      case 'dir':
+        this.#budget();
+        this.#log({ op: 'dir', path });
+        return undefined;
+      case 'symlink':
+        this.#budget();
+        this.#symlinks.set(path, info.linkTarget ?? '');
+        this.#log({ op: 'symlink', path, target: info.linkTarget ?? '' });
+        return undefined;
+      case 'hardlink':
+        this.#budget();
+        this.#log({ op: 'hardlink', path, target: info.linkTarget ?? '/', mode: info.mode, uid: info.uid, gid: info.gid, ...(info.capability ? { capability: capabilityText(info.capability) } : {}) });
+        return undefined;
+      case 'file': {
+        let exec = (info.mode & 0o111) !== 0;
+        if (exec && this.#executables >= this.#maxExecutables) {
+          exec = false;
+          this.#executablesTruncated = true;
+        }
+        // Most files of a layer are none of these (watched paths are in #shaped too).
+        if (!exec && !kept && !shaped && !this.#watchBasenames.has(info.basename)) return undefined;
+        if (exec) this.#executables += 1;
+        else this.#budget();
+        const op: { op: 'file'; path: string; mode: number; uid: number; gid: number; capability?: string; content?: WatchedFile } = { op: 'file', path, mode: info.mode, uid: info.uid, gid: info.gid };
+        if (info.capability) op.capability = capabilityText(info.capability);
+        this.#log(op, false);
+        return op;
+      }
+      default:
+        if (!kept && !shaped) return undefined;
+        this.#budget();
+        this.#log({ op: 'other', path });
+        return undefined;
     }
+  }
+
+  /** Keeps a watched write's content with its op, within the layer's content budget. */
+  #keepContent(op: { content?: WatchedFile }, content: WatchedFile): void {
+    const path = (op as LayerOp).path;
+    // Nothing between two writes of a path: the first is replaced at once, its content is moot.
+    const last = this.#lastWrite.get(path);
+    if (last && last.at === this.#ops.length - 1 && last.op.content) {
+      this.#contentKept -= last.op.content.content.length;
+      delete last.op.content;
+    }
+    this.#lastWrite.set(path, { op, at: this.#ops.length });
+    if (this.#contentKept + content.content.length > CONTENT_BUDGET * this.#cap) {
+      // Past the budget the content is unknown: readers of it fail safe as for a truncated file.
+      op.content = { type: 'file', content: '', size: content.size, truncated: true };
+      return;
+    }
+    this.#contentKept += content.content.length;
+    op.content = content;
   }
 
   /** Records a watched path (or a symlinked ancestor of one); a sink for a watched file's content. */
@@ -308,9 +467,9 @@ export class FactsRecorder implements TarHandler {
       opaqueDirs: sorted(this.#opaqueDirs),
       watched: Object.fromEntries(this.#watched),
       symlinks: sortedRecord(this.#symlinks),
-      hardlinks: sortedRecord(this.#hardlinks),
-      executables: sorted(this.#executables),
+      ops: this.#ops,
       executablesTruncated: this.#executablesTruncated,
+      capabilities: sortedRecord(this.#capabilities),
       compression,
       entries: this.#entries,
       tarBytes,

@@ -13,7 +13,7 @@ import { closeSync, fstatSync, openSync, readFileSync, utimesSync } from 'node:f
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { LayerFacts, WatchedEntry } from '../layer/inspect.js';
+import type { LayerFacts, LayerOp, WatchedEntry } from '../layer/inspect.js';
 import { matchesDigest } from '../image/verify.js';
 import { MAX_CONFIG_BYTES } from '../image/wire.js';
 import type { ConfigCache } from '../image/config-cache.js';
@@ -94,6 +94,28 @@ function isWatched(v: unknown): v is WatchedEntry {
   }
 }
 
+const isMode = (v: unknown): v is number => isCount(v) && v <= 0o7777;
+
+function isOp(v: unknown): v is LayerOp {
+  if (!isObject(v) || typeof v['path'] !== 'string' || !v['path'].startsWith('/')) return false;
+  const optionalText = (k: string): boolean => v[k] === undefined || typeof v[k] === 'string';
+  switch (v['op']) {
+    case 'dir':
+    case 'other':
+    case 'whiteout':
+    case 'opaque':
+      return true;
+    case 'symlink':
+      return typeof v['target'] === 'string';
+    case 'file':
+      return isMode(v['mode']) && isCount(v['uid']) && isCount(v['gid']) && optionalText('capability') && (v['content'] === undefined || (isWatched(v['content']) && v['content'].type === 'file'));
+    case 'hardlink':
+      return typeof v['target'] === 'string' && isMode(v['mode']) && isCount(v['uid']) && isCount(v['gid']) && optionalText('capability');
+    default:
+      return false;
+  }
+}
+
 /** True when `v` has the shape of LayerFacts (every field, every type): a cache entry is untrusted. */
 export function isLayerFacts(v: unknown): v is LayerFacts {
   return (
@@ -104,9 +126,10 @@ export function isLayerFacts(v: unknown): v is LayerFacts {
     isStrings(v['opaqueDirs']) &&
     recordOf(v['watched'], isWatched) &&
     recordOf(v['symlinks'], (s) => typeof s === 'string') &&
-    recordOf(v['hardlinks'], (s) => typeof s === 'string') &&
-    isStrings(v['executables']) &&
+    Array.isArray(v['ops']) &&
+    v['ops'].every(isOp) &&
     typeof v['executablesTruncated'] === 'boolean' &&
+    recordOf(v['capabilities'], (s) => typeof s === 'string') &&
     ['gzip', 'zstd', 'bzip2', 'xz', 'none'].includes(v['compression'] as string) &&
     isCount(v['entries']) &&
     isCount(v['tarBytes'])

@@ -1,26 +1,25 @@
 /**
  * Builds a CheckInput from per-layer entry lists, for pure check tests: every case is a table
- * row, no tar, no pipeline. The layer facts are recorded as the inspector records them
- * (src/layer/inspect.ts, LayerFacts): matchers run on every entry,
- * at most `maxFindings` paths kept per matcher with the total in matchCounts, later entries of
- * a layer replace earlier ones in watched / symlinks / hardlinks / executables, whiteouts and
- * opaque markers (`.wh.NAME`, `.wh..wh..opq`) named as in a tar. The final filesystem is
- * merged by the real mergeLayers, re-recording with the paths it asks for as scan.ts does.
+ * row, no tar, no pipeline. The layer facts are recorded by the inspector's own recorder
+ * (src/layer/recorder.ts) fed one header per entry, as the tar reader feeds it; the final
+ * filesystem is merged by the real mergeLayers, re-recording with the paths it asks for as
+ * scan.ts does.
  */
 import type { ImageConfig, RuntimeConfig } from '../../src/image/config.js';
 import type { ImageName } from '../../src/image/types.js';
 import { ALL_CHECKS, matchersOf, watchPathsOf } from '../../src/checks/index.js';
 import type { CheckInput, LayerView } from '../../src/checks/types.js';
 import { mergeLayers, MAX_SYMLINK_HOPS, type FinalFs } from '../../src/layer/final-fs.js';
-import type { EntryInfo, EntryMatcher, EntryType, LayerFacts, WatchedEntry } from '../../src/layer/inspect.js';
-import { basenameOf, dirnameOf, normalisePath } from '../../src/layer/paths.js';
+import type { EntryMatcher, LayerFacts } from '../../src/layer/inspect.js';
+import { FactsRecorder } from '../../src/layer/recorder.js';
+import type { TarHeader } from '../../src/layer/tar/reader.js';
 
 /** One tar entry of a test layer; names as a tar holds them (`usr/bin/.wh.sudo` is a whiteout). */
 export type TestEntry =
-  | { readonly type: 'file'; readonly path: string; readonly mode?: number; readonly content?: string | Uint8Array; readonly size?: number }
+  | { readonly type: 'file'; readonly path: string; readonly mode?: number; readonly content?: string | Uint8Array; readonly size?: number; readonly capability?: Buffer }
   | { readonly type: 'dir'; readonly path: string; readonly mode?: number }
   | { readonly type: 'symlink'; readonly path: string; readonly target: string }
-  | { readonly type: 'hardlink'; readonly path: string; readonly target: string; readonly mode?: number }
+  | { readonly type: 'hardlink'; readonly path: string; readonly target: string; readonly mode?: number; readonly capability?: Buffer }
   | { readonly type: 'fifo'; readonly path: string };
 
 /** A test layer: entries plus the recorder limits to apply. */
@@ -53,84 +52,42 @@ export function testDigest(index: number): string {
   return `sha256:${String(index + 1).repeat(64).slice(0, 64)}`;
 }
 
+const TYPEFLAG: Record<TestEntry['type'], string> = { file: '0', dir: '5', symlink: '2', hardlink: '1', fifo: '6' };
+
 /** Records one layer's facts for `matchers` and `watchPaths`, as the inspector does. */
 export function recordLayer(entries: readonly TestEntry[], matchers: readonly EntryMatcher[], watchPaths: ReadonlySet<string>, limits: RecordLimits = {}): LayerFacts {
-  const maxFindings = limits.maxFindings ?? 1000;
-  const maxExecutables = limits.maxExecutables ?? 200_000;
-  const cap = limits.maxWatchedBytes ?? 1024 * 1024;
-  const ancestors = new Set<string>();
-  for (const p of watchPaths) for (let d = dirnameOf(p); d !== '/'; d = dirnameOf(d)) ancestors.add(d);
-  const matches = new Map<string, Set<string>>(matchers.map((m) => [m.id, new Set()]));
-  const counts = new Map<string, number>(matchers.map((m) => [m.id, 0]));
-  const whiteouts = new Set<string>();
-  const opaqueDirs = new Set<string>();
-  const watched: Record<string, WatchedEntry> = {};
-  const symlinks = new Map<string, string>();
-  const hardlinks = new Map<string, string>();
-  const executables = new Set<string>();
-  let executablesTruncated = false;
+  const recorder = new FactsRecorder({
+    matchers,
+    watchPaths,
+    what: 'test layer',
+    maxFindingsPerMatcher: limits.maxFindings ?? 1000,
+    maxExecutables: limits.maxExecutables ?? 200_000,
+    maxWatchedFileBytes: limits.maxWatchedBytes ?? 1024 * 1024,
+  });
   for (const e of entries) {
-    const path = normalisePath(e.path);
-    const base = basenameOf(path);
-    if (base === '.wh..wh..opq') {
-      opaqueDirs.add(dirnameOf(path));
-      continue;
-    }
-    if (base.startsWith('.wh.')) {
-      whiteouts.add(normalisePath(`${dirnameOf(path)}/${base.slice(4)}`));
-      continue;
-    }
-    const type: EntryType = e.type;
-    const linkTarget = e.type === 'symlink' ? e.target : e.type === 'hardlink' ? normalisePath(e.target) : undefined;
-    const mode = e.type === 'symlink' ? 0o777 : e.type === 'fifo' ? 0o644 : (e.mode ?? (e.type === 'dir' ? 0o755 : 0o644));
     const content = Buffer.from(e.type === 'file' ? (e.content ?? '') : '');
     const size = e.type === 'file' ? (e.size ?? content.length) : 0;
-    const info: EntryInfo = { path, basename: base, type, mode, size, uid: 0, gid: 0, ...(linkTarget !== undefined ? { linkTarget } : {}) };
-    for (const m of matchers) {
-      const set = matches.get(m.id);
-      if (!m.matches(info) || set?.has(path)) continue;
-      counts.set(m.id, (counts.get(m.id) ?? 0) + 1);
-      if (set && set.size < maxFindings) set.add(path);
-    }
-    symlinks.delete(path);
-    hardlinks.delete(path);
-    executables.delete(path);
-    if (e.type === 'symlink') symlinks.set(path, e.target);
-    if (e.type === 'hardlink') hardlinks.set(path, linkTarget ?? '');
-    if (e.type === 'file' && (mode & 0o111) !== 0) {
-      if (executables.size < maxExecutables) executables.add(path);
-      else executablesTruncated = true;
-    }
-    if (watchPaths.has(path) || (ancestors.has(path) && e.type === 'symlink')) {
-      watched[path] =
-        e.type === 'file'
-          ? { type: 'file', content: content.subarray(0, cap).toString('latin1'), size, truncated: size > cap }
-          : e.type === 'symlink'
-            ? { type: 'symlink', target: e.target }
-            : e.type === 'hardlink'
-              ? { type: 'hardlink', target: linkTarget ?? '' }
-              : e.type === 'dir'
-                ? { type: 'dir' }
-                : { type: 'other' };
-    } else if (path in watched) {
-      watched[path] = { type: 'other' };
+    const mode = e.type === 'symlink' ? 0o777 : e.type === 'fifo' ? 0o644 : (e.mode ?? (e.type === 'dir' ? 0o755 : 0o644));
+    const header: TarHeader = {
+      name: e.path,
+      linkname: e.type === 'symlink' || e.type === 'hardlink' ? e.target : '',
+      typeflag: TYPEFLAG[e.type],
+      mode,
+      uid: 0,
+      gid: 0,
+      size,
+      dataOffset: 0,
+      dataSize: size,
+      sparse: false,
+      capability: e.type === 'file' || e.type === 'hardlink' ? e.capability : undefined,
+    };
+    const sink = recorder.entry(header);
+    if (sink) {
+      if (content.length > 0) sink.write(content);
+      sink.end();
     }
   }
-  const sorted = (s: Iterable<string>): string[] => [...s].sort();
-  return {
-    matches: Object.fromEntries([...matches].map(([id, s]) => [id, sorted(s)])),
-    matchCounts: Object.fromEntries(counts),
-    whiteouts: sorted(whiteouts),
-    opaqueDirs: sorted(opaqueDirs),
-    watched,
-    symlinks: Object.fromEntries(symlinks),
-    hardlinks: Object.fromEntries(hardlinks),
-    executables: sorted(executables),
-    executablesTruncated,
-    compression: 'none',
-    entries: entries.length,
-    tarBytes: 0,
-  };
+  return recorder.facts('none', 0);
 }
 
 /** Records `layers` and merges them, watching more paths while the final filesystem asks for them (scan.ts's loop). */

@@ -14,12 +14,19 @@ import { join, dirname } from 'node:path';
 import { crc32, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 
 /** One tar entry to write. */
+/** Owner and extended attributes (PAX `SCHILY.xattr.*` records, bytes as given) any entry may carry. */
+interface EntryExtras {
+  uid?: number;
+  gid?: number;
+  xattrs?: Readonly<Record<string, Buffer>>;
+}
+
 export type EntrySpec =
-  | { type: 'file'; path: string; mode?: number; content?: string | Buffer; uid?: number; gid?: number }
-  | { type: 'dir'; path: string; mode?: number }
-  | { type: 'symlink'; path: string; target: string; mode?: number }
-  | { type: 'hardlink'; path: string; target: string; mode?: number }
-  | { type: 'char-device' | 'block-device' | 'fifo'; path: string; mode?: number };
+  | ({ type: 'file'; path: string; mode?: number; content?: string | Buffer } & EntryExtras)
+  | ({ type: 'dir'; path: string; mode?: number } & EntryExtras)
+  | ({ type: 'symlink'; path: string; target: string; mode?: number } & EntryExtras)
+  | ({ type: 'hardlink'; path: string; target: string; mode?: number } & EntryExtras)
+  | ({ type: 'char-device' | 'block-device' | 'fifo'; path: string; mode?: number } & EntryExtras);
 
 /** How long names are written. */
 export type LongNameStyle = 'pax' | 'gnu';
@@ -68,11 +75,11 @@ function pad(data: Buffer): Buffer[] {
   return rest === 0 ? [data] : [data, Buffer.alloc(512 - rest)];
 }
 
-function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
-  let len = Buffer.byteLength(body) + 1;
-  while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
-  return `${len}${body}`;
+function paxRecord(key: string, value: string | Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), Buffer.from(value), Buffer.from('\n')]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return Buffer.concat([Buffer.from(String(len)), body]);
 }
 
 /** Writes a tar archive of `entries` (with end-of-archive blocks). */
@@ -85,15 +92,20 @@ export function buildTar(entries: readonly EntrySpec[], longNames: LongNameStyle
     let name = e.path;
     let link = linkname;
     const tooLong = Buffer.byteLength(name) > 100 || Buffer.byteLength(link) > 100;
-    if (tooLong && longNames === 'pax') {
-      let records = '';
-      if (Buffer.byteLength(name) > 100) records += paxRecord('path', name);
-      if (Buffer.byteLength(link) > 100) records += paxRecord('linkpath', link);
-      const data = Buffer.from(records);
+    const xattrs = Object.entries(e.xattrs ?? {});
+    if ((tooLong && longNames === 'pax') || xattrs.length > 0) {
+      const records: Buffer[] = [];
+      if (tooLong && longNames === 'pax') {
+        if (Buffer.byteLength(name) > 100) records.push(paxRecord('path', name));
+        if (Buffer.byteLength(link) > 100) records.push(paxRecord('linkpath', link));
+        name = name.slice(0, 99);
+        link = link.slice(0, 99);
+      }
+      for (const [key, value] of xattrs) records.push(paxRecord(`SCHILY.xattr.${key}`, value));
+      const data = Buffer.concat(records);
       out.push(ustarHeader({ name: 'PaxHeaders/entry', typeflag: 'x', size: data.length }), ...pad(data));
-      name = name.slice(0, 99);
-      link = link.slice(0, 99);
-    } else if (tooLong) {
+    }
+    if (tooLong && longNames !== 'pax') {
       if (Buffer.byteLength(link) > 100) {
         const data = Buffer.from(link + '\0');
         out.push(ustarHeader({ name: '././@LongLink', typeflag: 'K', size: data.length }), ...pad(data));
@@ -105,8 +117,7 @@ export function buildTar(entries: readonly EntrySpec[], longNames: LongNameStyle
         name = name.slice(0, 99);
       }
     }
-    const uid = e.type === 'file' ? e.uid : undefined;
-    const gid = e.type === 'file' ? e.gid : undefined;
+    const { uid, gid } = e;
     out.push(ustarHeader({ name, typeflag: TYPEFLAG[e.type], size: content.length, mode: e.mode ?? defaultMode, linkname: link, uid, gid }));
     if (content.length > 0) out.push(...pad(content));
   }

@@ -232,6 +232,10 @@ export function blockPadding(size: number): number {
 export type PaxRecords = Map<string, string>;
 
 const SPARSE_OFFSET = 'GNU.sparse.offset';
+/** Go's `paxSchilyXattr`: the records Go's reader puts in `Header.Xattrs`, which runtimes set on the extracted file. */
+export const PAX_SCHILY_XATTR = 'SCHILY.xattr.';
+/** The xattr holding a file's capabilities (docs/checks.md, check 7). */
+export const CAPABILITY_XATTR = 'security.capability';
 const SPARSE_NUMBYTES = 'GNU.sparse.numbytes';
 const SPARSE_MAP = 'GNU.sparse.map';
 
@@ -257,7 +261,8 @@ export function parsePax(data: Buffer, offset: number): PaxRecords {
     const keyBytes = data.subarray(recStart, eq);
     const valueBytes = data.subarray(eq + 1, recStart + recLen - 1);
     const key = keyBytes.toString('utf8');
-    const value = valueBytes.toString('utf8');
+    // An xattr value is bytes (a capability set is binary): kept byte for byte as latin1.
+    const value = key.startsWith(PAX_SCHILY_XATTR) ? valueBytes.toString('latin1') : valueBytes.toString('utf8');
     if (keyBytes.length === 0) throw bad();
     const nulInValue = valueBytes.includes(0);
     if (key === 'path' || key === 'linkpath' || key === 'uname' || key === 'gname') {
@@ -295,6 +300,8 @@ export interface Mergeable {
   gid: number;
   size: number;
   sizeExact: bigint;
+  /** The `security.capability` xattr's bytes (`SCHILY.xattr.security.capability`), as Go puts it in `Header.Xattrs`. */
+  capability?: Buffer;
 }
 
 /** Go's `mergePAX`: empty values keep the header's; a value that does not parse fails the header. */
@@ -327,6 +334,9 @@ export function mergePax(hdr: Mergeable, records: PaxRecords | undefined, offset
       case 'mtime':
       case 'ctime':
         ok = validPaxTime(value);
+        break;
+      case PAX_SCHILY_XATTR + CAPABILITY_XATTR:
+        hdr.capability = Buffer.from(value, 'latin1');
         break;
     }
     if (!ok) throw new TarFormatError(`invalid PAX ${key} record for the entry at byte ${offset}`);

@@ -56,6 +56,8 @@ export interface TarHeader {
   readonly dataSize: number;
   /** True for a GNU sparse file: its content has holes that `dataSize` does not store. */
   readonly sparse: boolean;
+  /** The `security.capability` xattr (PAX `SCHILY.xattr.security.capability`), raw bytes: runtimes set it on the file. */
+  readonly capability: Buffer | undefined;
 }
 
 /** Receives the logical content of one entry. */
@@ -96,6 +98,7 @@ interface Building extends Omit<RawHeader, 'format'> {
   physical: number;
   headerOffset: number;
   sparseMap?: SparseEntry[];
+  capability?: Buffer;
 }
 
 const MAX_SPARSE_MAP_BYTES = MAX_SPECIAL_FILE_SIZE;
@@ -346,7 +349,7 @@ export class TarReader {
         if (path !== undefined && path !== '') hdr.name = path;
         this.#pending = {};
         this.#toPad();
-        this.#handler.entry({ name: hdr.name, linkname: '', typeflag: 'g', mode: 0, uid: 0, gid: 0, size: 0, dataOffset: offset + BLOCK_SIZE, dataSize: 0, sparse: false });
+        this.#handler.entry({ name: hdr.name, linkname: '', typeflag: 'g', mode: 0, uid: 0, gid: 0, size: 0, dataOffset: offset + BLOCK_SIZE, dataSize: 0, sparse: false, capability: undefined });
         return;
       }
       this.#pending.pax = records;
@@ -486,6 +489,7 @@ export class TarReader {
       dataOffset: this.#position,
       dataSize: building.physical,
       sparse: map !== undefined,
+      capability: building.capability,
     };
     this.#sink = this.#handler.entry(header);
     if (map !== undefined) {

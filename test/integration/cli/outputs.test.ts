@@ -123,7 +123,7 @@ test('--quiet: only the failed checks and the summary, for the check lines and t
 test('--list-checks: a table of id, severity, title and what it looks at; JSON with --format json', async () => {
   const table = await runCli(['--list-checks']);
   assert.equal(table.code, 0, table.stderr);
-  assert.match(table.stdout, /^suid +Critical +Checking for a suid bit file\n +every non-directory entry of every layer with\n +mode bit 04000$/m);
+  assert.match(table.stdout, /^suid +Critical +Checking for a suid bit file\n +every non-directory entry of every layer with\n +mode bit 04000 or file capabilities$/m);
   assert.ok(table.stdout.split('\n').every((l) => l.length <= 80));
   const json = await runCli(['--list-checks', '--format', 'json']);
   assert.equal(json.code, 0, json.stderr);

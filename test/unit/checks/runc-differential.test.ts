@@ -18,8 +18,7 @@ import fc from 'fast-check';
 import { defaultUserCheck } from '../../../src/checks/default-user.js';
 import { getExecUser, parseGroup, parsePasswd, toUint32, type ExecUser } from '../../../src/checks/passwd.js';
 import type { CheckInput } from '../../../src/checks/types.js';
-import { mergeLayers } from '../../../src/layer/final-fs.js';
-import type { LayerFacts, WatchedEntry } from '../../../src/layer/inspect.js';
+import { checkInput, type TestEntry } from '../../helpers/check-input.js';
 import { closeRuncOracle, resolveWithRunc, runcOracleSkip, type RuncAnswer, type UserCase } from '../../helpers/runc-oracle.js';
 import { describeOrSkip } from '../../helpers/skip.js';
 
@@ -123,19 +122,18 @@ function sameAnswer(go: RuncAnswer, me: ExecUser): boolean {
   return me.kind === 'ok' && go.uid === String(me.uid) && go.gid === String(me.gid);
 }
 
-/** The final filesystem of one layer holding the case's files (missing ones absent), both paths inspected. */
+/** The final filesystem of one layer holding the case's files (missing ones absent), recorded by the real recorder. */
 function checkInputOf(c: UserCase): CheckInput {
-  const watched: Record<string, WatchedEntry> = {};
-  if (c.passwd) watched['/etc/passwd'] = { type: 'file', content: Buffer.from(c.passwd).toString('latin1'), size: c.passwd.length, truncated: false };
-  if (c.group) watched['/etc/group'] = { type: 'file', content: Buffer.from(c.group).toString('latin1'), size: c.group.length, truncated: false };
-  const facts: LayerFacts = { matches: {}, matchCounts: {}, whiteouts: [], opaqueDirs: [], watched, symlinks: {}, hardlinks: {}, executables: [], executablesTruncated: false, compression: 'none', entries: 0, tarBytes: 0 };
-  const fs = mergeLayers([facts], new Set(['/etc/passwd', '/etc/group']));
-  return { name: { display: 'test/app:1.0', name: 'app', repository: 'test/app', tag: '1.0', tagOrigin: 'reference' }, config: { architecture: 'amd64', os: 'linux', config: { User: c.user } }, layers: [{ digest: `sha256:${'1'.repeat(64)}`, facts }], notScanned: [], fs };
+  const entries: TestEntry[] = [];
+  if (c.passwd) entries.push({ type: 'file', path: 'etc/passwd', content: c.passwd });
+  if (c.group) entries.push({ type: 'file', path: 'etc/group', content: c.group });
+  return checkInput({ layers: [{ entries }], config: { User: c.user } });
 }
 
 /** Where the check's verdict contradicts runc's: a pass on an image runc runs as root, or would not run. */
 function checkProblem(go: RuncAnswer, c: UserCase): string | undefined {
   const outcome = defaultUserCheck.run(checkInputOf(c));
+  assert.ok(!(outcome instanceof Promise), 'check 3 answers at once');
   if (!outcome.pass) return undefined;
   if (go.error !== null) return `the check passed (${outcome.description}) but runc refuses: ${go.error}`;
   if (toUint32(BigInt(go.uid)) === 0 || toUint32(BigInt(go.gid)) === 0) return `the check passed (${outcome.description}) but runc runs it as uid ${go.uid}, gid ${go.gid}`;

@@ -14,7 +14,9 @@ import { checkInput } from '../../helpers/check-input.js';
 function run(config: RuntimeConfig): { pass: boolean; description: string } {
   const check = ALL_CHECKS.find((c) => c.id === 'startup-command');
   assert.ok(check);
-  return check.run(checkInput({ layers: [], config }));
+  const outcome = check.run(checkInput({ layers: [], config }));
+  assert.ok(!(outcome instanceof Promise), 'check 6 answers at once');
+  return outcome;
 }
 
 describe('check 6: an empty command is no command', () => {

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mergeLayers, removalIndex, type FileRead } from '../../../src/layer/final-fs.js';
-import type { LayerFacts } from '../../../src/layer/inspect.js';
+import type { LayerFacts, LayerOp } from '../../../src/layer/inspect.js';
 import { normalisePath } from '../../../src/layer/paths.js';
 import { recordImage, type TestEntry } from '../../helpers/check-input.js';
 
@@ -22,12 +22,13 @@ const fsOf = (...layers: TestEntry[][]): ReturnType<typeof recordImage>['fs'] =>
 const file = (path: string, content = '', mode = 0o644): TestEntry => ({ type: 'file', path, content, mode });
 const exe = (path: string): TestEntry => ({ type: 'file', path, content: 'x', mode: 0o755 });
 const link = (path: string, target: string): TestEntry => ({ type: 'symlink', path, target });
-const hard = (path: string, target: string): TestEntry => ({ type: 'hardlink', path, target });
+// A tar writer gives a hard link its inode's mode.
+const hard = (path: string, target: string, mode = 0o755): TestEntry => ({ type: 'hardlink', path, target, mode });
 const ok = (path: string, content: string, size = Buffer.byteLength(content), truncated = false): FileRead => ({ status: 'ok', path, content, bytes: Buffer.from(content), size, truncated });
 
 /** Facts with only what mergeLayers reads. */
 function facts(over: Partial<LayerFacts>): LayerFacts {
-  return { matches: {}, matchCounts: {}, whiteouts: [], opaqueDirs: [], watched: {}, symlinks: {}, hardlinks: {}, executables: [], executablesTruncated: false, compression: 'none', entries: 0, tarBytes: 0, ...over };
+  return { matches: {}, matchCounts: {}, whiteouts: [], opaqueDirs: [], watched: {}, symlinks: {}, ops: [], executablesTruncated: false, capabilities: {}, compression: 'none', entries: 0, tarBytes: 0, ...over };
 }
 
 describe('mergeLayers: symlinks', () => {
@@ -41,7 +42,7 @@ describe('mergeLayers: symlinks', () => {
     const fs = fsOf([link('bin', 'usr/bin'), exe('usr/bin/nc.openbsd'), link('etc/alternatives/nc', '/bin/nc.openbsd'), link('usr/bin/nc', '/etc/alternatives/nc')]);
     const r = fs.lookup('/usr/bin/nc');
     assert.equal(r.path, '/usr/bin/nc.openbsd');
-    assert.ok(r.status === 'found' && r.node.type === 'file' && r.node.exec && r.node.origin === '/usr/bin/nc.openbsd');
+    assert.ok(r.status === 'found' && r.node.type === 'file' && (r.node.inode.mode & 0o111) !== 0 && r.node.inode.origin === '/usr/bin/nc.openbsd');
     // Not following the last link stops at the link itself.
     assert.deepEqual(fs.lookup('/usr/bin/nc', { followLast: false }), { status: 'found', path: '/usr/bin/nc', node: { type: 'symlink', target: '/etc/alternatives/nc' } });
   });
@@ -68,6 +69,15 @@ describe('mergeLayers: symlinks', () => {
     assert.deepEqual(fs.read('/l1'), ok('/target', 'end'));
     assert.equal(fs.lookup('/l0').status, 'loop');
     assert.equal(fs.lookup('/l1', { hops: 1 }).status, 'loop');
+    // Resolutions are remembered per link: whichever lookup comes first, the count is the kernel's.
+    const ops: LayerOp[] = [{ op: 'file', path: '/target', mode: 0o644, uid: 0, gid: 0 }];
+    for (let i = 0; i < 41; i++) ops.push({ op: 'symlink', path: `/l${i}`, target: i === 40 ? '/target' : `/l${i + 1}` });
+    for (const order of [['/l2', '/l3'], ['/l3', '/l2']]) {
+      const again = mergeLayers([facts({ ops })]);
+      for (const p of order) assert.equal(again.lookup(p, { hops: p === '/l2' ? 3 : 0 }).status, p === '/l2' ? 'loop' : 'found', `${order.join(' then ')}: ${p}`);
+      assert.equal(again.lookup('/l2', { hops: 1 }).status, 'found');
+      assert.equal(again.lookup('/l2', { hops: 2 }).status, 'loop');
+    }
   });
 
   it('an ancestor directory link redirects (/etc → /private/etc), until a later layer whites it out', () => {
@@ -105,13 +115,20 @@ describe('mergeLayers: layers, whiteouts, opaque dirs', () => {
     assert.equal(fs.lookup('/bin/true').status, 'found');
   });
 
-  it('a later layer writing or whiting out below a lower symlink makes that path a directory (overlayfs: an upper dir hides a lower non-dir)', () => {
+  it('a later layer writing below a lower symlink: overlay makes that path a directory, vfs writes through the link', () => {
     const fs = fsOf([link('etc', '/private/etc'), file('private/etc/passwd', 'hidden: app:x:1000:1000')], [file('etc/passwd', 'app:x:0:0')]);
+    // The content is the same either way; where it is differs.
     assert.deepEqual(fs.read('/etc/passwd'), ok('/etc/passwd', 'app:x:0:0'));
-    // A whiteout below it too: the layer holds /etc as a directory.
-    const whited = fsOf([link('etc', '/private/etc'), file('private/etc/passwd', 'p')], [file('etc/.wh.shadow')]);
+    const [overlay, vfs] = fs.views;
+    assert.deepEqual(overlay?.lookup('/etc', { followLast: false }), { status: 'found', path: '/etc', node: { type: 'dir' } });
+    assert.deepEqual(vfs?.lookup('/etc', { followLast: false }), { status: 'found', path: '/etc', node: { type: 'symlink', target: '/private/etc' } });
+    assert.equal(vfs?.lookup('/private/etc/passwd').status, 'found');
+    assert.deepEqual(fs.landings(1, '/etc/passwd'), [{ driver: 'vfs', at: '/private/etc/passwd', link: '/etc', target: '/private/etc' }]);
+    // A whiteout below it: overlay holds /etc as an empty directory, vfs removes through the link.
+    const whited = fsOf([link('etc', '/private/etc'), file('private/etc/passwd', 'p'), file('private/etc/group', 'g')], [file('etc/.wh.group')]);
     assert.deepEqual(whited.lookup('/etc'), { status: 'found', path: '/etc', node: { type: 'dir' } });
-    assert.deepEqual(whited.read('/etc/passwd'), { status: 'missing', path: '/etc/passwd' });
+    assert.deepEqual(whited.read('/etc/passwd'), { status: 'unreadable', path: '/etc/passwd', reason: '/etc/passwd differs between storage drivers: nothing at /etc/passwd with overlay, /private/etc/passwd (1 bytes) with vfs' });
+    assert.deepEqual(whited.read('/etc/group'), { status: 'missing', path: '/etc/group' });
   });
 
   it('says what a read found: a directory, a fifo, a file too large to keep whole, nothing', () => {
@@ -126,10 +143,32 @@ describe('mergeLayers: layers, whiteouts, opaque dirs', () => {
 });
 
 describe('mergeLayers: hard links', () => {
-  it('follows a chain of hard links (a link to a link) inside a layer and across layers', () => {
+  it('follows a chain of hard links (a link to a link) inside a layer; across layers only vfs links (overlay refuses the layer)', () => {
     const fs = fsOf([file('etc/passwd.real', 'app:x:1000:1000'), hard('etc/p2', 'etc/passwd.real'), hard('etc/passwd', 'etc/p2')], [hard('etc/group', 'etc/passwd')]);
     assert.deepEqual(fs.read('/etc/passwd'), ok('/etc/passwd', 'app:x:1000:1000'));
-    assert.deepEqual(fs.read('/etc/group'), ok('/etc/group', 'app:x:1000:1000'));
+    assert.deepEqual(fs.read('/etc/group'), {
+      status: 'unreadable',
+      path: '/etc/group',
+      reason: '/etc/group differs between storage drivers: /etc/group is a hard link to /etc/passwd, which is not in the image with overlay, /etc/group (15 bytes) with vfs',
+    });
+    const [, vfs] = fs.views;
+    const group = vfs?.lookup('/etc/group');
+    assert.ok(group?.status === 'found' && group.node.type === 'file' && group.node.inode.origin === '/etc/passwd.real');
+  });
+
+  it('a hard link header sets the mode of every name of the inode (containers/storage: link, lchown, chmod)', () => {
+    const fs = fsOf([file('usr/lib/x/real', 'x', 0o644), hard('tmp/h', 'usr/lib/x/real', 0o4755)]);
+    for (const view of fs.views) {
+      const r = view.lookup('/usr/lib/x/real');
+      assert.ok(r.status === 'found' && r.node.type === 'file' && r.node.inode.mode === 0o4755, view.driver);
+    }
+    // In a later layer, only vfs links (and chmods) the lower file: overlay refuses the layer.
+    const later = fsOf([file('usr/lib/x/real', 'x', 0o644)], [hard('tmp/h', 'usr/lib/x/real', 0o755)]);
+    const [overlay, vfs] = later.views;
+    const o = overlay?.lookup('/usr/lib/x/real');
+    const v = vfs?.lookup('/usr/lib/x/real');
+    assert.ok(o?.status === 'found' && o.node.type === 'file' && o.node.inode.mode === 0o644);
+    assert.ok(v?.status === 'found' && v.node.type === 'file' && v.node.inode.mode === 0o755);
   });
 
   it('keeps the content the target had when the link was made, whatever later layers do to the target', () => {
@@ -141,9 +180,9 @@ describe('mergeLayers: hard links', () => {
   });
 
   it('a hard link to an executable is an executable; to a missing target, a link that says so', () => {
-    const fs = fsOf([exe('bin/busybox'), hard('bin/su', 'bin/busybox'), hard('etc/passwd', 'nowhere/passwd')]);
+    const fs = fsOf([exe('bin/busybox'), hard('bin/su', 'bin/busybox'), hard('etc/passwd', 'nowhere/passwd', 0o644)]);
     const su = fs.lookup('/bin/su');
-    assert.ok(su.status === 'found' && su.node.type === 'file' && su.node.exec);
+    assert.ok(su.status === 'found' && su.node.type === 'file' && (su.node.inode.mode & 0o111) !== 0);
     assert.deepEqual(fs.read('/etc/passwd'), { status: 'unreadable', path: '/etc/passwd', reason: '/etc/passwd is a hard link to /nowhere/passwd, which is not in the image' });
   });
 });
@@ -165,16 +204,17 @@ describe('mergeLayers: what scan.ts must watch next', () => {
   });
 
   it('without the watch set every absent path counts as missing', () => {
-    const fs = mergeLayers([facts({ symlinks: { '/etc': '/elsewhere' } })]);
+    const fs = mergeLayers([facts({ ops: [{ op: 'symlink', path: '/etc', target: '/elsewhere' }] })]);
     assert.deepEqual(fs.read('/etc/passwd'), { status: 'missing', path: '/elsewhere/passwd' });
     assert.equal(fs.resolve('/etc/passwd'), '/elsewhere/passwd');
   });
 
   it('merges a hostile layer set in time linear in its size: 60,000 whiteouts over 60,000 files', () => {
     // The former merge walked every lower path for each whiteout: 3.6e9 steps here.
-    const executables = Array.from({ length: 60_000 }, (_, i) => `/d${i % 300}/f${i}`);
-    const whiteouts = Array.from({ length: 60_000 }, (_, i) => `/d${i % 300}/f${i}x`);
-    const fs = mergeLayers([facts({ executables }), facts({ whiteouts, opaqueDirs: Array.from({ length: 300 }, (_, i) => `/e${i}`) })]);
+    const executables = Array.from({ length: 60_000 }, (_, i): LayerOp => ({ op: 'file', path: `/d${i % 300}/f${i}`, mode: 0o755, uid: 0, gid: 0 }));
+    const whiteouts = Array.from({ length: 60_000 }, (_, i): LayerOp => ({ op: 'whiteout', path: `/d${i % 300}/f${i}x` }));
+    const opaque = Array.from({ length: 300 }, (_, i): LayerOp => ({ op: 'opaque', path: `/e${i}` }));
+    const fs = mergeLayers([facts({ ops: executables }), facts({ ops: [...whiteouts, ...opaque] })]);
     assert.equal(fs.lookup('/d7/f7').status, 'found');
     assert.equal(fs.lookup('/d7/f7x').status, 'absent');
   });

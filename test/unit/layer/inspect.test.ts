@@ -104,7 +104,8 @@ describe('inspectLayer: entries', () => {
   it('reports every entry kind with its type, mode, size and link target', async () => {
     const rec = recorder();
     const facts = await inspectLayer(chunked(buildTar(RICH)), { matchers: [rec.matcher], watchPaths: new Set(), what: 'layer sha256:test' });
-    const byPath = new Map(rec.seen.map((e) => [e.path, e]));
+    // The first time a path is seen (a hard link shows its target again: below).
+    const byPath = new Map([...rec.seen].reverse().map((e) => [e.path, e]));
     assert.deepEqual(byPath.get('/etc'), { path: '/etc', basename: 'etc', type: 'dir', mode: 0o755, size: 0, uid: 0, gid: 0 });
     assert.deepEqual(byPath.get('/usr/bin/su'), { path: '/usr/bin/su', basename: 'su', type: 'file', mode: 0o4755, size: 3000, uid: 0, gid: 0 });
     assert.deepEqual(byPath.get('/usr/bin/su-again'), { path: '/usr/bin/su-again', basename: 'su-again', type: 'hardlink', mode: 0o4755, size: 0, uid: 0, gid: 0, linkTarget: '/usr/bin/su' });
@@ -114,6 +115,9 @@ describe('inspectLayer: entries', () => {
     assert.equal(byPath.get('/dev/sda')?.type, 'block-device');
     assert.equal(byPath.get('/run/initctl')?.type, 'fifo');
     assert.equal(byPath.get('/usr/local/bin/tool')?.size, 513);
+    // A hard link's header sets the mode of the inode its target shares: the target is shown again with it.
+    const again = rec.seen.findIndex((e) => e.path === '/usr/bin/su-again');
+    assert.deepEqual(rec.seen[again + 1], { path: '/usr/bin/su', basename: 'su', type: 'file', mode: 0o4755, size: 0, uid: 0, gid: 0 });
     // Whiteouts are never shown to matchers.
     assert.ok(rec.seen.every((e) => !e.basename.startsWith('.wh.')));
     assert.equal(facts.entries, RICH.length);
@@ -201,9 +205,9 @@ describe('inspectLayer: entries', () => {
       opaqueDirs: [],
       watched: {},
       symlinks: {},
-      hardlinks: {},
-      executables: [],
+      ops: [],
       executablesTruncated: false,
+      capabilities: {},
       compression: 'none',
       entries: 0,
       tarBytes: 1024,
@@ -367,9 +371,9 @@ describe('inspectLayer: corrupt input and limits', () => {
     assert.equal(fine.matches['all']?.length, 1);
   });
 
-  it('maxRecordedPaths bounds the memory of links and whiteouts → LAYER_TOO_LARGE', async () => {
+  it('maxRecordedPaths bounds the memory of links, directories and whiteouts → LAYER_TOO_LARGE', async () => {
     const many = buildTar(Array.from({ length: 200 }, (_, i): EntrySpec => ({ type: 'file', path: `usr/share/${i}/.wh.gone`, content: '' })));
-    await rejectsWith(inspect(many, { maxRecordedPaths: 100 }), 'LAYER_TOO_LARGE', /more than 100 links and whiteouts/);
+    await rejectsWith(inspect(many, { maxRecordedPaths: 100 }), 'LAYER_TOO_LARGE', /more than 100 links, directories and whiteouts/);
     assert.equal((await inspect(many)).whiteouts.length, 200);
   });
 

@@ -35,9 +35,19 @@ const FACTS: LayerFacts = {
   opaqueDirs: [],
   watched: { '/etc/passwd': { type: 'file', content: 'root:x:0:0::/root:/bin/sh\n', size: 26, truncated: false }, '/etc/os-release': { type: 'symlink', target: '../usr/lib/os-release' } },
   symlinks: { '/etc/os-release': '../usr/lib/os-release' },
-  hardlinks: {},
-  executables: ['/usr/bin/gcc'],
+  ops: [
+    { op: 'dir', path: '/usr' },
+    { op: 'file', path: '/usr/bin/gcc', mode: 0o755, uid: 0, gid: 0 },
+    { op: 'file', path: '/usr/bin/ping', mode: 0o755, uid: 0, gid: 0, capability: 'file capabilities cap_net_raw+ep' },
+    { op: 'file', path: '/etc/passwd', mode: 0o644, uid: 0, gid: 0, content: { type: 'file', content: 'root:x:0:0::/root:/bin/sh\n', size: 26, truncated: false } },
+    { op: 'symlink', path: '/etc/os-release', target: '../usr/lib/os-release' },
+    { op: 'hardlink', path: '/usr/bin/cc', target: '/usr/bin/gcc', mode: 0o755, uid: 0, gid: 0 },
+    { op: 'whiteout', path: '/tmp/x' },
+    { op: 'opaque', path: '/var/cache' },
+    { op: 'other', path: '/dev/null' },
+  ],
   executablesTruncated: false,
+  capabilities: { '/usr/bin/ping': 'file capabilities cap_net_raw+ep' },
   compression: 'gzip',
   entries: 4,
   tarBytes: 4096,
@@ -147,6 +157,10 @@ describe('diskFactsStore', () => {
     }
     assert.ok(!isLayerFacts({ ...FACTS, matches: { compilers: [1] } }));
     assert.ok(!isLayerFacts({ ...FACTS, compression: 'brotli' }));
+    for (const op of [{ op: 'chmod', path: '/x' }, { op: 'dir', path: 'relative' }, { op: 'file', path: '/x', mode: 0o10000, uid: 0, gid: 0 }, { op: 'file', path: '/x', mode: 0o644, uid: 0, gid: 0, content: { type: 'dir' } }, { op: 'hardlink', path: '/x', mode: 0o644, uid: 0, gid: 0 }, { op: 'symlink', path: '/x' }]) {
+      assert.ok(!isLayerFacts({ ...FACTS, ops: [...FACTS.ops, op] }), JSON.stringify(op));
+    }
+    assert.ok(!isLayerFacts({ ...FACTS, capabilities: { '/x': 1 } }));
   });
 
   it('over the budget, the least recently used entries go; a hit counts as a use', async () => {
