@@ -31,6 +31,10 @@ export type ErrorCode =
   | 'NO_IMAGE'
   // exit 23: the report could not be written
   | 'REPORT_WRITE'
+  // exit 24: the scan's verdict could not be attached to its image (docs/attest.md)
+  | 'ATTACH_FAILED'
+  // exit 25: `verify` found no valid attestation (none, bad signature, another image, policy or version, too old)
+  | 'NO_VALID_ATTESTATION'
   // exit 130 / 143: stopped by a signal
   | 'INTERRUPTED'
   // exit 1: a bug in oci-scan (e.g. a report that does not validate)

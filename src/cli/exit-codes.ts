@@ -47,6 +47,10 @@ export function exitCodeFor(code: ErrorCode): number {
       return 22;
     case 'REPORT_WRITE':
       return 23;
+    case 'ATTACH_FAILED':
+      return 24;
+    case 'NO_VALID_ATTESTATION':
+      return 25;
     case 'INTERRUPTED':
       return 130;
     case 'INTERNAL':
