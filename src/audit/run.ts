@@ -34,6 +34,8 @@ import { ALL_CHECKS } from '../checks/index.js';
 import { makeRecord, RecordIndex, RecordJournal, recordedScan, RECORDS_DIR, verdictKey, type RecordedImage } from './records.js';
 import { buildSummary, type AuditError, type AuditSummary, type SummaryImage } from './summary.js';
 import type { ToolInfo } from '../report/formats/json.js';
+import { findAttestation, type Expectations } from '../attest/find.js';
+import type { FetchedManifest } from '../registry/repository.js';
 import { ensureReportsDir } from '../report/write.js';
 
 /** What an audit runs with. */
@@ -54,6 +56,10 @@ export interface AuditOptions {
   readonly describe: (err: unknown) => ScanFailure;
   /** Keep every image's results for the whole-audit documents (json, sarif, junit); false keeps the summary entries only, so memory does not grow with the checks' results. */
   readonly keepResults: boolean;
+  /** `--reuse-attestations`: a reference whose image has a valid attestation of its verdict (docs/attest.md) is not scanned; its report is written from the attested results. */
+  readonly reuse?: Omit<Expectations, 'digest' | 'now'>;
+  /** Called with each reference's scans once its report is written (`--attach`). */
+  readonly afterScan?: (scans: readonly ImageScan[]) => Promise<void>;
     /** Called as each reference is done (progress). */
   readonly onReference?: (event: { readonly reference: string; readonly done: number; readonly total: number; readonly resumed: boolean; readonly error?: AuditError }) => void;
 }
@@ -221,6 +227,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   let done = 0;
   let scanned = 0;
   let resumed = 0;
+  let attested = 0;
   const finish = (reference: string, wasResumed: boolean, error?: AuditError): void => {
     done += 1;
     options.onReference?.({ reference, done, total, resumed: wasResumed, ...(error ? { error } : {}) });
@@ -233,10 +240,11 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   const toScan: Resolved[] = [];
   await mapLimit(plan.refs, options.concurrency, async (ref) => {
     let digest: string;
+    let fetched: FetchedManifest | undefined;
     try {
       digest = layoutDigests ? (layoutDigests.get(ref.tag) ?? '') : await gated(ref, async () => {
         const repo = await scanOptions.session.registry(registryOf(ref) ?? '').repository(parseReference(ref.reference).repository, { logger: scanOptions.logger, signal });
-        const fetched = await repo.manifest(ref.tag, signal);
+        fetched = await repo.manifest(ref.tag, signal);
         primed.keep(`${ref.repository}\n${fetched.digest}`, { bytes: fetched.bytes, digest: fetched.digest, ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}) });
         return fetched.digest;
       });
@@ -250,7 +258,21 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     }
     const record = previous?.complete(ref.reference, digest, verdict);
     if (!record) {
-      toScan.push({ ref, digest });
+      const reused = options.reuse && fetched ? await reuseAttestation(ref, digest, fetched, options.reuse, scanOptions).catch((err: unknown) => {
+        if (signal?.aborted) throw err;
+        scanOptions.logger.info({ reference: ref.reference, error: describe(err).message }, 'attestation not read; scanning');
+        return undefined;
+      }) : undefined;
+      if (!reused) {
+        toScan.push({ ref, digest });
+        return;
+      }
+      const recorded = await writeReference(reportsDir, journal, ref, digest, verdict, [reused], signal);
+      primed.take(`${ref.repository}\n${digest}`);
+      entries.push(...recorded.map((i) => i.entry));
+      if (options.keepResults) outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
+      attested += 1;
+      finish(ref.reference, false);
       return;
     }
     primed.take(`${ref.repository}\n${digest}`);
@@ -296,6 +318,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
           const scans: ImageScan[] = [];
           for (const image of named) scans.push(await gated(ref, () => scanImage(image, scanOptions, facts)));
           const recorded = await writeReference(reportsDir, journal, ref, digest, verdict, scans, signal);
+          await options.afterScan?.(scans);
           entries.push(...recorded.map((i) => i.entry));
           if (options.keepResults) outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
           scanned += 1;
@@ -316,11 +339,63 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   }
 
   const complete = !signal?.aborted;
-  const summary = buildSummary({ ...header, complete, pending: total - done, run: { scanned, resumed } }, entries);
+  const summary = buildSummary({ ...header, complete, pending: total - done, run: { scanned, resumed, ...(options.reuse ? { attested } : {}) } }, entries);
   // Outcomes in summary order (reference, then platform), as the whole-audit documents list them.
   const order = new Map(summary.images.map((image, i) => [image.reference, i]));
   outcomes.sort((a, b) => (order.get(a.input) ?? 0) - (order.get(b.input) ?? 0));
   return { summary, outcomes, listed: plan.listed + plan.failures.length };
+}
+
+/** The manifest digest of the platform scanned in `fetched` (itself, or the one entry of an index for the platform asked for); undefined when that is not one entry. */
+function platformManifest(fetched: FetchedManifest, platform: ScanOptions['platform']): { readonly digest: string; readonly indexDigest?: string } | undefined {
+  const doc = JSON.parse(fetched.bytes.toString('utf8')) as { manifests?: unknown };
+  if (!Array.isArray(doc.manifests)) return { digest: fetched.digest };
+  if (platform === 'all') return undefined;
+  const matching = doc.manifests.filter((m: { platform?: { os?: unknown; architecture?: unknown; variant?: unknown }; digest?: unknown }) => m.platform?.os === platform.os && m.platform.architecture === platform.architecture && (platform.variant === undefined || m.platform.variant === platform.variant) && typeof m.digest === 'string') as Array<{ digest: string }>;
+  const [only, more] = matching;
+  return only && !more ? { digest: only.digest, indexDigest: fetched.digest } : undefined;
+}
+
+/**
+ * The scan of `ref` as its valid attestation states it (docs/attest.md, "Audits that reuse
+ * them"), or undefined when it has none: signed with the key, about this manifest, by this
+ * major.minor, under this policy, fresh enough, and made for this very reference (the Tag
+ * check and a policy's rules depend on the name). No blob of the image is read.
+ */
+async function reuseAttestation(ref: PlannedRef, digest: string, fetched: FetchedManifest, reuse: NonNullable<AuditOptions['reuse']>, options: ScanOptions & { readonly session: Session }): Promise<ImageScan | undefined> {
+  const subject = platformManifest(fetched, options.platform);
+  if (!subject) return undefined;
+  const parsed = parseReference(ref.reference);
+  const repo = await options.session.registry(parsed.registry).repository(parsed.repository, { logger: options.logger, signal: options.signal });
+  const found = await findAttestation(repo, { ...reuse, digest: subject.digest, now: new Date() }, options.signal);
+  if (!('verified' in found)) {
+    options.logger.info({ reference: ref.reference, reason: found.reason, problem: found.problem }, 'no valid attestation; scanning');
+    return undefined;
+  }
+  const attested = found.verified.image;
+  let made;
+  try {
+    made = parseReference(attested.reference);
+  } catch {
+    return undefined;
+  }
+  if (made.registry !== parsed.registry || made.repository !== parsed.repository || made.tag !== parsed.tag) {
+    options.logger.info({ reference: ref.reference, attestedAs: attested.reference }, 'the attestation was made for another reference; scanning');
+    return undefined;
+  }
+  const name = registryName(ref.reference);
+  const results = attested.results.map(({ CheckSeverity: _, ...r }) => r);
+  const recorded = recordedScan({
+    entry: { reference: ref.reference, repository: ref.repository, tag: ref.tag, digest, platform: null, highest: attested.highest, failedChecks: [], layers: attested.layers, report: null },
+    name,
+    manifestDigest: subject.digest,
+    ...(subject.indexDigest !== undefined ? { indexDigest: subject.indexDigest } : {}),
+    configDigest: attested.configDigest,
+    ...(attested.platform ? { platform: attested.platform } : {}),
+    results,
+  });
+  options.logger.info({ reference: ref.reference, artifact: found.verified.artifact, scannedAt: found.verified.statement.predicate.scannedAt }, 'verdict reused from its attestation');
+  return { ...recorded, results, report: { [name.display]: results } };
 }
 
 /** The digest of each tag of a layout: the entry's, or for the platforms of one image (several entries), a digest of theirs. */

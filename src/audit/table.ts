@@ -56,7 +56,7 @@ export function auditTable(summary: AuditSummary): string {
   const { run } = summary;
   out.push(`Audit of ${terminalText(summary.source, 300)}${shard}: ${count(totals.images, 'image')}, ${totals.scanned} with results, ${totals.errors} not scanned, ${count(totals.distinctManifests, 'distinct manifest')}, ${count(totals.distinctLayers, 'distinct layer')} — ${state}`);
   if (summary.listingError) out.push(`Listing failed: ${terminalText(summary.listingError.message, 500)}`);
-  out.push(`This run: ${count(run.scanned, 'reference')} scanned, ${run.resumed} reused from an earlier run's records (same digest, policy, checks, platform and version)`);
+  out.push(`This run: ${count(run.scanned, 'reference')} scanned, ${run.resumed} reused from an earlier run's records (same digest, policy, checks, platform and version)${run.attested !== undefined ? `, ${run.attested} from signed attestations` : ''}`);
   out.push('', 'Images by highest severity:');
   for (const s of SEVERITY_ORDER) out.push(`  ${s.padEnd(14)} ${String(totals.bySeverity[s]).padStart(6)}`);
   out.push(`  ${'not scanned'.padEnd(14)} ${String(totals.errors).padStart(6)}`);

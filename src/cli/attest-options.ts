@@ -15,10 +15,13 @@ import { OciScanError } from '../errors.js';
 import { policyFingerprint } from '../policy/fingerprint.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import type { RegistryOptions } from '../registry/options.js';
-import { openSession } from '../registry/session.js';
+import { openSession, type Session } from '../registry/session.js';
 import { toolInfo } from '../report/formats/json.js';
 import type { ScannedImage } from '../report/model.js';
 import { printFailure } from './output.js';
+
+/** The default of `--max-age` (verify, audit --reuse-attestations): a verdict older than a week is not taken. */
+export const DEFAULT_MAX_AGE = '7d';
 
 /** `--attach` with its signing key, resolved. */
 export interface AttachConfig {
@@ -83,27 +86,43 @@ export function verdictTime(env: NodeJS.ProcessEnv, now: Date = new Date()): Dat
   return new Date(Number(epoch.trim()) * 1000);
 }
 
-/**
- * Attaches the verdict of every image scanned (after the reports are written: a refused push
- * never costs the scan its reports); each failure prints its one line. Returns the failures.
- */
-export async function attachAll(scans: readonly ScannedImage[], attach: AttachConfig, run: { readonly registry: RegistryOptions; readonly policy?: LoadedPolicy | undefined; readonly logger: Logger; readonly signal: AbortSignal; readonly env: NodeJS.ProcessEnv; readonly prefix: (scan: ScannedImage) => string }): Promise<unknown[]> {
-  const session = openSession({ registry: run.registry, logger: run.logger });
+/** What attaching a run's verdicts needs. */
+export interface AttachRun {
+  readonly policy?: LoadedPolicy | undefined;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  readonly env: NodeJS.ProcessEnv;
+  /** The failure line's prefix for a scan (its image, when the run has several). */
+  readonly prefix: (scan: ScannedImage) => string;
+}
+
+/** Attaches the verdict of each of `scans` through `session`; each failure prints its one line. Returns the failures. */
+export async function attachScans(scans: readonly ScannedImage[], attach: AttachConfig, session: Session, run: AttachRun): Promise<unknown[]> {
   if (attach.pem) session.scrubber.addSecret(attach.pem.trim());
   const failures: unknown[] = [];
   const scannedAt = verdictTime(run.env);
-  try {
-    for (const scan of scans) {
-      try {
-        await attachVerdict(scan, { session, logger: run.logger, signal: run.signal, ...(attach.key ? { key: attach.key } : {}), tool: toolInfo(), policyFingerprint: policyFingerprint(run.policy?.policy), scannedAt });
-      } catch (err) {
-        if (run.signal.aborted) throw err;
-        printFailure(err, run.logger, run.prefix(scan));
-        failures.push(err);
-      }
+  for (const scan of scans) {
+    try {
+      await attachVerdict(scan, { session, logger: run.logger, signal: run.signal, ...(attach.key ? { key: attach.key } : {}), tool: toolInfo(), policyFingerprint: policyFingerprint(run.policy?.policy), scannedAt });
+    } catch (err) {
+      if (run.signal.aborted) throw err;
+      printFailure(err, run.logger, run.prefix(scan));
+      failures.push(err);
     }
+  }
+  return failures;
+}
+
+/**
+ * Attaches the verdict of every image a scan run scanned, after its reports are written (a
+ * refused push never costs the scan its reports), through a session of its own: the scan's
+ * closed once its layers were read. Returns the failures.
+ */
+export async function attachAll(scans: readonly ScannedImage[], attach: AttachConfig, run: AttachRun & { readonly registry: RegistryOptions }): Promise<unknown[]> {
+  const session = openSession({ registry: run.registry, logger: run.logger });
+  try {
+    return await attachScans(scans, attach, session, run);
   } finally {
     await session.close();
   }
-  return failures;
 }

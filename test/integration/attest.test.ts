@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { generateKeyPairSync } from 'node:crypto';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetch } from 'undici';
 import { bundleFromJSON } from '@sigstore/bundle';
@@ -20,6 +20,7 @@ import { startReferrersRegistry, type ReferrersRegistry } from '../helpers/refer
 import { runCli, tempDir } from '../helpers/scan.js';
 import { describeOrSkip } from '../helpers/skip.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
+import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
 import { artifactManifest, referrersTag } from '../../src/attest/referrers.js';
 
 const skip = registrySkipReason();
@@ -301,6 +302,55 @@ describeOrSkip('--attach refused by the registry (token auth, anonymous: pull on
     assert.equal(lines.length, 1, run.stderr);
     assert.match(lines[0] ?? '', /^oci-scan: cannot attach the verdict to .*team\/app@sha256:[0-9a-f]{64}: the registry refused the push \(401\): use credentials that may push/);
     assert.ok(tokens.requests.some((r) => r.scopes.includes('repository:team/app:pull,push')), 'push scope asked for');
+  });
+});
+
+describeOrSkip('audit --attach, then audit --reuse-attestations (round trip)', { skip }, () => {
+  let registry: RunningRegistry;
+  let proxy: CountingProxy;
+  let view: RegistryView;
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let keys: Keys;
+  before(async () => {
+    registry = await startRegistry({ kind: 'none' });
+    proxy = await startCountingProxy(registry.url);
+    view = new RegistryView(registry.url);
+    ({ dir, cleanup } = await tempDir('oci-scan-attest-audit-'));
+    keys = await makeKeys(dir, 'k');
+    await new Pusher(registry.url, 'audit/app').image(clean, '1.0');
+    await new Pusher(registry.url, 'audit/tools').image(tools, '1.0');
+  });
+  after(async () => {
+    await proxy?.stop();
+    await registry?.stop();
+    await cleanup?.();
+  });
+
+  test('the second audit takes both verdicts from their attestations and fetches no blob of either image', async () => {
+    const attached = await runCli(['audit', `${proxy.host}/audit`, '--attach', '--sign-key', keys.privateFile, '--reports-dir', join(dir, 'first'), '-q'], { env: baseEnv });
+    assert.equal(attached.code, 14, attached.stderr);
+    assert.equal((await view.tagIndex('audit/app', clean.manifestDigest)).length, 1);
+    assert.equal((await view.tagIndex('audit/tools', tools.manifestDigest)).length, 1);
+
+    const blobGets = (): number => proxy.requests.filter((r) => r.method === 'GET' && /\/blobs\/sha256:/.test(r.path) && [clean, tools].some((i) => [i.configDigest, ...i.layers.map((l) => l.digest)].some((d) => r.path.endsWith(d)))).length;
+    const before = blobGets();
+    assert.ok(before > 0, 'the first audit read the images');
+    const reused = await runCli(['audit', `${proxy.host}/audit`, '--reuse-attestations', '--key', keys.publicFile, '--reports-dir', join(dir, 'second'), '--format', 'json=' + join(dir, 'audit.json'), '-q'], { env: baseEnv });
+    assert.equal(reused.code, 14, reused.stderr);
+    assert.equal(blobGets(), before, 'no config or layer blob fetched');
+    const summary = JSON.parse(await readFile(join(dir, 'second', 'audit-summary.json'), 'utf8')) as { run: { scanned: number; resumed: number; attested: number }; images: Array<{ reference: string; highest: string; report: string }> };
+    assert.deepEqual(summary.run, { scanned: 0, resumed: 0, attested: 2 });
+    assert.deepEqual(summary.images.map((i) => [i.reference.replace(proxy.host, 'HOST'), i.highest]), [['HOST/audit/app:1.0', 'Informational'], ['HOST/audit/tools:1.0', 'Medium']]);
+    for (const image of summary.images) assert.ok((await readdir(join(dir, 'second'))).includes(image.report), 'its legacy report is written');
+    assert.match(reused.stdout, /2 from signed attestations/);
+
+    // Another key: nothing is reused, everything is scanned.
+    const other = await makeKeys(dir, 'other');
+    const scanned = await runCli(['audit', `${proxy.host}/audit`, '--reuse-attestations', '--key', other.publicFile, '--reports-dir', join(dir, 'third'), '-q'], { env: baseEnv });
+    assert.equal(scanned.code, 14, scanned.stderr);
+    const third = JSON.parse(await readFile(join(dir, 'third', 'audit-summary.json'), 'utf8')) as { run: { scanned: number; attested: number } };
+    assert.deepEqual(third.run, { scanned: 2, resumed: 0, attested: 0 });
   });
 });
 

@@ -33,6 +33,9 @@ import { AUDIT_HELP, AUDIT_MERGE_HELP } from '../help.js';
 import { strictParser } from '../options.js';
 import { describeFailure, emit, emitAll } from '../output.js';
 import type { Command, Invocation, RunContext } from './command.js';
+import type { KeyObject } from 'node:crypto';
+import { policyFingerprint } from '../../policy/fingerprint.js';
+import { attachConfig, attachScans, DEFAULT_MAX_AGE, parseMaxAge, verifyKeyOf, withAttachOptions, type AttachConfig } from '../attest-options.js';
 import { checkOutputFile, checkReportsDir, documentOf, imageOptionValues, parseFormats, policyAndThreshold, runScanOptions, withImageOptions, type FormatOutput, type ScanConfig } from './scan.js';
 
 /** How the audit's documents are written: json, sarif, junit (the whole audit) and table (the audit table). */
@@ -48,6 +51,10 @@ export interface AuditConfig extends Pick<ScanConfig, 'reportsDir' | 'quiet' | '
   readonly fresh: boolean;
   /** An audit that matches no image exits 0 instead of 22. */
   readonly allowEmpty: boolean;
+  /** `--attach`: each scanned image's verdict pushed to its registry (docs/attest.md). */
+  readonly attach?: AttachConfig;
+  /** `--reuse-attestations --key PUB [--max-age T]`: images with a valid attestation are not scanned. */
+  readonly reuse?: { readonly key: KeyObject; readonly maxAgeSeconds: number };
 }
 
 /** Everything `audit merge` needs. */
@@ -98,7 +105,7 @@ function onlyOnce(args: Record<string, unknown>, names: readonly string[], help:
 export async function parseAuditArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<AuditConfig | undefined> {
   let usageError: string | undefined;
   const args = await strictParser(
-    withImageOptions(
+    withAttachOptions(withImageOptions(
       yargs([...argv])
         .scriptName('oci-scan audit')
         .help(false)
@@ -120,8 +127,11 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
         .option('format', { type: 'string', requiresArg: true })
         .option('output', { alias: 'o', type: 'string', requiresArg: true })
         .option('quiet', { alias: 'q', type: 'boolean', default: false })
-        .option('reports-dir', { type: 'string', requiresArg: true }),
-    ),
+        .option('reports-dir', { type: 'string', requiresArg: true })
+        .option('reuse-attestations', { type: 'boolean', default: false })
+        .option('key', { type: 'string', requiresArg: true })
+        .option('max-age', { type: 'string', requiresArg: true }),
+    )),
     (message) => (usageError = message), argv,
   ).parseAsync();
   if (usageError) throw new OciScanError('USAGE', `${usageError} (see oci-scan audit --help)`);
@@ -142,6 +152,9 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
   const shard = shardOfRun(args.shard, wholeNumber(args.shards, '--shards', 1, 10_000), env);
   const pageSize = wholeNumber(args['page-size'], '--page-size', 1, 10_000);
   const image = await imageOptionValues(args, env);
+  const attach = await attachConfig(args, env);
+  if (!args['reuse-attestations'] && (args.key !== undefined || args['max-age'] !== undefined)) throw new OciScanError('USAGE', '--key and --max-age choose the attestations --reuse-attestations reuses: add --reuse-attestations');
+  const reuse = args['reuse-attestations'] ? { key: await verifyKeyOf(args.key, '--reuse-attestations'), maxAgeSeconds: parseMaxAge(args['max-age'] ?? DEFAULT_MAX_AGE) } : undefined;
   return {
     target: parseTarget(args.target, args.repos),
     filters: { include: repeated(args.include), exclude: repeated(args.exclude), ...(tags ? { tags } : {}), ...(latest !== undefined ? { latestTags: latest } : {}), ...(shard ? { shard } : {}), ...(pageSize !== undefined ? { pageSize } : {}) },
@@ -153,6 +166,8 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
     fresh: args.fresh,
     allowEmpty: args['allow-empty'],
     ...image,
+    ...(attach ? { attach } : {}),
+    ...(reuse ? { reuse } : {}),
   };
 }
 
@@ -218,9 +233,13 @@ export async function runAuditCommand(config: AuditConfig, context: RunContext):
   await checkReportsDir(config.reportsDir);
   for (const f of config.outputs) if (f.dest !== '-') await checkOutputFile(f.dest);
   const session = openSession({ registry: config.registry, logger });
+  const attach = config.attach;
+  const attachFailures: unknown[] = [];
   let result;
   try {
     result = await runAudit({
+      ...(config.reuse ? { reuse: { ...config.reuse, policyFingerprint: policyFingerprint(config.policy?.policy), toolVersion: toolInfo().version } } : {}),
+      ...(attach ? { afterScan: async (scans) => void attachFailures.push(...(await attachScans(scans, attach, session, { policy: config.policy, logger, signal, env: process.env, prefix: (s) => `${s.image.name.display}: ` }))) } : {}),
       target: config.target,
       filters: config.filters,
       scan: runScanOptions(config, logger, signal, session),
@@ -249,6 +268,8 @@ export async function runAuditCommand(config: AuditConfig, context: RunContext):
   if (!summary.listingError && !signal.aborted && listed === 0 && !config.allowEmpty) {
     throw new OciScanError('NO_IMAGE', `the audit of ${terminalText(targetLabel(config.target), 300)} matched no image: check the registry prefix and --include/--exclude/--tags (or pass --allow-empty if an empty audit is fine)`);
   }
+  // A verdict that could not be attached (its line was printed) has its own code, after a failed listing's.
+  if (!summary.listingError && attachFailures.length > 0) return exitCodeFor('ATTACH_FAILED');
   return auditExitCode(summary, config.codes, config.threshold);
 }
 

@@ -22,7 +22,7 @@ import { toolInfo } from '../../report/formats/json.js';
 import { escapeForTerminal, terminalChunks, terminalText } from '../../report/formats/terminal.js';
 import { documentText } from '../../report/write.js';
 import { openRegistryImages } from '../../sources/registry.js';
-import { parseMaxAge, verifyKeyOf } from '../attest-options.js';
+import { DEFAULT_MAX_AGE, parseMaxAge, verifyKeyOf } from '../attest-options.js';
 import { runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
 import { VERIFY_HELP } from '../help.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../logger.js';
@@ -30,9 +30,6 @@ import { registryOptions, parseTimeout, strictParser, wantColour } from '../opti
 import { emit, emitAll } from '../output.js';
 import { policyAndThreshold } from './scan.js';
 import type { Command, Invocation, RunContext } from './command.js';
-
-/** The default of `--max-age`: a verdict older than a week is not reused. */
-export const DEFAULT_MAX_AGE = '7d';
 
 /** A parsed verify command line. */
 interface VerifyConfig {
