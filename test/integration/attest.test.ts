@@ -120,7 +120,7 @@ describeOrSkip('attestations in docker-registry (referrers tag schema)', { skip 
     ({ dir, cleanup } = await tempDir('oci-scan-attest-'));
     keys = await makeKeys(dir, 'signer');
     otherKeys = await makeKeys(dir, 'other');
-    for (const repo of ['team/app', 'team/tamper', 'team/moved', 'team/old', 'team/policy', 'team/unsigned']) await new Pusher(registry.url, repo).image(clean, '1.0');
+    for (const repo of ['team/app', 'team/tamper', 'team/moved', 'team/old', 'team/policy', 'team/unsigned', 'team/race']) await new Pusher(registry.url, repo).image(clean, '1.0');
     await new Pusher(registry.url, 'team/tools').image(tools, '1.0');
   });
   after(async () => {
@@ -255,6 +255,33 @@ describeOrSkip('attestations in docker-registry (referrers tag schema)', { skip 
     assert.equal(entries[0]?.artifactType, 'application/vnd.oci-scan.verdict.v1+json');
     const verified = await verify(image);
     assert.equal(verified.code, 25);
+  });
+
+  test('another writer replacing the sha256-HEX index between our push and our re-read: the update is made again on top of theirs', async () => {
+    const tag = referrersTag(clean.manifestDigest);
+    const indexPath = `/v2/team/race/manifests/${tag}`;
+    // Their entry names a manifest the repository holds: Distribution refuses an index whose entries it does not have.
+    const theirs = { mediaType: clean.manifestMediaType, digest: clean.manifestDigest, size: clean.manifest.length, artifactType: 'application/example' };
+    let pushed = false;
+    let raced = false;
+    const proxy = await startCountingProxy(registry.url, async (method, path) => {
+      if (method === 'PUT' && path === indexPath) pushed = true;
+      else if (method === 'GET' && path === indexPath && pushed && !raced) {
+        raced = true;
+        const index = { schemaVersion: 2, mediaType: INDEX, manifests: [theirs] };
+        await new Pusher(registry.url, 'team/race').manifest(tag, Buffer.from(JSON.stringify(index)), INDEX);
+      }
+    });
+    try {
+      const run = await scan(`${proxy.host}/team/race:1.0`);
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(raced, 'the other writer pushed between our push and our re-read');
+      assert.equal(proxy.count('PUT', indexPath), 2, 'our index pushed again after theirs replaced it');
+      const entries = await view.tagIndex('team/race', clean.manifestDigest);
+      assert.deepEqual(entries.map((e) => e.artifactType), ['application/example', BUNDLE], 'both writers\' entries kept');
+    } finally {
+      await proxy.stop();
+    }
   });
 
   test('the signing key never appears in the output, the reports or the logs', async () => {
