@@ -8,7 +8,23 @@ import tseslint from 'typescript-eslint';
  * top-level folders (and files) of src/ it must not import. `sources` may use the byte-level
  * half of `layer` (tar reading, decompression, path normalisation) to read archives.
  */
-const TOP = ['cli', 'audit', 'attest', 'scan', 'index', 'report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image'];
+const TOP = [
+  'cli',
+  'audit',
+  'attest',
+  'scan',
+  'index',
+  'report',
+  'policy',
+  'checks',
+  'layer',
+  'store',
+  'sources',
+  'registry',
+  'auth',
+  'reference',
+  'image',
+];
 const MAY_IMPORT = {
   image: [],
   reference: ['image'],
@@ -29,10 +45,16 @@ const boundaries = Object.entries(MAY_IMPORT).map(([folder, allowed]) => {
   const forbidden = TOP.filter((t) => t !== folder && !allowed.includes(t));
   const patterns = forbidden.map((t) => ({
     // `../x/…` or `../../x.js` from anywhere below src/<folder>/ (or src/scan.ts).
-    regex: t === 'layer' && allowed.includes('layer-bytes') ? `^(\\.\\./)+layer/(?!${LAYER_BYTES})` : `^(\\.\\./)+${t}(/|\\.js$)|^\\./${folder === 'scan' ? t : '(?!)'}(/|\\.js$)`,
+    regex:
+      t === 'layer' && allowed.includes('layer-bytes')
+        ? `^(\\.\\./)+layer/(?!${LAYER_BYTES})`
+        : `^(\\.\\./)+${t}(/|\\.js$)|^\\./${folder === 'scan' ? t : '(?!)'}(/|\\.js$)`,
     message: `src/${folder} must not import src/${t}: imports point down only (docs/architecture.md).`,
   }));
-  return { files: folder === 'scan' ? ['src/scan.ts'] : [`src/${folder}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
+  return {
+    files: folder === 'scan' ? ['src/scan.ts'] : [`src/${folder}/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns }] },
+  };
 });
 
 export default tseslint.config(
@@ -48,7 +70,15 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         // node:test's describe/it/test return promises the runner itself awaits.
-        { allowForKnownSafeCalls: [{ from: 'package', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'], package: 'node:test' }] },
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+              package: 'node:test',
+            },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
     },

@@ -16,7 +16,16 @@ import type { Repository } from '../registry/repository.js';
 import type { Session } from '../registry/session.js';
 import { scanDocument, type ToolInfo } from '../report/formats/json.js';
 import type { ScannedImage } from '../report/model.js';
-import { addToTagIndex, artifactManifest, CREATED_ANNOTATION, EMPTY_CONFIG, listReferrers, PREDICATE_TYPE_ANNOTATION, STATEMENT_DIGEST_ANNOTATION, type Descriptor } from './referrers.js';
+import {
+  addToTagIndex,
+  artifactManifest,
+  CREATED_ANNOTATION,
+  EMPTY_CONFIG,
+  listReferrers,
+  PREDICATE_TYPE_ANNOTATION,
+  STATEMENT_DIGEST_ANNOTATION,
+  type Descriptor,
+} from './referrers.js';
 import { BUNDLE_MEDIA_TYPE, signStatement } from './sign.js';
 import { PREDICATE_TYPE, statementBytes, verdictStatement } from './statement.js';
 
@@ -48,7 +57,10 @@ export interface Attached {
 }
 
 /** The registry repository and manifest digest of an image, or `code` (ATTACH_FAILED, USAGE for verify) for a local one. */
-export function registryImage(image: Image, code: 'ATTACH_FAILED' | 'USAGE' = 'ATTACH_FAILED'): { readonly registry: string; readonly repository: string; readonly digest: string } {
+export function registryImage(
+  image: Image,
+  code: 'ATTACH_FAILED' | 'USAGE' = 'ATTACH_FAILED',
+): { readonly registry: string; readonly repository: string; readonly digest: string } {
   const display = image.name.display;
   let ref;
   try {
@@ -57,7 +69,10 @@ export function registryImage(image: Image, code: 'ATTACH_FAILED' | 'USAGE' = 'A
     ref = undefined;
   }
   if (!ref || image.manifestDigest === undefined || !image.manifestDigest.startsWith('sha256:')) {
-    throw new OciScanError(code, `${display}: only an image in a registry, read by its manifest, carries attestations; name it by its registry reference`);
+    throw new OciScanError(
+      code,
+      `${display}: only an image in a registry, read by its manifest, carries attestations; name it by its registry reference`,
+    );
   }
   return { registry: ref.registry, repository: ref.repository, digest: image.manifestDigest };
 }
@@ -67,9 +82,15 @@ function attachFailure(err: unknown, where: string): OciScanError {
   if (err instanceof OciScanError && err.code === 'INTERRUPTED') return err;
   const reason = err instanceof OciScanError ? err.message : String(err);
   if (err instanceof OciScanError && (err.status === 401 || err.status === 403)) {
-    return new OciScanError('ATTACH_FAILED', `cannot attach the verdict to ${where}: the registry refused the push (${err.status}): use credentials that may push to that repository (the scan's reports were written)`, { status: err.status });
+    return new OciScanError(
+      'ATTACH_FAILED',
+      `cannot attach the verdict to ${where}: the registry refused the push (${err.status}): use credentials that may push to that repository (the scan's reports were written)`,
+      { status: err.status },
+    );
   }
-  return new OciScanError('ATTACH_FAILED', `cannot attach the verdict to ${where}: ${reason}`, { ...(err instanceof OciScanError && err.status !== undefined ? { status: err.status } : {}) });
+  return new OciScanError('ATTACH_FAILED', `cannot attach the verdict to ${where}: ${reason}`, {
+    ...(err instanceof OciScanError && err.status !== undefined ? { status: err.status } : {}),
+  });
 }
 
 /** The subject descriptor of the scanned manifest: fetched again by digest, for its media type and size. */
@@ -89,7 +110,9 @@ export async function attachVerdict(scan: ScannedImage, options: AttachOptions):
   const where = `${target.registry}/${target.repository}@${target.digest}`;
   const { signal } = options;
   try {
-    const repo = await options.session.registry(target.registry).repository(target.repository, { logger: options.logger, signal, push: true });
+    const repo = await options.session
+      .registry(target.registry)
+      .repository(target.repository, { logger: options.logger, signal, push: true });
     const statement = statementBytes(
       verdictStatement({
         repository: `${target.registry}/${target.repository}`,
@@ -102,7 +125,9 @@ export async function attachVerdict(scan: ScannedImage, options: AttachOptions):
     const artifactType = options.key ? BUNDLE_MEDIA_TYPE : VERDICT_ARTIFACT_TYPE;
     const referrers = await listReferrers(repo, target.digest, signal);
     const listing = referrers.api ? 'referrers-api' : 'tag-schema';
-    const same = referrers.descriptors.find((d) => d.artifactType === artifactType && d.annotations?.[STATEMENT_DIGEST_ANNOTATION] === statementDigest);
+    const same = referrers.descriptors.find(
+      (d) => d.artifactType === artifactType && d.annotations?.[STATEMENT_DIGEST_ANNOTATION] === statementDigest,
+    );
     if (same) {
       options.logger.info({ image: where, artifact: same.digest }, 'the same verdict is attached already');
       return { digest: same.digest, artifactType, existed: true, listing };
@@ -119,8 +144,17 @@ export async function attachVerdict(scan: ScannedImage, options: AttachOptions):
     await repo.pushBlob(EMPTY_CONFIG.digest, Buffer.from('{}'), signal);
     await repo.pushBlob(sha256Digest(blob), blob, signal);
     const answer = await repo.pushManifest(digest, manifest, MediaType.ociManifest, signal);
-    if (!referrers.api) await addToTagIndex(repo, target.digest, { mediaType: MediaType.ociManifest, digest, size: manifest.length, artifactType, annotations }, signal);
-    options.logger.info({ image: where, artifact: digest, artifactType, listing, indexedByRegistry: answer['oci-subject'] !== undefined }, 'verdict attached');
+    if (!referrers.api)
+      await addToTagIndex(
+        repo,
+        target.digest,
+        { mediaType: MediaType.ociManifest, digest, size: manifest.length, artifactType, annotations },
+        signal,
+      );
+    options.logger.info(
+      { image: where, artifact: digest, artifactType, listing, indexedByRegistry: answer['oci-subject'] !== undefined },
+      'verdict attached',
+    );
     return { digest, artifactType, existed: false, listing };
   } catch (err) {
     throw attachFailure(options.session.scrubber.scrubError(err), where);

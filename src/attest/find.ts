@@ -15,7 +15,8 @@ import { BUNDLE_MEDIA_TYPE, keyId, openBundle } from './sign.js';
 import { parseStatement, PREDICATE_TYPE, type Statement } from './statement.js';
 
 /** Why an attestation is not valid (`none`: the image has no signed verdict at all). */
-export type Rejection = 'none' | 'unreadable' | 'bad-signature' | 'other-key' | 'other-image' | 'other-version' | 'other-policy' | 'too-old';
+export type Rejection =
+  'none' | 'unreadable' | 'bad-signature' | 'other-key' | 'other-image' | 'other-version' | 'other-policy' | 'too-old';
 
 /** What a valid attestation must match. */
 export interface Expectations {
@@ -51,7 +52,9 @@ export interface Refused {
 }
 
 /** The outcome: the newest valid attestation, or the reason of the newest refused (`none` when there was nothing to refuse). */
-export type Found = { readonly verified: VerifiedAttestation; readonly refused: readonly Refused[] } | { readonly reason: Rejection; readonly problem: string; readonly refused: readonly Refused[] };
+export type Found =
+  | { readonly verified: VerifiedAttestation; readonly refused: readonly Refused[] }
+  | { readonly reason: Rejection; readonly problem: string; readonly refused: readonly Refused[] };
 
 /** At most this many signed verdicts (the newest by their annotation) are checked per image. */
 const MAX_CANDIDATES = 20;
@@ -66,12 +69,22 @@ function minorOf(version: string): string {
 
 /** Seconds as the largest whole unit (`7d`, `36h`, `90s`). */
 export function formatAge(seconds: number): string {
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const)
+    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
   return `${Math.round(seconds)}s`;
 }
 
 /** The artifact's bundle (its one layer), after its manifest names `expect.digest` as its subject. */
-async function bundleOf(repo: Repository, candidate: Descriptor, expect: Expectations, signal: AbortSignal | undefined): Promise<Buffer | Refused> {
+async function bundleOf(
+  repo: Repository,
+  candidate: Descriptor,
+  expect: Expectations,
+  signal: AbortSignal | undefined,
+): Promise<Buffer | Refused> {
   const artifact = candidate.digest;
   const fetched = await repo.manifest(artifact, signal);
   let manifest: { subject?: unknown; layers?: unknown };
@@ -81,15 +94,27 @@ async function bundleOf(repo: Repository, candidate: Descriptor, expect: Expecta
     return { artifact, reason: 'unreadable', problem: 'is not a JSON manifest' };
   }
   const subject = readDescriptor(manifest.subject);
-  if (subject?.digest !== expect.digest) return { artifact, reason: 'other-image', problem: `is attached to another image (${subject?.digest ?? 'no subject'})` };
+  if (subject?.digest !== expect.digest)
+    return { artifact, reason: 'other-image', problem: `is attached to another image (${subject?.digest ?? 'no subject'})` };
   const layer = Array.isArray(manifest.layers) && manifest.layers.length === 1 ? readDescriptor(manifest.layers[0]) : undefined;
-  if (!layer || layer.mediaType !== BUNDLE_MEDIA_TYPE) return { artifact, reason: 'unreadable', problem: 'does not hold one Sigstore bundle' };
+  if (!layer || layer.mediaType !== BUNDLE_MEDIA_TYPE)
+    return { artifact, reason: 'unreadable', problem: 'does not hold one Sigstore bundle' };
   const what = `the attestation ${artifact} of ${repo.name}`;
-  return repo.readBlob(layer, { limit: MAX_MANIFEST_BYTES, what, onTooLarge: () => new OciScanError('INVALID_MANIFEST', `${what} is larger than 4 MiB: not an oci-scan attestation`), signal });
+  return repo.readBlob(layer, {
+    limit: MAX_MANIFEST_BYTES,
+    what,
+    onTooLarge: () => new OciScanError('INVALID_MANIFEST', `${what} is larger than 4 MiB: not an oci-scan attestation`),
+    signal,
+  });
 }
 
 /** Checks one signed verdict against `expect`. */
-async function check(repo: Repository, candidate: Descriptor, expect: Expectations, signal: AbortSignal | undefined): Promise<VerifiedAttestation | Refused> {
+async function check(
+  repo: Repository,
+  candidate: Descriptor,
+  expect: Expectations,
+  signal: AbortSignal | undefined,
+): Promise<VerifiedAttestation | Refused> {
   const artifact = candidate.digest;
   const bundle = await bundleOf(repo, candidate, expect, signal);
   if (!Buffer.isBuffer(bundle)) return bundle;
@@ -100,14 +125,27 @@ async function check(repo: Repository, candidate: Descriptor, expect: Expectatio
   const { statement, image, tool } = parsed;
   const hex = expect.digest.replace(/^sha256:/, '');
   const subject = statement.subject[0]?.digest.sha256;
-  if (subject !== hex || image.digest !== expect.digest) return { artifact, reason: 'other-image', problem: `attests another image (sha256:${subject ?? '?'}): it was moved onto this one` };
-  if (minorOf(tool.version) !== minorOf(expect.toolVersion)) return { artifact, reason: 'other-version', problem: `was made by oci-scan ${tool.version}, whose checks may differ from ${expect.toolVersion}'s (the same major.minor is needed)` };
+  if (subject !== hex || image.digest !== expect.digest)
+    return { artifact, reason: 'other-image', problem: `attests another image (sha256:${subject ?? '?'}): it was moved onto this one` };
+  if (minorOf(tool.version) !== minorOf(expect.toolVersion))
+    return {
+      artifact,
+      reason: 'other-version',
+      problem: `was made by oci-scan ${tool.version}, whose checks may differ from ${expect.toolVersion}'s (the same major.minor is needed)`,
+    };
   const fingerprint = statement.predicate.policy.fingerprint;
-  if (fingerprint !== expect.policyFingerprint) return { artifact, reason: 'other-policy', problem: `was made under another policy (${fingerprint}, not ${expect.policyFingerprint})` };
+  if (fingerprint !== expect.policyFingerprint)
+    return { artifact, reason: 'other-policy', problem: `was made under another policy (${fingerprint}, not ${expect.policyFingerprint})` };
   const scannedAt = new Date(statement.predicate.scannedAt);
   const age = expect.now.getTime() - scannedAt.getTime();
-  if (age < -SKEW_MS) return { artifact, reason: 'too-old', problem: `claims a scan time in the future (${statement.predicate.scannedAt})` };
-  if (expect.maxAgeSeconds > 0 && age > expect.maxAgeSeconds * 1000) return { artifact, reason: 'too-old', problem: `is older than ${formatAge(expect.maxAgeSeconds)} (made ${statement.predicate.scannedAt})` };
+  if (age < -SKEW_MS)
+    return { artifact, reason: 'too-old', problem: `claims a scan time in the future (${statement.predicate.scannedAt})` };
+  if (expect.maxAgeSeconds > 0 && age > expect.maxAgeSeconds * 1000)
+    return {
+      artifact,
+      reason: 'too-old',
+      problem: `is older than ${formatAge(expect.maxAgeSeconds)} (made ${statement.predicate.scannedAt})`,
+    };
   return { artifact, statement, image, tool, scannedAt, keyId: keyId(expect.key) };
 }
 
@@ -116,7 +154,9 @@ export async function findAttestation(repo: Repository, expect: Expectations, si
   const { descriptors } = await listReferrers(repo, expect.digest, signal);
   const created = (d: Descriptor): string => d.annotations?.[CREATED_ANNOTATION] ?? '';
   const candidates = descriptors
-    .filter((d) => d.artifactType === BUNDLE_MEDIA_TYPE && (d.annotations?.[PREDICATE_TYPE_ANNOTATION] ?? PREDICATE_TYPE) === PREDICATE_TYPE)
+    .filter(
+      (d) => d.artifactType === BUNDLE_MEDIA_TYPE && (d.annotations?.[PREDICATE_TYPE_ANNOTATION] ?? PREDICATE_TYPE) === PREDICATE_TYPE,
+    )
     .sort((a, b) => (created(a) < created(b) ? 1 : created(a) > created(b) ? -1 : 0))
     .slice(0, MAX_CANDIDATES);
   const refused: Refused[] = [];
@@ -127,7 +167,11 @@ export async function findAttestation(repo: Repository, expect: Expectations, si
       result = await check(repo, candidate, expect, signal);
     } catch (err) {
       if (signal?.aborted || (err instanceof OciScanError && err.code === 'INTERRUPTED')) throw err;
-      result = { artifact: candidate.digest, reason: 'unreadable', problem: `cannot be read (${err instanceof Error ? err.message : String(err)})` };
+      result = {
+        artifact: candidate.digest,
+        reason: 'unreadable',
+        problem: `cannot be read (${err instanceof Error ? err.message : String(err)})`,
+      };
     }
     if ('reason' in result) refused.push(result);
     else if (!best || result.scannedAt > best.scannedAt) best = result;

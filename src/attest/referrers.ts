@@ -10,7 +10,11 @@ import { sha256Digest } from '../image/verify.js';
 import type { Repository } from '../registry/repository.js';
 
 /** The media type and digest of the empty config (`{}`) of an artifact without one. */
-export const EMPTY_CONFIG = { mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 } as const;
+export const EMPTY_CONFIG = {
+  mediaType: 'application/vnd.oci.empty.v1+json',
+  digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+  size: 2,
+} as const;
 
 /** A descriptor as manifests and indexes carry it. */
 export interface Descriptor {
@@ -29,7 +33,12 @@ export const PREDICATE_TYPE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 export const CREATED_ANNOTATION = 'org.opencontainers.image.created';
 
 /** An artifact manifest (OCI image manifest with `artifactType` and `subject`) holding `blob` as its one layer. */
-export function artifactManifest(artifactType: string, blob: Buffer, subject: Descriptor, annotations: Readonly<Record<string, string>>): Buffer {
+export function artifactManifest(
+  artifactType: string,
+  blob: Buffer,
+  subject: Descriptor,
+  annotations: Readonly<Record<string, string>>,
+): Buffer {
   const manifest = {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
@@ -54,7 +63,14 @@ function stringsOf(value: unknown): Record<string, string> | undefined {
 
 /** A descriptor read from untrusted JSON, or undefined when it is not one. */
 export function readDescriptor(value: unknown): Descriptor | undefined {
-  if (!isRecord(value) || typeof value['mediaType'] !== 'string' || typeof value['digest'] !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(value['digest']) || typeof value['size'] !== 'number') return undefined;
+  if (
+    !isRecord(value) ||
+    typeof value['mediaType'] !== 'string' ||
+    typeof value['digest'] !== 'string' ||
+    !/^sha256:[0-9a-f]{64}$/.test(value['digest']) ||
+    typeof value['size'] !== 'number'
+  )
+    return undefined;
   const annotations = stringsOf(value['annotations']);
   return {
     mediaType: value['mediaType'],
@@ -73,7 +89,8 @@ function indexEntries(bytes: Buffer, what: string): Descriptor[] {
   } catch {
     throw new OciScanError('INVALID_MANIFEST', `${what} is not JSON: remove or repair it`);
   }
-  if (!isRecord(value) || !Array.isArray(value['manifests'])) throw new OciScanError('INVALID_MANIFEST', `${what} is not an image index: remove or repair it`);
+  if (!isRecord(value) || !Array.isArray(value['manifests']))
+    throw new OciScanError('INVALID_MANIFEST', `${what} is not an image index: remove or repair it`);
   return value['manifests'].flatMap((m: unknown) => readDescriptor(m) ?? []);
 }
 
@@ -131,5 +148,8 @@ export async function addToTagIndex(repo: Repository, digest: string, entry: Des
     const after = await tagIndex(repo, digest, signal);
     if (after.some((e) => e.digest === entry.digest)) return;
   }
-  throw new OciScanError('REGISTRY_ERROR', `the referrers index ${tag} of ${repo.name} kept changing under ${TAG_INDEX_TRIES} updates (other writers): attach again`);
+  throw new OciScanError(
+    'REGISTRY_ERROR',
+    `the referrers index ${tag} of ${repo.name} kept changing under ${TAG_INDEX_TRIES} updates (other writers): attach again`,
+  );
 }

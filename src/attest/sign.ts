@@ -31,15 +31,27 @@ function isP256(key: KeyObject): boolean {
 
 /** The signing key in `pem` (`where` names where it came from, never its content); USAGE when it is no unencrypted ECDSA P-256 private key. */
 export function signingKey(pem: string, where: string): KeyObject {
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) throw new OciScanError('USAGE', `${where} holds no PEM private key: give an ECDSA P-256 private key in PEM form (openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt)`);
-  if (/ENCRYPTED/.test(pem)) throw new OciScanError('USAGE', `${where} holds an encrypted private key: give it unencrypted, kept in a masked CI variable or a file only the job reads`);
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem))
+    throw new OciScanError(
+      'USAGE',
+      `${where} holds no PEM private key: give an ECDSA P-256 private key in PEM form (openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt)`,
+    );
+  if (/ENCRYPTED/.test(pem))
+    throw new OciScanError(
+      'USAGE',
+      `${where} holds an encrypted private key: give it unencrypted, kept in a masked CI variable or a file only the job reads`,
+    );
   let key: KeyObject;
   try {
     key = createPrivateKey(pem);
   } catch {
     throw new OciScanError('USAGE', `${where} holds a private key that does not parse: give an ECDSA P-256 private key in PEM form`);
   }
-  if (!isP256(key)) throw new OciScanError('USAGE', `${where} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not an ECDSA P-256 one: oci-scan signs with ECDSA P-256 (docs/attest.md)`);
+  if (!isP256(key))
+    throw new OciScanError(
+      'USAGE',
+      `${where} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not an ECDSA P-256 one: oci-scan signs with ECDSA P-256 (docs/attest.md)`,
+    );
   return key;
 }
 
@@ -49,17 +61,32 @@ export function verifyingKey(pem: string, where: string): KeyObject {
   try {
     key = createPublicKey(pem);
   } catch {
-    throw new OciScanError('USAGE', `${where} holds no PEM public key: give the ECDSA P-256 public key the attestations were signed for (openssl ec -pubout)`);
+    throw new OciScanError(
+      'USAGE',
+      `${where} holds no PEM public key: give the ECDSA P-256 public key the attestations were signed for (openssl ec -pubout)`,
+    );
   }
-  if (!isP256(key)) throw new OciScanError('USAGE', `${where} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not an ECDSA P-256 one: oci-scan signs with ECDSA P-256 (docs/attest.md)`);
+  if (!isP256(key))
+    throw new OciScanError(
+      'USAGE',
+      `${where} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not an ECDSA P-256 one: oci-scan signs with ECDSA P-256 (docs/attest.md)`,
+    );
   return key;
 }
 
 /** A Sigstore bundle v0.3 in its JSON form (protobuf-specs `Bundle`), as far as oci-scan writes and reads it. */
 interface BundleJson {
   readonly mediaType: string;
-  readonly verificationMaterial: { readonly publicKey: { readonly hint: string }; readonly tlogEntries: readonly unknown[]; readonly timestampVerificationData: { readonly rfc3161Timestamps: readonly unknown[] } };
-  readonly dsseEnvelope: { readonly payload: string; readonly payloadType: string; readonly signatures: ReadonlyArray<{ readonly sig: string; readonly keyid: string }> };
+  readonly verificationMaterial: {
+    readonly publicKey: { readonly hint: string };
+    readonly tlogEntries: readonly unknown[];
+    readonly timestampVerificationData: { readonly rfc3161Timestamps: readonly unknown[] };
+  };
+  readonly dsseEnvelope: {
+    readonly payload: string;
+    readonly payloadType: string;
+    readonly signatures: ReadonlyArray<{ readonly sig: string; readonly keyid: string }>;
+  };
 }
 
 /** The bundle of `statement` signed with `key` (ECDSA's signatures are randomised: two bundles of one statement differ). */
@@ -69,7 +96,11 @@ export function signStatement(statement: Buffer, key: KeyObject): Buffer {
   const bundle: BundleJson = {
     mediaType: BUNDLE_MEDIA_TYPE,
     verificationMaterial: { publicKey: { hint }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
-    dsseEnvelope: { payload: statement.toString('base64'), payloadType: PAYLOAD_TYPE, signatures: [{ sig: sig.toString('base64'), keyid: hint }] },
+    dsseEnvelope: {
+      payload: statement.toString('base64'),
+      payloadType: PAYLOAD_TYPE,
+      signatures: [{ sig: sig.toString('base64'), keyid: hint }],
+    },
   };
   return Buffer.from(JSON.stringify(bundle), 'utf8');
 }
@@ -89,13 +120,25 @@ export function openBundle(bytes: Buffer, key: KeyObject): OpenedBundle {
   }
   const envelope = bundle?.dsseEnvelope;
   const [signature, ...more] = Array.isArray(envelope?.signatures) ? envelope.signatures : [];
-  if (bundle?.mediaType !== BUNDLE_MEDIA_TYPE || !envelope || typeof envelope.payload !== 'string' || !BASE64.test(envelope.payload) || !signature || more.length > 0 || typeof signature.sig !== 'string' || !BASE64.test(signature.sig)) {
+  if (
+    bundle?.mediaType !== BUNDLE_MEDIA_TYPE ||
+    !envelope ||
+    typeof envelope.payload !== 'string' ||
+    !BASE64.test(envelope.payload) ||
+    !signature ||
+    more.length > 0 ||
+    typeof signature.sig !== 'string' ||
+    !BASE64.test(signature.sig)
+  ) {
     return { reason: 'bad-signature', problem: 'its bundle is not a Sigstore bundle v0.3 with one DSSE signature' };
   }
-  if (envelope.payloadType !== PAYLOAD_TYPE) return { reason: 'bad-signature', problem: `its envelope's payload type is not ${PAYLOAD_TYPE}` };
+  if (envelope.payloadType !== PAYLOAD_TYPE)
+    return { reason: 'bad-signature', problem: `its envelope's payload type is not ${PAYLOAD_TYPE}` };
   const payload = Buffer.from(envelope.payload, 'base64');
-  if (verify('sha256', preAuthEncoding(PAYLOAD_TYPE, payload), { key, dsaEncoding: 'der' }, Buffer.from(signature.sig, 'base64'))) return { statement: payload };
+  if (verify('sha256', preAuthEncoding(PAYLOAD_TYPE, payload), { key, dsaEncoding: 'der' }, Buffer.from(signature.sig, 'base64')))
+    return { statement: payload };
   const hint = bundle.verificationMaterial?.publicKey?.hint;
-  if (typeof hint === 'string' && hint !== keyId(key)) return { reason: 'other-key', problem: `it was signed with another key (${hint.slice(0, 80)})` };
+  if (typeof hint === 'string' && hint !== keyId(key))
+    return { reason: 'other-key', problem: `it was signed with another key (${hint.slice(0, 80)})` };
   return { reason: 'bad-signature', problem: 'its signature does not verify: the envelope was altered' };
 }

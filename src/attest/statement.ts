@@ -46,7 +46,8 @@ export interface VerdictInput {
 export function verdictStatement(input: VerdictInput): Statement {
   const [image, more] = input.document.images;
   const hex = /^sha256:([0-9a-f]{64})$/.exec(image?.digest ?? '')?.[1];
-  if (!image || more || !hex) throw new OciScanError('INTERNAL', 'an attestation needs the document of one image with a sha256 manifest digest');
+  if (!image || more || !hex)
+    throw new OciScanError('INTERNAL', 'an attestation needs the document of one image with a sha256 manifest digest');
   return {
     _type: STATEMENT_TYPE,
     subject: [{ name: input.repository, digest: { sha256: hex } }],
@@ -61,7 +62,8 @@ export function statementBytes(statement: Statement): Buffer {
 }
 
 /** A statement that was read back, or why it cannot be one of ours. */
-export type ParsedStatement = { readonly statement: Statement; readonly image: ImageDocument; readonly tool: ToolInfo } | { readonly problem: string };
+export type ParsedStatement =
+  { readonly statement: Statement; readonly image: ImageDocument; readonly tool: ToolInfo } | { readonly problem: string };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -83,13 +85,34 @@ export function parseStatement(bytes: Buffer): ParsedStatement {
   if (value['predicateType'] !== PREDICATE_TYPE) return { problem: `its predicate type is not ${PREDICATE_TYPE}` };
   const subject = value['subject'];
   const first: unknown = Array.isArray(subject) ? subject[0] : undefined;
-  if (!Array.isArray(subject) || subject.length !== 1 || !isRecord(first) || typeof first['name'] !== 'string' || !isRecord(first['digest']) || typeof first['digest']['sha256'] !== 'string') return { problem: 'its statement does not name one subject by sha256' };
+  if (
+    !Array.isArray(subject) ||
+    subject.length !== 1 ||
+    !isRecord(first) ||
+    typeof first['name'] !== 'string' ||
+    !isRecord(first['digest']) ||
+    typeof first['digest']['sha256'] !== 'string'
+  )
+    return { problem: 'its statement does not name one subject by sha256' };
   const predicate = value['predicate'];
-  if (!isRecord(predicate) || typeof predicate['scannedAt'] !== 'string' || Number.isNaN(Date.parse(predicate['scannedAt']))) return { problem: 'its predicate has no scan time' };
-  if (!isRecord(predicate['policy']) || typeof predicate['policy']['fingerprint'] !== 'string') return { problem: 'its predicate has no policy fingerprint' };
+  if (!isRecord(predicate) || typeof predicate['scannedAt'] !== 'string' || Number.isNaN(Date.parse(predicate['scannedAt'])))
+    return { problem: 'its predicate has no scan time' };
+  if (!isRecord(predicate['policy']) || typeof predicate['policy']['fingerprint'] !== 'string')
+    return { problem: 'its predicate has no policy fingerprint' };
   const document = predicate['document'];
   const images: unknown = isRecord(document) ? document['images'] : undefined;
   const image: unknown = Array.isArray(images) && images.length === 1 ? images[0] : undefined;
-  if (!isRecord(document) || !isRecord(document['tool']) || typeof document['tool']['version'] !== 'string' || !isRecord(image) || !Array.isArray(image['results'])) return { problem: 'its predicate holds no scan document of one image' };
-  return { statement: value as unknown as Statement, image: image as unknown as ImageDocument, tool: document['tool'] as unknown as ToolInfo };
+  if (
+    !isRecord(document) ||
+    !isRecord(document['tool']) ||
+    typeof document['tool']['version'] !== 'string' ||
+    !isRecord(image) ||
+    !Array.isArray(image['results'])
+  )
+    return { problem: 'its predicate holds no scan document of one image' };
+  return {
+    statement: value as unknown as Statement,
+    image: image as unknown as ImageDocument,
+    tool: document['tool'] as unknown as ToolInfo,
+  };
 }

@@ -60,8 +60,14 @@ export interface AuditOptions {
   readonly reuse?: Omit<Expectations, 'digest' | 'now'>;
   /** Called with each reference's scans once its report is written (`--attach`). */
   readonly afterScan?: (scans: readonly ImageScan[]) => Promise<void>;
-    /** Called as each reference is done (progress). */
-  readonly onReference?: (event: { readonly reference: string; readonly done: number; readonly total: number; readonly resumed: boolean; readonly error?: AuditError }) => void;
+  /** Called as each reference is done (progress). */
+  readonly onReference?: (event: {
+    readonly reference: string;
+    readonly done: number;
+    readonly total: number;
+    readonly resumed: boolean;
+    readonly error?: AuditError;
+  }) => void;
 }
 
 /** What an audit leaves: its summary, and (with `keepResults`) every reference's outcome in summary order for the whole-audit formats. */
@@ -128,7 +134,13 @@ function registryOf(ref: PlannedRef): string | undefined {
 /** The name a registry reference's image gets (as the scan command names `HOST/REPO:TAG`). */
 function registryName(reference: string): ImageName {
   const ref = parseReference(reference);
-  return { display: ref.display, name: ref.name, repository: repositoryPath(`${ref.registry}/${ref.repository}`), tagOrigin: 'reference', ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
+  return {
+    display: ref.display,
+    name: ref.name,
+    repository: repositoryPath(`${ref.registry}/${ref.repository}`),
+    tagOrigin: 'reference',
+    ...(ref.tag !== undefined ? { tag: ref.tag } : {}),
+  };
 }
 
 /**
@@ -146,8 +158,23 @@ function nameOf(ref: PlannedRef, resolved: ImageName): ImageName {
 }
 
 /** The summary entry of a reference that could not be resolved or scanned. */
-function failedEntry(ref: Pick<PlannedRef, 'reference' | 'repository'> & { readonly tag: string | null }, digest: string | null, error: AuditError): SummaryImage {
-  return { reference: ref.reference, repository: ref.repository, tag: ref.tag, digest, platform: null, highest: null, failedChecks: [], layers: [], report: null, error };
+function failedEntry(
+  ref: Pick<PlannedRef, 'reference' | 'repository'> & { readonly tag: string | null },
+  digest: string | null,
+  error: AuditError,
+): SummaryImage {
+  return {
+    reference: ref.reference,
+    repository: ref.repository,
+    tag: ref.tag,
+    digest,
+    platform: null,
+    highest: null,
+    failedChecks: [],
+    layers: [],
+    report: null,
+    error,
+  };
 }
 
 /** `base` with `_<platform>` before its suffix, for a reference scanned for several platforms. */
@@ -192,16 +219,27 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   } catch (err) {
     // A --repos file that does not read is the command line's fault, not the listing's.
     if (err instanceof OciScanError && err.code === 'USAGE') throw err;
-    if (signal?.aborted) return { summary: buildSummary({ ...header, complete: false, pending: 0, run: { scanned: 0, resumed: 0 } }, []), outcomes: [], listed: 0 };
+    if (signal?.aborted)
+      return {
+        summary: buildSummary({ ...header, complete: false, pending: 0, run: { scanned: 0, resumed: 0 } }, []),
+        outcomes: [],
+        listed: 0,
+      };
     const listingError = describe(err);
-    return { summary: buildSummary({ ...header, complete: false, pending: 0, listingError, run: { scanned: 0, resumed: 0 } }, []), outcomes: [], listed: 0 };
+    return {
+      summary: buildSummary({ ...header, complete: false, pending: 0, listingError, run: { scanned: 0, resumed: 0 } }, []),
+      outcomes: [],
+      listed: 0,
+    };
   }
   await ensureReportsDir(join(reportsDir, RECORDS_DIR));
   // What earlier runs into this directory recorded (nothing with --fresh), and this run's journal.
   const previous = options.fresh ? undefined : RecordIndex.load(reportsDir);
   const journal = new RecordJournal(reportsDir);
   const verdict = auditVerdictKey(options);
-  const entries: SummaryImage[] = plan.failures.map((f) => failedEntry({ reference: f.repository, repository: f.repository, tag: null }, null, f.error));
+  const entries: SummaryImage[] = plan.failures.map((f) =>
+    failedEntry({ reference: f.repository, repository: f.repository, tag: null }, null, f.error),
+  );
   const outcomes: ImageOutcome[] = plan.failures.map((f) => ({ input: f.repository, failure: f.error }));
   const gates = new Map<string, RateGate>();
   const gate = (ref: PlannedRef): RateGate => {
@@ -238,49 +276,65 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   // 1. Resolve every reference to a digest; a complete record for it ends the reference here.
   const layoutDigests = options.target.kind === 'layout' ? await layoutTagDigests(options.target.dir) : undefined;
   const toScan: Resolved[] = [];
-  await mapLimit(plan.refs, options.concurrency, async (ref) => {
-    let digest: string;
-    let fetched: FetchedManifest | undefined;
-    try {
-      digest = layoutDigests ? (layoutDigests.get(ref.tag) ?? '') : await gated(ref, async () => {
-        const repo = await scanOptions.session.registry(registryOf(ref) ?? '').repository(parseReference(ref.reference).repository, { logger: scanOptions.logger, signal });
-        fetched = await repo.manifest(ref.tag, signal);
-        primed.keep(`${ref.repository}\n${fetched.digest}`, { bytes: fetched.bytes, digest: fetched.digest, ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}) });
-        return fetched.digest;
-      });
-    } catch (err) {
-      if (signal?.aborted) return;
-      const error = describe(err);
-      entries.push(failedEntry(ref, null, error));
-      outcomes.push({ input: ref.reference, failure: error });
-      finish(ref.reference, false, error);
-      return;
-    }
-    const record = previous?.complete(ref.reference, digest, verdict);
-    if (!record) {
-      const reused = options.reuse && fetched ? await reuseAttestation(ref, digest, fetched, options.reuse, scanOptions).catch((err: unknown) => {
-        if (signal?.aborted) throw err;
-        scanOptions.logger.info({ reference: ref.reference, error: describe(err).message }, 'attestation not read; scanning');
-        return undefined;
-      }) : undefined;
-      if (!reused) {
-        toScan.push({ ref, digest });
+  await mapLimit(
+    plan.refs,
+    options.concurrency,
+    async (ref) => {
+      let digest: string;
+      let fetched: FetchedManifest | undefined;
+      try {
+        digest = layoutDigests
+          ? (layoutDigests.get(ref.tag) ?? '')
+          : await gated(ref, async () => {
+              const repo = await scanOptions.session
+                .registry(registryOf(ref) ?? '')
+                .repository(parseReference(ref.reference).repository, { logger: scanOptions.logger, signal });
+              fetched = await repo.manifest(ref.tag, signal);
+              primed.keep(`${ref.repository}\n${fetched.digest}`, {
+                bytes: fetched.bytes,
+                digest: fetched.digest,
+                ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}),
+              });
+              return fetched.digest;
+            });
+      } catch (err) {
+        if (signal?.aborted) return;
+        const error = describe(err);
+        entries.push(failedEntry(ref, null, error));
+        outcomes.push({ input: ref.reference, failure: error });
+        finish(ref.reference, false, error);
         return;
       }
-      const recorded = await writeReference(reportsDir, journal, ref, digest, verdict, [reused], signal);
+      const record = previous?.complete(ref.reference, digest, verdict);
+      if (!record) {
+        const reused =
+          options.reuse && fetched
+            ? await reuseAttestation(ref, digest, fetched, options.reuse, scanOptions).catch((err: unknown) => {
+                if (signal?.aborted) throw err;
+                scanOptions.logger.info({ reference: ref.reference, error: describe(err).message }, 'attestation not read; scanning');
+                return undefined;
+              })
+            : undefined;
+        if (!reused) {
+          toScan.push({ ref, digest });
+          return;
+        }
+        const recorded = await writeReference(reportsDir, journal, ref, digest, verdict, [reused], signal);
+        primed.take(`${ref.repository}\n${digest}`);
+        entries.push(...recorded.map((i) => i.entry));
+        if (options.keepResults) outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
+        attested += 1;
+        finish(ref.reference, false);
+        return;
+      }
       primed.take(`${ref.repository}\n${digest}`);
-      entries.push(...recorded.map((i) => i.entry));
-      if (options.keepResults) outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
-      attested += 1;
-      finish(ref.reference, false);
-      return;
-    }
-    primed.take(`${ref.repository}\n${digest}`);
-    entries.push(...record.images.map((i) => i.entry));
-    if (options.keepResults) outcomes.push({ input: ref.reference, scans: record.images.map(recordedScan) });
-    resumed += 1;
-    finish(ref.reference, true);
-  }, { signal });
+      entries.push(...record.images.map((i) => i.entry));
+      if (options.keepResults) outcomes.push({ input: ref.reference, scans: record.images.map(recordedScan) });
+      resumed += 1;
+      finish(ref.reference, true);
+    },
+    { signal },
+  );
 
   // 2. Scan each distinct digest of a repository once: resolve its images through the first
   // reference, run the checks per reference. The same digest in another repository is resolved
@@ -295,51 +349,59 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   }
   const facts = { store: scanOptions.store, inFlight: new Map<string, Promise<LayerFacts>>() };
   try {
-    await mapLimit([...groups.values()], options.concurrency, async (group) => {
-      const [first] = group;
-      if (!first) return;
-      let images: Image[];
-      try {
-        images = await gated(first.ref, () => openDigest(first, scanOptions, primed.take(`${first.ref.repository}\n${first.digest}`)));
-      } catch (err) {
-        if (signal?.aborted) return;
-        const error = describe(err);
-        for (const { ref, digest } of group) {
-          entries.push(failedEntry(ref, digest, error));
-          outcomes.push({ input: ref.reference, failure: error });
-          finish(ref.reference, false, error);
-        }
-        return;
-      }
-      for (const { ref, digest } of group) {
-        if (signal?.aborted) return;
+    await mapLimit(
+      [...groups.values()],
+      options.concurrency,
+      async (group) => {
+        const [first] = group;
+        if (!first) return;
+        let images: Image[];
         try {
-          const named = images.map((image) => ({ ...image, name: nameOf(ref, image.name) }));
-          const scans: ImageScan[] = [];
-          for (const image of named) scans.push(await gated(ref, () => scanImage(image, scanOptions, facts)));
-          const recorded = await writeReference(reportsDir, journal, ref, digest, verdict, scans, signal);
-          await options.afterScan?.(scans);
-          entries.push(...recorded.map((i) => i.entry));
-          if (options.keepResults) outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
-          scanned += 1;
-          finish(ref.reference, false);
+          images = await gated(first.ref, () => openDigest(first, scanOptions, primed.take(`${first.ref.repository}\n${first.digest}`)));
         } catch (err) {
           if (signal?.aborted) return;
-          // A report that cannot be written is the run's failure, not the image's.
-          if (err instanceof OciScanError && err.code === 'REPORT_WRITE') throw err;
           const error = describe(err);
-          entries.push(failedEntry(ref, digest, error));
-          outcomes.push({ input: ref.reference, failure: error });
-          finish(ref.reference, false, error);
+          for (const { ref, digest } of group) {
+            entries.push(failedEntry(ref, digest, error));
+            outcomes.push({ input: ref.reference, failure: error });
+            finish(ref.reference, false, error);
+          }
+          return;
         }
-      }
-    }, { signal });
+        for (const { ref, digest } of group) {
+          if (signal?.aborted) return;
+          try {
+            const named = images.map((image) => ({ ...image, name: nameOf(ref, image.name) }));
+            const scans: ImageScan[] = [];
+            for (const image of named) scans.push(await gated(ref, () => scanImage(image, scanOptions, facts)));
+            const recorded = await writeReference(reportsDir, journal, ref, digest, verdict, scans, signal);
+            await options.afterScan?.(scans);
+            entries.push(...recorded.map((i) => i.entry));
+            if (options.keepResults) outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
+            scanned += 1;
+            finish(ref.reference, false);
+          } catch (err) {
+            if (signal?.aborted) return;
+            // A report that cannot be written is the run's failure, not the image's.
+            if (err instanceof OciScanError && err.code === 'REPORT_WRITE') throw err;
+            const error = describe(err);
+            entries.push(failedEntry(ref, digest, error));
+            outcomes.push({ input: ref.reference, failure: error });
+            finish(ref.reference, false, error);
+          }
+        }
+      },
+      { signal },
+    );
   } finally {
     journal.close();
   }
 
   const complete = !signal?.aborted;
-  const summary = buildSummary({ ...header, complete, pending: total - done, run: { scanned, resumed, ...(options.reuse ? { attested } : {}) } }, entries);
+  const summary = buildSummary(
+    { ...header, complete, pending: total - done, run: { scanned, resumed, ...(options.reuse ? { attested } : {}) } },
+    entries,
+  );
   // Outcomes in summary order (reference, then platform), as the whole-audit documents list them.
   const order = new Map(summary.images.map((image, i) => [image.reference, i]));
   outcomes.sort((a, b) => (order.get(a.input) ?? 0) - (order.get(b.input) ?? 0));
@@ -347,11 +409,20 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
 }
 
 /** The manifest digest of the platform scanned in `fetched` (itself, or the one entry of an index for the platform asked for); undefined when that is not one entry. */
-function platformManifest(fetched: FetchedManifest, platform: ScanOptions['platform']): { readonly digest: string; readonly indexDigest?: string } | undefined {
+function platformManifest(
+  fetched: FetchedManifest,
+  platform: ScanOptions['platform'],
+): { readonly digest: string; readonly indexDigest?: string } | undefined {
   const doc = JSON.parse(fetched.bytes.toString('utf8')) as { manifests?: unknown };
   if (!Array.isArray(doc.manifests)) return { digest: fetched.digest };
   if (platform === 'all') return undefined;
-  const matching = doc.manifests.filter((m: { platform?: { os?: unknown; architecture?: unknown; variant?: unknown }; digest?: unknown }) => m.platform?.os === platform.os && m.platform.architecture === platform.architecture && (platform.variant === undefined || m.platform.variant === platform.variant) && typeof m.digest === 'string') as Array<{ digest: string }>;
+  const matching = doc.manifests.filter(
+    (m: { platform?: { os?: unknown; architecture?: unknown; variant?: unknown }; digest?: unknown }) =>
+      m.platform?.os === platform.os &&
+      m.platform.architecture === platform.architecture &&
+      (platform.variant === undefined || m.platform.variant === platform.variant) &&
+      typeof m.digest === 'string',
+  ) as Array<{ digest: string }>;
   const [only, more] = matching;
   return only && !more ? { digest: only.digest, indexDigest: fetched.digest } : undefined;
 }
@@ -362,11 +433,19 @@ function platformManifest(fetched: FetchedManifest, platform: ScanOptions['platf
  * major.minor, under this policy, fresh enough, and made for this very reference (the Tag
  * check and a policy's rules depend on the name). No blob of the image is read.
  */
-async function reuseAttestation(ref: PlannedRef, digest: string, fetched: FetchedManifest, reuse: NonNullable<AuditOptions['reuse']>, options: ScanOptions & { readonly session: Session }): Promise<ImageScan | undefined> {
+async function reuseAttestation(
+  ref: PlannedRef,
+  digest: string,
+  fetched: FetchedManifest,
+  reuse: NonNullable<AuditOptions['reuse']>,
+  options: ScanOptions & { readonly session: Session },
+): Promise<ImageScan | undefined> {
   const subject = platformManifest(fetched, options.platform);
   if (!subject) return undefined;
   const parsed = parseReference(ref.reference);
-  const repo = await options.session.registry(parsed.registry).repository(parsed.repository, { logger: options.logger, signal: options.signal });
+  const repo = await options.session
+    .registry(parsed.registry)
+    .repository(parsed.repository, { logger: options.logger, signal: options.signal });
   const found = await findAttestation(repo, { ...reuse, digest: subject.digest, now: new Date() }, options.signal);
   if (!('verified' in found)) {
     options.logger.info({ reference: ref.reference, reason: found.reason, problem: found.problem }, 'no valid attestation; scanning');
@@ -380,13 +459,26 @@ async function reuseAttestation(ref: PlannedRef, digest: string, fetched: Fetche
     return undefined;
   }
   if (made.registry !== parsed.registry || made.repository !== parsed.repository || made.tag !== parsed.tag) {
-    options.logger.info({ reference: ref.reference, attestedAs: attested.reference }, 'the attestation was made for another reference; scanning');
+    options.logger.info(
+      { reference: ref.reference, attestedAs: attested.reference },
+      'the attestation was made for another reference; scanning',
+    );
     return undefined;
   }
   const name = registryName(ref.reference);
   const results = attested.results.map(({ CheckSeverity: _, ...r }) => r);
   const recorded = recordedScan({
-    entry: { reference: ref.reference, repository: ref.repository, tag: ref.tag, digest, platform: null, highest: attested.highest, failedChecks: [], layers: attested.layers, report: null },
+    entry: {
+      reference: ref.reference,
+      repository: ref.repository,
+      tag: ref.tag,
+      digest,
+      platform: null,
+      highest: attested.highest,
+      failedChecks: [],
+      layers: attested.layers,
+      report: null,
+    },
     name,
     manifestDigest: subject.digest,
     ...(subject.indexDigest !== undefined ? { indexDigest: subject.indexDigest } : {}),
@@ -394,7 +486,10 @@ async function reuseAttestation(ref: PlannedRef, digest: string, fetched: Fetche
     ...(attested.platform ? { platform: attested.platform } : {}),
     results,
   });
-  options.logger.info({ reference: ref.reference, artifact: found.verified.artifact, scannedAt: found.verified.statement.predicate.scannedAt }, 'verdict reused from its attestation');
+  options.logger.info(
+    { reference: ref.reference, artifact: found.verified.artifact, scannedAt: found.verified.statement.predicate.scannedAt },
+    'verdict reused from its attestation',
+  );
   return { ...recorded, results, report: { [name.display]: results } };
 }
 
@@ -406,7 +501,12 @@ async function layoutTagDigests(dir: string): Promise<Map<string, string>> {
     const tag = entry.annotations?.[REF_NAME];
     if (tag) byTag.set(tag, [...(byTag.get(tag) ?? []), entry.digest]);
   }
-  return new Map([...byTag].map(([tag, digests]) => [tag, digests.length === 1 ? (digests[0] ?? '') : `sha256:${createHash('sha256').update(digests.join('\n')).digest('hex')}`]));
+  return new Map(
+    [...byTag].map(([tag, digests]) => [
+      tag,
+      digests.length === 1 ? (digests[0] ?? '') : `sha256:${createHash('sha256').update(digests.join('\n')).digest('hex')}`,
+    ]),
+  );
 }
 
 /** The manifests kept for the scan phase: at most `budget` bytes, each given out once. */
@@ -442,12 +542,24 @@ class PrimedManifests {
  * `primed` is the manifest its tag was resolved with: its digest is the sha256 of those bytes,
  * so it is the document a fetch by that digest would verify, and need not be fetched again.
  */
-async function openDigest({ ref, digest }: Resolved, options: ScanOptions & { readonly session: Session }, primed?: FetchedDocument): Promise<Image[]> {
+async function openDigest(
+  { ref, digest }: Resolved,
+  options: ScanOptions & { readonly session: Session },
+  primed?: FetchedDocument,
+): Promise<Image[]> {
   if (ref.reference.startsWith('oci:')) return openImages(ref.reference, options);
   const parsed = parseReference(ref.reference);
-  const repo = await options.session.registry(parsed.registry).repository(parsed.repository, { logger: options.logger, signal: options.signal });
+  const repo = await options.session
+    .registry(parsed.registry)
+    .repository(parsed.repository, { logger: options.logger, signal: options.signal });
   const content = registryContent(repo, options.configs);
-  const source: ContentSource = primed?.digest === digest ? { ...content, fetchManifest: (reference, signal) => (reference === digest ? Promise.resolve(primed) : content.fetchManifest(reference, signal)) } : content;
+  const source: ContentSource =
+    primed?.digest === digest
+      ? {
+          ...content,
+          fetchManifest: (reference, signal) => (reference === digest ? Promise.resolve(primed) : content.fetchManifest(reference, signal)),
+        }
+      : content;
   try {
     return await resolveImages(source, { kind: 'reference', reference: digest }, registryName(ref.reference), options);
   } catch (err) {
@@ -456,7 +568,15 @@ async function openDigest({ ref, digest }: Resolved, options: ScanOptions & { re
 }
 
 /** Writes a reference's legacy report(s), then its record; returns what was recorded. */
-async function writeReference(reportsDir: string, journal: RecordJournal, ref: PlannedRef, digest: string, verdict: string, scans: readonly ImageScan[], signal: AbortSignal | undefined): Promise<RecordedImage[]> {
+async function writeReference(
+  reportsDir: string,
+  journal: RecordJournal,
+  ref: PlannedRef,
+  digest: string,
+  verdict: string,
+  scans: readonly ImageScan[],
+  signal: AbortSignal | undefined,
+): Promise<RecordedImage[]> {
   const batch = new ReportBatch(reportsDir);
   try {
     const recorded: RecordedImage[] = [];

@@ -31,7 +31,10 @@ function compiled(): { summary: Validate; image: Validate } {
     const ajv = runtimeAjv(AUDIT_AJV_OPTIONS);
     const schema = JSON.parse(text) as { $id: string };
     ajv.addSchema(schema);
-    validators = { summary: ajv.getSchema(schema.$id) as ValidateFunction, image: ajv.getSchema(`${schema.$id}#/$defs/image`) as ValidateFunction };
+    validators = {
+      summary: ajv.getSchema(schema.$id) as ValidateFunction,
+      image: ajv.getSchema(`${schema.$id}#/$defs/image`) as ValidateFunction,
+    };
   }
   return validators;
 }
@@ -50,5 +53,9 @@ export function isSummaryImage(doc: unknown): doc is SummaryImage {
 /** Throws INTERNAL when `summary` does not match its schema. */
 export function assertValidSummary(summary: AuditSummary): void {
   const problems = summaryProblems(summary);
-  if (problems !== undefined) throw new OciScanError('INTERNAL', `internal error: the audit summary does not match schemas/audit-summary.schema.json (${problems}); this is a bug in oci-scan, please report it`);
+  if (problems !== undefined)
+    throw new OciScanError(
+      'INTERNAL',
+      `internal error: the audit summary does not match schemas/audit-summary.schema.json (${problems}); this is a bug in oci-scan, please report it`,
+    );
 }

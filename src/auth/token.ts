@@ -73,7 +73,10 @@ function nat64Target(v6: string): string | undefined {
  * IPv6 forms included). Host names are not resolved here: see `checkRealm`.
  */
 export function isLoopbackOrPrivate(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.+$/, '');
+  const h = hostname
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+    .replace(/\.+$/, '');
   if (h === 'localhost' || h.endsWith('.localhost')) return true;
   const family = isIP(h);
   if (family === 4) return privateRanges.check(h, 'ipv4');
@@ -120,7 +123,10 @@ export interface CheckedRealm {
 
 function refusePrivate(policy: RealmPolicy, host: string, address?: string): OciScanError {
   const where = address ? `${host}, which resolves to ${address}` : host;
-  return new OciScanError('REGISTRY_ERROR', `registry ${policy.registry} sent a token realm on a loopback/private address (${where}): refusing to send credentials there, as a public registry has no reason to`);
+  return new OciScanError(
+    'REGISTRY_ERROR',
+    `registry ${policy.registry} sent a token realm on a loopback/private address (${where}): refusing to send credentials there, as a public registry has no reason to`,
+  );
 }
 
 /**
@@ -134,11 +140,18 @@ export async function checkRealm(realm: string, policy: RealmPolicy): Promise<Ch
   try {
     url = new URL(realm);
   } catch {
-    throw new OciScanError('REGISTRY_ERROR', `registry ${policy.registry} sent a token realm that is not a URL: the registry is misconfigured`);
+    throw new OciScanError(
+      'REGISTRY_ERROR',
+      `registry ${policy.registry} sent a token realm that is not a URL: the registry is misconfigured`,
+    );
   }
   const shown = `${url.protocol}//${url.host}${url.pathname}`;
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.plainHttp)) {
-    throw new OciScanError('REGISTRY_ERROR', `registry ${policy.registry} sent a token realm ${shown} that is not https: refusing to send credentials there (declare an insecure registry only for a registry you trust)`, { setting: 'insecureRegistries' });
+    throw new OciScanError(
+      'REGISTRY_ERROR',
+      `registry ${policy.registry} sent a token realm ${shown} that is not https: refusing to send credentials there (declare an insecure registry only for a registry you trust)`,
+      { setting: 'insecureRegistries' },
+    );
   }
   if (url.username !== '' || url.password !== '') {
     throw new OciScanError('REGISTRY_ERROR', `registry ${policy.registry} sent a token realm with user info: refusing it`);
@@ -156,10 +169,14 @@ export async function checkRealm(realm: string, policy: RealmPolicy): Promise<Ch
     // Through a proxy the proxy resolves the name; a name only it can resolve is normal there.
     if (policy.viaProxy) return { url };
     const code = String((err as { code?: unknown }).code ?? 'error');
-    throw new OciScanError('NETWORK', `the token server ${url.host} of registry ${policy.registry} could not be resolved (${code}): check DNS or HTTPS_PROXY`);
+    throw new OciScanError(
+      'NETWORK',
+      `the token server ${url.host} of registry ${policy.registry} could not be resolved (${code}): check DNS or HTTPS_PROXY`,
+    );
   }
   const first = addresses[0];
-  if (!first) throw new OciScanError('NETWORK', `the token server ${url.host} of registry ${policy.registry} resolves to no address: check DNS`);
+  if (!first)
+    throw new OciScanError('NETWORK', `the token server ${url.host} of registry ${policy.registry} resolves to no address: check DNS`);
   const bad = addresses.find((a) => isLoopbackOrPrivate(a.address));
   if (bad && !(await policy.registryIsPrivate())) throw refusePrivate(policy, url.host, bad.address);
   return { url, pin: first };
@@ -184,7 +201,10 @@ const DEFAULT_TOKEN_SECONDS = 60;
 
 /** One line of at most `max` characters: server text is never trusted to be short or single-line. */
 export function oneLine(text: string, max = 200): string {
-  const flat = text.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e\u00a0-\uffff]/g, '').trim();
+  const flat = text
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/[^\x20-\x7e\u00a0-\uffff]/g, '')
+    .trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
@@ -199,7 +219,8 @@ function tokenServerReason(body: Buffer): string | undefined {
   if (typeof doc !== 'object' || doc === null) return undefined;
   const d = doc as { details?: unknown; error_description?: unknown; error?: unknown; message?: unknown; errors?: unknown };
   const first = Array.isArray(d.errors) ? (d.errors[0] as { message?: unknown } | undefined) : undefined;
-  for (const v of [d.details, d.error_description, first?.message, d.message, d.error]) if (typeof v === 'string' && v.trim() !== '') return oneLine(v);
+  for (const v of [d.details, d.error_description, first?.message, d.message, d.error])
+    if (typeof v === 'string' && v.trim() !== '') return oneLine(v);
   return undefined;
 }
 
@@ -231,7 +252,12 @@ export class Authenticator {
    * cache (a request was challenged again). Errors quote no secret (the realm and the token
    * server's reason are server text, scrubbed).
    */
-  async authorization(challenges: readonly Challenge[], scopes: readonly string[], fresh: boolean, signal?: AbortSignal): Promise<string | undefined> {
+  async authorization(
+    challenges: readonly Challenge[],
+    scopes: readonly string[],
+    fresh: boolean,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
     try {
       return await this.#authorization(challenges, scopes, fresh, signal);
     } catch (err) {
@@ -239,7 +265,12 @@ export class Authenticator {
     }
   }
 
-  async #authorization(challenges: readonly Challenge[], scopes: readonly string[], fresh: boolean, signal: AbortSignal | undefined): Promise<string | undefined> {
+  async #authorization(
+    challenges: readonly Challenge[],
+    scopes: readonly string[],
+    fresh: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
     const credential = this.#init.credential;
     const bearer = findChallenge(challenges, 'bearer');
     if (bearer) {
@@ -250,18 +281,28 @@ export class Authenticator {
       if (credential?.kind === 'basic') return credential.basicAuthorization();
       if (credential?.kind === 'registry-token') return `Bearer ${credential.revealSecret()}`;
       if (credential?.kind === 'identity-token') {
-        throw new OciScanError('AUTH_FAILED', `registry ${this.#init.policy.registry} asks for basic authentication, but ${credential.describe()} is an identity token: store a user and password for it instead`);
+        throw new OciScanError(
+          'AUTH_FAILED',
+          `registry ${this.#init.policy.registry} asks for basic authentication, but ${credential.describe()} is an identity token: store a user and password for it instead`,
+        );
       }
     }
     return undefined;
   }
 
-  async #bearer(challenge: Challenge, request: { wanted: readonly string[]; fresh: boolean; signal: AbortSignal | undefined }): Promise<string> {
+  async #bearer(
+    challenge: Challenge,
+    request: { wanted: readonly string[]; fresh: boolean; signal: AbortSignal | undefined },
+  ): Promise<string> {
     const { wanted, fresh, signal } = request;
     const { policy, credential, logger } = this.#init;
     const scrub = (t: string | undefined): string | undefined => (t === undefined ? undefined : this.#scrubber.scrub(t));
     const realm = challenge.params.realm;
-    if (!realm) throw new OciScanError('REGISTRY_ERROR', `registry ${policy.registry} sent a Bearer challenge without a realm: the registry is misconfigured`);
+    if (!realm)
+      throw new OciScanError(
+        'REGISTRY_ERROR',
+        `registry ${policy.registry} sent a Bearer challenge without a realm: the registry is misconfigured`,
+      );
     const service = challenge.params.service;
     // A challenge may name the scope it wants (e.g. insufficient_scope): ask for it too.
     const scopes = [...new Set([...wanted, ...(challenge.params.scope ? challenge.params.scope.split(' ').filter(Boolean) : [])])];
@@ -279,8 +320,15 @@ export class Authenticator {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credential.revealSecret(), client_id: 'oci-scan' });
       if (service) form.set('service', service);
       if (scopes.length > 0) form.set('scope', scopes.join(' '));
-      logger.debug({ realm: shownRealm, service: scrub(service), scopes: scopes.map(scrub), pinned: pin?.address, grant: 'refresh_token' }, 'requesting registry token');
-      res = await this.#init.http(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString(), signal }, pin);
+      logger.debug(
+        { realm: shownRealm, service: scrub(service), scopes: scopes.map(scrub), pinned: pin?.address, grant: 'refresh_token' },
+        'requesting registry token',
+      );
+      res = await this.#init.http(
+        url,
+        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString(), signal },
+        pin,
+      );
     } else {
       const tokenUrl = new URL(url.href);
       if (service) tokenUrl.searchParams.set('service', service);
@@ -288,7 +336,10 @@ export class Authenticator {
       const headers: Record<string, string> = {};
       const basic = credential?.basicAuthorization();
       if (basic) headers.authorization = basic;
-      logger.debug({ realm: shownRealm, service: scrub(service), scopes: scopes.map(scrub), pinned: pin?.address, anonymous: basic === undefined }, 'requesting registry token');
+      logger.debug(
+        { realm: shownRealm, service: scrub(service), scopes: scopes.map(scrub), pinned: pin?.address, anonymous: basic === undefined },
+        'requesting registry token',
+      );
       res = await this.#init.http(tokenUrl, { method: 'GET', headers, signal }, pin);
     }
     if (res.status < 200 || res.status > 299) {
@@ -302,17 +353,33 @@ export class Authenticator {
             : `registry ${policy.registry} requires credentials (${res.status} from its token server ${tokenHost}${because}): add them to DOCKER_AUTH_CONFIG or ~/.docker/config.json`,
         );
       }
-      throw new OciScanError('REGISTRY_ERROR', `the token server ${tokenHost} of registry ${policy.registry} answered ${res.status}${because}: try again later or check the registry`);
+      throw new OciScanError(
+        'REGISTRY_ERROR',
+        `the token server ${tokenHost} of registry ${policy.registry} answered ${res.status}${because}: try again later or check the registry`,
+      );
     }
-    if (res.body.length > MAX_TOKEN_RESPONSE) throw new OciScanError('REGISTRY_ERROR', `the token server ${tokenHost} of registry ${policy.registry} sent an oversized response`);
+    if (res.body.length > MAX_TOKEN_RESPONSE)
+      throw new OciScanError('REGISTRY_ERROR', `the token server ${tokenHost} of registry ${policy.registry} sent an oversized response`);
     let doc: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
       doc = JSON.parse(res.body.toString('utf8')) as typeof doc;
     } catch {
-      throw new OciScanError('REGISTRY_ERROR', `the token server ${tokenHost} of registry ${policy.registry} did not answer with JSON: check the registry's auth set-up`);
+      throw new OciScanError(
+        'REGISTRY_ERROR',
+        `the token server ${tokenHost} of registry ${policy.registry} did not answer with JSON: check the registry's auth set-up`,
+      );
     }
-    const token = typeof doc.token === 'string' && doc.token !== '' ? doc.token : typeof doc.access_token === 'string' && doc.access_token !== '' ? doc.access_token : undefined;
-    if (!token) throw new OciScanError('REGISTRY_ERROR', `the token server ${tokenHost} of registry ${policy.registry} sent no token: check the registry's auth set-up`);
+    const token =
+      typeof doc.token === 'string' && doc.token !== ''
+        ? doc.token
+        : typeof doc.access_token === 'string' && doc.access_token !== ''
+          ? doc.access_token
+          : undefined;
+    if (!token)
+      throw new OciScanError(
+        'REGISTRY_ERROR',
+        `the token server ${tokenHost} of registry ${policy.registry} sent no token: check the registry's auth set-up`,
+      );
     this.#scrubber.addSecret(token);
     const seconds = typeof doc.expires_in === 'number' && doc.expires_in > 0 ? doc.expires_in : DEFAULT_TOKEN_SECONDS;
     const header = `Bearer ${token}`;

@@ -42,12 +42,18 @@ async function readKeyFile(file: string, flag: string): Promise<string> {
   if (!info?.isFile()) throw new OciScanError('USAGE', `${flag} ${JSON.stringify(file)}: no such file: give a PEM key file`);
   if (info.size > 64 * 1024) throw new OciScanError('USAGE', `${flag} ${JSON.stringify(file)} is larger than 64 KiB: not a PEM key`);
   return readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new OciScanError('USAGE', `${flag} ${JSON.stringify(file)} cannot be read (${err.code ?? 'error'}): give a readable PEM key file`);
+    throw new OciScanError(
+      'USAGE',
+      `${flag} ${JSON.stringify(file)} cannot be read (${err.code ?? 'error'}): give a readable PEM key file`,
+    );
   });
 }
 
 /** The attach settings of `--attach` / `--sign-key` / OCI_SCAN_SIGN_KEY, undefined without `--attach`; USAGE for a key without `--attach` or a key that does not read. */
-export async function attachConfig(args: { readonly attach: boolean; readonly 'sign-key'?: string | undefined }, env: NodeJS.ProcessEnv): Promise<AttachConfig | undefined> {
+export async function attachConfig(
+  args: { readonly attach: boolean; readonly 'sign-key'?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): Promise<AttachConfig | undefined> {
   const file = args['sign-key'];
   if (Array.isArray(file)) throw new OciScanError('USAGE', '--sign-key was given more than once (see oci-scan --help)');
   if (!args.attach) {
@@ -65,7 +71,8 @@ export async function attachConfig(args: { readonly attach: boolean; readonly 's
 
 /** The public key of `--key FILE`; USAGE when missing or not an ECDSA P-256 key. */
 export async function verifyKeyOf(file: string | undefined, needed: string): Promise<KeyObject> {
-  if (file === undefined || file === '') throw new OciScanError('USAGE', `${needed} needs --key FILE, the public key the attestations were signed for (see oci-scan --help)`);
+  if (file === undefined || file === '')
+    throw new OciScanError('USAGE', `${needed} needs --key FILE, the public key the attestations were signed for (see oci-scan --help)`);
   if (Array.isArray(file)) throw new OciScanError('USAGE', '--key was given more than once (see oci-scan --help)');
   return verifyingKey(await readKeyFile(file, '--key'), `--key ${JSON.stringify(file)}`);
 }
@@ -73,7 +80,11 @@ export async function verifyKeyOf(file: string | undefined, needed: string): Pro
 /** A `--max-age` value in seconds (0: any age): `7d`, `36h`, `90m`, `3600s`, `3600`. */
 export function parseMaxAge(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/i.exec(text.trim());
-  if (!m) throw new OciScanError('USAGE', `--max-age ${JSON.stringify(text)} is not a duration: use a number with s, m, h or d (e.g. 7d, 36h; 0 for any age)`);
+  if (!m)
+    throw new OciScanError(
+      'USAGE',
+      `--max-age ${JSON.stringify(text)} is not a duration: use a number with s, m, h or d (e.g. 7d, 36h; 0 for any age)`,
+    );
   const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? '').toLowerCase()] ?? 1;
   return Number(m[1]) * unit;
 }
@@ -82,7 +93,8 @@ export function parseMaxAge(text: string): number {
 export function verdictTime(env: NodeJS.ProcessEnv, now: Date = new Date()): Date {
   const epoch = env['SOURCE_DATE_EPOCH'];
   if (epoch === undefined || epoch.trim() === '') return now;
-  if (!/^\d{1,12}$/.test(epoch.trim())) throw new OciScanError('USAGE', `SOURCE_DATE_EPOCH=${JSON.stringify(epoch)} is not a number of seconds since 1970`);
+  if (!/^\d{1,12}$/.test(epoch.trim()))
+    throw new OciScanError('USAGE', `SOURCE_DATE_EPOCH=${JSON.stringify(epoch)} is not a number of seconds since 1970`);
   return new Date(Number(epoch.trim()) * 1000);
 }
 
@@ -97,13 +109,26 @@ export interface AttachRun {
 }
 
 /** Attaches the verdict of each of `scans` through `session`; each failure prints its one line. Returns the failures. */
-export async function attachScans(scans: readonly ScannedImage[], attach: AttachConfig, session: Session, run: AttachRun): Promise<unknown[]> {
+export async function attachScans(
+  scans: readonly ScannedImage[],
+  attach: AttachConfig,
+  session: Session,
+  run: AttachRun,
+): Promise<unknown[]> {
   if (attach.pem) session.scrubber.addSecret(attach.pem.trim());
   const failures: unknown[] = [];
   const scannedAt = verdictTime(run.env);
   for (const scan of scans) {
     try {
-      await attachVerdict(scan, { session, logger: run.logger, signal: run.signal, ...(attach.key ? { key: attach.key } : {}), tool: toolInfo(), policyFingerprint: policyFingerprint(run.policy?.policy), scannedAt });
+      await attachVerdict(scan, {
+        session,
+        logger: run.logger,
+        signal: run.signal,
+        ...(attach.key ? { key: attach.key } : {}),
+        tool: toolInfo(),
+        policyFingerprint: policyFingerprint(run.policy?.policy),
+        scannedAt,
+      });
     } catch (err) {
       if (run.signal.aborted) throw err;
       printFailure(err, run.logger, run.prefix(scan));
@@ -118,7 +143,11 @@ export async function attachScans(scans: readonly ScannedImage[], attach: Attach
  * refused push never costs the scan its reports), through a session of its own: the scan's
  * closed once its layers were read. Returns the failures.
  */
-export async function attachAll(scans: readonly ScannedImage[], attach: AttachConfig, run: AttachRun & { readonly registry: RegistryOptions }): Promise<unknown[]> {
+export async function attachAll(
+  scans: readonly ScannedImage[],
+  attach: AttachConfig,
+  run: AttachRun & { readonly registry: RegistryOptions },
+): Promise<unknown[]> {
   const session = openSession({ registry: run.registry, logger: run.logger });
   try {
     return await attachScans(scans, attach, session, run);

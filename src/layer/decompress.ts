@@ -123,7 +123,9 @@ type ZlibWithZstd = typeof zlib & {
 function zstdError(err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
   if (/too much memory|window/i.test(message)) {
-    return new Error(`the zstd frame needs a window larger than ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB, more than container runtimes decode and oci-scan accepts; recompress the layer without --long above 29`);
+    return new Error(
+      `the zstd frame needs a window larger than ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB, more than container runtimes decode and oci-scan accepts; recompress the layer without --long above 29`,
+    );
   }
   return err instanceof Error ? err : new Error(message);
 }
@@ -173,7 +175,7 @@ class ZstdContext {
 async function* zstdStreamDecode(backend: 'zstd-napi' | 'wasm', source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const ctx = new ZstdContext(backend);
   for await (const chunk of source) {
-    for (let src = chunk, again = true; again; ) {
+    for (let src = chunk, again = true; again;) {
       const step = ctx.step(src, Buffer.allocUnsafe(OUTPUT_CHUNK));
       ({ rest: src, again } = step);
       if (step.out.length > 0) yield step.out;
@@ -223,7 +225,10 @@ function nativeZstd(): { create: NonNullable<ZlibWithZstd['createZstdDecompress'
 }
 
 /** A decompressing pipeline stage for `kind` (zstd: decoded by `zstdBackend`, default the one in use), or undefined for plain bytes. */
-export function decompressorFor(kind: Compression, backend: ZstdBackend = zstdBackend()): Transform | ((source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>) | undefined {
+export function decompressorFor(
+  kind: Compression,
+  backend: ZstdBackend = zstdBackend(),
+): Transform | ((source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>) | undefined {
   switch (kind) {
     case 'gzip':
       return zlib.createGunzip({ chunkSize: GZIP_OUTPUT_CHUNK });

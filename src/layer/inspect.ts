@@ -8,11 +8,29 @@
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciScanError, isOciScanError } from '../errors.js';
-import { decompressorFor, describeDecompressError, peek, reusingZstdDecoder, SNIFF_BYTES, sniffCompression, type Compression, type ReusingDecoder } from './decompress.js';
+import {
+  decompressorFor,
+  describeDecompressError,
+  peek,
+  reusingZstdDecoder,
+  SNIFF_BYTES,
+  sniffCompression,
+  type Compression,
+  type ReusingDecoder,
+} from './decompress.js';
 import { FactsRecorder, RECORDER_DEFAULTS, type LayerFacts, type RecorderOptions } from './recorder.js';
 import { TarFormatError, TarReader } from './tar/reader.js';
 
-export { MAX_PATH_BYTES, type EntryInfo, type EntryMatcher, type EntryType, type LayerFacts, type LayerOp, type WatchedEntry, type WatchedFile } from './recorder.js';
+export {
+  MAX_PATH_BYTES,
+  type EntryInfo,
+  type EntryMatcher,
+  type EntryType,
+  type LayerFacts,
+  type LayerOp,
+  type WatchedEntry,
+  type WatchedFile,
+} from './recorder.js';
 
 /** Limits and inputs of one inspection. */
 export interface InspectOptions extends RecorderOptions {
@@ -32,14 +50,23 @@ function layerError(err: unknown, what: string, compression: Compression): unkno
   if (isOciScanError(err) || (err instanceof Error && err.name === 'AbortError')) return err;
   const detail = (err instanceof TarFormatError ? err : describeDecompressError(compression, err)).message;
   const stage = err instanceof TarFormatError || compression === 'none' ? 'tar' : compression;
-  return new OciScanError('LAYER_CORRUPT', `${what} could not be read (${stage}: ${detail}): the layer is damaged, truncated or not what a container runtime accepts; pull or export the image again`, { cause: err });
+  return new OciScanError(
+    'LAYER_CORRUPT',
+    `${what} could not be read (${stage}: ${detail}): the layer is damaged, truncated or not what a container runtime accepts; pull or export the image again`,
+    { cause: err },
+  );
 }
 
 /** Output buffers a reusing decoder fills between two turns of the event loop (64 × 256 KiB). */
 const OUTPUTS_PER_TURN = 64;
 
 /** Feeds `blob` through a reusing decoder to `onTar`, yielding to the event loop between batches so an abort is seen. */
-async function decodeReusing(blob: Readable, decoder: ReusingDecoder, onTar: (chunk: Buffer) => void, signal: AbortSignal | undefined): Promise<void> {
+async function decodeReusing(
+  blob: Readable,
+  decoder: ReusingDecoder,
+  onTar: (chunk: Buffer) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   for await (const chunk of blob as AsyncIterable<Buffer>) {
     let step = decoder.push(chunk, onTar, OUTPUTS_PER_TURN);
     while (step.unfinished) {
@@ -79,7 +106,11 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
     const onTar = (chunk: Buffer): void => {
       tarBytes += chunk.length;
       if (tarBytes > maxLayerBytes) {
-        throw new OciScanError('LAYER_TOO_LARGE', `${what} unpacks to more than ${maxLayerBytes} bytes: refusing a possible decompression bomb; raise the layer size limit if the layer is genuine`, { setting: 'maxLayerBytes' });
+        throw new OciScanError(
+          'LAYER_TOO_LARGE',
+          `${what} unpacks to more than ${maxLayerBytes} bytes: refusing a possible decompression bomb; raise the layer size limit if the layer is genuine`,
+          { setting: 'maxLayerBytes' },
+        );
       }
       if (!reader.done) reader.write(chunk);
     };

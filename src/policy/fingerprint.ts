@@ -21,5 +21,7 @@ export function canonicalJson(value: unknown): string {
 
 /** `sha256:HEX` of the policy's canonical JSON (of `{}` when there is none). */
 export function policyFingerprint(policy: Policy | undefined): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(policy ?? {})).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(canonicalJson(policy ?? {}))
+    .digest('hex')}`;
 }

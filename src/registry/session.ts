@@ -63,7 +63,13 @@ export class Session {
     const key = `${endpoint.plainHttp ? 'http' : 'https'}://${endpoint.host}|${endpoint.mirrorOf ?? ''}`;
     let session = this.#registries.get(key);
     if (!session) {
-      session = new RegistrySession({ ...this.#options, name: normaliseRegistry(name), endpoint, credentials: this.#credentials, scrubber: this.scrubber });
+      session = new RegistrySession({
+        ...this.#options,
+        name: normaliseRegistry(name),
+        endpoint,
+        credentials: this.#credentials,
+        scrubber: this.scrubber,
+      });
       this.#registries.set(key, session);
     }
     return session;
@@ -168,12 +174,27 @@ export class RegistrySession {
   }
 
   /** A repository of this registry, for a caller logging to `logger` and stopped by `signal`; `push` asks for push rights too (attaching attestations, docs/attest.md). */
-  async repository(name: string, caller: { readonly logger?: Logger; readonly signal?: AbortSignal | undefined; readonly push?: boolean } = {}): Promise<Repository> {
+  async repository(
+    name: string,
+    caller: { readonly logger?: Logger; readonly signal?: AbortSignal | undefined; readonly push?: boolean } = {},
+  ): Promise<Repository> {
     const credential = await this.credential(name);
     if (credential) this.#init.scrubber.addCredential(credential);
-    const log = scrubbedLogger(caller.logger ?? this.#init.logger, { component: 'registry', registry: this.endpoint.host, repository: name }, this.#init.scrubber);
-    log.debug({ registry: this.name, host: this.endpoint.host, plainHttp: this.endpoint.plainHttp, credential: credential?.toJSON() }, 'opening repository');
-    return new Repository({ connection: { ...this.connection, log }, authorizer: this.authorizer(credential, [`repository:${name}:${caller.push === true ? 'pull,push' : 'pull'}`]), name, signal: caller.signal });
+    const log = scrubbedLogger(
+      caller.logger ?? this.#init.logger,
+      { component: 'registry', registry: this.endpoint.host, repository: name },
+      this.#init.scrubber,
+    );
+    log.debug(
+      { registry: this.name, host: this.endpoint.host, plainHttp: this.endpoint.plainHttp, credential: credential?.toJSON() },
+      'opening repository',
+    );
+    return new Repository({
+      connection: { ...this.connection, log },
+      authorizer: this.authorizer(credential, [`repository:${name}:${caller.push === true ? 'pull,push' : 'pull'}`]),
+      name,
+      signal: caller.signal,
+    });
   }
 
   /** Every repository of the registry (`/v2/_catalog`, paged; see ./catalog.ts). */

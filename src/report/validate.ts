@@ -23,13 +23,21 @@ export const SCAN_DOCUMENT_SCHEMA_URL = new URL('scan-document.schema.json', SCH
 /** The documents oci-scan writes, by schema. */
 export type DocumentKind = 'report' | 'report-set' | 'scan-document';
 
-const URLS: Readonly<Record<DocumentKind, URL>> = { report: REPORT_SCHEMA_URL, 'report-set': REPORT_SET_SCHEMA_URL, 'scan-document': SCAN_DOCUMENT_SCHEMA_URL };
+const URLS: Readonly<Record<DocumentKind, URL>> = {
+  report: REPORT_SCHEMA_URL,
+  'report-set': REPORT_SET_SCHEMA_URL,
+  'scan-document': SCAN_DOCUMENT_SCHEMA_URL,
+};
 
 /** The ajv options of the report schemas (the generator compiles with the same). */
 export const REPORT_AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true } as const satisfies Options;
 
 /** The name of each kind's validator in the generated module. */
-export const VALIDATOR_NAMES: Readonly<Record<DocumentKind, string>> = { report: 'report', 'report-set': 'reportSet', 'scan-document': 'scanDocument' };
+export const VALIDATOR_NAMES: Readonly<Record<DocumentKind, string>> = {
+  report: 'report',
+  'report-set': 'reportSet',
+  'scan-document': 'scanDocument',
+};
 
 /** The schema texts by kind, as the package holds them. */
 export function reportSchemaTexts(): Record<DocumentKind, string> {
@@ -59,7 +67,10 @@ function compiled(): Record<DocumentKind, Validate> {
     return validators;
   }
   const ajv = runtimeAjv(REPORT_AJV_OPTIONS);
-  const schemas = Object.fromEntries(kinds.map((kind) => [kind, JSON.parse(texts[kind]) as { $id: string }])) as Record<DocumentKind, { $id: string }>;
+  const schemas = Object.fromEntries(kinds.map((kind) => [kind, JSON.parse(texts[kind]) as { $id: string }])) as Record<
+    DocumentKind,
+    { $id: string }
+  >;
   for (const schema of Object.values(schemas)) ajv.addSchema(schema);
   const get = (kind: DocumentKind): ValidateFunction => ajv.getSchema(schemas[kind].$id) as ValidateFunction;
   validators = { report: get('report'), 'report-set': get('report-set'), 'scan-document': get('scan-document') };
@@ -70,7 +81,10 @@ function compiled(): Record<DocumentKind, Validate> {
 export function assertValidDocument(kind: DocumentKind, doc: unknown): void {
   const validate = compiled()[kind];
   if (!validate(doc)) {
-    throw new OciScanError('INTERNAL', `internal error: the document does not match schemas/${kind}.schema.json (${JSON.stringify(validate.errors).slice(0, 2000)}); this is a bug in oci-scan, please report it`);
+    throw new OciScanError(
+      'INTERNAL',
+      `internal error: the document does not match schemas/${kind}.schema.json (${JSON.stringify(validate.errors).slice(0, 2000)}); this is a bug in oci-scan, please report it`,
+    );
   }
 }
 

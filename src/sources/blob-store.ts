@@ -46,7 +46,8 @@ export function directoryStore(root: string, what: string): BlobStore {
   const base = resolve(root);
   const full = (path: string): string => {
     const p = resolve(base, path);
-    if (p !== base && !p.startsWith(base + sep)) throw new OciScanError('INVALID_MANIFEST', `${what} refers to ${JSON.stringify(path)}, outside the layout`);
+    if (p !== base && !p.startsWith(base + sep))
+      throw new OciScanError('INVALID_MANIFEST', `${what} refers to ${JSON.stringify(path)}, outside the layout`);
     return p;
   };
   const size = async (path: string): Promise<number | undefined> => {
@@ -100,7 +101,11 @@ export async function tarStore(file: string, what: string, options: SourceOption
   const index = await readTarIndex(file, what);
   const find = (path: string): TarMember | undefined => {
     const m = index.get(path);
-    if (m?.sparse) throw new OciScanError('SOURCE_UNREADABLE', `${path} in ${what} is stored as a sparse file, which no image archive writer produces: refusing it`);
+    if (m?.sparse)
+      throw new OciScanError(
+        'SOURCE_UNREADABLE',
+        `${path} in ${what} is stored as a sparse file, which no image archive writer produces: refusing it`,
+      );
     return m;
   };
   return memberStore(what, {
@@ -117,7 +122,9 @@ export async function tarStore(file: string, what: string, options: SourceOption
     },
     open(m) {
       // createReadStream's `end` is inclusive: an empty member is served as an empty stream.
-      return m.size === 0 ? Readable.from([]) : createReadStream(file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: READ_CHUNK });
+      return m.size === 0
+        ? Readable.from([])
+        : createReadStream(file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: READ_CHUNK });
     },
   });
 }

@@ -23,13 +23,22 @@ export function registryContent(repository: Repository, configs?: ConfigCache): 
     partial: false,
     async fetchManifest(reference, signal) {
       const fetched = await repository.manifest(reference, signal);
-      return { bytes: fetched.bytes, digest: fetched.digest, ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}) };
+      return {
+        bytes: fetched.bytes,
+        digest: fetched.digest,
+        ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}),
+      };
     },
     async readConfig(descriptor: Descriptor, what: string, signal?: AbortSignal) {
       // Checked here too: a cache is only as good as what it returns (a library caller's may be any).
       const kept = configs?.get(descriptor);
       if (kept && kept.length === descriptor.size && matchesDigest(kept, descriptor.digest)) return kept;
-      const bytes = await repository.readBlob(descriptor, { limit: MAX_CONFIG_BYTES, what, onTooLarge: () => configTooLarge(what), signal });
+      const bytes = await repository.readBlob(descriptor, {
+        limit: MAX_CONFIG_BYTES,
+        what,
+        onTooLarge: () => configTooLarge(what),
+        signal,
+      });
       await configs?.put(descriptor.digest, bytes);
       return bytes;
     },
@@ -43,7 +52,14 @@ export function registryContent(repository: Repository, configs?: ConfigCache): 
 }
 
 function imageName(ref: Reference): ImageName {
-  return { display: ref.display, name: ref.name, repository: repositoryPath(`${ref.registry}/${ref.repository}`), tagOrigin: 'reference', ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) };
+  return {
+    display: ref.display,
+    name: ref.name,
+    repository: repositoryPath(`${ref.registry}/${ref.repository}`),
+    tagOrigin: 'reference',
+    ...(ref.tag !== undefined ? { tag: ref.tag } : {}),
+    ...(ref.digest !== undefined ? { digest: ref.digest } : {}),
+  };
 }
 
 /**
@@ -56,7 +72,12 @@ export async function openRegistryImages(input: string, options: SourceOptions, 
   try {
     const ref = parseReference(input);
     const repository = await session.registry(ref.registry).repository(ref.repository, { logger: options.logger, signal: options.signal });
-    return await resolveImages(registryContent(repository, options.configs), { kind: 'reference', reference: ref.digest ?? ref.tag ?? 'latest' }, imageName(ref), options);
+    return await resolveImages(
+      registryContent(repository, options.configs),
+      { kind: 'reference', reference: ref.digest ?? ref.tag ?? 'latest' },
+      imageName(ref),
+      options,
+    );
   } catch (err) {
     throw session.scrubber.scrubError(err);
   }

@@ -79,7 +79,11 @@ async function writable(stream: Writable): Promise<void> {
 /** Wraps a decompression failure of a layer member (LAYER_CORRUPT) or of the archive (SOURCE_UNREADABLE) as one line. */
 function decompressError(err: unknown, kind: Compressed, what: string, code: 'LAYER_CORRUPT' | 'SOURCE_UNREADABLE'): unknown {
   if (isOciScanError(err) || (err instanceof Error && err.name === 'AbortError')) return err;
-  return new OciScanError(code, `${what} could not be decompressed (${kind}: ${describeDecompressError(kind, err).message}): it is damaged or truncated; copy or export it again`, { cause: err });
+  return new OciScanError(
+    code,
+    `${what} could not be decompressed (${kind}: ${describeDecompressError(kind, err).message}): it is damaged or truncated; copy or export it again`,
+    { cause: err },
+  );
 }
 
 /** `source` decompressed as its first bytes say (plain bytes pass through); errors name `what`. */
@@ -121,7 +125,14 @@ function openArchive(file: string, kind: Compressed, what: string): Readable {
  * Feeds the archive through a Go-semantics tar reader, waiting for `settle()` after every chunk
  * so that consumers downstream set the pace. Stops early when `stop()` says so.
  */
-async function runPass(file: string, kind: Compressed, what: string, handler: TarHandler, hooks: { settle(): Promise<void>; stop(): boolean }, signal: AbortSignal | undefined): Promise<void> {
+async function runPass(
+  file: string,
+  kind: Compressed,
+  what: string,
+  handler: TarHandler,
+  hooks: { settle(): Promise<void>; stop(): boolean },
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const reader = new TarReader(handler);
   const tar = openArchive(file, kind, what);
   const onAbort = (): void => {
@@ -289,7 +300,10 @@ class FirstPass extends MemberIndex {
   #keep(name: string, bytes: Buffer): void {
     this.#keptBytes += bytes.length;
     if (this.#keptBytes > MAX_KEPT_TOTAL) {
-      throw new OciScanError('SOURCE_UNREADABLE', `${this.#what} holds more than ${MAX_KEPT_TOTAL / 1024 / 1024} MiB of JSON documents: not an image archive`);
+      throw new OciScanError(
+        'SOURCE_UNREADABLE',
+        `${this.#what} holds more than ${MAX_KEPT_TOTAL / 1024 / 1024} MiB of JSON documents: not an image archive`,
+      );
     }
     this.kept.set(name, bytes);
   }
@@ -352,7 +366,10 @@ function replay(file: string, kind: Compressed, what: string, name: string, sign
   runPass(file, kind, what, handler, { settle: () => writable(out), stop: () => ended || out.destroyed }, signal).then(
     () => {
       if (out.destroyed) return;
-      if (!ended) out.destroy(new OciScanError('SOURCE_UNREADABLE', `${name} could not be found again in ${what}: the file changed while it was read`));
+      if (!ended)
+        out.destroy(
+          new OciScanError('SOURCE_UNREADABLE', `${name} could not be found again in ${what}: the file changed while it was read`),
+        );
       else out.end();
     },
     (err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))),
@@ -364,7 +381,12 @@ function replay(file: string, kind: Compressed, what: string, name: string, sign
  * The member names of a compressed archive, from one streaming pass over its headers (contents
  * are decompressed and skipped); stops as soon as `enough` is satisfied.
  */
-export async function compressedMemberNames(file: string, what: string, kind: Compressed, enough: (names: ReadonlySet<string>) => boolean): Promise<Set<string>> {
+export async function compressedMemberNames(
+  file: string,
+  what: string,
+  kind: Compressed,
+  enough: (names: ReadonlySet<string>) => boolean,
+): Promise<Set<string>> {
   const names = new Set<string>();
   let done = false;
   const handler: TarHandler = {

@@ -108,7 +108,13 @@ function isOp(v: unknown): v is LayerOp {
     case 'symlink':
       return typeof v['target'] === 'string';
     case 'file':
-      return isMode(v['mode']) && isCount(v['uid']) && isCount(v['gid']) && optionalText('capability') && (v['content'] === undefined || (isWatched(v['content']) && v['content'].type === 'file'));
+      return (
+        isMode(v['mode']) &&
+        isCount(v['uid']) &&
+        isCount(v['gid']) &&
+        optionalText('capability') &&
+        (v['content'] === undefined || (isWatched(v['content']) && v['content'].type === 'file'))
+      );
     case 'hardlink':
       return typeof v['target'] === 'string' && isMode(v['mode']) && isCount(v['uid']) && isCount(v['gid']) && optionalText('capability');
     default:
@@ -242,7 +248,10 @@ export function diskFactsStore(dir: string, options: DiskStoreOptions): DiskFact
   const disable = (err: unknown): void => {
     if (disabled) return;
     disabled = true;
-    logger.warn({ dir, code: errnoOf(err) }, 'the layer-facts cache directory cannot be written: scanning without the cache (set --cache-dir or --no-cache)');
+    logger.warn(
+      { dir, code: errnoOf(err) },
+      'the layer-facts cache directory cannot be written: scanning without the cache (set --cache-dir or --no-cache)',
+    );
   };
 
   /** Marks `path` as just used: pruning removes the least recently used entries first. */

@@ -53,7 +53,13 @@ export async function startReferrersRegistry(): Promise<ReferrersRegistry> {
       if (method === 'PUT') {
         const bytes = await body(req);
         const digest = url.searchParams.get('digest') ?? '';
-        if (digestOf(bytes) !== digest) return send(res, 400, { 'content-type': 'application/json' }, JSON.stringify({ errors: [{ code: 'DIGEST_INVALID', message: 'digest' }] }));
+        if (digestOf(bytes) !== digest)
+          return send(
+            res,
+            400,
+            { 'content-type': 'application/json' },
+            JSON.stringify({ errors: [{ code: 'DIGEST_INVALID', message: 'digest' }] }),
+          );
         blobs.set(`${m[1]}@${digest}`, bytes);
         return send(res, 201, { location: `/v2/${m[1]}/blobs/${digest}`, 'docker-content-digest': digest });
       }
@@ -72,10 +78,17 @@ export async function startReferrersRegistry(): Promise<ReferrersRegistry> {
         const bytes = await body(req);
         const digest = digestOf(bytes);
         if (ref.startsWith('sha256:') && ref !== digest) return send(res, 400, {}, 'digest');
-        manifests.set(`${repo}@${digest}`, { bytes, mediaType: req.headers['content-type'] ?? 'application/vnd.oci.image.manifest.v1+json' });
+        manifests.set(`${repo}@${digest}`, {
+          bytes,
+          mediaType: req.headers['content-type'] ?? 'application/vnd.oci.image.manifest.v1+json',
+        });
         if (!ref.startsWith('sha256:')) tags.set(`${repo}:${ref}`, digest);
         const subject = (JSON.parse(bytes.toString('utf8')) as { subject?: { digest?: string } }).subject?.digest;
-        return send(res, 201, { location: `/v2/${repo}/manifests/${digest}`, 'docker-content-digest': digest, ...(subject ? { 'oci-subject': subject } : {}) });
+        return send(res, 201, {
+          location: `/v2/${repo}/manifests/${digest}`,
+          'docker-content-digest': digest,
+          ...(subject ? { 'oci-subject': subject } : {}),
+        });
       }
       const digest = ref.startsWith('sha256:') ? ref : tags.get(`${repo}:${ref}`);
       const stored = digest ? manifests.get(`${repo}@${digest}`) : undefined;
@@ -89,13 +102,34 @@ export async function startReferrersRegistry(): Promise<ReferrersRegistry> {
       const [, repo, subject] = m as unknown as [string, string, string];
       const referrers = [...manifests.entries()].flatMap(([key, stored]) => {
         if (!key.startsWith(`${repo}@`)) return [];
-        const doc = JSON.parse(stored.bytes.toString('utf8')) as { subject?: { digest?: string }; artifactType?: string; config?: { mediaType?: string }; annotations?: Record<string, string> };
+        const doc = JSON.parse(stored.bytes.toString('utf8')) as {
+          subject?: { digest?: string };
+          artifactType?: string;
+          config?: { mediaType?: string };
+          annotations?: Record<string, string>;
+        };
         if (doc.subject?.digest !== subject) return [];
-        return [{ mediaType: stored.mediaType, digest: key.slice(repo.length + 1), size: stored.bytes.length, artifactType: doc.artifactType ?? doc.config?.mediaType, ...(doc.annotations ? { annotations: doc.annotations } : {}) }];
+        return [
+          {
+            mediaType: stored.mediaType,
+            digest: key.slice(repo.length + 1),
+            size: stored.bytes.length,
+            artifactType: doc.artifactType ?? doc.config?.mediaType,
+            ...(doc.annotations ? { annotations: doc.annotations } : {}),
+          },
+        ];
       });
-      return send(res, 200, { 'content-type': 'application/vnd.oci.image.index.v1+json' }, JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: referrers }));
+      return send(
+        res,
+        200,
+        { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+        JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: referrers }),
+      );
     }
     return notFound(res, 'NAME_UNKNOWN');
   });
-  return { ...server, tags: (repository) => [...tags.keys()].filter((k) => k.startsWith(`${repository}:`)).map((k) => k.slice(repository.length + 1)) };
+  return {
+    ...server,
+    tags: (repository) => [...tags.keys()].filter((k) => k.startsWith(`${repository}:`)).map((k) => k.slice(repository.length + 1)),
+  };
 }

@@ -26,9 +26,23 @@ import { artifactManifest, referrersTag } from '../../src/attest/referrers.js';
 const skip = registrySkipReason();
 
 // Provenance: built by image-builder.ts. A clean image (exit 0) and one with a compiler (Medium, exit 14).
-const cleanConfig = { User: '1000:1000', Cmd: ['/app'], Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' } };
+const cleanConfig = {
+  User: '1000:1000',
+  Cmd: ['/app'],
+  Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' },
+};
 const clean = buildImage({ config: cleanConfig, layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }] }] });
-const tools = buildImage({ config: cleanConfig, layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }, { type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' }] }] });
+const tools = buildImage({
+  config: cleanConfig,
+  layers: [
+    {
+      entries: [
+        { type: 'file', path: 'app', mode: 0o755, content: 'app' },
+        { type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' },
+      ],
+    },
+  ],
+});
 
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -55,7 +69,10 @@ async function makeKeys(dir: string, name: string): Promise<Keys> {
 
 /** sigstore-js's verdict on a bundle: verified offline with the public key, no transparency log, no timestamp. */
 function sigstoreVerifies(bundleJson: unknown, keys: Keys, hint: string): boolean {
-  const trust = toTrustMaterial({ certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] } as never, { [hint]: { rawBytes: keys.spki, keyDetails: 'PKIX_ECDSA_P256_SHA_256' } } as never);
+  const trust = toTrustMaterial(
+    { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] } as never,
+    { [hint]: { rawBytes: keys.spki, keyDetails: 'PKIX_ECDSA_P256_SHA_256' } } as never,
+  );
   const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
   try {
     verifier.verify(toSignedEntity(bundleFromJSON(bundleJson)));
@@ -70,7 +87,9 @@ class RegistryView {
   constructor(readonly url: string) {}
 
   async manifest(repo: string, ref: string): Promise<{ status: number; json: Record<string, unknown>; bytes: Buffer }> {
-    const res = await fetch(`${this.url}/v2/${repo}/manifests/${ref}`, { headers: { accept: `${INDEX}, application/vnd.oci.image.manifest.v1+json` } });
+    const res = await fetch(`${this.url}/v2/${repo}/manifests/${ref}`, {
+      headers: { accept: `${INDEX}, application/vnd.oci.image.manifest.v1+json` },
+    });
     const bytes = Buffer.from(await res.arrayBuffer());
     return { status: res.status, json: res.status === 200 ? (JSON.parse(bytes.toString('utf8')) as Record<string, unknown>) : {}, bytes };
   }
@@ -81,7 +100,10 @@ class RegistryView {
   }
 
   /** The descriptors of the referrers tag schema's index of `digest`. */
-  async tagIndex(repo: string, digest: string): Promise<Array<{ digest: string; artifactType?: string; annotations?: Record<string, string> }>> {
+  async tagIndex(
+    repo: string,
+    digest: string,
+  ): Promise<Array<{ digest: string; artifactType?: string; annotations?: Record<string, string> }>> {
     const { status, json } = await this.manifest(repo, referrersTag(digest));
     return status === 200 ? (json['manifests'] as Array<{ digest: string; artifactType?: string }>) : [];
   }
@@ -95,7 +117,12 @@ class RegistryView {
 }
 
 /** Pushes an artifact (bundle + empty config + manifest naming `subject`) and returns its digest and manifest. */
-async function pushArtifact(pusher: Pusher, bundle: Buffer, subject: { mediaType: string; digest: string; size: number }, annotations: Record<string, string>): Promise<{ digest: string; bytes: Buffer }> {
+async function pushArtifact(
+  pusher: Pusher,
+  bundle: Buffer,
+  subject: { mediaType: string; digest: string; size: number },
+  annotations: Record<string, string>,
+): Promise<{ digest: string; bytes: Buffer }> {
   const { createHash } = await import('node:crypto');
   const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
   await pusher.blob(sha(Buffer.from('{}')), Buffer.from('{}'));
@@ -120,7 +147,8 @@ describeOrSkip('attestations in docker-registry (referrers tag schema)', { skip 
     ({ dir, cleanup } = await tempDir('oci-scan-attest-'));
     keys = await makeKeys(dir, 'signer');
     otherKeys = await makeKeys(dir, 'other');
-    for (const repo of ['team/app', 'team/tamper', 'team/moved', 'team/old', 'team/policy', 'team/unsigned', 'team/race']) await new Pusher(registry.url, repo).image(clean, '1.0');
+    for (const repo of ['team/app', 'team/tamper', 'team/moved', 'team/old', 'team/policy', 'team/unsigned', 'team/race'])
+      await new Pusher(registry.url, repo).image(clean, '1.0');
     await new Pusher(registry.url, 'team/tools').image(tools, '1.0');
   });
   after(async () => {
@@ -128,8 +156,12 @@ describeOrSkip('attestations in docker-registry (referrers tag schema)', { skip 
     await cleanup?.();
   });
 
-  const scan = (image: string, extra: string[] = [], env: Record<string, string> = {}) => runCli([image, '--attach', '--sign-key', keys.privateFile, '--reports-dir', join(dir, 'reports'), ...extra], { env: { ...baseEnv, ...env } });
-  const verify = (image: string, extra: string[] = [], key = keys.publicFile) => runCli(['verify', image, '--key', key, ...extra], { env: baseEnv });
+  const scan = (image: string, extra: string[] = [], env: Record<string, string> = {}) =>
+    runCli([image, '--attach', '--sign-key', keys.privateFile, '--reports-dir', join(dir, 'reports'), ...extra], {
+      env: { ...baseEnv, ...env },
+    });
+  const verify = (image: string, extra: string[] = [], key = keys.publicFile) =>
+    runCli(['verify', image, '--key', key, ...extra], { env: baseEnv });
 
   test('--attach --sign-key pushes one signed verdict listed in the sha256-HEX index; the same verdict again adds none, a new one is appended', async () => {
     const image = `${registry.host}/team/app:1.0`;
@@ -140,7 +172,11 @@ describeOrSkip('attestations in docker-registry (referrers tag schema)', { skip 
     assert.equal(entries[0]?.artifactType, BUNDLE);
     const { manifest } = await view.bundle('team/app', entries[0]?.digest ?? '');
     assert.equal(manifest['artifactType'], BUNDLE);
-    assert.deepEqual(manifest['subject'], { mediaType: clean.manifestMediaType, digest: clean.manifestDigest, size: clean.manifest.length });
+    assert.deepEqual(manifest['subject'], {
+      mediaType: clean.manifestMediaType,
+      digest: clean.manifestDigest,
+      size: clean.manifest.length,
+    });
 
     const again = await scan(image, [], { SOURCE_DATE_EPOCH: '1900000000' });
     assert.equal(again.code, 0, again.stderr);
@@ -184,19 +220,38 @@ describeOrSkip('attestations in docker-registry (referrers tag schema)', { skip 
     const [entry] = await view.tagIndex('team/tamper', clean.manifestDigest);
     const { manifest, bundle } = await view.bundle('team/tamper', entry?.digest ?? '');
     const envelope = bundle['dsseEnvelope'] as { payload: string };
-    const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as { predicate: { document: { images: Array<{ highest: string }> } } };
+    const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
+      predicate: { document: { images: Array<{ highest: string }> } };
+    };
     const first = statement.predicate.document.images[0];
     if (first) first.highest = 'Informational';
     envelope.payload = Buffer.from(JSON.stringify({ ...statement, note: 'x' })).toString('base64');
     const hint = (bundle['verificationMaterial'] as { publicKey: { hint: string } }).publicKey.hint;
     assert.equal(sigstoreVerifies(bundle, keys, hint), false, 'the independent verifier refuses the altered envelope');
     const pusher = new Pusher(registry.url, 'team/tamper');
-    const forged = await pushArtifact(pusher, Buffer.from(JSON.stringify(bundle)), manifest['subject'] as never, { 'org.opencontainers.image.created': '2100-01-01T00:00:00.000Z' });
-    const index = { schemaVersion: 2, mediaType: INDEX, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: forged.digest, size: forged.bytes.length, artifactType: BUNDLE, annotations: { 'org.opencontainers.image.created': '2100-01-01T00:00:00.000Z' } }] };
+    const forged = await pushArtifact(pusher, Buffer.from(JSON.stringify(bundle)), manifest['subject'] as never, {
+      'org.opencontainers.image.created': '2100-01-01T00:00:00.000Z',
+    });
+    const index = {
+      schemaVersion: 2,
+      mediaType: INDEX,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: forged.digest,
+          size: forged.bytes.length,
+          artifactType: BUNDLE,
+          annotations: { 'org.opencontainers.image.created': '2100-01-01T00:00:00.000Z' },
+        },
+      ],
+    };
     await pusher.manifest(referrersTag(clean.manifestDigest), Buffer.from(JSON.stringify(index)), INDEX);
     const verified = await verify(image);
     assert.equal(verified.code, 25, verified.stderr);
-    assert.match(verified.stderr, /^oci-scan: no valid attestation of .*the newest one its signature does not verify: the envelope was altered/m);
+    assert.match(
+      verified.stderr,
+      /^oci-scan: no valid attestation of .*the newest one its signature does not verify: the envelope was altered/m,
+    );
     assert.equal(verified.stderr.trim().split('\n').length, 1);
   });
 
@@ -205,8 +260,19 @@ describeOrSkip('attestations in docker-registry (referrers tag schema)', { skip 
     const toolsEntries = await view.tagIndex('team/tools', tools.manifestDigest);
     const { bundle } = await view.bundle('team/tools', toolsEntries[0]?.digest ?? '');
     const pusher = new Pusher(registry.url, 'team/moved');
-    const moved = await pushArtifact(pusher, Buffer.from(JSON.stringify(bundle)), { mediaType: clean.manifestMediaType, digest: clean.manifestDigest, size: clean.manifest.length }, {});
-    const index = { schemaVersion: 2, mediaType: INDEX, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: moved.digest, size: moved.bytes.length, artifactType: BUNDLE }] };
+    const moved = await pushArtifact(
+      pusher,
+      Buffer.from(JSON.stringify(bundle)),
+      { mediaType: clean.manifestMediaType, digest: clean.manifestDigest, size: clean.manifest.length },
+      {},
+    );
+    const index = {
+      schemaVersion: 2,
+      mediaType: INDEX,
+      manifests: [
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: moved.digest, size: moved.bytes.length, artifactType: BUNDLE },
+      ],
+    };
     await pusher.manifest(referrersTag(clean.manifestDigest), Buffer.from(JSON.stringify(index)), INDEX);
     const verified = await verify(`${registry.host}/team/moved:1.0`);
     assert.equal(verified.code, 25, verified.stderr);
@@ -242,7 +308,10 @@ describeOrSkip('attestations in docker-registry (referrers tag schema)', { skip 
     assert.equal((await scan(image, ['--policy', policy])).code, 0);
     const other = await verify(image);
     assert.equal(other.code, 25, other.stderr);
-    assert.match(other.stderr, /was made under another policy \(sha256:[0-9a-f]{64}, not sha256:[0-9a-f]{64}\): scan again under this policy/);
+    assert.match(
+      other.stderr,
+      /was made under another policy \(sha256:[0-9a-f]{64}, not sha256:[0-9a-f]{64}\): scan again under this policy/,
+    );
     const same = await verify(image, ['--policy', policy]);
     assert.equal(same.code, 0, same.stderr);
   });
@@ -261,7 +330,12 @@ describeOrSkip('attestations in docker-registry (referrers tag schema)', { skip 
     const tag = referrersTag(clean.manifestDigest);
     const indexPath = `/v2/team/race/manifests/${tag}`;
     // Their entry names a manifest the repository holds: Distribution refuses an index whose entries it does not have.
-    const theirs = { mediaType: clean.manifestMediaType, digest: clean.manifestDigest, size: clean.manifest.length, artifactType: 'application/example' };
+    const theirs = {
+      mediaType: clean.manifestMediaType,
+      digest: clean.manifestDigest,
+      size: clean.manifest.length,
+      artifactType: 'application/example',
+    };
     let pushed = false;
     let raced = false;
     const proxy = await startCountingProxy(registry.url, async (method, path) => {
@@ -278,7 +352,11 @@ describeOrSkip('attestations in docker-registry (referrers tag schema)', { skip 
       assert.ok(raced, 'the other writer pushed between our push and our re-read');
       assert.equal(proxy.count('PUT', indexPath), 2, 'our index pushed again after theirs replaced it');
       const entries = await view.tagIndex('team/race', clean.manifestDigest);
-      assert.deepEqual(entries.map((e) => e.artifactType), ['application/example', BUNDLE], 'both writers\' entries kept');
+      assert.deepEqual(
+        entries.map((e) => e.artifactType),
+        ['application/example', BUNDLE],
+        "both writers' entries kept",
+      );
     } finally {
       await proxy.stop();
     }
@@ -287,14 +365,21 @@ describeOrSkip('attestations in docker-registry (referrers tag schema)', { skip 
   test('the signing key never appears in the output, the reports or the logs', async () => {
     const image = `${registry.host}/team/app:1.0`;
     const pem = keys.privatePem;
-    const body = pem.split('\n').filter((l) => l !== '' && !l.startsWith('-----')).join('');
-    const run = await runCli([image, '--attach', '--reports-dir', join(dir, 'reports'), '--log-level', 'debug'], { env: { ...baseEnv, OCI_SCAN_SIGN_KEY: pem } });
+    const body = pem
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('-----'))
+      .join('');
+    const run = await runCli([image, '--attach', '--reports-dir', join(dir, 'reports'), '--log-level', 'debug'], {
+      env: { ...baseEnv, OCI_SCAN_SIGN_KEY: pem },
+    });
     assert.equal(run.code, 0, run.stderr);
     for (const text of [run.stdout, run.stderr]) {
       assert.ok(!text.includes(body.slice(0, 40)), 'no part of the key in the output');
       assert.ok(!text.includes('PRIVATE KEY'));
     }
-    const bad = await runCli([image, '--attach', '--reports-dir', join(dir, 'reports')], { env: { ...baseEnv, OCI_SCAN_SIGN_KEY: `${pem.slice(0, 60)}garbage` } });
+    const bad = await runCli([image, '--attach', '--reports-dir', join(dir, 'reports')], {
+      env: { ...baseEnv, OCI_SCAN_SIGN_KEY: `${pem.slice(0, 60)}garbage` },
+    });
     assert.equal(bad.code, 2);
     assert.ok(!bad.stderr.includes(body.slice(0, 20)));
     assert.match(bad.stderr, /^oci-scan: OCI_SCAN_SIGN_KEY holds /m);
@@ -309,7 +394,13 @@ describeOrSkip('--attach refused by the registry (token auth, anonymous: pull on
   before(async () => {
     ({ dir, cleanup } = await tempDir('oci-scan-attest-refused-'));
     tokens = await startTokenServer({ dir, users: { [TEST_USER]: TEST_PASSWORD } });
-    registry = await startRegistry({ kind: 'token', realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootCertBundle: tokens.certFile });
+    registry = await startRegistry({
+      kind: 'token',
+      realm: tokens.realm,
+      service: tokens.service,
+      issuer: tokens.issuer,
+      rootCertBundle: tokens.certFile,
+    });
     await new Pusher(registry.url, 'team/app', { username: TEST_USER, password: TEST_PASSWORD }).image(clean, '1.0');
   });
   after(async () => {
@@ -321,14 +412,22 @@ describeOrSkip('--attach refused by the registry (token auth, anonymous: pull on
   test('the reports are written, the attach fails with exit 24 and one line', async () => {
     const keys = await makeKeys(dir, 'k');
     const reports = join(dir, 'reports');
-    const run = await runCli([`${registry.host}/team/app:1.0`, '--attach', '--sign-key', keys.privateFile, '--reports-dir', reports], { env: baseEnv });
+    const run = await runCli([`${registry.host}/team/app:1.0`, '--attach', '--sign-key', keys.privateFile, '--reports-dir', reports], {
+      env: baseEnv,
+    });
     assert.equal(run.code, 24, run.stderr);
     assert.match(run.stdout, /PASS\. Severity: Informational\./);
     assert.deepEqual(await readdir(reports), ['team_app_1.0-compliance.json']);
     const lines = run.stderr.trim().split('\n');
     assert.equal(lines.length, 1, run.stderr);
-    assert.match(lines[0] ?? '', /^oci-scan: cannot attach the verdict to .*team\/app@sha256:[0-9a-f]{64}: the registry refused the push \(401\): use credentials that may push/);
-    assert.ok(tokens.requests.some((r) => r.scopes.includes('repository:team/app:pull,push')), 'push scope asked for');
+    assert.match(
+      lines[0] ?? '',
+      /^oci-scan: cannot attach the verdict to .*team\/app@sha256:[0-9a-f]{64}: the registry refused the push \(401\): use credentials that may push/,
+    );
+    assert.ok(
+      tokens.requests.some((r) => r.scopes.includes('repository:team/app:pull,push')),
+      'push scope asked for',
+    );
   });
 });
 
@@ -355,28 +454,66 @@ describeOrSkip('audit --attach, then audit --reuse-attestations (round trip)', {
   });
 
   test('the second audit takes both verdicts from their attestations and fetches no blob of either image', async () => {
-    const attached = await runCli(['audit', `${proxy.host}/audit`, '--attach', '--sign-key', keys.privateFile, '--reports-dir', join(dir, 'first'), '-q'], { env: baseEnv });
+    const attached = await runCli(
+      ['audit', `${proxy.host}/audit`, '--attach', '--sign-key', keys.privateFile, '--reports-dir', join(dir, 'first'), '-q'],
+      { env: baseEnv },
+    );
     assert.equal(attached.code, 14, attached.stderr);
     assert.equal((await view.tagIndex('audit/app', clean.manifestDigest)).length, 1);
     assert.equal((await view.tagIndex('audit/tools', tools.manifestDigest)).length, 1);
 
-    const blobGets = (): number => proxy.requests.filter((r) => r.method === 'GET' && /\/blobs\/sha256:/.test(r.path) && [clean, tools].some((i) => [i.configDigest, ...i.layers.map((l) => l.digest)].some((d) => r.path.endsWith(d)))).length;
+    const blobGets = (): number =>
+      proxy.requests.filter(
+        (r) =>
+          r.method === 'GET' &&
+          /\/blobs\/sha256:/.test(r.path) &&
+          [clean, tools].some((i) => [i.configDigest, ...i.layers.map((l) => l.digest)].some((d) => r.path.endsWith(d))),
+      ).length;
     const before = blobGets();
     assert.ok(before > 0, 'the first audit read the images');
-    const reused = await runCli(['audit', `${proxy.host}/audit`, '--reuse-attestations', '--key', keys.publicFile, '--reports-dir', join(dir, 'second'), '--format', 'json=' + join(dir, 'audit.json'), '-q'], { env: baseEnv });
+    const reused = await runCli(
+      [
+        'audit',
+        `${proxy.host}/audit`,
+        '--reuse-attestations',
+        '--key',
+        keys.publicFile,
+        '--reports-dir',
+        join(dir, 'second'),
+        '--format',
+        'json=' + join(dir, 'audit.json'),
+        '-q',
+      ],
+      { env: baseEnv },
+    );
     assert.equal(reused.code, 14, reused.stderr);
     assert.equal(blobGets(), before, 'no config or layer blob fetched');
-    const summary = JSON.parse(await readFile(join(dir, 'second', 'audit-summary.json'), 'utf8')) as { run: { scanned: number; resumed: number; attested: number }; images: Array<{ reference: string; highest: string; report: string }> };
+    const summary = JSON.parse(await readFile(join(dir, 'second', 'audit-summary.json'), 'utf8')) as {
+      run: { scanned: number; resumed: number; attested: number };
+      images: Array<{ reference: string; highest: string; report: string }>;
+    };
     assert.deepEqual(summary.run, { scanned: 0, resumed: 0, attested: 2 });
-    assert.deepEqual(summary.images.map((i) => [i.reference.replace(proxy.host, 'HOST'), i.highest]), [['HOST/audit/app:1.0', 'Informational'], ['HOST/audit/tools:1.0', 'Medium']]);
-    for (const image of summary.images) assert.ok((await readdir(join(dir, 'second'))).includes(image.report), 'its legacy report is written');
+    assert.deepEqual(
+      summary.images.map((i) => [i.reference.replace(proxy.host, 'HOST'), i.highest]),
+      [
+        ['HOST/audit/app:1.0', 'Informational'],
+        ['HOST/audit/tools:1.0', 'Medium'],
+      ],
+    );
+    for (const image of summary.images)
+      assert.ok((await readdir(join(dir, 'second'))).includes(image.report), 'its legacy report is written');
     assert.match(reused.stdout, /2 from signed attestations/);
 
     // Another key: nothing is reused, everything is scanned.
     const other = await makeKeys(dir, 'other');
-    const scanned = await runCli(['audit', `${proxy.host}/audit`, '--reuse-attestations', '--key', other.publicFile, '--reports-dir', join(dir, 'third'), '-q'], { env: baseEnv });
+    const scanned = await runCli(
+      ['audit', `${proxy.host}/audit`, '--reuse-attestations', '--key', other.publicFile, '--reports-dir', join(dir, 'third'), '-q'],
+      { env: baseEnv },
+    );
     assert.equal(scanned.code, 14, scanned.stderr);
-    const third = JSON.parse(await readFile(join(dir, 'third', 'audit-summary.json'), 'utf8')) as { run: { scanned: number; attested: number } };
+    const third = JSON.parse(await readFile(join(dir, 'third', 'audit-summary.json'), 'utf8')) as {
+      run: { scanned: number; attested: number };
+    };
     assert.deepEqual(third.run, { scanned: 2, resumed: 0, attested: 0 });
   });
 });
@@ -406,7 +543,9 @@ describe('attestations in a registry with the referrers API (attach with OCI-Sub
     const again = await runCli([image, '--attach', '--sign-key', keys.privateFile, '--reports-dir', join(dir, 'reports')], { env });
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(registry.tags('team/app'), ['1.0'], 'no referrers tag schema index on a registry with the API');
-    const listing = (await (await fetch(`${registry.url}/v2/team/app/referrers/${clean.manifestDigest}`)).json()) as { manifests: Array<{ artifactType: string }> };
+    const listing = (await (await fetch(`${registry.url}/v2/team/app/referrers/${clean.manifestDigest}`)).json()) as {
+      manifests: Array<{ artifactType: string }>;
+    };
     assert.equal(listing.manifests.length, 1);
     assert.equal(listing.manifests[0]?.artifactType, BUNDLE);
     const verified = await runCli(['verify', image, '--key', keys.publicFile], { env: baseEnv });

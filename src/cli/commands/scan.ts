@@ -93,7 +93,11 @@ export interface ScanConfig {
 function formatOfFile(file: string): Exclude<Format, 'legacy'> {
   const ext = /\.([a-z]+)$/i.exec(file)?.[1]?.toLowerCase();
   const format = ext === 'sarif' ? 'sarif' : ext === 'json' ? 'json' : ext === 'xml' ? 'junit' : ext === 'txt' ? 'table' : undefined;
-  if (!format) throw new OciScanError('USAGE', `-o ${JSON.stringify(file)}: its extension names no format (.sarif, .json, .xml for JUnit, .txt for the table): add --format json|sarif|junit|table`);
+  if (!format)
+    throw new OciScanError(
+      'USAGE',
+      `-o ${JSON.stringify(file)}: its extension names no format (.sarif, .json, .xml for JUnit, .txt for the table): add --format json|sarif|junit|table`,
+    );
   return format;
 }
 
@@ -105,20 +109,38 @@ export function parseFormats(values: readonly string[], output: string | undefin
     const eq = value.indexOf('=');
     const name = (eq < 0 ? value : value.slice(0, eq)).toLowerCase();
     const format = FORMATS.find((f) => f === name);
-    if (!format) throw new OciScanError('USAGE', `--format ${JSON.stringify(value)}: the format is one of ${FORMATS.join(', ')}, optionally with =FILE (e.g. --format sarif=out.sarif)`);
-    if (eq >= 0 && value.slice(eq + 1) === '') throw new OciScanError('USAGE', `--format ${value} needs a file name after "=", or "-" for stdout`);
-    if (format === 'legacy' && eq >= 0) throw new OciScanError('USAGE', '--format legacy writes one report file per image in --reports-dir: give the directory with --reports-dir, not --format legacy=…');
+    if (!format)
+      throw new OciScanError(
+        'USAGE',
+        `--format ${JSON.stringify(value)}: the format is one of ${FORMATS.join(', ')}, optionally with =FILE (e.g. --format sarif=out.sarif)`,
+      );
+    if (eq >= 0 && value.slice(eq + 1) === '')
+      throw new OciScanError('USAGE', `--format ${value} needs a file name after "=", or "-" for stdout`);
+    if (format === 'legacy' && eq >= 0)
+      throw new OciScanError(
+        'USAGE',
+        '--format legacy writes one report file per image in --reports-dir: give the directory with --reports-dir, not --format legacy=…',
+      );
     return { format, dest: eq >= 0 ? value.slice(eq + 1) : format === 'legacy' ? '' : '-' };
   });
   if (output !== undefined) {
     const documents = outputs.filter((o) => o.format !== 'legacy');
     if (documents.length !== 1 || outputs.length !== 1) {
-      throw new OciScanError('USAGE', documents.length === 0 ? '-o/--output writes the document of --format json|sarif|junit|table; the legacy reports go to --reports-dir (see oci-scan --help)' : '-o/--output takes the output of a single --format; with several, give each its file: --format sarif=out.sarif --format junit=junit.xml');
+      throw new OciScanError(
+        'USAGE',
+        documents.length === 0
+          ? '-o/--output writes the document of --format json|sarif|junit|table; the legacy reports go to --reports-dir (see oci-scan --help)'
+          : '-o/--output takes the output of a single --format; with several, give each its file: --format sarif=out.sarif --format junit=junit.xml',
+      );
     }
     return [{ format: documents[0]?.format ?? 'json', dest: output }];
   }
   const onStdout = outputs.filter((o) => o.dest === '-');
-  if (onStdout.length > 1) throw new OciScanError('USAGE', `at most one format can go to stdout, got ${onStdout.map((o) => o.format).join(' and ')}: give the others a file (--format ${onStdout[1]?.format ?? 'junit'}=FILE)`);
+  if (onStdout.length > 1)
+    throw new OciScanError(
+      'USAGE',
+      `at most one format can go to stdout, got ${onStdout.map((o) => o.format).join(' and ')}: give the others a file (--format ${onStdout[1]?.format ?? 'junit'}=FILE)`,
+    );
   if (new Set(outputs.map((o) => o.format)).size !== outputs.length) throw new OciScanError('USAGE', 'each --format may be given once');
   return outputs;
 }
@@ -132,7 +154,8 @@ function repeated(value: string | readonly string[] | undefined): string[] {
 function progressMode(option: string | undefined, env: NodeJS.ProcessEnv): ProgressMode {
   const value = option ?? (env['OCI_SCAN_PROGRESS'] || 'auto');
   const mode = PROGRESS_MODES.find((m) => m === value);
-  if (!mode) throw new OciScanError('USAGE', `OCI_SCAN_PROGRESS=${JSON.stringify(value)} is not a progress mode: use ${PROGRESS_MODES.join(', ')}`);
+  if (!mode)
+    throw new OciScanError('USAGE', `OCI_SCAN_PROGRESS=${JSON.stringify(value)} is not a progress mode: use ${PROGRESS_MODES.join(', ')}`);
   return mode;
 }
 
@@ -145,7 +168,10 @@ export async function checkCaFile(file: string): Promise<void> {
     if (!st.isFile() || st.size > 16 * 1024 * 1024) throw new Error(st.isFile() ? 'larger than 16 MiB' : 'not a file');
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new OciScanError('USAGE', `--ca-file ${JSON.stringify(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give a PEM file of CA certificates`);
+    throw new OciScanError(
+      'USAGE',
+      `--ca-file ${JSON.stringify(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give a PEM file of CA certificates`,
+    );
   }
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
   const valid = blocks.filter((b) => {
@@ -156,7 +182,11 @@ export async function checkCaFile(file: string): Promise<void> {
       return false;
     }
   });
-  if (valid.length === 0 || valid.length !== blocks.length) throw new OciScanError('USAGE', `--ca-file ${JSON.stringify(file)} is not a PEM certificate file (${blocks.length === 0 ? 'no BEGIN CERTIFICATE block' : 'a certificate block does not parse'}): give the CA certificate(s) in PEM form`);
+  if (valid.length === 0 || valid.length !== blocks.length)
+    throw new OciScanError(
+      'USAGE',
+      `--ca-file ${JSON.stringify(file)} is not a PEM certificate file (${blocks.length === 0 ? 'no BEGIN CERTIFICATE block' : 'a certificate block does not parse'}): give the CA certificate(s) in PEM form`,
+    );
 }
 
 /** `parser` with the options of every command that scans images (scan, audit): platform, registry, limits, cache, logs, policy and threshold. */
@@ -203,32 +233,60 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     // npm's bin link is node_modules/.bin, and would find the installing project's package.json.
     .version(toolInfo().version)
     .parseAsync();
-  if (usageError) throw new OciScanError('USAGE', `${usageError.replace(/^Not enough arguments following: (.*)$/, '--$1 needs a value')} (see oci-scan --help)`);
+  if (usageError)
+    throw new OciScanError(
+      'USAGE',
+      `${usageError.replace(/^Not enough arguments following: (.*)$/, '--$1 needs a value')} (see oci-scan --help)`,
+    );
   if (args['version']) return undefined;
   if (args.help) {
     await emit(process.stdout, SCAN_HELP);
     return undefined;
   }
   // An option repeated where one value is meant arrives as an array: refuse it, never guess.
-  for (const name of ['output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'progress', 'log-level', 'log-format', 'cache-dir', 'cache-max-size'] as const) {
+  for (const name of [
+    'output',
+    'reports-dir',
+    'platform',
+    'ca-file',
+    'max-layer-size',
+    'timeout',
+    'progress',
+    'log-level',
+    'log-format',
+    'cache-dir',
+    'cache-max-size',
+  ] as const) {
     if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see oci-scan --help)`);
   }
   const outputs = parseFormats(repeated(args.format), args.output);
   if (args['list-checks']) {
     const [first, ...more] = outputs;
-    if (more.length > 0 || (first && first.format !== 'table' && first.format !== 'json' && args.format !== undefined)) throw new OciScanError('USAGE', '--list-checks prints a table, or JSON with --format json');
+    if (more.length > 0 || (first && first.format !== 'table' && first.format !== 'json' && args.format !== undefined))
+      throw new OciScanError('USAGE', '--list-checks prints a table, or JSON with --format json');
     return { listChecks: first?.format === 'json' ? 'json' : 'table', output: first?.dest || '-' };
   }
   const legacy = outputs.some((o) => o.format === 'legacy');
   const stdoutTaken = outputs.some((o) => o.dest === '-');
-  if (!legacy && args['json-stdout'] !== undefined) throw new OciScanError('USAGE', '--json-stdout prints the legacy reports; with --format json the document goes to stdout, or to -o FILE (see oci-scan --help)');
-  if (legacy && stdoutTaken && args['json-stdout'] === true) throw new OciScanError('USAGE', '--json-stdout prints the legacy reports on stdout, which another --format already writes to: give that format a file (--format FORMAT=FILE)');
+  if (!legacy && args['json-stdout'] !== undefined)
+    throw new OciScanError(
+      'USAGE',
+      '--json-stdout prints the legacy reports; with --format json the document goes to stdout, or to -o FILE (see oci-scan --help)',
+    );
+  if (legacy && stdoutTaken && args['json-stdout'] === true)
+    throw new OciScanError(
+      'USAGE',
+      '--json-stdout prints the legacy reports on stdout, which another --format already writes to: give that format a file (--format FORMAT=FILE)',
+    );
   // A reports directory is where legacy reports go. Named on the command line for a run that
   // writes none, it is a mistake; COMPLIANCE_REPORTS_DIR is ambient (set for every CI job, or by
   // the container image) and is then not used (runScan logs so at info).
   if (!legacy && args['reports-dir'] !== undefined) {
     const formats = outputs.map((o) => o.format).join(', ');
-    throw new OciScanError('USAGE', `--reports-dir holds the legacy report files, which --format ${formats} does not write: add --format legacy${args.output === undefined ? ', or write the document to a file with -o FILE' : ''} (see oci-scan --help)`);
+    throw new OciScanError(
+      'USAGE',
+      `--reports-dir holds the legacy report files, which --format ${formats} does not write: add --format legacy${args.output === undefined ? ', or write the document to a file with -o FILE' : ''} (see oci-scan --help)`,
+    );
   }
   const given = (args.images ?? []).map(String);
   const fromEnv = env['COMPLIANCE_IMAGE_FULL_REF'];
@@ -282,13 +340,31 @@ function logFormatOf(format: string | undefined, level: string): LogFormat {
 export async function imageOptionValues(
   args: ImageOptionArgs,
   env: NodeJS.ProcessEnv,
-): Promise<Pick<ScanConfig, 'platform' | 'registry' | 'maxLayerBytes' | 'timeoutSeconds' | 'allowUnscannedLayers' | 'logLevel' | 'logFormat' | 'codes' | 'cache' | 'policy' | 'threshold'>> {
+): Promise<
+  Pick<
+    ScanConfig,
+    | 'platform'
+    | 'registry'
+    | 'maxLayerBytes'
+    | 'timeoutSeconds'
+    | 'allowUnscannedLayers'
+    | 'logLevel'
+    | 'logFormat'
+    | 'codes'
+    | 'cache'
+    | 'policy'
+    | 'threshold'
+  >
+> {
   if (args['ca-file'] !== undefined) await checkCaFile(args['ca-file']);
   // Read even with --no-cache, so that a wrong --cache-max-size is refused all the same.
   const cache = cacheConfig(args['cache-dir'], args['cache-max-size'], env);
   return {
     platform: args.platform === 'all' ? 'all' : parsePlatform(args.platform),
-    registry: registryOptions({ insecureRegistries: repeated(args['insecure-registry']), mirrors: repeated(args['registry-mirror']), caFile: args['ca-file'] }, env),
+    registry: registryOptions(
+      { insecureRegistries: repeated(args['insecure-registry']), mirrors: repeated(args['registry-mirror']), caFile: args['ca-file'] },
+      env,
+    ),
     maxLayerBytes: parseSize(args['max-layer-size'], '--max-layer-size'),
     timeoutSeconds: parseTimeout(args.timeout),
     allowUnscannedLayers: args['allow-unscanned-layers'],
@@ -301,7 +377,11 @@ export async function imageOptionValues(
 }
 
 /** The run's policy (`--policy`, else the working directory's file) and failure threshold; USAGE when either is wrong. */
-export async function policyAndThreshold(policyFile: string | undefined, failOn: string | undefined, exitCode: string | undefined): Promise<Pick<ScanConfig, 'policy' | 'threshold'>> {
+export async function policyAndThreshold(
+  policyFile: string | undefined,
+  failOn: string | undefined,
+  exitCode: string | undefined,
+): Promise<Pick<ScanConfig, 'policy' | 'threshold'>> {
   if (policyFile === '') throw new OciScanError('USAGE', '--policy needs a file name (see oci-scan --help)');
   const threshold = failThreshold(failOn, exitCode);
   const policy = await findPolicy(policyFile, process.cwd());
@@ -320,25 +400,46 @@ export async function checkReportsDir(dir: string): Promise<void> {
   try {
     await access(dir, constants.W_OK);
   } catch {
-    throw new OciScanError('REPORT_WRITE', `the reports directory ${dir} is not writable: set COMPLIANCE_REPORTS_DIR or --reports-dir to a writable directory`);
+    throw new OciScanError(
+      'REPORT_WRITE',
+      `the reports directory ${dir} is not writable: set COMPLIANCE_REPORTS_DIR or --reports-dir to a writable directory`,
+    );
   }
 }
 
 /** Fails fast (exit 23) when `-o FILE` cannot be written: its directory missing or read-only, or FILE a directory. */
 export async function checkOutputFile(file: string): Promise<void> {
   const dir = dirname(file);
-  const isDir = (path: string): Promise<boolean> => stat(path).then((st) => st.isDirectory(), () => false);
-  if (!(await isDir(dir)) || !(await access(dir, constants.W_OK).then(() => true, () => false))) {
-    throw new OciScanError('REPORT_WRITE', `cannot write the document ${file}: its directory ${dir} does not exist or is not writable; choose another -o FILE`);
+  const isDir = (path: string): Promise<boolean> =>
+    stat(path).then(
+      (st) => st.isDirectory(),
+      () => false,
+    );
+  if (
+    !(await isDir(dir)) ||
+    !(await access(dir, constants.W_OK).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    throw new OciScanError(
+      'REPORT_WRITE',
+      `cannot write the document ${file}: its directory ${dir} does not exist or is not writable; choose another -o FILE`,
+    );
   }
-  if (await isDir(file)) throw new OciScanError('REPORT_WRITE', `cannot write the document ${file}: it is a directory; give -o a file name`);
+  if (await isDir(file))
+    throw new OciScanError('REPORT_WRITE', `cannot write the document ${file}: it is a directory; give -o a file name`);
 }
 
 /** What became of one IMAGE of the run. */
 type Outcome = { readonly input: string; readonly scans: readonly ImageScan[] } | { readonly input: string; readonly failure: ScanFailure };
 
 /** The text of a document format for the run's `outcomes`; `table` gives the table's text (a scan's tables per image, an audit's summary table). */
-export function documentOf(format: Exclude<Format, 'legacy'>, outcomes: readonly ImageOutcome[], table: () => Iterable<string>): Iterable<string> {
+export function documentOf(
+  format: Exclude<Format, 'legacy'>,
+  outcomes: readonly ImageOutcome[],
+  table: () => Iterable<string>,
+): Iterable<string> {
   switch (format) {
     case 'json':
       return documentText(scanDocument(outcomes));
@@ -368,7 +469,10 @@ function imageSize(image: Image): number {
 
 /** The progress display of a run on stderr, wired to the scan options and to the CLI's other output. */
 function startProgress(mode: ProgressMode): Pick<ScanOptions, 'onLayer' | 'onLayerBytes'> {
-  const reporter = progressReporter(mode, process.stderr.isTTY === true, { write: (text) => process.stderr.write(text), now: () => performance.now() });
+  const reporter = progressReporter(mode, process.stderr.isTTY === true, {
+    write: (text) => process.stderr.write(text),
+    now: () => performance.now(),
+  });
   setOutputGuard(reporter?.beforeOutput);
   if (!reporter) return {};
   // A layer whose facts came from the cache read no byte: it is "cached", not "read".
@@ -378,7 +482,8 @@ function startProgress(mode: ProgressMode): Pick<ScanOptions, 'onLayer' | 'onLay
       read.add(`${image.name.display}\n${layer.digest}`);
       reporter.bytes(image.name.display, layer.digest, layer.size, bytes, imageSize(image));
     },
-    onLayer: ({ image, layer, done, total }) => reporter.layerDone(image.name.display, layer.digest, done, total, !read.has(`${image.name.display}\n${layer.digest}`)),
+    onLayer: ({ image, layer, done, total }) =>
+      reporter.layerDone(image.name.display, layer.digest, done, total, !read.has(`${image.name.display}\n${layer.digest}`)),
   };
 }
 
@@ -416,7 +521,11 @@ async function withLocalHint(err: unknown, input: string): Promise<unknown> {
   if (!(err instanceof OciScanError)) return err;
   const hint = await localSourceHint(input);
   if (!hint) return err;
-  return new OciScanError(err.code, `${err.message} — ${hint}`, { cause: err, ...(err.setting !== undefined ? { setting: err.setting } : {}), ...(err.status !== undefined ? { status: err.status } : {}) });
+  return new OciScanError(err.code, `${err.message} — ${hint}`, {
+    cause: err,
+    ...(err.setting !== undefined ? { setting: err.setting } : {}),
+    ...(err.status !== undefined ? { status: err.status } : {}),
+  });
 }
 
 /** Runs a parsed scan command line. */
@@ -424,7 +533,11 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
   const { logger, signal } = context;
   const inputs = imagesToScan(config.images);
   const legacy = config.outputs.some((o) => o.format === 'legacy');
-  if (config.unusedReportsDir !== undefined) logger.info({ dir: config.unusedReportsDir }, 'COMPLIANCE_REPORTS_DIR is not used: this run writes no legacy report (add --format legacy to write them there)');
+  if (config.unusedReportsDir !== undefined)
+    logger.info(
+      { dir: config.unusedReportsDir },
+      'COMPLIANCE_REPORTS_DIR is not used: this run writes no legacy report (add --format legacy to write them there)',
+    );
   const files = config.outputs.filter((o) => o.format !== 'legacy' && o.dest !== '-');
   const onStdout = config.outputs.find((o) => o.format !== 'legacy' && o.dest === '-');
   if (legacy) await checkReportsDir(config.reportsDir);
@@ -468,7 +581,8 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
   for (const f of files) {
     if (f.format !== 'legacy') await batch.writeFile(f.dest, documentOf(f.format, outcomes, scanTables(outcomes, config.quiet)), signal);
   }
-  const stdoutDocument = onStdout && onStdout.format !== 'legacy' ? documentOf(onStdout.format, outcomes, scanTables(outcomes, config.quiet)) : undefined;
+  const stdoutDocument =
+    onStdout && onStdout.format !== 'legacy' ? documentOf(onStdout.format, outcomes, scanTables(outcomes, config.quiet)) : undefined;
   const reportSet = config.jsonStdout && scans.length > 0 ? legacyReportSet(groups) : undefined;
   const paths = batch.commit(signal);
   context.committed();
@@ -496,7 +610,17 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
   if (reportSet) await emitAll(process.stdout, documentText(reportSet), signal);
   // A verdict that cannot be attached has its own exit code; an IMAGE that failed still comes first.
   const prefix = (s: { readonly image: Image }): string => (scans.length > 1 ? `${s.image.name.display}: ` : '');
-  const attachFailures = config.attach && scans.length > 0 ? await attachAll(scans, config.attach, { registry: config.registry, policy: config.policy, logger, signal, env: process.env, prefix }) : [];
+  const attachFailures =
+    config.attach && scans.length > 0
+      ? await attachAll(scans, config.attach, {
+          registry: config.registry,
+          policy: config.policy,
+          logger,
+          signal,
+          env: process.env,
+          prefix,
+        })
+      : [];
   return runExitCode([...failures, ...attachFailures], highestOf(scans.map((s) => s.highest)), config.codes, config.threshold);
 }
 
@@ -523,6 +647,11 @@ export const scanCommand: Command = {
     const config = await parseScanArgs(argv, env);
     if (!config) return undefined;
     if ('listChecks' in config) return { logLevel: 'warn', timeoutSeconds: 0, run: (context) => runListChecks(config, context) };
-    return { logLevel: config.logLevel, logFormat: config.logFormat, timeoutSeconds: config.timeoutSeconds, run: (context) => runScan(config, context) };
+    return {
+      logLevel: config.logLevel,
+      logFormat: config.logFormat,
+      timeoutSeconds: config.timeoutSeconds,
+      run: (context) => runScan(config, context),
+    };
   },
 };

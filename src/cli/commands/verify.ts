@@ -52,7 +52,7 @@ interface VerifyConfig {
 const NEXT_STEP: Readonly<Record<Rejection, string>> = {
   none: 'attach one with oci-scan IMAGE --attach --sign-key KEY',
   unreadable: 'attach a new one with oci-scan IMAGE --attach --sign-key KEY',
-  'bad-signature': 'it was altered or is not oci-scan\'s: attach a new one',
+  'bad-signature': "it was altered or is not oci-scan's: attach a new one",
   'other-key': 'verify with the key it was signed with, or attach one signed with the key given',
   'other-image': 'scan this image with --attach',
   'other-version': 'scan again with this oci-scan and --attach',
@@ -98,8 +98,10 @@ async function parseVerifyArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see oci-scan verify --help)`);
   }
   const image = args.image ?? env['COMPLIANCE_IMAGE_FULL_REF'];
-  if (image === undefined || image === '') throw new OciScanError('NO_IMAGE', 'no image given: pass IMAGE (e.g. oci-scan verify ghcr.io/org/app:1.2 --key cosign.pub)');
-  if (args.platform === 'all') throw new OciScanError('USAGE', '--platform all: verify checks one image; name its platform (e.g. --platform linux/arm64)');
+  if (image === undefined || image === '')
+    throw new OciScanError('NO_IMAGE', 'no image given: pass IMAGE (e.g. oci-scan verify ghcr.io/org/app:1.2 --key cosign.pub)');
+  if (args.platform === 'all')
+    throw new OciScanError('USAGE', '--platform all: verify checks one image; name its platform (e.g. --platform linux/arm64)');
   const key = await verifyKeyOf(args.key, 'oci-scan verify');
   const { policy, threshold } = await policyAndThreshold(args.policy, args['fail-on'], args['exit-code']);
   const repeated = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [v]);
@@ -112,22 +114,49 @@ async function parseVerifyArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     json: args.format === 'json',
     colour: wantColour(args.color, env),
     platform: parsePlatform(args.platform),
-    registry: registryOptions({ insecureRegistries: repeated(args['insecure-registry']), mirrors: repeated(args['registry-mirror']), caFile: args['ca-file'] }, env),
+    registry: registryOptions(
+      { insecureRegistries: repeated(args['insecure-registry']), mirrors: repeated(args['registry-mirror']), caFile: args['ca-file'] },
+      env,
+    ),
     codes: severityCodes(env),
     ...(threshold ? { threshold } : {}),
     logLevel,
-    logFormat: args['log-format'] === 'json' || args['log-format'] === 'human' ? args['log-format'] : logLevel === 'info' || logLevel === 'debug' || logLevel === 'trace' ? 'json' : 'human',
+    logFormat:
+      args['log-format'] === 'json' || args['log-format'] === 'human'
+        ? args['log-format']
+        : logLevel === 'info' || logLevel === 'debug' || logLevel === 'trace'
+          ? 'json'
+          : 'human',
     timeoutSeconds: parseTimeout(args.timeout),
   };
 }
 
 /** What `--format json` prints: what was verified, or why nothing was. */
 function verifiedDocument(image: string, digest: string, config: VerifyConfig, found: Found): object {
-  const expected = { key: keyId(config.key), policy: config.policyFingerprint, maxAge: config.maxAgeSeconds > 0 ? formatAge(config.maxAgeSeconds) : null, toolVersion: toolInfo().version };
+  const expected = {
+    key: keyId(config.key),
+    policy: config.policyFingerprint,
+    maxAge: config.maxAgeSeconds > 0 ? formatAge(config.maxAgeSeconds) : null,
+    toolVersion: toolInfo().version,
+  };
   const refused = found.refused.map((r) => ({ artifact: r.artifact, reason: r.reason, problem: r.problem }));
   if ('verified' in found) {
     const v = found.verified;
-    return { verified: true, image, digest, expected, attestation: { artifact: v.artifact, scannedAt: v.statement.predicate.scannedAt, tool: v.tool, policy: v.statement.predicate.policy.fingerprint, key: v.keyId }, result: v.image, refused };
+    return {
+      verified: true,
+      image,
+      digest,
+      expected,
+      attestation: {
+        artifact: v.artifact,
+        scannedAt: v.statement.predicate.scannedAt,
+        tool: v.tool,
+        policy: v.statement.predicate.policy.fingerprint,
+        key: v.keyId,
+      },
+      result: v.image,
+      refused,
+    };
   }
   return { verified: false, image, digest, expected, reason: found.reason, message: rejectionLine(image, digest, found), refused };
 }
@@ -138,12 +167,29 @@ async function runVerify(config: VerifyConfig, context: RunContext): Promise<num
   let found: Found;
   let digest: string;
   try {
-    const [image] = await openRegistryImages(config.image, { platform: config.platform, registry: config.registry, logger, signal, session });
+    const [image] = await openRegistryImages(config.image, {
+      platform: config.platform,
+      registry: config.registry,
+      logger,
+      signal,
+      session,
+    });
     if (!image) throw new OciScanError('NO_IMAGE', `${config.image} resolved to no image`);
     const target = registryImage(image, 'USAGE');
     digest = target.digest;
     const repo = await session.registry(target.registry).repository(target.repository, { logger, signal });
-    found = await findAttestation(repo, { key: config.key, digest, policyFingerprint: config.policyFingerprint, toolVersion: toolInfo().version, maxAgeSeconds: config.maxAgeSeconds, now: new Date() }, signal);
+    found = await findAttestation(
+      repo,
+      {
+        key: config.key,
+        digest,
+        policyFingerprint: config.policyFingerprint,
+        toolVersion: toolInfo().version,
+        maxAgeSeconds: config.maxAgeSeconds,
+        now: new Date(),
+      },
+      signal,
+    );
   } finally {
     await session.close();
   }
@@ -165,6 +211,11 @@ export const verifyCommand: Command = {
   async parse(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<Invocation | undefined> {
     const config = await parseVerifyArgs(argv, env);
     if (!config) return undefined;
-    return { logLevel: config.logLevel, logFormat: config.logFormat, timeoutSeconds: config.timeoutSeconds, run: (context) => runVerify(config, context) };
+    return {
+      logLevel: config.logLevel,
+      logFormat: config.logFormat,
+      timeoutSeconds: config.timeoutSeconds,
+      run: (context) => runVerify(config, context),
+    };
   },
 };

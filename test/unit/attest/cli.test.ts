@@ -38,7 +38,10 @@ test('usage errors: a key without --attach, verify without --key, a public key t
     const pub = join(dir, 'k.pub');
     await writeFile(priv, privateKey.export({ type: 'pkcs8', format: 'pem' }));
     await writeFile(pub, publicKey.export({ type: 'spki', format: 'pem' }));
-    await assert.rejects(parseScanArgs(['r.local/app:1', '--sign-key', priv], {}), usage(/--sign-key signs the verdicts --attach pushes: add --attach/));
+    await assert.rejects(
+      parseScanArgs(['r.local/app:1', '--sign-key', priv], {}),
+      usage(/--sign-key signs the verdicts --attach pushes: add --attach/),
+    );
     await assert.rejects(parseScanArgs(['r.local/app:1', '--attach', '--sign-key', pub], {}), usage(/holds no PEM private key/));
     await assert.rejects(parseScanArgs(['r.local/app:1', '--attach', '--sign-key', join(dir, 'missing')], {}), usage(/no such file/));
     const config = await parseScanArgs(['r.local/app:1', '--attach', '--sign-key', priv], {});
@@ -48,7 +51,10 @@ test('usage errors: a key without --attach, verify without --key, a public key t
     await assert.rejects(parseCommandLine(['verify', 'r.local/app:1'], {}), usage(/needs --key FILE/));
     await assert.rejects(parseCommandLine(['verify', 'r.local/app:1', '--key', priv, '--max-age', 'soon'], {}), usage(/--max-age/));
     await assert.rejects(parseCommandLine(['audit', 'r.local/team', '--key', pub], {}), usage(/add --reuse-attestations/));
-    await assert.rejects(parseCommandLine(['audit', 'r.local/team', '--reuse-attestations'], {}), usage(/--reuse-attestations needs --key FILE/));
+    await assert.rejects(
+      parseCommandLine(['audit', 'r.local/team', '--reuse-attestations'], {}),
+      usage(/--reuse-attestations needs --key FILE/),
+    );
     assert.ok(await parseCommandLine(['verify', 'r.local/app:1', '--key', pub, '--max-age', '1d'], {}));
   } finally {
     await cleanup();

@@ -17,12 +17,29 @@ import { OciScanError } from '../../../src/errors.js';
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const document = {
   tool: { name: 'oci-scan', version: '0.1.0' },
-  images: [{ reference: 'r.local/team/app:1.0', digest: DIGEST, configDigest: `sha256:${'cd'.repeat(32)}`, platform: { os: 'linux', architecture: 'amd64' }, layers: [], results: [], highest: 'Informational' as const }],
+  images: [
+    {
+      reference: 'r.local/team/app:1.0',
+      digest: DIGEST,
+      configDigest: `sha256:${'cd'.repeat(32)}`,
+      platform: { os: 'linux', architecture: 'amd64' },
+      layers: [],
+      results: [],
+      highest: 'Informational' as const,
+    },
+  ],
   errors: [],
   highest: 'Informational' as const,
   highestScanned: 'Informational' as const,
 };
-const statement = statementBytes(verdictStatement({ repository: 'r.local/team/app', document, policyFingerprint: policyFingerprint(undefined), scannedAt: new Date('2030-01-02T03:04:05Z') }));
+const statement = statementBytes(
+  verdictStatement({
+    repository: 'r.local/team/app',
+    document,
+    policyFingerprint: policyFingerprint(undefined),
+    scannedAt: new Date('2030-01-02T03:04:05Z'),
+  }),
+);
 
 function keys(): { privateKey: KeyObject; publicKey: KeyObject } {
   return generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -31,9 +48,14 @@ function keys(): { privateKey: KeyObject; publicKey: KeyObject } {
 /** sigstore-js's verdict, offline with `publicKey`. */
 function sigstoreAccepts(bundle: Buffer, publicKey: KeyObject): boolean {
   const hint = keyId(publicKey);
-  const trust = toTrustMaterial({ certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] } as never, { [hint]: { rawBytes: publicKey.export({ type: 'spki', format: 'der' }), keyDetails: 'PKIX_ECDSA_P256_SHA_256' } } as never);
+  const trust = toTrustMaterial(
+    { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] } as never,
+    { [hint]: { rawBytes: publicKey.export({ type: 'spki', format: 'der' }), keyDetails: 'PKIX_ECDSA_P256_SHA_256' } } as never,
+  );
   try {
-    new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(toSignedEntity(bundleFromJSON(JSON.parse(bundle.toString('utf8')))));
+    new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(
+      toSignedEntity(bundleFromJSON(JSON.parse(bundle.toString('utf8')))),
+    );
     return true;
   } catch {
     return false;
@@ -41,14 +63,20 @@ function sigstoreAccepts(bundle: Buffer, publicKey: KeyObject): boolean {
 }
 
 /** `bundle` with its JSON changed by `edit`. */
-function altered(bundle: Buffer, edit: (b: { dsseEnvelope: { payload: string; payloadType: string; signatures: Array<{ sig: string }> } }) => void): Buffer {
+function altered(
+  bundle: Buffer,
+  edit: (b: { dsseEnvelope: { payload: string; payloadType: string; signatures: Array<{ sig: string }> } }) => void,
+): Buffer {
   const doc = JSON.parse(bundle.toString('utf8')) as Parameters<typeof edit>[0];
   edit(doc);
   return Buffer.from(JSON.stringify(doc));
 }
 
 test('PAE is the DSSE spec example', () => {
-  assert.equal(preAuthEncoding('http://example.com/HelloWorld', Buffer.from('hello world')).toString(), 'DSSEv1 29 http://example.com/HelloWorld 11 hello world');
+  assert.equal(
+    preAuthEncoding('http://example.com/HelloWorld', Buffer.from('hello world')).toString(),
+    'DSSEv1 29 http://example.com/HelloWorld 11 hello world',
+  );
 });
 
 test('a signed verdict is accepted by sigstore-js and by openBundle, and reads back as the statement', () => {
@@ -69,13 +97,26 @@ test('altered bundles and another key are refused by both verifiers', () => {
   const { privateKey, publicKey } = keys();
   const bundle = signStatement(statement, privateKey);
   const variants: Array<[string, Buffer, KeyObject, string]> = [
-    ['payload changed', altered(bundle, (b) => (b.dsseEnvelope.payload = Buffer.from(statement.toString().replace('Informational', 'Critical')).toString('base64'))), publicKey, 'bad-signature'],
+    [
+      'payload changed',
+      altered(
+        bundle,
+        (b) => (b.dsseEnvelope.payload = Buffer.from(statement.toString().replace('Informational', 'Critical')).toString('base64')),
+      ),
+      publicKey,
+      'bad-signature',
+    ],
     ['payload type changed', altered(bundle, (b) => (b.dsseEnvelope.payloadType = 'application/json')), publicKey, 'bad-signature'],
-    ['signature flipped', altered(bundle, (b) => {
-      const sig = Buffer.from(b.dsseEnvelope.signatures[0]?.sig ?? '', 'base64');
-      sig[sig.length - 1] = (sig[sig.length - 1] ?? 0) ^ 1;
-      if (b.dsseEnvelope.signatures[0]) b.dsseEnvelope.signatures[0].sig = sig.toString('base64');
-    }), publicKey, 'bad-signature'],
+    [
+      'signature flipped',
+      altered(bundle, (b) => {
+        const sig = Buffer.from(b.dsseEnvelope.signatures[0]?.sig ?? '', 'base64');
+        sig[sig.length - 1] = (sig[sig.length - 1] ?? 0) ^ 1;
+        if (b.dsseEnvelope.signatures[0]) b.dsseEnvelope.signatures[0].sig = sig.toString('base64');
+      }),
+      publicKey,
+      'bad-signature',
+    ],
     ['another key', bundle, keys().publicKey, 'other-key'],
   ];
   for (const [name, variant, key, reason] of variants) {
@@ -93,13 +134,21 @@ test('keys: only unencrypted ECDSA P-256; errors never quote the key', () => {
   assert.equal(keyId(verifyingKey(publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'P')), keyId(publicKey));
   const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const encrypted = privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }).toString();
-  for (const [text, pattern] of [[rsa, /holds a rsa key, not an ECDSA P-256 one/], [encrypted, /encrypted private key/], [`${pem.slice(0, 80)}junk\n-----END PRIVATE KEY-----`, /does not parse/], ['no pem here', /holds no PEM private key/]] as const) {
-    assert.throws(() => signingKey(text, 'K'), (err: unknown) => {
-      assert.ok(err instanceof OciScanError && err.code === 'USAGE');
-      assert.match(err.message, pattern);
-      assert.ok(!err.message.includes(pem.split('\n')[1] ?? 'x'), 'the key is not quoted');
-      return true;
-    });
+  for (const [text, pattern] of [
+    [rsa, /holds a rsa key, not an ECDSA P-256 one/],
+    [encrypted, /encrypted private key/],
+    [`${pem.slice(0, 80)}junk\n-----END PRIVATE KEY-----`, /does not parse/],
+    ['no pem here', /holds no PEM private key/],
+  ] as const) {
+    assert.throws(
+      () => signingKey(text, 'K'),
+      (err: unknown) => {
+        assert.ok(err instanceof OciScanError && err.code === 'USAGE');
+        assert.match(err.message, pattern);
+        assert.ok(!err.message.includes(pem.split('\n')[1] ?? 'x'), 'the key is not quoted');
+        return true;
+      },
+    );
   }
 });
 
