@@ -1,5 +1,5 @@
 /**
- * The exit-code policy of the CLI, all of it (README.md "Exit codes", docs/errors.md): an error
+ * The exit-code policy of the CLI, all of it (docs/errors.md "Exit codes"): an error
  * code → its exit status; the highest severity among the results → its code, which the
  * `*_EXIT_CODE` variables of the original tool override; the failure threshold of `--fail-on`
  * and `--exit-code`; and a run of several images → one code.

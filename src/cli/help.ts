@@ -1,5 +1,5 @@
 /**
- * `oci-scan --help` (README.md "Usage"): written by hand and wrapped at word boundaries to 80
+ * `oci-scan --help` (docs/usage.md): written by hand and wrapped at word boundaries to 80
  * columns, whatever the terminal or pipe — generated help cut words in two ("requirem/ents").
  */
 

@@ -1,4 +1,4 @@
-/** `oci-scan --list-checks` (README.md "Report"): the checks as a table at 80 columns, or as JSON. */
+/** `oci-scan --list-checks` (docs/usage.md "Options"): the checks as a table at 80 columns, or as JSON. */
 import { checkDocs } from '../report/check-docs.js';
 import { wrapWords } from './help.js';
 

@@ -1,5 +1,5 @@
 /**
- * Option values every command reads the same way (README.md "Usage"): sizes, timeouts,
+ * Option values every command reads the same way (docs/usage.md "Options"): sizes, timeouts,
  * registry mirrors, colour, boolean environment variables, and the registry options built
  * from them.
  */

@@ -1,5 +1,5 @@
 /**
- * IMAGE → source (README.md "Images"): `oci:PATH[:TAG]`, `oci-archive:FILE[:TAG]`,
+ * IMAGE → source (docs/usage.md "IMAGE"): `oci:PATH[:TAG]`, `oci-archive:FILE[:TAG]`,
  * `docker-archive:FILE[:REPO:TAG]` (skopeo's transport names; the path ends at the first `:`),
  * and anything else — `docker://REF` or a plain reference — is a registry reference.
  */

@@ -122,7 +122,7 @@ describeOrSkip('the Containerfile, built with buildah against bases built from t
     const failed = scanned.results.filter((x) => !x.Pass);
     for (const f of failed) assert.ok(!['Critical', 'High'].includes(severity.get(f.Id as CheckId) ?? ''), `${f.Id} (${f.Severity}) fails: ${f.Description}`);
     assert.deepEqual(failed.map((x) => x.Id).sort(), Object.keys(EXPECTED_FINDINGS).sort(), JSON.stringify(failed, null, 1));
-    // Exit 0 when every check passes; otherwise the highest severity's code (README, exit codes).
+    // Exit 0 when every check passes; otherwise the highest severity's code (docs/errors.md, "Exit codes").
     assert.equal(r.code, failed.length === 0 ? 0 : { Critical: 12, High: 13, Medium: 14, Low: 15, Informational: 0 }[scanned.highest], r.stderr);
     assert.equal(scanned.layers.length, 1);
 
@@ -151,7 +151,7 @@ describeOrSkip('the Containerfile, built with buildah against bases built from t
     assert.deepEqual(onPath.filter((p) => ['sh', 'bash', 'dash', 'busybox', 'apt', 'apt-get', 'dpkg', 'npm'].includes(p)), []);
     await buildah(['umount', container]);
 
-    // The figures the README gives: the layer as pushed (gzip) and the unpacked size.
+    // The figures docs/container-image.md gives: the layer as pushed (gzip) and the unpacked size.
     const res = await fetch(`${registry?.url ?? ''}/v2/oci-scan/manifests/${VERSION}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
     const manifest = (await res.json()) as { layers: Array<{ size: number }> };
     const pushed = manifest.layers.reduce((sum, l) => sum + l.size, 0);

@@ -1,5 +1,5 @@
 /**
- * `oci-scan [scan] IMAGE… [options]` (README.md "Usage"): every IMAGE scanned in one run with
+ * `oci-scan [scan] IMAGE… [options]` (docs/usage.md): every IMAGE scanned in one run with
  * one set of options (one layer-facts store, the same registry settings), then the reports —
  * each `--format` (legacy report files and check lines, the json document, SARIF, JUnit, the
  * table) to its destination — and one exit code. `--list-checks` prints the checks instead.
