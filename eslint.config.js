@@ -8,31 +8,37 @@ import tseslint from 'typescript-eslint';
  * top-level folders (and files) of src/ it must not import. `sources` may use the byte-level
  * half of `layer` (tar reading, decompression, path normalisation) to read archives.
  */
-const TOP = ['cli', 'audit', 'scan', 'index', 'report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image', 'schema'];
+const TOP = ['cli', 'audit', 'scan', 'index', 'report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image', 'schema', 'concurrency'];
+/** The ground floor: every other room may import these, and they import no room. */
+const GROUND = ['schema', 'concurrency'];
+/** The rooms that are one file of src/, not a folder. */
+const FILE_ROOMS = ['scan', 'concurrency'];
 const MAY_IMPORT = {
   schema: [],
-  image: ['schema'],
-  reference: ['image', 'schema'],
-  auth: ['reference', 'image', 'schema'],
-  registry: ['auth', 'reference', 'image', 'schema'],
-  sources: ['registry', 'auth', 'reference', 'image', 'layer-bytes', 'schema'],
-  layer: ['image', 'schema'],
-  store: ['layer', 'image', 'schema'],
-  checks: ['layer', 'image', 'reference', 'schema'],
-  report: ['checks', 'layer', 'image', 'reference', 'schema'],
-  policy: ['checks', 'layer', 'image', 'reference', 'errors', 'schema'],
-  scan: ['report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image', 'schema'],
-  audit: ['scan', 'report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image', 'schema'],
+  concurrency: [],
+  image: [],
+  reference: ['image'],
+  auth: ['reference', 'image'],
+  registry: ['auth', 'reference', 'image'],
+  sources: ['registry', 'auth', 'reference', 'image', 'layer-bytes'],
+  layer: ['image'],
+  store: ['layer', 'image'],
+  checks: ['layer', 'image', 'reference'],
+  report: ['checks', 'layer', 'image', 'reference'],
+  policy: ['checks', 'layer', 'image', 'reference'],
+  scan: ['report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image'],
+  audit: ['scan', 'report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image'],
 };
 const LAYER_BYTES = '(tar/|decompress\\.js$|paths\\.js$)';
 const boundaries = Object.entries(MAY_IMPORT).map(([folder, allowed]) => {
-  const forbidden = TOP.filter((t) => t !== folder && !allowed.includes(t));
+  const ground = (t) => GROUND.includes(t) && !GROUND.includes(folder);
+  const forbidden = TOP.filter((t) => t !== folder && !allowed.includes(t) && !ground(t));
   const patterns = forbidden.map((t) => ({
-    // `../x/…` or `../../x.js` from anywhere below src/<folder>/ (or src/scan.ts).
-    regex: t === 'layer' && allowed.includes('layer-bytes') ? `^(\\.\\./)+layer/(?!${LAYER_BYTES})` : `^(\\.\\./)+${t}(/|\\.js$)|^\\./${folder === 'scan' ? t : '(?!)'}(/|\\.js$)`,
+    // `../x/…` or `../../x.js` from anywhere below src/<folder>/ (or `./x…` from src/<file room>.ts).
+    regex: t === 'layer' && allowed.includes('layer-bytes') ? `^(\\.\\./)+layer/(?!${LAYER_BYTES})` : `^(\\.\\./)+${t}(/|\\.js$)|^\\./${FILE_ROOMS.includes(folder) ? t : '(?!)'}(/|\\.js$)`,
     message: `src/${folder} must not import src/${t}: imports point down only (docs/architecture.md).`,
   }));
-  return { files: folder === 'scan' ? ['src/scan.ts'] : [`src/${folder}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
+  return { files: FILE_ROOMS.includes(folder) ? [`src/${folder}.ts`] : [`src/${folder}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
 });
 
 export default tseslint.config(

@@ -20,7 +20,8 @@ import { repositoryPath } from '../reference/repository-path.js';
 import type { Session } from '../registry/session.js';
 import type { ImageOutcome, ScanFailure } from '../report/model.js';
 import { ReportBatch } from '../report/write.js';
-import { mapLimit, scanImage, type ImageScan, type ScanOptions } from '../scan.js';
+import { mapLimit } from '../concurrency.js';
+import { scanImage, type ImageScan, type ScanOptions } from '../scan.js';
 import { openImages } from '../sources/index.js';
 import type { ContentSource, FetchedDocument } from '../sources/content.js';
 import { registryContent } from '../sources/registry.js';
@@ -33,7 +34,7 @@ import { planAudit, targetLabel, type AuditTarget, type PlanFilters, type Planne
 import { ALL_CHECKS } from '../checks/index.js';
 import { makeRecord, RecordIndex, RecordJournal, recordedScan, RECORDS_DIR, verdictKey, type RecordedImage } from './records.js';
 import { buildSummary, type AuditError, type AuditSummary, type SummaryImage } from './summary.js';
-import type { ToolInfo } from '../report/formats/json.js';
+import type { ToolInfo } from '../report/tool.js';
 import { ensureReportsDir } from '../report/write.js';
 
 /** What an audit runs with. */

@@ -13,7 +13,7 @@ import yargs from 'yargs';
 import { OciScanError } from '../../errors.js';
 import type { Image } from '../../image/types.js';
 import { openSession } from '../../registry/session.js';
-import { toolInfo } from '../../report/formats/json.js';
+import { toolInfo } from '../../report/tool.js';
 import { summaryLine, tableText, totalLine } from '../../report/formats/table.js';
 import { legacyReportSet } from '../../report/formats/legacy.js';
 import { escapeForTerminal, imageHeader, terminalChunks, terminalText } from '../../report/formats/terminal.js';
