@@ -1,12 +1,14 @@
-// Lint: the recommended rules of ESLint and typescript-eslint, plus the habits of STYLE.md.
+// Lint: the recommended rules of ESLint and typescript-eslint, plus the house habits: imports point
+// down only (docs/architecture.md), no unhandled promises, no .pipe(), no `any`, only src/cli exits.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /**
  * Imports point down only (docs/architecture.md): cli → audit → scan → report | policy → checks → layer | store;
- * sources → registry → auth → reference; everything → image → errors. For each folder, the
- * top-level folders (and files) of src/ it must not import. `sources` may use the byte-level
- * half of `layer` (tar reading, decompression, path normalisation) to read archives.
+ * scan → sources → registry → auth → reference; everything → image → the ground floor (schema,
+ * concurrency, errors). For each room, the top-level folders (and files) of src/ it must not
+ * import. `sources` may use the byte-level half of `layer` (tar reading, decompression, path
+ * normalisation) to read archives.
  */
 const TOP = ['cli', 'audit', 'scan', 'index', 'report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image', 'schema', 'concurrency'];
 /** The ground floor: every other room may import these, and they import no room. */
