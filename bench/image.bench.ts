@@ -1,6 +1,6 @@
 /**
- * Whole-image scan speed against the floor, as ratios measured in the same run (STYLE.md: no
- * absolute timings asserted anywhere). Cases:
+ * Whole-image scan speed against the floor, as ratios measured in the same run (machines
+ * differ: no absolute timings asserted anywhere). Cases:
  *   registry  a 2-layer gzip image pulled from the real `docker-registry`
  *   layout    the same image as a local OCI layout
  *   zstd      the same tars as zstd layers, from a local OCI layout

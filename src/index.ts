@@ -12,8 +12,7 @@ import { DEFAULT_PLATFORM, parsePlatform, type Platform } from './image/platform
 import type { RegistryOptions } from './registry/options.js';
 import { scan as scanWith, type ImageScan, type ScanOptions } from './scan.js';
 
-export { OciScanError, isOciScanError, type ErrorCode, type ErrorSetting } from './errors.js';
-export { exitCodeFor } from './cli/exit-codes.js';
+export { OciScanError, isOciScanError, exitCodeFor, type ErrorCode, type ErrorSetting } from './errors.js';
 export type { ImageScan, ScanOptions, ScanLimits } from './scan.js';
 export { memoryFactsStore, type FactsStore } from './store/facts-store.js';
 export type { ConfigCache } from './image/config-cache.js';

@@ -19,7 +19,7 @@ import { readLayoutIndex, REF_NAME } from '../sources/oci-layout.js';
 import { inShard, type Shard } from './shard.js';
 import type { AuditError } from './summary.js';
 import { latestTags } from './tags.js';
-import { mapLimit } from '../scan.js';
+import { mapLimit } from '../concurrency.js';
 
 /** What an audit covers. */
 export type AuditTarget =

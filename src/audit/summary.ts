@@ -7,7 +7,7 @@
  */
 import { SEVERITY_ORDER, type Severity } from '../checks/types.js';
 import { highestOf } from '../report/model.js';
-import type { ToolInfo } from '../report/formats/json.js';
+import type { ToolInfo } from '../report/tool.js';
 import type { Shard } from './shard.js';
 
 /** The `format` of an audit summary. */

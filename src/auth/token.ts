@@ -14,7 +14,7 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { OciScanError } from '../errors.js';
+import { OciScanError, oneLine } from '../errors.js';
 import { findChallenge, type Challenge } from './challenge.js';
 import type { Credential } from './credentials.js';
 import { SecretScrubber } from './scrub.js';
@@ -181,12 +181,6 @@ export interface AuthenticatorInit {
 const MAX_TOKEN_RESPONSE = 1024 * 1024;
 /** Distribution's token spec: a token without `expires_in` lasts 60 seconds. */
 const DEFAULT_TOKEN_SECONDS = 60;
-
-/** One line of at most `max` characters: server text is never trusted to be short or single-line. */
-export function oneLine(text: string, max = 200): string {
-  const flat = text.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e\u00a0-\uffff]/g, '').trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
-}
 
 /** The reason a token server gives in an error body (Docker `details`, OAuth2 `error_description`, Distribution `errors`). */
 function tokenServerReason(body: Buffer): string | undefined {

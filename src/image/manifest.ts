@@ -4,7 +4,7 @@
  */
 import { OciScanError } from '../errors.js';
 import { fieldFor, Go, GoJsonError, GoObject, goRefusal, parseGoJson, tryDecodeGo, type GoValue, type Shape } from './go-json.js';
-import { compileWire, type WireValidator } from './wire.js';
+import { compileWire, type WireValidator } from '../schema/wire.js';
 
 /** Media types oci-scan understands. */
 export const MediaType = {

@@ -3,6 +3,7 @@
  * ContentSource, and the choice of the index.json entry a reference names. The image itself is
  * resolved by ./resolve.ts, as for every source.
  */
+import { createHash } from 'node:crypto';
 import { OciScanError } from '../errors.js';
 import { parseLayoutIndex, type Descriptor, type ImageIndex } from '../image/manifest.js';
 import type { Image, ImageName } from '../image/types.js';
@@ -112,4 +113,18 @@ export async function imagesFromOciLayout(store: BlobStore, base: Omit<ImageName
   const name = layoutImageName(base, tag, candidates);
   const root = layoutRoot(store, candidates, () => new OciScanError('USAGE', `${store.what} holds ${candidates.length} images: name one with :TAG after the path (tags: ${tags.join(', ') || 'none'})`));
   return resolveImages(layoutContent(store), root, name, options);
+}
+
+/**
+ * The digest of each tag of a layout (what an audit of `oci:DIR` resolves a tag to): the
+ * entry's, or for the platforms of one image (several entries of one tag) a digest of theirs.
+ */
+export async function layoutTagDigests(store: BlobStore): Promise<Map<string, string>> {
+  const index = await readLayoutIndex(store);
+  const byTag = new Map<string, string[]>();
+  for (const entry of index?.manifests ?? []) {
+    const tag = entry.annotations?.[REF_NAME];
+    if (tag) byTag.set(tag, [...(byTag.get(tag) ?? []), entry.digest]);
+  }
+  return new Map([...byTag].map(([tag, digests]) => [tag, digests.length === 1 ? (digests[0] ?? '') : `sha256:${createHash('sha256').update(digests.join('\n')).digest('hex')}`]));
 }

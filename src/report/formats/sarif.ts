@@ -9,7 +9,7 @@ import { formatPlatform } from '../../image/platform.js';
 import type { Severity } from '../../checks/types.js';
 import { checkDocs, type CheckDoc } from '../check-docs.js';
 import { scannedImages, type ImageOutcome, type ReportResult, type ScannedImage } from '../model.js';
-import { toolInfo, type ToolInfo } from './json.js';
+import { toolInfo, type ToolInfo } from '../tool.js';
 
 /** The schema URI SARIF consumers expect in `$schema`. */
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
