@@ -1,5 +1,5 @@
 /**
- * The documents a command writes (README.md "Report formats", docs/reports.md): the formats of
+ * The documents a command writes (docs/reports.md): the formats of
  * `--format` and `-o`, where each goes, the checks that fail fast before any download when a
  * destination cannot be written, and the text of each document format.
  */

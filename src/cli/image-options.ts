@@ -1,5 +1,5 @@
 /**
- * The options every command that scans images shares (scan, audit; README.md "Usage",
+ * The options every command that scans images shares (scan, audit; docs/usage.md "Options",
  * docs/audit.md): their yargs definitions, their values read from argv and the environment
  * (platform, registry, limits, cache, logs, policy and failure threshold), and the scan options
  * a run's images share (one facts store, one registry session).
