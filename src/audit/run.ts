@@ -25,7 +25,7 @@ import { openImages } from '../sources/index.js';
 import type { ContentSource, FetchedDocument } from '../sources/content.js';
 import { registryContent } from '../sources/registry.js';
 import { resolveImages } from '../sources/resolve.js';
-import { directoryStore } from '../sources/blob-store.js';
+import { directoryStore } from '../sources/store.js';
 import { readLayoutIndex, REF_NAME } from '../sources/oci-layout.js';
 import type { LayerFacts } from '../layer/inspect.js';
 import type { FactsStore } from '../store/facts-store.js';
