@@ -14,7 +14,7 @@ import { repositoryPath } from '../reference/repository-path.js';
 import { matchesAny } from '../policy/glob.js';
 import type { Session } from '../registry/session.js';
 import { reportFileNames } from '../report/names.js';
-import { directoryStore } from '../sources/blob-store.js';
+import { directoryStore } from '../sources/store.js';
 import { readLayoutIndex, REF_NAME } from '../sources/oci-layout.js';
 import { inShard, type Shard } from './shard.js';
 import type { AuditError } from './summary.js';

@@ -24,7 +24,7 @@ import type { ImageOutcome, ScanFailure } from '../report/model.js';
 import type { ToolInfo } from '../report/tool.js';
 import { ensureReportsDir, ReportBatch } from '../report/write.js';
 import { scanImage, type ImageScan, type ScanOptions } from '../scan.js';
-import { directoryStore } from '../sources/blob-store.js';
+import { directoryStore } from '../sources/store.js';
 import type { FetchedDocument } from '../sources/content.js';
 import { openImages } from '../sources/index.js';
 import { layoutTagDigests } from '../sources/oci-layout.js';

@@ -9,7 +9,7 @@ import { parseLayoutIndex, type Descriptor, type ImageIndex } from '../image/man
 import type { Image, ImageName } from '../image/types.js';
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../image/wire.js';
 import { tagOfImageName } from '../reference/ref-name.js';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore } from './store.js';
 import type { ContentSource } from './content.js';
 import type { SourceOptions } from './options.js';
 import { resolveImages, type Root } from './resolve.js';
