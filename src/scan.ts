@@ -84,7 +84,7 @@ interface FactsSource {
 /**
  * The facts of one layer: from the store, or inspected (once, however many images ask at the
  * same time) and stored. Facts another image's scan found stand for a local layer only if
- * this image's store holds its blob, with its size (docs/architecture.md, "The layer-facts cache").
+ * this image's store holds its blob, with its size (docs/architecture.md, "The persistent cache").
  */
 async function layerFacts(image: Image, layer: Layer, collection: Collection, source: FactsSource, options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
   const [facts] = await Promise.all([sharedFacts(image, layer, collection, source, options, signal), layer.check?.(signal)]);

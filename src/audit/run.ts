@@ -74,7 +74,7 @@ const PRIMED_BYTES = 32 * 1024 * 1024;
 const RATE_LIMITED_TRIES = 3;
 
 /**
- * A per-registry start rate (docs/audit.md, "Rate"): `acquire` waits for the next slot. A
+ * A per-registry start rate (docs/audit.md, "How an audit runs"): `acquire` waits for the next slot. A
  * registry that answers 429 after the HTTP layer's own retries (which honour `Retry-After`)
  * halves its rate, down to one start every 10 s.
  */
@@ -106,7 +106,7 @@ function isRateLimited(err: unknown): boolean {
   return err instanceof OciScanError && err.status === 429;
 }
 
-/** The start rate of each registry of an audit, and the 429s it survives (docs/audit.md, "Rate"). */
+/** The start rate of each registry of an audit, and the 429s it survives (docs/audit.md, "How an audit runs"). */
 class RateGates {
   readonly #gates = new Map<string, RateGate>();
   readonly #rate: number;

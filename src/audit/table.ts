@@ -1,5 +1,5 @@
 /**
- * The audit's table on the terminal or in a CI log (docs/audit.md, "The table"): images by
+ * The audit's table on the terminal or in a CI log (docs/audit.md, "Output"): images by
  * highest severity, the checks that fail most often, the repositories worst off, and what could
  * not be scanned. Names from the registry are escaped as on the terminal.
  */
