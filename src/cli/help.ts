@@ -38,6 +38,7 @@ const OPTIONS: ReadonlyArray<readonly [string, string]> = [
   ['--no-cache', 'read every layer: no layer-facts cache'],
   ['--cache-max-size N', 'largest size of the cache before the least recently used entries go, e.g. 1g [256m]'],
   ['--allow-unscanned-layers', 'judge the layers that were scanned when some could not be (foreign layers)'],
+  ['--checks SET', 'default (the 17 checks), extended or all (the extended checks too, after the 17; see docs/checks.md) [the policy\'s profile, else default]'],
   ['--policy FILE', 'policy: checks disabled or re-rated, findings accepted, check data [.oci-scan.yaml|yml|json in the working directory]'],
   ['--fail-on SEV', 'exit 0 unless a finding that was not accepted is at or above SEV: Critical, High, Medium, Low or none'],
   ['--exit-code N', 'the exit code when the --fail-on threshold is met [the highest severity\'s code]; alone, any failure meets it'],
@@ -147,7 +148,7 @@ export const AUDIT_HELP = [
   '',
   para('Scans every image of a registry (every repository under PREFIX, from its catalog), of the repositories FILE names (HOST/REPOSITORY[:TAG], one a line) or of an OCI layout (every tagged image): each distinct manifest once, each distinct layer once and, through the cache, once across runs. Writes a legacy report per image and audit-summary.json into --reports-dir, and the audit table on stdout. Run again with the same --reports-dir, an interrupted audit skips the images already done. See docs/audit.md.'),
   '',
-  para('Options (and those of oci-scan --help: --platform, --insecure-registry, --registry-mirror, --ca-file, --max-layer-size, --timeout, --cache-dir, --no-cache, --cache-max-size, --allow-unscanned-layers, --policy, --fail-on, --exit-code, --log-level):'),
+  para('Options (and those of oci-scan --help: --platform, --insecure-registry, --registry-mirror, --ca-file, --max-layer-size, --timeout, --cache-dir, --no-cache, --cache-max-size, --allow-unscanned-layers, --checks, --policy, --fail-on, --exit-code, --log-level):'),
   table([
     ['--include GLOB', 'audit only repositories matching GLOB (repository path without host, * ? **; repeatable)'],
     ['--exclude GLOB', 'leave out repositories matching GLOB (repeatable)'],

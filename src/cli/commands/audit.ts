@@ -130,7 +130,7 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
     await emit(process.stdout, AUDIT_HELP);
     return undefined;
   }
-  onlyOnce(args, ['repos', 'tags', 'latest-tags', 'shard', 'shards', 'concurrency', 'rate', 'page-size', 'output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'log-level', 'log-format', 'cache-dir', 'cache-max-size'], 'oci-scan audit --help');
+  onlyOnce(args, ['repos', 'tags', 'latest-tags', 'shard', 'shards', 'concurrency', 'rate', 'page-size', 'output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'log-level', 'log-format', 'cache-dir', 'cache-max-size', 'checks'], 'oci-scan audit --help');
   let tags: RegExp | undefined;
   if (args.tags !== undefined) {
     try {
