@@ -1,7 +1,7 @@
 /**
  * Extended check `add-instruction` (docs/checks.md, "Extended checks"): content should come in
- * by COPY, not ADD. Reads the history (./history.ts); the base image's root filesystem, the
- * `ADD … in /` that made the first layer, is not counted.
+ * by COPY, not ADD. Reads the history (./history.ts); the base image's root filesystem, an
+ * `ADD … in /` before any other ADD, COPY or RUN, is not counted.
  */
 import { inputHistory, stepPlace, type HistoryStep } from './history.js';
 import type { Check } from './types.js';
@@ -22,9 +22,16 @@ function destination(args: string): string | undefined {
   return args.split(/\s+/).filter((w) => w !== '' && !w.startsWith('--')).pop();
 }
 
-/** Whether `step` added the base image's root filesystem: an ADD to `/` that made the first layer. */
+/** Instructions that put content in the image. */
+const CONTENT = new Set(['ADD', 'COPY', 'RUN']);
+
+/**
+ * Whether `step` added the base image's root filesystem: an ADD to `/` before any other
+ * content step. Not "the first layer": buildah without --layers marks every entry but the
+ * last `empty_layer`, the root filesystem's ADD included.
+ */
 function isBaseRootfs(step: HistoryStep, steps: readonly HistoryStep[]): boolean {
-  const first = steps.find((s) => !s.emptyLayer);
+  const first = steps.find((s) => (s.instruction !== undefined ? CONTENT.has(s.instruction) : !s.emptyLayer));
   return first === step && destination(step.args) === '/';
 }
 

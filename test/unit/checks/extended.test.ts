@@ -117,7 +117,11 @@ describe('add-instruction', () => {
     assert.match(r.description, /ADD fetched a URL \(from example\.com:8443\) into \/opt\//);
     assert.doesNotMatch(r.description, /hunter2|sig=abc/);
   });
-  it('counts an ADD to / that did not make the first layer', () => {
+  it('does not count the root filesystem when buildah marked its entry empty_layer (a build without --layers)', () => {
+    const squashed = [{ ...BASE_ROOTFS, empty_layer: true }, { ...layer('/bin/sh -c apt-get update'), empty_layer: true }, layer('/bin/sh -c #(nop) CMD ["sh"]')];
+    assert.equal(run(addInstructionCheck, { history: squashed, layers: [[]] }).pass, true);
+  });
+  it('counts an ADD to / that came after other content', () => {
     assert.equal(run(addInstructionCheck, { history: [BASE_ROOTFS, layer('/bin/sh -c #(nop) ADD file:abc in / ')], layers: [[], []] }).pass, false);
   });
 });
