@@ -62,3 +62,10 @@ test('the audit help is wrapped at 80 columns and names every audit option', () 
   for (const text of [AUDIT_HELP, AUDIT_MERGE_HELP]) for (const line of text.split('\n')) assert.ok(line.length <= 80, line);
   for (const option of ['--include', '--exclude', '--tags', '--latest-tags', '--shard', '--shards', '--concurrency', '--rate', '--page-size', '--fresh', '--repos', '--reports-dir', '--format']) assert.ok(AUDIT_HELP.includes(option), option);
 });
+
+test('--checks: the check set reaches the scans (and so the verdict key); a wrong or repeated value is refused', async () => {
+  assert.equal((await config(['oci:./m'])).checkSet, undefined);
+  assert.equal((await config(['oci:./m', '--checks', 'extended'])).checkSet, 'extended');
+  await usage(['oci:./m', '--checks', 'most'], /^--checks "most": use default \(the 17 checks\), extended or all/);
+  await usage(['oci:./m', '--checks', 'all', '--checks', 'default'], /--checks was given more than once/);
+});

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { scan } from 'oci-scan';
 import { ALL_CHECKS, createChecks, EXTENDED_CHECKS, extendedIdsOf, matchersOf, watchPathsOf } from '../../../src/checks/index.js';
 import type { Check, CheckOutcome } from '../../../src/checks/types.js';
 import { auditVerdictKey } from '../../../src/audit/run.js';
@@ -62,6 +63,12 @@ describe('which checks run', () => {
     const secrets = policyChecks(policy, REF).find((c) => c.id === 'secrets-env');
     const outcome = secrets?.run({ config: { config: { Env: ['SENTRY_DSN=https://abc@sentry.io/1'] } }, layers: [], notScanned: [] } as never) as CheckOutcome;
     assert.equal(outcome.pass, false);
+  });
+});
+
+describe('the library option', () => {
+  it('scan() refuses a checkSet that is no set, naming the values', async () => {
+    await assert.rejects(scan('oci:/nonexistent', { checkSet: 'most' as never }), /scan\(\) option checkSet must be one of default, extended, all/);
   });
 });
 
