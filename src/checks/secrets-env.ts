@@ -6,7 +6,7 @@
  * package pin or a key id), or when its shape is a known token's, whatever the name. The
  * report never holds the secret: the variable, where it is, and a fingerprint (./redact.ts).
  */
-import { NON_SECRET_SUFFIXES, NON_SECRET_VALUES, SECRET_KEY_WORDS, SECRET_SHAPES, URL_PASSWORD } from './data/secret-env.js';
+import { NON_SECRET_SUFFIXES, NON_SECRET_VALUES, SECRET_KEY_WORDS, SECRET_SHAPES } from './data/secret-env.js';
 import { inputHistory, stepPlace, type HistoryStep } from './history.js';
 import { fingerprint } from './redact.js';
 import type { Check } from './types.js';
@@ -162,14 +162,34 @@ function stepAssignments(step: HistoryStep): Assignment[] {
   return pairs.map((p) => ({ ...p, where: `${where}${step.buildArgs.some((a) => a.startsWith(`${p.name}=`)) ? ' build argument' : ''}` }));
 }
 
+/** Characters that end a URL's userinfo. */
+const USERINFO_END = new Set(['/', '@', '"', "'", ' ', '\t', '\n', '\r']);
+
+/**
+ * The passwords of the URLs in `text` (`scheme://user:PASSWORD@host`), `$VAR` references left
+ * out. Scanned from each `://` to the end of the userinfo, so the work is linear in the text
+ * (a pattern over the whole scheme backtracks on long texts, and a config may hold 8 MiB).
+ */
+export function urlPasswords(text: string): string[] {
+  const out: string[] = [];
+  for (let at = text.indexOf('://'); at >= 0; at = text.indexOf('://', at + 3)) {
+    if (!/[a-zA-Z0-9+.-]/.test(text[at - 1] ?? '')) continue;
+    let end = at + 3;
+    while (end < text.length && !USERINFO_END.has(text[end] ?? '')) end++;
+    if (text[end] !== '@') continue;
+    const userinfo = text.slice(at + 3, end);
+    const colon = userinfo.indexOf(':');
+    const password = colon >= 0 ? userinfo.slice(colon + 1) : '';
+    if (password !== '' && !password.startsWith('$')) out.push(password);
+  }
+  return out;
+}
+
 /** The known-shape credentials in `text` (tokens, URL passwords that are not `$VAR` references). */
 export function shapedSecrets(text: string): Array<{ kind: string; secret: string }> {
   const out: Array<{ kind: string; secret: string }> = [];
   for (const { kind, pattern } of SECRET_SHAPES) for (const m of text.matchAll(pattern)) out.push({ kind, secret: m[0] });
-  for (const m of text.matchAll(URL_PASSWORD)) {
-    const password = m[1] ?? '';
-    if (!password.startsWith('$')) out.push({ kind: 'password in a URL', secret: password });
-  }
+  for (const password of urlPasswords(text)) out.push({ kind: 'password in a URL', secret: password });
   return out;
 }
 

@@ -37,6 +37,3 @@ export const SECRET_SHAPES: ReadonlyArray<{ readonly kind: string; readonly patt
   { kind: 'PyPI token', pattern: /\bpypi-[A-Za-z0-9_-]{16,}/g },
   { kind: 'private key', pattern: /-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----/g },
 ];
-
-/** A URL with a password: `scheme://user:PASSWORD@host` (the password is group 1). */
-export const URL_PASSWORD = /\b[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/\s:@'"]+:([^/\s@'"]+)@/g;

@@ -13,7 +13,7 @@ import { emptyPasswordCheck } from '../../../src/checks/empty-password.js';
 import { healthcheckCheck } from '../../../src/checks/healthcheck.js';
 import { historySteps, parseCreatedBy } from '../../../src/checks/history.js';
 import { fingerprint } from '../../../src/checks/redact.js';
-import { createSecretsEnvCheck, notSecretBecause, secretNameRule, secretsEnvCheck, shellAssignments } from '../../../src/checks/secrets-env.js';
+import { createSecretsEnvCheck, notSecretBecause, secretNameRule, secretsEnvCheck, shellAssignments, urlPasswords } from '../../../src/checks/secrets-env.js';
 import { sensitiveVolumesCheck } from '../../../src/checks/sensitive-volumes.js';
 import type { Check, CheckOutcome } from '../../../src/checks/types.js';
 import type { HistoryEntry, RuntimeConfig } from '../../../src/image/config.js';
@@ -258,6 +258,12 @@ describe('the key-name rule', () => {
   const isSecret = secretNameRule();
   for (const name of ['PASSWORD', 'DB_PASSWORD', 'AWS_SECRET_ACCESS_KEY', 'GITHUB_TOKEN', 'api-key', 'stripeApiKey', 'PRIVATE_KEY', 'DB_PASS']) it(`${name} names a credential`, () => assert.ok(isSecret(name)));
   for (const name of ['PATH', 'GPG_KEY', 'TOKENIZER', 'PASS_MAX_DAYS', 'BYPASS', 'PASSWORD_FILE', 'TOKEN_URL', 'NODE_VERSION', 'KEYBOARD']) it(`${name} does not`, () => assert.ok(!isSecret(name)));
+});
+
+describe('URL passwords', () => {
+  it('the password of each URL with userinfo; none for a user alone, a $VAR, or an @ after the path', () => {
+    assert.deepEqual(urlPasswords('git clone https://ci:tok3n@git.example.com/x.git; curl ftp://anon@h/ https://u:$T@h/ https://h/a:b@c redis://:pw@cache:6379'), ['tok3n', 'pw']);
+  });
 });
 
 describe('shell assignments', () => {
