@@ -10,7 +10,24 @@ import tseslint from 'typescript-eslint';
  * import. `sources` may use the byte-level half of `layer` (tar reading, decompression, path
  * normalisation) to read archives.
  */
-const TOP = ['cli', 'audit', 'scan', 'index', 'report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image', 'schema', 'concurrency'];
+const TOP = [
+  'cli',
+  'audit',
+  'scan',
+  'index',
+  'report',
+  'policy',
+  'checks',
+  'layer',
+  'store',
+  'sources',
+  'registry',
+  'auth',
+  'reference',
+  'image',
+  'schema',
+  'concurrency',
+];
 /** The ground floor: every other room may import these, and they import no room. */
 const GROUND = ['schema', 'concurrency'];
 /** The rooms that are one file of src/, not a folder. */
@@ -37,10 +54,16 @@ const boundaries = Object.entries(MAY_IMPORT).map(([folder, allowed]) => {
   const forbidden = TOP.filter((t) => t !== folder && !allowed.includes(t) && !ground(t));
   const patterns = forbidden.map((t) => ({
     // `../x/…` or `../../x.js` from anywhere below src/<folder>/ (or `./x…` from src/<file room>.ts).
-    regex: t === 'layer' && allowed.includes('layer-bytes') ? `^(\\.\\./)+layer/(?!${LAYER_BYTES})` : `^(\\.\\./)+${t}(/|\\.js$)|^\\./${FILE_ROOMS.includes(folder) ? t : '(?!)'}(/|\\.js$)`,
+    regex:
+      t === 'layer' && allowed.includes('layer-bytes')
+        ? `^(\\.\\./)+layer/(?!${LAYER_BYTES})`
+        : `^(\\.\\./)+${t}(/|\\.js$)|^\\./${FILE_ROOMS.includes(folder) ? t : '(?!)'}(/|\\.js$)`,
     message: `src/${folder} must not import src/${t}: imports point down only (docs/architecture.md).`,
   }));
-  return { files: FILE_ROOMS.includes(folder) ? [`src/${folder}.ts`] : [`src/${folder}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
+  return {
+    files: FILE_ROOMS.includes(folder) ? [`src/${folder}.ts`] : [`src/${folder}/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns }] },
+  };
 });
 
 export default tseslint.config(
@@ -56,7 +79,15 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         // node:test's describe/it/test return promises the runner itself awaits.
-        { allowForKnownSafeCalls: [{ from: 'package', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'], package: 'node:test' }] },
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+              package: 'node:test',
+            },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
     },

@@ -95,7 +95,9 @@ const plain = buildTar(layerEntries(200 * MB));
 const gz = gzipSync(plain);
 const zst = zstdLayer(plain);
 const n = plain.length;
-console.log(`layer: ${(n / MB).toFixed(0)} MB tar, ${(gz.length / MB).toFixed(0)} MB gzip, ${(zst.length / MB).toFixed(1)} MB zstd${hasZstd ? '' : ' (stored blocks: zstd command missing)'}; best of ${ROUNDS}, ${CHUNK / 1024} KiB chunks; Node ${process.version}`);
+console.log(
+  `layer: ${(n / MB).toFixed(0)} MB tar, ${(gz.length / MB).toFixed(0)} MB gzip, ${(zst.length / MB).toFixed(1)} MB zstd${hasZstd ? '' : ' (stored blocks: zstd command missing)'}; best of ${ROUNDS}, ${CHUNK / 1024} KiB chunks; Node ${process.version}`,
+);
 
 const gunzipBase = await measure(n, () => pipeline(source(gz), createGunzip(), discard()));
 const tarBase = await measure(n, () => tarStreamBaseline(plain));

@@ -70,7 +70,7 @@ export function findCycles(graph) {
     }
     if (low.get(v) !== index.get(v)) return;
     const component = new Set();
-    for (let w; w !== v; ) {
+    for (let w; w !== v;) {
       w = stack.pop();
       onStack.delete(w);
       component.add(w);
@@ -115,7 +115,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error(`import cycle: ${loop.map(shown).join(' → ')}${also}`);
   }
   if (cycles.length > 0) {
-    console.error(`${cycles.length} import cycle(s): imports point down only (docs/architecture.md); move what both sides need to a module below them`);
+    console.error(
+      `${cycles.length} import cycle(s): imports point down only (docs/architecture.md); move what both sides need to a module below them`,
+    );
     process.exitCode = 1;
   }
 }

@@ -5,7 +5,12 @@
  * default input order); results in input order; stops at the first error, and stops taking
  * new items once `signal` aborts (the results of items never started are then missing).
  */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, options: { readonly order?: readonly number[]; readonly signal?: AbortSignal | undefined } = {}): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+  options: { readonly order?: readonly number[]; readonly signal?: AbortSignal | undefined } = {},
+): Promise<R[]> {
   const { order = items.map((_, i) => i), signal } = options;
   const results = new Array<R>(items.length);
   let next = 0;

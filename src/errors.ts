@@ -104,6 +104,9 @@ export function exitCodeFor(code: ErrorCode): number {
 
 /** One line of at most `max` characters: server text is never trusted to be short or single-line. */
 export function oneLine(text: string, max = 200): string {
-  const flat = text.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e\u00a0-\uffff]/g, '').trim();
+  const flat = text
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/[^\x20-\x7e\u00a0-\uffff]/g, '')
+    .trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }

@@ -52,8 +52,14 @@ export interface AuditOptions {
   readonly describe: (err: unknown) => ScanFailure;
   /** Keep every image's results for the whole-audit documents (json, sarif, junit); false keeps the summary entries only, so memory does not grow with the checks' results. */
   readonly keepResults: boolean;
-    /** Called as each reference is done (progress). */
-  readonly onReference?: (event: { readonly reference: string; readonly done: number; readonly total: number; readonly resumed: boolean; readonly error?: AuditError }) => void;
+  /** Called as each reference is done (progress). */
+  readonly onReference?: (event: {
+    readonly reference: string;
+    readonly done: number;
+    readonly total: number;
+    readonly resumed: boolean;
+    readonly error?: AuditError;
+  }) => void;
 }
 
 /** What an audit leaves: its summary, and (with `keepResults`) every reference's outcome in summary order for the whole-audit formats. */
@@ -169,7 +175,6 @@ class AuditLedger {
     this.#options = options;
   }
 
-
   /** A repository whose tags could not be listed (no reference of it was planned). */
   unlisted(repository: string, error: AuditError): void {
     this.#entries.push(failedEntry({ reference: repository, repository, tag: null }, null, error));
@@ -200,7 +205,10 @@ class AuditLedger {
 
   /** The audit's outcome: the summary under `header`, and the outcomes in summary order (reference, then platform), as the whole-audit documents list them. */
   outcome(header: Omit<SummaryHeader, 'pending' | 'run'>, listed: number): AuditOutcome {
-    const summary = buildSummary({ ...header, pending: this.#total - this.#done, run: { scanned: this.#scanned, resumed: this.#resumed } }, this.#entries);
+    const summary = buildSummary(
+      { ...header, pending: this.#total - this.#done, run: { scanned: this.#scanned, resumed: this.#resumed } },
+      this.#entries,
+    );
     const order = new Map(summary.images.map((image, i) => [image.reference, i]));
     const outcomes = [...this.#outcomes].sort((a, b) => (order.get(a.input) ?? 0) - (order.get(b.input) ?? 0));
     return { summary, outcomes, listed };
@@ -246,8 +254,23 @@ function nameOf(ref: PlannedRef, resolved: ImageName): ImageName {
 }
 
 /** The summary entry of a reference that could not be resolved or scanned. */
-function failedEntry(ref: Pick<PlannedRef, 'reference' | 'repository'> & { readonly tag: string | null }, digest: string | null, error: AuditError): SummaryImage {
-  return { reference: ref.reference, repository: ref.repository, tag: ref.tag, digest, platform: null, highest: null, failedChecks: [], layers: [], report: null, error };
+function failedEntry(
+  ref: Pick<PlannedRef, 'reference' | 'repository'> & { readonly tag: string | null },
+  digest: string | null,
+  error: AuditError,
+): SummaryImage {
+  return {
+    reference: ref.reference,
+    repository: ref.repository,
+    tag: ref.tag,
+    digest,
+    platform: null,
+    highest: null,
+    failedChecks: [],
+    layers: [],
+    report: null,
+    error,
+  };
 }
 
 /** `base` with `_<platform>` before its suffix, for a reference scanned for several platforms. */
@@ -284,11 +307,18 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   const header = { tool: options.tool, source: targetLabel(options.target), shard: options.filters.shard ?? null };
   let plan;
   try {
-    plan = await planAudit(options.target, options.filters, { session: scanOptions.session, signal, describe: (err) => auditError(options, err) });
+    plan = await planAudit(options.target, options.filters, {
+      session: scanOptions.session,
+      signal,
+      describe: (err) => auditError(options, err),
+    });
   } catch (err) {
     // A --repos file that does not read is the command line's fault, not the listing's.
     if (err instanceof OciScanError && err.code === 'USAGE') throw err;
-    return new AuditLedger(0, options).outcome({ ...header, complete: false, ...(signal?.aborted ? {} : { listingError: auditError(options, err) }) }, 0);
+    return new AuditLedger(0, options).outcome(
+      { ...header, complete: false, ...(signal?.aborted ? {} : { listingError: auditError(options, err) }) },
+      0,
+    );
   }
   await ensureReportsDir(join(reportsDir, RECORDS_DIR));
   const run: AuditRun = {
@@ -315,30 +345,46 @@ async function resolveReferences(run: AuditRun, refs: readonly PlannedRef[]): Pr
   const { options, ledger, primed } = run;
   const { scan: scanOptions } = options;
   const signal = scanOptions.signal;
-  const layoutDigests = options.target.kind === 'layout' ? await layoutTagDigests(directoryStore(options.target.dir, `OCI layout ${options.target.dir}`)) : undefined;
+  const layoutDigests =
+    options.target.kind === 'layout'
+      ? await layoutTagDigests(directoryStore(options.target.dir, `OCI layout ${options.target.dir}`))
+      : undefined;
   const toScan: Resolved[] = [];
-  await mapLimit(refs, options.concurrency, async (ref) => {
-    let digest: string;
-    try {
-      digest = layoutDigests ? (layoutDigests.get(ref.tag) ?? '') : await run.gates.run(ref, async () => {
-        const repo = await scanOptions.session.registry(registryOf(ref) ?? '').repository(parseReference(ref.reference).repository, { logger: scanOptions.logger, signal });
-        const fetched = await repo.manifest(ref.tag, signal);
-        primed.keep(`${ref.repository}\n${fetched.digest}`, { bytes: fetched.bytes, digest: fetched.digest, ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}) });
-        return fetched.digest;
-      });
-    } catch (err) {
-      if (signal?.aborted) return;
-      ledger.failed(ref, null, err);
-      return;
-    }
-    const record = run.previous?.complete(ref.reference, digest, run.verdict);
-    if (!record) {
-      toScan.push({ ref, digest });
-      return;
-    }
-    primed.take(`${ref.repository}\n${digest}`);
-    ledger.recorded(ref, record.images, true);
-  }, { signal });
+  await mapLimit(
+    refs,
+    options.concurrency,
+    async (ref) => {
+      let digest: string;
+      try {
+        digest = layoutDigests
+          ? (layoutDigests.get(ref.tag) ?? '')
+          : await run.gates.run(ref, async () => {
+              const repo = await scanOptions.session
+                .registry(registryOf(ref) ?? '')
+                .repository(parseReference(ref.reference).repository, { logger: scanOptions.logger, signal });
+              const fetched = await repo.manifest(ref.tag, signal);
+              primed.keep(`${ref.repository}\n${fetched.digest}`, {
+                bytes: fetched.bytes,
+                digest: fetched.digest,
+                ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}),
+              });
+              return fetched.digest;
+            });
+      } catch (err) {
+        if (signal?.aborted) return;
+        ledger.failed(ref, null, err);
+        return;
+      }
+      const record = run.previous?.complete(ref.reference, digest, run.verdict);
+      if (!record) {
+        toScan.push({ ref, digest });
+        return;
+      }
+      primed.take(`${ref.repository}\n${digest}`);
+      ledger.recorded(ref, record.images, true);
+    },
+    { signal },
+  );
   return toScan;
 }
 
@@ -360,36 +406,47 @@ async function scanDigests(run: AuditRun, toScan: readonly Resolved[]): Promise<
     else groups.set(key, [r]);
   }
   const facts = { store: scanOptions.store, inFlight: new Map<string, Promise<LayerFacts>>() };
-  await mapLimit([...groups.values()], options.concurrency, async (group) => {
-    const [first] = group;
-    if (!first) return;
-    let images: Image[];
-    try {
-      images = await run.gates.run(first.ref, () => openResolved(first, scanOptions, run.primed.take(`${first.ref.repository}\n${first.digest}`)));
-    } catch (err) {
-      if (signal?.aborted) return;
-      for (const { ref, digest } of group) ledger.failed(ref, digest, err);
-      return;
-    }
-    for (const { ref, digest } of group) {
-      if (signal?.aborted) return;
+  await mapLimit(
+    [...groups.values()],
+    options.concurrency,
+    async (group) => {
+      const [first] = group;
+      if (!first) return;
+      let images: Image[];
       try {
-        const named = images.map((image) => ({ ...image, name: nameOf(ref, image.name) }));
-        const scans: ImageScan[] = [];
-        for (const image of named) scans.push(await run.gates.run(ref, () => scanImage(image, scanOptions, facts)));
-        ledger.recorded(ref, await writeReference(reportsDir, run.journal, ref, digest, run.verdict, scans, signal), false);
+        images = await run.gates.run(first.ref, () =>
+          openResolved(first, scanOptions, run.primed.take(`${first.ref.repository}\n${first.digest}`)),
+        );
       } catch (err) {
         if (signal?.aborted) return;
-        // A report that cannot be written is the run's failure, not the image's.
-        if (err instanceof OciScanError && err.code === 'REPORT_WRITE') throw err;
-        ledger.failed(ref, digest, err);
+        for (const { ref, digest } of group) ledger.failed(ref, digest, err);
+        return;
       }
-    }
-  }, { signal });
+      for (const { ref, digest } of group) {
+        if (signal?.aborted) return;
+        try {
+          const named = images.map((image) => ({ ...image, name: nameOf(ref, image.name) }));
+          const scans: ImageScan[] = [];
+          for (const image of named) scans.push(await run.gates.run(ref, () => scanImage(image, scanOptions, facts)));
+          ledger.recorded(ref, await writeReference(reportsDir, run.journal, ref, digest, run.verdict, scans, signal), false);
+        } catch (err) {
+          if (signal?.aborted) return;
+          // A report that cannot be written is the run's failure, not the image's.
+          if (err instanceof OciScanError && err.code === 'REPORT_WRITE') throw err;
+          ledger.failed(ref, digest, err);
+        }
+      }
+    },
+    { signal },
+  );
 }
 
 /** The images of a resolved reference: by digest from its registry (`primed`: the manifest its tag was resolved with), or by tag from its layout. */
-function openResolved({ ref, digest }: Resolved, options: ScanOptions & { readonly session: Session }, primed?: FetchedDocument): Promise<Image[]> {
+function openResolved(
+  { ref, digest }: Resolved,
+  options: ScanOptions & { readonly session: Session },
+  primed?: FetchedDocument,
+): Promise<Image[]> {
   return ref.reference.startsWith('oci:') ? openImages(ref.reference, options) : openRegistryDigest(ref.reference, digest, options, primed);
 }
 
@@ -422,7 +479,15 @@ class PrimedManifests {
 }
 
 /** Writes a reference's legacy report(s), then its record; returns what was recorded. */
-async function writeReference(reportsDir: string, journal: RecordJournal, ref: PlannedRef, digest: string, verdict: string, scans: readonly ImageScan[], signal: AbortSignal | undefined): Promise<RecordedImage[]> {
+async function writeReference(
+  reportsDir: string,
+  journal: RecordJournal,
+  ref: PlannedRef,
+  digest: string,
+  verdict: string,
+  scans: readonly ImageScan[],
+  signal: AbortSignal | undefined,
+): Promise<RecordedImage[]> {
   const batch = new ReportBatch(reportsDir);
   try {
     const recorded: RecordedImage[] = [];

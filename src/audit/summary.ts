@@ -96,13 +96,24 @@ export interface AuditSummary extends SummaryHeader {
 
 /** Orders images by reference, then platform: the same set gives the same summary. */
 function compareImages(a: SummaryImage, b: SummaryImage): number {
-  return a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : (a.platform ?? '') < (b.platform ?? '') ? -1 : (a.platform ?? '') > (b.platform ?? '') ? 1 : 0;
+  return a.reference < b.reference
+    ? -1
+    : a.reference > b.reference
+      ? 1
+      : (a.platform ?? '') < (b.platform ?? '')
+        ? -1
+        : (a.platform ?? '') > (b.platform ?? '')
+          ? 1
+          : 0;
 }
 
 /** The totals of `images`. */
 export function totalsOf(images: readonly SummaryImage[]): SummaryTotals {
   const scanned = images.filter((i) => i.highest !== null);
-  const bySeverity = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, scanned.filter((i) => i.highest === s).length])) as Record<Severity, number>;
+  const bySeverity = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, scanned.filter((i) => i.highest === s).length])) as Record<
+    Severity,
+    number
+  >;
   return {
     images: images.length,
     scanned: scanned.length,

@@ -53,5 +53,8 @@ export function latestTags(tags: readonly string[], n: number): string[] {
   });
   if (versions.length === 0) return tags.slice(Math.max(0, tags.length - n));
   // Equal versions (`1.2` and `1.2.0`) keep the listing's order: the sort is stable.
-  return versions.sort((a, b) => compareVersions(b.v, a.v)).slice(0, n).map((x) => x.tag);
+  return versions
+    .sort((a, b) => compareVersions(b.v, a.v))
+    .slice(0, n)
+    .map((x) => x.tag);
 }

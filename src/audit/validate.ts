@@ -39,5 +39,9 @@ export function isSummaryImage(doc: unknown): doc is SummaryImage {
 /** Throws INTERNAL when `summary` does not match its schema. */
 export function assertValidSummary(summary: AuditSummary): void {
   const problems = summaryProblems(summary);
-  if (problems !== undefined) throw new OciScanError('INTERNAL', `internal error: the audit summary does not match schemas/audit-summary.schema.json (${problems}); this is a bug in oci-scan, please report it`);
+  if (problems !== undefined)
+    throw new OciScanError(
+      'INTERNAL',
+      `internal error: the audit summary does not match schemas/audit-summary.schema.json (${problems}); this is a bug in oci-scan, please report it`,
+    );
 }

@@ -56,7 +56,10 @@ function nat64Target(v6: string): string | undefined {
  * IPv6 forms included). Host names are not resolved here: see `checkRealm`.
  */
 export function isLoopbackOrPrivate(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.+$/, '');
+  const h = hostname
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+    .replace(/\.+$/, '');
   if (h === 'localhost' || h.endsWith('.localhost')) return true;
   const family = isIP(h);
   if (family === 4) return privateRanges.check(h, 'ipv4');
@@ -103,7 +106,10 @@ export interface CheckedRealm {
 
 function refusePrivate(policy: RealmPolicy, host: string, address?: string): OciScanError {
   const where = address ? `${host}, which resolves to ${address}` : host;
-  return new OciScanError('REGISTRY_ERROR', `registry ${policy.registry} sent a token realm on a loopback/private address (${where}): refusing to send credentials there, as a public registry has no reason to`);
+  return new OciScanError(
+    'REGISTRY_ERROR',
+    `registry ${policy.registry} sent a token realm on a loopback/private address (${where}): refusing to send credentials there, as a public registry has no reason to`,
+  );
 }
 
 /**
@@ -117,11 +123,18 @@ export async function checkRealm(realm: string, policy: RealmPolicy): Promise<Ch
   try {
     url = new URL(realm);
   } catch {
-    throw new OciScanError('REGISTRY_ERROR', `registry ${policy.registry} sent a token realm that is not a URL: the registry is misconfigured`);
+    throw new OciScanError(
+      'REGISTRY_ERROR',
+      `registry ${policy.registry} sent a token realm that is not a URL: the registry is misconfigured`,
+    );
   }
   const shown = `${url.protocol}//${url.host}${url.pathname}`;
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.plainHttp)) {
-    throw new OciScanError('REGISTRY_ERROR', `registry ${policy.registry} sent a token realm ${shown} that is not https: refusing to send credentials there (declare an insecure registry only for a registry you trust)`, { setting: 'insecureRegistries' });
+    throw new OciScanError(
+      'REGISTRY_ERROR',
+      `registry ${policy.registry} sent a token realm ${shown} that is not https: refusing to send credentials there (declare an insecure registry only for a registry you trust)`,
+      { setting: 'insecureRegistries' },
+    );
   }
   if (url.username !== '' || url.password !== '') {
     throw new OciScanError('REGISTRY_ERROR', `registry ${policy.registry} sent a token realm with user info: refusing it`);
@@ -139,10 +152,14 @@ export async function checkRealm(realm: string, policy: RealmPolicy): Promise<Ch
     // Through a proxy the proxy resolves the name; a name only it can resolve is normal there.
     if (policy.viaProxy) return { url };
     const code = String((err as { code?: unknown }).code ?? 'error');
-    throw new OciScanError('NETWORK', `the token server ${url.host} of registry ${policy.registry} could not be resolved (${code}): check DNS or HTTPS_PROXY`);
+    throw new OciScanError(
+      'NETWORK',
+      `the token server ${url.host} of registry ${policy.registry} could not be resolved (${code}): check DNS or HTTPS_PROXY`,
+    );
   }
   const first = addresses[0];
-  if (!first) throw new OciScanError('NETWORK', `the token server ${url.host} of registry ${policy.registry} resolves to no address: check DNS`);
+  if (!first)
+    throw new OciScanError('NETWORK', `the token server ${url.host} of registry ${policy.registry} resolves to no address: check DNS`);
   const bad = addresses.find((a) => isLoopbackOrPrivate(a.address));
   if (bad && !(await policy.registryIsPrivate())) throw refusePrivate(policy, url.host, bad.address);
   return { url, pin: first };

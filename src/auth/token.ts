@@ -50,7 +50,8 @@ function tokenServerReason(body: Buffer): string | undefined {
   if (typeof doc !== 'object' || doc === null) return undefined;
   const d = doc as { details?: unknown; error_description?: unknown; error?: unknown; message?: unknown; errors?: unknown };
   const first = Array.isArray(d.errors) ? (d.errors[0] as { message?: unknown } | undefined) : undefined;
-  for (const v of [d.details, d.error_description, first?.message, d.message, d.error]) if (typeof v === 'string' && v.trim() !== '') return oneLine(v);
+  for (const v of [d.details, d.error_description, first?.message, d.message, d.error])
+    if (typeof v === 'string' && v.trim() !== '') return oneLine(v);
   return undefined;
 }
 
@@ -82,7 +83,12 @@ export class Authenticator {
    * cache (a request was challenged again). Errors quote no secret (the realm and the token
    * server's reason are server text, scrubbed).
    */
-  async authorization(challenges: readonly Challenge[], scopes: readonly string[], fresh: boolean, signal?: AbortSignal): Promise<string | undefined> {
+  async authorization(
+    challenges: readonly Challenge[],
+    scopes: readonly string[],
+    fresh: boolean,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
     try {
       return await this.#authorization(challenges, scopes, fresh, signal);
     } catch (err) {
@@ -90,7 +96,12 @@ export class Authenticator {
     }
   }
 
-  async #authorization(challenges: readonly Challenge[], scopes: readonly string[], fresh: boolean, signal: AbortSignal | undefined): Promise<string | undefined> {
+  async #authorization(
+    challenges: readonly Challenge[],
+    scopes: readonly string[],
+    fresh: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
     const credential = this.#init.credential;
     const bearer = findChallenge(challenges, 'bearer');
     if (bearer) {
@@ -101,18 +112,28 @@ export class Authenticator {
       if (credential?.kind === 'basic') return credential.basicAuthorization();
       if (credential?.kind === 'registry-token') return `Bearer ${credential.revealSecret()}`;
       if (credential?.kind === 'identity-token') {
-        throw new OciScanError('AUTH_FAILED', `registry ${this.#init.policy.registry} asks for basic authentication, but ${credential.describe()} is an identity token: store a user and password for it instead`);
+        throw new OciScanError(
+          'AUTH_FAILED',
+          `registry ${this.#init.policy.registry} asks for basic authentication, but ${credential.describe()} is an identity token: store a user and password for it instead`,
+        );
       }
     }
     return undefined;
   }
 
-  async #bearer(challenge: Challenge, request: { wanted: readonly string[]; fresh: boolean; signal: AbortSignal | undefined }): Promise<string> {
+  async #bearer(
+    challenge: Challenge,
+    request: { wanted: readonly string[]; fresh: boolean; signal: AbortSignal | undefined },
+  ): Promise<string> {
     const { wanted, fresh, signal } = request;
     const { policy, credential, logger } = this.#init;
     const scrub = (t: string | undefined): string | undefined => (t === undefined ? undefined : this.#scrubber.scrub(t));
     const realm = challenge.params.realm;
-    if (!realm) throw new OciScanError('REGISTRY_ERROR', `registry ${policy.registry} sent a Bearer challenge without a realm: the registry is misconfigured`);
+    if (!realm)
+      throw new OciScanError(
+        'REGISTRY_ERROR',
+        `registry ${policy.registry} sent a Bearer challenge without a realm: the registry is misconfigured`,
+      );
     const service = challenge.params.service;
     // A challenge may name the scope it wants (e.g. insufficient_scope): ask for it too.
     const scopes = [...new Set([...wanted, ...(challenge.params.scope ? challenge.params.scope.split(' ').filter(Boolean) : [])])];
@@ -130,8 +151,15 @@ export class Authenticator {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credential.revealSecret(), client_id: 'oci-scan' });
       if (service) form.set('service', service);
       if (scopes.length > 0) form.set('scope', scopes.join(' '));
-      logger.debug({ realm: shownRealm, service: scrub(service), scopes: scopes.map(scrub), pinned: pin?.address, grant: 'refresh_token' }, 'requesting registry token');
-      res = await this.#init.http(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString(), signal }, pin);
+      logger.debug(
+        { realm: shownRealm, service: scrub(service), scopes: scopes.map(scrub), pinned: pin?.address, grant: 'refresh_token' },
+        'requesting registry token',
+      );
+      res = await this.#init.http(
+        url,
+        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString(), signal },
+        pin,
+      );
     } else {
       const tokenUrl = new URL(url.href);
       if (service) tokenUrl.searchParams.set('service', service);
@@ -139,7 +167,10 @@ export class Authenticator {
       const headers: Record<string, string> = {};
       const basic = credential?.basicAuthorization();
       if (basic) headers.authorization = basic;
-      logger.debug({ realm: shownRealm, service: scrub(service), scopes: scopes.map(scrub), pinned: pin?.address, anonymous: basic === undefined }, 'requesting registry token');
+      logger.debug(
+        { realm: shownRealm, service: scrub(service), scopes: scopes.map(scrub), pinned: pin?.address, anonymous: basic === undefined },
+        'requesting registry token',
+      );
       res = await this.#init.http(tokenUrl, { method: 'GET', headers, signal }, pin);
     }
     if (res.status < 200 || res.status > 299) {
@@ -153,17 +184,33 @@ export class Authenticator {
             : `registry ${policy.registry} requires credentials (${res.status} from its token server ${tokenHost}${because}): add them to DOCKER_AUTH_CONFIG or ~/.docker/config.json`,
         );
       }
-      throw new OciScanError('REGISTRY_ERROR', `the token server ${tokenHost} of registry ${policy.registry} answered ${res.status}${because}: try again later or check the registry`);
+      throw new OciScanError(
+        'REGISTRY_ERROR',
+        `the token server ${tokenHost} of registry ${policy.registry} answered ${res.status}${because}: try again later or check the registry`,
+      );
     }
-    if (res.body.length > MAX_TOKEN_RESPONSE) throw new OciScanError('REGISTRY_ERROR', `the token server ${tokenHost} of registry ${policy.registry} sent an oversized response`);
+    if (res.body.length > MAX_TOKEN_RESPONSE)
+      throw new OciScanError('REGISTRY_ERROR', `the token server ${tokenHost} of registry ${policy.registry} sent an oversized response`);
     let doc: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
       doc = JSON.parse(res.body.toString('utf8')) as typeof doc;
     } catch {
-      throw new OciScanError('REGISTRY_ERROR', `the token server ${tokenHost} of registry ${policy.registry} did not answer with JSON: check the registry's auth set-up`);
+      throw new OciScanError(
+        'REGISTRY_ERROR',
+        `the token server ${tokenHost} of registry ${policy.registry} did not answer with JSON: check the registry's auth set-up`,
+      );
     }
-    const token = typeof doc.token === 'string' && doc.token !== '' ? doc.token : typeof doc.access_token === 'string' && doc.access_token !== '' ? doc.access_token : undefined;
-    if (!token) throw new OciScanError('REGISTRY_ERROR', `the token server ${tokenHost} of registry ${policy.registry} sent no token: check the registry's auth set-up`);
+    const token =
+      typeof doc.token === 'string' && doc.token !== ''
+        ? doc.token
+        : typeof doc.access_token === 'string' && doc.access_token !== ''
+          ? doc.access_token
+          : undefined;
+    if (!token)
+      throw new OciScanError(
+        'REGISTRY_ERROR',
+        `the token server ${tokenHost} of registry ${policy.registry} sent no token: check the registry's auth set-up`,
+      );
     this.#scrubber.addSecret(token);
     const seconds = typeof doc.expires_in === 'number' && doc.expires_in > 0 ? doc.expires_in : DEFAULT_TOKEN_SECONDS;
     const header = `Bearer ${token}`;

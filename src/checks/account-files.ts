@@ -7,7 +7,13 @@ import type { CheckInput, LayerFiles } from './types.js';
 
 /** An account file as a check can use it. */
 export type AccountFile =
-  | { readonly status: 'ok'; readonly path: string; readonly lines: readonly AccountLine[]; readonly truncated: boolean; readonly layer?: string }
+  | {
+      readonly status: 'ok';
+      readonly path: string;
+      readonly lines: readonly AccountLine[];
+      readonly truncated: boolean;
+      readonly layer?: string;
+    }
   | { readonly status: 'missing' }
   | { readonly status: 'unreadable'; readonly reason: string };
 
@@ -36,13 +42,18 @@ export function readAccountFile(input: Pick<CheckInput, 'fs' | 'layers'>, path: 
 }
 
 /** `Files` for the account files a check found problems in: one entry per layer, in image order. */
-export function accountFiles(input: Pick<CheckInput, 'layers'>, files: ReadonlyArray<Extract<AccountFile, { status: 'ok' }>>): LayerFiles | undefined {
+export function accountFiles(
+  input: Pick<CheckInput, 'layers'>,
+  files: ReadonlyArray<Extract<AccountFile, { status: 'ok' }>>,
+): LayerFiles | undefined {
   const order = input.layers.map((l) => l.digest);
   const byLayer = new Map<string, string[]>();
   for (const f of files) {
     if (f.layer === undefined) continue;
     byLayer.set(f.layer, [...(byLayer.get(f.layer) ?? []), f.path].sort());
   }
-  const out = [...byLayer].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([digest, paths]) => ({ [digest]: [...new Set(paths)] }));
+  const out = [...byLayer]
+    .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
+    .map(([digest, paths]) => ({ [digest]: [...new Set(paths)] }));
   return out.length > 0 ? out : undefined;
 }

@@ -19,7 +19,10 @@ function hostOf(url: string): string {
 function destination(args: string): string | undefined {
   const classic = /\sin\s+(\S+)\s*$/.exec(args);
   if (classic) return classic[1];
-  return args.split(/\s+/).filter((w) => w !== '' && !w.startsWith('--')).pop();
+  return args
+    .split(/\s+/)
+    .filter((w) => w !== '' && !w.startsWith('--'))
+    .pop();
 }
 
 /** Instructions that put content in the image. */
@@ -49,7 +52,8 @@ export const addInstructionCheck: Check = {
   id: 'add-instruction',
   title: 'ADD instead of COPY',
   severity: 'Low',
-  mitigation: 'Use COPY for local files (ADD also unpacks archives and fetches URLs); fetch remote files in a RUN step that verifies their checksum, or with ADD --checksum',
+  mitigation:
+    'Use COPY for local files (ADD also unpacks archives and fetches URLs); fetch remote files in a RUN step that verifies their checksum, or with ADD --checksum',
   run(input) {
     const steps = inputHistory(input);
     const adds = steps.filter((s) => s.instruction === 'ADD' && !isBaseRootfs(s, steps));

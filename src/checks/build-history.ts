@@ -25,19 +25,28 @@ function updateAlone(command: string, update: RegExp, install: RegExp): boolean 
 export const HISTORY_RULES: readonly HistoryRule[] = [
   {
     problem: 'apt-get update without an install in the same RUN (a later install uses a stale, cached index)',
-    matches: (c) => updateAlone(c, /\bapt(?:-get)?\s+(?:-\S+\s+)*update\b/, /\bapt(?:-get)?\s+(?:-\S+\s+)*(?:install|upgrade|dist-upgrade|full-upgrade)\b/),
+    matches: (c) =>
+      updateAlone(
+        c,
+        /\bapt(?:-get)?\s+(?:-\S+\s+)*update\b/,
+        /\bapt(?:-get)?\s+(?:-\S+\s+)*(?:install|upgrade|dist-upgrade|full-upgrade)\b/,
+      ),
   },
   {
     problem: 'apk update without an add in the same RUN',
     matches: (c) => updateAlone(c, /\bapk\s+(?:-\S+\s+)*update\b/, /\bapk\s+(?:-\S+\s+)*(?:add|upgrade)\b/),
   },
-  { problem: 'dist-upgrade (upgrades the base distribution inside the image)', matches: (c) => /\bapt(?:-get)?\s+(?:-\S+\s+)*(?:dist-upgrade|full-upgrade)\b/.test(c) },
+  {
+    problem: 'dist-upgrade (upgrades the base distribution inside the image)',
+    matches: (c) => /\bapt(?:-get)?\s+(?:-\S+\s+)*(?:dist-upgrade|full-upgrade)\b/.test(c),
+  },
   { problem: 'sudo used in a build step', matches: (c) => new RegExp(`${AT_COMMAND}sudo\\b`).test(c) },
   {
     problem: 'a remote script piped to a shell (curl … | sh): unverified code run at build time',
     matches: (c) =>
-      /\b(?:curl|wget)\b[^|;&\n]*\|\s*(?:sudo\s+(?:-\S+\s+)*)?(?:\S*\/)?(?:env\s+)?(?:sh|bash|ash|dash|zsh|ksh|python[0-9.]*|perl|ruby|node)\b/.test(c) ||
-      /\b(?:sh|bash|ash|dash|zsh|ksh)\s+(?:-c\s+)?["']?(?:\$\(|`|<\()\s*(?:curl|wget)\b/.test(c),
+      /\b(?:curl|wget)\b[^|;&\n]*\|\s*(?:sudo\s+(?:-\S+\s+)*)?(?:\S*\/)?(?:env\s+)?(?:sh|bash|ash|dash|zsh|ksh|python[0-9.]*|perl|ruby|node)\b/.test(
+        c,
+      ) || /\b(?:sh|bash|ash|dash|zsh|ksh)\s+(?:-c\s+)?["']?(?:\$\(|`|<\()\s*(?:curl|wget)\b/.test(c),
   },
 ];
 
@@ -46,7 +55,8 @@ export const buildHistoryCheck: Check = {
   id: 'build-history',
   title: 'Build steps in the history',
   severity: 'Medium',
-  mitigation: 'Run update and install in one RUN (apt-get update && apt-get install -y …), do not dist-upgrade or use sudo in builds, and download scripts to a file, verify their checksum, then run them',
+  mitigation:
+    'Run update and install in one RUN (apt-get update && apt-get install -y …), do not dist-upgrade or use sudo in builds, and download scripts to a file, verify their checksum, then run them',
   run(input) {
     const steps = inputHistory(input).filter((s) => s.instruction === 'RUN');
     const found = steps.flatMap((s) => HISTORY_RULES.filter((r) => r.matches(s.args)).map((r) => `${stepPlace(s)}: ${r.problem}`));

@@ -17,7 +17,9 @@ function duplicates(file: AccountFile, idName: 'uid' | 'gid'): string[] {
     const key = String(BigInt(id));
     byId.set(key, [...(byId.get(key) ?? []), l.fields[0] ?? '']);
   }
-  return [...byId].filter(([, names]) => names.length > 1).map(([id, names]) => `${idName} ${id}${id === '0' && idName === 'uid' ? ' (root)' : ''}: ${names.join(', ')}`);
+  return [...byId]
+    .filter(([, names]) => names.length > 1)
+    .map(([id, names]) => `${idName} ${id}${id === '0' && idName === 'uid' ? ' (root)' : ''}: ${names.join(', ')}`);
 }
 
 /** Fails naming each shared uid or gid and its names; `Files` lists the files (accept them by path). */
@@ -42,7 +44,8 @@ export const duplicateIdsCheck: Check = {
       problems.push(`${path}: ${found.join('; ')}`);
     }
     const unverified = input.notScanned.length > 0 && input.allowUnscannedLayers !== true;
-    if (problems.length === 0 && unverified) return { pass: false, description: `No duplicate id in the scanned layers, but not verified: ${unscannedText(input)}` };
+    if (problems.length === 0 && unverified)
+      return { pass: false, description: `No duplicate id in the scanned layers, but not verified: ${unscannedText(input)}` };
     if (problems.length === 0) return { pass: true, description: `No duplicate uid or gid${incompleteNote(input)}` };
     const files = accountFiles(input, bad);
     const description = `Duplicate ids: ${problems.join('; ')}${incompleteNote(input)}`;

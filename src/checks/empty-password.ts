@@ -30,13 +30,19 @@ export const emptyPasswordCheck: Check = {
       const names = emptyAccounts(file);
       if (names.length === 0 || file.status !== 'ok') continue;
       bad.push(file);
-      problems.push(`empty password field in ${path}${file.path !== path ? ` (${file.path})` : ''} for ${names.join(', ')}${file.truncated ? ' (in the part of the file the scan kept)' : ''}`);
+      problems.push(
+        `empty password field in ${path}${file.path !== path ? ` (${file.path})` : ''} for ${names.join(', ')}${file.truncated ? ' (in the part of the file the scan kept)' : ''}`,
+      );
     }
     const unverified = input.notScanned.length > 0 && input.allowUnscannedLayers !== true;
-    if (problems.length === 0 && unverified) return { pass: false, description: `No empty password in the scanned layers, but not verified: ${unscannedText(input)}` };
+    if (problems.length === 0 && unverified)
+      return { pass: false, description: `No empty password in the scanned layers, but not verified: ${unscannedText(input)}` };
     if (problems.length === 0) {
       const present = files.filter((f) => f.file.status === 'ok').map((f) => f.path);
-      return { pass: true, description: `${present.length === 0 ? 'No /etc/shadow or /etc/passwd' : `No empty password field in ${present.join(' and ')}`}${incompleteNote(input)}` };
+      return {
+        pass: true,
+        description: `${present.length === 0 ? 'No /etc/shadow or /etc/passwd' : `No empty password field in ${present.join(' and ')}`}${incompleteNote(input)}`,
+      };
     }
     const found = accountFiles(input, bad);
     const description = `Login without a password: ${problems.join('; ')}${incompleteNote(input)}`;

@@ -10,13 +10,15 @@ export const healthcheckCheck: Check = {
   id: 'healthcheck',
   title: 'HEALTHCHECK instruction',
   severity: 'Low',
-  mitigation: 'Add a HEALTHCHECK instruction that checks the service (e.g. HEALTHCHECK CMD ["/app/healthcheck"]), and build in Docker format (buildah/podman: --format docker), as an OCI image config cannot hold one',
+  mitigation:
+    'Add a HEALTHCHECK instruction that checks the service (e.g. HEALTHCHECK CMD ["/app/healthcheck"]), and build in Docker format (buildah/podman: --format docker), as an OCI image config cannot hold one',
   run({ config }) {
     const test = config.config?.Healthcheck?.Test ?? [];
     const kind = test[0];
     if (kind === undefined) return { pass: false, description: 'HEALTHCHECK is not defined' };
     if (kind === 'NONE') return { pass: false, description: 'HEALTHCHECK NONE: the health check is disabled' };
-    if ((kind === 'CMD' || kind === 'CMD-SHELL') && test.length < 2) return { pass: false, description: `HEALTHCHECK ${kind} has no command` };
+    if ((kind === 'CMD' || kind === 'CMD-SHELL') && test.length < 2)
+      return { pass: false, description: `HEALTHCHECK ${kind} has no command` };
     return { pass: true, description: `HEALTHCHECK is defined (${kind})` };
   },
 };

@@ -32,7 +32,25 @@ export interface HistoryStep {
 }
 
 /** Instructions a Dockerfile may hold: a `created_by` starting with one of these (and a space) names it. */
-const INSTRUCTIONS = new Set(['ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'MAINTAINER', 'ONBUILD', 'RUN', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
+const INSTRUCTIONS = new Set([
+  'ADD',
+  'ARG',
+  'CMD',
+  'COPY',
+  'ENTRYPOINT',
+  'ENV',
+  'EXPOSE',
+  'HEALTHCHECK',
+  'LABEL',
+  'MAINTAINER',
+  'ONBUILD',
+  'RUN',
+  'SHELL',
+  'STOPSIGNAL',
+  'USER',
+  'VOLUME',
+  'WORKDIR',
+]);
 
 /** `/bin/sh -c `, `/bin/bash -o pipefail -c `, `sh -c `: the shell a RUN went through. */
 const SHELL = /^(?:\/[\w/.-]*\/)?(?:sh|bash|ash|dash|zsh|ksh)(?:\s+-[a-zA-Z]+(?:\s+pipefail)?)*\s+-c\s+/;
@@ -44,7 +62,8 @@ function splitBuildArgs(text: string): { buildArgs: string[]; rest: string } {
   const count = Number(m[1]);
   const words = text.slice(m[0].length).split(/\s+/);
   const buildArgs: string[] = [];
-  while (buildArgs.length < count && words.length > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0] ?? '')) buildArgs.push(words.shift() ?? '');
+  while (buildArgs.length < count && words.length > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0] ?? ''))
+    buildArgs.push(words.shift() ?? '');
   return { buildArgs, rest: words.join(' ') };
 }
 
@@ -85,7 +104,13 @@ export function historySteps(config: ImageConfig, layers: readonly string[]): Hi
   let next = 0;
   return history.map((h, index) => {
     const layer = h.empty_layer === true ? undefined : layers[next++];
-    return { index, ...(aligned && layer !== undefined ? { layer } : {}), ...parseCreatedBy(h.created_by ?? ''), raw: h.created_by ?? '', emptyLayer: h.empty_layer === true };
+    return {
+      index,
+      ...(aligned && layer !== undefined ? { layer } : {}),
+      ...parseCreatedBy(h.created_by ?? ''),
+      raw: h.created_by ?? '',
+      emptyLayer: h.empty_layer === true,
+    };
   });
 }
 

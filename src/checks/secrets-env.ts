@@ -51,7 +51,8 @@ function holdsWord(parts: readonly string[], word: string): boolean {
 }
 
 /** A key id list: one or more hex ids of 8, 16 or 40 digits (GPG short, long ids and fingerprints). */
-const KEY_IDS = /^(?:0x)?(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{16}|[0-9A-Fa-f]{8})(?:[\s,;]+(?:0x)?(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{16}|[0-9A-Fa-f]{8}))*$/;
+const KEY_IDS =
+  /^(?:0x)?(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{16}|[0-9A-Fa-f]{8})(?:[\s,;]+(?:0x)?(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{16}|[0-9A-Fa-f]{8}))*$/;
 
 /** Why `value` of `name` is not a credential, or undefined when it is one. */
 export function notSecretBecause(name: string, value: string): string | undefined {
@@ -69,7 +70,9 @@ export function notSecretBecause(name: string, value: string): string | undefine
 /** The key-name rule with a policy's data applied. */
 export function secretNameRule(data: SecretEnvData = {}): (name: string) => boolean {
   const removed = new Set((data.removeKeys ?? []).map((k) => k.toUpperCase()));
-  const words = [...new Set([...SECRET_KEY_WORDS, ...(data.addKeys ?? []).map((k) => k.toUpperCase())])].filter((w) => !removed.has(w)).map((w) => nameParts(w).join('_'));
+  const words = [...new Set([...SECRET_KEY_WORDS, ...(data.addKeys ?? []).map((k) => k.toUpperCase())])]
+    .filter((w) => !removed.has(w))
+    .map((w) => nameParts(w).join('_'));
   const ignored = new Set(data.ignoreNames ?? []);
   return (name) => {
     if (ignored.has(name)) return false;
@@ -194,7 +197,11 @@ export function shapedSecrets(text: string): Array<{ kind: string; secret: strin
 }
 
 /** The credentials among `assignments` and in `texts` (known shapes), each secret once per place. */
-export function findSecrets(assignments: readonly Assignment[], texts: ReadonlyArray<{ text: string; where: string }>, isSecretName: (name: string) => boolean): Finding[] {
+export function findSecrets(
+  assignments: readonly Assignment[],
+  texts: ReadonlyArray<{ text: string; where: string }>,
+  isSecretName: (name: string) => boolean,
+): Finding[] {
   const found: Finding[] = [];
   const seen = new Set<string>();
   const add = (f: Finding): void => {
@@ -206,11 +213,13 @@ export function findSecrets(assignments: readonly Assignment[], texts: ReadonlyA
   for (const a of assignments) {
     const shaped = shapedSecrets(a.value);
     for (const s of shaped) add({ what: `${a.name} (${s.kind})`, where: a.where, secret: s.secret });
-    if (shaped.length === 0 && isSecretName(a.name) && notSecretBecause(a.name, a.value) === undefined) add({ what: a.name, where: a.where, secret: a.value.trim() });
+    if (shaped.length === 0 && isSecretName(a.name) && notSecretBecause(a.name, a.value) === undefined)
+      add({ what: a.name, where: a.where, secret: a.value.trim() });
   }
   for (const t of texts) {
     // Shapes in text already found through an assignment of the same place are not repeated.
-    for (const s of shapedSecrets(t.text)) if (!found.some((f) => f.where.startsWith(t.where) && f.secret === s.secret)) add({ what: s.kind, where: t.where, secret: s.secret });
+    for (const s of shapedSecrets(t.text))
+      if (!found.some((f) => f.where.startsWith(t.where) && f.secret === s.secret)) add({ what: s.kind, where: t.where, secret: s.secret });
   }
   return found;
 }
@@ -231,8 +240,16 @@ export function createSecretsEnvCheck(data: SecretEnvData = {}): Check {
       });
       const steps = inputHistory(input);
       const assignments = [...env, ...steps.flatMap(stepAssignments)];
-      const found = findSecrets(assignments, steps.map((s) => ({ text: s.raw, where: stepPlace(s) })), isSecretName);
-      if (found.length > 0) return { pass: false, description: `Credentials found (values redacted): ${found.map((f) => `${f.what} in ${f.where}: ${fingerprint(f.secret)}`).join('; ')}` };
+      const found = findSecrets(
+        assignments,
+        steps.map((s) => ({ text: s.raw, where: stepPlace(s) })),
+        isSecretName,
+      );
+      if (found.length > 0)
+        return {
+          pass: false,
+          description: `Credentials found (values redacted): ${found.map((f) => `${f.what} in ${f.where}: ${fingerprint(f.secret)}`).join('; ')}`,
+        };
       return { pass: true, description: `No credential in ${env.length} Env variable(s) and ${steps.length} history entries` };
     },
   };

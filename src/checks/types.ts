@@ -52,7 +52,7 @@ export type ExtendedCheckId =
   // Account file checks.
   | 'empty-password'
   | 'duplicate-ids';
-  // Filesystem checks (src/checks/extended-files.ts) add their ids here.
+// Filesystem checks (src/checks/extended-files.ts) add their ids here.
 
 /** One inspected layer as checks see it. */
 export interface LayerView {

@@ -31,5 +31,8 @@ export function cacheDir(flag: string | undefined, env: NodeJS.ProcessEnv): stri
 
 /** The cache's configuration from `--cache-dir` and `--cache-max-size`. */
 export function cacheConfig(dirFlag: string | undefined, maxSize: string | undefined, env: NodeJS.ProcessEnv): CacheConfig {
-  return { dir: cacheDir(dirFlag, env), maxBytes: maxSize === undefined ? DEFAULT_CACHE_MAX_BYTES : parseSize(maxSize, '--cache-max-size') };
+  return {
+    dir: cacheDir(dirFlag, env),
+    maxBytes: maxSize === undefined ? DEFAULT_CACHE_MAX_BYTES : parseSize(maxSize, '--cache-max-size'),
+  };
 }

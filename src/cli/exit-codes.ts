@@ -44,7 +44,12 @@ export function severityCodes(env: Readonly<Record<string, string | undefined>>)
  * set to anything, 0 included) must not hide it; otherwise the code of the highest severity
  * over every image scanned.
  */
-export function runExitCode(failures: readonly unknown[], highest: Severity, codes: Readonly<Record<Severity, number>>, threshold?: FailThreshold): number {
+export function runExitCode(
+  failures: readonly unknown[],
+  highest: Severity,
+  codes: Readonly<Record<Severity, number>>,
+  threshold?: FailThreshold,
+): number {
   const [first] = failures;
   if (failures.length > 0) return exitCodeOfError(first);
   if (!threshold) return codes[highest];
@@ -80,9 +85,14 @@ export function meetsThreshold(highest: Severity, failOn: FailOn): boolean {
 export function failThreshold(failOn: string | undefined, exitCode: string | number | undefined): FailThreshold | undefined {
   if (failOn === undefined && exitCode === undefined) return undefined;
   const level = failOn === undefined ? 'Low' : FAIL_ON_VALUES.find((v) => v.toLowerCase() === failOn.trim().toLowerCase());
-  if (level === undefined) throw new OciScanError('USAGE', `--fail-on ${JSON.stringify(failOn)} is not a severity: use ${FAIL_ON_VALUES.join(', ')}`);
+  if (level === undefined)
+    throw new OciScanError('USAGE', `--fail-on ${JSON.stringify(failOn)} is not a severity: use ${FAIL_ON_VALUES.join(', ')}`);
   if (exitCode === undefined) return { failOn: level };
   const text = String(exitCode).trim();
-  if (!/^\d{1,3}$/.test(text) || Number(text) > 255) throw new OciScanError('USAGE', `--exit-code ${JSON.stringify(String(exitCode))} is not an exit code: use a whole number from 0 to 255`);
+  if (!/^\d{1,3}$/.test(text) || Number(text) > 255)
+    throw new OciScanError(
+      'USAGE',
+      `--exit-code ${JSON.stringify(String(exitCode))} is not an exit code: use a whole number from 0 to 255`,
+    );
   return { failOn: level, exitCode: Number(text) };
 }

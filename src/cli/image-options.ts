@@ -54,7 +54,10 @@ export async function checkCaFile(file: string): Promise<void> {
     if (!st.isFile() || st.size > 16 * 1024 * 1024) throw new Error(st.isFile() ? 'larger than 16 MiB' : 'not a file');
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new OciScanError('USAGE', `--ca-file ${JSON.stringify(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give a PEM file of CA certificates`);
+    throw new OciScanError(
+      'USAGE',
+      `--ca-file ${JSON.stringify(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give a PEM file of CA certificates`,
+    );
   }
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
   const valid = blocks.filter((b) => {
@@ -65,7 +68,11 @@ export async function checkCaFile(file: string): Promise<void> {
       return false;
     }
   });
-  if (valid.length === 0 || valid.length !== blocks.length) throw new OciScanError('USAGE', `--ca-file ${JSON.stringify(file)} is not a PEM certificate file (${blocks.length === 0 ? 'no BEGIN CERTIFICATE block' : 'a certificate block does not parse'}): give the CA certificate(s) in PEM form`);
+  if (valid.length === 0 || valid.length !== blocks.length)
+    throw new OciScanError(
+      'USAGE',
+      `--ca-file ${JSON.stringify(file)} is not a PEM certificate file (${blocks.length === 0 ? 'no BEGIN CERTIFICATE block' : 'a certificate block does not parse'}): give the CA certificate(s) in PEM form`,
+    );
 }
 
 /** `parser` with the options of every command that scans images (scan, audit): platform, registry, limits, cache, logs, policy and threshold. */
@@ -93,7 +100,11 @@ export function withImageOptions<T>(parser: Argv<T>) {
 export function checkSetOption(value: string | undefined): CheckSet | undefined {
   if (value === undefined) return undefined;
   const set = CHECK_SETS.find((s) => s === value);
-  if (!set) throw new OciScanError('USAGE', `--checks ${JSON.stringify(value)}: use default (the 17 checks), extended or all (the extended checks too; docs/checks.md)`);
+  if (!set)
+    throw new OciScanError(
+      'USAGE',
+      `--checks ${JSON.stringify(value)}: use default (the 17 checks), extended or all (the extended checks too; docs/checks.md)`,
+    );
   return set;
 }
 
@@ -127,17 +138,17 @@ function logFormatOf(format: string | undefined, level: string): LogFormat {
 }
 
 /** The image options' values (scan, audit): usage errors for a value that does not read, the CA file checked, the policy loaded. */
-export async function imageOptionValues(
-  args: ImageOptionArgs,
-  env: NodeJS.ProcessEnv,
-): Promise<ImageOptionValues> {
+export async function imageOptionValues(args: ImageOptionArgs, env: NodeJS.ProcessEnv): Promise<ImageOptionValues> {
   if (args['ca-file'] !== undefined) await checkCaFile(args['ca-file']);
   const checkSet = checkSetOption(args.checks);
   // Read even with --no-cache, so that a wrong --cache-max-size is refused all the same.
   const cache = cacheConfig(args['cache-dir'], args['cache-max-size'], env);
   return {
     platform: args.platform === 'all' ? 'all' : parsePlatform(args.platform),
-    registry: registryOptions({ insecureRegistries: repeated(args['insecure-registry']), mirrors: repeated(args['registry-mirror']), caFile: args['ca-file'] }, env),
+    registry: registryOptions(
+      { insecureRegistries: repeated(args['insecure-registry']), mirrors: repeated(args['registry-mirror']), caFile: args['ca-file'] },
+      env,
+    ),
     maxLayerBytes: parseSize(args['max-layer-size'], '--max-layer-size'),
     timeoutSeconds: parseTimeout(args.timeout),
     allowUnscannedLayers: args['allow-unscanned-layers'],
@@ -151,7 +162,11 @@ export async function imageOptionValues(
 }
 
 /** The run's policy (`--policy`, else the working directory's file) and failure threshold; USAGE when either is wrong. */
-export async function policyAndThreshold(policyFile: string | undefined, failOn: string | undefined, exitCode: string | undefined): Promise<Pick<ImageOptionValues, 'policy' | 'threshold'>> {
+export async function policyAndThreshold(
+  policyFile: string | undefined,
+  failOn: string | undefined,
+  exitCode: string | undefined,
+): Promise<Pick<ImageOptionValues, 'policy' | 'threshold'>> {
   if (policyFile === '') throw new OciScanError('USAGE', '--policy needs a file name (see oci-scan --help)');
   const threshold = failThreshold(failOn, exitCode);
   const policy = await findPolicy(policyFile, process.cwd());

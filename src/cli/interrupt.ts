@@ -25,7 +25,13 @@ export async function untilStopped<T>(work: Promise<T>, signal: AbortSignal, gra
     if (!signal.aborted) throw err;
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([work.then(() => undefined, () => undefined), grace]);
+    await Promise.race([
+      work.then(
+        () => undefined,
+        () => undefined,
+      ),
+      grace,
+    ]);
     clearTimeout(timer);
     throw signal.reason;
   } finally {

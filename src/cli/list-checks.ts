@@ -45,7 +45,10 @@ function section(heading: string | undefined, list: readonly Listed[], usual: Ch
   const idWidth = Math.max(2, ...list.map((d) => d.id.length));
   const sevWidth = Math.max(8, ...list.map((d) => d.severity.length));
   const indent = ' '.repeat(idWidth + sevWidth + 4);
-  const lines = heading === undefined ? [`${'ID'.padEnd(idWidth)}  ${'SEVERITY'.padEnd(sevWidth)}  TITLE / LOOKS AT`] : ['', ...wrapWords(heading, width)];
+  const lines =
+    heading === undefined
+      ? [`${'ID'.padEnd(idWidth)}  ${'SEVERITY'.padEnd(sevWidth)}  TITLE / LOOKS AT`]
+      : ['', ...wrapWords(heading, width)];
   for (const d of list) {
     lines.push(`${d.id.padEnd(idWidth)}  ${d.severity.padEnd(sevWidth)}  ${d.title}${d.state === usual ? '' : ` [${d.state}]`}`);
     lines.push(...wrapWords(d.looksAt, width - indent.length).map((l) => indent + l));
@@ -58,11 +61,18 @@ export function checkListText(kind: 'table' | 'json', width = 80, selection: Che
   const base = rows(checkDocs(), 'default', selection);
   const extended = rows(extendedCheckDocs(), 'extended', selection);
   if (kind === 'json') {
-    const json = [...base, ...extended].map((d) => ({ id: d.id, title: d.title, severity: d.severity, looksAt: d.looksAt, set: d.set, state: d.state }));
+    const json = [...base, ...extended].map((d) => ({
+      id: d.id,
+      title: d.title,
+      severity: d.severity,
+      looksAt: d.looksAt,
+      set: d.set,
+      state: d.state,
+    }));
     return `${JSON.stringify(json, null, 2)}\n`;
   }
   const on = extended.filter((d) => d.state === 'on').length;
   const usual: CheckState = on === extended.length ? 'on' : 'off';
-  const heading = `Extended checks: ${usual === 'on' ? 'on' : 'off unless enabled (--checks extended, a policy\'s profile: extended or checks.ID.enabled: true)'}; they follow the 17 in the report:`;
+  const heading = `Extended checks: ${usual === 'on' ? 'on' : "off unless enabled (--checks extended, a policy's profile: extended or checks.ID.enabled: true)"}; they follow the 17 in the report:`;
   return `${[...section(undefined, base, 'on', width), ...section(heading, extended, usual, width)].join('\n')}\n`;
 }

@@ -90,7 +90,9 @@ function ttyReporter(sink: ProgressSink): ProgressReporter {
       const layers = [...active.values()].filter((l) => l.image === image);
       if (layers.length === 0) continue;
       const of = totals.size > 0 ? ` of ${mib(totals.size)}` : '';
-      lines.push(`${escapeForTerminal(image)}: ${totals.done}/${totals.total || '?'} layers, ${mib(totals.read)}${of}, ${elapsed(now - totals.started)}`);
+      lines.push(
+        `${escapeForTerminal(image)}: ${totals.done}/${totals.total || '?'} layers, ${mib(totals.read)}${of}, ${elapsed(now - totals.started)}`,
+      );
       for (const l of layers) lines.push(`  ${short(l.digest)}: ${mib(l.read)} of ${mib(l.size)}${speed(l.read, now - l.started)}`);
     }
     if (lines.length === 0) return;

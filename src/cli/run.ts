@@ -41,7 +41,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     logger = createLogger(invocation.logLevel, 2, beforeOutput, invocation.logFormat ?? 'human');
     if (invocation.timeoutSeconds > 0) {
       const seconds = invocation.timeoutSeconds;
-      timer = setTimeout(() => controller.abort(new OciScanError('TIMEOUT', `the scan did not finish within ${seconds} s (--timeout): no report written; raise --timeout or check the registry's speed`)), seconds * 1000);
+      timer = setTimeout(
+        () =>
+          controller.abort(
+            new OciScanError(
+              'TIMEOUT',
+              `the scan did not finish within ${seconds} s (--timeout): no report written; raise --timeout or check the registry's speed`,
+            ),
+          ),
+        seconds * 1000,
+      );
       timer.unref();
     }
     const context: RunContext = {

@@ -130,7 +130,9 @@ type ZlibWithZstd = typeof zlib & {
 function zstdError(err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
   if (/too much memory|window/i.test(message)) {
-    return new Error(`the zstd frame needs a window larger than ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB, more than container runtimes decode and oci-scan accepts; recompress the layer without --long above 29`);
+    return new Error(
+      `the zstd frame needs a window larger than ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB, more than container runtimes decode and oci-scan accepts; recompress the layer without --long above 29`,
+    );
   }
   return err instanceof Error ? err : new Error(message);
 }
@@ -180,7 +182,7 @@ class ZstdContext {
 async function* zstdStreamDecode(backend: 'zstd-napi' | 'wasm', source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const ctx = new ZstdContext(backend);
   for await (const chunk of source) {
-    for (let src = chunk, again = true; again; ) {
+    for (let src = chunk, again = true; again;) {
       const step = ctx.step(src, Buffer.allocUnsafe(OUTPUT_CHUNK));
       ({ rest: src, again } = step);
       if (step.out.length > 0) yield step.out;
@@ -297,7 +299,11 @@ export async function sniffFile(path: string): Promise<Compression> {
 /** Wraps a decoder failure as one line naming `what`: LAYER_CORRUPT for a layer, SOURCE_UNREADABLE for an archive. */
 function decompressError(err: unknown, kind: Compressed, what: string, code: 'LAYER_CORRUPT' | 'SOURCE_UNREADABLE'): unknown {
   if (isOciScanError(err) || (err instanceof Error && err.name === 'AbortError')) return err;
-  return new OciScanError(code, `${what} could not be decompressed (${kind}: ${describeDecompressError(kind, err).message}): it is damaged or truncated; copy or export it again`, { cause: err });
+  return new OciScanError(
+    code,
+    `${what} could not be decompressed (${kind}: ${describeDecompressError(kind, err).message}): it is damaged or truncated; copy or export it again`,
+    { cause: err },
+  );
 }
 
 /** A stream decoded by `decompress()`. */

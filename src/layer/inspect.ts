@@ -11,7 +11,16 @@ import { decompressInto, describeDecompressError, type Compression } from './dec
 import { FactsRecorder, RECORDER_DEFAULTS, type LayerFacts, type RecorderOptions } from './recorder.js';
 import { TarFormatError, TarReader } from './tar/reader.js';
 
-export { MAX_PATH_BYTES, type EntryInfo, type EntryMatcher, type EntryType, type LayerFacts, type LayerOp, type WatchedEntry, type WatchedFile } from './recorder.js';
+export {
+  MAX_PATH_BYTES,
+  type EntryInfo,
+  type EntryMatcher,
+  type EntryType,
+  type LayerFacts,
+  type LayerOp,
+  type WatchedEntry,
+  type WatchedFile,
+} from './recorder.js';
 
 /** Limits and inputs of one inspection. */
 export interface InspectOptions extends RecorderOptions {
@@ -31,7 +40,11 @@ function layerError(err: unknown, what: string, compression: Compression): unkno
   if (isOciScanError(err) || (err instanceof Error && err.name === 'AbortError')) return err;
   const detail = (err instanceof TarFormatError ? err : describeDecompressError(compression, err)).message;
   const stage = err instanceof TarFormatError || compression === 'none' ? 'tar' : compression;
-  return new OciScanError('LAYER_CORRUPT', `${what} could not be read (${stage}: ${detail}): the layer is damaged, truncated or not what a container runtime accepts; pull or export the image again`, { cause: err });
+  return new OciScanError(
+    'LAYER_CORRUPT',
+    `${what} could not be read (${stage}: ${detail}): the layer is damaged, truncated or not what a container runtime accepts; pull or export the image again`,
+    { cause: err },
+  );
 }
 
 /** Inspects one layer blob. Rejects with LAYER_CORRUPT / LAYER_TOO_LARGE / the source's own error. */
@@ -65,7 +78,11 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
         write: (chunk) => {
           tarBytes += chunk.length;
           if (tarBytes > maxLayerBytes) {
-            throw new OciScanError('LAYER_TOO_LARGE', `${what} unpacks to more than ${maxLayerBytes} bytes: refusing a possible decompression bomb; raise the layer size limit if the layer is genuine`, { setting: 'maxLayerBytes' });
+            throw new OciScanError(
+              'LAYER_TOO_LARGE',
+              `${what} unpacks to more than ${maxLayerBytes} bytes: refusing a possible decompression bomb; raise the layer size limit if the layer is genuine`,
+              { setting: 'maxLayerBytes' },
+            );
           }
           if (!reader.done) reader.write(chunk);
         },

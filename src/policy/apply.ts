@@ -6,7 +6,15 @@
  */
 import { ALL_CHECKS, createChecks, extendedIdsOf, isExtendedId, type CheckData, type CheckSet } from '../checks/index.js';
 import type { CriticalPort } from '../checks/exposed-ports.js';
-import { DISABLED_DESCRIPTION, type AcceptedFinding, type Check, type CheckId, type CheckInput, type CheckOutcome, type LayerFiles } from '../checks/types.js';
+import {
+  DISABLED_DESCRIPTION,
+  type AcceptedFinding,
+  type Check,
+  type CheckId,
+  type CheckInput,
+  type CheckOutcome,
+  type LayerFiles,
+} from '../checks/types.js';
 import { matchesAny } from './glob.js';
 import { PROGRAM_CHECK_IDS, type Acceptance, type Policy } from './types.js';
 
@@ -64,7 +72,12 @@ export function enabledExtended(policy: Policy | undefined, reference: string, s
  * The checks of the image `reference` for a scan: the caller's (`base`) or those of the set and
  * the policy's data and rules; with neither a policy nor extended checks, ALL_CHECKS itself.
  */
-export function scanChecks(policy: Policy | undefined, reference: string, base: readonly Check[] | undefined, set: CheckSet | undefined): readonly Check[] {
+export function scanChecks(
+  policy: Policy | undefined,
+  reference: string,
+  base: readonly Check[] | undefined,
+  set: CheckSet | undefined,
+): readonly Check[] {
   if (policy) return policyChecks(policy, reference, base, set);
   if (base) return base;
   const extended = extendedIdsOf(set);
@@ -77,12 +90,23 @@ export function scanChecks(policy: Policy | undefined, reference: string, base: 
  * DISABLED_DESCRIPTION, reading nothing (no matcher, no watched paths).
  */
 export function policyChecks(policy: Policy | undefined, reference: string, base?: readonly Check[], set?: CheckSet): Check[] {
-  const checks = base ? [...base] : policy || set ? createChecks(checkDataOf(policy), enabledExtended(policy, reference, set)) : [...ALL_CHECKS];
+  const checks = base
+    ? [...base]
+    : policy || set
+      ? createChecks(checkDataOf(policy), enabledExtended(policy, reference, set))
+      : [...ALL_CHECKS];
   if (!policy?.checks) return checks;
   return checks.map((check): Check => {
     const rule = policy.checks?.[check.id];
     if (!rule || !appliesTo(rule, reference)) return check;
-    if (rule.disabled === true) return { id: check.id, title: check.title, severity: check.severity, mitigation: check.mitigation, run: () => ({ pass: true, description: DISABLED_DESCRIPTION }) };
+    if (rule.disabled === true)
+      return {
+        id: check.id,
+        title: check.title,
+        severity: check.severity,
+        mitigation: check.mitigation,
+        run: () => ({ pass: true, description: DISABLED_DESCRIPTION }),
+      };
     return rule.severity ? { ...check, severity: rule.severity } : check;
   });
 }
@@ -99,7 +123,12 @@ const warned = new WeakSet<Acceptance>();
  * The acceptances of `policy` that hold for the image `reference` on `now`'s day. An expired
  * one is left out and `warn` is called once for it, whichever image asks first.
  */
-export function activeAcceptances(policy: Policy | undefined, reference: string, now: Date, warn: (rule: Acceptance) => void): Acceptance[] {
+export function activeAcceptances(
+  policy: Policy | undefined,
+  reference: string,
+  now: Date,
+  warn: (rule: Acceptance) => void,
+): Acceptance[] {
   const day = today(now);
   return (policy?.accept ?? []).filter((rule) => {
     if (rule.expires !== undefined && rule.expires < day) {
@@ -119,7 +148,12 @@ export function activeAcceptances(policy: Policy | undefined, reference: string,
  * than the recorder keeps: those cannot be accepted path by path, so such a layer is left
  * as it is) or layers were not scanned and not allowed to be.
  */
-export function acceptFindings(check: Check, outcome: CheckOutcome, input: Pick<CheckInput, 'notScanned' | 'allowUnscannedLayers'>, rules: readonly Acceptance[]): CheckOutcome {
+export function acceptFindings(
+  check: Check,
+  outcome: CheckOutcome,
+  input: Pick<CheckInput, 'notScanned' | 'allowUnscannedLayers'>,
+  rules: readonly Acceptance[],
+): CheckOutcome {
   const mine = rules.filter((r) => r.check === check.id);
   if (outcome.pass || !outcome.files || mine.length === 0) return outcome;
   const accepted: AcceptedFinding[] = [];
@@ -130,7 +164,13 @@ export function acceptFindings(check: Check, outcome: CheckOutcome, input: Pick<
       const kept: string[] = [];
       for (const path of paths) {
         const rule = truncated ? undefined : mine.find((r) => matchesAny(r.paths, path));
-        if (rule) accepted.push({ Layer: digest, Path: path, Reason: rule.reason, ...(rule.expires !== undefined ? { Expires: rule.expires } : {}) });
+        if (rule)
+          accepted.push({
+            Layer: digest,
+            Path: path,
+            Reason: rule.reason,
+            ...(rule.expires !== undefined ? { Expires: rule.expires } : {}),
+          });
         else kept.push(path);
       }
       if (kept.length > 0) files.push({ [digest]: kept });

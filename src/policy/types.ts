@@ -44,7 +44,11 @@ export interface PolicyData {
   readonly maxLayers?: number;
   readonly requiredLabels?: readonly string[];
   /** `secrets-env`: key words added and removed, and variable names never judged by name. */
-  readonly secretEnv?: { readonly addKeys?: readonly string[]; readonly removeKeys?: readonly string[]; readonly ignoreNames?: readonly string[] };
+  readonly secretEnv?: {
+    readonly addKeys?: readonly string[];
+    readonly removeKeys?: readonly string[];
+    readonly ignoreNames?: readonly string[];
+  };
 }
 
 /** A policy, version 1. */

@@ -21,7 +21,12 @@ export interface PolicyProblem {
 export const POLICY_AJV_OPTIONS = { allErrors: false, strict: true } as const satisfies Options;
 
 /** The policy's validator. */
-export const POLICY_SCHEMAS: SchemaFiles<'policy'> = { files: ['policy.schema.json'], options: POLICY_AJV_OPTIONS, validators: { policy: { file: 'policy.schema.json' } }, precompiled };
+export const POLICY_SCHEMAS: SchemaFiles<'policy'> = {
+  files: ['policy.schema.json'],
+  options: POLICY_AJV_OPTIONS,
+  validators: { policy: { file: 'policy.schema.json' } },
+  precompiled,
+};
 
 const compiled = lazyValidators(POLICY_SCHEMAS);
 
@@ -49,17 +54,28 @@ function explain(error: ErrorObject, where: string): { message: string; extraKey
   const p = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'required':
-      return { message: `${where} needs "${String(p['missingProperty'])}"${p['missingProperty'] === 'reason' ? ' (every accepted finding says why)' : ''}` };
+      return {
+        message: `${where} needs "${String(p['missingProperty'])}"${p['missingProperty'] === 'reason' ? ' (every accepted finding says why)' : ''}`,
+      };
     case 'additionalProperties':
       return { message: `${where} has an unknown key "${String(p['additionalProperty'])}"`, extraKey: String(p['additionalProperty']) };
     case 'propertyNames':
-      return { message: `${where} has a key "${String(p['propertyName'])}" that is not a check id (see docs/checks.md)`, extraKey: String(p['propertyName']) };
+      return {
+        message: `${where} has a key "${String(p['propertyName'])}" that is not a check id (see docs/checks.md)`,
+        extraKey: String(p['propertyName']),
+      };
     case 'enum':
       return { message: `${where} must be one of ${(p['allowedValues'] as unknown[]).map(String).join(', ')}` };
     case 'const':
       return { message: `${where} must be ${JSON.stringify(p['allowedValue'])}` };
     case 'pattern':
-      return { message: where.endsWith('.expires') ? `${where} must be a date YYYY-MM-DD` : where.endsWith('.reason') ? `${where} must not be blank` : `${where} is not valid (must match ${String(p['pattern'])})` };
+      return {
+        message: where.endsWith('.expires')
+          ? `${where} must be a date YYYY-MM-DD`
+          : where.endsWith('.reason')
+            ? `${where} must not be blank`
+            : `${where} is not valid (must match ${String(p['pattern'])})`,
+      };
     default:
       return { message: `${where} ${error.message ?? 'is not valid'}` };
   }
@@ -79,18 +95,24 @@ export function policyProblem(value: unknown): PolicyProblem | undefined {
     if (!error) return { path: [], message: 'the policy is not valid' };
     const path = errorPath(error, value);
     // A key that fails propertyNames: ajv reports the key's own error, naming it in `propertyName`.
-    const named = error.propertyName === undefined ? error : { ...error, keyword: 'propertyNames', params: { propertyName: error.propertyName } };
+    const named =
+      error.propertyName === undefined ? error : { ...error, keyword: 'propertyNames', params: { propertyName: error.propertyName } };
     const { message, extraKey } = explain(named, pathText(path));
     return { path: extraKey === undefined ? path : [...path, extraKey], message };
   }
   // The 17 (and forbidden-programs) always hold their places in the report: only disabled.
   const rules = (value as { checks?: Record<string, { enabled?: boolean }> }).checks ?? {};
   for (const [id, rule] of Object.entries(rules)) {
-    if (rule.enabled === false && !isExtendedId(id)) return { path: ['checks', id, 'enabled'], message: `checks.${id}.enabled: false is for extended checks only; ${id} always runs: use disabled: true` };
+    if (rule.enabled === false && !isExtendedId(id))
+      return {
+        path: ['checks', id, 'enabled'],
+        message: `checks.${id}.enabled: false is for extended checks only; ${id} always runs: use disabled: true`,
+      };
   }
   const accept = (value as { accept?: Array<{ expires?: string }> }).accept ?? [];
   for (const [i, rule] of accept.entries()) {
-    if (rule.expires !== undefined && !isCalendarDate(rule.expires)) return { path: ['accept', i, 'expires'], message: `accept[${i}].expires "${rule.expires}" is not a calendar date` };
+    if (rule.expires !== undefined && !isCalendarDate(rule.expires))
+      return { path: ['accept', i, 'expires'], message: `accept[${i}].expires "${rule.expires}" is not a calendar date` };
   }
   return undefined;
 }

@@ -56,7 +56,10 @@ function looksAtOf(section: string, check: Check): string {
   const text = m?.[1] ? m[1].replace(/\s+/g, ' ').trim() : check.mitigation;
   const first = text.split(/(?<=\.)\s+(?=[A-Z"])/)[0] ?? text;
   // A one-line summary: long asides and Markdown code marks go (the help keeps them).
-  return first.replace(/ \([^()]{40,}\)/g, '').replace(/`/g, '').replace(/[.:]$/, '');
+  return first
+    .replace(/ \([^()]{40,}\)/g, '')
+    .replace(/`/g, '')
+    .replace(/[.:]$/, '');
 }
 
 /** Every check with its documentation, in report order (the doc numbers the 17 in that order; extended checks by id). */
@@ -73,7 +76,13 @@ export function checkDocs(checks: readonly Check[] = ALL_CHECKS): readonly Check
   const docs = checks.map((check) => {
     const number = ALL_CHECKS.indexOf(check) + 1;
     const section = number > 0 ? sections.get(number) : byId.get(check.id);
-    return { id: check.id, title: check.title, severity: check.severity, looksAt: section ? looksAtOf(section, check) : check.mitigation, help: section ?? `${check.title}\n\n**Fix**: ${check.mitigation}` };
+    return {
+      id: check.id,
+      title: check.title,
+      severity: check.severity,
+      looksAt: section ? looksAtOf(section, check) : check.mitigation,
+      help: section ?? `${check.title}\n\n**Fix**: ${check.mitigation}`,
+    };
   });
   if (checks === ALL_CHECKS) cached = docs;
   return docs;

@@ -44,7 +44,9 @@ function tagPart(image: Image): string {
 export function reportFileName(image: Image, withPlatform: boolean): string {
   const repository = safePart(image.name.repository.replace(/\//g, '_'), BUDGET.repository);
   const tag = safePart(tagPart(image), BUDGET.tag);
-  const platform = withPlatform ? `_${image.platform ? safePart(formatPlatform(image.platform).replace(/\//g, '-'), BUDGET.platform) : 'unknown-platform'}` : '';
+  const platform = withPlatform
+    ? `_${image.platform ? safePart(formatPlatform(image.platform).replace(/\//g, '-'), BUDGET.platform) : 'unknown-platform'}`
+    : '';
   return `${repository}_${tag}${platform}${SUFFIX}`;
 }
 

@@ -20,7 +20,9 @@ export const SCAN_DOCUMENT_SCHEMA_URL = schemaUrl('scan-document.schema.json');
 export type DocumentKind = 'report' | 'report-set' | 'scan-document';
 
 /** The name of each kind's validator (its export in the generated module). */
-const VALIDATOR_NAMES = { report: 'report', 'report-set': 'reportSet', 'scan-document': 'scanDocument' } as const satisfies Readonly<Record<DocumentKind, string>>;
+const VALIDATOR_NAMES = { report: 'report', 'report-set': 'reportSet', 'scan-document': 'scanDocument' } as const satisfies Readonly<
+  Record<DocumentKind, string>
+>;
 
 /** The ajv options of the report schemas. */
 export const REPORT_AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true } as const satisfies Options;
@@ -29,7 +31,11 @@ export const REPORT_AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTyp
 export const REPORT_SCHEMAS: SchemaFiles<(typeof VALIDATOR_NAMES)[DocumentKind]> = {
   files: ['report.schema.json', 'report-set.schema.json', 'scan-document.schema.json'],
   options: REPORT_AJV_OPTIONS,
-  validators: { report: { file: 'report.schema.json' }, reportSet: { file: 'report-set.schema.json' }, scanDocument: { file: 'scan-document.schema.json' } },
+  validators: {
+    report: { file: 'report.schema.json' },
+    reportSet: { file: 'report-set.schema.json' },
+    scanDocument: { file: 'scan-document.schema.json' },
+  },
   precompiled,
 };
 
@@ -39,7 +45,10 @@ const compiled = lazyValidators(REPORT_SCHEMAS);
 export function assertValidDocument(kind: DocumentKind, doc: unknown): void {
   const validate = compiled()[VALIDATOR_NAMES[kind]];
   if (!validate(doc)) {
-    throw new OciScanError('INTERNAL', `internal error: the document does not match schemas/${kind}.schema.json (${JSON.stringify(validate.errors).slice(0, 2000)}); this is a bug in oci-scan, please report it`);
+    throw new OciScanError(
+      'INTERNAL',
+      `internal error: the document does not match schemas/${kind}.schema.json (${JSON.stringify(validate.errors).slice(0, 2000)}); this is a bug in oci-scan, please report it`,
+    );
   }
 }
 

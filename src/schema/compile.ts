@@ -14,14 +14,20 @@ export type Validate = ((doc: unknown) => boolean) & { errors?: ErrorObject[] | 
 
 /** The fingerprint of a schema: a precompiled validator is used only for the schema it was made from. */
 export function schemaHash(schema: unknown): string {
-  return createHash('sha256').update(typeof schema === 'string' ? schema : JSON.stringify(schema)).digest('hex');
+  return createHash('sha256')
+    .update(typeof schema === 'string' ? schema : JSON.stringify(schema))
+    .digest('hex');
 }
 
 /**
  * An ajv instance for compiling at run time, loaded only when a schema has no current
  * precompiled validator (ajv's code generation costs tens of milliseconds per scan).
  */
-export function runtimeAjv(options: Options): { compile<T>(schema: object): ValidateFunction<T>; addSchema(schema: object): unknown; getSchema(id: string): ValidateFunction | undefined } {
+export function runtimeAjv(options: Options): {
+  compile<T>(schema: object): ValidateFunction<T>;
+  addSchema(schema: object): unknown;
+  getSchema(id: string): ValidateFunction | undefined;
+} {
   const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
   return new Ajv2020(options);
 }

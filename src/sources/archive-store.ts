@@ -20,7 +20,11 @@ export async function tarStore(file: string, what: string, options: SourceOption
   const index = await readTarIndex(file, what);
   const find = (path: string): TarMember | undefined => {
     const m = index.get(path);
-    if (m?.sparse) throw new OciScanError('SOURCE_UNREADABLE', `${path} in ${what} is stored as a sparse file, which no image archive writer produces: refusing it`);
+    if (m?.sparse)
+      throw new OciScanError(
+        'SOURCE_UNREADABLE',
+        `${path} in ${what} is stored as a sparse file, which no image archive writer produces: refusing it`,
+      );
     return m;
   };
   return memberStore(what, {
@@ -37,7 +41,9 @@ export async function tarStore(file: string, what: string, options: SourceOption
     },
     open(m) {
       // createReadStream's `end` is inclusive: an empty member is served as an empty stream.
-      return m.size === 0 ? Readable.from([]) : createReadStream(file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: READ_CHUNK });
+      return m.size === 0
+        ? Readable.from([])
+        : createReadStream(file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: READ_CHUNK });
     },
   });
 }

@@ -27,7 +27,11 @@ export function parseLocalReference(input: string): { transport: LocalTransport;
   const colon = body.indexOf(':');
   const path = colon < 0 ? body : body.slice(0, colon);
   const rest = colon < 0 ? undefined : body.slice(colon + 1);
-  if (path === '') throw new OciScanError('INVALID_REFERENCE', `${transport}: needs a path, e.g. ${transport}:./image${transport === 'oci' ? '' : '.tar'}`);
+  if (path === '')
+    throw new OciScanError(
+      'INVALID_REFERENCE',
+      `${transport}: needs a path, e.g. ${transport}:./image${transport === 'oci' ? '' : '.tar'}`,
+    );
   return rest !== undefined && rest !== '' ? { transport, path, rest } : { transport, path };
 }
 
@@ -37,10 +41,14 @@ async function checkPath(transport: LocalTransport, path: string): Promise<void>
     kind = (await stat(path)).isDirectory() ? 'directory' : 'file';
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new OciScanError('SOURCE_NOT_FOUND', `${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}: check the path given to ${transport}:`);
+    throw new OciScanError(
+      'SOURCE_NOT_FOUND',
+      `${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}: check the path given to ${transport}:`,
+    );
   }
   if (kind !== LOCAL[transport]) {
-    const hint = kind === 'directory' ? 'use oci:DIR for an OCI layout directory' : 'use oci-archive:FILE or docker-archive:FILE for a tar file';
+    const hint =
+      kind === 'directory' ? 'use oci:DIR for an OCI layout directory' : 'use oci-archive:FILE or docker-archive:FILE for a tar file';
     throw new OciScanError('SOURCE_UNREADABLE', `${path} is a ${kind}, not a ${LOCAL[transport]}: ${hint}`);
   }
 }
@@ -65,10 +73,18 @@ export async function openImages(input: string, options: SourceOptions): Promise
       case 'oci-archive':
         return await imagesFromOciLayout(await tarStore(local.path, what, options), base, local.rest, options);
       case 'docker-archive':
-        return await imagesFromDockerArchive(await tarStore(local.path, what, options), { display: input, fallbackName: base.name, wanted: local.rest }, options);
+        return await imagesFromDockerArchive(
+          await tarStore(local.path, what, options),
+          { display: input, fallbackName: base.name, wanted: local.rest },
+          options,
+        );
     }
   } catch (err) {
     if (err instanceof OciScanError) throw err;
-    throw new OciScanError('SOURCE_UNREADABLE', `${what} could not be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new OciScanError(
+      'SOURCE_UNREADABLE',
+      `${what} could not be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
 }

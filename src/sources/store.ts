@@ -91,7 +91,8 @@ export function directoryStore(root: string, what: string): BlobStore {
   const base = resolve(root);
   const full = (path: string): string => {
     const p = resolve(base, path);
-    if (p !== base && !p.startsWith(base + sep)) throw new OciScanError('INVALID_MANIFEST', `${what} refers to ${JSON.stringify(path)}, outside the layout`);
+    if (p !== base && !p.startsWith(base + sep))
+      throw new OciScanError('INVALID_MANIFEST', `${what} refers to ${JSON.stringify(path)}, outside the layout`);
     return p;
   };
   const size = async (path: string): Promise<number | undefined> => {

@@ -17,11 +17,18 @@ export function blobPath(digest: string): string {
 }
 
 /** A small file of the store, read whole and checked against `digest` (when given); `what` names it in messages. */
-export async function readVerified(store: BlobStore, file: { readonly path: string; readonly digest?: string | undefined }, read: { readonly limit: number; readonly code: 'INVALID_MANIFEST' | 'INVALID_CONFIG'; readonly what: string }): Promise<Buffer> {
+export async function readVerified(
+  store: BlobStore,
+  file: { readonly path: string; readonly digest?: string | undefined },
+  read: { readonly limit: number; readonly code: 'INVALID_MANIFEST' | 'INVALID_CONFIG'; readonly what: string },
+): Promise<Buffer> {
   const bytes = await store.read(file.path, read.limit, read.code);
   if (!bytes) throw new OciScanError(read.code, `${read.what} is missing from ${store.what} (${file.path}): the image is incomplete`);
   if (file.digest && !matchesDigest(bytes, file.digest)) {
-    throw new OciScanError('DIGEST_MISMATCH', `${read.what} in ${store.what} does not match its digest ${file.digest}: the file is corrupt or was modified`);
+    throw new OciScanError(
+      'DIGEST_MISMATCH',
+      `${read.what} in ${store.what} does not match its digest ${file.digest}: the file is corrupt or was modified`,
+    );
   }
   return bytes;
 }
@@ -60,9 +67,16 @@ export function consumedLayer(store: BlobStore, layer: StoredLayer, what: string
   const consumed = store.consumed?.(layer.path);
   if (!consumed) return undefined;
   const { named, diffId, path } = layer;
-  if (named !== undefined && consumed.digest !== named) throw new OciScanError('DIGEST_MISMATCH', `${what} (${path}) does not match its digest (got ${consumed.digest}): the archive is corrupt or was tampered with`);
+  if (named !== undefined && consumed.digest !== named)
+    throw new OciScanError(
+      'DIGEST_MISMATCH',
+      `${what} (${path}) does not match its digest (got ${consumed.digest}): the archive is corrupt or was tampered with`,
+    );
   if (diffId !== undefined && consumed.tarDigest !== undefined && consumed.tarDigest !== diffId) {
-    throw new OciScanError('DIGEST_MISMATCH', `${what} (${path}) does not match its diffID ${diffId} once uncompressed (got ${consumed.tarDigest}): the archive is corrupt or was tampered with`);
+    throw new OciScanError(
+      'DIGEST_MISMATCH',
+      `${what} (${path}) does not match its diffID ${diffId} once uncompressed (got ${consumed.tarDigest}): the archive is corrupt or was tampered with`,
+    );
   }
   return diffId === undefined || consumed.tarDigest !== undefined ? consumed.consumedAs : undefined;
 }
@@ -93,5 +107,7 @@ export async function openStored(store: BlobStore, layer: StoredLayer, what: str
   const verified = chain(raw, named !== undefined ? [new VerifyingStream(named, layer.size, what)] : []);
   if (diffId === undefined) return verified;
   const { output: tar } = await decompress(verified, { what, code: 'LAYER_CORRUPT' });
-  return diffId === named && tar === verified ? tar : chain(tar, [new VerifyingStream(diffId, -1, `uncompressed ${what} (diffID ${diffId})`)]);
+  return diffId === named && tar === verified
+    ? tar
+    : chain(tar, [new VerifyingStream(diffId, -1, `uncompressed ${what} (diffID ${diffId})`)]);
 }

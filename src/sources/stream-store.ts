@@ -77,7 +77,11 @@ async function writable(stream: Writable): Promise<void> {
 
 /** The archive file as an uncompressed tar stream. */
 async function openArchive(file: string, kind: Compressed, what: string): Promise<Readable> {
-  const { output } = await decompress(createReadStream(file, { highWaterMark: HIGH_WATER_MARK }), { what, code: 'SOURCE_UNREADABLE', compression: kind });
+  const { output } = await decompress(createReadStream(file, { highWaterMark: HIGH_WATER_MARK }), {
+    what,
+    code: 'SOURCE_UNREADABLE',
+    compression: kind,
+  });
   return output;
 }
 
@@ -85,7 +89,14 @@ async function openArchive(file: string, kind: Compressed, what: string): Promis
  * Feeds the archive through a Go-semantics tar reader, waiting for `settle()` after every chunk
  * so that consumers downstream set the pace. Stops early when `stop()` says so.
  */
-async function runPass(file: string, kind: Compressed, what: string, handler: TarHandler, hooks: { settle(): Promise<void>; stop(): boolean }, signal: AbortSignal | undefined): Promise<void> {
+async function runPass(
+  file: string,
+  kind: Compressed,
+  what: string,
+  handler: TarHandler,
+  hooks: { settle(): Promise<void>; stop(): boolean },
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const reader = new TarReader(handler);
   const tar = await openArchive(file, kind, what);
   const onAbort = (): void => {
@@ -251,7 +262,10 @@ class FirstPass extends MemberIndex {
   #keep(name: string, bytes: Buffer): void {
     this.#keptBytes += bytes.length;
     if (this.#keptBytes > MAX_KEPT_TOTAL) {
-      throw new OciScanError('SOURCE_UNREADABLE', `${this.#what} holds more than ${MAX_KEPT_TOTAL / 1024 / 1024} MiB of JSON documents: not an image archive`);
+      throw new OciScanError(
+        'SOURCE_UNREADABLE',
+        `${this.#what} holds more than ${MAX_KEPT_TOTAL / 1024 / 1024} MiB of JSON documents: not an image archive`,
+      );
     }
     this.kept.set(name, bytes);
   }
@@ -314,7 +328,10 @@ function replay(file: string, kind: Compressed, what: string, name: string, sign
   runPass(file, kind, what, handler, { settle: () => writable(out), stop: () => ended || out.destroyed }, signal).then(
     () => {
       if (out.destroyed) return;
-      if (!ended) out.destroy(new OciScanError('SOURCE_UNREADABLE', `${name} could not be found again in ${what}: the file changed while it was read`));
+      if (!ended)
+        out.destroy(
+          new OciScanError('SOURCE_UNREADABLE', `${name} could not be found again in ${what}: the file changed while it was read`),
+        );
       else out.end();
     },
     (err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))),
@@ -326,7 +343,12 @@ function replay(file: string, kind: Compressed, what: string, name: string, sign
  * The member names of a compressed archive, from one streaming pass over its headers (contents
  * are decompressed and skipped); stops as soon as `enough` is satisfied.
  */
-export async function compressedMemberNames(file: string, what: string, kind: Compressed, enough: (names: ReadonlySet<string>) => boolean): Promise<Set<string>> {
+export async function compressedMemberNames(
+  file: string,
+  what: string,
+  kind: Compressed,
+  enough: (names: ReadonlySet<string>) => boolean,
+): Promise<Set<string>> {
   const names = new Set<string>();
   let done = false;
   const handler: TarHandler = {

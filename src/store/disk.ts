@@ -108,7 +108,13 @@ function isOp(v: unknown): v is LayerOp {
     case 'symlink':
       return typeof v['target'] === 'string';
     case 'file':
-      return isMode(v['mode']) && isCount(v['uid']) && isCount(v['gid']) && optionalText('capability') && (v['content'] === undefined || (isWatched(v['content']) && v['content'].type === 'file'));
+      return (
+        isMode(v['mode']) &&
+        isCount(v['uid']) &&
+        isCount(v['gid']) &&
+        optionalText('capability') &&
+        (v['content'] === undefined || (isWatched(v['content']) && v['content'].type === 'file'))
+      );
     case 'hardlink':
       return typeof v['target'] === 'string' && isMode(v['mode']) && isCount(v['uid']) && isCount(v['gid']) && optionalText('capability');
     default:
@@ -274,7 +280,10 @@ class DiskStore implements DiskFactsStore {
       doc = undefined;
     }
     if (!isObject(doc) || doc['format'] !== DISK_FORMAT || doc['key'] !== key || !isLayerFacts(doc['facts'])) {
-      this.#logger.debug({ dir: this.dir, key }, 'cache entry corrupt, truncated or of another key or format: ignored, it will be rewritten');
+      this.#logger.debug(
+        { dir: this.dir, key },
+        'cache entry corrupt, truncated or of another key or format: ignored, it will be rewritten',
+      );
       return undefined;
     }
     touch(path);
@@ -311,7 +320,10 @@ class DiskStore implements DiskFactsStore {
       verified = false;
     }
     if (!verified) {
-      this.#logger.debug({ dir: this.dir, digest: descriptor.digest }, 'cached config does not match its digest or size: ignored, it will be rewritten');
+      this.#logger.debug(
+        { dir: this.dir, digest: descriptor.digest },
+        'cached config does not match its digest or size: ignored, it will be rewritten',
+      );
       return undefined;
     }
     touch(path);
@@ -331,7 +343,10 @@ class DiskStore implements DiskFactsStore {
   #disable(err: unknown): void {
     if (this.#disabled) return;
     this.#disabled = true;
-    this.#logger.warn({ dir: this.dir, code: errnoOf(err) }, 'the layer-facts cache directory cannot be written: scanning without the cache (set --cache-dir or --no-cache)');
+    this.#logger.warn(
+      { dir: this.dir, code: errnoOf(err) },
+      'the layer-facts cache directory cannot be written: scanning without the cache (set --cache-dir or --no-cache)',
+    );
   }
 
   /** Writes `body` as entry `name` (temporary file + rename); false when the directory cannot be written (the cache is then off). */

@@ -19,7 +19,12 @@ function envInt(name: string): number | undefined {
 
 /** fast-check parameters for one property: `defaultRuns` cases unless `FUZZ_RUNS` says otherwise. */
 export function fuzzParams<T>(defaultRuns: number): FcParameters<T> {
-  return { numRuns: envInt('FUZZ_RUNS') ?? defaultRuns, seed: envInt('FUZZ_SEED') ?? DEFAULT_SEED, endOnFailure: true, includeErrorInReport: true };
+  return {
+    numRuns: envInt('FUZZ_RUNS') ?? defaultRuns,
+    seed: envInt('FUZZ_SEED') ?? DEFAULT_SEED,
+    endOnFailure: true,
+    includeErrorInReport: true,
+  };
 }
 
 /** Exit codes a parser of outside data may end in: pull (20), metadata (21), usage (2). */

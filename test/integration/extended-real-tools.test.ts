@@ -32,7 +32,12 @@ const RUN_TOKEN = 'hunter2-but-longer-than-that';
 
 /** A root filesystem with a shell that runs: this machine's dash and libc, account files with an empty root password, package manager stubs. */
 async function rootfsTar(): Promise<Buffer> {
-  const file = async (path: string, from: string, mode = 0o755): Promise<EntrySpec> => ({ type: 'file', path, mode, content: await readFile(from) });
+  const file = async (path: string, from: string, mode = 0o755): Promise<EntrySpec> => ({
+    type: 'file',
+    path,
+    mode,
+    content: await readFile(from),
+  });
   const text = (path: string, content: string, mode = 0o644): EntrySpec => ({ type: 'file', path, mode, content });
   const stub = '#!/bin/sh\nexit 0\n';
   return buildTar([
@@ -86,13 +91,39 @@ async function writeContext(dir: string): Promise<void> {
 async function scanEverywhere(ref: string, dir: string): Promise<{ results: Map<string, ReportResult>; texts: Record<string, string> }> {
   await mkdir(dir, { recursive: true });
   const f = (name: string): string => join(dir, name);
-  const r = await runCli([ref, '--checks', 'extended', '--log-level', 'debug', '--format', 'legacy', '--reports-dir', f('reports'), '--format', `json=${f('doc.json')}`, '--format', `sarif=${f('doc.sarif')}`, '--format', `junit=${f('junit.xml')}`, '--format', `table=${f('table.txt')}`]);
+  const r = await runCli([
+    ref,
+    '--checks',
+    'extended',
+    '--log-level',
+    'debug',
+    '--format',
+    'legacy',
+    '--reports-dir',
+    f('reports'),
+    '--format',
+    `json=${f('doc.json')}`,
+    '--format',
+    `sarif=${f('doc.sarif')}`,
+    '--format',
+    `junit=${f('junit.xml')}`,
+    '--format',
+    `table=${f('table.txt')}`,
+  ]);
   assert.equal(r.code, 12, r.stderr);
   const json = await readFile(f('doc.json'), 'utf8');
   const doc = JSON.parse(json) as ScanDocument;
   const { readdir } = await import('node:fs/promises');
   const legacy = await Promise.all((await readdir(f('reports'))).map((n) => readFile(join(f('reports'), n), 'utf8')));
-  const texts = { legacy: legacy.join('\n'), json, sarif: await readFile(f('doc.sarif'), 'utf8'), junit: await readFile(f('junit.xml'), 'utf8'), table: await readFile(f('table.txt'), 'utf8'), stdout: r.stdout, stderr: r.stderr };
+  const texts = {
+    legacy: legacy.join('\n'),
+    json,
+    sarif: await readFile(f('doc.sarif'), 'utf8'),
+    junit: await readFile(f('junit.xml'), 'utf8'),
+    table: await readFile(f('table.txt'), 'utf8'),
+    stdout: r.stdout,
+    stderr: r.stderr,
+  };
   return { results: new Map((doc.images[0]?.results ?? []).map((x) => [x.Id, x])), texts };
 }
 
@@ -130,42 +161,57 @@ function assertFindings(results: Map<string, ReportResult>, texts: Record<string
 const docker = missingTools({ dockerd: 'docker.io', docker: 'docker.io', containerd: 'containerd', runc: 'runc' }, true);
 if (docker.skip) console.error(`!!! extended checks on docker-built images SKIPPED: ${docker.skip}`);
 
-describeOrSkip('extended checks on images built by docker build (classic builder, dockerd 20.10)', { skip: docker.skip, timeout: 10 * 60_000 }, () => {
-  let dir = '';
-  let cleanup: () => Promise<void> = async () => undefined;
-  let daemon: Daemon | undefined;
-  const saved = { set: '', none: '' };
+describeOrSkip(
+  'extended checks on images built by docker build (classic builder, dockerd 20.10)',
+  { skip: docker.skip, timeout: 10 * 60_000 },
+  () => {
+    let dir = '';
+    let cleanup: () => Promise<void> = async () => undefined;
+    let daemon: Daemon | undefined;
+    const saved = { set: '', none: '' };
 
-  before(async () => {
-    if (docker.missing.length > 0) throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but ${docker.missing.join(', ')} missing (apt-get install ${docker.packages.join(' ')})`);
-    ({ dir, cleanup } = await tempDir('oci-scan-ext-docker-'));
-    await writeContext(join(dir, 'ctx'));
-    // The docker client picks BuildKit by default; the classic builder is the one that writes `#(nop)` histories.
-    process.env['DOCKER_BUILDKIT'] = '0';
-    daemon = await startDocker(join(dir, 'docker'));
-    await daemon.client(['build', '--network', 'none', '-q', '-t', 'localhost/ext:1.0', join(dir, 'ctx')]);
-    await daemon.client(['build', '--network', 'none', '-q', '-t', 'localhost/ext-none:1.0', '-f', join(dir, 'ctx', 'Dockerfile.none'), join(dir, 'ctx')]);
-    saved.set = join(dir, 'ext.tar');
-    saved.none = join(dir, 'ext-none.tar');
-    await daemon.client(['save', '-o', saved.set, 'localhost/ext:1.0']);
-    await daemon.client(['save', '-o', saved.none, 'localhost/ext-none:1.0']);
-  });
-  after(async () => {
-    delete process.env['DOCKER_BUILDKIT'];
-    await daemon?.stop();
-    await cleanup();
-  });
+    before(async () => {
+      if (docker.missing.length > 0)
+        throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but ${docker.missing.join(', ')} missing (apt-get install ${docker.packages.join(' ')})`);
+      ({ dir, cleanup } = await tempDir('oci-scan-ext-docker-'));
+      await writeContext(join(dir, 'ctx'));
+      // The docker client picks BuildKit by default; the classic builder is the one that writes `#(nop)` histories.
+      process.env['DOCKER_BUILDKIT'] = '0';
+      daemon = await startDocker(join(dir, 'docker'));
+      await daemon.client(['build', '--network', 'none', '-q', '-t', 'localhost/ext:1.0', join(dir, 'ctx')]);
+      await daemon.client([
+        'build',
+        '--network',
+        'none',
+        '-q',
+        '-t',
+        'localhost/ext-none:1.0',
+        '-f',
+        join(dir, 'ctx', 'Dockerfile.none'),
+        join(dir, 'ctx'),
+      ]);
+      saved.set = join(dir, 'ext.tar');
+      saved.none = join(dir, 'ext-none.tar');
+      await daemon.client(['save', '-o', saved.set, 'localhost/ext:1.0']);
+      await daemon.client(['save', '-o', saved.none, 'localhost/ext-none:1.0']);
+    });
+    after(async () => {
+      delete process.env['DOCKER_BUILDKIT'];
+      await daemon?.stop();
+      await cleanup();
+    });
 
-  it('HEALTHCHECK set: every finding, no planted secret in any output', async () => {
-    const { results, texts } = await scanEverywhere(`docker-archive:${saved.set}`, join(dir, 'out-set'));
-    assertFindings(results, texts, 'set');
-  });
+    it('HEALTHCHECK set: every finding, no planted secret in any output', async () => {
+      const { results, texts } = await scanEverywhere(`docker-archive:${saved.set}`, join(dir, 'out-set'));
+      assertFindings(results, texts, 'set');
+    });
 
-  it('HEALTHCHECK NONE over an inherited one fails healthcheck', async () => {
-    const { results, texts } = await scanEverywhere(`docker-archive:${saved.none}`, join(dir, 'out-none'));
-    assertFindings(results, texts, 'none');
-  });
-});
+    it('HEALTHCHECK NONE over an inherited one fails healthcheck', async () => {
+      const { results, texts } = await scanEverywhere(`docker-archive:${saved.none}`, join(dir, 'out-none'));
+      assertFindings(results, texts, 'none');
+    });
+  },
+);
 
 const buildah = missingTools({ buildah: 'buildah' }, true);
 if (buildah.skip) console.error(`!!! extended checks on buildah-built images SKIPPED: ${buildah.skip}`);
@@ -175,18 +221,35 @@ describeOrSkip('extended checks on images built by buildah bud', { skip: buildah
   let cleanup: () => Promise<void> = async () => undefined;
   let env: NodeJS.ProcessEnv = {};
   const saved = { set: '', none: '' };
-  const tool = async (args: readonly string[]): Promise<string> => (await run('buildah', args, { env, maxBuffer: 64 * 1024 * 1024 })).stdout;
+  const tool = async (args: readonly string[]): Promise<string> =>
+    (await run('buildah', args, { env, maxBuffer: 64 * 1024 * 1024 })).stdout;
 
   before(async () => {
-    if (buildah.missing.length > 0) throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but ${buildah.missing.join(', ')} missing (apt-get install ${buildah.packages.join(' ')})`);
+    if (buildah.missing.length > 0)
+      throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but ${buildah.missing.join(', ')} missing (apt-get install ${buildah.packages.join(' ')})`);
     ({ dir, cleanup } = await tempDir('oci-scan-ext-buildah-'));
     await writeContext(join(dir, 'ctx'));
-    await writeFile(join(dir, 'storage.conf'), `[storage]\ndriver = "vfs"\ngraphroot = "${join(dir, 'storage')}"\nrunroot = "${join(dir, 'run')}"\n`);
+    await writeFile(
+      join(dir, 'storage.conf'),
+      `[storage]\ndriver = "vfs"\ngraphroot = "${join(dir, 'storage')}"\nrunroot = "${join(dir, 'run')}"\n`,
+    );
     await mkdir(join(dir, 'tmp'));
     env = { ...process.env, CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'), TMPDIR: join(dir, 'tmp') };
     // Docker format: an OCI config has no Healthcheck field (buildah drops HEALTHCHECK with a warning).
     await tool(['bud', '--quiet', '--isolation', 'chroot', '--format', 'docker', '-t', 'localhost/ext:1.0', join(dir, 'ctx')]);
-    await tool(['bud', '--quiet', '--isolation', 'chroot', '--format', 'docker', '-t', 'localhost/ext-none:1.0', '-f', join(dir, 'ctx', 'Dockerfile.none'), join(dir, 'ctx')]);
+    await tool([
+      'bud',
+      '--quiet',
+      '--isolation',
+      'chroot',
+      '--format',
+      'docker',
+      '-t',
+      'localhost/ext-none:1.0',
+      '-f',
+      join(dir, 'ctx', 'Dockerfile.none'),
+      join(dir, 'ctx'),
+    ]);
     saved.set = join(dir, 'ext.tar');
     saved.none = join(dir, 'ext-none.tar');
     await tool(['push', '--quiet', 'localhost/ext:1.0', `docker-archive:${saved.set}:localhost/ext:1.0`]);

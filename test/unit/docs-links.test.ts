@@ -31,7 +31,11 @@ function text(markdown: string): string {
 function anchors(markdown: string): string[] {
   const seen = new Map<string, number>();
   return [...prose(markdown).matchAll(/^#{1,6}\s+(.*)$/gm)].map((m) => {
-    const slug = (m[1] ?? '').trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const slug = (m[1] ?? '')
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const n = seen.get(slug) ?? 0;
     seen.set(slug, n + 1);
     return n === 0 ? slug : `${slug}-${n}`;
@@ -50,21 +54,24 @@ async function brokenLinks(file: string): Promise<string[]> {
     const [path = '', hash] = target.split('#');
     const resolved = path === '' ? join(ROOT, file) : join(ROOT, dirname(file), path);
     if (!existsSync(resolved)) broken.push(`${file}: ${target} (no file ${relative(ROOT, resolved)})`);
-    else if (hash !== undefined && resolved.endsWith('.md') && !anchors(await readFile(resolved, 'utf8')).includes(hash)) broken.push(`${file}: ${target} (no such heading)`);
+    else if (hash !== undefined && resolved.endsWith('.md') && !anchors(await readFile(resolved, 'utf8')).includes(hash))
+      broken.push(`${file}: ${target} (no such heading)`);
   }
   return broken;
 }
 
 describe('the links of README.md and docs/', () => {
   it('the anchor and link finders read Markdown as GitHub does', () => {
-    assert.deepEqual(anchors('# Errors and exit codes\n## Exit codes\n```sh\n# not a heading\n```\n### The `--json-stdout` object\n## 9–15. sudo, su\n## Exit codes'), [
-      'errors-and-exit-codes',
-      'exit-codes',
-      'the---json-stdout-object',
-      '915-sudo-su',
-      'exit-codes-1',
+    assert.deepEqual(
+      anchors(
+        '# Errors and exit codes\n## Exit codes\n```sh\n# not a heading\n```\n### The `--json-stdout` object\n## 9–15. sudo, su\n## Exit codes',
+      ),
+      ['errors-and-exit-codes', 'exit-codes', 'the---json-stdout-object', '915-sudo-su', 'exit-codes-1'],
+    );
+    assert.deepEqual(links('[a](docs/ci.md#policy), [b](https://x.test/y), `[c](no.md)`\n```\n[d](code.md)\n```\n[e](../schemas/x.json)'), [
+      'docs/ci.md#policy',
+      '../schemas/x.json',
     ]);
-    assert.deepEqual(links('[a](docs/ci.md#policy), [b](https://x.test/y), `[c](no.md)`\n```\n[d](code.md)\n```\n[e](../schemas/x.json)'), ['docs/ci.md#policy', '../schemas/x.json']);
   });
 
   it('resolve: every relative link names a file, every #anchor a heading of it', async () => {
@@ -89,7 +96,11 @@ function namesPlace(markdown: string, section: string): boolean {
   const plain = prose(markdown).replace(/`/g, '').toLowerCase();
   if ([...plain.matchAll(/^#{1,6}\s+(.*)$/gm)].some((h) => (h[1] ?? '').includes(want))) return true;
   // The first line of each paragraph (a heading ends one), and each list item and table row.
-  const leads = plain.split(/\n\s*\n/).flatMap((para) => para.split('\n').filter((line, i, lines) => i === 0 || /^#/.test(lines[i - 1] ?? '') || /^\s*([-*|]|\d+\.)\s/.test(line)));
+  const leads = plain
+    .split(/\n\s*\n/)
+    .flatMap((para) =>
+      para.split('\n').filter((line, i, lines) => i === 0 || /^#/.test(lines[i - 1] ?? '') || /^\s*([-*|]|\d+\.)\s/.test(line)),
+    );
   return leads.some((line) => line.replace(/^[\s|>*-]*(\d+\.\s*)?(\*\*)?/, '').startsWith(want));
 }
 
@@ -108,9 +119,19 @@ describe('the code cites sections that exist', () => {
   });
 
   it('every docs/x.md "Section" in src/, test/, bench/, scripts/ and docs/ names a section of x.md', async () => {
-    const tracked = execFileSync('git', ['ls-files', 'src', 'test', 'bench', 'scripts', 'docs', 'ci', 'examples', 'eslint.config.js'], { cwd: ROOT, encoding: 'utf8' })
+    const tracked = execFileSync('git', ['ls-files', 'src', 'test', 'bench', 'scripts', 'docs', 'ci', 'examples', 'eslint.config.js'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
       .split('\n')
-      .filter((f) => f !== '' && !f.endsWith('.generated.ts') && f !== 'test/unit/docs-links.test.ts' && existsSync(join(ROOT, f)) && /\.(ts|js|mjs|md|yml|yaml|sh)$/.test(f));
+      .filter(
+        (f) =>
+          f !== '' &&
+          !f.endsWith('.generated.ts') &&
+          f !== 'test/unit/docs-links.test.ts' &&
+          existsSync(join(ROOT, f)) &&
+          /\.(ts|js|mjs|md|yml|yaml|sh)$/.test(f),
+      );
     const broken: string[] = [];
     for (const file of tracked) {
       const source = await readFile(join(ROOT, file), 'utf8');

@@ -10,8 +10,24 @@
  * (`dbPassword`), `-` and `.` separate parts as `_` does.
  */
 export const SECRET_KEY_WORDS: readonly string[] = [
-  'PASSWORD', 'PASSWD', 'PASSPHRASE', 'SECRET', 'TOKEN', 'API_KEY', 'APIKEY', 'ACCESS_KEY', 'PRIVATE_KEY', 'SECRET_KEY',
-  'CLIENT_SECRET', 'CREDENTIAL', 'CREDENTIALS', 'AUTH_KEY', 'ENCRYPTION_KEY', 'SIGNING_KEY', 'MASTER_KEY', 'DB_PASS',
+  'PASSWORD',
+  'PASSWD',
+  'PASSPHRASE',
+  'SECRET',
+  'TOKEN',
+  'API_KEY',
+  'APIKEY',
+  'ACCESS_KEY',
+  'PRIVATE_KEY',
+  'SECRET_KEY',
+  'CLIENT_SECRET',
+  'CREDENTIAL',
+  'CREDENTIALS',
+  'AUTH_KEY',
+  'ENCRYPTION_KEY',
+  'SIGNING_KEY',
+  'MASTER_KEY',
+  'DB_PASS',
 ];
 
 /**
@@ -19,12 +35,53 @@ export const SECRET_KEY_WORDS: readonly string[] = [
  * a version, a checksum, a location (`*_URL` with credentials in it is still found by its value).
  */
 export const NON_SECRET_SUFFIXES: readonly string[] = [
-  'VERSION', 'SHA', 'SHA1', 'SHA256', 'SHA512', 'MD5', 'CHECKSUM', 'HASH_ALGORITHM', 'URL', 'URI', 'HOST', 'PORT', 'ENDPOINT',
-  'FILE', 'PATH', 'DIR', 'LENGTH', 'EXPIRY', 'TTL', 'TIMEOUT', 'ENABLED', 'MODE', 'TYPE', 'HEADER', 'NAME', 'USER', 'USERNAME',
+  'VERSION',
+  'SHA',
+  'SHA1',
+  'SHA256',
+  'SHA512',
+  'MD5',
+  'CHECKSUM',
+  'HASH_ALGORITHM',
+  'URL',
+  'URI',
+  'HOST',
+  'PORT',
+  'ENDPOINT',
+  'FILE',
+  'PATH',
+  'DIR',
+  'LENGTH',
+  'EXPIRY',
+  'TTL',
+  'TIMEOUT',
+  'ENABLED',
+  'MODE',
+  'TYPE',
+  'HEADER',
+  'NAME',
+  'USER',
+  'USERNAME',
 ];
 
 /** Values that are never credentials: flags and placeholders. */
-export const NON_SECRET_VALUES: readonly string[] = ['true', 'false', 'yes', 'no', 'on', 'off', '0', '1', 'none', 'null', 'nil', 'disabled', 'enabled', 'required', 'optional'];
+export const NON_SECRET_VALUES: readonly string[] = [
+  'true',
+  'false',
+  'yes',
+  'no',
+  'on',
+  'off',
+  '0',
+  '1',
+  'none',
+  'null',
+  'nil',
+  'disabled',
+  'enabled',
+  'required',
+  'optional',
+];
 
 /** Credentials recognised by their shape, whatever the variable is called. */
 export const SECRET_SHAPES: ReadonlyArray<{ readonly kind: string; readonly pattern: RegExp }> = [

@@ -56,7 +56,8 @@ export interface ScanConfig extends ImageOptionValues {
 function progressMode(option: string | undefined, env: NodeJS.ProcessEnv): ProgressMode {
   const value = option ?? (env['OCI_SCAN_PROGRESS'] || 'auto');
   const mode = PROGRESS_MODES.find((m) => m === value);
-  if (!mode) throw new OciScanError('USAGE', `OCI_SCAN_PROGRESS=${JSON.stringify(value)} is not a progress mode: use ${PROGRESS_MODES.join(', ')}`);
+  if (!mode)
+    throw new OciScanError('USAGE', `OCI_SCAN_PROGRESS=${JSON.stringify(value)} is not a progress mode: use ${PROGRESS_MODES.join(', ')}`);
   return mode;
 }
 
@@ -84,34 +85,68 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     // npm's bin link is node_modules/.bin, and would find the installing project's package.json.
     .version(toolInfo().version)
     .parseAsync();
-  if (usageError) throw new OciScanError('USAGE', `${usageError.replace(/^Not enough arguments following: (.*)$/, '--$1 needs a value')} (see oci-scan --help)`);
+  if (usageError)
+    throw new OciScanError(
+      'USAGE',
+      `${usageError.replace(/^Not enough arguments following: (.*)$/, '--$1 needs a value')} (see oci-scan --help)`,
+    );
   if (args['version']) return undefined;
   if (args.help) {
     await emit(process.stdout, SCAN_HELP);
     return undefined;
   }
   // An option repeated where one value is meant arrives as an array: refuse it, never guess.
-  for (const name of ['output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'progress', 'log-level', 'log-format', 'cache-dir', 'cache-max-size', 'checks'] as const) {
+  for (const name of [
+    'output',
+    'reports-dir',
+    'platform',
+    'ca-file',
+    'max-layer-size',
+    'timeout',
+    'progress',
+    'log-level',
+    'log-format',
+    'cache-dir',
+    'cache-max-size',
+    'checks',
+  ] as const) {
     if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see oci-scan --help)`);
   }
   const outputs = parseFormats(repeated(args.format), args.output);
   if (args['list-checks']) {
     const [first, ...more] = outputs;
-    if (more.length > 0 || (first && first.format !== 'table' && first.format !== 'json' && args.format !== undefined)) throw new OciScanError('USAGE', '--list-checks prints a table, or JSON with --format json');
+    if (more.length > 0 || (first && first.format !== 'table' && first.format !== 'json' && args.format !== undefined))
+      throw new OciScanError('USAGE', '--list-checks prints a table, or JSON with --format json');
     const checkSet = checkSetOption(args.checks);
     const policy = await findPolicy(args.policy, process.cwd());
-    return { listChecks: first?.format === 'json' ? 'json' : 'table', output: first?.dest || '-', ...(checkSet ? { checkSet } : {}), ...(policy ? { policy: policy.policy } : {}) };
+    return {
+      listChecks: first?.format === 'json' ? 'json' : 'table',
+      output: first?.dest || '-',
+      ...(checkSet ? { checkSet } : {}),
+      ...(policy ? { policy: policy.policy } : {}),
+    };
   }
   const legacy = outputs.some((o) => o.format === 'legacy');
   const stdoutTaken = outputs.some((o) => o.dest === '-');
-  if (!legacy && args['json-stdout'] !== undefined) throw new OciScanError('USAGE', '--json-stdout prints the legacy reports; with --format json the document goes to stdout, or to -o FILE (see oci-scan --help)');
-  if (legacy && stdoutTaken && args['json-stdout'] === true) throw new OciScanError('USAGE', '--json-stdout prints the legacy reports on stdout, which another --format already writes to: give that format a file (--format FORMAT=FILE)');
+  if (!legacy && args['json-stdout'] !== undefined)
+    throw new OciScanError(
+      'USAGE',
+      '--json-stdout prints the legacy reports; with --format json the document goes to stdout, or to -o FILE (see oci-scan --help)',
+    );
+  if (legacy && stdoutTaken && args['json-stdout'] === true)
+    throw new OciScanError(
+      'USAGE',
+      '--json-stdout prints the legacy reports on stdout, which another --format already writes to: give that format a file (--format FORMAT=FILE)',
+    );
   // A reports directory is where legacy reports go. Named on the command line for a run that
   // writes none, it is a mistake; COMPLIANCE_REPORTS_DIR is ambient (set for every CI job, or by
   // the container image) and is then not used (runScan logs so at info).
   if (!legacy && args['reports-dir'] !== undefined) {
     const formats = outputs.map((o) => o.format).join(', ');
-    throw new OciScanError('USAGE', `--reports-dir holds the legacy report files, which --format ${formats} does not write: add --format legacy${args.output === undefined ? ', or write the document to a file with -o FILE' : ''} (see oci-scan --help)`);
+    throw new OciScanError(
+      'USAGE',
+      `--reports-dir holds the legacy report files, which --format ${formats} does not write: add --format legacy${args.output === undefined ? ', or write the document to a file with -o FILE' : ''} (see oci-scan --help)`,
+    );
   }
   const given = (args.images ?? []).map(String);
   const fromEnv = env['COMPLIANCE_IMAGE_FULL_REF'];
@@ -160,7 +195,10 @@ function imageSize(image: Image): number {
 
 /** The progress display of a run on stderr, wired to the scan options and to the CLI's other output. */
 function startProgress(mode: ProgressMode): Pick<ScanOptions, 'onLayer' | 'onLayerBytes'> {
-  const reporter = progressReporter(mode, process.stderr.isTTY === true, { write: (text) => process.stderr.write(text), now: () => performance.now() });
+  const reporter = progressReporter(mode, process.stderr.isTTY === true, {
+    write: (text) => process.stderr.write(text),
+    now: () => performance.now(),
+  });
   setOutputGuard(reporter?.beforeOutput);
   if (!reporter) return {};
   // A layer whose facts came from the cache read no byte: it is "cached", not "read".
@@ -170,7 +208,8 @@ function startProgress(mode: ProgressMode): Pick<ScanOptions, 'onLayer' | 'onLay
       read.add(`${image.name.display}\n${layer.digest}`);
       reporter.bytes(image.name.display, layer.digest, layer.size, bytes, imageSize(image));
     },
-    onLayer: ({ image, layer, done, total }) => reporter.layerDone(image.name.display, layer.digest, done, total, !read.has(`${image.name.display}\n${layer.digest}`)),
+    onLayer: ({ image, layer, done, total }) =>
+      reporter.layerDone(image.name.display, layer.digest, done, total, !read.has(`${image.name.display}\n${layer.digest}`)),
   };
 }
 
@@ -179,7 +218,11 @@ async function withLocalHint(err: unknown, input: string): Promise<unknown> {
   if (!(err instanceof OciScanError)) return err;
   const hint = await localSourceHint(input);
   if (!hint) return err;
-  return new OciScanError(err.code, `${err.message} — ${hint}`, { cause: err, ...(err.setting !== undefined ? { setting: err.setting } : {}), ...(err.status !== undefined ? { status: err.status } : {}) });
+  return new OciScanError(err.code, `${err.message} — ${hint}`, {
+    cause: err,
+    ...(err.setting !== undefined ? { setting: err.setting } : {}),
+    ...(err.status !== undefined ? { status: err.status } : {}),
+  });
 }
 
 /** Runs a parsed scan command line. */
@@ -187,7 +230,11 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
   const { logger, signal } = context;
   const inputs = imagesToScan(config.images);
   const legacy = config.outputs.some((o) => o.format === 'legacy');
-  if (config.unusedReportsDir !== undefined) logger.info({ dir: config.unusedReportsDir }, 'COMPLIANCE_REPORTS_DIR is not used: this run writes no legacy report (add --format legacy to write them there)');
+  if (config.unusedReportsDir !== undefined)
+    logger.info(
+      { dir: config.unusedReportsDir },
+      'COMPLIANCE_REPORTS_DIR is not used: this run writes no legacy report (add --format legacy to write them there)',
+    );
   const files = config.outputs.filter((o) => o.format !== 'legacy' && o.dest !== '-');
   const onStdout = config.outputs.find((o) => o.format !== 'legacy' && o.dest === '-');
   if (legacy) await checkReportsDir(config.reportsDir);
@@ -231,7 +278,8 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
   for (const f of files) {
     if (f.format !== 'legacy') await batch.writeFile(f.dest, documentOf(f.format, outcomes, scanTables(outcomes, config.quiet)), signal);
   }
-  const stdoutDocument = onStdout && onStdout.format !== 'legacy' ? documentOf(onStdout.format, outcomes, scanTables(outcomes, config.quiet)) : undefined;
+  const stdoutDocument =
+    onStdout && onStdout.format !== 'legacy' ? documentOf(onStdout.format, outcomes, scanTables(outcomes, config.quiet)) : undefined;
   const reportSet = config.jsonStdout && scans.length > 0 ? legacyReportSet(groups) : undefined;
   const paths = batch.commit(signal);
   context.committed();
@@ -283,6 +331,11 @@ export const scanCommand: Command = {
     const config = await parseScanArgs(argv, env);
     if (!config) return undefined;
     if ('listChecks' in config) return { logLevel: 'warn', timeoutSeconds: 0, run: (context) => runListChecks(config, context) };
-    return { logLevel: config.logLevel, logFormat: config.logFormat, timeoutSeconds: config.timeoutSeconds, run: (context) => runScan(config, context) };
+    return {
+      logLevel: config.logLevel,
+      logFormat: config.logFormat,
+      timeoutSeconds: config.timeoutSeconds,
+      run: (context) => runScan(config, context),
+    };
   },
 };

@@ -56,7 +56,13 @@ function withCheckSeverity(r: ReportResult, severities: Readonly<Record<string, 
 
 function imageDocument(scan: ScannedImage): ImageDocument {
   const { image } = scan;
-  const platform: Platform | null = image.platform ? { os: image.platform.os, architecture: image.platform.architecture, ...(image.platform.variant ? { variant: image.platform.variant } : {}) } : null;
+  const platform: Platform | null = image.platform
+    ? {
+        os: image.platform.os,
+        architecture: image.platform.architecture,
+        ...(image.platform.variant ? { variant: image.platform.variant } : {}),
+      }
+    : null;
   return {
     reference: image.name.display,
     digest: image.manifestDigest ?? null,
@@ -74,7 +80,9 @@ function imageDocument(scan: ScannedImage): ImageDocument {
 /** The scan document of a run, `outcomes` in argument order; throws INTERNAL when it does not match its schema. */
 export function scanDocument(outcomes: readonly ImageOutcome[], info: ToolInfo = toolInfo()): ScanDocument {
   const scans = scannedImages(outcomes);
-  const errors = outcomes.flatMap((o) => ('failure' in o ? [{ reference: o.input, code: o.failure.code, message: o.failure.message }] : []));
+  const errors = outcomes.flatMap((o) =>
+    'failure' in o ? [{ reference: o.input, code: o.failure.code, message: o.failure.message }] : [],
+  );
   const highestScanned = scans.length === 0 ? null : highestOf(scans.map((s) => s.highest));
   const doc: ScanDocument = {
     tool: info,

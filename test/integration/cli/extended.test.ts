@@ -23,7 +23,10 @@ const DB_PASSWORD = 'Tr0ub4dor-and-3-horses';
 const BUILD_TOKEN = `ghp_${'Q'.repeat(18)}${'7'.repeat(18)}`;
 const SECRETS = [AWS_KEY, DB_PASSWORD, BUILD_TOKEN];
 
-const nop = (line: string): { created_by: string; empty_layer: boolean } => ({ created_by: `/bin/sh -c #(nop)  ${line}`, empty_layer: true });
+const nop = (line: string): { created_by: string; empty_layer: boolean } => ({
+  created_by: `/bin/sh -c #(nop)  ${line}`,
+  empty_layer: true,
+});
 
 const spec: ImageSpec = {
   layers: [
@@ -37,7 +40,12 @@ const spec: ImageSpec = {
     },
     { entries: [{ type: 'file', path: 'app/server', mode: 0o755, content: 'x' }] },
   ],
-  config: { User: '1000:1000', Labels: { vendor: 'v' }, Cmd: ['/app/server'], Env: ['PATH=/usr/bin:/bin', `AWS_ACCESS_KEY_ID=${AWS_KEY}`, `DB_PASSWORD=${DB_PASSWORD}`, 'PASSWORD_FILE=/run/secrets/db'] },
+  config: {
+    User: '1000:1000',
+    Labels: { vendor: 'v' },
+    Cmd: ['/app/server'],
+    Env: ['PATH=/usr/bin:/bin', `AWS_ACCESS_KEY_ID=${AWS_KEY}`, `DB_PASSWORD=${DB_PASSWORD}`, 'PASSWORD_FILE=/run/secrets/db'],
+  },
   history: [
     { created_by: '/bin/sh -c #(nop) ADD file:4b03b5f551e3fbdf47ec609712007327828f7530cc3455c43bbcdcaf449a75a9 in / ' },
     nop(`ENV AWS_ACCESS_KEY_ID=${AWS_KEY}`),
@@ -53,20 +61,54 @@ test('off by default, after the 17 with --checks extended, in every format and n
     const ref = await ociLayoutRef(dir, spec);
     const plain = await runCli([ref, '--format', 'json']);
     const before = (JSON.parse(plain.stdout) as ScanDocument).images[0]?.results ?? [];
-    assert.deepEqual(before.map((r) => r.Id), ALL_CHECKS.map((c) => c.id), plain.stderr);
+    assert.deepEqual(
+      before.map((r) => r.Id),
+      ALL_CHECKS.map((c) => c.id),
+      plain.stderr,
+    );
 
     const out = (name: string): string => join(dir, name);
-    const r = await runCli([ref, '--checks', 'extended', '--log-level', 'debug', '--format', 'legacy', '--reports-dir', out('reports'), '--format', `json=${out('doc.json')}`, '--format', `sarif=${out('doc.sarif')}`, '--format', `junit=${out('junit.xml')}`, '--format', `table=${out('table.txt')}`]);
+    const r = await runCli([
+      ref,
+      '--checks',
+      'extended',
+      '--log-level',
+      'debug',
+      '--format',
+      'legacy',
+      '--reports-dir',
+      out('reports'),
+      '--format',
+      `json=${out('doc.json')}`,
+      '--format',
+      `sarif=${out('doc.sarif')}`,
+      '--format',
+      `junit=${out('junit.xml')}`,
+      '--format',
+      `table=${out('table.txt')}`,
+    ]);
     assert.equal(r.code, 12, r.stderr);
     const doc = JSON.parse(await readFile(out('doc.json'), 'utf8')) as ScanDocument;
     const results = doc.images[0]?.results ?? [];
-    assert.deepEqual(results.map((x) => x.Id), [...ALL_CHECKS.map((c) => c.id), ...EXTENDED_IDS]);
+    assert.deepEqual(
+      results.map((x) => x.Id),
+      [...ALL_CHECKS.map((c) => c.id), ...EXTENDED_IDS],
+    );
     // Positions 0–16 hold exactly what a default scan says.
-    assert.deepEqual(results.slice(0, 17).map((x) => [x.Id, x.Pass, x.Description, x.Files]), before.map((x) => [x.Id, x.Pass, x.Description, x.Files]));
+    assert.deepEqual(
+      results.slice(0, 17).map((x) => [x.Id, x.Pass, x.Description, x.Files]),
+      before.map((x) => [x.Id, x.Pass, x.Description, x.Files]),
+    );
     const byId = new Map(results.map((x) => [x.Id, x]));
     assert.equal(byId.get('secrets-env')?.Pass, false);
-    assert.match(byId.get('secrets-env')?.Description ?? '', /AWS_ACCESS_KEY_ID \(AWS access key id\) in Env: "AKIA…" \(20 chars, sha256:[0-9a-f]{8}\)/);
-    assert.match(byId.get('secrets-env')?.Description ?? '', /GH_TOKEN \(GitHub token\) in history entry 2 \(RUN, layer sha256:[0-9a-f]{64}\) build argument/);
+    assert.match(
+      byId.get('secrets-env')?.Description ?? '',
+      /AWS_ACCESS_KEY_ID \(AWS access key id\) in Env: "AKIA…" \(20 chars, sha256:[0-9a-f]{8}\)/,
+    );
+    assert.match(
+      byId.get('secrets-env')?.Description ?? '',
+      /GH_TOKEN \(GitHub token\) in history entry 2 \(RUN, layer sha256:[0-9a-f]{64}\) build argument/,
+    );
     assert.doesNotMatch(byId.get('secrets-env')?.Description ?? '', /PASSWORD_FILE/);
     assert.equal(byId.get('build-history')?.Pass, false);
     assert.equal(byId.get('empty-password')?.Pass, false);
@@ -91,8 +133,16 @@ test('off by default, after the 17 with --checks extended, in every format and n
     }
     assert.ok(r.stderr.includes('"msg"'), 'debug logs were written');
     const legacy = JSON.parse(texts['legacy'] ?? '{}') as Record<string, Array<{ Id: string }>>;
-    assert.deepEqual(Object.values(legacy)[0]?.map((x) => x.Id), [...ALL_CHECKS.map((c) => c.id), ...EXTENDED_IDS]);
-    const sarif = JSON.parse(texts['sarif'] ?? '{}') as { runs: Array<{ tool: { driver: { rules: Array<{ id: string; fullDescription: { text: string } }> } }; results: Array<{ ruleId: string }> }> };
+    assert.deepEqual(
+      Object.values(legacy)[0]?.map((x) => x.Id),
+      [...ALL_CHECKS.map((c) => c.id), ...EXTENDED_IDS],
+    );
+    const sarif = JSON.parse(texts['sarif'] ?? '{}') as {
+      runs: Array<{
+        tool: { driver: { rules: Array<{ id: string; fullDescription: { text: string } }> } };
+        results: Array<{ ruleId: string }>;
+      }>;
+    };
     const rules = sarif.runs[0]?.tool.driver.rules ?? [];
     assert.equal(rules.find((x) => x.id === 'healthcheck')?.fullDescription.text, "the config's Healthcheck");
     assert.ok(sarif.runs[0]?.results.some((x) => x.ruleId === 'empty-password'));
@@ -107,17 +157,30 @@ test('a policy: profile extended, empty-password accepted by path, secrets-env d
   try {
     const ref = await ociLayoutRef(dir, spec);
     const policy = join(dir, 'policy.yaml');
-    await writeFile(policy, 'version: 1\nprofile: extended\nchecks:\n  secrets-env: { disabled: true }\n  build-history: { enabled: false }\naccept:\n  - check: empty-password\n    paths: [/etc/shadow]\n    reason: root is locked by the entrypoint\n');
+    await writeFile(
+      policy,
+      'version: 1\nprofile: extended\nchecks:\n  secrets-env: { disabled: true }\n  build-history: { enabled: false }\naccept:\n  - check: empty-password\n    paths: [/etc/shadow]\n    reason: root is locked by the entrypoint\n',
+    );
     const r = await runCli([ref, '--policy', policy, '--format', 'json']);
     const results = (JSON.parse(r.stdout) as ScanDocument).images[0]?.results ?? [];
-    assert.deepEqual(results.map((x) => x.Id), [...ALL_CHECKS.map((c) => c.id), ...EXTENDED_IDS.filter((id) => id !== 'build-history')], r.stderr);
+    assert.deepEqual(
+      results.map((x) => x.Id),
+      [...ALL_CHECKS.map((c) => c.id), ...EXTENDED_IDS.filter((id) => id !== 'build-history')],
+      r.stderr,
+    );
     const empty = results.find((x) => x.Id === 'empty-password');
     assert.equal(empty?.Pass, true);
-    assert.deepEqual(empty?.Accepted?.map((a) => a.Path), ['/etc/shadow']);
+    assert.deepEqual(
+      empty?.Accepted?.map((a) => a.Path),
+      ['/etc/shadow'],
+    );
     assert.deepEqual(results.find((x) => x.Id === 'secrets-env')?.Description, 'Disabled by policy');
 
     const d = await runCli([ref, '--policy', policy, '--checks', 'default', '--format', 'json']);
-    assert.deepEqual((JSON.parse(d.stdout) as ScanDocument).images[0]?.results.map((x) => x.Id), ALL_CHECKS.map((c) => c.id));
+    assert.deepEqual(
+      (JSON.parse(d.stdout) as ScanDocument).images[0]?.results.map((x) => x.Id),
+      ALL_CHECKS.map((c) => c.id),
+    );
   } finally {
     await cleanup();
   }

@@ -33,12 +33,21 @@ test('NO_IMAGE is checked in one place (imagesToScan); the library says "no imag
     (err: unknown) => {
       assert.ok(err instanceof OciScanError && err.code === 'NO_IMAGE');
       assert.equal(err.message, 'no image given');
-      assert.equal(describeFailure(err).message, 'no image given: pass IMAGE (e.g. oci-scan ghcr.io/org/app:1.2) or set COMPLIANCE_IMAGE_FULL_REF');
+      assert.equal(
+        describeFailure(err).message,
+        'no image given: pass IMAGE (e.g. oci-scan ghcr.io/org/app:1.2) or set COMPLIANCE_IMAGE_FULL_REF',
+      );
       return true;
     },
   );
-  assert.deepEqual(describeFailure(new OciScanError('USAGE', 'platform "x" is not os/arch', { setting: 'platform' })), { code: 'USAGE', message: 'platform "x" is not os/arch (--platform)' });
-  assert.deepEqual(describeFailure(new TypeError('boom\nat x')), { code: 'INTERNAL', message: 'internal error: boom at x (a bug in oci-scan; run with --log-level debug and report it)' });
+  assert.deepEqual(describeFailure(new OciScanError('USAGE', 'platform "x" is not os/arch', { setting: 'platform' })), {
+    code: 'USAGE',
+    message: 'platform "x" is not os/arch (--platform)',
+  });
+  assert.deepEqual(describeFailure(new TypeError('boom\nat x')), {
+    code: 'INTERNAL',
+    message: 'internal error: boom at x (a bug in oci-scan; run with --log-level debug and report it)',
+  });
 });
 
 test('messages of the library (src/ outside cli/) never name a CLI flag or a COMPLIANCE_ variable', () => {

@@ -26,7 +26,8 @@ const ROOT = new URL('../../../../', import.meta.url);
 test('every generated validator module is what scripts/validators.ts makes from the schemas today (run `npm run validators` after changing a schema)', () => {
   const modules = generate();
   assert.equal(modules.length, 4);
-  for (const { path, text } of modules) assert.ok(readFileSync(new URL(path, ROOT), 'utf8') === text, `${path} is stale: run npm run validators`);
+  for (const { path, text } of modules)
+    assert.ok(readFileSync(new URL(path, ROOT), 'utf8') === text, `${path} is stale: run npm run validators`);
 });
 
 test('the code uses a precompiled validator for every wire schema, report schema, the policy schema and the audit summary schema', () => {
@@ -38,7 +39,12 @@ test('the code uses a precompiled validator for every wire schema, report schema
   for (const set of [REPORT_SCHEMAS, AUDIT_SUMMARY_SCHEMAS, POLICY_SCHEMAS] as Array<SchemaFiles<string>>) {
     assert.equal(set.precompiled === reportModule || set.precompiled === auditModule || set.precompiled === policyModule, true);
     const made = lazyValidators(set)();
-    for (const name of Object.keys(set.validators)) assert.equal(made[name], precompiledFor(set.precompiled, name, schemaFilesHash(schemaTexts(set))), `${set.files.join(', ')}: ${name} is the precompiled validator`);
+    for (const name of Object.keys(set.validators))
+      assert.equal(
+        made[name],
+        precompiledFor(set.precompiled, name, schemaFilesHash(schemaTexts(set))),
+        `${set.files.join(', ')}: ${name} is the precompiled validator`,
+      );
   }
   assert.ok(precompiledFor(policyModule, 'policy', schemaHash(readFileSync(POLICY_SCHEMA_URL, 'utf8'))));
   const auditHash = schemaHash(readFileSync(AUDIT_SUMMARY_SCHEMA_URL, 'utf8'));
@@ -55,18 +61,58 @@ const answer = (fn: Fn, doc: unknown): unknown => {
 };
 
 /** Documents shaped like the real ones, damaged in every field now and then, and plain JSON. */
-const descriptor = fc.record({ mediaType: fc.oneof(fc.constant('application/vnd.oci.image.layer.v1.tar+gzip'), fc.jsonValue()), digest: fc.oneof(fc.constant(`sha256:${'a'.repeat(64)}`), fc.string()), size: fc.oneof(fc.nat(), fc.jsonValue()) }, { requiredKeys: [] });
+const descriptor = fc.record(
+  {
+    mediaType: fc.oneof(fc.constant('application/vnd.oci.image.layer.v1.tar+gzip'), fc.jsonValue()),
+    digest: fc.oneof(fc.constant(`sha256:${'a'.repeat(64)}`), fc.string()),
+    size: fc.oneof(fc.nat(), fc.jsonValue()),
+  },
+  { requiredKeys: [] },
+);
 const docs = fc.oneof(
   fc.jsonValue(),
-  fc.record({ schemaVersion: fc.oneof(fc.constant(2), fc.jsonValue()), mediaType: fc.string(), config: descriptor, layers: fc.array(descriptor, { maxLength: 3 }), manifests: fc.array(descriptor, { maxLength: 3 }) }, { requiredKeys: [] }),
-  fc.record({ architecture: fc.string(), os: fc.oneof(fc.constant('linux'), fc.jsonValue()), config: fc.oneof(fc.constant(null), fc.record({ User: fc.jsonValue(), Env: fc.array(fc.string()), Cmd: fc.jsonValue() }, { requiredKeys: [] })), rootfs: fc.jsonValue() }, { requiredKeys: [] }),
-  fc.record({ repositories: fc.oneof(fc.constant(null), fc.array(fc.string())), tags: fc.jsonValue(), name: fc.jsonValue() }, { requiredKeys: [] }),
-  fc.array(fc.record({ Config: fc.string(), RepoTags: fc.oneof(fc.constant(null), fc.array(fc.string())), Layers: fc.array(fc.string()) }, { requiredKeys: [] }), { maxLength: 2 }),
+  fc.record(
+    {
+      schemaVersion: fc.oneof(fc.constant(2), fc.jsonValue()),
+      mediaType: fc.string(),
+      config: descriptor,
+      layers: fc.array(descriptor, { maxLength: 3 }),
+      manifests: fc.array(descriptor, { maxLength: 3 }),
+    },
+    { requiredKeys: [] },
+  ),
+  fc.record(
+    {
+      architecture: fc.string(),
+      os: fc.oneof(fc.constant('linux'), fc.jsonValue()),
+      config: fc.oneof(
+        fc.constant(null),
+        fc.record({ User: fc.jsonValue(), Env: fc.array(fc.string()), Cmd: fc.jsonValue() }, { requiredKeys: [] }),
+      ),
+      rootfs: fc.jsonValue(),
+    },
+    { requiredKeys: [] },
+  ),
+  fc.record(
+    { repositories: fc.oneof(fc.constant(null), fc.array(fc.string())), tags: fc.jsonValue(), name: fc.jsonValue() },
+    { requiredKeys: [] },
+  ),
+  fc.array(
+    fc.record(
+      { Config: fc.string(), RepoTags: fc.oneof(fc.constant(null), fc.array(fc.string())), Layers: fc.array(fc.string()) },
+      { requiredKeys: [] },
+    ),
+    { maxLength: 2 },
+  ),
 );
 
 test('precompiled wire validators answer as ajv compiling the same schema at run time, errors included', () => {
   const ajv = runtimeAjv(WIRE_AJV_OPTIONS);
-  const pairs = [...wireSchemas()].map(([name, schema]) => ({ name, pre: precompiledFor(wireModule, name, schemaHash(schema)) as Fn, live: ajv.compile(schema) as Fn }));
+  const pairs = [...wireSchemas()].map(([name, schema]) => ({
+    name,
+    pre: precompiledFor(wireModule, name, schemaHash(schema)) as Fn,
+    live: ajv.compile(schema) as Fn,
+  }));
   fc.assert(
     fc.property(docs, (doc) => {
       for (const { name, pre, live } of pairs) assert.deepEqual(answer(pre, doc), answer(live, doc), name);
@@ -82,22 +128,68 @@ test('precompiled report and policy validators answer as ajv at run time, on rea
   for (const s of schemas) ajv.addSchema(s);
   const hash = schemaFilesHash(texts);
   const names = ['report', 'reportSet', 'scanDocument'];
-  const pairs: Array<{ name: string; pre: Fn; live: Fn }> = names.map((name, i) => ({ name, pre: precompiledFor(reportModule, name, hash) as Fn, live: ajv.getSchema(schemas[i]?.$id ?? '') as Fn }));
+  const pairs: Array<{ name: string; pre: Fn; live: Fn }> = names.map((name, i) => ({
+    name,
+    pre: precompiledFor(reportModule, name, hash) as Fn,
+    live: ajv.getSchema(schemas[i]?.$id ?? '') as Fn,
+  }));
   const policyText = readFileSync(POLICY_SCHEMA_URL, 'utf8');
   const auditText = readFileSync(AUDIT_SUMMARY_SCHEMA_URL, 'utf8');
   const auditSchema = JSON.parse(auditText) as { $id: string };
   const auditAjv = runtimeAjv(AUDIT_AJV_OPTIONS);
   auditAjv.addSchema(auditSchema);
-  for (const [name, ref] of [['summary', auditSchema.$id], ['image', `${auditSchema.$id}#/$defs/image`]] as const) {
-    pairs.push({ name: `audit ${name}`, pre: precompiledFor(auditModule, name, schemaHash(auditText)) as Fn, live: auditAjv.getSchema(ref) as Fn });
+  for (const [name, ref] of [
+    ['summary', auditSchema.$id],
+    ['image', `${auditSchema.$id}#/$defs/image`],
+  ] as const) {
+    pairs.push({
+      name: `audit ${name}`,
+      pre: precompiledFor(auditModule, name, schemaHash(auditText)) as Fn,
+      live: auditAjv.getSchema(ref) as Fn,
+    });
   }
-  pairs.push({ name: 'policy', pre: precompiledFor(policyModule, 'policy', schemaHash(policyText)) as Fn, live: runtimeAjv(POLICY_AJV_OPTIONS).compile(JSON.parse(policyText) as object) as Fn });
+  pairs.push({
+    name: 'policy',
+    pre: precompiledFor(policyModule, 'policy', schemaHash(policyText)) as Fn,
+    live: runtimeAjv(POLICY_AJV_OPTIONS).compile(JSON.parse(policyText) as object) as Fn,
+  });
   const layer = `sha256:${'b'.repeat(64)}`;
-  const good = { 'demo:1.0': [{ Id: 'suid', Title: 'x', Severity: 'High', Pass: false, Description: 'd', Mitigation: 'm', Files: [{ [layer]: ['/usr/bin/sudo'] }] }] };
+  const good = {
+    'demo:1.0': [
+      { Id: 'suid', Title: 'x', Severity: 'High', Pass: false, Description: 'd', Mitigation: 'm', Files: [{ [layer]: ['/usr/bin/sudo'] }] },
+    ],
+  };
   const path = fc.oneof(fc.constant('/usr/bin/sudo'), fc.string({ maxLength: 6 }));
-  const result = fc.record({ Id: fc.oneof(fc.constant('suid'), fc.string({ maxLength: 6 })), Title: fc.string(), Severity: fc.constantFrom('Critical', 'High', 'Medium', 'Low', 'Informational', 'bad'), Pass: fc.oneof(fc.boolean(), fc.jsonValue()), Description: fc.string(), Mitigation: fc.string(), Files: fc.array(fc.dictionary(fc.constantFrom(layer, 'sha256:XY'), fc.array(path, { maxLength: 2 }), { maxKeys: 2 }), { maxLength: 2 }) }, { requiredKeys: [] });
-  const policy = fc.record({ version: fc.oneof(fc.constant(1), fc.jsonValue()), accept: fc.array(fc.record({ check: fc.string(), image: fc.string(), reason: fc.string(), expires: fc.string() }, { requiredKeys: [] }), { maxLength: 2 }), checks: fc.jsonValue() }, { requiredKeys: [] });
-  const reportish = fc.oneof(fc.jsonValue(), fc.dictionary(fc.string({ maxLength: 8 }), fc.array(result, { maxLength: 3 }), { maxKeys: 2 }), policy);
+  const result = fc.record(
+    {
+      Id: fc.oneof(fc.constant('suid'), fc.string({ maxLength: 6 })),
+      Title: fc.string(),
+      Severity: fc.constantFrom('Critical', 'High', 'Medium', 'Low', 'Informational', 'bad'),
+      Pass: fc.oneof(fc.boolean(), fc.jsonValue()),
+      Description: fc.string(),
+      Mitigation: fc.string(),
+      Files: fc.array(fc.dictionary(fc.constantFrom(layer, 'sha256:XY'), fc.array(path, { maxLength: 2 }), { maxKeys: 2 }), {
+        maxLength: 2,
+      }),
+    },
+    { requiredKeys: [] },
+  );
+  const policy = fc.record(
+    {
+      version: fc.oneof(fc.constant(1), fc.jsonValue()),
+      accept: fc.array(
+        fc.record({ check: fc.string(), image: fc.string(), reason: fc.string(), expires: fc.string() }, { requiredKeys: [] }),
+        { maxLength: 2 },
+      ),
+      checks: fc.jsonValue(),
+    },
+    { requiredKeys: [] },
+  );
+  const reportish = fc.oneof(
+    fc.jsonValue(),
+    fc.dictionary(fc.string({ maxLength: 8 }), fc.array(result, { maxLength: 3 }), { maxKeys: 2 }),
+    policy,
+  );
   fc.assert(
     fc.property(fc.oneof(fc.constant(good), fc.constant({ version: 1 }), reportish), (doc) => {
       for (const { name, pre, live } of pairs) assert.deepEqual(answer(pre, doc), answer(live, doc), name);
@@ -111,5 +203,6 @@ test('a set whose generated module is stale is compiled by ajv at run time, with
   const live = lazyValidators(stale)();
   const pre = lazyValidators(POLICY_SCHEMAS)();
   assert.notEqual(live.policy, policyModule.policy);
-  for (const doc of [{ version: 1 }, { version: 2 }, { version: 1, accept: [{ check: 'suid', image: '*' }] }, 'x']) assert.deepEqual(answer(live.policy, doc), answer(pre.policy, doc));
+  for (const doc of [{ version: 1 }, { version: 2 }, { version: 1, accept: [{ check: 'suid', image: '*' }] }, 'x'])
+    assert.deepEqual(answer(live.policy, doc), answer(pre.policy, doc));
 });
