@@ -4,7 +4,7 @@
  */
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ALL_CHECKS, matchersOf, watchPathsOf } from './checks/index.js';
+import { matchersOf, watchPathsOf, type CheckSet } from './checks/index.js';
 import { mapLimit } from './concurrency.js';
 import type { Check, CheckInput, LayerView, Severity } from './checks/types.js';
 import { OciScanError } from './errors.js';
@@ -15,7 +15,7 @@ import { factsKey, memoryFactsStore, type Collection, type FactsStore } from './
 import { legacyReport } from './report/formats/legacy.js';
 import { highestSeverity, toResult, type Report, type ReportResult, type ScannedImage } from './report/model.js';
 import { openSession } from './registry/session.js';
-import { acceptFindings, activeAcceptances, policyChecks } from './policy/apply.js';
+import { acceptFindings, activeAcceptances, scanChecks } from './policy/apply.js';
 import { checkPolicy } from './policy/load.js';
 import type { Policy } from './policy/types.js';
 import { openImages } from './sources/index.js';
@@ -27,6 +27,11 @@ export type ScanLimits = Pick<InspectOptions, 'maxLayerBytes' | 'maxEntries' | '
 /** Options of a scan. */
 export interface ScanOptions extends SourceOptions {
   readonly checks?: readonly Check[];
+  /**
+   * Which checks run when `checks` is not given (docs/checks.md, "Extended checks"): `default`
+   * the 17, `extended` or `all` the extended checks too, after them. Overrides the policy's `profile`.
+   */
+  readonly checkSet?: CheckSet;
   readonly limits?: ScanLimits;
   /** How many layers are downloaded and inspected at once. */
   readonly layerConcurrency?: number;
@@ -242,7 +247,7 @@ export async function scanImage(
 
 /** The checks of the image `reference`: the caller's or the default ones, with the policy applied. */
 function checksFor(options: ScanOptions, reference: string): readonly Check[] {
-  return options.policy ? policyChecks(options.policy, reference, options.checks) : (options.checks ?? ALL_CHECKS);
+  return scanChecks(options.policy, reference, options.checks, options.checkSet);
 }
 
 /**

@@ -11,7 +11,7 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { ALL_CHECKS } from '../checks/index.js';
+import { createChecks, extendedIdsOf } from '../checks/index.js';
 import { mapLimit } from '../concurrency.js';
 import { OciScanError } from '../errors.js';
 import { formatPlatform } from '../image/platform.js';
@@ -290,7 +290,7 @@ export function auditVerdictKey(options: Pick<AuditOptions, 'scan' | 'tool'>, no
   return verdictKey({
     toolVersion: options.tool.version,
     policy: scan.policy,
-    checks: (scan.checks ?? ALL_CHECKS).map((c) => ({ id: c.id, severity: c.severity })),
+    checks: (scan.checks ?? createChecks({}, extendedIdsOf(scan.checkSet))).map((c) => ({ id: c.id, severity: c.severity })),
     platform: scan.platform === 'all' ? 'all' : formatPlatform(scan.platform),
     allowUnscannedLayers: scan.allowUnscannedLayers ?? false,
     expiredAcceptances: accept.flatMap((rule, i) => (rule.expires !== undefined && rule.expires < day ? [i] : [])),

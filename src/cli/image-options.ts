@@ -8,6 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import type { LevelWithSilent } from 'pino';
+import { CHECK_SETS, type CheckSet } from '../checks/index.js';
 import type { Severity } from '../checks/types.js';
 import { OciScanError } from '../errors.js';
 import { parsePlatform, type Platform } from '../image/platform.js';
@@ -40,6 +41,8 @@ export interface ImageOptionValues {
   readonly threshold?: FailThreshold;
   /** The persistent layer-facts cache; undefined with `--no-cache`. */
   readonly cache?: CacheConfig;
+  /** `--checks default|extended|all` (docs/checks.md, "Extended checks"); undefined: the policy's profile, else default. */
+  readonly checkSet?: CheckSet;
 }
 
 /** Refuses a `--ca-file` that holds no PEM certificate (USAGE), before any connection. */
@@ -88,8 +91,21 @@ export function withImageOptions<T>(parser: Argv<T>) {
     .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'warn', requiresArg: true })
     .option('log-format', { type: 'string', choices: LOG_FORMATS as string[], requiresArg: true })
     .option('policy', { type: 'string', requiresArg: true })
+    .option('checks', { type: 'string', requiresArg: true })
     .option('fail-on', { type: 'string', requiresArg: true })
     .option('exit-code', { type: 'string', requiresArg: true });
+}
+
+/** `--checks` as a check set; USAGE for another value. */
+export function checkSetOption(value: string | undefined): CheckSet | undefined {
+  if (value === undefined) return undefined;
+  const set = CHECK_SETS.find((s) => s === value);
+  if (!set)
+    throw new OciScanError(
+      'USAGE',
+      `--checks ${JSON.stringify(value)}: use default (the 17 checks), extended or all (the extended checks too; docs/checks.md)`,
+    );
+  return set;
 }
 
 /** What `withImageOptions` parses, as yargs gives it. */
@@ -107,6 +123,7 @@ export interface ImageOptionArgs {
   readonly 'log-level': string;
   readonly 'log-format'?: string | undefined;
   readonly policy?: string | undefined;
+  readonly checks?: string | undefined;
   readonly 'fail-on'?: string | undefined;
   readonly 'exit-code'?: string | undefined;
 }
@@ -123,6 +140,7 @@ function logFormatOf(format: string | undefined, level: string): LogFormat {
 /** The image options' values (scan, audit): usage errors for a value that does not read, the CA file checked, the policy loaded. */
 export async function imageOptionValues(args: ImageOptionArgs, env: NodeJS.ProcessEnv): Promise<ImageOptionValues> {
   if (args['ca-file'] !== undefined) await checkCaFile(args['ca-file']);
+  const checkSet = checkSetOption(args.checks);
   // Read even with --no-cache, so that a wrong --cache-max-size is refused all the same.
   const cache = cacheConfig(args['cache-dir'], args['cache-max-size'], env);
   return {
@@ -138,6 +156,7 @@ export async function imageOptionValues(args: ImageOptionArgs, env: NodeJS.Proce
     logFormat: logFormatOf(args['log-format'], args['log-level']),
     codes: severityCodes(env),
     ...(args.cache ? { cache } : {}),
+    ...(checkSet ? { checkSet } : {}),
     ...(await policyAndThreshold(args.policy, args['fail-on'], args['exit-code'])),
   };
 }
@@ -161,7 +180,7 @@ export async function policyAndThreshold(
  * per registry).
  */
 export function runScanOptions(
-  config: Pick<ImageOptionValues, 'platform' | 'registry' | 'allowUnscannedLayers' | 'maxLayerBytes' | 'policy' | 'cache'>,
+  config: Pick<ImageOptionValues, 'platform' | 'registry' | 'allowUnscannedLayers' | 'maxLayerBytes' | 'policy' | 'cache' | 'checkSet'>,
   logger: RunContext['logger'],
   signal: AbortSignal,
   session: ReturnType<typeof openSession>,
@@ -180,5 +199,6 @@ export function runScanOptions(
     allowUnscannedLayers: config.allowUnscannedLayers,
     limits: { maxLayerBytes: config.maxLayerBytes },
     ...(config.policy ? { policy: config.policy.policy } : {}),
+    ...(config.checkSet ? { checkSet: config.checkSet } : {}),
   };
 }

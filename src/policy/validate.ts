@@ -4,6 +4,7 @@
  * is (a path into the policy) and what is wrong, in words a user can act on.
  */
 import type { ErrorObject, Options } from 'ajv';
+import { isExtendedId } from '../checks/index.js';
 import { lazyValidators, schemaUrl, type SchemaFiles } from '../schema/files.js';
 import * as precompiled from '../schema/policy.generated.js';
 
@@ -98,6 +99,15 @@ export function policyProblem(value: unknown): PolicyProblem | undefined {
       error.propertyName === undefined ? error : { ...error, keyword: 'propertyNames', params: { propertyName: error.propertyName } };
     const { message, extraKey } = explain(named, pathText(path));
     return { path: extraKey === undefined ? path : [...path, extraKey], message };
+  }
+  // The 17 (and forbidden-programs) always hold their places in the report: only disabled.
+  const rules = (value as { checks?: Record<string, { enabled?: boolean }> }).checks ?? {};
+  for (const [id, rule] of Object.entries(rules)) {
+    if (rule.enabled === false && !isExtendedId(id))
+      return {
+        path: ['checks', id, 'enabled'],
+        message: `checks.${id}.enabled: false is for extended checks only; ${id} always runs: use disabled: true`,
+      };
   }
   const accept = (value as { accept?: Array<{ expires?: string }> }).accept ?? [];
   for (const [i, rule] of accept.entries()) {

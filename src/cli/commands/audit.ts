@@ -162,6 +162,7 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
       'log-format',
       'cache-dir',
       'cache-max-size',
+      'checks',
     ],
     'oci-scan audit --help',
   );

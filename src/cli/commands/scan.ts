@@ -25,7 +25,10 @@ import { runExitCode } from '../exit-codes.js';
 import { repeated, strictParser, truthy, wantColour } from '../options.js';
 import { detectSource, localSourceHint } from '../detect-source.js';
 import { checkOutputFile, checkReportsDir, documentOf, parseFormats, type FormatOutput } from '../documents.js';
-import { imageOptionValues, runScanOptions, withImageOptions, type ImageOptionValues } from '../image-options.js';
+import { checkSetOption, imageOptionValues, runScanOptions, withImageOptions, type ImageOptionValues } from '../image-options.js';
+import type { CheckSet } from '../../checks/index.js';
+import { findPolicy } from '../../policy/load.js';
+import type { Policy } from '../../policy/types.js';
 import { SCAN_HELP } from '../help.js';
 import { checkListText } from '../list-checks.js';
 import { describeFailure, emit, emitAll, printFailure, setOutputGuard } from '../output.js';
@@ -105,6 +108,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     'log-format',
     'cache-dir',
     'cache-max-size',
+    'checks',
   ] as const) {
     if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see oci-scan --help)`);
   }
@@ -113,7 +117,14 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     const [first, ...more] = outputs;
     if (more.length > 0 || (first && first.format !== 'table' && first.format !== 'json' && args.format !== undefined))
       throw new OciScanError('USAGE', '--list-checks prints a table, or JSON with --format json');
-    return { listChecks: first?.format === 'json' ? 'json' : 'table', output: first?.dest || '-' };
+    const checkSet = checkSetOption(args.checks);
+    const policy = await findPolicy(args.policy, process.cwd());
+    return {
+      listChecks: first?.format === 'json' ? 'json' : 'table',
+      output: first?.dest || '-',
+      ...(checkSet ? { checkSet } : {}),
+      ...(policy ? { policy: policy.policy } : {}),
+    };
   }
   const legacy = outputs.some((o) => o.format === 'legacy');
   const stdoutTaken = outputs.some((o) => o.dest === '-');
@@ -159,6 +170,9 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
 export interface ListChecks {
   readonly listChecks: 'table' | 'json';
   readonly output: string;
+  /** `--checks`, and the run's policy: which checks are on. */
+  readonly checkSet?: CheckSet;
+  readonly policy?: Policy;
 }
 
 /** What became of one IMAGE of the run. */
@@ -296,7 +310,7 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
 
 /** Prints the checks (`--list-checks`). */
 async function runListChecks(list: ListChecks, context: RunContext): Promise<number> {
-  const text = checkListText(list.listChecks);
+  const text = checkListText(list.listChecks, 80, list);
   if (list.output === '-') {
     await emitAll(process.stdout, [text], context.signal);
   } else {
