@@ -1,6 +1,6 @@
 /**
- * What an audit costs, as ratios measured in the same run (STYLE.md: no absolute timings
- * asserted anywhere), on a mirror pushed to the real `docker-registry`: REPOS repositories × 3
+ * What an audit costs, as ratios measured in the same run (machines differ: no absolute
+ * timings asserted anywhere), on a mirror pushed to the real `docker-registry`: REPOS repositories × 3
  * tags (test/helpers/audit-mirror.ts) on three large base layers (distro-like text files), each
  * image with an app layer of its own (`latest` is `1.1`): 3 + 2 × REPOS distinct layers. The
  * sizes are those of real images — a base with a language runtime (~240 MB of tar; `node` and

@@ -1,8 +1,9 @@
 /**
- * Whole-image scan speed against the floor, as ratios measured in the same run (STYLE.md: no
- * absolute timings asserted anywhere). Cases:
+ * Whole-image scan speed against the floor, as ratios measured in the same run (machines
+ * differ: no absolute timings asserted anywhere). Cases:
  *   registry  a 2-layer gzip image pulled from the real `docker-registry`
  *   layout    the same image as a local OCI layout
+ *   extended  the layout scan with the extended check set (`--checks extended`), against the default scan
  *   zstd      the same tars as zstd layers, from a local OCI layout
  *   zstd wasm the same, decoded by the WebAssembly fallback (OCI_SCAN_ZSTD=wasm), against the same floor
  *   small     one gzip layer of 200k small files (the per-entry cost), from a local OCI layout
@@ -191,6 +192,14 @@ try {
       floor: ['floor-gzip', ...imgs.gzip.layerFiles],
       scan: ['scan', `oci:${imgs.gzip.layout}:1.0`],
     },
+    // The same scan with the extended check set (docs/checks.md, "Extended checks"): its cost over the default scan.
+    {
+      name: 'oci layout gzip, --checks extended',
+      image: imgs.gzip,
+      floor: ['floor-gzip', ...imgs.gzip.layerFiles],
+      scan: ['scan', `oci:${imgs.gzip.layout}:1.0`],
+      env: { OCI_SCAN_BENCH_CHECKS: 'extended' },
+    },
     {
       name: 'oci layout zstd (2 layers)',
       image: imgs.zstd,
@@ -254,6 +263,11 @@ try {
       `HTTP floor (undici GET + sha256 + gunzip from the registry): ${http.seconds.toFixed(2)} s = ${(http.seconds / fileFloor).toFixed(2)} × the file floor; registry scan / HTTP floor ${(scanned / http.seconds).toFixed(2)}`,
     );
   }
+  const defaultScan = scans.get('oci layout gzip (2 layers)')?.seconds ?? NaN;
+  const extendedScan = scans.get('oci layout gzip, --checks extended')?.seconds ?? NaN;
+  console.log(
+    `extended checks: oci layout gzip scan with --checks extended / the default scan ${(extendedScan / defaultScan).toFixed(2)} (goal ≤ 1.2)`,
+  );
   const head = ['case', 'size', 'floor s', 'scan s', 'scan/floor', '(scan-fixed)/floor', 'floor RSS MiB', 'scan RSS MiB'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   for (const r of [head, ...rows]) console.log(r.map((v, i) => (i < 2 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  '));

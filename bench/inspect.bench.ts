@@ -1,6 +1,6 @@
 /**
- * Layer inspector throughput, as ratios against baselines measured in the same run (STYLE.md:
- * no absolute timings asserted anywhere). A ~200 MB layer is built in memory by
+ * Layer inspector throughput, as ratios against baselines measured in the same run (machines
+ * differ: no absolute timings asserted anywhere). A ~200 MB layer is built in memory by
  * test/helpers/image-builder.ts (files of mixed sizes with text-like content), compressed with
  * node:zlib gzip (level 6) and the `zstd` command (level 3; zstd stored blocks if the command is
  * missing), and fed in 256 KiB chunks, as a file read would give them.

@@ -3,23 +3,25 @@
  * (ajv's standalone code), so that a scan does not spend tens of milliseconds generating
  * validator code (docs/architecture.md "Memory and speed"). Each generated module carries the
  * fingerprint of the schemas it was made from; the code uses it only while they match, and
- * test/unit/image/validators.test.ts fails when a generated module is stale.
+ * test/unit/schema/validators.test.ts fails when a generated module is stale.
  *
- *   npm run validators     rewrites src/…/*.generated.ts
+ *   npm run validators     rewrites src/schema/*.generated.ts
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Options } from 'ajv';
 import standalone from 'ajv/dist/standalone/index.js';
-import { runtimeAjv, schemaHash, WIRE_AJV_OPTIONS, wireSchemas } from '../src/image/wire.js';
+import { runtimeAjv, schemaHash } from '../src/schema/compile.js';
+import { schemaFilesHash, schemaTexts, type SchemaFiles } from '../src/schema/files.js';
+import { WIRE_AJV_OPTIONS, wireSchemas } from '../src/schema/wire.js';
 // The modules that define wire schemas: importing them registers their schemas.
 import '../src/image/config.js';
 import '../src/image/manifest.js';
 import '../src/registry/catalog.js';
 import '../src/sources/docker-archive.js';
-import { POLICY_AJV_OPTIONS, POLICY_SCHEMA_URL } from '../src/policy/validate.js';
-import { AUDIT_AJV_OPTIONS, AUDIT_SUMMARY_SCHEMA_URL } from '../src/audit/validate.js';
-import { REPORT_AJV_OPTIONS, reportSchemasHash, reportSchemaTexts, VALIDATOR_NAMES } from '../src/report/validate.js';
+import { POLICY_SCHEMAS } from '../src/policy/validate.js';
+import { AUDIT_SUMMARY_SCHEMAS } from '../src/audit/validate.js';
+import { REPORT_SCHEMAS } from '../src/report/validate.js';
 
 /** One generated module: its path in the repository and its text. */
 export interface Generated {
@@ -63,40 +65,39 @@ function moduleText(from: string, options: Options, schemas: readonly Wanted[]):
   ].join('\n');
 }
 
+/** The validators of a set of schema files, each with the set's fingerprint. */
+function fileValidators(set: SchemaFiles<string>): Wanted[] {
+  const texts = schemaTexts(set);
+  const hash = schemaFilesHash(texts);
+  const schemas = new Map([...texts].map(([file, text]) => [file, JSON.parse(text) as object]));
+  return Object.entries(set.validators).map(([name, { file, pointer }]) => ({
+    name,
+    schema: schemas.get(file) ?? {},
+    hash,
+    ...(pointer !== undefined ? { pointer } : {}),
+  }));
+}
+
 /** The text every generated module should have now. */
 export function generate(): Generated[] {
   const wire = [...wireSchemas()].map(([name, schema]) => ({ name, schema, hash: schemaHash(schema) }));
-  const texts = reportSchemaTexts();
-  const reportHash = reportSchemasHash(texts);
-  const reports = (Object.keys(texts) as Array<keyof typeof texts>).map((kind) => ({
-    name: VALIDATOR_NAMES[kind],
-    schema: JSON.parse(texts[kind]) as object,
-    hash: reportHash,
-  }));
-  const policyText = readFileSync(POLICY_SCHEMA_URL, 'utf8');
-  const auditText = readFileSync(AUDIT_SUMMARY_SCHEMA_URL, 'utf8');
-  const audit = JSON.parse(auditText) as object;
+  const files = (set: SchemaFiles<string>): string => set.files.map((f) => `schemas/${f}`).join(', ');
   return [
     {
-      path: 'src/image/wire-validators.generated.ts',
+      path: 'src/schema/wire.generated.ts',
       text: moduleText('the wire schemas of src/image, src/registry and src/sources', WIRE_AJV_OPTIONS, wire),
     },
     {
-      path: 'src/report/schema-validators.generated.ts',
-      text: moduleText('schemas/report*.schema.json and schemas/scan-document.schema.json', REPORT_AJV_OPTIONS, reports),
+      path: 'src/schema/report.generated.ts',
+      text: moduleText(files(REPORT_SCHEMAS), REPORT_SCHEMAS.options, fileValidators(REPORT_SCHEMAS)),
     },
     {
-      path: 'src/audit/schema-validators.generated.ts',
-      text: moduleText('schemas/audit-summary.schema.json', AUDIT_AJV_OPTIONS, [
-        { name: 'summary', schema: audit, hash: schemaHash(auditText) },
-        { name: 'image', schema: audit, hash: schemaHash(auditText), pointer: '#/$defs/image' },
-      ]),
+      path: 'src/schema/audit-summary.generated.ts',
+      text: moduleText(files(AUDIT_SUMMARY_SCHEMAS), AUDIT_SUMMARY_SCHEMAS.options, fileValidators(AUDIT_SUMMARY_SCHEMAS)),
     },
     {
-      path: 'src/policy/schema-validator.generated.ts',
-      text: moduleText('schemas/policy.schema.json', POLICY_AJV_OPTIONS, [
-        { name: 'policy', schema: JSON.parse(policyText) as object, hash: schemaHash(policyText) },
-      ]),
+      path: 'src/schema/policy.generated.ts',
+      text: moduleText(files(POLICY_SCHEMAS), POLICY_SCHEMAS.options, fileValidators(POLICY_SCHEMAS)),
     },
   ];
 }

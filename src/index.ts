@@ -8,12 +8,12 @@
  */
 import { pino } from 'pino';
 import { OciScanError } from './errors.js';
+import { CHECK_SETS, type CheckSet } from './checks/index.js';
 import { DEFAULT_PLATFORM, parsePlatform, type Platform } from './image/platform.js';
 import type { RegistryOptions } from './registry/options.js';
 import { scan as scanWith, type ImageScan, type ScanOptions } from './scan.js';
 
-export { OciScanError, isOciScanError, type ErrorCode, type ErrorSetting } from './errors.js';
-export { exitCodeFor } from './cli/exit-codes.js';
+export { OciScanError, isOciScanError, exitCodeFor, type ErrorCode, type ErrorSetting } from './errors.js';
 export type { ImageScan, ScanOptions, ScanLimits } from './scan.js';
 export { memoryFactsStore, type FactsStore } from './store/facts-store.js';
 export type { ConfigCache } from './image/config-cache.js';
@@ -26,7 +26,7 @@ export type { Platform } from './image/platform.js';
 export type { RegistryOptions } from './registry/options.js';
 export type { SourceOptions } from './sources/options.js';
 export { openSession, type Session, type SessionOptions } from './registry/session.js';
-export { ALL_CHECKS } from './checks/index.js';
+export { ALL_CHECKS, EXTENDED_CHECKS, CHECK_SETS, type CheckSet } from './checks/index.js';
 
 /**
  * Options of `scan()`: every field optional; `registry` fields merge over the defaults;
@@ -81,6 +81,7 @@ function checkCallOptions(options: unknown): void {
   is('layerConcurrency', (v) => Number.isInteger(v) && (v as number) >= 1, 'a whole number of at least 1');
   is('signal', (v) => v instanceof AbortSignal, 'an AbortSignal');
   is('checks', Array.isArray, 'an array of checks (ALL_CHECKS, or a part of it)');
+  is('checkSet', (v) => CHECK_SETS.includes(v as CheckSet), `one of ${CHECK_SETS.join(', ')}`);
   is('policy', isObject, 'a policy object (docs/ci.md, "Policy")');
   is('limits', isObject, 'an object ({ maxLayerBytes, maxEntries, maxWatchedFileBytes })');
   is(

@@ -4,7 +4,8 @@
  */
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ALL_CHECKS, matchersOf, watchPathsOf } from './checks/index.js';
+import { matchersOf, watchPathsOf, type CheckSet } from './checks/index.js';
+import { mapLimit } from './concurrency.js';
 import type { Check, CheckInput, LayerView, Severity } from './checks/types.js';
 import { OciScanError } from './errors.js';
 import type { Image, Layer } from './image/types.js';
@@ -14,7 +15,7 @@ import { factsKey, memoryFactsStore, type Collection, type FactsStore } from './
 import { legacyReport } from './report/formats/legacy.js';
 import { highestSeverity, toResult, type Report, type ReportResult, type ScannedImage } from './report/model.js';
 import { openSession } from './registry/session.js';
-import { acceptFindings, activeAcceptances, policyChecks } from './policy/apply.js';
+import { acceptFindings, activeAcceptances, scanChecks } from './policy/apply.js';
 import { checkPolicy } from './policy/load.js';
 import type { Policy } from './policy/types.js';
 import { openImages } from './sources/index.js';
@@ -26,6 +27,11 @@ export type ScanLimits = Pick<InspectOptions, 'maxLayerBytes' | 'maxEntries' | '
 /** Options of a scan. */
 export interface ScanOptions extends SourceOptions {
   readonly checks?: readonly Check[];
+  /**
+   * Which checks run when `checks` is not given (docs/checks.md, "Extended checks"): `default`
+   * the 17, `extended` or `all` the extended checks too, after them. Overrides the policy's `profile`.
+   */
+  readonly checkSet?: CheckSet;
   readonly limits?: ScanLimits;
   /** How many layers are downloaded and inspected at once. */
   readonly layerConcurrency?: number;
@@ -65,30 +71,6 @@ async function yieldToEventLoop(signal: AbortSignal | undefined): Promise<void> 
   signal?.throwIfAborted();
 }
 
-/**
- * Runs `fn` over `items` with at most `limit` in flight, starting them in `order` (indexes;
- * default input order); results in input order; stops at the first error, and stops taking
- * new items once `signal` aborts (the results of items never started are then missing).
- */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-  options: { readonly order?: readonly number[]; readonly signal?: AbortSignal | undefined } = {},
-): Promise<R[]> {
-  const { order = items.map((_, i) => i), signal } = options;
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < order.length && !signal?.aborted) {
-      const index = order[next++] as number;
-      results[index] = await fn(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
-}
-
 /** `blob` as read through a counter that reports each chunk's size (or `blob` itself without `onBytes`). */
 function countBytes(blob: Readable, onBytes: ((bytes: number) => void) | undefined): Readable {
   if (!onBytes) return blob;
@@ -112,7 +94,7 @@ interface FactsSource {
 /**
  * The facts of one layer: from the store, or inspected (once, however many images ask at the
  * same time) and stored. Facts another image's scan found stand for a local layer only if
- * this image's store holds its blob, with its size (docs/architecture.md, "The layer-facts cache").
+ * this image's store holds its blob, with its size (docs/architecture.md, "The persistent cache").
  */
 async function layerFacts(
   image: Image,
@@ -265,7 +247,7 @@ export async function scanImage(
 
 /** The checks of the image `reference`: the caller's or the default ones, with the policy applied. */
 function checksFor(options: ScanOptions, reference: string): readonly Check[] {
-  return options.policy ? policyChecks(options.policy, reference, options.checks) : (options.checks ?? ALL_CHECKS);
+  return scanChecks(options.policy, reference, options.checks, options.checkSet);
 }
 
 /**

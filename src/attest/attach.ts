@@ -14,7 +14,8 @@ import { sha256Digest } from '../image/verify.js';
 import { parseReference } from '../reference/reference.js';
 import type { Repository } from '../registry/repository.js';
 import type { Session } from '../registry/session.js';
-import { scanDocument, type ToolInfo } from '../report/formats/json.js';
+import { scanDocument } from '../report/formats/json.js';
+import type { ToolInfo } from '../report/tool.js';
 import type { ScannedImage } from '../report/model.js';
 import {
   addToTagIndex,

@@ -7,7 +7,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Repository } from '../registry/repository.js';
-import type { ImageDocument, ToolInfo } from '../report/formats/json.js';
+import type { ImageDocument } from '../report/formats/json.js';
+import type { ToolInfo } from '../report/tool.js';
 import { MAX_MANIFEST_BYTES } from '../image/wire.js';
 import { OciScanError } from '../errors.js';
 import { CREATED_ANNOTATION, listReferrers, PREDICATE_TYPE_ANNOTATION, readDescriptor, type Descriptor } from './referrers.js';

@@ -5,7 +5,8 @@
  * bytes are deterministic for one verdict: keys in a fixed order, no time but `scannedAt`.
  */
 import { OciScanError } from '../errors.js';
-import type { ImageDocument, ScanDocument, ToolInfo } from '../report/formats/json.js';
+import type { ImageDocument, ScanDocument } from '../report/formats/json.js';
+import type { ToolInfo } from '../report/tool.js';
 
 /** The `_type` of an in-toto Statement v1. */
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';

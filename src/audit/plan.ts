@@ -14,12 +14,12 @@ import { repositoryPath } from '../reference/repository-path.js';
 import { matchesAny } from '../policy/glob.js';
 import type { Session } from '../registry/session.js';
 import { reportFileNames } from '../report/names.js';
-import { directoryStore } from '../sources/blob-store.js';
+import { directoryStore } from '../sources/store.js';
 import { readLayoutIndex, REF_NAME } from '../sources/oci-layout.js';
 import { inShard, type Shard } from './shard.js';
 import type { AuditError } from './summary.js';
 import { latestTags } from './tags.js';
-import { mapLimit } from '../scan.js';
+import { mapLimit } from '../concurrency.js';
 
 /** What an audit covers. */
 export type AuditTarget =

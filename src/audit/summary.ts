@@ -1,5 +1,5 @@
 /**
- * The audit summary (docs/audit.md, "audit-summary.json"; schemas/audit-summary.schema.json):
+ * The audit summary (docs/audit.md, "Output"; schemas/audit-summary.schema.json):
  * one entry per image of the audit — reference, manifest digest, platform, highest severity,
  * failed checks, the error when it could not be scanned — with totals and the layers the most
  * images share; and the merge of the summaries of a sharded audit into the one an unsharded
@@ -7,7 +7,7 @@
  */
 import { SEVERITY_ORDER, type Severity } from '../checks/types.js';
 import { highestOf } from '../report/model.js';
-import type { ToolInfo } from '../report/formats/json.js';
+import type { ToolInfo } from '../report/tool.js';
 import type { Shard } from './shard.js';
 
 /** The `format` of an audit summary. */

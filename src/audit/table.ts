@@ -1,9 +1,9 @@
 /**
- * The audit's table on the terminal or in a CI log (docs/audit.md, "The table"): images by
+ * The audit's table on the terminal or in a CI log (docs/audit.md, "Output"): images by
  * highest severity, the checks that fail most often, the repositories worst off, and what could
  * not be scanned. Names from the registry are escaped as on the terminal.
  */
-import { ALL_CHECKS } from '../checks/index.js';
+import { ALL_CHECKS, EXTENDED_CHECKS } from '../checks/index.js';
 import { SEVERITY_ORDER, type Severity } from '../checks/types.js';
 import { terminalText } from '../report/formats/terminal.js';
 import type { AuditSummary, SummaryImage } from './summary.js';
@@ -16,7 +16,7 @@ function count(n: number, noun: string): string {
 /** Rows listed per section at most. */
 const TOP = 10;
 
-const TITLES = new Map<string, string>(ALL_CHECKS.map((c) => [c.id, c.title]));
+const TITLES = new Map<string, string>([...ALL_CHECKS, ...EXTENDED_CHECKS].map((c) => [c.id, c.title]));
 
 function rank(severity: Severity | null): number {
   return severity === null ? SEVERITY_ORDER.length : SEVERITY_ORDER.indexOf(severity);

@@ -1,5 +1,5 @@
 /**
- * `--latest-tags N` (docs/audit.md, "Choosing tags"): the N newest tags of a repository. Tags
+ * `--latest-tags N` (docs/audit.md, "What is audited"): the N newest tags of a repository. Tags
  * that look like versions (`1`, `1.2`, `v1.2.3`, `1.2.3-rc.1`, `1.2.3+build`) are ordered as
  * semantic versions, a pre-release before its release; when a repository has no such tag, the
  * listing's order decides (its last N tags).

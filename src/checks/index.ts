@@ -4,7 +4,14 @@
  * "Tunable data"): the policy changes the data the checks read, never their code.
  */
 import type { EntryMatcher } from '../layer/inspect.js';
+import { addInstructionCheck } from './add-instruction.js';
+import { buildHistoryCheck } from './build-history.js';
 import { compilersCheck, createCompilersCheck, type CompilerNames } from './compilers.js';
+import { duplicateIdsCheck } from './duplicate-ids.js';
+import { emptyPasswordCheck } from './empty-password.js';
+import { healthcheckCheck } from './healthcheck.js';
+import { createSecretsEnvCheck, secretsEnvCheck, type SecretEnvData } from './secrets-env.js';
+import { sensitiveVolumesCheck } from './sensitive-volumes.js';
 import { defaultUserCheck } from './default-user.js';
 import { createExposedPortsCheck, exposedPortsCheck, type CriticalPort } from './exposed-ports.js';
 import { forbiddenProgramCheck, type ForbiddenProgram } from './findings.js';
@@ -45,6 +52,39 @@ export const ALL_CHECKS: readonly Check[] = [
   osTypeCheck,
 ];
 
+/**
+ * The extended checks (docs/checks.md, "Extended checks"), in report order: off unless enabled,
+ * and then after the others (the 17 keep their positions 0–16). What they collect goes into
+ * the layer-facts key like any check's (matchers, watched paths), so facts collected without
+ * them are never reused for them.
+ */
+export const EXTENDED_CHECKS: readonly Check[] = [
+  healthcheckCheck,
+  sensitiveVolumesCheck,
+  addInstructionCheck,
+  buildHistoryCheck,
+  secretsEnvCheck,
+  emptyPasswordCheck,
+  duplicateIdsCheck,
+  // The filesystem checks (FILE_EXTENDED_CHECKS of ./extended-files.ts) go here.
+];
+
+/** Which checks run: `default` the 17 (and forbidden-programs), `extended` (= `all`) the extended ones after them. */
+export type CheckSet = 'default' | 'extended' | 'all';
+
+/** The values of `--checks` and of a policy's `profile`. */
+export const CHECK_SETS: readonly CheckSet[] = ['default', 'extended', 'all'];
+
+/** The ids of the extended checks a set turns on. */
+export function extendedIdsOf(set: CheckSet | undefined): CheckId[] {
+  return set === 'extended' || set === 'all' ? EXTENDED_CHECKS.map((c) => c.id) : [];
+}
+
+/** Whether `id` names an extended check. */
+export function isExtendedId(id: string): boolean {
+  return EXTENDED_CHECKS.some((c) => c.id === id);
+}
+
 /** The entry matchers of `checks`, for the layer inspector. */
 export function matchersOf(checks: readonly Check[]): EntryMatcher[] {
   return checks.flatMap((c) => (c.matcher ? [c.matcher] : []));
@@ -82,10 +122,16 @@ export interface CheckData {
   readonly maxLayers?: number;
   /** Labels `labels` requires. */
   readonly requiredLabels?: readonly string[];
+  /** Key words added to and removed from `secrets-env`'s, and names it never judges by name. */
+  readonly secretEnv?: SecretEnvData;
 }
 
-/** The checks in report order, built from `data` (ALL_CHECKS for none), plus `forbidden-programs` after the others when it has names. */
-export function createChecks(data: CheckData = {}): Check[] {
+/**
+ * The checks in report order, built from `data` (ALL_CHECKS for none), plus `forbidden-programs`
+ * after the others when it has names, then the extended checks named in `extended` (in
+ * EXTENDED_CHECKS order, whatever the order of `extended`).
+ */
+export function createChecks(data: CheckData = {}, extended: readonly CheckId[] = []): Check[] {
   const programs = (def: ForbiddenProgram): Check => {
     const extra = data.programsOf?.[def.id] ?? [];
     return forbiddenProgramCheck(extra.length === 0 ? def : { ...def, names: [...def.names, ...extra] });
@@ -117,6 +163,10 @@ export function createChecks(data: CheckData = {}): Check[] {
         severity: 'Critical',
       }),
     );
+  }
+  for (const check of EXTENDED_CHECKS) {
+    if (!extended.includes(check.id)) continue;
+    checks.push(check.id === 'secrets-env' && data.secretEnv ? createSecretsEnvCheck(data.secretEnv) : check);
   }
   return checks;
 }

@@ -35,7 +35,24 @@ export type CheckId =
   | 'compilers'
   | 'os-type'
   /** Only with a policy that names forbidden programs (`data.forbiddenPrograms.add`). */
-  | 'forbidden-programs';
+  | 'forbidden-programs'
+  | ExtendedCheckId;
+
+/**
+ * Ids of the extended checks (docs/checks.md, "Extended checks"): run only when enabled
+ * (`--checks extended`, a policy's `profile: extended` or `checks.<id>.enabled`).
+ */
+export type ExtendedCheckId =
+  // Config and history checks.
+  | 'healthcheck'
+  | 'sensitive-volumes'
+  | 'add-instruction'
+  | 'build-history'
+  | 'secrets-env'
+  // Account file checks.
+  | 'empty-password'
+  | 'duplicate-ids';
+// Filesystem checks (src/checks/extended-files.ts) add their ids here.
 
 /** One inspected layer as checks see it. */
 export interface LayerView {

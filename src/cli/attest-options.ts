@@ -16,7 +16,7 @@ import { policyFingerprint } from '../policy/fingerprint.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import type { RegistryOptions } from '../registry/options.js';
 import { openSession, type Session } from '../registry/session.js';
-import { toolInfo } from '../report/formats/json.js';
+import { toolInfo } from '../report/tool.js';
 import type { ScannedImage } from '../report/model.js';
 import { printFailure } from './output.js';
 

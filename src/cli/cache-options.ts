@@ -1,5 +1,5 @@
 /**
- * Where the layer-facts cache lives and how large it may grow (README.md "Cache"), read the same
+ * Where the layer-facts cache lives and how large it may grow (docs/cache.md), read the same
  * way by `scan` and by the `cache` command: `--cache-dir`, else OCI_SCAN_CACHE_DIR, else
  * `$XDG_CACHE_HOME/oci-scan`, else `~/.cache/oci-scan`.
  */

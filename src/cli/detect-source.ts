@@ -7,23 +7,15 @@
  * once for its member names (stopping at `manifest.json`). Only inputs that start like a path
  * are looked at: `alpine` stays a registry reference even when a directory of that name exists.
  */
-import { open, stat } from 'node:fs/promises';
-import { SNIFF_BYTES, sniffCompression } from '../layer/decompress.js';
+import { stat } from 'node:fs/promises';
+import { sniffFile } from '../layer/decompress.js';
 import { compressedMemberNames } from '../sources/stream-store.js';
 import { indexTar } from '../sources/tar-index.js';
 import { OciScanError } from '../errors.js';
 
 /** The member names of an archive file, plain or compressed. */
 async function memberNames(file: string): Promise<ReadonlySet<string>> {
-  const fh = await open(file, 'r');
-  const head = Buffer.alloc(SNIFF_BYTES);
-  let length: number;
-  try {
-    ({ bytesRead: length } = await fh.read(head, 0, head.length, 0));
-  } finally {
-    await fh.close();
-  }
-  const kind = sniffCompression(head.subarray(0, length));
+  const kind = await sniffFile(file);
   if (kind === 'none') return new Set((await indexTar(file, file)).keys());
   return compressedMemberNames(file, file, kind, (names) => names.has('manifest.json'));
 }

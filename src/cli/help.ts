@@ -1,5 +1,5 @@
 /**
- * `oci-scan --help` (README.md "Usage"): written by hand and wrapped at word boundaries to 80
+ * `oci-scan --help` (docs/usage.md): written by hand and wrapped at word boundaries to 80
  * columns, whatever the terminal or pipe — generated help cut words in two ("requirem/ents").
  */
 
@@ -47,6 +47,10 @@ const OPTIONS: ReadonlyArray<readonly [string, string]> = [
   ['--no-cache', 'read every layer: no layer-facts cache'],
   ['--cache-max-size N', 'largest size of the cache before the least recently used entries go, e.g. 1g [256m]'],
   ['--allow-unscanned-layers', 'judge the layers that were scanned when some could not be (foreign layers)'],
+  [
+    '--checks SET',
+    "default (the 17 checks), extended or all (the extended checks too, after the 17; see docs/checks.md) [the policy's profile, else default]",
+  ],
   [
     '--policy FILE',
     'policy: checks disabled or re-rated, findings accepted, check data [.oci-scan.yaml|yml|json in the working directory]',
@@ -184,7 +188,7 @@ export const AUDIT_HELP = [
   ),
   '',
   para(
-    'Options (and those of oci-scan --help: --platform, --insecure-registry, --registry-mirror, --ca-file, --max-layer-size, --timeout, --cache-dir, --no-cache, --cache-max-size, --allow-unscanned-layers, --policy, --fail-on, --exit-code, --log-level):',
+    'Options (and those of oci-scan --help: --platform, --insecure-registry, --registry-mirror, --ca-file, --max-layer-size, --timeout, --cache-dir, --no-cache, --cache-max-size, --allow-unscanned-layers, --checks, --policy, --fail-on, --exit-code, --log-level):',
   ),
   table([
     ['--include GLOB', 'audit only repositories matching GLOB (repository path without host, * ? **; repeatable)'],

@@ -1,5 +1,5 @@
 /**
- * Stopping a run (README.md, "Exit codes"): SIGINT, SIGTERM and `--timeout` abort the scan's
+ * Stopping a run (docs/errors.md, "Exit codes"): SIGINT, SIGTERM and `--timeout` abort the scan's
  * AbortSignal; the run then has a short grace period to stop its downloads and remove its
  * temporary files, after which the CLI exits whether or not every step noticed.
  */

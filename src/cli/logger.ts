@@ -57,10 +57,12 @@ function fieldText(value: unknown): string {
       : Array.isArray(value) && value.every((v) => typeof v === 'string')
         ? value.join(', ')
         : JSON.stringify(value);
-  // eslint-disable-next-line no-control-regex -- the controls are what is escaped
-  return (text ?? '')
-    .replace(/[\u0000-\u001f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
-    .replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return (
+    (text ?? '')
+      // eslint-disable-next-line no-control-regex -- the controls are what is escaped
+      .replace(/[\u0000-\u001f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+      .replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  );
 }
 
 /**

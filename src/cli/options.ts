@@ -1,7 +1,7 @@
 /**
- * Option values every command reads the same way (README.md "Usage"): sizes, timeouts,
- * registry mirrors, colour, boolean environment variables, and the registry options built
- * from them.
+ * Option values every command reads the same way (docs/usage.md "Options"): sizes, timeouts,
+ * repeatable options, registry mirrors, colour, boolean environment variables, and the
+ * registry options built from them.
  */
 import type { Argv } from 'yargs';
 import { OciScanError } from '../errors.js';
@@ -41,6 +41,11 @@ export function parseMirrors(values: readonly string[]): Record<string, string> 
     out[source] = mirror;
   }
   return out;
+}
+
+/** The values of a repeatable option (yargs gives a string for one, an array for several). */
+export function repeated(value: string | readonly string[] | undefined): string[] {
+  return value === undefined ? [] : typeof value === 'string' ? [value] : value.map(String);
 }
 
 /** Whether to colour stdout: `--color`/`--no-color`, else NO_COLOR / FORCE_COLOR, else whether stdout is a terminal. */

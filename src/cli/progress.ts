@@ -1,5 +1,5 @@
 /**
- * Download progress on stderr (README.md "Progress"). On a terminal: per image a line with the
+ * Download progress on stderr (docs/usage.md "Progress"). On a terminal: per image a line with the
  * whole image (layers done of all, bytes of its total, time since it started), then one line per
  * layer being read (image, layer, bytes of total, speed), redrawn at most 10 times a second and erased
  * before any other line is written — `beforeOutput()` is called by every writer of the CLI

@@ -1,5 +1,5 @@
 /**
- * One run of the CLI around whatever command it is (README.md "Exit codes"): SIGINT, SIGTERM
+ * One run of the CLI around whatever command it is (docs/errors.md "Exit codes"): SIGINT, SIGTERM
  * and `--timeout` abort the command's signal, temporary files go whatever ends the process,
  * and every failure becomes one line on stderr and an exit code. The only module besides the
  * bin that decides how the process ends.

@@ -4,7 +4,7 @@
  */
 import { OciScanError } from '../errors.js';
 import { fieldFor, Go, GoJsonError, GoObject, goRefusal, parseGoJson, tryDecodeGo, type GoValue, type Shape } from './go-json.js';
-import { compileWire, type WireValidator } from './wire.js';
+import { compileWire, type WireValidator } from '../schema/wire.js';
 
 /** Media types oci-scan understands. */
 export const MediaType = {
@@ -532,7 +532,7 @@ const isImageLayer = (mediaType: string): boolean => layerKind(mediaType) !== 'u
  * The type of the OCI artifact a manifest describes, or undefined for a container image. A
  * manifest whose config is an image config and whose layers are all filesystem layers is an
  * image, even with an `artifactType`: containerd, podman and Docker pull and run it as one
- * (docs/reports.md, "artifactType"), so refusing it would pass it unchecked. Anything else is an
+ * (docs/reports.md, "Scan document"), so refusing it would pass it unchecked. Anything else is an
  * artifact (OCI image spec v1.1 "Guidelines for artifact usage": ORAS files, Helm charts, cosign
  * signatures, in-toto/SBOM attestations), told by its `artifactType`, a config that is not an
  * image config (`application/vnd.oci.empty.v1+json`, Helm's `…helm.config.v1+json`), or layers

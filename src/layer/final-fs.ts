@@ -621,19 +621,76 @@ export async function mergeLayersAsync(
 function* merging(layers: readonly LayerFacts[], watchPaths: ReadonlySet<string> | undefined): Generator<void, FinalFs> {
   const merger = new Merger();
   yield* merger.apply(layers);
-  const truncated = layers.flatMap((l, i) => (l.executablesTruncated ? [i] : []));
-  const inspected = (path: string): boolean => watchPaths === undefined || watchPaths.has(path);
-  const trees: ReadonlyArray<[Driver, Tree]> = [
-    ['overlay', merger.overlay],
-    ['vfs', merger.vfs],
-  ];
+  return new MergedFs(merger, layers, watchPaths);
+}
 
-  const readIn = (tree: Tree, path: string): FileRead => {
+/** The final filesystem of merged layers: the overlay and vfs trees `Merger` built, looked up and read. */
+class MergedFs implements FinalFs {
+  readonly views: readonly FsView[];
+  readonly executablesTruncated: readonly number[];
+  readonly #merger: Merger;
+  readonly #watchPaths: ReadonlySet<string> | undefined;
+  readonly #trees: ReadonlyArray<readonly [Driver, Tree]>;
+
+  constructor(merger: Merger, layers: readonly LayerFacts[], watchPaths: ReadonlySet<string> | undefined) {
+    this.#merger = merger;
+    this.#watchPaths = watchPaths;
+    this.#trees = [
+      ['overlay', merger.overlay],
+      ['vfs', merger.vfs],
+    ];
+    this.executablesTruncated = layers.flatMap((l, i) => (l.executablesTruncated ? [i] : []));
+    this.views = this.#trees.map(([driver, tree]) => ({
+      driver,
+      lookup: (path, options) => lookupIn(tree, path, options?.followLast ?? true, options?.hops ?? 0),
+      list: () => listTree(tree),
+    }));
+  }
+
+  lookup(path: string, options?: { readonly followLast?: boolean; readonly hops?: number }): Resolution {
+    return lookupIn(this.#merger.overlay, path, options?.followLast ?? true, options?.hops ?? 0);
+  }
+
+  read(path: string): FileRead {
+    const overlay = this.#readIn(this.#merger.overlay, path);
+    const vfs = this.#readIn(this.#merger.vfs, path);
+    if (sameRead(overlay, vfs)) return overlay;
+    return {
+      status: 'unreadable',
+      path,
+      reason: `${path} differs between storage drivers: ${describeRead(overlay)} with overlay, ${describeRead(vfs)} with vfs`,
+    };
+  }
+
+  resolve(path: string): string | undefined {
+    return resolveIn(this.#merger.overlay, path);
+  }
+
+  pendingWatches(paths: ReadonlySet<string>): string[] {
+    const out = new Set<string>();
+    for (const p of paths) {
+      for (const [, tree] of this.#trees) {
+        const r = resolveIn(tree, p);
+        if (r !== undefined && !paths.has(r)) out.add(r);
+      }
+    }
+    return [...out].sort();
+  }
+
+  landings(layer: number, path: string): readonly Landing[] {
+    return this.#merger.landings.get(`${layer}\0${path}`) ?? [];
+  }
+
+  #inspected(path: string): boolean {
+    return this.#watchPaths === undefined || this.#watchPaths.has(path);
+  }
+
+  #readIn(tree: Tree, path: string): FileRead {
     const r = lookupIn(tree, path, true, 0);
     if (r.status === 'loop')
       return { status: 'unreadable', path: r.path, reason: `more than ${MAX_SYMLINK_HOPS} symlinks (a loop) from ${path}` };
     if (r.status === 'absent') {
-      if (inspected(r.path)) return { status: 'missing', path: r.path };
+      if (this.#inspected(r.path)) return { status: 'missing', path: r.path };
       return {
         status: 'unreadable',
         path: r.path,
@@ -655,7 +712,7 @@ function* merging(layers: readonly LayerFacts[], watchPaths: ReadonlySet<string>
             path: r.path,
             reason: r.path === path ? `${path} was not inspected` : `${path} leads to ${r.path}, which was not inspected`,
           };
-        if (inspected(origin))
+        if (this.#inspected(origin))
           return { status: 'unreadable', path: r.path, reason: `${r.path} is a hard link to ${origin}, which is not in the image` };
         return { status: 'unreadable', path: r.path, reason: `${r.path} is a hard link to ${origin}, which was not inspected` };
       }
@@ -664,46 +721,15 @@ function* merging(layers: readonly LayerFacts[], watchPaths: ReadonlySet<string>
       default:
         return { status: 'unreadable', path: r.path, reason: `${r.path} is not a regular file` };
     }
-  };
-  const resolveIn = (tree: Tree, path: string): string | undefined => {
-    const r = lookupIn(tree, path, true, 0);
-    if (r.status === 'loop') return undefined;
-    if (r.status === 'found' && r.node.type === 'file') return r.node.inode.origin;
-    return r.path;
-  };
-  const views: FsView[] = trees.map(([driver, tree]) => ({
-    driver,
-    lookup: (path, options) => lookupIn(tree, path, options?.followLast ?? true, options?.hops ?? 0),
-    list: () => listTree(tree),
-  }));
+  }
+}
 
-  return {
-    lookup: (path, options) => lookupIn(merger.overlay, path, options?.followLast ?? true, options?.hops ?? 0),
-    views,
-    read(path) {
-      const overlay = readIn(merger.overlay, path);
-      const vfs = readIn(merger.vfs, path);
-      if (sameRead(overlay, vfs)) return overlay;
-      return {
-        status: 'unreadable',
-        path,
-        reason: `${path} differs between storage drivers: ${describeRead(overlay)} with overlay, ${describeRead(vfs)} with vfs`,
-      };
-    },
-    resolve: (path) => resolveIn(merger.overlay, path),
-    pendingWatches(paths) {
-      const out = new Set<string>();
-      for (const p of paths) {
-        for (const [, tree] of trees) {
-          const r = resolveIn(tree, p);
-          if (r !== undefined && !paths.has(r)) out.add(r);
-        }
-      }
-      return [...out].sort();
-    },
-    landings: (layer, path) => merger.landings.get(`${layer}\0${path}`) ?? [],
-    executablesTruncated: truncated,
-  };
+/** The path whose recorded content `path` shows in `tree` (a hard link: its origin), or undefined for a loop. */
+function resolveIn(tree: Tree, path: string): string | undefined {
+  const r = lookupIn(tree, path, true, 0);
+  if (r.status === 'loop') return undefined;
+  if (r.status === 'found' && r.node.type === 'file') return r.node.inode.origin;
+  return r.path;
 }
 
 interface RemovalNode {

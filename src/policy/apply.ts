@@ -4,12 +4,13 @@
  * findings it accepts moved out of each outcome. Rules and acceptances with `images` apply
  * only to images whose reference matches one of the globs.
  */
-import { ALL_CHECKS, createChecks, type CheckData } from '../checks/index.js';
+import { ALL_CHECKS, createChecks, extendedIdsOf, isExtendedId, type CheckData, type CheckSet } from '../checks/index.js';
 import type { CriticalPort } from '../checks/exposed-ports.js';
 import {
   DISABLED_DESCRIPTION,
   type AcceptedFinding,
   type Check,
+  type CheckId,
   type CheckInput,
   type CheckOutcome,
   type LayerFiles,
@@ -48,16 +49,52 @@ export function checkDataOf(policy: Policy | undefined): CheckData {
     ...(data.compilers ? { compilers: data.compilers } : {}),
     ...(data.maxLayers !== undefined ? { maxLayers: data.maxLayers } : {}),
     ...(data.requiredLabels ? { requiredLabels: data.requiredLabels } : {}),
+    ...(data.secretEnv ? { secretEnv: data.secretEnv } : {}),
   };
 }
 
 /**
- * The checks for the image `reference`: `base` (default: built from the policy's data), each
- * with the policy's rule for this image. A disabled check stays in its place and passes with
+ * The extended checks that run for the image `reference`: those of the set (`set`, the
+ * command line's `--checks`, else the policy's `profile`, else none), plus those a rule
+ * enables, minus those a rule leaves out (`enabled: false`).
+ */
+export function enabledExtended(policy: Policy | undefined, reference: string, set?: CheckSet): CheckId[] {
+  const ids = new Set(extendedIdsOf(set ?? policy?.profile));
+  for (const [id, rule] of Object.entries(policy?.checks ?? {}) as Array<[CheckId, NonNullable<Policy['checks']>[CheckId]]>) {
+    if (rule?.enabled === undefined || !isExtendedId(id) || !appliesTo(rule, reference)) continue;
+    if (rule.enabled) ids.add(id);
+    else ids.delete(id);
+  }
+  return [...ids];
+}
+
+/**
+ * The checks of the image `reference` for a scan: the caller's (`base`) or those of the set and
+ * the policy's data and rules; with neither a policy nor extended checks, ALL_CHECKS itself.
+ */
+export function scanChecks(
+  policy: Policy | undefined,
+  reference: string,
+  base: readonly Check[] | undefined,
+  set: CheckSet | undefined,
+): readonly Check[] {
+  if (policy) return policyChecks(policy, reference, base, set);
+  if (base) return base;
+  const extended = extendedIdsOf(set);
+  return extended.length > 0 ? createChecks({}, extended) : ALL_CHECKS;
+}
+
+/**
+ * The checks for the image `reference`: `base` (default: built from the policy's data, with
+ * the extended checks that run for it: enabledExtended), each with the policy's rule for this image. A disabled check stays in its place and passes with
  * DISABLED_DESCRIPTION, reading nothing (no matcher, no watched paths).
  */
-export function policyChecks(policy: Policy | undefined, reference: string, base?: readonly Check[]): Check[] {
-  const checks = base ? [...base] : policy ? createChecks(checkDataOf(policy)) : [...ALL_CHECKS];
+export function policyChecks(policy: Policy | undefined, reference: string, base?: readonly Check[], set?: CheckSet): Check[] {
+  const checks = base
+    ? [...base]
+    : policy || set
+      ? createChecks(checkDataOf(policy), enabledExtended(policy, reference, set))
+      : [...ALL_CHECKS];
   if (!policy?.checks) return checks;
   return checks.map((check): Check => {
     const rule = policy.checks?.[check.id];

@@ -3,13 +3,13 @@
  * (an `expires` that is no calendar date). The first problem found is returned with where it
  * is (a path into the policy) and what is wrong, in words a user can act on.
  */
-import { readFileSync } from 'node:fs';
 import type { ErrorObject, Options } from 'ajv';
-import { precompiledFor, runtimeAjv, schemaHash } from '../image/wire.js';
-import * as precompiled from './schema-validator.generated.js';
+import { isExtendedId } from '../checks/index.js';
+import { lazyValidators, schemaUrl, type SchemaFiles } from '../schema/files.js';
+import * as precompiled from '../schema/policy.generated.js';
 
-/** Where the policy schema lives (dist/src/policy → ../../../schemas). */
-export const POLICY_SCHEMA_URL = new URL('../../../schemas/policy.schema.json', import.meta.url);
+/** Where the policy schema lives. */
+export const POLICY_SCHEMA_URL = schemaUrl('policy.schema.json');
 
 /** A problem in a policy: the path to the offending value (keys and indexes) and what is wrong. */
 export interface PolicyProblem {
@@ -17,19 +17,18 @@ export interface PolicyProblem {
   readonly message: string;
 }
 
-/** The ajv options of the policy schema (the generator compiles with the same). */
+/** The ajv options of the policy schema. */
 export const POLICY_AJV_OPTIONS = { allErrors: false, strict: true } as const satisfies Options;
 
-type Validate = ((doc: unknown) => boolean) & { errors?: ErrorObject[] | null };
-let validator: Validate | undefined;
+/** The policy's validator. */
+export const POLICY_SCHEMAS: SchemaFiles<'policy'> = {
+  files: ['policy.schema.json'],
+  options: POLICY_AJV_OPTIONS,
+  validators: { policy: { file: 'policy.schema.json' } },
+  precompiled,
+};
 
-/** The validator compiled ahead of time when made from the schema the package holds, else compiled now. */
-function compiled(): Validate {
-  if (validator) return validator;
-  const text = readFileSync(POLICY_SCHEMA_URL, 'utf8');
-  validator = precompiledFor(precompiled, 'policy', schemaHash(text)) ?? runtimeAjv(POLICY_AJV_OPTIONS).compile(JSON.parse(text) as object);
-  return validator;
-}
+const compiled = lazyValidators(POLICY_SCHEMAS);
 
 /** `accept[0].reason` for the path `["accept", 0, "reason"]`; `the policy` for the root. */
 export function pathText(path: ReadonlyArray<string | number>): string {
@@ -90,7 +89,7 @@ function isCalendarDate(text: string): boolean {
 
 /** The first problem of `value` as a policy, or undefined when it is a valid policy. */
 export function policyProblem(value: unknown): PolicyProblem | undefined {
-  const validate = compiled();
+  const validate = compiled().policy;
   if (!validate(value)) {
     const error = validate.errors?.[0];
     if (!error) return { path: [], message: 'the policy is not valid' };
@@ -100,6 +99,15 @@ export function policyProblem(value: unknown): PolicyProblem | undefined {
       error.propertyName === undefined ? error : { ...error, keyword: 'propertyNames', params: { propertyName: error.propertyName } };
     const { message, extraKey } = explain(named, pathText(path));
     return { path: extraKey === undefined ? path : [...path, extraKey], message };
+  }
+  // The 17 (and forbidden-programs) always hold their places in the report: only disabled.
+  const rules = (value as { checks?: Record<string, { enabled?: boolean }> }).checks ?? {};
+  for (const [id, rule] of Object.entries(rules)) {
+    if (rule.enabled === false && !isExtendedId(id))
+      return {
+        path: ['checks', id, 'enabled'],
+        message: `checks.${id}.enabled: false is for extended checks only; ${id} always runs: use disabled: true`,
+      };
   }
   const accept = (value as { accept?: Array<{ expires?: string }> }).accept ?? [];
   for (const [i, rule] of accept.entries()) {

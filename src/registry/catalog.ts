@@ -7,10 +7,10 @@
  * schema, a `Link` may not leave the registry's origin nor lead back to a page already read,
  * and at most `maxPages` pages are followed.
  */
-import { oneLine } from '../auth/token.js';
-import { OciScanError } from '../errors.js';
+import { OciScanError, oneLine } from '../errors.js';
 import { readBounded } from '../image/verify.js';
-import { compileWire, parseWire } from '../image/wire.js';
+import { parseWire } from '../image/wire.js';
+import { compileWire } from '../schema/wire.js';
 import { authorizedAttempt, type Authorizer } from './http/auth.js';
 import type { Connection } from './http/connection.js';
 import { statusError } from './http/status.js';

@@ -27,7 +27,7 @@ import { sha256Digest } from '../image/verify.js';
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../image/wire.js';
 import { canonicalReference, parseReference } from '../reference/reference.js';
 import { repositoryPath } from '../reference/repository-path.js';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore } from './store.js';
 import type { ContentSource } from './content.js';
 import { layoutContent, layoutRoot, readLayoutIndex } from './oci-layout.js';
 import type { SourceOptions } from './options.js';

@@ -1,5 +1,5 @@
 /**
- * IMAGE → source (README.md "Images"): `oci:PATH[:TAG]`, `oci-archive:FILE[:TAG]`,
+ * IMAGE → source (docs/usage.md "IMAGE"): `oci:PATH[:TAG]`, `oci-archive:FILE[:TAG]`,
  * `docker-archive:FILE[:REPO:TAG]` (skopeo's transport names; the path ends at the first `:`),
  * and anything else — `docker://REF` or a plain reference — is a registry reference.
  */
@@ -7,7 +7,8 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { OciScanError } from '../errors.js';
 import type { Image } from '../image/types.js';
-import { directoryStore, tarStore } from './blob-store.js';
+import { tarStore } from './archive-store.js';
+import { directoryStore } from './store.js';
 import { imagesFromDockerArchive } from './docker-archive.js';
 import { imagesFromOciLayout } from './oci-layout.js';
 import type { SourceOptions } from './options.js';

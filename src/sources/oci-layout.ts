@@ -3,12 +3,13 @@
  * ContentSource, and the choice of the index.json entry a reference names. The image itself is
  * resolved by ./resolve.ts, as for every source.
  */
+import { createHash } from 'node:crypto';
 import { OciScanError } from '../errors.js';
 import { parseLayoutIndex, type Descriptor, type ImageIndex } from '../image/manifest.js';
 import type { Image, ImageName } from '../image/types.js';
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../image/wire.js';
 import { tagOfImageName } from '../reference/ref-name.js';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore } from './store.js';
 import type { ContentSource } from './content.js';
 import type { SourceOptions } from './options.js';
 import { resolveImages, type Root } from './resolve.js';
@@ -147,4 +148,23 @@ export async function imagesFromOciLayout(
       ),
   );
   return resolveImages(layoutContent(store), root, name, options);
+}
+
+/**
+ * The digest of each tag of a layout (what an audit of `oci:DIR` resolves a tag to): the
+ * entry's, or for the platforms of one image (several entries of one tag) a digest of theirs.
+ */
+export async function layoutTagDigests(store: BlobStore): Promise<Map<string, string>> {
+  const index = await readLayoutIndex(store);
+  const byTag = new Map<string, string[]>();
+  for (const entry of index?.manifests ?? []) {
+    const tag = entry.annotations?.[REF_NAME];
+    if (tag) byTag.set(tag, [...(byTag.get(tag) ?? []), entry.digest]);
+  }
+  return new Map(
+    [...byTag].map(([tag, digests]) => [
+      tag,
+      digests.length === 1 ? (digests[0] ?? '') : `sha256:${createHash('sha256').update(digests.join('\n')).digest('hex')}`,
+    ]),
+  );
 }

@@ -177,7 +177,7 @@ async function fromIndex(
 }
 
 /** What a partial source holds of an index. */
-interface Partial {
+interface PartialHolding {
   readonly listed: number;
   readonly present: string[];
   readonly absent: string[];
@@ -189,7 +189,10 @@ interface Partial {
  * The entries worth choosing from: all of them, unless the source is partial and holds some
  * of the index's platforms only — then those it holds (with `all`, a warning names the others).
  */
-async function present(r: Resolution, manifests: readonly Descriptor[]): Promise<{ pool: readonly Descriptor[]; partial?: Partial }> {
+async function present(
+  r: Resolution,
+  manifests: readonly Descriptor[],
+): Promise<{ pool: readonly Descriptor[]; partial?: PartialHolding }> {
   if (!r.source.partial) return { pool: manifests };
   const held = new Set<Descriptor>();
   for (const d of manifests) if (!isUnknownPlatform(d) && (await r.source.hasBlob(d.digest, r.options.signal))) held.add(d);
@@ -197,7 +200,7 @@ async function present(r: Resolution, manifests: readonly Descriptor[]): Promise
   const listedHeld = listed.filter((d) => held.has(d));
   if (listedHeld.length === 0 || listedHeld.length === listed.length) return { pool: manifests };
   const name = (d: Descriptor): string => formatPlatform(platformOf(d) ?? { os: '', architecture: '' });
-  const partial: Partial = {
+  const partial: PartialHolding = {
     listed: listed.length,
     present: listedHeld.map(name),
     absent: listed.filter((d) => !held.has(d)).map(name),
@@ -213,7 +216,7 @@ async function present(r: Resolution, manifests: readonly Descriptor[]): Promise
 }
 
 /** The NO_MATCHING_PLATFORM of a partial export: the platforms present, and how to scan them. */
-function partialExport(r: Resolution, partial: Partial, wanted: Platform): OciScanError {
+function partialExport(r: Resolution, partial: PartialHolding, wanted: Platform): OciScanError {
   const why = partial.listedWanted(wanted) ? ` (not ${formatPlatform(wanted)}: it was exported for fewer platforms)` : '';
   const suggestion = partial.present.join(' or ');
   return new OciScanError(

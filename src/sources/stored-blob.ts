@@ -7,8 +7,8 @@ import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciScanError } from '../errors.js';
 import { matchesDigest, parseDigest, sizeMismatch, VerifyingStream } from '../image/verify.js';
-import type { BlobStore } from './blob-store.js';
-import { decompressed } from './stream-store.js';
+import { decompress } from '../layer/decompress.js';
+import type { BlobStore } from './store.js';
 
 /** The OCI layout path of a blob (`blobs/sha256/<hex>`). */
 export function blobPath(digest: string): string {
@@ -64,21 +64,21 @@ function chain(source: Readable, stages: readonly Transform[]): Readable {
  * consumer's result cannot stand for the layer (not consumed, or a digest left unchecked).
  */
 export function consumedLayer(store: BlobStore, layer: StoredLayer, what: string): string | undefined {
-  const passed = store.passed?.(layer.path);
-  if (!passed) return undefined;
+  const consumed = store.consumed?.(layer.path);
+  if (!consumed) return undefined;
   const { named, diffId, path } = layer;
-  if (named !== undefined && passed.digest !== named)
+  if (named !== undefined && consumed.digest !== named)
     throw new OciScanError(
       'DIGEST_MISMATCH',
-      `${what} (${path}) does not match its digest (got ${passed.digest}): the archive is corrupt or was tampered with`,
+      `${what} (${path}) does not match its digest (got ${consumed.digest}): the archive is corrupt or was tampered with`,
     );
-  if (diffId !== undefined && passed.tarDigest !== undefined && passed.tarDigest !== diffId) {
+  if (diffId !== undefined && consumed.tarDigest !== undefined && consumed.tarDigest !== diffId) {
     throw new OciScanError(
       'DIGEST_MISMATCH',
-      `${what} (${path}) does not match its diffID ${diffId} once uncompressed (got ${passed.tarDigest}): the archive is corrupt or was tampered with`,
+      `${what} (${path}) does not match its diffID ${diffId} once uncompressed (got ${consumed.tarDigest}): the archive is corrupt or was tampered with`,
     );
   }
-  return diffId === undefined || passed.tarDigest !== undefined ? passed.consumedAs : undefined;
+  return diffId === undefined || consumed.tarDigest !== undefined ? consumed.consumedAs : undefined;
 }
 
 /**
@@ -106,7 +106,7 @@ export async function openStored(store: BlobStore, layer: StoredLayer, what: str
   if (!raw) throw missingLayer(store, layer, what);
   const verified = chain(raw, named !== undefined ? [new VerifyingStream(named, layer.size, what)] : []);
   if (diffId === undefined) return verified;
-  const tar = await decompressed(verified, what);
+  const { output: tar } = await decompress(verified, { what, code: 'LAYER_CORRUPT' });
   return diffId === named && tar === verified
     ? tar
     : chain(tar, [new VerifyingStream(diffId, -1, `uncompressed ${what} (diffID ${diffId})`)]);

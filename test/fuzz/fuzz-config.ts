@@ -4,8 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import type { Parameters as FcParameters } from 'fast-check';
-import { exitCodeFor } from '../../src/cli/exit-codes.js';
-import { OciScanError } from '../../src/errors.js';
+import { exitCodeFor, OciScanError } from '../../src/errors.js';
 
 /** The default seed: any fixed number, so that CI runs the same cases every time. */
 const DEFAULT_SEED = 20261129;

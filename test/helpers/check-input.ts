@@ -52,6 +52,10 @@ export interface InputSpec extends RecordLimits {
   readonly name?: ImageName;
   /** Inspection rounds scan.ts runs before giving up on re-watching (default 40). */
   readonly rounds?: number;
+  /** Paths watched besides the 17 checks' (an extended check's `watchPaths`). */
+  readonly watch?: readonly string[];
+  /** The config's `history`. */
+  readonly history?: ImageConfig['history'];
 }
 
 /** The digest given to the `index`th test layer without one. */
@@ -129,7 +133,12 @@ export function recordImage(
 /** A CheckInput for `spec`: image `test/app:1.0`, config `spec.config` (nothing else set). */
 export function checkInput(spec: InputSpec): CheckInput {
   const { views, fs } = recordImage(spec.layers, spec);
-  const config: ImageConfig = { architecture: 'amd64', os: 'linux', config: spec.config ?? {} };
+  const config: ImageConfig = {
+    architecture: 'amd64',
+    os: 'linux',
+    config: spec.config ?? {},
+    ...(spec.history ? { history: spec.history } : {}),
+  };
   const name: ImageName = spec.name ?? { display: 'test/app:1.0', name: 'app', repository: 'test/app', tag: '1.0', tagOrigin: 'reference' };
   return {
     name,

@@ -235,6 +235,8 @@ export interface BuiltImage {
 export interface ImageSpec {
   layers: readonly LayerSpec[];
   config?: Record<string, unknown>;
+  /** The config's `history` (default: one entry per layer, `oci-scan test image builder`). */
+  history?: ReadonlyArray<{ created_by: string; empty_layer?: boolean }>;
   format?: 'oci' | 'docker';
   platform?: { os: string; architecture: string; variant?: string };
 }
@@ -270,7 +272,7 @@ export function buildImage(spec: ImageSpec): BuiltImage {
     ...(platform.variant ? { variant: platform.variant } : {}),
     config: spec.config ?? {},
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map(() => ({ created_by: 'oci-scan test image builder' })),
+    history: spec.history ?? layers.map(() => ({ created_by: 'oci-scan test image builder' })),
   };
   const config = Buffer.from(JSON.stringify(configDoc));
   const manifestMediaType =

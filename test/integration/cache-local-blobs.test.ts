@@ -1,6 +1,6 @@
 /**
  * A layer-facts cache hit does not stand in for a local layer blob that is not there
- * (docs/architecture.md, "The layer-facts cache"): layout A is scanned first and caches the
+ * (docs/architecture.md, "The persistent cache"): layout A is scanned first and caches the
  * facts of its base layer L; image B lists L but its store lacks L's blob, or holds it
  * truncated. B's scan with A's store must fail exactly as it fails with a store of its own
  * (--no-cache), for OCI layouts and OCI archives, and through the CLI's disk cache.

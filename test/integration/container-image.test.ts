@@ -158,7 +158,7 @@ describeOrSkip(
       for (const f of failed)
         assert.ok(!['Critical', 'High'].includes(severity.get(f.Id as CheckId) ?? ''), `${f.Id} (${f.Severity}) fails: ${f.Description}`);
       assert.deepEqual(failed.map((x) => x.Id).sort(), Object.keys(EXPECTED_FINDINGS).sort(), JSON.stringify(failed, null, 1));
-      // Exit 0 when every check passes; otherwise the highest severity's code (README, exit codes).
+      // Exit 0 when every check passes; otherwise the highest severity's code (docs/errors.md, "Exit codes").
       assert.equal(
         r.code,
         failed.length === 0 ? 0 : { Critical: 12, High: 13, Medium: 14, Low: 15, Informational: 0 }[scanned.highest],
@@ -198,7 +198,7 @@ describeOrSkip(
       );
       await buildah(['umount', container]);
 
-      // The figures the README gives: the layer as pushed (gzip) and the unpacked size.
+      // The figures docs/container-image.md gives: the layer as pushed (gzip) and the unpacked size.
       const res = await fetch(`${registry?.url ?? ''}/v2/oci-scan/manifests/${VERSION}`, {
         headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
       });

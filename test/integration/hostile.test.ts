@@ -99,9 +99,9 @@ test('an error message quoting hostile image data is printed without raw control
     const r = await runCli([`oci:${join(dir, 'img')}:1.0`, '--reports-dir', join(dir, 'reports')]);
     assert.ok(r.code === 21 || r.code === 20, `exit ${String(r.code)}: ${r.stderr}`);
     assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
-    // eslint-disable-next-line no-control-regex -- the point of the check
     assert.doesNotMatch(
       r.stderr.trimEnd(),
+      // eslint-disable-next-line no-control-regex -- the point of the check
       /[\u0000-\u001f\u007f-\u009f]/,
       `raw control characters on stderr: ${JSON.stringify(r.stderr)}`,
     );
@@ -310,9 +310,9 @@ test('--timeout: a scan that outlives it stops with exit 20, one line, and no re
 
 /** Asserts that `text` carries no raw control or text-reordering character (newlines aside). */
 function assertNoRawControls(text: string, what: string): void {
-  // eslint-disable-next-line no-control-regex -- the point of the check
   assert.doesNotMatch(
     text.replace(/\n/g, ''),
+    // eslint-disable-next-line no-control-regex -- the point of the check
     /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/,
     `raw control characters in ${what}: ${JSON.stringify(text.slice(0, 500))}`,
   );

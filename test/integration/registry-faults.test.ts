@@ -10,8 +10,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import type { ServerResponse } from 'node:http';
-import { exitCodeFor } from '../../src/cli/exit-codes.js';
-import { isOciScanError, type ErrorCode } from '../../src/errors.js';
+import { exitCodeFor, isOciScanError, type ErrorCode } from '../../src/errors.js';
 import { openRegistryImages } from '../../src/sources/registry.js';
 import { DEFAULT_TRANSPORT } from '../../src/registry/options.js';
 import { buildImage, digestOf, type BuiltImage } from '../helpers/image-builder.js';

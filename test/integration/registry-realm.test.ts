@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
-import type { ResolvedAddress } from '../../src/auth/token.js';
+import type { ResolvedAddress } from '../../src/auth/realm.js';
 import { isOciScanError } from '../../src/errors.js';
 import { openRegistryImages } from '../../src/sources/registry.js';
 import { buildImage } from '../helpers/image-builder.js';

@@ -1,8 +1,8 @@
 /**
  * The CI integrations (docs/ci.md): the GitLab template ci/gitlab/*.yml, the GitHub action
  * action.yml, and every fenced yaml block of docs/ci.md, README.md and docs/registry.md parse
- * as YAML; every oci-scan option their command lines name is one the CLI's own parser
- * (parseCommandLine) accepts; every input is used, and those named after a CLI option are wired
+ * as YAML; every oci-scan option their command lines name, and those of the fenced sh blocks
+ * of README.md and docs/, is one the CLI's own parser (parseCommandLine) accepts; every input is used, and those named after a CLI option are wired
  * to that option; the documented uses of the action and of the template pass only inputs they
  * declare. Then the template's script and the action's scan step run for real (sh / bash) on
  * the demo image, with the checkout's CLI in place of the package they would install.
@@ -36,6 +36,12 @@ function yamlDocuments(text: string, what: string): unknown[] {
     );
     return doc.toJS() as unknown;
   });
+}
+
+/** The command lines of the fenced ```sh blocks of a Markdown text: `\`-continued lines joined, `# comments` dropped. */
+function fencedShellLines(markdown: string): string[] {
+  const blocks = [...markdown.matchAll(/^```(?:sh|bash)\n([\s\S]*?)^```/gm)].map((m) => m[1] ?? '');
+  return blocks.flatMap((b) => b.replace(/\\\n\s*/g, ' ').split('\n')).map((l) => l.replace(/(?:^|\s)#\s.*$/, ''));
 }
 
 /** The fenced ```yaml blocks of a Markdown text. */
@@ -92,10 +98,9 @@ function ociScanArgs(line: string): { words: string[]; options: string[] } | und
   });
   if (start < 0) return undefined;
   const rest = tokens.slice(start);
-  const words =
-    rest[0] === 'cache' || rest[0] === 'scan'
-      ? [rest[0], ...(rest[0] === 'cache' && rest[1] && !rest[1].startsWith('-') ? [rest[1]] : [])]
-      : [];
+  const action =
+    (rest[0] === 'cache' && rest[1] && !rest[1].startsWith('-')) || (rest[0] === 'audit' && rest[1] === 'merge') ? [rest[1]] : [];
+  const words = rest[0] === 'cache' || rest[0] === 'scan' || rest[0] === 'audit' ? [rest[0], ...action] : [];
   const options = rest.filter((t) => /^--[a-z]/.test(t)).map((t) => t.slice(2).split('=')[0] ?? '');
   return { words, options };
 }
@@ -180,6 +185,18 @@ describe('the option finder (the tests below rely on it)', () => {
     assert.deepEqual(optionsIn(['oci-scan cache prune --cache-max-size 1g']), [
       { words: ['cache', 'prune'], option: 'cache-max-size', line: 'oci-scan cache prune --cache-max-size 1g' },
     ]);
+    assert.deepEqual(
+      optionsIn(['oci-scan audit reg:5000/team --latest-tags 3', 'oci-scan audit merge r/* --reports-dir m']).map((f) => [
+        ...f.words,
+        f.option,
+      ]),
+      [
+        ['audit', 'latest-tags'],
+        ['audit', 'merge', 'reports-dir'],
+      ],
+    );
+    assert.match((await unknownOption([], 'latest-tags')) ?? '', /latest-tags/);
+    assert.equal(await unknownOption(['audit'], 'latest-tags'), undefined);
     assert.match((await unknownOption([], 'bogus-option')) ?? '', /bogus-option/);
     assert.match((await unknownOption(['cache', 'info'], 'fail-on')) ?? '', /fail-on/);
     assert.equal(await unknownOption([], 'fail-on'), undefined);
@@ -649,6 +666,23 @@ describe('no snippet, template or action installs a package nobody here owns', (
     }
     for (const f of whole) found.push(...unownedInstalls(await readFile(join(ROOT, f), 'utf8')).map((l) => `${f}: ${l}`));
     assert.deepEqual(found, []);
+  });
+});
+
+describe('the shell blocks of README.md and docs/', () => {
+  it('name only options the CLI has, for the command they run (scan, audit, cache)', async () => {
+    const docs = ['README.md', ...(await readdir(join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const found = new Map<string, number>();
+    for (const f of docs) {
+      const lines = fencedShellLines(await readFile(join(ROOT, f), 'utf8'));
+      found.set(f, optionsIn(lines).length);
+      await assertOptionsExist(lines, f);
+    }
+    // The README's everyday examples alone name ten (--format, --quiet, --policy, --latest-tags, …).
+    assert.ok(
+      (found.get('README.md') ?? 0) >= 10 && [...found.values()].reduce((a, b) => a + b) >= 15,
+      `the finder lost the command lines: ${JSON.stringify([...found])}`,
+    );
   });
 });
 

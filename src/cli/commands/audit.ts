@@ -14,11 +14,11 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
 import type { Severity } from '../../checks/types.js';
-import { OciScanError } from '../../errors.js';
+import { exitCodeFor, OciScanError } from '../../errors.js';
 import { openSession } from '../../registry/session.js';
 import { terminalText } from '../../report/formats/terminal.js';
 import type { ImageOutcome } from '../../report/model.js';
-import { toolInfo } from '../../report/formats/json.js';
+import { toolInfo } from '../../report/tool.js';
 import { documentText, ReportBatch } from '../../report/write.js';
 import type { AuditTarget, PlanFilters } from '../../audit/plan.js';
 import { parseTarget, shardOfRun } from '../audit-args.js';
@@ -28,9 +28,9 @@ import { mergeSummaries, summaryHighest, type AuditSummary } from '../../audit/s
 import { auditTable } from '../../audit/table.js';
 import { readSummaryDir, SUMMARY_FILE } from '../../audit/read.js';
 import { assertValidSummary } from '../../audit/validate.js';
-import { exitCodeFor, runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
+import { runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
 import { AUDIT_HELP, AUDIT_MERGE_HELP } from '../help.js';
-import { strictParser } from '../options.js';
+import { repeated, strictParser } from '../options.js';
 import { describeFailure, emit, emitAll } from '../output.js';
 import type { Command, Invocation, RunContext } from './command.js';
 import type { KeyObject } from 'node:crypto';
@@ -44,39 +44,18 @@ import {
   withAttachOptions,
   type AttachConfig,
 } from '../attest-options.js';
-import {
-  checkOutputFile,
-  checkReportsDir,
-  documentOf,
-  imageOptionValues,
-  parseFormats,
-  policyAndThreshold,
-  runScanOptions,
-  withImageOptions,
-  type FormatOutput,
-  type ScanConfig,
-} from './scan.js';
+import { checkOutputFile, checkReportsDir, documentOf, parseFormats, type FormatOutput } from '../documents.js';
+import { imageOptionValues, policyAndThreshold, runScanOptions, withImageOptions, type ImageOptionValues } from '../image-options.js';
 
 /** How the audit's documents are written: json, sarif, junit (the whole audit) and table (the audit table). */
 type AuditFormat = Exclude<FormatOutput['format'], 'legacy'>;
 
 /** Everything an audit run needs, resolved from argv and the environment (the image options read as for scans). */
-export interface AuditConfig extends Pick<
-  ScanConfig,
-  | 'reportsDir'
-  | 'quiet'
-  | 'platform'
-  | 'registry'
-  | 'maxLayerBytes'
-  | 'timeoutSeconds'
-  | 'allowUnscannedLayers'
-  | 'logLevel'
-  | 'logFormat'
-  | 'codes'
-  | 'policy'
-  | 'threshold'
-  | 'cache'
-> {
+export interface AuditConfig extends ImageOptionValues {
+  /** The legacy report files' and the summary's directory. */
+  readonly reportsDir: string;
+  /** `--quiet`: no line per reference on stderr. */
+  readonly quiet: boolean;
   readonly target: AuditTarget;
   readonly filters: PlanFilters;
   readonly outputs: ReadonlyArray<{ readonly format: AuditFormat; readonly dest: string }>;
@@ -103,10 +82,6 @@ export interface MergeConfig {
 /** The default number of references resolved or digests scanned at once: four per core (most of an image's time is spent waiting on the registry), 4 to 16. */
 export function defaultConcurrency(): number {
   return Math.max(4, Math.min(16, availableParallelism() * 4));
-}
-
-function repeated(value: string | readonly string[] | undefined): string[] {
-  return value === undefined ? [] : typeof value === 'string' ? [value] : value.map(String);
 }
 
 function wholeNumber(text: string | undefined, flag: string, min: number, max: number): number | undefined {
@@ -207,6 +182,7 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
       'log-format',
       'cache-dir',
       'cache-max-size',
+      'checks',
     ],
     'oci-scan audit --help',
   );

@@ -1,5 +1,5 @@
 /**
- * `oci-scan cache info|prune|clear [--cache-dir DIR] [--cache-max-size N]` (README.md "Cache"):
+ * `oci-scan cache info|prune|clear [--cache-dir DIR] [--cache-max-size N]` (docs/cache.md):
  * what the layer-facts cache holds, prune it to its budget, or remove its entries — only its
  * entries, never another file of the directory.
  */

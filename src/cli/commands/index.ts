@@ -1,5 +1,5 @@
 /**
- * The command table (README.md "Commands"). A command is chosen only by the first argument,
+ * The command table (docs/usage.md "Commands"). A command is chosen only by the first argument,
  * and only when that argument is exactly its name; anything else is the default command,
  * `scan`, with every argument. So `oci-scan audit:1.0` and `oci-scan ./x` are scans, and an
  * image whose name is a command word stays reachable as `oci-scan scan audit` or

@@ -18,7 +18,7 @@ import { parsePlatform, type Platform } from '../../image/platform.js';
 import { policyFingerprint } from '../../policy/fingerprint.js';
 import type { RegistryOptions } from '../../registry/options.js';
 import { openSession } from '../../registry/session.js';
-import { toolInfo } from '../../report/formats/json.js';
+import { toolInfo } from '../../report/tool.js';
 import { escapeForTerminal, terminalChunks, terminalText } from '../../report/formats/terminal.js';
 import { documentText } from '../../report/write.js';
 import { openRegistryImages } from '../../sources/registry.js';
@@ -28,7 +28,7 @@ import { VERIFY_HELP } from '../help.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../logger.js';
 import { registryOptions, parseTimeout, strictParser, wantColour } from '../options.js';
 import { emit, emitAll } from '../output.js';
-import { policyAndThreshold } from './scan.js';
+import { policyAndThreshold } from '../image-options.js';
 import type { Command, Invocation, RunContext } from './command.js';
 
 /** A parsed verify command line. */

@@ -4,8 +4,7 @@
  * blob redirects to (docs/registry.md "Integrity and resilience").
  */
 import { undici } from '../undici.js';
-import { oneLine } from '../../auth/token.js';
-import { OciScanError } from '../../errors.js';
+import { OciScanError, oneLine } from '../../errors.js';
 import { discard, header, USER_AGENT, type Connection, type Response } from './connection.js';
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);

@@ -5,8 +5,7 @@
  * and Docker Hub answers 401 for a repository that does not exist (README.md in this folder, "Quirks").
  */
 import type { Credential } from '../../auth/credentials.js';
-import { oneLine } from '../../auth/token.js';
-import { OciScanError } from '../../errors.js';
+import { OciScanError, oneLine } from '../../errors.js';
 import { readBounded } from '../../image/verify.js';
 import type { Connection, Response } from './connection.js';
 

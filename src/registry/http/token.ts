@@ -3,7 +3,8 @@
  * this pipeline (send, attempts): the session's dispatcher, the connection pinned to the realm
  * address the Authenticator checked, a bounded body, no redirects.
  */
-import type { ResolvedAddress, TokenHttp } from '../../auth/token.js';
+import type { ResolvedAddress } from '../../auth/realm.js';
+import type { TokenHttp } from '../../auth/token.js';
 import { OciScanError } from '../../errors.js';
 import { readBounded } from '../../image/verify.js';
 import type { AddressPins } from '../dispatcher.js';

@@ -4,17 +4,11 @@
  * layers and results, every IMAGE that could not be scanned, and the highest severity —
  * validated against schemas/scan-document.schema.json before it is written.
  */
-import { readFileSync } from 'node:fs';
 import type { Severity } from '../../checks/types.js';
 import type { Platform } from '../../image/platform.js';
 import { highestOf, scannedImages, type ImageOutcome, type ReportResult, type ScanFailure, type ScannedImage } from '../model.js';
+import { toolInfo, type ToolInfo } from '../tool.js';
 import { assertValidDocument } from '../validate.js';
-
-/** Who wrote a document. */
-export interface ToolInfo {
-  readonly name: string;
-  readonly version: string;
-}
 
 /** One image scanned. */
 export interface ImageDocument {
@@ -52,17 +46,6 @@ export interface ScanDocument {
   readonly highest: Severity | null;
   /** Over the images scanned, whatever failed; null when none was. */
   readonly highestScanned: Severity | null;
-}
-
-let tool: ToolInfo | undefined;
-
-/** oci-scan's name and version, from its package.json (dist/src/report/formats → ../../../../). */
-export function toolInfo(): ToolInfo {
-  if (!tool) {
-    const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
-    tool = { name: pkg.name, version: pkg.version };
-  }
-  return tool;
 }
 
 /** `r` with `CheckSeverity`, the check's own severity, when it is known. */

@@ -16,8 +16,8 @@ import { visibleEscape } from './terminal.js';
  * feed and carriage return; lone surrogates; U+FFFE and U+FFFF. Carriage return is escaped
  * too, since parsers normalise it away.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const NOT_XML =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   /[\u0000-\u0008\u000b\u000c\u000d\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** `text` as XML character data or an attribute value: markup escaped, impossible characters as `\xNN` / `\uNNNN`. */

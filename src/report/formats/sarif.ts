@@ -7,9 +7,9 @@
  */
 import { formatPlatform } from '../../image/platform.js';
 import type { Severity } from '../../checks/types.js';
-import { checkDocs, type CheckDoc } from '../check-docs.js';
+import { checkDocs, extendedCheckDocs, type CheckDoc } from '../check-docs.js';
 import { scannedImages, type ImageOutcome, type ReportResult, type ScannedImage } from '../model.js';
-import { toolInfo, type ToolInfo } from './json.js';
+import { toolInfo, type ToolInfo } from '../tool.js';
 
 /** The schema URI SARIF consumers expect in `$schema`. */
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -114,10 +114,14 @@ function result(scan: ScannedImage, r: ReportResult, ruleIndex: number, f: Findi
 /** The SARIF log of a run (images in argument order; IMAGEs that could not be scanned become tool notifications). */
 export function sarifLog(outcomes: readonly ImageOutcome[], info: ToolInfo = toolInfo()): SarifLog {
   const scans = scannedImages(outcomes);
-  // The documented checks, then any other check a result names (a policy may add one).
+  // The documented checks, then the extended checks and any other check a result names (a policy may add one).
   const docs: CheckDoc[] = [...checkDocs()];
+  const extended = extendedCheckDocs();
   for (const r of scans.flatMap((scan) => scan.results)) {
-    if (!docs.some((d) => d.id === r.Id))
+    if (docs.some((d) => d.id === r.Id)) continue;
+    const known = extended.find((d) => d.id === r.Id);
+    if (known) docs.push(known);
+    else
       docs.push({
         id: r.Id,
         title: r.Title,

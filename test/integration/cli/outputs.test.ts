@@ -150,11 +150,43 @@ test('--list-checks: a table of id, severity, title and what it looks at; JSON w
   assert.ok(table.stdout.split('\n').every((l) => l.length <= 80));
   const json = await runCli(['--list-checks', '--format', 'json']);
   assert.equal(json.code, 0, json.stderr);
-  const checks = JSON.parse(json.stdout) as Array<{ id: string; title: string; severity: string; looksAt: string }>;
-  assert.equal(checks.length, 17);
+  const checks = JSON.parse(json.stdout) as Array<{
+    id: string;
+    title: string;
+    severity: string;
+    looksAt: string;
+    set: string;
+    state: string;
+  }>;
+  assert.equal(checks.filter((c) => c.set === 'default').length, 17);
   assert.deepEqual(
     checks.find((c) => c.id === 'exposed-ports'),
-    { id: 'exposed-ports', title: 'Critical ports in the instructions EXPOSE', severity: 'High', looksAt: "the config's ExposedPorts" },
+    {
+      id: 'exposed-ports',
+      title: 'Critical ports in the instructions EXPOSE',
+      severity: 'High',
+      looksAt: "the config's ExposedPorts",
+      set: 'default',
+      state: 'on',
+    },
+  );
+  // The extended checks follow, off unless --checks extended (or the policy) turns them on.
+  assert.deepEqual(
+    checks.find((c) => c.id === 'healthcheck'),
+    {
+      id: 'healthcheck',
+      title: 'HEALTHCHECK instruction',
+      severity: 'Low',
+      looksAt: "the config's Healthcheck",
+      set: 'extended',
+      state: 'off',
+    },
+  );
+  const on = JSON.parse((await runCli(['--list-checks', '--format', 'json', '--checks', 'extended'])).stdout) as typeof checks;
+  assert.ok(on.every((c) => c.state === 'on'));
+  assert.match(
+    (await runCli(['--list-checks', '--checks', 'extended'])).stdout,
+    /^Extended checks: on; they follow the 17 in the report:$/m,
   );
 });
 

@@ -176,7 +176,7 @@ test('policy: an expired acceptance is ignored with one warning; one that has no
     assert.equal(result(expired.byId, 'suid').Accepted, undefined);
     const warnings = expired.stderr.split('\n').filter((l) => l.includes('acceptance expired'));
     assert.equal(warnings.length, 1, `one warning for the run, whatever the images: ${expired.stderr}`);
-    // One human line by default (docs/errors.md "Logs"); JSON only when asked for.
+    // One human line by default (docs/errors.md, its opening); JSON only when asked for.
     assert.match(
       warnings[0] ?? '',
       /^oci-scan: warning: policy: acceptance expired, ignored .*\(check: suid; paths: \/\*\*; expires: 2020-01-31\)$/,

@@ -111,3 +111,10 @@ test('the audit help is wrapped at 80 columns and names every audit option', () 
   ])
     assert.ok(AUDIT_HELP.includes(option), option);
 });
+
+test('--checks: the check set reaches the scans (and so the verdict key); a wrong or repeated value is refused', async () => {
+  assert.equal((await config(['oci:./m'])).checkSet, undefined);
+  assert.equal((await config(['oci:./m', '--checks', 'extended'])).checkSet, 'extended');
+  await usage(['oci:./m', '--checks', 'most'], /^--checks "most": use default \(the 17 checks\), extended or all/);
+  await usage(['oci:./m', '--checks', 'all', '--checks', 'default'], /--checks was given more than once/);
+});

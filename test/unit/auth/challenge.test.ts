@@ -3,7 +3,8 @@ import { strict as assert } from 'node:assert';
 import pino from 'pino';
 import { parseChallenges } from '../../../src/auth/challenge.js';
 import { Credential } from '../../../src/auth/credentials.js';
-import { Authenticator, type RealmPolicy, type TokenHttp } from '../../../src/auth/token.js';
+import type { RealmPolicy } from '../../../src/auth/realm.js';
+import { Authenticator, type TokenHttp } from '../../../src/auth/token.js';
 import { isOciScanError } from '../../../src/errors.js';
 
 const cases: Array<[name: string, headers: string | string[], expected: Array<{ scheme: string; params: Record<string, string> }>]> = [

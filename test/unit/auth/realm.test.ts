@@ -9,14 +9,8 @@ import { strict as assert } from 'node:assert';
 import pino from 'pino';
 import { parseChallenges } from '../../../src/auth/challenge.js';
 import { Credential } from '../../../src/auth/credentials.js';
-import {
-  Authenticator,
-  checkRealm,
-  isLoopbackOrPrivate,
-  type HostResolver,
-  type RealmPolicy,
-  type ResolvedAddress,
-} from '../../../src/auth/token.js';
+import { checkRealm, isLoopbackOrPrivate, type HostResolver, type RealmPolicy, type ResolvedAddress } from '../../../src/auth/realm.js';
+import { Authenticator } from '../../../src/auth/token.js';
 import { isOciScanError, type ErrorCode } from '../../../src/errors.js';
 
 const PUBLIC: ResolvedAddress = { address: '203.0.113.10', family: 4 };

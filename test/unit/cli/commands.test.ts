@@ -198,3 +198,12 @@ test('-q silences progress in scan as in audit, unless --progress or OCI_SCAN_PR
   assert.equal((await configOf(['app', '-q'], { OCI_SCAN_PROGRESS: 'tty' })).progress, 'tty');
   assert.equal((await configOf(['app'], {})).progress, 'auto');
 });
+
+test('--checks default|extended|all: the check set of the run; anything else is a usage error', async () => {
+  assert.equal((await configOf(['app:1.0'], {})).checkSet, undefined);
+  for (const set of ['default', 'extended', 'all'] as const) assert.equal((await configOf(['app:1.0', '--checks', set], {})).checkSet, set);
+  await assert.rejects(
+    parseScanArgs(['app:1.0', '--checks', 'everything'], {}),
+    (e: unknown) => isOciScanError(e, 'USAGE') && /^--checks "everything": use default/.test(e.message),
+  );
+});

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_SEVERITY_CODES, exitCodeFor, runExitCode, severityCodes } from '../../../src/cli/exit-codes.js';
+import { DEFAULT_SEVERITY_CODES, runExitCode, severityCodes } from '../../../src/cli/exit-codes.js';
 import { describeFailure } from '../../../src/cli/output.js';
-import { OciScanError } from '../../../src/errors.js';
+import { exitCodeFor, OciScanError } from '../../../src/errors.js';
 import { imagesToScan } from '../../../src/scan.js';
 
 test('runExitCode: the highest severity without failures; with failures the first one in argument order, whatever the severities', () => {

@@ -1,5 +1,5 @@
 /**
- * Images that carry an `artifactType` (docs/reports.md, "artifactType"): a manifest whose
+ * Images that carry an `artifactType` (docs/reports.md, "Scan document"): a manifest whose
  * config is an image config and whose layers are filesystem layers is an image whatever its
  * artifactType says. That is how the runtimes read it: containers/image (podman) refuses a
  * manifest as a "non-image artifact" only when its config media type is not the image

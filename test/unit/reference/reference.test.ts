@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { apiHost, canonicalReference, parseReference } from '../../../src/reference/reference.js';
-import { exitCodeFor } from '../../../src/cli/exit-codes.js';
-import { isOciScanError } from '../../../src/errors.js';
+import { exitCodeFor, isOciScanError } from '../../../src/errors.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 

@@ -10,14 +10,16 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { ErrorObject } from 'ajv';
 import { generate } from '../../../scripts/validators.js';
-import { precompiledFor, runtimeAjv, schemaHash, WIRE_AJV_OPTIONS, wireSchemas } from '../../../src/image/wire.js';
-import * as wireModule from '../../../src/image/wire-validators.generated.js';
-import * as reportModule from '../../../src/report/schema-validators.generated.js';
-import * as policyModule from '../../../src/policy/schema-validator.generated.js';
-import * as auditModule from '../../../src/audit/schema-validators.generated.js';
-import { AUDIT_AJV_OPTIONS, AUDIT_SUMMARY_SCHEMA_URL } from '../../../src/audit/validate.js';
-import { REPORT_AJV_OPTIONS, reportSchemasHash, reportSchemaTexts, VALIDATOR_NAMES } from '../../../src/report/validate.js';
-import { POLICY_AJV_OPTIONS, POLICY_SCHEMA_URL } from '../../../src/policy/validate.js';
+import { precompiledFor, runtimeAjv, schemaHash } from '../../../src/schema/compile.js';
+import { lazyValidators, schemaFilesHash, schemaTexts, type SchemaFiles } from '../../../src/schema/files.js';
+import { WIRE_AJV_OPTIONS, wireSchemas } from '../../../src/schema/wire.js';
+import * as wireModule from '../../../src/schema/wire.generated.js';
+import * as reportModule from '../../../src/schema/report.generated.js';
+import * as policyModule from '../../../src/schema/policy.generated.js';
+import * as auditModule from '../../../src/schema/audit-summary.generated.js';
+import { AUDIT_AJV_OPTIONS, AUDIT_SUMMARY_SCHEMA_URL, AUDIT_SUMMARY_SCHEMAS } from '../../../src/audit/validate.js';
+import { REPORT_AJV_OPTIONS, REPORT_SCHEMAS } from '../../../src/report/validate.js';
+import { POLICY_AJV_OPTIONS, POLICY_SCHEMA_URL, POLICY_SCHEMAS } from '../../../src/policy/validate.js';
 
 const ROOT = new URL('../../../../', import.meta.url);
 
@@ -32,8 +34,18 @@ test('the code uses a precompiled validator for every wire schema, report schema
   const names = [...wireSchemas().keys()].sort();
   assert.deepEqual(names, ['catalog', 'index', 'manifest', 'tags']);
   for (const [name, schema] of wireSchemas()) assert.ok(precompiledFor(wireModule, name, schemaHash(schema)), `wire schema ${name}`);
-  const hash = reportSchemasHash(reportSchemaTexts());
-  for (const name of Object.values(VALIDATOR_NAMES)) assert.ok(precompiledFor(reportModule, name, hash), `report schema ${name}`);
+  const hash = schemaFilesHash(schemaTexts(REPORT_SCHEMAS));
+  for (const name of ['report', 'reportSet', 'scanDocument']) assert.ok(precompiledFor(reportModule, name, hash), `report schema ${name}`);
+  for (const set of [REPORT_SCHEMAS, AUDIT_SUMMARY_SCHEMAS, POLICY_SCHEMAS] as Array<SchemaFiles<string>>) {
+    assert.equal(set.precompiled === reportModule || set.precompiled === auditModule || set.precompiled === policyModule, true);
+    const made = lazyValidators(set)();
+    for (const name of Object.keys(set.validators))
+      assert.equal(
+        made[name],
+        precompiledFor(set.precompiled, name, schemaFilesHash(schemaTexts(set))),
+        `${set.files.join(', ')}: ${name} is the precompiled validator`,
+      );
+  }
   assert.ok(precompiledFor(policyModule, 'policy', schemaHash(readFileSync(POLICY_SCHEMA_URL, 'utf8'))));
   const auditHash = schemaHash(readFileSync(AUDIT_SUMMARY_SCHEMA_URL, 'utf8'));
   for (const name of ['summary', 'image']) assert.ok(precompiledFor(auditModule, name, auditHash), `audit ${name}`);
@@ -110,15 +122,15 @@ test('precompiled wire validators answer as ajv compiling the same schema at run
 });
 
 test('precompiled report and policy validators answer as ajv at run time, on real and damaged documents', () => {
-  const texts = reportSchemaTexts();
+  const texts = schemaTexts(REPORT_SCHEMAS);
   const ajv = runtimeAjv(REPORT_AJV_OPTIONS);
-  const schemas = Object.values(texts).map((t) => JSON.parse(t) as { $id: string });
+  const schemas = [...texts.values()].map((t) => JSON.parse(t) as { $id: string });
   for (const s of schemas) ajv.addSchema(s);
-  const hash = reportSchemasHash(texts);
-  const kinds = Object.keys(texts) as Array<keyof typeof texts>;
-  const pairs: Array<{ name: string; pre: Fn; live: Fn }> = kinds.map((kind, i) => ({
-    name: kind,
-    pre: precompiledFor(reportModule, VALIDATOR_NAMES[kind], hash) as Fn,
+  const hash = schemaFilesHash(texts);
+  const names = ['report', 'reportSet', 'scanDocument'];
+  const pairs: Array<{ name: string; pre: Fn; live: Fn }> = names.map((name, i) => ({
+    name,
+    pre: precompiledFor(reportModule, name, hash) as Fn,
     live: ajv.getSchema(schemas[i]?.$id ?? '') as Fn,
   }));
   const policyText = readFileSync(POLICY_SCHEMA_URL, 'utf8');
@@ -184,4 +196,13 @@ test('precompiled report and policy validators answer as ajv at run time, on rea
     }),
     { numRuns: 1500, seed: 12 },
   );
+});
+
+test('a set whose generated module is stale is compiled by ajv at run time, with the same answers', () => {
+  const stale: SchemaFiles<'policy'> = { ...POLICY_SCHEMAS, precompiled: { ...policyModule, hashes: { policy: 'f'.repeat(64) } } };
+  const live = lazyValidators(stale)();
+  const pre = lazyValidators(POLICY_SCHEMAS)();
+  assert.notEqual(live.policy, policyModule.policy);
+  for (const doc of [{ version: 1 }, { version: 2 }, { version: 1, accept: [{ check: 'suid', image: '*' }] }, 'x'])
+    assert.deepEqual(answer(live.policy, doc), answer(pre.policy, doc));
 });

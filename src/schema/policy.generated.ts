@@ -5,15 +5,18 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 export const policy = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:policy:1","title":"oci-scan policy","description":"What a team accepts and tunes (docs/ci.md, \"Policy\"): checks disabled or given another severity, findings accepted with a reason, and the data the checks read. Keys may be added in later versions, never changed.","type":"object","required":["version"],"additionalProperties":false,"properties":{"version":{"const":1,"description":"The format's version: 1"},"checks":{"description":"Per check id (the report's Id): disable it, or change the severity of its failure; `images` limits the rule to some images","type":"object","propertyNames":{"$ref":"#/$defs/checkId"},"additionalProperties":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"disabled":{"type":"boolean"},"severity":{"enum":["Critical","High","Medium","Low"]},"images":{"$ref":"#/$defs/globs"}}}},"accept":{"description":"Accepted findings: the paths a file check found that are known and accepted, each with why","type":"array","items":{"type":"object","required":["check","paths","reason"],"additionalProperties":false,"properties":{"check":{"$ref":"#/$defs/checkId"},"paths":{"description":"Globs over absolute paths: * and ? stay within a directory, ** crosses directories","$ref":"#/$defs/globs"},"reason":{"type":"string","pattern":"\\S","maxLength":1000},"expires":{"description":"Last day the acceptance holds (YYYY-MM-DD, UTC); after it the acceptance is ignored with a warning","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"},"images":{"$ref":"#/$defs/globs"}}}},"data":{"description":"The data the checks read (docs/checks.md, \"Tunable data\")","type":"object","additionalProperties":false,"properties":{"forbiddenPrograms":{"description":"add: names for the check forbidden-programs; per forbidden-program check id: names added to that check","type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"sudo":{"$ref":"#/$defs/addNames"},"su":{"$ref":"#/$defs/addNames"},"sshd":{"$ref":"#/$defs/addNames"},"ssh":{"$ref":"#/$defs/addNames"},"nc":{"$ref":"#/$defs/addNames"},"netcat":{"$ref":"#/$defs/addNames"},"socat":{"$ref":"#/$defs/addNames"}}},"criticalPorts":{"type":"object","additionalProperties":false,"properties":{"add":{"type":"array","items":{"type":"string","pattern":"^[0-9]{1,5}(/(tcp|udp|sctp))?$"},"maxItems":1000}}},"compilers":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"remove":{"$ref":"#/$defs/names"}}},"maxLayers":{"type":"integer","minimum":1,"maximum":100000},"requiredLabels":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1000},"maxItems":1000}}}},"$defs":{"checkId":{"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs"]},"globs":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"names":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}},"addNames":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"}}}}};
-const schema32 = {"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs"]};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:policy:1","title":"oci-scan policy","description":"What a team accepts and tunes (docs/ci.md, \"Policy\"): checks disabled or given another severity, findings accepted with a reason, and the data the checks read. Keys may be added in later versions, never changed.","type":"object","required":["version"],"additionalProperties":false,"properties":{"version":{"const":1,"description":"The format's version: 1"},"profile":{"description":"Which checks run: default (the 17), extended or all (the extended checks too, after the 17; docs/checks.md, \"Extended checks\"). --checks overrides it","enum":["default","extended","all"]},"checks":{"description":"Per check id (the report's Id): enable an extended check (or leave it out: enabled false), disable a check (it stays in its place and passes), or change the severity of its failure; `images` limits the rule to some images","type":"object","propertyNames":{"$ref":"#/$defs/checkId"},"additionalProperties":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"enabled":{"type":"boolean","description":"Extended checks only: true runs it whatever the profile, false leaves it out"},"disabled":{"type":"boolean"},"severity":{"enum":["Critical","High","Medium","Low"]},"images":{"$ref":"#/$defs/globs"}}}},"accept":{"description":"Accepted findings: the paths a file check found that are known and accepted, each with why","type":"array","items":{"type":"object","required":["check","paths","reason"],"additionalProperties":false,"properties":{"check":{"$ref":"#/$defs/checkId"},"paths":{"description":"Globs over absolute paths: * and ? stay within a directory, ** crosses directories","$ref":"#/$defs/globs"},"reason":{"type":"string","pattern":"\\S","maxLength":1000},"expires":{"description":"Last day the acceptance holds (YYYY-MM-DD, UTC); after it the acceptance is ignored with a warning","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"},"images":{"$ref":"#/$defs/globs"}}}},"data":{"description":"The data the checks read (docs/checks.md, \"Tunable data\")","type":"object","additionalProperties":false,"properties":{"forbiddenPrograms":{"description":"add: names for the check forbidden-programs; per forbidden-program check id: names added to that check","type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"sudo":{"$ref":"#/$defs/addNames"},"su":{"$ref":"#/$defs/addNames"},"sshd":{"$ref":"#/$defs/addNames"},"ssh":{"$ref":"#/$defs/addNames"},"nc":{"$ref":"#/$defs/addNames"},"netcat":{"$ref":"#/$defs/addNames"},"socat":{"$ref":"#/$defs/addNames"}}},"criticalPorts":{"type":"object","additionalProperties":false,"properties":{"add":{"type":"array","items":{"type":"string","pattern":"^[0-9]{1,5}(/(tcp|udp|sctp))?$"},"maxItems":1000}}},"compilers":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"remove":{"$ref":"#/$defs/names"}}},"maxLayers":{"type":"integer","minimum":1,"maximum":100000},"requiredLabels":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1000},"maxItems":1000},"secretEnv":{"description":"secrets-env: key words added to and removed from the default ones (PASSWORD, TOKEN, API_KEY, …), and variable names never judged by their name (their values' shapes still are)","type":"object","additionalProperties":false,"properties":{"addKeys":{"$ref":"#/$defs/keyWords"},"removeKeys":{"$ref":"#/$defs/keyWords"},"ignoreNames":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^=\\s]+$","maxLength":255}}}}}}},"$defs":{"checkId":{"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs","healthcheck","sensitive-volumes","add-instruction","build-history","secrets-env","empty-password","duplicate-ids"]},"globs":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"keyWords":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[A-Za-z0-9_]+$","maxLength":255}},"names":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}},"addNames":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"}}}}};
+const schema32 = {"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs","healthcheck","sensitive-volumes","add-instruction","build-history","secrets-env","empty-password","duplicate-ids"]};
 const schema33 = {"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}};
 const schema37 = {"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}};
+const schema42 = {"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[A-Za-z0-9_]+$","maxLength":255}};
 const func1 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("\\S", "u");
 const pattern5 = new RegExp("^\\d{4}-\\d{2}-\\d{2}$", "u");
 const pattern6 = new RegExp("^[^/\\s]+$", "u");
 const pattern8 = new RegExp("^[0-9]{1,5}(/(tcp|udp|sctp))?$", "u");
+const pattern11 = new RegExp("^[A-Za-z0-9_]+$", "u");
+const pattern13 = new RegExp("^[^=\\s]+$", "u");
 const schema38 = {"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"}}};
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -117,7 +120,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((key0 === "version") || (key0 === "checks")) || (key0 === "accept")) || (key0 === "data"))){
+if(!(((((key0 === "version") || (key0 === "profile")) || (key0 === "checks")) || (key0 === "accept")) || (key0 === "data"))){
 validate20.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -136,14 +139,27 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.checks !== undefined){
-let data1 = data.checks;
+if(data.profile !== undefined){
+let data1 = data.profile;
 const _errs3 = errors;
-if(errors === _errs3){
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-for(const key1 in data1){
-const _errs5 = errors;
-if(!((((((((((((((((((key1 === "tag-latest") || (key1 === "exposed-ports")) || (key1 === "default-user")) || (key1 === "labels")) || (key1 === "layer-count")) || (key1 === "startup-command")) || (key1 === "suid")) || (key1 === "sgid")) || (key1 === "sudo")) || (key1 === "su")) || (key1 === "sshd")) || (key1 === "ssh")) || (key1 === "nc")) || (key1 === "netcat")) || (key1 === "socat")) || (key1 === "compilers")) || (key1 === "os-type")) || (key1 === "forbidden-programs"))){
+if(!(((data1 === "default") || (data1 === "extended")) || (data1 === "all"))){
+validate20.errors = [{instancePath:instancePath+"/profile",schemaPath:"#/properties/profile/enum",keyword:"enum",params:{allowedValues: schema31.properties.profile.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.checks !== undefined){
+let data2 = data.checks;
+const _errs4 = errors;
+if(errors === _errs4){
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
+for(const key1 in data2){
+const _errs6 = errors;
+if(!(((((((((((((((((((((((((key1 === "tag-latest") || (key1 === "exposed-ports")) || (key1 === "default-user")) || (key1 === "labels")) || (key1 === "layer-count")) || (key1 === "startup-command")) || (key1 === "suid")) || (key1 === "sgid")) || (key1 === "sudo")) || (key1 === "su")) || (key1 === "sshd")) || (key1 === "ssh")) || (key1 === "nc")) || (key1 === "netcat")) || (key1 === "socat")) || (key1 === "compilers")) || (key1 === "os-type")) || (key1 === "forbidden-programs")) || (key1 === "healthcheck")) || (key1 === "sensitive-volumes")) || (key1 === "add-instruction")) || (key1 === "build-history")) || (key1 === "secrets-env")) || (key1 === "empty-password")) || (key1 === "duplicate-ids"))){
 const err0 = {instancePath:instancePath+"/checks",schemaPath:"#/$defs/checkId/enum",keyword:"enum",params:{allowedValues: schema32.enum},message:"must be equal to one of the allowed values",propertyName:key1};
 if(vErrors === null){
 vErrors = [err0];
@@ -153,7 +169,7 @@ vErrors.push(err0);
 }
 errors++;
 }
-var valid1 = _errs5 === errors;
+var valid1 = _errs6 === errors;
 if(!valid1){
 const err1 = {instancePath:instancePath+"/checks",schemaPath:"#/properties/checks/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
 if(vErrors === null){
@@ -169,79 +185,91 @@ break;
 }
 }
 if(valid1){
-for(const key2 in data1){
-let data2 = data1[key2];
-const _errs8 = errors;
-if(errors === _errs8){
-if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
-if(Object.keys(data2).length < 1){
+for(const key2 in data2){
+let data3 = data2[key2];
+const _errs9 = errors;
+if(errors === _errs9){
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+if(Object.keys(data3).length < 1){
 validate20.errors = [{instancePath:instancePath+"/checks/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/checks/additionalProperties/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties"}];
 return false;
 }
 else {
-const _errs10 = errors;
-for(const key3 in data2){
-if(!(((key3 === "disabled") || (key3 === "severity")) || (key3 === "images"))){
+const _errs11 = errors;
+for(const key3 in data3){
+if(!((((key3 === "enabled") || (key3 === "disabled")) || (key3 === "severity")) || (key3 === "images"))){
 validate20.errors = [{instancePath:instancePath+"/checks/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/checks/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs10 === errors){
-if(data2.disabled !== undefined){
-const _errs11 = errors;
-if(typeof data2.disabled !== "boolean"){
+if(_errs11 === errors){
+if(data3.enabled !== undefined){
+const _errs12 = errors;
+if(typeof data3.enabled !== "boolean"){
+validate20.errors = [{instancePath:instancePath+"/checks/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/enabled",schemaPath:"#/properties/checks/additionalProperties/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid4 = _errs12 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data3.disabled !== undefined){
+const _errs14 = errors;
+if(typeof data3.disabled !== "boolean"){
 validate20.errors = [{instancePath:instancePath+"/checks/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/disabled",schemaPath:"#/properties/checks/additionalProperties/properties/disabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid4 = _errs11 === errors;
+var valid4 = _errs14 === errors;
 }
 else {
 var valid4 = true;
 }
 if(valid4){
-if(data2.severity !== undefined){
-let data4 = data2.severity;
-const _errs13 = errors;
-if(!((((data4 === "Critical") || (data4 === "High")) || (data4 === "Medium")) || (data4 === "Low"))){
+if(data3.severity !== undefined){
+let data6 = data3.severity;
+const _errs16 = errors;
+if(!((((data6 === "Critical") || (data6 === "High")) || (data6 === "Medium")) || (data6 === "Low"))){
 validate20.errors = [{instancePath:instancePath+"/checks/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/severity",schemaPath:"#/properties/checks/additionalProperties/properties/severity/enum",keyword:"enum",params:{allowedValues: schema31.properties.checks.additionalProperties.properties.severity.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
-var valid4 = _errs13 === errors;
+var valid4 = _errs16 === errors;
 }
 else {
 var valid4 = true;
 }
 if(valid4){
-if(data2.images !== undefined){
-let data5 = data2.images;
-const _errs14 = errors;
-const _errs15 = errors;
-if(errors === _errs15){
-if(Array.isArray(data5)){
-if(data5.length > 1000){
+if(data3.images !== undefined){
+let data7 = data3.images;
+const _errs17 = errors;
+const _errs18 = errors;
+if(errors === _errs18){
+if(Array.isArray(data7)){
+if(data7.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/checks/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/images",schemaPath:"#/$defs/globs/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
-if(data5.length < 1){
+if(data7.length < 1){
 validate20.errors = [{instancePath:instancePath+"/checks/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/images",schemaPath:"#/$defs/globs/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
 var valid6 = true;
-const len0 = data5.length;
+const len0 = data7.length;
 for(let i0=0; i0<len0; i0++){
-let data6 = data5[i0];
-const _errs17 = errors;
-if(errors === _errs17){
-if(typeof data6 === "string"){
-if(func1(data6) > 4096){
+let data8 = data7[i0];
+const _errs20 = errors;
+if(errors === _errs20){
+if(typeof data8 === "string"){
+if(func1(data8) > 4096){
 validate20.errors = [{instancePath:instancePath+"/checks/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/images/" + i0,schemaPath:"#/$defs/globs/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
 return false;
 }
 else {
-if(func1(data6) < 1){
+if(func1(data8) < 1){
 validate20.errors = [{instancePath:instancePath+"/checks/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/images/" + i0,schemaPath:"#/$defs/globs/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -252,7 +280,7 @@ validate20.errors = [{instancePath:instancePath+"/checks/" + key2.replace(/~/g, 
 return false;
 }
 }
-var valid6 = _errs17 === errors;
+var valid6 = _errs20 === errors;
 if(!valid6){
 break;
 }
@@ -265,10 +293,11 @@ validate20.errors = [{instancePath:instancePath+"/checks/" + key2.replace(/~/g, 
 return false;
 }
 }
-var valid4 = _errs14 === errors;
+var valid4 = _errs17 === errors;
 }
 else {
 var valid4 = true;
+}
 }
 }
 }
@@ -280,7 +309,7 @@ validate20.errors = [{instancePath:instancePath+"/checks/" + key2.replace(/~/g, 
 return false;
 }
 }
-var valid3 = _errs8 === errors;
+var valid3 = _errs9 === errors;
 if(!valid3){
 break;
 }
@@ -292,81 +321,81 @@ validate20.errors = [{instancePath:instancePath+"/checks",schemaPath:"#/properti
 return false;
 }
 }
-var valid0 = _errs3 === errors;
+var valid0 = _errs4 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.accept !== undefined){
-let data7 = data.accept;
-const _errs19 = errors;
-if(errors === _errs19){
-if(Array.isArray(data7)){
+let data9 = data.accept;
+const _errs22 = errors;
+if(errors === _errs22){
+if(Array.isArray(data9)){
 var valid7 = true;
-const len1 = data7.length;
+const len1 = data9.length;
 for(let i1=0; i1<len1; i1++){
-let data8 = data7[i1];
-const _errs21 = errors;
-if(errors === _errs21){
-if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
+let data10 = data9[i1];
+const _errs24 = errors;
+if(errors === _errs24){
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 let missing1;
-if((((data8.check === undefined) && (missing1 = "check")) || ((data8.paths === undefined) && (missing1 = "paths"))) || ((data8.reason === undefined) && (missing1 = "reason"))){
+if((((data10.check === undefined) && (missing1 = "check")) || ((data10.paths === undefined) && (missing1 = "paths"))) || ((data10.reason === undefined) && (missing1 = "reason"))){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1,schemaPath:"#/properties/accept/items/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
-const _errs23 = errors;
-for(const key4 in data8){
+const _errs26 = errors;
+for(const key4 in data10){
 if(!(((((key4 === "check") || (key4 === "paths")) || (key4 === "reason")) || (key4 === "expires")) || (key4 === "images"))){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1,schemaPath:"#/properties/accept/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs23 === errors){
-if(data8.check !== undefined){
-let data9 = data8.check;
-const _errs24 = errors;
-if(!((((((((((((((((((data9 === "tag-latest") || (data9 === "exposed-ports")) || (data9 === "default-user")) || (data9 === "labels")) || (data9 === "layer-count")) || (data9 === "startup-command")) || (data9 === "suid")) || (data9 === "sgid")) || (data9 === "sudo")) || (data9 === "su")) || (data9 === "sshd")) || (data9 === "ssh")) || (data9 === "nc")) || (data9 === "netcat")) || (data9 === "socat")) || (data9 === "compilers")) || (data9 === "os-type")) || (data9 === "forbidden-programs"))){
+if(_errs26 === errors){
+if(data10.check !== undefined){
+let data11 = data10.check;
+const _errs27 = errors;
+if(!(((((((((((((((((((((((((data11 === "tag-latest") || (data11 === "exposed-ports")) || (data11 === "default-user")) || (data11 === "labels")) || (data11 === "layer-count")) || (data11 === "startup-command")) || (data11 === "suid")) || (data11 === "sgid")) || (data11 === "sudo")) || (data11 === "su")) || (data11 === "sshd")) || (data11 === "ssh")) || (data11 === "nc")) || (data11 === "netcat")) || (data11 === "socat")) || (data11 === "compilers")) || (data11 === "os-type")) || (data11 === "forbidden-programs")) || (data11 === "healthcheck")) || (data11 === "sensitive-volumes")) || (data11 === "add-instruction")) || (data11 === "build-history")) || (data11 === "secrets-env")) || (data11 === "empty-password")) || (data11 === "duplicate-ids"))){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/check",schemaPath:"#/$defs/checkId/enum",keyword:"enum",params:{allowedValues: schema32.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
-var valid8 = _errs24 === errors;
+var valid8 = _errs27 === errors;
 }
 else {
 var valid8 = true;
 }
 if(valid8){
-if(data8.paths !== undefined){
-let data10 = data8.paths;
-const _errs26 = errors;
-const _errs27 = errors;
-if(errors === _errs27){
-if(Array.isArray(data10)){
-if(data10.length > 1000){
+if(data10.paths !== undefined){
+let data12 = data10.paths;
+const _errs29 = errors;
+const _errs30 = errors;
+if(errors === _errs30){
+if(Array.isArray(data12)){
+if(data12.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/paths",schemaPath:"#/$defs/globs/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
-if(data10.length < 1){
+if(data12.length < 1){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/paths",schemaPath:"#/$defs/globs/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
 var valid11 = true;
-const len2 = data10.length;
+const len2 = data12.length;
 for(let i2=0; i2<len2; i2++){
-let data11 = data10[i2];
-const _errs29 = errors;
-if(errors === _errs29){
-if(typeof data11 === "string"){
-if(func1(data11) > 4096){
+let data13 = data12[i2];
+const _errs32 = errors;
+if(errors === _errs32){
+if(typeof data13 === "string"){
+if(func1(data13) > 4096){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/paths/" + i2,schemaPath:"#/$defs/globs/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
 return false;
 }
 else {
-if(func1(data11) < 1){
+if(func1(data13) < 1){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/paths/" + i2,schemaPath:"#/$defs/globs/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -377,7 +406,7 @@ validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/paths/" + i2,s
 return false;
 }
 }
-var valid11 = _errs29 === errors;
+var valid11 = _errs32 === errors;
 if(!valid11){
 break;
 }
@@ -390,23 +419,23 @@ validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/paths",schemaP
 return false;
 }
 }
-var valid8 = _errs26 === errors;
+var valid8 = _errs29 === errors;
 }
 else {
 var valid8 = true;
 }
 if(valid8){
-if(data8.reason !== undefined){
-let data12 = data8.reason;
-const _errs31 = errors;
-if(errors === _errs31){
-if(typeof data12 === "string"){
-if(func1(data12) > 1000){
+if(data10.reason !== undefined){
+let data14 = data10.reason;
+const _errs34 = errors;
+if(errors === _errs34){
+if(typeof data14 === "string"){
+if(func1(data14) > 1000){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/reason",schemaPath:"#/properties/accept/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
 return false;
 }
 else {
-if(!pattern4.test(data12)){
+if(!pattern4.test(data14)){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/reason",schemaPath:"#/properties/accept/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "\\S"},message:"must match pattern \""+"\\S"+"\""}];
 return false;
 }
@@ -417,18 +446,18 @@ validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/reason",schema
 return false;
 }
 }
-var valid8 = _errs31 === errors;
+var valid8 = _errs34 === errors;
 }
 else {
 var valid8 = true;
 }
 if(valid8){
-if(data8.expires !== undefined){
-let data13 = data8.expires;
-const _errs33 = errors;
-if(errors === _errs33){
-if(typeof data13 === "string"){
-if(!pattern5.test(data13)){
+if(data10.expires !== undefined){
+let data15 = data10.expires;
+const _errs36 = errors;
+if(errors === _errs36){
+if(typeof data15 === "string"){
+if(!pattern5.test(data15)){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/expires",schemaPath:"#/properties/accept/items/properties/expires/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}$"+"\""}];
 return false;
 }
@@ -438,41 +467,41 @@ validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/expires",schem
 return false;
 }
 }
-var valid8 = _errs33 === errors;
+var valid8 = _errs36 === errors;
 }
 else {
 var valid8 = true;
 }
 if(valid8){
-if(data8.images !== undefined){
-let data14 = data8.images;
-const _errs35 = errors;
-const _errs36 = errors;
-if(errors === _errs36){
-if(Array.isArray(data14)){
-if(data14.length > 1000){
+if(data10.images !== undefined){
+let data16 = data10.images;
+const _errs38 = errors;
+const _errs39 = errors;
+if(errors === _errs39){
+if(Array.isArray(data16)){
+if(data16.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/images",schemaPath:"#/$defs/globs/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
-if(data14.length < 1){
+if(data16.length < 1){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/images",schemaPath:"#/$defs/globs/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
 var valid13 = true;
-const len3 = data14.length;
+const len3 = data16.length;
 for(let i3=0; i3<len3; i3++){
-let data15 = data14[i3];
-const _errs38 = errors;
-if(errors === _errs38){
-if(typeof data15 === "string"){
-if(func1(data15) > 4096){
+let data17 = data16[i3];
+const _errs41 = errors;
+if(errors === _errs41){
+if(typeof data17 === "string"){
+if(func1(data17) > 4096){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/images/" + i3,schemaPath:"#/$defs/globs/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
 return false;
 }
 else {
-if(func1(data15) < 1){
+if(func1(data17) < 1){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/images/" + i3,schemaPath:"#/$defs/globs/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -483,7 +512,7 @@ validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/images/" + i3,
 return false;
 }
 }
-var valid13 = _errs38 === errors;
+var valid13 = _errs41 === errors;
 if(!valid13){
 break;
 }
@@ -496,7 +525,7 @@ validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/images",schema
 return false;
 }
 }
-var valid8 = _errs35 === errors;
+var valid8 = _errs38 === errors;
 }
 else {
 var valid8 = true;
@@ -513,7 +542,7 @@ validate20.errors = [{instancePath:instancePath+"/accept/" + i1,schemaPath:"#/pr
 return false;
 }
 }
-var valid7 = _errs21 === errors;
+var valid7 = _errs24 === errors;
 if(!valid7){
 break;
 }
@@ -524,64 +553,64 @@ validate20.errors = [{instancePath:instancePath+"/accept",schemaPath:"#/properti
 return false;
 }
 }
-var valid0 = _errs19 === errors;
+var valid0 = _errs22 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.data !== undefined){
-let data16 = data.data;
-const _errs40 = errors;
-if(errors === _errs40){
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
-const _errs42 = errors;
-for(const key5 in data16){
-if(!(((((key5 === "forbiddenPrograms") || (key5 === "criticalPorts")) || (key5 === "compilers")) || (key5 === "maxLayers")) || (key5 === "requiredLabels"))){
+let data18 = data.data;
+const _errs43 = errors;
+if(errors === _errs43){
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+const _errs45 = errors;
+for(const key5 in data18){
+if(!((((((key5 === "forbiddenPrograms") || (key5 === "criticalPorts")) || (key5 === "compilers")) || (key5 === "maxLayers")) || (key5 === "requiredLabels")) || (key5 === "secretEnv"))){
 validate20.errors = [{instancePath:instancePath+"/data",schemaPath:"#/properties/data/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs42 === errors){
-if(data16.forbiddenPrograms !== undefined){
-let data17 = data16.forbiddenPrograms;
-const _errs43 = errors;
-if(errors === _errs43){
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-const _errs45 = errors;
-for(const key6 in data17){
+if(_errs45 === errors){
+if(data18.forbiddenPrograms !== undefined){
+let data19 = data18.forbiddenPrograms;
+const _errs46 = errors;
+if(errors === _errs46){
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+const _errs48 = errors;
+for(const key6 in data19){
 if(!((((((((key6 === "add") || (key6 === "sudo")) || (key6 === "su")) || (key6 === "sshd")) || (key6 === "ssh")) || (key6 === "nc")) || (key6 === "netcat")) || (key6 === "socat"))){
 validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms",schemaPath:"#/properties/data/properties/forbiddenPrograms/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs45 === errors){
-if(data17.add !== undefined){
-let data18 = data17.add;
-const _errs46 = errors;
-const _errs47 = errors;
-if(errors === _errs47){
-if(Array.isArray(data18)){
-if(data18.length > 1000){
+if(_errs48 === errors){
+if(data19.add !== undefined){
+let data20 = data19.add;
+const _errs49 = errors;
+const _errs50 = errors;
+if(errors === _errs50){
+if(Array.isArray(data20)){
+if(data20.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add",schemaPath:"#/$defs/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid17 = true;
-const len4 = data18.length;
+const len4 = data20.length;
 for(let i4=0; i4<len4; i4++){
-let data19 = data18[i4];
-const _errs49 = errors;
-if(errors === _errs49){
-if(typeof data19 === "string"){
-if(func1(data19) > 255){
+let data21 = data20[i4];
+const _errs52 = errors;
+if(errors === _errs52){
+if(typeof data21 === "string"){
+if(func1(data21) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add/" + i4,schemaPath:"#/$defs/names/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(!pattern6.test(data19)){
+if(!pattern6.test(data21)){
 validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add/" + i4,schemaPath:"#/$defs/names/items/pattern",keyword:"pattern",params:{pattern: "^[^/\\s]+$"},message:"must match pattern \""+"^[^/\\s]+$"+"\""}];
 return false;
 }
@@ -592,7 +621,7 @@ validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add/" +
 return false;
 }
 }
-var valid17 = _errs49 === errors;
+var valid17 = _errs52 === errors;
 if(!valid17){
 break;
 }
@@ -604,51 +633,15 @@ validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add",sc
 return false;
 }
 }
-var valid15 = _errs46 === errors;
+var valid15 = _errs49 === errors;
 }
 else {
 var valid15 = true;
 }
 if(valid15){
-if(data17.sudo !== undefined){
-const _errs51 = errors;
-if(!(validate21(data17.sudo, {instancePath:instancePath+"/data/forbiddenPrograms/sudo",parentData:data17,parentDataProperty:"sudo",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
-errors = vErrors.length;
-}
-var valid15 = _errs51 === errors;
-}
-else {
-var valid15 = true;
-}
-if(valid15){
-if(data17.su !== undefined){
-const _errs52 = errors;
-if(!(validate21(data17.su, {instancePath:instancePath+"/data/forbiddenPrograms/su",parentData:data17,parentDataProperty:"su",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
-errors = vErrors.length;
-}
-var valid15 = _errs52 === errors;
-}
-else {
-var valid15 = true;
-}
-if(valid15){
-if(data17.sshd !== undefined){
-const _errs53 = errors;
-if(!(validate21(data17.sshd, {instancePath:instancePath+"/data/forbiddenPrograms/sshd",parentData:data17,parentDataProperty:"sshd",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
-errors = vErrors.length;
-}
-var valid15 = _errs53 === errors;
-}
-else {
-var valid15 = true;
-}
-if(valid15){
-if(data17.ssh !== undefined){
+if(data19.sudo !== undefined){
 const _errs54 = errors;
-if(!(validate21(data17.ssh, {instancePath:instancePath+"/data/forbiddenPrograms/ssh",parentData:data17,parentDataProperty:"ssh",rootData,dynamicAnchors}))){
+if(!(validate21(data19.sudo, {instancePath:instancePath+"/data/forbiddenPrograms/sudo",parentData:data19,parentDataProperty:"sudo",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
@@ -658,9 +651,9 @@ else {
 var valid15 = true;
 }
 if(valid15){
-if(data17.nc !== undefined){
+if(data19.su !== undefined){
 const _errs55 = errors;
-if(!(validate21(data17.nc, {instancePath:instancePath+"/data/forbiddenPrograms/nc",parentData:data17,parentDataProperty:"nc",rootData,dynamicAnchors}))){
+if(!(validate21(data19.su, {instancePath:instancePath+"/data/forbiddenPrograms/su",parentData:data19,parentDataProperty:"su",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
@@ -670,9 +663,9 @@ else {
 var valid15 = true;
 }
 if(valid15){
-if(data17.netcat !== undefined){
+if(data19.sshd !== undefined){
 const _errs56 = errors;
-if(!(validate21(data17.netcat, {instancePath:instancePath+"/data/forbiddenPrograms/netcat",parentData:data17,parentDataProperty:"netcat",rootData,dynamicAnchors}))){
+if(!(validate21(data19.sshd, {instancePath:instancePath+"/data/forbiddenPrograms/sshd",parentData:data19,parentDataProperty:"sshd",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
@@ -682,13 +675,49 @@ else {
 var valid15 = true;
 }
 if(valid15){
-if(data17.socat !== undefined){
+if(data19.ssh !== undefined){
 const _errs57 = errors;
-if(!(validate21(data17.socat, {instancePath:instancePath+"/data/forbiddenPrograms/socat",parentData:data17,parentDataProperty:"socat",rootData,dynamicAnchors}))){
+if(!(validate21(data19.ssh, {instancePath:instancePath+"/data/forbiddenPrograms/ssh",parentData:data19,parentDataProperty:"ssh",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
 var valid15 = _errs57 === errors;
+}
+else {
+var valid15 = true;
+}
+if(valid15){
+if(data19.nc !== undefined){
+const _errs58 = errors;
+if(!(validate21(data19.nc, {instancePath:instancePath+"/data/forbiddenPrograms/nc",parentData:data19,parentDataProperty:"nc",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
+errors = vErrors.length;
+}
+var valid15 = _errs58 === errors;
+}
+else {
+var valid15 = true;
+}
+if(valid15){
+if(data19.netcat !== undefined){
+const _errs59 = errors;
+if(!(validate21(data19.netcat, {instancePath:instancePath+"/data/forbiddenPrograms/netcat",parentData:data19,parentDataProperty:"netcat",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
+errors = vErrors.length;
+}
+var valid15 = _errs59 === errors;
+}
+else {
+var valid15 = true;
+}
+if(valid15){
+if(data19.socat !== undefined){
+const _errs60 = errors;
+if(!(validate21(data19.socat, {instancePath:instancePath+"/data/forbiddenPrograms/socat",parentData:data19,parentDataProperty:"socat",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
+errors = vErrors.length;
+}
+var valid15 = _errs60 === errors;
 }
 else {
 var valid15 = true;
@@ -707,44 +736,44 @@ validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms",schema
 return false;
 }
 }
-var valid14 = _errs43 === errors;
+var valid14 = _errs46 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data16.criticalPorts !== undefined){
-let data27 = data16.criticalPorts;
-const _errs58 = errors;
-if(errors === _errs58){
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-const _errs60 = errors;
-for(const key7 in data27){
+if(data18.criticalPorts !== undefined){
+let data29 = data18.criticalPorts;
+const _errs61 = errors;
+if(errors === _errs61){
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+const _errs63 = errors;
+for(const key7 in data29){
 if(!(key7 === "add")){
 validate20.errors = [{instancePath:instancePath+"/data/criticalPorts",schemaPath:"#/properties/data/properties/criticalPorts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs60 === errors){
-if(data27.add !== undefined){
-let data28 = data27.add;
-const _errs61 = errors;
-if(errors === _errs61){
-if(Array.isArray(data28)){
-if(data28.length > 1000){
+if(_errs63 === errors){
+if(data29.add !== undefined){
+let data30 = data29.add;
+const _errs64 = errors;
+if(errors === _errs64){
+if(Array.isArray(data30)){
+if(data30.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/criticalPorts/add",schemaPath:"#/properties/data/properties/criticalPorts/properties/add/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid19 = true;
-const len5 = data28.length;
+const len5 = data30.length;
 for(let i5=0; i5<len5; i5++){
-let data29 = data28[i5];
-const _errs63 = errors;
-if(errors === _errs63){
-if(typeof data29 === "string"){
-if(!pattern8.test(data29)){
+let data31 = data30[i5];
+const _errs66 = errors;
+if(errors === _errs66){
+if(typeof data31 === "string"){
+if(!pattern8.test(data31)){
 validate20.errors = [{instancePath:instancePath+"/data/criticalPorts/add/" + i5,schemaPath:"#/properties/data/properties/criticalPorts/properties/add/items/pattern",keyword:"pattern",params:{pattern: "^[0-9]{1,5}(/(tcp|udp|sctp))?$"},message:"must match pattern \""+"^[0-9]{1,5}(/(tcp|udp|sctp))?$"+"\""}];
 return false;
 }
@@ -754,7 +783,7 @@ validate20.errors = [{instancePath:instancePath+"/data/criticalPorts/add/" + i5,
 return false;
 }
 }
-var valid19 = _errs63 === errors;
+var valid19 = _errs66 === errors;
 if(!valid19){
 break;
 }
@@ -774,50 +803,50 @@ validate20.errors = [{instancePath:instancePath+"/data/criticalPorts",schemaPath
 return false;
 }
 }
-var valid14 = _errs58 === errors;
+var valid14 = _errs61 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data16.compilers !== undefined){
-let data30 = data16.compilers;
-const _errs65 = errors;
-if(errors === _errs65){
-if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
-const _errs67 = errors;
-for(const key8 in data30){
+if(data18.compilers !== undefined){
+let data32 = data18.compilers;
+const _errs68 = errors;
+if(errors === _errs68){
+if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
+const _errs70 = errors;
+for(const key8 in data32){
 if(!((key8 === "add") || (key8 === "remove"))){
 validate20.errors = [{instancePath:instancePath+"/data/compilers",schemaPath:"#/properties/data/properties/compilers/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs67 === errors){
-if(data30.add !== undefined){
-let data31 = data30.add;
-const _errs68 = errors;
-const _errs69 = errors;
-if(errors === _errs69){
-if(Array.isArray(data31)){
-if(data31.length > 1000){
+if(_errs70 === errors){
+if(data32.add !== undefined){
+let data33 = data32.add;
+const _errs71 = errors;
+const _errs72 = errors;
+if(errors === _errs72){
+if(Array.isArray(data33)){
+if(data33.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/add",schemaPath:"#/$defs/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid22 = true;
-const len6 = data31.length;
+const len6 = data33.length;
 for(let i6=0; i6<len6; i6++){
-let data32 = data31[i6];
-const _errs71 = errors;
-if(errors === _errs71){
-if(typeof data32 === "string"){
-if(func1(data32) > 255){
+let data34 = data33[i6];
+const _errs74 = errors;
+if(errors === _errs74){
+if(typeof data34 === "string"){
+if(func1(data34) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/add/" + i6,schemaPath:"#/$defs/names/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(!pattern6.test(data32)){
+if(!pattern6.test(data34)){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/add/" + i6,schemaPath:"#/$defs/names/items/pattern",keyword:"pattern",params:{pattern: "^[^/\\s]+$"},message:"must match pattern \""+"^[^/\\s]+$"+"\""}];
 return false;
 }
@@ -828,7 +857,7 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers/add/" + i6,sche
 return false;
 }
 }
-var valid22 = _errs71 === errors;
+var valid22 = _errs74 === errors;
 if(!valid22){
 break;
 }
@@ -840,36 +869,36 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers/add",schemaPath
 return false;
 }
 }
-var valid20 = _errs68 === errors;
+var valid20 = _errs71 === errors;
 }
 else {
 var valid20 = true;
 }
 if(valid20){
-if(data30.remove !== undefined){
-let data33 = data30.remove;
-const _errs73 = errors;
-const _errs74 = errors;
-if(errors === _errs74){
-if(Array.isArray(data33)){
-if(data33.length > 1000){
+if(data32.remove !== undefined){
+let data35 = data32.remove;
+const _errs76 = errors;
+const _errs77 = errors;
+if(errors === _errs77){
+if(Array.isArray(data35)){
+if(data35.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/remove",schemaPath:"#/$defs/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid24 = true;
-const len7 = data33.length;
+const len7 = data35.length;
 for(let i7=0; i7<len7; i7++){
-let data34 = data33[i7];
-const _errs76 = errors;
-if(errors === _errs76){
-if(typeof data34 === "string"){
-if(func1(data34) > 255){
+let data36 = data35[i7];
+const _errs79 = errors;
+if(errors === _errs79){
+if(typeof data36 === "string"){
+if(func1(data36) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/remove/" + i7,schemaPath:"#/$defs/names/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(!pattern6.test(data34)){
+if(!pattern6.test(data36)){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/remove/" + i7,schemaPath:"#/$defs/names/items/pattern",keyword:"pattern",params:{pattern: "^[^/\\s]+$"},message:"must match pattern \""+"^[^/\\s]+$"+"\""}];
 return false;
 }
@@ -880,7 +909,7 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers/remove/" + i7,s
 return false;
 }
 }
-var valid24 = _errs76 === errors;
+var valid24 = _errs79 === errors;
 if(!valid24){
 break;
 }
@@ -892,7 +921,7 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers/remove",schemaP
 return false;
 }
 }
-var valid20 = _errs73 === errors;
+var valid20 = _errs76 === errors;
 }
 else {
 var valid20 = true;
@@ -905,62 +934,62 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers",schemaPath:"#/
 return false;
 }
 }
-var valid14 = _errs65 === errors;
+var valid14 = _errs68 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data16.maxLayers !== undefined){
-let data35 = data16.maxLayers;
-const _errs78 = errors;
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+if(data18.maxLayers !== undefined){
+let data37 = data18.maxLayers;
+const _errs81 = errors;
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
 validate20.errors = [{instancePath:instancePath+"/data/maxLayers",schemaPath:"#/properties/data/properties/maxLayers/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs78){
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 100000 || isNaN(data35)){
+if(errors === _errs81){
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 > 100000 || isNaN(data37)){
 validate20.errors = [{instancePath:instancePath+"/data/maxLayers",schemaPath:"#/properties/data/properties/maxLayers/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"}];
 return false;
 }
 else {
-if(data35 < 1 || isNaN(data35)){
+if(data37 < 1 || isNaN(data37)){
 validate20.errors = [{instancePath:instancePath+"/data/maxLayers",schemaPath:"#/properties/data/properties/maxLayers/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
 }
-var valid14 = _errs78 === errors;
+var valid14 = _errs81 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data16.requiredLabels !== undefined){
-let data36 = data16.requiredLabels;
-const _errs80 = errors;
-if(errors === _errs80){
-if(Array.isArray(data36)){
-if(data36.length > 1000){
+if(data18.requiredLabels !== undefined){
+let data38 = data18.requiredLabels;
+const _errs83 = errors;
+if(errors === _errs83){
+if(Array.isArray(data38)){
+if(data38.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/requiredLabels",schemaPath:"#/properties/data/properties/requiredLabels/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid25 = true;
-const len8 = data36.length;
+const len8 = data38.length;
 for(let i8=0; i8<len8; i8++){
-let data37 = data36[i8];
-const _errs82 = errors;
-if(errors === _errs82){
-if(typeof data37 === "string"){
-if(func1(data37) > 1000){
+let data39 = data38[i8];
+const _errs85 = errors;
+if(errors === _errs85){
+if(typeof data39 === "string"){
+if(func1(data39) > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/requiredLabels/" + i8,schemaPath:"#/properties/data/properties/requiredLabels/items/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
 return false;
 }
 else {
-if(func1(data37) < 1){
+if(func1(data39) < 1){
 validate20.errors = [{instancePath:instancePath+"/data/requiredLabels/" + i8,schemaPath:"#/properties/data/properties/requiredLabels/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -971,7 +1000,7 @@ validate20.errors = [{instancePath:instancePath+"/data/requiredLabels/" + i8,sch
 return false;
 }
 }
-var valid25 = _errs82 === errors;
+var valid25 = _errs85 === errors;
 if(!valid25){
 break;
 }
@@ -983,10 +1012,194 @@ validate20.errors = [{instancePath:instancePath+"/data/requiredLabels",schemaPat
 return false;
 }
 }
-var valid14 = _errs80 === errors;
+var valid14 = _errs83 === errors;
 }
 else {
 var valid14 = true;
+}
+if(valid14){
+if(data18.secretEnv !== undefined){
+let data40 = data18.secretEnv;
+const _errs87 = errors;
+if(errors === _errs87){
+if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
+const _errs89 = errors;
+for(const key9 in data40){
+if(!(((key9 === "addKeys") || (key9 === "removeKeys")) || (key9 === "ignoreNames"))){
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv",schemaPath:"#/properties/data/properties/secretEnv/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs89 === errors){
+if(data40.addKeys !== undefined){
+let data41 = data40.addKeys;
+const _errs90 = errors;
+const _errs91 = errors;
+if(errors === _errs91){
+if(Array.isArray(data41)){
+if(data41.length > 1000){
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/addKeys",schemaPath:"#/$defs/keyWords/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+return false;
+}
+else {
+var valid28 = true;
+const len9 = data41.length;
+for(let i9=0; i9<len9; i9++){
+let data42 = data41[i9];
+const _errs93 = errors;
+if(errors === _errs93){
+if(typeof data42 === "string"){
+if(func1(data42) > 255){
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/addKeys/" + i9,schemaPath:"#/$defs/keyWords/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
+return false;
+}
+else {
+if(!pattern11.test(data42)){
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/addKeys/" + i9,schemaPath:"#/$defs/keyWords/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_]+$"},message:"must match pattern \""+"^[A-Za-z0-9_]+$"+"\""}];
+return false;
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/addKeys/" + i9,schemaPath:"#/$defs/keyWords/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid28 = _errs93 === errors;
+if(!valid28){
+break;
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/addKeys",schemaPath:"#/$defs/keyWords/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid26 = _errs90 === errors;
+}
+else {
+var valid26 = true;
+}
+if(valid26){
+if(data40.removeKeys !== undefined){
+let data43 = data40.removeKeys;
+const _errs95 = errors;
+const _errs96 = errors;
+if(errors === _errs96){
+if(Array.isArray(data43)){
+if(data43.length > 1000){
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/removeKeys",schemaPath:"#/$defs/keyWords/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+return false;
+}
+else {
+var valid30 = true;
+const len10 = data43.length;
+for(let i10=0; i10<len10; i10++){
+let data44 = data43[i10];
+const _errs98 = errors;
+if(errors === _errs98){
+if(typeof data44 === "string"){
+if(func1(data44) > 255){
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/removeKeys/" + i10,schemaPath:"#/$defs/keyWords/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
+return false;
+}
+else {
+if(!pattern11.test(data44)){
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/removeKeys/" + i10,schemaPath:"#/$defs/keyWords/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_]+$"},message:"must match pattern \""+"^[A-Za-z0-9_]+$"+"\""}];
+return false;
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/removeKeys/" + i10,schemaPath:"#/$defs/keyWords/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid30 = _errs98 === errors;
+if(!valid30){
+break;
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/removeKeys",schemaPath:"#/$defs/keyWords/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid26 = _errs95 === errors;
+}
+else {
+var valid26 = true;
+}
+if(valid26){
+if(data40.ignoreNames !== undefined){
+let data45 = data40.ignoreNames;
+const _errs100 = errors;
+if(errors === _errs100){
+if(Array.isArray(data45)){
+if(data45.length > 1000){
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/ignoreNames",schemaPath:"#/properties/data/properties/secretEnv/properties/ignoreNames/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+return false;
+}
+else {
+var valid31 = true;
+const len11 = data45.length;
+for(let i11=0; i11<len11; i11++){
+let data46 = data45[i11];
+const _errs102 = errors;
+if(errors === _errs102){
+if(typeof data46 === "string"){
+if(func1(data46) > 255){
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/ignoreNames/" + i11,schemaPath:"#/properties/data/properties/secretEnv/properties/ignoreNames/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
+return false;
+}
+else {
+if(!pattern13.test(data46)){
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/ignoreNames/" + i11,schemaPath:"#/properties/data/properties/secretEnv/properties/ignoreNames/items/pattern",keyword:"pattern",params:{pattern: "^[^=\\s]+$"},message:"must match pattern \""+"^[^=\\s]+$"+"\""}];
+return false;
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/ignoreNames/" + i11,schemaPath:"#/properties/data/properties/secretEnv/properties/ignoreNames/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid31 = _errs102 === errors;
+if(!valid31){
+break;
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv/ignoreNames",schemaPath:"#/properties/data/properties/secretEnv/properties/ignoreNames/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid26 = _errs100 === errors;
+}
+else {
+var valid26 = true;
+}
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretEnv",schemaPath:"#/properties/data/properties/secretEnv/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid14 = _errs87 === errors;
+}
+else {
+var valid14 = true;
+}
 }
 }
 }
@@ -999,10 +1212,11 @@ validate20.errors = [{instancePath:instancePath+"/data",schemaPath:"#/properties
 return false;
 }
 }
-var valid0 = _errs40 === errors;
+var valid0 = _errs43 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }
@@ -1021,5 +1235,5 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const hashes = {
-  "policy": "f577912359e2caca60305edaa95c193d861980569c493040c21245ea4ccc40a2"
+  "policy": "cf43d86423c9a93a06b5744cf94ada6ac65ee5cf0ab1cfeac5c1c5505c1bef4a"
 };
