@@ -1,5 +1,5 @@
 /**
- * Signing and opening verdicts (docs/attest.md, "Signature"): a DSSE envelope over the
+ * Signing and opening verdicts (docs/attest.md, "Formats"): a DSSE envelope over the
  * statement (PAE, ECDSA P-256 with SHA-256, DER signatures), carried in a Sigstore bundle v0.3
  * whose verification material is a public-key hint — the form sigstore-js's `@sigstore/verify`
  * checks offline with a public key and no transparency log. Keys stay in node:crypto KeyObjects;
