@@ -31,6 +31,10 @@ export type ErrorCode =
   | 'NO_IMAGE'
   // exit 23: the report could not be written
   | 'REPORT_WRITE'
+  // exit 24: the scan's verdict could not be attached to its image (docs/attest.md)
+  | 'ATTACH_FAILED'
+  // exit 25: `verify` found no valid attestation (none, bad signature, another image, policy or version, too old)
+  | 'NO_VALID_ATTESTATION'
   // exit 130 / 143: stopped by a signal
   | 'INTERRUPTED'
   // exit 1: a bug in oci-scan (e.g. a report that does not validate)
@@ -95,6 +99,10 @@ export function exitCodeFor(code: ErrorCode): number {
       return 22;
     case 'REPORT_WRITE':
       return 23;
+    case 'ATTACH_FAILED':
+      return 24;
+    case 'NO_VALID_ATTESTATION':
+      return 25;
     case 'INTERRUPTED':
       return 130;
     case 'INTERNAL':

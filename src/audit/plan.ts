@@ -124,8 +124,12 @@ function repositoryWanted(repository: string, filters: PlanFilters): boolean {
 }
 
 /** `tags` filtered by `--tags` and cut to `--latest-tags`. */
+/** A tag of the referrers tag schema (`sha256-HEX`): an index of the artifacts attached to a manifest (docs/attest.md), no image. */
+const REFERRERS_TAG = /^sha256-[0-9a-f]{64}$/;
+
 function wantedTags(tags: readonly string[], filters: PlanFilters): string[] {
-  const matching = filters.tags ? tags.filter((t) => filters.tags?.test(t)) : [...tags];
+  const images = tags.filter((t) => !REFERRERS_TAG.test(t));
+  const matching = filters.tags ? images.filter((t) => filters.tags?.test(t)) : images;
   return filters.latestTags === undefined ? matching : latestTags(matching, filters.latestTags);
 }
 

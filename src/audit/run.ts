@@ -33,6 +33,8 @@ import type { FactsStore } from '../store/facts-store.js';
 import { planAudit, targetLabel, type AuditTarget, type PlanFilters, type PlannedRef } from './plan.js';
 import { makeRecord, RecordIndex, RecordJournal, recordedScan, RECORDS_DIR, verdictKey, type RecordedImage } from './records.js';
 import { buildSummary, type AuditError, type AuditSummary, type SummaryHeader, type SummaryImage } from './summary.js';
+import { findAttestation, type Expectations } from '../attest/find.js';
+import type { FetchedManifest } from '../registry/repository.js';
 
 /** What an audit runs with. */
 export interface AuditOptions {
@@ -52,6 +54,10 @@ export interface AuditOptions {
   readonly describe: (err: unknown) => ScanFailure;
   /** Keep every image's results for the whole-audit documents (json, sarif, junit); false keeps the summary entries only, so memory does not grow with the checks' results. */
   readonly keepResults: boolean;
+  /** `--reuse-attestations`: a reference whose image has a valid attestation of its verdict (docs/attest.md) is not scanned; its report is written from the attested results. */
+  readonly reuse?: Omit<Expectations, 'digest' | 'now'>;
+  /** Called with each reference's scans once its report is written (`--attach`). */
+  readonly afterScan?: (scans: readonly ImageScan[]) => Promise<void>;
   /** Called as each reference is done (progress). */
   readonly onReference?: (event: {
     readonly reference: string;
@@ -164,13 +170,14 @@ class AuditLedger {
   readonly #entries: SummaryImage[] = [];
   readonly #outcomes: ImageOutcome[] = [];
   readonly #total: number;
-  readonly #options: Pick<AuditOptions, 'describe' | 'keepResults' | 'onReference'>;
+  readonly #options: Pick<AuditOptions, 'describe' | 'keepResults' | 'onReference' | 'reuse'>;
   #done = 0;
   #scanned = 0;
   #resumed = 0;
+  #attested = 0;
 
   /** A ledger of `total` planned references. */
-  constructor(total: number, options: Pick<AuditOptions, 'describe' | 'keepResults' | 'onReference'>) {
+  constructor(total: number, options: Pick<AuditOptions, 'describe' | 'keepResults' | 'onReference' | 'reuse'>) {
     this.#total = total;
     this.#options = options;
   }
@@ -189,13 +196,14 @@ class AuditLedger {
     this.#finish(ref.reference, false, error);
   }
 
-  /** `ref` was scanned now (`resumed` false) or by an earlier run with the same verdict key. */
-  recorded(ref: PlannedRef, images: readonly RecordedImage[], resumed: boolean): void {
+  /** `ref` was scanned now, by an earlier run with the same verdict key (`resumed`), or by whoever signed its valid attestation (`attested`). */
+  recorded(ref: PlannedRef, images: readonly RecordedImage[], how: 'scanned' | 'resumed' | 'attested'): void {
     this.#entries.push(...images.map((i) => i.entry));
     if (this.#options.keepResults) this.#outcomes.push({ input: ref.reference, scans: images.map(recordedScan) });
-    if (resumed) this.#resumed += 1;
+    if (how === 'resumed') this.#resumed += 1;
+    else if (how === 'attested') this.#attested += 1;
     else this.#scanned += 1;
-    this.#finish(ref.reference, resumed);
+    this.#finish(ref.reference, how === 'resumed');
   }
 
   #finish(reference: string, resumed: boolean, error?: AuditError): void {
@@ -206,7 +214,11 @@ class AuditLedger {
   /** The audit's outcome: the summary under `header`, and the outcomes in summary order (reference, then platform), as the whole-audit documents list them. */
   outcome(header: Omit<SummaryHeader, 'pending' | 'run'>, listed: number): AuditOutcome {
     const summary = buildSummary(
-      { ...header, pending: this.#total - this.#done, run: { scanned: this.#scanned, resumed: this.#resumed } },
+      {
+        ...header,
+        pending: this.#total - this.#done,
+        run: { scanned: this.#scanned, resumed: this.#resumed, ...(this.#options.reuse ? { attested: this.#attested } : {}) },
+      },
       this.#entries,
     );
     const order = new Map(summary.images.map((image, i) => [image.reference, i]));
@@ -355,6 +367,7 @@ async function resolveReferences(run: AuditRun, refs: readonly PlannedRef[]): Pr
     options.concurrency,
     async (ref) => {
       let digest: string;
+      let fetched: FetchedManifest | undefined;
       try {
         digest = layoutDigests
           ? (layoutDigests.get(ref.tag) ?? '')
@@ -362,7 +375,7 @@ async function resolveReferences(run: AuditRun, refs: readonly PlannedRef[]): Pr
               const repo = await scanOptions.session
                 .registry(registryOf(ref) ?? '')
                 .repository(parseReference(ref.reference).repository, { logger: scanOptions.logger, signal });
-              const fetched = await repo.manifest(ref.tag, signal);
+              fetched = await repo.manifest(ref.tag, signal);
               primed.keep(`${ref.repository}\n${fetched.digest}`, {
                 bytes: fetched.bytes,
                 digest: fetched.digest,
@@ -377,11 +390,28 @@ async function resolveReferences(run: AuditRun, refs: readonly PlannedRef[]): Pr
       }
       const record = run.previous?.complete(ref.reference, digest, run.verdict);
       if (!record) {
-        toScan.push({ ref, digest });
+        const reused =
+          options.reuse && fetched
+            ? await reuseAttestation(ref, digest, fetched, options.reuse, scanOptions).catch((err: unknown) => {
+                if (signal?.aborted) throw err;
+                scanOptions.logger.info(
+                  { reference: ref.reference, error: options.describe(err).message },
+                  'attestation not read; scanning',
+                );
+                return undefined;
+              })
+            : undefined;
+        if (!reused) {
+          toScan.push({ ref, digest });
+          return;
+        }
+        const recorded = await writeReference(options.reportsDir, run.journal, ref, digest, run.verdict, [reused], signal);
+        primed.take(`${ref.repository}\n${digest}`);
+        ledger.recorded(ref, recorded, 'attested');
         return;
       }
       primed.take(`${ref.repository}\n${digest}`);
-      ledger.recorded(ref, record.images, true);
+      ledger.recorded(ref, record.images, 'resumed');
     },
     { signal },
   );
@@ -428,7 +458,9 @@ async function scanDigests(run: AuditRun, toScan: readonly Resolved[]): Promise<
           const named = images.map((image) => ({ ...image, name: nameOf(ref, image.name) }));
           const scans: ImageScan[] = [];
           for (const image of named) scans.push(await run.gates.run(ref, () => scanImage(image, scanOptions, facts)));
-          ledger.recorded(ref, await writeReference(reportsDir, run.journal, ref, digest, run.verdict, scans, signal), false);
+          const recorded = await writeReference(reportsDir, run.journal, ref, digest, run.verdict, scans, signal);
+          await options.afterScan?.(scans);
+          ledger.recorded(ref, recorded, 'scanned');
         } catch (err) {
           if (signal?.aborted) return;
           // A report that cannot be written is the run's failure, not the image's.
@@ -439,6 +471,91 @@ async function scanDigests(run: AuditRun, toScan: readonly Resolved[]): Promise<
     },
     { signal },
   );
+}
+
+/** The manifest digest of the platform scanned in `fetched` (itself, or the one entry of an index for the platform asked for); undefined when that is not one entry. */
+function platformManifest(
+  fetched: FetchedManifest,
+  platform: ScanOptions['platform'],
+): { readonly digest: string; readonly indexDigest?: string } | undefined {
+  const doc = JSON.parse(fetched.bytes.toString('utf8')) as { manifests?: unknown };
+  if (!Array.isArray(doc.manifests)) return { digest: fetched.digest };
+  if (platform === 'all') return undefined;
+  const matching = doc.manifests.filter(
+    (m: { platform?: { os?: unknown; architecture?: unknown; variant?: unknown }; digest?: unknown }) =>
+      m.platform?.os === platform.os &&
+      m.platform.architecture === platform.architecture &&
+      (platform.variant === undefined || m.platform.variant === platform.variant) &&
+      typeof m.digest === 'string',
+  ) as Array<{ digest: string }>;
+  const [only, more] = matching;
+  return only && !more ? { digest: only.digest, indexDigest: fetched.digest } : undefined;
+}
+
+/**
+ * The scan of `ref` as its valid attestation states it (docs/attest.md, "Audits that reuse
+ * them"), or undefined when it has none: signed with the key, about this manifest, by this
+ * major.minor, under this policy, fresh enough, and made for this very reference (the Tag
+ * check and a policy's rules depend on the name). No blob of the image is read.
+ */
+async function reuseAttestation(
+  ref: PlannedRef,
+  digest: string,
+  fetched: FetchedManifest,
+  reuse: NonNullable<AuditOptions['reuse']>,
+  options: ScanOptions & { readonly session: Session },
+): Promise<ImageScan | undefined> {
+  const subject = platformManifest(fetched, options.platform);
+  if (!subject) return undefined;
+  const parsed = parseReference(ref.reference);
+  const repo = await options.session
+    .registry(parsed.registry)
+    .repository(parsed.repository, { logger: options.logger, signal: options.signal });
+  const found = await findAttestation(repo, { ...reuse, digest: subject.digest, now: new Date() }, options.signal);
+  if (!('verified' in found)) {
+    options.logger.info({ reference: ref.reference, reason: found.reason, problem: found.problem }, 'no valid attestation; scanning');
+    return undefined;
+  }
+  const attested = found.verified.image;
+  let made;
+  try {
+    made = parseReference(attested.reference);
+  } catch {
+    return undefined;
+  }
+  if (made.registry !== parsed.registry || made.repository !== parsed.repository || made.tag !== parsed.tag) {
+    options.logger.info(
+      { reference: ref.reference, attestedAs: attested.reference },
+      'the attestation was made for another reference; scanning',
+    );
+    return undefined;
+  }
+  const name = registryImageName(ref.reference);
+  const results = attested.results.map(({ CheckSeverity: _, ...r }) => r);
+  const recorded = recordedScan({
+    entry: {
+      reference: ref.reference,
+      repository: ref.repository,
+      tag: ref.tag,
+      digest,
+      platform: null,
+      highest: attested.highest,
+      failedChecks: [],
+      layers: attested.layers,
+      report: null,
+    },
+    name,
+    manifestDigest: subject.digest,
+    ...(subject.indexDigest !== undefined ? { indexDigest: subject.indexDigest } : {}),
+    configDigest: attested.configDigest,
+    ...(attested.platform ? { platform: attested.platform } : {}),
+    results,
+  });
+  options.logger.info(
+    { reference: ref.reference, artifact: found.verified.artifact, scannedAt: found.verified.statement.predicate.scannedAt },
+    'verdict reused from its attestation',
+  );
+  return { ...recorded, results, report: { [name.display]: results } };
 }
 
 /** The images of a resolved reference: by digest from its registry (`primed`: the manifest its tag was resolved with), or by tag from its layout. */

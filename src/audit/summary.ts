@@ -67,6 +67,8 @@ export interface RunStats {
   readonly scanned: number;
   /** Images whose complete report a previous run left (resumed). */
   readonly resumed: number;
+  /** With `--reuse-attestations`: images not scanned because a valid attestation of their verdict was found (docs/attest.md). */
+  readonly attested?: number;
 }
 
 /** The fields of a summary that are not derived from its images. */
@@ -186,7 +188,11 @@ export function mergeSummaries(summaries: readonly AuditSummary[], tool: ToolInf
       pending: present.reduce((n, s) => n + s.pending, 0),
       ...(listingError ? { listingError } : {}),
       missingShards: missing,
-      run: { scanned: present.reduce((n, s) => n + s.run.scanned, 0), resumed: present.reduce((n, s) => n + s.run.resumed, 0) },
+      run: {
+        scanned: present.reduce((n, s) => n + s.run.scanned, 0),
+        resumed: present.reduce((n, s) => n + s.run.resumed, 0),
+        ...(present.some((s) => s.run.attested !== undefined) ? { attested: present.reduce((n, s) => n + (s.run.attested ?? 0), 0) } : {}),
+      },
     },
     [...images.values()],
   );

@@ -65,7 +65,7 @@ export function auditTable(summary: AuditSummary): string {
   );
   if (summary.listingError) out.push(`Listing failed: ${terminalText(summary.listingError.message, 500)}`);
   out.push(
-    `This run: ${count(run.scanned, 'reference')} scanned, ${run.resumed} reused from an earlier run's records (same digest, policy, checks, platform and version)`,
+    `This run: ${count(run.scanned, 'reference')} scanned, ${run.resumed} reused from an earlier run's records (same digest, policy, checks, platform and version)${run.attested !== undefined ? `, ${run.attested} from signed attestations` : ''}`,
   );
   out.push('', 'Images by highest severity:');
   for (const s of SEVERITY_ORDER) out.push(`  ${s.padEnd(14)} ${String(totals.bySeverity[s]).padStart(6)}`);

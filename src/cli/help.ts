@@ -60,6 +60,14 @@ const OPTIONS: ReadonlyArray<readonly [string, string]> = [
   ['--log-level L', 'logs on stderr: fatal, error, warn (default), info, debug, trace, silent'],
   ['--log-format F', 'human (one line: "oci-scan: warning: …") or json (pino lines) [human; json with --log-level info/debug/trace]'],
   ['--color, --no-color', 'colour the check lines [when stdout is a terminal; NO_COLOR, FORCE_COLOR]'],
+  [
+    '--attach',
+    "once the reports are written, push each image's verdict to its registry as an OCI 1.1 artifact referring to the image (docs/attest.md)",
+  ],
+  [
+    '--sign-key FILE',
+    'with --attach: sign the verdict (in-toto statement, Sigstore bundle) with this ECDSA P-256 private key in PEM [OCI_SCAN_SIGN_KEY: the PEM itself]',
+  ],
   ['-h, --help', 'this help'],
   ['--version', 'the version of oci-scan'],
 ];
@@ -115,6 +123,8 @@ export const SCAN_HELP = [
     ],
     ['OCI_SCAN_PROGRESS', 'the default of --progress'],
     ['OCI_SCAN_CACHE_DIR', 'the layer-facts cache directory (--cache-dir)'],
+    ['OCI_SCAN_SIGN_KEY', 'the PEM of the --sign-key (a masked CI variable)'],
+    ['SOURCE_DATE_EPOCH', 'with --attach: the time the verdict states, in seconds [now]'],
     ['NO_COLOR, FORCE_COLOR', 'colour of the check lines'],
   ]),
   '',
@@ -127,6 +137,7 @@ export const SCAN_HELP = [
     ['21', 'the image is invalid or has no matching platform'],
     ['22', 'no IMAGE given'],
     ['23', 'a report could not be written'],
+    ['24', '--attach: a verdict could not be attached (the reports were written)'],
     ['130, 143', 'interrupted (SIGINT, SIGTERM)'],
     ['1', 'internal error (a bug in oci-scan: please report it)'],
   ]),
@@ -138,7 +149,7 @@ export const SCAN_HELP = [
   '      --format junit=junit.xml',
   '',
   para(
-    'Commands: scan (the default); audit (every image of a registry or layout: oci-scan audit --help; to scan an image named audit, write "oci-scan scan audit"); cache info|prune|clear (oci-scan cache --help). Checks and reports: docs/checks.md, docs/reports.md; CI: docs/ci.md.',
+    'Commands: scan (the default); audit (every image of a registry or layout: oci-scan audit --help; to scan an image named audit, write "oci-scan scan audit"); cache info|prune|clear (oci-scan cache --help); verify (an image\'s signed verdict: oci-scan verify --help). Checks and reports: docs/checks.md, docs/reports.md; CI: docs/ci.md.',
   ),
   '',
 ].join('\n');
@@ -191,6 +202,16 @@ export const AUDIT_HELP = [
     ['--page-size N', 'entries asked for per catalog and tag-list page [100]'],
     ['--fresh', 'scan every image again, ignoring the reports a previous run left'],
     ['--allow-empty', 'exit 0 when the audit matches no image (default: exit 22, a typo must not pass)'],
+    [
+      '--reuse-attestations',
+      'do not scan an image whose valid signed verdict (--key, --max-age, as oci-scan verify checks it) was made for the same reference; its report is written from it',
+    ],
+    ['--key FILE', 'with --reuse-attestations: the ECDSA P-256 public key (PEM) of the verdicts'],
+    ['--max-age T', 'with --reuse-attestations: the oldest verdict taken: 7d, 36h; 0 for any [7d]'],
+    [
+      '--attach',
+      "push each scanned image's verdict to its registry (--sign-key FILE or OCI_SCAN_SIGN_KEY signs it), as oci-scan --attach does",
+    ],
     ['--reports-dir DIR', 'the report files and audit-summary.json [COMPLIANCE_REPORTS_DIR, default reports]'],
     ['--format F[=FILE]', 'json, sarif or junit for the whole audit, or table; repeatable ("-": stdout) [table on stdout]'],
     ['-q, --quiet', 'no progress line per image on stderr'],
@@ -202,6 +223,7 @@ export const AUDIT_HELP = [
     ['0, 12-15', 'the highest severity over every image (as for scans; --fail-on applies)'],
     ['20', 'the listing failed (catalog, layout) or, for merge, a shard is missing'],
     ['22', 'the audit matched no image (a prefix or filter that matches nothing; --allow-empty: 0)'],
+    ['24', '--attach: a verdict could not be attached (its line says which; the reports were written)'],
     ['2', 'usage error'],
     ['130, 143', 'interrupted: audit-summary.json is written, marked incomplete'],
   ]),
@@ -230,5 +252,41 @@ export const AUDIT_MERGE_HELP = [
     ['--exit-code N', 'as for scans'],
     ['-h, --help', 'this help'],
   ]),
+  '',
+].join('\n');
+
+/** The help text of the verify command. */
+export const VERIFY_HELP = [
+  'Usage: oci-scan verify IMAGE --key PUB [options]',
+  '',
+  para(
+    "Finds the verdicts oci-scan --attach --sign-key attached to IMAGE (through the registry's referrers API, or the referrers tag sha256-HEX) and takes the newest valid one: signed with PUB, about this very manifest, by an oci-scan of the same major.minor version, under the same policy, not older than --max-age. Prints its results as a scan would and exits as that scan would have. Downloads no layer. See docs/attest.md.",
+  ),
+  '',
+  'Options:',
+  table([
+    ['--key FILE', 'the ECDSA P-256 public key (PEM) the verdicts were signed with (required)'],
+    ['--policy FILE', 'the policy the verdict must have been made under [.oci-scan.yaml|yml|json in the working directory, else none]'],
+    ['--max-age T', 'refuse verdicts older than T: 7d, 36h, 90m, 3600s; 0 for any age [7d]'],
+    ['--format F', 'terminal (the check lines) or json (what was verified, on stdout) [terminal]'],
+    ['--fail-on SEV', 'as for scans'],
+    ['--exit-code N', 'as for scans'],
+    ['--platform P', 'os/arch[/variant] of a multi-platform image [linux/amd64]'],
+    ['--insecure-registry H', 'as for scans (also --registry-mirror, --ca-file, --timeout, --log-level, --log-format, --color)'],
+    ['-h, --help', 'this help'],
+  ]),
+  '',
+  'Exit codes:',
+  table([
+    ['0, 12-15', 'verified: the attested highest severity, as the scan exited (--fail-on applies)'],
+    [
+      '25',
+      'no valid attestation: none, bad signature, another key, another image, another version, another policy, too old (the line says which)',
+    ],
+    ['2, 20, 21', 'usage error; the image could not be read from its registry'],
+  ]),
+  '',
+  'Example:',
+  '  oci-scan verify ghcr.io/org/app:1.2 --key oci-scan.pub --max-age 1d',
   '',
 ].join('\n');

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { OciScanError } from '../errors.js';
-import { MANIFEST_ACCEPT } from '../image/manifest.js';
+import { MANIFEST_ACCEPT, MediaType } from '../image/manifest.js';
 import { parseDigest, readBounded } from '../image/verify.js';
 import { MAX_MANIFEST_BYTES } from '../image/wire.js';
 import { listTags, type ListOptions } from './catalog.js';
@@ -173,6 +173,108 @@ export class Repository {
   /** The repository's tags, page by page (`/tags/list` with `n`, `last` and `Link`; see ./catalog.ts). */
   tags(options: ListOptions = {}): AsyncGenerator<string, void, undefined> {
     return listTags(this.#conn, this.#authorizer, this.name, { ...options, signal: this.#signalWith(options.signal) });
+  }
+
+  /**
+   * Uploads a blob unless the repository has it: POST then PUT `?digest=` (the distribution
+   * spec's monolithic upload), which every registry speaks.
+   */
+  async pushBlob(digest: string, bytes: Buffer, signal?: AbortSignal): Promise<void> {
+    if (await this.hasBlob(digest, signal)) return;
+    const what = `pushing blob ${digest} to ${this.name}`;
+    const started = await this.#call(
+      { method: 'POST', path: `/v2/${this.name}/blobs/uploads/`, headers: { 'content-length': '0' }, what },
+      [202],
+      signal,
+    );
+    const location = started.headers['location'];
+    if (location === undefined)
+      throw new OciScanError(
+        'REGISTRY_ERROR',
+        `registry ${this.label} started a blob upload to ${this.name} without a Location: the registry is misconfigured`,
+      );
+    const url = new URL(location, this.#conn.origin);
+    url.searchParams.set('digest', digest);
+    await this.#call(
+      {
+        method: 'PUT',
+        path: url.href,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) },
+        body: bytes,
+        what,
+      },
+      [201, 204],
+      signal,
+    );
+  }
+
+  /** PUTs a manifest or index under `reference` (a tag or its digest); returns the registry's answer headers (`oci-subject`, `docker-content-digest`). */
+  async pushManifest(reference: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<Readonly<Record<string, string>>> {
+    const what = `pushing the manifest ${reference} to ${this.name}`;
+    const answer = await this.#call(
+      { method: 'PUT', path: `/v2/${this.name}/manifests/${reference}`, headers: { 'content-type': mediaType }, body: bytes, what },
+      [201, 200],
+      signal,
+    );
+    return answer.headers;
+  }
+
+  /**
+   * The referrers index of `digest` from the referrers API (`GET /v2/NAME/referrers/DIGEST`),
+   * or undefined when the registry does not serve the API (404): the caller then reads the
+   * referrers tag schema (docs/attest.md).
+   */
+  async referrers(digest: string, signal?: AbortSignal): Promise<Buffer | undefined> {
+    const what = `listing the referrers of ${digest} in ${this.name}`;
+    const answer = await this.#call(
+      { method: 'GET', path: `/v2/${this.name}/referrers/${digest}`, headers: { accept: MediaType.ociIndex }, what },
+      [200, 404],
+      signal,
+    );
+    return answer.status === 404 ? undefined : answer.bytes;
+  }
+
+  /** One authorized request whose answer is small: its status (one of `expected`, else the registry's refusal as an error), headers and body (≤ 4 MiB). */
+  async #call(
+    req: {
+      readonly method: 'GET' | 'POST' | 'PUT';
+      readonly path: string;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly body?: Buffer;
+      readonly what: string;
+    },
+    expected: readonly number[],
+    signal: AbortSignal | undefined,
+  ): Promise<{ status: number; headers: Readonly<Record<string, string>>; bytes: Buffer }> {
+    const budget = new RetryBudget(this.#conn.settings, this.#conn.clock);
+    const attempt = await authorizedAttempt(this.#conn, this.#authorizer, {
+      ...req,
+      budget,
+      document: true,
+      signal: this.#signalWith(signal),
+    });
+    try {
+      const { res } = attempt;
+      if (!expected.includes(res.statusCode)) {
+        const refused = {
+          what: req.what,
+          kind: 'manifest' as const,
+          repository: this.name,
+          credential: this.#authorizer.authenticator.credential,
+          attempts: budget.attempts,
+        };
+        throw await statusError(this.#conn, res, refused);
+      }
+      const bytes = await readBounded(res.body, MAX_MANIFEST_BYTES, () => this.#tooLarge(req.what));
+      const headers: Record<string, string> = {};
+      for (const name of ['location', 'oci-subject', 'docker-content-digest']) {
+        const value = header(res, name);
+        if (value !== undefined) headers[name] = this.#conn.scrubber.scrub(value);
+      }
+      return { status: res.statusCode, headers, bytes };
+    } finally {
+      attempt.finish();
+    }
   }
 
   #tooLarge(what: string): OciScanError {

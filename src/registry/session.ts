@@ -174,10 +174,10 @@ export class RegistrySession {
     return { challenges: (signal) => this.challenges(signal), authenticator, scopes };
   }
 
-  /** A repository of this registry, for a caller logging to `logger` and stopped by `signal`. */
+  /** A repository of this registry, for a caller logging to `logger` and stopped by `signal`; `push` asks for push rights too (attaching attestations, docs/attest.md). */
   async repository(
     name: string,
-    caller: { readonly logger?: Logger; readonly signal?: AbortSignal | undefined } = {},
+    caller: { readonly logger?: Logger; readonly signal?: AbortSignal | undefined; readonly push?: boolean } = {},
   ): Promise<Repository> {
     const credential = await this.credential(name);
     if (credential) this.#init.scrubber.addCredential(credential);
@@ -192,7 +192,7 @@ export class RegistrySession {
     );
     return new Repository({
       connection: { ...this.connection, log },
-      authorizer: this.authorizer(credential, [`repository:${name}:pull`]),
+      authorizer: this.authorizer(credential, [`repository:${name}:${caller.push === true ? 'pull,push' : 'pull'}`]),
       name,
       signal: caller.signal,
     });

@@ -100,7 +100,7 @@ function ociScanArgs(line: string): { words: string[]; options: string[] } | und
   const rest = tokens.slice(start);
   const action =
     (rest[0] === 'cache' && rest[1] && !rest[1].startsWith('-')) || (rest[0] === 'audit' && rest[1] === 'merge') ? [rest[1]] : [];
-  const words = rest[0] === 'cache' || rest[0] === 'scan' || rest[0] === 'audit' ? [rest[0], ...action] : [];
+  const words = rest[0] === 'cache' || rest[0] === 'scan' || rest[0] === 'audit' || rest[0] === 'verify' ? [rest[0], ...action] : [];
   const options = rest.filter((t) => /^--[a-z]/.test(t)).map((t) => t.slice(2).split('=')[0] ?? '');
   return { words, options };
 }
@@ -670,7 +670,7 @@ describe('no snippet, template or action installs a package nobody here owns', (
 });
 
 describe('the shell blocks of README.md and docs/', () => {
-  it('name only options the CLI has, for the command they run (scan, audit, cache)', async () => {
+  it('name only options the CLI has, for the command they run (scan, audit, cache, verify)', async () => {
     const docs = ['README.md', ...(await readdir(join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
     const found = new Map<string, number>();
     for (const f of docs) {

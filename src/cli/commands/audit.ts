@@ -33,6 +33,17 @@ import { AUDIT_HELP, AUDIT_MERGE_HELP } from '../help.js';
 import { repeated, strictParser } from '../options.js';
 import { describeFailure, emit, emitAll } from '../output.js';
 import type { Command, Invocation, RunContext } from './command.js';
+import type { KeyObject } from 'node:crypto';
+import { policyFingerprint } from '../../policy/fingerprint.js';
+import {
+  attachConfig,
+  attachScans,
+  DEFAULT_MAX_AGE,
+  parseMaxAge,
+  verifyKeyOf,
+  withAttachOptions,
+  type AttachConfig,
+} from '../attest-options.js';
 import { checkOutputFile, checkReportsDir, documentOf, parseFormats, type FormatOutput } from '../documents.js';
 import { imageOptionValues, policyAndThreshold, runScanOptions, withImageOptions, type ImageOptionValues } from '../image-options.js';
 
@@ -53,6 +64,10 @@ export interface AuditConfig extends ImageOptionValues {
   readonly fresh: boolean;
   /** An audit that matches no image exits 0 instead of 22. */
   readonly allowEmpty: boolean;
+  /** `--attach`: each scanned image's verdict pushed to its registry (docs/attest.md). */
+  readonly attach?: AttachConfig;
+  /** `--reuse-attestations --key PUB [--max-age T]`: images with a valid attestation are not scanned. */
+  readonly reuse?: { readonly key: KeyObject; readonly maxAgeSeconds: number };
 }
 
 /** Everything `audit merge` needs. */
@@ -109,29 +124,34 @@ function onlyOnce(args: Record<string, unknown>, names: readonly string[], help:
 export async function parseAuditArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<AuditConfig | undefined> {
   let usageError: string | undefined;
   const args = await strictParser(
-    withImageOptions(
-      yargs([...argv])
-        .scriptName('oci-scan audit')
-        .help(false)
-        .version(false)
-        .command('$0 [target]', false)
-        .positional('target', { type: 'string' })
-        .option('repos', { type: 'string', requiresArg: true })
-        .option('include', { type: 'string', requiresArg: true })
-        .option('exclude', { type: 'string', requiresArg: true })
-        .option('tags', { type: 'string', requiresArg: true })
-        .option('latest-tags', { type: 'string', requiresArg: true })
-        .option('shard', { type: 'string', requiresArg: true })
-        .option('shards', { type: 'string', requiresArg: true })
-        .option('concurrency', { type: 'string', requiresArg: true })
-        .option('rate', { type: 'string', requiresArg: true })
-        .option('page-size', { type: 'string', requiresArg: true })
-        .option('fresh', { type: 'boolean', default: false })
-        .option('allow-empty', { type: 'boolean', default: false })
-        .option('format', { type: 'string', requiresArg: true })
-        .option('output', { alias: 'o', type: 'string', requiresArg: true })
-        .option('quiet', { alias: 'q', type: 'boolean', default: false })
-        .option('reports-dir', { type: 'string', requiresArg: true }),
+    withAttachOptions(
+      withImageOptions(
+        yargs([...argv])
+          .scriptName('oci-scan audit')
+          .help(false)
+          .version(false)
+          .command('$0 [target]', false)
+          .positional('target', { type: 'string' })
+          .option('repos', { type: 'string', requiresArg: true })
+          .option('include', { type: 'string', requiresArg: true })
+          .option('exclude', { type: 'string', requiresArg: true })
+          .option('tags', { type: 'string', requiresArg: true })
+          .option('latest-tags', { type: 'string', requiresArg: true })
+          .option('shard', { type: 'string', requiresArg: true })
+          .option('shards', { type: 'string', requiresArg: true })
+          .option('concurrency', { type: 'string', requiresArg: true })
+          .option('rate', { type: 'string', requiresArg: true })
+          .option('page-size', { type: 'string', requiresArg: true })
+          .option('fresh', { type: 'boolean', default: false })
+          .option('allow-empty', { type: 'boolean', default: false })
+          .option('format', { type: 'string', requiresArg: true })
+          .option('output', { alias: 'o', type: 'string', requiresArg: true })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false })
+          .option('reports-dir', { type: 'string', requiresArg: true })
+          .option('reuse-attestations', { type: 'boolean', default: false })
+          .option('key', { type: 'string', requiresArg: true })
+          .option('max-age', { type: 'string', requiresArg: true }),
+      ),
     ),
     (message) => (usageError = message),
     argv,
@@ -178,6 +198,12 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
   const shard = shardOfRun(args.shard, wholeNumber(args.shards, '--shards', 1, 10_000), env);
   const pageSize = wholeNumber(args['page-size'], '--page-size', 1, 10_000);
   const image = await imageOptionValues(args, env);
+  const attach = await attachConfig(args, env);
+  if (!args['reuse-attestations'] && (args.key !== undefined || args['max-age'] !== undefined))
+    throw new OciScanError('USAGE', '--key and --max-age choose the attestations --reuse-attestations reuses: add --reuse-attestations');
+  const reuse = args['reuse-attestations']
+    ? { key: await verifyKeyOf(args.key, '--reuse-attestations'), maxAgeSeconds: parseMaxAge(args['max-age'] ?? DEFAULT_MAX_AGE) }
+    : undefined;
   return {
     target: parseTarget(args.target, args.repos),
     filters: {
@@ -196,6 +222,8 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
     fresh: args.fresh,
     allowEmpty: args['allow-empty'],
     ...image,
+    ...(attach ? { attach } : {}),
+    ...(reuse ? { reuse } : {}),
   };
 }
 
@@ -279,9 +307,28 @@ export async function runAuditCommand(config: AuditConfig, context: RunContext):
   await checkReportsDir(config.reportsDir);
   for (const f of config.outputs) if (f.dest !== '-') await checkOutputFile(f.dest);
   const session = openSession({ registry: config.registry, logger });
+  const attach = config.attach;
+  const attachFailures: unknown[] = [];
   let result;
   try {
     result = await runAudit({
+      ...(config.reuse
+        ? { reuse: { ...config.reuse, policyFingerprint: policyFingerprint(config.policy?.policy), toolVersion: toolInfo().version } }
+        : {}),
+      ...(attach
+        ? {
+            afterScan: async (scans) =>
+              void attachFailures.push(
+                ...(await attachScans(scans, attach, session, {
+                  policy: config.policy,
+                  logger,
+                  signal,
+                  env: process.env,
+                  prefix: (s) => `${s.image.name.display}: `,
+                })),
+              ),
+          }
+        : {}),
       target: config.target,
       filters: config.filters,
       scan: runScanOptions(config, logger, signal, session),
@@ -315,6 +362,8 @@ export async function runAuditCommand(config: AuditConfig, context: RunContext):
       `the audit of ${terminalText(targetLabel(config.target), 300)} matched no image: check the registry prefix and --include/--exclude/--tags (or pass --allow-empty if an empty audit is fine)`,
     );
   }
+  // A verdict that could not be attached (its line was printed) has its own code, after a failed listing's.
+  if (!summary.listingError && attachFailures.length > 0) return exitCodeFor('ATTACH_FAILED');
   return auditExitCode(summary, config.codes, config.threshold);
 }
 

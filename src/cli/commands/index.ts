@@ -11,6 +11,7 @@ import type { Command, Invocation } from './command.js';
 import { auditCommand } from './audit.js';
 import { cacheCommand } from './cache.js';
 import { scanCommand } from './scan.js';
+import { verifyCommand } from './verify.js';
 
 /** A command word: implemented, or reserved for a later version. */
 interface CommandEntry {
@@ -23,6 +24,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'scan', command: scanCommand },
   { name: 'audit', command: auditCommand },
   { name: 'cache', command: cacheCommand },
+  { name: 'verify', command: verifyCommand },
 ];
 
 /** The default command, run when the first argument is no command word. */

@@ -33,6 +33,7 @@ import { SCAN_HELP } from '../help.js';
 import { checkListText } from '../list-checks.js';
 import { describeFailure, emit, emitAll, printFailure, setOutputGuard } from '../output.js';
 import { PROGRESS_MODES, progressReporter, type ProgressMode } from '../progress.js';
+import { attachAll, attachConfig, withAttachOptions, type AttachConfig } from '../attest-options.js';
 import type { Command, Invocation, RunContext } from './command.js';
 
 /** Everything a scan run needs, resolved from argv and the environment. */
@@ -50,6 +51,8 @@ export interface ScanConfig extends ImageOptionValues {
   readonly progress: ProgressMode;
   /** COMPLIANCE_REPORTS_DIR, when set for a run that writes no legacy report (logged at info). */
   readonly unusedReportsDir?: string;
+  /** `--attach`: each image's verdict pushed to its registry once the reports are written (docs/attest.md). */
+  readonly attach?: AttachConfig;
 }
 
 /** `--progress`, else OCI_SCAN_PROGRESS, else auto; USAGE for a value of the variable that is no mode. */
@@ -80,7 +83,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     .option('reports-dir', { type: 'string', requiresArg: true })
     .option('json-stdout', { type: 'boolean' })
     .option('color', { type: 'boolean' });
-  const args = await strictParser(withImageOptions(parser), (message) => (usageError = message), argv)
+  const args = await strictParser(withAttachOptions(withImageOptions(parser)), (message) => (usageError = message), argv)
     // The package's own version: yargs' lookup starts at the started script, which through
     // npm's bin link is node_modules/.bin, and would find the installing project's package.json.
     .version(toolInfo().version)
@@ -151,6 +154,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
   const given = (args.images ?? []).map(String);
   const fromEnv = env['COMPLIANCE_IMAGE_FULL_REF'];
   const image = await imageOptionValues(args, env);
+  const attach = await attachConfig(args, env);
   return {
     images: given.length > 0 ? given : fromEnv ? [fromEnv] : [],
     outputs,
@@ -163,6 +167,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     // -q silences progress as it does in audit, unless --progress or OCI_SCAN_PROGRESS asks for it.
     progress: args.quiet && args.progress === undefined && !env['OCI_SCAN_PROGRESS'] ? 'none' : progressMode(args.progress, env),
     ...image,
+    ...(attach ? { attach } : {}),
   };
 }
 
@@ -305,7 +310,20 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
   for (const f of files) await emitAll(lines, [`Report: ${escapeForTerminal(f.dest)}\n`], signal);
   if (stdoutDocument) await emitAll(process.stdout, stdoutDocument, signal);
   if (reportSet) await emitAll(process.stdout, documentText(reportSet), signal);
-  return runExitCode(failures, highestOf(scans.map((s) => s.highest)), config.codes, config.threshold);
+  // A verdict that cannot be attached has its own exit code; an IMAGE that failed still comes first.
+  const prefix = (s: { readonly image: Image }): string => (scans.length > 1 ? `${s.image.name.display}: ` : '');
+  const attachFailures =
+    config.attach && scans.length > 0
+      ? await attachAll(scans, config.attach, {
+          registry: config.registry,
+          policy: config.policy,
+          logger,
+          signal,
+          env: process.env,
+          prefix,
+        })
+      : [];
+  return runExitCode([...failures, ...attachFailures], highestOf(scans.map((s) => s.highest)), config.codes, config.threshold);
 }
 
 /** Prints the checks (`--list-checks`). */

@@ -25,8 +25,10 @@ export interface Authorizer {
 export interface AuthorizedRequest {
   /** Path and query on the registry (`/v2/team/app/manifests/1.0`). */
   readonly path: string;
-  readonly method: 'GET' | 'HEAD';
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT';
   readonly headers: Readonly<Record<string, string>>;
+  /** The body of a push (a blob, a manifest); sent again as it is when the request is retried. */
+  readonly body?: string | Buffer;
   readonly what: string;
   readonly budget: RetryBudget;
   readonly document: boolean;
@@ -46,6 +48,7 @@ export async function authorizedAttempt(conn: Connection, authorizer: Authorizer
           url: new URL(req.path, conn.origin),
           method: req.method,
           headers: req.headers,
+          ...(req.body !== undefined ? { body: req.body } : {}),
           ...(authorization !== undefined ? { authorization } : {}),
           followRedirects: true,
         },

@@ -12,11 +12,11 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** A request to send. */
 export interface Outgoing {
   readonly url: URL;
-  readonly method: 'GET' | 'HEAD' | 'POST';
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT';
   readonly headers: Readonly<Record<string, string>>;
   /** Sent to the registry's origin only (dropped on a redirect that leaves it). */
   readonly authorization?: string;
-  readonly body?: string;
+  readonly body?: string | Buffer;
   /** Follow redirects (registry requests); false returns the redirect itself (token requests). */
   readonly followRedirects: boolean;
 }
