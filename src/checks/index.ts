@@ -47,7 +47,7 @@ export const ALL_CHECKS: readonly Check[] = [
 
 /** The entry matchers of `checks`, for the layer inspector. */
 export function matchersOf(checks: readonly Check[]): EntryMatcher[] {
-  return checks.flatMap((c) => (c.matcher ? [c.matcher] : []));
+  return checks.flatMap((c) => [...(c.matcher ? [c.matcher] : []), ...(c.matchers ?? [])]);
 }
 
 /** The union of the paths `checks` read from the final filesystem. */

@@ -12,7 +12,7 @@ import { decompressorFor, describeDecompressError, peek, reusingZstdDecoder, SNI
 import { FactsRecorder, RECORDER_DEFAULTS, type LayerFacts, type RecorderOptions } from './recorder.js';
 import { TarFormatError, TarReader } from './tar/reader.js';
 
-export { MAX_PATH_BYTES, type EntryInfo, type EntryMatcher, type EntryType, type LayerFacts, type LayerOp, type WatchedEntry, type WatchedFile } from './recorder.js';
+export { MAX_PATH_BYTES, type ContentScan, type EntryInfo, type EntryMatcher, type EntryType, type LayerFacts, type LayerOp, type WatchedEntry, type WatchedFile } from './recorder.js';
 
 /** Limits and inputs of one inspection. */
 export interface InspectOptions extends RecorderOptions {

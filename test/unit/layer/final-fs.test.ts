@@ -28,7 +28,7 @@ const ok = (path: string, content: string, size = Buffer.byteLength(content), tr
 
 /** Facts with only what mergeLayers reads. */
 function facts(over: Partial<LayerFacts>): LayerFacts {
-  return { matches: {}, matchCounts: {}, whiteouts: [], opaqueDirs: [], watched: {}, symlinks: {}, ops: [], executablesTruncated: false, capabilities: {}, compression: 'none', entries: 0, tarBytes: 0, ...over };
+  return { matches: {}, matchCounts: {}, matchBytes: {}, details: {}, whiteouts: [], opaqueDirs: [], watched: {}, symlinks: {}, ops: [], executablesTruncated: false, capabilities: {}, compression: 'none', entries: 0, tarBytes: 0, ...over };
 }
 
 describe('mergeLayers: symlinks', () => {
