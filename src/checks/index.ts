@@ -20,6 +20,7 @@ import { SSHD, sshdCheck } from './sshd.js';
 import { startupCommandCheck } from './startup-command.js';
 import { SU, suCheck } from './su.js';
 import { SUDO, sudoCheck } from './sudo.js';
+import { type SecretFilesData } from './secret-scan.js';
 import { suidCheck } from './suid.js';
 import { tagLatestCheck } from './tag-latest.js';
 import type { Check, CheckId } from './types.js';
@@ -74,6 +75,8 @@ export interface CheckData {
   readonly maxLayers?: number;
   /** Labels `labels` requires. */
   readonly requiredLabels?: readonly string[];
+  /** The rules of `secret-files` (an extended check: createFileExtendedChecks reads it). */
+  readonly secretFiles?: SecretFilesData;
 }
 
 /** The checks in report order, built from `data` (ALL_CHECKS for none), plus `forbidden-programs` after the others when it has names. */

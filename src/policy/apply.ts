@@ -41,6 +41,7 @@ export function checkDataOf(policy: Policy | undefined): CheckData {
     ...(data.compilers ? { compilers: data.compilers } : {}),
     ...(data.maxLayers !== undefined ? { maxLayers: data.maxLayers } : {}),
     ...(data.requiredLabels ? { requiredLabels: data.requiredLabels } : {}),
+    ...(data.secretFiles ? { secretFiles: data.secretFiles } : {}),
   };
 }
 

@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 export const policy = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:policy:1","title":"oci-scan policy","description":"What a team accepts and tunes (docs/ci.md, \"Policy\"): checks disabled or given another severity, findings accepted with a reason, and the data the checks read. Keys may be added in later versions, never changed.","type":"object","required":["version"],"additionalProperties":false,"properties":{"version":{"const":1,"description":"The format's version: 1"},"checks":{"description":"Per check id (the report's Id): disable it, or change the severity of its failure; `images` limits the rule to some images","type":"object","propertyNames":{"$ref":"#/$defs/checkId"},"additionalProperties":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"disabled":{"type":"boolean"},"severity":{"enum":["Critical","High","Medium","Low"]},"images":{"$ref":"#/$defs/globs"}}}},"accept":{"description":"Accepted findings: the paths a file check found that are known and accepted, each with why","type":"array","items":{"type":"object","required":["check","paths","reason"],"additionalProperties":false,"properties":{"check":{"$ref":"#/$defs/checkId"},"paths":{"description":"Globs over absolute paths: * and ? stay within a directory, ** crosses directories","$ref":"#/$defs/globs"},"reason":{"type":"string","pattern":"\\S","maxLength":1000},"expires":{"description":"Last day the acceptance holds (YYYY-MM-DD, UTC); after it the acceptance is ignored with a warning","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"},"images":{"$ref":"#/$defs/globs"}}}},"data":{"description":"The data the checks read (docs/checks.md, \"Tunable data\")","type":"object","additionalProperties":false,"properties":{"forbiddenPrograms":{"description":"add: names for the check forbidden-programs; per forbidden-program check id: names added to that check","type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"sudo":{"$ref":"#/$defs/addNames"},"su":{"$ref":"#/$defs/addNames"},"sshd":{"$ref":"#/$defs/addNames"},"ssh":{"$ref":"#/$defs/addNames"},"nc":{"$ref":"#/$defs/addNames"},"netcat":{"$ref":"#/$defs/addNames"},"socat":{"$ref":"#/$defs/addNames"}}},"criticalPorts":{"type":"object","additionalProperties":false,"properties":{"add":{"type":"array","items":{"type":"string","pattern":"^[0-9]{1,5}(/(tcp|udp|sctp))?$"},"maxItems":1000}}},"compilers":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"remove":{"$ref":"#/$defs/names"}}},"maxLayers":{"type":"integer","minimum":1,"maximum":100000},"requiredLabels":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1000},"maxItems":1000}}}},"$defs":{"checkId":{"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs"]},"globs":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"names":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}},"addNames":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"}}}}};
-const schema32 = {"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs"]};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:policy:1","title":"oci-scan policy","description":"What a team accepts and tunes (docs/ci.md, \"Policy\"): checks disabled or given another severity, findings accepted with a reason, and the data the checks read. Keys may be added in later versions, never changed.","type":"object","required":["version"],"additionalProperties":false,"properties":{"version":{"const":1,"description":"The format's version: 1"},"checks":{"description":"Per check id (the report's Id): disable it, or change the severity of its failure; `images` limits the rule to some images","type":"object","propertyNames":{"$ref":"#/$defs/checkId"},"additionalProperties":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"disabled":{"type":"boolean"},"severity":{"enum":["Critical","High","Medium","Low"]},"images":{"$ref":"#/$defs/globs"}}}},"accept":{"description":"Accepted findings: the paths a file check found that are known and accepted, each with why","type":"array","items":{"type":"object","required":["check","paths","reason"],"additionalProperties":false,"properties":{"check":{"$ref":"#/$defs/checkId"},"paths":{"description":"Globs over absolute paths: * and ? stay within a directory, ** crosses directories","$ref":"#/$defs/globs"},"reason":{"type":"string","pattern":"\\S","maxLength":1000},"expires":{"description":"Last day the acceptance holds (YYYY-MM-DD, UTC); after it the acceptance is ignored with a warning","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"},"images":{"$ref":"#/$defs/globs"}}}},"data":{"description":"The data the checks read (docs/checks.md, \"Tunable data\")","type":"object","additionalProperties":false,"properties":{"forbiddenPrograms":{"description":"add: names for the check forbidden-programs; per forbidden-program check id: names added to that check","type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"sudo":{"$ref":"#/$defs/addNames"},"su":{"$ref":"#/$defs/addNames"},"sshd":{"$ref":"#/$defs/addNames"},"ssh":{"$ref":"#/$defs/addNames"},"nc":{"$ref":"#/$defs/addNames"},"netcat":{"$ref":"#/$defs/addNames"},"socat":{"$ref":"#/$defs/addNames"}}},"criticalPorts":{"type":"object","additionalProperties":false,"properties":{"add":{"type":"array","items":{"type":"string","pattern":"^[0-9]{1,5}(/(tcp|udp|sctp))?$"},"maxItems":1000}}},"compilers":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"remove":{"$ref":"#/$defs/names"}}},"maxLayers":{"type":"integer","minimum":1,"maximum":100000},"requiredLabels":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1000},"maxItems":1000},"secretFiles":{"description":"The rules of the check secret-files: addNames (base names that are secret files by name), removeNames (names, extensions or path endings taken out of the built-in name rules), addRules (content rules: an id and a JavaScript regular expression whose first capture group, else the match, is the secret), removeRules (ids of built-in rules)","type":"object","additionalProperties":false,"properties":{"addNames":{"$ref":"#/$defs/names"},"removeNames":{"type":"array","maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S+$"}},"addRules":{"type":"array","maxItems":100,"items":{"type":"object","required":["id","regex"],"additionalProperties":false,"properties":{"id":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]{0,63}$"},"regex":{"type":"string","minLength":1,"maxLength":1000}}}},"removeRules":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]{0,63}$"}}}}}}},"$defs":{"checkId":{"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs","package-caches","leftover-files","world-writable","secret-files"]},"globs":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"names":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}},"addNames":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"}}}}};
+const schema32 = {"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs","package-caches","leftover-files","world-writable","secret-files"]};
 const schema33 = {"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}};
 const schema37 = {"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}};
 const func1 = require("ajv/dist/runtime/ucs2length").default;
@@ -14,6 +14,8 @@ const pattern4 = new RegExp("\\S", "u");
 const pattern5 = new RegExp("^\\d{4}-\\d{2}-\\d{2}$", "u");
 const pattern6 = new RegExp("^[^/\\s]+$", "u");
 const pattern8 = new RegExp("^[0-9]{1,5}(/(tcp|udp|sctp))?$", "u");
+const pattern12 = new RegExp("^\\S+$", "u");
+const pattern13 = new RegExp("^[a-z0-9][a-z0-9-]{0,63}$", "u");
 const schema38 = {"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"}}};
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -143,7 +145,7 @@ if(errors === _errs3){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 for(const key1 in data1){
 const _errs5 = errors;
-if(!((((((((((((((((((key1 === "tag-latest") || (key1 === "exposed-ports")) || (key1 === "default-user")) || (key1 === "labels")) || (key1 === "layer-count")) || (key1 === "startup-command")) || (key1 === "suid")) || (key1 === "sgid")) || (key1 === "sudo")) || (key1 === "su")) || (key1 === "sshd")) || (key1 === "ssh")) || (key1 === "nc")) || (key1 === "netcat")) || (key1 === "socat")) || (key1 === "compilers")) || (key1 === "os-type")) || (key1 === "forbidden-programs"))){
+if(!((((((((((((((((((((((key1 === "tag-latest") || (key1 === "exposed-ports")) || (key1 === "default-user")) || (key1 === "labels")) || (key1 === "layer-count")) || (key1 === "startup-command")) || (key1 === "suid")) || (key1 === "sgid")) || (key1 === "sudo")) || (key1 === "su")) || (key1 === "sshd")) || (key1 === "ssh")) || (key1 === "nc")) || (key1 === "netcat")) || (key1 === "socat")) || (key1 === "compilers")) || (key1 === "os-type")) || (key1 === "forbidden-programs")) || (key1 === "package-caches")) || (key1 === "leftover-files")) || (key1 === "world-writable")) || (key1 === "secret-files"))){
 const err0 = {instancePath:instancePath+"/checks",schemaPath:"#/$defs/checkId/enum",keyword:"enum",params:{allowedValues: schema32.enum},message:"must be equal to one of the allowed values",propertyName:key1};
 if(vErrors === null){
 vErrors = [err0];
@@ -328,7 +330,7 @@ if(_errs23 === errors){
 if(data8.check !== undefined){
 let data9 = data8.check;
 const _errs24 = errors;
-if(!((((((((((((((((((data9 === "tag-latest") || (data9 === "exposed-ports")) || (data9 === "default-user")) || (data9 === "labels")) || (data9 === "layer-count")) || (data9 === "startup-command")) || (data9 === "suid")) || (data9 === "sgid")) || (data9 === "sudo")) || (data9 === "su")) || (data9 === "sshd")) || (data9 === "ssh")) || (data9 === "nc")) || (data9 === "netcat")) || (data9 === "socat")) || (data9 === "compilers")) || (data9 === "os-type")) || (data9 === "forbidden-programs"))){
+if(!((((((((((((((((((((((data9 === "tag-latest") || (data9 === "exposed-ports")) || (data9 === "default-user")) || (data9 === "labels")) || (data9 === "layer-count")) || (data9 === "startup-command")) || (data9 === "suid")) || (data9 === "sgid")) || (data9 === "sudo")) || (data9 === "su")) || (data9 === "sshd")) || (data9 === "ssh")) || (data9 === "nc")) || (data9 === "netcat")) || (data9 === "socat")) || (data9 === "compilers")) || (data9 === "os-type")) || (data9 === "forbidden-programs")) || (data9 === "package-caches")) || (data9 === "leftover-files")) || (data9 === "world-writable")) || (data9 === "secret-files"))){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/check",schemaPath:"#/$defs/checkId/enum",keyword:"enum",params:{allowedValues: schema32.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
@@ -537,7 +539,7 @@ if(errors === _errs40){
 if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
 const _errs42 = errors;
 for(const key5 in data16){
-if(!(((((key5 === "forbiddenPrograms") || (key5 === "criticalPorts")) || (key5 === "compilers")) || (key5 === "maxLayers")) || (key5 === "requiredLabels"))){
+if(!((((((key5 === "forbiddenPrograms") || (key5 === "criticalPorts")) || (key5 === "compilers")) || (key5 === "maxLayers")) || (key5 === "requiredLabels")) || (key5 === "secretFiles"))){
 validate20.errors = [{instancePath:instancePath+"/data",schemaPath:"#/properties/data/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -988,6 +990,296 @@ var valid14 = _errs80 === errors;
 else {
 var valid14 = true;
 }
+if(valid14){
+if(data16.secretFiles !== undefined){
+let data38 = data16.secretFiles;
+const _errs84 = errors;
+if(errors === _errs84){
+if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
+const _errs86 = errors;
+for(const key9 in data38){
+if(!((((key9 === "addNames") || (key9 === "removeNames")) || (key9 === "addRules")) || (key9 === "removeRules"))){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles",schemaPath:"#/properties/data/properties/secretFiles/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs86 === errors){
+if(data38.addNames !== undefined){
+let data39 = data38.addNames;
+const _errs87 = errors;
+const _errs88 = errors;
+if(errors === _errs88){
+if(Array.isArray(data39)){
+if(data39.length > 1000){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames",schemaPath:"#/$defs/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+return false;
+}
+else {
+var valid28 = true;
+const len9 = data39.length;
+for(let i9=0; i9<len9; i9++){
+let data40 = data39[i9];
+const _errs90 = errors;
+if(errors === _errs90){
+if(typeof data40 === "string"){
+if(func1(data40) > 255){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames/" + i9,schemaPath:"#/$defs/names/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
+return false;
+}
+else {
+if(!pattern6.test(data40)){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames/" + i9,schemaPath:"#/$defs/names/items/pattern",keyword:"pattern",params:{pattern: "^[^/\\s]+$"},message:"must match pattern \""+"^[^/\\s]+$"+"\""}];
+return false;
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames/" + i9,schemaPath:"#/$defs/names/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid28 = _errs90 === errors;
+if(!valid28){
+break;
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames",schemaPath:"#/$defs/names/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid26 = _errs87 === errors;
+}
+else {
+var valid26 = true;
+}
+if(valid26){
+if(data38.removeNames !== undefined){
+let data41 = data38.removeNames;
+const _errs92 = errors;
+if(errors === _errs92){
+if(Array.isArray(data41)){
+if(data41.length > 1000){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames",schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+return false;
+}
+else {
+var valid29 = true;
+const len10 = data41.length;
+for(let i10=0; i10<len10; i10++){
+let data42 = data41[i10];
+const _errs94 = errors;
+if(errors === _errs94){
+if(typeof data42 === "string"){
+if(func1(data42) > 255){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames/" + i10,schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
+return false;
+}
+else {
+if(func1(data42) < 1){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames/" + i10,schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+else {
+if(!pattern12.test(data42)){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames/" + i10,schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/items/pattern",keyword:"pattern",params:{pattern: "^\\S+$"},message:"must match pattern \""+"^\\S+$"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames/" + i10,schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid29 = _errs94 === errors;
+if(!valid29){
+break;
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames",schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid26 = _errs92 === errors;
+}
+else {
+var valid26 = true;
+}
+if(valid26){
+if(data38.addRules !== undefined){
+let data43 = data38.addRules;
+const _errs96 = errors;
+if(errors === _errs96){
+if(Array.isArray(data43)){
+if(data43.length > 100){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"}];
+return false;
+}
+else {
+var valid30 = true;
+const len11 = data43.length;
+for(let i11=0; i11<len11; i11++){
+let data44 = data43[i11];
+const _errs98 = errors;
+if(errors === _errs98){
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+let missing2;
+if(((data44.id === undefined) && (missing2 = "id")) || ((data44.regex === undefined) && (missing2 = "regex"))){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i11,schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+return false;
+}
+else {
+const _errs100 = errors;
+for(const key10 in data44){
+if(!((key10 === "id") || (key10 === "regex"))){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i11,schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs100 === errors){
+if(data44.id !== undefined){
+let data45 = data44.id;
+const _errs101 = errors;
+if(errors === _errs101){
+if(typeof data45 === "string"){
+if(!pattern13.test(data45)){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i11+"/id",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]{0,63}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]{0,63}$"+"\""}];
+return false;
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i11+"/id",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid31 = _errs101 === errors;
+}
+else {
+var valid31 = true;
+}
+if(valid31){
+if(data44.regex !== undefined){
+let data46 = data44.regex;
+const _errs103 = errors;
+if(errors === _errs103){
+if(typeof data46 === "string"){
+if(func1(data46) > 1000){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i11+"/regex",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/properties/regex/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
+return false;
+}
+else {
+if(func1(data46) < 1){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i11+"/regex",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/properties/regex/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i11+"/regex",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/properties/regex/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid31 = _errs103 === errors;
+}
+else {
+var valid31 = true;
+}
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i11,schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid30 = _errs98 === errors;
+if(!valid30){
+break;
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid26 = _errs96 === errors;
+}
+else {
+var valid26 = true;
+}
+if(valid26){
+if(data38.removeRules !== undefined){
+let data47 = data38.removeRules;
+const _errs105 = errors;
+if(errors === _errs105){
+if(Array.isArray(data47)){
+if(data47.length > 1000){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeRules",schemaPath:"#/properties/data/properties/secretFiles/properties/removeRules/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+return false;
+}
+else {
+var valid32 = true;
+const len12 = data47.length;
+for(let i12=0; i12<len12; i12++){
+let data48 = data47[i12];
+const _errs107 = errors;
+if(errors === _errs107){
+if(typeof data48 === "string"){
+if(!pattern13.test(data48)){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeRules/" + i12,schemaPath:"#/properties/data/properties/secretFiles/properties/removeRules/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]{0,63}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]{0,63}$"+"\""}];
+return false;
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeRules/" + i12,schemaPath:"#/properties/data/properties/secretFiles/properties/removeRules/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid32 = _errs107 === errors;
+if(!valid32){
+break;
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeRules",schemaPath:"#/properties/data/properties/secretFiles/properties/removeRules/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid26 = _errs105 === errors;
+}
+else {
+var valid26 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles",schemaPath:"#/properties/data/properties/secretFiles/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid14 = _errs84 === errors;
+}
+else {
+var valid14 = true;
+}
+}
 }
 }
 }
@@ -1021,5 +1313,5 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const hashes = {
-  "policy": "f577912359e2caca60305edaa95c193d861980569c493040c21245ea4ccc40a2"
+  "policy": "87b43899febf4dee41f4723b348c819bbc747b8d1fd12e6250c91c12b73c6a73"
 };

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { ErrorObject, Options } from 'ajv';
 import { precompiledFor, runtimeAjv, schemaHash } from '../image/wire.js';
+import { secretRuleProblem } from '../checks/secret-scan.js';
 import * as precompiled from './schema-validator.generated.js';
 
 /** Where the policy schema lives (dist/src/policy → ../../../schemas). */
@@ -88,6 +89,11 @@ export function policyProblem(value: unknown): PolicyProblem | undefined {
     const named = error.propertyName === undefined ? error : { ...error, keyword: 'propertyNames', params: { propertyName: error.propertyName } };
     const { message, extraKey } = explain(named, pathText(path));
     return { path: extraKey === undefined ? path : [...path, extraKey], message };
+  }
+  const rules = (value as { data?: { secretFiles?: { addRules?: Array<{ id: string; regex: string }> } } }).data?.secretFiles?.addRules ?? [];
+  for (const [i, rule] of rules.entries()) {
+    const problem = secretRuleProblem(rule);
+    if (problem !== undefined) return { path: ['data', 'secretFiles', 'addRules', i, 'regex'], message: `data.secretFiles.addRules[${i}].regex ${problem}` };
   }
   const accept = (value as { accept?: Array<{ expires?: string }> }).accept ?? [];
   for (const [i, rule] of accept.entries()) {

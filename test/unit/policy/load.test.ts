@@ -79,6 +79,15 @@ test('an object policy (the library API) is refused naming the key', () => {
   assert.deepEqual(checkPolicy({ version: 1 }), { version: 1 });
 });
 
+test('data.secretFiles: a rule regex that does not compile or backtracks catastrophically is a one-line usage error naming it', () => {
+  const policy = (regex: string): unknown => ({ version: 1, data: { secretFiles: { addNames: ['vault.yaml'], removeRules: ['npm-token'], addRules: [{ id: 'acme-key', regex }] } } });
+  assert.throws(() => checkPolicy(policy('acme_[')), (err: unknown) => err instanceof OciScanError && err.code === 'USAGE' && /data\.secretFiles\.addRules\[0\]\.regex is not a valid JavaScript regular expression/.test(err.message) && !err.message.includes('\n'));
+  assert.throws(() => checkPolicy(policy('(\\w+)*@')), /addRules\[0\]\.regex has a quantified group that holds a quantifier/);
+  assert.throws(() => checkPolicy({ version: 1, data: { secretFiles: { addRules: [{ id: 'Bad Id', regex: 'x' }] } } }), /addRules\[0\]\.id/);
+  assert.deepEqual(checkPolicy(policy('acme_[0-9a-f]{32}')), policy('acme_[0-9a-f]{32}'));
+  assert.deepEqual(checkPolicy({ version: 1, checks: { 'secret-files': { severity: 'High' } } }), { version: 1, checks: { 'secret-files': { severity: 'High' } } });
+});
+
 test('hostile policies (docs/security.md, "Limits"): alias bombs and files over 1 MiB are refused', async () => {
   const laughs = ['version: 1', 'a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
   for (let i = 1; i < 9; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
