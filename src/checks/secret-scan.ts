@@ -109,11 +109,18 @@ function textOf(content: Buffer | undefined): string | undefined {
   return content.toString('latin1');
 }
 
-/** The content rules' hits in `text`. */
-function contentHits(rules: readonly ContentRule[], text: string): Array<{ rule: string; hit: Hit }> {
+/** One regex for every anchor of `rules`: one pass over a text tells whether any anchored rule can match (most texts: none). */
+function anchorsOf(rules: readonly ContentRule[]): RegExp {
+  const literals = rules.flatMap((r) => r.anchors ?? []).map((a) => a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return literals.length === 0 ? /(?!)/ : new RegExp(literals.join('|'));
+}
+
+/** The content rules' hits in `text`; `anchors` is anchorsOf(rules). */
+function contentHits(rules: readonly ContentRule[], anchors: RegExp, text: string): Array<{ rule: string; hit: Hit }> {
   const out: Array<{ rule: string; hit: Hit }> = [];
+  const anchored = anchors.test(text);
   for (const rule of rules) {
-    if (rule.anchors && !rule.anchors.some((a) => text.includes(a))) continue;
+    if (rule.anchors && (!anchored || !rule.anchors.some((a) => text.includes(a)))) continue;
     if (rule.requires && !rule.requires.test(text)) continue;
     for (const hit of hitsOf(text, rule.regex, rule.group)) {
       if (rule.ignore?.(hit.secret) !== true) out.push({ rule: rule.id, hit });
@@ -125,6 +132,7 @@ function contentHits(rules: readonly ContentRule[], text: string): Array<{ rule:
 /** The content matcher for `secret-files` with id `id`, the rules changed by `data`. */
 export function secretFilesMatcher(id: string, data: SecretFilesData = {}): EntryMatcher {
   const rules = ruleSet(data);
+  const anchors = anchorsOf(rules.content);
   const content: ContentScan = {
     maxBytes: MAX_SCANNED_FILE_BYTES,
     scan(entry, bytes) {
@@ -139,7 +147,7 @@ export function secretFilesMatcher(id: string, data: SecretFilesData = {}): Entr
         else if (text !== undefined) hits.push(...rule.content(text).map((hit) => ({ rule: rule.id, hit })));
       }
       // A file a name rule names is read by the content rules too (`id_rsa` says "private-key" besides its name).
-      if (text !== undefined && (isNamed || contentCandidate(entry))) hits.push(...contentHits(rules.content, text));
+      if (text !== undefined && (isNamed || contentCandidate(entry))) hits.push(...contentHits(rules.content, anchors, text));
       for (const { rule, hit } of hits.sort((a, b) => a.hit.index - b.hit.index)) said.push(`${rule} line ${lineAt(text ?? '', hit.index)}: ${fingerprint(hit.secret)}`);
       return said;
     },

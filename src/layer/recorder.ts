@@ -234,6 +234,28 @@ class ContentSink implements EntrySink {
   }
 }
 
+/** Gathers a file of known size (at most a content matcher's `maxBytes`) into one buffer: one copy per byte. */
+class WholeFileSink implements EntrySink {
+  readonly limit: number;
+  readonly #buffer: Buffer;
+  #kept = 0;
+  readonly #done: (content: Buffer) => void;
+
+  constructor(size: number, done: (content: Buffer) => void) {
+    this.limit = size;
+    this.#buffer = Buffer.allocUnsafe(size);
+    this.#done = done;
+  }
+
+  write(chunk: Buffer): void {
+    this.#kept += chunk.copy(this.#buffer, this.#kept);
+  }
+
+  end(): void {
+    this.#done(this.#buffer.subarray(0, this.#kept));
+  }
+}
+
 /** One sink feeding two (a file both watched and read by a content matcher). */
 function both(a: EntrySink, b: EntrySink): EntrySink {
   return {
@@ -414,12 +436,11 @@ export class FactsRecorder implements TarHandler {
         byPath.set(info.path, list);
       }
     };
-    const cap = Math.max(...wanted.map((m) => (m.content as ContentScan).maxBytes));
-    if (info.size > cap) {
+    if (info.size > Math.max(...wanted.map((m) => (m.content as ContentScan).maxBytes))) {
       judge(undefined);
       return undefined;
     }
-    return new ContentSink(cap, judge);
+    return new WholeFileSink(info.size, judge);
   }
 
   /** Runs the matchers on `info`; true when one of them keeps its path. */

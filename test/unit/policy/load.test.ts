@@ -29,6 +29,7 @@ data:
   compilers: { add: ["tinycc"], remove: ["go"] }
   maxLayers: 10
   requiredLabels: ["org.opencontainers.image.source"]
+  secretFiles: { addNames: ["vault-token"], removeRules: ["aws-access-key-id"] }   # extended check secret-files
 `;
 
 /** The line of the USAGE error `fn` throws. */
@@ -64,7 +65,7 @@ test('each problem names the line of the offending value or key', () => {
   assert.equal(lineOf(() => parsePolicy(bad(13, '  criticalPorts: { add: ["http"] }'), 'p.yaml')).line, 13);
   assert.equal(lineOf(() => parsePolicy(bad(8, '    reason: "  "'), 'p.yaml')).message, 'accept[0].reason must not be blank');
   assert.equal(lineOf(() => parsePolicy(bad(1, 'version: 2'), 'p.yaml')).message, 'version must be 1');
-  assert.equal(lineOf(() => parsePolicy(`${EXAMPLE}data: {}\n`, 'p.yaml')).line, 17, 'a duplicate key');
+  assert.equal(lineOf(() => parsePolicy(`${EXAMPLE}data: {}\n`, 'p.yaml')).line, 18, 'a duplicate key');
   assert.equal(lineOf(() => parsePolicy(bad(3, '  layer-count: { disabled: true'), 'p.yaml')).line, 4, 'unclosed flow mapping: where the parser noticed');
 });
 
