@@ -120,7 +120,8 @@ function packageCachesCheck(): Check {
     matchers: CACHE_KINDS.map((kind): EntryMatcher => ({
       id: cacheMatcherId(kind),
       fingerprint: `regular files ${kind.rule}`,
-      matches: (e: EntryInfo) => e.type === 'file' && kind.holds(e.path, e.basename),
+      // Every cache is below /var or a dot directory: one test rules most entries out.
+      matches: (e: EntryInfo) => e.type === 'file' && (e.path.startsWith('/var/') || e.path.includes('/.')) && kind.holds(e.path, e.basename),
     })),
     run(input) {
       const files: LayerFiles = [];
@@ -167,7 +168,8 @@ function isLeftover(e: EntryInfo): boolean {
   if (e.type === 'dir') return e.basename === '.git';
   if (e.type !== 'file') return false;
   const { basename: b, path } = e;
-  if (DOCKERFILE.test(b) || COMPOSE.test(b) || DEBRIS.has(b) || b.endsWith('.swp')) return true;
+  if (DEBRIS.has(b) || b.endsWith('.swp') || (/^[dc]|file$/i.test(b) && (DOCKERFILE.test(b) || COMPOSE.test(b)))) return true;
+  if (!path.includes('/.')) return false;
   // A .git directory that has no entry of its own (a tar may omit it) still has its HEAD.
   if (path.endsWith('/.git/HEAD')) return true;
   // authorized_keys lets a key in: it is the image's purpose when present, not a leftover.

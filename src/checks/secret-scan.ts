@@ -73,6 +73,19 @@ function ruleSet(data: SecretFilesData): RuleSet {
   return { content, names };
 }
 
+/**
+ * A cheap test every entry goes through: false when no name rule can name `entry` (most
+ * entries), so that `named` runs only on the few that may be.
+ */
+function nameGate(rules: readonly NameRule[]): (entry: EntryInfo) => boolean {
+  const names = new Set(rules.flatMap((r) => [...(r.names ?? []), ...(r.pathSuffixes ?? []).map((p) => p.slice(p.lastIndexOf('/') + 1))]));
+  const suffixes = rules.flatMap((r) => r.suffixes ?? []);
+  const extensions = new Set(suffixes.filter((x) => x.startsWith('.') && x.lastIndexOf('.') === 0));
+  const otherSuffixes = suffixes.filter((x) => !extensions.has(x));
+  const prefixes = rules.flatMap((r) => r.prefixes ?? []);
+  return ({ basename: b }) => names.has(b) || extensions.has(extensionOf(b)) || otherSuffixes.some((x) => b.endsWith(x)) || prefixes.some((p) => b.startsWith(p));
+}
+
 /** Whether `entry` is a file `rule` names. */
 function named(rule: NameRule, entry: EntryInfo): boolean {
   const base = entry.basename;
@@ -83,13 +96,19 @@ function named(rule: NameRule, entry: EntryInfo): boolean {
 }
 
 const HOME_DOTFILE = /^\/(?:root|home\/[^/]+)\/\.[^/]+$/;
+const EXTENSIONS = new Set(CONTENT_EXTENSIONS);
+
+/** `.json` for `a.json`, '' without a dot. */
+function extensionOf(basename: string): string {
+  const dot = basename.lastIndexOf('.');
+  return dot < 0 ? '' : basename.slice(dot);
+}
 
 /** Whether the content rules read `entry` (a small file with a text extension, or a home directory's dotfile, outside the skipped trees). */
 function contentCandidate(entry: EntryInfo): boolean {
   if (entry.size > MAX_SCANNED_FILE_BYTES) return false;
   const { path, basename } = entry;
-  const dot = basename.lastIndexOf('.');
-  const wanted = HOME_DOTFILE.test(path) || basename.startsWith('.env') || (dot >= 0 && CONTENT_EXTENSIONS.includes(basename.slice(dot)));
+  const wanted = EXTENSIONS.has(extensionOf(basename)) || (basename.startsWith('.') && (basename.startsWith('.env') || HOME_DOTFILE.test(path)));
   if (!wanted) return false;
   if (CONTENT_SKIPPED_TREES.some((t) => path.startsWith(t))) return false;
   return !CONTENT_SKIPPED_DIRS.some((d) => path.includes(`/${d}/`));
@@ -133,6 +152,7 @@ function contentHits(rules: readonly ContentRule[], anchors: RegExp, text: strin
 export function secretFilesMatcher(id: string, data: SecretFilesData = {}): EntryMatcher {
   const rules = ruleSet(data);
   const anchors = anchorsOf(rules.content);
+  const mayBeNamed = nameGate(rules.names);
   const content: ContentScan = {
     maxBytes: MAX_SCANNED_FILE_BYTES,
     scan(entry, bytes) {
@@ -164,7 +184,7 @@ export function secretFilesMatcher(id: string, data: SecretFilesData = {}): Entr
   return {
     id,
     fingerprint: fingerprintText,
-    matches: (e) => e.type === 'file' && e.size > 0 && (rules.names.some((r) => named(r, e)) || contentCandidate(e)),
+    matches: (e) => e.type === 'file' && e.size > 0 && (mayBeNamed(e) || contentCandidate(e)),
     content,
   };
 }
