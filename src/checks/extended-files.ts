@@ -54,6 +54,23 @@ export const CACHE_KINDS: readonly CacheKind[] = [
   { id: 'npm', label: 'npm cache', rule: '**/.npm/_cacache/**', holds: (p) => p.includes('/.npm/_cacache/'), root: rootAt('/.npm/_cacache') },
 ];
 
+/**
+ * Whether `e` may be a cache file: every cache is below /var or a dot directory. The recorder
+ * hands the same entry to each cache's matcher in turn, so the answer is kept for the last
+ * entry: one test per entry rules most of them out for all caches.
+ */
+const mayBeCache = ((): ((e: EntryInfo) => boolean) => {
+  let last: EntryInfo | undefined;
+  let answer = false;
+  return (e) => {
+    if (e !== last) {
+      last = e;
+      answer = e.type === 'file' && (e.path.startsWith('/var/') || e.path.includes('/.cache/pip/') || e.path.includes('/.npm/_cacache/'));
+    }
+    return answer;
+  };
+})();
+
 /** The matcher id of a cache kind. */
 const cacheMatcherId = (kind: CacheKind): string => `package-caches:${kind.id}`;
 
@@ -120,8 +137,7 @@ function packageCachesCheck(): Check {
     matchers: CACHE_KINDS.map((kind): EntryMatcher => ({
       id: cacheMatcherId(kind),
       fingerprint: `regular files ${kind.rule}`,
-      // Every cache is below /var or a dot directory: one test rules most entries out.
-      matches: (e: EntryInfo) => e.type === 'file' && (e.path.startsWith('/var/') || e.path.includes('/.')) && kind.holds(e.path, e.basename),
+      matches: (e: EntryInfo) => mayBeCache(e) && kind.holds(e.path, e.basename),
     })),
     run(input) {
       const files: LayerFiles = [];
@@ -163,12 +179,20 @@ const DOCKERFILE = /^(?:(?:Dockerfile|Containerfile)(?:\.[^/]+)?|[^/]+\.(?:docke
 const COMPOSE = /^(?:docker-)?compose(?:\.[\w-]+)?\.ya?ml$/;
 const DEBRIS = new Set(['.DS_Store', 'Thumbs.db']);
 
+/** A base name that starts with d or c or ends in "file" (any case): the only ones DOCKERFILE or COMPOSE can match. */
+function mayBeBuildFile(b: string): boolean {
+  const first = b.charCodeAt(0) | 0x20;
+  if (first === 0x64 || first === 0x63) return true;
+  const n = b.length;
+  return n > 4 && (b.charCodeAt(n - 4) | 0x20) === 0x66 && (b.charCodeAt(n - 3) | 0x20) === 0x69 && (b.charCodeAt(n - 2) | 0x20) === 0x6c && (b.charCodeAt(n - 1) | 0x20) === 0x65;
+}
+
 /** Whether `e` is a leftover (docs/checks.md): build files, a repository, a user's cloud or SSH settings, editor and OS debris. */
 function isLeftover(e: EntryInfo): boolean {
   if (e.type === 'dir') return e.basename === '.git';
   if (e.type !== 'file') return false;
   const { basename: b, path } = e;
-  if (DEBRIS.has(b) || b.endsWith('.swp') || (/^[dc]|file$/i.test(b) && (DOCKERFILE.test(b) || COMPOSE.test(b)))) return true;
+  if (DEBRIS.has(b) || b.endsWith('.swp') || (mayBeBuildFile(b) && (DOCKERFILE.test(b) || COMPOSE.test(b)))) return true;
   if (!path.includes('/.')) return false;
   // A .git directory that has no entry of its own (a tar may omit it) still has its HEAD.
   if (path.endsWith('/.git/HEAD')) return true;
