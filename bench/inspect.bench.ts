@@ -1,6 +1,6 @@
 /**
- * Layer inspector throughput, as ratios against baselines measured in the same run (STYLE.md:
- * no absolute timings asserted anywhere). A ~200 MB layer is built in memory by
+ * Layer inspector throughput, as ratios against baselines measured in the same run (machines
+ * differ: no absolute timings asserted anywhere). A ~200 MB layer is built in memory by
  * test/helpers/image-builder.ts (files of mixed sizes with text-like content), compressed with
  * node:zlib gzip (level 6) and the `zstd` command (level 3; zstd stored blocks if the command is
  * missing), and fed in 256 KiB chunks, as a file read would give them.
@@ -44,7 +44,10 @@ function layerEntries(targetBytes: number, where: 'distro' | 'app' = 'distro'): 
       len += w.length + 1;
     }
     const content = Buffer.from(parts.join(' ')).subarray(0, size);
-    const path = where === 'distro' ? `usr/share/pkg${i % 97}/file-${i}.dat` : `app/src/mod${i % 97}/file-${i}${APP_EXTENSIONS[i % APP_EXTENSIONS.length] ?? '.py'}`;
+    const path =
+      where === 'distro'
+        ? `usr/share/pkg${i % 97}/file-${i}.dat`
+        : `app/src/mod${i % 97}/file-${i}${APP_EXTENSIONS[i % APP_EXTENSIONS.length] ?? '.py'}`;
     entries.push({ type: 'file', path, mode: i % 50 === 0 ? 0o4755 : 0o644, content });
     if (i % 20 === 0) entries.push({ type: 'symlink', path: `usr/bin/tool-${i}`, target: `../share/pkg${i % 97}/file-${i}.dat` });
     total += size + 512;
@@ -76,9 +79,11 @@ const inspect = async (bytes: Buffer): Promise<void> => {
   await inspectLayer(source(bytes), { matchers, watchPaths: new Set(['/etc/os-release']), what: 'bench layer' });
 };
 /** Inspects `bytes` with the matchers and watched paths of `checks`, as a scan does. */
-const inspectFor = (checks: readonly Check[]) => async (bytes: Buffer): Promise<void> => {
-  await inspectLayer(source(bytes), { matchers: matchersOf(checks), watchPaths: watchPathsOf(checks), what: 'bench layer' });
-};
+const inspectFor =
+  (checks: readonly Check[]) =>
+  async (bytes: Buffer): Promise<void> => {
+    await inspectLayer(source(bytes), { matchers: matchersOf(checks), watchPaths: watchPathsOf(checks), what: 'bench layer' });
+  };
 const EXTENDED = [...ALL_CHECKS, ...FILE_EXTENDED_CHECKS];
 
 /** Best of ROUNDS, in MB/s of uncompressed tar. */
@@ -106,7 +111,9 @@ const plain = buildTar(layerEntries(200 * MB));
 const gz = gzipSync(plain);
 const zst = zstdLayer(plain);
 const n = plain.length;
-console.log(`layer: ${(n / MB).toFixed(0)} MB tar, ${(gz.length / MB).toFixed(0)} MB gzip, ${(zst.length / MB).toFixed(1)} MB zstd${hasZstd ? '' : ' (stored blocks: zstd command missing)'}; best of ${ROUNDS}, ${CHUNK / 1024} KiB chunks; Node ${process.version}`);
+console.log(
+  `layer: ${(n / MB).toFixed(0)} MB tar, ${(gz.length / MB).toFixed(0)} MB gzip, ${(zst.length / MB).toFixed(1)} MB zstd${hasZstd ? '' : ' (stored blocks: zstd command missing)'}; best of ${ROUNDS}, ${CHUNK / 1024} KiB chunks; Node ${process.version}`,
+);
 
 const gunzipBase = await measure(n, () => pipeline(source(gz), createGunzip(), discard()));
 const tarBase = await measure(n, () => tarStreamBaseline(plain));

@@ -5,6 +5,7 @@
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ALL_CHECKS, matchersOf, watchPathsOf } from './checks/index.js';
+import { mapLimit } from './concurrency.js';
 import type { Check, CheckInput, LayerView, Severity } from './checks/types.js';
 import { OciScanError } from './errors.js';
 import type { Image, Layer } from './image/types.js';
@@ -23,7 +24,6 @@ import type { SourceOptions } from './sources/options.js';
 /** Limits applied to every layer. */
 export type ScanLimits = Pick<InspectOptions, 'maxLayerBytes' | 'maxEntries' | 'maxWatchedFileBytes'>;
 
-
 /** Options of a scan. */
 export interface ScanOptions extends SourceOptions {
   readonly checks?: readonly Check[];
@@ -40,7 +40,13 @@ export interface ScanOptions extends SourceOptions {
    */
   readonly policy?: Policy;
   /** Called after each layer is inspected (progress display). */
-  readonly onLayer?: (event: { readonly image: Image; readonly layer: Layer; readonly done: number; readonly total: number; readonly facts: LayerFacts }) => void;
+  readonly onLayer?: (event: {
+    readonly image: Image;
+    readonly layer: Layer;
+    readonly done: number;
+    readonly total: number;
+    readonly facts: LayerFacts;
+  }) => void;
   /** Called as a layer's (compressed) bytes are read, for progress displays. */
   readonly onLayerBytes?: (event: { readonly image: Image; readonly layer: Layer; readonly bytes: number }) => void;
 }
@@ -58,25 +64,6 @@ export interface ImageScan extends ScannedImage {
 async function yieldToEventLoop(signal: AbortSignal | undefined): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
   signal?.throwIfAborted();
-}
-
-/**
- * Runs `fn` over `items` with at most `limit` in flight, starting them in `order` (indexes;
- * default input order); results in input order; stops at the first error, and stops taking
- * new items once `signal` aborts (the results of items never started are then missing).
- */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, options: { readonly order?: readonly number[]; readonly signal?: AbortSignal | undefined } = {}): Promise<R[]> {
-  const { order = items.map((_, i) => i), signal } = options;
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < order.length && !signal?.aborted) {
-      const index = order[next++] as number;
-      results[index] = await fn(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }
 
 /** `blob` as read through a counter that reports each chunk's size (or `blob` itself without `onBytes`). */
@@ -102,14 +89,28 @@ interface FactsSource {
 /**
  * The facts of one layer: from the store, or inspected (once, however many images ask at the
  * same time) and stored. Facts another image's scan found stand for a local layer only if
- * this image's store holds its blob, with its size (docs/architecture.md, "The layer-facts cache").
+ * this image's store holds its blob, with its size (docs/architecture.md, "The persistent cache").
  */
-async function layerFacts(image: Image, layer: Layer, collection: Collection, source: FactsSource, options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
+async function layerFacts(
+  image: Image,
+  layer: Layer,
+  collection: Collection,
+  source: FactsSource,
+  options: ScanOptions,
+  signal: AbortSignal,
+): Promise<LayerFacts> {
   const [facts] = await Promise.all([sharedFacts(image, layer, collection, source, options, signal), layer.check?.(signal)]);
   return facts;
 }
 
-function sharedFacts(image: Image, layer: Layer, collection: Collection, source: FactsSource, options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
+function sharedFacts(
+  image: Image,
+  layer: Layer,
+  collection: Collection,
+  source: FactsSource,
+  options: ScanOptions,
+  signal: AbortSignal,
+): Promise<LayerFacts> {
   const key = factsKey(layer.digest, collection);
   const pending = source.inFlight.get(key);
   if (pending) return pending;
@@ -120,7 +121,10 @@ function sharedFacts(image: Image, layer: Layer, collection: Collection, source:
     const started = Date.now();
     const blob = countBytes(await layer.open(signal), options.onLayerBytes && ((bytes) => options.onLayerBytes?.({ image, layer, bytes })));
     const facts = await inspectLayer(blob, { ...options.limits, ...collection, what, signal });
-    options.logger.debug({ layer: layer.digest, compression: facts.compression, entries: facts.entries, tarBytes: facts.tarBytes, ms: Date.now() - started }, 'layer inspected');
+    options.logger.debug(
+      { layer: layer.digest, compression: facts.compression, entries: facts.entries, tarBytes: facts.tarBytes, ms: Date.now() - started },
+      'layer inspected',
+    );
     await source.store.put(key, facts);
     return facts;
   })();
@@ -134,7 +138,11 @@ function sharedFacts(image: Image, layer: Layer, collection: Collection, source:
 }
 
 /** Scans one resolved image. */
-export async function scanImage(image: Image, options: ScanOptions, source: FactsSource = { store: options.store ?? memoryFactsStore(), inFlight: new Map() }): Promise<ImageScan> {
+export async function scanImage(
+  image: Image,
+  options: ScanOptions,
+  source: FactsSource = { store: options.store ?? memoryFactsStore(), inFlight: new Map() },
+): Promise<ImageScan> {
   const checks = checksFor(options, image.name.display);
   const matchers = matchersOf(checks);
   const stop = new AbortController();
@@ -149,17 +157,22 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
       let done = 0;
       // The largest layer is the critical path: start it first (docs/architecture.md, "Memory and speed").
       const largestFirst = distinct.map((_, i) => i).sort((a, b) => (distinct[b]?.size ?? 0) - (distinct[a]?.size ?? 0));
-      const facts = await mapLimit(distinct, options.layerConcurrency ?? 3, async (layer) => {
-        try {
-          const f = await layerFacts(image, layer, { matchers, watchPaths }, source, options, stop.signal);
-          options.onLayer?.({ image, layer, done: ++done, total: distinct.length, facts: f });
-          return f;
-        } catch (err) {
-          // One failed layer stops the others' downloads at once.
-          stop.abort(err);
-          throw err;
-        }
-      }, { order: largestFirst });
+      const facts = await mapLimit(
+        distinct,
+        options.layerConcurrency ?? 3,
+        async (layer) => {
+          try {
+            const f = await layerFacts(image, layer, { matchers, watchPaths }, source, options, stop.signal);
+            options.onLayer?.({ image, layer, done: ++done, total: distinct.length, facts: f });
+            return f;
+          } catch (err) {
+            // One failed layer stops the others' downloads at once.
+            stop.abort(err);
+            throw err;
+          }
+        },
+        { order: largestFirst },
+      );
       const byDigest = new Map(distinct.map((l, i) => [l.digest, facts[i] as LayerFacts]));
       return scannable.map((l) => ({ digest: l.digest, facts: byDigest.get(l.digest) as LayerFacts }));
     };
@@ -200,7 +213,10 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
       ...(options.signal ? { signal: options.signal } : {}),
     };
     const accepts = activeAcceptances(options.policy, image.name.display, new Date(), (rule) =>
-      options.logger.warn({ check: rule.check, paths: rule.paths, expires: rule.expires }, 'policy: acceptance expired, ignored (renew its expires date or remove it)'),
+      options.logger.warn(
+        { check: rule.check, paths: rule.paths, expires: rule.expires },
+        'policy: acceptance expired, ignored (renew its expires date or remove it)',
+      ),
     );
     // Checks are CPU work over possibly huge fact sets: they yield while they work (file
     // checks) and between each other, so that a timeout or a signal can stop the scan.
@@ -212,7 +228,13 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
       results.push(toResult(check, acceptFindings(check, await check.run(input), input, accepts)));
     }
     const highest = highestSeverity(results);
-    return { image, results, report: legacyReport({ image, results, highest }), highest, checkSeverities: Object.fromEntries(checks.map((c) => [c.id, c.severity])) };
+    return {
+      image,
+      results,
+      report: legacyReport({ image, results, highest }),
+      highest,
+      checkSeverities: Object.fromEntries(checks.map((c) => [c.id, c.severity])),
+    };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
@@ -248,7 +270,13 @@ export async function scan(input: string, options: ScanOptions): Promise<ImageSc
   const watchPaths = watchPathsOf(checks);
   const consumed = new Map<string, Promise<LayerFacts>>();
   const consumeLayer = async (tar: Readable, id: string, signal?: AbortSignal): Promise<void> => {
-    const facts = inspectLayer(tar, { ...options.limits, matchers: matchersOf(checks), watchPaths, what: `layer ${id} of ${input}`, ...(signal ? { signal } : {}) });
+    const facts = inspectLayer(tar, {
+      ...options.limits,
+      matchers: matchersOf(checks),
+      watchPaths,
+      what: `layer ${id} of ${input}`,
+      ...(signal ? { signal } : {}),
+    });
     consumed.set(id, facts);
     await facts;
   };

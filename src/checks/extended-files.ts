@@ -28,7 +28,10 @@ interface CacheKind {
 }
 
 /** The directory `marker` ends in, within `path` (`/root/.cache/pip` for a file below it). */
-const rootAt = (marker: string) => (path: string): string => path.slice(0, path.indexOf(marker) + marker.length);
+const rootAt =
+  (marker: string) =>
+  (path: string): string =>
+    path.slice(0, path.indexOf(marker) + marker.length);
 
 /** The caches `package-caches` looks for (Dockle DKL-DI-0004/0005, from the files themselves). */
 export const CACHE_KINDS: readonly CacheKind[] = [
@@ -37,7 +40,11 @@ export const CACHE_KINDS: readonly CacheKind[] = [
     label: 'apt package lists',
     rule: '/var/lib/apt/lists/** but lock, partial/, auxfiles/',
     // `lock`, `partial/` and `auxfiles/` are apt's own working files, there in a clean image too.
-    holds: (p, b) => isUnder(p, '/var/lib/apt/lists') && b !== 'lock' && !isUnder(p, '/var/lib/apt/lists/partial') && !isUnder(p, '/var/lib/apt/lists/auxfiles'),
+    holds: (p, b) =>
+      isUnder(p, '/var/lib/apt/lists') &&
+      b !== 'lock' &&
+      !isUnder(p, '/var/lib/apt/lists/partial') &&
+      !isUnder(p, '/var/lib/apt/lists/auxfiles'),
     root: () => '/var/lib/apt/lists',
   },
   {
@@ -51,7 +58,13 @@ export const CACHE_KINDS: readonly CacheKind[] = [
   { id: 'yum', label: 'yum cache', rule: '/var/cache/yum/**', holds: (p) => isUnder(p, '/var/cache/yum'), root: () => '/var/cache/yum' },
   { id: 'dnf', label: 'dnf cache', rule: '/var/cache/dnf/**', holds: (p) => isUnder(p, '/var/cache/dnf'), root: () => '/var/cache/dnf' },
   { id: 'pip', label: 'pip cache', rule: '**/.cache/pip/**', holds: (p) => p.includes('/.cache/pip/'), root: rootAt('/.cache/pip') },
-  { id: 'npm', label: 'npm cache', rule: '**/.npm/_cacache/**', holds: (p) => p.includes('/.npm/_cacache/'), root: rootAt('/.npm/_cacache') },
+  {
+    id: 'npm',
+    label: 'npm cache',
+    rule: '**/.npm/_cacache/**',
+    holds: (p) => p.includes('/.npm/_cacache/'),
+    root: rootAt('/.npm/_cacache'),
+  },
 ];
 
 /**
@@ -117,7 +130,8 @@ function presentInFinalFs(input: CheckInput, index: number, path: string, type: 
 /** A judge for checks of the final filesystem: the finding counts when it is still there, in the last layer that wrote it. */
 function finalFsJudge(input: CheckInput, id: string, typeOf: (path: string) => 'file' | 'dir'): Judge {
   const last = lastMatches(input, id);
-  return (_layer, index, path) => (last.get(path) === index && presentInFinalFs(input, index, path, typeOf(path)) ? { verdict: 'counts' } : { verdict: 'ignored' });
+  return (_layer, index, path) =>
+    last.get(path) === index && presentInFinalFs(input, index, path, typeOf(path)) ? { verdict: 'counts' } : { verdict: 'ignored' };
 }
 
 /** The fail-safe ending of a check over unscanned layers, as fileOutcome words it. */
@@ -133,7 +147,8 @@ function packageCachesCheck(): Check {
     id: 'package-caches',
     title: 'Checking for package manager caches',
     severity: 'Low',
-    mitigation: 'Remove package manager caches in the layer that made them (apt-get clean and rm -rf /var/lib/apt/lists/*, apk add --no-cache, pip --no-cache-dir, npm cache clean --force)',
+    mitigation:
+      'Remove package manager caches in the layer that made them (apt-get clean and rm -rf /var/lib/apt/lists/*, apk add --no-cache, pip --no-cache-dir, npm cache clean --force)',
     matchers: CACHE_KINDS.map((kind): EntryMatcher => ({
       id: cacheMatcherId(kind),
       fingerprint: `regular files ${kind.rule}`,
@@ -157,12 +172,16 @@ function packageCachesCheck(): Check {
           const present = kept.filter((p) => presentInFinalFs(input, index, p, 'file'));
           const where = [...new Set(kept.map(kind.root))].join(', ');
           if (present.length === 0) {
-            cleaned.push(`${kind.label} at ${where} added by layer ${layer.digest} (${filesText(count)}, ${bytes}) removed by a later layer, the bytes still in the image's layers`);
+            cleaned.push(
+              `${kind.label} at ${where} added by layer ${layer.digest} (${filesText(count)}, ${bytes}) removed by a later layer, the bytes still in the image's layers`,
+            );
             continue;
           }
           for (const p of present) roots.add(kind.root(p));
           const part = present.length < kept.length ? `, ${present.length} of the ${kept.length} files recorded remain` : '';
-          found.push(`${kind.label} at ${[...new Set(present.map(kind.root))].join(', ')}: ${filesText(count)}, ${bytes} added by layer ${layer.digest}${part}`);
+          found.push(
+            `${kind.label} at ${[...new Set(present.map(kind.root))].join(', ')}: ${filesText(count)}, ${bytes} added by layer ${layer.digest}${part}`,
+          );
         }
         if (roots.size > 0) files.push({ [layer.digest]: [...roots].sort() });
       }
@@ -184,7 +203,13 @@ function mayBeBuildFile(b: string): boolean {
   const first = b.charCodeAt(0) | 0x20;
   if (first === 0x64 || first === 0x63) return true;
   const n = b.length;
-  return n > 4 && (b.charCodeAt(n - 4) | 0x20) === 0x66 && (b.charCodeAt(n - 3) | 0x20) === 0x69 && (b.charCodeAt(n - 2) | 0x20) === 0x6c && (b.charCodeAt(n - 1) | 0x20) === 0x65;
+  return (
+    n > 4 &&
+    (b.charCodeAt(n - 4) | 0x20) === 0x66 &&
+    (b.charCodeAt(n - 3) | 0x20) === 0x69 &&
+    (b.charCodeAt(n - 2) | 0x20) === 0x6c &&
+    (b.charCodeAt(n - 1) | 0x20) === 0x65
+  );
 }
 
 /** Whether `e` is a leftover (docs/checks.md): build files, a repository, a user's cloud or SSH settings, editor and OS debris. */
@@ -208,11 +233,18 @@ function leftoverFilesCheck(): Check {
     id,
     title: 'Checking for leftover build and editor files',
     severity: 'Low',
-    mitigation: 'Keep build files, repositories, credentials directories and editor files out of the image (.dockerignore, a multi-stage build copying only what runs)',
-    matcher: { id, fingerprint: `dir .git, ${DOCKERFILE.source}, ${COMPOSE.source}, */.git/HEAD, */.ssh/* but authorized_keys, */.aws/*, *.swp, .DS_Store, Thumbs.db`, matches: isLeftover },
+    mitigation:
+      'Keep build files, repositories, credentials directories and editor files out of the image (.dockerignore, a multi-stage build copying only what runs)',
+    matcher: {
+      id,
+      fingerprint: `dir .git, ${DOCKERFILE.source}, ${COMPOSE.source}, */.git/HEAD, */.ssh/* but authorized_keys, */.aws/*, *.swp, .DS_Store, Thumbs.db`,
+      matches: isLeftover,
+    },
     run: (input) => {
       const dirs = new Set(input.layers.flatMap((l) => (l.facts.matches[id] ?? []).filter((p) => p.endsWith('/.git'))));
-      return fileOutcome(input, id, 'Leftover build, repository and editor files not found', { judge: finalFsJudge(input, id, (p) => (dirs.has(p) ? 'dir' : 'file')) });
+      return fileOutcome(input, id, 'Leftover build, repository and editor files not found', {
+        judge: finalFsJudge(input, id, (p) => (dirs.has(p) ? 'dir' : 'file')),
+      });
     },
   };
 }
@@ -236,8 +268,13 @@ function worldWritableCheck(): Check {
     id,
     title: 'Checking for world-writable files',
     severity: 'Medium',
-    mitigation: 'Remove write permission for others (chmod o-w) in the layer that adds the file, or give a shared directory the sticky bit (chmod +t)',
-    matcher: { id, fingerprint: 'mode & 0o002 on a file or hard link, or on a dir without 0o1000; not under /proc /sys /dev, nor below /tmp /var/tmp', matches: isWorldWritable },
+    mitigation:
+      'Remove write permission for others (chmod o-w) in the layer that adds the file, or give a shared directory the sticky bit (chmod +t)',
+    matcher: {
+      id,
+      fingerprint: 'mode & 0o002 on a file or hard link, or on a dir without 0o1000; not under /proc /sys /dev, nor below /tmp /var/tmp',
+      matches: isWorldWritable,
+    },
     run: (input) => {
       const candidates = new Set(input.layers.flatMap((l) => l.facts.matches[id] ?? []));
       // A directory's mode is its last entry's (the runtime chmods an existing directory to each entry's mode).
@@ -249,7 +286,10 @@ function worldWritableCheck(): Check {
       const judge: Judge = (_layer, index, path) => {
         if (last.get(path) !== index) return { verdict: 'ignored' };
         const isDir = lastDir.has(path);
-        if (isDir) return lastDir.get(path) === index && presentInFinalFs(input, index, path, 'dir') ? { verdict: 'counts' } : { verdict: 'ignored' };
+        if (isDir)
+          return lastDir.get(path) === index && presentInFinalFs(input, index, path, 'dir')
+            ? { verdict: 'counts' }
+            : { verdict: 'ignored' };
         const writable = input.fs.views.some((view) => {
           const r = view.lookup(path, { followLast: false });
           return r.status === 'found' && r.node.type === 'file' && (r.node.inode.mode & 0o002) !== 0;
@@ -268,7 +308,8 @@ function secretFilesCheck(data: SecretFilesData = {}): Check {
     id,
     title: 'Checking for files holding secrets',
     severity: 'Critical',
-    mitigation: 'Never copy credentials into a layer, even to delete them later: use build secrets (RUN --mount=type=secret) and revoke every credential reported here',
+    mitigation:
+      'Never copy credentials into a layer, even to delete them later: use build secrets (RUN --mount=type=secret) and revoke every credential reported here',
     matcher: secretFilesMatcher(id, data),
     run: (input) =>
       fileOutcome(input, id, 'Files holding secrets not found', {

@@ -57,7 +57,15 @@ export function watchPathsOf(checks: readonly Check[]): Set<string> {
 }
 
 /** The forbidden-program checks whose names a policy may extend, by id. */
-export const FORBIDDEN_PROGRAMS: Readonly<Record<string, ForbiddenProgram>> = { sudo: SUDO, su: SU, sshd: SSHD, ssh: SSH, nc: NC, netcat: NETCAT, socat: SOCAT };
+export const FORBIDDEN_PROGRAMS: Readonly<Record<string, ForbiddenProgram>> = {
+  sudo: SUDO,
+  su: SU,
+  sshd: SSHD,
+  ssh: SSH,
+  nc: NC,
+  netcat: NETCAT,
+  socat: SOCAT,
+};
 
 /** The id of the check a policy adds for its own forbidden program names. */
 export const POLICY_PROGRAMS_ID: CheckId = 'forbidden-programs';
@@ -103,7 +111,15 @@ export function createChecks(data: CheckData = {}): Check[] {
   });
   const names = data.forbiddenPrograms ?? [];
   if (names.length > 0) {
-    checks.push(forbiddenProgramCheck({ id: POLICY_PROGRAMS_ID, title: 'Checking for forbidden programs', label: 'forbidden by the policy', names, severity: 'Critical' }));
+    checks.push(
+      forbiddenProgramCheck({
+        id: POLICY_PROGRAMS_ID,
+        title: 'Checking for forbidden programs',
+        label: 'forbidden by the policy',
+        names,
+        severity: 'Critical',
+      }),
+    );
   }
   return checks;
 }

@@ -6,7 +6,19 @@
  * rule id, a line and a fingerprint (./redact.ts), never the secret.
  */
 import type { ContentScan, EntryInfo, EntryMatcher } from '../layer/inspect.js';
-import { CONTENT_EXTENSIONS, CONTENT_RULES, CONTENT_SKIPPED_DIRS, CONTENT_SKIPPED_TREES, MAX_SCANNED_FILE_BYTES, NAME_RULES, TEXT_SNIFF_BYTES, hitsOf, type ContentRule, type Hit, type NameRule } from './data/secrets.js';
+import {
+  CONTENT_EXTENSIONS,
+  CONTENT_RULES,
+  CONTENT_SKIPPED_DIRS,
+  CONTENT_SKIPPED_TREES,
+  MAX_SCANNED_FILE_BYTES,
+  NAME_RULES,
+  TEXT_SNIFF_BYTES,
+  hitsOf,
+  type ContentRule,
+  type Hit,
+  type NameRule,
+} from './data/secrets.js';
 import { fingerprint } from './redact.js';
 
 /** What a policy changes in the rules (`data.secretFiles`, docs/checks.md "Tunable data"). */
@@ -43,9 +55,11 @@ export function secretRuleProblem(rule: { readonly id: string; readonly regex: s
   } catch (err) {
     return `is not a valid JavaScript regular expression (${(err as Error).message})`;
   }
-  if (/\((?:[^()\\]|\\.)*(?:[+*]|\{\d*,\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,\d*\})/.test(rule.regex)) return 'has a quantified group that holds a quantifier (catastrophic backtracking): rewrite it without nesting';
+  if (/\((?:[^()\\]|\\.)*(?:[+*]|\{\d*,\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,\d*\})/.test(rule.regex))
+    return 'has a quantified group that holds a quantifier (catastrophic backtracking): rewrite it without nesting';
   if (regex.test('')) return 'matches an empty text: it would report every file';
-  if (CONTENT_RULES.some((r) => r.id === rule.id) || NAME_RULES.some((r) => r.id === rule.id) || rule.id === POLICY_NAMES_RULE) return `has the id of a built-in rule ("${rule.id}"): choose another id, or remove the built-in one with removeRules`;
+  if (CONTENT_RULES.some((r) => r.id === rule.id) || NAME_RULES.some((r) => r.id === rule.id) || rule.id === POLICY_NAMES_RULE)
+    return `has the id of a built-in rule ("${rule.id}"): choose another id, or remove the built-in one with removeRules`;
   return undefined;
 }
 
@@ -69,7 +83,10 @@ function ruleSet(data: SecretFilesData): RuleSet {
   });
   const added = (data.addNames ?? []).filter((n) => !removedNames.has(n));
   if (added.length > 0) names.push({ id: POLICY_NAMES_RULE, names: added });
-  const content: ContentRule[] = [...CONTENT_RULES.filter((r) => !removedRules.has(r.id)), ...(data.addRules ?? []).map((r) => ({ id: r.id, regex: new RegExp(r.regex, 'g') }))];
+  const content: ContentRule[] = [
+    ...CONTENT_RULES.filter((r) => !removedRules.has(r.id)),
+    ...(data.addRules ?? []).map((r) => ({ id: r.id, regex: new RegExp(r.regex, 'g') })),
+  ];
   return { content, names };
 }
 
@@ -83,7 +100,8 @@ function nameGate(rules: readonly NameRule[]): (entry: EntryInfo) => boolean {
   const extensions = new Set(suffixes.filter((x) => x.startsWith('.') && x.lastIndexOf('.') === 0));
   const otherSuffixes = suffixes.filter((x) => !extensions.has(x));
   const prefixes = rules.flatMap((r) => r.prefixes ?? []);
-  return ({ basename: b }) => names.has(b) || extensions.has(extensionOf(b)) || otherSuffixes.some((x) => b.endsWith(x)) || prefixes.some((p) => b.startsWith(p));
+  return ({ basename: b }) =>
+    names.has(b) || extensions.has(extensionOf(b)) || otherSuffixes.some((x) => b.endsWith(x)) || prefixes.some((p) => b.startsWith(p));
 }
 
 /** Whether `entry` is a file `rule` names. */
@@ -108,7 +126,8 @@ function extensionOf(basename: string): string {
 function contentCandidate(entry: EntryInfo): boolean {
   if (entry.size > MAX_SCANNED_FILE_BYTES) return false;
   const { path, basename } = entry;
-  const wanted = EXTENSIONS.has(extensionOf(basename)) || (basename.startsWith('.') && (basename.startsWith('.env') || HOME_DOTFILE.test(path)));
+  const wanted =
+    EXTENSIONS.has(extensionOf(basename)) || (basename.startsWith('.') && (basename.startsWith('.env') || HOME_DOTFILE.test(path)));
   if (!wanted) return false;
   if (CONTENT_SKIPPED_TREES.some((t) => path.startsWith(t))) return false;
   return !CONTENT_SKIPPED_DIRS.some((d) => path.includes(`/${d}/`));
@@ -168,14 +187,23 @@ export function secretFilesMatcher(id: string, data: SecretFilesData = {}): Entr
       }
       // A file a name rule names is read by the content rules too (`id_rsa` says "private-key" besides its name).
       if (text !== undefined && (isNamed || contentCandidate(entry))) hits.push(...contentHits(rules.content, anchors, text));
-      for (const { rule, hit } of hits.sort((a, b) => a.hit.index - b.hit.index)) said.push(`${rule} line ${lineAt(text ?? '', hit.index)}: ${fingerprint(hit.secret)}`);
+      for (const { rule, hit } of hits.sort((a, b) => a.hit.index - b.hit.index))
+        said.push(`${rule} line ${lineAt(text ?? '', hit.index)}: ${fingerprint(hit.secret)}`);
       return said;
     },
   };
   const fingerprintText = JSON.stringify({
     version: RULES_VERSION,
     content: rules.content.map((r) => [r.id, r.regex.source, r.regex.flags, r.group ?? 1, r.anchors ?? [], r.requires?.source ?? '']),
-    names: rules.names.map((r) => [r.id, r.names ?? [], r.suffixes ?? [], r.pathSuffixes ?? [], r.prefixes ?? [], r.exceptSuffixes ?? [], r.content ? 'content' : 'name']),
+    names: rules.names.map((r) => [
+      r.id,
+      r.names ?? [],
+      r.suffixes ?? [],
+      r.pathSuffixes ?? [],
+      r.prefixes ?? [],
+      r.exceptSuffixes ?? [],
+      r.content ? 'content' : 'name',
+    ]),
     extensions: CONTENT_EXTENSIONS,
     skipped: [CONTENT_SKIPPED_TREES, CONTENT_SKIPPED_DIRS],
     max: MAX_SCANNED_FILE_BYTES,

@@ -85,10 +85,26 @@ export type LayerOp =
   /** A directory entry (an existing directory is kept and merged, anything else replaced). */
   | { readonly op: 'dir'; readonly path: string }
   /** A regular file the facts keep something of; `content` when the path was watched. */
-  | { readonly op: 'file'; readonly path: string; readonly mode: number; readonly uid: number; readonly gid: number; readonly capability?: string; readonly content?: WatchedFile }
+  | {
+      readonly op: 'file';
+      readonly path: string;
+      readonly mode: number;
+      readonly uid: number;
+      readonly gid: number;
+      readonly capability?: string;
+      readonly content?: WatchedFile;
+    }
   | { readonly op: 'symlink'; readonly path: string; readonly target: string }
   /** A hard link: `target` normalised; its mode, owner and capability apply to the shared inode. */
-  | { readonly op: 'hardlink'; readonly path: string; readonly target: string; readonly mode: number; readonly uid: number; readonly gid: number; readonly capability?: string }
+  | {
+      readonly op: 'hardlink';
+      readonly path: string;
+      readonly target: string;
+      readonly mode: number;
+      readonly uid: number;
+      readonly gid: number;
+      readonly capability?: string;
+    }
   /** A device, FIFO or unknown type (or a file nothing is kept of) that replaces what was at `path`. */
   | { readonly op: 'other'; readonly path: string }
   /** `.wh.NAME`: `path` is the path removed. */
@@ -330,7 +346,10 @@ export class FactsRecorder implements TarHandler {
   #budget(): void {
     this.#budgeted += 1;
     if (this.#budgeted > this.#maxPaths) {
-      throw new OciScanError('LAYER_TOO_LARGE', `${this.#options.what} has more than ${this.#maxPaths} links, directories and whiteouts: refusing a hostile layer`);
+      throw new OciScanError(
+        'LAYER_TOO_LARGE',
+        `${this.#options.what} has more than ${this.#maxPaths} links, directories and whiteouts: refusing a hostile layer`,
+      );
     }
   }
 
@@ -354,11 +373,20 @@ export class FactsRecorder implements TarHandler {
     if (h.typeflag === 'g') return undefined;
     this.#entries += 1;
     if (this.#entries > this.#maxEntries) {
-      throw new OciScanError('LAYER_TOO_LARGE', `${this.#options.what} has more than ${this.#maxEntries} tar entries: refusing a hostile layer`);
+      throw new OciScanError(
+        'LAYER_TOO_LARGE',
+        `${this.#options.what} has more than ${this.#maxEntries} tar entries: refusing a hostile layer`,
+      );
     }
     // A UTF-16 code unit is at most 3 UTF-8 bytes: only long names need counting.
-    if ((h.name.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(h.name) > MAX_PATH_BYTES) || (h.linkname.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(h.linkname) > MAX_PATH_BYTES)) {
-      throw new OciScanError('LAYER_CORRUPT', `${this.#options.what} has an entry name or link target longer than ${MAX_PATH_BYTES} bytes (PATH_MAX): not a Linux filesystem layer`);
+    if (
+      (h.name.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(h.name) > MAX_PATH_BYTES) ||
+      (h.linkname.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(h.linkname) > MAX_PATH_BYTES)
+    ) {
+      throw new OciScanError(
+        'LAYER_CORRUPT',
+        `${this.#options.what} has an entry name or link target longer than ${MAX_PATH_BYTES} bytes (PATH_MAX): not a Linux filesystem layer`,
+      );
     }
     const path = normalisePath(h.name);
     const base = basenameOf(path);
@@ -381,14 +409,26 @@ export class FactsRecorder implements TarHandler {
     const linkTarget = type === 'hardlink' ? normalisePath(h.linkname) : type === 'symlink' ? h.linkname : undefined;
     const capability = h.capability;
     // Literals of two shapes for the common entries (the matchers see few shapes).
-    let info: EntryInfo = linkTarget === undefined ? { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid } : { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid, linkTarget };
+    let info: EntryInfo =
+      linkTarget === undefined
+        ? { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid }
+        : { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid, linkTarget };
     if (capability) info = { ...info, capability };
     const kept = this.#match(info);
     if (type === 'hardlink' && linkTarget !== undefined) {
       // The runtime applies a hard link's mode, owner and xattrs to the inode it shares with its
       // target (containers/storage createTarFile: link, lchown, chmod, setxattr on the new name):
       // the target's name becomes what the link header says (docs/checks.md).
-      const shared: EntryInfo = { path: linkTarget, basename: basenameOf(linkTarget), type: 'file', mode: h.mode, size: 0, uid: h.uid, gid: h.gid, ...(capability ? { capability } : {}) };
+      const shared: EntryInfo = {
+        path: linkTarget,
+        basename: basenameOf(linkTarget),
+        type: 'file',
+        mode: h.mode,
+        size: 0,
+        uid: h.uid,
+        gid: h.gid,
+        ...(capability ? { capability } : {}),
+      };
       this.#match(shared);
     }
     const watchSink = this.#watch(info);
@@ -450,7 +490,8 @@ export class FactsRecorder implements TarHandler {
     for (const m of this.#plainMatchers) {
       if (m.matches(info) && this.#found(m.id, path, info.size)) keptAny = true;
     }
-    if (info.capability && (this.#capabilities.has(path) || this.#capabilities.size < this.#maxFindings)) this.#capabilities.set(path, capabilityText(info.capability));
+    if (info.capability && (this.#capabilities.has(path) || this.#capabilities.size < this.#maxFindings))
+      this.#capabilities.set(path, capabilityText(info.capability));
     return keptAny;
   }
 
@@ -473,7 +514,15 @@ export class FactsRecorder implements TarHandler {
         return undefined;
       case 'hardlink':
         this.#budget();
-        this.#log({ op: 'hardlink', path, target: info.linkTarget ?? '/', mode: info.mode, uid: info.uid, gid: info.gid, ...(info.capability ? { capability: capabilityText(info.capability) } : {}) });
+        this.#log({
+          op: 'hardlink',
+          path,
+          target: info.linkTarget ?? '/',
+          mode: info.mode,
+          uid: info.uid,
+          gid: info.gid,
+          ...(info.capability ? { capability: capabilityText(info.capability) } : {}),
+        });
         return undefined;
       case 'file': {
         let exec = (info.mode & 0o111) !== 0;
@@ -485,7 +534,13 @@ export class FactsRecorder implements TarHandler {
         if (!exec && !kept && !shaped && !this.#watchBasenames.has(info.basename)) return undefined;
         if (exec) this.#executables += 1;
         else this.#budget();
-        const op: { op: 'file'; path: string; mode: number; uid: number; gid: number; capability?: string; content?: WatchedFile } = { op: 'file', path, mode: info.mode, uid: info.uid, gid: info.gid };
+        const op: { op: 'file'; path: string; mode: number; uid: number; gid: number; capability?: string; content?: WatchedFile } = {
+          op: 'file',
+          path,
+          mode: info.mode,
+          uid: info.uid,
+          gid: info.gid,
+        };
         if (info.capability) op.capability = capabilityText(info.capability);
         this.#log(op, false);
         return op;
@@ -552,12 +607,15 @@ export class FactsRecorder implements TarHandler {
   /** The facts recorded so far, sorted. */
   facts(compression: LayerFacts['compression'], tarBytes: number): LayerFacts {
     const sorted = (s: Iterable<string>): string[] => [...s].sort();
-    const sortedRecord = (m: Map<string, string>): Record<string, string> => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const sortedRecord = (m: Map<string, string>): Record<string, string> =>
+      Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     return {
       matches: Object.fromEntries([...this.#matches].map(([id, set]) => [id, sorted(set)])),
       matchCounts: Object.fromEntries(this.#counts),
       matchBytes: Object.fromEntries(this.#bytes),
-      details: Object.fromEntries([...this.#details].map(([id, byPath]) => [id, Object.fromEntries([...byPath].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))])),
+      details: Object.fromEntries(
+        [...this.#details].map(([id, byPath]) => [id, Object.fromEntries([...byPath].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))]),
+      ),
       whiteouts: sorted(this.#whiteouts),
       opaqueDirs: sorted(this.#opaqueDirs),
       watched: Object.fromEntries(this.#watched),

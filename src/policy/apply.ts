@@ -6,7 +6,14 @@
  */
 import { ALL_CHECKS, createChecks, type CheckData } from '../checks/index.js';
 import type { CriticalPort } from '../checks/exposed-ports.js';
-import { DISABLED_DESCRIPTION, type AcceptedFinding, type Check, type CheckInput, type CheckOutcome, type LayerFiles } from '../checks/types.js';
+import {
+  DISABLED_DESCRIPTION,
+  type AcceptedFinding,
+  type Check,
+  type CheckInput,
+  type CheckOutcome,
+  type LayerFiles,
+} from '../checks/types.js';
 import { matchesAny } from './glob.js';
 import { PROGRAM_CHECK_IDS, type Acceptance, type Policy } from './types.js';
 
@@ -56,7 +63,14 @@ export function policyChecks(policy: Policy | undefined, reference: string, base
   return checks.map((check): Check => {
     const rule = policy.checks?.[check.id];
     if (!rule || !appliesTo(rule, reference)) return check;
-    if (rule.disabled === true) return { id: check.id, title: check.title, severity: check.severity, mitigation: check.mitigation, run: () => ({ pass: true, description: DISABLED_DESCRIPTION }) };
+    if (rule.disabled === true)
+      return {
+        id: check.id,
+        title: check.title,
+        severity: check.severity,
+        mitigation: check.mitigation,
+        run: () => ({ pass: true, description: DISABLED_DESCRIPTION }),
+      };
     return rule.severity ? { ...check, severity: rule.severity } : check;
   });
 }
@@ -73,7 +87,12 @@ const warned = new WeakSet<Acceptance>();
  * The acceptances of `policy` that hold for the image `reference` on `now`'s day. An expired
  * one is left out and `warn` is called once for it, whichever image asks first.
  */
-export function activeAcceptances(policy: Policy | undefined, reference: string, now: Date, warn: (rule: Acceptance) => void): Acceptance[] {
+export function activeAcceptances(
+  policy: Policy | undefined,
+  reference: string,
+  now: Date,
+  warn: (rule: Acceptance) => void,
+): Acceptance[] {
   const day = today(now);
   return (policy?.accept ?? []).filter((rule) => {
     if (rule.expires !== undefined && rule.expires < day) {
@@ -93,7 +112,12 @@ export function activeAcceptances(policy: Policy | undefined, reference: string,
  * than the recorder keeps: those cannot be accepted path by path, so such a layer is left
  * as it is) or layers were not scanned and not allowed to be.
  */
-export function acceptFindings(check: Check, outcome: CheckOutcome, input: Pick<CheckInput, 'notScanned' | 'allowUnscannedLayers'>, rules: readonly Acceptance[]): CheckOutcome {
+export function acceptFindings(
+  check: Check,
+  outcome: CheckOutcome,
+  input: Pick<CheckInput, 'notScanned' | 'allowUnscannedLayers'>,
+  rules: readonly Acceptance[],
+): CheckOutcome {
   const mine = rules.filter((r) => r.check === check.id);
   if (outcome.pass || !outcome.files || mine.length === 0) return outcome;
   const accepted: AcceptedFinding[] = [];
@@ -104,7 +128,13 @@ export function acceptFindings(check: Check, outcome: CheckOutcome, input: Pick<
       const kept: string[] = [];
       for (const path of paths) {
         const rule = truncated ? undefined : mine.find((r) => matchesAny(r.paths, path));
-        if (rule) accepted.push({ Layer: digest, Path: path, Reason: rule.reason, ...(rule.expires !== undefined ? { Expires: rule.expires } : {}) });
+        if (rule)
+          accepted.push({
+            Layer: digest,
+            Path: path,
+            Reason: rule.reason,
+            ...(rule.expires !== undefined ? { Expires: rule.expires } : {}),
+          });
         else kept.push(path);
       }
       if (kept.length > 0) files.push({ [digest]: kept });

@@ -84,16 +84,28 @@ export class Repository {
     const algorithm = expected?.algorithm ?? 'sha256';
     const digest = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
     if (expected && digest !== reference) {
-      throw new OciScanError('DIGEST_MISMATCH', `registry ${this.label} sent a manifest for ${this.name}@${reference} whose digest is ${digest}: the registry or a proxy altered it; do not trust this registry`);
+      throw new OciScanError(
+        'DIGEST_MISMATCH',
+        `registry ${this.label} sent a manifest for ${this.name}@${reference} whose digest is ${digest}: the registry or a proxy altered it; do not trust this registry`,
+      );
     }
     this.#conn.log.debug({ reference, digest, contentType, bytes: bytes.length }, 'fetched manifest');
     return { bytes, digest, ...(contentType ? { contentType: this.#conn.scrubber.scrub(contentType) } : {}) };
   }
 
   /** Reads a whole (small) blob, verified against its digest and size; refuses more than `limit` bytes with `onTooLarge()`. */
-  async readBlob(blob: BlobRef, read: { readonly limit: number; readonly what: string; readonly onTooLarge: () => Error; readonly signal?: AbortSignal | undefined }): Promise<Buffer> {
+  async readBlob(
+    blob: BlobRef,
+    read: { readonly limit: number; readonly what: string; readonly onTooLarge: () => Error; readonly signal?: AbortSignal | undefined },
+  ): Promise<Buffer> {
     if (blob.size > read.limit) throw read.onTooLarge();
-    const verified = verifiedBlob(this.#conn, this.#authorizer, { repository: this.name, ...blob, what: read.what, kind: 'document', signal: this.#signalWith(read.signal) });
+    const verified = verifiedBlob(this.#conn, this.#authorizer, {
+      repository: this.name,
+      ...blob,
+      what: read.what,
+      kind: 'document',
+      signal: this.#signalWith(read.signal),
+    });
     return readBounded(verified, read.limit, read.onTooLarge);
   }
 
@@ -102,7 +114,13 @@ export class Repository {
    * are not the blob's (or not its size); broken transfers are resumed with Range.
    */
   openBlob(blob: BlobRef, what: string, signal?: AbortSignal): Readable {
-    return verifiedBlob(this.#conn, this.#authorizer, { repository: this.name, ...blob, what, kind: 'blob', signal: this.#signalWith(signal) });
+    return verifiedBlob(this.#conn, this.#authorizer, {
+      repository: this.name,
+      ...blob,
+      what,
+      kind: 'blob',
+      signal: this.#signalWith(signal),
+    });
   }
 
   /**
@@ -114,9 +132,20 @@ export class Repository {
     const what = `checking for blob ${digest} of ${this.name}`;
     const path = `/v2/${this.name}/blobs/${digest}`;
     const s = this.#signalWith(signal);
-    for (const [method, headers] of [['HEAD', {}], ['GET', { range: 'bytes=0-0' }]] as const) {
+    for (const [method, headers] of [
+      ['HEAD', {}],
+      ['GET', { range: 'bytes=0-0' }],
+    ] as const) {
       const budget = new RetryBudget(this.#conn.settings, this.#conn.clock);
-      const attempt = await authorizedAttempt(this.#conn, this.#authorizer, { path, method, headers, what, budget, document: true, signal: s });
+      const attempt = await authorizedAttempt(this.#conn, this.#authorizer, {
+        path,
+        method,
+        headers,
+        what,
+        budget,
+        document: true,
+        signal: s,
+      });
       try {
         const status = attempt.res.statusCode;
         // 416: the blob exists but is empty, so byte 0 is out of range.
@@ -124,7 +153,14 @@ export class Repository {
           await discard(attempt.res);
           return true;
         }
-        if (status !== 404) throw await statusError(this.#conn, attempt.res, { what, kind: 'blob', repository: this.name, credential: this.#authorizer.authenticator.credential, attempts: budget.attempts });
+        if (status !== 404)
+          throw await statusError(this.#conn, attempt.res, {
+            what,
+            kind: 'blob',
+            repository: this.name,
+            credential: this.#authorizer.authenticator.credential,
+            attempts: budget.attempts,
+          });
         await discard(attempt.res);
       } finally {
         attempt.finish();
@@ -140,7 +176,10 @@ export class Repository {
   }
 
   #tooLarge(what: string): OciScanError {
-    return new OciScanError('INVALID_MANIFEST', `${what} on registry ${this.label} is larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB: refusing it (not a real image manifest)`);
+    return new OciScanError(
+      'INVALID_MANIFEST',
+      `${what} on registry ${this.label} is larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB: refusing it (not a real image manifest)`,
+    );
   }
 
   #signalWith(signal: AbortSignal | undefined): AbortSignal | undefined {

@@ -45,7 +45,10 @@ function looksAtOf(section: string, check: Check): string {
   const text = m?.[1] ? m[1].replace(/\s+/g, ' ').trim() : check.mitigation;
   const first = text.split(/(?<=\.)\s+(?=[A-Z"])/)[0] ?? text;
   // A one-line summary: long asides and Markdown code marks go (the help keeps them).
-  return first.replace(/ \([^()]{40,}\)/g, '').replace(/`/g, '').replace(/[.:]$/, '');
+  return first
+    .replace(/ \([^()]{40,}\)/g, '')
+    .replace(/`/g, '')
+    .replace(/[.:]$/, '');
 }
 
 /** Every check with its documentation, in report order (the doc numbers checks in that order). */
@@ -60,7 +63,13 @@ export function checkDocs(checks: readonly Check[] = ALL_CHECKS): readonly Check
   const sections = sectionsByNumber(text);
   const docs = checks.map((check) => {
     const section = sections.get(ALL_CHECKS.indexOf(check) + 1);
-    return { id: check.id, title: check.title, severity: check.severity, looksAt: section ? looksAtOf(section, check) : check.mitigation, help: section ?? `${check.title}\n\n**Fix**: ${check.mitigation}` };
+    return {
+      id: check.id,
+      title: check.title,
+      severity: check.severity,
+      looksAt: section ? looksAtOf(section, check) : check.mitigation,
+      help: section ?? `${check.title}\n\n**Fix**: ${check.mitigation}`,
+    };
   });
   if (checks === ALL_CHECKS) cached = docs;
   return docs;

@@ -48,7 +48,8 @@ export interface ScanFailure {
 }
 
 /** What became of one IMAGE of a run: the images it resolved to (one per platform scanned), or its failure. */
-export type ImageOutcome = { readonly input: string; readonly scans: readonly ScannedImage[] } | { readonly input: string; readonly failure: ScanFailure };
+export type ImageOutcome =
+  { readonly input: string; readonly scans: readonly ScannedImage[] } | { readonly input: string; readonly failure: ScanFailure };
 
 /** `FileCounts` for `files`, or undefined when every layer's list is complete. */
 function fileCounts(files: LayerFiles, counts: CheckOutcome['counts']): Array<Record<string, number>> | undefined {

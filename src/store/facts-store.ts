@@ -21,7 +21,7 @@ export interface Collection {
   readonly watchPaths: ReadonlySet<string>;
 }
 
-/** Where layer facts are kept between inspections (the run's memory; a disk store later). */
+/** Where layer facts are kept between inspections: the run's memory (`memoryFactsStore`), the disk (src/store/disk.ts), or both. */
 export interface FactsStore {
   get(key: string): Promise<LayerFacts | undefined>;
   put(key: string, facts: LayerFacts): Promise<void>;

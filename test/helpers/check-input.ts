@@ -16,7 +16,14 @@ import type { TarHeader } from '../../src/layer/tar/reader.js';
 
 /** One tar entry of a test layer; names as a tar holds them (`usr/bin/.wh.sudo` is a whiteout). */
 export type TestEntry =
-  | { readonly type: 'file'; readonly path: string; readonly mode?: number; readonly content?: string | Uint8Array; readonly size?: number; readonly capability?: Buffer }
+  | {
+      readonly type: 'file';
+      readonly path: string;
+      readonly mode?: number;
+      readonly content?: string | Uint8Array;
+      readonly size?: number;
+      readonly capability?: Buffer;
+    }
   | { readonly type: 'dir'; readonly path: string; readonly mode?: number }
   | { readonly type: 'symlink'; readonly path: string; readonly target: string }
   | { readonly type: 'hardlink'; readonly path: string; readonly target: string; readonly mode?: number; readonly capability?: Buffer }
@@ -51,13 +58,20 @@ export interface InputSpec extends RecordLimits {
 
 /** The digest given to the `index`th test layer without one. */
 export function testDigest(index: number): string {
-  return `sha256:${String(index + 1).repeat(64).slice(0, 64)}`;
+  return `sha256:${String(index + 1)
+    .repeat(64)
+    .slice(0, 64)}`;
 }
 
 const TYPEFLAG: Record<TestEntry['type'], string> = { file: '0', dir: '5', symlink: '2', hardlink: '1', fifo: '6' };
 
 /** Records one layer's facts for `matchers` and `watchPaths`, as the inspector does. */
-export function recordLayer(entries: readonly TestEntry[], matchers: readonly EntryMatcher[], watchPaths: ReadonlySet<string>, limits: RecordLimits = {}): LayerFacts {
+export function recordLayer(
+  entries: readonly TestEntry[],
+  matchers: readonly EntryMatcher[],
+  watchPaths: ReadonlySet<string>,
+  limits: RecordLimits = {},
+): LayerFacts {
   const recorder = new FactsRecorder({
     matchers,
     watchPaths,
@@ -101,7 +115,10 @@ export function recordImage(
   const matchers = matchersOf(checks);
   let watchPaths: ReadonlySet<string> = new Set([...watchPathsOf(checks), ...(limits.watch ?? [])]);
   for (let round = 1; ; round++) {
-    const views = layers.map((l, i): LayerView => ({ digest: l.digest ?? testDigest(i), facts: recordLayer(l.entries, matchers, watchPaths, limits) }));
+    const views = layers.map((l, i): LayerView => ({
+      digest: l.digest ?? testDigest(i),
+      facts: recordLayer(l.entries, matchers, watchPaths, limits),
+    }));
     const fs = mergeLayers(
       views.map((v) => v.facts),
       watchPaths,

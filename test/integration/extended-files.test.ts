@@ -62,7 +62,13 @@ describe('secret-files: no output holds a secret', () => {
     const { dir, cleanup } = await tempDir('oci-scan-secrets-');
     try {
       const layers: Array<{ entries: EntrySpec[] }> = [
-        { entries: [{ type: 'file', path: 'root/.npmrc', content: `//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n` }, { type: 'file', path: 'app/deploy.key', content: PRIVATE_KEY }, { type: 'file', path: 'app/ci.yml', content: `token: ${GITHUB_TOKEN}\n` }] },
+        {
+          entries: [
+            { type: 'file', path: 'root/.npmrc', content: `//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n` },
+            { type: 'file', path: 'app/deploy.key', content: PRIVATE_KEY },
+            { type: 'file', path: 'app/ci.yml', content: `token: ${GITHUB_TOKEN}\n` },
+          ],
+        },
         { entries: [{ type: 'file', path: 'app/.wh.deploy.key', content: '' }] },
       ];
       await writeOciLayout(join(dir, 'img'), [{ image: buildImage({ layers }), tag: '1.0' }]);
@@ -80,7 +86,10 @@ describe('secret-files: no output holds a secret', () => {
       const secrets = byId(result, 'secret-files');
       assert.equal(secrets.Pass, false);
       assert.match(secrets.Description, /\/app\/deploy\.key: private-key line 2: /);
-      assert.match(secrets.Description, /removed from the final filesystem by a later layer, still present in the image's layers: \/app\/deploy\.key/);
+      assert.match(
+        secrets.Description,
+        /removed from the final filesystem by a later layer, still present in the image's layers: \/app\/deploy\.key/,
+      );
       assert.match(secrets.Description, /\/root\/\.npmrc: npmrc-token line 1: npm_…\(40 chars, sha256:[0-9a-f]{8}\)/);
       const [first] = result.image.layers;
       assert.ok(first);
@@ -115,66 +124,94 @@ describe('secret-files: no output holds a secret', () => {
 const tools = missingTools({ buildah: 'buildah' }, true);
 if (tools.skip) console.error(`!!! extended-files real-tool test SKIPPED: ${tools.skip}`);
 
-describeOrSkip('extended filesystem checks on an image built by buildah bud from a Dockerfile', { skip: tools.skip, timeout: 300_000 }, () => {
-  let dir = '';
-  let cleanup: () => Promise<void> = async () => undefined;
-  let result: ImageScan | undefined;
+describeOrSkip(
+  'extended filesystem checks on an image built by buildah bud from a Dockerfile',
+  { skip: tools.skip, timeout: 300_000 },
+  () => {
+    let dir = '';
+    let cleanup: () => Promise<void> = async () => undefined;
+    let result: ImageScan | undefined;
 
-  before(async () => {
-    if (tools.missing.length > 0) throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but ${tools.missing.join(', ')} missing (apt-get install ${tools.packages.join(' ')})`);
-    ({ dir, cleanup } = await tempDir('oci-scan-ext-buildah-'));
-    const ctx = join(dir, 'ctx');
-    const root = join(ctx, 'rootfs');
-    // A root the RUN instruction can run in: the host's dash and rm with the libraries they load.
-    const { stdout } = await run('ldd', ['/usr/bin/dash', '/usr/bin/rm']);
-    const libs = [...new Set([...stdout.matchAll(/(\/\S+\.so[.\d]*)/g)].map((m) => m[1] ?? ''))];
-    await mkdir(join(root, 'bin'), { recursive: true });
-    await copyFile('/usr/bin/dash', join(root, 'bin/sh'));
-    await copyFile('/usr/bin/rm', join(root, 'bin/rm'));
-    for (const lib of libs) {
-      await mkdir(join(root, lib, '..'), { recursive: true });
-      await copyFile(lib, join(root, lib));
-    }
-    await run('chmod', ['0755', join(root, 'bin/sh'), join(root, 'bin/rm')]);
-    await run('tar', ['-C', root, '-cf', join(ctx, 'rootfs.tar'), '.']);
-    await writeFile(join(ctx, 'deploy.key'), PRIVATE_KEY);
-    await writeFile(join(ctx, 'npmrc'), `//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n`);
-    await writeFile(join(ctx, 'Packages'), 'Package: curl\n'.repeat(500));
-    await writeFile(
-      join(ctx, 'Dockerfile'),
-      ['FROM scratch', 'ADD rootfs.tar /', 'COPY deploy.key /app/deploy.key', `COPY Packages /${APT_LIST}`, 'COPY npmrc /root/.npmrc', 'RUN rm /app/deploy.key', 'CMD ["/bin/sh"]', ''].join('\n'),
-    );
-    const storage = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs'];
-    await run('buildah', [...storage, 'bud', '--layers', '--isolation', 'chroot', '-f', join(ctx, 'Dockerfile'), '-t', 'localhost/leaky:1.0', ctx]);
-    await run('buildah', [...storage, 'push', 'localhost/leaky:1.0', `oci-archive:${join(dir, 'leaky.tar')}:leaky:1.0`]);
-    [result] = await scan(`oci-archive:${join(dir, 'leaky.tar')}:leaky:1.0`, testScanOptions({ checks: CHECKS }));
-  });
-  after(() => cleanup());
+    before(async () => {
+      if (tools.missing.length > 0)
+        throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but ${tools.missing.join(', ')} missing (apt-get install ${tools.packages.join(' ')})`);
+      ({ dir, cleanup } = await tempDir('oci-scan-ext-buildah-'));
+      const ctx = join(dir, 'ctx');
+      const root = join(ctx, 'rootfs');
+      // A root the RUN instruction can run in: the host's dash and rm with the libraries they load.
+      const { stdout } = await run('ldd', ['/usr/bin/dash', '/usr/bin/rm']);
+      const libs = [...new Set([...stdout.matchAll(/(\/\S+\.so[.\d]*)/g)].map((m) => m[1] ?? ''))];
+      await mkdir(join(root, 'bin'), { recursive: true });
+      await copyFile('/usr/bin/dash', join(root, 'bin/sh'));
+      await copyFile('/usr/bin/rm', join(root, 'bin/rm'));
+      for (const lib of libs) {
+        await mkdir(join(root, lib, '..'), { recursive: true });
+        await copyFile(lib, join(root, lib));
+      }
+      await run('chmod', ['0755', join(root, 'bin/sh'), join(root, 'bin/rm')]);
+      await run('tar', ['-C', root, '-cf', join(ctx, 'rootfs.tar'), '.']);
+      await writeFile(join(ctx, 'deploy.key'), PRIVATE_KEY);
+      await writeFile(join(ctx, 'npmrc'), `//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n`);
+      await writeFile(join(ctx, 'Packages'), 'Package: curl\n'.repeat(500));
+      await writeFile(
+        join(ctx, 'Dockerfile'),
+        [
+          'FROM scratch',
+          'ADD rootfs.tar /',
+          'COPY deploy.key /app/deploy.key',
+          `COPY Packages /${APT_LIST}`,
+          'COPY npmrc /root/.npmrc',
+          'RUN rm /app/deploy.key',
+          'CMD ["/bin/sh"]',
+          '',
+        ].join('\n'),
+      );
+      const storage = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs'];
+      await run('buildah', [
+        ...storage,
+        'bud',
+        '--layers',
+        '--isolation',
+        'chroot',
+        '-f',
+        join(ctx, 'Dockerfile'),
+        '-t',
+        'localhost/leaky:1.0',
+        ctx,
+      ]);
+      await run('buildah', [...storage, 'push', 'localhost/leaky:1.0', `oci-archive:${join(dir, 'leaky.tar')}:leaky:1.0`]);
+      [result] = await scan(`oci-archive:${join(dir, 'leaky.tar')}:leaky:1.0`, testScanOptions({ checks: CHECKS }));
+    });
+    after(() => cleanup());
 
-  it('reports the key in the COPY layer though the RUN layer deleted it', () => {
-    assert.ok(result);
-    const secrets = byId(result, 'secret-files');
-    assert.equal(secrets.Pass, false);
-    const keyLayer = (secrets.Files ?? []).find((l) => Object.values(l).flat().includes('/app/deploy.key'));
-    assert.ok(keyLayer, JSON.stringify(secrets.Files));
-    const digest = Object.keys(keyLayer)[0] ?? '';
-    // The COPY layer is the second of the image (ADD root, COPY key, …): the one that added the key.
-    assert.equal(digest, result.image.layers[1]?.digest);
-    assert.match(secrets.Description, /removed from the final filesystem by a later layer, still present in the image's layers: [^)]*\/app\/deploy\.key/);
-    assert.match(secrets.Description, /\/root\/\.npmrc: npmrc-token line 1: /);
-    assertNoSecret(JSON.stringify(result.results), 'the results');
-  });
+    it('reports the key in the COPY layer though the RUN layer deleted it', () => {
+      assert.ok(result);
+      const secrets = byId(result, 'secret-files');
+      assert.equal(secrets.Pass, false);
+      const keyLayer = (secrets.Files ?? []).find((l) => Object.values(l).flat().includes('/app/deploy.key'));
+      assert.ok(keyLayer, JSON.stringify(secrets.Files));
+      const digest = Object.keys(keyLayer)[0] ?? '';
+      // The COPY layer is the second of the image (ADD root, COPY key, …): the one that added the key.
+      assert.equal(digest, result.image.layers[1]?.digest);
+      assert.match(
+        secrets.Description,
+        /removed from the final filesystem by a later layer, still present in the image's layers: [^)]*\/app\/deploy\.key/,
+      );
+      assert.match(secrets.Description, /\/root\/\.npmrc: npmrc-token line 1: /);
+      assertNoSecret(JSON.stringify(result.results), 'the results');
+    });
 
-  it('fails on the apt lists left, with their size', () => {
-    assert.ok(result);
-    const caches = byId(result, 'package-caches');
-    assert.equal(caches.Pass, false);
-    assert.match(caches.Description, /apt package lists at \/var\/lib\/apt\/lists: 1 file, 6\.8 KiB added by layer sha256:/);
-  });
+    it('fails on the apt lists left, with their size', () => {
+      assert.ok(result);
+      const caches = byId(result, 'package-caches');
+      assert.equal(caches.Pass, false);
+      assert.match(caches.Description, /apt package lists at \/var\/lib\/apt\/lists: 1 file, 6\.8 KiB added by layer sha256:/);
+    });
 
-  it('passes world-writable and leftover-files on the clean root', () => {
-    assert.ok(result);
-    assert.equal(byId(result, 'world-writable').Pass, true);
-    assert.equal(byId(result, 'leftover-files').Pass, true);
-  });
-});
+    it('passes world-writable and leftover-files on the clean root', () => {
+      assert.ok(result);
+      assert.equal(byId(result, 'world-writable').Pass, true);
+      assert.equal(byId(result, 'leftover-files').Pass, true);
+    });
+  },
+);

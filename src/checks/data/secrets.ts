@@ -144,7 +144,11 @@ export const NAME_RULES: readonly NameRule[] = [
   { id: 'keystore', suffixes: ['.p12', '.pfx', '.jks', '.keystore'] },
   { id: 'credentials-json', names: ['credentials.json'] },
   { id: 'aws-credentials-file', pathSuffixes: ['/.aws/credentials'] },
-  { id: 'gcloud-credentials', names: ['application_default_credentials.json'], pathSuffixes: ['/gcloud/credentials.db', '/gcloud/access_tokens.db'] },
+  {
+    id: 'gcloud-credentials',
+    names: ['application_default_credentials.json'],
+    pathSuffixes: ['/gcloud/credentials.db', '/gcloud/access_tokens.db'],
+  },
   { id: 'azure-credentials', pathSuffixes: ['/.azure/accessTokens.json', '/.azure/msal_token_cache.json'] },
   {
     id: 'dotenv-secret',
@@ -153,7 +157,11 @@ export const NAME_RULES: readonly NameRule[] = [
     exceptSuffixes: ['.example', '.sample', '.template', '.dist', '.defaults', '.default', '.schema', '.tmpl'],
     content: dotenvHits,
   },
-  { id: 'npmrc-token', names: ['.npmrc'], content: (t) => assignmentHits(t, /^[ \t]*(?:\S*:)?(?:_authToken|_auth|_password)[ \t]*=[ \t]*"?([^\s"]+)/gm) },
+  {
+    id: 'npmrc-token',
+    names: ['.npmrc'],
+    content: (t) => assignmentHits(t, /^[ \t]*(?:\S*:)?(?:_authToken|_auth|_password)[ \t]*=[ \t]*"?([^\s"]+)/gm),
+  },
   { id: 'pypirc-password', names: ['.pypirc'], content: (t) => assignmentHits(t, /^[ \t]*password[ \t]*[=:][ \t]*(\S+)/gm) },
   { id: 'git-credentials', names: ['.git-credentials'], content: (t) => assignmentHits(t, /\bhttps?:\/\/[^:\s/@]+:([^@\s]+)@/g) },
   { id: 'docker-config-auth', pathSuffixes: ['/.docker/config.json'], content: dockerConfigHits },
@@ -164,8 +172,35 @@ export const NAME_RULES: readonly NameRule[] = [
  * dotfiles of home directories): configuration, scripts, keys.
  */
 export const CONTENT_EXTENSIONS: readonly string[] = [
-  '.env', '.json', '.yml', '.yaml', '.toml', '.conf', '.cfg', '.ini', '.properties', '.txt', '.sh', '.bash', '.zsh', '.py', '.js', '.mjs', '.cjs', '.ts',
-  '.rb', '.php', '.go', '.java', '.xml', '.pem', '.key', '.tf', '.tfvars', '.npmrc', '.netrc',
+  '.env',
+  '.json',
+  '.yml',
+  '.yaml',
+  '.toml',
+  '.conf',
+  '.cfg',
+  '.ini',
+  '.properties',
+  '.txt',
+  '.sh',
+  '.bash',
+  '.zsh',
+  '.py',
+  '.js',
+  '.mjs',
+  '.cjs',
+  '.ts',
+  '.rb',
+  '.php',
+  '.go',
+  '.java',
+  '.xml',
+  '.pem',
+  '.key',
+  '.tf',
+  '.tfvars',
+  '.npmrc',
+  '.netrc',
 ];
 
 /**
@@ -173,7 +208,17 @@ export const CONTENT_EXTENSIONS: readonly string[] = [
  * vendor's bug, not the image builder's; they are most of an image's text), and the runtime's
  * mounts. The name rules still apply there.
  */
-export const CONTENT_SKIPPED_TREES: readonly string[] = ['/usr/share/', '/usr/lib/', '/usr/lib64/', '/usr/include/', '/lib/', '/lib64/', '/proc/', '/sys/', '/dev/'];
+export const CONTENT_SKIPPED_TREES: readonly string[] = [
+  '/usr/share/',
+  '/usr/lib/',
+  '/usr/lib64/',
+  '/usr/include/',
+  '/lib/',
+  '/lib64/',
+  '/proc/',
+  '/sys/',
+  '/dev/',
+];
 
 /** Directory names below which the content rules do not read (installed packages, version control objects). */
 export const CONTENT_SKIPPED_DIRS: readonly string[] = ['node_modules', 'site-packages', 'dist-packages', '.git'];

@@ -40,7 +40,17 @@ export async function authorizedAttempt(conn: Connection, authorizer: Authorizer
   for (let reauth = 0; ; reauth++) {
     const authorization = await authorizer.authenticator.authorization(challenges, authorizer.scopes, fresh, req.signal);
     const attempt = await withRetries(conn, { what: req.what, budget: req.budget, document: req.document, signal: req.signal }, (s) =>
-      send(conn, { url: new URL(req.path, conn.origin), method: req.method, headers: req.headers, ...(authorization !== undefined ? { authorization } : {}), followRedirects: true }, s),
+      send(
+        conn,
+        {
+          url: new URL(req.path, conn.origin),
+          method: req.method,
+          headers: req.headers,
+          ...(authorization !== undefined ? { authorization } : {}),
+          followRedirects: true,
+        },
+        s,
+      ),
     );
     if (attempt.res.statusCode !== 401 || reauth >= 1) return attempt;
     const again = parseChallenges(attempt.res.headers['www-authenticate']);

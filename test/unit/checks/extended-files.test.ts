@@ -44,29 +44,47 @@ const oneLayer = (...entries: TestEntry[]): TestLayer[] => [{ entries }];
 
 describe('secret-files', () => {
   it('fails on an .npmrc with a token, naming the rule, the line and the fingerprint', async () => {
-    const out = await run('secret-files', oneLayer(file('root/.npmrc', `registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n`)));
+    const out = await run(
+      'secret-files',
+      oneLayer(file('root/.npmrc', `registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n`)),
+    );
     assert.equal(out.pass, false);
     assert.deepEqual(out.files, [{ [D1]: ['/root/.npmrc'] }]);
-    assert.match(out.description, new RegExp(`/root/\\.npmrc: npmrc-token line 2: ${fingerprint(NPM_TOKEN).replace(/[()]/g, '\\$&')}, npm-token line 2`));
+    assert.match(
+      out.description,
+      new RegExp(`/root/\\.npmrc: npmrc-token line 2: ${fingerprint(NPM_TOKEN).replace(/[()]/g, '\\$&')}, npm-token line 2`),
+    );
   });
 
   it('passes an .npmrc that takes its token from the environment, and one without a token', async () => {
     assert.equal((await run('secret-files', oneLayer(file('root/.npmrc', '//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n')))).pass, true);
-    assert.equal((await run('secret-files', oneLayer(file('home/app/.npmrc', 'registry=https://npm.example.com/\nfund=false\n')))).pass, true);
+    assert.equal(
+      (await run('secret-files', oneLayer(file('home/app/.npmrc', 'registry=https://npm.example.com/\nfund=false\n')))).pass,
+      true,
+    );
   });
 
   it('fails on an SSH private key, by its name and by its content', async () => {
     const out = await run('secret-files', oneLayer(file('root/.ssh/id_ed25519', PRIVATE_KEY, 0o600)));
     assert.equal(out.pass, false);
-    assert.match(out.description, /\/root\/\.ssh\/id_ed25519: ssh-private-key-file: a credential file by its name \(\d+ bytes\), private-key line 2: /);
+    assert.match(
+      out.description,
+      /\/root\/\.ssh\/id_ed25519: ssh-private-key-file: a credential file by its name \(\d+ bytes\), private-key line 2: /,
+    );
   });
 
   it('reports a secret a later layer deletes in the layer that added it, as removed later', async () => {
-    const out = await run('secret-files', [{ entries: [file('app/config/deploy.yml', `github:\n  token: ${GITHUB_TOKEN}\n`)] }, { entries: [gone('app/config/deploy.yml')] }]);
+    const out = await run('secret-files', [
+      { entries: [file('app/config/deploy.yml', `github:\n  token: ${GITHUB_TOKEN}\n`)] },
+      { entries: [gone('app/config/deploy.yml')] },
+    ]);
     assert.equal(out.pass, false);
     assert.deepEqual(out.files, [{ [D1]: ['/app/config/deploy.yml'] }]);
     assert.match(out.description, /github-token line 2: ghp_…\(40 chars, sha256:[0-9a-f]{8}\)/);
-    assert.match(out.description, /removed from the final filesystem by a later layer, still present in the image's layers: \/app\/config\/deploy\.yml/);
+    assert.match(
+      out.description,
+      /removed from the final filesystem by a later layer, still present in the image's layers: \/app\/config\/deploy\.yml/,
+    );
   });
 
   it('does not take a public key, a certificate, an example .env or prose about AKIA for a secret', async () => {
@@ -88,7 +106,10 @@ describe('secret-files', () => {
       'secret-files',
       oneLayer(
         file('app/.env', `PORT=8080\nSTRIPE_SECRET=${GITHUB_TOKEN.slice(4)}\n`),
-        file('root/.docker/config.json', JSON.stringify({ auths: { 'registry.example.com': { auth: Buffer.from('ci:hunter2-long').toString('base64') } } })),
+        file(
+          'root/.docker/config.json',
+          JSON.stringify({ auths: { 'registry.example.com': { auth: Buffer.from('ci:hunter2-long').toString('base64') } } }),
+        ),
         file('srv/run.sh', `#!/bin/sh\nexport AWS_ACCESS_KEY_ID=${AWS_KEY_ID}\n`, 0o755),
       ),
     );
@@ -101,7 +122,10 @@ describe('secret-files', () => {
   });
 
   it('passes a Docker config.json that only names a credential store', async () => {
-    assert.equal((await run('secret-files', oneLayer(file('root/.docker/config.json', '{"credsStore":"pass","auths":{"ghcr.io":{}}}')))).pass, true);
+    assert.equal(
+      (await run('secret-files', oneLayer(file('root/.docker/config.json', '{"credsStore":"pass","auths":{"ghcr.io":{}}}')))).pass,
+      true,
+    );
   });
 
   it('reads no content from a binary file, nor from one over 1 MiB, but still judges its name', async () => {
@@ -113,8 +137,20 @@ describe('secret-files', () => {
   });
 
   it('takes names and rules from the policy (data.secretFiles)', async () => {
-    const layers = oneLayer(file('app/secrets.yaml', 'a: b\n'), file('app/credentials.json', '{}'), file('app/cfg.ini', 'key=acme_0123456789abcdef0123456789abcdef\n'), file('app/k.txt', `id ${AWS_KEY_ID}\n`));
-    const tuned = await run('secret-files', layers, { secretFiles: { addNames: ['secrets.yaml'], removeNames: ['credentials.json'], addRules: [{ id: 'acme-key', regex: 'acme_[0-9a-f]{32}' }], removeRules: ['aws-access-key-id'] } });
+    const layers = oneLayer(
+      file('app/secrets.yaml', 'a: b\n'),
+      file('app/credentials.json', '{}'),
+      file('app/cfg.ini', 'key=acme_0123456789abcdef0123456789abcdef\n'),
+      file('app/k.txt', `id ${AWS_KEY_ID}\n`),
+    );
+    const tuned = await run('secret-files', layers, {
+      secretFiles: {
+        addNames: ['secrets.yaml'],
+        removeNames: ['credentials.json'],
+        addRules: [{ id: 'acme-key', regex: 'acme_[0-9a-f]{32}' }],
+        removeRules: ['aws-access-key-id'],
+      },
+    });
     assert.deepEqual(tuned.files, [{ [D1]: ['/app/cfg.ini', '/app/secrets.yaml'] }]);
     assert.match(tuned.description, /\/app\/cfg\.ini: acme-key line 1: /);
     assert.match(tuned.description, /\/app\/secrets\.yaml: policy-name: /);
@@ -131,33 +167,62 @@ describe('secret-files', () => {
   });
 
   it('changes the matcher fingerprint (the facts cache key) when the rules change', () => {
-    const [a, b] = [createFileExtendedChecks(), createFileExtendedChecks({ secretFiles: { removeRules: ['npm-token'] } })].map((cs) => cs.find((c) => c.id === 'secret-files')?.matcher?.fingerprint);
+    const [a, b] = [createFileExtendedChecks(), createFileExtendedChecks({ secretFiles: { removeRules: ['npm-token'] } })].map(
+      (cs) => cs.find((c) => c.id === 'secret-files')?.matcher?.fingerprint,
+    );
     assert.ok(a !== undefined && b !== undefined && a !== b);
   });
 });
 
 describe('package-caches', () => {
   const LISTS = 'var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4';
-  const aptLists = [dir('var/lib/apt/lists'), file(LISTS, 'p'.repeat(3000)), file('var/lib/apt/lists/lock', ''), dir('var/lib/apt/lists/partial')];
+  const aptLists = [
+    dir('var/lib/apt/lists'),
+    file(LISTS, 'p'.repeat(3000)),
+    file('var/lib/apt/lists/lock', ''),
+    dir('var/lib/apt/lists/partial'),
+  ];
 
   it('fails on apt lists left in the image, with their size and layer', async () => {
     const out = await run('package-caches', oneLayer(...aptLists));
-    assert.deepEqual(out, { pass: false, description: `Found package manager caches (apt package lists at /var/lib/apt/lists: 1 file, 2.9 KiB added by layer ${D1})`, files: [{ [D1]: ['/var/lib/apt/lists'] }] });
+    assert.deepEqual(out, {
+      pass: false,
+      description: `Found package manager caches (apt package lists at /var/lib/apt/lists: 1 file, 2.9 KiB added by layer ${D1})`,
+      files: [{ [D1]: ['/var/lib/apt/lists'] }],
+    });
   });
 
   it('passes when a later layer cleans them (rm -rf /var/lib/apt/lists/*), saying the bytes stay in the layers', async () => {
     const out = await run('package-caches', [{ entries: aptLists }, { entries: [gone(LISTS), gone('var/lib/apt/lists/partial')] }]);
     assert.equal(out.pass, true);
-    assert.equal(out.description, `Package manager caches not found (apt package lists at /var/lib/apt/lists added by layer ${D1} (1 file, 2.9 KiB) removed by a later layer, the bytes still in the image's layers)`);
+    assert.equal(
+      out.description,
+      `Package manager caches not found (apt package lists at /var/lib/apt/lists added by layer ${D1} (1 file, 2.9 KiB) removed by a later layer, the bytes still in the image's layers)`,
+    );
   });
 
   it('finds pip, npm and apk caches and the .deb archives, and ignores apt lock files alone', async () => {
     const out = await run('package-caches', [
-      { entries: [file('root/.cache/pip/http/a/b/c', 'x'.repeat(10)), file('home/app/.npm/_cacache/index-v5/aa/bb', 'y'), file('var/cache/apk/APKINDEX.tar.gz', 'z')] },
-      { entries: [file('var/cache/apt/archives/curl_8.0_amd64.deb', 'd'), file('var/cache/apt/archives/lock', ''), file('var/lib/apt/lists/lock', '')] },
+      {
+        entries: [
+          file('root/.cache/pip/http/a/b/c', 'x'.repeat(10)),
+          file('home/app/.npm/_cacache/index-v5/aa/bb', 'y'),
+          file('var/cache/apk/APKINDEX.tar.gz', 'z'),
+        ],
+      },
+      {
+        entries: [
+          file('var/cache/apt/archives/curl_8.0_amd64.deb', 'd'),
+          file('var/cache/apt/archives/lock', ''),
+          file('var/lib/apt/lists/lock', ''),
+        ],
+      },
     ]);
     assert.equal(out.pass, false);
-    assert.deepEqual(out.files, [{ [D1]: ['/home/app/.npm/_cacache', '/root/.cache/pip', '/var/cache/apk'] }, { [D2]: ['/var/cache/apt'] }]);
+    assert.deepEqual(out.files, [
+      { [D1]: ['/home/app/.npm/_cacache', '/root/.cache/pip', '/var/cache/apk'] },
+      { [D2]: ['/var/cache/apt'] },
+    ]);
     assert.equal((await run('package-caches', oneLayer(file('var/lib/apt/lists/lock', ''), dir('var/lib/apt/lists/partial')))).pass, true);
   });
 });
@@ -166,21 +231,58 @@ describe('leftover-files', () => {
   it('fails on build files, a repository, cloud and SSH settings and editor debris in the final filesystem', async () => {
     const out = await run(
       'leftover-files',
-      oneLayer(file('app/Dockerfile'), file('app/docker-compose.yml'), dir('app/.git'), file('app/.git/HEAD', 'ref: refs/heads/main\n'), file('root/.aws/config'), file('home/u/.ssh/known_hosts'), file('home/u/.ssh/authorized_keys'), file('app/.main.go.swp'), file('app/.DS_Store')),
+      oneLayer(
+        file('app/Dockerfile'),
+        file('app/docker-compose.yml'),
+        dir('app/.git'),
+        file('app/.git/HEAD', 'ref: refs/heads/main\n'),
+        file('root/.aws/config'),
+        file('home/u/.ssh/known_hosts'),
+        file('home/u/.ssh/authorized_keys'),
+        file('app/.main.go.swp'),
+        file('app/.DS_Store'),
+      ),
     );
     assert.equal(out.pass, false);
-    assert.deepEqual(out.files, [{ [D1]: ['/app/.DS_Store', '/app/.git', '/app/.git/HEAD', '/app/.main.go.swp', '/app/Dockerfile', '/app/docker-compose.yml', '/home/u/.ssh/known_hosts', '/root/.aws/config'] }]);
+    assert.deepEqual(out.files, [
+      {
+        [D1]: [
+          '/app/.DS_Store',
+          '/app/.git',
+          '/app/.git/HEAD',
+          '/app/.main.go.swp',
+          '/app/Dockerfile',
+          '/app/docker-compose.yml',
+          '/home/u/.ssh/known_hosts',
+          '/root/.aws/config',
+        ],
+      },
+    ]);
   });
 
   it('passes what a later layer removed, and an authorized_keys', async () => {
-    const out = await run('leftover-files', [{ entries: [file('app/Dockerfile'), file('home/u/.ssh/authorized_keys')] }, { entries: [gone('app/Dockerfile')] }]);
+    const out = await run('leftover-files', [
+      { entries: [file('app/Dockerfile'), file('home/u/.ssh/authorized_keys')] },
+      { entries: [gone('app/Dockerfile')] },
+    ]);
     assert.deepEqual(out, { pass: true, description: 'Leftover build, repository and editor files not found' });
   });
 });
 
 describe('world-writable', () => {
   it('fails on a world-writable file and a directory without the sticky bit; passes /tmp with it and what is below /tmp', async () => {
-    const out = await run('world-writable', oneLayer(dir('tmp', 0o1777), file('tmp/x', 'x', 0o666), dir('var/tmp', 0o1777), file('app/data.txt', 'x', 0o666), dir('app/shared', 0o777), dir('app/drop', 0o1777), file('app/ok', 'x', 0o644)));
+    const out = await run(
+      'world-writable',
+      oneLayer(
+        dir('tmp', 0o1777),
+        file('tmp/x', 'x', 0o666),
+        dir('var/tmp', 0o1777),
+        file('app/data.txt', 'x', 0o666),
+        dir('app/shared', 0o777),
+        dir('app/drop', 0o1777),
+        file('app/ok', 'x', 0o644),
+      ),
+    );
     assert.equal(out.pass, false);
     assert.deepEqual(out.files, [{ [D1]: ['/app/data.txt', '/app/shared'] }]);
   });
@@ -192,13 +294,22 @@ describe('world-writable', () => {
   it('judges the mode the runtime sees: a later hard link header or directory entry that takes o+w away passes', async () => {
     const layers: TestLayer[] = [
       { entries: [file('app/data.txt', 'x', 0o666), dir('app/shared', 0o777)] },
-      { entries: [dir('app/shared', 0o755), file('app/data.txt', 'x', 0o666), { type: 'hardlink', path: 'app/data2.txt', target: 'app/data.txt', mode: 0o644 }] },
+      {
+        entries: [
+          dir('app/shared', 0o755),
+          file('app/data.txt', 'x', 0o666),
+          { type: 'hardlink', path: 'app/data2.txt', target: 'app/data.txt', mode: 0o644 },
+        ],
+      },
     ];
     assert.deepEqual(await run('world-writable', layers), { pass: true, description: 'World-writable files and directories not found' });
   });
 
   it('fails on a file a later hard link header makes world-writable, in the layer of the link', async () => {
-    const layers: TestLayer[] = [{ entries: [file('app/data.txt', 'x', 0o644)] }, { entries: [{ type: 'hardlink', path: 'app/data2.txt', target: 'app/data.txt', mode: 0o646 }] }];
+    const layers: TestLayer[] = [
+      { entries: [file('app/data.txt', 'x', 0o644)] },
+      { entries: [{ type: 'hardlink', path: 'app/data2.txt', target: 'app/data.txt', mode: 0o646 }] },
+    ];
     assert.deepEqual((await run('world-writable', layers)).files, [{ [D2]: ['/app/data.txt', '/app/data2.txt'] }]);
   });
 });
