@@ -27,6 +27,8 @@ import { SSHD, sshdCheck } from './sshd.js';
 import { startupCommandCheck } from './startup-command.js';
 import { SU, suCheck } from './su.js';
 import { SUDO, sudoCheck } from './sudo.js';
+import { type SecretFilesData } from './secret-scan.js';
+import { createFileExtendedChecks, FILE_EXTENDED_CHECKS } from './extended-files.js';
 import { suidCheck } from './suid.js';
 import { tagLatestCheck } from './tag-latest.js';
 import type { Check, CheckId } from './types.js';
@@ -66,7 +68,8 @@ export const EXTENDED_CHECKS: readonly Check[] = [
   secretsEnvCheck,
   emptyPasswordCheck,
   duplicateIdsCheck,
-  // The filesystem checks (FILE_EXTENDED_CHECKS of ./extended-files.ts) go here.
+  // The filesystem checks (docs/checks.md, "Extended checks: the filesystem").
+  ...FILE_EXTENDED_CHECKS,
 ];
 
 /** Which checks run: `default` the 17 (and forbidden-programs), `extended` (= `all`) the extended ones after them. */
@@ -87,7 +90,7 @@ export function isExtendedId(id: string): boolean {
 
 /** The entry matchers of `checks`, for the layer inspector. */
 export function matchersOf(checks: readonly Check[]): EntryMatcher[] {
-  return checks.flatMap((c) => (c.matcher ? [c.matcher] : []));
+  return checks.flatMap((c) => [...(c.matcher ? [c.matcher] : []), ...(c.matchers ?? [])]);
 }
 
 /** The union of the paths `checks` read from the final filesystem. */
@@ -124,6 +127,8 @@ export interface CheckData {
   readonly requiredLabels?: readonly string[];
   /** Key words added to and removed from `secrets-env`'s, and names it never judges by name. */
   readonly secretEnv?: SecretEnvData;
+  /** The rules of `secret-files` (an extended check: createFileExtendedChecks reads it). */
+  readonly secretFiles?: SecretFilesData;
 }
 
 /**
@@ -164,9 +169,15 @@ export function createChecks(data: CheckData = {}, extended: readonly CheckId[] 
       }),
     );
   }
+  // The filesystem checks read the policy's secret-file rules; built only when one of them runs.
+  const files =
+    FILE_EXTENDED_CHECKS.some((c) => extended.includes(c.id)) && data.secretFiles
+      ? createFileExtendedChecks({ secretFiles: data.secretFiles })
+      : undefined;
   for (const check of EXTENDED_CHECKS) {
     if (!extended.includes(check.id)) continue;
-    checks.push(check.id === 'secrets-env' && data.secretEnv ? createSecretsEnvCheck(data.secretEnv) : check);
+    if (check.id === 'secrets-env' && data.secretEnv) checks.push(createSecretsEnvCheck(data.secretEnv));
+    else checks.push(files?.find((c) => c.id === check.id) ?? check);
   }
   return checks;
 }

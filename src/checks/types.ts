@@ -51,8 +51,12 @@ export type ExtendedCheckId =
   | 'secrets-env'
   // Account file checks.
   | 'empty-password'
-  | 'duplicate-ids';
-// Filesystem checks (src/checks/extended-files.ts) add their ids here.
+  | 'duplicate-ids'
+  // Filesystem checks (src/checks/extended-files.ts; docs/checks.md, "Extended checks: the filesystem").
+  | 'package-caches'
+  | 'leftover-files'
+  | 'world-writable'
+  | 'secret-files';
 
 /** One inspected layer as checks see it. */
 export interface LayerView {
@@ -114,6 +118,8 @@ export interface Check {
   readonly mitigation: string;
   /** For file checks: which tar entries are findings. */
   readonly matcher?: EntryMatcher;
+  /** More matchers, for a check that keeps several kinds of findings apart (`package-caches`: one per cache). */
+  readonly matchers?: readonly EntryMatcher[];
   /** Paths of the final filesystem this check reads. */
   readonly watchPaths?: readonly string[];
   /** Pure; a check that may work long (file checks) returns a promise and yields while it works. */

@@ -13,6 +13,7 @@ import { TarFormatError, TarReader } from './tar/reader.js';
 
 export {
   MAX_PATH_BYTES,
+  type ContentScan,
   type EntryInfo,
   type EntryMatcher,
   type EntryType,

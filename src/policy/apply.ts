@@ -50,6 +50,7 @@ export function checkDataOf(policy: Policy | undefined): CheckData {
     ...(data.maxLayers !== undefined ? { maxLayers: data.maxLayers } : {}),
     ...(data.requiredLabels ? { requiredLabels: data.requiredLabels } : {}),
     ...(data.secretEnv ? { secretEnv: data.secretEnv } : {}),
+    ...(data.secretFiles ? { secretFiles: data.secretFiles } : {}),
   };
 }
 

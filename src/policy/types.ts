@@ -49,6 +49,13 @@ export interface PolicyData {
     readonly removeKeys?: readonly string[];
     readonly ignoreNames?: readonly string[];
   };
+  /** The rules of `secret-files` (docs/checks.md, "Tunable data"). */
+  readonly secretFiles?: {
+    readonly addNames?: readonly string[];
+    readonly removeNames?: readonly string[];
+    readonly addRules?: ReadonlyArray<{ readonly id: string; readonly regex: string }>;
+    readonly removeRules?: readonly string[];
+  };
 }
 
 /** A policy, version 1. */

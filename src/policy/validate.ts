@@ -5,6 +5,7 @@
  */
 import type { ErrorObject, Options } from 'ajv';
 import { isExtendedId } from '../checks/index.js';
+import { secretRuleProblem } from '../checks/secret-scan.js';
 import { lazyValidators, schemaUrl, type SchemaFiles } from '../schema/files.js';
 import * as precompiled from '../schema/policy.generated.js';
 
@@ -108,6 +109,13 @@ export function policyProblem(value: unknown): PolicyProblem | undefined {
         path: ['checks', id, 'enabled'],
         message: `checks.${id}.enabled: false is for extended checks only; ${id} always runs: use disabled: true`,
       };
+  }
+  const secretRules =
+    (value as { data?: { secretFiles?: { addRules?: Array<{ id: string; regex: string }> } } }).data?.secretFiles?.addRules ?? [];
+  for (const [i, rule] of secretRules.entries()) {
+    const problem = secretRuleProblem(rule);
+    if (problem !== undefined)
+      return { path: ['data', 'secretFiles', 'addRules', i, 'regex'], message: `data.secretFiles.addRules[${i}].regex ${problem}` };
   }
   const accept = (value as { accept?: Array<{ expires?: string }> }).accept ?? [];
   for (const [i, rule] of accept.entries()) {

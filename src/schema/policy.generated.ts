@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 export const policy = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:policy:1","title":"oci-scan policy","description":"What a team accepts and tunes (docs/ci.md, \"Policy\"): checks disabled or given another severity, findings accepted with a reason, and the data the checks read. Keys may be added in later versions, never changed.","type":"object","required":["version"],"additionalProperties":false,"properties":{"version":{"const":1,"description":"The format's version: 1"},"profile":{"description":"Which checks run: default (the 17), extended or all (the extended checks too, after the 17; docs/checks.md, \"Extended checks\"). --checks overrides it","enum":["default","extended","all"]},"checks":{"description":"Per check id (the report's Id): enable an extended check (or leave it out: enabled false), disable a check (it stays in its place and passes), or change the severity of its failure; `images` limits the rule to some images","type":"object","propertyNames":{"$ref":"#/$defs/checkId"},"additionalProperties":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"enabled":{"type":"boolean","description":"Extended checks only: true runs it whatever the profile, false leaves it out"},"disabled":{"type":"boolean"},"severity":{"enum":["Critical","High","Medium","Low"]},"images":{"$ref":"#/$defs/globs"}}}},"accept":{"description":"Accepted findings: the paths a file check found that are known and accepted, each with why","type":"array","items":{"type":"object","required":["check","paths","reason"],"additionalProperties":false,"properties":{"check":{"$ref":"#/$defs/checkId"},"paths":{"description":"Globs over absolute paths: * and ? stay within a directory, ** crosses directories","$ref":"#/$defs/globs"},"reason":{"type":"string","pattern":"\\S","maxLength":1000},"expires":{"description":"Last day the acceptance holds (YYYY-MM-DD, UTC); after it the acceptance is ignored with a warning","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"},"images":{"$ref":"#/$defs/globs"}}}},"data":{"description":"The data the checks read (docs/checks.md, \"Tunable data\")","type":"object","additionalProperties":false,"properties":{"forbiddenPrograms":{"description":"add: names for the check forbidden-programs; per forbidden-program check id: names added to that check","type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"sudo":{"$ref":"#/$defs/addNames"},"su":{"$ref":"#/$defs/addNames"},"sshd":{"$ref":"#/$defs/addNames"},"ssh":{"$ref":"#/$defs/addNames"},"nc":{"$ref":"#/$defs/addNames"},"netcat":{"$ref":"#/$defs/addNames"},"socat":{"$ref":"#/$defs/addNames"}}},"criticalPorts":{"type":"object","additionalProperties":false,"properties":{"add":{"type":"array","items":{"type":"string","pattern":"^[0-9]{1,5}(/(tcp|udp|sctp))?$"},"maxItems":1000}}},"compilers":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"remove":{"$ref":"#/$defs/names"}}},"maxLayers":{"type":"integer","minimum":1,"maximum":100000},"requiredLabels":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1000},"maxItems":1000},"secretEnv":{"description":"secrets-env: key words added to and removed from the default ones (PASSWORD, TOKEN, API_KEY, …), and variable names never judged by their name (their values' shapes still are)","type":"object","additionalProperties":false,"properties":{"addKeys":{"$ref":"#/$defs/keyWords"},"removeKeys":{"$ref":"#/$defs/keyWords"},"ignoreNames":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^=\\s]+$","maxLength":255}}}}}}},"$defs":{"checkId":{"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs","healthcheck","sensitive-volumes","add-instruction","build-history","secrets-env","empty-password","duplicate-ids"]},"globs":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"keyWords":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[A-Za-z0-9_]+$","maxLength":255}},"names":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}},"addNames":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"}}}}};
-const schema32 = {"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs","healthcheck","sensitive-volumes","add-instruction","build-history","secrets-env","empty-password","duplicate-ids"]};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:policy:1","title":"oci-scan policy","description":"What a team accepts and tunes (docs/ci.md, \"Policy\"): checks disabled or given another severity, findings accepted with a reason, and the data the checks read. Keys may be added in later versions, never changed.","type":"object","required":["version"],"additionalProperties":false,"properties":{"version":{"const":1,"description":"The format's version: 1"},"profile":{"description":"Which checks run: default (the 17), extended or all (the extended checks too, after the 17; docs/checks.md, \"Extended checks\"). --checks overrides it","enum":["default","extended","all"]},"checks":{"description":"Per check id (the report's Id): enable an extended check (or leave it out: enabled false), disable a check (it stays in its place and passes), or change the severity of its failure; `images` limits the rule to some images","type":"object","propertyNames":{"$ref":"#/$defs/checkId"},"additionalProperties":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"enabled":{"type":"boolean","description":"Extended checks only: true runs it whatever the profile, false leaves it out"},"disabled":{"type":"boolean"},"severity":{"enum":["Critical","High","Medium","Low"]},"images":{"$ref":"#/$defs/globs"}}}},"accept":{"description":"Accepted findings: the paths a file check found that are known and accepted, each with why","type":"array","items":{"type":"object","required":["check","paths","reason"],"additionalProperties":false,"properties":{"check":{"$ref":"#/$defs/checkId"},"paths":{"description":"Globs over absolute paths: * and ? stay within a directory, ** crosses directories","$ref":"#/$defs/globs"},"reason":{"type":"string","pattern":"\\S","maxLength":1000},"expires":{"description":"Last day the acceptance holds (YYYY-MM-DD, UTC); after it the acceptance is ignored with a warning","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"},"images":{"$ref":"#/$defs/globs"}}}},"data":{"description":"The data the checks read (docs/checks.md, \"Tunable data\")","type":"object","additionalProperties":false,"properties":{"forbiddenPrograms":{"description":"add: names for the check forbidden-programs; per forbidden-program check id: names added to that check","type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"sudo":{"$ref":"#/$defs/addNames"},"su":{"$ref":"#/$defs/addNames"},"sshd":{"$ref":"#/$defs/addNames"},"ssh":{"$ref":"#/$defs/addNames"},"nc":{"$ref":"#/$defs/addNames"},"netcat":{"$ref":"#/$defs/addNames"},"socat":{"$ref":"#/$defs/addNames"}}},"criticalPorts":{"type":"object","additionalProperties":false,"properties":{"add":{"type":"array","items":{"type":"string","pattern":"^[0-9]{1,5}(/(tcp|udp|sctp))?$"},"maxItems":1000}}},"compilers":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"remove":{"$ref":"#/$defs/names"}}},"maxLayers":{"type":"integer","minimum":1,"maximum":100000},"requiredLabels":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1000},"maxItems":1000},"secretEnv":{"description":"secrets-env: key words added to and removed from the default ones (PASSWORD, TOKEN, API_KEY, …), and variable names never judged by their name (their values' shapes still are)","type":"object","additionalProperties":false,"properties":{"addKeys":{"$ref":"#/$defs/keyWords"},"removeKeys":{"$ref":"#/$defs/keyWords"},"ignoreNames":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^=\\s]+$","maxLength":255}}}},"secretFiles":{"description":"The rules of the check secret-files: addNames (base names that are secret files by name), removeNames (names, extensions or path endings taken out of the built-in name rules), addRules (content rules: an id and a JavaScript regular expression whose first capture group, else the match, is the secret), removeRules (ids of built-in rules)","type":"object","additionalProperties":false,"properties":{"addNames":{"$ref":"#/$defs/names"},"removeNames":{"type":"array","maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S+$"}},"addRules":{"type":"array","maxItems":100,"items":{"type":"object","required":["id","regex"],"additionalProperties":false,"properties":{"id":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]{0,63}$"},"regex":{"type":"string","minLength":1,"maxLength":1000}}}},"removeRules":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]{0,63}$"}}}}}}},"$defs":{"checkId":{"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs","healthcheck","sensitive-volumes","add-instruction","build-history","secrets-env","empty-password","duplicate-ids","package-caches","leftover-files","world-writable","secret-files"]},"globs":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"keyWords":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[A-Za-z0-9_]+$","maxLength":255}},"names":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}},"addNames":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"}}}}};
+const schema32 = {"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs","healthcheck","sensitive-volumes","add-instruction","build-history","secrets-env","empty-password","duplicate-ids","package-caches","leftover-files","world-writable","secret-files"]};
 const schema33 = {"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}};
 const schema37 = {"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}};
 const schema42 = {"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[A-Za-z0-9_]+$","maxLength":255}};
@@ -17,6 +17,8 @@ const pattern6 = new RegExp("^[^/\\s]+$", "u");
 const pattern8 = new RegExp("^[0-9]{1,5}(/(tcp|udp|sctp))?$", "u");
 const pattern11 = new RegExp("^[A-Za-z0-9_]+$", "u");
 const pattern13 = new RegExp("^[^=\\s]+$", "u");
+const pattern15 = new RegExp("^\\S+$", "u");
+const pattern16 = new RegExp("^[a-z0-9][a-z0-9-]{0,63}$", "u");
 const schema38 = {"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"}}};
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -159,7 +161,7 @@ if(errors === _errs4){
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 for(const key1 in data2){
 const _errs6 = errors;
-if(!(((((((((((((((((((((((((key1 === "tag-latest") || (key1 === "exposed-ports")) || (key1 === "default-user")) || (key1 === "labels")) || (key1 === "layer-count")) || (key1 === "startup-command")) || (key1 === "suid")) || (key1 === "sgid")) || (key1 === "sudo")) || (key1 === "su")) || (key1 === "sshd")) || (key1 === "ssh")) || (key1 === "nc")) || (key1 === "netcat")) || (key1 === "socat")) || (key1 === "compilers")) || (key1 === "os-type")) || (key1 === "forbidden-programs")) || (key1 === "healthcheck")) || (key1 === "sensitive-volumes")) || (key1 === "add-instruction")) || (key1 === "build-history")) || (key1 === "secrets-env")) || (key1 === "empty-password")) || (key1 === "duplicate-ids"))){
+if(!(((((((((((((((((((((((((((((key1 === "tag-latest") || (key1 === "exposed-ports")) || (key1 === "default-user")) || (key1 === "labels")) || (key1 === "layer-count")) || (key1 === "startup-command")) || (key1 === "suid")) || (key1 === "sgid")) || (key1 === "sudo")) || (key1 === "su")) || (key1 === "sshd")) || (key1 === "ssh")) || (key1 === "nc")) || (key1 === "netcat")) || (key1 === "socat")) || (key1 === "compilers")) || (key1 === "os-type")) || (key1 === "forbidden-programs")) || (key1 === "healthcheck")) || (key1 === "sensitive-volumes")) || (key1 === "add-instruction")) || (key1 === "build-history")) || (key1 === "secrets-env")) || (key1 === "empty-password")) || (key1 === "duplicate-ids")) || (key1 === "package-caches")) || (key1 === "leftover-files")) || (key1 === "world-writable")) || (key1 === "secret-files"))){
 const err0 = {instancePath:instancePath+"/checks",schemaPath:"#/$defs/checkId/enum",keyword:"enum",params:{allowedValues: schema32.enum},message:"must be equal to one of the allowed values",propertyName:key1};
 if(vErrors === null){
 vErrors = [err0];
@@ -357,7 +359,7 @@ if(_errs26 === errors){
 if(data10.check !== undefined){
 let data11 = data10.check;
 const _errs27 = errors;
-if(!(((((((((((((((((((((((((data11 === "tag-latest") || (data11 === "exposed-ports")) || (data11 === "default-user")) || (data11 === "labels")) || (data11 === "layer-count")) || (data11 === "startup-command")) || (data11 === "suid")) || (data11 === "sgid")) || (data11 === "sudo")) || (data11 === "su")) || (data11 === "sshd")) || (data11 === "ssh")) || (data11 === "nc")) || (data11 === "netcat")) || (data11 === "socat")) || (data11 === "compilers")) || (data11 === "os-type")) || (data11 === "forbidden-programs")) || (data11 === "healthcheck")) || (data11 === "sensitive-volumes")) || (data11 === "add-instruction")) || (data11 === "build-history")) || (data11 === "secrets-env")) || (data11 === "empty-password")) || (data11 === "duplicate-ids"))){
+if(!(((((((((((((((((((((((((((((data11 === "tag-latest") || (data11 === "exposed-ports")) || (data11 === "default-user")) || (data11 === "labels")) || (data11 === "layer-count")) || (data11 === "startup-command")) || (data11 === "suid")) || (data11 === "sgid")) || (data11 === "sudo")) || (data11 === "su")) || (data11 === "sshd")) || (data11 === "ssh")) || (data11 === "nc")) || (data11 === "netcat")) || (data11 === "socat")) || (data11 === "compilers")) || (data11 === "os-type")) || (data11 === "forbidden-programs")) || (data11 === "healthcheck")) || (data11 === "sensitive-volumes")) || (data11 === "add-instruction")) || (data11 === "build-history")) || (data11 === "secrets-env")) || (data11 === "empty-password")) || (data11 === "duplicate-ids")) || (data11 === "package-caches")) || (data11 === "leftover-files")) || (data11 === "world-writable")) || (data11 === "secret-files"))){
 validate20.errors = [{instancePath:instancePath+"/accept/" + i1+"/check",schemaPath:"#/$defs/checkId/enum",keyword:"enum",params:{allowedValues: schema32.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
@@ -566,7 +568,7 @@ if(errors === _errs43){
 if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
 const _errs45 = errors;
 for(const key5 in data18){
-if(!((((((key5 === "forbiddenPrograms") || (key5 === "criticalPorts")) || (key5 === "compilers")) || (key5 === "maxLayers")) || (key5 === "requiredLabels")) || (key5 === "secretEnv"))){
+if(!(((((((key5 === "forbiddenPrograms") || (key5 === "criticalPorts")) || (key5 === "compilers")) || (key5 === "maxLayers")) || (key5 === "requiredLabels")) || (key5 === "secretEnv")) || (key5 === "secretFiles"))){
 validate20.errors = [{instancePath:instancePath+"/data",schemaPath:"#/properties/data/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -1200,6 +1202,296 @@ var valid14 = _errs87 === errors;
 else {
 var valid14 = true;
 }
+if(valid14){
+if(data18.secretFiles !== undefined){
+let data47 = data18.secretFiles;
+const _errs104 = errors;
+if(errors === _errs104){
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+const _errs106 = errors;
+for(const key10 in data47){
+if(!((((key10 === "addNames") || (key10 === "removeNames")) || (key10 === "addRules")) || (key10 === "removeRules"))){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles",schemaPath:"#/properties/data/properties/secretFiles/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs106 === errors){
+if(data47.addNames !== undefined){
+let data48 = data47.addNames;
+const _errs107 = errors;
+const _errs108 = errors;
+if(errors === _errs108){
+if(Array.isArray(data48)){
+if(data48.length > 1000){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames",schemaPath:"#/$defs/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+return false;
+}
+else {
+var valid34 = true;
+const len12 = data48.length;
+for(let i12=0; i12<len12; i12++){
+let data49 = data48[i12];
+const _errs110 = errors;
+if(errors === _errs110){
+if(typeof data49 === "string"){
+if(func1(data49) > 255){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames/" + i12,schemaPath:"#/$defs/names/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
+return false;
+}
+else {
+if(!pattern6.test(data49)){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames/" + i12,schemaPath:"#/$defs/names/items/pattern",keyword:"pattern",params:{pattern: "^[^/\\s]+$"},message:"must match pattern \""+"^[^/\\s]+$"+"\""}];
+return false;
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames/" + i12,schemaPath:"#/$defs/names/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid34 = _errs110 === errors;
+if(!valid34){
+break;
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames",schemaPath:"#/$defs/names/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid32 = _errs107 === errors;
+}
+else {
+var valid32 = true;
+}
+if(valid32){
+if(data47.removeNames !== undefined){
+let data50 = data47.removeNames;
+const _errs112 = errors;
+if(errors === _errs112){
+if(Array.isArray(data50)){
+if(data50.length > 1000){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames",schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+return false;
+}
+else {
+var valid35 = true;
+const len13 = data50.length;
+for(let i13=0; i13<len13; i13++){
+let data51 = data50[i13];
+const _errs114 = errors;
+if(errors === _errs114){
+if(typeof data51 === "string"){
+if(func1(data51) > 255){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames/" + i13,schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
+return false;
+}
+else {
+if(func1(data51) < 1){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames/" + i13,schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+else {
+if(!pattern15.test(data51)){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames/" + i13,schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/items/pattern",keyword:"pattern",params:{pattern: "^\\S+$"},message:"must match pattern \""+"^\\S+$"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames/" + i13,schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid35 = _errs114 === errors;
+if(!valid35){
+break;
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames",schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid32 = _errs112 === errors;
+}
+else {
+var valid32 = true;
+}
+if(valid32){
+if(data47.addRules !== undefined){
+let data52 = data47.addRules;
+const _errs116 = errors;
+if(errors === _errs116){
+if(Array.isArray(data52)){
+if(data52.length > 100){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"}];
+return false;
+}
+else {
+var valid36 = true;
+const len14 = data52.length;
+for(let i14=0; i14<len14; i14++){
+let data53 = data52[i14];
+const _errs118 = errors;
+if(errors === _errs118){
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+let missing2;
+if(((data53.id === undefined) && (missing2 = "id")) || ((data53.regex === undefined) && (missing2 = "regex"))){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i14,schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+return false;
+}
+else {
+const _errs120 = errors;
+for(const key11 in data53){
+if(!((key11 === "id") || (key11 === "regex"))){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i14,schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs120 === errors){
+if(data53.id !== undefined){
+let data54 = data53.id;
+const _errs121 = errors;
+if(errors === _errs121){
+if(typeof data54 === "string"){
+if(!pattern16.test(data54)){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i14+"/id",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]{0,63}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]{0,63}$"+"\""}];
+return false;
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i14+"/id",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid37 = _errs121 === errors;
+}
+else {
+var valid37 = true;
+}
+if(valid37){
+if(data53.regex !== undefined){
+let data55 = data53.regex;
+const _errs123 = errors;
+if(errors === _errs123){
+if(typeof data55 === "string"){
+if(func1(data55) > 1000){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i14+"/regex",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/properties/regex/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
+return false;
+}
+else {
+if(func1(data55) < 1){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i14+"/regex",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/properties/regex/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i14+"/regex",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/properties/regex/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid37 = _errs123 === errors;
+}
+else {
+var valid37 = true;
+}
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i14,schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid36 = _errs118 === errors;
+if(!valid36){
+break;
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid32 = _errs116 === errors;
+}
+else {
+var valid32 = true;
+}
+if(valid32){
+if(data47.removeRules !== undefined){
+let data56 = data47.removeRules;
+const _errs125 = errors;
+if(errors === _errs125){
+if(Array.isArray(data56)){
+if(data56.length > 1000){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeRules",schemaPath:"#/properties/data/properties/secretFiles/properties/removeRules/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+return false;
+}
+else {
+var valid38 = true;
+const len15 = data56.length;
+for(let i15=0; i15<len15; i15++){
+let data57 = data56[i15];
+const _errs127 = errors;
+if(errors === _errs127){
+if(typeof data57 === "string"){
+if(!pattern16.test(data57)){
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeRules/" + i15,schemaPath:"#/properties/data/properties/secretFiles/properties/removeRules/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]{0,63}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]{0,63}$"+"\""}];
+return false;
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeRules/" + i15,schemaPath:"#/properties/data/properties/secretFiles/properties/removeRules/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid38 = _errs127 === errors;
+if(!valid38){
+break;
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeRules",schemaPath:"#/properties/data/properties/secretFiles/properties/removeRules/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid32 = _errs125 === errors;
+}
+else {
+var valid32 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate20.errors = [{instancePath:instancePath+"/data/secretFiles",schemaPath:"#/properties/data/properties/secretFiles/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid14 = _errs104 === errors;
+}
+else {
+var valid14 = true;
+}
+}
 }
 }
 }
@@ -1235,5 +1527,5 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const hashes = {
-  "policy": "cf43d86423c9a93a06b5744cf94ada6ac65ee5cf0ab1cfeac5c1c5505c1bef4a"
+  "policy": "4a173eb0e9e752aee367bfcc65910fd7e53fb89c2fab7149c24446c5c3484937"
 };

@@ -128,6 +128,8 @@ export function isLayerFacts(v: unknown): v is LayerFacts {
     isObject(v) &&
     recordOf(v['matches'], isStrings) &&
     recordOf(v['matchCounts'], isCount) &&
+    recordOf(v['matchBytes'], isCount) &&
+    recordOf(v['details'], (d) => recordOf(d, isStrings)) &&
     isStrings(v['whiteouts']) &&
     isStrings(v['opaqueDirs']) &&
     recordOf(v['watched'], isWatched) &&

@@ -13,7 +13,7 @@ import type { EntryMatcher, LayerFacts } from '../layer/inspect.js';
  * Version of what the recorder records and how. Bump it with any change to src/layer/ that
  * changes the facts of some layer (a new field, a different reading of an entry).
  */
-export const FACTS_VERSION = 4;
+export const FACTS_VERSION = 5;
 
 /** What a layer inspection collects. */
 export interface Collection {

@@ -8,7 +8,7 @@
 import type { ImageConfig, RuntimeConfig } from '../../src/image/config.js';
 import type { ImageName } from '../../src/image/types.js';
 import { ALL_CHECKS, matchersOf, watchPathsOf } from '../../src/checks/index.js';
-import type { CheckInput, LayerView } from '../../src/checks/types.js';
+import type { Check, CheckInput, LayerView } from '../../src/checks/types.js';
 import { mergeLayers, MAX_SYMLINK_HOPS, type FinalFs } from '../../src/layer/final-fs.js';
 import type { EntryMatcher, LayerFacts } from '../../src/layer/inspect.js';
 import { FactsRecorder } from '../../src/layer/recorder.js';
@@ -56,6 +56,8 @@ export interface InputSpec extends RecordLimits {
   readonly watch?: readonly string[];
   /** The config's `history`. */
   readonly history?: ImageConfig['history'];
+  /** The checks whose matchers and watched paths the layers are recorded for (default ALL_CHECKS). */
+  readonly checks?: readonly Check[];
 }
 
 /** The digest given to the `index`th test layer without one. */
@@ -111,10 +113,11 @@ export function recordLayer(
 /** Records `layers` and merges them, watching more paths while the final filesystem asks for them (scan.ts's loop). */
 export function recordImage(
   layers: readonly TestLayer[],
-  limits: RecordLimits & { readonly rounds?: number; readonly watch?: readonly string[] } = {},
+  limits: RecordLimits & { readonly rounds?: number; readonly watch?: readonly string[]; readonly checks?: readonly Check[] } = {},
 ): { views: LayerView[]; fs: FinalFs; watchPaths: ReadonlySet<string> } {
-  const matchers = matchersOf(ALL_CHECKS);
-  let watchPaths: ReadonlySet<string> = new Set([...watchPathsOf(ALL_CHECKS), ...(limits.watch ?? [])]);
+  const checks = limits.checks ?? ALL_CHECKS;
+  const matchers = matchersOf(checks);
+  let watchPaths: ReadonlySet<string> = new Set([...watchPathsOf(checks), ...(limits.watch ?? [])]);
   for (let round = 1; ; round++) {
     const views = layers.map((l, i): LayerView => ({
       digest: l.digest ?? testDigest(i),

@@ -39,6 +39,8 @@ function facts(over: Partial<LayerFacts>): LayerFacts {
   return {
     matches: {},
     matchCounts: {},
+    matchBytes: {},
+    details: {},
     whiteouts: [],
     opaqueDirs: [],
     watched: {},

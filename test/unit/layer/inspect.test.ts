@@ -261,6 +261,8 @@ describe('inspectLayer: entries', () => {
     assert.deepEqual(facts, {
       matches: { all: [], suid: [], never: [] },
       matchCounts: { all: 0, suid: 0, never: 0 },
+      matchBytes: { all: 0, suid: 0, never: 0 },
+      details: {},
       whiteouts: [],
       opaqueDirs: [],
       watched: {},

@@ -10,9 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { scan, OciScanError, type Policy } from 'oci-scan';
 import { ALL_CHECKS, createChecks, matchersOf } from '../../../src/checks/index.js';
 import type { Check, CheckOutcome } from '../../../src/checks/types.js';
+import { createFileExtendedChecks } from '../../../src/checks/extended-files.js';
 import { acceptFindings, activeAcceptances, checkDataOf, policyChecks } from '../../../src/policy/apply.js';
 import type { Acceptance } from '../../../src/policy/types.js';
 import { factsKey } from '../../../src/store/facts-store.js';
+import { checkInput } from '../../helpers/check-input.js';
 
 const L1 = `sha256:${'1'.repeat(64)}`;
 const L2 = `sha256:${'2'.repeat(64)}`;
@@ -71,6 +73,17 @@ test('checkDataOf: ports default to tcp; per-check names only where given', () =
   );
   assert.deepEqual(data.programsOf, { sudo: ['doas'] });
   assert.equal(data.forbiddenPrograms, undefined);
+});
+
+test('checkDataOf: data.secretFiles reaches the secret-files check built from it', async () => {
+  const data = checkDataOf({ version: 1, data: { secretFiles: { addNames: ['vault-token'] } } });
+  assert.deepEqual(data.secretFiles, { addNames: ['vault-token'] });
+  const check = createFileExtendedChecks(data).find((c) => c.id === 'secret-files');
+  assert.ok(check);
+  const outcome = await check.run(
+    checkInput({ layers: [{ entries: [{ type: 'file', path: 'app/vault-token', content: 's' }] }], checks: [check] }),
+  );
+  assert.equal(outcome.pass, false);
 });
 
 test('acceptFindings: partial acceptance keeps the check failing and says how many; full acceptance passes', () => {

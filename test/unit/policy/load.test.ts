@@ -29,6 +29,7 @@ data:
   compilers: { add: ["tinycc"], remove: ["go"] }
   maxLayers: 10
   requiredLabels: ["org.opencontainers.image.source"]
+  secretFiles: { addNames: ["vault-token"], removeRules: ["aws-access-key-id"] }   # extended check secret-files
 `;
 
 /** The line of the USAGE error `fn` throws. */
@@ -73,7 +74,7 @@ test('each problem names the line of the offending value or key', () => {
   assert.equal(lineOf(() => parsePolicy(bad(13, '  criticalPorts: { add: ["http"] }'), 'p.yaml')).line, 13);
   assert.equal(lineOf(() => parsePolicy(bad(8, '    reason: "  "'), 'p.yaml')).message, 'accept[0].reason must not be blank');
   assert.equal(lineOf(() => parsePolicy(bad(1, 'version: 2'), 'p.yaml')).message, 'version must be 1');
-  assert.equal(lineOf(() => parsePolicy(`${EXAMPLE}data: {}\n`, 'p.yaml')).line, 17, 'a duplicate key');
+  assert.equal(lineOf(() => parsePolicy(`${EXAMPLE}data: {}\n`, 'p.yaml')).line, 18, 'a duplicate key');
   assert.equal(
     lineOf(() => parsePolicy(bad(3, '  layer-count: { disabled: true'), 'p.yaml')).line,
     4,
@@ -96,6 +97,31 @@ test('an object policy (the library API) is refused naming the key', () => {
   );
   assert.throws(() => checkPolicy({ version: 1, checks: { nope: { disabled: true } } }), /"nope" that is not a check id/);
   assert.deepEqual(checkPolicy({ version: 1 }), { version: 1 });
+});
+
+test('data.secretFiles: a rule regex that does not compile or backtracks catastrophically is a one-line usage error naming it', () => {
+  const policy = (regex: string): unknown => ({
+    version: 1,
+    data: { secretFiles: { addNames: ['vault.yaml'], removeRules: ['npm-token'], addRules: [{ id: 'acme-key', regex }] } },
+  });
+  assert.throws(
+    () => checkPolicy(policy('acme_[')),
+    (err: unknown) =>
+      err instanceof OciScanError &&
+      err.code === 'USAGE' &&
+      /data\.secretFiles\.addRules\[0\]\.regex is not a valid JavaScript regular expression/.test(err.message) &&
+      !err.message.includes('\n'),
+  );
+  assert.throws(() => checkPolicy(policy('(\\w+)*@')), /addRules\[0\]\.regex has a quantified group that holds a quantifier/);
+  assert.throws(
+    () => checkPolicy({ version: 1, data: { secretFiles: { addRules: [{ id: 'Bad Id', regex: 'x' }] } } }),
+    /addRules\[0\]\.id/,
+  );
+  assert.deepEqual(checkPolicy(policy('acme_[0-9a-f]{32}')), policy('acme_[0-9a-f]{32}'));
+  assert.deepEqual(checkPolicy({ version: 1, checks: { 'secret-files': { severity: 'High' } } }), {
+    version: 1,
+    checks: { 'secret-files': { severity: 'High' } },
+  });
 });
 
 test('hostile policies (docs/security.md, "Limits"): alias bombs and files over 1 MiB are refused', async () => {

@@ -40,6 +40,8 @@ const keyOf = (n: number): string => factsKey(`sha256:${n.toString(16).padStart(
 const FACTS: LayerFacts = {
   matches: { compilers: ['/usr/bin/gcc'] },
   matchCounts: { compilers: 1 },
+  matchBytes: { compilers: 812 },
+  details: { 'secret-files': { '/root/.npmrc': ['npmrc-token line 1: npm_…(40 chars, sha256:0123abcd)'] } },
   whiteouts: ['/tmp/x'],
   opaqueDirs: [],
   watched: {
