@@ -80,7 +80,7 @@ describe('secret-files', () => {
     ]);
     assert.equal(out.pass, false);
     assert.deepEqual(out.files, [{ [D1]: ['/app/config/deploy.yml'] }]);
-    assert.match(out.description, /github-token line 2: ghp_…\(40 chars, sha256:[0-9a-f]{8}\)/);
+    assert.match(out.description, /github-token line 2: "ghp_…" \(40 chars, sha256:[0-9a-f]{8}\)/);
     assert.match(
       out.description,
       /removed from the final filesystem by a later layer, still present in the image's layers: \/app\/config\/deploy\.yml/,
@@ -117,7 +117,7 @@ describe('secret-files', () => {
     assert.deepEqual(out.files, [{ [D1]: ['/app/.env', '/root/.docker/config.json', '/srv/run.sh'] }]);
     assert.match(out.description, /\/app\/\.env: dotenv-secret line 2: /);
     assert.match(out.description, /\/root\/\.docker\/config\.json: docker-config-auth line 1: /);
-    assert.match(out.description, /\/srv\/run\.sh: aws-access-key-id line 2: AK…\(20 chars/);
+    assert.match(out.description, /\/srv\/run\.sh: aws-access-key-id line 2: "AKIA…" \(20 chars/);
     assert.ok(!out.description.includes('hunter2'));
   });
 
