@@ -38,6 +38,7 @@ const OPTIONS: ReadonlyArray<readonly [string, string]> = [
   ['--no-cache', 'read every layer: no layer-facts cache'],
   ['--cache-max-size N', 'largest size of the cache before the least recently used entries go, e.g. 1g [256m]'],
   ['--allow-unscanned-layers', 'judge the layers that were scanned when some could not be (foreign layers)'],
+  ['--base REF', 'the base image (any IMAGE form): its layers are the inherited ones, the others introduced [the manifest\'s org.opencontainers.image.base.* annotations]'],
   ['--policy FILE', 'policy: checks disabled or re-rated, findings accepted, check data [.oci-scan.yaml|yml|json in the working directory]'],
   ['--fail-on SEV', 'exit 0 unless a finding that was not accepted is at or above SEV: Critical, High, Medium, Low or none'],
   ['--exit-code N', 'the exit code when the --fail-on threshold is met [the highest severity\'s code]; alone, any failure meets it'],

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 export const policy = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:policy:1","title":"oci-scan policy","description":"What a team accepts and tunes (docs/ci.md, \"Policy\"): checks disabled or given another severity, findings accepted with a reason, and the data the checks read. Keys may be added in later versions, never changed.","type":"object","required":["version"],"additionalProperties":false,"properties":{"version":{"const":1,"description":"The format's version: 1"},"checks":{"description":"Per check id (the report's Id): disable it, or change the severity of its failure; `images` limits the rule to some images","type":"object","propertyNames":{"$ref":"#/$defs/checkId"},"additionalProperties":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"disabled":{"type":"boolean"},"severity":{"enum":["Critical","High","Medium","Low"]},"images":{"$ref":"#/$defs/globs"}}}},"accept":{"description":"Accepted findings: the paths a file check found that are known and accepted, each with why","type":"array","items":{"type":"object","required":["check","paths","reason"],"additionalProperties":false,"properties":{"check":{"$ref":"#/$defs/checkId"},"paths":{"description":"Globs over absolute paths: * and ? stay within a directory, ** crosses directories","$ref":"#/$defs/globs"},"reason":{"type":"string","pattern":"\\S","maxLength":1000},"expires":{"description":"Last day the acceptance holds (YYYY-MM-DD, UTC); after it the acceptance is ignored with a warning","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"},"images":{"$ref":"#/$defs/globs"}}}},"data":{"description":"The data the checks read (docs/checks.md, \"Tunable data\")","type":"object","additionalProperties":false,"properties":{"forbiddenPrograms":{"description":"add: names for the check forbidden-programs; per forbidden-program check id: names added to that check","type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"sudo":{"$ref":"#/$defs/addNames"},"su":{"$ref":"#/$defs/addNames"},"sshd":{"$ref":"#/$defs/addNames"},"ssh":{"$ref":"#/$defs/addNames"},"nc":{"$ref":"#/$defs/addNames"},"netcat":{"$ref":"#/$defs/addNames"},"socat":{"$ref":"#/$defs/addNames"}}},"criticalPorts":{"type":"object","additionalProperties":false,"properties":{"add":{"type":"array","items":{"type":"string","pattern":"^[0-9]{1,5}(/(tcp|udp|sctp))?$"},"maxItems":1000}}},"compilers":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"remove":{"$ref":"#/$defs/names"}}},"maxLayers":{"type":"integer","minimum":1,"maximum":100000},"requiredLabels":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1000},"maxItems":1000}}}},"$defs":{"checkId":{"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs"]},"globs":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"names":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}},"addNames":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"}}}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:policy:1","title":"oci-scan policy","description":"What a team accepts and tunes (docs/ci.md, \"Policy\"): checks disabled or given another severity, findings accepted with a reason, and the data the checks read. Keys may be added in later versions, never changed.","type":"object","required":["version"],"additionalProperties":false,"properties":{"version":{"const":1,"description":"The format's version: 1"},"checks":{"description":"Per check id (the report's Id): disable it, or change the severity of its failure; `images` limits the rule to some images","type":"object","propertyNames":{"$ref":"#/$defs/checkId"},"additionalProperties":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"disabled":{"type":"boolean"},"severity":{"enum":["Critical","High","Medium","Low"]},"images":{"$ref":"#/$defs/globs"}}}},"accept":{"description":"Accepted findings: the paths a file check found that are known and accepted, each with why","type":"array","items":{"type":"object","required":["check","paths","reason"],"additionalProperties":false,"properties":{"check":{"$ref":"#/$defs/checkId"},"paths":{"description":"Globs over absolute paths: * and ? stay within a directory, ** crosses directories","$ref":"#/$defs/globs"},"reason":{"type":"string","pattern":"\\S","maxLength":1000},"expires":{"description":"Last day the acceptance holds (YYYY-MM-DD, UTC); after it the acceptance is ignored with a warning","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"},"images":{"$ref":"#/$defs/globs"}}}},"inherited":{"description":"Findings in the base image's layers (--base, or the image's org.opencontainers.image.base.* annotations; docs/reports.md): accept them with the reason 'inherited from base' so that only what the image introduces fails, or fail on them like any other (the default). Checks that read the config belong to the final image and are never inherited","enum":["accept","fail"]},"data":{"description":"The data the checks read (docs/checks.md, \"Tunable data\")","type":"object","additionalProperties":false,"properties":{"forbiddenPrograms":{"description":"add: names for the check forbidden-programs; per forbidden-program check id: names added to that check","type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"sudo":{"$ref":"#/$defs/addNames"},"su":{"$ref":"#/$defs/addNames"},"sshd":{"$ref":"#/$defs/addNames"},"ssh":{"$ref":"#/$defs/addNames"},"nc":{"$ref":"#/$defs/addNames"},"netcat":{"$ref":"#/$defs/addNames"},"socat":{"$ref":"#/$defs/addNames"}}},"criticalPorts":{"type":"object","additionalProperties":false,"properties":{"add":{"type":"array","items":{"type":"string","pattern":"^[0-9]{1,5}(/(tcp|udp|sctp))?$"},"maxItems":1000}}},"compilers":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"remove":{"$ref":"#/$defs/names"}}},"maxLayers":{"type":"integer","minimum":1,"maximum":100000},"requiredLabels":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1000},"maxItems":1000}}}},"$defs":{"checkId":{"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs"]},"globs":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"names":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}},"addNames":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"}}}}};
 const schema32 = {"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs"]};
 const schema33 = {"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}};
 const schema37 = {"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}};
@@ -117,7 +117,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((key0 === "version") || (key0 === "checks")) || (key0 === "accept")) || (key0 === "data"))){
+if(!(((((key0 === "version") || (key0 === "checks")) || (key0 === "accept")) || (key0 === "inherited")) || (key0 === "data"))){
 validate20.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -530,58 +530,71 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.data !== undefined){
-let data16 = data.data;
+if(data.inherited !== undefined){
+let data16 = data.inherited;
 const _errs40 = errors;
-if(errors === _errs40){
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
-const _errs42 = errors;
-for(const key5 in data16){
+if(!((data16 === "accept") || (data16 === "fail"))){
+validate20.errors = [{instancePath:instancePath+"/inherited",schemaPath:"#/properties/inherited/enum",keyword:"enum",params:{allowedValues: schema31.properties.inherited.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid0 = _errs40 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.data !== undefined){
+let data17 = data.data;
+const _errs41 = errors;
+if(errors === _errs41){
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+const _errs43 = errors;
+for(const key5 in data17){
 if(!(((((key5 === "forbiddenPrograms") || (key5 === "criticalPorts")) || (key5 === "compilers")) || (key5 === "maxLayers")) || (key5 === "requiredLabels"))){
 validate20.errors = [{instancePath:instancePath+"/data",schemaPath:"#/properties/data/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs42 === errors){
-if(data16.forbiddenPrograms !== undefined){
-let data17 = data16.forbiddenPrograms;
-const _errs43 = errors;
-if(errors === _errs43){
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-const _errs45 = errors;
-for(const key6 in data17){
+if(_errs43 === errors){
+if(data17.forbiddenPrograms !== undefined){
+let data18 = data17.forbiddenPrograms;
+const _errs44 = errors;
+if(errors === _errs44){
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+const _errs46 = errors;
+for(const key6 in data18){
 if(!((((((((key6 === "add") || (key6 === "sudo")) || (key6 === "su")) || (key6 === "sshd")) || (key6 === "ssh")) || (key6 === "nc")) || (key6 === "netcat")) || (key6 === "socat"))){
 validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms",schemaPath:"#/properties/data/properties/forbiddenPrograms/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs45 === errors){
-if(data17.add !== undefined){
-let data18 = data17.add;
-const _errs46 = errors;
+if(_errs46 === errors){
+if(data18.add !== undefined){
+let data19 = data18.add;
 const _errs47 = errors;
-if(errors === _errs47){
-if(Array.isArray(data18)){
-if(data18.length > 1000){
+const _errs48 = errors;
+if(errors === _errs48){
+if(Array.isArray(data19)){
+if(data19.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add",schemaPath:"#/$defs/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid17 = true;
-const len4 = data18.length;
+const len4 = data19.length;
 for(let i4=0; i4<len4; i4++){
-let data19 = data18[i4];
-const _errs49 = errors;
-if(errors === _errs49){
-if(typeof data19 === "string"){
-if(func1(data19) > 255){
+let data20 = data19[i4];
+const _errs50 = errors;
+if(errors === _errs50){
+if(typeof data20 === "string"){
+if(func1(data20) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add/" + i4,schemaPath:"#/$defs/names/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(!pattern6.test(data19)){
+if(!pattern6.test(data20)){
 validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add/" + i4,schemaPath:"#/$defs/names/items/pattern",keyword:"pattern",params:{pattern: "^[^/\\s]+$"},message:"must match pattern \""+"^[^/\\s]+$"+"\""}];
 return false;
 }
@@ -592,7 +605,7 @@ validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add/" +
 return false;
 }
 }
-var valid17 = _errs49 === errors;
+var valid17 = _errs50 === errors;
 if(!valid17){
 break;
 }
@@ -604,27 +617,15 @@ validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add",sc
 return false;
 }
 }
-var valid15 = _errs46 === errors;
+var valid15 = _errs47 === errors;
 }
 else {
 var valid15 = true;
 }
 if(valid15){
-if(data17.sudo !== undefined){
-const _errs51 = errors;
-if(!(validate21(data17.sudo, {instancePath:instancePath+"/data/forbiddenPrograms/sudo",parentData:data17,parentDataProperty:"sudo",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
-errors = vErrors.length;
-}
-var valid15 = _errs51 === errors;
-}
-else {
-var valid15 = true;
-}
-if(valid15){
-if(data17.su !== undefined){
+if(data18.sudo !== undefined){
 const _errs52 = errors;
-if(!(validate21(data17.su, {instancePath:instancePath+"/data/forbiddenPrograms/su",parentData:data17,parentDataProperty:"su",rootData,dynamicAnchors}))){
+if(!(validate21(data18.sudo, {instancePath:instancePath+"/data/forbiddenPrograms/sudo",parentData:data18,parentDataProperty:"sudo",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
@@ -634,9 +635,9 @@ else {
 var valid15 = true;
 }
 if(valid15){
-if(data17.sshd !== undefined){
+if(data18.su !== undefined){
 const _errs53 = errors;
-if(!(validate21(data17.sshd, {instancePath:instancePath+"/data/forbiddenPrograms/sshd",parentData:data17,parentDataProperty:"sshd",rootData,dynamicAnchors}))){
+if(!(validate21(data18.su, {instancePath:instancePath+"/data/forbiddenPrograms/su",parentData:data18,parentDataProperty:"su",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
@@ -646,9 +647,9 @@ else {
 var valid15 = true;
 }
 if(valid15){
-if(data17.ssh !== undefined){
+if(data18.sshd !== undefined){
 const _errs54 = errors;
-if(!(validate21(data17.ssh, {instancePath:instancePath+"/data/forbiddenPrograms/ssh",parentData:data17,parentDataProperty:"ssh",rootData,dynamicAnchors}))){
+if(!(validate21(data18.sshd, {instancePath:instancePath+"/data/forbiddenPrograms/sshd",parentData:data18,parentDataProperty:"sshd",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
@@ -658,9 +659,9 @@ else {
 var valid15 = true;
 }
 if(valid15){
-if(data17.nc !== undefined){
+if(data18.ssh !== undefined){
 const _errs55 = errors;
-if(!(validate21(data17.nc, {instancePath:instancePath+"/data/forbiddenPrograms/nc",parentData:data17,parentDataProperty:"nc",rootData,dynamicAnchors}))){
+if(!(validate21(data18.ssh, {instancePath:instancePath+"/data/forbiddenPrograms/ssh",parentData:data18,parentDataProperty:"ssh",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
@@ -670,9 +671,9 @@ else {
 var valid15 = true;
 }
 if(valid15){
-if(data17.netcat !== undefined){
+if(data18.nc !== undefined){
 const _errs56 = errors;
-if(!(validate21(data17.netcat, {instancePath:instancePath+"/data/forbiddenPrograms/netcat",parentData:data17,parentDataProperty:"netcat",rootData,dynamicAnchors}))){
+if(!(validate21(data18.nc, {instancePath:instancePath+"/data/forbiddenPrograms/nc",parentData:data18,parentDataProperty:"nc",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
@@ -682,13 +683,25 @@ else {
 var valid15 = true;
 }
 if(valid15){
-if(data17.socat !== undefined){
+if(data18.netcat !== undefined){
 const _errs57 = errors;
-if(!(validate21(data17.socat, {instancePath:instancePath+"/data/forbiddenPrograms/socat",parentData:data17,parentDataProperty:"socat",rootData,dynamicAnchors}))){
+if(!(validate21(data18.netcat, {instancePath:instancePath+"/data/forbiddenPrograms/netcat",parentData:data18,parentDataProperty:"netcat",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
 var valid15 = _errs57 === errors;
+}
+else {
+var valid15 = true;
+}
+if(valid15){
+if(data18.socat !== undefined){
+const _errs58 = errors;
+if(!(validate21(data18.socat, {instancePath:instancePath+"/data/forbiddenPrograms/socat",parentData:data18,parentDataProperty:"socat",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
+errors = vErrors.length;
+}
+var valid15 = _errs58 === errors;
 }
 else {
 var valid15 = true;
@@ -707,44 +720,44 @@ validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms",schema
 return false;
 }
 }
-var valid14 = _errs43 === errors;
+var valid14 = _errs44 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data16.criticalPorts !== undefined){
-let data27 = data16.criticalPorts;
-const _errs58 = errors;
-if(errors === _errs58){
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-const _errs60 = errors;
-for(const key7 in data27){
+if(data17.criticalPorts !== undefined){
+let data28 = data17.criticalPorts;
+const _errs59 = errors;
+if(errors === _errs59){
+if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
+const _errs61 = errors;
+for(const key7 in data28){
 if(!(key7 === "add")){
 validate20.errors = [{instancePath:instancePath+"/data/criticalPorts",schemaPath:"#/properties/data/properties/criticalPorts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs60 === errors){
-if(data27.add !== undefined){
-let data28 = data27.add;
-const _errs61 = errors;
-if(errors === _errs61){
-if(Array.isArray(data28)){
-if(data28.length > 1000){
+if(_errs61 === errors){
+if(data28.add !== undefined){
+let data29 = data28.add;
+const _errs62 = errors;
+if(errors === _errs62){
+if(Array.isArray(data29)){
+if(data29.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/criticalPorts/add",schemaPath:"#/properties/data/properties/criticalPorts/properties/add/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid19 = true;
-const len5 = data28.length;
+const len5 = data29.length;
 for(let i5=0; i5<len5; i5++){
-let data29 = data28[i5];
-const _errs63 = errors;
-if(errors === _errs63){
-if(typeof data29 === "string"){
-if(!pattern8.test(data29)){
+let data30 = data29[i5];
+const _errs64 = errors;
+if(errors === _errs64){
+if(typeof data30 === "string"){
+if(!pattern8.test(data30)){
 validate20.errors = [{instancePath:instancePath+"/data/criticalPorts/add/" + i5,schemaPath:"#/properties/data/properties/criticalPorts/properties/add/items/pattern",keyword:"pattern",params:{pattern: "^[0-9]{1,5}(/(tcp|udp|sctp))?$"},message:"must match pattern \""+"^[0-9]{1,5}(/(tcp|udp|sctp))?$"+"\""}];
 return false;
 }
@@ -754,7 +767,7 @@ validate20.errors = [{instancePath:instancePath+"/data/criticalPorts/add/" + i5,
 return false;
 }
 }
-var valid19 = _errs63 === errors;
+var valid19 = _errs64 === errors;
 if(!valid19){
 break;
 }
@@ -774,50 +787,50 @@ validate20.errors = [{instancePath:instancePath+"/data/criticalPorts",schemaPath
 return false;
 }
 }
-var valid14 = _errs58 === errors;
+var valid14 = _errs59 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data16.compilers !== undefined){
-let data30 = data16.compilers;
-const _errs65 = errors;
-if(errors === _errs65){
-if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
-const _errs67 = errors;
-for(const key8 in data30){
+if(data17.compilers !== undefined){
+let data31 = data17.compilers;
+const _errs66 = errors;
+if(errors === _errs66){
+if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
+const _errs68 = errors;
+for(const key8 in data31){
 if(!((key8 === "add") || (key8 === "remove"))){
 validate20.errors = [{instancePath:instancePath+"/data/compilers",schemaPath:"#/properties/data/properties/compilers/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs67 === errors){
-if(data30.add !== undefined){
-let data31 = data30.add;
-const _errs68 = errors;
+if(_errs68 === errors){
+if(data31.add !== undefined){
+let data32 = data31.add;
 const _errs69 = errors;
-if(errors === _errs69){
-if(Array.isArray(data31)){
-if(data31.length > 1000){
+const _errs70 = errors;
+if(errors === _errs70){
+if(Array.isArray(data32)){
+if(data32.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/add",schemaPath:"#/$defs/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid22 = true;
-const len6 = data31.length;
+const len6 = data32.length;
 for(let i6=0; i6<len6; i6++){
-let data32 = data31[i6];
-const _errs71 = errors;
-if(errors === _errs71){
-if(typeof data32 === "string"){
-if(func1(data32) > 255){
+let data33 = data32[i6];
+const _errs72 = errors;
+if(errors === _errs72){
+if(typeof data33 === "string"){
+if(func1(data33) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/add/" + i6,schemaPath:"#/$defs/names/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(!pattern6.test(data32)){
+if(!pattern6.test(data33)){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/add/" + i6,schemaPath:"#/$defs/names/items/pattern",keyword:"pattern",params:{pattern: "^[^/\\s]+$"},message:"must match pattern \""+"^[^/\\s]+$"+"\""}];
 return false;
 }
@@ -828,7 +841,7 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers/add/" + i6,sche
 return false;
 }
 }
-var valid22 = _errs71 === errors;
+var valid22 = _errs72 === errors;
 if(!valid22){
 break;
 }
@@ -840,36 +853,36 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers/add",schemaPath
 return false;
 }
 }
-var valid20 = _errs68 === errors;
+var valid20 = _errs69 === errors;
 }
 else {
 var valid20 = true;
 }
 if(valid20){
-if(data30.remove !== undefined){
-let data33 = data30.remove;
-const _errs73 = errors;
+if(data31.remove !== undefined){
+let data34 = data31.remove;
 const _errs74 = errors;
-if(errors === _errs74){
-if(Array.isArray(data33)){
-if(data33.length > 1000){
+const _errs75 = errors;
+if(errors === _errs75){
+if(Array.isArray(data34)){
+if(data34.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/remove",schemaPath:"#/$defs/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid24 = true;
-const len7 = data33.length;
+const len7 = data34.length;
 for(let i7=0; i7<len7; i7++){
-let data34 = data33[i7];
-const _errs76 = errors;
-if(errors === _errs76){
-if(typeof data34 === "string"){
-if(func1(data34) > 255){
+let data35 = data34[i7];
+const _errs77 = errors;
+if(errors === _errs77){
+if(typeof data35 === "string"){
+if(func1(data35) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/remove/" + i7,schemaPath:"#/$defs/names/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(!pattern6.test(data34)){
+if(!pattern6.test(data35)){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/remove/" + i7,schemaPath:"#/$defs/names/items/pattern",keyword:"pattern",params:{pattern: "^[^/\\s]+$"},message:"must match pattern \""+"^[^/\\s]+$"+"\""}];
 return false;
 }
@@ -880,7 +893,7 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers/remove/" + i7,s
 return false;
 }
 }
-var valid24 = _errs76 === errors;
+var valid24 = _errs77 === errors;
 if(!valid24){
 break;
 }
@@ -892,7 +905,7 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers/remove",schemaP
 return false;
 }
 }
-var valid20 = _errs73 === errors;
+var valid20 = _errs74 === errors;
 }
 else {
 var valid20 = true;
@@ -905,62 +918,62 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers",schemaPath:"#/
 return false;
 }
 }
-var valid14 = _errs65 === errors;
+var valid14 = _errs66 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data16.maxLayers !== undefined){
-let data35 = data16.maxLayers;
-const _errs78 = errors;
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+if(data17.maxLayers !== undefined){
+let data36 = data17.maxLayers;
+const _errs79 = errors;
+if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
 validate20.errors = [{instancePath:instancePath+"/data/maxLayers",schemaPath:"#/properties/data/properties/maxLayers/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs78){
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 100000 || isNaN(data35)){
+if(errors === _errs79){
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 > 100000 || isNaN(data36)){
 validate20.errors = [{instancePath:instancePath+"/data/maxLayers",schemaPath:"#/properties/data/properties/maxLayers/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"}];
 return false;
 }
 else {
-if(data35 < 1 || isNaN(data35)){
+if(data36 < 1 || isNaN(data36)){
 validate20.errors = [{instancePath:instancePath+"/data/maxLayers",schemaPath:"#/properties/data/properties/maxLayers/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
 }
-var valid14 = _errs78 === errors;
+var valid14 = _errs79 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data16.requiredLabels !== undefined){
-let data36 = data16.requiredLabels;
-const _errs80 = errors;
-if(errors === _errs80){
-if(Array.isArray(data36)){
-if(data36.length > 1000){
+if(data17.requiredLabels !== undefined){
+let data37 = data17.requiredLabels;
+const _errs81 = errors;
+if(errors === _errs81){
+if(Array.isArray(data37)){
+if(data37.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/requiredLabels",schemaPath:"#/properties/data/properties/requiredLabels/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid25 = true;
-const len8 = data36.length;
+const len8 = data37.length;
 for(let i8=0; i8<len8; i8++){
-let data37 = data36[i8];
-const _errs82 = errors;
-if(errors === _errs82){
-if(typeof data37 === "string"){
-if(func1(data37) > 1000){
+let data38 = data37[i8];
+const _errs83 = errors;
+if(errors === _errs83){
+if(typeof data38 === "string"){
+if(func1(data38) > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/requiredLabels/" + i8,schemaPath:"#/properties/data/properties/requiredLabels/items/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
 return false;
 }
 else {
-if(func1(data37) < 1){
+if(func1(data38) < 1){
 validate20.errors = [{instancePath:instancePath+"/data/requiredLabels/" + i8,schemaPath:"#/properties/data/properties/requiredLabels/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -971,7 +984,7 @@ validate20.errors = [{instancePath:instancePath+"/data/requiredLabels/" + i8,sch
 return false;
 }
 }
-var valid25 = _errs82 === errors;
+var valid25 = _errs83 === errors;
 if(!valid25){
 break;
 }
@@ -983,7 +996,7 @@ validate20.errors = [{instancePath:instancePath+"/data/requiredLabels",schemaPat
 return false;
 }
 }
-var valid14 = _errs80 === errors;
+var valid14 = _errs81 === errors;
 }
 else {
 var valid14 = true;
@@ -999,10 +1012,11 @@ validate20.errors = [{instancePath:instancePath+"/data",schemaPath:"#/properties
 return false;
 }
 }
-var valid0 = _errs40 === errors;
+var valid0 = _errs41 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }
@@ -1021,5 +1035,5 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const hashes = {
-  "policy": "f577912359e2caca60305edaa95c193d861980569c493040c21245ea4ccc40a2"
+  "policy": "c147fe6fd41701901d43cf4d309bee7a213bb286b60ce532c70663655da69314"
 };

@@ -4,6 +4,7 @@
  */
 import { SEVERITY_ORDER, type AcceptedFinding, type Check, type CheckOutcome, type LayerFiles, type Severity } from '../checks/types.js';
 import type { Image } from '../image/types.js';
+import type { BaseSplit } from './layers.js';
 
 /** One result, as written to the JSON report. */
 export interface ReportResult {
@@ -37,6 +38,8 @@ export interface ScannedImage {
   readonly highest: Severity;
   /** Each check's own severity (the policy's, when it re-rated one), also for the checks that passed: the JSON document gives it beside each result. */
   readonly checkSeverities?: Readonly<Record<string, Severity>>;
+  /** The base image (`--base`, or the manifest's base annotations) and how the image's layers relate to it; absent when none is named. */
+  readonly base?: BaseSplit;
 }
 
 /** Why an IMAGE of a run could not be scanned. */

@@ -226,6 +226,10 @@ export interface ImageSpec {
   config?: Record<string, unknown>;
   format?: 'oci' | 'docker';
   platform?: { os: string; architecture: string; variant?: string };
+  /** The config's history (default: one entry per layer). */
+  history?: readonly object[];
+  /** The manifest's annotations. */
+  annotations?: Record<string, string>;
 }
 
 const LAYER_MEDIA: Record<'oci' | 'docker', Record<Compression, string>> = {
@@ -259,7 +263,7 @@ export function buildImage(spec: ImageSpec): BuiltImage {
     ...(platform.variant ? { variant: platform.variant } : {}),
     config: spec.config ?? {},
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map(() => ({ created_by: 'oci-scan test image builder' })),
+    history: spec.history ?? layers.map(() => ({ created_by: 'oci-scan test image builder' })),
   };
   const config = Buffer.from(JSON.stringify(configDoc));
   const manifestMediaType = format === 'oci' ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json';
@@ -272,6 +276,7 @@ export function buildImage(spec: ImageSpec): BuiltImage {
       size: config.length,
     },
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    ...(spec.annotations ? { annotations: spec.annotations } : {}),
   };
   const manifest = Buffer.from(JSON.stringify(manifestDoc));
   return { format, config, configDigest: digestOf(config), layers, manifest, manifestDigest: digestOf(manifest), manifestMediaType, platform };

@@ -25,6 +25,7 @@ import { sarifLog } from '../../report/formats/sarif.js';
 import { summaryLine, tableText, totalLine } from '../../report/formats/table.js';
 import { legacyReportSet } from '../../report/formats/legacy.js';
 import { escapeForTerminal, imageHeader, terminalChunks, terminalText } from '../../report/formats/terminal.js';
+import { detailsByDigest, layerDetails } from '../../report/layers.js';
 import { highestOf, scannedImages, type ImageOutcome, type ScanFailure } from '../../report/model.js';
 import { reportFileNames } from '../../report/names.js';
 import { documentText, ensureReportsDir, ReportBatch } from '../../report/write.js';
@@ -84,6 +85,8 @@ export interface ScanConfig {
   readonly threshold?: FailThreshold;
   /** The persistent layer-facts cache; undefined with `--no-cache`. */
   readonly cache?: CacheConfig;
+  /** `--base REF`: the base image whose layers are the inherited ones (docs/reports.md). */
+  readonly base?: string;
 }
 
 /** The format `-o FILE` writes when no --format is given, from the file's extension. */
@@ -194,6 +197,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     .option('progress', { type: 'string', choices: PROGRESS_MODES as unknown as string[], requiresArg: true })
     .option('reports-dir', { type: 'string', requiresArg: true })
     .option('json-stdout', { type: 'boolean' })
+    .option('base', { type: 'string', requiresArg: true })
     .option('color', { type: 'boolean' });
   const args = await strictParser(withImageOptions(parser), (message) => (usageError = message), argv)
     // The package's own version: yargs' lookup starts at the started script, which through
@@ -207,7 +211,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     return undefined;
   }
   // An option repeated where one value is meant arrives as an array: refuse it, never guess.
-  for (const name of ['output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'progress', 'log-level', 'log-format', 'cache-dir', 'cache-max-size'] as const) {
+  for (const name of ['output', 'base', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'progress', 'log-level', 'log-format', 'cache-dir', 'cache-max-size'] as const) {
     if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see oci-scan --help)`);
   }
   const outputs = parseFormats(repeated(args.format), args.output);
@@ -241,6 +245,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     quiet: args.quiet,
     // -q silences progress as it does in audit, unless --progress or OCI_SCAN_PROGRESS asks for it.
     progress: args.quiet && args.progress === undefined && !env['OCI_SCAN_PROGRESS'] ? 'none' : progressMode(args.progress, env),
+    ...(args.base !== undefined ? { base: args.base } : {}),
     ...image,
   };
 }
@@ -427,7 +432,7 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
 
   // One set of options for the whole run: every image shares the facts store and the sessions.
   const session = openSession({ registry: config.registry, logger });
-  const options: ScanOptions = { ...runScanOptions(config, logger, signal, session), ...startProgress(config.progress) };
+  const options: ScanOptions = { ...runScanOptions(config, logger, signal, session), ...startProgress(config.progress), ...(config.base !== undefined ? { base: config.base } : {}) };
   const outcomes: Outcome[] = [];
   const failures: unknown[] = [];
   try {
@@ -477,7 +482,7 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
     const chunks = function* (): Generator<string> {
       if (!tableAsked) {
         if (scans.length > 1 || failures.length > 0) yield imageHeader(s.image);
-        yield* terminalChunks(config.quiet ? s.results.filter((r) => !r.Pass) : s.results, { colour: config.colour && !stdoutIsData });
+        yield* terminalChunks(config.quiet ? s.results.filter((r) => !r.Pass) : s.results, { colour: config.colour && !stdoutIsData, layers: detailsByDigest(layerDetails(s)) });
         yield summaryLine(s);
       }
       if (legacy) yield `Report: ${escapeForTerminal(paths[i] ?? '')}\n`;
