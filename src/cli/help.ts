@@ -21,8 +21,8 @@ export function wrapWords(text: string, width: number): string[] {
 
 /** Options and what they do, in the order `--help` lists them. */
 const OPTIONS: ReadonlyArray<readonly [string, string]> = [
-  ['--format F[=FILE]', 'legacy (the default: a report file per image in --reports-dir and the check lines), json, sarif, junit or table; repeatable, each to its FILE ("-": stdout, at most one format there)'],
-  ['-o, --output FILE', 'where the single --format writes ("-": stdout, the default); alone, the format is the extension\'s (.sarif .json .xml .txt)'],
+  ['--format F[=FILE]', 'legacy (the default: a report file per image in --reports-dir and the check lines), json, sarif, junit, table or html; repeatable, each to its FILE ("-": stdout, at most one format there)'],
+  ['-o, --output FILE', 'where the single --format writes ("-": stdout, the default); alone, the format is the extension\'s (.sarif .json .xml .txt .html)'],
   ['-q, --quiet', 'print only the failed checks and a summary line'],
   ['--list-checks', 'print the checks (a table, or JSON with --format json) and exit'],
   ['--progress MODE', 'auto (the default: tty on a terminal, else plain), tty, plain or none; on stderr'],
@@ -162,7 +162,7 @@ export const AUDIT_HELP = [
     ['--fresh', 'scan every image again, ignoring the reports a previous run left'],
     ['--allow-empty', 'exit 0 when the audit matches no image (default: exit 22, a typo must not pass)'],
     ['--reports-dir DIR', 'the report files and audit-summary.json [COMPLIANCE_REPORTS_DIR, default reports]'],
-    ['--format F[=FILE]', 'json, sarif or junit for the whole audit, or table; repeatable ("-": stdout) [table on stdout]'],
+    ['--format F[=FILE]', 'json, sarif or junit for the whole audit, table or html (the summary); repeatable ("-": stdout) [table on stdout]'],
     ['-q, --quiet', 'no progress line per image on stderr'],
     ['-h, --help', 'this help'],
   ]),
@@ -193,7 +193,7 @@ export const AUDIT_MERGE_HELP = [
   'Options:',
   table([
     ['--reports-dir DIR', 'where the merged audit-summary.json goes [COMPLIANCE_REPORTS_DIR, default reports]'],
-    ['--format F[=FILE]', 'json, sarif or junit for the whole audit, or table; repeatable ("-": stdout) [table on stdout]'],
+    ['--format F[=FILE]', 'json, sarif or junit for the whole audit, table or html (the summary); repeatable ("-": stdout) [table on stdout]'],
     ['--fail-on SEV', 'as for scans'],
     ['--exit-code N', 'as for scans'],
     ['-h, --help', 'this help'],

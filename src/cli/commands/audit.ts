@@ -26,6 +26,7 @@ import { runAudit } from '../../audit/run.js';
 import { targetLabel } from '../../audit/plan.js';
 import { mergeSummaries, summaryHighest, type AuditSummary } from '../../audit/summary.js';
 import { auditTable } from '../../audit/table.js';
+import { auditHtml } from '../../audit/html.js';
 import { readSummaryDir, SUMMARY_FILE } from '../../audit/read.js';
 import { assertValidSummary } from '../../audit/validate.js';
 import { exitCodeFor, runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
@@ -82,7 +83,7 @@ function positiveNumber(text: string | undefined, flag: string): number | undefi
 
 /** `--format` values of the audit: json, sarif, junit (the whole audit) and table; the legacy reports always go to --reports-dir. */
 function auditFormats(values: readonly string[], output: string | undefined): Array<{ format: AuditFormat; dest: string }> {
-  if (values.some((v) => v === 'legacy' || v.startsWith('legacy='))) throw new OciScanError('USAGE', 'an audit always writes the legacy report files (in --reports-dir): --format takes json, sarif, junit or table');
+  if (values.some((v) => v === 'legacy' || v.startsWith('legacy='))) throw new OciScanError('USAGE', 'an audit always writes the legacy report files (in --reports-dir): --format takes json, sarif, junit, table or html');
   const outputs = values.length === 0 && output === undefined ? [{ format: 'table' as const, dest: '-' }] : parseFormats(values.length === 0 ? ['table'] : values, output);
   const docs = outputs.flatMap((o) => (o.format === 'legacy' ? [] : [{ format: o.format, dest: o.dest }]));
   // The table is on stdout unless a document is there.
@@ -205,11 +206,11 @@ async function writeOutputs(dir: string, summary: AuditSummary, outcomes: readon
   // Not stopped by the run's signal: a stopped audit still leaves its (incomplete) summary.
   await batch.writeFile(join(dir, SUMMARY_FILE), documentText(summary));
   const files = partial ? [] : outputs.filter((o) => o.dest !== '-');
-  for (const f of files) await batch.writeFile(f.dest, documentOf(f.format, outcomes, () => [auditTable(summary)]));
+  for (const f of files) await batch.writeFile(f.dest, documentOf(f.format, outcomes, () => [auditTable(summary)], () => auditHtml(summary)));
   for (const path of batch.commit()) context.logger.info({ path }, 'report written');
   context.committed();
   const onStdout = outputs.find((o) => o.dest === '-');
-  if (onStdout && !(partial && onStdout.format !== 'table')) await emitAll(process.stdout, documentOf(onStdout.format, outcomes, () => [auditTable(summary)]), new AbortController().signal);
+  if (onStdout && !(partial && onStdout.format !== 'table')) await emitAll(process.stdout, documentOf(onStdout.format, outcomes, () => [auditTable(summary)], () => auditHtml(summary)), new AbortController().signal);
 }
 
 /** Runs a parsed audit. */
@@ -228,7 +229,8 @@ export async function runAuditCommand(config: AuditConfig, context: RunContext):
       concurrency: config.concurrency,
       rate: config.rate,
       fresh: config.fresh,
-      keepResults: config.outputs.some((o) => o.format !== 'table'),
+      // The table and the HTML report read the summary alone.
+      keepResults: config.outputs.some((o) => o.format !== 'table' && o.format !== 'html'),
       tool: toolInfo(),
       describe: describeFailure,
       ...(config.quiet
@@ -257,7 +259,7 @@ export async function runMerge(config: MergeConfig, context: RunContext): Promis
   await checkReportsDir(config.reportsDir);
   for (const f of config.outputs) if (f.dest !== '-') await checkOutputFile(f.dest);
   const read = [];
-  const withResults = config.outputs.some((o) => o.format !== 'table');
+  const withResults = config.outputs.some((o) => o.format !== 'table' && o.format !== 'html');
   for (const dir of config.dirs) read.push(await readSummaryDir(dir, withResults));
   const summary = mergeSummaries(read.map((r) => r.summary), toolInfo());
   const outcomes = read.flatMap((r) => r.outcomes);

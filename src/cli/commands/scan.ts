@@ -20,6 +20,7 @@ import type { Image } from '../../image/types.js';
 import type { RegistryOptions } from '../../registry/options.js';
 import { openSession } from '../../registry/session.js';
 import { scanDocument, toolInfo } from '../../report/formats/json.js';
+import { scanHtml } from '../../report/formats/html.js';
 import { junitXml } from '../../report/formats/junit.js';
 import { sarifLog } from '../../report/formats/sarif.js';
 import { summaryLine, tableText, totalLine } from '../../report/formats/table.js';
@@ -45,7 +46,7 @@ import { PROGRESS_MODES, progressReporter, type ProgressMode } from '../progress
 import type { Command, Invocation, RunContext } from './command.js';
 
 /** Report formats of `--format`. */
-export const FORMATS = ['legacy', 'json', 'sarif', 'junit', 'table'] as const;
+export const FORMATS = ['legacy', 'json', 'sarif', 'junit', 'table', 'html'] as const;
 /** A report format. */
 export type Format = (typeof FORMATS)[number];
 
@@ -92,8 +93,8 @@ export interface ScanConfig {
 /** The format `-o FILE` writes when no --format is given, from the file's extension. */
 function formatOfFile(file: string): Exclude<Format, 'legacy'> {
   const ext = /\.([a-z]+)$/i.exec(file)?.[1]?.toLowerCase();
-  const format = ext === 'sarif' ? 'sarif' : ext === 'json' ? 'json' : ext === 'xml' ? 'junit' : ext === 'txt' ? 'table' : undefined;
-  if (!format) throw new OciScanError('USAGE', `-o ${JSON.stringify(file)}: its extension names no format (.sarif, .json, .xml for JUnit, .txt for the table): add --format json|sarif|junit|table`);
+  const format = ext === 'sarif' ? 'sarif' : ext === 'json' ? 'json' : ext === 'xml' ? 'junit' : ext === 'txt' ? 'table' : ext === 'html' || ext === 'htm' ? 'html' : undefined;
+  if (!format) throw new OciScanError('USAGE', `-o ${JSON.stringify(file)}: its extension names no format (.sarif, .json, .xml for JUnit, .txt for the table, .html): add --format json|sarif|junit|table|html`);
   return format;
 }
 
@@ -113,7 +114,7 @@ export function parseFormats(values: readonly string[], output: string | undefin
   if (output !== undefined) {
     const documents = outputs.filter((o) => o.format !== 'legacy');
     if (documents.length !== 1 || outputs.length !== 1) {
-      throw new OciScanError('USAGE', documents.length === 0 ? '-o/--output writes the document of --format json|sarif|junit|table; the legacy reports go to --reports-dir (see oci-scan --help)' : '-o/--output takes the output of a single --format; with several, give each its file: --format sarif=out.sarif --format junit=junit.xml');
+      throw new OciScanError('USAGE', documents.length === 0 ? '-o/--output writes the document of --format json|sarif|junit|table|html; the legacy reports go to --reports-dir (see oci-scan --help)' : '-o/--output takes the output of a single --format; with several, give each its file: --format sarif=out.sarif --format junit=junit.xml');
     }
     return [{ format: documents[0]?.format ?? 'json', dest: output }];
   }
@@ -337,8 +338,8 @@ export async function checkOutputFile(file: string): Promise<void> {
 /** What became of one IMAGE of the run. */
 type Outcome = { readonly input: string; readonly scans: readonly ImageScan[] } | { readonly input: string; readonly failure: ScanFailure };
 
-/** The text of a document format for the run's `outcomes`; `table` gives the table's text (a scan's tables per image, an audit's summary table). */
-export function documentOf(format: Exclude<Format, 'legacy'>, outcomes: readonly ImageOutcome[], table: () => Iterable<string>): Iterable<string> {
+/** The text of a document format for the run's `outcomes`; `table` gives the table's text (a scan's tables per image, an audit's summary table), `page` the HTML report's (default: the scan's). */
+export function documentOf(format: Exclude<Format, 'legacy'>, outcomes: readonly ImageOutcome[], table: () => Iterable<string>, page: () => Iterable<string> = () => scanHtml(outcomes)): Iterable<string> {
   switch (format) {
     case 'json':
       return documentText(scanDocument(outcomes));
@@ -348,6 +349,8 @@ export function documentOf(format: Exclude<Format, 'legacy'>, outcomes: readonly
       return [junitXml(outcomes)];
     case 'table':
       return table();
+    case 'html':
+      return page();
   }
 }
 
