@@ -216,6 +216,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see oci-scan --help)`);
   }
   const outputs = parseFormats(repeated(args.format), args.output);
+  if (args.base !== undefined && args.base.trim() === '') throw new OciScanError('USAGE', '--base needs the base image (a registry reference, oci:DIR[:TAG], oci-archive:FILE or docker-archive:FILE)');
   if (args['list-checks']) {
     const [first, ...more] = outputs;
     if (more.length > 0 || (first && first.format !== 'table' && first.format !== 'json' && args.format !== undefined)) throw new OciScanError('USAGE', '--list-checks prints a table, or JSON with --format json');
