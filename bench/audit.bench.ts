@@ -1,6 +1,6 @@
 /**
- * What an audit costs, as ratios measured in the same run (STYLE.md: no absolute timings
- * asserted anywhere), on a mirror pushed to the real `docker-registry`: REPOS repositories × 3
+ * What an audit costs, as ratios measured in the same run (machines differ: no absolute
+ * timings asserted anywhere), on a mirror pushed to the real `docker-registry`: REPOS repositories × 3
  * tags (test/helpers/audit-mirror.ts) on three large base layers (distro-like text files), each
  * image with an app layer of its own (`latest` is `1.1`): 3 + 2 × REPOS distinct layers. The
  * sizes are those of real images — a base with a language runtime (~240 MB of tar; `node` and
@@ -31,7 +31,13 @@ import { registrySkipReason, startRegistry } from '../test/helpers/registry-serv
 const MB = 1_000_000;
 const QUICK = process.argv.includes('--quick') || process.env.OCI_SCAN_BENCH_QUICK === '1';
 const ROUNDS = Number(process.env.OCI_SCAN_BENCH_ROUNDS ?? 3);
-const SIZES = QUICK ? { repos: 20, baseBytes: 20 * MB, appBytes: 2 * MB } : { repos: 40, baseBytes: Number(process.env.OCI_SCAN_BENCH_BASE_MB ?? 240) * MB, appBytes: Number(process.env.OCI_SCAN_BENCH_APP_MB ?? 60) * MB };
+const SIZES = QUICK
+  ? { repos: 20, baseBytes: 20 * MB, appBytes: 2 * MB }
+  : {
+      repos: 40,
+      baseBytes: Number(process.env.OCI_SCAN_BENCH_BASE_MB ?? 240) * MB,
+      appBytes: Number(process.env.OCI_SCAN_BENCH_APP_MB ?? 60) * MB,
+    };
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 /** A deterministic generator. */
@@ -40,7 +46,9 @@ function random(seed: number): () => number {
   return () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 }
 
-const WORDS = 'usr lib bin share doc locale python3 node perl gcc include header static const return void int char struct the of and'.split(' ');
+const WORDS = 'usr lib bin share doc locale python3 node perl gcc include header static const return void int char struct the of and'.split(
+  ' ',
+);
 
 /** A distro-like base layer of about `bytes`: text files of up to 64 KiB, an os-release. */
 function baseEntries(bytes: number, seed: number): EntrySpec[] {
@@ -49,7 +57,7 @@ function baseEntries(bytes: number, seed: number): EntrySpec[] {
   for (let i = 0, total = 0; total < bytes; i++) {
     const words: string[] = [];
     const size = Math.floor(rand() * 65_536);
-    for (let len = 0; len < size; ) {
+    for (let len = 0; len < size;) {
       const w = WORDS[Math.floor(rand() * WORDS.length)] ?? 'x';
       words.push(w);
       len += w.length + 1;
@@ -64,10 +72,14 @@ function baseEntries(bytes: number, seed: number): EntrySpec[] {
 function timed(args: readonly string[]): number {
   const started = performance.now();
   try {
-    execFileSync(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OCI_SCAN_PROGRESS: 'none' } });
+    execFileSync(process.execPath, [CLI, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, OCI_SCAN_PROGRESS: 'none' },
+    });
   } catch (err) {
     const status = (err as { status?: number }).status ?? -1;
-    if (![12, 13, 14, 15].includes(status)) throw new Error(`oci-scan ${args.join(' ')} failed (${status}): ${String((err as { stderr?: Buffer }).stderr ?? '')}`);
+    if (![12, 13, 14, 15].includes(status))
+      throw new Error(`oci-scan ${args.join(' ')} failed (${status}): ${String((err as { stderr?: Buffer }).stderr ?? '')}`);
   }
   return (performance.now() - started) / 1000;
 }
@@ -82,7 +94,9 @@ export async function main(): Promise<void> {
     await pushMirror(registry.url, SIZES.repos, 4, { bases, appBytes: SIZES.appBytes });
     const target = `${registry.host}/mirror`;
     // The 1.0 and 1.1 of every repository hold every distinct layer (latest is 1.1).
-    const distinct = Array.from({ length: SIZES.repos }, (_, n) => n).flatMap((n) => ['1.0', '1.1'].map((tag) => `${registry.host}/${mirrorRepository(n)}:${tag}`));
+    const distinct = Array.from({ length: SIZES.repos }, (_, n) => n).flatMap((n) =>
+      ['1.0', '1.1'].map((tag) => `${registry.host}/${mirrorRepository(n)}:${tag}`),
+    );
     const best = { once: Infinity, cold: Infinity, warm: Infinity };
     for (let round = 0; round < ROUNDS; round++) {
       const at = (name: string): string => join(dir, `${name}-${round}`);

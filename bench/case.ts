@@ -2,7 +2,8 @@
  * One measurement of the image bench (bench/image.bench.ts), run in its own process so that its
  * peak RSS is its own: `floor-gzip FILE…` / `floor-zstd FILE…` (decompress + sha256 every file at
  * once, the best Node can do), `floor-http-gzip URL…` (the same over HTTP: undici GETs of the
- * blobs from the registry, each body decompressed and hashed as it arrives), `scan REF [INSECURE_HOST]` (the real scan()) or `scan-cached REF
+ * blobs from the registry, each body decompressed and hashed as it arrives), `scan REF [INSECURE_HOST]` (the real scan(); with OCI_SCAN_BENCH_CHECKS=extended, the
+ * extended check set too) or `scan-cached REF
  * CACHE_DIR [INSECURE_HOST]` (scan() with the disk facts cache). Prints one JSON
  * line: seconds and peak RSS in bytes.
  */
@@ -70,6 +71,7 @@ else if (mode === 'scan' || mode === 'scan-cached') {
     platform: { os: 'linux', architecture: 'amd64' },
     registry: { insecureRegistries: host ? [host] : [], mirrors: {}, env: {} },
     logger,
+    ...(process.env.OCI_SCAN_BENCH_CHECKS === 'extended' ? { checkSet: 'extended' as const } : {}),
     ...(cacheDir ? { store: diskFactsStore(cacheDir, { logger }) } : {}),
   });
   if (images.length !== 1) throw new Error(`scan of ${ref} gave ${images.length} images`);

@@ -1,8 +1,9 @@
 /**
- * Whole-image scan speed against the floor, as ratios measured in the same run (STYLE.md: no
- * absolute timings asserted anywhere). Cases:
+ * Whole-image scan speed against the floor, as ratios measured in the same run (machines
+ * differ: no absolute timings asserted anywhere). Cases:
  *   registry  a 2-layer gzip image pulled from the real `docker-registry`
  *   layout    the same image as a local OCI layout
+ *   extended  the layout scan with the extended check set (`--checks extended`), against the default scan
  *   zstd      the same tars as zstd layers, from a local OCI layout
  *   zstd wasm the same, decoded by the WebAssembly fallback (OCI_SCAN_ZSTD=wasm), against the same floor
  *   small     one gzip layer of 200k small files (the per-entry cost), from a local OCI layout
@@ -43,11 +44,13 @@ function random(seed: number): () => number {
   return () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 }
 
-const WORDS = 'usr lib bin share doc locale python3 node perl gcc include header static const return void int char struct the of and'.split(' ');
+const WORDS = 'usr lib bin share doc locale python3 node perl gcc include header static const return void int char struct the of and'.split(
+  ' ',
+);
 /** 5 MB of text-like bytes that files are cut from. */
 function textPool(rand: () => number): Buffer {
   const parts: string[] = [];
-  for (let len = 0; len < 5 * MB; ) {
+  for (let len = 0; len < 5 * MB;) {
     const w = WORDS[Math.floor(rand() * WORDS.length)] ?? 'x';
     parts.push(w);
     len += w.length + 1;
@@ -69,7 +72,8 @@ function layerTar(targetBytes: number, seed: number): Buffer {
     const size = large ? Math.floor(rand() * 4 * 1024 * 1024) : Math.floor(rand() * 16_384);
     const content = large && rand() < 0.25 ? randomBytes(size) : size < pool.length ? text(size) : randomBytes(size);
     entries.push({ type: 'file', path: `usr/share/pkg${i % 97}/file-${seed}-${i}.dat`, mode: i % 50 === 0 ? 0o4755 : 0o644, content });
-    if (i % 20 === 0) entries.push({ type: 'symlink', path: `usr/bin/tool-${seed}-${i}`, target: `../share/pkg${i % 97}/file-${seed}-${i}.dat` });
+    if (i % 20 === 0)
+      entries.push({ type: 'symlink', path: `usr/bin/tool-${seed}-${i}`, target: `../share/pkg${i % 97}/file-${seed}-${i}.dat` });
     total += size + 512;
   }
   return buildTar(entries);
@@ -151,7 +155,8 @@ function best(a: Measured | undefined, b: Measured): Measured {
 
 const imgs = await images();
 /** A one-file image: its scan time is the fixed cost of a scan (start, documents, schemas, report). */
-if (!existsSync(join(ROOT, 'tiny', 'index.json'))) await writeImage('tiny', [buildTar([{ type: 'file', path: 'etc/os-release', content: 'ID=debian\n' }])], 'gzip');
+if (!existsSync(join(ROOT, 'tiny', 'index.json')))
+  await writeImage('tiny', [buildTar([{ type: 'file', path: 'etc/os-release', content: 'ID=debian\n' }])], 'gzip');
 const tinyRef = `oci:${join(ROOT, 'tiny')}:1.0`;
 const skip = registrySkipReason();
 const registry = skip ? undefined : await startRegistry({ kind: 'none' });
@@ -165,15 +170,56 @@ try {
     for (const file of imgs.gzip.layerFiles) await pusher.blob(`sha256:${file.split('/').pop() ?? ''}`, await readFile(file));
     await pusher.manifest('1.0', await readFile(blobFile(layout, imgs.gzip.manifestDigest)), imgs.gzip.manifestMediaType);
     registryRef = `${registry.host}/bench/big:1.0`;
-    httpFloor = ['floor-http-gzip', ...imgs.gzip.layerFiles.map((f) => `${registry.url}/v2/bench/big/blobs/sha256:${f.split('/').pop() ?? ''}`)];
+    httpFloor = [
+      'floor-http-gzip',
+      ...imgs.gzip.layerFiles.map((f) => `${registry.url}/v2/bench/big/blobs/sha256:${f.split('/').pop() ?? ''}`),
+    ];
   }
   const cases: Array<{ name: string; image: BenchImage; floor: string[]; scan: string[]; env?: Record<string, string> }> = [
-    ...(registry && registryRef ? [{ name: 'registry gzip (2 layers)', image: imgs.gzip, floor: ['floor-gzip', ...imgs.gzip.layerFiles], scan: ['scan', registryRef, registry.host] }] : []),
-    { name: 'oci layout gzip (2 layers)', image: imgs.gzip, floor: ['floor-gzip', ...imgs.gzip.layerFiles], scan: ['scan', `oci:${imgs.gzip.layout}:1.0`] },
-    { name: 'oci layout zstd (2 layers)', image: imgs.zstd, floor: ['floor-zstd', ...imgs.zstd.layerFiles], scan: ['scan', `oci:${imgs.zstd.layout}:1.0`] },
+    ...(registry && registryRef
+      ? [
+          {
+            name: 'registry gzip (2 layers)',
+            image: imgs.gzip,
+            floor: ['floor-gzip', ...imgs.gzip.layerFiles],
+            scan: ['scan', registryRef, registry.host],
+          },
+        ]
+      : []),
+    {
+      name: 'oci layout gzip (2 layers)',
+      image: imgs.gzip,
+      floor: ['floor-gzip', ...imgs.gzip.layerFiles],
+      scan: ['scan', `oci:${imgs.gzip.layout}:1.0`],
+    },
+    // The same scan with the extended check set (docs/checks.md, "Extended checks"): its cost over the default scan.
+    {
+      name: 'oci layout gzip, --checks extended',
+      image: imgs.gzip,
+      floor: ['floor-gzip', ...imgs.gzip.layerFiles],
+      scan: ['scan', `oci:${imgs.gzip.layout}:1.0`],
+      env: { OCI_SCAN_BENCH_CHECKS: 'extended' },
+    },
+    {
+      name: 'oci layout zstd (2 layers)',
+      image: imgs.zstd,
+      floor: ['floor-zstd', ...imgs.zstd.layerFiles],
+      scan: ['scan', `oci:${imgs.zstd.layout}:1.0`],
+    },
     // The install without zstd-napi (no compiler): libzstd built to WebAssembly, against the same native floor.
-    { name: 'oci layout zstd, WebAssembly decoder', image: imgs.zstd, floor: ['floor-zstd', ...imgs.zstd.layerFiles], scan: ['scan', `oci:${imgs.zstd.layout}:1.0`], env: { OCI_SCAN_ZSTD: 'wasm' } },
-    { name: `oci layout ${SIZES.smallFiles / 1000}k small files`, image: imgs.small, floor: ['floor-gzip', ...imgs.small.layerFiles], scan: ['scan', `oci:${imgs.small.layout}:1.0`] },
+    {
+      name: 'oci layout zstd, WebAssembly decoder',
+      image: imgs.zstd,
+      floor: ['floor-zstd', ...imgs.zstd.layerFiles],
+      scan: ['scan', `oci:${imgs.zstd.layout}:1.0`],
+      env: { OCI_SCAN_ZSTD: 'wasm' },
+    },
+    {
+      name: `oci layout ${SIZES.smallFiles / 1000}k small files`,
+      image: imgs.small,
+      floor: ['floor-gzip', ...imgs.small.layerFiles],
+      scan: ['scan', `oci:${imgs.small.layout}:1.0`],
+    },
   ];
   const floors = new Map<string, Measured>();
   const scans = new Map<string, Measured>();
@@ -187,21 +233,41 @@ try {
       scans.set(c.name, best(scans.get(c.name), run(c.scan, c.env)));
     }
   }
-  console.log(`${QUICK ? 'quick' : 'full'} sizes; best of ${ROUNDS}; Node ${process.version}; ${registry ? '' : `registry case skipped: ${skip ?? ''}`}`);
+  console.log(
+    `${QUICK ? 'quick' : 'full'} sizes; best of ${ROUNDS}; Node ${process.version}; ${registry ? '' : `registry case skipped: ${skip ?? ''}`}`,
+  );
   const rows = cases.map((c) => {
     const f = floors.get(c.name) ?? { seconds: NaN, maxRss: NaN };
     const s = scans.get(c.name) ?? { seconds: NaN, maxRss: NaN };
     const size = `${(c.image.tarBytes / MB).toFixed(0)} MB tar / ${(c.image.blobBytes / MB).toFixed(0)} MB blobs`;
     const streaming = (s.seconds - (fixed?.seconds ?? 0)) / f.seconds;
-    return [c.name, size, f.seconds.toFixed(2), s.seconds.toFixed(2), (s.seconds / f.seconds).toFixed(2), streaming.toFixed(2), (f.maxRss / 2 ** 20).toFixed(0), (s.maxRss / 2 ** 20).toFixed(0)];
+    return [
+      c.name,
+      size,
+      f.seconds.toFixed(2),
+      s.seconds.toFixed(2),
+      (s.seconds / f.seconds).toFixed(2),
+      streaming.toFixed(2),
+      (f.maxRss / 2 ** 20).toFixed(0),
+      (s.maxRss / 2 ** 20).toFixed(0),
+    ];
   });
-  console.log(`fixed cost of a scan (a one-file image): ${(fixed?.seconds ?? NaN).toFixed(2)} s, peak RSS ${((fixed?.maxRss ?? NaN) / 2 ** 20).toFixed(0)} MiB`);
+  console.log(
+    `fixed cost of a scan (a one-file image): ${(fixed?.seconds ?? NaN).toFixed(2)} s, peak RSS ${((fixed?.maxRss ?? NaN) / 2 ** 20).toFixed(0)} MiB`,
+  );
   const registryCase = registry ? cases[0] : undefined;
   if (http && registryCase) {
     const fileFloor = floors.get(registryCase.name)?.seconds ?? NaN;
     const scanned = scans.get(registryCase.name)?.seconds ?? NaN;
-    console.log(`HTTP floor (undici GET + sha256 + gunzip from the registry): ${http.seconds.toFixed(2)} s = ${(http.seconds / fileFloor).toFixed(2)} × the file floor; registry scan / HTTP floor ${(scanned / http.seconds).toFixed(2)}`);
+    console.log(
+      `HTTP floor (undici GET + sha256 + gunzip from the registry): ${http.seconds.toFixed(2)} s = ${(http.seconds / fileFloor).toFixed(2)} × the file floor; registry scan / HTTP floor ${(scanned / http.seconds).toFixed(2)}`,
+    );
   }
+  const defaultScan = scans.get('oci layout gzip (2 layers)')?.seconds ?? NaN;
+  const extendedScan = scans.get('oci layout gzip, --checks extended')?.seconds ?? NaN;
+  console.log(
+    `extended checks: oci layout gzip scan with --checks extended / the default scan ${(extendedScan / defaultScan).toFixed(2)} (goal ≤ 1.2)`,
+  );
   const head = ['case', 'size', 'floor s', 'scan s', 'scan/floor', '(scan-fixed)/floor', 'floor RSS MiB', 'scan RSS MiB'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   for (const r of [head, ...rows]) console.log(r.map((v, i) => (i < 2 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  '));

@@ -21,7 +21,7 @@ const policy = {
   accept: [{ check: 'suid', paths: ['/usr/bin/passwd'], reason: 'passwd must be setuid for password changes' }],
 };
 
-/** The CLI's default exit code per highest severity (README, "Exit codes"). */
+/** The CLI's default exit code per highest severity (docs/errors.md, "Exit codes"). */
 const EXIT = { Informational: 0, Low: 15, Medium: 14, High: 13, Critical: 12 };
 
 try {

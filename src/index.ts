@@ -8,12 +8,12 @@
  */
 import { pino } from 'pino';
 import { OciScanError } from './errors.js';
+import { CHECK_SETS, type CheckSet } from './checks/index.js';
 import { DEFAULT_PLATFORM, parsePlatform, type Platform } from './image/platform.js';
 import type { RegistryOptions } from './registry/options.js';
 import { scan as scanWith, type ImageScan, type ScanOptions } from './scan.js';
 
-export { OciScanError, isOciScanError, type ErrorCode, type ErrorSetting } from './errors.js';
-export { exitCodeFor } from './cli/exit-codes.js';
+export { OciScanError, isOciScanError, exitCodeFor, type ErrorCode, type ErrorSetting } from './errors.js';
 export type { ImageScan, ScanOptions, ScanLimits } from './scan.js';
 export { memoryFactsStore, type FactsStore } from './store/facts-store.js';
 export type { ConfigCache } from './image/config-cache.js';
@@ -27,13 +27,16 @@ export type { Platform } from './image/platform.js';
 export type { RegistryOptions } from './registry/options.js';
 export type { SourceOptions } from './sources/options.js';
 export { openSession, type Session, type SessionOptions } from './registry/session.js';
-export { ALL_CHECKS } from './checks/index.js';
+export { ALL_CHECKS, EXTENDED_CHECKS, CHECK_SETS, type CheckSet } from './checks/index.js';
 
 /**
  * Options of `scan()`: every field optional; `registry` fields merge over the defaults;
  * `platform` may be written as the command line writes it (`'linux/arm64'`).
  */
-export type ScanCallOptions = Partial<Omit<ScanOptions, 'registry' | 'platform'>> & { registry?: Partial<RegistryOptions>; platform?: Platform | 'all' | string };
+export type ScanCallOptions = Partial<Omit<ScanOptions, 'registry' | 'platform'>> & {
+  registry?: Partial<RegistryOptions>;
+  platform?: Platform | 'all' | string;
+};
 
 /** A type name for messages: `null`, `array`, `number`, … */
 function typeOf(value: unknown): string {
@@ -41,7 +44,12 @@ function typeOf(value: unknown): string {
 }
 
 /** USAGE for option `name` of the wrong type (`scan()` is called from JavaScript too). */
-function wrongType(name: string, expected: string, value: unknown, setting?: 'platform' | 'maxLayerBytes' | 'caFile' | 'insecureRegistries' | 'registryMirrors'): OciScanError {
+function wrongType(
+  name: string,
+  expected: string,
+  value: unknown,
+  setting?: 'platform' | 'maxLayerBytes' | 'caFile' | 'insecureRegistries' | 'registryMirrors',
+): OciScanError {
   return new OciScanError('USAGE', `scan() option ${name} must be ${expected}, not ${typeOf(value)}`, setting ? { setting } : undefined);
 }
 
@@ -52,7 +60,12 @@ function platformOption(value: unknown): Platform | 'all' {
   if (typeof value === 'string') return parsePlatform(value);
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const p = value as Record<string, unknown>;
-    if (typeof p['os'] === 'string' && typeof p['architecture'] === 'string' && (p['variant'] === undefined || typeof p['variant'] === 'string')) return value as Platform;
+    if (
+      typeof p['os'] === 'string' &&
+      typeof p['architecture'] === 'string' &&
+      (p['variant'] === undefined || typeof p['variant'] === 'string')
+    )
+      return value as Platform;
   }
   throw wrongType('platform', "'all', 'os/arch[/variant]' or { os, architecture, variant? }", value, 'platform');
 }
@@ -70,23 +83,38 @@ function checkCallOptions(options: unknown): void {
   is('layerConcurrency', (v) => Number.isInteger(v) && (v as number) >= 1, 'a whole number of at least 1');
   is('signal', (v) => v instanceof AbortSignal, 'an AbortSignal');
   is('checks', Array.isArray, 'an array of checks (ALL_CHECKS, or a part of it)');
+  is('checkSet', (v) => CHECK_SETS.includes(v as CheckSet), `one of ${CHECK_SETS.join(', ')}`);
   is('policy', isObject, 'a policy object (docs/ci.md, "Policy")');
   is('limits', isObject, 'an object ({ maxLayerBytes, maxEntries, maxWatchedFileBytes })');
-  is('store', (v) => isObject(v) && typeof (v as { get?: unknown }).get === 'function' && typeof (v as { put?: unknown }).put === 'function', 'a FactsStore ({ get, put })');
+  is(
+    'store',
+    (v) => isObject(v) && typeof (v as { get?: unknown }).get === 'function' && typeof (v as { put?: unknown }).put === 'function',
+    'a FactsStore ({ get, put })',
+  );
   is('logger', (v) => isObject(v) && typeof (v as { warn?: unknown }).warn === 'function', 'a pino logger');
   is('onLayer', (v) => typeof v === 'function', 'a function');
   is('onLayerBytes', (v) => typeof v === 'function', 'a function');
   is('registry', isObject, 'an object (RegistryOptions)');
   if (isObject(o['limits'])) {
     for (const [k, v] of Object.entries(o['limits'] as Record<string, unknown>)) {
-      if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw wrongType(`limits.${k}`, 'a positive number', v, k === 'maxLayerBytes' ? 'maxLayerBytes' : undefined);
+      if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0))
+        throw wrongType(`limits.${k}`, 'a positive number', v, k === 'maxLayerBytes' ? 'maxLayerBytes' : undefined);
     }
   }
   if (isObject(o['registry'])) {
     const r = o['registry'] as Record<string, unknown>;
-    if (r['insecureRegistries'] !== undefined && !(Array.isArray(r['insecureRegistries']) && r['insecureRegistries'].every((h) => typeof h === 'string'))) throw wrongType('registry.insecureRegistries', 'an array of host[:port] strings', r['insecureRegistries'], 'insecureRegistries');
-    if (r['mirrors'] !== undefined && !(isObject(r['mirrors']) && Object.values(r['mirrors'] as object).every((m) => typeof m === 'string'))) throw wrongType('registry.mirrors', 'an object of registry → mirror strings', r['mirrors'], 'registryMirrors');
-    if (r['caFile'] !== undefined && typeof r['caFile'] !== 'string') throw wrongType('registry.caFile', 'a file path string', r['caFile'], 'caFile');
+    if (
+      r['insecureRegistries'] !== undefined &&
+      !(Array.isArray(r['insecureRegistries']) && r['insecureRegistries'].every((h) => typeof h === 'string'))
+    )
+      throw wrongType('registry.insecureRegistries', 'an array of host[:port] strings', r['insecureRegistries'], 'insecureRegistries');
+    if (
+      r['mirrors'] !== undefined &&
+      !(isObject(r['mirrors']) && Object.values(r['mirrors'] as object).every((m) => typeof m === 'string'))
+    )
+      throw wrongType('registry.mirrors', 'an object of registry → mirror strings', r['mirrors'], 'registryMirrors');
+    if (r['caFile'] !== undefined && typeof r['caFile'] !== 'string')
+      throw wrongType('registry.caFile', 'a file path string', r['caFile'], 'caFile');
     if (r['env'] !== undefined && !isObject(r['env'])) throw wrongType('registry.env', 'an object (like process.env)', r['env']);
   }
 }

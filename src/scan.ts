@@ -4,7 +4,8 @@
  */
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ALL_CHECKS, matchersOf, watchPathsOf } from './checks/index.js';
+import { matchersOf, watchPathsOf, type CheckSet } from './checks/index.js';
+import { mapLimit } from './concurrency.js';
 import type { Check, CheckInput, LayerView, Severity } from './checks/types.js';
 import { OciScanError } from './errors.js';
 import type { Image, Layer } from './image/types.js';
@@ -14,8 +15,15 @@ import { factsKey, memoryFactsStore, type Collection, type FactsStore } from './
 import { legacyReport } from './report/formats/legacy.js';
 import { highestSeverity, toResult, type Report, type ReportResult, type ScannedImage } from './report/model.js';
 import { openSession } from './registry/session.js';
-import { acceptFindings, acceptInherited, activeAcceptances, policyChecks } from './policy/apply.js';
-import { BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, detailsByDigest, layerDetails, splitByBase, type BaseSplit } from './report/layers.js';
+import { acceptFindings, acceptInherited, activeAcceptances, scanChecks } from './policy/apply.js';
+import {
+  BASE_DIGEST_ANNOTATION,
+  BASE_NAME_ANNOTATION,
+  detailsByDigest,
+  layerDetails,
+  splitByBase,
+  type BaseSplit,
+} from './report/layers.js';
 import { checkPolicy } from './policy/load.js';
 import type { Policy } from './policy/types.js';
 import { openImages, parseLocalReference } from './sources/index.js';
@@ -24,10 +32,14 @@ import type { SourceOptions } from './sources/options.js';
 /** Limits applied to every layer. */
 export type ScanLimits = Pick<InspectOptions, 'maxLayerBytes' | 'maxEntries' | 'maxWatchedFileBytes'>;
 
-
 /** Options of a scan. */
 export interface ScanOptions extends SourceOptions {
   readonly checks?: readonly Check[];
+  /**
+   * Which checks run when `checks` is not given (docs/checks.md, "Extended checks"): `default`
+   * the 17, `extended` or `all` the extended checks too, after them. Overrides the policy's `profile`.
+   */
+  readonly checkSet?: CheckSet;
   readonly limits?: ScanLimits;
   /** How many layers are downloaded and inspected at once. */
   readonly layerConcurrency?: number;
@@ -47,7 +59,13 @@ export interface ScanOptions extends SourceOptions {
    */
   readonly base?: string;
   /** Called after each layer is inspected (progress display). */
-  readonly onLayer?: (event: { readonly image: Image; readonly layer: Layer; readonly done: number; readonly total: number; readonly facts: LayerFacts }) => void;
+  readonly onLayer?: (event: {
+    readonly image: Image;
+    readonly layer: Layer;
+    readonly done: number;
+    readonly total: number;
+    readonly facts: LayerFacts;
+  }) => void;
   /** Called as a layer's (compressed) bytes are read, for progress displays. */
   readonly onLayerBytes?: (event: { readonly image: Image; readonly layer: Layer; readonly bytes: number }) => void;
 }
@@ -65,25 +83,6 @@ export interface ImageScan extends ScannedImage {
 async function yieldToEventLoop(signal: AbortSignal | undefined): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
   signal?.throwIfAborted();
-}
-
-/**
- * Runs `fn` over `items` with at most `limit` in flight, starting them in `order` (indexes;
- * default input order); results in input order; stops at the first error, and stops taking
- * new items once `signal` aborts (the results of items never started are then missing).
- */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, options: { readonly order?: readonly number[]; readonly signal?: AbortSignal | undefined } = {}): Promise<R[]> {
-  const { order = items.map((_, i) => i), signal } = options;
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < order.length && !signal?.aborted) {
-      const index = order[next++] as number;
-      results[index] = await fn(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }
 
 /** `blob` as read through a counter that reports each chunk's size (or `blob` itself without `onBytes`). */
@@ -109,14 +108,28 @@ interface FactsSource {
 /**
  * The facts of one layer: from the store, or inspected (once, however many images ask at the
  * same time) and stored. Facts another image's scan found stand for a local layer only if
- * this image's store holds its blob, with its size (docs/architecture.md, "The layer-facts cache").
+ * this image's store holds its blob, with its size (docs/architecture.md, "The persistent cache").
  */
-async function layerFacts(image: Image, layer: Layer, collection: Collection, source: FactsSource, options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
+async function layerFacts(
+  image: Image,
+  layer: Layer,
+  collection: Collection,
+  source: FactsSource,
+  options: ScanOptions,
+  signal: AbortSignal,
+): Promise<LayerFacts> {
   const [facts] = await Promise.all([sharedFacts(image, layer, collection, source, options, signal), layer.check?.(signal)]);
   return facts;
 }
 
-function sharedFacts(image: Image, layer: Layer, collection: Collection, source: FactsSource, options: ScanOptions, signal: AbortSignal): Promise<LayerFacts> {
+function sharedFacts(
+  image: Image,
+  layer: Layer,
+  collection: Collection,
+  source: FactsSource,
+  options: ScanOptions,
+  signal: AbortSignal,
+): Promise<LayerFacts> {
   const key = factsKey(layer.digest, collection);
   const pending = source.inFlight.get(key);
   if (pending) return pending;
@@ -127,7 +140,10 @@ function sharedFacts(image: Image, layer: Layer, collection: Collection, source:
     const started = Date.now();
     const blob = countBytes(await layer.open(signal), options.onLayerBytes && ((bytes) => options.onLayerBytes?.({ image, layer, bytes })));
     const facts = await inspectLayer(blob, { ...options.limits, ...collection, what, signal });
-    options.logger.debug({ layer: layer.digest, compression: facts.compression, entries: facts.entries, tarBytes: facts.tarBytes, ms: Date.now() - started }, 'layer inspected');
+    options.logger.debug(
+      { layer: layer.digest, compression: facts.compression, entries: facts.entries, tarBytes: facts.tarBytes, ms: Date.now() - started },
+      'layer inspected',
+    );
     await source.store.put(key, facts);
     return facts;
   })();
@@ -141,7 +157,12 @@ function sharedFacts(image: Image, layer: Layer, collection: Collection, source:
 }
 
 /** Scans one resolved image; `base`: its base split (`scan()` finds it), which the report shows and the policy's `inherited: accept` reads. */
-export async function scanImage(image: Image, options: ScanOptions, source: FactsSource = { store: options.store ?? memoryFactsStore(), inFlight: new Map() }, base?: BaseSplit): Promise<ImageScan> {
+export async function scanImage(
+  image: Image,
+  options: ScanOptions,
+  source: FactsSource = { store: options.store ?? memoryFactsStore(), inFlight: new Map() },
+  base?: BaseSplit,
+): Promise<ImageScan> {
   const checks = checksFor(options, image.name.display);
   const matchers = matchersOf(checks);
   const stop = new AbortController();
@@ -156,17 +177,22 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
       let done = 0;
       // The largest layer is the critical path: start it first (docs/architecture.md, "Memory and speed").
       const largestFirst = distinct.map((_, i) => i).sort((a, b) => (distinct[b]?.size ?? 0) - (distinct[a]?.size ?? 0));
-      const facts = await mapLimit(distinct, options.layerConcurrency ?? 3, async (layer) => {
-        try {
-          const f = await layerFacts(image, layer, { matchers, watchPaths }, source, options, stop.signal);
-          options.onLayer?.({ image, layer, done: ++done, total: distinct.length, facts: f });
-          return f;
-        } catch (err) {
-          // One failed layer stops the others' downloads at once.
-          stop.abort(err);
-          throw err;
-        }
-      }, { order: largestFirst });
+      const facts = await mapLimit(
+        distinct,
+        options.layerConcurrency ?? 3,
+        async (layer) => {
+          try {
+            const f = await layerFacts(image, layer, { matchers, watchPaths }, source, options, stop.signal);
+            options.onLayer?.({ image, layer, done: ++done, total: distinct.length, facts: f });
+            return f;
+          } catch (err) {
+            // One failed layer stops the others' downloads at once.
+            stop.abort(err);
+            throw err;
+          }
+        },
+        { order: largestFirst },
+      );
       const byDigest = new Map(distinct.map((l, i) => [l.digest, facts[i] as LayerFacts]));
       return scannable.map((l) => ({ digest: l.digest, facts: byDigest.get(l.digest) as LayerFacts }));
     };
@@ -207,7 +233,10 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
       ...(options.signal ? { signal: options.signal } : {}),
     };
     const accepts = activeAcceptances(options.policy, image.name.display, new Date(), (rule) =>
-      options.logger.warn({ check: rule.check, paths: rule.paths, expires: rule.expires }, 'policy: acceptance expired, ignored (renew its expires date or remove it)'),
+      options.logger.warn(
+        { check: rule.check, paths: rule.paths, expires: rule.expires },
+        'policy: acceptance expired, ignored (renew its expires date or remove it)',
+      ),
     );
     // Checks are CPU work over possibly huge fact sets: they yield while they work (file
     // checks) and between each other, so that a timeout or a signal can stop the scan.
@@ -221,7 +250,14 @@ export async function scanImage(image: Image, options: ScanOptions, source: Fact
       results.push(toResult(check, base ? acceptInherited(outcome, input, inherited, base.reference) : outcome));
     }
     const highest = highestSeverity(results);
-    return { image, results, report: legacyReport({ image, results, highest }), highest, checkSeverities: Object.fromEntries(checks.map((c) => [c.id, c.severity])), ...(base ? { base } : {}) };
+    return {
+      image,
+      results,
+      report: legacyReport({ image, results, highest }),
+      highest,
+      checkSeverities: Object.fromEntries(checks.map((c) => [c.id, c.severity])),
+      ...(base ? { base } : {}),
+    };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
@@ -242,22 +278,40 @@ function inheritedDigests(image: Image, base: BaseSplit): Set<string> {
 async function baseOf(image: Image, input: string, options: ScanOptions): Promise<BaseSplit | undefined> {
   const named = options.base ?? annotatedBase(image);
   if (named === undefined) return undefined;
-  const from = options.base !== undefined ? { reference: options.base, source: 'option' as const } : { reference: named, source: 'annotation' as const };
+  const from =
+    options.base !== undefined
+      ? { reference: options.base, source: 'option' as const }
+      : { reference: named, source: 'annotation' as const };
   if (from.source === 'annotation' && parseLocalReference(input) !== undefined) {
-    return { ...from, status: 'unresolved', note: 'the image was read from a local source: its base annotation names a registry image that was not fetched (give --base to compare)' };
+    return {
+      ...from,
+      status: 'unresolved',
+      note: 'the image was read from a local source: its base annotation names a registry image that was not fetched (give --base to compare)',
+    };
   }
-  if (from.reference === '') return { ...from, status: 'unresolved', note: `the manifest gives ${BASE_DIGEST_ANNOTATION} without ${BASE_NAME_ANNOTATION}: the base's repository is not known (give --base)` };
+  if (from.reference === '')
+    return {
+      ...from,
+      status: 'unresolved',
+      note: `the manifest gives ${BASE_DIGEST_ANNOTATION} without ${BASE_NAME_ANNOTATION}: the base's repository is not known (give --base)`,
+    };
   try {
     // The base's manifest and config only: no layer is opened.
     const platform = image.platform ?? (options.platform === 'all' ? undefined : options.platform);
     const { consumeLayer: _consume, ...rest } = options;
     const [found] = await openImages(from.reference, { ...rest, ...(platform ? { platform } : {}) });
     if (!found) return { ...from, status: 'unresolved', note: 'the base resolved to no image' };
-    return splitByBase(image, found.config.rootfs?.diff_ids ?? [], { ...from, ...(found.manifestDigest !== undefined ? { digest: found.manifestDigest } : {}) });
+    return splitByBase(image, found.config.rootfs?.diff_ids ?? [], {
+      ...from,
+      ...(found.manifestDigest !== undefined ? { digest: found.manifestDigest } : {}),
+    });
   } catch (err) {
     if (options.signal?.aborted) throw err;
     const message = err instanceof OciScanError ? err.message : String(err);
-    options.logger.warn({ base: from.reference, error: message }, 'base image not read: inherited and introduced layers are not told apart');
+    options.logger.warn(
+      { base: from.reference, error: message },
+      'base image not read: inherited and introduced layers are not told apart',
+    );
     return { ...from, status: 'unresolved', note: `the base could not be read: ${message}` };
   }
 }
@@ -273,7 +327,7 @@ function annotatedBase(image: Image): string | undefined {
 
 /** The checks of the image `reference`: the caller's or the default ones, with the policy applied. */
 function checksFor(options: ScanOptions, reference: string): readonly Check[] {
-  return options.policy ? policyChecks(options.policy, reference, options.checks) : (options.checks ?? ALL_CHECKS);
+  return scanChecks(options.policy, reference, options.checks, options.checkSet);
 }
 
 /**
@@ -301,7 +355,13 @@ export async function scan(input: string, options: ScanOptions): Promise<ImageSc
   const watchPaths = watchPathsOf(checks);
   const consumed = new Map<string, Promise<LayerFacts>>();
   const consumeLayer = async (tar: Readable, id: string, signal?: AbortSignal): Promise<void> => {
-    const facts = inspectLayer(tar, { ...options.limits, matchers: matchersOf(checks), watchPaths, what: `layer ${id} of ${input}`, ...(signal ? { signal } : {}) });
+    const facts = inspectLayer(tar, {
+      ...options.limits,
+      matchers: matchersOf(checks),
+      watchPaths,
+      what: `layer ${id} of ${input}`,
+      ...(signal ? { signal } : {}),
+    });
     consumed.set(id, facts);
     await facts;
   };

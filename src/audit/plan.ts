@@ -14,12 +14,12 @@ import { repositoryPath } from '../reference/repository-path.js';
 import { matchesAny } from '../policy/glob.js';
 import type { Session } from '../registry/session.js';
 import { reportFileNames } from '../report/names.js';
-import { directoryStore } from '../sources/blob-store.js';
+import { directoryStore } from '../sources/store.js';
 import { readLayoutIndex, REF_NAME } from '../sources/oci-layout.js';
 import { inShard, type Shard } from './shard.js';
 import type { AuditError } from './summary.js';
 import { latestTags } from './tags.js';
-import { mapLimit } from '../scan.js';
+import { mapLimit } from '../concurrency.js';
 
 /** What an audit covers. */
 export type AuditTarget =
@@ -124,14 +124,23 @@ function repositoryWanted(repository: string, filters: PlanFilters): boolean {
 }
 
 /** `tags` filtered by `--tags` and cut to `--latest-tags`. */
+/** A tag of the referrers tag schema (`sha256-HEX`): an index of the artifacts attached to a manifest (docs/attest.md), no image. */
+const REFERRERS_TAG = /^sha256-[0-9a-f]{64}$/;
+
 function wantedTags(tags: readonly string[], filters: PlanFilters): string[] {
-  const matching = filters.tags ? tags.filter((t) => filters.tags?.test(t)) : [...tags];
+  const images = tags.filter((t) => !REFERRERS_TAG.test(t));
+  const matching = filters.tags ? images.filter((t) => filters.tags?.test(t)) : images;
   return filters.latestTags === undefined ? matching : latestTags(matching, filters.latestTags);
 }
 
 /** A stand-in image for naming a report before the image is read. */
 function namingImage(ref: Omit<PlannedRef, 'report'>, repository: string): Image {
-  return { name: { display: ref.reference, name: basename(repository) || repository, repository, tag: ref.tag, tagOrigin: 'reference' }, configDigest: '', config: {}, layers: [] };
+  return {
+    name: { display: ref.reference, name: basename(repository) || repository, repository, tag: ref.tag, tagOrigin: 'reference' },
+    configDigest: '',
+    config: {},
+    layers: [],
+  };
 }
 
 /** Report names for `refs` (in order), made unique over all of them. */
@@ -148,33 +157,51 @@ export async function readReposFile(file: string): Promise<Array<{ registry: str
     if (!st.isFile() || st.size > MAX_REPOS_BYTES) throw new Error(st.isFile() ? 'larger than 16 MiB' : 'not a file');
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new OciScanError('USAGE', `the repository list ${JSON.stringify(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give a file naming one HOST/REPOSITORY a line`);
+    throw new OciScanError(
+      'USAGE',
+      `the repository list ${JSON.stringify(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give a file naming one HOST/REPOSITORY a line`,
+    );
   }
   return text.split('\n').flatMap((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return [];
-    if (!line.includes('/')) throw new OciScanError('USAGE', `the repository list ${file}, line ${i + 1}: ${JSON.stringify(line.slice(0, 200))} is not HOST/REPOSITORY`);
+    if (!line.includes('/'))
+      throw new OciScanError(
+        'USAGE',
+        `the repository list ${file}, line ${i + 1}: ${JSON.stringify(line.slice(0, 200))} is not HOST/REPOSITORY`,
+      );
     let ref;
     try {
       ref = parseReference(line);
     } catch (err) {
       throw new OciScanError('USAGE', `the repository list ${file}, line ${i + 1}: ${(err as Error).message}`);
     }
-    if (ref.digest !== undefined) throw new OciScanError('USAGE', `the repository list ${file}, line ${i + 1}: name a repository (optionally with :TAG), not a digest`);
+    if (ref.digest !== undefined)
+      throw new OciScanError('USAGE', `the repository list ${file}, line ${i + 1}: name a repository (optionally with :TAG), not a digest`);
     return [{ registry: ref.registry, repository: ref.repository, ...(ref.tag !== undefined ? { tag: ref.tag } : {}) }];
   });
 }
 
 /** The registry repositories of the target (catalog under the prefix, or the file), before the globs. Throws when the listing fails. */
-async function registryRepositories(target: Exclude<AuditTarget, { kind: 'layout' }>, filters: PlanFilters, context: ListContext): Promise<Array<{ registry: string; repository: string; tag?: string }>> {
+async function registryRepositories(
+  target: Exclude<AuditTarget, { kind: 'layout' }>,
+  filters: PlanFilters,
+  context: ListContext,
+): Promise<Array<{ registry: string; repository: string; tag?: string }>> {
   if (target.kind === 'repos') return readReposFile(target.file);
   const limits = context.limits ?? LISTING_LIMITS;
   const out: Array<{ registry: string; repository: string }> = [];
-  const listing = context.session.registry(target.registry).catalog({ ...(filters.pageSize ? { pageSize: filters.pageSize } : {}), signal: context.signal });
+  const listing = context.session
+    .registry(target.registry)
+    .catalog({ ...(filters.pageSize ? { pageSize: filters.pageSize } : {}), signal: context.signal });
   for await (const repository of listing) {
-    if (target.prefix === '' || repository === target.prefix || repository.startsWith(`${target.prefix}/`)) out.push({ registry: target.registry, repository });
+    if (target.prefix === '' || repository === target.prefix || repository.startsWith(`${target.prefix}/`))
+      out.push({ registry: target.registry, repository });
     if (out.length > limits.repositories) {
-      throw new OciScanError('REGISTRY_ERROR', `registry ${target.registry} lists more than ${limits.repositories} repositories${target.prefix === '' ? '' : ` under ${target.prefix}`}: refusing to plan an audit that large; audit a narrower prefix or a repository list`);
+      throw new OciScanError(
+        'REGISTRY_ERROR',
+        `registry ${target.registry} lists more than ${limits.repositories} repositories${target.prefix === '' ? '' : ` under ${target.prefix}`}: refusing to plan an audit that large; audit a narrower prefix or a repository list`,
+      );
     }
   }
   return out;
@@ -198,7 +225,11 @@ async function planRegistry(target: Exclude<AuditTarget, { kind: 'layout' }>, fi
         const tags: string[] = [];
         for await (const t of repo.tags({ ...(filters.pageSize ? { pageSize: filters.pageSize } : {}), signal: context.signal })) {
           tags.push(t);
-          if (tags.length > limits.tags) throw new OciScanError('REGISTRY_ERROR', `registry ${registry} lists more than ${limits.tags} tags for ${repository}: refusing to audit them all; filter its tags or leave the repository out`);
+          if (tags.length > limits.tags)
+            throw new OciScanError(
+              'REGISTRY_ERROR',
+              `registry ${registry} lists more than ${limits.tags} tags for ${repository}: refusing to audit them all; filter its tags or leave the repository out`,
+            );
         }
         // Only the wanted tags are kept, so memory follows what is audited.
         wanted = wantedTags(tags, filters);
@@ -208,7 +239,10 @@ async function planRegistry(target: Exclude<AuditTarget, { kind: 'layout' }>, fi
       }
       planned += wanted.length;
       if (planned > limits.references) {
-        throw new OciScanError('REGISTRY_ERROR', `the audit of ${targetLabel(target)} would cover more than ${limits.references} references: narrow it (repository globs, a tag pattern, or only the newest tags)`);
+        throw new OciScanError(
+          'REGISTRY_ERROR',
+          `the audit of ${targetLabel(target)} would cover more than ${limits.references} references: narrow it (repository globs, a tag pattern, or only the newest tags)`,
+        );
       }
       return { tags: wanted };
     },
@@ -225,10 +259,18 @@ async function planRegistry(target: Exclude<AuditTarget, { kind: 'layout' }>, fi
       failures.push(result.failure);
       continue;
     }
-    for (const t of wantedTags(result.tags, filters)) refs.push({ ref: { key: `${repository}:${t}`, reference: `${display}:${t}`, repository: display, tag: t }, path: repositoryPath(display) });
+    for (const t of wantedTags(result.tags, filters))
+      refs.push({
+        ref: { key: `${repository}:${t}`, reference: `${display}:${t}`, repository: display, tag: t },
+        path: repositoryPath(display),
+      });
   }
   const all = named(refs);
-  return { refs: all.filter((r) => inShard(r.key, filters.shard)), failures: failures.filter((f) => inShard(f.key, filters.shard)), listed: all.length };
+  return {
+    refs: all.filter((r) => inShard(r.key, filters.shard)),
+    failures: failures.filter((f) => inShard(f.key, filters.shard)),
+    listed: all.length,
+  };
 }
 
 /** Lists and filters a layout's tagged images (the globs and `--tags` match the tag annotation). */
@@ -239,14 +281,28 @@ async function planLayout(dir: string, filters: PlanFilters): Promise<Plan> {
     index = await readLayoutIndex(directoryStore(dir, what));
   } catch (err) {
     if (err instanceof OciScanError) throw err;
-    throw new OciScanError('SOURCE_UNREADABLE', `${what} could not be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path given to oci:`);
+    throw new OciScanError(
+      'SOURCE_UNREADABLE',
+      `${what} could not be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path given to oci:`,
+    );
   }
-  if (!index) throw new OciScanError('SOURCE_UNREADABLE', `${what} is not an OCI image layout (no index.json): check the path given to oci:`);
+  if (!index)
+    throw new OciScanError('SOURCE_UNREADABLE', `${what} is not an OCI image layout (no index.json): check the path given to oci:`);
   // A tag names one image, or the platforms of one image (several entries with one tag).
-  const names = [...new Set(index.manifests.flatMap((e) => { const n = e.annotations?.[REF_NAME]; return n ? [n] : []; }))];
+  const names = [
+    ...new Set(
+      index.manifests.flatMap((e) => {
+        const n = e.annotations?.[REF_NAME];
+        return n ? [n] : [];
+      }),
+    ),
+  ];
   const repository = `oci:${dir}`;
   const wanted = names.filter((n) => repositoryWanted(n, filters));
-  const refs = wantedTags(wanted, filters).map((tag) => ({ ref: { key: tag, reference: `${repository}:${tag}`, repository, tag }, path: basename(dir.replace(/\/+$/, '')) || 'layout' }));
+  const refs = wantedTags(wanted, filters).map((tag) => ({
+    ref: { key: tag, reference: `${repository}:${tag}`, repository, tag },
+    path: basename(dir.replace(/\/+$/, '')) || 'layout',
+  }));
   const all = named(refs);
   return { refs: all.filter((r) => inShard(r.key, filters.shard)), failures: [], listed: all.length };
 }

@@ -33,10 +33,17 @@ export async function readSummaryDir(dir: string, withResults: boolean): Promise
     if (!st.isFile() || st.size > MAX_SUMMARY_BYTES) throw new Error(st.isFile() ? 'larger than 512 MiB' : 'not a file');
     doc = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new OciScanError('USAGE', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give the reports directories the audit's shards wrote`);
+    throw new OciScanError(
+      'USAGE',
+      `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give the reports directories the audit's shards wrote`,
+    );
   }
   const problems = summaryProblems(doc);
-  if (problems !== undefined) throw new OciScanError('USAGE', `${file} is not an oci-scan audit summary (${problems.slice(0, 300)}): give the reports directories the audit's shards wrote`);
+  if (problems !== undefined)
+    throw new OciScanError(
+      'USAGE',
+      `${file} is not an oci-scan audit summary (${problems.slice(0, 300)}): give the reports directories the audit's shards wrote`,
+    );
   const summary = doc as AuditSummary;
   if (!withResults) return { summary, outcomes: [] };
   const byReference = new Map<string, { scans: ScannedImage[]; failure?: { code: string; message: string } }>();
@@ -52,6 +59,8 @@ export async function readSummaryDir(dir: string, withResults: boolean): Promise
     const recorded = record?.images.find((i) => i.entry.platform === image.platform);
     if (recorded) entry.scans.push(recordedScan(recorded));
   }
-  const outcomes = [...byReference].flatMap(([input, { scans, failure }]): ImageOutcome[] => (failure ? [{ input, failure }] : scans.length > 0 ? [{ input, scans }] : []));
+  const outcomes = [...byReference].flatMap(([input, { scans, failure }]): ImageOutcome[] =>
+    failure ? [{ input, failure }] : scans.length > 0 ? [{ input, scans }] : [],
+  );
   return { summary, outcomes };
 }

@@ -71,7 +71,11 @@ function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const o = value as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
@@ -106,12 +110,26 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** True when `doc` is a record of `reference` at `digest` (under `verdict`, when given) whose parts match their schemas. */
 function isRecordOf(doc: unknown, reference: string, digest: string, verdict: string | undefined): doc is AuditRecord {
-  if (!isObject(doc) || doc['format'] !== RECORD_FORMAT || doc['reference'] !== reference || doc['digest'] !== digest || typeof doc['verdict'] !== 'string') return false;
+  if (
+    !isObject(doc) ||
+    doc['format'] !== RECORD_FORMAT ||
+    doc['reference'] !== reference ||
+    doc['digest'] !== digest ||
+    typeof doc['verdict'] !== 'string'
+  )
+    return false;
   if (verdict !== undefined && doc['verdict'] !== verdict) return false;
   const images = doc['images'];
   if (!Array.isArray(images) || images.length === 0) return false;
   return images.every((i: unknown) => {
-    if (!isObject(i) || !isSummaryImage(i['entry']) || !isObject(i['name']) || typeof i['configDigest'] !== 'string' || !Array.isArray(i['results'])) return false;
+    if (
+      !isObject(i) ||
+      !isSummaryImage(i['entry']) ||
+      !isObject(i['name']) ||
+      typeof i['configDigest'] !== 'string' ||
+      !Array.isArray(i['results'])
+    )
+      return false;
     if (i['entry'].reference !== reference || i['entry'].report === null) return false;
     try {
       assertValidDocument('report', { [reference]: i['results'] });
@@ -136,9 +154,13 @@ export class RecordJournal {
     const line = Buffer.from(`${recordKey(record.reference, record.digest)} ${JSON.stringify(record)}\n`);
     try {
       this.#fd ??= openSync(this.#file, 'a', 0o644);
-      for (let at = 0; at < line.length; ) at += writeSync(this.#fd, line, at, line.length - at);
+      for (let at = 0; at < line.length;) at += writeSync(this.#fd, line, at, line.length - at);
     } catch (err) {
-      throw new OciScanError('REPORT_WRITE', `cannot write the audit record ${this.#file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check that the reports directory is writable and the disk is not full`, { cause: err });
+      throw new OciScanError(
+        'REPORT_WRITE',
+        `cannot write the audit record ${this.#file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check that the reports directory is writable and the disk is not full`,
+        { cause: err },
+      );
     }
   }
 
@@ -163,16 +185,17 @@ function scanJournal(file: string, line: (key: string, offset: number, length: n
     const buffer = Buffer.alloc(1024 * 1024);
     let head = '';
     let lineStart = 0;
-    for (let position = 0; ; ) {
+    for (let position = 0; ;) {
       const read = readSync(fd, buffer, 0, buffer.length, position);
       if (read === 0) return; // a last line without its newline was cut short: no record
-      for (let from = 0; from < read; ) {
+      for (let from = 0; from < read;) {
         const nl = buffer.indexOf(10, from);
         const end = nl < 0 || nl >= read ? read : nl;
         if (head.length < KEY_PREFIX) head += buffer.toString('latin1', from, Math.min(end, from + KEY_PREFIX - head.length));
         if (end === read) break;
         const length = position + end - lineStart - KEY_PREFIX;
-        if (head.length === KEY_PREFIX && head[KEY_PREFIX - 1] === ' ' && length > 0 && length <= MAX_RECORD_BYTES) line(head.slice(0, KEY_PREFIX - 1), lineStart + KEY_PREFIX, length);
+        if (head.length === KEY_PREFIX && head[KEY_PREFIX - 1] === ' ' && length > 0 && length <= MAX_RECORD_BYTES)
+          line(head.slice(0, KEY_PREFIX - 1), lineStart + KEY_PREFIX, length);
         head = '';
         lineStart = position + end + 1;
         from = end + 1;

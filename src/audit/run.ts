@@ -8,33 +8,33 @@
  * resume record (./records.ts) are in place as soon as it is scanned, so a run that is killed
  * loses only the references in flight, and a stopped run still returns its partial summary.
  */
-import { createHash } from 'node:crypto';
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { createChecks, extendedIdsOf } from '../checks/index.js';
+import { mapLimit } from '../concurrency.js';
 import { OciScanError } from '../errors.js';
 import { formatPlatform } from '../image/platform.js';
 import type { Image, ImageName } from '../image/types.js';
+import type { LayerFacts } from '../layer/inspect.js';
 import { tagOfImageName } from '../reference/ref-name.js';
 import { parseReference } from '../reference/reference.js';
-import { repositoryPath } from '../reference/repository-path.js';
 import type { Session } from '../registry/session.js';
 import type { ImageOutcome, ScanFailure } from '../report/model.js';
-import { ReportBatch } from '../report/write.js';
-import { mapLimit, scanImage, type ImageScan, type ScanOptions } from '../scan.js';
+import type { ToolInfo } from '../report/tool.js';
+import { ensureReportsDir, ReportBatch } from '../report/write.js';
+import { scanImage, type ImageScan, type ScanOptions } from '../scan.js';
+import { directoryStore } from '../sources/store.js';
+import type { FetchedDocument } from '../sources/content.js';
 import { openImages } from '../sources/index.js';
-import type { ContentSource, FetchedDocument } from '../sources/content.js';
-import { registryContent } from '../sources/registry.js';
-import { resolveImages } from '../sources/resolve.js';
-import { directoryStore } from '../sources/blob-store.js';
-import { readLayoutIndex, REF_NAME } from '../sources/oci-layout.js';
-import type { LayerFacts } from '../layer/inspect.js';
+import { layoutTagDigests } from '../sources/oci-layout.js';
+import { openRegistryDigest, registryImageName } from '../sources/registry.js';
 import type { FactsStore } from '../store/facts-store.js';
 import { planAudit, targetLabel, type AuditTarget, type PlanFilters, type PlannedRef } from './plan.js';
-import { ALL_CHECKS } from '../checks/index.js';
 import { makeRecord, RecordIndex, RecordJournal, recordedScan, RECORDS_DIR, verdictKey, type RecordedImage } from './records.js';
-import { buildSummary, type AuditError, type AuditSummary, type SummaryImage } from './summary.js';
-import type { ToolInfo } from '../report/formats/json.js';
-import { ensureReportsDir } from '../report/write.js';
+import { buildSummary, type AuditError, type AuditSummary, type SummaryHeader, type SummaryImage } from './summary.js';
+import { findAttestation, type Expectations } from '../attest/find.js';
+import type { FetchedManifest } from '../registry/repository.js';
 
 /** What an audit runs with. */
 export interface AuditOptions {
@@ -54,8 +54,18 @@ export interface AuditOptions {
   readonly describe: (err: unknown) => ScanFailure;
   /** Keep every image's results for the whole-audit documents (json, sarif, junit); false keeps the summary entries only, so memory does not grow with the checks' results. */
   readonly keepResults: boolean;
-    /** Called as each reference is done (progress). */
-  readonly onReference?: (event: { readonly reference: string; readonly done: number; readonly total: number; readonly resumed: boolean; readonly error?: AuditError }) => void;
+  /** `--reuse-attestations`: a reference whose image has a valid attestation of its verdict (docs/attest.md) is not scanned; its report is written from the attested results. */
+  readonly reuse?: Omit<Expectations, 'digest' | 'now'>;
+  /** Called with each reference's scans once its report is written (`--attach`). */
+  readonly afterScan?: (scans: readonly ImageScan[]) => Promise<void>;
+  /** Called as each reference is done (progress). */
+  readonly onReference?: (event: {
+    readonly reference: string;
+    readonly done: number;
+    readonly total: number;
+    readonly resumed: boolean;
+    readonly error?: AuditError;
+  }) => void;
 }
 
 /** What an audit leaves: its summary, and (with `keepResults`) every reference's outcome in summary order for the whole-audit formats. */
@@ -76,7 +86,7 @@ const PRIMED_BYTES = 32 * 1024 * 1024;
 const RATE_LIMITED_TRIES = 3;
 
 /**
- * A per-registry start rate (docs/audit.md, "Rate"): `acquire` waits for the next slot. A
+ * A per-registry start rate (docs/audit.md, "How an audit runs"): `acquire` waits for the next slot. A
  * registry that answers 429 after the HTTP layer's own retries (which honour `Retry-After`)
  * halves its rate, down to one start every 10 s.
  */
@@ -108,6 +118,128 @@ function isRateLimited(err: unknown): boolean {
   return err instanceof OciScanError && err.status === 429;
 }
 
+/** The start rate of each registry of an audit, and the 429s it survives (docs/audit.md, "How an audit runs"). */
+class RateGates {
+  readonly #gates = new Map<string, RateGate>();
+  readonly #rate: number;
+  readonly #concurrency: number;
+  readonly #logger: Logger;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(options: Pick<AuditOptions, 'rate' | 'concurrency' | 'scan'>) {
+    this.#rate = options.rate;
+    this.#concurrency = options.concurrency;
+    this.#logger = options.scan.logger;
+    this.#signal = options.scan.signal;
+  }
+
+  #gate(ref: PlannedRef): RateGate {
+    const key = registryOf(ref) ?? '';
+    let g = this.#gates.get(key);
+    if (!g) this.#gates.set(key, (g = new RateGate(this.#rate)));
+    return g;
+  }
+
+  /** Runs `fn` through `ref`'s registry gate, trying again (slower) after a 429. */
+  async run<T>(ref: PlannedRef, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      await this.#gate(ref).acquire(this.#signal);
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isRateLimited(err) || attempt >= RATE_LIMITED_TRIES || this.#signal?.aborted) throw err;
+        this.#gate(ref).slowDown(this.#concurrency);
+        this.#logger.warn({ reference: ref.reference }, 'registry rate-limits the audit (429): halving its rate and trying again');
+      }
+    }
+  }
+}
+
+/** The one-line form of a failure, as the summary records it. */
+function auditError(options: Pick<AuditOptions, 'describe'>, err: unknown): AuditError {
+  const { code, message } = options.describe(err);
+  return { code, message };
+}
+
+/**
+ * What became of every reference of an audit, kept in one place: its summary entries, its
+ * outcomes for the whole-audit documents (a failure always; a scan's results with
+ * `keepResults`), the counts of the run, and the progress event as each reference is done.
+ */
+class AuditLedger {
+  readonly #entries: SummaryImage[] = [];
+  readonly #outcomes: ImageOutcome[] = [];
+  readonly #total: number;
+  readonly #options: Pick<AuditOptions, 'describe' | 'keepResults' | 'onReference' | 'reuse'>;
+  #done = 0;
+  #scanned = 0;
+  #resumed = 0;
+  #attested = 0;
+
+  /** A ledger of `total` planned references. */
+  constructor(total: number, options: Pick<AuditOptions, 'describe' | 'keepResults' | 'onReference' | 'reuse'>) {
+    this.#total = total;
+    this.#options = options;
+  }
+
+  /** A repository whose tags could not be listed (no reference of it was planned). */
+  unlisted(repository: string, error: AuditError): void {
+    this.#entries.push(failedEntry({ reference: repository, repository, tag: null }, null, error));
+    this.#outcomes.push({ input: repository, failure: error });
+  }
+
+  /** `ref` could not be resolved (`digest` null) or scanned. */
+  failed(ref: PlannedRef, digest: string | null, err: unknown): void {
+    const error = auditError(this.#options, err);
+    this.#entries.push(failedEntry(ref, digest, error));
+    this.#outcomes.push({ input: ref.reference, failure: error });
+    this.#finish(ref.reference, false, error);
+  }
+
+  /** `ref` was scanned now, by an earlier run with the same verdict key (`resumed`), or by whoever signed its valid attestation (`attested`). */
+  recorded(ref: PlannedRef, images: readonly RecordedImage[], how: 'scanned' | 'resumed' | 'attested'): void {
+    this.#entries.push(...images.map((i) => i.entry));
+    if (this.#options.keepResults) this.#outcomes.push({ input: ref.reference, scans: images.map(recordedScan) });
+    if (how === 'resumed') this.#resumed += 1;
+    else if (how === 'attested') this.#attested += 1;
+    else this.#scanned += 1;
+    this.#finish(ref.reference, how === 'resumed');
+  }
+
+  #finish(reference: string, resumed: boolean, error?: AuditError): void {
+    this.#done += 1;
+    this.#options.onReference?.({ reference, done: this.#done, total: this.#total, resumed, ...(error ? { error } : {}) });
+  }
+
+  /** The audit's outcome: the summary under `header`, and the outcomes in summary order (reference, then platform), as the whole-audit documents list them. */
+  outcome(header: Omit<SummaryHeader, 'pending' | 'run'>, listed: number): AuditOutcome {
+    const summary = buildSummary(
+      {
+        ...header,
+        pending: this.#total - this.#done,
+        run: { scanned: this.#scanned, resumed: this.#resumed, ...(this.#options.reuse ? { attested: this.#attested } : {}) },
+      },
+      this.#entries,
+    );
+    const order = new Map(summary.images.map((image, i) => [image.reference, i]));
+    const outcomes = [...this.#outcomes].sort((a, b) => (order.get(a.input) ?? 0) - (order.get(b.input) ?? 0));
+    return { summary, outcomes, listed };
+  }
+}
+
+/** What the phases of one audit share. */
+interface AuditRun {
+  readonly options: AuditOptions;
+  readonly ledger: AuditLedger;
+  readonly gates: RateGates;
+  /** The manifests fetched to resolve tags, kept (within a budget) for the scan of their digest. */
+  readonly primed: PrimedManifests;
+  /** What earlier runs into the reports directory recorded (none with `fresh`). */
+  readonly previous: RecordIndex | undefined;
+  readonly journal: RecordJournal;
+  readonly verdict: string;
+}
+
 /** A reference resolved to what it points at. */
 interface Resolved {
   readonly ref: PlannedRef;
@@ -119,12 +251,6 @@ function registryOf(ref: PlannedRef): string | undefined {
   return ref.reference.startsWith('oci:') ? undefined : parseReference(ref.reference).registry;
 }
 
-/** The name a registry reference's image gets (as the scan command names `HOST/REPO:TAG`). */
-function registryName(reference: string): ImageName {
-  const ref = parseReference(reference);
-  return { display: ref.display, name: ref.name, repository: repositoryPath(`${ref.registry}/${ref.repository}`), tagOrigin: 'reference', ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
-}
-
 /**
  * The name `ref`'s image is reported under: a digest's images were resolved through another
  * reference of the group. A layout's tag is its ref.name read as the runtimes read it
@@ -132,7 +258,7 @@ function registryName(reference: string): ImageName {
  * also read the entry's containerd name annotation).
  */
 function nameOf(ref: PlannedRef, resolved: ImageName): ImageName {
-  if (!ref.reference.startsWith('oci:')) return registryName(ref.reference);
+  if (!ref.reference.startsWith('oci:')) return registryImageName(ref.reference);
   if (resolved.display === ref.reference) return resolved;
   const base = { display: ref.reference, name: resolved.name, repository: resolved.repository, tagOrigin: 'reference' } as const;
   const t = tagOfImageName(ref.tag);
@@ -140,8 +266,23 @@ function nameOf(ref: PlannedRef, resolved: ImageName): ImageName {
 }
 
 /** The summary entry of a reference that could not be resolved or scanned. */
-function failedEntry(ref: Pick<PlannedRef, 'reference' | 'repository'> & { readonly tag: string | null }, digest: string | null, error: AuditError): SummaryImage {
-  return { reference: ref.reference, repository: ref.repository, tag: ref.tag, digest, platform: null, highest: null, failedChecks: [], layers: [], report: null, error };
+function failedEntry(
+  ref: Pick<PlannedRef, 'reference' | 'repository'> & { readonly tag: string | null },
+  digest: string | null,
+  error: AuditError,
+): SummaryImage {
+  return {
+    reference: ref.reference,
+    repository: ref.repository,
+    tag: ref.tag,
+    digest,
+    platform: null,
+    highest: null,
+    failedChecks: [],
+    layers: [],
+    report: null,
+    error,
+  };
 }
 
 /** `base` with `_<platform>` before its suffix, for a reference scanned for several platforms. */
@@ -161,7 +302,7 @@ export function auditVerdictKey(options: Pick<AuditOptions, 'scan' | 'tool'>, no
   return verdictKey({
     toolVersion: options.tool.version,
     policy: scan.policy,
-    checks: (scan.checks ?? ALL_CHECKS).map((c) => ({ id: c.id, severity: c.severity })),
+    checks: (scan.checks ?? createChecks({}, extendedIdsOf(scan.checkSet))).map((c) => ({ id: c.id, severity: c.severity })),
     platform: scan.platform === 'all' ? 'all' : formatPlatform(scan.platform),
     allowUnscannedLayers: scan.allowUnscannedLayers ?? false,
     expiredAcceptances: accept.flatMap((rule, i) => (rule.expires !== undefined && rule.expires < day ? [i] : [])),
@@ -176,94 +317,117 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   // 10 listeners would warn of a leak that is only the concurrency.
   if (signal) setMaxListeners(Math.max(getMaxListeners(signal), 16 * options.concurrency), signal);
   const header = { tool: options.tool, source: targetLabel(options.target), shard: options.filters.shard ?? null };
-  const describe = (err: unknown): AuditError => {
-    const { code, message } = options.describe(err);
-    return { code, message };
-  };
   let plan;
   try {
-    plan = await planAudit(options.target, options.filters, { session: scanOptions.session, signal, describe });
+    plan = await planAudit(options.target, options.filters, {
+      session: scanOptions.session,
+      signal,
+      describe: (err) => auditError(options, err),
+    });
   } catch (err) {
     // A --repos file that does not read is the command line's fault, not the listing's.
     if (err instanceof OciScanError && err.code === 'USAGE') throw err;
-    if (signal?.aborted) return { summary: buildSummary({ ...header, complete: false, pending: 0, run: { scanned: 0, resumed: 0 } }, []), outcomes: [], listed: 0 };
-    const listingError = describe(err);
-    return { summary: buildSummary({ ...header, complete: false, pending: 0, listingError, run: { scanned: 0, resumed: 0 } }, []), outcomes: [], listed: 0 };
+    return new AuditLedger(0, options).outcome(
+      { ...header, complete: false, ...(signal?.aborted ? {} : { listingError: auditError(options, err) }) },
+      0,
+    );
   }
   await ensureReportsDir(join(reportsDir, RECORDS_DIR));
-  // What earlier runs into this directory recorded (nothing with --fresh), and this run's journal.
-  const previous = options.fresh ? undefined : RecordIndex.load(reportsDir);
-  const journal = new RecordJournal(reportsDir);
-  const verdict = auditVerdictKey(options);
-  const entries: SummaryImage[] = plan.failures.map((f) => failedEntry({ reference: f.repository, repository: f.repository, tag: null }, null, f.error));
-  const outcomes: ImageOutcome[] = plan.failures.map((f) => ({ input: f.repository, failure: f.error }));
-  const gates = new Map<string, RateGate>();
-  const gate = (ref: PlannedRef): RateGate => {
-    const key = registryOf(ref) ?? '';
-    let g = gates.get(key);
-    if (!g) gates.set(key, (g = new RateGate(options.rate)));
-    return g;
+  const run: AuditRun = {
+    options,
+    ledger: new AuditLedger(plan.refs.length, options),
+    gates: new RateGates(options),
+    primed: new PrimedManifests(PRIMED_BYTES),
+    previous: options.fresh ? undefined : RecordIndex.load(reportsDir),
+    journal: new RecordJournal(reportsDir),
+    verdict: auditVerdictKey(options),
   };
-  /** Runs `fn` through `ref`'s registry gate, trying again (slower) after a 429. */
-  const gated = async <T>(ref: PlannedRef, fn: () => Promise<T>): Promise<T> => {
-    for (let attempt = 1; ; attempt++) {
-      await gate(ref).acquire(signal);
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isRateLimited(err) || attempt >= RATE_LIMITED_TRIES || signal?.aborted) throw err;
-        gate(ref).slowDown(options.concurrency);
-        scanOptions.logger.warn({ reference: ref.reference }, 'registry rate-limits the audit (429): halving its rate and trying again');
-      }
-    }
-  };
-  const total = plan.refs.length;
-  let done = 0;
-  let scanned = 0;
-  let resumed = 0;
-  const finish = (reference: string, wasResumed: boolean, error?: AuditError): void => {
-    done += 1;
-    options.onReference?.({ reference, done, total, resumed: wasResumed, ...(error ? { error } : {}) });
-  };
+  for (const f of plan.failures) run.ledger.unlisted(f.repository, f.error);
+  try {
+    const toScan = await resolveReferences(run, plan.refs);
+    await scanDigests(run, toScan);
+  } finally {
+    run.journal.close();
+  }
+  return run.ledger.outcome({ ...header, complete: !signal?.aborted }, plan.listed + plan.failures.length);
+}
 
-  // The manifests fetched to resolve tags, kept (within a budget) for the scan of their digest.
-  const primed = new PrimedManifests(PRIMED_BYTES);
-  // 1. Resolve every reference to a digest; a complete record for it ends the reference here.
-  const layoutDigests = options.target.kind === 'layout' ? await layoutTagDigests(options.target.dir) : undefined;
+/** Phase 1: resolves every reference to a digest; a complete record for it ends the reference here. Returns the references to scan. */
+async function resolveReferences(run: AuditRun, refs: readonly PlannedRef[]): Promise<Resolved[]> {
+  const { options, ledger, primed } = run;
+  const { scan: scanOptions } = options;
+  const signal = scanOptions.signal;
+  const layoutDigests =
+    options.target.kind === 'layout'
+      ? await layoutTagDigests(directoryStore(options.target.dir, `OCI layout ${options.target.dir}`))
+      : undefined;
   const toScan: Resolved[] = [];
-  await mapLimit(plan.refs, options.concurrency, async (ref) => {
-    let digest: string;
-    try {
-      digest = layoutDigests ? (layoutDigests.get(ref.tag) ?? '') : await gated(ref, async () => {
-        const repo = await scanOptions.session.registry(registryOf(ref) ?? '').repository(parseReference(ref.reference).repository, { logger: scanOptions.logger, signal });
-        const fetched = await repo.manifest(ref.tag, signal);
-        primed.keep(`${ref.repository}\n${fetched.digest}`, { bytes: fetched.bytes, digest: fetched.digest, ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}) });
-        return fetched.digest;
-      });
-    } catch (err) {
-      if (signal?.aborted) return;
-      const error = describe(err);
-      entries.push(failedEntry(ref, null, error));
-      outcomes.push({ input: ref.reference, failure: error });
-      finish(ref.reference, false, error);
-      return;
-    }
-    const record = previous?.complete(ref.reference, digest, verdict);
-    if (!record) {
-      toScan.push({ ref, digest });
-      return;
-    }
-    primed.take(`${ref.repository}\n${digest}`);
-    entries.push(...record.images.map((i) => i.entry));
-    if (options.keepResults) outcomes.push({ input: ref.reference, scans: record.images.map(recordedScan) });
-    resumed += 1;
-    finish(ref.reference, true);
-  }, { signal });
+  await mapLimit(
+    refs,
+    options.concurrency,
+    async (ref) => {
+      let digest: string;
+      let fetched: FetchedManifest | undefined;
+      try {
+        digest = layoutDigests
+          ? (layoutDigests.get(ref.tag) ?? '')
+          : await run.gates.run(ref, async () => {
+              const repo = await scanOptions.session
+                .registry(registryOf(ref) ?? '')
+                .repository(parseReference(ref.reference).repository, { logger: scanOptions.logger, signal });
+              fetched = await repo.manifest(ref.tag, signal);
+              primed.keep(`${ref.repository}\n${fetched.digest}`, {
+                bytes: fetched.bytes,
+                digest: fetched.digest,
+                ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}),
+              });
+              return fetched.digest;
+            });
+      } catch (err) {
+        if (signal?.aborted) return;
+        ledger.failed(ref, null, err);
+        return;
+      }
+      const record = run.previous?.complete(ref.reference, digest, run.verdict);
+      if (!record) {
+        const reused =
+          options.reuse && fetched
+            ? await reuseAttestation(ref, digest, fetched, options.reuse, scanOptions).catch((err: unknown) => {
+                if (signal?.aborted) throw err;
+                scanOptions.logger.info(
+                  { reference: ref.reference, error: options.describe(err).message },
+                  'attestation not read; scanning',
+                );
+                return undefined;
+              })
+            : undefined;
+        if (!reused) {
+          toScan.push({ ref, digest });
+          return;
+        }
+        const recorded = await writeReference(options.reportsDir, run.journal, ref, digest, run.verdict, [reused], signal);
+        primed.take(`${ref.repository}\n${digest}`);
+        ledger.recorded(ref, recorded, 'attested');
+        return;
+      }
+      primed.take(`${ref.repository}\n${digest}`);
+      ledger.recorded(ref, record.images, 'resumed');
+    },
+    { signal },
+  );
+  return toScan;
+}
 
-  // 2. Scan each distinct digest of a repository once: resolve its images through the first
-  // reference, run the checks per reference. The same digest in another repository is resolved
-  // again there (a manifest and a config), so that each repository's own blobs and access
-  // rights are what its images are judged by; its layers come from the shared facts.
+/**
+ * Phase 2: scans each distinct digest of a repository once: resolves its images through the
+ * first reference, runs the checks per reference. The same digest in another repository is
+ * resolved again there (a manifest and a config), so that each repository's own blobs and
+ * access rights are what its images are judged by; its layers come from the shared facts.
+ */
+async function scanDigests(run: AuditRun, toScan: readonly Resolved[]): Promise<void> {
+  const { options, ledger } = run;
+  const { scan: scanOptions, reportsDir } = options;
+  const signal = scanOptions.signal;
   const groups = new Map<string, Resolved[]>();
   for (const r of toScan) {
     const key = `${r.ref.repository}\n${r.digest}`;
@@ -272,21 +436,20 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     else groups.set(key, [r]);
   }
   const facts = { store: scanOptions.store, inFlight: new Map<string, Promise<LayerFacts>>() };
-  try {
-    await mapLimit([...groups.values()], options.concurrency, async (group) => {
+  await mapLimit(
+    [...groups.values()],
+    options.concurrency,
+    async (group) => {
       const [first] = group;
       if (!first) return;
       let images: Image[];
       try {
-        images = await gated(first.ref, () => openDigest(first, scanOptions, primed.take(`${first.ref.repository}\n${first.digest}`)));
+        images = await run.gates.run(first.ref, () =>
+          openResolved(first, scanOptions, run.primed.take(`${first.ref.repository}\n${first.digest}`)),
+        );
       } catch (err) {
         if (signal?.aborted) return;
-        const error = describe(err);
-        for (const { ref, digest } of group) {
-          entries.push(failedEntry(ref, digest, error));
-          outcomes.push({ input: ref.reference, failure: error });
-          finish(ref.reference, false, error);
-        }
+        for (const { ref, digest } of group) ledger.failed(ref, digest, err);
         return;
       }
       for (const { ref, digest } of group) {
@@ -294,44 +457,114 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
         try {
           const named = images.map((image) => ({ ...image, name: nameOf(ref, image.name) }));
           const scans: ImageScan[] = [];
-          for (const image of named) scans.push(await gated(ref, () => scanImage(image, scanOptions, facts)));
-          const recorded = await writeReference(reportsDir, journal, ref, digest, verdict, scans, signal);
-          entries.push(...recorded.map((i) => i.entry));
-          if (options.keepResults) outcomes.push({ input: ref.reference, scans: recorded.map(recordedScan) });
-          scanned += 1;
-          finish(ref.reference, false);
+          for (const image of named) scans.push(await run.gates.run(ref, () => scanImage(image, scanOptions, facts)));
+          const recorded = await writeReference(reportsDir, run.journal, ref, digest, run.verdict, scans, signal);
+          await options.afterScan?.(scans);
+          ledger.recorded(ref, recorded, 'scanned');
         } catch (err) {
           if (signal?.aborted) return;
           // A report that cannot be written is the run's failure, not the image's.
           if (err instanceof OciScanError && err.code === 'REPORT_WRITE') throw err;
-          const error = describe(err);
-          entries.push(failedEntry(ref, digest, error));
-          outcomes.push({ input: ref.reference, failure: error });
-          finish(ref.reference, false, error);
+          ledger.failed(ref, digest, err);
         }
       }
-    }, { signal });
-  } finally {
-    journal.close();
-  }
-
-  const complete = !signal?.aborted;
-  const summary = buildSummary({ ...header, complete, pending: total - done, run: { scanned, resumed } }, entries);
-  // Outcomes in summary order (reference, then platform), as the whole-audit documents list them.
-  const order = new Map(summary.images.map((image, i) => [image.reference, i]));
-  outcomes.sort((a, b) => (order.get(a.input) ?? 0) - (order.get(b.input) ?? 0));
-  return { summary, outcomes, listed: plan.listed + plan.failures.length };
+    },
+    { signal },
+  );
 }
 
-/** The digest of each tag of a layout: the entry's, or for the platforms of one image (several entries), a digest of theirs. */
-async function layoutTagDigests(dir: string): Promise<Map<string, string>> {
-  const index = await readLayoutIndex(directoryStore(dir, `OCI layout ${dir}`));
-  const byTag = new Map<string, string[]>();
-  for (const entry of index?.manifests ?? []) {
-    const tag = entry.annotations?.[REF_NAME];
-    if (tag) byTag.set(tag, [...(byTag.get(tag) ?? []), entry.digest]);
+/** The manifest digest of the platform scanned in `fetched` (itself, or the one entry of an index for the platform asked for); undefined when that is not one entry. */
+function platformManifest(
+  fetched: FetchedManifest,
+  platform: ScanOptions['platform'],
+): { readonly digest: string; readonly indexDigest?: string } | undefined {
+  const doc = JSON.parse(fetched.bytes.toString('utf8')) as { manifests?: unknown };
+  if (!Array.isArray(doc.manifests)) return { digest: fetched.digest };
+  if (platform === 'all') return undefined;
+  const matching = doc.manifests.filter(
+    (m: { platform?: { os?: unknown; architecture?: unknown; variant?: unknown }; digest?: unknown }) =>
+      m.platform?.os === platform.os &&
+      m.platform.architecture === platform.architecture &&
+      (platform.variant === undefined || m.platform.variant === platform.variant) &&
+      typeof m.digest === 'string',
+  ) as Array<{ digest: string }>;
+  const [only, more] = matching;
+  return only && !more ? { digest: only.digest, indexDigest: fetched.digest } : undefined;
+}
+
+/**
+ * The scan of `ref` as its valid attestation states it (docs/attest.md, "Audits that reuse
+ * them"), or undefined when it has none: signed with the key, about this manifest, by this
+ * major.minor, under this policy, fresh enough, and made for this very reference (the Tag
+ * check and a policy's rules depend on the name). No blob of the image is read.
+ */
+async function reuseAttestation(
+  ref: PlannedRef,
+  digest: string,
+  fetched: FetchedManifest,
+  reuse: NonNullable<AuditOptions['reuse']>,
+  options: ScanOptions & { readonly session: Session },
+): Promise<ImageScan | undefined> {
+  const subject = platformManifest(fetched, options.platform);
+  if (!subject) return undefined;
+  const parsed = parseReference(ref.reference);
+  const repo = await options.session
+    .registry(parsed.registry)
+    .repository(parsed.repository, { logger: options.logger, signal: options.signal });
+  const found = await findAttestation(repo, { ...reuse, digest: subject.digest, now: new Date() }, options.signal);
+  if (!('verified' in found)) {
+    options.logger.info({ reference: ref.reference, reason: found.reason, problem: found.problem }, 'no valid attestation; scanning');
+    return undefined;
   }
-  return new Map([...byTag].map(([tag, digests]) => [tag, digests.length === 1 ? (digests[0] ?? '') : `sha256:${createHash('sha256').update(digests.join('\n')).digest('hex')}`]));
+  const attested = found.verified.image;
+  let made;
+  try {
+    made = parseReference(attested.reference);
+  } catch {
+    return undefined;
+  }
+  if (made.registry !== parsed.registry || made.repository !== parsed.repository || made.tag !== parsed.tag) {
+    options.logger.info(
+      { reference: ref.reference, attestedAs: attested.reference },
+      'the attestation was made for another reference; scanning',
+    );
+    return undefined;
+  }
+  const name = registryImageName(ref.reference);
+  const results = attested.results.map(({ CheckSeverity: _, ...r }) => r);
+  const recorded = recordedScan({
+    entry: {
+      reference: ref.reference,
+      repository: ref.repository,
+      tag: ref.tag,
+      digest,
+      platform: null,
+      highest: attested.highest,
+      failedChecks: [],
+      layers: attested.layers,
+      report: null,
+    },
+    name,
+    manifestDigest: subject.digest,
+    ...(subject.indexDigest !== undefined ? { indexDigest: subject.indexDigest } : {}),
+    configDigest: attested.configDigest,
+    ...(attested.platform ? { platform: attested.platform } : {}),
+    results,
+  });
+  options.logger.info(
+    { reference: ref.reference, artifact: found.verified.artifact, scannedAt: found.verified.statement.predicate.scannedAt },
+    'verdict reused from its attestation',
+  );
+  return { ...recorded, results, report: { [name.display]: results } };
+}
+
+/** The images of a resolved reference: by digest from its registry (`primed`: the manifest its tag was resolved with), or by tag from its layout. */
+function openResolved(
+  { ref, digest }: Resolved,
+  options: ScanOptions & { readonly session: Session },
+  primed?: FetchedDocument,
+): Promise<Image[]> {
+  return ref.reference.startsWith('oci:') ? openImages(ref.reference, options) : openRegistryDigest(ref.reference, digest, options, primed);
 }
 
 /** The manifests kept for the scan phase: at most `budget` bytes, each given out once. */
@@ -362,26 +595,16 @@ class PrimedManifests {
   }
 }
 
-/**
- * The images of a resolved reference: by digest from its registry, or by tag from its layout.
- * `primed` is the manifest its tag was resolved with: its digest is the sha256 of those bytes,
- * so it is the document a fetch by that digest would verify, and need not be fetched again.
- */
-async function openDigest({ ref, digest }: Resolved, options: ScanOptions & { readonly session: Session }, primed?: FetchedDocument): Promise<Image[]> {
-  if (ref.reference.startsWith('oci:')) return openImages(ref.reference, options);
-  const parsed = parseReference(ref.reference);
-  const repo = await options.session.registry(parsed.registry).repository(parsed.repository, { logger: options.logger, signal: options.signal });
-  const content = registryContent(repo, options.configs);
-  const source: ContentSource = primed?.digest === digest ? { ...content, fetchManifest: (reference, signal) => (reference === digest ? Promise.resolve(primed) : content.fetchManifest(reference, signal)) } : content;
-  try {
-    return await resolveImages(source, { kind: 'reference', reference: digest }, registryName(ref.reference), options);
-  } catch (err) {
-    throw options.session.scrubber.scrubError(err);
-  }
-}
-
 /** Writes a reference's legacy report(s), then its record; returns what was recorded. */
-async function writeReference(reportsDir: string, journal: RecordJournal, ref: PlannedRef, digest: string, verdict: string, scans: readonly ImageScan[], signal: AbortSignal | undefined): Promise<RecordedImage[]> {
+async function writeReference(
+  reportsDir: string,
+  journal: RecordJournal,
+  ref: PlannedRef,
+  digest: string,
+  verdict: string,
+  scans: readonly ImageScan[],
+  signal: AbortSignal | undefined,
+): Promise<RecordedImage[]> {
   const batch = new ReportBatch(reportsDir);
   try {
     const recorded: RecordedImage[] = [];

@@ -1,5 +1,5 @@
 /**
- * The audit summary (docs/audit.md, "audit-summary.json"; schemas/audit-summary.schema.json):
+ * The audit summary (docs/audit.md, "Output"; schemas/audit-summary.schema.json):
  * one entry per image of the audit — reference, manifest digest, platform, highest severity,
  * failed checks, the error when it could not be scanned — with totals and the layers the most
  * images share; and the merge of the summaries of a sharded audit into the one an unsharded
@@ -7,7 +7,7 @@
  */
 import { SEVERITY_ORDER, type Severity } from '../checks/types.js';
 import { highestOf } from '../report/model.js';
-import type { ToolInfo } from '../report/formats/json.js';
+import type { ToolInfo } from '../report/tool.js';
 import type { Shard } from './shard.js';
 
 /** The `format` of an audit summary. */
@@ -67,6 +67,8 @@ export interface RunStats {
   readonly scanned: number;
   /** Images whose complete report a previous run left (resumed). */
   readonly resumed: number;
+  /** With `--reuse-attestations`: images not scanned because a valid attestation of their verdict was found (docs/attest.md). */
+  readonly attested?: number;
 }
 
 /** The fields of a summary that are not derived from its images. */
@@ -96,13 +98,24 @@ export interface AuditSummary extends SummaryHeader {
 
 /** Orders images by reference, then platform: the same set gives the same summary. */
 function compareImages(a: SummaryImage, b: SummaryImage): number {
-  return a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : (a.platform ?? '') < (b.platform ?? '') ? -1 : (a.platform ?? '') > (b.platform ?? '') ? 1 : 0;
+  return a.reference < b.reference
+    ? -1
+    : a.reference > b.reference
+      ? 1
+      : (a.platform ?? '') < (b.platform ?? '')
+        ? -1
+        : (a.platform ?? '') > (b.platform ?? '')
+          ? 1
+          : 0;
 }
 
 /** The totals of `images`. */
 export function totalsOf(images: readonly SummaryImage[]): SummaryTotals {
   const scanned = images.filter((i) => i.highest !== null);
-  const bySeverity = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, scanned.filter((i) => i.highest === s).length])) as Record<Severity, number>;
+  const bySeverity = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, scanned.filter((i) => i.highest === s).length])) as Record<
+    Severity,
+    number
+  >;
   return {
     images: images.length,
     scanned: scanned.length,
@@ -175,7 +188,11 @@ export function mergeSummaries(summaries: readonly AuditSummary[], tool: ToolInf
       pending: present.reduce((n, s) => n + s.pending, 0),
       ...(listingError ? { listingError } : {}),
       missingShards: missing,
-      run: { scanned: present.reduce((n, s) => n + s.run.scanned, 0), resumed: present.reduce((n, s) => n + s.run.resumed, 0) },
+      run: {
+        scanned: present.reduce((n, s) => n + s.run.scanned, 0),
+        resumed: present.reduce((n, s) => n + s.run.resumed, 0),
+        ...(present.some((s) => s.run.attested !== undefined) ? { attested: present.reduce((n, s) => n + (s.run.attested ?? 0), 0) } : {}),
+      },
     },
     [...images.values()],
   );

@@ -1,5 +1,5 @@
 /**
- * `--latest-tags N` (docs/audit.md, "Choosing tags"): the N newest tags of a repository. Tags
+ * `--latest-tags N` (docs/audit.md, "What is audited"): the N newest tags of a repository. Tags
  * that look like versions (`1`, `1.2`, `v1.2.3`, `1.2.3-rc.1`, `1.2.3+build`) are ordered as
  * semantic versions, a pre-release before its release; when a repository has no such tag, the
  * listing's order decides (its last N tags).
@@ -53,5 +53,8 @@ export function latestTags(tags: readonly string[], n: number): string[] {
   });
   if (versions.length === 0) return tags.slice(Math.max(0, tags.length - n));
   // Equal versions (`1.2` and `1.2.0`) keep the listing's order: the sort is stable.
-  return versions.sort((a, b) => compareVersions(b.v, a.v)).slice(0, n).map((x) => x.tag);
+  return versions
+    .sort((a, b) => compareVersions(b.v, a.v))
+    .slice(0, n)
+    .map((x) => x.tag);
 }

@@ -60,13 +60,22 @@ export class Credential {
 
   /** What to call it in a message: `user ci (from DOCKER_AUTH_CONFIG)`. */
   describe(): string {
-    const who = this.kind === 'basic' ? `user ${this.username ?? '(empty)'}` : this.kind === 'identity-token' ? 'the identity token' : 'the registry token';
+    const who =
+      this.kind === 'basic'
+        ? `user ${this.username ?? '(empty)'}`
+        : this.kind === 'identity-token'
+          ? 'the identity token'
+          : 'the registry token';
     return `${who} from ${this.source}`;
   }
 }
 
 /** Runs `docker-credential-NAME get`, giving `serverUrl` on stdin; resolves stdout. Replaceable in tests. */
-export type HelperRunner = (name: string, serverUrl: string, env: Readonly<Record<string, string | undefined>>) => Promise<{ ok: true; stdout: string } | { ok: false; notFound: boolean; exitCode: number | null }>;
+export type HelperRunner = (
+  name: string,
+  serverUrl: string,
+  env: Readonly<Record<string, string | undefined>>,
+) => Promise<{ ok: true; stdout: string } | { ok: false; notFound: boolean; exitCode: number | null }>;
 
 /** Options for `findCredential`. */
 export interface CredentialLookup {
@@ -144,7 +153,12 @@ export function isPlainHelperName(name: string): boolean {
 
 function decodeEntry(entry: AuthEntry, source: string, where: string): Credential | undefined {
   if (typeof entry.identitytoken === 'string' && entry.identitytoken !== '') {
-    return new Credential('identity-token', typeof entry.username === 'string' && entry.username !== '' ? entry.username : undefined, entry.identitytoken, source);
+    return new Credential(
+      'identity-token',
+      typeof entry.username === 'string' && entry.username !== '' ? entry.username : undefined,
+      entry.identitytoken,
+      source,
+    );
   }
   if (typeof entry.registrytoken === 'string' && entry.registrytoken !== '') {
     return new Credential('registry-token', undefined, entry.registrytoken, source);
@@ -152,7 +166,11 @@ function decodeEntry(entry: AuthEntry, source: string, where: string): Credentia
   if (typeof entry.auth === 'string' && entry.auth !== '') {
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) throw new OciScanError('AUTH_FAILED', `the "auth" value for ${where} in ${source} is not base64 of user:password: fix it or run docker login again`);
+    if (colon < 0)
+      throw new OciScanError(
+        'AUTH_FAILED',
+        `the "auth" value for ${where} in ${source} is not base64 of user:password: fix it or run docker login again`,
+      );
     return new Credential('basic', decoded.slice(0, colon), decoded.slice(colon + 1), source);
   }
   if (typeof entry.username === 'string' && typeof entry.password === 'string' && entry.username !== '') {
@@ -174,7 +192,7 @@ export const runCredentialHelper: HelperRunner = (name, serverUrl, env) =>
           return;
         }
         const out = `${String(stdout)}\n${String(stderr)}`.toLowerCase();
-        const code = typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
+        const code = typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null;
         resolve({ ok: false, notFound: out.includes('credentials not found'), exitCode: code });
       },
     );
@@ -185,7 +203,10 @@ export const runCredentialHelper: HelperRunner = (name, serverUrl, env) =>
 /** Runs a helper for a registry, at most once per store (see CredentialStore). */
 async function fromHelper(name: string, registry: string, source: string, store: CredentialStore): Promise<Credential | undefined> {
   if (!isPlainHelperName(name)) {
-    throw new OciScanError('AUTH_FAILED', `credential helper name ${JSON.stringify(name.slice(0, 60))} in ${source} is not a plain name (no "/" or ".."): fix the credHelpers/credsStore entry`);
+    throw new OciScanError(
+      'AUTH_FAILED',
+      `credential helper name ${JSON.stringify(name.slice(0, 60))} in ${source} is not a plain name (no "/" or ".."): fix the credHelpers/credsStore entry`,
+    );
   }
   const serverUrl = normaliseRegistry(registry) === DOCKER_HUB ? DOCKER_HUB_CREDENTIALS_KEY : normaliseRegistry(registry);
   return store.memo(`helper\0${name}\0${serverUrl}`, () => runHelperFor(name, serverUrl, store));
@@ -195,15 +216,24 @@ async function runHelperFor(name: string, serverUrl: string, store: CredentialSt
   const result = await store.runHelper(name, serverUrl, store.env);
   if (!result.ok) {
     if (result.notFound) return undefined;
-    throw new OciScanError('AUTH_FAILED', `credential helper docker-credential-${name} failed for ${serverUrl} (exit ${result.exitCode ?? 'unknown'}): check that it is on PATH and that "echo ${serverUrl} | docker-credential-${name} get" works`);
+    throw new OciScanError(
+      'AUTH_FAILED',
+      `credential helper docker-credential-${name} failed for ${serverUrl} (exit ${result.exitCode ?? 'unknown'}): check that it is on PATH and that "echo ${serverUrl} | docker-credential-${name} get" works`,
+    );
   }
   let doc: unknown;
   try {
     doc = JSON.parse(result.stdout);
   } catch {
-    throw new OciScanError('AUTH_FAILED', `credential helper docker-credential-${name} printed something that is not JSON for ${serverUrl}: check the helper`);
+    throw new OciScanError(
+      'AUTH_FAILED',
+      `credential helper docker-credential-${name} printed something that is not JSON for ${serverUrl}: check the helper`,
+    );
   }
-  const { Username: user, Secret: secret } = (typeof doc === 'object' && doc !== null ? doc : {}) as { Username?: unknown; Secret?: unknown };
+  const { Username: user, Secret: secret } = (typeof doc === 'object' && doc !== null ? doc : {}) as {
+    Username?: unknown;
+    Secret?: unknown;
+  };
   if (typeof secret !== 'string' || secret === '') return undefined;
   const helperSource = `credential helper docker-credential-${name}`;
   // Docker's convention: user "<token>" means the secret is an identity (refresh) token.
@@ -212,7 +242,12 @@ async function runHelperFor(name: string, serverUrl: string, store: CredentialSt
 }
 
 /** Looks for the registry's credentials in one config document. */
-async function fromDocument(doc: ConfigDocument, source: string, lookup: Pick<CredentialLookup, 'registry' | 'repository'>, store: CredentialStore): Promise<Credential | undefined> {
+async function fromDocument(
+  doc: ConfigDocument,
+  source: string,
+  lookup: Pick<CredentialLookup, 'registry' | 'repository'>,
+  store: CredentialStore,
+): Promise<Credential | undefined> {
   const helpers = doc.credHelpers && typeof doc.credHelpers === 'object' ? doc.credHelpers : {};
   const helperKey = matchCredentialKey(Object.keys(helpers), lookup.registry, lookup.repository);
   const helper = helperKey !== undefined ? helpers[helperKey] : undefined;
@@ -243,7 +278,10 @@ function parseDocument(text: string, source: string): ConfigDocument {
     throw new OciScanError('AUTH_FAILED', `${source} is not valid JSON: fix it (it must be a Docker config.json document)`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new OciScanError('AUTH_FAILED', `${source} is not a JSON object: it must be a Docker config.json document like {"auths":{"host":{"auth":"…"}}}`);
+    throw new OciScanError(
+      'AUTH_FAILED',
+      `${source} is not a JSON object: it must be a Docker config.json document like {"auths":{"host":{"auth":"…"}}}`,
+    );
   }
   return doc as ConfigDocument;
 }
@@ -254,12 +292,18 @@ async function readOptional(path: string): Promise<string | undefined> {
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw new OciScanError('AUTH_FAILED', `cannot read credentials file ${path} (${String(code ?? 'error')}): fix its permissions or remove it`, { cause: err });
+    throw new OciScanError(
+      'AUTH_FAILED',
+      `cannot read credentials file ${path} (${String(code ?? 'error')}): fix its permissions or remove it`,
+      { cause: err },
+    );
   }
 }
 
 /** The credential sources to consult, in order (docs/registry.md "Credentials"). Each yields its document text lazily. */
-export function credentialSources(env: Readonly<Record<string, string | undefined>>): Array<{ source: string; load: () => Promise<string | undefined> }> {
+export function credentialSources(
+  env: Readonly<Record<string, string | undefined>>,
+): Array<{ source: string; load: () => Promise<string | undefined> }> {
   const sources: Array<{ source: string; load: () => Promise<string | undefined> }> = [];
   const inline = env.DOCKER_AUTH_CONFIG?.trim();
   if (inline !== undefined && inline !== '') {
@@ -272,7 +316,11 @@ export function credentialSources(env: Readonly<Record<string, string | undefine
         source,
         load: async () => {
           const text = await readOptional(inline);
-          if (text === undefined) throw new OciScanError('AUTH_FAILED', `DOCKER_AUTH_CONFIG is neither a config.json document nor the path of a file (${inline} does not exist): set it to the document or to an existing file`);
+          if (text === undefined)
+            throw new OciScanError(
+              'AUTH_FAILED',
+              `DOCKER_AUTH_CONFIG is neither a config.json document nor the path of a file (${inline} does not exist): set it to the document or to an existing file`,
+            );
           return text;
         },
       });

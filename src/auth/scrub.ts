@@ -72,6 +72,11 @@ export class SecretScrubber {
     if (!(err instanceof OciScanError)) return err;
     const message = this.scrub(err.message);
     // The cause may hold the secret too and is dropped; the setting and status hold none.
-    return message === err.message ? err : new OciScanError(err.code, message, { ...(err.setting !== undefined ? { setting: err.setting } : {}), ...(err.status !== undefined ? { status: err.status } : {}) });
+    return message === err.message
+      ? err
+      : new OciScanError(err.code, message, {
+          ...(err.setting !== undefined ? { setting: err.setting } : {}),
+          ...(err.status !== undefined ? { status: err.status } : {}),
+        });
   }
 }

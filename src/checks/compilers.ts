@@ -2,7 +2,8 @@
  * Check 16: no compilers (docs/checks.md). Matches the names of data/compilers.ts in their plain,
  * versioned (`gcc-12`, `clang++-15`) and target-prefixed (`x86_64-linux-gnu-gcc-12`,
  * `aarch64-linux-gnu-g++`) forms, so that `gcc → gcc-12 → x86_64-linux-gnu-gcc-12` is seen at
- * every link. The original matched Debian package names instead (§6).
+ * every link. The original tool matched Debian package names instead; docs/checks.md, check 16,
+ * lists what is matched now.
  */
 import type { EntryMatcher } from '../layer/inspect.js';
 import { COMPILERS, COMPILER_WRAPPERS } from './data/compilers.js';

@@ -8,7 +8,18 @@
  */
 import type { FileRead, FinalFs } from '../layer/final-fs.js';
 import { incompleteNote, unscannedText } from './findings.js';
-import { MAX_ID, goAtoi, parseGroup, parsePasswd, resolveSide as resolveSpec, shownBytes, splitUserSpec, toUint32, type IdFile, type IdLine } from './passwd.js';
+import {
+  MAX_ID,
+  goAtoi,
+  parseGroup,
+  parsePasswd,
+  resolveSide as resolveSpec,
+  shownBytes,
+  splitUserSpec,
+  toUint32,
+  type IdFile,
+  type IdLine,
+} from './passwd.js';
 import type { Check, CheckInput } from './types.js';
 
 /** Which side of USER is resolved, with the words its messages use. */
@@ -29,7 +40,10 @@ type Resolved =
   | { readonly kind: 'fail'; readonly reason: string };
 
 /** The file as the check can use it: parsed lines, or why it cannot be used. */
-type Source = { readonly kind: 'parsed'; readonly file: IdFile; readonly read: Extract<FileRead, { status: 'ok' }> } | { readonly kind: 'missing' } | { readonly kind: 'unreadable'; readonly reason: string };
+type Source =
+  | { readonly kind: 'parsed'; readonly file: IdFile; readonly read: Extract<FileRead, { status: 'ok' }> }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'unreadable'; readonly reason: string };
 
 function source(fs: FinalFs, side: Side): Source {
   const read = fs.read(side.file);
@@ -52,14 +66,17 @@ function shown(arg: string): string {
 /** Why a matched line gives the id it gives, when that is not obvious (Atoi failed, field missing). */
 function fieldNote(side: Side, line: IdLine): string {
   if (line.rawId === undefined) return ` (line ${line.line} has no ${side.idName} field: runc reads it as 0)`;
-  if (!goAtoi(line.rawId).ok) return ` (${side.idName} field '${shownBytes(line.rawId)}' on line ${line.line} is not a number runc can parse: it reads it as ${line.id})`;
+  if (!goAtoi(line.rawId).ok)
+    return ` (${side.idName} field '${shownBytes(line.rawId)}' on line ${line.line} is not a number runc can parse: it reads it as ${line.id})`;
   return '';
 }
 
 /** Resolves one side of USER (a non-empty `arg`) as GetExecUser does (./passwd.ts), with the words of its messages. */
 function resolveSide(side: Side, arg: string, src: Source): Resolved {
-  if (src.kind === 'parsed' && src.file.error) return { kind: 'fail', reason: `The default ${side.role} cannot be resolved: ${src.file.error}, so the container would not start` };
-  if (src.kind === 'unreadable' && !goAtoi(arg).ok) return { kind: 'fail', reason: `The default ${side.role} ${shown(arg)} cannot be resolved: ${src.reason}` };
+  if (src.kind === 'parsed' && src.file.error)
+    return { kind: 'fail', reason: `The default ${side.role} cannot be resolved: ${src.file.error}, so the container would not start` };
+  if (src.kind === 'unreadable' && !goAtoi(arg).ok)
+    return { kind: 'fail', reason: `The default ${side.role} ${shown(arg)} cannot be resolved: ${src.reason}` };
   // A numeric USER is an id whatever the file says; an unreadable file only matters for names.
   const r = resolveSpec(arg, src.kind === 'parsed' ? src.file : undefined);
   if (r.kind === 'id') {
@@ -74,9 +91,16 @@ function resolveSide(side: Side, arg: string, src: Source): Resolved {
       reason: `The default ${side.role} ${shown(arg)} is outside 0–${MAX_ID}: runc refuses to start the container and runtimes that truncate it to 32 bits run it as ${side.idName} ${id}${id === 0 ? ' (root)' : ''}`,
     };
   }
-  if (src.kind === 'missing') return { kind: 'fail', reason: `${side.role} ${shown(arg)} not found in ${side.file} (the image has no ${side.file}): the container would not start` };
+  if (src.kind === 'missing')
+    return {
+      kind: 'fail',
+      reason: `${side.role} ${shown(arg)} not found in ${side.file} (the image has no ${side.file}): the container would not start`,
+    };
   if (src.kind === 'parsed' && src.read.truncated) {
-    return { kind: 'fail', reason: `The default ${side.role} ${shown(arg)} cannot be resolved: it is not in the part of ${side.file} the scan kept (the file has ${src.read.size} bytes)` };
+    return {
+      kind: 'fail',
+      reason: `The default ${side.role} ${shown(arg)} cannot be resolved: it is not in the part of ${side.file} the scan kept (the file has ${src.read.size} bytes)`,
+    };
   }
   return { kind: 'fail', reason: `${side.role} ${shown(arg)} not found in ${side.file}: the container would not start` };
 }
@@ -101,7 +125,8 @@ export const defaultUserCheck: Check = {
   id: 'default-user',
   title: 'Default user and group',
   severity: 'Critical',
-  mitigation: 'The default USER and GROUP must be explicitly defined in the USER statement and do not contain root or 0. For example, USER app:app',
+  mitigation:
+    'The default USER and GROUP must be explicitly defined in the USER statement and do not contain root or 0. For example, USER app:app',
   watchPaths: ['/etc/passwd', '/etc/group'],
   run(input) {
     const spec = input.config.config?.User ?? '';
@@ -112,7 +137,10 @@ export const defaultUserCheck: Check = {
     const problems: string[] = [];
     const names: string[] = [];
     const via: string[] = [];
-    for (const [side, arg] of [[USER, user], [GROUP, group]] as const) {
+    for (const [side, arg] of [
+      [USER, user],
+      [GROUP, group],
+    ] as const) {
       if (arg === '') {
         problems.push(side === USER ? 'User not defined' : 'Default group not defined');
         continue;
@@ -127,6 +155,9 @@ export const defaultUserCheck: Check = {
     const unscanned = unscannedProblem(input, names);
     if (unscanned !== undefined) problems.push(unscanned);
     if (problems.length > 0) return { pass: false, description: `${problems.join('. ')} (USER ${spec})` };
-    return { pass: true, description: `The default user and group are ${user}:${group}${via.length > 0 ? ` (${via.join(', ')})` : ''}${incompleteNote(input)}` };
+    return {
+      pass: true,
+      description: `The default user and group are ${user}:${group}${via.length > 0 ? ` (${via.join(', ')})` : ''}${incompleteNote(input)}`,
+    };
   },
 };

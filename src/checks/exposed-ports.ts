@@ -47,7 +47,9 @@ export interface CriticalPort {
 
 /** The exposed-ports check for the default critical ports plus `extra` (a policy's `data.criticalPorts`). */
 export function createExposedPortsCheck(extra: readonly CriticalPort[] = []): Check {
-  const critical = [...new Map([...CRITICAL_PORTS, ...extra].map((p) => [`${p.port}/${p.protocol}`, p])).values()].sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
+  const critical = [...new Map([...CRITICAL_PORTS, ...extra].map((p) => [`${p.port}/${p.protocol}`, p])).values()].sort(
+    (a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1),
+  );
   return {
     id: 'exposed-ports',
     title: 'Critical ports in the instructions EXPOSE',

@@ -24,7 +24,14 @@ export function configPathDirs(config: ImageConfig): string[] {
   const path = (config.config?.Env ?? []).filter((e) => e.startsWith('PATH=')).pop();
   if (path === undefined) return [];
   const cwd = config.config?.WorkingDir || '/';
-  return [...new Set(path.slice('PATH='.length).split(':').map((d) => normalisePath(d.startsWith('/') ? d : `${cwd}/${d}`)))];
+  return [
+    ...new Set(
+      path
+        .slice('PATH='.length)
+        .split(':')
+        .map((d) => normalisePath(d.startsWith('/') ? d : `${cwd}/${d}`)),
+    ),
+  ];
 }
 
 /**
@@ -93,7 +100,8 @@ export function programLinks(input: Pick<CheckInput, 'fs' | 'config'>): Judge {
       // The link itself is the first of the 40 hops.
       const to = view.lookup(target.startsWith('/') ? target : `${dir.path}/${target}`, { hops: 1 });
       let verdict: Verdict;
-      if (to.status === 'found' && to.node.type === 'file') verdict = (to.node.inode.mode & 0o111) !== 0 ? 'counts' : truncated.has(to.node.inode.layer) ? 'unproven' : 'ignored';
+      if (to.status === 'found' && to.node.type === 'file')
+        verdict = (to.node.inode.mode & 0o111) !== 0 ? 'counts' : truncated.has(to.node.inode.layer) ? 'unproven' : 'ignored';
       else verdict = to.status === 'absent' && truncated.size > 0 ? 'unproven' : 'ignored';
       targets.set(key, verdict);
       return verdict;
@@ -146,11 +154,14 @@ function landingNote(input: CheckInput, index: number, path: string): string | u
     const key = `${l.at}\0${l.link}\0${l.target}`;
     byPlace.set(key, [...(byPlace.get(key) ?? []), l.driver]);
   }
-  const every = (drivers: readonly string[]): string => (drivers.length === input.fs.views.length ? 'every storage driver' : `${drivers.join(' and ')} driver`);
-  return [...byPlace].map(([key, drivers]) => {
-    const [at, link, target] = key.split('\0');
-    return `${path} lands at ${at} through the symlink ${link} → ${target} (${every(drivers)})`;
-  }).join('; ');
+  const every = (drivers: readonly string[]): string =>
+    drivers.length === input.fs.views.length ? 'every storage driver' : `${drivers.join(' and ')} driver`;
+  return [...byPlace]
+    .map(([key, drivers]) => {
+      const [at, link, target] = key.split('\0');
+      return `${path} lands at ${at} through the symlink ${link} → ${target} (${every(drivers)})`;
+    })
+    .join('; ');
 }
 
 /** How the optional parts of a file check's findings are judged and described. */
@@ -165,7 +176,9 @@ export interface FileOutcomeOptions {
 const NOTES_SHOWN = 20;
 
 function listed(items: readonly string[], separator = ', '): string {
-  return items.length <= NOTES_SHOWN ? items.join(separator) : `${items.slice(0, NOTES_SHOWN).join(separator)}${separator}… and ${items.length - NOTES_SHOWN} more`;
+  return items.length <= NOTES_SHOWN
+    ? items.join(separator)
+    : `${items.slice(0, NOTES_SHOWN).join(separator)}${separator}… and ${items.length - NOTES_SHOWN} more`;
 }
 
 /** Findings of matcher `id`, per layer in image order; `options.judge` filters them (all count by default). */
@@ -191,7 +204,8 @@ async function collectFiles(input: CheckInput, id: string, options: FileOutcomeO
       paths.push(p);
       if (judged.verdict === 'unproven') unproven.push(p);
       if (isRemoved(index, p)) removed.push(p);
-      for (const note of [options.describe?.(layer, p), judged.note, landingNote(input, index, p)]) if (note !== undefined) notes.push(note);
+      for (const note of [options.describe?.(layer, p), judged.note, landingNote(input, index, p)])
+        if (note !== undefined) notes.push(note);
     }
     if (paths.length > 0) files.push({ [layer.digest]: paths });
     // Entries the recorder counted but did not keep cannot be looked at: they count.
@@ -224,7 +238,12 @@ export function notScannedNote(input: CheckInput): string {
  * (`allowUnscannedLayers`), when it passes with a note as the original did. Yields to the
  * event loop while it works (a scan's signal stops it).
  */
-export async function fileOutcome(input: CheckInput, id: string, passText: string, options: FileOutcomeOptions = {}): Promise<CheckOutcome> {
+export async function fileOutcome(
+  input: CheckInput,
+  id: string,
+  passText: string,
+  options: FileOutcomeOptions = {},
+): Promise<CheckOutcome> {
   const { files, removed, unproven, notes, more } = await collectFiles(input, id, options);
   const unverified = input.notScanned.length > 0 && input.allowUnscannedLayers !== true;
   if (files.length === 0 && more.length === 0) {
@@ -234,13 +253,19 @@ export async function fileOutcome(input: CheckInput, id: string, passText: strin
   const parts = [
     notes.length > 0 ? listed(notes, '; ') : '',
     removed.length > 0 ? `removed from the final filesystem by a later layer, still present in the image's layers: ${listed(removed)}` : '',
-    unproven.length > 0 ? `counted as programs because a layer had more executables than the scan records, so their targets could not be checked: ${listed(unproven)}` : '',
+    unproven.length > 0
+      ? `counted as programs because a layer had more executables than the scan records, so their targets could not be checked: ${listed(unproven)}`
+      : '',
     more.join('; '),
     unverified ? `not verified: ${unscannedText(input)}` : '',
   ].filter((n) => n !== '');
   const description = `Found file${parts.map((n) => ` (${n})`).join('')}${unverified ? '' : notScannedNote(input)}`;
   // The true totals per layer where the recorder kept fewer paths than it matched.
-  const counts = Object.fromEntries(input.layers.flatMap((l) => ((l.facts.matchCounts[id] ?? 0) > (l.facts.matches[id]?.length ?? 0) ? [[l.digest, l.facts.matchCounts[id] ?? 0]] : [])));
+  const counts = Object.fromEntries(
+    input.layers.flatMap((l) =>
+      (l.facts.matchCounts[id] ?? 0) > (l.facts.matches[id]?.length ?? 0) ? [[l.digest, l.facts.matchCounts[id] ?? 0]] : [],
+    ),
+  );
   const withCounts = Object.keys(counts).length > 0 ? { counts } : {};
   return files.length > 0 ? { pass: false, description, files, ...withCounts } : { pass: false, description, ...withCounts };
 }

@@ -4,7 +4,14 @@
  * "Tunable data"): the policy changes the data the checks read, never their code.
  */
 import type { EntryMatcher } from '../layer/inspect.js';
+import { addInstructionCheck } from './add-instruction.js';
+import { buildHistoryCheck } from './build-history.js';
 import { compilersCheck, createCompilersCheck, type CompilerNames } from './compilers.js';
+import { duplicateIdsCheck } from './duplicate-ids.js';
+import { emptyPasswordCheck } from './empty-password.js';
+import { healthcheckCheck } from './healthcheck.js';
+import { createSecretsEnvCheck, secretsEnvCheck, type SecretEnvData } from './secrets-env.js';
+import { sensitiveVolumesCheck } from './sensitive-volumes.js';
 import { defaultUserCheck } from './default-user.js';
 import { createExposedPortsCheck, exposedPortsCheck, type CriticalPort } from './exposed-ports.js';
 import { forbiddenProgramCheck, type ForbiddenProgram } from './findings.js';
@@ -20,6 +27,8 @@ import { SSHD, sshdCheck } from './sshd.js';
 import { startupCommandCheck } from './startup-command.js';
 import { SU, suCheck } from './su.js';
 import { SUDO, sudoCheck } from './sudo.js';
+import { type SecretFilesData } from './secret-scan.js';
+import { createFileExtendedChecks, FILE_EXTENDED_CHECKS } from './extended-files.js';
 import { suidCheck } from './suid.js';
 import { tagLatestCheck } from './tag-latest.js';
 import type { Check, CheckId } from './types.js';
@@ -45,9 +54,43 @@ export const ALL_CHECKS: readonly Check[] = [
   osTypeCheck,
 ];
 
+/**
+ * The extended checks (docs/checks.md, "Extended checks"), in report order: off unless enabled,
+ * and then after the others (the 17 keep their positions 0–16). What they collect goes into
+ * the layer-facts key like any check's (matchers, watched paths), so facts collected without
+ * them are never reused for them.
+ */
+export const EXTENDED_CHECKS: readonly Check[] = [
+  healthcheckCheck,
+  sensitiveVolumesCheck,
+  addInstructionCheck,
+  buildHistoryCheck,
+  secretsEnvCheck,
+  emptyPasswordCheck,
+  duplicateIdsCheck,
+  // The filesystem checks (docs/checks.md, "Extended checks: the filesystem").
+  ...FILE_EXTENDED_CHECKS,
+];
+
+/** Which checks run: `default` the 17 (and forbidden-programs), `extended` (= `all`) the extended ones after them. */
+export type CheckSet = 'default' | 'extended' | 'all';
+
+/** The values of `--checks` and of a policy's `profile`. */
+export const CHECK_SETS: readonly CheckSet[] = ['default', 'extended', 'all'];
+
+/** The ids of the extended checks a set turns on. */
+export function extendedIdsOf(set: CheckSet | undefined): CheckId[] {
+  return set === 'extended' || set === 'all' ? EXTENDED_CHECKS.map((c) => c.id) : [];
+}
+
+/** Whether `id` names an extended check. */
+export function isExtendedId(id: string): boolean {
+  return EXTENDED_CHECKS.some((c) => c.id === id);
+}
+
 /** The entry matchers of `checks`, for the layer inspector. */
 export function matchersOf(checks: readonly Check[]): EntryMatcher[] {
-  return checks.flatMap((c) => (c.matcher ? [c.matcher] : []));
+  return checks.flatMap((c) => [...(c.matcher ? [c.matcher] : []), ...(c.matchers ?? [])]);
 }
 
 /** The union of the paths `checks` read from the final filesystem. */
@@ -56,7 +99,15 @@ export function watchPathsOf(checks: readonly Check[]): Set<string> {
 }
 
 /** The forbidden-program checks whose names a policy may extend, by id. */
-export const FORBIDDEN_PROGRAMS: Readonly<Record<string, ForbiddenProgram>> = { sudo: SUDO, su: SU, sshd: SSHD, ssh: SSH, nc: NC, netcat: NETCAT, socat: SOCAT };
+export const FORBIDDEN_PROGRAMS: Readonly<Record<string, ForbiddenProgram>> = {
+  sudo: SUDO,
+  su: SU,
+  sshd: SSHD,
+  ssh: SSH,
+  nc: NC,
+  netcat: NETCAT,
+  socat: SOCAT,
+};
 
 /** The id of the check a policy adds for its own forbidden program names. */
 export const POLICY_PROGRAMS_ID: CheckId = 'forbidden-programs';
@@ -74,10 +125,18 @@ export interface CheckData {
   readonly maxLayers?: number;
   /** Labels `labels` requires. */
   readonly requiredLabels?: readonly string[];
+  /** Key words added to and removed from `secrets-env`'s, and names it never judges by name. */
+  readonly secretEnv?: SecretEnvData;
+  /** The rules of `secret-files` (an extended check: createFileExtendedChecks reads it). */
+  readonly secretFiles?: SecretFilesData;
 }
 
-/** The checks in report order, built from `data` (ALL_CHECKS for none), plus `forbidden-programs` after the others when it has names. */
-export function createChecks(data: CheckData = {}): Check[] {
+/**
+ * The checks in report order, built from `data` (ALL_CHECKS for none), plus `forbidden-programs`
+ * after the others when it has names, then the extended checks named in `extended` (in
+ * EXTENDED_CHECKS order, whatever the order of `extended`).
+ */
+export function createChecks(data: CheckData = {}, extended: readonly CheckId[] = []): Check[] {
   const programs = (def: ForbiddenProgram): Check => {
     const extra = data.programsOf?.[def.id] ?? [];
     return forbiddenProgramCheck(extra.length === 0 ? def : { ...def, names: [...def.names, ...extra] });
@@ -100,7 +159,25 @@ export function createChecks(data: CheckData = {}): Check[] {
   });
   const names = data.forbiddenPrograms ?? [];
   if (names.length > 0) {
-    checks.push(forbiddenProgramCheck({ id: POLICY_PROGRAMS_ID, title: 'Checking for forbidden programs', label: 'forbidden by the policy', names, severity: 'Critical' }));
+    checks.push(
+      forbiddenProgramCheck({
+        id: POLICY_PROGRAMS_ID,
+        title: 'Checking for forbidden programs',
+        label: 'forbidden by the policy',
+        names,
+        severity: 'Critical',
+      }),
+    );
+  }
+  // The filesystem checks read the policy's secret-file rules; built only when one of them runs.
+  const files =
+    FILE_EXTENDED_CHECKS.some((c) => extended.includes(c.id)) && data.secretFiles
+      ? createFileExtendedChecks({ secretFiles: data.secretFiles })
+      : undefined;
+  for (const check of EXTENDED_CHECKS) {
+    if (!extended.includes(check.id)) continue;
+    if (check.id === 'secrets-env' && data.secretEnv) checks.push(createSecretsEnvCheck(data.secretEnv));
+    else checks.push(files?.find((c) => c.id === check.id) ?? check);
   }
   return checks;
 }

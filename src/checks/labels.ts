@@ -24,7 +24,8 @@ export function createLabelsCheck(required: readonly string[] = []): Check {
       const labels = config.config?.Labels ?? {};
       const keys = Object.keys(labels).filter((k) => (labels[k] ?? '').trim() !== '');
       const absent = required.filter((k) => !keys.includes(k));
-      if (keys.length === 0) return { pass: false, description: `LABEL is not defined${absent.length > 0 ? ` (required: ${absent.join(', ')})` : ''}` };
+      if (keys.length === 0)
+        return { pass: false, description: `LABEL is not defined${absent.length > 0 ? ` (required: ${absent.join(', ')})` : ''}` };
       if (absent.length > 0) return { pass: false, description: `Required labels missing: ${absent.join(', ')}` };
       const lower = new Set(keys.map((k) => k.toLowerCase()));
       const missing = Object.entries(RECOMMENDED_LABELS)

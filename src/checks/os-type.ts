@@ -40,13 +40,23 @@ export const osTypeCheck: Check = {
     const release = etc.status === 'missing' ? fs.read('/usr/lib/os-release') : etc;
     if (release.status === 'ok') {
       const fields = parseOsRelease(release.content);
-      const facts = [fields['NAME'] ?? fields['ID'] ?? 'unknown', fields['VERSION_ID']].filter((v): v is string => v !== undefined && v !== '');
+      const facts = [fields['NAME'] ?? fields['ID'] ?? 'unknown', fields['VERSION_ID']].filter(
+        (v): v is string => v !== undefined && v !== '',
+      );
       const distroless = /distroless/i.test(fields['PRETTY_NAME'] ?? '') ? ' (distroless)' : '';
       return { pass: true, description: `The image ${subject} is based on the OS ${pythonList(facts)}${distroless}${note}` };
     }
     const alpine = fs.read('/etc/alpine-release');
-    if (alpine.status === 'ok') return { pass: true, description: `The image ${subject} is based on the OS ${pythonList(['Alpine Linux', alpine.content.trim()])}${note}` };
-    if (release.status === 'unreadable') return { pass: true, description: `The image ${subject} has OS release information that cannot be read: ${release.reason}${note}` };
-    return { pass: true, description: `The image ${subject} has no OS release information (no /etc/os-release or /usr/lib/os-release): a scratch, static or minimal image${note}` };
+    if (alpine.status === 'ok')
+      return {
+        pass: true,
+        description: `The image ${subject} is based on the OS ${pythonList(['Alpine Linux', alpine.content.trim()])}${note}`,
+      };
+    if (release.status === 'unreadable')
+      return { pass: true, description: `The image ${subject} has OS release information that cannot be read: ${release.reason}${note}` };
+    return {
+      pass: true,
+      description: `The image ${subject} has no OS release information (no /etc/os-release or /usr/lib/os-release): a scratch, static or minimal image${note}`,
+    };
   },
 };

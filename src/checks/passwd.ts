@@ -122,7 +122,13 @@ function idLine(line: number, text: string): IdLine {
   const fields = text.split(':');
   const rawId = fields[2];
   const rawGid = fields[3];
-  return { line, name: fields[0] ?? '', rawId, id: rawId === undefined ? 0n : goAtoi(rawId).value, gid: rawGid === undefined ? 0n : goAtoi(rawGid).value };
+  return {
+    line,
+    name: fields[0] ?? '',
+    rawId,
+    id: rawId === undefined ? 0n : goAtoi(rawId).value,
+    gid: rawGid === undefined ? 0n : goAtoi(rawGid).value,
+  };
 }
 
 /** The file's lines as byte strings (split on '\n'); when `truncated`, the last, partial line is left out. */
@@ -141,7 +147,10 @@ export function parsePasswd(content: Uint8Array, truncated: boolean): IdFile {
     // The scanner's buffer stops growing at 64 KiB, where it must hold a whole line and its
     // newline: a longer line stops the whole read, wherever it is in the file.
     if (rawLine.length > MAX_PASSWD_LINE_BYTES) {
-      return { lines, error: `line ${i + 1} of /etc/passwd is longer than ${MAX_PASSWD_LINE_BYTES} bytes, which runc cannot read (bufio.Scanner: token too long)` };
+      return {
+        lines,
+        error: `line ${i + 1} of /etc/passwd is longer than ${MAX_PASSWD_LINE_BYTES} bytes, which runc cannot read (bufio.Scanner: token too long)`,
+      };
     }
     const line = goTrimSpace(rawLine);
     if (line !== '') lines.push(idLine(i + 1, line));
@@ -215,7 +224,9 @@ export function resolveSide(arg: string, file: IdFile | undefined): SideResult {
 }
 
 /** What GetExecUser returns: the ids as Go ints, or which error it fails with. */
-export type ExecUser = { readonly kind: 'ok'; readonly uid: bigint; readonly gid: bigint } | { readonly kind: 'error'; readonly error: 'user-not-found' | 'group-not-found' | 'range' | 'passwd-unreadable' };
+export type ExecUser =
+  | { readonly kind: 'ok'; readonly uid: bigint; readonly gid: bigint }
+  | { readonly kind: 'error'; readonly error: 'user-not-found' | 'group-not-found' | 'range' | 'passwd-unreadable' };
 
 /**
  * GetExecUser(spec, nil, passwd, group) as a whole (undefined file: it does not exist): the

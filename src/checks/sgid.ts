@@ -1,6 +1,6 @@
 /**
  * Check 8: no setgid files in any layer (docs/checks.md). A setgid directory only makes new files
- * inherit its group, so directories are not findings (the original reported them: §6).
+ * inherit its group, so directories are not findings (the original tool reported them; docs/checks.md, check 8).
  */
 import { fileOutcome } from './findings.js';
 import type { Check } from './types.js';

@@ -23,15 +23,27 @@ export const startupCommandCheck: Check = {
   id: 'startup-command',
   title: 'Parameters CMD, ENTRYPOINT',
   severity: 'Low',
-  mitigation: 'It is good practice to specify default launch parameters by developer. You must define parameters in a CMD or ENTRYPOINT statement',
+  mitigation:
+    'It is good practice to specify default launch parameters by developer. You must define parameters in a CMD or ENTRYPOINT statement',
   run({ config }) {
     const entrypoint = asList(config.config?.Entrypoint);
     const cmd = asList(config.config?.Cmd);
-    if (entrypoint.length === 0 && cmd.length === 0) return { pass: false, description: 'The image has no startup parameters: neither ENTRYPOINT nor CMD is set' };
-    const parts = [entrypoint.length > 0 ? `ENTRYPOINT ${pythonList(entrypoint)}` : '', cmd.length > 0 ? `CMD ${pythonList(cmd)}` : ''].filter(Boolean).join(' ');
+    if (entrypoint.length === 0 && cmd.length === 0)
+      return { pass: false, description: 'The image has no startup parameters: neither ENTRYPOINT nor CMD is set' };
+    const parts = [entrypoint.length > 0 ? `ENTRYPOINT ${pythonList(entrypoint)}` : '', cmd.length > 0 ? `CMD ${pythonList(cmd)}` : '']
+      .filter(Boolean)
+      .join(' ');
     const argv = effectiveArgv(entrypoint, cmd);
-    if (argv.length === 0) return { pass: false, description: `The image has no startup command: ${parts} gives none (an ENTRYPOINT of [''] is no entrypoint for Docker and podman)` };
-    if (argv[0] === '') return { pass: false, description: `The image has no startup command: ${parts} starts the empty program name, which the runtime cannot run` };
+    if (argv.length === 0)
+      return {
+        pass: false,
+        description: `The image has no startup command: ${parts} gives none (an ENTRYPOINT of [''] is no entrypoint for Docker and podman)`,
+      };
+    if (argv[0] === '')
+      return {
+        pass: false,
+        description: `The image has no startup command: ${parts} starts the empty program name, which the runtime cannot run`,
+      };
     return { pass: true, description: `The image has startup parameters set in ${parts}` };
   },
 };

@@ -35,7 +35,28 @@ export type CheckId =
   | 'compilers'
   | 'os-type'
   /** Only with a policy that names forbidden programs (`data.forbiddenPrograms.add`). */
-  | 'forbidden-programs';
+  | 'forbidden-programs'
+  | ExtendedCheckId;
+
+/**
+ * Ids of the extended checks (docs/checks.md, "Extended checks"): run only when enabled
+ * (`--checks extended`, a policy's `profile: extended` or `checks.<id>.enabled`).
+ */
+export type ExtendedCheckId =
+  // Config and history checks.
+  | 'healthcheck'
+  | 'sensitive-volumes'
+  | 'add-instruction'
+  | 'build-history'
+  | 'secrets-env'
+  // Account file checks.
+  | 'empty-password'
+  | 'duplicate-ids'
+  // Filesystem checks (src/checks/extended-files.ts; docs/checks.md, "Extended checks: the filesystem").
+  | 'package-caches'
+  | 'leftover-files'
+  | 'world-writable'
+  | 'secret-files';
 
 /** One inspected layer as checks see it. */
 export interface LayerView {
@@ -97,6 +118,8 @@ export interface Check {
   readonly mitigation: string;
   /** For file checks: which tar entries are findings. */
   readonly matcher?: EntryMatcher;
+  /** More matchers, for a check that keeps several kinds of findings apart (`package-caches`: one per cache). */
+  readonly matchers?: readonly EntryMatcher[];
   /** Paths of the final filesystem this check reads. */
   readonly watchPaths?: readonly string[];
   /** Pure; a check that may work long (file checks) returns a promise and yields while it works. */

@@ -15,7 +15,11 @@ export function parseTarget(text: string | undefined, reposFile: string | undefi
     if (reposFile === '') throw new OciScanError('USAGE', '--repos needs a file naming one HOST/REPOSITORY a line');
     return { kind: 'repos', file: reposFile };
   }
-  if (text === undefined || text.trim() === '') throw new OciScanError('USAGE', 'oci-scan audit needs what to audit: REGISTRY[/PREFIX], oci:DIR or --repos FILE (see oci-scan audit --help); to scan an image named audit, run oci-scan scan audit');
+  if (text === undefined || text.trim() === '')
+    throw new OciScanError(
+      'USAGE',
+      'oci-scan audit needs what to audit: REGISTRY[/PREFIX], oci:DIR or --repos FILE (see oci-scan audit --help); to scan an image named audit, run oci-scan scan audit',
+    );
   if (text.startsWith('oci:')) {
     const dir = text.slice('oci:'.length);
     if (dir === '') throw new OciScanError('USAGE', 'oci: needs the layout directory, e.g. oci:./mirror');
@@ -32,8 +36,10 @@ export function parseTarget(text: string | undefined, reposFile: string | undefi
 }
 
 function checkedShard(index: number, count: number, what: string): Shard {
-  if (!Number.isSafeInteger(count) || count < 1 || count > MAX_SHARDS) throw new OciScanError('USAGE', `${what}: the number of shards must be a whole number from 1 to ${MAX_SHARDS}`);
-  if (!Number.isSafeInteger(index) || index < 1 || index > count) throw new OciScanError('USAGE', `${what}: the shard must be a whole number from 1 to ${count}`);
+  if (!Number.isSafeInteger(count) || count < 1 || count > MAX_SHARDS)
+    throw new OciScanError('USAGE', `${what}: the number of shards must be a whole number from 1 to ${MAX_SHARDS}`);
+  if (!Number.isSafeInteger(index) || index < 1 || index > count)
+    throw new OciScanError('USAGE', `${what}: the shard must be a whole number from 1 to ${count}`);
   return { index, count };
 }
 
@@ -44,7 +50,8 @@ function wholeNumber(text: string | undefined): number {
 /** Parses `--shard I/N` (1-based: `1/3`, `2/3`, `3/3`). */
 export function parseShard(text: string): Shard {
   const m = /^\s*(\d{1,6})\s*\/\s*(\d{1,6})\s*$/.exec(text);
-  if (!m) throw new OciScanError('USAGE', `--shard ${JSON.stringify(text)} is not I/N: give the part and the number of parts, e.g. --shard 2/5`);
+  if (!m)
+    throw new OciScanError('USAGE', `--shard ${JSON.stringify(text)} is not I/N: give the part and the number of parts, e.g. --shard 2/5`);
   return checkedShard(Number(m[1]), Number(m[2]), `--shard ${text}`);
 }
 
@@ -58,13 +65,21 @@ export function shardOfRun(flag: string | undefined, shards: number | undefined,
   if (flag !== undefined) return parseShard(flag);
   const k8s = env['JOB_COMPLETION_INDEX'];
   if (shards !== undefined) {
-    if (k8s === undefined || k8s.trim() === '') throw new OciScanError('USAGE', '--shards N needs JOB_COMPLETION_INDEX (a Kubernetes Indexed Job sets it); elsewhere use --shard I/N');
+    if (k8s === undefined || k8s.trim() === '')
+      throw new OciScanError(
+        'USAGE',
+        '--shards N needs JOB_COMPLETION_INDEX (a Kubernetes Indexed Job sets it); elsewhere use --shard I/N',
+      );
     return checkedShard(wholeNumber(k8s) + 1, shards, `JOB_COMPLETION_INDEX=${JSON.stringify(k8s)} with --shards ${shards}`);
   }
   const node = env['CI_NODE_INDEX'];
   const total = env['CI_NODE_TOTAL'];
   if (node !== undefined && node.trim() !== '' && total !== undefined && total.trim() !== '') {
-    return checkedShard(wholeNumber(node), wholeNumber(total), `CI_NODE_INDEX=${JSON.stringify(node)} and CI_NODE_TOTAL=${JSON.stringify(total)}`);
+    return checkedShard(
+      wholeNumber(node),
+      wholeNumber(total),
+      `CI_NODE_INDEX=${JSON.stringify(node)} and CI_NODE_TOTAL=${JSON.stringify(total)}`,
+    );
   }
   return undefined;
 }

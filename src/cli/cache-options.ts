@@ -1,5 +1,5 @@
 /**
- * Where the layer-facts cache lives and how large it may grow (README.md "Cache"), read the same
+ * Where the layer-facts cache lives and how large it may grow (docs/cache.md), read the same
  * way by `scan` and by the `cache` command: `--cache-dir`, else OCI_SCAN_CACHE_DIR, else
  * `$XDG_CACHE_HOME/oci-scan`, else `~/.cache/oci-scan`.
  */
@@ -31,5 +31,8 @@ export function cacheDir(flag: string | undefined, env: NodeJS.ProcessEnv): stri
 
 /** The cache's configuration from `--cache-dir` and `--cache-max-size`. */
 export function cacheConfig(dirFlag: string | undefined, maxSize: string | undefined, env: NodeJS.ProcessEnv): CacheConfig {
-  return { dir: cacheDir(dirFlag, env), maxBytes: maxSize === undefined ? DEFAULT_CACHE_MAX_BYTES : parseSize(maxSize, '--cache-max-size') };
+  return {
+    dir: cacheDir(dirFlag, env),
+    maxBytes: maxSize === undefined ? DEFAULT_CACHE_MAX_BYTES : parseSize(maxSize, '--cache-max-size'),
+  };
 }

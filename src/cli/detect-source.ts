@@ -7,23 +7,15 @@
  * once for its member names (stopping at `manifest.json`). Only inputs that start like a path
  * are looked at: `alpine` stays a registry reference even when a directory of that name exists.
  */
-import { open, stat } from 'node:fs/promises';
-import { SNIFF_BYTES, sniffCompression } from '../layer/decompress.js';
+import { stat } from 'node:fs/promises';
+import { sniffFile } from '../layer/decompress.js';
 import { compressedMemberNames } from '../sources/stream-store.js';
 import { indexTar } from '../sources/tar-index.js';
 import { OciScanError } from '../errors.js';
 
 /** The member names of an archive file, plain or compressed. */
 async function memberNames(file: string): Promise<ReadonlySet<string>> {
-  const fh = await open(file, 'r');
-  const head = Buffer.alloc(SNIFF_BYTES);
-  let length: number;
-  try {
-    ({ bytesRead: length } = await fh.read(head, 0, head.length, 0));
-  } finally {
-    await fh.close();
-  }
-  const kind = sniffCompression(head.subarray(0, length));
+  const kind = await sniffFile(file);
   if (kind === 'none') return new Set((await indexTar(file, file)).keys());
   return compressedMemberNames(file, file, kind, (names) => names.has('manifest.json'));
 }
@@ -38,7 +30,13 @@ async function localForm(path: string, tag?: string): Promise<string | undefined
   const st = await stat(path).catch(() => undefined);
   if (!st) return undefined;
   const shown = looksLikePath(path) ? path : `./${path}`;
-  if (st.isDirectory()) return (await stat(`${path}/oci-layout`).then((s) => s.isFile(), () => false)) ? `oci:${shown}${tag !== undefined ? `:${tag}` : ''}` : undefined;
+  if (st.isDirectory())
+    return (await stat(`${path}/oci-layout`).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+      ? `oci:${shown}${tag !== undefined ? `:${tag}` : ''}`
+      : undefined;
   return st.isFile() ? shown : undefined;
 }
 
@@ -51,11 +49,15 @@ export async function localSourceHint(input: string): Promise<string | undefined
   if (/^(oci|oci-archive|docker-archive|docker):/.test(input)) return undefined;
   if (!looksLikePath(input)) {
     const form = await localForm(input);
-    return form ? `"${input}" is also ${form.startsWith('oci:') ? 'an OCI layout' : 'a file'} here, but a bare name is a registry reference: to scan the local one, run oci-scan ${form}` : undefined;
+    return form
+      ? `"${input}" is also ${form.startsWith('oci:') ? 'an OCI layout' : 'a file'} here, but a bare name is a registry reference: to scan the local one, run oci-scan ${form}`
+      : undefined;
   }
   const tagged = /^(.*[^/]):([\w][\w.-]{0,127})$/.exec(input);
   const form = tagged?.[1] !== undefined ? await localForm(tagged[1], tagged[2]) : undefined;
-  return form?.startsWith('oci:') ? `${tagged?.[1] ?? ''} is an OCI layout: to scan its tag ${tagged?.[2] ?? ''}, run oci-scan ${form}` : undefined;
+  return form?.startsWith('oci:')
+    ? `${tagged?.[1] ?? ''} is an OCI layout: to scan its tag ${tagged?.[2] ?? ''}, run oci-scan ${form}`
+    : undefined;
 }
 
 /** `input` with its transport (`docker-archive:./app.tar`), and the note that says so; `input` unchanged when it is no bare path on disk. */
@@ -63,21 +65,43 @@ export async function detectSource(input: string): Promise<{ readonly image: str
   if (!looksLikePath(input)) return { image: input };
   const st = await stat(input).catch((err: NodeJS.ErrnoException) => err);
   if (st instanceof Error) {
-    if (st.code === 'ENOENT') throw new OciScanError('SOURCE_NOT_FOUND', `${input} does not exist: give the path of an OCI layout directory or an image archive, or a registry reference without ./ or /`);
+    if (st.code === 'ENOENT')
+      throw new OciScanError(
+        'SOURCE_NOT_FOUND',
+        `${input} does not exist: give the path of an OCI layout directory or an image archive, or a registry reference without ./ or /`,
+      );
     return { image: input };
   }
-  const named = (transport: string, what: string): { image: string; note: string } => ({ image: `${transport}:${input}`, note: `${input} is ${what}: scanning ${transport}:${input}` });
+  const named = (transport: string, what: string): { image: string; note: string } => ({
+    image: `${transport}:${input}`,
+    note: `${input} is ${what}: scanning ${transport}:${input}`,
+  });
   if (st.isDirectory()) {
-    if (await stat(`${input}/oci-layout`).then((s) => s.isFile(), () => false)) return named('oci', 'an OCI layout');
-    throw new OciScanError('SOURCE_UNREADABLE', `${input} is a directory without an oci-layout file: give an OCI layout (oci:DIR), or a docker-archive:FILE / oci-archive:FILE`);
+    if (
+      await stat(`${input}/oci-layout`).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      return named('oci', 'an OCI layout');
+    throw new OciScanError(
+      'SOURCE_UNREADABLE',
+      `${input} is a directory without an oci-layout file: give an OCI layout (oci:DIR), or a docker-archive:FILE / oci-archive:FILE`,
+    );
   }
   let members: ReadonlySet<string>;
   try {
     members = await memberNames(input);
   } catch {
-    throw new OciScanError('SOURCE_UNREADABLE', `${input} is not a tar archive (plain, gzip, zstd, xz or bzip2) oci-scan can recognise: name its transport, docker-archive:${input} or oci-archive:${input}`);
+    throw new OciScanError(
+      'SOURCE_UNREADABLE',
+      `${input} is not a tar archive (plain, gzip, zstd, xz or bzip2) oci-scan can recognise: name its transport, docker-archive:${input} or oci-archive:${input}`,
+    );
   }
   if (members.has('manifest.json')) return named('docker-archive', 'a docker archive');
   if (members.has('oci-layout') && members.has('index.json')) return named('oci-archive', 'an OCI archive');
-  throw new OciScanError('SOURCE_UNREADABLE', `${input} is a tar archive with neither manifest.json (docker archive) nor oci-layout and index.json (OCI archive): is it an image archive?`);
+  throw new OciScanError(
+    'SOURCE_UNREADABLE',
+    `${input} is a tar archive with neither manifest.json (docker archive) nor oci-layout and index.json (OCI archive): is it an image archive?`,
+  );
 }

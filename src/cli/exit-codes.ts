@@ -1,17 +1,14 @@
 /**
- * The exit-code policy of the CLI, all of it (README.md "Exit codes", docs/errors.md): an error
- * code → its exit status; the highest severity among the results → its code, which the
+ * The exit-code policy of the CLI (docs/errors.md "Exit codes"): a thrown value → its exit
+ * status (an error code's own is `exitCodeFor` in src/errors.ts); the highest severity among the results → its code, which the
  * `*_EXIT_CODE` variables of the original tool override; the failure threshold of `--fail-on`
  * and `--exit-code`; and a run of several images → one code.
  */
 import { SEVERITY_ORDER, type Severity } from '../checks/types.js';
-import { OciScanError, type ErrorCode } from '../errors.js';
+import { exitCodeFor, INTERNAL_ERROR_EXIT, OciScanError } from '../errors.js';
 
 /** Default code per highest severity. */
 export const DEFAULT_SEVERITY_CODES: Readonly<Record<Severity, number>> = { Informational: 0, Low: 15, Medium: 14, High: 13, Critical: 12 };
-
-/** The exit status of a failure that is a bug in oci-scan (not an OciScanError). */
-export const INTERNAL_ERROR_EXIT = 1;
 
 const VARIABLES: Readonly<Record<Severity, string>> = {
   Informational: 'INFORMATIONAL_EXIT_CODE',
@@ -20,39 +17,6 @@ const VARIABLES: Readonly<Record<Severity, string>> = {
   High: 'HIGH_EXIT_CODE',
   Critical: 'CRITICAL_EXIT_CODE',
 };
-
-/** The process exit code for an error code. */
-export function exitCodeFor(code: ErrorCode): number {
-  switch (code) {
-    case 'USAGE':
-      return 2;
-    case 'INVALID_REFERENCE':
-    case 'SOURCE_NOT_FOUND':
-    case 'SOURCE_UNREADABLE':
-    case 'IMAGE_NOT_FOUND':
-    case 'AUTH_FAILED':
-    case 'NETWORK':
-    case 'TIMEOUT':
-    case 'REGISTRY_ERROR':
-    case 'DIGEST_MISMATCH':
-    case 'LAYER_CORRUPT':
-    case 'LAYER_TOO_LARGE':
-      return 20;
-    case 'INVALID_MANIFEST':
-    case 'INVALID_CONFIG':
-    case 'UNSUPPORTED_MEDIA_TYPE':
-    case 'NO_MATCHING_PLATFORM':
-      return 21;
-    case 'NO_IMAGE':
-      return 22;
-    case 'REPORT_WRITE':
-      return 23;
-    case 'INTERRUPTED':
-      return 130;
-    case 'INTERNAL':
-      return INTERNAL_ERROR_EXIT;
-  }
-}
 
 /** The exit code of any thrown value: an OciScanError's, else 1 (a bug). */
 export function exitCodeOfError(err: unknown): number {
@@ -80,7 +44,12 @@ export function severityCodes(env: Readonly<Record<string, string | undefined>>)
  * set to anything, 0 included) must not hide it; otherwise the code of the highest severity
  * over every image scanned.
  */
-export function runExitCode(failures: readonly unknown[], highest: Severity, codes: Readonly<Record<Severity, number>>, threshold?: FailThreshold): number {
+export function runExitCode(
+  failures: readonly unknown[],
+  highest: Severity,
+  codes: Readonly<Record<Severity, number>>,
+  threshold?: FailThreshold,
+): number {
   const [first] = failures;
   if (failures.length > 0) return exitCodeOfError(first);
   if (!threshold) return codes[highest];
@@ -116,9 +85,14 @@ export function meetsThreshold(highest: Severity, failOn: FailOn): boolean {
 export function failThreshold(failOn: string | undefined, exitCode: string | number | undefined): FailThreshold | undefined {
   if (failOn === undefined && exitCode === undefined) return undefined;
   const level = failOn === undefined ? 'Low' : FAIL_ON_VALUES.find((v) => v.toLowerCase() === failOn.trim().toLowerCase());
-  if (level === undefined) throw new OciScanError('USAGE', `--fail-on ${JSON.stringify(failOn)} is not a severity: use ${FAIL_ON_VALUES.join(', ')}`);
+  if (level === undefined)
+    throw new OciScanError('USAGE', `--fail-on ${JSON.stringify(failOn)} is not a severity: use ${FAIL_ON_VALUES.join(', ')}`);
   if (exitCode === undefined) return { failOn: level };
   const text = String(exitCode).trim();
-  if (!/^\d{1,3}$/.test(text) || Number(text) > 255) throw new OciScanError('USAGE', `--exit-code ${JSON.stringify(String(exitCode))} is not an exit code: use a whole number from 0 to 255`);
+  if (!/^\d{1,3}$/.test(text) || Number(text) > 255)
+    throw new OciScanError(
+      'USAGE',
+      `--exit-code ${JSON.stringify(String(exitCode))} is not an exit code: use a whole number from 0 to 255`,
+    );
   return { failOn: level, exitCode: Number(text) };
 }

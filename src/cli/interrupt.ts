@@ -1,5 +1,5 @@
 /**
- * Stopping a run (README.md, "Exit codes"): SIGINT, SIGTERM and `--timeout` abort the scan's
+ * Stopping a run (docs/errors.md, "Exit codes"): SIGINT, SIGTERM and `--timeout` abort the scan's
  * AbortSignal; the run then has a short grace period to stop its downloads and remove its
  * temporary files, after which the CLI exits whether or not every step noticed.
  */
@@ -25,7 +25,13 @@ export async function untilStopped<T>(work: Promise<T>, signal: AbortSignal, gra
     if (!signal.aborted) throw err;
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([work.then(() => undefined, () => undefined), grace]);
+    await Promise.race([
+      work.then(
+        () => undefined,
+        () => undefined,
+      ),
+      grace,
+    ]);
     clearTimeout(timer);
     throw signal.reason;
   } finally {

@@ -51,9 +51,18 @@ const LEVEL_WORDS: Readonly<Record<number, string>> = { 10: 'trace', 20: 'debug'
 
 /** A field's value in a human line: strings as they are, the rest as JSON; controls escaped (as in the JSON line). */
 function fieldText(value: unknown): string {
-  const text = typeof value === 'string' ? value : Array.isArray(value) && value.every((v) => typeof v === 'string') ? value.join(', ') : JSON.stringify(value);
-  // eslint-disable-next-line no-control-regex -- the controls are what is escaped
-  return (text ?? '').replace(/[\u0000-\u001f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const text =
+    typeof value === 'string'
+      ? value
+      : Array.isArray(value) && value.every((v) => typeof v === 'string')
+        ? value.join(', ')
+        : JSON.stringify(value);
+  return (
+    (text ?? '')
+      // eslint-disable-next-line no-control-regex -- the controls are what is escaped
+      .replace(/[\u0000-\u001f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+      .replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  );
 }
 
 /**
@@ -78,7 +87,12 @@ export function humanLogLine(line: string): string {
  * readable line each. `beforeWrite` runs before each line: the progress display erases itself
  * there, so that a log line never lands on it.
  */
-export function createLogger(level: LevelWithSilent, destination: NodeJS.WritableStream | number = 2, beforeWrite?: () => void, format: LogFormat = 'json'): Logger {
+export function createLogger(
+  level: LevelWithSilent,
+  destination: NodeJS.WritableStream | number = 2,
+  beforeWrite?: () => void,
+  format: LogFormat = 'json',
+): Logger {
   const dest = typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination;
   const guarded =
     beforeWrite || format === 'human'

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `oci-scan` executable (README.md "Usage"): runs the command line and exits with its code. */
+/** The `oci-scan` executable (docs/usage.md): runs the command line and exits with its code. */
 import { hideBin } from 'yargs/helpers';
 import { main } from './run.js';
 

@@ -1,7 +1,7 @@
 /**
- * Option values every command reads the same way (README.md "Usage"): sizes, timeouts,
- * registry mirrors, colour, boolean environment variables, and the registry options built
- * from them.
+ * Option values every command reads the same way (docs/usage.md "Options"): sizes, timeouts,
+ * repeatable options, registry mirrors, colour, boolean environment variables, and the
+ * registry options built from them.
  */
 import type { Argv } from 'yargs';
 import { OciScanError } from '../errors.js';
@@ -10,7 +10,8 @@ import type { RegistryOptions } from '../registry/options.js';
 /** Parses `1g`, `512m`, `1048576` into bytes. */
 export function parseSize(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
-  if (!m) throw new OciScanError('USAGE', `${flag} ${JSON.stringify(text)} is not a size: use bytes or a number with k, m, g or t (e.g. 8g)`);
+  if (!m)
+    throw new OciScanError('USAGE', `${flag} ${JSON.stringify(text)} is not a size: use bytes or a number with k, m, g or t (e.g. 8g)`);
   const power = ['', 'k', 'm', 'g', 't'].indexOf((m[2] ?? '').toLowerCase());
   return Math.floor(Number(m[1]) * 1024 ** power);
 }
@@ -18,7 +19,11 @@ export function parseSize(text: string, flag: string): number {
 /** A `--timeout` value in seconds (0 for none): `90`, `90s`, `10m`, `1h`, `1.5h`; USAGE quoting the text otherwise. */
 export function parseTimeout(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([smh]?)$/i.exec(text.trim());
-  if (!m) throw new OciScanError('USAGE', `--timeout ${JSON.stringify(text)} is not a duration: use seconds or a number with s, m or h (e.g. 90s, 10m, 1h; 0 for no limit)`);
+  if (!m)
+    throw new OciScanError(
+      'USAGE',
+      `--timeout ${JSON.stringify(text)} is not a duration: use seconds or a number with s, m or h (e.g. 90s, 10m, 1h; 0 for no limit)`,
+    );
   const unit = { '': 1, s: 1, m: 60, h: 3600 }[(m[2] ?? '').toLowerCase()] ?? 1;
   return Number(m[1]) * unit;
 }
@@ -38,6 +43,11 @@ export function parseMirrors(values: readonly string[]): Record<string, string> 
   return out;
 }
 
+/** The values of a repeatable option (yargs gives a string for one, an array for several). */
+export function repeated(value: string | readonly string[] | undefined): string[] {
+  return value === undefined ? [] : typeof value === 'string' ? [value] : value.map(String);
+}
+
 /** Whether to colour stdout: `--color`/`--no-color`, else NO_COLOR / FORCE_COLOR, else whether stdout is a terminal. */
 export function wantColour(option: boolean | undefined, env: NodeJS.ProcessEnv): boolean {
   if (option !== undefined) return option;
@@ -53,7 +63,10 @@ export function truthy(value: string | undefined): boolean {
 }
 
 /** The registry options of a run from the registry flags and the environment. */
-export function registryOptions(flags: { readonly insecureRegistries: readonly string[]; readonly mirrors: readonly string[]; readonly caFile: string | undefined }, env: NodeJS.ProcessEnv): RegistryOptions {
+export function registryOptions(
+  flags: { readonly insecureRegistries: readonly string[]; readonly mirrors: readonly string[]; readonly caFile: string | undefined },
+  env: NodeJS.ProcessEnv,
+): RegistryOptions {
   return {
     insecureRegistries: flags.insecureRegistries,
     mirrors: parseMirrors(flags.mirrors),
@@ -67,7 +80,11 @@ export function registryOptions(flags: { readonly insecureRegistries: readonly s
  * refused, no exit, and a parse failure recorded through `onError` (thrown by the caller as
  * USAGE) instead of printed; a missing value reads `--NAME needs a value`.
  */
-export function strictParser<T>(parser: Argv<T>, onError: (message: string) => void, argv: readonly string[] = []): Argv<T & { help: boolean | undefined }> {
+export function strictParser<T>(
+  parser: Argv<T>,
+  onError: (message: string) => void,
+  argv: readonly string[] = [],
+): Argv<T & { help: boolean | undefined }> {
   return parser
     .option('help', { alias: 'h', type: 'boolean' })
     .strictOptions()
@@ -86,7 +103,8 @@ function distance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const next = [i];
-    for (let j = 1; j <= b.length; j++) next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    for (let j = 1; j <= b.length; j++)
+      next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)));
     row = next;
   }
   return row[b.length] ?? 0;
@@ -107,7 +125,10 @@ export function unknownOptionMessage(message: string, known: readonly string[], 
   const name = !typed(parsed) && typed(`no-${parsed}`) ? `no-${parsed}` : parsed;
   const options = known.filter((k) => k.length > 1 && !/[A-Z]/.test(k) && k !== '$0');
   const best = options.map((k) => ({ k, d: distance(name, k) })).sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))[0];
-  const near = best && (best.d <= Math.max(2, Math.floor(name.length / 4)) || best.k.startsWith(name) || name.startsWith(best.k)) ? `: did you mean --${best.k}?` : '';
+  const near =
+    best && (best.d <= Math.max(2, Math.floor(name.length / 4)) || best.k.startsWith(name) || name.startsWith(best.k))
+      ? `: did you mean --${best.k}?`
+      : '';
   const dashes = name.length === 1 ? '-' : '--';
   return `unknown option ${dashes}${name}${near}${names.length > 1 ? ` (and ${names.length - 1} more unknown)` : ''}`;
 }

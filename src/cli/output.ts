@@ -39,7 +39,10 @@ export function describeFailure(err: unknown): ScanFailure {
     return { code: err.code, message: err.setting ? `${message}${SETTING_HINTS[err.setting]}` : message };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { code: 'INTERNAL', message: `internal error: ${message.replace(/\s*\n\s*/g, ' ')} (a bug in oci-scan; run with --log-level debug and report it)` };
+  return {
+    code: 'INTERNAL',
+    message: `internal error: ${message.replace(/\s*\n\s*/g, ' ')} (a bug in oci-scan; run with --log-level debug and report it)`,
+  };
 }
 
 /**
@@ -63,7 +66,16 @@ export function emit(stream: NodeJS.WriteStream, text: string): Promise<void> {
   if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
   guard?.();
   return new Promise((resolve, reject) => {
-    stream.write(text, (err) => (err ? reject(new OciScanError('REPORT_WRITE', `cannot write to ${stream === process.stdout ? 'stdout' : 'stderr'}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)) : resolve()));
+    stream.write(text, (err) =>
+      err
+        ? reject(
+            new OciScanError(
+              'REPORT_WRITE',
+              `cannot write to ${stream === process.stdout ? 'stdout' : 'stderr'}: ${(err as NodeJS.ErrnoException).code ?? err.message}`,
+            ),
+          )
+        : resolve(),
+    );
   });
 }
 

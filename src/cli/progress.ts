@@ -1,5 +1,5 @@
 /**
- * Download progress on stderr (README.md "Progress"). On a terminal: per image a line with the
+ * Download progress on stderr (docs/usage.md "Progress"). On a terminal: per image a line with the
  * whole image (layers done of all, bytes of its total, time since it started), then one line per
  * layer being read (image, layer, bytes of total, speed), redrawn at most 10 times a second and erased
  * before any other line is written — `beforeOutput()` is called by every writer of the CLI
@@ -90,7 +90,9 @@ function ttyReporter(sink: ProgressSink): ProgressReporter {
       const layers = [...active.values()].filter((l) => l.image === image);
       if (layers.length === 0) continue;
       const of = totals.size > 0 ? ` of ${mib(totals.size)}` : '';
-      lines.push(`${escapeForTerminal(image)}: ${totals.done}/${totals.total || '?'} layers, ${mib(totals.read)}${of}, ${elapsed(now - totals.started)}`);
+      lines.push(
+        `${escapeForTerminal(image)}: ${totals.done}/${totals.total || '?'} layers, ${mib(totals.read)}${of}, ${elapsed(now - totals.started)}`,
+      );
       for (const l of layers) lines.push(`  ${short(l.digest)}: ${mib(l.read)} of ${mib(l.size)}${speed(l.read, now - l.started)}`);
     }
     if (lines.length === 0) return;

@@ -1,5 +1,5 @@
 /**
- * One run of the CLI around whatever command it is (README.md "Exit codes"): SIGINT, SIGTERM
+ * One run of the CLI around whatever command it is (docs/errors.md "Exit codes"): SIGINT, SIGTERM
  * and `--timeout` abort the command's signal, temporary files go whatever ends the process,
  * and every failure becomes one line on stderr and an exit code. The only module besides the
  * bin that decides how the process ends.
@@ -41,7 +41,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     logger = createLogger(invocation.logLevel, 2, beforeOutput, invocation.logFormat ?? 'human');
     if (invocation.timeoutSeconds > 0) {
       const seconds = invocation.timeoutSeconds;
-      timer = setTimeout(() => controller.abort(new OciScanError('TIMEOUT', `the scan did not finish within ${seconds} s (--timeout): no report written; raise --timeout or check the registry's speed`)), seconds * 1000);
+      timer = setTimeout(
+        () =>
+          controller.abort(
+            new OciScanError(
+              'TIMEOUT',
+              `the scan did not finish within ${seconds} s (--timeout): no report written; raise --timeout or check the registry's speed`,
+            ),
+          ),
+        seconds * 1000,
+      );
       timer.unref();
     }
     const context: RunContext = {

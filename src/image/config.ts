@@ -89,7 +89,13 @@ export const OCI_IMAGE_SHAPE = Go.struct('v1.Image', [
   ['-os.version', Go.string],
   ['-os.features', stringSlice],
   ['config', OCI_RUNTIME_CONFIG],
-  ['rootfs', Go.struct('v1.RootFS', [['type', Go.string], ['diff_ids', stringSlice]])],
+  [
+    'rootfs',
+    Go.struct('v1.RootFS', [
+      ['type', Go.string],
+      ['diff_ids', stringSlice],
+    ]),
+  ],
   ['history', Go.slice(OCI_HISTORY)],
 ]);
 
@@ -161,7 +167,15 @@ export const DOCKER_IMAGE_SHAPE = Go.struct('image.Image', [
   ['os', Go.string],
   ['-Size', Go.int64],
   ['-parent', Go.string],
-  ['rootfs', Go.pointer(Go.struct('image.RootFS', [['type', Go.string], ['diff_ids', stringSlice]]))],
+  [
+    'rootfs',
+    Go.pointer(
+      Go.struct('image.RootFS', [
+        ['type', Go.string],
+        ['diff_ids', stringSlice],
+      ]),
+    ),
+  ],
   ['history', Go.slice(DOCKER_HISTORY)],
   ['-os.version', Go.string],
   ['-os.features', stringSlice],
@@ -239,12 +253,15 @@ export function parseConfig(bytes: Uint8Array | string, what: string): ImageConf
   const views = configViews(doc);
   const accepted = [views.docker, views.oci].filter((v): v is ImageConfig => v !== undefined);
   const config = unionConfig(accepted);
-  if (config === undefined) throw new OciScanError('INVALID_CONFIG', `${what} is invalid: ${goRefusal(doc, OCI_IMAGE_SHAPE)}; no container runtime would read it`);
+  if (config === undefined)
+    throw new OciScanError('INVALID_CONFIG', `${what} is invalid: ${goRefusal(doc, OCI_IMAGE_SHAPE)}; no container runtime would read it`);
   return config;
 }
 
 /** The platform a config declares (`os`, `architecture`, `variant`), if it declares one. */
 export function platformOfConfig(config: ImageConfig): Platform | undefined {
   if (!config.os || !config.architecture) return undefined;
-  return config.variant ? { os: config.os, architecture: config.architecture, variant: config.variant } : { os: config.os, architecture: config.architecture };
+  return config.variant
+    ? { os: config.os, architecture: config.architecture, variant: config.variant }
+    : { os: config.os, architecture: config.architecture };
 }

@@ -355,7 +355,19 @@ function unquote(buf: Buffer, start: number, end: number): string {
           } else parts.push(REPLACEMENT);
         } else parts.push(String.fromCharCode(r));
       } else {
-        parts.push(e === 0x62 ? '\b' : e === 0x66 ? '\f' : e === 0x6e ? '\n' : e === 0x72 ? '\r' : e === 0x74 ? '\t' : String.fromCharCode(e as number));
+        parts.push(
+          e === 0x62
+            ? '\b'
+            : e === 0x66
+              ? '\f'
+              : e === 0x6e
+                ? '\n'
+                : e === 0x72
+                  ? '\r'
+                  : e === 0x74
+                    ? '\t'
+                    : String.fromCharCode(e as number),
+        );
         i += 2;
       }
       run = i;
@@ -438,7 +450,9 @@ export const Go = {
   pointer: (element: Shape): Shape => ({ kind: 'pointer', element }),
   /** A struct from [json name, shape] pairs, in Go field order; `-name` marks a field the result leaves out. */
   struct(name: string, fields: ReadonlyArray<readonly [string, Shape]>): StructShape {
-    const list: GoField[] = fields.map(([tag, shape]) => (tag.startsWith('-') ? { name: tag.slice(1), shape, keep: false } : { name: tag, shape, keep: true }));
+    const list: GoField[] = fields.map(([tag, shape]) =>
+      tag.startsWith('-') ? { name: tag.slice(1), shape, keep: false } : { name: tag, shape, keep: true },
+    );
     const byName = new Map<string, GoField>();
     for (const f of list) {
       if (byName.has(f.name)) throw new Error(`struct ${name} names ${f.name} twice`);
@@ -636,7 +650,8 @@ class Decoder {
         return v;
       case 'time':
         if (v === null) return current;
-        if (typeof v !== 'string' || !isGoRfc3339(v)) return this.error(v, shape, `parsing time ${typeof v === 'string' ? JSON.stringify(v) : kindOf(v)} as RFC 3339 failed`);
+        if (typeof v !== 'string' || !isGoRfc3339(v))
+          return this.error(v, shape, `parsing time ${typeof v === 'string' ? JSON.stringify(v) : kindOf(v)} as RFC 3339 failed`);
         return v;
       case 'any':
         return v === null ? null : this.any(v);

@@ -4,7 +4,7 @@
  */
 import { OciScanError } from '../errors.js';
 import { fieldFor, Go, GoJsonError, GoObject, goRefusal, parseGoJson, tryDecodeGo, type GoValue, type Shape } from './go-json.js';
-import { compileWire, type WireValidator } from './wire.js';
+import { compileWire, type WireValidator } from '../schema/wire.js';
 
 /** Media types oci-scan understands. */
 export const MediaType = {
@@ -23,7 +23,9 @@ export const MediaType = {
 } as const;
 
 /** The `Accept` header for manifest requests: every manifest and index type oci-scan reads. */
-export const MANIFEST_ACCEPT = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList].join(', ');
+export const MANIFEST_ACCEPT = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList].join(
+  ', ',
+);
 
 /** A content descriptor. */
 export interface Descriptor {
@@ -247,14 +249,18 @@ export function manifestViews(doc: GoValue, type: 'oci' | 'docker'): ManifestVie
   const oci = tryDecodeGo<ManifestView>(doc, OCI_MANIFEST_SHAPE);
   const unambiguous = setsOther(doc, CIMAGE_DETECTED_FIELDS, ['config', 'layers']) === false;
   if (type === 'oci') {
-    const dist = setsOther(doc, DISTRIBUTION_MANIFEST_UNKNOWN, []) === false ? tryDecodeGo<ManifestView>(doc, DISTRIBUTION_OCI_MANIFEST_SHAPE) : undefined;
+    const dist =
+      setsOther(doc, DISTRIBUTION_MANIFEST_UNKNOWN, []) === false
+        ? tryDecodeGo<ManifestView>(doc, DISTRIBUTION_OCI_MANIFEST_SHAPE)
+        : undefined;
     const docker = dist && (dist.mediaType === '' || dist.mediaType === MediaType.ociManifest) ? dist : undefined;
     return { oci, docker, cimage: oci && unambiguous ? oci : undefined };
   }
   const dist = tryDecodeGo<ManifestView>(doc, DISTRIBUTION_SCHEMA2_MANIFEST_SHAPE);
   const docker = dist && dist.mediaType === MediaType.dockerManifest ? dist : undefined;
   const s2 = tryDecodeGo<ManifestView>(doc, CIMAGE_SCHEMA2_SHAPE);
-  const supported = s2 !== undefined && SCHEMA2_SUPPORTED.has(s2.mediaType ?? '') && (s2.layers ?? []).every((l) => SCHEMA2_SUPPORTED.has(l.mediaType));
+  const supported =
+    s2 !== undefined && SCHEMA2_SUPPORTED.has(s2.mediaType ?? '') && (s2.layers ?? []).every((l) => SCHEMA2_SUPPORTED.has(l.mediaType));
   return { oci, docker, cimage: supported && unambiguous ? s2 : undefined };
 }
 
@@ -273,10 +279,18 @@ export function indexViews(doc: GoValue, type: 'oci' | 'docker'): IndexViews {
   const oci = tryDecodeGo<IndexView>(doc, OCI_INDEX_SHAPE);
   const unambiguous = setsOther(doc, CIMAGE_DETECTED_FIELDS, ['manifests']) === false;
   if (type === 'oci') {
-    const dist = setsOther(doc, DISTRIBUTION_INDEX_UNKNOWN, []) === false ? tryDecodeGo<IndexView>(doc, DISTRIBUTION_LIST_SHAPE) : undefined;
+    const dist =
+      setsOther(doc, DISTRIBUTION_INDEX_UNKNOWN, []) === false ? tryDecodeGo<IndexView>(doc, DISTRIBUTION_LIST_SHAPE) : undefined;
     const docker = dist && (dist.mediaType === '' || dist.mediaType === MediaType.ociIndex) ? dist : undefined;
     // OCI1IndexFromManifest decodes into an index it filled first.
-    const cimage = unambiguous ? tryDecodeGo<IndexView>(doc, OCI_INDEX_SHAPE, { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: 'empty slice', annotations: 'empty map' }) : undefined;
+    const cimage = unambiguous
+      ? tryDecodeGo<IndexView>(doc, OCI_INDEX_SHAPE, {
+          schemaVersion: 2,
+          mediaType: MediaType.ociIndex,
+          manifests: 'empty slice',
+          annotations: 'empty map',
+        })
+      : undefined;
     return { oci, docker, cimage };
   }
   const dist = tryDecodeGo<IndexView>(doc, DISTRIBUTION_LIST_SHAPE);
@@ -364,12 +378,20 @@ export function parseManifestDocument(bytes: Uint8Array, mediaType: string | und
     doc = parseGoJson(bytes);
   } catch (err) {
     if (!(err instanceof GoJsonError)) throw err;
-    throw new OciScanError('INVALID_MANIFEST', `${what} is not valid JSON (${err.message}): the image is damaged or not an OCI/Docker image`);
+    throw new OciScanError(
+      'INVALID_MANIFEST',
+      `${what} is not valid JSON (${err.message}): the image is damaged or not an OCI/Docker image`,
+    );
   }
   const peek = peekDocument(doc);
-  const type = (mediaType && mediaType !== 'application/json' && mediaType !== 'application/octet-stream' ? mediaType : undefined) ?? (peek.mediaType || undefined);
+  const type =
+    (mediaType && mediaType !== 'application/json' && mediaType !== 'application/octet-stream' ? mediaType : undefined) ??
+    (peek.mediaType || undefined);
   if (peek.schemaVersion === 1 || type === MediaType.dockerSchema1 || type === MediaType.dockerSchema1Signed) {
-    throw new OciScanError('INVALID_MANIFEST', `${what} is a Docker schema 1 manifest, which is deprecated and not supported: push the image again with a current Docker/Buildah/skopeo (schema 2 or OCI)`);
+    throw new OciScanError(
+      'INVALID_MANIFEST',
+      `${what} is a Docker schema 1 manifest, which is deprecated and not supported: push the image again with a current Docker/Buildah/skopeo (schema 2 or OCI)`,
+    );
   }
   if (isIndexMediaType(type) || (type === undefined && peek.manifests)) {
     return { kind: 'index', index: readIndex(doc, type === MediaType.dockerManifestList ? 'docker' : 'oci', what) };
@@ -401,7 +423,11 @@ export function parseLayoutIndex(bytes: Uint8Array, what: string): ImageIndex {
     throw new OciScanError('INVALID_MANIFEST', `${what} is not valid JSON (${err.message}): the layout is damaged`);
   }
   const view = tryDecodeGo<IndexView>(doc, OCI_INDEX_SHAPE);
-  if (view === undefined) throw new OciScanError('INVALID_MANIFEST', `${what} is invalid: ${goRefusal(doc, OCI_INDEX_SHAPE) ?? 'refused'}; no container runtime would read it`);
+  if (view === undefined)
+    throw new OciScanError(
+      'INVALID_MANIFEST',
+      `${what} is invalid: ${goRefusal(doc, OCI_INDEX_SHAPE) ?? 'refused'}; no container runtime would read it`,
+    );
   return checked({ ...view, manifests: view.manifests ?? [] }, validateIndex, what);
 }
 
@@ -428,7 +454,11 @@ function peekDocument(doc: GoValue): { schemaVersion: number; mediaType: string;
 function readManifest(doc: GoValue, type: 'oci' | 'docker', what: string): ImageManifest {
   const views = manifestViews(doc, type);
   const view = views.oci ?? views.docker ?? views.cimage;
-  if (view === undefined) throw new OciScanError('INVALID_MANIFEST', `${what} is invalid: ${goRefusal(doc, type === 'docker' ? CIMAGE_SCHEMA2_SHAPE : OCI_MANIFEST_SHAPE) ?? 'refused'}; no container runtime would read it`);
+  if (view === undefined)
+    throw new OciScanError(
+      'INVALID_MANIFEST',
+      `${what} is invalid: ${goRefusal(doc, type === 'docker' ? CIMAGE_SCHEMA2_SHAPE : OCI_MANIFEST_SHAPE) ?? 'refused'}; no container runtime would read it`,
+    );
   // OCI 1.1's artifactType is not in the structs Debian ships; read it as a newer image-spec would.
   const artifactType = doc instanceof GoObject ? peekDocument(doc).artifactType : '';
   const manifest = { ...view, layers: view.layers ?? [], ...(artifactType ? { artifactType } : {}) };
@@ -440,9 +470,15 @@ function readIndex(doc: GoValue, type: 'oci' | 'docker', what: string): ImageInd
   const views = indexViews(doc, type);
   const readings = [views.oci, views.docker, views.cimage].filter((v): v is ImageIndex => v !== undefined);
   const [view, ...others] = readings;
-  if (view === undefined) throw new OciScanError('INVALID_MANIFEST', `${what} is invalid: ${goRefusal(doc, type === 'docker' ? CIMAGE_SCHEMA2_LIST_SHAPE : OCI_INDEX_SHAPE) ?? 'refused'}; no container runtime would read it`);
+  if (view === undefined)
+    throw new OciScanError(
+      'INVALID_MANIFEST',
+      `${what} is invalid: ${goRefusal(doc, type === 'docker' ? CIMAGE_SCHEMA2_LIST_SHAPE : OCI_INDEX_SHAPE) ?? 'refused'}; no container runtime would read it`,
+    );
   const index: ImageIndex = { ...view, manifests: view.manifests ?? [] };
-  const differ = others.map((o) => o.manifests ?? []).filter((m) => m.some((d, i) => !samePlatform(d.platform, index.manifests[i]?.platform)));
+  const differ = others
+    .map((o) => o.manifests ?? [])
+    .filter((m) => m.some((d, i) => !samePlatform(d.platform, index.manifests[i]?.platform)));
   return checked(differ.length > 0 ? { ...index, readings: differ } : index, validateIndex, what);
 }
 
@@ -453,7 +489,10 @@ function samePlatform(a: Descriptor['platform'], b: Descriptor['platform']): boo
 function checked<T>(doc: T, validate: WireValidator<T>, what: string): T {
   if (!validate(doc)) {
     const first = validate.errors?.[0];
-    throw new OciScanError('INVALID_MANIFEST', `${what} is invalid: ${first ? `${first.instancePath || '/'} ${first.message ?? 'is invalid'}` : 'does not match the schema'}`);
+    throw new OciScanError(
+      'INVALID_MANIFEST',
+      `${what} is invalid: ${first ? `${first.instancePath || '/'} ${first.message ?? 'is invalid'}` : 'does not match the schema'}`,
+    );
   }
   return doc;
 }
@@ -493,7 +532,7 @@ const isImageLayer = (mediaType: string): boolean => layerKind(mediaType) !== 'u
  * The type of the OCI artifact a manifest describes, or undefined for a container image. A
  * manifest whose config is an image config and whose layers are all filesystem layers is an
  * image, even with an `artifactType`: containerd, podman and Docker pull and run it as one
- * (docs/reports.md, "artifactType"), so refusing it would pass it unchecked. Anything else is an
+ * (docs/reports.md, "Scan document"), so refusing it would pass it unchecked. Anything else is an
  * artifact (OCI image spec v1.1 "Guidelines for artifact usage": ORAS files, Helm charts, cosign
  * signatures, in-toto/SBOM attestations), told by its `artifactType`, a config that is not an
  * image config (`application/vnd.oci.empty.v1+json`, Helm's `…helm.config.v1+json`), or layers
@@ -509,5 +548,8 @@ export function artifactTypeOf(manifest: ImageManifest): string | undefined {
 
 /** The one-line refusal of an artifact. */
 function notAnImage(what: string, artifactType: string): OciScanError {
-  return new OciScanError('UNSUPPORTED_MEDIA_TYPE', `${what} is an OCI artifact of type ${artifactType}, not a container image: oci-scan scans container images; give the reference of the image itself`);
+  return new OciScanError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    `${what} is an OCI artifact of type ${artifactType}, not a container image: oci-scan scans container images; give the reference of the image itself`,
+  );
 }

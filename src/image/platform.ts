@@ -23,7 +23,11 @@ export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' }
 export function parsePlatform(text: string): Platform {
   const parts = text.split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9._-]+$/i.test(p))) {
-    throw new OciScanError('USAGE', `platform ${JSON.stringify(text)} is not os/arch[/variant] (e.g. linux/amd64, linux/arm64, linux/arm/v7) or "all"`, { setting: 'platform' });
+    throw new OciScanError(
+      'USAGE',
+      `platform ${JSON.stringify(text)} is not os/arch[/variant] (e.g. linux/amd64, linux/arm64, linux/arm/v7) or "all"`,
+      { setting: 'platform' },
+    );
   }
   const [os = '', architecture = '', variant] = parts;
   return variant ? { os, architecture, variant } : { os, architecture };
@@ -184,10 +188,12 @@ function asPlatform(d: Descriptor): Platform | undefined {
  */
 export function indexCandidates(manifests: readonly Descriptor[], wanted: Platform | 'all'): IndexCandidate[] {
   if (wanted === 'all') {
-    return manifests.filter((d) => !isUnknownPlatform(d)).map((d) => {
-      const platform = asPlatform(d);
-      return platform ? { descriptor: d, platform } : { descriptor: d };
-    });
+    return manifests
+      .filter((d) => !isUnknownPlatform(d))
+      .map((d) => {
+        const platform = asPlatform(d);
+        return platform ? { descriptor: d, platform } : { descriptor: d };
+      });
   }
   const ranked: Array<IndexCandidate & { platform: Platform; rank: number }> = [];
   const unplatformed: IndexCandidate[] = [];
@@ -216,7 +222,11 @@ export function indexCandidates(manifests: readonly Descriptor[], wanted: Platfo
  * each — else the index is refused: oci-scan cannot scan the image one runtime runs and pass
  * the one another runs (docs/architecture.md "Reading JSON as the runtimes do").
  */
-export function candidatesAcrossReadings(readings: ReadonlyArray<readonly Descriptor[]>, wanted: Platform | 'all', what: string): IndexCandidate[] {
+export function candidatesAcrossReadings(
+  readings: ReadonlyArray<readonly Descriptor[]>,
+  wanted: Platform | 'all',
+  what: string,
+): IndexCandidate[] {
   const [primary = [], ...others] = readings;
   const mine = indexCandidates(primary, wanted);
   if (others.length === 0) return mine;
@@ -229,12 +239,17 @@ export function candidatesAcrossReadings(readings: ReadonlyArray<readonly Descri
     return [...mine, ...extra.flatMap((at) => (primary[at] ? [{ descriptor: primary[at] }] : []))];
   }
   const running = all.filter((p) => p.length > 0);
-  const key = (p: ReadonlyArray<{ at: number; platformed: boolean }>): string => p.map((x) => `${x.at}${x.platformed ? 'p' : ''}`).join(',');
+  const key = (p: ReadonlyArray<{ at: number; platformed: boolean }>): string =>
+    p.map((x) => `${x.at}${x.platformed ? 'p' : ''}`).join(',');
   const [first] = running;
-  if (first === undefined || running.every((p) => key(p) === key(first))) return mine.length > 0 ? mine : candidatesAt(primary, first ?? []);
+  if (first === undefined || running.every((p) => key(p) === key(first)))
+    return mine.length > 0 ? mine : candidatesAt(primary, first ?? []);
   const [head] = first;
   if (head !== undefined && running.every((p) => p[0]?.at === head.at && p[0].platformed)) return candidatesAt(primary, [head]);
-  throw new OciScanError('INVALID_MANIFEST', `${what} lists entries whose platform the container runtimes read differently (no platform, or "platform": null after one), so they would run different images for ${formatPlatform(wanted)}: refusing an ambiguous index`);
+  throw new OciScanError(
+    'INVALID_MANIFEST',
+    `${what} lists entries whose platform the container runtimes read differently (no platform, or "platform": null after one), so they would run different images for ${formatPlatform(wanted)}: refusing an ambiguous index`,
+  );
 }
 
 /** The entries at `positions` of `primary`, with the platform each names there. */
@@ -243,6 +258,15 @@ function candidatesAt(primary: readonly Descriptor[], positions: ReadonlyArray<{
     const d = primary[at];
     if (d === undefined) return [];
     const p = d.platform;
-    return [p ? { descriptor: d, platform: p.variant ? { os: p.os, architecture: p.architecture, variant: p.variant } : { os: p.os, architecture: p.architecture } } : { descriptor: d }];
+    return [
+      p
+        ? {
+            descriptor: d,
+            platform: p.variant
+              ? { os: p.os, architecture: p.architecture, variant: p.variant }
+              : { os: p.os, architecture: p.architecture },
+          }
+        : { descriptor: d },
+    ];
   });
 }

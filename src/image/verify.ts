@@ -24,7 +24,11 @@ export function parseDigest(digest: string): { algorithm: string; hex: string } 
 /** True when `bytes` hash to `digest` (sha256 or sha512, as the digest names). */
 export function matchesDigest(bytes: Uint8Array, digest: string): boolean {
   const { algorithm, hex } = parseDigest(digest);
-  return createHash(ALGORITHMS[algorithm] ?? 'sha256').update(bytes).digest('hex') === hex;
+  return (
+    createHash(ALGORITHMS[algorithm] ?? 'sha256')
+      .update(bytes)
+      .digest('hex') === hex
+  );
 }
 
 /** The sha256 digest of `bytes` as `sha256:hex`. */
@@ -34,7 +38,10 @@ export function sha256Digest(bytes: Uint8Array | string): string {
 
 /** The DIGEST_MISMATCH error of a blob of `actual` bytes whose manifest declares `declared`. */
 export function sizeMismatch(what: string, actual: number, declared: number): OciScanError {
-  return new OciScanError('DIGEST_MISMATCH', `${what} has ${actual} bytes, its manifest declares ${declared}: the blob is truncated or corrupt`);
+  return new OciScanError(
+    'DIGEST_MISMATCH',
+    `${what} has ${actual} bytes, its manifest declares ${declared}: the blob is truncated or corrupt`,
+  );
 }
 
 /** A pass-through that errors with DIGEST_MISMATCH at the end if the bytes are not `digest` (and `size`, when ≥ 0). */
@@ -57,7 +64,12 @@ export class VerifyingStream extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.#seen += chunk.length;
     if (this.#size >= 0 && this.#seen > this.#size) {
-      done(new OciScanError('DIGEST_MISMATCH', `${this.#what} is larger than the ${this.#size} bytes its manifest declares: the blob is corrupt or was tampered with`));
+      done(
+        new OciScanError(
+          'DIGEST_MISMATCH',
+          `${this.#what} is larger than the ${this.#size} bytes its manifest declares: the blob is corrupt or was tampered with`,
+        ),
+      );
       return;
     }
     this.#hash.update(chunk);
@@ -71,7 +83,12 @@ export class VerifyingStream extends Transform {
     }
     const actual = `${this.#expected.split(':')[0]}:${this.#hash.digest('hex')}`;
     if (actual !== this.#expected) {
-      done(new OciScanError('DIGEST_MISMATCH', `${this.#what} does not match its digest (got ${actual}): the blob is corrupt or was tampered with`));
+      done(
+        new OciScanError(
+          'DIGEST_MISMATCH',
+          `${this.#what} does not match its digest (got ${actual}): the blob is corrupt or was tampered with`,
+        ),
+      );
       return;
     }
     done();

@@ -88,8 +88,10 @@ export function decodeCapabilities(value: Uint8Array): FileCapabilities {
   const magic = bytes.readUInt32LE(0);
   const revision = (magic & REVISION_MASK) >>> 0;
   const size = SIZE_BY_REVISION.get(revision);
-  if (size === undefined) return { ok: false, text: `could not be decoded (unknown revision, magic 0x${magic.toString(16).padStart(8, '0')})` };
-  if (bytes.length !== size) return { ok: false, text: `could not be decoded (${bytes.length} bytes for revision ${revision >>> 24}, which has ${size})` };
+  if (size === undefined)
+    return { ok: false, text: `could not be decoded (unknown revision, magic 0x${magic.toString(16).padStart(8, '0')})` };
+  if (bytes.length !== size)
+    return { ok: false, text: `could not be decoded (${bytes.length} bytes for revision ${revision >>> 24}, which has ${size})` };
   // Revision 1: one 32-bit word of each set; 2 and 3: two words (lo, hi) of each.
   const words = revision === REVISION_1 ? 1 : 2;
   const permitted: boolean[] = [];

@@ -12,11 +12,18 @@
  * could build it, else the same libzstd built to WebAssembly (./zstd-wasm.ts); all refuse
  * frames whose window is larger than `ZSTD_WINDOW_LOG_MAX` allows (docs/architecture.md).
  * bzip2 and xz are decoded by ./bzip2.ts and ./xz.ts, ports of the readers podman uses.
+ *
+ * Callers get decoded bytes without choosing a decoder: `decompress()` as a stream (sources:
+ * compressed archives, docker-archive layers checked against their diffID), `decompressInto()`
+ * pushed chunk by chunk into a synchronous sink (the layer inspector's hot path).
  */
 import { once } from 'node:events';
+import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { Readable, type Transform } from 'node:stream';
+import { Readable, Writable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
+import { OciScanError, isOciScanError } from '../errors.js';
 import { bzip2Decode } from './bzip2.js';
 import { xzDecode } from './xz.js';
 import { WasmZstdDCtx } from './zstd-wasm.js';
@@ -123,7 +130,9 @@ type ZlibWithZstd = typeof zlib & {
 function zstdError(err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
   if (/too much memory|window/i.test(message)) {
-    return new Error(`the zstd frame needs a window larger than ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB, more than container runtimes decode and oci-scan accepts; recompress the layer without --long above 29`);
+    return new Error(
+      `the zstd frame needs a window larger than ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB, more than container runtimes decode and oci-scan accepts; recompress the layer without --long above 29`,
+    );
   }
   return err instanceof Error ? err : new Error(message);
 }
@@ -173,7 +182,7 @@ class ZstdContext {
 async function* zstdStreamDecode(backend: 'zstd-napi' | 'wasm', source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const ctx = new ZstdContext(backend);
   for await (const chunk of source) {
-    for (let src = chunk, again = true; again; ) {
+    for (let src = chunk, again = true; again;) {
       const step = ctx.step(src, Buffer.allocUnsafe(OUTPUT_CHUNK));
       ({ rest: src, again } = step);
       if (step.out.length > 0) yield step.out;
@@ -222,8 +231,11 @@ function nativeZstd(): { create: NonNullable<ZlibWithZstd['createZstdDecompress'
   return z.createZstdDecompress && param !== undefined ? { create: z.createZstdDecompress, windowLogMax: param } : undefined;
 }
 
-/** A decompressing pipeline stage for `kind` (zstd: decoded by `zstdBackend`, default the one in use), or undefined for plain bytes. */
-export function decompressorFor(kind: Compression, backend: ZstdBackend = zstdBackend()): Transform | ((source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>) | undefined {
+/** A decoder as a pipeline() stage: a Transform (Node's zlib) or an async generator function (libzstd, bzip2, xz). */
+export type DecoderStage = Transform | ((source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>);
+
+/** The decoder of `kind` as a pipeline stage (zstd: decoded by `backend`, default the one in use). */
+export function decoderStage(kind: Compressed, backend: ZstdBackend = zstdBackend()): DecoderStage {
   switch (kind) {
     case 'gzip':
       return zlib.createGunzip({ chunkSize: GZIP_OUTPUT_CHUNK });
@@ -237,8 +249,6 @@ export function decompressorFor(kind: Compression, backend: ZstdBackend = zstdBa
       return bzip2Decode;
     case 'xz':
       return xzDecode;
-    case 'none':
-      return undefined;
   }
 }
 
@@ -251,7 +261,7 @@ export function describeDecompressError(kind: Compression, err: unknown): Error 
  * Reads at least `n` bytes from the start of a paused stream (fewer if it ends first) and
  * returns them with a stream that yields the whole content from its first byte.
  */
-export async function peek(stream: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
+async function peek(stream: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
   const chunks: Buffer[] = [];
   let length = 0;
   while (length < n && !stream.readableEnded && !stream.destroyed) {
@@ -271,4 +281,163 @@ export async function peek(stream: Readable, n: number): Promise<{ head: Buffer;
   }
   // The stream ended while peeking: unshift is no longer allowed, serve the bytes anew.
   return { head, rest: Readable.from(length > 0 ? [head] : []) };
+}
+
+/** The compression of a file, sniffed from its first bytes (an archive: plain tars are read in place). */
+export async function sniffFile(path: string): Promise<Compression> {
+  const fh = await open(path, 'r');
+  const head = Buffer.alloc(SNIFF_BYTES);
+  let length: number;
+  try {
+    ({ bytesRead: length } = await fh.read(head, 0, head.length, 0));
+  } finally {
+    await fh.close();
+  }
+  return sniffCompression(head.subarray(0, length));
+}
+
+/** Wraps a decoder failure as one line naming `what`: LAYER_CORRUPT for a layer, SOURCE_UNREADABLE for an archive. */
+function decompressError(err: unknown, kind: Compressed, what: string, code: 'LAYER_CORRUPT' | 'SOURCE_UNREADABLE'): unknown {
+  if (isOciScanError(err) || (err instanceof Error && err.name === 'AbortError')) return err;
+  return new OciScanError(
+    code,
+    `${what} could not be decompressed (${kind}: ${describeDecompressError(kind, err).message}): it is damaged or truncated; copy or export it again`,
+    { cause: err },
+  );
+}
+
+/** A stream decoded by `decompress()`. */
+export interface Decompressed {
+  /** What its first bytes said it is ('none': plain bytes, passed through). */
+  readonly compression: Compression;
+  /** The decoded bytes (for 'none', the source itself from its first byte). */
+  readonly output: Readable;
+}
+
+/** How `decompress()` names what it reads in errors, and what it already knows. */
+export interface DecompressOptions {
+  /** What the stream is, for messages (`layer sha256:… of app.tar`). */
+  readonly what: string;
+  /** The error code of a decoder failure: LAYER_CORRUPT for a layer, SOURCE_UNREADABLE for an archive. */
+  readonly code: 'LAYER_CORRUPT' | 'SOURCE_UNREADABLE';
+  /** The compression, when the caller has sniffed it already (an archive file's head): not sniffed again. */
+  readonly compression?: Compression;
+}
+
+/**
+ * `source` decoded as its first bytes say (or as `options.compression` says). The output pulls
+ * on demand (one decoder buffer at a time); destroying it tears the decoder and the source
+ * down. A decoder failure reaches the reader as one OciScanError line (`options.code`).
+ */
+export async function decompress(source: Readable, options: DecompressOptions): Promise<Decompressed> {
+  let compression = options.compression;
+  let rest = source;
+  if (compression === undefined) {
+    const peeked = await peek(source, SNIFF_BYTES);
+    compression = sniffCompression(peeked.head);
+    rest = peeked.rest;
+  }
+  if (compression === 'none') return { compression, output: rest };
+  const kind = compression;
+  const stage = decoderStage(kind);
+  let output: AsyncIterable<Buffer>;
+  if (typeof stage === 'function') output = stage(rest);
+  else {
+    pipeline(rest, stage).catch(() => undefined);
+    output = stage;
+  }
+  const { what, code } = options;
+  // Readable.from pulls on demand (backpressure); destroying it ends the generator, which
+  // destroys the stages above it.
+  const decoded = Readable.from(
+    (async function* mapErrors(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of output) yield chunk;
+      } catch (err) {
+        throw decompressError(err, kind, what, code);
+      }
+    })(),
+    { objectMode: false },
+  );
+  return { compression, output: decoded };
+}
+
+/** Where `decompressInto()` delivers: each decoded chunk synchronously (the chunk is reused afterwards: copy what is kept). */
+export interface ChunkSink {
+  /** Told the compression as soon as it is sniffed. */
+  compression(kind: Compression): void;
+  /** One decoded chunk; a throw stops decoding and is what `decompressInto()` rejects with. */
+  write(chunk: Buffer): void;
+  /** After the last chunk; a throw is what `decompressInto()` rejects with. */
+  end(): void;
+}
+
+/** Output buffers a reusing decoder fills between two turns of the event loop (64 × 256 KiB). */
+const OUTPUTS_PER_TURN = 64;
+
+/** Feeds `blob` through a reusing decoder to `sink`, yielding to the event loop between batches so an abort is seen. */
+async function decodeReusing(blob: Readable, decoder: ReusingDecoder, sink: ChunkSink, signal: AbortSignal | undefined): Promise<void> {
+  const write = (chunk: Buffer): void => sink.write(chunk);
+  for await (const chunk of blob as AsyncIterable<Buffer>) {
+    let step = decoder.push(chunk, write, OUTPUTS_PER_TURN);
+    while (step.unfinished) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      signal?.throwIfAborted();
+      step = decoder.push(step.rest, write, OUTPUTS_PER_TURN);
+    }
+  }
+  decoder.finish();
+  sink.end();
+}
+
+/**
+ * `blob` decoded as its first bytes say, pushed chunk by chunk into `sink`: the inspector's
+ * path, with no promise and no allocation per chunk where the decoder allows (libzstd decodes
+ * into one reused buffer). Rejects with the decoder's, the sink's or the abort's own error
+ * (raw, for the caller to word).
+ */
+export async function decompressInto(blob: Readable, sink: ChunkSink, signal?: AbortSignal): Promise<void> {
+  const { head, rest } = await peek(blob, SNIFF_BYTES);
+  const compression = sniffCompression(head);
+  sink.compression(compression);
+  const reusing = compression === 'zstd' ? reusingZstdDecoder() : undefined;
+  if (reusing) return decodeReusing(rest, reusing, sink, signal);
+  // pipeline() reports an error thrown by its last (function) stage as a bare AbortError on
+  // Node 20: keep the real one.
+  let failure: unknown;
+  // A Writable, not an async iteration: no promise per chunk and no joining of buffered
+  // chunks. Each chunk is handed over in a microtask, after the decompressor has started on
+  // the next one (its output callback runs us synchronously otherwise), so the two overlap;
+  // the high water mark bounds what may wait (docs/architecture.md, "Memory and speed").
+  const consume = new Writable({
+    highWaterMark: 4 * 1024 * 1024,
+    write(chunk: Buffer, _encoding, done) {
+      queueMicrotask(() => {
+        if (consume.destroyed) return;
+        try {
+          sink.write(chunk);
+          done();
+        } catch (err) {
+          failure ??= err;
+          done(err as Error);
+        }
+      });
+    },
+    final(done) {
+      try {
+        sink.end();
+        done();
+      } catch (err) {
+        failure ??= err;
+        done(err as Error);
+      }
+    },
+  });
+  const pipelineOptions = signal ? { signal } : {};
+  try {
+    if (compression === 'none') await pipeline(rest, consume, pipelineOptions);
+    else await pipeline(rest, decoderStage(compression), consume, pipelineOptions);
+  } catch (caught) {
+    throw failure ?? caught;
+  }
 }

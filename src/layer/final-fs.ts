@@ -77,7 +77,14 @@ export type Resolution =
 /** The outcome of reading a watched file. */
 export type FileRead =
   /** `content`: the kept bytes decoded as UTF-8 (text); `bytes`: the same bytes exactly. */
-  | { readonly status: 'ok'; readonly path: string; readonly content: string; readonly bytes: Buffer; readonly size: number; readonly truncated: boolean }
+  | {
+      readonly status: 'ok';
+      readonly path: string;
+      readonly content: string;
+      readonly bytes: Buffer;
+      readonly size: number;
+      readonly truncated: boolean;
+    }
   | { readonly status: 'missing'; readonly path: string }
   /** Something is there but its content is not known: `reason` says why, for a check's description. */
   | { readonly status: 'unreadable'; readonly path: string; readonly reason: string };
@@ -232,14 +239,25 @@ function resolveLink(tree: Tree, link: Node, limit: number): Extract<LinkMemo, {
   link.memo = { kind: 'busy', ...stamp };
   const r = walk(tree, link.target ?? '', true, 1, link.parent, limit);
   let result: LinkMemo;
-  if (r.ok) result = r.node ? { kind: 'node', node: r.node, hops: r.hops, ...stamp } : { kind: 'absent', path: joinPath(pathOf(r.dir), r.name), hops: r.hops, ...stamp };
+  if (r.ok)
+    result = r.node
+      ? { kind: 'node', node: r.node, hops: r.hops, ...stamp }
+      : { kind: 'absent', path: joinPath(pathOf(r.dir), r.name), hops: r.hops, ...stamp };
   else if (r.error !== 'loop') result = { kind: 'absent', path: r.path, hops: r.hops, ...stamp };
   else result = limit >= MAX_SYMLINK_HOPS || r.cycle ? { kind: 'loop', ...stamp } : { kind: 'atLeast', hops: limit + 1, ...stamp };
   link.memo = result;
   return (result.kind === 'node' || result.kind === 'absent') && result.hops <= limit ? result : undefined;
 }
 
-type Walked = (Located & { readonly ok: true; readonly hops: number }) | { readonly ok: false; readonly error: 'missing' | 'notdir' | 'loop'; readonly path: string; readonly hops: number; readonly cycle?: boolean };
+type Walked =
+  | (Located & { readonly ok: true; readonly hops: number })
+  | {
+      readonly ok: false;
+      readonly error: 'missing' | 'notdir' | 'loop';
+      readonly path: string;
+      readonly hops: number;
+      readonly cycle?: boolean;
+    };
 
 /**
  * Walks `path` from `start` (the root for an absolute path), following symlinks in every
@@ -253,7 +271,12 @@ function walk(tree: Tree, path: string, followLast: boolean, hops = 0, start?: N
   let count = hops;
   let via: Via | undefined;
   const at = (node: Node): Walked => ({ ok: true, dir: node.parent, name: node.name, node, via, hops: count });
-  const failed = (error: 'missing' | 'notdir', base: string): Walked => ({ ok: false, error, path: lexical(base, queue.reverse()), hops: count });
+  const failed = (error: 'missing' | 'notdir', base: string): Walked => ({
+    ok: false,
+    error,
+    path: lexical(base, queue.reverse()),
+    hops: count,
+  });
   while (queue.length > 0) {
     tree.steps.count += 1;
     const name = queue.pop() as string;
@@ -273,7 +296,14 @@ function walk(tree: Tree, path: string, followLast: boolean, hops = 0, start?: N
     }
     via ??= { link: joinPath(pathOf(dir), name), target: child.target ?? '' };
     const memo = resolveLink(tree, child, limit - count);
-    if (!memo) return { ok: false, error: 'loop', path: joinPath(pathOf(dir), name), hops: count, cycle: child.memo?.kind === 'loop' || child.memo?.kind === 'busy' };
+    if (!memo)
+      return {
+        ok: false,
+        error: 'loop',
+        path: joinPath(pathOf(dir), name),
+        hops: count,
+        cycle: child.memo?.kind === 'loop' || child.memo?.kind === 'busy',
+      };
     count += memo.hops;
     if (memo.kind === 'absent') return failed('missing', memo.path);
     if (last) return at(memo.node);
@@ -499,7 +529,10 @@ function create(tree: Tree, loc: Located & { ok: true }, op: LayerOp, layer: num
       if (existing?.kind !== 'dir') attach(tree, dir, name, { kind: 'dir' });
       return;
     case 'file':
-      attach(tree, dir, name, { kind: 'file', inode: { mode: op.mode, uid: op.uid, gid: op.gid, capability: op.capability, file: op.content, origin: op.path, layer } });
+      attach(tree, dir, name, {
+        kind: 'file',
+        inode: { mode: op.mode, uid: op.uid, gid: op.gid, capability: op.capability, file: op.content, origin: op.path, layer },
+      });
       return;
     case 'symlink':
       attach(tree, dir, name, { kind: 'symlink', target: op.target });
@@ -521,7 +554,15 @@ function create(tree: Tree, loc: Located & { ok: true }, op: LayerOp, layer: num
       // apply): the link header's mode makes it what the header says either way. On an
       // overlay layer's own tree a missing target may be a lower layer's file, which overlay
       // cannot link to (it refuses the layer): the target is left as it is there.
-      const inode = target?.inode ?? { mode: op.mode, uid: op.uid, gid: op.gid, capability: undefined, file: undefined, origin: op.target, layer };
+      const inode = target?.inode ?? {
+        mode: op.mode,
+        uid: op.uid,
+        gid: op.gid,
+        capability: undefined,
+        file: undefined,
+        origin: op.target,
+        layer,
+      };
       // lchown (a change of owner clears the capability xattr), chmod, then the header's own xattrs.
       if (inode.uid !== op.uid || inode.gid !== op.gid) inode.capability = undefined;
       inode.mode = op.mode;
@@ -569,26 +610,92 @@ export function mergeLayers(layers: readonly LayerFacts[], watchPaths?: Readonly
  * `mergeLayers`, letting timers and signal handlers run while it works (docs/security.md: the
  * run gets 3 s to stop); throws `signal`'s reason once it is aborted.
  */
-export async function mergeLayersAsync(layers: readonly LayerFacts[], watchPaths: ReadonlySet<string> | undefined, signal?: AbortSignal): Promise<FinalFs> {
+export async function mergeLayersAsync(
+  layers: readonly LayerFacts[],
+  watchPaths: ReadonlySet<string> | undefined,
+  signal?: AbortSignal,
+): Promise<FinalFs> {
   return new Pacer(signal).drive(merging(layers, watchPaths));
 }
 
 function* merging(layers: readonly LayerFacts[], watchPaths: ReadonlySet<string> | undefined): Generator<void, FinalFs> {
   const merger = new Merger();
   yield* merger.apply(layers);
-  const truncated = layers.flatMap((l, i) => (l.executablesTruncated ? [i] : []));
-  const inspected = (path: string): boolean => watchPaths === undefined || watchPaths.has(path);
-  const trees: ReadonlyArray<[Driver, Tree]> = [
-    ['overlay', merger.overlay],
-    ['vfs', merger.vfs],
-  ];
+  return new MergedFs(merger, layers, watchPaths);
+}
 
-  const readIn = (tree: Tree, path: string): FileRead => {
+/** The final filesystem of merged layers: the overlay and vfs trees `Merger` built, looked up and read. */
+class MergedFs implements FinalFs {
+  readonly views: readonly FsView[];
+  readonly executablesTruncated: readonly number[];
+  readonly #merger: Merger;
+  readonly #watchPaths: ReadonlySet<string> | undefined;
+  readonly #trees: ReadonlyArray<readonly [Driver, Tree]>;
+
+  constructor(merger: Merger, layers: readonly LayerFacts[], watchPaths: ReadonlySet<string> | undefined) {
+    this.#merger = merger;
+    this.#watchPaths = watchPaths;
+    this.#trees = [
+      ['overlay', merger.overlay],
+      ['vfs', merger.vfs],
+    ];
+    this.executablesTruncated = layers.flatMap((l, i) => (l.executablesTruncated ? [i] : []));
+    this.views = this.#trees.map(([driver, tree]) => ({
+      driver,
+      lookup: (path, options) => lookupIn(tree, path, options?.followLast ?? true, options?.hops ?? 0),
+      list: () => listTree(tree),
+    }));
+  }
+
+  lookup(path: string, options?: { readonly followLast?: boolean; readonly hops?: number }): Resolution {
+    return lookupIn(this.#merger.overlay, path, options?.followLast ?? true, options?.hops ?? 0);
+  }
+
+  read(path: string): FileRead {
+    const overlay = this.#readIn(this.#merger.overlay, path);
+    const vfs = this.#readIn(this.#merger.vfs, path);
+    if (sameRead(overlay, vfs)) return overlay;
+    return {
+      status: 'unreadable',
+      path,
+      reason: `${path} differs between storage drivers: ${describeRead(overlay)} with overlay, ${describeRead(vfs)} with vfs`,
+    };
+  }
+
+  resolve(path: string): string | undefined {
+    return resolveIn(this.#merger.overlay, path);
+  }
+
+  pendingWatches(paths: ReadonlySet<string>): string[] {
+    const out = new Set<string>();
+    for (const p of paths) {
+      for (const [, tree] of this.#trees) {
+        const r = resolveIn(tree, p);
+        if (r !== undefined && !paths.has(r)) out.add(r);
+      }
+    }
+    return [...out].sort();
+  }
+
+  landings(layer: number, path: string): readonly Landing[] {
+    return this.#merger.landings.get(`${layer}\0${path}`) ?? [];
+  }
+
+  #inspected(path: string): boolean {
+    return this.#watchPaths === undefined || this.#watchPaths.has(path);
+  }
+
+  #readIn(tree: Tree, path: string): FileRead {
     const r = lookupIn(tree, path, true, 0);
-    if (r.status === 'loop') return { status: 'unreadable', path: r.path, reason: `more than ${MAX_SYMLINK_HOPS} symlinks (a loop) from ${path}` };
+    if (r.status === 'loop')
+      return { status: 'unreadable', path: r.path, reason: `more than ${MAX_SYMLINK_HOPS} symlinks (a loop) from ${path}` };
     if (r.status === 'absent') {
-      if (inspected(r.path)) return { status: 'missing', path: r.path };
-      return { status: 'unreadable', path: r.path, reason: r.path === path ? `${path} was not inspected` : `${path} leads to ${r.path}, which was not inspected` };
+      if (this.#inspected(r.path)) return { status: 'missing', path: r.path };
+      return {
+        status: 'unreadable',
+        path: r.path,
+        reason: r.path === path ? `${path} was not inspected` : `${path} leads to ${r.path}, which was not inspected`,
+      };
     }
     const node = r.node;
     switch (node.type) {
@@ -599,8 +706,14 @@ function* merging(layers: readonly LayerFacts[], watchPaths: ReadonlySet<string>
           const bytes = Buffer.from(file.content, 'latin1');
           return { status: 'ok', path: r.path, content: bytes.toString('utf8'), bytes, size: file.size, truncated: file.truncated };
         }
-        if (origin === r.path) return { status: 'unreadable', path: r.path, reason: r.path === path ? `${path} was not inspected` : `${path} leads to ${r.path}, which was not inspected` };
-        if (inspected(origin)) return { status: 'unreadable', path: r.path, reason: `${r.path} is a hard link to ${origin}, which is not in the image` };
+        if (origin === r.path)
+          return {
+            status: 'unreadable',
+            path: r.path,
+            reason: r.path === path ? `${path} was not inspected` : `${path} leads to ${r.path}, which was not inspected`,
+          };
+        if (this.#inspected(origin))
+          return { status: 'unreadable', path: r.path, reason: `${r.path} is a hard link to ${origin}, which is not in the image` };
         return { status: 'unreadable', path: r.path, reason: `${r.path} is a hard link to ${origin}, which was not inspected` };
       }
       case 'dir':
@@ -608,38 +721,15 @@ function* merging(layers: readonly LayerFacts[], watchPaths: ReadonlySet<string>
       default:
         return { status: 'unreadable', path: r.path, reason: `${r.path} is not a regular file` };
     }
-  };
-  const resolveIn = (tree: Tree, path: string): string | undefined => {
-    const r = lookupIn(tree, path, true, 0);
-    if (r.status === 'loop') return undefined;
-    if (r.status === 'found' && r.node.type === 'file') return r.node.inode.origin;
-    return r.path;
-  };
-  const views: FsView[] = trees.map(([driver, tree]) => ({ driver, lookup: (path, options) => lookupIn(tree, path, options?.followLast ?? true, options?.hops ?? 0), list: () => listTree(tree) }));
+  }
+}
 
-  return {
-    lookup: (path, options) => lookupIn(merger.overlay, path, options?.followLast ?? true, options?.hops ?? 0),
-    views,
-    read(path) {
-      const overlay = readIn(merger.overlay, path);
-      const vfs = readIn(merger.vfs, path);
-      if (sameRead(overlay, vfs)) return overlay;
-      return { status: 'unreadable', path, reason: `${path} differs between storage drivers: ${describeRead(overlay)} with overlay, ${describeRead(vfs)} with vfs` };
-    },
-    resolve: (path) => resolveIn(merger.overlay, path),
-    pendingWatches(paths) {
-      const out = new Set<string>();
-      for (const p of paths) {
-        for (const [, tree] of trees) {
-          const r = resolveIn(tree, p);
-          if (r !== undefined && !paths.has(r)) out.add(r);
-        }
-      }
-      return [...out].sort();
-    },
-    landings: (layer, path) => merger.landings.get(`${layer}\0${path}`) ?? [],
-    executablesTruncated: truncated,
-  };
+/** The path whose recorded content `path` shows in `tree` (a hard link: its origin), or undefined for a loop. */
+function resolveIn(tree: Tree, path: string): string | undefined {
+  const r = lookupIn(tree, path, true, 0);
+  if (r.status === 'loop') return undefined;
+  if (r.status === 'found' && r.node.type === 'file') return r.node.inode.origin;
+  return r.path;
 }
 
 interface RemovalNode {

@@ -5,14 +5,23 @@
  * This module is the plumbing: backpressure, the decompression-bomb guard, abort, and turning
  * low-level failures into one-line errors.
  */
-import { Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { OciScanError, isOciScanError } from '../errors.js';
-import { decompressorFor, describeDecompressError, peek, reusingZstdDecoder, SNIFF_BYTES, sniffCompression, type Compression, type ReusingDecoder } from './decompress.js';
+import { decompressInto, describeDecompressError, type Compression } from './decompress.js';
 import { FactsRecorder, RECORDER_DEFAULTS, type LayerFacts, type RecorderOptions } from './recorder.js';
 import { TarFormatError, TarReader } from './tar/reader.js';
 
-export { MAX_PATH_BYTES, type EntryInfo, type EntryMatcher, type EntryType, type LayerFacts, type LayerOp, type WatchedEntry, type WatchedFile } from './recorder.js';
+export {
+  MAX_PATH_BYTES,
+  type ContentScan,
+  type EntryInfo,
+  type EntryMatcher,
+  type EntryType,
+  type LayerFacts,
+  type LayerOp,
+  type WatchedEntry,
+  type WatchedFile,
+} from './recorder.js';
 
 /** Limits and inputs of one inspection. */
 export interface InspectOptions extends RecorderOptions {
@@ -32,23 +41,11 @@ function layerError(err: unknown, what: string, compression: Compression): unkno
   if (isOciScanError(err) || (err instanceof Error && err.name === 'AbortError')) return err;
   const detail = (err instanceof TarFormatError ? err : describeDecompressError(compression, err)).message;
   const stage = err instanceof TarFormatError || compression === 'none' ? 'tar' : compression;
-  return new OciScanError('LAYER_CORRUPT', `${what} could not be read (${stage}: ${detail}): the layer is damaged, truncated or not what a container runtime accepts; pull or export the image again`, { cause: err });
-}
-
-/** Output buffers a reusing decoder fills between two turns of the event loop (64 × 256 KiB). */
-const OUTPUTS_PER_TURN = 64;
-
-/** Feeds `blob` through a reusing decoder to `onTar`, yielding to the event loop between batches so an abort is seen. */
-async function decodeReusing(blob: Readable, decoder: ReusingDecoder, onTar: (chunk: Buffer) => void, signal: AbortSignal | undefined): Promise<void> {
-  for await (const chunk of blob as AsyncIterable<Buffer>) {
-    let step = decoder.push(chunk, onTar, OUTPUTS_PER_TURN);
-    while (step.unfinished) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      signal?.throwIfAborted();
-      step = decoder.push(step.rest, onTar, OUTPUTS_PER_TURN);
-    }
-  }
-  decoder.finish();
+  return new OciScanError(
+    'LAYER_CORRUPT',
+    `${what} could not be read (${stage}: ${detail}): the layer is damaged, truncated or not what a container runtime accepts; pull or export the image again`,
+    { cause: err },
+  );
 }
 
 /** Inspects one layer blob. Rejects with LAYER_CORRUPT / LAYER_TOO_LARGE / the source's own error. */
@@ -66,67 +63,36 @@ export async function inspectLayer(blob: Readable, options: InspectOptions): Pro
   else signal?.addEventListener('abort', onAbort, { once: true });
 
   let compression: Compression = 'none';
-  // pipeline() reports an error thrown by its last (function) stage as a bare AbortError on
-  // Node 20: keep the real one.
-  let failure: unknown;
   try {
-    const { head, rest } = await peek(blob, SNIFF_BYTES);
-    compression = sniffCompression(head);
     const recorder = new FactsRecorder(options);
     const reader = new TarReader(recorder);
     let tarBytes = 0;
-    /** Counts, guards and reads one piece of the tar stream (synchronously: nothing is kept). */
-    const onTar = (chunk: Buffer): void => {
-      tarBytes += chunk.length;
-      if (tarBytes > maxLayerBytes) {
-        throw new OciScanError('LAYER_TOO_LARGE', `${what} unpacks to more than ${maxLayerBytes} bytes: refusing a possible decompression bomb; raise the layer size limit if the layer is genuine`, { setting: 'maxLayerBytes' });
-      }
-      if (!reader.done) reader.write(chunk);
-    };
-    const reusing = compression === 'zstd' ? reusingZstdDecoder() : undefined;
-    if (reusing) {
-      await decodeReusing(rest, reusing, onTar, signal);
-      reader.end();
-      return recorder.facts(compression, tarBytes);
-    }
-    const decompressor = decompressorFor(compression);
-    // Counting, bomb guard and tar reading in one synchronous step per chunk. Bytes after
-    // the end-of-archive marker are still read (Go ignores them, but the blob's digest covers
-    // them and the decompressor must reach its end cleanly).
-    // A Writable, not an async iteration: no promise per chunk and no joining of buffered
-    // chunks. Each chunk is read in a microtask, after the decompressor has started on the
-    // next one (its output callback runs us synchronously otherwise), so the two overlap; the
-    // high water mark bounds what may wait (docs/architecture.md, "Memory and speed").
-    const consume = new Writable({
-      highWaterMark: 4 * 1024 * 1024,
-      write(chunk: Buffer, _encoding, done) {
-        queueMicrotask(() => {
-          if (consume.destroyed) return;
-          try {
-            onTar(chunk);
-            done();
-          } catch (err) {
-            failure ??= err;
-            done(err as Error);
+    // Counting, bomb guard and tar reading in one synchronous step per chunk (nothing is
+    // kept). Bytes after the end-of-archive marker are still read (Go ignores them, but the
+    // blob's digest covers them and the decompressor must reach its end cleanly).
+    await decompressInto(
+      blob,
+      {
+        compression: (kind) => {
+          compression = kind;
+        },
+        write: (chunk) => {
+          tarBytes += chunk.length;
+          if (tarBytes > maxLayerBytes) {
+            throw new OciScanError(
+              'LAYER_TOO_LARGE',
+              `${what} unpacks to more than ${maxLayerBytes} bytes: refusing a possible decompression bomb; raise the layer size limit if the layer is genuine`,
+              { setting: 'maxLayerBytes' },
+            );
           }
-        });
+          if (!reader.done) reader.write(chunk);
+        },
+        end: () => reader.end(),
       },
-      final(done) {
-        try {
-          reader.end();
-          done();
-        } catch (err) {
-          failure ??= err;
-          done(err as Error);
-        }
-      },
-    });
-    const pipelineOptions = signal ? { signal } : {};
-    if (decompressor) await pipeline(rest, decompressor, consume, pipelineOptions);
-    else await pipeline(rest, consume, pipelineOptions);
+      signal,
+    );
     return recorder.facts(compression, tarBytes);
-  } catch (caught) {
-    const err = failure ?? caught;
+  } catch (err) {
     // The caller's abort reason is not a statement about this layer's bytes: pass it on.
     if (signal?.aborted && !isOciScanError(err)) throw signal.reason;
     throw layerError(err, what, compression);

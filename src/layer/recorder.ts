@@ -44,7 +44,22 @@ export interface EntryMatcher {
    * is part of the facts' cache key, so changing a table never serves stale facts.
    */
   readonly fingerprint: string;
+  /** With `content`: the prefilter (which regular files to read); without: the finding itself. */
   matches(entry: EntryInfo): boolean;
+  /** Judges a regular file `matches` let through on its content too (docs/checks.md, "secret-files"). */
+  readonly content?: ContentScan;
+}
+
+/**
+ * How a content matcher judges a file: the recorder reads at most `maxBytes` of it (a larger file
+ * is judged on its header alone) in the same pass, and keeps the path with what `scan` says
+ * when that is not empty. What `scan` returns goes to the facts (and the disk cache): short
+ * texts that never hold the content itself.
+ */
+export interface ContentScan {
+  readonly maxBytes: number;
+  /** Findings in the file, `content` undefined when it is larger than `maxBytes`; empty: none. */
+  scan(entry: EntryInfo, content: Buffer | undefined): readonly string[];
 }
 
 /** A watched path as this layer leaves it. */
@@ -70,10 +85,26 @@ export type LayerOp =
   /** A directory entry (an existing directory is kept and merged, anything else replaced). */
   | { readonly op: 'dir'; readonly path: string }
   /** A regular file the facts keep something of; `content` when the path was watched. */
-  | { readonly op: 'file'; readonly path: string; readonly mode: number; readonly uid: number; readonly gid: number; readonly capability?: string; readonly content?: WatchedFile }
+  | {
+      readonly op: 'file';
+      readonly path: string;
+      readonly mode: number;
+      readonly uid: number;
+      readonly gid: number;
+      readonly capability?: string;
+      readonly content?: WatchedFile;
+    }
   | { readonly op: 'symlink'; readonly path: string; readonly target: string }
   /** A hard link: `target` normalised; its mode, owner and capability apply to the shared inode. */
-  | { readonly op: 'hardlink'; readonly path: string; readonly target: string; readonly mode: number; readonly uid: number; readonly gid: number; readonly capability?: string }
+  | {
+      readonly op: 'hardlink';
+      readonly path: string;
+      readonly target: string;
+      readonly mode: number;
+      readonly uid: number;
+      readonly gid: number;
+      readonly capability?: string;
+    }
   /** A device, FIFO or unknown type (or a file nothing is kept of) that replaces what was at `path`. */
   | { readonly op: 'other'; readonly path: string }
   /** `.wh.NAME`: `path` is the path removed. */
@@ -90,6 +121,10 @@ export interface LayerFacts {
   readonly matches: Readonly<Record<string, readonly string[]>>;
   /** Matcher id → how many entries it matched in all (≥ the paths kept in `matches`; a kept path counts once). */
   readonly matchCounts: Readonly<Record<string, number>>;
+  /** Matcher id → the sizes (tar header) of the entries counted in `matchCounts`, summed. */
+  readonly matchBytes: Readonly<Record<string, number>>;
+  /** Content matcher id → kept path → what its `scan` said (at most `MAX_DETAILS_PER_PATH`). */
+  readonly details: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
   /** Paths this layer deletes from the layers below (`.wh.NAME`), sorted. */
   readonly whiteouts: readonly string[];
   /** Directories whose lower-layer contents this layer hides (`.wh..wh..opq`), sorted. */
@@ -144,6 +179,9 @@ export const RECORDER_DEFAULTS = {
   maxRecordedPaths: 500_000,
   maxExecutables: 50_000,
 } as const;
+
+/** Findings of a content matcher kept per path (a file with a thousand tokens is one finding). */
+export const MAX_DETAILS_PER_PATH = 20;
 
 /** Longest entry name or link target accepted: Linux's PATH_MAX; no real layer comes near it. */
 export const MAX_PATH_BYTES = 4096;
@@ -212,6 +250,43 @@ class ContentSink implements EntrySink {
   }
 }
 
+/** Gathers a file of known size (at most a content matcher's `maxBytes`) into one buffer: one copy per byte. */
+class WholeFileSink implements EntrySink {
+  readonly limit: number;
+  readonly #buffer: Buffer;
+  #kept = 0;
+  readonly #done: (content: Buffer) => void;
+
+  constructor(size: number, done: (content: Buffer) => void) {
+    this.limit = size;
+    this.#buffer = Buffer.allocUnsafe(size);
+    this.#done = done;
+  }
+
+  write(chunk: Buffer): void {
+    this.#kept += chunk.copy(this.#buffer, this.#kept);
+  }
+
+  end(): void {
+    this.#done(this.#buffer.subarray(0, this.#kept));
+  }
+}
+
+/** One sink feeding two (a file both watched and read by a content matcher). */
+function both(a: EntrySink, b: EntrySink): EntrySink {
+  return {
+    limit: Math.max(a.limit ?? Infinity, b.limit ?? Infinity),
+    write: (chunk) => {
+      a.write(chunk);
+      b.write(chunk);
+    },
+    end: () => {
+      a.end();
+      b.end();
+    },
+  };
+}
+
 /** Records one layer's facts from its tar entries; hand it to a `TarReader`. */
 export class FactsRecorder implements TarHandler {
   readonly #options: RecorderOptions;
@@ -223,6 +298,11 @@ export class FactsRecorder implements TarHandler {
   readonly #watchAncestors: Set<string>;
   readonly #matches: Map<string, Set<string>>;
   readonly #counts: Map<string, number>;
+  readonly #bytes: Map<string, number>;
+  readonly #details = new Map<string, Map<string, string[]>>();
+  /** The matchers that read content: when there is none, entries cost what they did before. */
+  readonly #contentMatchers: readonly EntryMatcher[];
+  readonly #plainMatchers: readonly EntryMatcher[];
   readonly #whiteouts = new Set<string>();
   readonly #opaqueDirs = new Set<string>();
   readonly #watched = new Map<string, WatchedEntry>();
@@ -257,13 +337,19 @@ export class FactsRecorder implements TarHandler {
     this.#shaped = new Set([...this.#watchAncestors, ...options.watchPaths]);
     this.#matches = new Map(options.matchers.map((m) => [m.id, new Set<string>()]));
     this.#counts = new Map(options.matchers.map((m) => [m.id, 0]));
+    this.#bytes = new Map(options.matchers.map((m) => [m.id, 0]));
+    this.#contentMatchers = options.matchers.filter((m) => m.content !== undefined);
+    this.#plainMatchers = this.#contentMatchers.length === 0 ? options.matchers : options.matchers.filter((m) => m.content === undefined);
   }
 
   /** Counts a recorded link, directory or whiteout against the layer's memory budget. */
   #budget(): void {
     this.#budgeted += 1;
     if (this.#budgeted > this.#maxPaths) {
-      throw new OciScanError('LAYER_TOO_LARGE', `${this.#options.what} has more than ${this.#maxPaths} links, directories and whiteouts: refusing a hostile layer`);
+      throw new OciScanError(
+        'LAYER_TOO_LARGE',
+        `${this.#options.what} has more than ${this.#maxPaths} links, directories and whiteouts: refusing a hostile layer`,
+      );
     }
   }
 
@@ -287,11 +373,20 @@ export class FactsRecorder implements TarHandler {
     if (h.typeflag === 'g') return undefined;
     this.#entries += 1;
     if (this.#entries > this.#maxEntries) {
-      throw new OciScanError('LAYER_TOO_LARGE', `${this.#options.what} has more than ${this.#maxEntries} tar entries: refusing a hostile layer`);
+      throw new OciScanError(
+        'LAYER_TOO_LARGE',
+        `${this.#options.what} has more than ${this.#maxEntries} tar entries: refusing a hostile layer`,
+      );
     }
     // A UTF-16 code unit is at most 3 UTF-8 bytes: only long names need counting.
-    if ((h.name.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(h.name) > MAX_PATH_BYTES) || (h.linkname.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(h.linkname) > MAX_PATH_BYTES)) {
-      throw new OciScanError('LAYER_CORRUPT', `${this.#options.what} has an entry name or link target longer than ${MAX_PATH_BYTES} bytes (PATH_MAX): not a Linux filesystem layer`);
+    if (
+      (h.name.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(h.name) > MAX_PATH_BYTES) ||
+      (h.linkname.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(h.linkname) > MAX_PATH_BYTES)
+    ) {
+      throw new OciScanError(
+        'LAYER_CORRUPT',
+        `${this.#options.what} has an entry name or link target longer than ${MAX_PATH_BYTES} bytes (PATH_MAX): not a Linux filesystem layer`,
+      );
     }
     const path = normalisePath(h.name);
     const base = basenameOf(path);
@@ -314,19 +409,33 @@ export class FactsRecorder implements TarHandler {
     const linkTarget = type === 'hardlink' ? normalisePath(h.linkname) : type === 'symlink' ? h.linkname : undefined;
     const capability = h.capability;
     // Literals of two shapes for the common entries (the matchers see few shapes).
-    let info: EntryInfo = linkTarget === undefined ? { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid } : { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid, linkTarget };
+    let info: EntryInfo =
+      linkTarget === undefined
+        ? { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid }
+        : { path, basename: base, type, mode: h.mode, size: h.size, uid: h.uid, gid: h.gid, linkTarget };
     if (capability) info = { ...info, capability };
     const kept = this.#match(info);
     if (type === 'hardlink' && linkTarget !== undefined) {
       // The runtime applies a hard link's mode, owner and xattrs to the inode it shares with its
       // target (containers/storage createTarFile: link, lchown, chmod, setxattr on the new name):
       // the target's name becomes what the link header says (docs/checks.md).
-      const shared: EntryInfo = { path: linkTarget, basename: basenameOf(linkTarget), type: 'file', mode: h.mode, size: 0, uid: h.uid, gid: h.gid, ...(capability ? { capability } : {}) };
+      const shared: EntryInfo = {
+        path: linkTarget,
+        basename: basenameOf(linkTarget),
+        type: 'file',
+        mode: h.mode,
+        size: 0,
+        uid: h.uid,
+        gid: h.gid,
+        ...(capability ? { capability } : {}),
+      };
       this.#match(shared);
     }
-    const sink = this.#watch(info);
+    const watchSink = this.#watch(info);
     const op = this.#recordOp(info, kept);
-    if (op?.op !== 'file' || !sink) return sink;
+    const scanSink = this.#contentMatchers.length > 0 && type === 'file' ? this.#scanContent(info) : undefined;
+    const sink = scanSink && watchSink ? both(watchSink, scanSink) : (watchSink ?? scanSink);
+    if (op?.op !== 'file' || !watchSink || !sink) return sink;
     // The content of this write, kept with its op (a later write of the path may land elsewhere).
     return {
       limit: sink.limit ?? this.#cap,
@@ -339,25 +448,50 @@ export class FactsRecorder implements TarHandler {
     };
   }
 
+  /** Counts a finding of matcher `id` at `path` and keeps the path within the bounds; true when kept. */
+  #found(id: string, path: string, size: number): boolean {
+    const kept = this.#matches.get(id);
+    // A path already kept is the same finding again: counting it would announce "… and 1 more".
+    if (kept?.has(path)) return true;
+    this.#counts.set(id, (this.#counts.get(id) ?? 0) + 1);
+    this.#bytes.set(id, (this.#bytes.get(id) ?? 0) + size);
+    if (!kept || kept.size >= this.#maxFindings) return false;
+    kept.add(path);
+    return true;
+  }
+
+  /** Runs the content matchers' prefilters on a regular file; a sink that judges its content when one wants it. */
+  #scanContent(info: EntryInfo): EntrySink | undefined {
+    const wanted = this.#contentMatchers.filter((m) => m.matches(info));
+    if (wanted.length === 0) return undefined;
+    const judge = (content: Buffer | undefined): void => {
+      for (const m of wanted) {
+        const scan = m.content as ContentScan;
+        const said = scan.scan(info, content !== undefined && info.size <= scan.maxBytes ? content : undefined);
+        if (said.length === 0 || !this.#found(m.id, info.path, info.size)) continue;
+        let byPath = this.#details.get(m.id);
+        if (!byPath) this.#details.set(m.id, (byPath = new Map()));
+        const list = byPath.get(info.path) ?? [];
+        for (const s of said) if (list.length < MAX_DETAILS_PER_PATH && !list.includes(s)) list.push(s);
+        byPath.set(info.path, list);
+      }
+    };
+    if (info.size > Math.max(...wanted.map((m) => (m.content as ContentScan).maxBytes))) {
+      judge(undefined);
+      return undefined;
+    }
+    return new WholeFileSink(info.size, judge);
+  }
+
   /** Runs the matchers on `info`; true when one of them keeps its path. */
   #match(info: EntryInfo): boolean {
     const { path } = info;
     let keptAny = false;
-    for (const m of this.#options.matchers) {
-      const kept = this.#matches.get(m.id);
-      // A path already kept is the same finding again: counting it would announce "… and 1 more".
-      if (!m.matches(info)) continue;
-      if (kept?.has(path)) {
-        keptAny = true;
-        continue;
-      }
-      this.#counts.set(m.id, (this.#counts.get(m.id) ?? 0) + 1);
-      if (kept && kept.size < this.#maxFindings) {
-        kept.add(path);
-        keptAny = true;
-      }
+    for (const m of this.#plainMatchers) {
+      if (m.matches(info) && this.#found(m.id, path, info.size)) keptAny = true;
     }
-    if (info.capability && (this.#capabilities.has(path) || this.#capabilities.size < this.#maxFindings)) this.#capabilities.set(path, capabilityText(info.capability));
+    if (info.capability && (this.#capabilities.has(path) || this.#capabilities.size < this.#maxFindings))
+      this.#capabilities.set(path, capabilityText(info.capability));
     return keptAny;
   }
 
@@ -380,7 +514,15 @@ export class FactsRecorder implements TarHandler {
         return undefined;
       case 'hardlink':
         this.#budget();
-        this.#log({ op: 'hardlink', path, target: info.linkTarget ?? '/', mode: info.mode, uid: info.uid, gid: info.gid, ...(info.capability ? { capability: capabilityText(info.capability) } : {}) });
+        this.#log({
+          op: 'hardlink',
+          path,
+          target: info.linkTarget ?? '/',
+          mode: info.mode,
+          uid: info.uid,
+          gid: info.gid,
+          ...(info.capability ? { capability: capabilityText(info.capability) } : {}),
+        });
         return undefined;
       case 'file': {
         let exec = (info.mode & 0o111) !== 0;
@@ -392,7 +534,13 @@ export class FactsRecorder implements TarHandler {
         if (!exec && !kept && !shaped && !this.#watchBasenames.has(info.basename)) return undefined;
         if (exec) this.#executables += 1;
         else this.#budget();
-        const op: { op: 'file'; path: string; mode: number; uid: number; gid: number; capability?: string; content?: WatchedFile } = { op: 'file', path, mode: info.mode, uid: info.uid, gid: info.gid };
+        const op: { op: 'file'; path: string; mode: number; uid: number; gid: number; capability?: string; content?: WatchedFile } = {
+          op: 'file',
+          path,
+          mode: info.mode,
+          uid: info.uid,
+          gid: info.gid,
+        };
         if (info.capability) op.capability = capabilityText(info.capability);
         this.#log(op, false);
         return op;
@@ -459,10 +607,15 @@ export class FactsRecorder implements TarHandler {
   /** The facts recorded so far, sorted. */
   facts(compression: LayerFacts['compression'], tarBytes: number): LayerFacts {
     const sorted = (s: Iterable<string>): string[] => [...s].sort();
-    const sortedRecord = (m: Map<string, string>): Record<string, string> => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const sortedRecord = (m: Map<string, string>): Record<string, string> =>
+      Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     return {
       matches: Object.fromEntries([...this.#matches].map(([id, set]) => [id, sorted(set)])),
       matchCounts: Object.fromEntries(this.#counts),
+      matchBytes: Object.fromEntries(this.#bytes),
+      details: Object.fromEntries(
+        [...this.#details].map(([id, byPath]) => [id, Object.fromEntries([...byPath].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))]),
+      ),
       whiteouts: sorted(this.#whiteouts),
       opaqueDirs: sorted(this.#opaqueDirs),
       watched: Object.fromEntries(this.#watched),

@@ -301,7 +301,8 @@ export class XzDecoder {
     this.#declaredUncompressed = flags & 0x80 ? field() : -1;
     if ((flags & 0x03) !== 0) throw new XzError('xz: unsupported filter count (only LZMA2 alone is read)');
     const id = field();
-    if (id !== 0x21) throw new XzError(id >= 2 ** 62 ? 'xz: reserved filter id in block stream header' : 'xz: unsupported filter (only LZMA2 is read)');
+    if (id !== 0x21)
+      throw new XzError(id >= 2 ** 62 ? 'xz: reserved filter id in block stream header' : 'xz: unsupported filter (only LZMA2 is read)');
     if (at + 2 > length - 4) throw new XzError('xz: block header too short');
     if (h[at] !== 1) throw new XzError('xz: wrong LZMA2 filter size');
     const code = h[at + 1] as number;
@@ -310,7 +311,9 @@ export class XzDecoder {
     at += 2;
     for (let i = at; i < length - 4; i++) if (h[i] !== 0) throw new XzError('xz: block header padding is not zero');
     if (dictBytes > XZ_MAX_DICT_BYTES) {
-      throw new XzError(`the xz block needs a ${Math.ceil(dictBytes / 2 ** 20)} MiB dictionary, more than the ${XZ_MAX_DICT_BYTES / 2 ** 20} MiB any xz encoder writes and oci-scan accepts`);
+      throw new XzError(
+        `the xz block needs a ${Math.ceil(dictBytes / 2 ** 20)} MiB dictionary, more than the ${XZ_MAX_DICT_BYTES / 2 ** 20} MiB any xz encoder writes and oci-scan accepts`,
+      );
     }
     this.#startDictionary(Math.max(MIN_DICT_BYTES, dictBytes));
     this.#pos += length;
@@ -354,7 +357,8 @@ export class XzDecoder {
     } else kind = (['L', 'LR', 'LRN', 'LRND'] as const)[(control >> 5) & 3] as 'L' | 'LR' | 'LRN' | 'LRND';
     const headerLength = kind === 'end' ? 1 : kind === 'U' || kind === 'UD' ? 3 : kind === 'L' || kind === 'LR' ? 5 : 6;
     if (!this.#ensure(headerLength)) return false;
-    const size = kind === 'end' ? 0 : (kind === 'U' || kind === 'UD' ? 0 : (control & 0x1f) << 16) + this.#buf.readUInt16BE(this.#pos + 1) + 1;
+    const size =
+      kind === 'end' ? 0 : (kind === 'U' || kind === 'UD' ? 0 : (control & 0x1f) << 16) + this.#buf.readUInt16BE(this.#pos + 1) + 1;
     const compressed = headerLength >= 5 ? this.#buf.readUInt16BE(this.#pos + 3) + 1 : 0;
     // The whole chunk must be in before it is decoded (at most 64 KiB + 6) — or all there is:
     // ulikunitz/xz does not need the compressed bytes the header declares, only those the range
@@ -362,7 +366,8 @@ export class XzDecoder {
     const want = headerLength + (kind === 'U' || kind === 'UD' ? size : compressed);
     if (this.#buf.length - this.#pos < want && !this.#ended && !this.#ensure(want)) return false;
     if (this.#ended) this.#takePending();
-    if (this.#buf.length - this.#pos < (kind === 'U' || kind === 'UD' ? want : headerLength)) throw new XzError('unexpected end of the xz data: the stream is truncated');
+    if (this.#buf.length - this.#pos < (kind === 'U' || kind === 'UD' ? want : headerLength))
+      throw new XzError('unexpected end of the xz data: the stream is truncated');
     const b = this.#buf;
     const p = this.#pos;
     this.#nextChunkState(kind);
@@ -392,7 +397,8 @@ export class XzDecoder {
     }
     this.#consume(consumed);
     this.#blockUncompressed += size;
-    if (this.#declaredUncompressed >= 0 && this.#blockUncompressed > this.#declaredUncompressed) throw new XzError('xz: wrong uncompressed size for block');
+    if (this.#declaredUncompressed >= 0 && this.#blockUncompressed > this.#declaredUncompressed)
+      throw new XzError('xz: wrong uncompressed size for block');
     this.#outLeft = size;
     this.#hashOutput(size);
     return true;
@@ -430,7 +436,8 @@ export class XzDecoder {
   #consume(n: number): void {
     this.#pos += n;
     this.#blockCompressed += n;
-    if (this.#declaredCompressed >= 0 && this.#blockCompressed > this.#declaredCompressed) throw new XzError('xz: wrong compressed size for block');
+    if (this.#declaredCompressed >= 0 && this.#blockCompressed > this.#declaredCompressed)
+      throw new XzError('xz: wrong compressed size for block');
   }
 
   #write(bytes: Uint8Array): void {
@@ -470,8 +477,10 @@ export class XzDecoder {
     if (!this.#ensure(padding + checkSize)) return false;
     const b = this.#buf;
     for (let i = 0; i < padding; i++) if (b[this.#pos + i] !== 0) throw new XzError('xz: non-zero block padding');
-    if (this.#declaredUncompressed >= 0 && this.#blockUncompressed !== this.#declaredUncompressed) throw new XzError('xz: wrong uncompressed size for block');
-    if (this.#declaredCompressed >= 0 && this.#blockCompressed !== this.#declaredCompressed) throw new XzError('xz: wrong compressed size for block');
+    if (this.#declaredUncompressed >= 0 && this.#blockUncompressed !== this.#declaredUncompressed)
+      throw new XzError('xz: wrong uncompressed size for block');
+    if (this.#declaredCompressed >= 0 && this.#blockCompressed !== this.#declaredCompressed)
+      throw new XzError('xz: wrong compressed size for block');
     const stored = b.subarray(this.#pos + padding, this.#pos + padding + checkSize);
     if (!(this.#check as Check).digest().equals(stored)) throw new XzError('xz: checksum error for block');
     this.#pos += padding + checkSize;

@@ -4,9 +4,17 @@
  * findings it accepts moved out of each outcome. Rules and acceptances with `images` apply
  * only to images whose reference matches one of the globs.
  */
-import { ALL_CHECKS, createChecks, type CheckData } from '../checks/index.js';
+import { ALL_CHECKS, createChecks, extendedIdsOf, isExtendedId, type CheckData, type CheckSet } from '../checks/index.js';
 import type { CriticalPort } from '../checks/exposed-ports.js';
-import { DISABLED_DESCRIPTION, type AcceptedFinding, type Check, type CheckInput, type CheckOutcome, type LayerFiles } from '../checks/types.js';
+import {
+  DISABLED_DESCRIPTION,
+  type AcceptedFinding,
+  type Check,
+  type CheckId,
+  type CheckInput,
+  type CheckOutcome,
+  type LayerFiles,
+} from '../checks/types.js';
 import { matchesAny } from './glob.js';
 import { PROGRAM_CHECK_IDS, type Acceptance, type Policy } from './types.js';
 
@@ -41,21 +49,65 @@ export function checkDataOf(policy: Policy | undefined): CheckData {
     ...(data.compilers ? { compilers: data.compilers } : {}),
     ...(data.maxLayers !== undefined ? { maxLayers: data.maxLayers } : {}),
     ...(data.requiredLabels ? { requiredLabels: data.requiredLabels } : {}),
+    ...(data.secretEnv ? { secretEnv: data.secretEnv } : {}),
+    ...(data.secretFiles ? { secretFiles: data.secretFiles } : {}),
   };
 }
 
 /**
- * The checks for the image `reference`: `base` (default: built from the policy's data), each
- * with the policy's rule for this image. A disabled check stays in its place and passes with
+ * The extended checks that run for the image `reference`: those of the set (`set`, the
+ * command line's `--checks`, else the policy's `profile`, else none), plus those a rule
+ * enables, minus those a rule leaves out (`enabled: false`).
+ */
+export function enabledExtended(policy: Policy | undefined, reference: string, set?: CheckSet): CheckId[] {
+  const ids = new Set(extendedIdsOf(set ?? policy?.profile));
+  for (const [id, rule] of Object.entries(policy?.checks ?? {}) as Array<[CheckId, NonNullable<Policy['checks']>[CheckId]]>) {
+    if (rule?.enabled === undefined || !isExtendedId(id) || !appliesTo(rule, reference)) continue;
+    if (rule.enabled) ids.add(id);
+    else ids.delete(id);
+  }
+  return [...ids];
+}
+
+/**
+ * The checks of the image `reference` for a scan: the caller's (`base`) or those of the set and
+ * the policy's data and rules; with neither a policy nor extended checks, ALL_CHECKS itself.
+ */
+export function scanChecks(
+  policy: Policy | undefined,
+  reference: string,
+  base: readonly Check[] | undefined,
+  set: CheckSet | undefined,
+): readonly Check[] {
+  if (policy) return policyChecks(policy, reference, base, set);
+  if (base) return base;
+  const extended = extendedIdsOf(set);
+  return extended.length > 0 ? createChecks({}, extended) : ALL_CHECKS;
+}
+
+/**
+ * The checks for the image `reference`: `base` (default: built from the policy's data, with
+ * the extended checks that run for it: enabledExtended), each with the policy's rule for this image. A disabled check stays in its place and passes with
  * DISABLED_DESCRIPTION, reading nothing (no matcher, no watched paths).
  */
-export function policyChecks(policy: Policy | undefined, reference: string, base?: readonly Check[]): Check[] {
-  const checks = base ? [...base] : policy ? createChecks(checkDataOf(policy)) : [...ALL_CHECKS];
+export function policyChecks(policy: Policy | undefined, reference: string, base?: readonly Check[], set?: CheckSet): Check[] {
+  const checks = base
+    ? [...base]
+    : policy || set
+      ? createChecks(checkDataOf(policy), enabledExtended(policy, reference, set))
+      : [...ALL_CHECKS];
   if (!policy?.checks) return checks;
   return checks.map((check): Check => {
     const rule = policy.checks?.[check.id];
     if (!rule || !appliesTo(rule, reference)) return check;
-    if (rule.disabled === true) return { id: check.id, title: check.title, severity: check.severity, mitigation: check.mitigation, run: () => ({ pass: true, description: DISABLED_DESCRIPTION }) };
+    if (rule.disabled === true)
+      return {
+        id: check.id,
+        title: check.title,
+        severity: check.severity,
+        mitigation: check.mitigation,
+        run: () => ({ pass: true, description: DISABLED_DESCRIPTION }),
+      };
     return rule.severity ? { ...check, severity: rule.severity } : check;
   });
 }
@@ -72,7 +124,12 @@ const warned = new WeakSet<Acceptance>();
  * The acceptances of `policy` that hold for the image `reference` on `now`'s day. An expired
  * one is left out and `warn` is called once for it, whichever image asks first.
  */
-export function activeAcceptances(policy: Policy | undefined, reference: string, now: Date, warn: (rule: Acceptance) => void): Acceptance[] {
+export function activeAcceptances(
+  policy: Policy | undefined,
+  reference: string,
+  now: Date,
+  warn: (rule: Acceptance) => void,
+): Acceptance[] {
   const day = today(now);
   return (policy?.accept ?? []).filter((rule) => {
     if (rule.expires !== undefined && rule.expires < day) {
@@ -92,10 +149,18 @@ export function activeAcceptances(policy: Policy | undefined, reference: string,
  * than the recorder keeps: those cannot be accepted path by path, so such a layer is left
  * as it is) or layers were not scanned and not allowed to be.
  */
-export function acceptFindings(check: Check, outcome: CheckOutcome, input: Pick<CheckInput, 'notScanned' | 'allowUnscannedLayers'>, rules: readonly Acceptance[]): CheckOutcome {
+export function acceptFindings(
+  check: Check,
+  outcome: CheckOutcome,
+  input: Pick<CheckInput, 'notScanned' | 'allowUnscannedLayers'>,
+  rules: readonly Acceptance[],
+): CheckOutcome {
   const mine = rules.filter((r) => r.check === check.id);
   if (mine.length === 0) return outcome;
-  return moveFindings(outcome, input, (_digest, path) => mine.find((r) => matchesAny(r.paths, path)), { all: 'All findings accepted by policy', note: 'accepted by policy' });
+  return moveFindings(outcome, input, (_digest, path) => mine.find((r) => matchesAny(r.paths, path)), {
+    all: 'All findings accepted by policy',
+    note: 'accepted by policy',
+  });
 }
 
 /** The reason an inherited finding carries when the policy says `inherited: accept`. */
@@ -108,10 +173,19 @@ export const INHERITED_REASON = 'inherited from base';
  * are all inherited passes with that note. Checks without files (the config's) are the final
  * image's: untouched.
  */
-export function acceptInherited(outcome: CheckOutcome, input: Pick<CheckInput, 'notScanned' | 'allowUnscannedLayers'>, inherited: ReadonlySet<string>, base: string): CheckOutcome {
+export function acceptInherited(
+  outcome: CheckOutcome,
+  input: Pick<CheckInput, 'notScanned' | 'allowUnscannedLayers'>,
+  inherited: ReadonlySet<string>,
+  base: string,
+): CheckOutcome {
   if (inherited.size === 0) return outcome;
   const rule = { reason: `${INHERITED_REASON} ${base}` };
-  return moveFindings(outcome, input, (digest) => (inherited.has(digest) ? rule : undefined), { all: 'All findings inherited from the base image', note: 'inherited from base', wholeLayers: true });
+  return moveFindings(outcome, input, (digest) => (inherited.has(digest) ? rule : undefined), {
+    all: 'All findings inherited from the base image',
+    note: 'inherited from base',
+    wholeLayers: true,
+  });
 }
 
 /**
@@ -136,7 +210,13 @@ function moveFindings(
       const kept: string[] = [];
       for (const path of paths) {
         const rule = truncated && words.wholeLayers !== true ? undefined : pick(digest, path);
-        if (rule) accepted.push({ Layer: digest, Path: path, Reason: rule.reason, ...(rule.expires !== undefined ? { Expires: rule.expires } : {}) });
+        if (rule)
+          accepted.push({
+            Layer: digest,
+            Path: path,
+            Reason: rule.reason,
+            ...(rule.expires !== undefined ? { Expires: rule.expires } : {}),
+          });
         else kept.push(path);
       }
       if (kept.length > 0) {
@@ -152,5 +232,11 @@ function moveFindings(
     return { pass: true, description: `${words.all} (${moved} ${words.note.split(' ')[0]})`, accepted };
   }
   const { files: _files, counts: _counts, ...rest } = outcome;
-  return { ...rest, description: `${outcome.description} (${moved} ${words.note})`, ...(files.length > 0 ? { files } : {}), ...(Object.keys(counts).length > 0 ? { counts } : {}), accepted };
+  return {
+    ...rest,
+    description: `${outcome.description} (${moved} ${words.note})`,
+    ...(files.length > 0 ? { files } : {}),
+    ...(Object.keys(counts).length > 0 ? { counts } : {}),
+    accepted,
+  };
 }

@@ -54,7 +54,10 @@ export function parsePolicy(text: string, file: string): Policy {
   const [error] = doc.errors;
   if (error) {
     const line = error.linePos?.[0].line;
-    throw refuse(`${file}${line === undefined ? '' : `:${line}`}`, `not valid YAML (${error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? error.code})`);
+    throw refuse(
+      `${file}${line === undefined ? '' : `:${line}`}`,
+      `not valid YAML (${error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? error.code})`,
+    );
   }
   let value: unknown;
   try {

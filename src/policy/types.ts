@@ -2,10 +2,13 @@
  * A policy as written in `.oci-scan.yaml` (or passed to `scan()` as an object), the shape of
  * schemas/policy.schema.json (docs/ci.md, "Policy").
  */
+import type { CheckSet } from '../checks/index.js';
 import type { CheckId } from '../checks/types.js';
 
-/** A check's rule: disabled, or another severity for its failure; `images` limits it to some images. */
+/** A check's rule: enabled (extended checks), disabled, or another severity for its failure; `images` limits it to some images. */
 export interface CheckRule {
+  /** Extended checks only: true runs the check whatever the profile, false leaves it out. */
+  readonly enabled?: boolean;
   readonly disabled?: boolean;
   readonly severity?: 'Critical' | 'High' | 'Medium' | 'Low';
   /** Reference globs (`registry.local/team/*`); absent: every image. */
@@ -40,11 +43,26 @@ export interface PolicyData {
   readonly compilers?: AddNames & { readonly remove?: readonly string[] };
   readonly maxLayers?: number;
   readonly requiredLabels?: readonly string[];
+  /** `secrets-env`: key words added and removed, and variable names never judged by name. */
+  readonly secretEnv?: {
+    readonly addKeys?: readonly string[];
+    readonly removeKeys?: readonly string[];
+    readonly ignoreNames?: readonly string[];
+  };
+  /** The rules of `secret-files` (docs/checks.md, "Tunable data"). */
+  readonly secretFiles?: {
+    readonly addNames?: readonly string[];
+    readonly removeNames?: readonly string[];
+    readonly addRules?: ReadonlyArray<{ readonly id: string; readonly regex: string }>;
+    readonly removeRules?: readonly string[];
+  };
 }
 
 /** A policy, version 1. */
 export interface Policy {
   readonly version: 1;
+  /** Which checks run (docs/checks.md, "Extended checks"); `--checks` overrides it. Default: `default`. */
+  readonly profile?: CheckSet;
   readonly checks?: Readonly<Partial<Record<CheckId, CheckRule>>>;
   readonly accept?: readonly Acceptance[];
   /**

@@ -3,13 +3,14 @@
  * (an `expires` that is no calendar date). The first problem found is returned with where it
  * is (a path into the policy) and what is wrong, in words a user can act on.
  */
-import { readFileSync } from 'node:fs';
 import type { ErrorObject, Options } from 'ajv';
-import { precompiledFor, runtimeAjv, schemaHash } from '../image/wire.js';
-import * as precompiled from './schema-validator.generated.js';
+import { isExtendedId } from '../checks/index.js';
+import { secretRuleProblem } from '../checks/secret-scan.js';
+import { lazyValidators, schemaUrl, type SchemaFiles } from '../schema/files.js';
+import * as precompiled from '../schema/policy.generated.js';
 
-/** Where the policy schema lives (dist/src/policy → ../../../schemas). */
-export const POLICY_SCHEMA_URL = new URL('../../../schemas/policy.schema.json', import.meta.url);
+/** Where the policy schema lives. */
+export const POLICY_SCHEMA_URL = schemaUrl('policy.schema.json');
 
 /** A problem in a policy: the path to the offending value (keys and indexes) and what is wrong. */
 export interface PolicyProblem {
@@ -17,19 +18,18 @@ export interface PolicyProblem {
   readonly message: string;
 }
 
-/** The ajv options of the policy schema (the generator compiles with the same). */
+/** The ajv options of the policy schema. */
 export const POLICY_AJV_OPTIONS = { allErrors: false, strict: true } as const satisfies Options;
 
-type Validate = ((doc: unknown) => boolean) & { errors?: ErrorObject[] | null };
-let validator: Validate | undefined;
+/** The policy's validator. */
+export const POLICY_SCHEMAS: SchemaFiles<'policy'> = {
+  files: ['policy.schema.json'],
+  options: POLICY_AJV_OPTIONS,
+  validators: { policy: { file: 'policy.schema.json' } },
+  precompiled,
+};
 
-/** The validator compiled ahead of time when made from the schema the package holds, else compiled now. */
-function compiled(): Validate {
-  if (validator) return validator;
-  const text = readFileSync(POLICY_SCHEMA_URL, 'utf8');
-  validator = precompiledFor(precompiled, 'policy', schemaHash(text)) ?? runtimeAjv(POLICY_AJV_OPTIONS).compile(JSON.parse(text) as object);
-  return validator;
-}
+const compiled = lazyValidators(POLICY_SCHEMAS);
 
 /** `accept[0].reason` for the path `["accept", 0, "reason"]`; `the policy` for the root. */
 export function pathText(path: ReadonlyArray<string | number>): string {
@@ -55,17 +55,28 @@ function explain(error: ErrorObject, where: string): { message: string; extraKey
   const p = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'required':
-      return { message: `${where} needs "${String(p['missingProperty'])}"${p['missingProperty'] === 'reason' ? ' (every accepted finding says why)' : ''}` };
+      return {
+        message: `${where} needs "${String(p['missingProperty'])}"${p['missingProperty'] === 'reason' ? ' (every accepted finding says why)' : ''}`,
+      };
     case 'additionalProperties':
       return { message: `${where} has an unknown key "${String(p['additionalProperty'])}"`, extraKey: String(p['additionalProperty']) };
     case 'propertyNames':
-      return { message: `${where} has a key "${String(p['propertyName'])}" that is not a check id (see docs/checks.md)`, extraKey: String(p['propertyName']) };
+      return {
+        message: `${where} has a key "${String(p['propertyName'])}" that is not a check id (see docs/checks.md)`,
+        extraKey: String(p['propertyName']),
+      };
     case 'enum':
       return { message: `${where} must be one of ${(p['allowedValues'] as unknown[]).map(String).join(', ')}` };
     case 'const':
       return { message: `${where} must be ${JSON.stringify(p['allowedValue'])}` };
     case 'pattern':
-      return { message: where.endsWith('.expires') ? `${where} must be a date YYYY-MM-DD` : where.endsWith('.reason') ? `${where} must not be blank` : `${where} is not valid (must match ${String(p['pattern'])})` };
+      return {
+        message: where.endsWith('.expires')
+          ? `${where} must be a date YYYY-MM-DD`
+          : where.endsWith('.reason')
+            ? `${where} must not be blank`
+            : `${where} is not valid (must match ${String(p['pattern'])})`,
+      };
     default:
       return { message: `${where} ${error.message ?? 'is not valid'}` };
   }
@@ -79,19 +90,37 @@ function isCalendarDate(text: string): boolean {
 
 /** The first problem of `value` as a policy, or undefined when it is a valid policy. */
 export function policyProblem(value: unknown): PolicyProblem | undefined {
-  const validate = compiled();
+  const validate = compiled().policy;
   if (!validate(value)) {
     const error = validate.errors?.[0];
     if (!error) return { path: [], message: 'the policy is not valid' };
     const path = errorPath(error, value);
     // A key that fails propertyNames: ajv reports the key's own error, naming it in `propertyName`.
-    const named = error.propertyName === undefined ? error : { ...error, keyword: 'propertyNames', params: { propertyName: error.propertyName } };
+    const named =
+      error.propertyName === undefined ? error : { ...error, keyword: 'propertyNames', params: { propertyName: error.propertyName } };
     const { message, extraKey } = explain(named, pathText(path));
     return { path: extraKey === undefined ? path : [...path, extraKey], message };
   }
+  // The 17 (and forbidden-programs) always hold their places in the report: only disabled.
+  const rules = (value as { checks?: Record<string, { enabled?: boolean }> }).checks ?? {};
+  for (const [id, rule] of Object.entries(rules)) {
+    if (rule.enabled === false && !isExtendedId(id))
+      return {
+        path: ['checks', id, 'enabled'],
+        message: `checks.${id}.enabled: false is for extended checks only; ${id} always runs: use disabled: true`,
+      };
+  }
+  const secretRules =
+    (value as { data?: { secretFiles?: { addRules?: Array<{ id: string; regex: string }> } } }).data?.secretFiles?.addRules ?? [];
+  for (const [i, rule] of secretRules.entries()) {
+    const problem = secretRuleProblem(rule);
+    if (problem !== undefined)
+      return { path: ['data', 'secretFiles', 'addRules', i, 'regex'], message: `data.secretFiles.addRules[${i}].regex ${problem}` };
+  }
   const accept = (value as { accept?: Array<{ expires?: string }> }).accept ?? [];
   for (const [i, rule] of accept.entries()) {
-    if (rule.expires !== undefined && !isCalendarDate(rule.expires)) return { path: ['accept', i, 'expires'], message: `accept[${i}].expires "${rule.expires}" is not a calendar date` };
+    if (rule.expires !== undefined && !isCalendarDate(rule.expires))
+      return { path: ['accept', i, 'expires'], message: `accept[${i}].expires "${rule.expires}" is not a calendar date` };
   }
   return undefined;
 }

@@ -46,7 +46,10 @@ const NAME_TOTAL_LENGTH_MAX = 255;
 
 function invalid(input: string, why: string): OciScanError {
   const shown = JSON.stringify(input.length > 300 ? `${input.slice(0, 300)}…` : input);
-  return new OciScanError('INVALID_REFERENCE', `image reference ${shown} is invalid: ${why} (expected [registry[:port]/]repository[:tag][@sha256:digest], e.g. ghcr.io/org/app:1.2)`);
+  return new OciScanError(
+    'INVALID_REFERENCE',
+    `image reference ${shown} is invalid: ${why} (expected [registry[:port]/]repository[:tag][@sha256:digest], e.g. ghcr.io/org/app:1.2)`,
+  );
 }
 
 /** True when the first component of a name is a registry host rather than a Hub namespace (Docker's rule). */
@@ -68,7 +71,8 @@ export function parseReference(input: string): Reference {
   const text = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
   if (text === '') throw invalid(input, 'it is empty');
   if (/\s/.test(text)) throw invalid(input, 'it contains white space');
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw invalid(input, 'a URL scheme is not part of an image reference (use docker:// or nothing)');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text))
+    throw invalid(input, 'a URL scheme is not part of an image reference (use docker:// or nothing)');
 
   let rest = text;
   let digest: string | undefined;
@@ -80,7 +84,8 @@ export function parseReference(input: string): Reference {
     const [algorithm = '', hex = ''] = digest.split(':');
     const length = SUPPORTED_DIGESTS[algorithm];
     if (length === undefined) throw invalid(input, `digest algorithm ${algorithm} is not supported (use sha256)`);
-    if (hex.length !== length || hex !== hex.toLowerCase()) throw invalid(input, `a ${algorithm} digest is ${length} lower-case hex digits`);
+    if (hex.length !== length || hex !== hex.toLowerCase())
+      throw invalid(input, `a ${algorithm} digest is ${length} lower-case hex digits`);
   }
 
   // The tag is after the last ':' that comes after the last '/' (a ':' before it is a port).
@@ -90,7 +95,11 @@ export function parseReference(input: string): Reference {
   if (colon > slash) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!tagRe.test(tag)) throw invalid(input, `tag ${JSON.stringify(tag)} is not valid (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')`);
+    if (!tagRe.test(tag))
+      throw invalid(
+        input,
+        `tag ${JSON.stringify(tag)} is not valid (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')`,
+      );
   }
   if (rest === '') throw invalid(input, 'the repository name is missing');
 
@@ -107,7 +116,12 @@ export function parseReference(input: string): Reference {
   for (const c of components) {
     if (c === '') throw invalid(input, 'the repository path has an empty component');
     if (!pathComponentRe.test(c)) {
-      throw invalid(input, c.toLowerCase() !== c ? 'repository names must be lower-case' : `repository component ${JSON.stringify(c)} is not valid (lower-case letters, digits and single separators . _ __ -)`);
+      throw invalid(
+        input,
+        c.toLowerCase() !== c
+          ? 'repository names must be lower-case'
+          : `repository component ${JSON.stringify(c)} is not valid (lower-case letters, digits and single separators . _ __ -)`,
+      );
     }
   }
   if (registry === DOCKER_HUB && components.length === 1) path = `library/${path}`;

@@ -1,5 +1,5 @@
 /**
- * The repository path a report file is named after (README.md, "Report"): the name
+ * The repository path a report file is named after (docs/reports.md, "Report file names"): the name
  * without its registry host, Docker Hub's `library/` dropped — `team-a/app` from
  * `registry.local:5000/team-a/app`, `gcc` from `docker.io/library/gcc` — so that two
  * repositories that end in the same segment never share a report file.

@@ -7,10 +7,10 @@
  * schema, a `Link` may not leave the registry's origin nor lead back to a page already read,
  * and at most `maxPages` pages are followed.
  */
-import { oneLine } from '../auth/token.js';
-import { OciScanError } from '../errors.js';
+import { OciScanError, oneLine } from '../errors.js';
 import { readBounded } from '../image/verify.js';
-import { compileWire, parseWire } from '../image/wire.js';
+import { parseWire } from '../image/wire.js';
+import { compileWire } from '../schema/wire.js';
 import { authorizedAttempt, type Authorizer } from './http/auth.js';
 import type { Connection } from './http/connection.js';
 import { statusError } from './http/status.js';
@@ -40,11 +40,23 @@ interface TagsPage {
 }
 
 const names = { anyOf: [{ type: 'array', items: { type: 'string' } }, { type: 'null' }] };
-const validateCatalog = compileWire<CatalogPage>('catalog', { type: 'object', required: ['repositories'], properties: { repositories: names } });
-const validateTags = compileWire<TagsPage>('tags', { type: 'object', required: ['tags'], properties: { name: { type: 'string' }, tags: names } });
+const validateCatalog = compileWire<CatalogPage>('catalog', {
+  type: 'object',
+  required: ['repositories'],
+  properties: { repositories: names },
+});
+const validateTags = compileWire<TagsPage>('tags', {
+  type: 'object',
+  required: ['tags'],
+  properties: { name: { type: 'string' }, tags: names },
+});
 
 /** Every repository of the registry `conn` talks to, in the registry's order (lexical for Distribution). */
-export function listRepositories(conn: Connection, authorizer: Authorizer, options: ListOptions = {}): AsyncGenerator<string, void, undefined> {
+export function listRepositories(
+  conn: Connection,
+  authorizer: Authorizer,
+  options: ListOptions = {},
+): AsyncGenerator<string, void, undefined> {
   return paginate(conn, authorizer, options, {
     path: '/v2/_catalog',
     what: 'listing the repositories',
@@ -53,7 +65,12 @@ export function listRepositories(conn: Connection, authorizer: Authorizer, optio
 }
 
 /** Every tag of `repository`, in the registry's order. */
-export function listTags(conn: Connection, authorizer: Authorizer, repository: string, options: ListOptions = {}): AsyncGenerator<string, void, undefined> {
+export function listTags(
+  conn: Connection,
+  authorizer: Authorizer,
+  repository: string,
+  options: ListOptions = {},
+): AsyncGenerator<string, void, undefined> {
   return paginate(conn, authorizer, options, {
     path: `/v2/${repository}/tags/list`,
     repository,
@@ -72,7 +89,12 @@ interface Listing {
   entries(bytes: Buffer, what: string): string[];
 }
 
-async function* paginate(conn: Connection, authorizer: Authorizer, options: ListOptions, listing: Listing): AsyncGenerator<string, void, undefined> {
+async function* paginate(
+  conn: Connection,
+  authorizer: Authorizer,
+  options: ListOptions,
+  listing: Listing,
+): AsyncGenerator<string, void, undefined> {
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   const first = new URL(listing.path, conn.origin);
   first.searchParams.set('n', String(options.pageSize ?? DEFAULT_PAGE_SIZE));
@@ -81,19 +103,49 @@ async function* paginate(conn: Connection, authorizer: Authorizer, options: List
   for (let page = 1; next !== undefined; page++) {
     const current: URL = next;
     const key = `${current.pathname}${current.search}`;
-    if (seen.has(key)) throw new OciScanError('REGISTRY_ERROR', `registry ${conn.label} sent a Link back to a page it already sent while ${listing.what}: its pagination loops; refusing to follow it`);
-    if (page > maxPages) throw new OciScanError('REGISTRY_ERROR', `registry ${conn.label} had more than ${maxPages} pages while ${listing.what}: stopped there; raise maxPages if the listing really is that long`);
+    if (seen.has(key))
+      throw new OciScanError(
+        'REGISTRY_ERROR',
+        `registry ${conn.label} sent a Link back to a page it already sent while ${listing.what}: its pagination loops; refusing to follow it`,
+      );
+    if (page > maxPages)
+      throw new OciScanError(
+        'REGISTRY_ERROR',
+        `registry ${conn.label} had more than ${maxPages} pages while ${listing.what}: stopped there; raise maxPages if the listing really is that long`,
+      );
     seen.add(key);
     const what = `${listing.what} (page ${page})`;
     const budget = new RetryBudget(conn.settings, conn.clock);
-    const attempt = await authorizedAttempt(conn, authorizer, { path: key, method: 'GET', headers: { accept: 'application/json' }, what, budget, document: true, signal: options.signal });
+    const attempt = await authorizedAttempt(conn, authorizer, {
+      path: key,
+      method: 'GET',
+      headers: { accept: 'application/json' },
+      what,
+      budget,
+      document: true,
+      signal: options.signal,
+    });
     const { res } = attempt;
     let body: Buffer;
     try {
       if (res.statusCode !== 200) {
-        throw await statusError(conn, res, { what, kind: 'list', repository: listing.repository, credential: authorizer.authenticator.credential, attempts: budget.attempts });
+        throw await statusError(conn, res, {
+          what,
+          kind: 'list',
+          repository: listing.repository,
+          credential: authorizer.authenticator.credential,
+          attempts: budget.attempts,
+        });
       }
-      body = await readBounded(res.body, MAX_PAGE_BYTES, () => new OciScanError('REGISTRY_ERROR', `registry ${conn.label} sent a page larger than ${MAX_PAGE_BYTES / 1024 / 1024} MiB while ${listing.what}: refusing it`));
+      body = await readBounded(
+        res.body,
+        MAX_PAGE_BYTES,
+        () =>
+          new OciScanError(
+            'REGISTRY_ERROR',
+            `registry ${conn.label} sent a page larger than ${MAX_PAGE_BYTES / 1024 / 1024} MiB while ${listing.what}: refusing it`,
+          ),
+      );
     } catch (err) {
       res.body.destroy();
       throw conn.scrubber.scrubError(err);
@@ -111,7 +163,12 @@ async function* paginate(conn: Connection, authorizer: Authorizer, options: List
  * it, or undefined on the last page. A target on another origin is refused: the registry's
  * credentials would follow it, and a listing has no reason to leave the registry.
  */
-export function nextPage(conn: Pick<Connection, 'origin' | 'label' | 'scrubber'>, link: string | string[] | undefined, current: URL, what: string): URL | undefined {
+export function nextPage(
+  conn: Pick<Connection, 'origin' | 'label' | 'scrubber'>,
+  link: string | string[] | undefined,
+  current: URL,
+  what: string,
+): URL | undefined {
   const values = link === undefined ? [] : Array.isArray(link) ? link : [link];
   for (const value of values) {
     for (const m of value.matchAll(/<([^>]*)>((?:\s*;\s*[^;,]*)*)/g)) {
@@ -123,10 +180,16 @@ export function nextPage(conn: Pick<Connection, 'origin' | 'label' | 'scrubber'>
       try {
         target = new URL(m[1] ?? '', current);
       } catch {
-        throw new OciScanError('REGISTRY_ERROR', `registry ${conn.label} sent a next-page Link that is not a URL while ${what}: the registry is misconfigured`);
+        throw new OciScanError(
+          'REGISTRY_ERROR',
+          `registry ${conn.label} sent a next-page Link that is not a URL while ${what}: the registry is misconfigured`,
+        );
       }
       if (target.origin !== conn.origin) {
-        throw new OciScanError('REGISTRY_ERROR', `registry ${conn.label} sent a next-page Link to another origin (${oneLine(conn.scrubber.scrub(target.origin), 100)}) while ${what}: refusing to follow it`);
+        throw new OciScanError(
+          'REGISTRY_ERROR',
+          `registry ${conn.label} sent a next-page Link to another origin (${oneLine(conn.scrubber.scrub(target.origin), 100)}) while ${what}: refusing to follow it`,
+        );
       }
       return target;
     }

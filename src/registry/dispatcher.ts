@@ -22,7 +22,7 @@ function readCa(path: string, what: string): string {
 
 /**
  * Host name → the one address connections to it must use. Token realms are resolved and
- * checked before credentials go there (../auth/token.ts `checkRealm`); pinning the connection
+ * checked before credentials go there (../auth/realm.ts `checkRealm`); pinning the connection
  * to the checked address means a second DNS answer cannot send them elsewhere.
  */
 export class AddressPins {

@@ -26,7 +26,10 @@ export function usesPlainHttp(host: string, insecureRegistries: readonly string[
   const { hostname } = splitHostPort(host.toLowerCase());
   if (LOCAL_HOSTS.has(hostname)) return true;
   return insecureRegistries.some((entry) => {
-    const e = entry.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '');
+    const e = entry
+      .toLowerCase()
+      .replace(/^https?:\/\//, '')
+      .replace(/\/+$/, '');
     return e === host.toLowerCase() || e === hostname;
   });
 }
@@ -71,11 +74,19 @@ export function parseMirror(source: string, target: string): { scheme?: 'http' |
   const authority = target.replace(/^https?:\/\//i, '').replace(/\/.*$/, '');
   const named = source.replace(/^.*@/, '').slice(0, 100);
   if (authority.includes('@')) {
-    throw new OciScanError('USAGE', `the mirror for ${named} has user info (user:password@) in its URL: refused; put the mirror's credentials in DOCKER_AUTH_CONFIG or ~/.docker/config.json under its host`, { setting: 'registryMirrors' });
+    throw new OciScanError(
+      'USAGE',
+      `the mirror for ${named} has user info (user:password@) in its URL: refused; put the mirror's credentials in DOCKER_AUTH_CONFIG or ~/.docker/config.json under its host`,
+      { setting: 'registryMirrors' },
+    );
   }
   const host = authority.toLowerCase();
   if (!/^([a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(:\d{1,5})?$/.test(host)) {
-    throw new OciScanError('USAGE', `the mirror for ${named} is not HOST[:PORT], http://HOST[:PORT] or https://HOST[:PORT] (e.g. mirror.local:5000)`, { setting: 'registryMirrors' });
+    throw new OciScanError(
+      'USAGE',
+      `the mirror for ${named} is not HOST[:PORT], http://HOST[:PORT] or https://HOST[:PORT] (e.g. mirror.local:5000)`,
+      { setting: 'registryMirrors' },
+    );
   }
   return scheme ? { scheme, host } : { host };
 }

@@ -10,7 +10,8 @@ import type { Dispatcher } from 'undici';
 import type { Challenge } from '../auth/challenge.js';
 import { CredentialStore, type Credential, type HelperRunner } from '../auth/credentials.js';
 import { SecretScrubber } from '../auth/scrub.js';
-import { Authenticator, hostIsPrivate, type HostResolver } from '../auth/token.js';
+import { hostIsPrivate, type HostResolver } from '../auth/realm.js';
+import { Authenticator } from '../auth/token.js';
 import { normaliseRegistry } from '../reference/reference.js';
 import { AddressPins, createDispatcher, proxyOf } from './dispatcher.js';
 import { resolveEndpoint, splitHostPort, type RegistryEndpoint } from './endpoint.js';
@@ -63,7 +64,13 @@ export class Session {
     const key = `${endpoint.plainHttp ? 'http' : 'https'}://${endpoint.host}|${endpoint.mirrorOf ?? ''}`;
     let session = this.#registries.get(key);
     if (!session) {
-      session = new RegistrySession({ ...this.#options, name: normaliseRegistry(name), endpoint, credentials: this.#credentials, scrubber: this.scrubber });
+      session = new RegistrySession({
+        ...this.#options,
+        name: normaliseRegistry(name),
+        endpoint,
+        credentials: this.#credentials,
+        scrubber: this.scrubber,
+      });
       this.#registries.set(key, session);
     }
     return session;
@@ -167,13 +174,28 @@ export class RegistrySession {
     return { challenges: (signal) => this.challenges(signal), authenticator, scopes };
   }
 
-  /** A repository of this registry, for a caller logging to `logger` and stopped by `signal`. */
-  async repository(name: string, caller: { readonly logger?: Logger; readonly signal?: AbortSignal | undefined } = {}): Promise<Repository> {
+  /** A repository of this registry, for a caller logging to `logger` and stopped by `signal`; `push` asks for push rights too (attaching attestations, docs/attest.md). */
+  async repository(
+    name: string,
+    caller: { readonly logger?: Logger; readonly signal?: AbortSignal | undefined; readonly push?: boolean } = {},
+  ): Promise<Repository> {
     const credential = await this.credential(name);
     if (credential) this.#init.scrubber.addCredential(credential);
-    const log = scrubbedLogger(caller.logger ?? this.#init.logger, { component: 'registry', registry: this.endpoint.host, repository: name }, this.#init.scrubber);
-    log.debug({ registry: this.name, host: this.endpoint.host, plainHttp: this.endpoint.plainHttp, credential: credential?.toJSON() }, 'opening repository');
-    return new Repository({ connection: { ...this.connection, log }, authorizer: this.authorizer(credential, [`repository:${name}:pull`]), name, signal: caller.signal });
+    const log = scrubbedLogger(
+      caller.logger ?? this.#init.logger,
+      { component: 'registry', registry: this.endpoint.host, repository: name },
+      this.#init.scrubber,
+    );
+    log.debug(
+      { registry: this.name, host: this.endpoint.host, plainHttp: this.endpoint.plainHttp, credential: credential?.toJSON() },
+      'opening repository',
+    );
+    return new Repository({
+      connection: { ...this.connection, log },
+      authorizer: this.authorizer(credential, [`repository:${name}:${caller.push === true ? 'pull,push' : 'pull'}`]),
+      name,
+      signal: caller.signal,
+    });
   }
 
   /** Every repository of the registry (`/v2/_catalog`, paged; see ./catalog.ts). */

@@ -30,17 +30,33 @@ export function loadUndici(require: NodeJS.Require = createRequire(import.meta.u
     const EnvHttpProxyAgent = require('undici/lib/dispatcher/env-http-proxy-agent.js') as Undici['EnvHttpProxyAgent'];
     const Dispatcher = require('undici/lib/dispatcher/dispatcher.js') as (new () => object) | undefined;
     const api = require('undici/lib/api/index.js') as Record<string, unknown>;
-    if (typeof Agent === 'function' && typeof EnvHttpProxyAgent === 'function' && typeof Dispatcher === 'function' && typeof api['request'] === 'function' && typeof api['connect'] === 'function') {
+    if (
+      typeof Agent === 'function' &&
+      typeof EnvHttpProxyAgent === 'function' &&
+      typeof Dispatcher === 'function' &&
+      typeof api['request'] === 'function' &&
+      typeof api['connect'] === 'function'
+    ) {
       // What the package index does: every dispatcher gets request(), connect() (the proxy
       // agent's CONNECT tunnel uses it), stream(), pipeline() and upgrade().
       Object.assign(Dispatcher.prototype, api);
-      return { Agent, EnvHttpProxyAgent, parts: true, request: (dispatcher, url, options) => dispatcher.request({ ...options, origin: url.origin, path: `${url.pathname}${url.search}` }) };
+      return {
+        Agent,
+        EnvHttpProxyAgent,
+        parts: true,
+        request: (dispatcher, url, options) => dispatcher.request({ ...options, origin: url.origin, path: `${url.pathname}${url.search}` }),
+      };
     }
   } catch {
     // Moved or renamed by an undici update: the whole package below.
   }
   const full = require('undici') as typeof import('undici');
-  return { Agent: full.Agent, EnvHttpProxyAgent: full.EnvHttpProxyAgent, parts: false, request: (dispatcher, url, options) => full.request(url, { ...options, dispatcher }) };
+  return {
+    Agent: full.Agent,
+    EnvHttpProxyAgent: full.EnvHttpProxyAgent,
+    parts: false,
+    request: (dispatcher, url, options) => full.request(url, { ...options, dispatcher }),
+  };
 }
 
 let loaded: Undici | undefined;

@@ -12,29 +12,12 @@
  */
 import type { ImageConfig, HistoryEntry } from '../image/config.js';
 import type { Image } from '../image/types.js';
-import type { ReportResult, ScannedImage } from './model.js';
+import type { BaseSplit, ReportResult, ScannedImage } from './model.js';
+
+export type { BaseSplit };
 
 /** Where a layer came from, relative to the base image. */
 export type LayerOrigin = 'inherited' | 'introduced';
-
-/** The base image of a scanned image and how the image relates to it. */
-export interface BaseSplit {
-  /** The base as given (`--base`) or as the annotation names it. */
-  readonly reference: string;
-  /** `option`: `--base`; `annotation`: the image's `org.opencontainers.image.base.*` manifest annotations. */
-  readonly source: 'option' | 'annotation';
-  /**
-   * `prefix`: the base's layers are the image's first `inheritedLayers`; `not-prefix`: they are
-   * not (another base, or a rebuilt one); `unresolved`: the base could not be read (`note` says why).
-   */
-  readonly status: 'prefix' | 'not-prefix' | 'unresolved';
-  /** The base's manifest digest, when it was read and has one. */
-  readonly digest?: string;
-  /** With `prefix`: how many of the image's first layers are the base's. */
-  readonly inheritedLayers?: number;
-  /** One line for people: what was compared, or why nothing could be. */
-  readonly note: string;
-}
 
 /** One layer with why it is there; null where that is not known. */
 export interface LayerDetail {
@@ -71,15 +54,33 @@ function diffIdsOf(image: Image): readonly string[] | undefined {
  * How `image` relates to a base whose config lists `baseDiffIds`: a prefix (its first N
  * layers are the base's) or not. Compared by diff_id, which survives recompression.
  */
-export function splitByBase(image: Image, baseDiffIds: readonly string[], base: Pick<BaseSplit, 'reference' | 'source' | 'digest'>): BaseSplit {
+export function splitByBase(
+  image: Image,
+  baseDiffIds: readonly string[],
+  base: Pick<BaseSplit, 'reference' | 'source' | 'digest'>,
+): BaseSplit {
   const ids = diffIdsOf(image);
-  if (!ids) return { ...base, status: 'unresolved', note: `the image's config lists ${image.config.rootfs?.diff_ids?.length ?? 0} diff_ids for ${image.layers.length} layers: its layers cannot be matched with the base's` };
+  if (!ids)
+    return {
+      ...base,
+      status: 'unresolved',
+      note: `the image's config lists ${image.config.rootfs?.diff_ids?.length ?? 0} diff_ids for ${image.layers.length} layers: its layers cannot be matched with the base's`,
+    };
   const prefix = baseDiffIds.length <= ids.length && baseDiffIds.every((id, i) => ids[i] === id);
   if (!prefix) {
     const common = baseDiffIds.findIndex((id, i) => ids[i] !== id);
-    return { ...base, status: 'not-prefix', note: `the base's ${baseDiffIds.length} layers are not the image's first layers (they differ from layer ${common + 1} on): the image is not built on this base` };
+    return {
+      ...base,
+      status: 'not-prefix',
+      note: `the base's ${baseDiffIds.length} layers are not the image's first layers (they differ from layer ${common + 1} on): the image is not built on this base`,
+    };
   }
-  return { ...base, status: 'prefix', inheritedLayers: baseDiffIds.length, note: `${baseDiffIds.length} of ${ids.length} layers inherited from the base` };
+  return {
+    ...base,
+    status: 'prefix',
+    inheritedLayers: baseDiffIds.length,
+    note: `${baseDiffIds.length} of ${ids.length} layers inherited from the base`,
+  };
 }
 
 /** Empty strings (docker's zero values) as null. */
@@ -140,7 +141,10 @@ export function cut(text: string, max: number): string {
 }
 
 /** How many findings (listed paths, or the layer's total when more matched) of `results` are inherited, introduced, or of unknown origin. */
-export function originCounts(results: readonly ReportResult[], byDigest: ReadonlyMap<string, LayerDetail>): Record<LayerOrigin | 'unknown', number> {
+export function originCounts(
+  results: readonly ReportResult[],
+  byDigest: ReadonlyMap<string, LayerDetail>,
+): Record<LayerOrigin | 'unknown', number> {
   const counts = { inherited: 0, introduced: 0, unknown: 0 };
   const add = (digest: string, n: number): void => {
     counts[byDigest.get(digest)?.origin ?? 'unknown'] += n;

@@ -4,7 +4,6 @@
  */
 import { SEVERITY_ORDER, type AcceptedFinding, type Check, type CheckOutcome, type LayerFiles, type Severity } from '../checks/types.js';
 import type { Image } from '../image/types.js';
-import type { BaseSplit } from './layers.js';
 
 /** One result, as written to the JSON report. */
 export interface ReportResult {
@@ -30,6 +29,25 @@ export interface ReportResult {
 /** The legacy report: one key per image, the image as the user named it (one key in a report file). */
 export type Report = Record<string, ReportResult[]>;
 
+/** The base image of a scanned image and how the image relates to it. */
+export interface BaseSplit {
+  /** The base as given (`--base`) or as the annotation names it. */
+  readonly reference: string;
+  /** `option`: `--base`; `annotation`: the image's `org.opencontainers.image.base.*` manifest annotations. */
+  readonly source: 'option' | 'annotation';
+  /**
+   * `prefix`: the base's layers are the image's first `inheritedLayers`; `not-prefix`: they are
+   * not (another base, or a rebuilt one); `unresolved`: the base could not be read (`note` says why).
+   */
+  readonly status: 'prefix' | 'not-prefix' | 'unresolved';
+  /** The base's manifest digest, when it was read and has one. */
+  readonly digest?: string;
+  /** With `prefix`: how many of the image's first layers are the base's. */
+  readonly inheritedLayers?: number;
+  /** One line for people: what was compared, or why nothing could be. */
+  readonly note: string;
+}
+
 /** One image's results, as every report format reads them. */
 export interface ScannedImage {
   readonly image: Image;
@@ -51,7 +69,8 @@ export interface ScanFailure {
 }
 
 /** What became of one IMAGE of a run: the images it resolved to (one per platform scanned), or its failure. */
-export type ImageOutcome = { readonly input: string; readonly scans: readonly ScannedImage[] } | { readonly input: string; readonly failure: ScanFailure };
+export type ImageOutcome =
+  { readonly input: string; readonly scans: readonly ScannedImage[] } | { readonly input: string; readonly failure: ScanFailure };
 
 /** `FileCounts` for `files`, or undefined when every layer's list is complete. */
 function fileCounts(files: LayerFiles, counts: CheckOutcome['counts']): Array<Record<string, number>> | undefined {

@@ -1,5 +1,5 @@
 /**
- * Report file names (README.md, "Report"): `<repository>_<tag>[_<platform>]-compliance.json`.
+ * Report file names (docs/reports.md, "Report file names"): `<repository>_<tag>[_<platform>]-compliance.json`.
  * Every part but the fixed suffix may come from the image (an archive's annotations and
  * RepoTags, an index's platform strings), so each is reduced to a safe character set and a
  * bounded length, and names are made unique within a run: whatever an image says, its report
@@ -44,7 +44,9 @@ function tagPart(image: Image): string {
 export function reportFileName(image: Image, withPlatform: boolean): string {
   const repository = safePart(image.name.repository.replace(/\//g, '_'), BUDGET.repository);
   const tag = safePart(tagPart(image), BUDGET.tag);
-  const platform = withPlatform ? `_${image.platform ? safePart(formatPlatform(image.platform).replace(/\//g, '-'), BUDGET.platform) : 'unknown-platform'}` : '';
+  const platform = withPlatform
+    ? `_${image.platform ? safePart(formatPlatform(image.platform).replace(/\//g, '-'), BUDGET.platform) : 'unknown-platform'}`
+    : '';
   return `${repository}_${tag}${platform}${SUFFIX}`;
 }
 

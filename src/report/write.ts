@@ -27,7 +27,10 @@ function codeOf(err: unknown): string {
 
 function cannotCreate(dir: string, code: string, at: string | undefined, cause?: unknown): OciScanError {
   const where = at === undefined ? '' : ` (at ${at})`;
-  return new OciScanError('REPORT_WRITE', `cannot create the reports directory ${dir}: ${code}${where}`, { setting: 'reportsDir', ...(cause === undefined ? {} : { cause }) });
+  return new OciScanError('REPORT_WRITE', `cannot create the reports directory ${dir}: ${code}${where}`, {
+    setting: 'reportsDir',
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /** 'dir', 'other' (exists, not a directory) or 'missing'; throws for anything that stops the walk (EACCES, ELOOP, …). */
@@ -48,7 +51,13 @@ async function kindOf(path: string, dir: string, at: string | undefined): Promis
  * retries the parent and the child forever. Throws REPORT_WRITE naming the cause and the level.
  */
 export async function ensureReportsDir(dir: string): Promise<void> {
-  if (await stat(dir).then((st) => st.isDirectory(), () => false)) return;
+  if (
+    await stat(dir).then(
+      (st) => st.isDirectory(),
+      () => false,
+    )
+  )
+    return;
   const parts = dir.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.length > MAX_DIR_DEPTH) throw cannotCreate(dir, `deeper than ${MAX_DIR_DEPTH} levels`, undefined);
   let current = dir.startsWith('/') ? '' : '.';
@@ -121,11 +130,13 @@ export class ReportBatch {
         writeFileSync(temp, chunks.join(''), { flag: 'wx', mode: 0o644 });
       } else {
         const first = next.value;
-        const source = Readable.from((function* () {
-          yield* chunks;
-          yield first;
-          for (let n = rest.next(); !n.done; n = rest.next()) yield n.value;
-        })());
+        const source = Readable.from(
+          (function* () {
+            yield* chunks;
+            yield first;
+            for (let n = rest.next(); !n.done; n = rest.next()) yield n.value;
+          })(),
+        );
         const sink = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
         await (signal ? pipeline(source, sink, { signal }) : pipeline(source, sink));
       }
@@ -133,7 +144,11 @@ export class ReportBatch {
       rmSync(temp, { force: true });
       this.#pending.splice(this.#pending.indexOf(entry), 1);
       if (signal?.aborted) throw signal.reason;
-      throw new OciScanError('REPORT_WRITE', `cannot write the report ${target}: ${codeOf(err)}; check that ${where} is writable and the disk is not full`, { cause: err });
+      throw new OciScanError(
+        'REPORT_WRITE',
+        `cannot write the report ${target}: ${codeOf(err)}; check that ${where} is writable and the disk is not full`,
+        { cause: err },
+      );
     }
   }
 
@@ -152,7 +167,9 @@ export class ReportBatch {
       } catch (err) {
         this.#pending.splice(0, written.length);
         this.discard();
-        throw new OciScanError('REPORT_WRITE', `cannot write the report ${target}: ${codeOf(err)}; check that ${where} is writable`, { cause: err });
+        throw new OciScanError('REPORT_WRITE', `cannot write the report ${target}: ${codeOf(err)}; check that ${where} is writable`, {
+          cause: err,
+        });
       }
       written.push(target);
     }

@@ -55,5 +55,8 @@ export interface ContentSource {
 
 /** The one refusal of a config larger than MAX_CONFIG_BYTES, whatever the source. */
 export function configTooLarge(what: string): OciScanError {
-  return new OciScanError('INVALID_CONFIG', `${what} is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB: refusing it (not a real image config)`);
+  return new OciScanError(
+    'INVALID_CONFIG',
+    `${what} is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB: refusing it (not a real image config)`,
+  );
 }

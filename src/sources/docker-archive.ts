@@ -14,13 +14,20 @@
 import { OciScanError } from '../errors.js';
 import { parseConfig } from '../image/config.js';
 import { decodeGoResult, Go, GoJsonError, goRefusal, parseGoJson, type GoReadMode, type GoValue, type Shape } from '../image/go-json.js';
-import { DISTRIBUTION_DESCRIPTOR, layerKind, MediaType, SCHEMA2_DESCRIPTOR, type Descriptor, type ImageManifest } from '../image/manifest.js';
+import {
+  DISTRIBUTION_DESCRIPTOR,
+  layerKind,
+  MediaType,
+  SCHEMA2_DESCRIPTOR,
+  type Descriptor,
+  type ImageManifest,
+} from '../image/manifest.js';
 import type { Image, ImageName } from '../image/types.js';
 import { sha256Digest } from '../image/verify.js';
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../image/wire.js';
 import { canonicalReference, parseReference } from '../reference/reference.js';
 import { repositoryPath } from '../reference/repository-path.js';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore } from './store.js';
 import type { ContentSource } from './content.js';
 import { layoutContent, layoutRoot, readLayoutIndex } from './oci-layout.js';
 import type { SourceOptions } from './options.js';
@@ -102,7 +109,11 @@ export function archiveManifestViews(bytes: Uint8Array): ArchiveManifestViews {
     const decoded = decodeGoResult<DockerArchiveEntry[] | undefined>(doc, shape);
     return decoded.ok ? (decoded.value ?? null) : undefined;
   };
-  return { docker: view(first, DOCKER_LOAD_MANIFEST_SHAPE), cimage: view(whole, CIMAGE_ARCHIVE_MANIFEST_SHAPE), containerd: view(first, CONTAINERD_ARCHIVE_MANIFEST_SHAPE) };
+  return {
+    docker: view(first, DOCKER_LOAD_MANIFEST_SHAPE),
+    cimage: view(whole, CIMAGE_ARCHIVE_MANIFEST_SHAPE),
+    containerd: view(first, CONTAINERD_ARCHIVE_MANIFEST_SHAPE),
+  };
 }
 
 /**
@@ -122,7 +133,10 @@ export function parseArchiveManifest(bytes: Uint8Array, what: string): DockerArc
       reason = goRefusal(parseGoJson(bytes, 'decoder'), DOCKER_LOAD_MANIFEST_SHAPE);
     } catch (err) {
       if (!(err instanceof GoJsonError)) throw err;
-      throw new OciScanError('INVALID_MANIFEST', `${what} is not valid JSON (${err.message}): the archive is damaged or not a docker archive`);
+      throw new OciScanError(
+        'INVALID_MANIFEST',
+        `${what} is not valid JSON (${err.message}): the archive is damaged or not a docker archive`,
+      );
     }
     throw new OciScanError('INVALID_MANIFEST', `${what} is invalid: ${reason ?? 'refused'}; no container runtime would load it`);
   }
@@ -154,7 +168,11 @@ function tagKey(repoTag: string): string {
 function nameOf(repoTag: string): { name: string; repository: string; tag?: string } | undefined {
   try {
     const ref = parseReference(repoTag);
-    return { name: ref.name, repository: repositoryPath(`${ref.registry}/${ref.repository}`), ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
+    return {
+      name: ref.name,
+      repository: repositoryPath(`${ref.registry}/${ref.repository}`),
+      ...(ref.tag !== undefined ? { tag: ref.tag } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -169,7 +187,8 @@ function chooseEntry(entries: readonly DockerArchiveEntry[], wanted: string | un
     if (!entry) throw new OciScanError('IMAGE_NOT_FOUND', `${what} has no image ${wanted}; images there: ${all}`);
     return entry;
   }
-  if (entries.length > 1) throw new OciScanError('USAGE', `${what} holds ${entries.length} images: name one as docker-archive:FILE:REPO:TAG (${all})`);
+  if (entries.length > 1)
+    throw new OciScanError('USAGE', `${what} holds ${entries.length} images: name one as docker-archive:FILE:REPO:TAG (${all})`);
   const [entry] = entries;
   if (!entry) throw new OciScanError('INVALID_MANIFEST', `manifest.json of ${what} lists no image`);
   return entry;
@@ -195,8 +214,16 @@ function imageName(naming: ArchiveNaming, recorded: string | undefined): ImageNa
   const fromArchive = recorded === undefined ? undefined : nameOf(recorded);
   // A tag-less RepoTags entry is `:latest`, as for docker; a tag-less wanted name is the user's
   // implicit latest (the Tag check says so).
-  if (fromWanted) return { display, name: fromWanted.name, repository: fromWanted.repository, ...(fromWanted.tag !== undefined ? { tag: fromWanted.tag } : {}), tagOrigin: 'reference' };
-  if (fromArchive) return { display, name: fromArchive.name, repository: fromArchive.repository, tag: fromArchive.tag ?? 'latest', tagOrigin: 'archive' };
+  if (fromWanted)
+    return {
+      display,
+      name: fromWanted.name,
+      repository: fromWanted.repository,
+      ...(fromWanted.tag !== undefined ? { tag: fromWanted.tag } : {}),
+      tagOrigin: 'reference',
+    };
+  if (fromArchive)
+    return { display, name: fromArchive.name, repository: fromArchive.repository, tag: fromArchive.tag ?? 'latest', tagOrigin: 'archive' };
   return { display, name: fallbackName, repository: fallbackName, tagOrigin: 'none' };
 }
 
@@ -215,14 +242,30 @@ export async function imagesFromDockerArchive(store: BlobStore, naming: ArchiveN
 async function imagesFromIndexOnly(store: BlobStore, naming: ArchiveNaming, options: SourceOptions): Promise<Image[]> {
   const { wanted } = naming;
   const index = await readLayoutIndex(store);
-  if (!index) throw new OciScanError('SOURCE_UNREADABLE', `${store.what} is not a docker archive (no manifest.json or index.json): check the path and the transport (docker-archive:, oci-archive:)`);
+  if (!index)
+    throw new OciScanError(
+      'SOURCE_UNREADABLE',
+      `${store.what} is not a docker archive (no manifest.json or index.json): check the path and the transport (docker-archive:, oci-archive:)`,
+    );
   const entries = index.manifests;
   const all = [...new Set(entries.map((e) => e.annotations?.[IMAGE_NAME]).filter((n): n is string => Boolean(n)))];
-  const candidates = wanted === undefined ? entries : entries.filter((e) => e.annotations?.[IMAGE_NAME] !== undefined && tagKey(e.annotations[IMAGE_NAME]) === tagKey(wanted));
-  if (candidates.length === 0) throw new OciScanError('IMAGE_NOT_FOUND', `${store.what} has no image ${wanted ?? ''}; images there: ${all.join(', ') || 'none'}`);
+  const candidates =
+    wanted === undefined
+      ? entries
+      : entries.filter((e) => e.annotations?.[IMAGE_NAME] !== undefined && tagKey(e.annotations[IMAGE_NAME]) === tagKey(wanted));
+  if (candidates.length === 0)
+    throw new OciScanError('IMAGE_NOT_FOUND', `${store.what} has no image ${wanted ?? ''}; images there: ${all.join(', ') || 'none'}`);
   const recorded = [...new Set(candidates.map((e) => e.annotations?.[IMAGE_NAME]))];
   const name = imageName(naming, wanted === undefined && recorded.length === 1 ? recorded[0] : undefined);
-  const root = layoutRoot(store, candidates, () => new OciScanError('USAGE', `${store.what} holds ${candidates.length} images: name one as docker-archive:FILE:REPO:TAG (${all.join(', ') || 'none'})`));
+  const root = layoutRoot(
+    store,
+    candidates,
+    () =>
+      new OciScanError(
+        'USAGE',
+        `${store.what} holds ${candidates.length} images: name one as docker-archive:FILE:REPO:TAG (${all.join(', ') || 'none'})`,
+      ),
+  );
   return resolveImages(layoutContent(store), root, name, options);
 }
 
@@ -238,22 +281,38 @@ interface ArchiveLayer extends StoredLayer {
  * verifies them: the uncompressed tar must hash to the config's diffID; a member named by a
  * digest must also hash to that name.
  */
-async function dockerContent(store: BlobStore, entry: DockerArchiveEntry, name: ImageName, options: Pick<SourceOptions, 'logger'>): Promise<{ content: ContentSource; manifest: ImageManifest }> {
-  if (entry.Config === '') throw new OciScanError('INVALID_MANIFEST', `manifest.json of ${store.what} names no Config for ${name.display}: the archive is damaged`);
+async function dockerContent(
+  store: BlobStore,
+  entry: DockerArchiveEntry,
+  name: ImageName,
+  options: Pick<SourceOptions, 'logger'>,
+): Promise<{ content: ContentSource; manifest: ImageManifest }> {
+  if (entry.Config === '')
+    throw new OciScanError(
+      'INVALID_MANIFEST',
+      `manifest.json of ${store.what} names no Config for ${name.display}: the archive is damaged`,
+    );
   const configBytes = await store.read(entry.Config, MAX_CONFIG_BYTES, 'INVALID_CONFIG');
-  if (!configBytes) throw new OciScanError('INVALID_CONFIG', `config ${entry.Config} is missing from ${store.what}: the archive is incomplete`);
+  if (!configBytes)
+    throw new OciScanError('INVALID_CONFIG', `config ${entry.Config} is missing from ${store.what}: the archive is incomplete`);
   const configDigest = sha256Digest(configBytes);
   const named = digestFromPath(entry.Config);
   if (named !== undefined && named !== configDigest) {
     // `docker load` and podman never check the config's file name against its content: the
     // image loads, under the content's digest. Say so, and report that digest.
-    options.logger.warn({ archive: store.what, config: entry.Config, digest: configDigest }, 'docker archive config file name does not match its content; using the digest of the content');
+    options.logger.warn(
+      { archive: store.what, config: entry.Config, digest: configDigest },
+      'docker archive config file name does not match its content; using the digest of the content',
+    );
   }
   const configWhat = `config ${configDigest} of ${name.display}`;
   const diffIds = parseConfig(configBytes, configWhat).rootfs?.diff_ids ?? [];
   const layerPaths = entry.Layers ?? [];
   if (diffIds.length !== layerPaths.length) {
-    throw new OciScanError('INVALID_CONFIG', `${configWhat} lists ${diffIds.length} layers but manifest.json has ${layerPaths.length}: the archive is inconsistent`);
+    throw new OciScanError(
+      'INVALID_CONFIG',
+      `${configWhat} lists ${diffIds.length} layers but manifest.json has ${layerPaths.length}: the archive is inconsistent`,
+    );
   }
   const held = new Map<string, ArchiveLayer>();
   const descriptors: Descriptor[] = [];
@@ -271,8 +330,14 @@ async function dockerContent(store: BlobStore, entry: DockerArchiveEntry, name: 
     }
     // go-containerregistry records foreign (non-distributable) layers in LayerSources and may
     // leave their bytes out: such a layer cannot be scanned, and the results say so.
-    if (source === undefined || layerKind(source.mediaType) !== 'foreign') throw new OciScanError('SOURCE_UNREADABLE', `layer ${path} is missing from ${store.what}: the archive is incomplete`);
-    descriptors.push({ mediaType: source.mediaType, digest: layerNamed ?? source.digest, size: source.size, ...(source.urls ? { urls: source.urls } : {}) });
+    if (source === undefined || layerKind(source.mediaType) !== 'foreign')
+      throw new OciScanError('SOURCE_UNREADABLE', `layer ${path} is missing from ${store.what}: the archive is incomplete`);
+    descriptors.push({
+      mediaType: source.mediaType,
+      digest: layerNamed ?? source.digest,
+      size: source.size,
+      ...(source.urls ? { urls: source.urls } : {}),
+    });
   }
   const layerOf = (descriptor: Descriptor): ArchiveLayer => {
     const layer = held.get(descriptor.digest);
@@ -288,8 +353,12 @@ async function dockerContent(store: BlobStore, entry: DockerArchiveEntry, name: 
   const content: ContentSource = {
     what: store.what,
     partial: false,
-    fetchManifest: () => Promise.reject(new OciScanError('INVALID_MANIFEST', `${store.what} holds no manifests: it is read through manifest.json`)),
-    readConfig: (descriptor, what) => (descriptor.digest === configDigest ? Promise.resolve(configBytes) : Promise.reject(new OciScanError('INVALID_CONFIG', `${what} is not in ${store.what}`))),
+    fetchManifest: () =>
+      Promise.reject(new OciScanError('INVALID_MANIFEST', `${store.what} holds no manifests: it is read through manifest.json`)),
+    readConfig: (descriptor, what) =>
+      descriptor.digest === configDigest
+        ? Promise.resolve(configBytes)
+        : Promise.reject(new OciScanError('INVALID_CONFIG', `${what} is not in ${store.what}`)),
     openBlob: (descriptor, what) => openStored(store, layerOf(descriptor), what),
     checkBlob: (descriptor, what) => checkStored(store, layerOf(descriptor), what),
     hasBlob: (digest) => Promise.resolve(held.has(digest)),

@@ -1,5 +1,5 @@
 /**
- * IMAGE → source (README.md "Images"): `oci:PATH[:TAG]`, `oci-archive:FILE[:TAG]`,
+ * IMAGE → source (docs/usage.md "IMAGE"): `oci:PATH[:TAG]`, `oci-archive:FILE[:TAG]`,
  * `docker-archive:FILE[:REPO:TAG]` (skopeo's transport names; the path ends at the first `:`),
  * and anything else — `docker://REF` or a plain reference — is a registry reference.
  */
@@ -7,7 +7,8 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { OciScanError } from '../errors.js';
 import type { Image } from '../image/types.js';
-import { directoryStore, tarStore } from './blob-store.js';
+import { tarStore } from './archive-store.js';
+import { directoryStore } from './store.js';
 import { imagesFromDockerArchive } from './docker-archive.js';
 import { imagesFromOciLayout } from './oci-layout.js';
 import type { SourceOptions } from './options.js';
@@ -26,7 +27,11 @@ export function parseLocalReference(input: string): { transport: LocalTransport;
   const colon = body.indexOf(':');
   const path = colon < 0 ? body : body.slice(0, colon);
   const rest = colon < 0 ? undefined : body.slice(colon + 1);
-  if (path === '') throw new OciScanError('INVALID_REFERENCE', `${transport}: needs a path, e.g. ${transport}:./image${transport === 'oci' ? '' : '.tar'}`);
+  if (path === '')
+    throw new OciScanError(
+      'INVALID_REFERENCE',
+      `${transport}: needs a path, e.g. ${transport}:./image${transport === 'oci' ? '' : '.tar'}`,
+    );
   return rest !== undefined && rest !== '' ? { transport, path, rest } : { transport, path };
 }
 
@@ -36,10 +41,14 @@ async function checkPath(transport: LocalTransport, path: string): Promise<void>
     kind = (await stat(path)).isDirectory() ? 'directory' : 'file';
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new OciScanError('SOURCE_NOT_FOUND', `${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}: check the path given to ${transport}:`);
+    throw new OciScanError(
+      'SOURCE_NOT_FOUND',
+      `${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}: check the path given to ${transport}:`,
+    );
   }
   if (kind !== LOCAL[transport]) {
-    const hint = kind === 'directory' ? 'use oci:DIR for an OCI layout directory' : 'use oci-archive:FILE or docker-archive:FILE for a tar file';
+    const hint =
+      kind === 'directory' ? 'use oci:DIR for an OCI layout directory' : 'use oci-archive:FILE or docker-archive:FILE for a tar file';
     throw new OciScanError('SOURCE_UNREADABLE', `${path} is a ${kind}, not a ${LOCAL[transport]}: ${hint}`);
   }
 }
@@ -64,10 +73,18 @@ export async function openImages(input: string, options: SourceOptions): Promise
       case 'oci-archive':
         return await imagesFromOciLayout(await tarStore(local.path, what, options), base, local.rest, options);
       case 'docker-archive':
-        return await imagesFromDockerArchive(await tarStore(local.path, what, options), { display: input, fallbackName: base.name, wanted: local.rest }, options);
+        return await imagesFromDockerArchive(
+          await tarStore(local.path, what, options),
+          { display: input, fallbackName: base.name, wanted: local.rest },
+          options,
+        );
     }
   } catch (err) {
     if (err instanceof OciScanError) throw err;
-    throw new OciScanError('SOURCE_UNREADABLE', `${what} could not be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new OciScanError(
+      'SOURCE_UNREADABLE',
+      `${what} could not be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
 }

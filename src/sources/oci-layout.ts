@@ -3,12 +3,13 @@
  * ContentSource, and the choice of the index.json entry a reference names. The image itself is
  * resolved by ./resolve.ts, as for every source.
  */
+import { createHash } from 'node:crypto';
 import { OciScanError } from '../errors.js';
 import { parseLayoutIndex, type Descriptor, type ImageIndex } from '../image/manifest.js';
 import type { Image, ImageName } from '../image/types.js';
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../image/wire.js';
 import { tagOfImageName } from '../reference/ref-name.js';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore } from './store.js';
 import type { ContentSource } from './content.js';
 import type { SourceOptions } from './options.js';
 import { resolveImages, type Root } from './resolve.js';
@@ -26,12 +27,24 @@ export function layoutContent(store: BlobStore): ContentSource {
     what: store.what,
     partial: true,
     async fetchManifest(reference) {
-      if (!reference.includes(':')) throw new OciScanError('IMAGE_NOT_FOUND', `${store.what} names manifests by digest only, not ${JSON.stringify(reference.slice(0, 80))}`);
-      const bytes = await readVerified(store, { path: blobPath(reference), digest: reference }, { limit: MAX_MANIFEST_BYTES, code: 'INVALID_MANIFEST', what: `manifest ${reference}` });
+      if (!reference.includes(':'))
+        throw new OciScanError(
+          'IMAGE_NOT_FOUND',
+          `${store.what} names manifests by digest only, not ${JSON.stringify(reference.slice(0, 80))}`,
+        );
+      const bytes = await readVerified(
+        store,
+        { path: blobPath(reference), digest: reference },
+        { limit: MAX_MANIFEST_BYTES, code: 'INVALID_MANIFEST', what: `manifest ${reference}` },
+      );
       return { bytes, digest: reference };
     },
     readConfig(descriptor, what) {
-      return readVerified(store, { path: blobPath(descriptor.digest), digest: descriptor.digest }, { limit: MAX_CONFIG_BYTES, code: 'INVALID_CONFIG', what });
+      return readVerified(
+        store,
+        { path: blobPath(descriptor.digest), digest: descriptor.digest },
+        { limit: MAX_CONFIG_BYTES, code: 'INVALID_CONFIG', what },
+      );
     },
     openBlob(descriptor, what) {
       return openStored(store, { path: blobPath(descriptor.digest), size: descriptor.size, named: descriptor.digest }, what);
@@ -81,7 +94,11 @@ function named(base: Omit<ImageName, 'tag' | 'tagOrigin'>, name: string, tagOrig
  * Among several names, one that reads as `latest` is the one reported: a check never passes on
  * the kinder reading.
  */
-function layoutImageName(base: Omit<ImageName, 'tag' | 'tagOrigin'>, tag: string | undefined, candidates: readonly Descriptor[]): ImageName {
+function layoutImageName(
+  base: Omit<ImageName, 'tag' | 'tagOrigin'>,
+  tag: string | undefined,
+  candidates: readonly Descriptor[],
+): ImageName {
   const pick = (names: ReadonlyArray<string | undefined>): string | undefined => {
     const set = [...new Set(names.filter((n): n is string => n !== undefined && n !== ''))];
     return set.find((n) => tagOfImageName(n).tag === 'latest') ?? (set.length === 1 ? set[0] : undefined);
@@ -98,18 +115,56 @@ function layoutImageName(base: Omit<ImageName, 'tag' | 'tagOrigin'>, tag: string
  * `org.opencontainers.image.ref.name` is it; without one the layout must hold one image (or
  * one image per platform).
  */
-export async function imagesFromOciLayout(store: BlobStore, base: Omit<ImageName, 'tag' | 'tagOrigin'>, tag: string | undefined, options: SourceOptions): Promise<Image[]> {
+export async function imagesFromOciLayout(
+  store: BlobStore,
+  base: Omit<ImageName, 'tag' | 'tagOrigin'>,
+  tag: string | undefined,
+  options: SourceOptions,
+): Promise<Image[]> {
   const index = await readLayoutIndex(store);
   if (!index) {
-    throw new OciScanError('SOURCE_UNREADABLE', `${store.what} is not an OCI image layout (no index.json): check the path and the transport (oci:, oci-archive:, docker-archive:)`);
+    throw new OciScanError(
+      'SOURCE_UNREADABLE',
+      `${store.what} is not an OCI image layout (no index.json): check the path and the transport (oci:, oci-archive:, docker-archive:)`,
+    );
   }
   const entries = index.manifests;
   const tags = [...new Set(entries.map((e) => e.annotations?.[REF_NAME]).filter((t): t is string => Boolean(t)))];
   const candidates = tag === undefined ? entries : entries.filter((e) => e.annotations?.[REF_NAME] === tag);
   if (candidates.length === 0) {
-    throw new OciScanError('IMAGE_NOT_FOUND', `${store.what} has no image tagged ${JSON.stringify(tag)}; tags there: ${tags.join(', ') || 'none'}`);
+    throw new OciScanError(
+      'IMAGE_NOT_FOUND',
+      `${store.what} has no image tagged ${JSON.stringify(tag)}; tags there: ${tags.join(', ') || 'none'}`,
+    );
   }
   const name = layoutImageName(base, tag, candidates);
-  const root = layoutRoot(store, candidates, () => new OciScanError('USAGE', `${store.what} holds ${candidates.length} images: name one with :TAG after the path (tags: ${tags.join(', ') || 'none'})`));
+  const root = layoutRoot(
+    store,
+    candidates,
+    () =>
+      new OciScanError(
+        'USAGE',
+        `${store.what} holds ${candidates.length} images: name one with :TAG after the path (tags: ${tags.join(', ') || 'none'})`,
+      ),
+  );
   return resolveImages(layoutContent(store), root, name, options);
+}
+
+/**
+ * The digest of each tag of a layout (what an audit of `oci:DIR` resolves a tag to): the
+ * entry's, or for the platforms of one image (several entries of one tag) a digest of theirs.
+ */
+export async function layoutTagDigests(store: BlobStore): Promise<Map<string, string>> {
+  const index = await readLayoutIndex(store);
+  const byTag = new Map<string, string[]>();
+  for (const entry of index?.manifests ?? []) {
+    const tag = entry.annotations?.[REF_NAME];
+    if (tag) byTag.set(tag, [...(byTag.get(tag) ?? []), entry.digest]);
+  }
+  return new Map(
+    [...byTag].map(([tag, digests]) => [
+      tag,
+      digests.length === 1 ? (digests[0] ?? '') : `sha256:${createHash('sha256').update(digests.join('\n')).digest('hex')}`,
+    ]),
+  );
 }

@@ -17,7 +17,14 @@ import type { Logger } from 'pino';
 import { OciScanError } from '../errors.js';
 import { parseConfig, platformOfConfig } from '../image/config.js';
 import { layerKind, parseManifestDocument, type Descriptor, type ImageManifest } from '../image/manifest.js';
-import { candidatesAcrossReadings, formatPlatform, indexCandidates, isUnknownPlatform, platformRank, type Platform } from '../image/platform.js';
+import {
+  candidatesAcrossReadings,
+  formatPlatform,
+  indexCandidates,
+  isUnknownPlatform,
+  platformRank,
+  type Platform,
+} from '../image/platform.js';
 import type { Image, ImageName, Layer } from '../image/types.js';
 import { MAX_CONFIG_BYTES } from '../image/wire.js';
 import { configTooLarge, type ContentSource } from './content.js';
@@ -66,12 +73,22 @@ export async function resolveImages(source: ContentSource, root: Root, name: Ima
     case 'index':
       return chosenOrError(await fromIndex(r, root.manifests, 1), root.manifests, options.platform, root.what);
     case 'descriptor':
-      return chosenOrError(await fromDescriptor(r, root.descriptor, 0, false), [], options.platform, `image index ${root.descriptor.digest} of ${name.display}`).map((image) => (image.fromIndex ? { ...image, indexDigest: root.descriptor.digest } : image));
+      return chosenOrError(
+        await fromDescriptor(r, root.descriptor, 0, false),
+        [],
+        options.platform,
+        `image index ${root.descriptor.digest} of ${name.display}`,
+      ).map((image) => (image.fromIndex ? { ...image, indexDigest: root.descriptor.digest } : image));
     case 'reference': {
       const fetched = await source.fetchManifest(root.reference, options.signal);
       const doc = parseManifestDocument(fetched.bytes, fetched.mediaType, `manifest ${fetched.digest} of ${name.display}`);
       if (doc.kind === 'manifest') return [await imageOf(r, { manifest: doc.manifest, digest: fetched.digest, fromIndex: false })];
-      return chosenOrError(await fromIndex(r, doc.index.manifests, 1, doc.index.readings, `image index ${fetched.digest} of ${name.display}`), doc.index.manifests, options.platform, `image index ${fetched.digest} of ${name.display}`).map((image) => ({ ...image, indexDigest: fetched.digest }));
+      return chosenOrError(
+        await fromIndex(r, doc.index.manifests, 1, doc.index.readings, `image index ${fetched.digest} of ${name.display}`),
+        doc.index.manifests,
+        options.platform,
+        `image index ${fetched.digest} of ${name.display}`,
+      ).map((image) => ({ ...image, indexDigest: fetched.digest }));
     }
   }
 }
@@ -81,7 +98,9 @@ function chosenOrError(chosen: Chosen, manifests: readonly Descriptor[], wanted:
   if (chosen.images.length > 0) return chosen.images;
   const available = [...new Set([...listedPlatforms(manifests), ...chosen.available])].join(', ') || 'none';
   const asked = wanted === 'all' ? 'any image platform' : formatPlatform(wanted);
-  throw new OciScanError('NO_MATCHING_PLATFORM', `${what} has no image for ${asked}; available platforms: ${available}: choose one`, { setting: 'platform' });
+  throw new OciScanError('NO_MATCHING_PLATFORM', `${what} has no image for ${asked}; available platforms: ${available}: choose one`, {
+    setting: 'platform',
+  });
 }
 
 /** The platforms an index names, attestations (`unknown/unknown`) left out. */
@@ -94,15 +113,33 @@ async function fromDescriptor(r: Resolution, descriptor: Descriptor, depth: numb
   const fetched = await r.source.fetchManifest(descriptor.digest, r.options.signal);
   // The descriptor's media type is the one the (verified) index vouches for; a server's
   // Content-Type only fills in for a descriptor that gives none.
-  const doc = parseManifestDocument(fetched.bytes, descriptor.mediaType || fetched.mediaType, `manifest ${descriptor.digest} of ${r.name.display}`);
+  const doc = parseManifestDocument(
+    fetched.bytes,
+    descriptor.mediaType || fetched.mediaType,
+    `manifest ${descriptor.digest} of ${r.name.display}`,
+  );
   if (doc.kind === 'manifest') {
-    const image = await imageOf(r, { manifest: doc.manifest, digest: descriptor.digest, indexPlatform: platformOf(descriptor), fromIndex: fromAnIndex });
+    const image = await imageOf(r, {
+      manifest: doc.manifest,
+      digest: descriptor.digest,
+      indexPlatform: platformOf(descriptor),
+      fromIndex: fromAnIndex,
+    });
     return { images: [image], available: image.platform && !descriptor.platform ? [formatPlatform(image.platform)] : [] };
   }
   if (depth + 1 > MAX_INDEX_DEPTH) {
-    throw new OciScanError('INVALID_MANIFEST', `image index ${descriptor.digest} of ${r.name.display} nests indexes more than ${MAX_INDEX_DEPTH} deep: not an image oci-scan can resolve`);
+    throw new OciScanError(
+      'INVALID_MANIFEST',
+      `image index ${descriptor.digest} of ${r.name.display} nests indexes more than ${MAX_INDEX_DEPTH} deep: not an image oci-scan can resolve`,
+    );
   }
-  const chosen = await fromIndex(r, doc.index.manifests, depth + 1, doc.index.readings, `image index ${descriptor.digest} of ${r.name.display}`);
+  const chosen = await fromIndex(
+    r,
+    doc.index.manifests,
+    depth + 1,
+    doc.index.readings,
+    `image index ${descriptor.digest} of ${r.name.display}`,
+  );
   return { images: chosen.images, available: [...listedPlatforms(doc.index.manifests), ...chosen.available] };
 }
 
@@ -110,7 +147,13 @@ async function fromDescriptor(r: Resolution, descriptor: Descriptor, depth: numb
  * The entries of an index to scan, resolved (see the file comment); no images when none fits.
  * `readings` are the entries as other runtimes read them, when they differ (ImageIndex.readings).
  */
-async function fromIndex(r: Resolution, manifests: readonly Descriptor[], depth: number, readings: ReadonlyArray<readonly Descriptor[]> = [], what = `the image index of ${r.name.display}`): Promise<Chosen> {
+async function fromIndex(
+  r: Resolution,
+  manifests: readonly Descriptor[],
+  depth: number,
+  readings: ReadonlyArray<readonly Descriptor[]> = [],
+  what = `the image index of ${r.name.display}`,
+): Promise<Chosen> {
   const wanted = r.options.platform;
   const { pool, partial } = await present(r, manifests);
   const aligned = readings.map((reading) => pool.map((d) => reading[manifests.indexOf(d)] ?? d));
@@ -124,7 +167,9 @@ async function fromIndex(r: Resolution, manifests: readonly Descriptor[], depth:
       continue;
     }
     // An entry that names a matching platform is taken; one without is judged by its config, as containerd does.
-    const fit = chosen.images.find((image) => candidate.platform !== undefined || (image.platform !== undefined && platformRank(wanted, image.platform) !== undefined));
+    const fit = chosen.images.find(
+      (image) => candidate.platform !== undefined || (image.platform !== undefined && platformRank(wanted, image.platform) !== undefined),
+    );
     if (fit) return { images: [fit], available };
   }
   if (images.length === 0 && partial && wanted !== 'all') throw partialExport(r, partial, wanted);
@@ -132,7 +177,7 @@ async function fromIndex(r: Resolution, manifests: readonly Descriptor[], depth:
 }
 
 /** What a partial source holds of an index. */
-interface Partial {
+interface PartialHolding {
   readonly listed: number;
   readonly present: string[];
   readonly absent: string[];
@@ -144,7 +189,10 @@ interface Partial {
  * The entries worth choosing from: all of them, unless the source is partial and holds some
  * of the index's platforms only — then those it holds (with `all`, a warning names the others).
  */
-async function present(r: Resolution, manifests: readonly Descriptor[]): Promise<{ pool: readonly Descriptor[]; partial?: Partial }> {
+async function present(
+  r: Resolution,
+  manifests: readonly Descriptor[],
+): Promise<{ pool: readonly Descriptor[]; partial?: PartialHolding }> {
   if (!r.source.partial) return { pool: manifests };
   const held = new Set<Descriptor>();
   for (const d of manifests) if (!isUnknownPlatform(d) && (await r.source.hasBlob(d.digest, r.options.signal))) held.add(d);
@@ -152,23 +200,30 @@ async function present(r: Resolution, manifests: readonly Descriptor[]): Promise
   const listedHeld = listed.filter((d) => held.has(d));
   if (listedHeld.length === 0 || listedHeld.length === listed.length) return { pool: manifests };
   const name = (d: Descriptor): string => formatPlatform(platformOf(d) ?? { os: '', architecture: '' });
-  const partial: Partial = {
+  const partial: PartialHolding = {
     listed: listed.length,
     present: listedHeld.map(name),
     absent: listed.filter((d) => !held.has(d)).map(name),
     listedWanted: (wanted) => indexCandidates(listed, wanted).some((c) => c.platform !== undefined),
   };
   if (r.options.platform === 'all') {
-    r.options.logger.warn({ source: r.source.what, present: partial.present.join(', '), absent: partial.absent }, 'the archive lists more platforms than it holds: scanning the platforms present');
+    r.options.logger.warn(
+      { source: r.source.what, present: partial.present.join(', '), absent: partial.absent },
+      'the archive lists more platforms than it holds: scanning the platforms present',
+    );
   }
   return { pool: manifests.filter((d) => held.has(d)), partial };
 }
 
 /** The NO_MATCHING_PLATFORM of a partial export: the platforms present, and how to scan them. */
-function partialExport(r: Resolution, partial: Partial, wanted: Platform): OciScanError {
+function partialExport(r: Resolution, partial: PartialHolding, wanted: Platform): OciScanError {
   const why = partial.listedWanted(wanted) ? ` (not ${formatPlatform(wanted)}: it was exported for fewer platforms)` : '';
   const suggestion = partial.present.join(' or ');
-  return new OciScanError('NO_MATCHING_PLATFORM', `the image index of ${r.name.display} lists ${partial.listed} platforms but ${r.source.what} holds the blobs of ${partial.present.join(', ')} only${why}: scan it for ${suggestion}`, { setting: 'platform' });
+  return new OciScanError(
+    'NO_MATCHING_PLATFORM',
+    `the image index of ${r.name.display} lists ${partial.listed} platforms but ${r.source.what} holds the blobs of ${partial.present.join(', ')} only${why}: scan it for ${suggestion}`,
+    { setting: 'platform' },
+  );
 }
 
 /** An index entry's platform, as the index writes it. */
@@ -219,7 +274,10 @@ async function imageOf(r: Resolution, found: Found): Promise<Image> {
 async function layerOf(r: Resolution, d: Descriptor): Promise<Layer> {
   const kind = layerKind(d.mediaType);
   if (kind === 'unknown') {
-    throw new OciScanError('UNSUPPORTED_MEDIA_TYPE', `layer ${d.digest} of ${r.name.display} has media type ${d.mediaType}, which is not a container filesystem layer (tar, tar+gzip, tar+zstd): this is not a container image oci-scan can scan`);
+    throw new OciScanError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `layer ${d.digest} of ${r.name.display} has media type ${d.mediaType}, which is not a container filesystem layer (tar, tar+gzip, tar+zstd): this is not a container image oci-scan can scan`,
+    );
   }
   const what = `layer ${d.digest} of ${r.name.display}`;
   const base = { digest: d.digest, mediaType: d.mediaType, size: d.size, ...(d.urls ? { urls: d.urls } : {}) };

@@ -7,8 +7,8 @@ import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciScanError } from '../errors.js';
 import { matchesDigest, parseDigest, sizeMismatch, VerifyingStream } from '../image/verify.js';
-import type { BlobStore } from './blob-store.js';
-import { decompressed } from './stream-store.js';
+import { decompress } from '../layer/decompress.js';
+import type { BlobStore } from './store.js';
 
 /** The OCI layout path of a blob (`blobs/sha256/<hex>`). */
 export function blobPath(digest: string): string {
@@ -17,11 +17,18 @@ export function blobPath(digest: string): string {
 }
 
 /** A small file of the store, read whole and checked against `digest` (when given); `what` names it in messages. */
-export async function readVerified(store: BlobStore, file: { readonly path: string; readonly digest?: string | undefined }, read: { readonly limit: number; readonly code: 'INVALID_MANIFEST' | 'INVALID_CONFIG'; readonly what: string }): Promise<Buffer> {
+export async function readVerified(
+  store: BlobStore,
+  file: { readonly path: string; readonly digest?: string | undefined },
+  read: { readonly limit: number; readonly code: 'INVALID_MANIFEST' | 'INVALID_CONFIG'; readonly what: string },
+): Promise<Buffer> {
   const bytes = await store.read(file.path, read.limit, read.code);
   if (!bytes) throw new OciScanError(read.code, `${read.what} is missing from ${store.what} (${file.path}): the image is incomplete`);
   if (file.digest && !matchesDigest(bytes, file.digest)) {
-    throw new OciScanError('DIGEST_MISMATCH', `${read.what} in ${store.what} does not match its digest ${file.digest}: the file is corrupt or was modified`);
+    throw new OciScanError(
+      'DIGEST_MISMATCH',
+      `${read.what} in ${store.what} does not match its digest ${file.digest}: the file is corrupt or was modified`,
+    );
   }
   return bytes;
 }
@@ -57,14 +64,21 @@ function chain(source: Readable, stages: readonly Transform[]): Readable {
  * consumer's result cannot stand for the layer (not consumed, or a digest left unchecked).
  */
 export function consumedLayer(store: BlobStore, layer: StoredLayer, what: string): string | undefined {
-  const passed = store.passed?.(layer.path);
-  if (!passed) return undefined;
+  const consumed = store.consumed?.(layer.path);
+  if (!consumed) return undefined;
   const { named, diffId, path } = layer;
-  if (named !== undefined && passed.digest !== named) throw new OciScanError('DIGEST_MISMATCH', `${what} (${path}) does not match its digest (got ${passed.digest}): the archive is corrupt or was tampered with`);
-  if (diffId !== undefined && passed.tarDigest !== undefined && passed.tarDigest !== diffId) {
-    throw new OciScanError('DIGEST_MISMATCH', `${what} (${path}) does not match its diffID ${diffId} once uncompressed (got ${passed.tarDigest}): the archive is corrupt or was tampered with`);
+  if (named !== undefined && consumed.digest !== named)
+    throw new OciScanError(
+      'DIGEST_MISMATCH',
+      `${what} (${path}) does not match its digest (got ${consumed.digest}): the archive is corrupt or was tampered with`,
+    );
+  if (diffId !== undefined && consumed.tarDigest !== undefined && consumed.tarDigest !== diffId) {
+    throw new OciScanError(
+      'DIGEST_MISMATCH',
+      `${what} (${path}) does not match its diffID ${diffId} once uncompressed (got ${consumed.tarDigest}): the archive is corrupt or was tampered with`,
+    );
   }
-  return diffId === undefined || passed.tarDigest !== undefined ? passed.consumedAs : undefined;
+  return diffId === undefined || consumed.tarDigest !== undefined ? consumed.consumedAs : undefined;
 }
 
 /**
@@ -92,6 +106,8 @@ export async function openStored(store: BlobStore, layer: StoredLayer, what: str
   if (!raw) throw missingLayer(store, layer, what);
   const verified = chain(raw, named !== undefined ? [new VerifyingStream(named, layer.size, what)] : []);
   if (diffId === undefined) return verified;
-  const tar = await decompressed(verified, what);
-  return diffId === named && tar === verified ? tar : chain(tar, [new VerifyingStream(diffId, -1, `uncompressed ${what} (diffID ${diffId})`)]);
+  const { output: tar } = await decompress(verified, { what, code: 'LAYER_CORRUPT' });
+  return diffId === named && tar === verified
+    ? tar
+    : chain(tar, [new VerifyingStream(diffId, -1, `uncompressed ${what} (diffID ${diffId})`)]);
 }

@@ -17,13 +17,12 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { PassThrough, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { OciScanError, isOciScanError } from '../errors.js';
-import { decompressorFor, describeDecompressError, peek, SNIFF_BYTES, sniffCompression, type Compressed } from '../layer/decompress.js';
+import { OciScanError } from '../errors.js';
+import { decompress, type Compressed } from '../layer/decompress.js';
 import { TarReader, type EntrySink, type TarHandler, type TarHeader } from '../layer/tar/reader.js';
 import { MAX_CONFIG_BYTES } from '../image/wire.js';
-import type { BlobStore, PassedMember } from './blob-store.js';
-import { memberStore } from './member-store.js';
 import type { SourceOptions } from './options.js';
+import { memberStore, type BlobStore, type ConsumedMember } from './store.js';
 import { MemberIndex, memberName, tarError } from './tar-index.js';
 
 /** Largest member kept whole during the pass: the largest document ever read whole (a config). */
@@ -76,54 +75,30 @@ async function writable(stream: Writable): Promise<void> {
   }
 }
 
-/** Wraps a decompression failure of a layer member (LAYER_CORRUPT) or of the archive (SOURCE_UNREADABLE) as one line. */
-function decompressError(err: unknown, kind: Compressed, what: string, code: 'LAYER_CORRUPT' | 'SOURCE_UNREADABLE'): unknown {
-  if (isOciScanError(err) || (err instanceof Error && err.name === 'AbortError')) return err;
-  return new OciScanError(code, `${what} could not be decompressed (${kind}: ${describeDecompressError(kind, err).message}): it is damaged or truncated; copy or export it again`, { cause: err });
-}
-
-/** `source` decompressed as its first bytes say (plain bytes pass through); errors name `what`. */
-export async function decompressed(source: Readable, what: string): Promise<Readable> {
-  const { head, rest } = await peek(source, SNIFF_BYTES);
-  const kind = sniffCompression(head);
-  if (kind === 'none') return rest;
-  return decompressedAs(rest, kind, what, 'LAYER_CORRUPT');
-}
-
-function decompressedAs(source: Readable, kind: Compressed, what: string, code: 'LAYER_CORRUPT' | 'SOURCE_UNREADABLE'): Readable {
-  const stage = decompressorFor(kind);
-  let output: AsyncIterable<Buffer>;
-  if (typeof stage === 'function') output = stage(source);
-  else if (stage) {
-    pipeline(source, stage).catch(() => undefined);
-    output = stage;
-  } else output = source;
-  // Readable.from pulls on demand (backpressure); destroying it ends the generator, which
-  // destroys the stages above it.
-  return Readable.from(
-    (async function* mapErrors(): AsyncGenerator<Buffer> {
-      try {
-        for await (const chunk of output) yield chunk;
-      } catch (err) {
-        throw decompressError(err, kind, what, code);
-      }
-    })(),
-    { objectMode: false },
-  );
-}
-
 /** The archive file as an uncompressed tar stream. */
-function openArchive(file: string, kind: Compressed, what: string): Readable {
-  return decompressedAs(createReadStream(file, { highWaterMark: HIGH_WATER_MARK }), kind, what, 'SOURCE_UNREADABLE');
+async function openArchive(file: string, kind: Compressed, what: string): Promise<Readable> {
+  const { output } = await decompress(createReadStream(file, { highWaterMark: HIGH_WATER_MARK }), {
+    what,
+    code: 'SOURCE_UNREADABLE',
+    compression: kind,
+  });
+  return output;
 }
 
 /**
  * Feeds the archive through a Go-semantics tar reader, waiting for `settle()` after every chunk
  * so that consumers downstream set the pace. Stops early when `stop()` says so.
  */
-async function runPass(file: string, kind: Compressed, what: string, handler: TarHandler, hooks: { settle(): Promise<void>; stop(): boolean }, signal: AbortSignal | undefined): Promise<void> {
+async function runPass(
+  file: string,
+  kind: Compressed,
+  what: string,
+  handler: TarHandler,
+  hooks: { settle(): Promise<void>; stop(): boolean },
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const reader = new TarReader(handler);
-  const tar = openArchive(file, kind, what);
+  const tar = await openArchive(file, kind, what);
   const onAbort = (): void => {
     tar.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
   };
@@ -166,15 +141,13 @@ class ConsumingSink implements EntrySink {
       let tar: Readable | undefined;
       let tap: HashTap | undefined;
       try {
-        const { head, rest } = await peek(this.#input, SNIFF_BYTES);
-        const kind = sniffCompression(head);
-        if (kind === 'none') {
+        const { compression, output } = await decompress(this.#input, { what, code: 'LAYER_CORRUPT' });
+        tar = output;
+        if (compression === 'none') {
           // Stored plain: the uncompressed digest is the member's own.
-          tar = rest;
-          await consume(rest, id, signal);
-          return rest.readableEnded ? 'stored-plain' : undefined;
+          await consume(output, id, signal);
+          return output.readableEnded ? 'stored-plain' : undefined;
         }
-        tar = decompressedAs(rest, kind, what, 'LAYER_CORRUPT');
         tap = new HashTap();
         pipeline(tar, tap).catch(() => undefined);
         await consume(tap, id, signal);
@@ -245,7 +218,7 @@ class BufferSink implements EntrySink {
 /** The first pass: the member index, the kept documents, and each layer-like member consumed. */
 class FirstPass extends MemberIndex {
   readonly kept = new Map<string, Buffer>();
-  readonly passed = new Map<string, PassedMember>();
+  readonly consumed = new Map<string, ConsumedMember>();
   readonly #what: string;
   readonly #options: SourceOptions;
   #keptBytes = 0;
@@ -280,7 +253,7 @@ class FirstPass extends MemberIndex {
     this.#current = sink;
     this.#results.push(
       sink.result().then((r) => {
-        this.passed.set(name, { ...r, consumedAs: name });
+        this.consumed.set(name, { ...r, consumedAs: name });
       }),
     );
     return sink;
@@ -289,7 +262,10 @@ class FirstPass extends MemberIndex {
   #keep(name: string, bytes: Buffer): void {
     this.#keptBytes += bytes.length;
     if (this.#keptBytes > MAX_KEPT_TOTAL) {
-      throw new OciScanError('SOURCE_UNREADABLE', `${this.#what} holds more than ${MAX_KEPT_TOTAL / 1024 / 1024} MiB of JSON documents: not an image archive`);
+      throw new OciScanError(
+        'SOURCE_UNREADABLE',
+        `${this.#what} holds more than ${MAX_KEPT_TOTAL / 1024 / 1024} MiB of JSON documents: not an image archive`,
+      );
     }
     this.kept.set(name, bytes);
   }
@@ -303,7 +279,7 @@ class FirstPass extends MemberIndex {
         await sink.drained();
       }
       sink.end();
-      this.passed.set(name, { ...(await sink.result()), consumedAs: name });
+      this.consumed.set(name, { ...(await sink.result()), consumedAs: name });
     };
     this.#buffered = this.#buffered.then(run);
   }
@@ -352,7 +328,10 @@ function replay(file: string, kind: Compressed, what: string, name: string, sign
   runPass(file, kind, what, handler, { settle: () => writable(out), stop: () => ended || out.destroyed }, signal).then(
     () => {
       if (out.destroyed) return;
-      if (!ended) out.destroy(new OciScanError('SOURCE_UNREADABLE', `${name} could not be found again in ${what}: the file changed while it was read`));
+      if (!ended)
+        out.destroy(
+          new OciScanError('SOURCE_UNREADABLE', `${name} could not be found again in ${what}: the file changed while it was read`),
+        );
       else out.end();
     },
     (err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))),
@@ -364,7 +343,12 @@ function replay(file: string, kind: Compressed, what: string, name: string, sign
  * The member names of a compressed archive, from one streaming pass over its headers (contents
  * are decompressed and skipped); stops as soon as `enough` is satisfied.
  */
-export async function compressedMemberNames(file: string, what: string, kind: Compressed, enough: (names: ReadonlySet<string>) => boolean): Promise<Set<string>> {
+export async function compressedMemberNames(
+  file: string,
+  what: string,
+  kind: Compressed,
+  enough: (names: ReadonlySet<string>) => boolean,
+): Promise<Set<string>> {
   const names = new Set<string>();
   let done = false;
   const handler: TarHandler = {
@@ -407,9 +391,9 @@ export async function streamedTarStore(file: string, what: string, kind: Compres
       return Buffer.concat(chunks);
     },
     open: (m) => stream(m.name),
-    passed(path) {
+    consumed(path) {
       const name = pass.resolve(memberName(path));
-      return name === undefined ? undefined : pass.passed.get(name);
+      return name === undefined ? undefined : pass.consumed.get(name);
     },
   });
 }

@@ -58,10 +58,14 @@ export class MemberIndex implements TarHandler {
     const isDir = header.typeflag === '5';
     const earlier = this.#seen.get(name);
     if (earlier !== undefined && !(earlier && isDir)) {
-      throw new OciScanError('INVALID_MANIFEST', `${this.#what} holds two members named ${name}: podman reads the first, docker load the last; refusing an ambiguous archive (write it again with docker save, podman save or skopeo copy)`);
+      throw new OciScanError(
+        'INVALID_MANIFEST',
+        `${this.#what} holds two members named ${name}: podman reads the first, docker load the last; refusing an ambiguous archive (write it again with docker save, podman save or skopeo copy)`,
+      );
     }
     this.#seen.set(name, isDir);
-    if (this.#seen.size > MAX_MEMBERS) throw new OciScanError('SOURCE_UNREADABLE', `${this.#what} has more than ${MAX_MEMBERS} members: not an image archive`);
+    if (this.#seen.size > MAX_MEMBERS)
+      throw new OciScanError('SOURCE_UNREADABLE', `${this.#what} has more than ${MAX_MEMBERS} members: not an image archive`);
     switch (header.typeflag) {
       case '0':
       case '7':
@@ -70,10 +74,16 @@ export class MemberIndex implements TarHandler {
       case '1':
       case '2':
         if (ENTRY_DOCUMENTS.has(name)) {
-          throw new OciScanError('INVALID_MANIFEST', `${name} in ${this.#what} is a ${header.typeflag === '2' ? 'symbolic' : 'hard'} link to ${JSON.stringify(header.linkname)}: runtimes may read different files through it; refusing an ambiguous archive`);
+          throw new OciScanError(
+            'INVALID_MANIFEST',
+            `${name} in ${this.#what} is a ${header.typeflag === '2' ? 'symbolic' : 'hard'} link to ${JSON.stringify(header.linkname)}: runtimes may read different files through it; refusing an ambiguous archive`,
+          );
         }
         // A hard link names a member by its archive path; a symlink is relative to its directory.
-        this.#links.set(name, header.typeflag === '2' ? resolveLinkTarget('/' + name, header.linkname).slice(1) : memberName(header.linkname));
+        this.#links.set(
+          name,
+          header.typeflag === '2' ? resolveLinkTarget('/' + name, header.linkname).slice(1) : memberName(header.linkname),
+        );
         return undefined;
       default:
         return undefined;
@@ -113,7 +123,13 @@ export class MemberIndex implements TarHandler {
 export function tarError(err: unknown, what: string): unknown {
   if (!(err instanceof TarFormatError)) return err;
   const truncated = /unexpected end/.test(err.message);
-  return new OciScanError('SOURCE_UNREADABLE', truncated ? `${what} is truncated (${err.message}): copy or export the archive again` : `${what} is not a tar archive (${err.message}): is the path right?`, { cause: err });
+  return new OciScanError(
+    'SOURCE_UNREADABLE',
+    truncated
+      ? `${what} is truncated (${err.message}): copy or export the archive again`
+      : `${what} is not a tar archive (${err.message}): is the path right?`,
+    { cause: err },
+  );
 }
 
 /** The members of a plain tar file (paths without the leading `/`; links resolved). */

@@ -108,7 +108,13 @@ function isOp(v: unknown): v is LayerOp {
     case 'symlink':
       return typeof v['target'] === 'string';
     case 'file':
-      return isMode(v['mode']) && isCount(v['uid']) && isCount(v['gid']) && optionalText('capability') && (v['content'] === undefined || (isWatched(v['content']) && v['content'].type === 'file'));
+      return (
+        isMode(v['mode']) &&
+        isCount(v['uid']) &&
+        isCount(v['gid']) &&
+        optionalText('capability') &&
+        (v['content'] === undefined || (isWatched(v['content']) && v['content'].type === 'file'))
+      );
     case 'hardlink':
       return typeof v['target'] === 'string' && isMode(v['mode']) && isCount(v['uid']) && isCount(v['gid']) && optionalText('capability');
     default:
@@ -122,6 +128,8 @@ export function isLayerFacts(v: unknown): v is LayerFacts {
     isObject(v) &&
     recordOf(v['matches'], isStrings) &&
     recordOf(v['matchCounts'], isCount) &&
+    recordOf(v['matchBytes'], isCount) &&
+    recordOf(v['details'], (d) => recordOf(d, isStrings)) &&
     isStrings(v['whiteouts']) &&
     isStrings(v['opaqueDirs']) &&
     recordOf(v['watched'], isWatched) &&
@@ -231,137 +239,158 @@ export async function clearCache(dir: string): Promise<number> {
 
 /** A facts store in `dir` (created on the first put). */
 export function diskFactsStore(dir: string, options: DiskStoreOptions): DiskFactsStore {
-  const maxBytes = options.maxBytes ?? DEFAULT_CACHE_MAX_BYTES;
-  const { logger } = options;
-  let disabled = false;
-  let created = false;
+  return new DiskStore(dir, options);
+}
+
+/** The facts (and configs) of a cache directory: one JSON file per key, written atomically, pruned to a budget. */
+class DiskStore implements DiskFactsStore {
+  readonly dir: string;
+  /** Image configs by digest, in the same directory and budget. */
+  readonly configs: ConfigCache = {
+    get: (descriptor) => this.#getConfig(descriptor),
+    put: (digest, bytes) => this.#putConfig(digest, bytes),
+  };
+  readonly #maxBytes: number;
+  readonly #logger: Logger;
+  #disabled = false;
+  #created = false;
   /** Bytes in the directory as this process believes (undefined until first measured). */
-  let estimate: number | undefined;
-  let pruning: Promise<unknown> | undefined;
+  #estimate: number | undefined;
+  #pruning: Promise<unknown> | undefined;
 
-  const disable = (err: unknown): void => {
-    if (disabled) return;
-    disabled = true;
-    logger.warn({ dir, code: errnoOf(err) }, 'the layer-facts cache directory cannot be written: scanning without the cache (set --cache-dir or --no-cache)');
-  };
+  constructor(dir: string, options: DiskStoreOptions) {
+    this.dir = dir;
+    this.#maxBytes = options.maxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+    this.#logger = options.logger;
+  }
 
-  /** Marks `path` as just used: pruning removes the least recently used entries first. */
-  const touch = (path: string): void => {
-    const now = new Date();
+  async get(key: string): Promise<LayerFacts | undefined> {
+    if (this.#disabled) return undefined;
+    const path = join(this.dir, entryFileName(key));
+    let text: string | undefined;
     try {
-      utimesSync(path, now, now);
-    } catch {
-      // A read-only cache still serves its entries.
+      text = readEntry(path)?.toString('utf8');
+    } catch (err) {
+      this.#logger.debug({ dir: this.dir, key, code: errnoOf(err) }, 'cache entry unreadable: ignored');
+      return undefined;
     }
-  };
+    if (text === undefined) return undefined;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      doc = undefined;
+    }
+    if (!isObject(doc) || doc['format'] !== DISK_FORMAT || doc['key'] !== key || !isLayerFacts(doc['facts'])) {
+      this.#logger.debug(
+        { dir: this.dir, key },
+        'cache entry corrupt, truncated or of another key or format: ignored, it will be rewritten',
+      );
+      return undefined;
+    }
+    touch(path);
+    return doc['facts'];
+  }
+
+  async put(key: string, facts: LayerFacts): Promise<void> {
+    if (this.#disabled) return;
+    const body = JSON.stringify({ format: DISK_FORMAT, key, facts });
+    if (await this.#write(entryFileName(key), body)) await this.#pruneIfOver(Buffer.byteLength(body));
+  }
+
+  async prune(): Promise<CacheStats> {
+    const stats = await pruneCache(this.dir, this.#maxBytes);
+    this.#estimate = stats.bytes;
+    return stats;
+  }
+
+  #getConfig(descriptor: Parameters<ConfigCache['get']>[0]): Buffer | undefined {
+    if (this.#disabled) return undefined;
+    const path = join(this.dir, configFileName(descriptor.digest));
+    let bytes: Buffer | undefined;
+    try {
+      bytes = readEntry(path, MAX_CONFIG_BYTES);
+    } catch (err) {
+      this.#logger.debug({ dir: this.dir, digest: descriptor.digest, code: errnoOf(err) }, 'cached config unreadable: ignored');
+      return undefined;
+    }
+    if (bytes === undefined) return undefined;
+    let verified = false;
+    try {
+      verified = bytes.length === descriptor.size && matchesDigest(bytes, descriptor.digest);
+    } catch {
+      verified = false;
+    }
+    if (!verified) {
+      this.#logger.debug(
+        { dir: this.dir, digest: descriptor.digest },
+        'cached config does not match its digest or size: ignored, it will be rewritten',
+      );
+      return undefined;
+    }
+    touch(path);
+    return bytes;
+  }
+
+  async #putConfig(digest: string, bytes: Buffer): Promise<void> {
+    if (this.#disabled || bytes.length > MAX_CONFIG_BYTES) return;
+    try {
+      if (await this.#write(configFileName(digest), bytes)) await this.#pruneIfOver(bytes.length);
+    } catch (err) {
+      // Measuring the directory failed: the config is kept all the same, and the scan goes on.
+      this.#logger.debug({ dir: this.dir, code: errnoOf(err) }, 'cache size not measured after a config put');
+    }
+  }
+
+  #disable(err: unknown): void {
+    if (this.#disabled) return;
+    this.#disabled = true;
+    this.#logger.warn(
+      { dir: this.dir, code: errnoOf(err) },
+      'the layer-facts cache directory cannot be written: scanning without the cache (set --cache-dir or --no-cache)',
+    );
+  }
 
   /** Writes `body` as entry `name` (temporary file + rename); false when the directory cannot be written (the cache is then off). */
-  const write = async (name: string, body: string | Buffer): Promise<boolean> => {
-    const temp = join(dir, `.tmp-${name}.${process.pid}.${randomBytes(6).toString('hex')}`);
+  async #write(name: string, body: string | Buffer): Promise<boolean> {
+    const temp = join(this.dir, `.tmp-${name}.${process.pid}.${randomBytes(6).toString('hex')}`);
     try {
-      if (!created) {
+      if (!this.#created) {
         // Private to the user: whoever can write an entry decides what a layer holds (docs/security.md).
-        await mkdir(dir, { recursive: true, mode: 0o700 });
-        created = true;
+        await mkdir(this.dir, { recursive: true, mode: 0o700 });
+        this.#created = true;
       }
       await writeFile(temp, body, { flag: 'wx', mode: 0o644 });
       // rename() replaces atomically in one directory: a reader sees the old entry or the new one.
-      await rename(temp, join(dir, name));
+      await rename(temp, join(this.dir, name));
       return true;
     } catch (err) {
       await rm(temp, { force: true }).catch(() => undefined);
-      disable(err);
+      this.#disable(err);
       return false;
     }
-  };
+  }
 
-  const configs: ConfigCache = {
-    get(descriptor) {
-      if (disabled) return undefined;
-      const path = join(dir, configFileName(descriptor.digest));
-      let bytes: Buffer | undefined;
-      try {
-        bytes = readEntry(path, MAX_CONFIG_BYTES);
-      } catch (err) {
-        logger.debug({ dir, digest: descriptor.digest, code: errnoOf(err) }, 'cached config unreadable: ignored');
-        return undefined;
-      }
-      if (bytes === undefined) return undefined;
-      let verified = false;
-      try {
-        verified = bytes.length === descriptor.size && matchesDigest(bytes, descriptor.digest);
-      } catch {
-        verified = false;
-      }
-      if (!verified) {
-        logger.debug({ dir, digest: descriptor.digest }, 'cached config does not match its digest or size: ignored, it will be rewritten');
-        return undefined;
-      }
-      touch(path);
-      return bytes;
-    },
-    async put(digest, bytes) {
-      if (disabled || bytes.length > MAX_CONFIG_BYTES) return;
-      try {
-        if (await write(configFileName(digest), bytes)) await pruneIfOver(bytes.length);
-      } catch (err) {
-        // Measuring the directory failed: the config is kept all the same, and the scan goes on.
-        logger.debug({ dir, code: errnoOf(err) }, 'cache size not measured after a config put');
-      }
-    },
-  };
-
-  const prune = async (): Promise<CacheStats> => {
-    const stats = await pruneCache(dir, maxBytes);
-    estimate = stats.bytes;
-    return stats;
-  };
-
-  const pruneIfOver = async (added: number): Promise<void> => {
+  async #pruneIfOver(added: number): Promise<void> {
     // The first measure already holds the entry just written; an overwrite counts twice, which
     // at worst prunes early (and prune measures again).
-    estimate = estimate === undefined ? (await cacheStats(dir)).bytes : estimate + added;
-    if (estimate <= maxBytes || pruning) return;
-    pruning = prune()
-      .catch((err: unknown) => logger.debug({ dir, code: errnoOf(err) }, 'cache prune failed'))
-      .finally(() => (pruning = undefined));
-    await pruning;
-  };
+    this.#estimate = this.#estimate === undefined ? (await cacheStats(this.dir)).bytes : this.#estimate + added;
+    if (this.#estimate <= this.#maxBytes || this.#pruning) return;
+    this.#pruning = this.prune()
+      .catch((err: unknown) => this.#logger.debug({ dir: this.dir, code: errnoOf(err) }, 'cache prune failed'))
+      .finally(() => (this.#pruning = undefined));
+    await this.#pruning;
+  }
+}
 
-  return {
-    dir,
-    configs,
-    prune,
-    async get(key) {
-      if (disabled) return undefined;
-      const path = join(dir, entryFileName(key));
-      let text: string | undefined;
-      try {
-        text = readEntry(path)?.toString('utf8');
-      } catch (err) {
-        logger.debug({ dir, key, code: errnoOf(err) }, 'cache entry unreadable: ignored');
-        return undefined;
-      }
-      if (text === undefined) return undefined;
-      let doc: unknown;
-      try {
-        doc = JSON.parse(text);
-      } catch {
-        doc = undefined;
-      }
-      if (!isObject(doc) || doc['format'] !== DISK_FORMAT || doc['key'] !== key || !isLayerFacts(doc['facts'])) {
-        logger.debug({ dir, key }, 'cache entry corrupt, truncated or of another key or format: ignored, it will be rewritten');
-        return undefined;
-      }
-      touch(path);
-      return doc['facts'];
-    },
-    async put(key, facts) {
-      if (disabled) return;
-      const body = JSON.stringify({ format: DISK_FORMAT, key, facts });
-      if (await write(entryFileName(key), body)) await pruneIfOver(Buffer.byteLength(body));
-    },
-  };
+/** Marks `path` as just used: pruning removes the least recently used entries first. */
+function touch(path: string): void {
+  const now = new Date();
+  try {
+    utimesSync(path, now, now);
+  } catch {
+    // A read-only cache still serves its entries.
+  }
 }
 
 /** `first` (fast, e.g. memory) in front of `second` (e.g. disk): a hit in `second` fills `first`; a put goes to both. */

@@ -13,7 +13,7 @@ import type { EntryMatcher, LayerFacts } from '../layer/inspect.js';
  * Version of what the recorder records and how. Bump it with any change to src/layer/ that
  * changes the facts of some layer (a new field, a different reading of an entry).
  */
-export const FACTS_VERSION = 4;
+export const FACTS_VERSION = 5;
 
 /** What a layer inspection collects. */
 export interface Collection {
@@ -21,7 +21,7 @@ export interface Collection {
   readonly watchPaths: ReadonlySet<string>;
 }
 
-/** Where layer facts are kept between inspections (the run's memory; a disk store later). */
+/** Where layer facts are kept between inspections: the run's memory (`memoryFactsStore`), the disk (src/store/disk.ts), or both. */
 export interface FactsStore {
   get(key: string): Promise<LayerFacts | undefined>;
   put(key: string, facts: LayerFacts): Promise<void>;

@@ -4,8 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import type { Parameters as FcParameters } from 'fast-check';
-import { exitCodeFor } from '../../src/cli/exit-codes.js';
-import { OciScanError } from '../../src/errors.js';
+import { exitCodeFor, OciScanError } from '../../src/errors.js';
 
 /** The default seed: any fixed number, so that CI runs the same cases every time. */
 const DEFAULT_SEED = 20261129;
@@ -20,7 +19,12 @@ function envInt(name: string): number | undefined {
 
 /** fast-check parameters for one property: `defaultRuns` cases unless `FUZZ_RUNS` says otherwise. */
 export function fuzzParams<T>(defaultRuns: number): FcParameters<T> {
-  return { numRuns: envInt('FUZZ_RUNS') ?? defaultRuns, seed: envInt('FUZZ_SEED') ?? DEFAULT_SEED, endOnFailure: true, includeErrorInReport: true };
+  return {
+    numRuns: envInt('FUZZ_RUNS') ?? defaultRuns,
+    seed: envInt('FUZZ_SEED') ?? DEFAULT_SEED,
+    endOnFailure: true,
+    includeErrorInReport: true,
+  };
 }
 
 /** Exit codes a parser of outside data may end in: pull (20), metadata (21), usage (2). */

@@ -18,7 +18,16 @@ import { strict as assert } from 'node:assert';
 import { after, it } from 'node:test';
 import { configViews, parseConfig, type ImageConfig, type RuntimeConfig } from '../../src/image/config.js';
 import { decodeGoResult, Go, GoJsonError, parseGoJson, type GoReadMode, type GoValue } from '../../src/image/go-json.js';
-import { indexViews, manifestViews, OCI_INDEX_SHAPE, parseLayoutIndex, parseManifestDocument, type Descriptor, type IndexView, type ManifestView } from '../../src/image/manifest.js';
+import {
+  indexViews,
+  manifestViews,
+  OCI_INDEX_SHAPE,
+  parseLayoutIndex,
+  parseManifestDocument,
+  type Descriptor,
+  type IndexView,
+  type ManifestView,
+} from '../../src/image/manifest.js';
 import { candidatesAcrossReadings, indexCandidates, parsePlatform } from '../../src/image/platform.js';
 import { archiveManifestViews, parseArchiveManifest, type ArchiveManifestView } from '../../src/sources/docker-archive.js';
 import { closeJsonOracle, decodeWithGo, jsonOracleSkip, type OracleKind, type OracleRequest } from '../helpers/json-oracle.js';
@@ -54,8 +63,18 @@ function configReport(view: ImageConfig | undefined): unknown {
     env: c?.Env ?? null,
     volumes: c?.Volumes ? sorted(Object.keys(c.Volumes)) : null,
     workingDir: c?.WorkingDir ?? '',
-    healthcheck: h ? { test: h.Test ?? null, interval: String(h.Interval), timeout: String(h.Timeout), startPeriod: String(h.StartPeriod), retries: String(h.Retries) } : null,
-    history: view.history ? view.history.map((e) => ({ created_by: e.created_by, author: e.author, comment: e.comment, empty_layer: e.empty_layer })) : null,
+    healthcheck: h
+      ? {
+          test: h.Test ?? null,
+          interval: String(h.Interval),
+          timeout: String(h.Timeout),
+          startPeriod: String(h.StartPeriod),
+          retries: String(h.Retries),
+        }
+      : null,
+    history: view.history
+      ? view.history.map((e) => ({ created_by: e.created_by, author: e.author, comment: e.comment, empty_layer: e.empty_layer }))
+      : null,
     hasRootfs: view.rootfs !== undefined,
     rootfsType: view.rootfs?.type ?? '',
     diffIds: view.rootfs?.diff_ids ?? null,
@@ -73,22 +92,44 @@ function descReport(d: Descriptor): unknown {
     size: String(d.size),
     urls: d.urls ?? null,
     annotations: d.annotations ?? null,
-    platform: p ? { os: p.os, architecture: p.architecture, variant: p.variant ?? '', osVersion: p['os.version'] ?? '', osFeatures: p['os.features'] ?? null } : null,
+    platform: p
+      ? {
+          os: p.os,
+          architecture: p.architecture,
+          variant: p.variant ?? '',
+          osVersion: p['os.version'] ?? '',
+          osFeatures: p['os.features'] ?? null,
+        }
+      : null,
   };
 }
 
 function manifestReport(view: ManifestView | undefined): unknown {
   if (view === undefined) return null;
-  return { schemaVersion: String(view.schemaVersion), mediaType: view.mediaType ?? '', config: descReport(view.config), layers: view.layers?.map(descReport) ?? null, annotations: view.annotations ?? null };
+  return {
+    schemaVersion: String(view.schemaVersion),
+    mediaType: view.mediaType ?? '',
+    config: descReport(view.config),
+    layers: view.layers?.map(descReport) ?? null,
+    annotations: view.annotations ?? null,
+  };
 }
 
 function chosen(manifests: readonly Descriptor[]): Record<string, number[]> {
-  return Object.fromEntries(WANTED.map((w) => [w, indexCandidates(manifests, parsePlatform(w)).map((c) => manifests.indexOf(c.descriptor))]));
+  return Object.fromEntries(
+    WANTED.map((w) => [w, indexCandidates(manifests, parsePlatform(w)).map((c) => manifests.indexOf(c.descriptor))]),
+  );
 }
 
 function indexReport(view: IndexView | undefined): unknown {
   if (view === undefined) return null;
-  return { schemaVersion: String(view.schemaVersion), mediaType: view.mediaType ?? '', manifests: view.manifests?.map(descReport) ?? null, annotations: view.annotations ?? null, chosen: chosen(view.manifests ?? []) };
+  return {
+    schemaVersion: String(view.schemaVersion),
+    mediaType: view.mediaType ?? '',
+    manifests: view.manifests?.map(descReport) ?? null,
+    annotations: view.annotations ?? null,
+    chosen: chosen(view.manifests ?? []),
+  };
 }
 
 function archiveReport(view: ArchiveManifestView): unknown {
@@ -97,7 +138,14 @@ function archiveReport(view: ArchiveManifestView): unknown {
     items:
       view === null
         ? null
-        : view.map((e) => ({ config: e.Config, repoTags: e.RepoTags ?? null, layers: e.Layers ?? null, layerSources: e.LayerSources ? Object.fromEntries(Object.entries(e.LayerSources).map(([k, v]) => [k, descReport(v as Descriptor)])) : null })),
+        : view.map((e) => ({
+            config: e.Config,
+            repoTags: e.RepoTags ?? null,
+            layers: e.Layers ?? null,
+            layerSources: e.LayerSources
+              ? Object.fromEntries(Object.entries(e.LayerSources).map(([k, v]) => [k, descReport(v as Descriptor)]))
+              : null,
+          })),
   };
 }
 
@@ -121,12 +169,18 @@ function ours(request: OracleRequest): Record<string, unknown> {
     }
     case 'manifest': {
       const doc = parsed(bytes);
-      const v = doc === undefined ? { oci: undefined, docker: undefined, cimage: undefined } : manifestViews(doc, mediaType === DOCKER_MANIFEST ? 'docker' : 'oci');
+      const v =
+        doc === undefined
+          ? { oci: undefined, docker: undefined, cimage: undefined }
+          : manifestViews(doc, mediaType === DOCKER_MANIFEST ? 'docker' : 'oci');
       return { oci: manifestReport(v.oci), docker: manifestReport(v.docker), cimage: manifestReport(v.cimage) };
     }
     case 'index': {
       const doc = parsed(bytes);
-      const v = doc === undefined ? { oci: undefined, docker: undefined, cimage: undefined } : indexViews(doc, mediaType === DOCKER_LIST ? 'docker' : 'oci');
+      const v =
+        doc === undefined
+          ? { oci: undefined, docker: undefined, cimage: undefined }
+          : indexViews(doc, mediaType === DOCKER_LIST ? 'docker' : 'oci');
       return { oci: indexReport(v.oci), docker: indexReport(v.docker), cimage: indexReport(v.cimage) };
     }
     case 'layout': {
@@ -157,10 +211,12 @@ function normalise(value: unknown, key = ''): unknown {
   if (Array.isArray(value)) return key === 'exposedPorts' || key === 'volumes' ? sorted(value as string[]) : value.map((v) => normalise(v));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) Object.defineProperty(out, k, { value: normalise(v, k), enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of Object.entries(value))
+      Object.defineProperty(out, k, { value: normalise(v, k), enumerable: true, writable: true, configurable: true });
     return out;
   }
-  if (typeof value === 'string' && ['size', 'schemaVersion', 'interval', 'timeout', 'startPeriod', 'retries'].includes(key)) return String(Number(value) + 0);
+  if (typeof value === 'string' && ['size', 'schemaVersion', 'interval', 'timeout', 'startPeriod', 'retries'].includes(key))
+    return String(Number(value) + 0);
   return value;
 }
 
@@ -182,7 +238,15 @@ function disagreements(request: OracleRequest, go: Readonly<Record<string, unkno
 
 // ---- What oci-scan keeps must be the union of the runtimes' views.
 
-type ConfigGo = { hasConfig: boolean; user: string; exposedPorts: string[] | null; labels: Record<string, string> | null; entrypoint: string[] | null; cmd: string[] | null; diffIds: string[] | null };
+type ConfigGo = {
+  hasConfig: boolean;
+  user: string;
+  exposedPorts: string[] | null;
+  labels: Record<string, string> | null;
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  diffIds: string[] | null;
+};
 
 function unionConfigProblems(bytes: Buffer, go: Readonly<Record<string, unknown>>): string[] {
   // docker and containerd/podman (the OCI struct) run images; containers/image's Schema2Image is podman's inspect only.
@@ -197,12 +261,17 @@ function unionConfigProblems(bytes: Buffer, go: Readonly<Record<string, unknown>
   const c = config.config ?? {};
   const problems: string[] = [];
   const users = accepting.map((v) => v.user);
-  if (users.includes('') ? c.User !== '' && c.User !== undefined : !users.includes(c.User ?? '')) problems.push(`user ${JSON.stringify(c.User)} not the failing one of ${JSON.stringify(users)}`);
+  if (users.includes('') ? c.User !== '' && c.User !== undefined : !users.includes(c.User ?? ''))
+    problems.push(`user ${JSON.stringify(c.User)} not the failing one of ${JSON.stringify(users)}`);
   const ports = new Set(accepting.flatMap((v) => v.exposedPorts ?? []));
-  if (JSON.stringify(sorted(Object.keys(c.ExposedPorts ?? {}))) !== JSON.stringify(sorted(ports))) problems.push(`ports ${JSON.stringify(Object.keys(c.ExposedPorts ?? {}))} not every port exposed: ${JSON.stringify([...ports])}`);
+  if (JSON.stringify(sorted(Object.keys(c.ExposedPorts ?? {}))) !== JSON.stringify(sorted(ports)))
+    problems.push(`ports ${JSON.stringify(Object.keys(c.ExposedPorts ?? {}))} not every port exposed: ${JSON.stringify([...ports])}`);
   const labelKeys = sorted(Object.keys(c.Labels ?? {}));
-  const everywhere = sorted(Object.keys(accepting[0]?.labels ?? {}).filter((k) => accepting.every((v) => v.labels !== null && Object.hasOwn(v.labels, k))));
-  if (JSON.stringify(labelKeys) !== JSON.stringify(everywhere)) problems.push(`labels ${JSON.stringify(labelKeys)} not those every runtime sees: ${JSON.stringify(everywhere)}`);
+  const everywhere = sorted(
+    Object.keys(accepting[0]?.labels ?? {}).filter((k) => accepting.every((v) => v.labels !== null && Object.hasOwn(v.labels, k))),
+  );
+  if (JSON.stringify(labelKeys) !== JSON.stringify(everywhere))
+    problems.push(`labels ${JSON.stringify(labelKeys)} not those every runtime sees: ${JSON.stringify(everywhere)}`);
   for (const [field, mine] of [
     ['entrypoint', c.Entrypoint],
     ['cmd', c.Cmd],
@@ -210,21 +279,33 @@ function unionConfigProblems(bytes: Buffer, go: Readonly<Record<string, unknown>
     const theirs = accepting.map((v) => v[field]);
     const empty = theirs.some((l) => l === null || l.length === 0);
     const ourList = (mine ?? []) as string[];
-    if (empty ? ourList.length > 0 : !theirs.some((l) => JSON.stringify(l) === JSON.stringify(ourList))) problems.push(`${field} ${JSON.stringify(mine)} not the failing one of ${JSON.stringify(theirs)}`);
+    if (empty ? ourList.length > 0 : !theirs.some((l) => JSON.stringify(l) === JSON.stringify(ourList)))
+      problems.push(`${field} ${JSON.stringify(mine)} not the failing one of ${JSON.stringify(theirs)}`);
   }
   const diffIds = config.rootfs?.diff_ids ?? null;
-  if (!accepting.some((v) => JSON.stringify(v.diffIds) === JSON.stringify(diffIds))) problems.push(`diff_ids ${JSON.stringify(diffIds)} seen by no runtime`);
+  if (!accepting.some((v) => JSON.stringify(v.diffIds) === JSON.stringify(diffIds)))
+    problems.push(`diff_ids ${JSON.stringify(diffIds)} seen by no runtime`);
   return problems;
 }
 
 /** The fields of a descriptor every runtime reads alike. */
-const core = (d: { mediaType: string; digest: string; size: string | number; urls?: string[] | null }): string => JSON.stringify([d.mediaType, d.digest, String(Number(d.size) + 0), d.urls ?? null]);
+const core = (d: { mediaType: string; digest: string; size: string | number; urls?: string[] | null }): string =>
+  JSON.stringify([d.mediaType, d.digest, String(Number(d.size) + 0), d.urls ?? null]);
 
 /** Refusals of a constraint oci-scan adds to what Go decodes (digests that name blobs, media types, schema 1, artifacts), not of the decoding. */
 const CONSTRAINT = /is invalid: \/|schema 1|media type|OCI artifact/;
 
 function unionManifestProblems(request: OracleRequest, go: Readonly<Record<string, unknown>>): string[] {
-  const accepting = Object.values(go).filter((v): v is { config: Parameters<typeof core>[0]; layers: Array<Parameters<typeof core>[0]> | null; manifests: Array<Parameters<typeof core>[0] & { platform: unknown }> | null; chosen: Record<string, number[]> } => v !== null && v !== undefined);
+  const accepting = Object.values(go).filter(
+    (
+      v,
+    ): v is {
+      config: Parameters<typeof core>[0];
+      layers: Array<Parameters<typeof core>[0]> | null;
+      manifests: Array<Parameters<typeof core>[0] & { platform: unknown }> | null;
+      chosen: Record<string, number[]>;
+    } => v !== null && v !== undefined,
+  );
   let doc;
   try {
     doc = parseManifestDocument(request.bytes, request.mediaType, 'doc');
@@ -237,11 +318,14 @@ function unionManifestProblems(request: OracleRequest, go: Readonly<Record<strin
   const problems: string[] = [];
   if (doc.kind === 'manifest') {
     const mine = JSON.stringify([core(doc.manifest.config), doc.manifest.layers.map(core)]);
-    for (const v of accepting) if (JSON.stringify([core(v.config), (v.layers ?? []).map(core)]) !== mine) problems.push(`config/layers ${mine} differ from a runtime's`);
+    for (const v of accepting)
+      if (JSON.stringify([core(v.config), (v.layers ?? []).map(core)]) !== mine)
+        problems.push(`config/layers ${mine} differ from a runtime's`);
     return problems;
   }
   const mine = JSON.stringify(doc.index.manifests.map(core));
-  for (const v of accepting) if (JSON.stringify((v.manifests ?? []).map(core)) !== mine) problems.push(`entries ${mine} differ from a runtime's`);
+  for (const v of accepting)
+    if (JSON.stringify((v.manifests ?? []).map(core)) !== mine) problems.push(`entries ${mine} differ from a runtime's`);
   // The entry scanned for a platform is the one every runtime tries first, or the index is refused.
   for (const w of WANTED) {
     // A runtime that finds no entry for the platform runs nothing: only the others must agree.
@@ -256,13 +340,16 @@ function unionManifestProblems(request: OracleRequest, go: Readonly<Record<strin
       if (firsts.size < 2) problems.push(`${w}: refused as ambiguous though every runtime tries entry ${[...firsts][0] ?? -1} first`);
       continue;
     }
-    if (firsts.size > 1 || !firsts.has(pick)) problems.push(`${w}: we take entry ${pick}, the runtimes try ${JSON.stringify([...firsts])} first`);
+    if (firsts.size > 1 || !firsts.has(pick))
+      problems.push(`${w}: we take entry ${pick}, the runtimes try ${JSON.stringify([...firsts])} first`);
   }
   return problems;
 }
 
 function unionLayoutProblems(bytes: Buffer, go: Readonly<Record<string, unknown>>): string[] {
-  const accepting = Object.values(go).filter((v): v is { manifests: Array<Parameters<typeof core>[0]> | null } => v !== null && v !== undefined);
+  const accepting = Object.values(go).filter(
+    (v): v is { manifests: Array<Parameters<typeof core>[0]> | null } => v !== null && v !== undefined,
+  );
   try {
     const index = parseLayoutIndex(bytes, 'index.json');
     if (accepting.length === 0) return ['accepted though every runtime refuses it'];
@@ -275,8 +362,12 @@ function unionLayoutProblems(bytes: Buffer, go: Readonly<Record<string, unknown>
 }
 
 function unionArchiveProblems(bytes: Buffer, go: Readonly<Record<string, unknown>>): string[] {
-  const accepting = [go['docker'], go['cimage'], go['containerd']].filter((v): v is { items: Array<{ config: string; repoTags: string[] | null; layers: string[] | null }> | null } => v !== null && v !== undefined);
-  const key = (items: ReadonlyArray<{ config: string; repoTags: string[] | null; layers: string[] | null }> | null): string => JSON.stringify((items ?? []).map((i) => [i.config, i.repoTags ?? [], i.layers ?? []]));
+  const accepting = [go['docker'], go['cimage'], go['containerd']].filter(
+    (v): v is { items: Array<{ config: string; repoTags: string[] | null; layers: string[] | null }> | null } =>
+      v !== null && v !== undefined,
+  );
+  const key = (items: ReadonlyArray<{ config: string; repoTags: string[] | null; layers: string[] | null }> | null): string =>
+    JSON.stringify((items ?? []).map((i) => [i.config, i.repoTags ?? [], i.layers ?? []]));
   let entries;
   try {
     entries = parseArchiveManifest(bytes, 'manifest.json');
@@ -316,13 +407,20 @@ async function compare(requests: readonly OracleRequest[], label: string): Promi
     const go = answers[i] as Readonly<Record<string, unknown>>;
     if (Object.values(go).some((v) => v !== null)) accepted++;
     const problems = [...disagreements(request, go), ...unionProblems(request, go).map((p) => `oci-scan: ${p}`)];
-    if (problems.length > 0 && failures.length < 5) failures.push(`${label} #${i} ${request.mediaType ?? ''} ${JSON.stringify(Buffer.from(request.bytes).toString('latin1').slice(0, 400))}\n  ${problems.join('\n  ')}`);
+    if (problems.length > 0 && failures.length < 5)
+      failures.push(
+        `${label} #${i} ${request.mediaType ?? ''} ${JSON.stringify(Buffer.from(request.bytes).toString('latin1').slice(0, 400))}\n  ${problems.join('\n  ')}`,
+      );
   });
   assert.equal(failures.length, 0, failures.join('\n'));
   return { accepted };
 }
 
-const doc = (kind: OracleKind, text: string | Buffer, mediaType?: string): OracleRequest => ({ kind, bytes: typeof text === 'string' ? Buffer.from(text, 'utf8') : text, ...(mediaType ? { mediaType } : {}) });
+const doc = (kind: OracleKind, text: string | Buffer, mediaType?: string): OracleRequest => ({
+  kind,
+  bytes: typeof text === 'string' ? Buffer.from(text, 'utf8') : text,
+  ...(mediaType ? { mediaType } : {}),
+});
 const ROOTFS = '"rootfs":{"type":"layers","diff_ids":[]}';
 const D = (c: string): string => `sha256:${c.repeat(64)}`;
 const DESC = `{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"${D('a')}","size":1}`;
@@ -336,32 +434,55 @@ async function config(text: string | Buffer): Promise<ImageConfig> {
 
 describeOrSkip('JSON parity with the runtimes: named cases', { skip }, () => {
   it('field names match case-insensitively with Go folding (ſ = s, K = k), an exact name first', async () => {
-    for (const key of ['User', 'user', 'USER', 'Uſer', 'uſer']) assert.equal((await config(`{"config":{"${key}":"0:0"},${ROOTFS}}`)).config?.User, '0:0', key);
+    for (const key of ['User', 'user', 'USER', 'Uſer', 'uſer'])
+      assert.equal((await config(`{"config":{"${key}":"0:0"},${ROOTFS}}`)).config?.User, '0:0', key);
     // ı (dotless i) is no fold of i for Go: the key names nothing.
-    assert.equal((await config(`{"config":{"User":"app","Labels":{"a":"1"},"Labelſ":{"b":"2"},"Labeİs":{"c":"3"}},${ROOTFS}}`)).config?.Labels?.['b'], '2');
-    assert.deepEqual(Object.keys((await config(`{"config":{"ExpoſedPorts":{"22/tcp":{}},"Healthcheck":{"Test":["CMD"]}},${ROOTFS}}`)).config?.ExposedPorts ?? {}), ['22/tcp']);
-    for (const key of ['HealthchecK', 'Healthchec\u212a', 'healthcheck']) assert.equal((await config(`{"config":{"${key}":{"Test":["NONE"]}},${ROOTFS}}`)).config?.Healthcheck?.Test?.[0], 'NONE', key);
+    assert.equal(
+      (await config(`{"config":{"User":"app","Labels":{"a":"1"},"Labelſ":{"b":"2"},"Labeİs":{"c":"3"}},${ROOTFS}}`)).config?.Labels?.['b'],
+      '2',
+    );
+    assert.deepEqual(
+      Object.keys(
+        (await config(`{"config":{"ExpoſedPorts":{"22/tcp":{}},"Healthcheck":{"Test":["CMD"]}},${ROOTFS}}`)).config?.ExposedPorts ?? {},
+      ),
+      ['22/tcp'],
+    );
+    for (const key of ['HealthchecK', 'Healthchec\u212a', 'healthcheck'])
+      assert.equal((await config(`{"config":{"${key}":{"Test":["NONE"]}},${ROOTFS}}`)).config?.Healthcheck?.Test?.[0], 'NONE', key);
   });
 
-  it('the last key wins at every level, whatever its case; a second object adds to a map and keeps a struct\'s other fields', async () => {
-    const c = await config(`{"config":{"User":"app:app","user":"0:0","Labels":{"a":"b"},"labels":{"c":"d"}},"CONFIG":{"Cmd":["x"]},${ROOTFS}}`);
+  it("the last key wins at every level, whatever its case; a second object adds to a map and keeps a struct's other fields", async () => {
+    const c = await config(
+      `{"config":{"User":"app:app","user":"0:0","Labels":{"a":"b"},"labels":{"c":"d"}},"CONFIG":{"Cmd":["x"]},${ROOTFS}}`,
+    );
     assert.equal(c.config?.User, '0:0');
     assert.deepEqual(c.config?.Labels, { a: 'b', c: 'd' });
     assert.deepEqual(c.config?.Cmd, ['x']);
-    const m = parseManifestDocument(Buffer.from(`{"schemaVersion":2,"config":${CONFIG_DESC},"layers":[${DESC}],"Layers":[{"digest":"${D('b')}"}]}`), OCI_MANIFEST, 'm');
+    const m = parseManifestDocument(
+      Buffer.from(`{"schemaVersion":2,"config":${CONFIG_DESC},"layers":[${DESC}],"Layers":[{"digest":"${D('b')}"}]}`),
+      OCI_MANIFEST,
+      'm',
+    );
     assert.equal(m.kind === 'manifest' && m.manifest.layers[0]?.digest, D('b'));
     // The reused element keeps the first layer's mediaType and size: Go decodes into it.
     assert.equal(m.kind === 'manifest' && m.manifest.layers[0]?.size, 1);
-    await compare([doc('manifest', `{"schemaVersion":2,"config":${CONFIG_DESC},"layers":[${DESC}],"Layers":[{"digest":"${D('b')}"}]}`, OCI_MANIFEST)], 'named');
+    await compare(
+      [doc('manifest', `{"schemaVersion":2,"config":${CONFIG_DESC},"layers":[${DESC}],"Layers":[{"digest":"${D('b')}"}]}`, OCI_MANIFEST)],
+      'named',
+    );
   });
 
   it('null sets a slice, map or pointer to nil, and leaves strings, numbers and structs as they were', async () => {
-    const c = await config(`{"config":{"User":"app","Labels":{"a":"b"},"Labels":null,"User":null,"Entrypoint":["sh"],"Entrypoint":null},${ROOTFS}}`);
+    const c = await config(
+      `{"config":{"User":"app","Labels":{"a":"b"},"Labels":null,"User":null,"Entrypoint":["sh"],"Entrypoint":null},${ROOTFS}}`,
+    );
     assert.equal(c.config?.User, 'app');
     assert.deepEqual(c.config?.Labels ?? {}, {});
     assert.equal(c.config?.Entrypoint, undefined);
     // "config": null: docker's pointer forgets the config, OCI's struct keeps it; the failing values win.
-    const u = await config(`{"config":{"User":"app","ExposedPorts":{"22/tcp":{}},"Labels":{"a":"b"},"Cmd":["run"]},"config":null,${ROOTFS}}`);
+    const u = await config(
+      `{"config":{"User":"app","ExposedPorts":{"22/tcp":{}},"Labels":{"a":"b"},"Cmd":["run"]},"config":null,${ROOTFS}}`,
+    );
     assert.equal(u.config?.User, '');
     assert.deepEqual(Object.keys(u.config?.ExposedPorts ?? {}), ['22/tcp']);
     assert.deepEqual(u.config?.Labels ?? {}, {});
@@ -369,15 +490,35 @@ describeOrSkip('JSON parity with the runtimes: named cases', { skip }, () => {
   });
 
   it('null (or no) layers, Layers and diff_ids are an image without layers, not a damaged one', async () => {
-    const m = parseManifestDocument(Buffer.from(`{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":${CONFIG_DESC},"layers":null}`), undefined, 'm');
+    const m = parseManifestDocument(
+      Buffer.from(`{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":${CONFIG_DESC},"layers":null}`),
+      undefined,
+      'm',
+    );
     assert.deepEqual(m.kind === 'manifest' && m.manifest.layers, []);
     assert.deepEqual(parseConfig(Buffer.from('{"rootfs":{"type":"layers","diff_ids":null}}'), 'c').rootfs?.diff_ids ?? [], []);
-    assert.deepEqual(parseArchiveManifest(Buffer.from('[{"Config":"c.json","RepoTags":null,"Layers":null}]'), 'manifest.json')[0]?.Layers ?? [], []);
-    await compare([doc('manifest', `{"schemaVersion":2,"config":${CONFIG_DESC},"layers":null}`, OCI_MANIFEST), doc('config', '{"rootfs":{"type":"layers","diff_ids":null}}'), doc('archive', '[{"Config":"c.json","Layers":null}]')], 'named');
+    assert.deepEqual(
+      parseArchiveManifest(Buffer.from('[{"Config":"c.json","RepoTags":null,"Layers":null}]'), 'manifest.json')[0]?.Layers ?? [],
+      [],
+    );
+    await compare(
+      [
+        doc('manifest', `{"schemaVersion":2,"config":${CONFIG_DESC},"layers":null}`, OCI_MANIFEST),
+        doc('config', '{"rootfs":{"type":"layers","diff_ids":null}}'),
+        doc('archive', '[{"Config":"c.json","Layers":null}]'),
+      ],
+      'named',
+    );
   });
 
   it('invalid UTF-8 and lone surrogate escapes become U+FFFD, in values and keys', async () => {
-    const bytes = Buffer.concat([Buffer.from('{"config":{"User":"a'), Buffer.from('e282ff', 'hex'), Buffer.from('\\ud800b\\ud83d\\ude00","Labels":{"k'), Buffer.from('ed a0 80'.replace(/ /g, ''), 'hex'), Buffer.from(`":"v"}},${ROOTFS}}`)]);
+    const bytes = Buffer.concat([
+      Buffer.from('{"config":{"User":"a'),
+      Buffer.from('e282ff', 'hex'),
+      Buffer.from('\\ud800b\\ud83d\\ude00","Labels":{"k'),
+      Buffer.from('ed a0 80'.replace(/ /g, ''), 'hex'),
+      Buffer.from(`":"v"}},${ROOTFS}}`),
+    ]);
     const c = await config(bytes);
     // E2 82 FF: three bytes of no character, one U+FFFD each (as utf8.DecodeRune steps); \ud800 alone: one more.
     assert.equal(c.config?.User, 'a\ufffd\ufffd\ufffd\ufffdb😀');
@@ -399,7 +540,10 @@ describeOrSkip('JSON parity with the runtimes: named cases', { skip }, () => {
     assert.equal((await config(`{"config":{"User":"app","Healthcheck":{"Interval":"5s"}},${ROOTFS}}`)).config?.User, 'app');
     // An invalid created time: every runtime refuses.
     assert.throws(() => parseConfig(Buffer.from(`{"created":"yesterday",${ROOTFS}}`), 'c'), /created/);
-    await compare([doc('config', `{"created":"yesterday",${ROOTFS}}`), doc('config', `{"created":"2024-01-02T3:04:05Z",${ROOTFS}}`)], 'named');
+    await compare(
+      [doc('config', `{"created":"yesterday",${ROOTFS}}`), doc('config', `{"created":"2024-01-02T3:04:05Z",${ROOTFS}}`)],
+      'named',
+    );
     // Nesting: Go's scanner allows 10000 levels, not 10001.
     const nested = (n: number): string => `{"deep":${'['.repeat(n)}${']'.repeat(n - 1)}],${ROOTFS}}`;
     assert.doesNotThrow(() => parseConfig(Buffer.from(nested(9999)), 'c'));
@@ -408,24 +552,55 @@ describeOrSkip('JSON parity with the runtimes: named cases', { skip }, () => {
   });
 
   it('docker archives: keys fold, the last wins, and trailing bytes after manifest.json are ignored as docker load does', async () => {
-    const entries = parseArchiveManifest(Buffer.from('[{"config":"a.json","Config":"b.json","LAYERS":["x/layer.tar"],"RepoTags":["app:1"],"repotags":null}] trailing'), 'manifest.json');
+    const entries = parseArchiveManifest(
+      Buffer.from('[{"config":"a.json","Config":"b.json","LAYERS":["x/layer.tar"],"RepoTags":["app:1"],"repotags":null}] trailing'),
+      'manifest.json',
+    );
     assert.deepEqual(entries, [{ Config: 'b.json', Layers: ['x/layer.tar'] }]);
-    await compare([doc('archive', '[{"config":"a.json","Config":"b.json","LAYERS":["x/layer.tar"],"RepoTags":["app:1"],"repotags":null}] trailing'), doc('repositories', '{"app":{"latest":"x"},"app":{"1.0":"y"}}')], 'named');
+    await compare(
+      [
+        doc('archive', '[{"config":"a.json","Config":"b.json","LAYERS":["x/layer.tar"],"RepoTags":["app:1"],"repotags":null}] trailing'),
+        doc('repositories', '{"app":{"latest":"x"},"app":{"1.0":"y"}}'),
+      ],
+      'named',
+    );
   });
 
   it('indexes: a platform that ends null is no platform to containerd and an empty one to docker and podman: refused when they would run different images', async () => {
-    const entry = (d: string, platform: string): string => `{"mediaType":"${OCI_MANIFEST}","digest":"${D(d)}","size":3,"platform":${platform}}`;
+    const entry = (d: string, platform: string): string =>
+      `{"mediaType":"${OCI_MANIFEST}","digest":"${D(d)}","size":3,"platform":${platform}}`;
     const amd = '{"os":"linux","architecture":"amd64"}';
-    const list = (entries: string[]): Buffer => Buffer.from(`{"schemaVersion":2,"mediaType":"${DOCKER_LIST}","manifests":[${entries.join(',')}]}`);
+    const list = (entries: string[]): Buffer =>
+      Buffer.from(`{"schemaVersion":2,"mediaType":"${DOCKER_LIST}","manifests":[${entries.join(',')}]}`);
     // Agreement: a real amd64 entry first, the null one last for containerd only.
     const agreed = parseManifestDocument(list([entry('a', amd), entry('b', 'null')]), DOCKER_LIST, 'i');
     assert.ok(agreed.kind === 'index');
-    assert.equal(candidatesAcrossReadings([agreed.index.manifests, ...(agreed.index.readings ?? [])], parsePlatform('linux/amd64'), 'i')[0]?.descriptor.digest, D('a'));
+    assert.equal(
+      candidatesAcrossReadings([agreed.index.manifests, ...(agreed.index.readings ?? [])], parsePlatform('linux/amd64'), 'i')[0]?.descriptor
+        .digest,
+      D('a'),
+    );
     // Disagreement: containerd tries the entry whose platform became nil, docker and podman the other.
-    const ambiguous = parseManifestDocument(list([`{"mediaType":"${OCI_MANIFEST}","digest":"${D('a')}","size":3,"platform":${amd},"platform":null}`, entry('b', '{"os":"linux","architecture":"386"}')]), DOCKER_LIST, 'i');
+    const ambiguous = parseManifestDocument(
+      list([
+        `{"mediaType":"${OCI_MANIFEST}","digest":"${D('a')}","size":3,"platform":${amd},"platform":null}`,
+        entry('b', '{"os":"linux","architecture":"386"}'),
+      ]),
+      DOCKER_LIST,
+      'i',
+    );
     assert.ok(ambiguous.kind === 'index');
-    assert.throws(() => candidatesAcrossReadings([ambiguous.index.manifests, ...(ambiguous.index.readings ?? [])], parsePlatform('linux/amd64'), 'i'), /ambiguous/);
-    await compare([doc('index', list([entry('a', amd), entry('b', 'null')]), DOCKER_LIST), doc('layout', `{"schemaVersion":2,"manifests":[${entry('a', amd)}],"Manifests":null} {`)], 'named');
+    assert.throws(
+      () => candidatesAcrossReadings([ambiguous.index.manifests, ...(ambiguous.index.readings ?? [])], parsePlatform('linux/amd64'), 'i'),
+      /ambiguous/,
+    );
+    await compare(
+      [
+        doc('index', list([entry('a', amd), entry('b', 'null')]), DOCKER_LIST),
+        doc('layout', `{"schemaVersion":2,"manifests":[${entry('a', amd)}],"Manifests":null} {`),
+      ],
+      'named',
+    );
   });
 });
 

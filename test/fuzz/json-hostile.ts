@@ -42,7 +42,12 @@ export class Rng {
 }
 
 /** A JSON value as it will be written: objects keep repeated keys; strings may be raw bytes. */
-export type J = { readonly o: ReadonlyArray<readonly [Text, J]> } | { readonly a: readonly J[] } | { readonly s: Text } | { readonly n: string } | { readonly l: 'true' | 'false' | 'null' };
+export type J =
+  | { readonly o: ReadonlyArray<readonly [Text, J]> }
+  | { readonly a: readonly J[] }
+  | { readonly s: Text }
+  | { readonly n: string }
+  | { readonly l: 'true' | 'false' | 'null' };
 /** A string's content: text (written with JSON escapes) or exact bytes between the quotes. */
 export type Text = string | Buffer;
 
@@ -88,7 +93,18 @@ export function write(value: J): Buffer {
 /** Bytes that are not UTF-8 (or are, oddly): Go replaces each invalid byte by U+FFFD. */
 const ODD_BYTES = ['ff', 'c3', 'e282', 'eda080', 'f4908080', 'c0af', '80', 'efbfbd', 'f09f9880', 'e0a0'];
 /** Escapes Go unquotes specially (lone surrogates → U+FFFD, pairs joined). */
-const ODD_ESCAPES = ['\\ud800', '\\udc00', '\\ud83d\\ude00', '\\ud800\\u0041', '\\udbff\\udfff', '\\u0000', '\\u017f', '\\u212a', '\\/', '\\u00e9'];
+const ODD_ESCAPES = [
+  '\\ud800',
+  '\\udc00',
+  '\\ud83d\\ude00',
+  '\\ud800\\u0041',
+  '\\udbff\\udfff',
+  '\\u0000',
+  '\\u017f',
+  '\\u212a',
+  '\\/',
+  '\\u00e9',
+];
 
 /** Text derived from `s`: as is, or with escapes, Unicode or invalid bytes mixed in. */
 export function oddText(rng: Rng, s: string): Text {
@@ -103,7 +119,13 @@ export function oddText(rng: Rng, s: string): Text {
       return Buffer.from(body.slice(0, jsonAt) + rng.pick(ODD_ESCAPES) + body.slice(jsonAt));
     case 2:
       // A character of s written as a \u escape: the same string once unquoted.
-      return at < s.length ? Buffer.from(JSON.stringify(s.slice(0, at)).slice(1, -1) + `\\u${(s.charCodeAt(at) & 0xffff).toString(16).padStart(4, '0')}` + JSON.stringify(s.slice(at + 1)).slice(1, -1)) : s;
+      return at < s.length
+        ? Buffer.from(
+            JSON.stringify(s.slice(0, at)).slice(1, -1) +
+              `\\u${(s.charCodeAt(at) & 0xffff).toString(16).padStart(4, '0')}` +
+              JSON.stringify(s.slice(at + 1)).slice(1, -1),
+          )
+        : s;
     default:
       return s.slice(0, at) + rng.pick(['ſ', 'K', 'é', '😀', 'ı', 'İ', 'ß', '\u0000', '\u2028']) + s.slice(at);
   }
@@ -173,7 +195,27 @@ const TIMES = [
 ];
 
 function number(rng: Rng): string {
-  return rng.pick(['0', '1', '-1', '-0', '2', '1.0', '1e3', '1E+2', '0.5', '-5', '9007199254740993', '9223372036854775807', '9223372036854775808', '-9223372036854775808', '-9223372036854775809', '1e400', '123456789012', '255', '256']);
+  return rng.pick([
+    '0',
+    '1',
+    '-1',
+    '-0',
+    '2',
+    '1.0',
+    '1e3',
+    '1E+2',
+    '0.5',
+    '-5',
+    '9007199254740993',
+    '9223372036854775807',
+    '9223372036854775808',
+    '-9223372036854775808',
+    '-9223372036854775809',
+    '1e400',
+    '123456789012',
+    '255',
+    '256',
+  ]);
 }
 
 /** A value of the wrong kind (or null, or a plausible value), for any field. */
@@ -211,17 +253,28 @@ export function valueFor(rng: Rng, spec: Spec, bad: number, depth = 0): J {
       if (rng.chance(0.75)) return str(rng.pick(TIMES.slice(0, 6)));
       return rng.chance(0.15) ? str(Buffer.from('\\u0032024-01-02T03:04:05Z')) : str(rng.pick(TIMES));
     case 'bytes':
-      return rng.chance(0.7) ? str(rng.pick(['', 'YQ==', 'YWI=', 'YWJj', 'YW\nJj', 'YQ', 'YQ=', '!!!!', 'YQ==YQ==', 'Y\r\nQ\n=='])) : arr(num(rng.pick(['1', '255', '256', '-1'])));
+      return rng.chance(0.7)
+        ? str(rng.pick(['', 'YQ==', 'YWI=', 'YWJj', 'YW\nJj', 'YQ', 'YQ=', '!!!!', 'YQ==YQ==', 'Y\r\nQ\n==']))
+        : arr(num(rng.pick(['1', '255', '256', '-1'])));
     case 'list':
-      return arr(...Array.from({ length: rng.int((spec.max ?? 3) + 1) }, () => (rng.chance(0.05) ? NULL : valueFor(rng, spec.of, bad / 2, depth + 1))));
+      return arr(
+        ...Array.from({ length: rng.int((spec.max ?? 3) + 1) }, () =>
+          rng.chance(0.05) ? NULL : valueFor(rng, spec.of, bad / 2, depth + 1),
+        ),
+      );
     case 'strOrList':
-      return rng.chance(0.25) ? str(oddText(rng, rng.pick(spec.pool))) : arr(...Array.from({ length: rng.int(3) }, () => (rng.chance(0.05) ? NULL : str(oddText(rng, rng.pick(spec.pool))))));
+      return rng.chance(0.25)
+        ? str(oddText(rng, rng.pick(spec.pool)))
+        : arr(...Array.from({ length: rng.int(3) }, () => (rng.chance(0.05) ? NULL : str(oddText(rng, rng.pick(spec.pool))))));
     case 'map':
     case 'set':
       return obj(
         ...Array.from({ length: rng.int(4) }, () => {
           const key = oddText(rng, rng.pick(spec.keys));
-          return [key, spec.t === 'set' ? (rng.chance(0.9) ? obj() : anyValue(rng, depth + 1)) : valueFor(rng, spec.of, bad / 2, depth + 1)] as const;
+          return [
+            key,
+            spec.t === 'set' ? (rng.chance(0.9) ? obj() : anyValue(rng, depth + 1)) : valueFor(rng, spec.of, bad / 2, depth + 1),
+          ] as const;
         }),
       );
     case 'struct':
@@ -321,7 +374,10 @@ const DESCRIPTOR: Spec = {
     ['digest', strings(...DIGESTS)],
     ['size', { t: 'int' }],
     ['urls', listOf(strings('https://example.com/l', ''))],
-    ['annotations', stringMap(['org.opencontainers.image.ref.name', 'io.containerd.image.name', 'a', '__proto__'], ['1.0', 'latest', 'app:1', ''])],
+    [
+      'annotations',
+      stringMap(['org.opencontainers.image.ref.name', 'io.containerd.image.name', 'a', '__proto__'], ['1.0', 'latest', 'app:1', '']),
+    ],
     ['platform', PLATFORM],
     ['data', { t: 'bytes' }],
     ['artifactType', strings('application/x', '')],
@@ -338,10 +394,28 @@ const RUNTIME_CONFIG: Spec = {
     ['Cmd', { t: 'strOrList', pool: ['run', '', '--help'] }],
     ['Volumes', { t: 'set', keys: ['/data', '/var/lib'] }],
     ['WorkingDir', strings('/', '/app', '')],
-    ['Labels', stringMap(['vendor', 'version', 'org.opencontainers.image.title', 'maintainer', 'a', '__proto__', 'constructor'], ['acme', '1.0', '', ' '])],
+    [
+      'Labels',
+      stringMap(
+        ['vendor', 'version', 'org.opencontainers.image.title', 'maintainer', 'a', '__proto__', 'constructor'],
+        ['acme', '1.0', '', ' '],
+      ),
+    ],
     ['StopSignal', strings('SIGTERM')],
     ['ArgsEscaped', { t: 'bool' }],
-    ['Healthcheck', { t: 'struct', fields: [['Test', listOf(strings('CMD', 'curl', 'NONE'))], ['Interval', { t: 'int' }], ['Timeout', { t: 'int' }], ['StartPeriod', { t: 'int' }], ['Retries', { t: 'int' }]] }],
+    [
+      'Healthcheck',
+      {
+        t: 'struct',
+        fields: [
+          ['Test', listOf(strings('CMD', 'curl', 'NONE'))],
+          ['Interval', { t: 'int' }],
+          ['Timeout', { t: 'int' }],
+          ['StartPeriod', { t: 'int' }],
+          ['Retries', { t: 'int' }],
+        ],
+      },
+    ],
     ['Hostname', strings('h')],
     ['Tty', { t: 'bool' }],
     ['OnBuild', listOf(strings('RUN x'))],
@@ -361,8 +435,29 @@ const CONFIG: Spec = {
     ['author', strings('me')],
     ['config', RUNTIME_CONFIG],
     ['container_config', RUNTIME_CONFIG],
-    ['rootfs', { t: 'struct', fields: [['type', strings('layers', '')], ['diff_ids', listOf(strings(...DIGESTS), 4)]] }],
-    ['history', listOf({ t: 'struct', fields: [['created', { t: 'time' }], ['created_by', strings('RUN x', '/bin/sh -c #(nop) USER app')], ['empty_layer', { t: 'bool' }], ['comment', strings('buildkit')], ['author', strings('me')]] })],
+    [
+      'rootfs',
+      {
+        t: 'struct',
+        fields: [
+          ['type', strings('layers', '')],
+          ['diff_ids', listOf(strings(...DIGESTS), 4)],
+        ],
+      },
+    ],
+    [
+      'history',
+      listOf({
+        t: 'struct',
+        fields: [
+          ['created', { t: 'time' }],
+          ['created_by', strings('RUN x', '/bin/sh -c #(nop) USER app')],
+          ['empty_layer', { t: 'bool' }],
+          ['comment', strings('buildkit')],
+          ['author', strings('me')],
+        ],
+      }),
+    ],
     ['os.version', strings('10.0')],
     ['os.features', listOf(strings('x'))],
     ['Size', { t: 'int' }],
@@ -437,10 +532,16 @@ export function generate(rng: Rng, kind: DocKind): Generated {
       mediaType = rng.pick(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
       break;
     case 'archive':
-      value = rng.chance(0.95) ? arr(...Array.from({ length: 1 + rng.int(2) }, () => valueFor(rng, ARCHIVE_ITEM, bad))) : valueFor(rng, ARCHIVE_ITEM, bad);
+      value = rng.chance(0.95)
+        ? arr(...Array.from({ length: 1 + rng.int(2) }, () => valueFor(rng, ARCHIVE_ITEM, bad)))
+        : valueFor(rng, ARCHIVE_ITEM, bad);
       break;
     case 'repositories':
-      value = valueFor(rng, { t: 'map', keys: ['app', 'registry.local/team/app', 'App', ''], of: stringMap(['latest', '1.0', 'Latest'], ['a'.repeat(64), '']) }, bad);
+      value = valueFor(
+        rng,
+        { t: 'map', keys: ['app', 'registry.local/team/app', 'App', ''], of: stringMap(['latest', '1.0', 'Latest'], ['a'.repeat(64), '']) },
+        bad,
+      );
       break;
   }
   const bytes = damaged(rng, write(value));

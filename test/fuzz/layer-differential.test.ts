@@ -25,7 +25,14 @@ import fc from 'fast-check';
 import type { FinalFs } from '../../src/layer/final-fs.js';
 import type { LayerFacts } from '../../src/layer/inspect.js';
 import { buildTar, type EntrySpec } from '../helpers/image-builder.js';
-import { applyWithStorage, closeLayerOracle, layerOracleSkip, OracleHang, type OracleDriver, type OracleResult } from '../helpers/layer-oracle.js';
+import {
+  applyWithStorage,
+  closeLayerOracle,
+  layerOracleSkip,
+  OracleHang,
+  type OracleDriver,
+  type OracleResult,
+} from '../helpers/layer-oracle.js';
 import { compareRootFs, readLayers, watchingEveryPath } from '../helpers/root-fs.js';
 import { fuzzParams, reportRuns } from './fuzz-config.js';
 import { describeOrSkip } from '../helpers/skip.js';
@@ -53,7 +60,10 @@ const leafSegment = fc.constantFrom('su', 'x');
 const segment = fc.constantFrom(...NAMES);
 const dirPath = fc.array(dirSegment, { minLength: 1, maxLength: 2 }).map((s) => s.join('/'));
 const leafPath = fc.tuple(fc.array(dirSegment, { maxLength: 2 }), leafSegment).map(([dirs, leaf]) => [...dirs, leaf].join('/'));
-const relPath = fc.oneof({ weight: 4, arbitrary: leafPath }, { weight: 1, arbitrary: fc.array(segment, { minLength: 1, maxLength: 3 }).map((s) => s.join('/')) });
+const relPath = fc.oneof(
+  { weight: 4, arbitrary: leafPath },
+  { weight: 1, arbitrary: fc.array(segment, { minLength: 1, maxLength: 3 }).map((s) => s.join('/')) },
+);
 const mode = fc.constantFrom(0o644, 0o755, 0o4755, 0o2755, 0o600, 0o6711);
 const owner = fc.constantFrom(0, 1000);
 /** Which earlier file (for a hard link) or directory (for a symlink) an entry refers to, when there is one. */
@@ -61,20 +71,79 @@ const ref = fc.nat(31);
 
 /** An entry before its references are resolved against the entries before it. */
 type Draft =
-  | { readonly kind: 'file'; readonly path: string; readonly mode: number; readonly uid: number; readonly content: string; readonly caps: Buffer | undefined }
+  | {
+      readonly kind: 'file';
+      readonly path: string;
+      readonly mode: number;
+      readonly uid: number;
+      readonly content: string;
+      readonly caps: Buffer | undefined;
+    }
   | { readonly kind: 'dir'; readonly path: string }
-  | { readonly kind: 'symlink'; readonly path: string; readonly target: string; readonly ref: number | undefined; readonly absolute: boolean }
-  | { readonly kind: 'hardlink'; readonly path: string; readonly target: string; readonly ref: number | undefined; readonly mode: number; readonly uid: number; readonly caps: Buffer | undefined }
+  | {
+      readonly kind: 'symlink';
+      readonly path: string;
+      readonly target: string;
+      readonly ref: number | undefined;
+      readonly absolute: boolean;
+    }
+  | {
+      readonly kind: 'hardlink';
+      readonly path: string;
+      readonly target: string;
+      readonly ref: number | undefined;
+      readonly mode: number;
+      readonly uid: number;
+      readonly caps: Buffer | undefined;
+    }
   | { readonly kind: 'whiteout'; readonly dir: string | undefined; readonly name: string }
   | { readonly kind: 'opaque'; readonly dir: string }
   | { readonly kind: 'fifo'; readonly path: string };
 
 const draft: fc.Arbitrary<Draft> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('file' as const), path: relPath, mode, uid: owner, content: fc.constantFrom('one', 'two', 'three'), caps: fc.constantFrom(undefined, undefined, undefined, CAP_SETUID_EP, CAP_V3) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('file' as const),
+      path: relPath,
+      mode,
+      uid: owner,
+      content: fc.constantFrom('one', 'two', 'three'),
+      caps: fc.constantFrom(undefined, undefined, undefined, CAP_SETUID_EP, CAP_V3),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('dir' as const), path: dirPath }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('symlink' as const), path: fc.oneof(dirPath, relPath), target: fc.oneof(dirPath, relPath, dirPath.map((p) => `../${p}`), fc.constantFrom('/', '.', '/nowhere')), ref: fc.option(ref, { nil: undefined }), absolute: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('hardlink' as const), path: relPath, target: relPath, ref: fc.option(ref, { nil: undefined, freq: 6 }), mode, uid: owner, caps: fc.constantFrom(undefined, undefined, CAP_SETUID_EP) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('whiteout' as const), dir: fc.option(dirPath, { nil: undefined }), name: segment }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('symlink' as const),
+      path: fc.oneof(dirPath, relPath),
+      target: fc.oneof(
+        dirPath,
+        relPath,
+        dirPath.map((p) => `../${p}`),
+        fc.constantFrom('/', '.', '/nowhere'),
+      ),
+      ref: fc.option(ref, { nil: undefined }),
+      absolute: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('hardlink' as const),
+      path: relPath,
+      target: relPath,
+      ref: fc.option(ref, { nil: undefined, freq: 6 }),
+      mode,
+      uid: owner,
+      caps: fc.constantFrom(undefined, undefined, CAP_SETUID_EP),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('whiteout' as const), dir: fc.option(dirPath, { nil: undefined }), name: segment }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('opaque' as const), dir: dirPath }) },
   // A FIFO only where files go: a whiteout below one hangs the vfs driver (os.RemoveAll opens the parent).
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('fifo' as const), path: leafPath }) },
@@ -118,7 +187,9 @@ function resolveDrafts(layers: readonly (readonly Draft[])[]): Entry[][] {
   );
 }
 
-const layerSeq: fc.Arbitrary<Case> = fc.array(fc.array(draft, { minLength: 1, maxLength: 7 }), { minLength: 1, maxLength: 4 }).map((layers) => ({ layers: resolveDrafts(layers) }));
+const layerSeq: fc.Arbitrary<Case> = fc
+  .array(fc.array(draft, { minLength: 1, maxLength: 7 }), { minLength: 1, maxLength: 4 })
+  .map((layers) => ({ layers: resolveDrafts(layers) }));
 
 /** What the checks must have seen of the driver's root filesystem. */
 function coverage(driver: OracleDriver, theirs: OracleResult, fs: FinalFs, facts: readonly LayerFacts[]): string[] {
@@ -132,8 +203,10 @@ function coverage(driver: OracleDriver, theirs: OracleResult, fs: FinalFs, facts
     const { origin, layer } = r.node.inode;
     // A hard link header that made the inode what it is wrote it in its own layer: any layer counts.
     const anyLayer = (id: string): boolean => facts.some((_, i) => found(id, i, origin) || found(id, i, t.path));
-    if (((t.mode & 0o4000) !== 0 || t.capability !== undefined) && !anyLayer('suid')) diffs.push(`${t.path} (from ${origin}, layer ${layer}) is setuid or has capabilities with ${driver}, check 7 did not see it`);
-    if (t.path.endsWith('/su') && (t.mode & 0o111) !== 0 && !anyLayer('su')) diffs.push(`${t.path} (from ${origin}) is an executable su with ${driver}, check 10 did not see it`);
+    if (((t.mode & 0o4000) !== 0 || t.capability !== undefined) && !anyLayer('suid'))
+      diffs.push(`${t.path} (from ${origin}, layer ${layer}) is setuid or has capabilities with ${driver}, check 7 did not see it`);
+    if (t.path.endsWith('/su') && (t.mode & 0o111) !== 0 && !anyLayer('su'))
+      diffs.push(`${t.path} (from ${origin}) is an executable su with ${driver}, check 10 did not see it`);
   }
   return diffs;
 }
@@ -165,13 +238,19 @@ describeOrSkip('layer application parity with containers/storage (vfs and overla
           }
           tally.applied[driver] += 1;
           const diffs = [...compareRootFs(driver, theirs.entries, fs), ...coverage(driver, theirs, fs, facts)];
-          if (diffs.length > 0) assert.fail(`${driver} and the inspector disagree:\n  ${diffs.join('\n  ')}\nlayers: ${JSON.stringify(c.layers, (k, v: unknown) => (k === 'xattrs' ? 'caps' : v))}`);
+          if (diffs.length > 0)
+            assert.fail(
+              `${driver} and the inspector disagree:\n  ${diffs.join('\n  ')}\nlayers: ${JSON.stringify(c.layers, (k, v: unknown) => (k === 'xattrs' ? 'caps' : v))}`,
+            );
         }
       }),
       { ...fuzzParams(RUNS), numRuns: RUNS },
     );
     const { applied, refused, hung } = tally;
-    reportRuns(`layer parity (applied vfs ${applied.vfs} / overlay ${applied.overlay}, refused ${refused.vfs} / ${refused.overlay}, hung ${hung.vfs} / ${hung.overlay})`, RUNS);
+    reportRuns(
+      `layer parity (applied vfs ${applied.vfs} / overlay ${applied.overlay}, refused ${refused.vfs} / ${refused.overlay}, hung ${hung.vfs} / ${hung.overlay})`,
+      RUNS,
+    );
     // The generator must reach the drivers: most sequences apply.
     assert.ok(applied.vfs > RUNS / 2 && applied.overlay > RUNS / 3, JSON.stringify(tally));
   });

@@ -29,28 +29,60 @@ function counted<A extends unknown[], R>(fn: (...args: A) => R): { fn: (...args:
 }
 
 // Characters that matter to the grammars under test, mixed with anything at all.
-const refChar = fc.oneof(fc.constantFrom(...'abz09AZ./:@_-'.split(''), 'sha256:', 'docker://', '..', '\u001b', '\0', ' ', 'é'), fc.string({ minLength: 0, maxLength: 2 }));
+const refChar = fc.oneof(
+  fc.constantFrom(...'abz09AZ./:@_-'.split(''), 'sha256:', 'docker://', '..', '\u001b', '\0', ' ', 'é'),
+  fc.string({ minLength: 0, maxLength: 2 }),
+);
 const refLike = fc.array(refChar, { maxLength: 40 }).map((parts) => parts.join(''));
 const hex64 = fc.stringMatching(/^[0-9a-fA-F]{60,68}$/);
 const structuredRef = fc
-  .tuple(fc.option(fc.constantFrom('localhost:5000/', 'registry.local/', 'docker.io/', 'A.b:99999/', '[::1]:5000/', '../')), fc.array(fc.stringMatching(/^[a-z0-9._-]{0,12}$/), { minLength: 1, maxLength: 4 }), fc.option(fc.stringMatching(/^:[\w.-]{0,130}$/)), fc.option(hex64.map((h) => `@sha256:${h}`)))
+  .tuple(
+    fc.option(fc.constantFrom('localhost:5000/', 'registry.local/', 'docker.io/', 'A.b:99999/', '[::1]:5000/', '../')),
+    fc.array(fc.stringMatching(/^[a-z0-9._-]{0,12}$/), { minLength: 1, maxLength: 4 }),
+    fc.option(fc.stringMatching(/^:[\w.-]{0,130}$/)),
+    fc.option(hex64.map((h) => `@sha256:${h}`)),
+  )
   .map(([host, path, tag, digest]) => `${host ?? ''}${path.join('/')}${tag ?? ''}${digest ?? ''}`);
 
 test('parseReference: any string ends in a reference or INVALID_REFERENCE', () => {
   const p = counted((input: string) =>
-    endsInResultOrTypedError(() => {
-      const ref = parseReference(input);
-      // A parsed reference never carries what a file system or a terminal could misread.
-      // eslint-disable-next-line no-control-regex -- the point of the check
-      assert.doesNotMatch(`${ref.registry}/${ref.repository}:${ref.tag ?? ''}`, /[\u0000-\u001f\u007f\s]|(^|\/)\.\.(\/|$)/);
-    }, `parseReference(${JSON.stringify(input)})`),
+    endsInResultOrTypedError(
+      () => {
+        const ref = parseReference(input);
+        // A parsed reference never carries what a file system or a terminal could misread.
+        // eslint-disable-next-line no-control-regex -- the point of the check
+        assert.doesNotMatch(`${ref.registry}/${ref.repository}:${ref.tag ?? ''}`, /[\u0000-\u001f\u007f\s]|(^|\/)\.\.(\/|$)/);
+      },
+      `parseReference(${JSON.stringify(input)})`,
+    ),
   );
   fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 300, unit: 'binary' }), refLike, structuredRef), p.fn), fuzzParams(3000));
   reportRuns('parseReference', p.runs());
 });
 
 const challengeLike = fc
-  .array(fc.oneof(fc.constantFrom('Bearer', 'Basic', 'realm', 'service', 'scope', '=', '"', '\\', ',', ' ', '\t', '==', 'https://a/b?c=d', 'Negotiate abc=='), fc.string({ maxLength: 4 })), { maxLength: 30 })
+  .array(
+    fc.oneof(
+      fc.constantFrom(
+        'Bearer',
+        'Basic',
+        'realm',
+        'service',
+        'scope',
+        '=',
+        '"',
+        '\\',
+        ',',
+        ' ',
+        '\t',
+        '==',
+        'https://a/b?c=d',
+        'Negotiate abc==',
+      ),
+      fc.string({ maxLength: 4 }),
+    ),
+    { maxLength: 30 },
+  )
   .map((parts) => parts.join(''));
 
 test('parseChallenges: any header value(s) end in a list of challenges, never a throw', () => {
@@ -62,19 +94,48 @@ test('parseChallenges: any header value(s) end in a list of challenges, never a 
       assert.notEqual(c.scheme, '');
     }
   });
-  fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 300, unit: 'binary' }), challengeLike, fc.array(challengeLike, { maxLength: 4 })), p.fn), fuzzParams(3000));
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ maxLength: 300, unit: 'binary' }), challengeLike, fc.array(challengeLike, { maxLength: 4 })), p.fn),
+    fuzzParams(3000),
+  );
   reportRuns('parseChallenges', p.runs());
 });
 
 // Docker config documents: random JSON, and documents of the right shape with hostile values.
-const authValue = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }).map((s) => Buffer.from(s).toString('base64')), fc.jsonValue({ maxDepth: 2 }));
+const authValue = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ maxLength: 40 }).map((s) => Buffer.from(s).toString('base64')),
+  fc.jsonValue({ maxDepth: 2 }),
+);
 const configDoc = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? 'null'),
   fc
     .record(
       {
-        auths: fc.dictionary(fc.oneof(fc.constantFrom('registry.local', 'https://registry.local/v1/', 'registry.local/team', 'REGISTRY.LOCAL', 'docker.io', 'https://index.docker.io/v1/'), fc.string({ maxLength: 30 })), fc.oneof(fc.record({ auth: authValue, username: authValue, password: authValue, identitytoken: authValue, registrytoken: authValue }, { requiredKeys: [] }), fc.jsonValue({ maxDepth: 2 }))),
-        credHelpers: fc.dictionary(fc.constantFrom('registry.local', 'docker.io', 'x'), fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('../evil', '/bin/sh', 'ok-helper', ''), fc.jsonValue({ maxDepth: 1 }))),
+        auths: fc.dictionary(
+          fc.oneof(
+            fc.constantFrom(
+              'registry.local',
+              'https://registry.local/v1/',
+              'registry.local/team',
+              'REGISTRY.LOCAL',
+              'docker.io',
+              'https://index.docker.io/v1/',
+            ),
+            fc.string({ maxLength: 30 }),
+          ),
+          fc.oneof(
+            fc.record(
+              { auth: authValue, username: authValue, password: authValue, identitytoken: authValue, registrytoken: authValue },
+              { requiredKeys: [] },
+            ),
+            fc.jsonValue({ maxDepth: 2 }),
+          ),
+        ),
+        credHelpers: fc.dictionary(
+          fc.constantFrom('registry.local', 'docker.io', 'x'),
+          fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('../evil', '/bin/sh', 'ok-helper', ''), fc.jsonValue({ maxDepth: 1 })),
+        ),
         credsStore: fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('../x', 'store'), fc.jsonValue({ maxDepth: 1 })),
       },
       { requiredKeys: [] },
@@ -109,7 +170,11 @@ test('docker config JSON: any document ends in a credential, none, or AUTH_FAILE
 });
 
 // Valid documents to mutate: OCI and Docker manifests, an index, a config.
-const img = buildImage({ format: 'oci', config: { User: 'app', Labels: { a: 'b' }, ExposedPorts: { '22/tcp': {} } }, layers: [{ entries: [{ type: 'file', path: 'a', content: 'a' }] }] });
+const img = buildImage({
+  format: 'oci',
+  config: { User: 'app', Labels: { a: 'b' }, ExposedPorts: { '22/tcp': {} } },
+  layers: [{ entries: [{ type: 'file', path: 'a', content: 'a' }] }],
+});
 const dockerImg = buildImage({ format: 'docker', layers: [{ entries: [{ type: 'file', path: 'b', content: 'b' }] }] });
 const index = buildIndex([img, dockerImg]);
 const seeds = [img.manifest, dockerImg.manifest, index.bytes];
@@ -146,20 +211,58 @@ const byteMutation = (seed: Buffer): fc.Arbitrary<Buffer> =>
   );
 
 const docMutation = (seed: Buffer): fc.Arbitrary<Buffer> =>
-  fc.tuple(fc.array(fc.nat(), { maxLength: 5 }), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom('', 'sha256:00', 'application/vnd.docker.distribution.manifest.v1+json', 1, -1, 1e300, null, '\u001b[2J'))).map(([path, value]) => Buffer.from(JSON.stringify(replaceAt(JSON.parse(seed.toString()), path, value)) ?? 'null'));
+  fc
+    .tuple(
+      fc.array(fc.nat(), { maxLength: 5 }),
+      fc.oneof(
+        fc.jsonValue({ maxDepth: 2 }),
+        fc.constantFrom('', 'sha256:00', 'application/vnd.docker.distribution.manifest.v1+json', 1, -1, 1e300, null, '\u001b[2J'),
+      ),
+    )
+    .map(([path, value]) => Buffer.from(JSON.stringify(replaceAt(JSON.parse(seed.toString()), path, value)) ?? 'null'));
 
-const mediaTypes = fc.constantFrom(undefined, 'application/json', 'application/octet-stream', 'application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json', 'application/vnd.docker.distribution.manifest.v1+prettyjws', 'text/html');
+const mediaTypes = fc.constantFrom(
+  undefined,
+  'application/json',
+  'application/octet-stream',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  'text/html',
+);
 
 test('parseManifestDocument: any bytes end in a manifest / index or INVALID_MANIFEST / UNSUPPORTED_MEDIA_TYPE', () => {
-  const p = counted((bytes: Uint8Array, mediaType: string | undefined) => endsInResultOrTypedError(() => parseManifestDocument(bytes, mediaType, 'manifest of fuzz/app:1'), `parseManifestDocument(${Buffer.from(bytes).toString('utf8').slice(0, 200)})`));
-  const input = fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')), ...seeds.map(byteMutation), ...seeds.map(docMutation));
+  const p = counted((bytes: Uint8Array, mediaType: string | undefined) =>
+    endsInResultOrTypedError(
+      () => parseManifestDocument(bytes, mediaType, 'manifest of fuzz/app:1'),
+      `parseManifestDocument(${Buffer.from(bytes).toString('utf8').slice(0, 200)})`,
+    ),
+  );
+  const input = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')),
+    ...seeds.map(byteMutation),
+    ...seeds.map(docMutation),
+  );
   fc.assert(fc.property(input, mediaTypes, p.fn), fuzzParams(3000));
   reportRuns('parseManifestDocument', p.runs());
 });
 
 test('parseConfig: any bytes end in a config or INVALID_CONFIG', () => {
-  const p = counted((bytes: Uint8Array) => endsInResultOrTypedError(() => parseConfig(bytes, 'config of fuzz/app:1'), `parseConfig(${Buffer.from(bytes).toString('utf8').slice(0, 200)})`));
-  const input = fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')), byteMutation(img.config), docMutation(img.config));
+  const p = counted((bytes: Uint8Array) =>
+    endsInResultOrTypedError(
+      () => parseConfig(bytes, 'config of fuzz/app:1'),
+      `parseConfig(${Buffer.from(bytes).toString('utf8').slice(0, 200)})`,
+    ),
+  );
+  const input = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')),
+    byteMutation(img.config),
+    docMutation(img.config),
+  );
   fc.assert(fc.property(input, p.fn), fuzzParams(3000));
   reportRuns('parseConfig', p.runs());
 });

@@ -55,11 +55,20 @@ function mutations(seed: Buffer): fc.Arbitrary<Buffer> {
       return b;
     }),
     fc.nat().map((n) => seed.subarray(0, n % (seed.length + 1))),
-    fc.tuple(fc.nat(), fc.nat(), fc.oneof(fc.uint8Array({ maxLength: 1100 }).map((u) => Buffer.from(u)), fc.constantFrom(...seeds.map(([, b]) => b)))).map(([a, len, insert]) => {
-      const i = a % (seed.length + 1);
-      const j = Math.min(seed.length, i + (len % 2048));
-      return Buffer.concat([seed.subarray(0, i), insert.subarray(0, 4096), seed.subarray(j)]);
-    }),
+    fc
+      .tuple(
+        fc.nat(),
+        fc.nat(),
+        fc.oneof(
+          fc.uint8Array({ maxLength: 1100 }).map((u) => Buffer.from(u)),
+          fc.constantFrom(...seeds.map(([, b]) => b)),
+        ),
+      )
+      .map(([a, len, insert]) => {
+        const i = a % (seed.length + 1);
+        const j = Math.min(seed.length, i + (len % 2048));
+        return Buffer.concat([seed.subarray(0, i), insert.subarray(0, 4096), seed.subarray(j)]);
+      }),
   );
 }
 
@@ -76,7 +85,10 @@ function chunked(bytes: Buffer, sizes: readonly number[]): Buffer[] {
   return out;
 }
 
-const layerInput = fc.oneof(...seeds.map(([, b]) => mutations(b)), fc.uint8Array({ maxLength: 2048 }).map((u) => Buffer.from(u)));
+const layerInput = fc.oneof(
+  ...seeds.map(([, b]) => mutations(b)),
+  fc.uint8Array({ maxLength: 2048 }).map((u) => Buffer.from(u)),
+);
 
 test('inspectLayer: mutated gzip / zstd / tar layers end in facts or LAYER_CORRUPT / LAYER_TOO_LARGE', async () => {
   let runs = 0;
@@ -85,17 +97,26 @@ test('inspectLayer: mutated gzip / zstd / tar layers end in facts or LAYER_CORRU
   process.on('unhandledRejection', onUnhandled);
   try {
     await fc.assert(
-      fc.asyncProperty(layerInput, fc.array(fc.integer({ min: 1, max: 4096 }), { maxLength: 4 }), fc.constantFrom(undefined, 2048, 64 * 1024), async (bytes, sizes, maxLayerBytes) => {
-        runs += 1;
-        await endsInTimeOrTypedError(
-          async () => {
-            const facts = await inspectLayer(Readable.from(chunked(bytes, sizes)), { matchers, watchPaths, what: 'layer sha256:fuzz', maxEntries: 1000, ...(maxLayerBytes ? { maxLayerBytes } : {}) });
+      fc.asyncProperty(
+        layerInput,
+        fc.array(fc.integer({ min: 1, max: 4096 }), { maxLength: 4 }),
+        fc.constantFrom(undefined, 2048, 64 * 1024),
+        async (bytes, sizes, maxLayerBytes) => {
+          runs += 1;
+          await endsInTimeOrTypedError(async () => {
+            const facts = await inspectLayer(Readable.from(chunked(bytes, sizes)), {
+              matchers,
+              watchPaths,
+              what: 'layer sha256:fuzz',
+              maxEntries: 1000,
+              ...(maxLayerBytes ? { maxLayerBytes } : {}),
+            });
             assert.ok(facts.tarBytes <= (maxLayerBytes ?? Infinity), 'the decompression-bomb guard let more through than allowed');
-            for (const paths of Object.values(facts.matches)) for (const p of paths) assert.ok(p.startsWith('/') && !p.split('/').includes('..'), `unnormalised path ${p}`);
-          },
-          `inspectLayer(${bytes.length} bytes)`,
-        );
-      }),
+            for (const paths of Object.values(facts.matches))
+              for (const p of paths) assert.ok(p.startsWith('/') && !p.split('/').includes('..'), `unnormalised path ${p}`);
+          }, `inspectLayer(${bytes.length} bytes)`);
+        },
+      ),
       fuzzParams(2000),
     );
     // let any late rejection surface before judging
@@ -118,7 +139,10 @@ test('inspectLayer: a source stream that fails mid-layer ends in that error, not
         throw new Error('connection reset by fuzz');
       }
       await assert.rejects(
-        Promise.race([inspectLayer(Readable.from(source()), { matchers, watchPaths, what: 'layer sha256:fuzz' }), new Promise((_, reject) => setTimeout(() => reject(new Error('hang')), 5000).unref())]),
+        Promise.race([
+          inspectLayer(Readable.from(source()), { matchers, watchPaths, what: 'layer sha256:fuzz' }),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('hang')), 5000).unref()),
+        ]),
         (err: unknown) => err instanceof Error && err.message !== 'hang',
       );
     }),
@@ -136,29 +160,49 @@ const archiveSeed = buildTar([
 const archiveGnu = buildTar([{ type: 'file', path: `${'q/'.repeat(60)}manifest.json`, content: '[]' }], 'gnu');
 
 /** A PAX header whose records say `size` / `path` are something hostile, followed by a member. */
-const hostilePax = fc.tuple(fc.constantFrom('size', 'path'), fc.oneof(fc.constantFrom('-1536', '-512', '1.5', 'NaN', '1e30', '', '0x10', '9007199254740993'), fc.string({ maxLength: 12 }))).map(([key, value]) => {
-  const body = ` ${key}=${value}\n`;
-  let len = Buffer.byteLength(body) + 1;
-  while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
-  const data = Buffer.from(`${len}${body}`);
-  const padded = Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
-  return Buffer.concat([ustarHeader({ name: 'PaxHeaders/x', typeflag: 'x', size: data.length }), padded, ustarHeader({ name: 'member', typeflag: '0', size: 0 }), ustarHeader({ name: 'next', typeflag: '0', size: 0 }), Buffer.alloc(1024)]);
-});
+const hostilePax = fc
+  .tuple(
+    fc.constantFrom('size', 'path'),
+    fc.oneof(fc.constantFrom('-1536', '-512', '1.5', 'NaN', '1e30', '', '0x10', '9007199254740993'), fc.string({ maxLength: 12 })),
+  )
+  .map(([key, value]) => {
+    const body = ` ${key}=${value}\n`;
+    let len = Buffer.byteLength(body) + 1;
+    while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
+    const data = Buffer.from(`${len}${body}`);
+    const padded = Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+    return Buffer.concat([
+      ustarHeader({ name: 'PaxHeaders/x', typeflag: 'x', size: data.length }),
+      padded,
+      ustarHeader({ name: 'member', typeflag: '0', size: 0 }),
+      ustarHeader({ name: 'next', typeflag: '0', size: 0 }),
+      Buffer.alloc(1024),
+    ]);
+  });
 
 test('indexTar: mutated archives end in an index or SOURCE_UNREADABLE', async () => {
   const { dir, cleanup } = await tempDir('oci-scan-fuzz-');
   let runs = 0;
   try {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(mutations(archiveSeed), mutations(archiveGnu), hostilePax, fc.uint8Array({ maxLength: 3000 }).map((u) => Buffer.from(u))), async (bytes) => {
-        runs += 1;
-        const file = join(dir, `a${runs}.tar`);
-        await writeFile(file, bytes);
-        await endsInTimeOrTypedError(async () => {
-          const members = await indexTar(file, 'oci-archive fuzz.tar');
-          for (const m of members.values()) assert.ok(m.offset >= 0 && m.size >= 0 && m.offset + m.size <= bytes.length, `member out of the file: ${JSON.stringify(m)}`);
-        }, `indexTar(${bytes.length} bytes)`);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          mutations(archiveSeed),
+          mutations(archiveGnu),
+          hostilePax,
+          fc.uint8Array({ maxLength: 3000 }).map((u) => Buffer.from(u)),
+        ),
+        async (bytes) => {
+          runs += 1;
+          const file = join(dir, `a${runs}.tar`);
+          await writeFile(file, bytes);
+          await endsInTimeOrTypedError(async () => {
+            const members = await indexTar(file, 'oci-archive fuzz.tar');
+            for (const m of members.values())
+              assert.ok(m.offset >= 0 && m.size >= 0 && m.offset + m.size <= bytes.length, `member out of the file: ${JSON.stringify(m)}`);
+          }, `indexTar(${bytes.length} bytes)`);
+        },
+      ),
       fuzzParams(2000),
     );
   } finally {
@@ -175,10 +219,24 @@ for (const size of ['-1536', 'NaN', '1.5', '-512']) {
       const body = ` size=${size}\n`;
       const record = Buffer.from(`${body.length + 2}${body}`);
       const file = join(dir, 'pax.tar');
-      await writeFile(file, Buffer.concat([ustarHeader({ name: 'PaxHeaders/x', typeflag: 'x', size: record.length }), record, Buffer.alloc(512 - record.length), ustarHeader({ name: 'member', typeflag: '0', size: 0 }), Buffer.alloc(1024)]));
+      await writeFile(
+        file,
+        Buffer.concat([
+          ustarHeader({ name: 'PaxHeaders/x', typeflag: 'x', size: record.length }),
+          record,
+          Buffer.alloc(512 - record.length),
+          ustarHeader({ name: 'member', typeflag: '0', size: 0 }),
+          Buffer.alloc(1024),
+        ]),
+      );
       await assert.rejects(
-        Promise.race([indexTar(file, 'oci-archive pax.tar'), new Promise((_, reject) => setTimeout(() => reject(new Error('hang')), 5000).unref())]),
-        (err: unknown) => isOciScanError(err, 'SOURCE_UNREADABLE') && /not a tar archive \((invalid PAX size|invalid tar header .*negative size)/.test(err.message),
+        Promise.race([
+          indexTar(file, 'oci-archive pax.tar'),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('hang')), 5000).unref()),
+        ]),
+        (err: unknown) =>
+          isOciScanError(err, 'SOURCE_UNREADABLE') &&
+          /not a tar archive \((invalid PAX size|invalid tar header .*negative size)/.test(err.message),
       );
     } finally {
       await cleanup();

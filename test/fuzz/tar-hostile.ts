@@ -10,7 +10,19 @@
  * sparse headers), and Go's archive/tar (format.go), whose reading is the reference.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync, closeSync, ftruncateSync, linkSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+  closeSync,
+  ftruncateSync,
+  linkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -54,7 +66,15 @@ export interface Header {
   /** ustar: 155 bytes at 345; star: 131 bytes at 345; GNU: raw bytes over its atime/ctime. */
   readonly prefix?: string | Uint8Array | undefined;
   /** GNU-only fields (old sparse map). */
-  readonly gnu?: { readonly atime?: Num | undefined; readonly ctime?: Num | undefined; readonly sparse?: ReadonlyArray<readonly [Num, Num]> | undefined; readonly isExtended?: number | undefined; readonly realSize?: Num } | undefined;
+  readonly gnu?:
+    | {
+        readonly atime?: Num | undefined;
+        readonly ctime?: Num | undefined;
+        readonly sparse?: ReadonlyArray<readonly [Num, Num]> | undefined;
+        readonly isExtended?: number | undefined;
+        readonly realSize?: Num;
+      }
+    | undefined;
   /** star-only atime/ctime at 476/488. */
   readonly star?: { readonly atime?: Num | undefined; readonly ctime?: Num } | undefined;
   readonly checksum?: Checksum | undefined;
@@ -166,7 +186,9 @@ export function setChecksum(block: Buffer, how: Checksum = 'ok'): Buffer {
       case 'ok-space':
         return Buffer.from(unsigned.toString(8).padStart(6, ' ') + '  ', 'latin1');
       case 'signed':
-        return signed < 0 ? Buffer.from(`-${(-signed).toString(8)}`.padEnd(8, '\0'), 'latin1') : Buffer.from(signed.toString(8).padStart(6, '0') + '\0 ', 'latin1');
+        return signed < 0
+          ? Buffer.from(`-${(-signed).toString(8)}`.padEnd(8, '\0'), 'latin1')
+          : Buffer.from(signed.toString(8).padStart(6, '0') + '\0 ', 'latin1');
       case 'off-by-one':
         return Buffer.from((unsigned + 1).toString(8).padStart(6, '0') + '\0 ', 'latin1');
       case 'blank':
@@ -295,7 +317,10 @@ export function longName(kind: 'L' | 'K', content: string | Uint8Array, h: Heade
 export const END = Buffer.alloc(2 * BLOCK);
 
 /** The text of a GNU PAX 1.0 sparse map, padded to whole blocks (it precedes the data). */
-export function sparseMap1x0(entries: ReadonlyArray<readonly [number | bigint | string, number | bigint | string]>, count: number | string = entries.length): Buffer {
+export function sparseMap1x0(
+  entries: ReadonlyArray<readonly [number | bigint | string, number | bigint | string]>,
+  count: number | string = entries.length,
+): Buffer {
   return padded(Buffer.from(`${count}\n${entries.map(([o, l]) => `${o}\n${l}\n`).join('')}`));
 }
 
@@ -319,16 +344,77 @@ function piece(...parts: Buffer[]): Piece {
   return { bytes: Buffer.concat(parts), cuts };
 }
 
-const interestingValues: readonly bigint[] = [0n, 1n, 7n, 8n, 0o644n, 0o755n, 0o4755n, 0o2755n, 0o1777n, 0o7777n, 0o10000n, 0o100644n, 0o40755n, 0o177777n, 511n, 512n, 513n, 1000n, 65534n, 65535n, 65536n, 2n ** 21n - 1n, 2n ** 21n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n, 2n ** 33n - 1n, 2n ** 33n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 56n, 2n ** 62n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n, 2n ** 64n, -1n, -2n, -512n, -(2n ** 31n), -(2n ** 53n), -(2n ** 63n), -(2n ** 63n) - 1n];
+const interestingValues: readonly bigint[] = [
+  0n,
+  1n,
+  7n,
+  8n,
+  0o644n,
+  0o755n,
+  0o4755n,
+  0o2755n,
+  0o1777n,
+  0o7777n,
+  0o10000n,
+  0o100644n,
+  0o40755n,
+  0o177777n,
+  511n,
+  512n,
+  513n,
+  1000n,
+  65534n,
+  65535n,
+  65536n,
+  2n ** 21n - 1n,
+  2n ** 21n,
+  2n ** 31n - 1n,
+  2n ** 31n,
+  2n ** 32n,
+  2n ** 33n - 1n,
+  2n ** 33n,
+  2n ** 53n - 1n,
+  2n ** 53n,
+  2n ** 53n + 1n,
+  2n ** 56n,
+  2n ** 62n,
+  2n ** 63n - 1n,
+  2n ** 63n,
+  2n ** 64n - 1n,
+  2n ** 64n,
+  -1n,
+  -2n,
+  -512n,
+  -(2n ** 31n),
+  -(2n ** 53n),
+  -(2n ** 63n),
+  -(2n ** 63n) - 1n,
+];
 
-const bigValue = fc.oneof({ arbitrary: fc.constantFrom(...interestingValues), weight: 3 }, { arbitrary: fc.bigInt({ min: 0n, max: 1n << 40n }), weight: 1 }, { arbitrary: fc.bigInt({ min: -(1n << 70n), max: 1n << 70n }), weight: 1 });
+const bigValue = fc.oneof(
+  { arbitrary: fc.constantFrom(...interestingValues), weight: 3 },
+  { arbitrary: fc.bigInt({ min: 0n, max: 1n << 40n }), weight: 1 },
+  { arbitrary: fc.bigInt({ min: -(1n << 70n), max: 1n << 70n }), weight: 1 },
+);
 
-const octalStyle = fc.constantFrom<OctalStyle>('std', 'space-nul', 'space', 'lead-space', 'lead-nul', 'full', 'inner-space', 'inner-nul', 'plus');
+const octalStyle = fc.constantFrom<OctalStyle>(
+  'std',
+  'space-nul',
+  'space',
+  'lead-space',
+  'lead-nul',
+  'full',
+  'inner-space',
+  'inner-nul',
+  'plus',
+);
 
 /** Garbage numeric fields: octal's neighbours, base-256 leading bytes, random bytes. */
 const rawNum = fc.oneof(
   fc.constantFrom('8', '9', '0x10', '-1', ' - 1', '1e3', '12 34', '\u00001', '        ', '777777777777', '0000000000008', 'abc'),
-  fc.tuple(fc.constantFrom(0x80, 0xff, 0xc0, 0xbf, 0x81, 0xfe), fc.uint8Array({ minLength: 0, maxLength: 12 })).map(([lead, rest]) => Buffer.concat([Buffer.from([lead]), rest])),
+  fc
+    .tuple(fc.constantFrom(0x80, 0xff, 0xc0, 0xbf, 0x81, 0xfe), fc.uint8Array({ minLength: 0, maxLength: 12 }))
+    .map(([lead, rest]) => Buffer.concat([Buffer.from([lead]), rest])),
   fc.uint8Array({ minLength: 1, maxLength: 12 }),
 );
 
@@ -355,24 +441,96 @@ function numFor(value: number): fc.Arbitrary<Num> {
   );
 }
 
-const modeNum: fc.Arbitrary<Num> = fc.oneof({ arbitrary: fc.constantFrom<Num>(0o644, 0o755, 0o4755, 0o2755, 0o1777, 0o7777, 0o100644, 0o40755, 0o120777, 0o777777), weight: 12 }, { arbitrary: anyNum, weight: 1 });
-const idNum: fc.Arbitrary<Num> = fc.oneof({ arbitrary: fc.constantFrom<Num>(0, 1000, 65534, 2097152, { base256: 3000000000n }), weight: 12 }, { arbitrary: anyNum, weight: 1 });
+const modeNum: fc.Arbitrary<Num> = fc.oneof(
+  { arbitrary: fc.constantFrom<Num>(0o644, 0o755, 0o4755, 0o2755, 0o1777, 0o7777, 0o100644, 0o40755, 0o120777, 0o777777), weight: 12 },
+  { arbitrary: anyNum, weight: 1 },
+);
+const idNum: fc.Arbitrary<Num> = fc.oneof(
+  { arbitrary: fc.constantFrom<Num>(0, 1000, 65534, 2097152, { base256: 3000000000n }), weight: 12 },
+  { arbitrary: anyNum, weight: 1 },
+);
 
 const nameText = fc.oneof(
   {
-    arbitrary: fc.constantFrom('a', 'file.txt', 'dir/', 'dir/sub/', 'etc/passwd', './etc/shadow', '../../etc/shadow', '/abs/path', 'a//b', './', '.', '..', 'usr/bin/su', 'usr/bin/.wh.su', '.wh..wh..opq', 'héllo', 'a\\b', ' lead', 'trail ', 'x'.repeat(99), 'y'.repeat(100), 'z/'.repeat(50), 'GNUSparseFile.0/f', 'PaxHeaders.0/f'),
+    arbitrary: fc.constantFrom(
+      'a',
+      'file.txt',
+      'dir/',
+      'dir/sub/',
+      'etc/passwd',
+      './etc/shadow',
+      '../../etc/shadow',
+      '/abs/path',
+      'a//b',
+      './',
+      '.',
+      '..',
+      'usr/bin/su',
+      'usr/bin/.wh.su',
+      '.wh..wh..opq',
+      'héllo',
+      'a\\b',
+      ' lead',
+      'trail ',
+      'x'.repeat(99),
+      'y'.repeat(100),
+      'z/'.repeat(50),
+      'GNUSparseFile.0/f',
+      'PaxHeaders.0/f',
+    ),
     weight: 6,
   },
   { arbitrary: fc.string({ maxLength: 12 }), weight: 2 },
   { arbitrary: fc.constant(''), weight: 1 },
 );
 /** A name field's bytes: text, or raw bytes (NULs, invalid UTF-8, 0x80+). */
-const nameBytes: fc.Arbitrary<Buffer> = fc.oneof({ arbitrary: nameText.map((s) => Buffer.from(s)), weight: 8 }, { arbitrary: fc.uint8Array({ maxLength: 110 }).map((b) => Buffer.from(b)), weight: 1 });
+const nameBytes: fc.Arbitrary<Buffer> = fc.oneof(
+  { arbitrary: nameText.map((s) => Buffer.from(s)), weight: 8 },
+  { arbitrary: fc.uint8Array({ maxLength: 110 }).map((b) => Buffer.from(b)), weight: 1 },
+);
 
-const ALL_TYPEFLAGS = ['0', '\0', '1', '2', '3', '4', '5', '6', '7', 'x', 'g', 'L', 'K', 'S', 'D', 'M', 'N', 'V', 'A', 'I', 'X', 'Z', ' ', '\u00ff', '\u0080'] as const;
-const fileType = fc.oneof({ arbitrary: fc.constantFrom('0', '\0', '7'), weight: 20 }, { arbitrary: fc.constantFrom(...ALL_TYPEFLAGS), weight: 2 }, { arbitrary: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)), weight: 1 });
-const magic = fc.oneof({ arbitrary: fc.constantFrom<Magic>('ustar', 'gnu'), weight: 6 }, { arbitrary: fc.constantFrom<Magic>('v7', 'star'), weight: 2 }, { arbitrary: fc.constantFrom<Magic>('ustar-bad-version', 'gnu-bad-version', 'garbage'), weight: 1 });
-const checksum = fc.oneof({ arbitrary: fc.constant<Checksum>('ok'), weight: 60 }, { arbitrary: fc.constantFrom<Checksum>('ok-7', 'ok-space', 'signed'), weight: 6 }, { arbitrary: fc.constantFrom<Checksum>('off-by-one', 'blank', 'zero', 'garbage', 'base256'), weight: 1 });
+const ALL_TYPEFLAGS = [
+  '0',
+  '\0',
+  '1',
+  '2',
+  '3',
+  '4',
+  '5',
+  '6',
+  '7',
+  'x',
+  'g',
+  'L',
+  'K',
+  'S',
+  'D',
+  'M',
+  'N',
+  'V',
+  'A',
+  'I',
+  'X',
+  'Z',
+  ' ',
+  '\u00ff',
+  '\u0080',
+] as const;
+const fileType = fc.oneof(
+  { arbitrary: fc.constantFrom('0', '\0', '7'), weight: 20 },
+  { arbitrary: fc.constantFrom(...ALL_TYPEFLAGS), weight: 2 },
+  { arbitrary: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)), weight: 1 },
+);
+const magic = fc.oneof(
+  { arbitrary: fc.constantFrom<Magic>('ustar', 'gnu'), weight: 6 },
+  { arbitrary: fc.constantFrom<Magic>('v7', 'star'), weight: 2 },
+  { arbitrary: fc.constantFrom<Magic>('ustar-bad-version', 'gnu-bad-version', 'garbage'), weight: 1 },
+);
+const checksum = fc.oneof(
+  { arbitrary: fc.constant<Checksum>('ok'), weight: 60 },
+  { arbitrary: fc.constantFrom<Checksum>('ok-7', 'ok-space', 'signed'), weight: 6 },
+  { arbitrary: fc.constantFrom<Checksum>('off-by-one', 'blank', 'zero', 'garbage', 'base256'), weight: 1 },
+);
 
 /** The fields every header arbitrary shares (name, type and size are set per kind). */
 const commonFields = fc.record({
@@ -383,15 +541,34 @@ const commonFields = fc.record({
   magic,
   checksum,
   linkname: fc.oneof({ arbitrary: fc.constant(Buffer.alloc(0)), weight: 4 }, { arbitrary: nameBytes, weight: 1 }),
-  prefix: fc.oneof({ arbitrary: fc.constant(undefined), weight: 6 }, { arbitrary: fc.constantFrom('usr/lib', 'a'.repeat(155), 'p/'), weight: 1 }, { arbitrary: fc.uint8Array({ maxLength: 40 }), weight: 1 }),
+  prefix: fc.oneof(
+    { arbitrary: fc.constant(undefined), weight: 6 },
+    { arbitrary: fc.constantFrom('usr/lib', 'a'.repeat(155), 'p/'), weight: 1 },
+    { arbitrary: fc.uint8Array({ maxLength: 40 }), weight: 1 },
+  ),
   devmajor: fc.oneof({ arbitrary: fc.constant<Num | undefined>(undefined), weight: 20 }, { arbitrary: anyNum, weight: 1 }),
-  gnuTimes: fc.oneof({ arbitrary: fc.constant(undefined), weight: 8 }, { arbitrary: fc.record({ atime: anyNum, ctime: anyNum }), weight: 1 }),
+  gnuTimes: fc.oneof(
+    { arbitrary: fc.constant(undefined), weight: 8 },
+    { arbitrary: fc.record({ atime: anyNum, ctime: anyNum }), weight: 1 },
+  ),
 });
 
 type Common = typeof commonFields extends fc.Arbitrary<infer T> ? T : never;
 
 function withCommon(c: Common, h: Header): Header {
-  return { mode: c.mode, uid: c.uid, gid: c.gid, mtime: c.mtime, magic: c.magic, checksum: c.checksum, linkname: c.linkname, prefix: c.prefix, devmajor: c.devmajor, ...(c.gnuTimes ? { gnu: c.gnuTimes } : {}), ...h };
+  return {
+    mode: c.mode,
+    uid: c.uid,
+    gid: c.gid,
+    mtime: c.mtime,
+    magic: c.magic,
+    checksum: c.checksum,
+    linkname: c.linkname,
+    prefix: c.prefix,
+    devmajor: c.devmajor,
+    ...(c.gnuTimes ? { gnu: c.gnuTimes } : {}),
+    ...h,
+  };
 }
 
 const content = fc.oneof(
@@ -400,7 +577,10 @@ const content = fc.oneof(
 );
 
 /** What ends a member's data: the padding, none, garbage padding, or a cut inside the data. */
-const tail = fc.oneof({ arbitrary: fc.constant('pad'), weight: 30 }, { arbitrary: fc.constantFrom('none', 'garbage-pad', 'short-data'), weight: 1 });
+const tail = fc.oneof(
+  { arbitrary: fc.constant('pad'), weight: 30 },
+  { arbitrary: fc.constantFrom('none', 'garbage-pad', 'short-data'), weight: 1 },
+);
 
 function withTail(data: Buffer, how: string): Buffer[] {
   switch (how) {
@@ -416,9 +596,13 @@ function withTail(data: Buffer, how: string): Buffer[] {
 }
 
 /** A regular (or any-typed) member: its data usually matches its size field. */
-const fileMember = fc.record({ c: commonFields, name: nameBytes, type: fileType, data: content, size: rarely(anyNum, 30), tail }).chain((r) =>
-  (r.size === null ? numFor(r.data.length) : fc.constant(r.size)).map((size) => piece(header(withCommon(r.c, { name: r.name, typeflag: r.type, size })), ...withTail(r.data, r.tail))),
-);
+const fileMember = fc
+  .record({ c: commonFields, name: nameBytes, type: fileType, data: content, size: rarely(anyNum, 30), tail })
+  .chain((r) =>
+    (r.size === null ? numFor(r.data.length) : fc.constant(r.size)).map((size) =>
+      piece(header(withCommon(r.c, { name: r.name, typeflag: r.type, size })), ...withTail(r.data, r.tail)),
+    ),
+  );
 
 /**
  * A member hidden inside another's data, or exposed from it, depending on who is asked: a
@@ -426,7 +610,13 @@ const fileMember = fc.record({ c: commonFields, name: nameBytes, type: fileType,
  * reads as the next header; or a PAX size record that disagrees with the ustar size field.
  */
 const hiddenMember = fc
-  .record({ c: commonFields, via: fc.constantFrom('type', 'type', 'pax-size-zero', 'pax-size-covers'), type: fc.constantFrom('1', '2', '3', '4', '5', '6', '\0', '0'), name: fc.constantFrom('dir/', 'link', 'dev', 'x/'), inner: fc.record({ name: nameBytes, data: content }) })
+  .record({
+    c: commonFields,
+    via: fc.constantFrom('type', 'type', 'pax-size-zero', 'pax-size-covers'),
+    type: fc.constantFrom('1', '2', '3', '4', '5', '6', '\0', '0'),
+    name: fc.constantFrom('dir/', 'link', 'dev', 'x/'),
+    inner: fc.record({ name: nameBytes, data: content }),
+  })
   .map((r) => {
     const inner = member({ name: r.inner.name, typeflag: '0', mode: 0o4755 }, r.inner.data);
     const linkname = r.type === '1' || r.type === '2' ? 'target' : '';
@@ -447,33 +637,129 @@ const hiddenMember = fc
   });
 
 const numericText = fc.oneof(
-  { arbitrary: fc.oneof(fc.nat({ max: 5000 }), fc.constantFrom(0, 1, 512, 65534, 2097152, 4294967295, 2 ** 53 + 2)).map(String), weight: 10 },
-  { arbitrary: fc.constantFrom('-1', '+7', '007', ' 12', '12 ', '0x10', '1e3', '', '9223372036854775807', '9223372036854775808', '-9223372036854775808', '9007199254740993', '18446744073709551616', '1.5', '1_000'), weight: 1 },
+  {
+    arbitrary: fc.oneof(fc.nat({ max: 5000 }), fc.constantFrom(0, 1, 512, 65534, 2097152, 4294967295, 2 ** 53 + 2)).map(String),
+    weight: 10,
+  },
+  {
+    arbitrary: fc.constantFrom(
+      '-1',
+      '+7',
+      '007',
+      ' 12',
+      '12 ',
+      '0x10',
+      '1e3',
+      '',
+      '9223372036854775807',
+      '9223372036854775808',
+      '-9223372036854775808',
+      '9007199254740993',
+      '18446744073709551616',
+      '1.5',
+      '1_000',
+    ),
+    weight: 1,
+  },
 );
 const timeText = fc.oneof(
-  { arbitrary: fc.constantFrom('1700000000', '1700000000.123456789', '1700000000.1234567891234', '-1.5', '1.', '0.000000001', '-9223372036854775808'), weight: 6 },
+  {
+    arbitrary: fc.constantFrom(
+      '1700000000',
+      '1700000000.123456789',
+      '1700000000.1234567891234',
+      '-1.5',
+      '1.',
+      '0.000000001',
+      '-9223372036854775808',
+    ),
+    weight: 6,
+  },
   { arbitrary: fc.constantFrom('.5', '1.x', '1.-5', '', '+1', '1e9', '1.5.5', ' 1'), weight: 1 },
 );
-const nameValue = fc.oneof({ arbitrary: nameText.map((s) => Buffer.from(s)), weight: 12 }, { arbitrary: fc.constantFrom('a\0b', 'x'.repeat(300), 'a\nb').map((s) => Buffer.from(s)), weight: 1 }, { arbitrary: fc.uint8Array({ maxLength: 30 }).map((b) => Buffer.from(b)), weight: 1 });
-const anyValue = fc.oneof(nameValue, numericText.map((s) => Buffer.from(s)), fc.constantFrom('0,1,2', '1,2,3,4', '0,0', '1', '0').map((s) => Buffer.from(s)));
+const nameValue = fc.oneof(
+  { arbitrary: nameText.map((s) => Buffer.from(s)), weight: 12 },
+  { arbitrary: fc.constantFrom('a\0b', 'x'.repeat(300), 'a\nb').map((s) => Buffer.from(s)), weight: 1 },
+  { arbitrary: fc.uint8Array({ maxLength: 30 }).map((b) => Buffer.from(b)), weight: 1 },
+);
+const anyValue = fc.oneof(
+  nameValue,
+  numericText.map((s) => Buffer.from(s)),
+  fc.constantFrom('0,1,2', '1,2,3,4', '0,0', '1', '0').map((s) => Buffer.from(s)),
+);
 
 /** One PAX record: a key and a value that suits it (mostly well-formed), its length field mostly right. */
 const paxPair: fc.Arbitrary<readonly [string, Buffer]> = fc.oneof(
   { arbitrary: fc.tuple(fc.constantFrom('path', 'linkpath', 'uname', 'gname'), nameValue), weight: 8 },
-  { arbitrary: fc.tuple(fc.constantFrom('uid', 'gid'), numericText.map((s) => Buffer.from(s))), weight: 4 },
-  { arbitrary: fc.tuple(fc.constant('size'), numericText.map((s) => Buffer.from(s))), weight: 1 },
-  { arbitrary: fc.tuple(fc.constantFrom('mtime', 'atime', 'ctime'), timeText.map((s) => Buffer.from(s))), weight: 3 },
-  { arbitrary: fc.tuple(fc.constantFrom('SCHILY.xattr.security.capability', 'LIBARCHIVE.xattr.user.a', 'comment', 'charset', 'hdrcharset', 'PATH', 'path ', 'GNU.sparse.name'), anyValue), weight: 2 },
-  { arbitrary: fc.tuple(fc.constantFrom('GNU.sparse.major', 'GNU.sparse.minor', 'GNU.sparse.size', 'GNU.sparse.realsize', 'GNU.sparse.numblocks', 'GNU.sparse.offset', 'GNU.sparse.numbytes', 'GNU.sparse.map'), anyValue), weight: 1 },
+  {
+    arbitrary: fc.tuple(
+      fc.constantFrom('uid', 'gid'),
+      numericText.map((s) => Buffer.from(s)),
+    ),
+    weight: 4,
+  },
+  {
+    arbitrary: fc.tuple(
+      fc.constant('size'),
+      numericText.map((s) => Buffer.from(s)),
+    ),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.tuple(
+      fc.constantFrom('mtime', 'atime', 'ctime'),
+      timeText.map((s) => Buffer.from(s)),
+    ),
+    weight: 3,
+  },
+  {
+    arbitrary: fc.tuple(
+      fc.constantFrom(
+        'SCHILY.xattr.security.capability',
+        'LIBARCHIVE.xattr.user.a',
+        'comment',
+        'charset',
+        'hdrcharset',
+        'PATH',
+        'path ',
+        'GNU.sparse.name',
+      ),
+      anyValue,
+    ),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.tuple(
+      fc.constantFrom(
+        'GNU.sparse.major',
+        'GNU.sparse.minor',
+        'GNU.sparse.size',
+        'GNU.sparse.realsize',
+        'GNU.sparse.numblocks',
+        'GNU.sparse.offset',
+        'GNU.sparse.numbytes',
+        'GNU.sparse.map',
+      ),
+      anyValue,
+    ),
+    weight: 1,
+  },
   { arbitrary: fc.tuple(fc.constantFrom('', 'a=b', 'k\0ey', '=', 'key\n'), anyValue), weight: 1 },
 );
-const paxLength = fc.oneof({ arbitrary: fc.constant<PaxLength>('ok'), weight: 40 }, { arbitrary: fc.constantFrom<PaxLength>('plus', 'leading-zero'), weight: 2 }, { arbitrary: fc.constantFrom<PaxLength>('short', 'long', 'tiny', 'not-a-number', 'huge'), weight: 1 });
+const paxLength = fc.oneof(
+  { arbitrary: fc.constant<PaxLength>('ok'), weight: 40 },
+  { arbitrary: fc.constantFrom<PaxLength>('plus', 'leading-zero'), weight: 2 },
+  { arbitrary: fc.constantFrom<PaxLength>('short', 'long', 'tiny', 'not-a-number', 'huge'), weight: 1 },
+);
 
 /** PAX record text: records (duplicates possible), sometimes followed by garbage, rarely over the 1 MiB limit. */
 const paxRecords: fc.Arbitrary<Buffer> = fc
   .tuple(
     fc.array(fc.tuple(paxPair, paxLength), { maxLength: 5 }),
-    fc.oneof({ arbitrary: fc.constant(Buffer.alloc(0)), weight: 30 }, { arbitrary: fc.constantFrom('garbage', '\0\0\0', '5 a=b', '\n', '3 x\n', '6 a=b\n').map((s) => Buffer.from(s)), weight: 1 }),
+    fc.oneof(
+      { arbitrary: fc.constant(Buffer.alloc(0)), weight: 30 },
+      { arbitrary: fc.constantFrom('garbage', '\0\0\0', '5 a=b', '\n', '3 x\n', '6 a=b\n').map((s) => Buffer.from(s)), weight: 1 },
+    ),
     fc.oneof({ arbitrary: fc.constant(0), weight: 100 }, { arbitrary: fc.constantFrom(1 << 20, (1 << 20) + 1, (1 << 20) - 10), weight: 1 }),
   )
   .map(([records, trailer, big]) => {
@@ -487,18 +773,43 @@ const paxRecords: fc.Arbitrary<Buffer> = fc
   });
 
 /** A PAX 'x' or 'g' member followed by (usually) the member it describes. */
-const paxMember = fc.record({ kind: fc.constantFrom<'x' | 'g'>('x', 'x', 'x', 'g'), records: paxRecords, c: commonFields, size: rarely(anyNum, 30), next: fileMember, withNext: fc.boolean() }).map((r) => {
-  const h = header(withCommon(r.c, { name: 'PaxHeaders/x', typeflag: r.kind, size: r.size ?? r.records.length }));
-  const parts = [h, r.records, padding(r.records.length)];
-  return r.withNext ? piece(...parts, r.next.bytes) : piece(...parts);
-});
+const paxMember = fc
+  .record({
+    kind: fc.constantFrom<'x' | 'g'>('x', 'x', 'x', 'g'),
+    records: paxRecords,
+    c: commonFields,
+    size: rarely(anyNum, 30),
+    next: fileMember,
+    withNext: fc.boolean(),
+  })
+  .map((r) => {
+    const h = header(withCommon(r.c, { name: 'PaxHeaders/x', typeflag: r.kind, size: r.size ?? r.records.length }));
+    const parts = [h, r.records, padding(r.records.length)];
+    return r.withNext ? piece(...parts, r.next.bytes) : piece(...parts);
+  });
 
 /** GNU long name / long link members in any order, with PAX headers mixed in, then a member. */
 const longNameMember = fc
   .record({
     metas: fc.array(
       fc.oneof(
-        fc.record({ kind: fc.constantFrom<'L' | 'K'>('L', 'K'), text: fc.oneof({ arbitrary: nameText, weight: 4 }, { arbitrary: fc.constantFrom('l'.repeat(150), `${'m'.repeat(120)}\0tail`, '', '\0', 'dir/'.repeat(40)), weight: 1 }), nul: fc.boolean(), c: commonFields }).map((m) => longName(m.kind, m.nul ? `${m.text}\0` : m.text, withCommon(m.c, { typeflag: m.kind, name: '././@LongLink', magic: m.c.magic === 'ustar' ? 'gnu' : m.c.magic }))),
+        fc
+          .record({
+            kind: fc.constantFrom<'L' | 'K'>('L', 'K'),
+            text: fc.oneof(
+              { arbitrary: nameText, weight: 4 },
+              { arbitrary: fc.constantFrom('l'.repeat(150), `${'m'.repeat(120)}\0tail`, '', '\0', 'dir/'.repeat(40)), weight: 1 },
+            ),
+            nul: fc.boolean(),
+            c: commonFields,
+          })
+          .map((m) =>
+            longName(
+              m.kind,
+              m.nul ? `${m.text}\0` : m.text,
+              withCommon(m.c, { typeflag: m.kind, name: '././@LongLink', magic: m.c.magic === 'ustar' ? 'gnu' : m.c.magic }),
+            ),
+          ),
         paxRecords.map((rec) => pax(rec)),
       ),
       { minLength: 1, maxLength: 4 },
@@ -510,8 +821,20 @@ const longNameMember = fc
 /** A sparse map whose fragments fit the real size (usually) and the data they need. */
 const sparseLayout = fc
   .record({
-    frags: fc.array(fc.tuple(fc.oneof({ arbitrary: fc.nat({ max: 1500 }).map(BigInt), weight: 30 }, { arbitrary: fc.constantFrom(2n ** 40n + 1n, 2n ** 45n + 3n), weight: 1 }), fc.nat({ max: 700 })), { maxLength: 30 }),
-    tailHole: fc.oneof({ arbitrary: fc.nat({ max: 2000 }).map(BigInt), weight: 8 }, { arbitrary: fc.constantFrom(1n << 40n, (1n << 62n) + 3n), weight: 1 }),
+    frags: fc.array(
+      fc.tuple(
+        fc.oneof(
+          { arbitrary: fc.nat({ max: 1500 }).map(BigInt), weight: 30 },
+          { arbitrary: fc.constantFrom(2n ** 40n + 1n, 2n ** 45n + 3n), weight: 1 },
+        ),
+        fc.nat({ max: 700 }),
+      ),
+      { maxLength: 30 },
+    ),
+    tailHole: fc.oneof(
+      { arbitrary: fc.nat({ max: 2000 }).map(BigInt), weight: 8 },
+      { arbitrary: fc.constantFrom(1n << 40n, (1n << 62n) + 3n), weight: 1 },
+    ),
     dataDelta: fc.oneof({ arbitrary: fc.constant(0), weight: 6 }, { arbitrary: fc.integer({ min: -600, max: 600 }), weight: 1 }),
     shuffle: fc.oneof({ arbitrary: fc.constant(false), weight: 8 }, { arbitrary: fc.constant(true), weight: 1 }),
   })
@@ -530,20 +853,46 @@ const sparseLayout = fc
 
 /** Old GNU sparse ('S'): up to 4 fragments in the header, the rest in extension blocks. */
 const oldSparseMember = fc
-  .record({ c: commonFields, layout: sparseLayout, name: nameBytes, magicGnu: fc.oneof({ arbitrary: fc.constant(true), weight: 8 }, { arbitrary: fc.constant(false), weight: 1 }), extFlag: fc.constantFrom(1, 1, 1, 0x80, 0), realSize: rarely(anyNum, 20), tail })
+  .record({
+    c: commonFields,
+    layout: sparseLayout,
+    name: nameBytes,
+    magicGnu: fc.oneof({ arbitrary: fc.constant(true), weight: 8 }, { arbitrary: fc.constant(false), weight: 1 }),
+    extFlag: fc.constantFrom(1, 1, 1, 0x80, 0),
+    realSize: rarely(anyNum, 20),
+    tail,
+  })
   .map((r) => {
     const entries = r.layout.entries.map(([o, l]): [Num, Num] => [o, l]);
     const head = entries.slice(0, 4);
     const rest = entries.slice(4);
     const exts: Buffer[] = [];
     for (let i = 0; i < rest.length; i += 21) exts.push(sparseExtension(rest.slice(i, i + 21), i + 21 < rest.length ? r.extFlag : 0));
-    const h = header(withCommon(r.c, { name: r.name, typeflag: 'S', size: r.layout.data.length, magic: r.magicGnu ? 'gnu' : r.c.magic, gnu: { sparse: head, isExtended: exts.length > 0 ? r.extFlag : 0, realSize: r.realSize ?? r.layout.realSize } }));
+    const h = header(
+      withCommon(r.c, {
+        name: r.name,
+        typeflag: 'S',
+        size: r.layout.data.length,
+        magic: r.magicGnu ? 'gnu' : r.c.magic,
+        gnu: { sparse: head, isExtended: exts.length > 0 ? r.extFlag : 0, realSize: r.realSize ?? r.layout.realSize },
+      }),
+    );
     return piece(h, ...exts, ...withTail(r.layout.data, r.tail));
   });
 
 /** GNU sparse in PAX: 0.0 (offset/numbytes records), 0.1 (map record), 1.0 (map in the data). */
 const paxSparseMember = fc
-  .record({ version: fc.constantFrom('0.0', '0.1', '1.0', '1.0'), layout: sparseLayout, name: fc.option(nameText), sizeKey: fc.constantFrom('GNU.sparse.size', 'GNU.sparse.size', 'GNU.sparse.realsize', 'GNU.sparse.realsize', 'size'), versionRecords: fc.boolean(), numblocksDelta: fc.oneof({ arbitrary: fc.constant(0), weight: 8 }, { arbitrary: fc.integer({ min: -2, max: 2 }), weight: 1 }), c: commonFields, extra: rarely(paxRecords, 6), tail })
+  .record({
+    version: fc.constantFrom('0.0', '0.1', '1.0', '1.0'),
+    layout: sparseLayout,
+    name: fc.option(nameText),
+    sizeKey: fc.constantFrom('GNU.sparse.size', 'GNU.sparse.size', 'GNU.sparse.realsize', 'GNU.sparse.realsize', 'size'),
+    versionRecords: fc.boolean(),
+    numblocksDelta: fc.oneof({ arbitrary: fc.constant(0), weight: 8 }, { arbitrary: fc.integer({ min: -2, max: 2 }), weight: 1 }),
+    c: commonFields,
+    extra: rarely(paxRecords, 6),
+    tail,
+  })
   .map((r) => {
     const { entries, realSize, data } = r.layout;
     const records: Buffer[] = [];
@@ -556,7 +905,10 @@ const paxSparseMember = fc
       records.push(paxRecord('GNU.sparse.numblocks', String(n)));
       for (const [o, l] of entries) records.push(paxRecord('GNU.sparse.offset', String(o)), paxRecord('GNU.sparse.numbytes', String(l)));
     } else if (r.version === '0.1') {
-      records.push(paxRecord('GNU.sparse.numblocks', String(n)), paxRecord('GNU.sparse.map', entries.map(([o, l]) => `${o},${l}`).join(',')));
+      records.push(
+        paxRecord('GNU.sparse.numblocks', String(n)),
+        paxRecord('GNU.sparse.map', entries.map(([o, l]) => `${o},${l}`).join(',')),
+      );
     }
     if (r.extra) records.push(r.extra);
     const recs = Buffer.concat(records);
@@ -600,20 +952,22 @@ const cut = fc.oneof(
 );
 
 /** A hostile tar archive, built from the pieces above. */
-export const hostileTar: fc.Arbitrary<Buffer> = fc.record({ pieces: fc.array(anyPiece, { minLength: 1, maxLength: 5 }), ending, cut }).map(({ pieces, ending: end, cut: c }) => {
-  const all = [...pieces, end];
-  const bytes = Buffer.concat(all.map((p) => p.bytes));
-  if (c === null) return bytes;
-  if ('anywhere' in c) return bytes.subarray(0, c.at % (bytes.length + 1));
-  const cuts: number[] = [];
-  let base = 0;
-  for (const p of all) {
-    for (const x of p.cuts) cuts.push(base + x);
-    base += p.bytes.length;
-  }
-  const at = (cuts[c.at % cuts.length] ?? 0) + c.delta;
-  return bytes.subarray(0, Math.max(0, Math.min(bytes.length, at)));
-});
+export const hostileTar: fc.Arbitrary<Buffer> = fc
+  .record({ pieces: fc.array(anyPiece, { minLength: 1, maxLength: 5 }), ending, cut })
+  .map(({ pieces, ending: end, cut: c }) => {
+    const all = [...pieces, end];
+    const bytes = Buffer.concat(all.map((p) => p.bytes));
+    if (c === null) return bytes;
+    if ('anywhere' in c) return bytes.subarray(0, c.at % (bytes.length + 1));
+    const cuts: number[] = [];
+    let base = 0;
+    for (const p of all) {
+      for (const x of p.cuts) cuts.push(base + x);
+      base += p.bytes.length;
+    }
+    const at = (cuts[c.at % cuts.length] ?? 0) + c.delta;
+    return bytes.subarray(0, Math.max(0, Math.min(bytes.length, at)));
+  });
 
 // ---------------------------------------------------------------------------------------------
 // Real archives and their mutations
@@ -641,10 +995,7 @@ export function realTars(): readonly Buffer[] {
 let corpus: readonly Buffer[] | undefined;
 
 function writeRealTars(): Buffer[] {
-  const out: Buffer[] = [
-    buildTar(builderEntries(), 'pax'),
-    buildTar(builderEntries(), 'gnu'),
-  ];
+  const out: Buffer[] = [buildTar(builderEntries(), 'pax'), buildTar(builderEntries(), 'gnu')];
   if (!haveGnuTar()) return out;
   const dir = mkdtempSync(join(tmpdir(), 'oci-scan-tar-real-'));
   try {
@@ -669,10 +1020,17 @@ function writeRealTars(): Buffer[] {
     mkdirSync(join(short, 'd'), { recursive: true });
     writeFileSync(join(short, 'd/f'), 'short tree\n');
     symlinkSync('f', join(short, 'd/l'));
-    const tar = (args: string[], cwd: string): Buffer => execFileSync('tar', ['-c', '-f', '-', '--numeric-owner', '--mtime=@1700000000.5', ...args, '.'], { cwd, maxBuffer: 64 << 20 });
+    const tar = (args: string[], cwd: string): Buffer =>
+      execFileSync('tar', ['-c', '-f', '-', '--numeric-owner', '--mtime=@1700000000.5', ...args, '.'], { cwd, maxBuffer: 64 << 20 });
     // An owner above 2^21 - 1 needs base-256 (gnu) or PAX records (posix); ustar and v7 cannot hold it.
     const bigOwner = ['--owner=2097153', '--group=65534'];
-    out.push(tar(['--format=gnu', ...bigOwner], tree), tar(['--format=gnu', '--sparse', ...bigOwner], tree), tar(['--format=posix', ...bigOwner], tree), tar(['--format=ustar'], short), tar(['--format=v7'], short));
+    out.push(
+      tar(['--format=gnu', ...bigOwner], tree),
+      tar(['--format=gnu', '--sparse', ...bigOwner], tree),
+      tar(['--format=posix', ...bigOwner], tree),
+      tar(['--format=ustar'], short),
+      tar(['--format=v7'], short),
+    );
     for (const v of ['0.0', '0.1', '1.0']) out.push(tar(['--format=posix', '--sparse', `--sparse-version=${v}`, ...bigOwner], tree));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -762,10 +1120,38 @@ function applyMutation(tar: Buffer, m: Mutation, heads: readonly number[]): Buff
 }
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: fc.oneof(fc.constantFrom(0, 0x20, 0x30, 0x37, 0x38, 0x80, 0xff, 0x2f), fc.integer({ min: 0, max: 255 })), fixChecksum: fc.boolean() }), weight: 3 },
-  { arbitrary: fc.record({ kind: fc.constant('field' as const), block: fc.nat(), field: fc.nat(), value: anyNum, fixChecksum: fc.constantFrom(true, true, true, false) }), weight: 3 },
-  { arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(), delta: fc.constantFrom(0, 0, 1, -1, 100, 511) }), weight: 2 },
-  { arbitrary: fc.record({ kind: fc.constant('splice' as const), from: fc.nat(), to: fc.nat(), length: fc.constantFrom(1, 100, 512, 1024, 1536) }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('flip' as const),
+      at: fc.nat(),
+      value: fc.oneof(fc.constantFrom(0, 0x20, 0x30, 0x37, 0x38, 0x80, 0xff, 0x2f), fc.integer({ min: 0, max: 255 })),
+      fixChecksum: fc.boolean(),
+    }),
+    weight: 3,
+  },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('field' as const),
+      block: fc.nat(),
+      field: fc.nat(),
+      value: anyNum,
+      fixChecksum: fc.constantFrom(true, true, true, false),
+    }),
+    weight: 3,
+  },
+  {
+    arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(), delta: fc.constantFrom(0, 0, 1, -1, 100, 511) }),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('splice' as const),
+      from: fc.nat(),
+      to: fc.nat(),
+      length: fc.constantFrom(1, 100, 512, 1024, 1536),
+    }),
+    weight: 1,
+  },
   { arbitrary: fc.record({ kind: fc.constant('drop-block' as const), block: fc.nat() }), weight: 1 },
 );
 

@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, it } from 'node:test';
-import { decompressorFor, reusingZstdDecoder, zstdBackends, type ZstdBackend } from '../../src/layer/decompress.js';
+import { decoderStage, reusingZstdDecoder, zstdBackends, type ZstdBackend } from '../../src/layer/decompress.js';
 import { closeCompressionOracle, compressionOracleSkip, judgeWithRuntimes, type RuntimeVerdict } from '../helpers/compression-oracle.js';
 import { buildTar, type EntrySpec } from '../helpers/image-builder.js';
 import { missingTools } from '../helpers/tools.js';
@@ -78,12 +78,25 @@ interface Case {
 
 /** The payloads: tars, text, random bytes, zeros, a mix. */
 function payloads(r: ReturnType<typeof prng>): Buffer[] {
-  const text = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => `line ${i} ${r.int(1000)} the quick brown fox\n`).join(''));
+  const text = (n: number): Buffer =>
+    Buffer.from(Array.from({ length: n }, (_, i) => `line ${i} ${r.int(1000)} the quick brown fox\n`).join(''));
   const tar = (n: number): Buffer => {
-    const entries: EntrySpec[] = Array.from({ length: n }, (_, i) => ({ type: 'file', path: `usr/lib/f${i}-${r.int(1e6)}`, content: r.int(2) ? text(r.int(200)) : r.bytes(r.int(4000)) }));
+    const entries: EntrySpec[] = Array.from({ length: n }, (_, i) => ({
+      type: 'file',
+      path: `usr/lib/f${i}-${r.int(1e6)}`,
+      content: r.int(2) ? text(r.int(200)) : r.bytes(r.int(4000)),
+    }));
     return buildTar(entries);
   };
-  return [Buffer.alloc(0), Buffer.from('x'), text(3000), r.bytes(150_000), Buffer.alloc(300_000), tar(40), Buffer.concat([text(4000), r.bytes(60_000), Buffer.alloc(50_000), text(2000)])];
+  return [
+    Buffer.alloc(0),
+    Buffer.from('x'),
+    text(3000),
+    r.bytes(150_000),
+    Buffer.alloc(300_000),
+    tar(40),
+    Buffer.concat([text(4000), r.bytes(60_000), Buffer.alloc(50_000), text(2000)]),
+  ];
 }
 
 /**
@@ -119,7 +132,11 @@ function baseCases(r: ReturnType<typeof prng>): Case[] {
   for (const [i, p] of ps.entries()) {
     for (const s of SETTINGS) {
       const args = s.map((a) => a.replace('PAYLOAD', String(p.length)));
-      out.push({ how: `zstd ${args.join(' ')} of payload ${i}`, blob: execFileSync('zstd', ['-q', '-c', ...args], { input: p, maxBuffer: 1 << 28 }), payload: p });
+      out.push({
+        how: `zstd ${args.join(' ')} of payload ${i}`,
+        blob: execFileSync('zstd', ['-q', '-c', ...args], { input: p, maxBuffer: 1 << 28 }),
+        payload: p,
+      });
     }
   }
   const streams = [...out];
@@ -129,18 +146,38 @@ function baseCases(r: ReturnType<typeof prng>): Case[] {
     const b = r.pick(streams);
     const skip = skippable(r, r.bytes(r.int(40)));
     const shape = r.int(4);
-    const blob = [Buffer.concat([a.blob, b.blob]), Buffer.concat([skip, a.blob, b.blob]), Buffer.concat([a.blob, skip, b.blob]), Buffer.concat([a.blob, b.blob, skip])][shape] as Buffer;
-    out.push({ how: `${['', 'skippable + ', ''][shape] ?? ''}${a.how}${shape === 2 ? ' + skippable' : ''} + ${b.how}${shape === 3 ? ' + skippable' : ''}`, blob, payload: Buffer.concat([a.payload ?? Buffer.alloc(0), b.payload ?? Buffer.alloc(0)]) });
+    const blob = [
+      Buffer.concat([a.blob, b.blob]),
+      Buffer.concat([skip, a.blob, b.blob]),
+      Buffer.concat([a.blob, skip, b.blob]),
+      Buffer.concat([a.blob, b.blob, skip]),
+    ][shape] as Buffer;
+    out.push({
+      how: `${['', 'skippable + ', ''][shape] ?? ''}${a.how}${shape === 2 ? ' + skippable' : ''} + ${b.how}${shape === 3 ? ' + skippable' : ''}`,
+      blob,
+      payload: Buffer.concat([a.payload ?? Buffer.alloc(0), b.payload ?? Buffer.alloc(0)]),
+    });
   }
   out.push({ how: 'a skippable frame alone', blob: skippable(r, r.bytes(20)), payload: Buffer.alloc(0) });
   out.push({ how: 'an empty skippable frame alone', blob: skippable(r, Buffer.alloc(0)), payload: Buffer.alloc(0) });
   // The window: 2^29 is the largest accepted (ZSTD_WINDOW_LOG_MAX); 2^29 + 2^26, 2^30, 2^31 are refused.
   const framed = streams.filter((s) => s.blob.length > 5 && ((s.blob[4] as number) & 0x20) === 0 && (s.payload?.length ?? 0) > 0);
-  for (const [log, mantissa] of [[29, 0], [29, 1], [30, 0], [31, 0], [28, 7], [41, 7]] as const) {
+  for (const [log, mantissa] of [
+    [29, 0],
+    [29, 1],
+    [30, 0],
+    [31, 0],
+    [28, 7],
+    [41, 7],
+  ] as const) {
     const s = r.pick(framed);
     const blob = Buffer.from(s.blob);
     blob[5] = windowByte(log, mantissa);
-    out.push({ how: `${s.how}, window 2^${log}${mantissa ? ` + ${mantissa}/8` : ''}`, blob, ...(log === 29 && mantissa === 0 ? { payload: s.payload as Buffer } : {}) });
+    out.push({
+      how: `${s.how}, window 2^${log}${mantissa ? ` + ${mantissa}/8` : ''}`,
+      blob,
+      ...(log === 29 && mantissa === 0 ? { payload: s.payload as Buffer } : {}),
+    });
   }
   return out;
 }
@@ -188,7 +225,7 @@ interface Outcome {
 /** `blob` in random-sized pieces (the same for every decoder of one case). */
 function piecesOf(blob: Buffer, r: ReturnType<typeof prng>): Buffer[] {
   const pieces: Buffer[] = [];
-  for (let at = 0; at < blob.length; ) {
+  for (let at = 0; at < blob.length;) {
     const n = 1 + r.int(r.int(4) === 0 ? 64 : 300_000);
     pieces.push(blob.subarray(at, at + n));
     at += n;
@@ -229,9 +266,10 @@ async function viaStage(backend: ZstdBackend, pieces: readonly Buffer[]): Promis
     }
   };
   try {
-    const stage = decompressorFor('zstd', backend);
+    const stage = decoderStage('zstd', backend);
+    // Both kinds of stage, apart: pipeline()'s overloads take each, not their union.
     if (typeof stage === 'function') await pipeline(Readable.from(pieces), stage, consume);
-    else if (stage) await pipeline(Readable.from(pieces), stage, consume);
+    else await pipeline(Readable.from(pieces), stage, consume);
     return { sha256: hash.digest('hex'), bytes, error: null };
   } catch (err) {
     return { sha256: hash.digest('hex'), bytes, error: err instanceof Error ? err.message : String(err) };
@@ -240,7 +278,10 @@ async function viaStage(backend: ZstdBackend, pieces: readonly Buffer[]): Promis
 
 const tools = missingTools({ zstd: 'zstd' });
 const natives = zstdBackends().filter((b) => b !== 'wasm');
-const noNative = natives.length === 0 ? 'no native zstd decoder here (zstd-napi is not installed: npm could not compile it, and this Node has no zstd of its own)' : false;
+const noNative =
+  natives.length === 0
+    ? 'no native zstd decoder here (zstd-napi is not installed: npm could not compile it, and this Node has no zstd of its own)'
+    : false;
 if (noNative && process.env['OCI_SCAN_REQUIRE_TOOLS'] !== '1') console.error(`!!! zstd fallback differential test SKIPPED: ${noNative}`);
 const skip = tools.skip || (process.env['OCI_SCAN_REQUIRE_TOOLS'] === '1' ? false : noNative);
 const noOracle = compressionOracleSkip('zstd fallback differential test (damaged frames the decoders judge differently)');
@@ -272,22 +313,29 @@ describeOrSkip('the WebAssembly zstd fallback decodes as the native decoders do'
       const fallback = viaReusing('wasm', pieces);
       if (i % 3 === 0) {
         const fallbackStage = await viaStage('wasm', pieces);
-        if (JSON.stringify(fallbackStage) !== JSON.stringify(fallback)) say(c, `the fallback's two ways differ: reusing ${JSON.stringify(fallback)}, stage ${JSON.stringify(fallbackStage)}`);
+        if (JSON.stringify(fallbackStage) !== JSON.stringify(fallback))
+          say(c, `the fallback's two ways differ: reusing ${JSON.stringify(fallback)}, stage ${JSON.stringify(fallbackStage)}`);
       }
       if (fallback.error === null) decoded++;
       else {
         refused++;
         refusals.set(fallback.error, (refusals.get(fallback.error) ?? 0) + 1);
       }
-      if (c.payload !== undefined && (fallback.error !== null || fallback.sha256 !== sha(c.payload))) say(c, `an unmutated stream does not decode to its payload: ${fallback.error ?? 'other bytes'}`);
+      if (c.payload !== undefined && (fallback.error !== null || fallback.sha256 !== sha(c.payload)))
+        say(c, `an unmutated stream does not decode to its payload: ${fallback.error ?? 'other bytes'}`);
       for (const backend of natives) {
         const native = backend === 'node' ? await viaStage(backend, pieces) : viaReusing(backend, pieces);
         if (native.error === null && fallback.error === null) {
           if (native.sha256 !== fallback.sha256) departures.push({ c, what: `${backend} and the fallback read it to other bytes` });
         } else if (native.error !== null && fallback.error !== null) {
           // Node's zlib words its errors its own way; zstd-napi's are libzstd's, as the fallback's.
-          if (backend !== 'node' && (native.error !== fallback.error || native.bytes !== fallback.bytes || native.sha256 !== fallback.sha256)) worded++;
-        } else if (native.error === null) departures.push({ c, what: `the fallback refuses it (${fallback.error ?? ''}), ${backend} reads it` });
+          if (
+            backend !== 'node' &&
+            (native.error !== fallback.error || native.bytes !== fallback.bytes || native.sha256 !== fallback.sha256)
+          )
+            worded++;
+        } else if (native.error === null)
+          departures.push({ c, what: `the fallback refuses it (${fallback.error ?? ''}), ${backend} reads it` });
         else say(c, `${backend} refuses it (${native.error}), the fallback reads it`);
       }
     }
@@ -306,10 +354,15 @@ describeOrSkip('the WebAssembly zstd fallback decodes as the native decoders do'
         }
       }
     }
-    console.log(`zstd fallback differential: ${all.length} inputs against ${natives.join(', ')}: ${decoded} decoded, ${refused} refused (${[...refusals].map(([e, n]) => `${e}: ${n}`).join('; ')}); damaged inputs both refuse with another libzstd error: ${worded}; damaged inputs the runtime refuses and the fallback refuses but the native decoder reads: ${departures.filter((d) => d.what.startsWith('the fallback refuses')).length}, both read to other bytes: ${departures.filter((d) => d.what.endsWith('other bytes')).length}; disagreements: ${disagreements.length}`);
+    console.log(
+      `zstd fallback differential: ${all.length} inputs against ${natives.join(', ')}: ${decoded} decoded, ${refused} refused (${[...refusals].map(([e, n]) => `${e}: ${n}`).join('; ')}); damaged inputs both refuse with another libzstd error: ${worded}; damaged inputs the runtime refuses and the fallback refuses but the native decoder reads: ${departures.filter((d) => d.what.startsWith('the fallback refuses')).length}, both read to other bytes: ${departures.filter((d) => d.what.endsWith('other bytes')).length}; disagreements: ${disagreements.length}`,
+    );
     assert.deepEqual(disagreements.slice(0, 30), []);
     // The campaign reaches both outcomes, and the window refusal.
     assert.ok(decoded >= 50 && refused >= 50, `${decoded} decoded, ${refused} refused`);
-    assert.ok([...refusals.keys()].some((e) => /window larger than 512 MiB/.test(e)), [...refusals.keys()].join('; '));
+    assert.ok(
+      [...refusals.keys()].some((e) => /window larger than 512 MiB/.test(e)),
+      [...refusals.keys()].join('; '),
+    );
   });
 });

@@ -61,7 +61,14 @@ function onBase(base: BuiltBlob, image: BuiltImage): BuiltImage {
   manifest.config = { ...manifest.config, digest: digestOf(configBytes), size: configBytes.length };
   manifest.layers.unshift({ mediaType: base.mediaType, digest: base.digest, size: base.size });
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  return { ...image, config: configBytes, configDigest: digestOf(configBytes), layers: [base, ...image.layers], manifest: manifestBytes, manifestDigest: digestOf(manifestBytes) };
+  return {
+    ...image,
+    config: configBytes,
+    configDigest: digestOf(configBytes),
+    layers: [base, ...image.layers],
+    manifest: manifestBytes,
+    manifestDigest: digestOf(manifestBytes),
+  };
 }
 
 /** Text that app layers are cut from (the benchmark's large app layers). */
@@ -70,7 +77,9 @@ let pool: Buffer | undefined;
 function appLayer(base: number, version: string, n: number, appBytes: number): EntrySpec[] {
   const small: EntrySpec = { type: 'file', path: `opt/app/${base}/${version}/app`, content: `app ${base} ${version}`, mode: 0o755 };
   if (appBytes === 0) return [small];
-  pool ??= Buffer.from(Array.from({ length: 200_000 }, (_, i) => `line ${i} of the application's data ${(i * 2654435761) % 1000003}`).join('\n'));
+  pool ??= Buffer.from(
+    Array.from({ length: 200_000 }, (_, i) => `line ${i} of the application's data ${(i * 2654435761) % 1000003}`).join('\n'),
+  );
   // A repository's own content: a slice of the pool that starts where its number says.
   const start = (n * 7919 + (version === '1.1' ? 3571 : 0)) % (pool.length - 1);
   const parts: Buffer[] = [Buffer.from(`app-${n} ${version}\n`)];
@@ -83,11 +92,24 @@ function appLayer(base: number, version: string, n: number, appBytes: number): E
 }
 
 /** The images of repository number `n`: 1.0 and 1.1 (latest is 1.1), on `bases[n % 3]`. */
-export function mirrorImages(n: number, bases: ReadonlyArray<readonly EntrySpec[]> = BASES, appBytes = 0): { '1.0': BuiltImage; '1.1': BuiltImage } {
+export function mirrorImages(
+  n: number,
+  bases: ReadonlyArray<readonly EntrySpec[]> = BASES,
+  appBytes = 0,
+): { '1.0': BuiltImage; '1.1': BuiltImage } {
   const base = n % 3;
   const labels = { 'org.opencontainers.image.title': `app-${n}` };
-  const config = (version: string): Record<string, unknown> => ({ Labels: { ...labels, version }, Cmd: ['/opt/app'], ...(n % 2 === 0 ? { User: '1000:1000' } : {}), ...(n % 5 === 0 ? { ExposedPorts: { '22/tcp': {} } } : {}) });
-  const image = (version: string): BuiltImage => onBase(baseLayer(bases[base] ?? []), buildImage({ layers: [{ entries: appLayer(base, version, n, appBytes) }], config: config(version) }));
+  const config = (version: string): Record<string, unknown> => ({
+    Labels: { ...labels, version },
+    Cmd: ['/opt/app'],
+    ...(n % 2 === 0 ? { User: '1000:1000' } : {}),
+    ...(n % 5 === 0 ? { ExposedPorts: { '22/tcp': {} } } : {}),
+  });
+  const image = (version: string): BuiltImage =>
+    onBase(
+      baseLayer(bases[base] ?? []),
+      buildImage({ layers: [{ entries: appLayer(base, version, n, appBytes) }], config: config(version) }),
+    );
   return { '1.0': image('1.0'), '1.1': image('1.1') };
 }
 
@@ -112,7 +134,11 @@ async function putBlob(url: string, repo: string, digest: string, bytes: Buffer,
   await ok(start, 'starting an upload', 202);
   const location = new URL(start.headers.get('location') ?? '', url);
   location.searchParams.set('digest', digest);
-  await ok(await fetch(location, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes }), 'a blob upload', 201);
+  await ok(
+    await fetch(location, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes }),
+    'a blob upload',
+    201,
+  );
 }
 
 /** How the benchmark changes the mirror: large base layers, and app layers of its own (of `appBytes`) for every image. */
@@ -129,7 +155,10 @@ export async function pushMirror(url: string, count: number, parallel = 8, sizes
   const pushRepo = async (n: number): Promise<void> => {
     const repo = mirrorRepository(n);
     const images = mirrorImages(n, sizes.bases, sizes.appBytes);
-    for (const [tag, image] of [['1.0', images['1.0']], ['1.1', images['1.1']]] as const) {
+    for (const [tag, image] of [
+      ['1.0', images['1.0']],
+      ['1.1', images['1.1']],
+    ] as const) {
       for (const blob of [{ digest: image.configDigest, bytes: image.config }, ...image.layers]) {
         await putBlob(url, repo, blob.digest, blob.bytes, uploaded.get(blob.digest));
         if (!uploaded.has(blob.digest)) uploaded.set(blob.digest, repo);
@@ -137,7 +166,15 @@ export async function pushMirror(url: string, count: number, parallel = 8, sizes
       for (const l of image.layers) layers.add(l.digest);
       const tags = tag === '1.1' ? ['1.1', 'latest'] : ['1.0'];
       for (const t of tags) {
-        await ok(await fetch(`${url}/v2/${repo}/manifests/${t}`, { method: 'PUT', headers: { 'content-type': image.manifestMediaType }, body: image.manifest }), 'a manifest PUT', 201);
+        await ok(
+          await fetch(`${url}/v2/${repo}/manifests/${t}`, {
+            method: 'PUT',
+            headers: { 'content-type': image.manifestMediaType },
+            body: image.manifest,
+          }),
+          'a manifest PUT',
+          201,
+        );
         digests.set(`${repo}:${t}`, image.manifestDigest);
       }
     }
@@ -145,9 +182,11 @@ export async function pushMirror(url: string, count: number, parallel = 8, sizes
   // The first repository of each base uploads the shared layers; the others mount them.
   for (let n = 0; n < Math.min(3, count); n++) await pushRepo(n);
   let next = 3;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < count) await pushRepo(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) await pushRepo(next++);
+    }),
+  );
   return {
     repositories: Array.from({ length: count }, (_, n) => mirrorRepository(n)),
     tags: ['1.0', '1.1', 'latest'],

@@ -12,21 +12,35 @@ import type { AuditSummary } from '../../src/audit/summary.js';
 import { CLI, runCli } from './scan.js';
 
 /** The audit summary schema, compiled by the test itself. */
-export const validateSummary = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(JSON.parse(readFileSync(new URL('../../../schemas/audit-summary.schema.json', import.meta.url), 'utf8')) as object);
+export const validateSummary = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(
+  JSON.parse(readFileSync(new URL('../../../schemas/audit-summary.schema.json', import.meta.url), 'utf8')) as object,
+);
 
 /** Runs `oci-scan audit ARGS` with the cache in `cacheDir`. */
-export function runAudit(args: readonly string[], cacheDir: string, env: Record<string, string | undefined> = {}): ReturnType<typeof runCli> {
+export function runAudit(
+  args: readonly string[],
+  cacheDir: string,
+  env: Record<string, string | undefined> = {},
+): ReturnType<typeof runCli> {
   return runCli(['audit', ...args, '--cache-dir', cacheDir], { env, timeoutMs: 120_000 });
 }
 
 /** Starts `oci-scan audit ARGS` as a child process (to be stopped by the test); resolves its exit when it ends. */
-export function startAudit(args: readonly string[], cacheDir: string): { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
+export function startAudit(
+  args: readonly string[],
+  cacheDir: string,
+): { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1' })) if (v !== undefined && !k.startsWith('COMPLIANCE_')) env[k] = v;
-  const child = spawn(process.execPath, [CLI, 'audit', ...args, '--cache-dir', cacheDir, '--quiet'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'audit', ...args, '--cache-dir', cacheDir, '--quiet'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stderr })),
+  );
   return { child, exited };
 }
 

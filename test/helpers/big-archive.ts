@@ -51,7 +51,14 @@ function* archiveChunks(layerSize: number, diffId: string): Generator<Buffer> {
   yield ustarHeader({ name: layerName, typeflag: '0', size: layerSize });
   yield* layerChunks();
   if (layerSize % 512 !== 0) yield Buffer.alloc(512 - (layerSize % 512));
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { User: 'app:app', Cmd: ['/app'] }, rootfs: { type: 'layers', diff_ids: [diffId] } }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { User: 'app:app', Cmd: ['/app'] },
+      rootfs: { type: 'layers', diff_ids: [diffId] },
+    }),
+  );
   const configName = `${createHash('sha256').update(config).digest('hex')}.json`;
   const tail = buildTar([
     { type: 'file', path: configName, content: config },
@@ -74,8 +81,20 @@ if (mode === 'write') {
   process.stdout.write(JSON.stringify({ layerSize, diffId }) + '\n');
 } else {
   const started = Date.now();
-  const [result] = await scan(`docker-archive:${file}`, { platform: { os: 'linux', architecture: 'amd64' }, registry: { insecureRegistries: [], mirrors: {}, env: {} }, logger: pino({ level: 'silent' }) });
+  const [result] = await scan(`docker-archive:${file}`, {
+    platform: { os: 'linux', architecture: 'amd64' },
+    registry: { insecureRegistries: [], mirrors: {}, env: {} },
+    logger: pino({ level: 'silent' }),
+  });
   const suid = result?.results.find((r) => r.Id === 'suid');
   const os = result?.results.find((r) => r.Id === 'os-type')?.Description;
-  process.stdout.write(JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, ms: Date.now() - started, layers: result?.image.layers.map((l) => l.digest), suid: suid?.Files, os }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      maxRssKiB: process.resourceUsage().maxRSS,
+      ms: Date.now() - started,
+      layers: result?.image.layers.map((l) => l.digest),
+      suid: suid?.Files,
+      os,
+    }) + '\n',
+  );
 }

@@ -8,7 +8,7 @@
 import type { ImageConfig, RuntimeConfig } from '../../src/image/config.js';
 import type { ImageName } from '../../src/image/types.js';
 import { ALL_CHECKS, matchersOf, watchPathsOf } from '../../src/checks/index.js';
-import type { CheckInput, LayerView } from '../../src/checks/types.js';
+import type { Check, CheckInput, LayerView } from '../../src/checks/types.js';
 import { mergeLayers, MAX_SYMLINK_HOPS, type FinalFs } from '../../src/layer/final-fs.js';
 import type { EntryMatcher, LayerFacts } from '../../src/layer/inspect.js';
 import { FactsRecorder } from '../../src/layer/recorder.js';
@@ -16,7 +16,14 @@ import type { TarHeader } from '../../src/layer/tar/reader.js';
 
 /** One tar entry of a test layer; names as a tar holds them (`usr/bin/.wh.sudo` is a whiteout). */
 export type TestEntry =
-  | { readonly type: 'file'; readonly path: string; readonly mode?: number; readonly content?: string | Uint8Array; readonly size?: number; readonly capability?: Buffer }
+  | {
+      readonly type: 'file';
+      readonly path: string;
+      readonly mode?: number;
+      readonly content?: string | Uint8Array;
+      readonly size?: number;
+      readonly capability?: Buffer;
+    }
   | { readonly type: 'dir'; readonly path: string; readonly mode?: number }
   | { readonly type: 'symlink'; readonly path: string; readonly target: string }
   | { readonly type: 'hardlink'; readonly path: string; readonly target: string; readonly mode?: number; readonly capability?: Buffer }
@@ -45,17 +52,30 @@ export interface InputSpec extends RecordLimits {
   readonly name?: ImageName;
   /** Inspection rounds scan.ts runs before giving up on re-watching (default 40). */
   readonly rounds?: number;
+  /** Paths watched besides the 17 checks' (an extended check's `watchPaths`). */
+  readonly watch?: readonly string[];
+  /** The config's `history`. */
+  readonly history?: ImageConfig['history'];
+  /** The checks whose matchers and watched paths the layers are recorded for (default ALL_CHECKS). */
+  readonly checks?: readonly Check[];
 }
 
 /** The digest given to the `index`th test layer without one. */
 export function testDigest(index: number): string {
-  return `sha256:${String(index + 1).repeat(64).slice(0, 64)}`;
+  return `sha256:${String(index + 1)
+    .repeat(64)
+    .slice(0, 64)}`;
 }
 
 const TYPEFLAG: Record<TestEntry['type'], string> = { file: '0', dir: '5', symlink: '2', hardlink: '1', fifo: '6' };
 
 /** Records one layer's facts for `matchers` and `watchPaths`, as the inspector does. */
-export function recordLayer(entries: readonly TestEntry[], matchers: readonly EntryMatcher[], watchPaths: ReadonlySet<string>, limits: RecordLimits = {}): LayerFacts {
+export function recordLayer(
+  entries: readonly TestEntry[],
+  matchers: readonly EntryMatcher[],
+  watchPaths: ReadonlySet<string>,
+  limits: RecordLimits = {},
+): LayerFacts {
   const recorder = new FactsRecorder({
     matchers,
     watchPaths,
@@ -93,12 +113,16 @@ export function recordLayer(entries: readonly TestEntry[], matchers: readonly En
 /** Records `layers` and merges them, watching more paths while the final filesystem asks for them (scan.ts's loop). */
 export function recordImage(
   layers: readonly TestLayer[],
-  limits: RecordLimits & { readonly rounds?: number; readonly watch?: readonly string[] } = {},
+  limits: RecordLimits & { readonly rounds?: number; readonly watch?: readonly string[]; readonly checks?: readonly Check[] } = {},
 ): { views: LayerView[]; fs: FinalFs; watchPaths: ReadonlySet<string> } {
-  const matchers = matchersOf(ALL_CHECKS);
-  let watchPaths: ReadonlySet<string> = new Set([...watchPathsOf(ALL_CHECKS), ...(limits.watch ?? [])]);
+  const checks = limits.checks ?? ALL_CHECKS;
+  const matchers = matchersOf(checks);
+  let watchPaths: ReadonlySet<string> = new Set([...watchPathsOf(checks), ...(limits.watch ?? [])]);
   for (let round = 1; ; round++) {
-    const views = layers.map((l, i): LayerView => ({ digest: l.digest ?? testDigest(i), facts: recordLayer(l.entries, matchers, watchPaths, limits) }));
+    const views = layers.map((l, i): LayerView => ({
+      digest: l.digest ?? testDigest(i),
+      facts: recordLayer(l.entries, matchers, watchPaths, limits),
+    }));
     const fs = mergeLayers(
       views.map((v) => v.facts),
       watchPaths,
@@ -112,7 +136,12 @@ export function recordImage(
 /** A CheckInput for `spec`: image `test/app:1.0`, config `spec.config` (nothing else set). */
 export function checkInput(spec: InputSpec): CheckInput {
   const { views, fs } = recordImage(spec.layers, spec);
-  const config: ImageConfig = { architecture: 'amd64', os: 'linux', config: spec.config ?? {} };
+  const config: ImageConfig = {
+    architecture: 'amd64',
+    os: 'linux',
+    config: spec.config ?? {},
+    ...(spec.history ? { history: spec.history } : {}),
+  };
   const name: ImageName = spec.name ?? { display: 'test/app:1.0', name: 'app', repository: 'test/app', tag: '1.0', tagOrigin: 'reference' };
   return {
     name,

@@ -60,7 +60,12 @@ function goVersion(): string | undefined {
  * OCI_SCAN_REQUIRE_TOOLS=1, so that CI cannot pass by skipping.
  */
 export function compressionOracleSkip(what: string): string | false {
-  const missing = [...(goVersion() === undefined ? ['go (apt-get install golang-go)'] : []), ...NEEDED.filter((d) => !existsSync(d)).map((d) => `${d} (apt-get install golang-github-containers-image-dev golang-github-containerd-containerd-dev)`)];
+  const missing = [
+    ...(goVersion() === undefined ? ['go (apt-get install golang-go)'] : []),
+    ...NEEDED.filter((d) => !existsSync(d)).map(
+      (d) => `${d} (apt-get install golang-github-containers-image-dev golang-github-containerd-containerd-dev)`,
+    ),
+  ];
   if (missing.length === 0) return false;
   const reason = `${what} SKIPPED: ${missing.join(', ')} missing`;
   if (process.env['OCI_SCAN_REQUIRE_TOOLS'] === '1') throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but ${missing.join(', ')} missing`);
@@ -73,7 +78,9 @@ async function buildOracle(): Promise<string> {
   const version = goVersion();
   if (version === undefined) throw new Error('go not installed (apt-get install golang-go)');
   const src = sourceDir();
-  const hash = createHash('sha256').update(version).update(readFileSync(join(src, 'main.go')));
+  const hash = createHash('sha256')
+    .update(version)
+    .update(readFileSync(join(src, 'main.go')));
   const dir = join(tmpdir(), `oci-scan-compression-oracle-${hash.digest('hex').slice(0, 16)}`);
   const bin = join(dir, 'compressionoracle');
   if (existsSync(bin)) return bin;
@@ -87,7 +94,15 @@ async function buildOracle(): Promise<string> {
     await symlink(`${GOCODE}/github.com/containers/image`, join(gopath, 'src/github.com/containers/image/v5'));
     await promisify(execFile)('go', ['build', '-trimpath', '-o', tmp, '.'], {
       cwd: src,
-      env: { ...process.env, GO111MODULE: 'off', GOPATH: `${gopath}:/usr/share/gocode`, GOPROXY: 'off', GOTOOLCHAIN: 'local', GOFLAGS: '', GOCACHE: process.env['GOCACHE'] ?? join(tmpdir(), 'oci-scan-gocache') },
+      env: {
+        ...process.env,
+        GO111MODULE: 'off',
+        GOPATH: `${gopath}:/usr/share/gocode`,
+        GOPROXY: 'off',
+        GOTOOLCHAIN: 'local',
+        GOFLAGS: '',
+        GOCACHE: process.env['GOCACHE'] ?? join(tmpdir(), 'oci-scan-gocache'),
+      },
     });
     await rename(tmp, bin);
   } catch (err) {
@@ -125,7 +140,9 @@ class CompressionOracle {
       }
     });
     this.#child.on('error', (err) => this.#fail(err));
-    this.#child.on('exit', (code, signal) => this.#fail(new Error(`the compression oracle exited (${code ?? signal}): ${this.#stderr.trim()}`)));
+    this.#child.on('exit', (code, signal) =>
+      this.#fail(new Error(`the compression oracle exited (${code ?? signal}): ${this.#stderr.trim()}`)),
+    );
     this.#child.stdin.on('error', (err) => this.#fail(err));
   }
 

@@ -17,23 +17,24 @@ export interface CountingProxy extends TestServer {
  * Starts a proxy forwarding to `target` (`http://127.0.0.1:PORT`); `before` runs before each
  * request is forwarded (a test that changes the registry at a chosen moment of a run).
  */
-export async function startCountingProxy(target: string, before?: (method: string, path: string) => void | Promise<void>): Promise<CountingProxy> {
-  const server = await startServer(
-    async (req, res) => {
-      await before?.(req.method ?? 'GET', req.url ?? '/');
-      await new Promise<void>((resolve) => {
-        const up = httpRequest(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          pipeline(answer, res).then(resolve, () => resolve());
-        });
-        up.on('error', () => {
-          res.destroy();
-          resolve();
-        });
-        pipeline(req, up).catch(() => undefined);
+export async function startCountingProxy(
+  target: string,
+  before?: (method: string, path: string) => void | Promise<void>,
+): Promise<CountingProxy> {
+  const server = await startServer(async (req, res) => {
+    await before?.(req.method ?? 'GET', req.url ?? '/');
+    await new Promise<void>((resolve) => {
+      const up = httpRequest(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        pipeline(answer, res).then(resolve, () => resolve());
       });
-    },
-  );
+      up.on('error', () => {
+        res.destroy();
+        resolve();
+      });
+      pipeline(req, up).catch(() => undefined);
+    });
+  });
   return {
     ...server,
     count: (method, path) => server.requests.filter((r) => r.method === method && r.path.split('?')[0] === path).length,

@@ -73,7 +73,11 @@ export function sendBlob(req: IncomingMessage, res: ServerResponse, bytes: Buffe
   if (range) {
     const start = Number(range[1]);
     const part = bytes.subarray(start);
-    res.writeHead(206, { 'content-type': contentType, 'content-length': part.length, 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` });
+    res.writeHead(206, {
+      'content-type': contentType,
+      'content-length': part.length,
+      'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}`,
+    });
     res.end(req.method === 'HEAD' ? undefined : part);
     return;
   }
@@ -106,6 +110,8 @@ export async function startFaultRegistry(content: FaultRegistryContent, fault?: 
       sendBlob(req, res, blob);
       return;
     }
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] }));
+    res
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] }));
   });
 }

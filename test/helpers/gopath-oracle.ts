@@ -57,7 +57,12 @@ function goVersion(): string | undefined {
  */
 export function gopathOracleSkip(what: string, spec: OracleSpec): string | false {
   const absent = spec.sources.filter((s) => !existsSync(join(GOCODE, 'src', s.file)));
-  const missing = goVersion() === undefined ? 'go not installed (apt-get install golang-go)' : absent.length > 0 ? `Go sources missing (apt-get install ${[...new Set(absent.map((s) => s.apt))].join(' ')})` : undefined;
+  const missing =
+    goVersion() === undefined
+      ? 'go not installed (apt-get install golang-go)'
+      : absent.length > 0
+        ? `Go sources missing (apt-get install ${[...new Set(absent.map((s) => s.apt))].join(' ')})`
+        : undefined;
   if (missing === undefined) return false;
   if (process.env['OCI_SCAN_REQUIRE_TOOLS'] === '1') throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but ${missing}`);
   const reason = `${what} SKIPPED: ${missing}`;
@@ -70,7 +75,10 @@ export async function buildGopathOracle(spec: OracleSpec): Promise<string> {
   const version = goVersion();
   if (version === undefined) throw new Error('go not installed (apt-get install golang-go)');
   const src = sourceDir(spec.name);
-  const hash = createHash('sha256').update(version).update('\0main.go\0').update(readFileSync(join(src, 'main.go')));
+  const hash = createHash('sha256')
+    .update(version)
+    .update('\0main.go\0')
+    .update(readFileSync(join(src, 'main.go')));
   for (const s of spec.sources) hash.update(`\0${s.file}\0`).update(readFileSync(join(GOCODE, 'src', s.file)));
   const dir = join(tmpdir(), `oci-scan-${spec.name}-${hash.digest('hex').slice(0, 16)}`);
   const bin = join(dir, spec.name);
@@ -78,14 +86,26 @@ export async function buildGopathOracle(spec: OracleSpec): Promise<string> {
   // containers/image's v5 import path, mapped in a GOPATH entry of our own.
   const v5 = join(dir, 'gopath/src/github.com/containers/image/v5');
   await mkdir(join(v5, '..'), { recursive: true });
-  if (!existsSync(v5)) await symlink(join(GOCODE, 'src/github.com/containers/image'), v5).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)));
+  if (!existsSync(v5))
+    await symlink(join(GOCODE, 'src/github.com/containers/image'), v5).catch((err: NodeJS.ErrnoException) =>
+      err.code === 'EEXIST' ? undefined : Promise.reject(err),
+    );
   // Built under a unique name then renamed: test files running at once never see half a binary.
   const tmp = `${bin}.${process.pid}.tmp`;
   try {
     await promisify(execFile)('go', ['build', '-trimpath', '-o', tmp, '.'], {
       cwd: src,
       // GOPATH mode over Debian's sources: nothing is downloaded; a cache dir even without $HOME.
-      env: { ...process.env, GO111MODULE: 'off', GOPATH: `${join(dir, 'gopath')}:${GOCODE}`, GOFLAGS: '', GOPROXY: 'off', GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOCACHE: process.env['GOCACHE'] ?? join(tmpdir(), 'oci-scan-gocache') },
+      env: {
+        ...process.env,
+        GO111MODULE: 'off',
+        GOPATH: `${join(dir, 'gopath')}:${GOCODE}`,
+        GOFLAGS: '',
+        GOPROXY: 'off',
+        GOTOOLCHAIN: 'local',
+        CGO_ENABLED: '0',
+        GOCACHE: process.env['GOCACHE'] ?? join(tmpdir(), 'oci-scan-gocache'),
+      },
     });
     await rename(tmp, bin);
   } catch (err) {
@@ -134,7 +154,9 @@ export class JsonLinesOracle<Req, Ans> {
   /** Sends every request, then waits for every answer. */
   async ask(requests: readonly Req[]): Promise<Ans[]> {
     if (this.#failed) throw this.#failed;
-    const answers = requests.map(() => new Promise<Ans>((resolve, reject) => this.#pending.push({ resolve: resolve as (a: unknown) => void, reject })));
+    const answers = requests.map(
+      () => new Promise<Ans>((resolve, reject) => this.#pending.push({ resolve: resolve as (a: unknown) => void, reject })),
+    );
     for (const r of requests) {
       if (!this.#child.stdin.write(JSON.stringify(r) + '\n')) await once(this.#child.stdin, 'drain');
     }
@@ -151,7 +173,9 @@ export class JsonLinesOracle<Req, Ans> {
 }
 
 /** One shared oracle process per spec, started on first use; `close` stops it (call from `after`). */
-export function sharedOracle<Req, Ans>(spec: OracleSpec): { ask: (requests: readonly Req[]) => Promise<Ans[]>; close: () => Promise<void> } {
+export function sharedOracle<Req, Ans>(
+  spec: OracleSpec,
+): { ask: (requests: readonly Req[]) => Promise<Ans[]>; close: () => Promise<void> } {
   let shared: Promise<JsonLinesOracle<Req, Ans>> | undefined;
   return {
     async ask(requests) {

@@ -49,7 +49,16 @@ function octal(value: number, width: number): string {
 }
 
 /** Encodes one 512-byte ustar header block. `name`/`linkname` must fit (≤ 100 bytes). */
-export function ustarHeader(h: { name: string; typeflag: string; size?: number; mode?: number; linkname?: string; uid?: number | undefined; gid?: number | undefined; prefix?: string }): Buffer {
+export function ustarHeader(h: {
+  name: string;
+  typeflag: string;
+  size?: number;
+  mode?: number;
+  linkname?: string;
+  uid?: number | undefined;
+  gid?: number | undefined;
+  prefix?: string;
+}): Buffer {
   const block = Buffer.alloc(512);
   block.write(h.name, 0, 100, 'utf8');
   block.write(octal(h.mode ?? 0o644, 8), 100, 'ascii');
@@ -118,7 +127,9 @@ export function buildTar(entries: readonly EntrySpec[], longNames: LongNameStyle
       }
     }
     const { uid, gid } = e;
-    out.push(ustarHeader({ name, typeflag: TYPEFLAG[e.type], size: content.length, mode: e.mode ?? defaultMode, linkname: link, uid, gid }));
+    out.push(
+      ustarHeader({ name, typeflag: TYPEFLAG[e.type], size: content.length, mode: e.mode ?? defaultMode, linkname: link, uid, gid }),
+    );
     if (content.length > 0) out.push(...pad(content));
   }
   out.push(Buffer.alloc(1024));
@@ -224,10 +235,10 @@ export interface BuiltImage {
 export interface ImageSpec {
   layers: readonly LayerSpec[];
   config?: Record<string, unknown>;
+  /** The config's `history` (default: one entry per layer, `oci-scan test image builder`). */
+  history?: ReadonlyArray<{ created_by: string; empty_layer?: boolean }>;
   format?: 'oci' | 'docker';
   platform?: { os: string; architecture: string; variant?: string };
-  /** The config's history (default: one entry per layer). */
-  history?: readonly object[];
   /** The manifest's annotations. */
   annotations?: Record<string, string>;
 }
@@ -266,7 +277,8 @@ export function buildImage(spec: ImageSpec): BuiltImage {
     history: spec.history ?? layers.map(() => ({ created_by: 'oci-scan test image builder' })),
   };
   const config = Buffer.from(JSON.stringify(configDoc));
-  const manifestMediaType = format === 'oci' ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json';
+  const manifestMediaType =
+    format === 'oci' ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json';
   const manifestDoc = {
     schemaVersion: 2,
     mediaType: manifestMediaType,
@@ -279,16 +291,33 @@ export function buildImage(spec: ImageSpec): BuiltImage {
     ...(spec.annotations ? { annotations: spec.annotations } : {}),
   };
   const manifest = Buffer.from(JSON.stringify(manifestDoc));
-  return { format, config, configDigest: digestOf(config), layers, manifest, manifestDigest: digestOf(manifest), manifestMediaType, platform };
+  return {
+    format,
+    config,
+    configDigest: digestOf(config),
+    layers,
+    manifest,
+    manifestDigest: digestOf(manifest),
+    manifestMediaType,
+    platform,
+  };
 }
 
 /** An index (OCI) or manifest list (Docker) over several images. */
-export function buildIndex(images: readonly BuiltImage[], format: 'oci' | 'docker' = 'oci', extra: readonly object[] = []): { bytes: Buffer; digest: string; mediaType: string } {
-  const mediaType = format === 'oci' ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.docker.distribution.manifest.list.v2+json';
+export function buildIndex(
+  images: readonly BuiltImage[],
+  format: 'oci' | 'docker' = 'oci',
+  extra: readonly object[] = [],
+): { bytes: Buffer; digest: string; mediaType: string } {
+  const mediaType =
+    format === 'oci' ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.docker.distribution.manifest.list.v2+json';
   const doc = {
     schemaVersion: 2,
     mediaType,
-    manifests: [...images.map((i) => ({ mediaType: i.manifestMediaType, digest: i.manifestDigest, size: i.manifest.length, platform: i.platform })), ...extra],
+    manifests: [
+      ...images.map((i) => ({ mediaType: i.manifestMediaType, digest: i.manifestDigest, size: i.manifest.length, platform: i.platform })),
+      ...extra,
+    ],
   };
   const bytes = Buffer.from(JSON.stringify(doc));
   return { bytes, digest: digestOf(bytes), mediaType };
@@ -358,7 +387,12 @@ export async function writeOciArchive(file: string, images: ReadonlyArray<{ imag
  * `manifest.json` whose paths point into `blobs/sha256/`). Layers are stored uncompressed,
  * as both writers do.
  */
-export async function writeDockerArchive(file: string, image: BuiltImage, repoTags: readonly string[], layout: 'classic' | 'oci' = 'classic'): Promise<void> {
+export async function writeDockerArchive(
+  file: string,
+  image: BuiltImage,
+  repoTags: readonly string[],
+  layout: 'classic' | 'oci' = 'classic',
+): Promise<void> {
   const tars = image.layers.map((l) => decompressForArchive(l));
   const files: Array<[string, Buffer]> = [];
   if (layout === 'classic') {
@@ -388,13 +422,33 @@ export async function writeDockerArchive(file: string, image: BuiltImage, repoTa
         JSON.stringify({
           schemaVersion: 2,
           mediaType: 'application/vnd.oci.image.index.v1+json',
-          manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(manifest), size: manifest.length, annotations: repoTags[0] ? { 'io.containerd.image.name': `docker.io/library/${repoTags[0]}`, 'org.opencontainers.image.ref.name': repoTags[0].split(':')[1] ?? 'latest' } : {} }],
+          manifests: [
+            {
+              mediaType: 'application/vnd.oci.image.manifest.v1+json',
+              digest: digestOf(manifest),
+              size: manifest.length,
+              annotations: repoTags[0]
+                ? {
+                    'io.containerd.image.name': `docker.io/library/${repoTags[0]}`,
+                    'org.opencontainers.image.ref.name': repoTags[0].split(':')[1] ?? 'latest',
+                  }
+                : {},
+            },
+          ],
         }),
       ),
     ]);
     files.push([
       'manifest.json',
-      Buffer.from(JSON.stringify([{ Config: 'blobs/sha256/' + image.configDigest.slice(7), RepoTags: repoTags, Layers: tars.map((t) => 'blobs/sha256/' + digestOf(t).slice(7)) }])),
+      Buffer.from(
+        JSON.stringify([
+          {
+            Config: 'blobs/sha256/' + image.configDigest.slice(7),
+            RepoTags: repoTags,
+            Layers: tars.map((t) => 'blobs/sha256/' + digestOf(t).slice(7)),
+          },
+        ]),
+      ),
     ]);
   }
   await put(file, tarOfFiles(files));
@@ -403,7 +457,8 @@ export async function writeDockerArchive(file: string, image: BuiltImage, repoTa
 /** Docker archives hold uncompressed layers: rebuild the tar from the layer's bytes. */
 function decompressForArchive(layer: BuiltBlob): Buffer {
   if (layer.bytes[0] === 0x1f && layer.bytes[1] === 0x8b) return gunzipSync(layer.bytes);
-  if (layer.bytes.readUInt32LE(0) === 0xfd2fb528) return execFileSync('zstd', ['-q', '-d', '-c'], { input: layer.bytes, maxBuffer: 1 << 30 });
+  if (layer.bytes.readUInt32LE(0) === 0xfd2fb528)
+    return execFileSync('zstd', ['-q', '-d', '-c'], { input: layer.bytes, maxBuffer: 1 << 30 });
   return layer.bytes;
 }
 
@@ -434,7 +489,12 @@ export async function writeGgcrTarball(file: string, image: BuiltImage, spec: Gg
   const layerSources: Record<string, { mediaType: string; size: number; digest: string; urls: string[] }> = {};
   image.layers.forEach((l, i) => {
     if (spec.foreign?.includes(i)) {
-      layerSources[l.diffId] = { mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', size: l.size, digest: l.digest, urls: [`https://example.invalid/v2/base/blobs/${l.digest}`] };
+      layerSources[l.diffId] = {
+        mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+        size: l.size,
+        digest: l.digest,
+        urls: [`https://example.invalid/v2/base/blobs/${l.digest}`],
+      };
       return;
     }
     files.push([layerNames[i] ?? '', l.bytes]);
@@ -442,7 +502,12 @@ export async function writeGgcrTarball(file: string, image: BuiltImage, spec: Gg
   if (spec.style === 'jib') files.push([configName, image.config]);
   const entry =
     spec.style === 'ggcr'
-      ? { Config: configName, RepoTags: spec.repoTags, Layers: layerNames, ...(Object.keys(layerSources).length > 0 ? { LayerSources: layerSources } : {}) }
+      ? {
+          Config: configName,
+          RepoTags: spec.repoTags,
+          Layers: layerNames,
+          ...(Object.keys(layerSources).length > 0 ? { LayerSources: layerSources } : {}),
+        }
       : { config: configName, repoTags: spec.repoTags, layers: layerNames };
   files.push(['manifest.json', Buffer.from(JSON.stringify([entry]))]);
   await put(file, tarOfFiles(files));
@@ -467,24 +532,62 @@ export type ArtifactKind = 'oras-file' | 'oras-legacy' | 'helm-chart' | 'cosign-
  * written and pushed like one; `platform` is meaningless for artifacts.
  */
 export function buildArtifact(kind: ArtifactKind): BuiltImage {
-  const blob = (mediaType: string, bytes: Buffer): BuiltBlob => ({ mediaType, digest: digestOf(bytes), size: bytes.length, bytes, diffId: digestOf(bytes) });
+  const blob = (mediaType: string, bytes: Buffer): BuiltBlob => ({
+    mediaType,
+    digest: digestOf(bytes),
+    size: bytes.length,
+    bytes,
+    diffId: digestOf(bytes),
+  });
   const imageConfig = Buffer.from(JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: [] } }));
   const spec: { artifactType?: string; configType: string; config: Buffer; layers: BuiltBlob[] } = (() => {
     switch (kind) {
       case 'oras-file':
-        return { artifactType: 'application/vnd.unknown.artifact.v1', configType: 'application/vnd.oci.empty.v1+json', config: Buffer.from('{}'), layers: [blob('application/vnd.oci.image.layer.v1.tar', Buffer.from('hello from a plain file\n'))] };
+        return {
+          artifactType: 'application/vnd.unknown.artifact.v1',
+          configType: 'application/vnd.oci.empty.v1+json',
+          config: Buffer.from('{}'),
+          layers: [blob('application/vnd.oci.image.layer.v1.tar', Buffer.from('hello from a plain file\n'))],
+        };
       case 'oras-legacy':
-        return { configType: 'application/vnd.unknown.config.v1+json', config: Buffer.from('{}'), layers: [blob('application/vnd.oci.image.layer.v1.tar', Buffer.from('hello from a plain file\n'))] };
+        return {
+          configType: 'application/vnd.unknown.config.v1+json',
+          config: Buffer.from('{}'),
+          layers: [blob('application/vnd.oci.image.layer.v1.tar', Buffer.from('hello from a plain file\n'))],
+        };
       case 'helm-chart':
         return {
           configType: 'application/vnd.cncf.helm.config.v1+json',
           config: Buffer.from(JSON.stringify({ name: 'app', version: '1.0.0', apiVersion: 'v2' })),
-          layers: [blob('application/vnd.cncf.helm.chart.content.v1.tar+gzip', gzipSync(buildTar([{ type: 'file', path: 'app/Chart.yaml', content: 'name: app\nversion: 1.0.0\n' }])))],
+          layers: [
+            blob(
+              'application/vnd.cncf.helm.chart.content.v1.tar+gzip',
+              gzipSync(buildTar([{ type: 'file', path: 'app/Chart.yaml', content: 'name: app\nversion: 1.0.0\n' }])),
+            ),
+          ],
         };
       case 'cosign-signature':
-        return { configType: 'application/vnd.oci.image.config.v1+json', config: imageConfig, layers: [blob('application/vnd.dev.cosign.simplesigning.v1+json', Buffer.from(JSON.stringify({ critical: { type: 'cosign container image signature' } })))] };
+        return {
+          configType: 'application/vnd.oci.image.config.v1+json',
+          config: imageConfig,
+          layers: [
+            blob(
+              'application/vnd.dev.cosign.simplesigning.v1+json',
+              Buffer.from(JSON.stringify({ critical: { type: 'cosign container image signature' } })),
+            ),
+          ],
+        };
       case 'sbom-attestation':
-        return { configType: 'application/vnd.oci.image.config.v1+json', config: imageConfig, layers: [blob('application/vnd.dsse.envelope.v1+json', Buffer.from(JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload: '', signatures: [] })))] };
+        return {
+          configType: 'application/vnd.oci.image.config.v1+json',
+          config: imageConfig,
+          layers: [
+            blob(
+              'application/vnd.dsse.envelope.v1+json',
+              Buffer.from(JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload: '', signatures: [] })),
+            ),
+          ],
+        };
     }
   })();
   const manifestDoc = {
@@ -514,6 +617,14 @@ export function buildArtifact(kind: ArtifactKind): BuiltImage {
  */
 export function withArtifactType(image: BuiltImage, artifactType: string): BuiltImage {
   const doc = JSON.parse(image.manifest.toString('utf8')) as Record<string, unknown>;
-  const bytes = Buffer.from(JSON.stringify({ schemaVersion: doc['schemaVersion'], mediaType: doc['mediaType'], artifactType, config: doc['config'], layers: doc['layers'] }));
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: doc['schemaVersion'],
+      mediaType: doc['mediaType'],
+      artifactType,
+      config: doc['config'],
+      layers: doc['layers'],
+    }),
+  );
   return { ...image, manifest: bytes, manifestDigest: digestOf(bytes) };
 }

@@ -34,7 +34,14 @@ const PACKAGES: ReadonlyArray<readonly [string, string]> = [
 
 /** One document kind of the oracle's framing (see test/oracle/gojson/main.go). */
 export type OracleKind = 'config' | 'manifest' | 'index' | 'layout' | 'archive' | 'repositories';
-const KIND_BYTE: Readonly<Record<OracleKind, string>> = { config: 'c', manifest: 'm', index: 'i', layout: 'l', archive: 'a', repositories: 'r' };
+const KIND_BYTE: Readonly<Record<OracleKind, string>> = {
+  config: 'c',
+  manifest: 'm',
+  index: 'i',
+  layout: 'l',
+  archive: 'a',
+  repositories: 'r',
+};
 
 /** A document to decode, and the media type it was served with (manifests and indexes). */
 export interface OracleRequest {
@@ -67,10 +74,14 @@ function goVersion(): string | undefined {
  * OCI_SCAN_REQUIRE_TOOLS=1, so that CI cannot pass by skipping.
  */
 export function jsonOracleSkip(what: string): string | false {
-  const missing = [...(goVersion() === undefined ? ['golang-go'] : []), ...PACKAGES.filter(([, dir]) => !existsSync(join(GOCODE, dir))).map(([pkg]) => pkg)];
+  const missing = [
+    ...(goVersion() === undefined ? ['golang-go'] : []),
+    ...PACKAGES.filter(([, dir]) => !existsSync(join(GOCODE, dir))).map(([pkg]) => pkg),
+  ];
   if (missing.length === 0) return false;
   const install = `apt-get install ${missing.join(' ')}`;
-  if (process.env['OCI_SCAN_REQUIRE_TOOLS'] === '1') throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but the Go JSON oracle cannot be built (${install})`);
+  if (process.env['OCI_SCAN_REQUIRE_TOOLS'] === '1')
+    throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but the Go JSON oracle cannot be built (${install})`);
   const reason = `${what} SKIPPED: the runtimes' Go sources are not installed (${install})`;
   console.error(`!!! ${reason}`);
   return reason;
@@ -81,7 +92,9 @@ export async function buildJsonOracle(): Promise<string> {
   const version = goVersion();
   if (version === undefined) throw new Error('go not installed (apt-get install golang-go)');
   const src = sourceDir();
-  const hash = createHash('sha256').update(version).update(readFileSync(join(src, 'main.go')));
+  const hash = createHash('sha256')
+    .update(version)
+    .update(readFileSync(join(src, 'main.go')));
   // The Debian packages' versions: a new one rebuilds the oracle.
   for (const [pkg] of PACKAGES) {
     try {
@@ -103,7 +116,16 @@ export async function buildJsonOracle(): Promise<string> {
     await symlink(join(GOCODE, 'github.com/containers/image'), join(gopath, 'src/github.com/containers/image/v5'));
     await promisify(execFile)('go', ['build', '-trimpath', '-o', tmp, '.'], {
       cwd: src,
-      env: { ...process.env, GO111MODULE: 'off', GOPATH: `${gopath}:/usr/share/gocode`, GOFLAGS: '', GOPROXY: 'off', GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOCACHE: process.env['GOCACHE'] ?? join(tmpdir(), 'oci-scan-gocache') },
+      env: {
+        ...process.env,
+        GO111MODULE: 'off',
+        GOPATH: `${gopath}:/usr/share/gocode`,
+        GOFLAGS: '',
+        GOPROXY: 'off',
+        GOTOOLCHAIN: 'local',
+        CGO_ENABLED: '0',
+        GOCACHE: process.env['GOCACHE'] ?? join(tmpdir(), 'oci-scan-gocache'),
+      },
     });
     await rename(tmp, bin);
   } catch (err) {

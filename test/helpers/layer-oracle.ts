@@ -88,7 +88,8 @@ function goVersion(): string | undefined {
 export function layerOracleSkip(what: string): string | false {
   const missing: string[] = [];
   if (goVersion() === undefined) missing.push('go (apt-get install golang-go)');
-  if (!existsSync(join(STORAGE_SOURCES, 'pkg/archive/archive.go'))) missing.push("containers/storage's Go sources (apt-get install golang-github-containers-storage-dev)");
+  if (!existsSync(join(STORAGE_SOURCES, 'pkg/archive/archive.go')))
+    missing.push("containers/storage's Go sources (apt-get install golang-github-containers-storage-dev)");
   if (process.getuid?.() !== 0) missing.push('root (chroot, mknod and mount, as the storage drivers need)');
   if (missing.length === 0) return false;
   const reason = `${what} SKIPPED: ${missing.join(', ')} not available`;
@@ -102,7 +103,10 @@ async function buildApplylayer(): Promise<string> {
   const version = goVersion();
   if (version === undefined) throw new Error('go not installed (apt-get install golang-go)');
   const src = sourceDir();
-  const hash = createHash('sha256').update(version).update('\0main.go\0').update(readFileSync(join(src, 'main.go')));
+  const hash = createHash('sha256')
+    .update(version)
+    .update('\0main.go\0')
+    .update(readFileSync(join(src, 'main.go')));
   // The Debian package's version is part of what is built.
   const changelog = '/usr/share/doc/golang-github-containers-storage-dev/changelog.Debian.gz';
   if (existsSync(changelog)) hash.update(readFileSync(changelog));
@@ -119,7 +123,16 @@ async function buildApplylayer(): Promise<string> {
     await symlink('/usr/share/gocode/src/github.com/containers/image', join(gopath, 'src/github.com/containers/image/v5'));
     await promisify(execFile)('go', ['build', '-trimpath', '-o', tmp, '.'], {
       cwd: src,
-      env: { ...process.env, GO111MODULE: 'off', GOPATH: `${gopath}:/usr/share/gocode`, GOFLAGS: '', GOPROXY: 'off', GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOCACHE: process.env['GOCACHE'] ?? join(tmpdir(), 'oci-scan-gocache') },
+      env: {
+        ...process.env,
+        GO111MODULE: 'off',
+        GOPATH: `${gopath}:/usr/share/gocode`,
+        GOFLAGS: '',
+        GOPROXY: 'off',
+        GOTOOLCHAIN: 'local',
+        CGO_ENABLED: '0',
+        GOCACHE: process.env['GOCACHE'] ?? join(tmpdir(), 'oci-scan-gocache'),
+      },
     });
     await rename(tmp, bin);
   } catch (err) {

@@ -27,7 +27,8 @@ function chain(dir: string): EntrySpec[] {
     { type: 'dir', path: `${dir}/d/` },
     { type: 'dir', path: `${dir}/end/` },
   ];
-  for (let i = 0; i < CHAIN_LINKS; i++) entries.push({ type: 'symlink', path: `${dir}/l${i}`, target: `${detour}${i === CHAIN_LINKS - 1 ? 'end' : `l${i + 1}`}` });
+  for (let i = 0; i < CHAIN_LINKS; i++)
+    entries.push({ type: 'symlink', path: `${dir}/l${i}`, target: `${detour}${i === CHAIN_LINKS - 1 ? 'end' : `l${i + 1}`}` });
   return entries;
 }
 
@@ -37,15 +38,26 @@ function chain(dir: string): EntrySpec[] {
  * keep leading to an executable with every driver, and before this work was memoised too).
  */
 export function linkChainLayers(linkLayers: number, writesThrough = 0): EntrySpec[][] {
-  const first: EntrySpec[] = [...chain('opt/c'), { type: 'file', path: 'opt/c/end/cc-real', mode: 0o755, content: '#!/bin/cc' }, { type: 'dir', path: 'usr/bin/' }];
+  const first: EntrySpec[] = [
+    ...chain('opt/c'),
+    { type: 'file', path: 'opt/c/end/cc-real', mode: 0o755, content: '#!/bin/cc' },
+    { type: 'dir', path: 'usr/bin/' },
+  ];
   if (writesThrough > 0) first.push(...chain('opt/w'));
   const layers = [first];
   for (let l = 0; l < linkLayers; l++) {
-    layers.push(Array.from({ length: 1000 }, (_, i): EntrySpec => ({ type: 'symlink', path: `usr/bin/gcc-${l * 1000 + i}`, target: '/opt/c/l0/cc-real' })));
+    layers.push(
+      Array.from({ length: 1000 }, (_, i): EntrySpec => ({
+        type: 'symlink',
+        path: `usr/bin/gcc-${l * 1000 + i}`,
+        target: '/opt/c/l0/cc-real',
+      })),
+    );
   }
   if (writesThrough > 0) {
     const writes: EntrySpec[] = [];
-    for (let i = 0; i < writesThrough; i++) writes.push({ type: 'symlink', path: 'tmp/r', target: `x${i}` }, { type: 'file', path: `opt/w/l0/w${i}`, mode: 0o755, content: 'w' });
+    for (let i = 0; i < writesThrough; i++)
+      writes.push({ type: 'symlink', path: 'tmp/r', target: `x${i}` }, { type: 'file', path: `opt/w/l0/w${i}`, mode: 0o755, content: 'w' });
     layers.push(writes);
   }
   return layers;

@@ -16,7 +16,8 @@ export const WATCH: ReadonlySet<string> = new Set(['/etc/os-release', '/etc/pass
 /** The facts of every layer of `image`, opened one after another. */
 export async function factsOf(image: Image): Promise<LayerFacts[]> {
   const out: LayerFacts[] = [];
-  for (const layer of image.layers) out.push(await inspectLayer(await layer.open(), { matchers: [ALL], watchPaths: WATCH, what: `layer ${layer.digest}` }));
+  for (const layer of image.layers)
+    out.push(await inspectLayer(await layer.open(), { matchers: [ALL], watchPaths: WATCH, what: `layer ${layer.digest}` }));
   return out;
 }
 

@@ -21,7 +21,8 @@ function* tarChunks(layer: number, count: number): Generator<Buffer> {
   const perChunk = 2048;
   for (let start = 0; start < count; start += perChunk) {
     const headers: Buffer[] = [];
-    for (let i = start; i < Math.min(count, start + perChunk); i++) headers.push(ustarHeader({ name: manyPath(layer, i).slice(1), typeflag: '0', size: 0, mode: 0o4755 }));
+    for (let i = start; i < Math.min(count, start + perChunk); i++)
+      headers.push(ustarHeader({ name: manyPath(layer, i).slice(1), typeflag: '0', size: 0, mode: 0o4755 }));
     yield Buffer.concat(headers);
   }
   yield Buffer.alloc(1024);
@@ -42,7 +43,10 @@ async function gzipLayer(layer: number, count: number): Promise<Buffer> {
 /** Writes an OCI layout at `root` tagged `tag` whose layers hold `counts[i]` setuid files each. */
 export async function writeManyFindingsLayout(root: string, counts: readonly number[], tag = '1.0'): Promise<BuiltImage> {
   const blobs = await Promise.all(counts.map((n, layer) => gzipLayer(layer, n)));
-  const image = buildImage({ layers: blobs.map((blob) => ({ blob, compression: 'gzip' as const })), config: { User: 'app:app', Labels: { vendor: 'v' }, Cmd: ['/app'] } });
+  const image = buildImage({
+    layers: blobs.map((blob) => ({ blob, compression: 'gzip' as const })),
+    config: { User: 'app:app', Labels: { vendor: 'v' }, Cmd: ['/app'] },
+  });
   await writeOciLayout(root, [{ image, tag }]);
   return image;
 }

@@ -62,14 +62,22 @@ export class Pusher {
     if (start.status !== 202) throw new Error(`push: starting a blob upload answered ${start.status}`);
     const location = new URL(start.headers.get('location') ?? '', this.#base);
     location.searchParams.set('digest', digest);
-    const put = await fetch(location, { method: 'PUT', headers: await this.#headers({ 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) }), body: bytes });
+    const put = await fetch(location, {
+      method: 'PUT',
+      headers: await this.#headers({ 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) }),
+      body: bytes,
+    });
     const text = await put.text();
     if (put.status !== 201) throw new Error(`push: blob PUT answered ${put.status}: ${text}`);
   }
 
   /** PUTs a manifest or index under `reference` (a tag or its digest). */
   async manifest(reference: string, bytes: Buffer, mediaType: string): Promise<void> {
-    const res = await fetch(`${this.#base}/v2/${this.#repo}/manifests/${reference}`, { method: 'PUT', headers: await this.#headers({ 'content-type': mediaType }), body: bytes });
+    const res = await fetch(`${this.#base}/v2/${this.#repo}/manifests/${reference}`, {
+      method: 'PUT',
+      headers: await this.#headers({ 'content-type': mediaType }),
+      body: bytes,
+    });
     const text = await res.text();
     if (res.status !== 201) throw new Error(`push: manifest PUT answered ${res.status}: ${text}`);
   }

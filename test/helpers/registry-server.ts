@@ -39,9 +39,7 @@ const TEST_PASSWORD_BCRYPT = '$2b$05$BGyYTcuLT6lCTCL06upto.xnv3FrKwQ5gtYdffREg/Y
 
 /** How the registry authenticates. */
 export type RegistryAuth =
-  | { kind: 'none' }
-  | { kind: 'htpasswd' }
-  | { kind: 'token'; realm: string; service: string; issuer: string; rootCertBundle: string };
+  { kind: 'none' } | { kind: 'htpasswd' } | { kind: 'token'; realm: string; service: string; issuer: string; rootCertBundle: string };
 
 /** A running registry. */
 export interface RunningRegistry {
@@ -191,7 +189,11 @@ export function capturedLogger(): { logger: pino.Logger; text: () => string } {
 }
 
 /** Source options for tests: short timeouts and retry delays, the given environment. */
-export function testOptions(registry: Partial<RegistryOptions> = {}, platform: Platform | 'all' = { os: 'linux', architecture: 'amd64' }, logger?: pino.Logger): SourceOptions {
+export function testOptions(
+  registry: Partial<RegistryOptions> = {},
+  platform: Platform | 'all' = { os: 'linux', architecture: 'amd64' },
+  logger?: pino.Logger,
+): SourceOptions {
   return {
     platform,
     logger: logger ?? pino({ level: 'silent' }),

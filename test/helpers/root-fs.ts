@@ -17,7 +17,8 @@ import type { OracleEntry } from './layer-oracle.js';
 /** Every layer through the real inspector (tar reader and recorder, the checks' matchers), then merged. */
 export async function readLayers(tars: readonly Buffer[], watch: ReadonlySet<string>): Promise<{ facts: LayerFacts[]; fs: FinalFs }> {
   const facts: LayerFacts[] = [];
-  for (const tar of tars) facts.push(await inspectLayer(Readable.from([tar]), { matchers: matchersOf(ALL_CHECKS), watchPaths: watch, what: 'layer' }));
+  for (const tar of tars)
+    facts.push(await inspectLayer(Readable.from([tar]), { matchers: matchersOf(ALL_CHECKS), watchPaths: watch, what: 'layer' }));
   return { facts, fs: mergeLayers(facts, watch) };
 }
 
@@ -40,14 +41,27 @@ export function watchingEveryPath(entries: readonly EntrySpec[], names: readonly
   return out;
 }
 
-const KIND: Record<OracleEntry['type'], FsNode['type']> = { dir: 'dir', file: 'file', symlink: 'symlink', 'char-device': 'other', 'block-device': 'other', fifo: 'other', other: 'other' };
+const KIND: Record<OracleEntry['type'], FsNode['type']> = {
+  dir: 'dir',
+  file: 'file',
+  symlink: 'symlink',
+  'char-device': 'other',
+  'block-device': 'other',
+  fifo: 'other',
+  other: 'other',
+};
 
 /**
  * The differences between a driver's root filesystem and our view of it, one line each: every
  * path, its type, a regular file's mode, owner, content and (when `capabilities`) capabilities,
  * a symlink's target, and which paths share an inode.
  */
-export function compareRootFs(driver: Driver, theirs: readonly OracleEntry[], fs: FinalFs, options: { readonly capabilities?: boolean } = {}): string[] {
+export function compareRootFs(
+  driver: Driver,
+  theirs: readonly OracleEntry[],
+  fs: FinalFs,
+  options: { readonly capabilities?: boolean } = {},
+): string[] {
   const view = fs.views.find((v) => v.driver === driver);
   if (!view) return [`no ${driver} view`];
   const mine = new Map(view.list().map((e) => [e.path, e.node]));
@@ -68,12 +82,17 @@ export function compareRootFs(driver: Driver, theirs: readonly OracleEntry[], fs
     if (node.type !== 'file') continue;
     const { inode } = node;
     if (inode.mode !== t.mode) diffs.push(`${t.path}: ${driver} mode 0${t.mode.toString(8)}, ours 0${inode.mode.toString(8)}`);
-    if (inode.uid !== t.uid || inode.gid !== t.gid) diffs.push(`${t.path}: ${driver} owner ${t.uid}:${t.gid}, ours ${inode.uid}:${inode.gid}`);
+    if (inode.uid !== t.uid || inode.gid !== t.gid)
+      diffs.push(`${t.path}: ${driver} owner ${t.uid}:${t.gid}, ours ${inode.uid}:${inode.gid}`);
     const content = t.content === undefined ? undefined : Buffer.from(t.content, 'base64').toString('utf8');
-    if (inode.file?.content !== content) diffs.push(`${t.path}: ${driver} content ${JSON.stringify(content)}, ours ${JSON.stringify(inode.file?.content)} (from ${inode.origin})`);
+    if (inode.file?.content !== content)
+      diffs.push(
+        `${t.path}: ${driver} content ${JSON.stringify(content)}, ours ${JSON.stringify(inode.file?.content)} (from ${inode.origin})`,
+      );
     if (options.capabilities !== false) {
       const caps = t.capability === undefined ? undefined : capabilityText(Buffer.from(t.capability, 'hex'));
-      if (inode.capability !== caps) diffs.push(`${t.path}: ${driver} ${caps ?? 'no capabilities'}, ours ${inode.capability ?? 'no capabilities'}`);
+      if (inode.capability !== caps)
+        diffs.push(`${t.path}: ${driver} ${caps ?? 'no capabilities'}, ours ${inode.capability ?? 'no capabilities'}`);
     }
     const same = inodes.get(t.inode);
     if (same === undefined) inodes.set(t.inode, inode);
@@ -103,7 +122,11 @@ export async function listMount(root: string): Promise<OracleEntry[]> {
         await visit(full, path);
       } else if (st.isFile()) out.push({ ...base, type: 'file', content: (await readFile(full)).toString('base64') });
       else if (st.isSymbolicLink()) out.push({ ...base, type: 'symlink', target: await readlink(full) });
-      else out.push({ ...base, type: st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'char-device' : st.isBlockDevice() ? 'block-device' : 'other' });
+      else
+        out.push({
+          ...base,
+          type: st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'char-device' : st.isBlockDevice() ? 'block-device' : 'other',
+        });
     }
   };
   await visit(root, '');

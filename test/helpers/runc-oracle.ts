@@ -5,7 +5,10 @@
  */
 import { gopathOracleSkip, sharedOracle, type OracleSpec } from './gopath-oracle.js';
 
-const SPEC: OracleSpec = { name: 'runcuser', sources: [{ file: 'github.com/opencontainers/runc/libcontainer/user/user.go', apt: 'golang-github-opencontainers-runc-dev' }] };
+const SPEC: OracleSpec = {
+  name: 'runcuser',
+  sources: [{ file: 'github.com/opencontainers/runc/libcontainer/user/user.go', apt: 'golang-github-opencontainers-runc-dev' }],
+};
 
 /** One case: USER and the files' bytes (undefined: the file does not exist). */
 export interface UserCase {
@@ -24,7 +27,8 @@ interface Request {
 }
 
 const oracle = sharedOracle<Request, RuncAnswer>(SPEC);
-const hex = (b: Uint8Array | undefined): string | null => (b === undefined ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
+const hex = (b: Uint8Array | undefined): string | null =>
+  b === undefined ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** `false` when runcuser can be built, else the loud reason to skip (a failure under OCI_SCAN_REQUIRE_TOOLS=1). */
 export function runcOracleSkip(what: string): string | false {

@@ -33,9 +33,20 @@ export function sarifValidator(): (doc: unknown) => string | undefined {
  */
 export async function multitoolValidate(file: string): Promise<string> {
   const tool = join(dirname(SARIF_SCHEMA_PATH), process.platform === 'win32' ? 'Sarif.Multitool.exe' : 'Sarif.Multitool');
-  if (!(await access(tool, constants.X_OK).then(() => true, () => false))) await chmod(tool, 0o755);
+  if (
+    !(await access(tool, constants.X_OK).then(
+      () => true,
+      () => false,
+    ))
+  )
+    await chmod(tool, 0o755);
   return new Promise((resolve, reject) => {
     // The .NET runtime needs ICU unless told to use the invariant culture (no libicu required).
-    execFile(tool, ['validate', file], { env: { ...process.env, DOTNET_SYSTEM_GLOBALIZATION_INVARIANT: '1' }, timeout: 120_000 }, (err, stdout, stderr) => (err ? reject(new Error(`Sarif.Multitool failed: ${err.message} ${stderr}`)) : resolve(stdout + stderr)));
+    execFile(
+      tool,
+      ['validate', file],
+      { env: { ...process.env, DOTNET_SYSTEM_GLOBALIZATION_INVARIANT: '1' }, timeout: 120_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`Sarif.Multitool failed: ${err.message} ${stderr}`)) : resolve(stdout + stderr)),
+    );
   });
 }

@@ -21,11 +21,19 @@ export async function tempDir(prefix = 'oci-scan-test-'): Promise<{ dir: string;
 
 /** Options for scan() in tests: no logs, linux/amd64, no registry. */
 export function testScanOptions(extra: Partial<ScanOptions> = {}): ScanOptions {
-  return { platform: { os: 'linux', architecture: 'amd64' }, registry: { insecureRegistries: [], mirrors: {}, env: {} }, logger: pino({ level: 'silent' }), ...extra };
+  return {
+    platform: { os: 'linux', architecture: 'amd64' },
+    registry: { insecureRegistries: [], mirrors: {}, env: {} },
+    logger: pino({ level: 'silent' }),
+    ...extra,
+  };
 }
 
 /** Builds `spec`, writes it as an OCI layout tagged `tag` (no tag when null) and scans it. */
-export async function scanSpec(spec: ImageSpec, tag: string | null = '1.0'): Promise<{ built: BuiltImage; scan: ImageScan; byId: (id: string) => ReportResult }> {
+export async function scanSpec(
+  spec: ImageSpec,
+  tag: string | null = '1.0',
+): Promise<{ built: BuiltImage; scan: ImageScan; byId: (id: string) => ReportResult }> {
   const built = buildImage(spec);
   const { dir, cleanup } = await tempDir();
   try {
@@ -70,11 +78,22 @@ export function isolatedCacheEnv(): { OCI_SCAN_CACHE_DIR: string; XDG_CACHE_HOME
 }
 
 /** Runs the CLI (progress off unless `options.env` sets OCI_SCAN_PROGRESS: tests read stderr; the cache in TEST_CACHE_DIR unless `options.env` sets OCI_SCAN_CACHE_DIR); resolves with its exit code and output. */
-export function runCli(args: readonly string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: readonly string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', ...isolatedCacheEnv(), ...options.env })) if (v !== undefined) env[k] = v;
-    for (const k of ['COMPLIANCE_IMAGE_FULL_REF', 'COMPLIANCE_REPORTS_DIR', 'COMPLIANCE_JSON_STDOUT', 'DOCKER_AUTH_CONFIG', 'FORCE_COLOR']) if (!(options.env && k in options.env)) delete env[k];
+    for (const [k, v] of Object.entries({
+      ...process.env,
+      NO_COLOR: '1',
+      OCI_SCAN_PROGRESS: 'none',
+      ...isolatedCacheEnv(),
+      ...options.env,
+    }))
+      if (v !== undefined) env[k] = v;
+    for (const k of ['COMPLIANCE_IMAGE_FULL_REF', 'COMPLIANCE_REPORTS_DIR', 'COMPLIANCE_JSON_STDOUT', 'DOCKER_AUTH_CONFIG', 'FORCE_COLOR'])
+      if (!(options.env && k in options.env)) delete env[k];
     const child = spawn(process.execPath, [CLI, ...args], { env, cwd: options.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

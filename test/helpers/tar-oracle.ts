@@ -82,7 +82,8 @@ function goVersion(): string | undefined {
 export function goOracleSkip(what: string): string | false {
   if (goVersion() !== undefined) return false;
   const reason = `${what} SKIPPED: go not installed (apt-get install golang-go)`;
-  if (process.env['OCI_SCAN_REQUIRE_TOOLS'] === '1') throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but go is missing (apt-get install golang-go)`);
+  if (process.env['OCI_SCAN_REQUIRE_TOOLS'] === '1')
+    throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but go is missing (apt-get install golang-go)`);
   console.error(`!!! ${reason}`);
   return reason;
 }
@@ -104,7 +105,14 @@ export async function buildTarlist(): Promise<string> {
     await promisify(execFile)('go', ['build', '-trimpath', '-o', tmp, '.'], {
       cwd: src,
       // Offline and stdlib only: no module download can happen; a cache dir even without $HOME.
-      env: { ...process.env, GOFLAGS: '-mod=mod', GOPROXY: 'off', GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOCACHE: process.env['GOCACHE'] ?? join(tmpdir(), 'oci-scan-gocache') },
+      env: {
+        ...process.env,
+        GOFLAGS: '-mod=mod',
+        GOPROXY: 'off',
+        GOTOOLCHAIN: 'local',
+        CGO_ENABLED: '0',
+        GOCACHE: process.env['GOCACHE'] ?? join(tmpdir(), 'oci-scan-gocache'),
+      },
     });
     await rename(tmp, bin);
   } catch (err) {

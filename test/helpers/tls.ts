@@ -35,10 +35,62 @@ export async function makeTestPki(ip: string): Promise<TestPki> {
   const dir = await mkdtemp(join(tmpdir(), 'oci-scan-pki-'));
   const p = (name: string): string => join(dir, name);
   try {
-    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2', '-subj', '/CN=oci-scan test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', p('ca.key'), '-out', p('ca.pem')]);
-    await run('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-subj', `/CN=${ip}`, '-keyout', p('server.key'), '-out', p('server.csr')]);
-    await writeFile(p('server.ext'), `subjectAltName=IP:${ip}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
-    await run('openssl', ['x509', '-req', '-sha256', '-days', '2', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-extfile', p('server.ext'), '-out', p('server.pem')]);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=oci-scan test CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-keyout',
+      p('ca.key'),
+      '-out',
+      p('ca.pem'),
+    ]);
+    await run('openssl', [
+      'req',
+      '-new',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-subj',
+      `/CN=${ip}`,
+      '-keyout',
+      p('server.key'),
+      '-out',
+      p('server.csr'),
+    ]);
+    await writeFile(
+      p('server.ext'),
+      `subjectAltName=IP:${ip}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`,
+    );
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-sha256',
+      '-days',
+      '2',
+      '-in',
+      p('server.csr'),
+      '-CA',
+      p('ca.pem'),
+      '-CAkey',
+      p('ca.key'),
+      '-CAcreateserial',
+      '-extfile',
+      p('server.ext'),
+      '-out',
+      p('server.pem'),
+    ]);
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;

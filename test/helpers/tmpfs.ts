@@ -27,7 +27,12 @@ function unmount(target: string): void {
 }
 
 /** Runs `fn` on a fresh tmpfs mounted with `options` (e.g. `ro,size=64k`), unmounted after; skips `t` (loudly, naming `what`) when mounting is refused. */
-export async function withMount(options: string, fn: (dir: string) => Promise<void>, t: { skip(msg: string): void }, what = 'reports-fs'): Promise<void> {
+export async function withMount(
+  options: string,
+  fn: (dir: string) => Promise<void>,
+  t: { skip(msg: string): void },
+  what = 'reports-fs',
+): Promise<void> {
   const { dir, cleanup } = await tempDir();
   const target = join(dir, 'mnt');
   await mkdir(target);

@@ -71,9 +71,29 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export async function startTokenServer(options: TokenServerOptions): Promise<TokenServer> {
   const keyFile = join(options.dir, 'token-key.pem');
   const certFile = join(options.dir, 'token-cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=oci-scan test token issuer'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=oci-scan test token issuer',
+    ],
+    { stdio: 'ignore' },
+  );
   const key = createPrivateKey(readFileSync(keyFile));
-  const certDer = readFileSync(certFile, 'utf8').replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+  const certDer = readFileSync(certFile, 'utf8')
+    .replace(/-----[A-Z ]+-----/g, '')
+    .replace(/\s+/g, '');
   const service = 'oci-scan-test-registry';
   const issuer = 'oci-scan-test-issuer';
   const requests: TokenRequest[] = [];
@@ -85,11 +105,25 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
       const actions = (rest.pop() ?? '').split(',');
       const name = rest.join(':');
       if (type !== 'repository' || name === '') return [];
-      const allowed = user !== undefined ? actions.filter((a) => a === 'pull' || a === 'push') : options.anonymousPull === false ? [] : actions.filter((a) => a === 'pull');
+      const allowed =
+        user !== undefined
+          ? actions.filter((a) => a === 'pull' || a === 'push')
+          : options.anonymousPull === false
+            ? []
+            : actions.filter((a) => a === 'pull');
       return allowed.length > 0 ? [{ type, name, actions: allowed }] : [];
     });
     const expiresIn = options.expiresIn ?? 300;
-    const jwt = makeJwt(key, certDer, { iss: issuer, sub: user ?? '', aud: service, exp: now + expiresIn, nbf: now - 10, iat: now, jti: randomUUID(), access });
+    const jwt = makeJwt(key, certDer, {
+      iss: issuer,
+      sub: user ?? '',
+      aud: service,
+      exp: now + expiresIn,
+      nbf: now - 10,
+      iat: now,
+      jti: randomUUID(),
+      access,
+    });
     const field = options.field ?? 'both';
     const body: Record<string, unknown> = { expires_in: expiresIn, issued_at: new Date(now * 1000).toISOString() };
     if (field !== 'access_token' && !oauth) body.token = jwt;
@@ -114,12 +148,22 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
         const grantType = form.get('grant_type') ?? undefined;
         let user: string | undefined;
         if (grantType === 'refresh_token') user = options.refreshTokens?.[form.get('refresh_token') ?? ''];
-        else if (grantType === 'password' && options.users[form.get('username') ?? ''] === form.get('password')) user = form.get('username') ?? undefined;
-        requests.push({ method: 'POST', scopes, ...(user ? { user } : {}), ...(grantType ? { grantType } : {}), hadAuthorization: authHeader !== undefined });
+        else if (grantType === 'password' && options.users[form.get('username') ?? ''] === form.get('password'))
+          user = form.get('username') ?? undefined;
+        requests.push({
+          method: 'POST',
+          scopes,
+          ...(user ? { user } : {}),
+          ...(grantType ? { grantType } : {}),
+          hadAuthorization: authHeader !== undefined,
+        });
         if (!user) return deny(res);
         return grant(res, user, scopes, true);
       }
-      const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+      const scopes = url.searchParams
+        .getAll('scope')
+        .flatMap((s) => s.split(' '))
+        .filter(Boolean);
       let user: string | undefined;
       if (authHeader) {
         const m = /^Basic (.+)$/i.exec(authHeader);

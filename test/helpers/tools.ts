@@ -33,7 +33,10 @@ export function haveTool(tool: string): boolean {
  * Tools a test needs, by apt package: the ones missing, and the line that says so. Missing
  * tools skip the test loudly, unless OCI_SCAN_REQUIRE_TOOLS=1 (CI), where the test fails.
  */
-export function missingTools(needed: Readonly<Record<string, string>>, needsRoot = false): { skip: string | false; missing: string[]; packages: string[] } {
+export function missingTools(
+  needed: Readonly<Record<string, string>>,
+  needsRoot = false,
+): { skip: string | false; missing: string[]; packages: string[] } {
   const missing = Object.keys(needed).filter((t) => !haveTool(t));
   if (needsRoot && process.getuid?.() !== 0) missing.push('root');
   const packages = [...new Set(missing.flatMap((t) => (needed[t] ? [needed[t]] : [])))];
@@ -95,7 +98,8 @@ export async function startContainerd(dir: string): Promise<Daemon & { socket: s
     ].join('\n'),
   );
   const { child, log } = startProcess('containerd', ['--config', config]);
-  const client = async (args: readonly string[]): Promise<string> => (await run('ctr', ['--address', socket, ...args], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+  const client = async (args: readonly string[]): Promise<string> =>
+    (await run('ctr', ['--address', socket, ...args], { maxBuffer: 64 * 1024 * 1024 })).stdout;
   await waitFor('containerd', () => client(['version']), child, log);
   return { socket, client, stop: () => stopProcess(child) };
 }
@@ -105,18 +109,25 @@ export async function startDocker(dir: string): Promise<Daemon> {
   const containerd = await startContainerd(join(dir, 'containerd'));
   const socket = join(dir, 'docker.sock');
   const { child, log } = startProcess('dockerd', [
-    '--data-root', join(dir, 'data'),
-    '--exec-root', join(dir, 'exec'),
-    '--pidfile', join(dir, 'docker.pid'),
-    '--host', `unix://${socket}`,
-    '--containerd', containerd.socket,
-    '--storage-driver', 'vfs',
+    '--data-root',
+    join(dir, 'data'),
+    '--exec-root',
+    join(dir, 'exec'),
+    '--pidfile',
+    join(dir, 'docker.pid'),
+    '--host',
+    `unix://${socket}`,
+    '--containerd',
+    containerd.socket,
+    '--storage-driver',
+    'vfs',
     '--iptables=false',
     '--ip6tables=false',
     '--bridge=none',
     '--ip-masq=false',
   ]);
-  const client = async (args: readonly string[]): Promise<string> => (await run('docker', ['--host', `unix://${socket}`, ...args], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+  const client = async (args: readonly string[]): Promise<string> =>
+    (await run('docker', ['--host', `unix://${socket}`, ...args], { maxBuffer: 64 * 1024 * 1024 })).stdout;
   try {
     await waitFor('dockerd', () => client(['version']), child, log);
   } catch (err) {

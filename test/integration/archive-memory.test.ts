@@ -41,7 +41,9 @@ it('docker save | gzip with a 1 GiB layer: one pass, peak RSS < 150 MB, findings
     const file = join(dir, 'big.tar.gz');
     const written = (await child(['write', file, '1'])) as Written;
     const report = (await child(['scan', file])) as Scanned;
-    console.error(`archive memory: peak RSS ${(report.maxRssKiB / 1024).toFixed(1)} MiB, ${(written.layerSize / GiB).toFixed(3)} GiB layer scanned in ${report.ms} ms`);
+    console.error(
+      `archive memory: peak RSS ${(report.maxRssKiB / 1024).toFixed(1)} MiB, ${(written.layerSize / GiB).toFixed(3)} GiB layer scanned in ${report.ms} ms`,
+    );
     assert.ok(written.layerSize >= GiB);
     assert.ok(report.maxRssKiB * 1024 < LIMIT_BYTES, `peak RSS ${report.maxRssKiB} KiB ≥ 150 MB`);
     // A classic archive's layer is reported under its diffID.

@@ -30,7 +30,13 @@ const KINDS: Array<[ArtifactKind, string]> = [
 ];
 
 /** An image (root user, nc) whose manifest carries an artifactType. */
-const TYPED_IMAGE = withArtifactType(buildImage({ config: { User: '0:0', Cmd: ['/app'] }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/nc', mode: 0o755, content: 'nc' }] }] }), 'application/vnd.example.app.v1');
+const TYPED_IMAGE = withArtifactType(
+  buildImage({
+    config: { User: '0:0', Cmd: ['/app'] },
+    layers: [{ entries: [{ type: 'file', path: 'usr/bin/nc', mode: 0o755, content: 'nc' }] }],
+  }),
+  'application/vnd.example.app.v1',
+);
 
 describeOrSkip('OCI artifacts in a registry', { skip }, () => {
   let registry: RunningRegistry | undefined;
@@ -40,11 +46,13 @@ describeOrSkip('OCI artifacts in a registry', { skip }, () => {
     for (const [kind] of KINDS) {
       const artifact = buildArtifact(kind);
       const pusher = new Pusher(registry.url, `artifacts/${kind}`);
-      for (const blob of [{ digest: artifact.configDigest, bytes: artifact.config }, ...artifact.layers]) await pusher.blob(blob.digest, blob.bytes);
+      for (const blob of [{ digest: artifact.configDigest, bytes: artifact.config }, ...artifact.layers])
+        await pusher.blob(blob.digest, blob.bytes);
       await pusher.manifest('1.0', artifact.manifest, artifact.manifestMediaType);
     }
     const pusher = new Pusher(registry.url, 'artifacts/typed-image');
-    for (const blob of [{ digest: TYPED_IMAGE.configDigest, bytes: TYPED_IMAGE.config }, ...TYPED_IMAGE.layers]) await pusher.blob(blob.digest, blob.bytes);
+    for (const blob of [{ digest: TYPED_IMAGE.configDigest, bytes: TYPED_IMAGE.config }, ...TYPED_IMAGE.layers])
+      await pusher.blob(blob.digest, blob.bytes);
     await pusher.manifest('1.0', TYPED_IMAGE.manifest, TYPED_IMAGE.manifestMediaType);
   });
   after(() => registry?.stop());
@@ -75,7 +83,10 @@ describeOrSkip('OCI artifacts in a registry', { skip }, () => {
       const ref = `${registry.host}/artifacts/typed-image:1.0`;
       const { code, stdout, stderr } = await runCli([ref, '--format', 'json'], { env: { COMPLIANCE_REPORTS_DIR: dir } });
       assert.notEqual(code, 21, stderr);
-      const doc = JSON.parse(stdout) as { images: Array<{ artifactType?: string; results: Array<{ Id: string; Pass: boolean }> }>; errors: unknown[] };
+      const doc = JSON.parse(stdout) as {
+        images: Array<{ artifactType?: string; results: Array<{ Id: string; Pass: boolean }> }>;
+        errors: unknown[];
+      };
       assert.deepEqual(doc.errors, []);
       assert.equal(doc.images[0]?.artifactType, 'application/vnd.example.app.v1');
       assert.equal(doc.images[0]?.results.find((r) => r.Id === 'nc')?.Pass, false);

@@ -45,7 +45,8 @@ describeOrSkip('audit faults', { skip }, () => {
     // The catalog is read whole before any tag list, and every tag is listed before any is resolved.
     proxy = await startCountingProxy(registry.url, (method, path) => {
       if (method === 'GET' && path.includes('/tags/list')) rmSync(join(repositories, gone), { recursive: true, force: true });
-      if (method === 'GET' && path.includes('/manifests/')) rmSync(join(repositories, tagGone.repository, '_manifests/tags', tagGone.tag), { recursive: true, force: true });
+      if (method === 'GET' && path.includes('/manifests/'))
+        rmSync(join(repositories, tagGone.repository, '_manifests/tags', tagGone.tag), { recursive: true, force: true });
     });
   });
 
@@ -76,23 +77,38 @@ describeOrSkip('audit faults', { skip }, () => {
   test('--latest-tags keeps the newest version-looking tag of each repository, --exclude leaves repositories out', async () => {
     const reports = join(dir, 'latest');
     // Straight to the registry (the proxy above deletes things): five repositories are left.
-    await runAudit([`${registry.host}/mirror`, '--latest-tags', '1', '--exclude', '**/app-003', '--reports-dir', reports, '-q'], join(dir, 'cache'));
+    await runAudit(
+      [`${registry.host}/mirror`, '--latest-tags', '1', '--exclude', '**/app-003', '--reports-dir', reports, '-q'],
+      join(dir, 'cache'),
+    );
     const images = readSummary(reports).images;
-    assert.deepEqual(images.map((i) => `${i.repository.replace(`${registry.host}/`, '')}:${i.tag}`), ['mirror/app-000:1.1', 'mirror/app-001:1.1', 'mirror/app-002:1.1', 'mirror/app-004:1.1']);
+    assert.deepEqual(
+      images.map((i) => `${i.repository.replace(`${registry.host}/`, '')}:${i.tag}`),
+      ['mirror/app-000:1.1', 'mirror/app-001:1.1', 'mirror/app-002:1.1', 'mirror/app-004:1.1'],
+    );
   });
 
   test('--platform all: every platform of a multi-platform tag is an image of its own, with its own report', async () => {
     const amd64 = mirrorImages(0)['1.0'];
-    const arm64 = buildImage({ layers: [{ entries: [{ type: 'file', path: 'usr/bin/sudo', content: 'sudo', mode: 0o4755 }] }], platform: { os: 'linux', architecture: 'arm64' } });
+    const arm64 = buildImage({
+      layers: [{ entries: [{ type: 'file', path: 'usr/bin/sudo', content: 'sudo', mode: 0o4755 }] }],
+      platform: { os: 'linux', architecture: 'arm64' },
+    });
     await new Pusher(registry.url, 'multi/app').index([amd64, arm64], buildIndex([amd64, arm64]), '2.0');
     const reports = join(dir, 'platforms');
     await runAudit([`${registry.host}/multi`, '--platform', 'all', '--reports-dir', reports, '-q'], join(dir, 'cache'));
     const images = readSummary(reports).images;
-    assert.deepEqual(images.map((i) => [i.reference, i.platform, i.report]), [
-      [`${registry.host}/multi/app:2.0`, 'linux/amd64', 'multi_app_2.0_linux-amd64-compliance.json'],
-      [`${registry.host}/multi/app:2.0`, 'linux/arm64', 'multi_app_2.0_linux-arm64-compliance.json'],
-    ]);
-    assert.ok(images[1]?.failedChecks.includes('sudo') && !images[0]?.failedChecks.includes('sudo'), 'each platform is judged on its own layers');
+    assert.deepEqual(
+      images.map((i) => [i.reference, i.platform, i.report]),
+      [
+        [`${registry.host}/multi/app:2.0`, 'linux/amd64', 'multi_app_2.0_linux-amd64-compliance.json'],
+        [`${registry.host}/multi/app:2.0`, 'linux/arm64', 'multi_app_2.0_linux-arm64-compliance.json'],
+      ],
+    );
+    assert.ok(
+      images[1]?.failedChecks.includes('sudo') && !images[0]?.failedChecks.includes('sudo'),
+      'each platform is judged on its own layers',
+    );
   });
 
   test('a catalog page that is not JSON fails the listing: exit 20, the summary records it', async () => {
@@ -100,7 +116,9 @@ describeOrSkip('audit faults', { skip }, () => {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname === '/v2/') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       if (url.pathname === '/v2/_catalog' && !url.searchParams.has('last')) {
-        return void res.writeHead(200, { 'content-type': 'application/json', link: '</v2/_catalog?last=b&n=2>; rel="next"' }).end('{"repositories":["a","b"]}');
+        return void res
+          .writeHead(200, { 'content-type': 'application/json', link: '</v2/_catalog?last=b&n=2>; rel="next"' })
+          .end('{"repositories":["a","b"]}');
       }
       if (url.pathname === '/v2/_catalog') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"repositories": [');
       res.writeHead(404).end();
@@ -122,7 +140,7 @@ describeOrSkip('audit faults', { skip }, () => {
 });
 
 describe('audit rate', () => {
-  test('a registry still answering 429 after the retries halves the audit\'s rate and the reference is tried again', async () => {
+  test("a registry still answering 429 after the retries halves the audit's rate and the reference is tried again", async () => {
     const { dir, cleanup } = await tempDir('oci-scan-audit-rate-');
     const image = mirrorImages(1)['1.0'];
     let refused = 0;
@@ -131,13 +149,18 @@ describe('audit rate', () => {
     const server = await startFaultRegistry({ repository: 'team/app', tag: '1.0', image }, (req, res) => {
       if (!req.url?.endsWith('/manifests/1.0') || refused >= 6) return false;
       refused += 1;
-      res.writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' }).end('{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}');
+      res
+        .writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}');
       return true;
     });
     try {
       await writeFile(join(dir, 'repos.txt'), `${server.host}/team/app:1.0\n`);
       const reports = join(dir, 'reports');
-      const run = await runAudit(['--repos', join(dir, 'repos.txt'), '--reports-dir', reports, '-q', '--log-level', 'warn'], join(dir, 'cache'));
+      const run = await runAudit(
+        ['--repos', join(dir, 'repos.txt'), '--reports-dir', reports, '-q', '--log-level', 'warn'],
+        join(dir, 'cache'),
+      );
       assert.match(run.stderr, /rate-limits the audit \(429\): halving its rate/);
       const summary = readSummary(reports);
       assert.equal(summary.totals.errors, 0, JSON.stringify(summary.images));

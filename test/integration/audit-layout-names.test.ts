@@ -16,12 +16,18 @@ import { tempDir } from '../helpers/scan.js';
 describe('oci-scan audit oci:DIR with full image names', () => {
   let dir = '';
   let cleanup: () => Promise<void> = async () => undefined;
-  const image = buildImage({ config: { Cmd: ['/app'] }, layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'x' }] }] });
+  const image = buildImage({
+    config: { Cmd: ['/app'] },
+    layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'x' }] }],
+  });
   const names = ['localhost/app:latest', 'example.com:5000/team/app:2.0', 'name:latest'];
 
   before(async () => {
     ({ dir, cleanup } = await tempDir('oci-scan-audit-names-'));
-    await writeOciLayout(join(dir, 'layout'), names.map((tag) => ({ image, tag })));
+    await writeOciLayout(
+      join(dir, 'layout'),
+      names.map((tag) => ({ image, tag })),
+    );
   });
   after(() => cleanup());
 
@@ -33,7 +39,10 @@ describe('oci-scan audit oci:DIR with full image names', () => {
       names.map((name) => {
         const entry = summary.images.find((i) => i.tag === name);
         assert.ok(entry?.report, `${name} audited`);
-        const report = JSON.parse(readFileSync(join(reports, entry.report), 'utf8')) as Record<string, Array<{ Id: string; Pass: boolean; Description: string }>>;
+        const report = JSON.parse(readFileSync(join(reports, entry.report), 'utf8')) as Record<
+          string,
+          Array<{ Id: string; Pass: boolean; Description: string }>
+        >;
         const result = Object.values(report)[0]?.find((r) => r.Id === 'tag-latest');
         return [name, result?.Description.replace(join(dir, 'layout'), 'DIR')];
       }),

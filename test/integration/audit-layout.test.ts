@@ -56,7 +56,11 @@ describe('oci-scan audit oci:DIR', () => {
 
     const sample = summary.images.find((i) => i.tag === 'app-3-1.0');
     const single = await runCli([`oci:${layout}:app-3-1.0`, '--reports-dir', join(dir, 'single')]);
-    assert.equal(single.code, DEFAULT_SEVERITY_CODES[sample?.highest ?? 'Informational'], 'the scan of the tag finds the severity the audit recorded');
+    assert.equal(
+      single.code,
+      DEFAULT_SEVERITY_CODES[sample?.highest ?? 'Informational'],
+      'the scan of the tag finds the severity the audit recorded',
+    );
     const direct = readFileSync(join(dir, 'single', sample?.report ?? ''), 'utf8');
     assert.equal(readFileSync(join(reports, sample?.report ?? ''), 'utf8'), direct, 'the audit writes the report a scan writes');
     const worst = summary.images.map((i) => i.highest);
@@ -64,11 +68,19 @@ describe('oci-scan audit oci:DIR', () => {
     assert.equal(run.code, 12);
   });
 
-  test('--include and --tags choose among the layout\'s tags', async () => {
+  test("--include and --tags choose among the layout's tags", async () => {
     const reports = join(dir, 'filtered');
     await runAudit([`oci:${layout}`, '--include', 'app-1*', '--tags', '1\\.1$', '--reports-dir', reports, '-q'], join(dir, 'cache'));
-    const tags = readSummary(reports).images.map((i) => i.tag).sort();
-    assert.deepEqual(tags, tagged.map((t) => t.tag).filter((t) => /^app-1/.test(t) && /1\.1$/.test(t)).sort());
+    const tags = readSummary(reports)
+      .images.map((i) => i.tag)
+      .sort();
+    assert.deepEqual(
+      tags,
+      tagged
+        .map((t) => t.tag)
+        .filter((t) => /^app-1/.test(t) && /1\.1$/.test(t))
+        .sort(),
+    );
     assert.ok(tags.length > 1);
   });
 });

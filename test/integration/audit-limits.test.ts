@@ -33,7 +33,11 @@ describeOrSkip('audit listing limits', { skip }, () => {
     const session = openSession({ registry: { insecureRegistries: [registry.host], mirrors: {}, env: {} }, logger });
     const target: AuditTarget = { kind: 'registry', registry: registry.host, prefix: 'mirror' };
     try {
-      return await planAudit(target, { include: [], exclude: [] }, { session, describe: (err) => ({ code: 'X', message: String(err) }), limits: { ...LISTING_LIMITS, ...limits } });
+      return await planAudit(
+        target,
+        { include: [], exclude: [] },
+        { session, describe: (err) => ({ code: 'X', message: String(err) }), limits: { ...LISTING_LIMITS, ...limits } },
+      );
     } finally {
       await session.close();
     }
@@ -46,17 +50,26 @@ describeOrSkip('audit listing limits', { skip }, () => {
   });
 
   test('a catalog with more repositories than the bound fails the listing', async () => {
-    await assert.rejects(plan({ repositories: 3 }), (e: unknown) => isOciScanError(e, 'REGISTRY_ERROR') && /lists more than 3 repositories under mirror/.test(e.message));
+    await assert.rejects(
+      plan({ repositories: 3 }),
+      (e: unknown) => isOciScanError(e, 'REGISTRY_ERROR') && /lists more than 3 repositories under mirror/.test(e.message),
+    );
   });
 
   test("a tag list longer than the bound is that repository's failure; the others are planned", async () => {
     const p = await plan({ tags: 2 });
     assert.equal(p.refs.length, 0);
-    assert.deepEqual(p.failures.map((f) => f.repository).sort(), [0, 1, 2, 3].map((n) => `${registry.host}/${mirrorRepository(n)}`));
+    assert.deepEqual(
+      p.failures.map((f) => f.repository).sort(),
+      [0, 1, 2, 3].map((n) => `${registry.host}/${mirrorRepository(n)}`),
+    );
     assert.match(p.failures[0]?.error.message ?? '', /lists more than 2 tags/);
   });
 
   test('more planned references than the bound fail the listing', async () => {
-    await assert.rejects(plan({ references: 11 }), (e: unknown) => isOciScanError(e, 'REGISTRY_ERROR') && /would cover more than 11 references/.test(e.message));
+    await assert.rejects(
+      plan({ references: 11 }),
+      (e: unknown) => isOciScanError(e, 'REGISTRY_ERROR') && /would cover more than 11 references/.test(e.message),
+    );
   });
 });

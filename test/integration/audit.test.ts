@@ -31,7 +31,15 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
   let cleanup: () => Promise<void>;
   let target: string;
   /** The reference run: a cold, unsharded audit. */
-  let cold: { code: number | null; summary: AuditSummary; reports: string; cache: string; layerGets: Map<string, number>; catalogPages: number; manifestGets: { byTag: number; byDigest: number } };
+  let cold: {
+    code: number | null;
+    summary: AuditSummary;
+    reports: string;
+    cache: string;
+    layerGets: Map<string, number>;
+    catalogPages: number;
+    manifestGets: { byTag: number; byDigest: number };
+  };
 
   /** Layer blob GETs per digest among the requests the proxy saw since `from`. */
   const layerGets = (from: number): Map<string, number> => {
@@ -42,7 +50,8 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
     }
     return out;
   };
-  const blobGets = (from: number): number => proxy.requests.slice(from).filter((r) => r.method === 'GET' && r.path.includes('/blobs/')).length;
+  const blobGets = (from: number): number =>
+    proxy.requests.slice(from).filter((r) => r.method === 'GET' && r.path.includes('/blobs/')).length;
   /** Manifest GETs since `from`, by tag and by digest. */
   const manifestGets = (from: number): { byTag: number; byDigest: number } => {
     const manifests = proxy.requests.slice(from).filter((r) => r.method === 'GET' && r.path.includes('/manifests/'));
@@ -59,10 +68,33 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
     const reports = join(dir, 'cold');
     const cache = join(dir, 'cache-cold');
     const from = proxy.requests.length;
-    const run = await runAudit([target, '--page-size', '20', '--reports-dir', reports, '--format', `json=${join(dir, 'cold.json')}`, '--format', `sarif=${join(dir, 'cold.sarif')}`, '--format', `junit=${join(dir, 'cold.xml')}`], cache);
+    const run = await runAudit(
+      [
+        target,
+        '--page-size',
+        '20',
+        '--reports-dir',
+        reports,
+        '--format',
+        `json=${join(dir, 'cold.json')}`,
+        '--format',
+        `sarif=${join(dir, 'cold.sarif')}`,
+        '--format',
+        `junit=${join(dir, 'cold.xml')}`,
+      ],
+      cache,
+    );
     assert.equal(run.stderr.match(/^oci-scan: \[\d+\/450\]/gm)?.length, 450, run.stderr.slice(-2000));
     const catalogPages = proxy.requests.slice(from).filter((r) => r.method === 'GET' && r.path.startsWith('/v2/_catalog')).length;
-    cold = { code: run.code, summary: readSummary(reports), reports, cache, layerGets: layerGets(from), catalogPages, manifestGets: manifestGets(from) };
+    cold = {
+      code: run.code,
+      summary: readSummary(reports),
+      reports,
+      cache,
+      layerGets: layerGets(from),
+      catalogPages,
+      manifestGets: manifestGets(from),
+    };
   });
 
   after(async () => {
@@ -75,7 +107,10 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
     const { summary } = cold;
     assert.ok(cold.catalogPages >= 8, `the catalog needed several pages (${cold.catalogPages})`);
     const expected = mirror.repositories.flatMap((repo) => mirror.tags.map((tag) => `${proxy.host}/${repo}:${tag}`)).sort();
-    assert.deepEqual(summary.images.map((i) => i.reference), expected);
+    assert.deepEqual(
+      summary.images.map((i) => i.reference),
+      expected,
+    );
     assert.equal(summary.complete, true);
     assert.equal(summary.totals.errors, 0);
     assert.equal(summary.totals.distinctManifests, REPOS * 2, 'latest and 1.1 are one manifest');
@@ -89,7 +124,11 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
       assert.equal(image.platform, 'linux/amd64');
       const report = JSON.parse(readFileSync(join(cold.reports, image.report ?? ''), 'utf8')) as Record<string, ReportResult[]>;
       const results = report[image.reference] ?? [];
-      assert.deepEqual(image.failedChecks, results.filter((r) => !r.Pass).map((r) => r.Id), image.reference);
+      assert.deepEqual(
+        image.failedChecks,
+        results.filter((r) => !r.Pass).map((r) => r.Id),
+        image.reference,
+      );
       assert.equal(image.highest, highestOf(results.map((r) => r.Severity)));
       assert.equal(results.find((r) => r.Id === 'tag-latest')?.Pass, tag !== 'latest', 'the checks ran for each tag, not once per digest');
       highest.push(image.highest ?? 'Informational');
@@ -99,7 +138,7 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
     assert.equal(new Set(summary.images.map((i) => i.report)).size, summary.images.length, 'no two images share a report file');
   });
 
-  test('cost: a cold audit requests each distinct layer blob once and each tag\'s manifest once; a warm re-audit (same cache) requests no blob at all (layers nor configs), and finds the same', async () => {
+  test("cost: a cold audit requests each distinct layer blob once and each tag's manifest once; a warm re-audit (same cache) requests no blob at all (layers nor configs), and finds the same", async () => {
     assert.deepEqual([...cold.layerGets.keys()].sort(), [...mirror.layers].sort());
     assert.deepEqual([...new Set(cold.layerGets.values())], [1]);
     // The manifest a tag resolved to is the one its digest is scanned from: not fetched twice.
@@ -110,7 +149,7 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
     assert.equal(layerGets(from).size, 0, 'no layer blob request');
     assert.equal(blobGets(from), 0, 'no config blob request either: configs are kept in the cache by digest');
     assert.deepEqual(manifestGets(from), { byTag: 450, byDigest: 0 }, 'one manifest request per tag: what a tag points at is always asked');
-    assert.equal(warm.stderr, '', 'nothing on stderr: no warning either (16 images in flight listen on the run\'s signal)');
+    assert.equal(warm.stderr, '', "nothing on stderr: no warning either (16 images in flight listen on the run's signal)");
     assert.equal(warm.code, cold.code);
     assert.deepEqual(auditedPart(readSummary(join(dir, 'warm'))), auditedPart(cold.summary));
   });
@@ -123,10 +162,18 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
   });
 
   test('--format json|sarif|junit cover the whole audit', () => {
-    const json = JSON.parse(readFileSync(join(dir, 'cold.json'), 'utf8')) as { images: Array<{ reference: string; digest: string }>; errors: unknown[] };
-    assert.deepEqual(json.images.map((i) => i.reference), cold.summary.images.map((i) => i.reference));
+    const json = JSON.parse(readFileSync(join(dir, 'cold.json'), 'utf8')) as {
+      images: Array<{ reference: string; digest: string }>;
+      errors: unknown[];
+    };
+    assert.deepEqual(
+      json.images.map((i) => i.reference),
+      cold.summary.images.map((i) => i.reference),
+    );
     assert.deepEqual(json.errors, []);
-    const sarif = JSON.parse(readFileSync(join(dir, 'cold.sarif'), 'utf8')) as { runs: Array<{ results: Array<{ properties: { image: string } }> }> };
+    const sarif = JSON.parse(readFileSync(join(dir, 'cold.sarif'), 'utf8')) as {
+      runs: Array<{ results: Array<{ properties: { image: string } }> }>;
+    };
     const failing = cold.summary.images.filter((i) => i.failedChecks.length > 0).map((i) => i.reference);
     assert.deepEqual([...new Set(sarif.runs[0]?.results.map((r) => r.properties.image))].sort(), failing.sort());
     const junit = readFileSync(join(dir, 'cold.xml'), 'utf8');
@@ -151,13 +198,20 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
     const first = await runAudit([target, '--page-size', '20', '--reports-dir', reports, '-q'], cold.cache);
     assert.deepEqual(readSummary(reports).run, { scanned: 450, resumed: 0 });
     assert.ok(sudoFailures(readSummary(reports)) > 0, 'the mirror has images failing sudo');
-    const withPolicy = await runAudit([target, '--page-size', '20', '--reports-dir', reports, '-q', '--policy', policy, '--format', 'table'], cold.cache);
+    const withPolicy = await runAudit(
+      [target, '--page-size', '20', '--reports-dir', reports, '-q', '--policy', policy, '--format', 'table'],
+      cold.cache,
+    );
     const summary = readSummary(reports);
     assert.deepEqual(summary.run, { scanned: 450, resumed: 0 }, 'another policy: nothing reused');
     assert.equal(sudoFailures(summary), 0, 'the disabled check fails no image');
     assert.match(withPolicy.stdout, /\nThis run: 450 references scanned, 0 reused /, withPolicy.stdout.slice(0, 500));
     await runAudit([target, '--page-size', '20', '--reports-dir', reports, '-q'], cold.cache);
-    assert.deepEqual(readSummary(reports).run, { scanned: 450, resumed: 0 }, 'back without the policy: the policy run\'s records are not reused either');
+    assert.deepEqual(
+      readSummary(reports).run,
+      { scanned: 450, resumed: 0 },
+      "back without the policy: the policy run's records are not reused either",
+    );
     assert.deepEqual(auditedPart(readSummary(reports)), auditedPart(cold.summary));
     const again = await runAudit([target, '--page-size', '20', '--reports-dir', reports, '-q'], cold.cache);
     assert.deepEqual(readSummary(reports).run, { scanned: 0, resumed: 450 }, 'the same verdict key: reused');
@@ -181,7 +235,10 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
     let emptyShards = 0;
     for (const part of ['1/2', '2/2']) {
       const reports = join(dir, `empty-shard-${part.replace('/', '-')}`);
-      const shard = await runAudit([target, '--tags', '^latest$', '--include', 'mirror/app-000', '--shard', part, '--reports-dir', reports, '-q'], join(dir, 'cache-empty-audit'));
+      const shard = await runAudit(
+        [target, '--tags', '^latest$', '--include', 'mirror/app-000', '--shard', part, '--reports-dir', reports, '-q'],
+        join(dir, 'cache-empty-audit'),
+      );
       if (readSummary(reports).images.length > 0) continue;
       emptyShards += 1;
       assert.equal(shard.code, 0, `an empty shard of a non-empty listing is not an empty audit: ${shard.stderr}`);
@@ -205,7 +262,10 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
         }
         if (n > 1) assert.ok(summary.images.length < 450 && summary.images.length > 0, `shard ${i}/${n} has part of the work`);
       }
-      assert.deepEqual([...seen].sort(), cold.summary.images.map((i) => i.reference));
+      assert.deepEqual(
+        [...seen].sort(),
+        cold.summary.images.map((i) => i.reference),
+      );
       const json = join(dir, `merged-${n}.json`);
       const merged = await runCliMerge(dirs, join(dir, `merged-${n}`), ['--format', `json=${json}`]);
       assert.equal(merged.code, cold.code, merged.stderr);
@@ -218,7 +278,10 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
       assert.deepEqual(mergedDoc, coldDoc);
     }
     // A shard that never ran: merge names it, the summary is incomplete, exit 20.
-    const partial = await runCliMerge([1, 2, 3, 5, 6, 7].map((i) => join(dir, `shard-7-${i}`)), join(dir, 'merged-partial'));
+    const partial = await runCliMerge(
+      [1, 2, 3, 5, 6, 7].map((i) => join(dir, `shard-7-${i}`)),
+      join(dir, 'merged-partial'),
+    );
     assert.equal(partial.code, 20);
     assert.match(partial.stderr, /shards 4 of 7 are missing/);
     const summary = readSummary(join(dir, 'merged-partial'));
@@ -232,8 +295,14 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
     const gitlab = join(dir, 'gitlab');
     await runAudit([target, '--reports-dir', gitlab, '-q'], cold.cache, { CI_NODE_INDEX: '2', CI_NODE_TOTAL: '3' });
     const expected = readSummary(join(dir, 'shard-3-2')).images.map((i) => i.reference);
-    assert.deepEqual(readSummary(k8s).images.map((i) => i.reference), expected);
-    assert.deepEqual(readSummary(gitlab).images.map((i) => i.reference), expected);
+    assert.deepEqual(
+      readSummary(k8s).images.map((i) => i.reference),
+      expected,
+    );
+    assert.deepEqual(
+      readSummary(gitlab).images.map((i) => i.reference),
+      expected,
+    );
   });
 
   test('resume: SIGTERM leaves a valid summary marked incomplete, SIGKILL loses only what was in flight, and the next run scans only the rest', async () => {
@@ -249,7 +318,10 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
     assert.equal(stopped.code, 143, stopped.stderr);
     const partial = readSummary(reports);
     assert.equal(partial.complete, false);
-    assert.ok(partial.pending > 0 && partial.images.length + partial.pending === 450, `${partial.images.length} done + ${partial.pending} pending`);
+    assert.ok(
+      partial.pending > 0 && partial.images.length + partial.pending === 450,
+      `${partial.images.length} done + ${partial.pending} pending`,
+    );
     assert.equal(partial.images.length, (await records(reports)).length, 'the summary lists exactly the images whose records are in place');
 
     // Every scan appends one record: a reference recorded twice was scanned twice.

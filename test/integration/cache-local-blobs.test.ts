@@ -1,6 +1,6 @@
 /**
  * A layer-facts cache hit does not stand in for a local layer blob that is not there
- * (docs/architecture.md, "The layer-facts cache"): layout A is scanned first and caches the
+ * (docs/architecture.md, "The persistent cache"): layout A is scanned first and caches the
  * facts of its base layer L; image B lists L but its store lacks L's blob, or holds it
  * truncated. B's scan with A's store must fail exactly as it fails with a store of its own
  * (--no-cache), for OCI layouts and OCI archives, and through the CLI's disk cache.
@@ -18,7 +18,12 @@ import { memoryFactsStore } from '../../src/store/facts-store.js';
 import { buildImage, tarOfFiles, writeOciArchive, writeOciLayout, type BuiltImage } from '../helpers/image-builder.js';
 import { runCli, tempDir, testScanOptions } from '../helpers/scan.js';
 
-const base = { entries: [{ type: 'file' as const, path: 'etc/os-release', content: 'ID=debian\n' }, { type: 'file' as const, path: 'usr/lib/base.bin', content: randomBytes(64 * 1024) }] };
+const base = {
+  entries: [
+    { type: 'file' as const, path: 'etc/os-release', content: 'ID=debian\n' },
+    { type: 'file' as const, path: 'usr/lib/base.bin', content: randomBytes(64 * 1024) },
+  ],
+};
 const imageA = buildImage({ config: { User: '1000' }, layers: [base] });
 const imageB = buildImage({ config: { User: '1000' }, layers: [base, { entries: [{ type: 'file', path: 'srv/b.txt', content: 'b' }] }] });
 const shared = imageB.layers[0];
@@ -60,7 +65,10 @@ describe('a cached layer still needs its blob in the image being scanned', () =>
         const fresh = await outcome(scan(`oci:${join(dir, 'b')}:1`, testScanOptions()));
         assert.notEqual(fresh, 'no error', 'B alone fails');
         assert.equal(cached, fresh);
-        assert.match(cached, damage === 'missing' ? /^SOURCE_UNREADABLE: .*is missing/ : /^DIGEST_MISMATCH: .*bytes, its manifest declares/);
+        assert.match(
+          cached,
+          damage === 'missing' ? /^SOURCE_UNREADABLE: .*is missing/ : /^DIGEST_MISMATCH: .*bytes, its manifest declares/,
+        );
       } finally {
         await cleanup();
       }
@@ -72,7 +80,19 @@ describe('a cached layer still needs its blob in the image being scanned', () =>
     try {
       await writeOciLayout(join(dir, 'a'), [{ image: imageA, tag: '1' }]);
       // B's archive: everything but L's blob.
-      const index = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: imageB.manifestMediaType, digest: imageB.manifestDigest, size: imageB.manifest.length, annotations: { 'org.opencontainers.image.ref.name': '1' } }] }));
+      const index = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          manifests: [
+            {
+              mediaType: imageB.manifestMediaType,
+              digest: imageB.manifestDigest,
+              size: imageB.manifest.length,
+              annotations: { 'org.opencontainers.image.ref.name': '1' },
+            },
+          ],
+        }),
+      );
       const files: Array<[string, Buffer]> = [
         ['oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}')],
         [`blobs/sha256/${imageB.configDigest.slice(7)}`, imageB.config],
@@ -101,7 +121,10 @@ describe('a cached layer still needs its blob in the image being scanned', () =>
       const store = memoryFactsStore();
       await scan(`oci:${join(dir, 'a')}:1`, testScanOptions({ store }));
       const inspected: string[] = [];
-      const [b] = await scan(`oci-archive:${join(dir, 'b.tar')}:1`, testScanOptions({ store, onLayerBytes: ({ layer }) => inspected.push(layer.digest) }));
+      const [b] = await scan(
+        `oci-archive:${join(dir, 'b.tar')}:1`,
+        testScanOptions({ store, onLayerBytes: ({ layer }) => inspected.push(layer.digest) }),
+      );
       assert.ok(b, 'B scans');
       assert.ok(!inspected.includes(shared?.digest ?? ''), 'the cached layer is not read');
       assert.ok(inspected.includes(imageB.layers[1]?.digest ?? ''), 'B’s own layer is read');

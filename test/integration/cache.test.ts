@@ -81,12 +81,29 @@ describeOrSkip('warm re-scan against the real registry', { skip: registrySkipRea
     try {
       const cache = join(dir, 'cache');
       const refs = [`${proxy.host}/app/img:1.0`, `${proxy.host}/app/img:multi`];
-      const runOnce = async (name: string): Promise<{ code: number | null; stderr: string; stdout: string; requests: { method: string; path: string }[]; json: string; legacy: string[] }> => {
+      const runOnce = async (
+        name: string,
+      ): Promise<{
+        code: number | null;
+        stderr: string;
+        stdout: string;
+        requests: { method: string; path: string }[];
+        json: string;
+        legacy: string[];
+      }> => {
         const seen = proxy.requests.length;
         const out = join(dir, name);
-        const r = await runCli([...refs, '--format', 'legacy', '--format', `json=${join(dir, `${name}.json`)}`, '--reports-dir', out, '--log-level', 'debug'], { env: { OCI_SCAN_CACHE_DIR: cache } });
+        const r = await runCli(
+          [...refs, '--format', 'legacy', '--format', `json=${join(dir, `${name}.json`)}`, '--reports-dir', out, '--log-level', 'debug'],
+          { env: { OCI_SCAN_CACHE_DIR: cache } },
+        );
         const files = (await readdir(out)).sort();
-        return { ...r, requests: proxy.requests.slice(seen), json: await readFile(join(dir, `${name}.json`), 'utf8'), legacy: await Promise.all(files.map((f) => readFile(join(out, f), 'utf8'))) };
+        return {
+          ...r,
+          requests: proxy.requests.slice(seen),
+          json: await readFile(join(dir, `${name}.json`), 'utf8'),
+          legacy: await Promise.all(files.map((f) => readFile(join(out, f), 'utf8'))),
+        };
       };
       const cold = await runOnce('cold');
       const warm = await runOnce('warm');
@@ -95,23 +112,40 @@ describeOrSkip('warm re-scan against the real registry', { skip: registrySkipRea
 
       const layerDigests = new Set([images[1], images[2]].flatMap((i) => i?.layers.map((l) => l.digest) ?? []));
       const configDigests = [images[1]?.configDigest, images[2]?.configDigest];
-      const layerGets = (rs: { method: string; path: string }[]): number => rs.filter((r) => r.method === 'GET' && [...layerDigests].some((d) => r.path.includes(`/blobs/${d}`))).length;
+      const layerGets = (rs: { method: string; path: string }[]): number =>
+        rs.filter((r) => r.method === 'GET' && [...layerDigests].some((d) => r.path.includes(`/blobs/${d}`))).length;
       assert.equal(layerGets(cold.requests), 3, 'cold: the shared base once, each image its own layer');
       assert.equal(layerGets(warm.requests), 0, 'warm: no layer blob');
       assert.equal(inspections(cold.stderr), 3);
       assert.equal(inspections(warm.stderr), 0);
-      for (const d of configDigests) assert.ok(cold.requests.some((r) => r.method === 'GET' && r.path.includes(`/blobs/${d ?? 'missing'}`)), `cold fetches config ${d}`);
-      assert.ok(warm.requests.some((r) => r.path.endsWith('/manifests/multi')), 'warm fetches the index by its tag (tags move: never cached)');
-      assert.ok(warm.requests.some((r) => r.path.endsWith(`/manifests/${images[2]?.manifestDigest ?? 'missing'}`)), 'warm fetches the platform manifest');
+      for (const d of configDigests)
+        assert.ok(
+          cold.requests.some((r) => r.method === 'GET' && r.path.includes(`/blobs/${d ?? 'missing'}`)),
+          `cold fetches config ${d}`,
+        );
+      assert.ok(
+        warm.requests.some((r) => r.path.endsWith('/manifests/multi')),
+        'warm fetches the index by its tag (tags move: never cached)',
+      );
+      assert.ok(
+        warm.requests.some((r) => r.path.endsWith(`/manifests/${images[2]?.manifestDigest ?? 'missing'}`)),
+        'warm fetches the platform manifest',
+      );
       const blobGets = warm.requests.filter((r) => r.method === 'GET' && r.path.includes('/blobs/'));
-      assert.deepEqual(blobGets.map((r) => r.path), [], 'warm: no blob at all (configs are kept by digest)');
-      process.stderr.write(`# warm re-scan: cold ${cold.requests.length} requests (${layerGets(cold.requests)} layer blobs), warm ${warm.requests.length} requests (0 blobs)\n`);
+      assert.deepEqual(
+        blobGets.map((r) => r.path),
+        [],
+        'warm: no blob at all (configs are kept by digest)',
+      );
+      process.stderr.write(
+        `# warm re-scan: cold ${cold.requests.length} requests (${layerGets(cold.requests)} layer blobs), warm ${warm.requests.length} requests (0 blobs)\n`,
+      );
 
       // The reports carry no timestamp: identical byte for byte.
       assert.equal(warm.json, cold.json);
       assert.deepEqual(warm.legacy, cold.legacy);
       assert.equal(warm.stdout.replaceAll('/warm', '/cold'), cold.stdout);
-      assert.equal(await assertConsistent(cache), 5, 'three layers\' facts and two configs');
+      assert.equal(await assertConsistent(cache), 5, "three layers' facts and two configs");
 
       // A config entry that no longer hashes to its digest is a miss: fetched again, rewritten, same report.
       const entry = join(cache, configFileName(images[1]?.configDigest ?? ''));
@@ -119,7 +153,10 @@ describeOrSkip('warm re-scan against the real registry', { skip: registrySkipRea
       await writeFile(entry, Buffer.from(original.toString('utf8').replace('1000:1000', '0:0')));
       const tampered = await runOnce('tampered');
       assert.equal(tampered.json, cold.json, 'the tampered entry changed nothing reported');
-      assert.ok(tampered.requests.some((r) => r.method === 'GET' && r.path.includes(`/blobs/${images[1]?.configDigest ?? 'missing'}`)), 'the config is fetched again');
+      assert.ok(
+        tampered.requests.some((r) => r.method === 'GET' && r.path.includes(`/blobs/${images[1]?.configDigest ?? 'missing'}`)),
+        'the config is fetched again',
+      );
       assert.deepEqual(await readFile(entry), original, 'and its entry rewritten');
     } finally {
       await proxy.stop();
@@ -127,13 +164,14 @@ describeOrSkip('warm re-scan against the real registry', { skip: registrySkipRea
     }
   });
 
-  test('scan() with a library caller\'s config cache: a config that hashes to its digest saves the request; any other bytes are ignored and the config is fetched', async () => {
+  test("scan() with a library caller's config cache: a config that hashes to its digest saves the request; any other bytes are ignored and the config is fetched", async () => {
     const proxy = await startCountingProxy(registry.url);
     try {
       const ref = `${proxy.host}/app/img:1.0`;
       const real = images[1] as BuiltImage;
       const lying = Buffer.from(real.config.toString('utf8').replace('1000:1000', '0:0'));
-      const configGets = (from: number): number => proxy.requests.slice(from).filter((r) => r.method === 'GET' && r.path.endsWith(`/blobs/${real.configDigest}`)).length;
+      const configGets = (from: number): number =>
+        proxy.requests.slice(from).filter((r) => r.method === 'GET' && r.path.endsWith(`/blobs/${real.configDigest}`)).length;
       const registryOptions = { insecureRegistries: [proxy.host], mirrors: {}, env: {} };
       const user = async (served: Buffer): Promise<{ user: string | undefined; gets: number; puts: number }> => {
         const from = proxy.requests.length;
@@ -168,7 +206,16 @@ describe('the cache through the CLI, on OCI layouts', () => {
 
   test('concurrent writers: four processes scanning images that share a layer into one directory all report correctly; the directory stays consistent', async () => {
     const cache = join(dir, 'shared-cache');
-    const argsOf = (n: number, out: string): string[] => [refs[n] ?? '', refs[(n + 1) % 4] ?? '', '--format', 'json', '-o', out, '--log-level', 'debug'];
+    const argsOf = (n: number, out: string): string[] => [
+      refs[n] ?? '',
+      refs[(n + 1) % 4] ?? '',
+      '--format',
+      'json',
+      '-o',
+      out,
+      '--log-level',
+      'debug',
+    ];
     const expected: string[] = [];
     for (let n = 0; n < 4; n += 1) {
       const r = await runCli([...argsOf(n, join(dir, `ref-${n}.json`)), '--no-cache']);
@@ -176,15 +223,26 @@ describe('the cache through the CLI, on OCI layouts', () => {
       expected.push(await readFile(join(dir, `ref-${n}.json`), 'utf8'));
     }
     for (let round = 0; round < 2; round += 1) {
-      const runs = await Promise.all([0, 1, 2, 3].map((n) => runCli(argsOf(n, join(dir, `c${round}-${n}.json`)), { env: { OCI_SCAN_CACHE_DIR: cache } })));
+      const runs = await Promise.all(
+        [0, 1, 2, 3].map((n) => runCli(argsOf(n, join(dir, `c${round}-${n}.json`)), { env: { OCI_SCAN_CACHE_DIR: cache } })),
+      );
       for (const [n, r] of runs.entries()) {
         assert.ok(r.code !== null && r.code < 20, r.stderr);
         assert.ok(!/"level":(40|50)/.test(r.stderr), `no warning or error: ${r.stderr}`);
-        assert.equal(await readFile(join(dir, `c${round}-${n}.json`), 'utf8'), expected[n], `round ${round}, process ${n}: the report of an uncached run`);
+        assert.equal(
+          await readFile(join(dir, `c${round}-${n}.json`), 'utf8'),
+          expected[n],
+          `round ${round}, process ${n}: the report of an uncached run`,
+        );
       }
       // One shared base layer and four own layers.
       assert.equal(await assertConsistent(cache), 5);
-      if (round === 1) assert.equal(runs.reduce((s, r) => s + inspections(r.stderr), 0), 0, 'the second round reads every layer from the cache');
+      if (round === 1)
+        assert.equal(
+          runs.reduce((s, r) => s + inspections(r.stderr), 0),
+          0,
+          'the second round reads every layer from the cache',
+        );
     }
   });
 
@@ -196,7 +254,10 @@ describe('the cache through the CLI, on OCI layouts', () => {
     const again = await runCli([ref, '--format', 'json', '--log-level', 'debug'], { env });
     await writeFile(join(dir, 'policy.yaml'), 'version: 1\ndata:\n  compilers: { remove: ["gcc"] }\n');
     const changed = await runCli([ref, '--format', 'json', '--log-level', 'debug', '--policy', join(dir, 'policy.yaml')], { env });
-    assert.deepEqual([first, again, changed].map((r) => inspections(r.stderr)), [2, 0, 2]);
+    assert.deepEqual(
+      [first, again, changed].map((r) => inspections(r.stderr)),
+      [2, 0, 2],
+    );
     assert.ok(first.stdout.includes('/usr/bin/gcc'));
     assert.ok(!changed.stdout.includes('/usr/bin/gcc'), 'the facts under the new table do not name gcc a compiler');
     assert.equal(await assertConsistent(cache), 4);
@@ -224,7 +285,10 @@ describe('the cache through the CLI, on OCI layouts', () => {
     await runCli([ref, '--format', 'json']);
     const runs = await readdir(TEST_CACHE_ROOT);
     const filled = await Promise.all(runs.map((r) => readdir(join(TEST_CACHE_ROOT, r, 'oci-scan')).catch(() => [])));
-    assert.ok(filled.some((names) => names.length === 2), 'the default run cached in its own directory');
+    assert.ok(
+      filled.some((names) => names.length === 2),
+      'the default run cached in its own directory',
+    );
     assert.equal(existsSync(realCache) ? (await stat(realCache)).mtimeMs : undefined, before, 'the real ~/.cache/oci-scan is untouched');
   });
 
@@ -269,7 +333,10 @@ describe('the cache through the CLI, on OCI layouts', () => {
             assert.equal(r.stdout, expected.stdout);
             const lines = r.stderr.trimEnd().split('\n');
             assert.equal(lines.length, 1, r.stderr);
-            assert.match(lines[0] ?? '', /^oci-scan: warning: the layer-facts cache directory cannot be written: scanning without the cache .*\(dir: .*; code: E[A-Z]+\)$/);
+            assert.match(
+              lines[0] ?? '',
+              /^oci-scan: warning: the layer-facts cache directory cannot be written: scanning without the cache .*\(dir: .*; code: E[A-Z]+\)$/,
+            );
           }
           const left = [...(await readdir(mnt)), ...(await readdir(join(mnt, 'sub')).catch(() => []))].filter((n) => n !== 'sub');
           assert.deepEqual(left, fill ? ['filler'] : [], 'no entry or temporary file left');

@@ -24,7 +24,8 @@ const run = promisify(execFile);
 function libcapSkip(): string | false {
   const found = ['setcap', 'getcap'].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
   if (found) return false;
-  if (process.env['OCI_SCAN_REQUIRE_TOOLS'] === '1') throw new Error('OCI_SCAN_REQUIRE_TOOLS=1 but setcap/getcap are missing (apt-get install libcap2-bin)');
+  if (process.env['OCI_SCAN_REQUIRE_TOOLS'] === '1')
+    throw new Error('OCI_SCAN_REQUIRE_TOOLS=1 but setcap/getcap are missing (apt-get install libcap2-bin)');
   return 'setcap, getcap not available (apt-get install libcap2-bin)';
 }
 const skip = missingTools({ buildah: 'buildah' }, true).skip || libcapSkip();
@@ -64,7 +65,10 @@ describeOrSkip('file capabilities set by setcap and committed by buildah', { ski
   let cleanup: () => Promise<void> = async () => undefined;
   let archive = '';
   const read = new Map<string, string>();
-  const buildah = (args: readonly string[]): Promise<string> => run('buildah', ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs', ...args]).then((r) => r.stdout.trim());
+  const buildah = (args: readonly string[]): Promise<string> =>
+    run('buildah', ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs', ...args]).then((r) =>
+      r.stdout.trim(),
+    );
 
   before(async () => {
     ({ dir, cleanup } = await tempDir('oci-scan-caps-'));

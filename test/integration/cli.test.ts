@@ -9,12 +9,27 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { buildImage, buildIndex, buildTar, digestOf, writeDockerArchive, writeOciLayout, type ImageSpec } from '../helpers/image-builder.js';
+import {
+  buildImage,
+  buildIndex,
+  buildTar,
+  digestOf,
+  writeDockerArchive,
+  writeOciLayout,
+  type ImageSpec,
+} from '../helpers/image-builder.js';
 import { ociLayoutRef, runCli, tempDir } from '../helpers/scan.js';
 import { REPORT_SCHEMA_URL } from '../../src/report/validate.js';
 
 const cleanSpec: ImageSpec = {
-  layers: [{ entries: [{ type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' }, { type: 'file', path: 'app', mode: 0o755, content: 'x' }] }],
+  layers: [
+    {
+      entries: [
+        { type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' },
+        { type: 'file', path: 'app', mode: 0o755, content: 'x' },
+      ],
+    },
+  ],
   config: { User: '1000:1000', Labels: { vendor: 'v' }, Cmd: ['/app'] },
 };
 
@@ -53,18 +68,38 @@ test('exit code is the highest severity, not the first result; *_EXIT_CODE varia
   const { dir, cleanup } = await tempDir();
   try {
     // Tag passes (first result), labels missing (Low) and more than one layer (Low): highest Low.
-    const ref = await ociLayoutRef(dir, { ...cleanSpec, layers: [...cleanSpec.layers, { entries: [] }], config: { ...cleanSpec.config, Labels: null } });
+    const ref = await ociLayoutRef(dir, {
+      ...cleanSpec,
+      layers: [...cleanSpec.layers, { entries: [] }],
+      config: { ...cleanSpec.config, Labels: null },
+    });
     const low = await runCli([ref, '--reports-dir', join(dir, 'r')]);
     assert.equal(low.code, 15, low.stderr);
     const lowOverride = await runCli([ref, '--reports-dir', join(dir, 'r')], { env: { LOW_EXIT_CODE: '3' } });
     assert.equal(lowOverride.code, 3);
     const clean = await runCli([await ociLayoutRef(join(dir, 'c'), cleanSpec), '--reports-dir', join(dir, 'r')]);
     assert.equal(clean.code, 0, clean.stderr + clean.stdout);
-    const cleanOverride = await runCli([await ociLayoutRef(join(dir, 'c2'), cleanSpec), '--reports-dir', join(dir, 'r')], { env: { INFORMATIONAL_EXIT_CODE: '7' } });
+    const cleanOverride = await runCli([await ociLayoutRef(join(dir, 'c2'), cleanSpec), '--reports-dir', join(dir, 'r')], {
+      env: { INFORMATIONAL_EXIT_CODE: '7' },
+    });
     assert.equal(cleanOverride.code, 7);
-    const high = await runCli([await ociLayoutRef(join(dir, 'h'), { ...cleanSpec, config: { ...cleanSpec.config, ExposedPorts: { '2375/tcp': {} } } }), '--reports-dir', join(dir, 'r')], { env: { HIGH_EXIT_CODE: '42' } });
+    const high = await runCli(
+      [
+        await ociLayoutRef(join(dir, 'h'), { ...cleanSpec, config: { ...cleanSpec.config, ExposedPorts: { '2375/tcp': {} } } }),
+        '--reports-dir',
+        join(dir, 'r'),
+      ],
+      { env: { HIGH_EXIT_CODE: '42' } },
+    );
     assert.equal(high.code, 42);
-    const medium = await runCli([await ociLayoutRef(join(dir, 'm'), { ...cleanSpec, layers: [{ entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'x' }] }] }), '--reports-dir', join(dir, 'r')]);
+    const medium = await runCli([
+      await ociLayoutRef(join(dir, 'm'), {
+        ...cleanSpec,
+        layers: [{ entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'x' }] }],
+      }),
+      '--reports-dir',
+      join(dir, 'r'),
+    ]);
     assert.equal(medium.code, 14);
     const critical = await runCli(['oci:fixtures/demo:1.0', '--reports-dir', join(dir, 'r')], { env: { CRITICAL_EXIT_CODE: '99' } });
     assert.equal(critical.code, 99);
@@ -120,7 +155,11 @@ test('reports directory: created when missing, never emptied; below a file or un
     // retried that forever; the run must end with one line.
     const proc = await runCli(['oci:fixtures/demo:1.0', '--reports-dir', '/proc/oci-scan-test/reports'], { timeoutMs: 30_000 });
     assert.equal(proc.signal, null, 'the CLI hung and was killed');
-    assertOneLineError(proc, 23, /cannot create the reports directory \/proc\/oci-scan-test\/reports: ENOENT \(at \/proc\/oci-scan-test\); set COMPLIANCE_REPORTS_DIR/);
+    assertOneLineError(
+      proc,
+      23,
+      /cannot create the reports directory \/proc\/oci-scan-test\/reports: ENOENT \(at \/proc\/oci-scan-test\); set COMPLIANCE_REPORTS_DIR/,
+    );
   } finally {
     await cleanup();
   }
@@ -140,7 +179,11 @@ test('bad input: missing file → 20, truncated gzip layer → 20, corrupt tar �
 
     const corrupt = Buffer.from(goodTar);
     corrupt.fill(0x41, 0, 200); // destroy the first header (its checksum no longer matches)
-    const r2 = await runCli([await ociLayoutRef(join(dir, 'corrupt'), { layers: [{ blob: corrupt, compression: 'none' }] }), '--reports-dir', join(dir, 'r')]);
+    const r2 = await runCli([
+      await ociLayoutRef(join(dir, 'corrupt'), { layers: [{ blob: corrupt, compression: 'none' }] }),
+      '--reports-dir',
+      join(dir, 'r'),
+    ]);
     assertOneLineError(r2, 20, /could not be read \(tar: /);
 
     const notJson = Buffer.from('this is not a manifest');
@@ -149,11 +192,25 @@ test('bad input: missing file → 20, truncated gzip layer → 20, corrupt tar �
     await writeFile(join(root, 'blobs', 'sha256', digestOf(notJson).slice(7)), notJson);
     await writeFile(
       join(root, 'index.json'),
-      JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(notJson), size: notJson.length, annotations: { 'org.opencontainers.image.ref.name': '1.0' } }] }),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: digestOf(notJson),
+            size: notJson.length,
+            annotations: { 'org.opencontainers.image.ref.name': '1.0' },
+          },
+        ],
+      }),
     );
     assertOneLineError(await runCli([`oci:${root}:1.0`, '--reports-dir', join(dir, 'r')]), 21, /manifest .* is not valid JSON/);
 
-    assertOneLineError(await runCli(['oci:fixtures/demo:1.0', '--no-such-option']), 2, /^oci-scan: unknown option --no-such-option \(see oci-scan --help\)$/);
+    assertOneLineError(
+      await runCli(['oci:fixtures/demo:1.0', '--no-such-option']),
+      2,
+      /^oci-scan: unknown option --no-such-option \(see oci-scan --help\)$/,
+    );
     // No partial report was left behind by any failure.
     assert.deepEqual(await readdir(join(dir, 'r')).catch(() => []), []);
   } finally {
@@ -190,7 +247,11 @@ test('reports of repositories that share their last segment (team-a/app, team-b/
       assert.equal(r.code, 0, r.stderr);
       assert.ok(r.stdout.endsWith(`Report: ${join(reports, expected)}\n`), r.stdout);
     }
-    assert.deepEqual((await readdir(reports)).sort(), ['gcc_12-compliance.json', 'team-a_app_1.0-compliance.json', 'team-b_app_1.0-compliance.json']);
+    assert.deepEqual((await readdir(reports)).sort(), [
+      'gcc_12-compliance.json',
+      'team-a_app_1.0-compliance.json',
+      'team-b_app_1.0-compliance.json',
+    ]);
   } finally {
     await cleanup();
   }
@@ -200,19 +261,39 @@ test('--platform all on a multi-platform layout: one report per platform (platfo
   const { dir, cleanup } = await tempDir();
   try {
     const amd64 = buildImage({ ...cleanSpec, platform: { os: 'linux', architecture: 'amd64' } });
-    const arm64 = buildImage({ ...cleanSpec, layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'x' }] }], platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
+    const arm64 = buildImage({
+      ...cleanSpec,
+      layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'x' }] }],
+      platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+    });
     const root = join(dir, 'multi');
     await writeOciLayout(root, [{ image: amd64 }, { image: arm64 }]);
     const index = buildIndex([amd64, arm64]);
     await writeFile(join(root, 'blobs', 'sha256', index.digest.slice(7)), index.bytes);
-    await writeFile(join(root, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: index.mediaType, digest: index.digest, size: index.bytes.length, annotations: { 'org.opencontainers.image.ref.name': '2.0' } }] }));
+    await writeFile(
+      join(root, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: index.mediaType,
+            digest: index.digest,
+            size: index.bytes.length,
+            annotations: { 'org.opencontainers.image.ref.name': '2.0' },
+          },
+        ],
+      }),
+    );
     const reports = join(dir, 'r');
     const r = await runCli([`oci:${root}:2.0`, '--platform', 'all', '--reports-dir', reports, '--json-stdout']);
     assert.equal(r.code, 12, r.stderr); // arm64 has a setuid su: the highest severity of all platforms counts
     const doc = JSON.parse(r.stdout) as Record<string, Array<{ Id: string; Pass: boolean; Description: string }>>;
     assert.ok(!Array.isArray(doc), 'one object, as the original printed, never an array');
     assert.deepEqual(Object.keys(doc), [`oci:${root}:2.0 [linux/amd64]`, `oci:${root}:2.0 [linux/arm64/v8]`]);
-    assert.deepEqual((await readdir(reports)).sort(), ['multi_2.0_linux-amd64-compliance.json', 'multi_2.0_linux-arm64-v8-compliance.json']);
+    assert.deepEqual((await readdir(reports)).sort(), [
+      'multi_2.0_linux-amd64-compliance.json',
+      'multi_2.0_linux-arm64-v8-compliance.json',
+    ]);
     // Each report file keeps the original's shape: one key, the reference as given.
     const file = JSON.parse(await readFile(join(reports, 'multi_2.0_linux-arm64-v8-compliance.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(file, { [`oci:${root}:2.0`]: doc[`oci:${root}:2.0 [linux/arm64/v8]`] });
@@ -251,7 +332,8 @@ test('--allow-unscanned-layers: a foreign layer the archive lacks fails every fi
     const strict = await runCli([`oci:${root}:1.0`, '--reports-dir', join(dir, 'strict'), '--json-stdout']);
     assert.equal(strict.code, 12, strict.stderr);
     const strictResults = (JSON.parse(strict.stdout) as Doc)[`oci:${root}:1.0`] ?? [];
-    for (const id of fileChecks) assert.equal(strictResults.find((x) => x.Id === id)?.Pass, false, `${id} must fail while a layer is unscanned`);
+    for (const id of fileChecks)
+      assert.equal(strictResults.find((x) => x.Id === id)?.Pass, false, `${id} must fail while a layer is unscanned`);
 
     const allowed = await runCli([`oci:${root}:1.0`, '--reports-dir', join(dir, 'allowed'), '--json-stdout', '--allow-unscanned-layers']);
     const allowedResults = (JSON.parse(allowed.stdout) as Doc)[`oci:${root}:1.0`] ?? [];
@@ -273,12 +355,20 @@ test('a bare name that is a local file or layout here, and a layout path with a 
     const file = await runCli(['app.tar', '--no-cache'], { cwd: dir });
     assert.equal(file.code, 20, file.stderr);
     assert.equal(file.stderr.trimEnd().split('\n').length, 1, file.stderr);
-    assert.match(file.stderr, /— "app\.tar" is also a file here, but a bare name is a registry reference: to scan the local one, run oci-scan \.\/app\.tar\n$/);
+    assert.match(
+      file.stderr,
+      /— "app\.tar" is also a file here, but a bare name is a registry reference: to scan the local one, run oci-scan \.\/app\.tar\n$/,
+    );
     const layout = await runCli(['layout', '--no-cache'], { cwd: dir });
     assert.match(layout.stderr, /"layout" is also an OCI layout here, .* run oci-scan oci:\.\/layout\n$/);
     const tagged = await runCli([`${join(dir, 'layout')}:1.0`, '--no-cache'], { cwd: dir });
     assert.equal(tagged.code, 20);
-    assert.match(tagged.stderr, new RegExp(`is an OCI layout: to scan its tag 1\\.0, run oci-scan oci:${join(dir, 'layout').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1\\.0\n$`));
+    assert.match(
+      tagged.stderr,
+      new RegExp(
+        `is an OCI layout: to scan its tag 1\\.0, run oci-scan oci:${join(dir, 'layout').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1\\.0\n$`,
+      ),
+    );
     const version = await runCli(['version'], { cwd: dir });
     assert.equal(version.code, 0, version.stderr);
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);

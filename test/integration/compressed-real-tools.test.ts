@@ -82,17 +82,30 @@ describeOrSkip('xz and bzip2 layers and archives with podman', { skip: needed.sk
     await run('podman', [...storage, 'save', '--quiet', '--format', 'docker-archive', '-o', resaved, 'localhost/xzbz:1.0']);
 
     const ours = await scanOne(`oci-archive:${archive}`);
-    assert.deepEqual(ours.image.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
+    assert.deepEqual(
+      ours.image.layers.map((l) => l.digest),
+      image.layers.map((l) => l.digest),
+    );
     const applied = await scanOne(`docker-archive:${resaved}`);
-    assert.deepEqual(applied.image.config.rootfs?.diff_ids, image.layers.map((l) => l.diffId), 'podman applied the tars we built');
+    assert.deepEqual(
+      applied.image.config.rootfs?.diff_ids,
+      image.layers.map((l) => l.diffId),
+      'podman applied the tars we built',
+    );
     assert.deepEqual(findings(ours), findings(applied));
     const byId = new Map(ours.results.map((r) => [r.Id, r]));
     assert.deepEqual(filesOf(byId.get('suid')), ['/usr/bin/su'], 'the setuid file of the xz layer is seen');
-    assert.ok(filesOf(byId.get('compilers')).some((f) => f.endsWith('/gcc')), 'the compiler of the bzip2 layer is seen');
+    assert.ok(
+      filesOf(byId.get('compilers')).some((f) => f.endsWith('/gcc')),
+      'the compiler of the bzip2 layer is seen',
+    );
   });
 
   it('podman save archives compressed whole with xz and bzip2 scan like the plain ones', async () => {
-    const image = buildImage({ config: { User: 'app' }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'sudo' }] }] });
+    const image = buildImage({
+      config: { User: 'app' },
+      layers: [{ entries: [{ type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'sudo' }] }],
+    });
     const source = join(dir, 'src-oci.tar');
     await writeOciArchive(source, [{ image, tag: 'localhost/plain:1.0' }]);
     await run('podman', [...storage, 'load', '--quiet', '-i', source]);

@@ -25,7 +25,10 @@ const KILL_MS = 45_000;
 const LINK_LAYERS = 20;
 
 /** Runs the CLI, calling `onStderr` as its stderr grows (to signal it); SIGKILL after KILL_MS. */
-function spawnCli(args: readonly string[], onStderr: (soFar: string, kill: (s: NodeJS.Signals) => void) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function spawnCli(
+  args: readonly string[],
+  onStderr: (soFar: string, kill: (s: NodeJS.Signals) => void) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', ...isolatedCacheEnv() };
     for (const k of ['COMPLIANCE_IMAGE_FULL_REF', 'COMPLIANCE_REPORTS_DIR', 'COMPLIANCE_JSON_STDOUT', 'FORCE_COLOR']) delete env[k];

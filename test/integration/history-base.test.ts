@@ -36,7 +36,8 @@ function tools(label: string, needed: Readonly<Record<string, string>>, needsRoo
   return {
     skip: skip ? `${label}: ${skip}` : false,
     require: () => {
-      if (missing.length > 0) throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but ${missing.join(', ')} missing (apt-get install ${packages.join(' ')})`);
+      if (missing.length > 0)
+        throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but ${missing.join(', ')} missing (apt-get install ${packages.join(' ')})`);
     },
   };
 }
@@ -53,7 +54,18 @@ async function baseContext(dir: string): Promise<string> {
   await mkdir(ctx, { recursive: true });
   await run('tar', ['-C', root, '-cf', join(ctx, 'rootfs.tar'), '.']);
   await writeFile(join(ctx, 'app.txt'), 'app\n');
-  await writeFile(join(ctx, 'Dockerfile'), ['FROM scratch', 'ADD rootfs.tar /', 'ENV LANG=C.UTF-8', 'LABEL org.opencontainers.image.vendor=Acme', 'COPY app.txt /app/app.txt', 'USER 1000', ''].join('\n'));
+  await writeFile(
+    join(ctx, 'Dockerfile'),
+    [
+      'FROM scratch',
+      'ADD rootfs.tar /',
+      'ENV LANG=C.UTF-8',
+      'LABEL org.opencontainers.image.vendor=Acme',
+      'COPY app.txt /app/app.txt',
+      'USER 1000',
+      '',
+    ].join('\n'),
+  );
   return ctx;
 }
 
@@ -86,8 +98,10 @@ describeOrSkip('history and base split on images buildah bud built', { skip: bui
   let cleanup: () => Promise<void> = async () => undefined;
   let registry: RunningRegistry | undefined;
   let storage: string[] = [];
-  const bud = (args: readonly string[]): Promise<unknown> => run('buildah', [...storage, 'bud', '--quiet', '--tls-verify=false', ...args], { maxBuffer: 1 << 26 });
-  const push = (image: string, dest: string): Promise<unknown> => run('buildah', [...storage, 'push', '--quiet', '--tls-verify=false', image, dest]);
+  const bud = (args: readonly string[]): Promise<unknown> =>
+    run('buildah', [...storage, 'bud', '--quiet', '--tls-verify=false', ...args], { maxBuffer: 1 << 26 });
+  const push = (image: string, dest: string): Promise<unknown> =>
+    run('buildah', [...storage, 'push', '--quiet', '--tls-verify=false', image, dest]);
   let layout = '';
   let options: Partial<ScanOptions> = {};
 
@@ -123,12 +137,15 @@ describeOrSkip('history and base split on images buildah bud built', { skip: bui
     assert.equal(s.image.layers.length, 2);
     assert.match(steps(s)[0] ?? '', /^\/bin\/sh -c #\(nop\) ADD file:[0-9a-f]+ in \/ ?$/);
     assert.match(steps(s)[1] ?? '', /^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]+ in \/app\/app\.txt ?$/);
-    assert.ok(layerDetails(s).every((d) => d.created !== null && d.origin === null), 'times known; no base named');
+    assert.ok(
+      layerDetails(s).every((d) => d.created !== null && d.origin === null),
+      'times known; no base named',
+    );
     const suid = s.results.find((r) => r.Id === 'suid');
     assert.deepEqual(suid?.Files, [{ [s.image.layers[0]?.digest ?? '']: ['/usr/bin/su'] }]);
   });
 
-  it('without --layers: one layer, and the history\'s one non-empty entry (buildah gives it to the last step) is its', async () => {
+  it("without --layers: one layer, and the history's one non-empty entry (buildah gives it to the last step) is its", async () => {
     const s = await only(`oci:${layout}:flat`);
     const nonEmpty = (s.image.config.history ?? []).filter((h) => !h.empty_layer);
     assert.equal(s.image.layers.length, 1);
@@ -137,22 +154,36 @@ describeOrSkip('history and base split on images buildah bud built', { skip: bui
     assert.match(steps(s)[0] ?? '', /USER 1000/);
   });
 
-  it('--base (an OCI layout): the base\'s layers inherited, the app\'s introduced; the policy\'s inherited: accept fails on introduced only', async () => {
+  it("--base (an OCI layout): the base's layers inherited, the app's introduced; the policy's inherited: accept fails on introduced only", async () => {
     const app = await only(`oci:${layout}:app`, { ...options, base: `oci:${layout}:base` });
     assert.deepEqual([app.base?.status, app.base?.source, app.base?.inheritedLayers], ['prefix', 'option', 2]);
-    assert.deepEqual(layerDetails(app).map((d) => d.origin), ['inherited', 'inherited', 'introduced']);
+    assert.deepEqual(
+      layerDetails(app).map((d) => d.origin),
+      ['inherited', 'inherited', 'introduced'],
+    );
     const strict = app.results.find((r) => r.Id === 'suid');
     assert.equal(strict?.Pass, false, 'without the policy every finding counts');
     assert.equal(strict?.Files?.length, 2);
-    const lenient = await only(`oci:${layout}:app`, { ...options, base: `oci:${layout}:base`, policy: { version: 1, inherited: 'accept' } });
+    const lenient = await only(`oci:${layout}:app`, {
+      ...options,
+      base: `oci:${layout}:base`,
+      policy: { version: 1, inherited: 'accept' },
+    });
     const suid = lenient.results.find((r) => r.Id === 'suid');
     assert.equal(suid?.Pass, false, 'sudo was introduced');
     assert.deepEqual(suid?.Files, [{ [app.image.layers[2]?.digest ?? '']: ['/usr/bin/sudo'] }]);
-    assert.deepEqual(suid?.Accepted?.map((a) => [a.Path, a.Reason]), [['/usr/bin/su', `inherited from base oci:${layout}:base`]]);
-    assert.equal(lenient.results.find((r) => r.Id === 'default-user')?.Pass, app.results.find((r) => r.Id === 'default-user')?.Pass, 'config checks are the final image\'s');
+    assert.deepEqual(
+      suid?.Accepted?.map((a) => [a.Path, a.Reason]),
+      [['/usr/bin/su', `inherited from base oci:${layout}:base`]],
+    );
+    assert.equal(
+      lenient.results.find((r) => r.Id === 'default-user')?.Pass,
+      app.results.find((r) => r.Id === 'default-user')?.Pass,
+      "config checks are the final image's",
+    );
     const doc = scanDocument([{ input: 'app', scans: [lenient] }]);
     assert.equal(doc.images[0]?.base?.status, 'prefix');
-    assert.equal(doc.images[0]?.layerDetails[2]?.origin, 'introduced');
+    assert.equal(doc.images[0]?.layerDetails?.[2]?.origin, 'introduced');
   });
 
   it('a --base that is not a prefix is reported as such, and claims no origin', async () => {
@@ -164,13 +195,21 @@ describeOrSkip('history and base split on images buildah bud built', { skip: bui
     assert.match(missing.base?.note ?? '', /could not be read: .*nowhere/);
   });
 
-  it('no --base: a registry image\'s base annotations are resolved through the same registry; a local image\'s are not fetched', async () => {
+  it("no --base: a registry image's base annotations are resolved through the same registry; a local image's are not fetched", async () => {
     assert.ok(registry);
     const fromRegistry = await only(`${registry.host}/team/app:1`, options);
     assert.equal(fromRegistry.image.annotations?.['org.opencontainers.image.base.name'], `${registry.host}/team/base:1`);
-    assert.deepEqual([fromRegistry.base?.source, fromRegistry.base?.status, fromRegistry.base?.inheritedLayers], ['annotation', 'prefix', 2], fromRegistry.base?.note);
+    assert.deepEqual(
+      [fromRegistry.base?.source, fromRegistry.base?.status, fromRegistry.base?.inheritedLayers],
+      ['annotation', 'prefix', 2],
+      fromRegistry.base?.note,
+    );
     const intermediate = await only(`${registry.host}/team/app-layers:1`, options);
-    assert.deepEqual([intermediate.base?.source, intermediate.base?.status], ['annotation', 'unresolved'], 'buildah --layers names an intermediate image: said, not guessed');
+    assert.deepEqual(
+      [intermediate.base?.source, intermediate.base?.status],
+      ['annotation', 'unresolved'],
+      'buildah --layers names an intermediate image: said, not guessed',
+    );
     assert.match(intermediate.base?.note ?? '', /could not be read: .*not found/);
     assert.ok(layerDetails(intermediate).every((d) => d.origin === null));
     const local = await only(`oci:${layout}:app`, options);
@@ -181,7 +220,7 @@ describeOrSkip('history and base split on images buildah bud built', { skip: bui
 
 const docker = tools('docker', { dockerd: 'docker.io', docker: 'docker.io', containerd: 'containerd' }, true);
 
-describeOrSkip('history on an image docker 20.10\'s classic builder built', { skip: docker.skip }, () => {
+describeOrSkip("history on an image docker 20.10's classic builder built", { skip: docker.skip }, () => {
   let dir = '';
   let cleanup: () => Promise<void> = async () => undefined;
   let daemon: Daemon | undefined;
@@ -200,12 +239,18 @@ describeOrSkip('history on an image docker 20.10\'s classic builder built', { sk
     assert.ok(daemon);
     const ctx = await baseContext(dir);
     const socket = `unix://${join(dir, 'docker', 'docker.sock')}`;
-    await run('docker', ['--host', socket, 'build', '--quiet', '-t', 'hist:1', ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' }, maxBuffer: 1 << 26 });
+    await run('docker', ['--host', socket, 'build', '--quiet', '-t', 'hist:1', ctx], {
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+      maxBuffer: 1 << 26,
+    });
     const file = join(dir, 'hist.tar');
     await daemon.client(['save', '-o', file, 'hist:1']);
     const s = await only(`docker-archive:${file}`);
     assert.equal(s.image.config.history?.length, 5);
-    assert.deepEqual(s.image.config.history?.map((h) => h.empty_layer), [false, true, true, false, true]);
+    assert.deepEqual(
+      s.image.config.history?.map((h) => h.empty_layer),
+      [false, true, true, false, true],
+    );
     assert.match(steps(s)[0] ?? '', /^\/bin\/sh -c #\(nop\) ADD file:[0-9a-f]+ in \/ $/);
     assert.match(steps(s)[1] ?? '', /^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]+ in \/app\/app\.txt $/);
     assert.ok(layerDetails(s).every((d) => d.created !== null && /^\d{4}-\d\d-\d\dT/.test(d.created)));
@@ -213,41 +258,72 @@ describeOrSkip('history on an image docker 20.10\'s classic builder built', { sk
 });
 
 describe('a hand-made config whose history does not match its layers', () => {
-  it('every layer\'s history is unknown (null), not guessed', async () => {
+  it("every layer's history is unknown (null), not guessed", async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const layers = [{ entries: [{ type: 'file' as const, path: 'a', content: 'a' }] }, { entries: [{ type: 'file' as const, path: 'b', content: 'b' }] }];
-      const ref = await ociLayoutRef(dir, { layers, history: [{ created_by: 'one' }, { created_by: 'two', empty_layer: true }, { created_by: 'three', empty_layer: true }] });
+      const layers = [
+        { entries: [{ type: 'file' as const, path: 'a', content: 'a' }] },
+        { entries: [{ type: 'file' as const, path: 'b', content: 'b' }] },
+      ];
+      const ref = await ociLayoutRef(dir, {
+        layers,
+        history: [{ created_by: 'one' }, { created_by: 'two', empty_layer: true }, { created_by: 'three', empty_layer: true }],
+      });
       const s = await only(ref);
       assert.deepEqual(steps(s), [null, null]);
-      const three = await only(await ociLayoutRef(join(dir, 'b'), { layers, history: [{ created_by: 'one' }, { created_by: 'two' }, { created_by: 'three' }] }));
+      const three = await only(
+        await ociLayoutRef(join(dir, 'b'), { layers, history: [{ created_by: 'one' }, { created_by: 'two' }, { created_by: 'three' }] }),
+      );
       assert.deepEqual(steps(three), [null, null], 'more entries than layers');
-      const matched = await only(await ociLayoutRef(join(dir, 'c'), { layers, history: [{ created_by: 'one' }, { created_by: 'e', empty_layer: true }, { created_by: 'two' }] }));
+      const matched = await only(
+        await ociLayoutRef(join(dir, 'c'), {
+          layers,
+          history: [{ created_by: 'one' }, { created_by: 'e', empty_layer: true }, { created_by: 'two' }],
+        }),
+      );
       assert.deepEqual(steps(matched), ['one', 'two']);
     } finally {
       await cleanup();
     }
   });
 
-  it('the manifest\'s base annotations, pushed to a registry: the base is read through the same session', { skip: registrySkip ?? false }, async () => {
-    const registry = await startRegistry({ kind: 'none' });
-    try {
-      const baseLayers = [{ entries: [{ type: 'file' as const, path: 'usr/bin/su', mode: 0o4755, content: 'su' }] }];
-      const base = buildImage({ layers: baseLayers });
-      const pushImage = async (repo: string, image: typeof base): Promise<void> => {
-        const pusher = new Pusher(registry.url, repo);
-        for (const blob of [{ digest: image.configDigest, bytes: image.config }, ...image.layers]) await pusher.blob(blob.digest, blob.bytes);
-        await pusher.manifest('1', image.manifest, image.manifestMediaType);
-      };
-      await pushImage('lib/base', base);
-      const annotations = { 'org.opencontainers.image.base.name': `${registry.host}/lib/base:moved`, 'org.opencontainers.image.base.digest': base.manifestDigest };
-      const app = buildImage({ layers: [...baseLayers, { entries: [{ type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'sudo' }] }], annotations });
-      await pushImage('lib/app', app);
-      const s = await only(`${registry.host}/lib/app:1`, { registry: { insecureRegistries: [registry.host], mirrors: {}, env: {} } });
-      assert.deepEqual([s.base?.status, s.base?.digest, s.base?.reference], ['prefix', base.manifestDigest, `${registry.host}/lib/base@${base.manifestDigest}`], 'by digest: the tag it names need not exist');
-      assert.deepEqual(layerDetails(s).map((d) => d.origin), ['inherited', 'introduced']);
-    } finally {
-      await registry.stop();
-    }
-  });
+  it(
+    "the manifest's base annotations, pushed to a registry: the base is read through the same session",
+    { skip: registrySkip ?? false },
+    async () => {
+      const registry = await startRegistry({ kind: 'none' });
+      try {
+        const baseLayers = [{ entries: [{ type: 'file' as const, path: 'usr/bin/su', mode: 0o4755, content: 'su' }] }];
+        const base = buildImage({ layers: baseLayers });
+        const pushImage = async (repo: string, image: typeof base): Promise<void> => {
+          const pusher = new Pusher(registry.url, repo);
+          for (const blob of [{ digest: image.configDigest, bytes: image.config }, ...image.layers])
+            await pusher.blob(blob.digest, blob.bytes);
+          await pusher.manifest('1', image.manifest, image.manifestMediaType);
+        };
+        await pushImage('lib/base', base);
+        const annotations = {
+          'org.opencontainers.image.base.name': `${registry.host}/lib/base:moved`,
+          'org.opencontainers.image.base.digest': base.manifestDigest,
+        };
+        const app = buildImage({
+          layers: [...baseLayers, { entries: [{ type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'sudo' }] }],
+          annotations,
+        });
+        await pushImage('lib/app', app);
+        const s = await only(`${registry.host}/lib/app:1`, { registry: { insecureRegistries: [registry.host], mirrors: {}, env: {} } });
+        assert.deepEqual(
+          [s.base?.status, s.base?.digest, s.base?.reference],
+          ['prefix', base.manifestDigest, `${registry.host}/lib/base@${base.manifestDigest}`],
+          'by digest: the tag it names need not exist',
+        );
+        assert.deepEqual(
+          layerDetails(s).map((d) => d.origin),
+          ['inherited', 'introduced'],
+        );
+      } finally {
+        await registry.stop();
+      }
+    },
+  );
 });

@@ -35,7 +35,13 @@ function rawNameHeader(name: Buffer, mode: number): Buffer {
 }
 
 // Provenance: suid files (so that they are reported) with hostile names, written by our ustar writer.
-const hostileNames = ['../../../../tmp/oci-scan-escape', '/etc/../../abs-suid', 'bin/\u001b[2J\u001b]0;pwned\u0007evil', 'bin/bell\u0007\r\nFAKE PASS line', 'bin/del\u007f\u009bc1'];
+const hostileNames = [
+  '../../../../tmp/oci-scan-escape',
+  '/etc/../../abs-suid',
+  'bin/\u001b[2J\u001b]0;pwned\u0007evil',
+  'bin/bell\u0007\r\nFAKE PASS line',
+  'bin/del\u007f\u009bc1',
+];
 const hostileTar = Buffer.concat([
   buildTar(hostileNames.map((path) => ({ type: 'file' as const, path, mode: 0o4755, content: 'x' }))).subarray(0, -1024),
   rawNameHeader(Buffer.from([0x62, 0x69, 0x6e, 0x2f, 0xff, 0xfe, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xc3]), 0o4755),
@@ -57,9 +63,18 @@ test('hostile entry names (.., absolute, ESC sequences, control characters, non-
     assert.ok(!r.stderr.includes('\u001b'), 'raw ESC on stderr');
     // Only the report was added, inside the reports directory.
     const after = await listing(dir);
-    assert.deepEqual(after.filter((p) => !before.includes(p)), ['reports', 'reports/img_1.0-compliance.json']);
-    const report = JSON.parse(await readFile(join(dir, 'reports', 'img_1.0-compliance.json'), 'utf8')) as Record<string, Array<{ Files?: Array<Record<string, string[]>> }>>;
-    const paths = Object.values(report)[0]?.flatMap((x) => x.Files ?? []).flatMap((f) => Object.values(f).flat()) ?? [];
+    assert.deepEqual(
+      after.filter((p) => !before.includes(p)),
+      ['reports', 'reports/img_1.0-compliance.json'],
+    );
+    const report = JSON.parse(await readFile(join(dir, 'reports', 'img_1.0-compliance.json'), 'utf8')) as Record<
+      string,
+      Array<{ Files?: Array<Record<string, string[]>> }>
+    >;
+    const paths =
+      Object.values(report)[0]
+        ?.flatMap((x) => x.Files ?? [])
+        .flatMap((f) => Object.values(f).flat()) ?? [];
     assert.ok(paths.includes('/tmp/oci-scan-escape'), `'..' is resolved inside the image root: ${JSON.stringify(paths)}`);
     for (const p of paths) assert.ok(p.startsWith('/') && !p.split('/').includes('..'), p);
   } finally {
@@ -72,13 +87,24 @@ test('an error message quoting hostile image data is printed without raw control
   try {
     // A manifest whose own mediaType carries an OSC title sequence and a line break.
     const img = buildImage({ layers: [{ entries: [] }] });
-    const evil = Buffer.from(JSON.stringify({ ...(JSON.parse(img.manifest.toString()) as object), mediaType: 'x/\u001b]0;pwned\u0007\nforged line' }));
-    await writeOciLayout(join(dir, 'img'), [{ image: { ...img, manifest: evil, manifestDigest: digestOf(evil), manifestMediaType: 'x/\u001b]0;pwned\u0007\nforged line' }, tag: '1.0' }]);
+    const evil = Buffer.from(
+      JSON.stringify({ ...(JSON.parse(img.manifest.toString()) as object), mediaType: 'x/\u001b]0;pwned\u0007\nforged line' }),
+    );
+    await writeOciLayout(join(dir, 'img'), [
+      {
+        image: { ...img, manifest: evil, manifestDigest: digestOf(evil), manifestMediaType: 'x/\u001b]0;pwned\u0007\nforged line' },
+        tag: '1.0',
+      },
+    ]);
     const r = await runCli([`oci:${join(dir, 'img')}:1.0`, '--reports-dir', join(dir, 'reports')]);
     assert.ok(r.code === 21 || r.code === 20, `exit ${String(r.code)}: ${r.stderr}`);
     assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
-    // eslint-disable-next-line no-control-regex -- the point of the check
-    assert.doesNotMatch(r.stderr.trimEnd(), /[\u0000-\u001f\u007f-\u009f]/, `raw control characters on stderr: ${JSON.stringify(r.stderr)}`);
+    assert.doesNotMatch(
+      r.stderr.trimEnd(),
+      // eslint-disable-next-line no-control-regex -- the point of the check
+      /[\u0000-\u001f\u007f-\u009f]/,
+      `raw control characters on stderr: ${JSON.stringify(r.stderr)}`,
+    );
   } finally {
     await cleanup();
   }
@@ -89,8 +115,20 @@ test('hard links to missing targets and duplicate entries across layers scan nor
   try {
     const ref = await ociLayoutRef(dir, {
       layers: [
-        { entries: [{ type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'a' }, { type: 'hardlink', path: 'usr/bin/ghost', target: 'does/not/exist' }, { type: 'hardlink', path: 'usr/bin/up', target: '../../../etc/shadow' }] },
-        { entries: [{ type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'b' }, { type: 'file', path: 'usr/bin/sudo', mode: 0o755, content: 'c' }, { type: 'hardlink', path: 'usr/bin/ghost', target: 'usr/bin/ghost' }] },
+        {
+          entries: [
+            { type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'a' },
+            { type: 'hardlink', path: 'usr/bin/ghost', target: 'does/not/exist' },
+            { type: 'hardlink', path: 'usr/bin/up', target: '../../../etc/shadow' },
+          ],
+        },
+        {
+          entries: [
+            { type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'b' },
+            { type: 'file', path: 'usr/bin/sudo', mode: 0o755, content: 'c' },
+            { type: 'hardlink', path: 'usr/bin/ghost', target: 'usr/bin/ghost' },
+          ],
+        },
       ],
     });
     const r = await runCli([ref, '--reports-dir', join(dir, 'reports')]);
@@ -106,10 +144,19 @@ test('two scans writing into the same reports directory at once both leave compl
   const { dir, cleanup } = await tempDir();
   try {
     const a = await ociLayoutRef(join(dir, 'a'), { layers: [{ entries: [{ type: 'file', path: 'a', content: 'a' }] }] }, '1.0');
-    const b = await ociLayoutRef(join(dir, 'b'), { layers: [{ entries: [{ type: 'file', path: 'b', content: 'b'.repeat(100_000) }] }] }, '2.0');
+    const b = await ociLayoutRef(
+      join(dir, 'b'),
+      { layers: [{ entries: [{ type: 'file', path: 'b', content: 'b'.repeat(100_000) }] }] },
+      '2.0',
+    );
     const reports = join(dir, 'reports');
     // Twice each, so that two writers also race for the same file name.
-    const runs = await Promise.all([runCli([a, '--reports-dir', reports]), runCli([b, '--reports-dir', reports]), runCli([a, '--reports-dir', reports]), runCli([b, '--reports-dir', reports])]);
+    const runs = await Promise.all([
+      runCli([a, '--reports-dir', reports]),
+      runCli([b, '--reports-dir', reports]),
+      runCli([a, '--reports-dir', reports]),
+      runCli([b, '--reports-dir', reports]),
+    ]);
     for (const r of runs) assert.ok(r.code !== null && r.code !== 23 && r.code < 20, `exit ${String(r.code)}: ${r.stderr}`);
     assert.deepEqual((await readdir(reports)).sort(), ['img_1.0-compliance.json', 'img_2.0-compliance.json']);
     for (const f of await readdir(reports)) {
@@ -122,10 +169,15 @@ test('two scans writing into the same reports directory at once both leave compl
 });
 
 /** Runs the CLI with custom stdio; resolves with exit code and stderr. */
-function spawnCli(args: readonly string[], stdout: number | 'pipe', onSpawn?: (kill: (s: NodeJS.Signals) => void, stderrSoFar: () => string) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+function spawnCli(
+  args: readonly string[],
+  stdout: number | 'pipe',
+  onSpawn?: (kill: (s: NodeJS.Signals) => void, stderrSoFar: () => string) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', ...isolatedCacheEnv() };
-    for (const k of ['COMPLIANCE_IMAGE_FULL_REF', 'COMPLIANCE_REPORTS_DIR', 'COMPLIANCE_JSON_STDOUT', 'DOCKER_AUTH_CONFIG', 'FORCE_COLOR']) delete env[k];
+    for (const k of ['COMPLIANCE_IMAGE_FULL_REF', 'COMPLIANCE_REPORTS_DIR', 'COMPLIANCE_JSON_STDOUT', 'DOCKER_AUTH_CONFIG', 'FORCE_COLOR'])
+      delete env[k];
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', stdout, 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -135,7 +187,10 @@ function spawnCli(args: readonly string[], stdout: number | 'pipe', onSpawn?: (k
       clearTimeout(timer);
       resolve({ code, signal, stderr });
     });
-    onSpawn?.((s) => child.kill(s), () => stderr);
+    onSpawn?.(
+      (s) => child.kill(s),
+      () => stderr,
+    );
   });
 }
 
@@ -156,7 +211,15 @@ test('stdout on a full device (/dev/full): exit 23 with one clear line', async (
 });
 
 // Provenance: a 2 MB layer of varied bytes, so that the trickling server needs many seconds.
-const slowImage = buildImage({ layers: [{ entries: [{ type: 'file', path: 'big.bin', content: Buffer.from(Array.from({ length: 2_000_000 }, (_, i) => (i * 2654435761) >>> 24)) }] }] });
+const slowImage = buildImage({
+  layers: [
+    {
+      entries: [
+        { type: 'file', path: 'big.bin', content: Buffer.from(Array.from({ length: 2_000_000 }, (_, i) => (i * 2654435761) >>> 24)) },
+      ],
+    },
+  ],
+});
 const slowLayer = slowImage.layers[0];
 
 /** A fault registry that trickles the slow layer (1 KB every 100 ms); `requested` resolves when its download starts. */
@@ -183,7 +246,10 @@ async function tricklingRegistry(): Promise<{ server: Awaited<ReturnType<typeof 
   return { server, requested };
 }
 
-for (const [signal, exit] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+for (const [signal, exit] of [
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+] as const) {
   test(`${signal} during a slow layer download: exit ${exit}, one stderr line, no .tmp files in the reports dir`, async () => {
     const { dir, cleanup } = await tempDir();
     const { server, requested } = await tricklingRegistry();
@@ -208,9 +274,13 @@ test('SIGINT with the terminal progress on screen: the drawing is erased first, 
   const { dir, cleanup } = await tempDir();
   const { server, requested } = await tricklingRegistry();
   try {
-    const r = await spawnCli([`${server.host}/team/app:1.0`, '--reports-dir', join(dir, 'reports'), '--progress', 'tty'], 'pipe', (kill) => {
-      void requested.then(() => setTimeout(() => kill('SIGINT'), 1500));
-    });
+    const r = await spawnCli(
+      [`${server.host}/team/app:1.0`, '--reports-dir', join(dir, 'reports'), '--progress', 'tty'],
+      'pipe',
+      (kill) => {
+        void requested.then(() => setTimeout(() => kill('SIGINT'), 1500));
+      },
+    );
     assert.equal(r.code, 130, r.stderr);
     const at = r.stderr.indexOf('oci-scan: interrupted by SIGINT');
     assert.ok(at > 0, `progress was drawn before the line: ${JSON.stringify(r.stderr)}`);
@@ -240,8 +310,12 @@ test('--timeout: a scan that outlives it stops with exit 20, one line, and no re
 
 /** Asserts that `text` carries no raw control or text-reordering character (newlines aside). */
 function assertNoRawControls(text: string, what: string): void {
-  // eslint-disable-next-line no-control-regex -- the point of the check
-  assert.doesNotMatch(text.replace(/\n/g, ''), /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/, `raw control characters in ${what}: ${JSON.stringify(text.slice(0, 500))}`);
+  assert.doesNotMatch(
+    text.replace(/\n/g, ''),
+    // eslint-disable-next-line no-control-regex -- the point of the check
+    /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/,
+    `raw control characters in ${what}: ${JSON.stringify(text.slice(0, 500))}`,
+  );
 }
 
 test('hostile platform strings in an index (ESC, NUL, 300 characters, two that sanitise alike): one safe, bounded, distinct report file each; escaped lines', async () => {
@@ -258,13 +332,40 @@ test('hostile platform strings in an index (ESC, NUL, 300 characters, two that s
       { os: 'linux', architecture: 's390x', variant: 'v'.repeat(300) },
     ];
     const images = platforms.map((platform, i) =>
-      buildImage({ layers: [{ entries: i === 0 ? [{ type: 'file', path: 'app', content: 'clean' }] : [{ type: 'file', path: `usr/bin/su${i}`, mode: 0o4755, content: String(i) }] }], config: { User: 'app:app', Labels: { n: String(i) }, Cmd: ['/app'] }, platform }),
+      buildImage({
+        layers: [
+          {
+            entries:
+              i === 0
+                ? [{ type: 'file', path: 'app', content: 'clean' }]
+                : [{ type: 'file', path: `usr/bin/su${i}`, mode: 0o4755, content: String(i) }],
+          },
+        ],
+        config: { User: 'app:app', Labels: { n: String(i) }, Cmd: ['/app'] },
+        platform,
+      }),
     );
     const root = join(dir, 'multi');
-    await writeOciLayout(root, images.map((image) => ({ image })));
+    await writeOciLayout(
+      root,
+      images.map((image) => ({ image })),
+    );
     const index = buildIndex(images);
     await writeFile(join(root, 'blobs', 'sha256', index.digest.slice(7)), index.bytes);
-    await writeFile(join(root, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: index.mediaType, digest: index.digest, size: index.bytes.length, annotations: { 'org.opencontainers.image.ref.name': '2.0' } }] }));
+    await writeFile(
+      join(root, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: index.mediaType,
+            digest: index.digest,
+            size: index.bytes.length,
+            annotations: { 'org.opencontainers.image.ref.name': '2.0' },
+          },
+        ],
+      }),
+    );
     const reports = join(dir, 'reports');
     const r = await runCli([`oci:${root}:2.0`, '--platform', 'all', '--reports-dir', reports]);
     assert.equal(r.code, 12, r.stderr);
@@ -279,13 +380,18 @@ test('hostile platform strings in an index (ESC, NUL, 300 characters, two that s
       assert.ok(Buffer.byteLength(f) <= 200, f);
     }
     // Each platform's report is its own: the clean amd64/v1 image did not overwrite linux-amd64/v1's.
-    const su = await Promise.all(files.map(async (f) => {
-      const doc = JSON.parse(await readFile(join(reports, f), 'utf8')) as Record<string, Array<{ Id: string; Pass: boolean }>>;
-      return doc[`oci:${root}:2.0`]?.find((x) => x.Id === 'suid')?.Pass;
-    }));
+    const su = await Promise.all(
+      files.map(async (f) => {
+        const doc = JSON.parse(await readFile(join(reports, f), 'utf8')) as Record<string, Array<{ Id: string; Pass: boolean }>>;
+        return doc[`oci:${root}:2.0`]?.find((x) => x.Id === 'suid')?.Pass;
+      }),
+    );
     assert.deepEqual(su.sort(), [false, false, false, false, true]);
     // Every report path printed is one of these files.
-    const printed = r.stdout.split('\n').filter((l) => l.startsWith('Report: ')).map((l) => l.slice('Report: '.length));
+    const printed = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('Report: '))
+      .map((l) => l.slice('Report: '.length));
     assert.deepEqual(printed.map((p) => relative(reports, p)).sort(), [...files].sort());
   } finally {
     await cleanup();

@@ -67,7 +67,8 @@ async function open(browser: Browser, file: string, javascript = true): Promise<
   });
   await page.goto(url, { waitUntil: 'load' });
   const loadMs = await page.evaluate(() => {
-    const nav = performance.getEntriesByType('navigation' as never)[0] as unknown as { loadEventEnd: number; startTime: number } | undefined;
+    const nav = performance.getEntriesByType('navigation' as never)[0] as unknown as
+      { loadEventEnd: number; startTime: number } | undefined;
     return nav ? nav.loadEventEnd - nav.startTime : -1;
   });
   return { page, watch, loadMs };
@@ -75,16 +76,22 @@ async function open(browser: Browser, file: string, javascript = true): Promise<
 
 /** The visible rows' first cells of the first table matching `selector`. */
 function visibleFirstCells(page: Page, selector: string): Promise<string[]> {
-  return page.$$eval(`${selector} > tbody > tr`, (rows) => rows.filter((r) => !(r as unknown as Hideable).hidden).map((r) => (r.children[0]?.textContent ?? '').trim()));
+  return page.$$eval(`${selector} > tbody > tr`, (rows) =>
+    rows.filter((r) => !(r as unknown as Hideable).hidden).map((r) => (r.children[0]?.textContent ?? '').trim()),
+  );
 }
 
 /** Types `text` into the filter box at once (one input event, as a paste gives). */
 async function filterFor(page: Page, text: string): Promise<void> {
-  await page.$eval('#filter', (el, value) => {
-    const box = el as unknown as { value: string; dispatchEvent(e: unknown): void };
-    box.value = value;
-    box.dispatchEvent(new Event('input'));
-  }, text);
+  await page.$eval(
+    '#filter',
+    (el, value) => {
+      const box = el as unknown as { value: string; dispatchEvent(e: unknown): void };
+      box.value = value;
+      box.dispatchEvent(new Event('input'));
+    },
+    text,
+  );
 }
 
 /** A generated audit summary: `count` images over count/10 repositories, severities cycling, one hostile repository, some errors. */
@@ -92,7 +99,8 @@ function generatedSummary(count: number): ReturnType<typeof buildSummary> {
   const severities: Severity[] = ['Critical', 'High', 'Medium', 'Low', 'Informational'];
   const checks = ['suid', 'sudo', 'compilers', 'default-user', 'labels', 'layer-count'];
   const images: SummaryImage[] = Array.from({ length: count }, (_, i) => {
-    const repo = i === 7 ? `registry.local/${SCRIPT_TAG}${IMG_TAG}${BIDI}` : `registry.local/team-${i % Math.max(1, Math.floor(count / 10))}/app`;
+    const repo =
+      i === 7 ? `registry.local/${SCRIPT_TAG}${IMG_TAG}${BIDI}` : `registry.local/team-${i % Math.max(1, Math.floor(count / 10))}/app`;
     const tag = `1.${i}`;
     const failed = i % 997 === 0 ? { code: 'IMAGE_NOT_FOUND', message: `manifest unknown ${SCRIPT_TAG}` } : undefined;
     const highest = failed ? null : (severities[i % 5] ?? 'Low');
@@ -109,7 +117,17 @@ function generatedSummary(count: number): ReturnType<typeof buildSummary> {
       ...(failed ? { error: failed } : {}),
     };
   });
-  return buildSummary({ tool: { name: 'oci-scan', version: '0.1.0' }, source: 'registry.local', shard: null, complete: true, pending: 0, run: { scanned: count - 120, resumed: 120 } }, images);
+  return buildSummary(
+    {
+      tool: { name: 'oci-scan', version: '0.1.0' },
+      source: 'registry.local',
+      shard: null,
+      complete: true,
+      pending: 0,
+      run: { scanned: count - 120, resumed: 120 },
+    },
+    images,
+  );
 }
 
 describeOrSkip('the HTML reports in Chromium', { skip: chromiumSkip() }, () => {
@@ -122,21 +140,53 @@ describeOrSkip('the HTML reports in Chromium', { skip: chromiumSkip() }, () => {
   before(async () => {
     ({ dir, cleanup } = await tempDir('oci-scan-html-'));
     await mkdir(OUT, { recursive: true });
-    const plain = buildImage({ config: { User: 'app:app', Cmd: ['/app'] }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'su' }] }, { entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' }] }] });
+    const plain = buildImage({
+      config: { User: 'app:app', Cmd: ['/app'] },
+      layers: [
+        { entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'su' }] },
+        { entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' }] },
+      ],
+    });
     const hostile = buildImage({
       config: { Labels: { [SCRIPT_TAG]: IMG_TAG } },
       history: [{ created_by: `/bin/sh -c #(nop) ADD ${SCRIPT_TAG} in /` }, { created_by: `/bin/sh -c echo ${IMG_TAG} ${BIDI}` }],
-      layers: [{ entries: [{ type: 'file', path: `usr/bin/${SCRIPT_TAG}`, mode: 0o4755, content: 'x' }] }, { entries: [{ type: 'file', path: `opt/${IMG_TAG}`, mode: 0o4755, content: 'y' }, { type: 'file', path: `opt/${BIDI}`, mode: 0o4755, content: 'z' }] }],
+      layers: [
+        { entries: [{ type: 'file', path: `usr/bin/${SCRIPT_TAG}`, mode: 0o4755, content: 'x' }] },
+        {
+          entries: [
+            { type: 'file', path: `opt/${IMG_TAG}`, mode: 0o4755, content: 'y' },
+            { type: 'file', path: `opt/${BIDI}`, mode: 0o4755, content: 'z' },
+          ],
+        },
+      ],
     });
     const layout = join(dir, 'layout');
-    await writeOciLayout(layout, [{ image: plain, tag: 'worker' }, { image: hostile, tag: 'evil' }]);
+    await writeOciLayout(layout, [
+      { image: plain, tag: 'worker' },
+      { image: hostile, tag: 'evil' },
+    ]);
     scanFile = join(dir, 'scan.html');
-    const { code, stderr } = await runCli([`oci:${layout}:worker`, `oci:${layout}:evil`, `oci:${join(dir, 'missing')}:1`, '--format', `html=${scanFile}`, '--base', `oci:${layout}:worker`], { env: isolatedCacheEnv() });
+    const { code, stderr } = await runCli(
+      [
+        `oci:${layout}:worker`,
+        `oci:${layout}:evil`,
+        `oci:${join(dir, 'missing')}:1`,
+        '--format',
+        `html=${scanFile}`,
+        '--base',
+        `oci:${layout}:worker`,
+      ],
+      { env: isolatedCacheEnv() },
+    );
     assert.equal(code, 20, stderr);
     auditFile = join(dir, 'audit.html');
     const pages = auditHtml(generatedSummary(5000)).join('');
     await writeFile(auditFile, pages);
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--disable-gpu', '--no-first-run'] });
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--disable-gpu', '--no-first-run'],
+    });
   });
   after(async () => {
     await browser?.close();
@@ -167,25 +217,43 @@ describeOrSkip('the HTML reports in Chromium', { skip: chromiumSkip() }, () => {
     const { page } = await open(browser, scanFile);
     assert.equal(await page.$eval('#tools', (t) => (t as unknown as Hideable).hidden), false);
     await filterFor(page, 'worker');
-    assert.deepEqual((await visibleFirstCells(page, '#images')).map((c) => c.replace(/^.*:/, '')), ['worker [linux/amd64]']);
-    assert.equal(await page.$eval('#image-2', (s) => (s as unknown as Hideable).hidden), true, 'the other image\'s section is hidden');
+    assert.deepEqual(
+      (await visibleFirstCells(page, '#images')).map((c) => c.replace(/^.*:/, '')),
+      ['worker [linux/amd64]'],
+    );
+    assert.equal(await page.$eval('#image-2', (s) => (s as unknown as Hideable).hidden), true, "the other image's section is hidden");
     await filterFor(page, 'usr/bin/gcc');
-    assert.deepEqual(await page.$$eval('section[data-item]', (ss) => ss.map((x) => (x as unknown as Hideable).hidden)), [false, true], 'a path keeps the section that holds it');
+    assert.deepEqual(
+      await page.$$eval('section[data-item]', (ss) => ss.map((x) => (x as unknown as Hideable).hidden)),
+      [false, true],
+      'a path keeps the section that holds it',
+    );
     await filterFor(page, '');
     await page.click('#images th:nth-child(1)');
     await page.click('#images th:nth-child(1)');
     const descending = await visibleFirstCells(page, '#images');
-    assert.deepEqual(descending, [...descending].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? 1 : -1)));
+    assert.deepEqual(
+      descending,
+      [...descending].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? 1 : -1)),
+    );
     await page.click('#images th:nth-child(2)');
-    const bySeverity = await page.$$eval('#images > tbody > tr > td:nth-child(2)', (tds) => tds.map((t) => Number(t.getAttribute('data-key'))));
-    assert.deepEqual(bySeverity, [...bySeverity].sort((a, b) => a - b));
+    const bySeverity = await page.$$eval('#images > tbody > tr > td:nth-child(2)', (tds) =>
+      tds.map((t) => Number(t.getAttribute('data-key'))),
+    );
+    assert.deepEqual(
+      bySeverity,
+      [...bySeverity].sort((a, b) => a - b),
+    );
     await page.close();
   });
 
-  it('a hostile image\'s names render as text and run nothing', async () => {
+  it("a hostile image's names render as text and run nothing", async () => {
     assert.ok(browser);
     const source = await readFile(scanFile, 'utf8');
-    assert.ok(!source.includes(SCRIPT_TAG) && !source.includes(IMG_TAG) && !source.includes('\u202e'), 'no payload reaches the file unescaped');
+    assert.ok(
+      !source.includes(SCRIPT_TAG) && !source.includes(IMG_TAG) && !source.includes('\u202e'),
+      'no payload reaches the file unescaped',
+    );
     const { page, watch } = await open(browser, scanFile);
     assert.deepEqual(watch, { errors: [], requests: [] });
     assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined);
@@ -193,7 +261,7 @@ describeOrSkip('the HTML reports in Chromium', { skip: chromiumSkip() }, () => {
     assert.ok(text.includes(`/usr/bin/${SCRIPT_TAG}`) && text.includes(`/opt/${IMG_TAG}`), 'shown as text');
     assert.ok(text.includes('evil\\u202etxt.exe'), 'the bidi override is shown as an escape');
     assert.equal(await page.$$eval('img', (imgs) => imgs.length), 0);
-    assert.equal(await page.$$eval('script', (s) => s.length), 1, 'only the report\'s own script');
+    assert.equal(await page.$$eval('script', (s) => s.length), 1, "only the report's own script");
     await page.$eval('#image-2', (section) => (section as unknown as { scrollIntoView(): void }).scrollIntoView());
     await page.screenshot({ path: join(OUT, 'scan-hostile.png') });
     await page.close();
@@ -203,7 +271,13 @@ describeOrSkip('the HTML reports in Chromium', { skip: chromiumSkip() }, () => {
     assert.ok(browser);
     const { page, watch } = await open(browser, scanFile, false);
     assert.deepEqual(watch, { errors: [], requests: [] });
-    assert.equal(await page.$eval('#tools', (t) => (globalThis as unknown as { getComputedStyle(e: unknown): { display: string } }).getComputedStyle(t).display), 'none');
+    assert.equal(
+      await page.$eval(
+        '#tools',
+        (t) => (globalThis as unknown as { getComputedStyle(e: unknown): { display: string } }).getComputedStyle(t).display,
+      ),
+      'none',
+    );
     assert.equal((await visibleFirstCells(page, '#images')).length, 3);
     assert.ok((await page.$$('details[open]')).length > 0, 'failed checks are open without a script');
     await page.close();
@@ -213,12 +287,15 @@ describeOrSkip('the HTML reports in Chromium', { skip: chromiumSkip() }, () => {
     await audit.page.close();
   });
 
-  it('oci-scan audit --format html=FILE writes the summary\'s report', async () => {
+  it("oci-scan audit --format html=FILE writes the summary's report", async () => {
     assert.ok(browser);
     const reports = join(dir, 'audit-reports');
     await mkdir(reports);
     const file = join(dir, 'layout-audit.html');
-    const { code, stderr } = await runCli(['audit', `oci:${join(dir, 'layout')}`, '--reports-dir', reports, '--format', `html=${file}`, '-q'], { env: isolatedCacheEnv() });
+    const { code, stderr } = await runCli(
+      ['audit', `oci:${join(dir, 'layout')}`, '--reports-dir', reports, '--format', `html=${file}`, '-q'],
+      { env: isolatedCacheEnv() },
+    );
     assert.equal(code, 12, stderr);
     const { page, watch } = await open(browser, file);
     assert.deepEqual(watch, { errors: [], requests: [] });
@@ -233,12 +310,17 @@ describeOrSkip('the HTML reports in Chromium', { skip: chromiumSkip() }, () => {
     assert.ok(browser);
     const size = (await stat(auditFile)).size;
     const { page, watch, loadMs } = await open(browser, auditFile);
-    console.error(`# audit report of 5,000 images: ${(size / 1024 / 1024).toFixed(2)} MiB, loaded in ${Math.round(loadMs)} ms (not asserted)`);
+    console.error(
+      `# audit report of 5,000 images: ${(size / 1024 / 1024).toFixed(2)} MiB, loaded in ${Math.round(loadMs)} ms (not asserted)`,
+    );
     assert.ok(size < 8 * 1024 * 1024, `${size} bytes`);
     assert.deepEqual(watch, { errors: [], requests: [] });
     assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined);
     const headings = await page.$$eval('h2', (hs) => hs.map((h) => h.textContent ?? ''));
-    assert.deepEqual(headings.map((h) => h.replace(/ \(.*$|,.*$/, '')), ['Overview', 'Repositories', 'Images']);
+    assert.deepEqual(
+      headings.map((h) => h.replace(/ \(.*$|,.*$/, '')),
+      ['Overview', 'Repositories', 'Images'],
+    );
     const worst = await visibleFirstCells(page, 'h3 + table.sortable:not([data-filter]) ~ table');
     assert.ok(worst.length > 0);
     const firstRepo = await page.$eval('details[id="repo-1"] > summary', (s) => s.textContent ?? '');
@@ -249,10 +331,16 @@ describeOrSkip('the HTML reports in Chromium', { skip: chromiumSkip() }, () => {
     assert.equal(await page.$eval('#all-images', (d) => (d as unknown as { open: boolean }).open), false, '5,000 rows start closed');
     await page.$eval('details[id="repo-1"]', (d) => ((d as unknown as { open: boolean }).open = true));
     await page.click('details[id="repo-1"] a');
-    assert.equal(await page.$eval('#all-images', (d) => (d as unknown as { open: boolean }).open), true, 'following a tag\'s link opens the images to its row');
+    assert.equal(
+      await page.$eval('#all-images', (d) => (d as unknown as { open: boolean }).open),
+      true,
+      "following a tag's link opens the images to its row",
+    );
     assert.ok((await page.content()).includes('registry.local/&lt;script&gt;'), 'the hostile repository is text');
     await filterFor(page, 'team-3/');
-    const shown = await page.$$eval('details[data-item]', (ds) => ds.filter((d) => !(d as unknown as Hideable).hidden).map((d) => d.getAttribute('data-item') ?? ''));
+    const shown = await page.$$eval('details[data-item]', (ds) =>
+      ds.filter((d) => !(d as unknown as Hideable).hidden).map((d) => d.getAttribute('data-item') ?? ''),
+    );
     assert.ok(shown.length > 0 && shown.every((s) => s.includes('team-3/')));
     const rows = await visibleFirstCells(page, '#images');
     assert.equal(rows.length, 10, 'the images of team-3 (one in 500 repositories of ten)');
@@ -262,7 +350,11 @@ describeOrSkip('the HTML reports in Chromium', { skip: chromiumSkip() }, () => {
     await page.$eval('#images th:nth-child(3)', (th) => (th as unknown as { click(): void }).click());
     const order = await page.$$eval('#images > tbody > tr > td:nth-child(3)', (tds) => tds.map((t) => Number(t.getAttribute('data-key'))));
     assert.equal(order.length, 5000);
-    assert.deepEqual(order, [...order].sort((a, b) => a - b), 'images sorted by highest severity');
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+      'images sorted by highest severity',
+    );
     await page.$eval('#all-images', (d) => ((d as unknown as { open: boolean }).open = false));
     await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
     await page.screenshot({ path: join(OUT, 'audit.png') });

@@ -57,18 +57,37 @@ interface Case {
 const CASES: readonly Case[] = [
   {
     name: '1: a program written through a symlink made earlier in its layer (every driver)',
-    layers: [[{ type: 'dir', path: 'usr/lib/sudo/' }, { type: 'symlink', path: 'opt/s', target: '/usr/lib/sudo' }, exe('opt/s/sudo-real'), { type: 'symlink', path: 'usr/bin/sudo', target: '/usr/lib/sudo/sudo-real' }]],
+    layers: [
+      [
+        { type: 'dir', path: 'usr/lib/sudo/' },
+        { type: 'symlink', path: 'opt/s', target: '/usr/lib/sudo' },
+        exe('opt/s/sudo-real'),
+        { type: 'symlink', path: 'usr/bin/sudo', target: '/usr/lib/sudo/sudo-real' },
+      ],
+    ],
     fails: { sudo: 'Found file' },
   },
   {
     name: '2: a program written through a symlink of a lower layer (vfs only: overlay makes a directory)',
-    layers: [[{ type: 'dir', path: 'usr/lib/sudo/' }, { type: 'symlink', path: 'opt/s', target: '/usr/lib/sudo' }], [exe('opt/s/sudo-real'), { type: 'symlink', path: 'usr/bin/sudo', target: '/usr/lib/sudo/sudo-real' }]],
+    layers: [
+      [
+        { type: 'dir', path: 'usr/lib/sudo/' },
+        { type: 'symlink', path: 'opt/s', target: '/usr/lib/sudo' },
+      ],
+      [exe('opt/s/sudo-real'), { type: 'symlink', path: 'usr/bin/sudo', target: '/usr/lib/sudo/sudo-real' }],
+    ],
     fails: { sudo: '/usr/bin/sudo is a program with the vfs storage driver only' },
   },
   {
     name: '3: /etc/passwd rewritten through a symlink to /etc made earlier in its layer (every driver)',
     // The layer has /etc itself: overlay refuses a write through a link to a lower layer's directory.
-    layers: [[{ type: 'dir', path: 'etc/' }, { type: 'symlink', path: 'x', target: '/etc' }, { type: 'file', path: 'x/passwd', content: ROOT_APP }]],
+    layers: [
+      [
+        { type: 'dir', path: 'etc/' },
+        { type: 'symlink', path: 'x', target: '/etc' },
+        { type: 'file', path: 'x/passwd', content: ROOT_APP },
+      ],
+    ],
     fails: { 'default-user': 'uid 0' },
   },
   {
@@ -78,7 +97,12 @@ const CASES: readonly Case[] = [
   },
   {
     name: '4: a hard link header makes a 0644 sudo executable',
-    layers: [[{ type: 'file', path: 'usr/bin/sudo', mode: 0o644, content: 'sudo' }, { type: 'hardlink', path: 'tmp/h', target: 'usr/bin/sudo', mode: 0o755 }]],
+    layers: [
+      [
+        { type: 'file', path: 'usr/bin/sudo', mode: 0o644, content: 'sudo' },
+        { type: 'hardlink', path: 'tmp/h', target: 'usr/bin/sudo', mode: 0o755 },
+      ],
+    ],
     fails: { sudo: 'Found file' },
   },
   {
@@ -88,12 +112,20 @@ const CASES: readonly Case[] = [
   },
   {
     name: '6: a whiteout then a re-add in one layer: the file is back',
-    layers: [[{ type: 'file', path: 'etc/.wh.passwd' }, { type: 'file', path: 'etc/passwd', content: ROOT_APP }]],
+    layers: [
+      [
+        { type: 'file', path: 'etc/.wh.passwd' },
+        { type: 'file', path: 'etc/passwd', content: ROOT_APP },
+      ],
+    ],
     fails: { 'default-user': 'uid 0' },
   },
   {
     name: '7: an opaque directory keeps what its own layer writes, before or after the marker',
-    layers: [[exe('usr/local/bin/gcc'), exe('usr/local/bin/keep')], [exe('usr/local/bin/cc'), { type: 'file', path: 'usr/local/bin/.wh..wh..opq' }, exe('usr/local/bin/c99')]],
+    layers: [
+      [exe('usr/local/bin/gcc'), exe('usr/local/bin/keep')],
+      [exe('usr/local/bin/cc'), { type: 'file', path: 'usr/local/bin/.wh..wh..opq' }, exe('usr/local/bin/c99')],
+    ],
     fails: { compilers: 'removed from the final filesystem by a later layer' },
   },
   {
@@ -134,12 +166,20 @@ describeOrSkip('layers applied as podman applies them (vfs and overlay)', { skip
   const tars = CASES.map((c) => [BASE, ...c.layers].map((entries) => buildTar(entries)));
   /** driver → case index → the mounted root. */
   const mounts = new Map<string, string[]>();
-  const podman = (driver: string, args: readonly string[]): Promise<string> => run('podman', ['--root', join(dir, driver, 'root'), '--runroot', join(dir, driver, 'run'), '--storage-driver', driver, ...args], { maxBuffer: 16 * 1024 * 1024 }).then((r) => r.stdout.trim());
+  const podman = (driver: string, args: readonly string[]): Promise<string> =>
+    run('podman', ['--root', join(dir, driver, 'root'), '--runroot', join(dir, driver, 'run'), '--storage-driver', driver, ...args], {
+      maxBuffer: 16 * 1024 * 1024,
+    }).then((r) => r.stdout.trim());
 
   before(async () => {
     ({ dir, cleanup } = await tempDir('oci-scan-parity-'));
     archive = join(dir, 'images.tar');
-    await writeFile(archive, multiImageArchive(tars.map((layers) => buildImage({ layers: layers.map((tar) => ({ tar, compression: 'none' as const })), config: CONFIG }))));
+    await writeFile(
+      archive,
+      multiImageArchive(
+        tars.map((layers) => buildImage({ layers: layers.map((tar) => ({ tar, compression: 'none' as const })), config: CONFIG })),
+      ),
+    );
     for (const driver of ['vfs', 'overlay']) {
       await podman(driver, ['load', '-q', '-i', archive]);
       const roots: string[] = [];

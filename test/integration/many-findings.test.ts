@@ -34,9 +34,20 @@ interface Result {
 }
 
 /** Runs the CLI through the peak-RSS wrapper (or plain, with `onStderr` watching its stderr to signal it). */
-function spawnCli(script: string, args: readonly string[], env: Record<string, string> = {}, onStderr?: (soFar: string, kill: (s: NodeJS.Signals) => void) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function spawnCli(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+  onStderr?: (soFar: string, kill: (s: NodeJS.Signals) => void) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const childEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', ...isolatedCacheEnv(), ...env };
+    const childEnv: Record<string, string | undefined> = {
+      ...process.env,
+      NO_COLOR: '1',
+      OCI_SCAN_PROGRESS: 'none',
+      ...isolatedCacheEnv(),
+      ...env,
+    };
     for (const k of ['COMPLIANCE_IMAGE_FULL_REF', 'COMPLIANCE_REPORTS_DIR', 'COMPLIANCE_JSON_STDOUT', 'FORCE_COLOR']) delete childEnv[k];
     const child = spawn(process.execPath, [script, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -82,7 +93,11 @@ describe('an image with 200,000 setuid files', () => {
     const suid = report[ref]?.find((x) => x.Id === 'suid');
     assert.ok(suid && !suid.Pass);
     const digests = image.layers.map((l) => l.digest);
-    assert.deepEqual(suid.Files?.map((f) => Object.keys(f)[0]), digests, 'one entry per layer, in image order');
+    assert.deepEqual(
+      suid.Files?.map((f) => Object.keys(f)[0]),
+      digests,
+      'one entry per layer, in image order',
+    );
     const totals = digests.map((digest, i) => {
       const listed = suid.Files?.[i]?.[digest] ?? [];
       // The paths kept are the first ones in sorted order, exactly as generated.
@@ -117,17 +132,25 @@ describe('an image with 200,000 setuid files', () => {
     assert.equal(r.stdout, '');
   });
 
-  for (const [signal, exit] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  for (const [signal, exit] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
     it(`${signal} while the large layer is inspected: exit ${exit}, one line, nothing in the reports directory`, async () => {
       const reports = join(dir, signal);
       let sent = false;
       // The small layer logs "layer inspected" (debug) long before the large one is done.
-      const r = await spawnCli(fileURLToPath(new URL('../../src/cli/main.js', import.meta.url)), [ref, '--reports-dir', reports, '--log-level', 'debug'], {}, (soFar, kill) => {
-        if (!sent && soFar.includes('"msg":"layer inspected"')) {
-          sent = true;
-          kill(signal);
-        }
-      });
+      const r = await spawnCli(
+        fileURLToPath(new URL('../../src/cli/main.js', import.meta.url)),
+        [ref, '--reports-dir', reports, '--log-level', 'debug'],
+        {},
+        (soFar, kill) => {
+          if (!sent && soFar.includes('"msg":"layer inspected"')) {
+            sent = true;
+            kill(signal);
+          }
+        },
+      );
       assert.ok(sent, 'no layer was inspected');
       assert.equal(r.code, exit, r.stderr);
       const plain = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{'));

@@ -24,22 +24,35 @@ interface ChildReport {
 }
 
 async function runChild(mode: 'gzip' | 'zstd' | 'plain', env: Record<string, string> = {}): Promise<ChildReport> {
-  const { stdout } = await promisify(execFile)(process.execPath, [SCRIPT, mode, '1'], { timeout: 120_000, maxBuffer: 1024 * 1024, env: { ...process.env, ...env } });
+  const { stdout } = await promisify(execFile)(process.execPath, [SCRIPT, mode, '1'], {
+    timeout: 120_000,
+    maxBuffer: 1024 * 1024,
+    env: { ...process.env, ...env },
+  });
   return JSON.parse(stdout.trim()) as ChildReport;
 }
 
 describe('inspectLayer memory on a 1 GiB layer', () => {
   // zstd twice: with the decoder in use here, and with the WebAssembly fallback (OCI_SCAN_ZSTD=wasm).
-  for (const [mode, label, env] of [['plain', 'plain', {}], ['gzip', 'gzip', {}], ['zstd', 'zstd', {}], ['zstd', 'zstd (WebAssembly fallback)', { OCI_SCAN_ZSTD: 'wasm' }]] as const) {
+  for (const [mode, label, env] of [
+    ['plain', 'plain', {}],
+    ['gzip', 'gzip', {}],
+    ['zstd', 'zstd', {}],
+    ['zstd', 'zstd (WebAssembly fallback)', { OCI_SCAN_ZSTD: 'wasm' }],
+  ] as const) {
     it(`${label}: peak RSS < 150 MB, every byte read, facts right`, async () => {
       const report = await runChild(mode, env);
-      console.error(`memory ${label}: peak RSS ${(report.maxRssKiB / 1024).toFixed(1)} MiB, ${(report.facts.tarBytes / GiB).toFixed(3)} GiB tar in ${report.ms} ms`);
+      console.error(
+        `memory ${label}: peak RSS ${(report.maxRssKiB / 1024).toFixed(1)} MiB, ${(report.facts.tarBytes / GiB).toFixed(3)} GiB tar in ${report.ms} ms`,
+      );
       assert.ok(report.maxRssKiB * 1024 < LIMIT_BYTES, `peak RSS ${report.maxRssKiB} KiB ≥ 150 MB`);
       assert.ok(report.facts.tarBytes >= GiB, `tarBytes ${report.facts.tarBytes}`);
       assert.equal(report.facts.compression, mode === 'plain' ? 'none' : mode);
       assert.equal(report.facts.entries, 9);
       assert.deepEqual(report.facts.matches, { suid: ['/usr/bin/su', '/usr/bin/sudo'], nc: ['/usr/bin/nc'] });
-      assert.deepEqual(report.facts.watched, { '/etc/os-release': { type: 'file', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n', size: 40, truncated: false } });
+      assert.deepEqual(report.facts.watched, {
+        '/etc/os-release': { type: 'file', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n', size: 40, truncated: false },
+      });
     });
   }
 });

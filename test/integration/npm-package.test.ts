@@ -69,19 +69,28 @@ async function compilerlessPath(dir: string): Promise<string> {
 /** Runs `command` to its end (at most 5 minutes); never rejects for a non-zero exit. */
 function exec(command: string, args: readonly string[], options: { cwd: string; env?: Record<string, string> }): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd: options.cwd, env: options.env ?? cleanEnv(), timeout: 300_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') {
-        reject(err);
-        return;
-      }
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
+    execFile(
+      command,
+      args,
+      { cwd: options.cwd, env: options.env ?? cleanEnv(), timeout: 300_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') {
+          reject(err);
+          return;
+        }
+        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 /** Asserts that a run exited with `code`, showing its output when it did not. */
 function assertExit(ran: Ran, code: number, what: string): void {
-  assert.equal(ran.code, code, `${what} exited ${ran.code}, expected ${code}\nstdout: ${ran.stdout.slice(-3000)}\nstderr: ${ran.stderr.slice(-3000)}`);
+  assert.equal(
+    ran.code,
+    code,
+    `${what} exited ${ran.code}, expected ${code}\nstdout: ${ran.stdout.slice(-3000)}\nstderr: ${ran.stderr.slice(-3000)}`,
+  );
 }
 
 /** Asserts the output of examples/api-example.mjs on the demo image (the checks it prints are the demo's, docs/checks.md). */
@@ -91,7 +100,14 @@ function assertExampleOutput(ran: Ran, image: string): void {
   assert.match(lines[0] ?? '', new RegExp(`^${image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(sha256:[0-9a-f]{64}\\)$`));
   const failed = lines.filter((l) => l.startsWith('  FAIL ')).map((l) => l.split(' ').slice(3, 5).join(' '));
   // layer-count is disabled by the example's policy; suid fails with /usr/bin/su only, passwd is accepted.
-  assert.deepEqual(failed, ['High exposed-ports:', 'Critical default-user:', 'Critical suid:', 'Critical su:', 'Critical nc:', 'Medium compilers:']);
+  assert.deepEqual(failed, [
+    'High exposed-ports:',
+    'Critical default-user:',
+    'Critical suid:',
+    'Critical su:',
+    'Critical nc:',
+    'Medium compilers:',
+  ]);
   assert.ok(lines.includes('  FAIL Critical suid: Found file (1 accepted by policy) [/usr/bin/su]'), ran.stdout);
   assert.ok(lines.includes('  ACCEPTED suid: /usr/bin/passwd (passwd must be setuid for password changes)'), ran.stdout);
   assert.equal(lines.at(-1), '  highest: Critical');
@@ -132,7 +148,10 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
     await symlink(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
     const packed = await exec('npm', ['pack', '--json', '--pack-destination', tmp.dir], { cwd: checkout });
     assertExit(packed, 0, 'npm pack');
-    const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{
+      filename: string;
+      files: Array<{ path: string }>;
+    }>;
     assert.ok(info);
     tarball = join(tmp.dir, info.filename);
     packedFiles = info.files.map((f) => f.path);
@@ -142,15 +161,27 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
     prefix = join(tmp.dir, 'prefix');
     await mkdir(prefix);
     // No compiler: zstd-napi's install script (prebuild-install, then node-gyp) must fail.
-    noCompiler = cleanEnv({ PATH: await compilerlessPath(join(tmp.dir, 'bin')), npm_config_node_gyp: join(tmp.dir, 'no-node-gyp.js'), npm_config_ignore_scripts: 'false' });
+    noCompiler = cleanEnv({
+      PATH: await compilerlessPath(join(tmp.dir, 'bin')),
+      npm_config_node_gyp: join(tmp.dir, 'no-node-gyp.js'),
+      npm_config_ignore_scripts: 'false',
+    });
     let why = '';
     for (const mode of ['--offline', '--prefer-offline']) {
-      const installed = await exec('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', mode, tarball], { cwd: prefix, env: noCompiler });
+      const installed = await exec('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', mode, tarball], {
+        cwd: prefix,
+        env: noCompiler,
+      });
       installOutput = `${installed.stdout}\n${installed.stderr}`;
       if (installed.code === 0) return;
-      why += `npm install ${mode}: ${installed.stderr.split('\n').filter((l) => /npm (error|ERR)/.test(l)).slice(0, 3).join(' / ')}\n`;
+      why += `npm install ${mode}: ${installed.stderr
+        .split('\n')
+        .filter((l) => /npm (error|ERR)/.test(l))
+        .slice(0, 3)
+        .join(' / ')}\n`;
     }
-    if (process.env['OCI_SCAN_REQUIRE_TOOLS'] === '1') throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but npm could not install the package tarball:\n${why}`);
+    if (process.env['OCI_SCAN_REQUIRE_TOOLS'] === '1')
+      throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but npm could not install the package tarball:\n${why}`);
     skip = `npm could not install the tarball (no registry, and its dependencies are not in npm's cache): ${why}`;
     console.error(`!!! npm package install tests SKIPPED: ${skip}`);
   });
@@ -161,17 +192,38 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
   });
 
   it('packs dist/src, the schemas, the docs the code reads, README, LICENSE and nothing of the build or the tests', async () => {
-    for (const needed of ['package.json', 'README.md', 'LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'docs/checks.md', 'docs/api.md', 'examples/api-example.mjs']) {
+    for (const needed of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/src/cli/main.js',
+      'docs/checks.md',
+      'docs/api.md',
+      'examples/api-example.mjs',
+    ]) {
       assert.ok(packedFiles.includes(needed), `${needed} missing from the tarball`);
     }
     // Every schema of the checkout ships: the code loads them at run time (report and policy validation).
-    for (const schema of await readdir(join(ROOT, 'schemas'))) assert.ok(packedFiles.includes(`schemas/${schema}`), `schemas/${schema} missing from the tarball`);
-    const unwanted = packedFiles.filter((f) => /^(test|bench|fixtures|src|dist\/(test|bench|fixtures)|node_modules|\.ci)\//.test(f) || /\.map$|^tsconfig.*\.json$/.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')));
+    for (const schema of await readdir(join(ROOT, 'schemas')))
+      assert.ok(packedFiles.includes(`schemas/${schema}`), `schemas/${schema} missing from the tarball`);
+    const unwanted = packedFiles.filter(
+      (f) =>
+        /^(test|bench|fixtures|src|dist\/(test|bench|fixtures)|node_modules|\.ci)\//.test(f) ||
+        /\.map$|^tsconfig.*\.json$/.test(f) ||
+        (f.endsWith('.ts') && !f.endsWith('.d.ts')),
+    );
     assert.deepEqual(unwanted, []);
-    assert.ok(packedFiles.every((f) => /^(dist\/src|schemas|docs|examples)\//.test(f) || ['package.json', 'README.md', 'LICENSE'].includes(f)), packedFiles.join('\n'));
+    assert.ok(
+      packedFiles.every((f) => /^(dist\/src|schemas|docs|examples)\//.test(f) || ['package.json', 'README.md', 'LICENSE'].includes(f)),
+      packedFiles.join('\n'),
+    );
     // Every schema file the built code names is in the tarball.
     const code = await Promise.all(packedFiles.filter((f) => f.endsWith('.js')).map((f) => readFile(join(tmp.dir, 'checkout', f), 'utf8')));
-    const named = new Set(code.flatMap((text) => [...text.matchAll(/['"/]([\w-]+\.schema\.json)['"]/g)].map((m) => `schemas/${m[1] ?? ''}`)));
+    const named = new Set(
+      code.flatMap((text) => [...text.matchAll(/['"/]([\w-]+\.schema\.json)['"]/g)].map((m) => `schemas/${m[1] ?? ''}`)),
+    );
     assert.ok(named.size >= 4, [...named].join(', '));
     for (const schema of named) assert.ok(packedFiles.includes(schema), `${schema} is loaded by the code but not packed`);
   });
@@ -194,21 +246,55 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
     const image = `oci:${demo}:1.0`;
     const work = join(tmp.dir, 'bin-run');
     await mkdir(work);
-    const installed = await exec(bin, [image, '--no-cache', '--format', 'legacy', '--format', `json=${join(work, 'doc.json')}`, '--format', `sarif=${join(work, 'scan.sarif')}`, '--reports-dir', join(work, 'reports')], { cwd: work });
+    const installed = await exec(
+      bin,
+      [
+        image,
+        '--no-cache',
+        '--format',
+        'legacy',
+        '--format',
+        `json=${join(work, 'doc.json')}`,
+        '--format',
+        `sarif=${join(work, 'scan.sarif')}`,
+        '--reports-dir',
+        join(work, 'reports'),
+      ],
+      { cwd: work },
+    );
     assertExit(installed, 12, 'installed oci-scan on the demo image');
     const ours = join(tmp.dir, 'checkout-run');
     await mkdir(ours);
-    const checkout = await runCli([image, '--no-cache', '--format', 'legacy', '--format', `json=${join(ours, 'doc.json')}`, '--format', `sarif=${join(ours, 'scan.sarif')}`, '--reports-dir', join(ours, 'reports')], { cwd: ours });
+    const checkout = await runCli(
+      [
+        image,
+        '--no-cache',
+        '--format',
+        'legacy',
+        '--format',
+        `json=${join(ours, 'doc.json')}`,
+        '--format',
+        `sarif=${join(ours, 'scan.sarif')}`,
+        '--reports-dir',
+        join(ours, 'reports'),
+      ],
+      { cwd: ours },
+    );
     assert.equal(checkout.code, 12, checkout.stderr);
     assert.equal(installed.stdout.replaceAll(work, '<dir>'), checkout.stdout.replaceAll(ours, '<dir>'));
     const report = 'demo_1.0-compliance.json';
     assert.deepEqual(await listFiles(join(work, 'reports')), [report]);
-    assert.deepEqual(JSON.parse(await readFile(join(work, 'reports', report), 'utf8')), JSON.parse(await readFile(join(ours, 'reports', report), 'utf8')));
+    assert.deepEqual(
+      JSON.parse(await readFile(join(work, 'reports', report), 'utf8')),
+      JSON.parse(await readFile(join(ours, 'reports', report), 'utf8')),
+    );
     const doc = JSON.parse(await readFile(join(work, 'doc.json'), 'utf8')) as { tool: { name: string; version: string }; highest: string };
     assert.deepEqual(doc.tool, { name: 'oci-scan', version });
     assert.deepEqual(doc, JSON.parse(await readFile(join(ours, 'doc.json'), 'utf8')));
     // SARIF reads each check's help from the shipped docs/checks.md: the same document as the checkout's.
-    const sarif = JSON.parse(await readFile(join(work, 'scan.sarif'), 'utf8')) as { runs: Array<{ tool: { driver: { rules: unknown[] } } }> };
+    const sarif = JSON.parse(await readFile(join(work, 'scan.sarif'), 'utf8')) as {
+      runs: Array<{ tool: { driver: { rules: unknown[] } } }>;
+    };
     assert.equal(sarif.runs[0]?.tool.driver.rules.length, ALL_CHECKS.length);
     assert.deepEqual(sarif, JSON.parse(await readFile(join(ours, 'scan.sarif'), 'utf8')));
   });
@@ -229,10 +315,30 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
     await mkdir(work);
     const before = await exec('npm', ['cache', 'npx', 'ls'], { cwd: work });
     // Without a compiler too: npx installs the tarball as npm install does.
-    const ran = await exec('npx', ['--yes', '--prefer-offline', `--package=${tarball}`, '--', 'oci-scan', `oci:${demo}:1.0`, '--no-cache', '--reports-dir', join(work, 'reports')], { cwd: work, env: noCompiler });
+    const ran = await exec(
+      'npx',
+      [
+        '--yes',
+        '--prefer-offline',
+        `--package=${tarball}`,
+        '--',
+        'oci-scan',
+        `oci:${demo}:1.0`,
+        '--no-cache',
+        '--reports-dir',
+        join(work, 'reports'),
+      ],
+      { cwd: work, env: noCompiler },
+    );
     // npx installed the tarball into its cache: remove that entry afterwards.
     const listed = await exec('npm', ['cache', 'npx', 'ls'], { cwd: work });
-    npxKeys.push(...listed.stdout.split('\n').filter((l) => l.includes(tarball) && !before.stdout.includes(l)).map((l) => l.split(':')[0] ?? '').filter((k) => /^[0-9a-f]+$/.test(k)));
+    npxKeys.push(
+      ...listed.stdout
+        .split('\n')
+        .filter((l) => l.includes(tarball) && !before.stdout.includes(l))
+        .map((l) => l.split(':')[0] ?? '')
+        .filter((k) => /^[0-9a-f]+$/.test(k)),
+    );
     assertExit(ran, 12, 'npx oci-scan');
     assert.match(ran.stdout, /^FAIL\. Severity: Critical\. Checking for a suid bit file\. Found file\.$/m);
     assert.deepEqual(await listFiles(join(work, 'reports')), ['demo_1.0-compliance.json']);
@@ -277,10 +383,23 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
     const dir = join(prefix, 'ts');
     await mkdir(dir);
     await writeFile(join(dir, 'ok.mts'), source);
-    await writeFile(join(dir, 'wrong.mts'), "import { scan } from 'oci-scan';\nconst n: number = (await scan('x', { allowUnscannedLayers: 'yes' }))[0]?.highest ?? 0;\nconsole.log(n);\n");
+    await writeFile(
+      join(dir, 'wrong.mts'),
+      "import { scan } from 'oci-scan';\nconst n: number = (await scan('x', { allowUnscannedLayers: 'yes' }))[0]?.highest ?? 0;\nconsole.log(n);\n",
+    );
     const tsconfig = (file: string): string =>
       JSON.stringify({
-        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, exactOptionalPropertyTypes: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(prefix, 'node_modules/@types'), join(ROOT, 'node_modules/@types')] },
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [join(prefix, 'node_modules/@types'), join(ROOT, 'node_modules/@types')],
+        },
         files: [file],
       });
     await writeFile(join(dir, 'tsconfig.ok.json'), tsconfig('ok.mts'));
@@ -297,7 +416,10 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
   it('examples/api-example.mjs runs from the installed package', async (t) => {
     if (skip) return t.skip(skip);
     const image = `oci:${demo}:1.0`;
-    assertExampleOutput(await exec(process.execPath, [join(prefix, 'node_modules/oci-scan/examples/api-example.mjs'), image], { cwd: prefix }), image);
+    assertExampleOutput(
+      await exec(process.execPath, [join(prefix, 'node_modules/oci-scan/examples/api-example.mjs'), image], { cwd: prefix }),
+      image,
+    );
   });
 
   it('installs without a compiler: zstd-napi left out, no install-script warning about oci-scan', (t) => {
@@ -313,9 +435,16 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
 
   it('the packed package.json has no script npm runs when installing it (dist/src is built by prepack)', async (t) => {
     if (skip) return t.skip(skip);
-    const pkg = JSON.parse(await readFile(join(prefix, 'node_modules/oci-scan/package.json'), 'utf8')) as { scripts?: Record<string, string>; optionalDependencies?: Record<string, string>; dependencies?: Record<string, string> };
+    const pkg = JSON.parse(await readFile(join(prefix, 'node_modules/oci-scan/package.json'), 'utf8')) as {
+      scripts?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+      dependencies?: Record<string, string>;
+    };
     const scripts = Object.keys(pkg.scripts ?? {});
-    assert.deepEqual(scripts.filter((s) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(s)), []);
+    assert.deepEqual(
+      scripts.filter((s) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(s)),
+      [],
+    );
     assert.ok(scripts.includes('prepack'), scripts.join(', '));
     assert.ok(pkg.optionalDependencies?.['zstd-napi'], 'zstd-napi is an optional dependency');
     assert.equal(pkg.dependencies?.['zstd-napi'], undefined);
@@ -329,13 +458,20 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
       ...Array.from({ length: 40 }, (_, i): EntrySpec => ({ type: 'file', path: `usr/share/doc/f${i}`, content: `doc ${i} `.repeat(400) })),
     ];
     // zstd-stored frames need no encoder; 'zstd' runs the zstd command (compressed blocks).
-    const layers = [{ entries: entries.slice(0, 1), compression: 'zstd-stored' as const }, { entries: entries.slice(1), compression: missingTools({ zstd: 'zstd' }).skip ? ('zstd-stored' as const) : ('zstd' as const) }];
+    const layers = [
+      { entries: entries.slice(0, 1), compression: 'zstd-stored' as const },
+      { entries: entries.slice(1), compression: missingTools({ zstd: 'zstd' }).skip ? ('zstd-stored' as const) : ('zstd' as const) },
+    ];
     const layout = join(tmp.dir, 'zstd-layout');
     await writeOciLayout(layout, [{ image: buildImage({ layers }), tag: 'z' }]);
     const image = `oci:${layout}:z`;
     const work = join(tmp.dir, 'zstd-run');
     await mkdir(work);
-    const installed = await exec(join(prefix, 'node_modules/.bin/oci-scan'), [image, '--no-cache', '--format', 'legacy', '--reports-dir', join(work, 'reports')], { cwd: work });
+    const installed = await exec(
+      join(prefix, 'node_modules/.bin/oci-scan'),
+      [image, '--no-cache', '--format', 'legacy', '--reports-dir', join(work, 'reports')],
+      { cwd: work },
+    );
     const ours = join(tmp.dir, 'zstd-checkout-run');
     await mkdir(ours);
     const checkout = await runCli([image, '--no-cache', '--format', 'legacy', '--reports-dir', join(ours, 'reports')], { cwd: ours });

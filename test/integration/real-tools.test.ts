@@ -34,7 +34,8 @@ import { missingTools, startContainerd, startDocker, type Daemon } from '../help
 import { describeOrSkip } from '../helpers/skip.js';
 
 const run = promisify(execFile);
-const open = (input: string, extra: Parameters<typeof testScanOptions>[0] = {}): Promise<Image[]> => openImages(input, testScanOptions(extra));
+const open = (input: string, extra: Parameters<typeof testScanOptions>[0] = {}): Promise<Image[]> =>
+  openImages(input, testScanOptions(extra));
 
 /** The tools a describe() needs; logs the loud skip line; throws in before() when CI requires them. */
 function tools(label: string, needed: Readonly<Record<string, string>>, needsRoot = false): { skip: string | false; require: () => void } {
@@ -43,7 +44,8 @@ function tools(label: string, needed: Readonly<Record<string, string>>, needsRoo
   return {
     skip: skip ? `${label}: ${skip}` : false,
     require: () => {
-      if (missing.length > 0) throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but ${missing.join(', ')} missing (apt-get install ${packages.join(' ')})`);
+      if (missing.length > 0)
+        throw new Error(`OCI_SCAN_REQUIRE_TOOLS=1 but ${missing.join(', ')} missing (apt-get install ${packages.join(' ')})`);
     },
   };
 }
@@ -125,9 +127,31 @@ describeOrSkip('images written by umoci and skopeo', { skip: umociSkopeo.skip },
     await run('umoci', ['new', '--image', `${layout}:1.0`]);
     await run('umoci', ['insert', '--rootless', '--image', `${layout}:1.0`, base, '/']);
     await run('umoci', ['insert', '--rootless', '--image', `${layout}:1.0`, app, '/']);
-    await run('umoci', ['config', '--image', `${layout}:1.0`, '--config.user', 'app:app', '--config.label', 'org.opencontainers.image.vendor=Acme', '--config.label', 'version=1.0', '--config.cmd', '/app/server', '--architecture', 'amd64', '--os', 'linux']);
+    await run('umoci', [
+      'config',
+      '--image',
+      `${layout}:1.0`,
+      '--config.user',
+      'app:app',
+      '--config.label',
+      'org.opencontainers.image.vendor=Acme',
+      '--config.label',
+      'version=1.0',
+      '--config.cmd',
+      '/app/server',
+      '--architecture',
+      'amd64',
+      '--os',
+      'linux',
+    ]);
     // No /etc/containers/policy.json here: local copies need no signature policy.
-    await run('skopeo', ['copy', '--insecure-policy', '--quiet', `oci:${layout}:1.0`, `docker-archive:${join(dir, 'app-docker.tar')}:app:1.0`]);
+    await run('skopeo', [
+      'copy',
+      '--insecure-policy',
+      '--quiet',
+      `oci:${layout}:1.0`,
+      `docker-archive:${join(dir, 'app-docker.tar')}:app:1.0`,
+    ]);
     await run('skopeo', ['copy', '--insecure-policy', '--quiet', `oci:${layout}:1.0`, `oci-archive:${join(dir, 'app-oci.tar')}:1.0`]);
   });
   after(() => cleanup());
@@ -143,7 +167,10 @@ describeOrSkip('images written by umoci and skopeo', { skip: umociSkopeo.skip },
     const file = join(dir, 'app-docker.tar');
     for (const input of [`docker-archive:${file}`, `docker-archive:${file}:app:1.0`, `docker-archive:${file}:docker.io/library/app:1.0`]) {
       const { result, byId } = await scanOne(input);
-      assert.deepEqual(result.image.layers.map((l) => l.digest), result.image.config.rootfs?.diff_ids);
+      assert.deepEqual(
+        result.image.layers.map((l) => l.digest),
+        result.image.config.rootfs?.diff_ids,
+      );
       assert.equal(result.image.name.tag, '1.0');
       assert.equal(result.image.name.name, 'app');
       assertFindings(result, byId);
@@ -153,13 +180,19 @@ describeOrSkip('images written by umoci and skopeo', { skip: umociSkopeo.skip },
   it('scans the OCI archive skopeo wrote (oci-archive:FILE:1.0) with the layout’s digests', async () => {
     const { result, byId } = await scanOne(`oci-archive:${join(dir, 'app-oci.tar')}:1.0`);
     const [fromLayout] = await scan(`oci:${layout}:1.0`, testScanOptions());
-    assert.deepEqual(result.image.layers.map((l) => l.digest), fromLayout?.image.layers.map((l) => l.digest));
+    assert.deepEqual(
+      result.image.layers.map((l) => l.digest),
+      fromLayout?.image.layers.map((l) => l.digest),
+    );
     assert.equal(result.image.configDigest, fromLayout?.image.configDigest);
     assertFindings(result, byId);
   });
 
   it('scans those archives gzip- and zstd-compressed (gzip, zstd commands) in one pass, with the same findings', async () => {
-    for (const [name, transport] of [['app-docker.tar', 'docker-archive'], ['app-oci.tar', 'oci-archive']] as const) {
+    for (const [name, transport] of [
+      ['app-docker.tar', 'docker-archive'],
+      ['app-oci.tar', 'oci-archive'],
+    ] as const) {
       const plain = join(dir, name);
       await writeFile(`${plain}.gz`, (await run('gzip', ['-c', plain], { encoding: 'buffer', maxBuffer: 1 << 28 })).stdout);
       await run('zstd', ['-q', '-f', plain, '-o', `${plain}.zst`]);
@@ -193,19 +226,62 @@ describeOrSkip('an image built by buildah and written by podman save', { skip: b
     // A commit holds the container's whole change from its base: a second layer needs a new container.
     const container = (await run('buildah', [...storage, 'from', 'localhost/base:1.0'])).stdout.trim();
     await run('buildah', [...storage, 'copy', container, app, '/']);
-    await run('buildah', [...storage, 'config', '--user', 'app:app', '--cmd', '/app/server', '--label', 'org.opencontainers.image.vendor=Acme', '--label', 'version=1.0', '--arch', 'amd64', '--os', 'linux', container]);
+    await run('buildah', [
+      ...storage,
+      'config',
+      '--user',
+      'app:app',
+      '--cmd',
+      '/app/server',
+      '--label',
+      'org.opencontainers.image.vendor=Acme',
+      '--label',
+      'version=1.0',
+      '--arch',
+      'amd64',
+      '--os',
+      'linux',
+      container,
+    ]);
     await run('buildah', [...storage, 'commit', '--quiet', container, 'localhost/app:1.0']);
-    await run('podman', [...storage, 'save', '--quiet', '--format', 'docker-archive', '-o', join(dir, 'app-docker.tar'), 'localhost/app:1.0']);
+    await run('podman', [
+      ...storage,
+      'save',
+      '--quiet',
+      '--format',
+      'docker-archive',
+      '-o',
+      join(dir, 'app-docker.tar'),
+      'localhost/app:1.0',
+    ]);
     await run('podman', [...storage, 'save', '--quiet', '--format', 'oci-archive', '-o', join(dir, 'app-oci.tar'), 'localhost/app:1.0']);
-    await run('podman', [...storage, 'save', '--quiet', '--multi-image-archive', '-o', join(dir, 'both.tar'), 'localhost/base:1.0', 'localhost/app:1.0']);
+    await run('podman', [
+      ...storage,
+      'save',
+      '--quiet',
+      '--multi-image-archive',
+      '-o',
+      join(dir, 'both.tar'),
+      'localhost/base:1.0',
+      'localhost/app:1.0',
+    ]);
   });
   after(() => cleanup());
 
   it('docker-archive (layers behind <id>/layer.tar symlinks) and oci-archive give the same findings', async () => {
     const docker = await scanOne(`docker-archive:${join(dir, 'app-docker.tar')}`);
     assertFindings(docker.result, docker.byId);
-    assert.deepEqual(docker.result.image.name, { display: `docker-archive:${join(dir, 'app-docker.tar')}`, name: 'app', repository: 'app', tag: '1.0', tagOrigin: 'archive' });
-    assert.deepEqual(docker.result.image.layers.map((l) => l.digest), docker.result.image.config.rootfs?.diff_ids);
+    assert.deepEqual(docker.result.image.name, {
+      display: `docker-archive:${join(dir, 'app-docker.tar')}`,
+      name: 'app',
+      repository: 'app',
+      tag: '1.0',
+      tagOrigin: 'archive',
+    });
+    assert.deepEqual(
+      docker.result.image.layers.map((l) => l.digest),
+      docker.result.image.config.rootfs?.diff_ids,
+    );
     const oci = await scanOne(`oci-archive:${join(dir, 'app-oci.tar')}`);
     assertFindings(oci.result, oci.byId);
     assert.equal(oci.result.image.configDigest, docker.result.image.configDigest);
@@ -218,7 +294,10 @@ describeOrSkip('an image built by buildah and written by podman save', { skip: b
     const base = await scanOne(`docker-archive:${file}:localhost/base:1.0`);
     assert.equal(base.result.image.layers.length, 1);
     assert.deepEqual(base.byId('suid').Files, app.byId('suid').Files);
-    await assert.rejects(scan(`docker-archive:${file}`, testScanOptions()), /holds 2 images: name one as docker-archive:FILE:REPO:TAG \(localhost\/base:1\.0, localhost\/app:1\.0\)/);
+    await assert.rejects(
+      scan(`docker-archive:${file}`, testScanOptions()),
+      /holds 2 images: name one as docker-archive:FILE:REPO:TAG \(localhost\/base:1\.0, localhost\/app:1\.0\)/,
+    );
   });
 
   it('podman save | gzip scans like the plain archive', async () => {
@@ -229,14 +308,21 @@ describeOrSkip('an image built by buildah and written by podman save', { skip: b
   });
 
   it('podman load reads the tarball writers of test/helpers (go-containerregistry and Jib layouts) as images', async () => {
-    const image = buildImage({ format: 'docker', config: { User: 'app:app' }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'su' }] }] });
+    const image = buildImage({
+      format: 'docker',
+      config: { User: 'app:app' },
+      layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'su' }] }],
+    });
     for (const style of ['ggcr', 'jib'] as const) {
       const file = join(dir, `${style}.tar`);
       await writeGgcrTarball(file, image, { style, repoTags: [`localhost/${style}:1.0`] });
       const loaded = (await run('podman', [...storage, 'load', '--quiet', '-i', file])).stdout;
       assert.match(loaded, new RegExp(`localhost/${style}:1\\.0`));
       const [scanned] = await open(`docker-archive:${file}`);
-      assert.deepEqual(scanned?.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
+      assert.deepEqual(
+        scanned?.layers.map((l) => l.digest),
+        image.layers.map((l) => l.digest),
+      );
     }
   });
 });
@@ -247,8 +333,14 @@ describeOrSkip('ctr export --platform: the whole index, one platform’s blobs',
   let dir = '';
   let cleanup: () => Promise<void> = async () => undefined;
   let daemon: Daemon | undefined;
-  const amd = buildImage({ platform: { os: 'linux', architecture: 'amd64' }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'amd64' }] }] });
-  const arm = buildImage({ platform: { os: 'linux', architecture: 'arm64' }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'arm64' }] }] });
+  const amd = buildImage({
+    platform: { os: 'linux', architecture: 'amd64' },
+    layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'amd64' }] }],
+  });
+  const arm = buildImage({
+    platform: { os: 'linux', architecture: 'arm64' },
+    layers: [{ entries: [{ type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'arm64' }] }],
+  });
 
   before(async () => {
     containerd.require();
@@ -262,7 +354,22 @@ describeOrSkip('ctr export --platform: the whole index, one platform’s blobs',
       for (const l of i.layers) files.push([`blobs/sha256/${l.digest.slice(7)}`, l.bytes]);
     }
     files.push([`blobs/sha256/${index.digest.slice(7)}`, index.bytes]);
-    files.push(['index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: index.mediaType, digest: index.digest, size: index.bytes.length, annotations: { 'org.opencontainers.image.ref.name': 'example.com/multi:1.0' } }] }))]);
+    files.push([
+      'index.json',
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          manifests: [
+            {
+              mediaType: index.mediaType,
+              digest: index.digest,
+              size: index.bytes.length,
+              annotations: { 'org.opencontainers.image.ref.name': 'example.com/multi:1.0' },
+            },
+          ],
+        }),
+      ),
+    ]);
     await writeFile(join(dir, 'multi.tar'), tarOfFiles(files));
     await daemon.client(['images', 'import', '--all-platforms', '--no-unpack', join(dir, 'multi.tar')]);
     await daemon.client(['images', 'export', '--platform', 'linux/arm64', join(dir, 'arm64.tar'), 'example.com/multi:1.0']);
@@ -274,7 +381,12 @@ describeOrSkip('ctr export --platform: the whole index, one platform’s blobs',
 
   it('as oci-archive: names the platform present and suggests --platform; that platform scans', async () => {
     const file = join(dir, 'arm64.tar');
-    await assert.rejects(open(`oci-archive:${file}`), (err: unknown) => isOciScanError(err, 'NO_MATCHING_PLATFORM') && /holds the blobs of linux\/arm64 only .*: scan it for linux\/arm64$/.test(err.message));
+    await assert.rejects(
+      open(`oci-archive:${file}`),
+      (err: unknown) =>
+        isOciScanError(err, 'NO_MATCHING_PLATFORM') &&
+        /holds the blobs of linux\/arm64 only .*: scan it for linux\/arm64$/.test(err.message),
+    );
     const [image] = await open(`oci-archive:${file}`, { platform: { os: 'linux', architecture: 'arm64' } });
     assert.equal(image?.configDigest, arm.configDigest);
     const [result] = await scan(`oci-archive:${file}`, testScanOptions({ platform: { os: 'linux', architecture: 'arm64' } }));
@@ -285,7 +397,10 @@ describeOrSkip('ctr export --platform: the whole index, one platform’s blobs',
     const file = join(dir, 'arm64.tar');
     const [image] = await open(`docker-archive:${file}`);
     assert.equal(image?.configDigest, arm.configDigest);
-    assert.deepEqual(image?.layers.map((l) => l.digest), arm.layers.map((l) => l.digest));
+    assert.deepEqual(
+      image?.layers.map((l) => l.digest),
+      arm.layers.map((l) => l.digest),
+    );
     assert.equal(image?.name.tag, '1.0');
     const [result] = await scan(`docker-archive:${file}`, testScanOptions());
     assert.deepEqual(result?.results.find((r) => r.Id === 'sudo')?.Files, [{ [arm.layers[0]?.digest ?? '']: ['/usr/bin/sudo'] }]);
@@ -298,7 +413,14 @@ describeOrSkip('docker load / docker save (dockerd 20.10)', { skip: docker.skip 
   let dir = '';
   let cleanup: () => Promise<void> = async () => undefined;
   let daemon: Daemon | undefined;
-  const image = buildImage({ format: 'docker', config: { User: 'app:app', Cmd: ['/app'] }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'su' }] }, { entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }] }] });
+  const image = buildImage({
+    format: 'docker',
+    config: { User: 'app:app', Cmd: ['/app'] },
+    layers: [
+      { entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'su' }] },
+      { entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }] },
+    ],
+  });
 
   before(async () => {
     docker.require();
@@ -322,8 +444,14 @@ describeOrSkip('docker load / docker save (dockerd 20.10)', { skip: docker.skip 
       const [fromSave] = await scan(`docker-archive:${saved}`, testScanOptions());
       assert.ok(fromTarball && fromSave);
       // docker save stores the layers uncompressed under <id>/layer.tar: reported by diffID.
-      assert.deepEqual(fromSave.image.layers.map((l) => l.digest), image.layers.map((l) => l.diffId));
-      assert.deepEqual(fromTarball.image.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
+      assert.deepEqual(
+        fromSave.image.layers.map((l) => l.digest),
+        image.layers.map((l) => l.diffId),
+      );
+      assert.deepEqual(
+        fromTarball.image.layers.map((l) => l.digest),
+        image.layers.map((l) => l.digest),
+      );
       const files = (r: typeof fromSave): unknown => r.results.find((x) => x.Id === 'suid')?.Files?.map((f) => Object.values(f));
       assert.deepEqual(files(fromSave), [[['/usr/bin/su']]]);
       assert.deepEqual(files(fromTarball), files(fromSave));
@@ -338,8 +466,14 @@ describeOrSkip('docker load / docker save (dockerd 20.10)', { skip: docker.skip 
     await daemon.client(['load', '-i', gz]);
     const [a] = await scan(`docker-archive:${plain}`, testScanOptions());
     const [b] = await scan(`docker-archive:${gz}`, testScanOptions());
-    assert.deepEqual(b?.image.layers.map((l) => l.digest), a?.image.layers.map((l) => l.digest));
-    assert.deepEqual(b?.results.map((r) => [r.Id, r.Pass, r.Files]), a?.results.map((r) => [r.Id, r.Pass, r.Files]));
+    assert.deepEqual(
+      b?.image.layers.map((l) => l.digest),
+      a?.image.layers.map((l) => l.digest),
+    );
+    assert.deepEqual(
+      b?.results.map((r) => [r.Id, r.Pass, r.Files]),
+      a?.results.map((r) => [r.Id, r.Pass, r.Files]),
+    );
   });
 
   it('two manifest.json members: docker loads the last, podman the first; oci-scan refuses the archive', async () => {
@@ -348,10 +482,16 @@ describeOrSkip('docker load / docker save (dockerd 20.10)', { skip: docker.skip 
     const two = buildImage({ format: 'docker', layers: [{ entries: [{ type: 'file', path: 'two', content: '2' }] }] });
     const entries: EntrySpec[] = [];
     const manifests: string[] = [];
-    for (const [img, tag] of [[one, 'dup-first:1.0'], [two, 'dup-last:1.0']] as const) {
+    for (const [img, tag] of [
+      [one, 'dup-first:1.0'],
+      [two, 'dup-last:1.0'],
+    ] as const) {
       const tar = gunzipSync(img.layers[0]?.bytes ?? Buffer.alloc(0));
       const layer = `${digestOf(tar).slice(7)}.tar`;
-      entries.push({ type: 'file', path: `${img.configDigest.slice(7)}.json`, content: img.config }, { type: 'file', path: layer, content: tar });
+      entries.push(
+        { type: 'file', path: `${img.configDigest.slice(7)}.json`, content: img.config },
+        { type: 'file', path: layer, content: tar },
+      );
       manifests.push(JSON.stringify([{ Config: `${img.configDigest.slice(7)}.json`, RepoTags: [tag], Layers: [layer] }]));
     }
     for (const m of manifests) entries.push({ type: 'file', path: 'manifest.json', content: m });
@@ -360,6 +500,9 @@ describeOrSkip('docker load / docker save (dockerd 20.10)', { skip: docker.skip 
     assert.match(await daemon.client(['load', '-i', file]), /Loaded image: dup-last:1\.0/);
     const storage = ['--root', join(dir, 'podman'), '--runroot', join(dir, 'podman-run'), '--storage-driver', 'vfs'];
     assert.match((await run('podman', [...storage, 'load', '-i', file])).stdout, /dup-first:1\.0/);
-    await assert.rejects(open(`docker-archive:${file}`), (err: unknown) => isOciScanError(err, 'INVALID_MANIFEST') && /two members named manifest\.json/.test(err.message));
+    await assert.rejects(
+      open(`docker-archive:${file}`),
+      (err: unknown) => isOciScanError(err, 'INVALID_MANIFEST') && /two members named manifest\.json/.test(err.message),
+    );
   });
 });

@@ -70,7 +70,10 @@ describeOrSkip('catalog and tags of a real registry', { skip }, () => {
     assert.deepEqual(names, REPOSITORIES);
     const pages = proxy.requests.filter((r) => r.path.startsWith('/v2/_catalog'));
     assert.equal(pages.length, 4, pages.map((p) => p.path).join(' '));
-    assert.ok(pages.every((p) => new URL(p.path, 'http://x').searchParams.get('n') === '2'), 'every page asks for n=2');
+    assert.ok(
+      pages.every((p) => new URL(p.path, 'http://x').searchParams.get('n') === '2'),
+      'every page asks for n=2',
+    );
     assert.deepEqual(
       pages.slice(1).map((p) => new URL(p.path, 'http://x').searchParams.get('last')),
       ['team/r0', 'team/r2', 'team/r4'],
@@ -100,7 +103,9 @@ function pagedTags(tags: readonly string[], link: (next: string, req: IncomingMe
     const page = tags.slice(from, from + n);
     const more = from + n < tags.length;
     const next = more ? link(`/v2/team/app/tags/list?last=${encodeURIComponent(page[page.length - 1] ?? '')}&n=${n}`, req) : undefined;
-    res.writeHead(200, { 'content-type': 'application/json', ...(next ? { link: `<${next}>; rel="next"` } : {}) }).end(JSON.stringify({ name: 'team/app', tags: page }));
+    res
+      .writeHead(200, { 'content-type': 'application/json', ...(next ? { link: `<${next}>; rel="next"` } : {}) })
+      .end(JSON.stringify({ name: 'team/app', tags: page }));
   };
 }
 
@@ -112,7 +117,10 @@ describe('tags paged with Link, and hostile Links', () => {
     for (const s of servers) await s.stop();
   });
 
-  async function tagsOf(handler: (req: IncomingMessage, res: ServerResponse) => void, options: ListOptions = {}): Promise<{ tags: Promise<string[]>; server: TestServer }> {
+  async function tagsOf(
+    handler: (req: IncomingMessage, res: ServerResponse) => void,
+    options: ListOptions = {},
+  ): Promise<{ tags: Promise<string[]>; server: TestServer }> {
     const server = await startServer(handler);
     servers.push(server);
     const session = newSession();
@@ -133,14 +141,26 @@ describe('tags paged with Link, and hostile Links', () => {
     });
     servers.push(elsewhere);
     const { tags } = await tagsOf(pagedTags(TAGS, (next) => `${elsewhere.url}${next}`));
-    await rejectsWith(tags, 'REGISTRY_ERROR', new RegExp(`next-page Link to another origin \\(http://${elsewhere.host.replace(/\./g, '\\.')}\\) while listing the tags of team/app: refusing to follow it`));
+    await rejectsWith(
+      tags,
+      'REGISTRY_ERROR',
+      new RegExp(
+        `next-page Link to another origin \\(http://${elsewhere.host.replace(/\./g, '\\.')}\\) while listing the tags of team/app: refusing to follow it`,
+      ),
+    );
     assert.equal(elsewhere.requests.length, 0);
   });
 
   test('a Link back to a page already read is refused (a loop), and so is a listing longer than maxPages', async () => {
     // The second page links back to the first one.
-    const { tags, server } = await tagsOf(pagedTags(TAGS, (next, req) => (new URL(req.url ?? '/', 'http://x').searchParams.has('last') ? '/v2/team/app/tags/list?n=2' : next)));
-    await rejectsWith(tags, 'REGISTRY_ERROR', /sent a Link back to a page it already sent while listing the tags of team\/app: its pagination loops/);
+    const { tags, server } = await tagsOf(
+      pagedTags(TAGS, (next, req) => (new URL(req.url ?? '/', 'http://x').searchParams.has('last') ? '/v2/team/app/tags/list?n=2' : next)),
+    );
+    await rejectsWith(
+      tags,
+      'REGISTRY_ERROR',
+      /sent a Link back to a page it already sent while listing the tags of team\/app: its pagination loops/,
+    );
     assert.equal(server.requests.filter((r) => r.path.startsWith('/v2/team/app/tags/list')).length, 2);
     const endless = Array.from({ length: 1000 }, (_, i) => `t${String(i).padStart(4, '0')}`);
     const long = await tagsOf(pagedTags(endless), { maxPages: 5 });

@@ -22,15 +22,36 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const creds = { username: TEST_USER, password: TEST_PASSWORD };
 
 // Provenance: built by image-builder.ts. A clean image (non-root user, labels, one layer, CMD) and a suid one.
-const cleanConfig = { User: '1000:1000', Cmd: ['/app'], Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' } };
+const cleanConfig = {
+  User: '1000:1000',
+  Cmd: ['/app'],
+  Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' },
+};
 const clean = buildImage({
   config: cleanConfig,
   layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }] }],
 });
-const suid = buildImage({ config: { User: 'app:app' }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'su' }] }] });
+const suid = buildImage({
+  config: { User: 'app:app' },
+  layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'su' }] }],
+});
 // The clean image with a compiler added: highest severity Medium (exit 14).
-const tools = buildImage({ config: cleanConfig, layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }, { type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' }] }] });
-const arm = buildImage({ platform: { os: 'linux', architecture: 'arm64' }, config: cleanConfig, layers: [{ entries: [{ type: 'file', path: 'x', content: 'x' }] }] });
+const tools = buildImage({
+  config: cleanConfig,
+  layers: [
+    {
+      entries: [
+        { type: 'file', path: 'app', mode: 0o755, content: 'app' },
+        { type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' },
+      ],
+    },
+  ],
+});
+const arm = buildImage({
+  platform: { os: 'linux', architecture: 'arm64' },
+  config: cleanConfig,
+  layers: [{ entries: [{ type: 'file', path: 'x', content: 'x' }] }],
+});
 const index = buildIndex([clean, arm]);
 
 interface Run {
@@ -41,7 +62,10 @@ interface Run {
 
 function run(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent-home-for-tests', OCI_SCAN_PROGRESS: 'none', ...isolatedCacheEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent-home-for-tests', OCI_SCAN_PROGRESS: 'none', ...isolatedCacheEnv(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -75,7 +99,11 @@ describeOrSkip('CLI against a real registry', { skip }, () => {
     const audit = new Pusher(registry.url, 'library/audit', creds);
     await audit.image(clean, '1.0');
     await audit.image(clean, 'latest');
-    auth = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64') } } }) };
+    auth = {
+      DOCKER_AUTH_CONFIG: JSON.stringify({
+        auths: { [registry.host]: { auth: Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64') } },
+      }),
+    };
   });
   after(async () => {
     await registry?.stop();
@@ -116,7 +144,9 @@ describeOrSkip('CLI against a real registry', { skip }, () => {
   });
 
   test('pull failures exit 20 with one line on stderr, no stack trace, no password anywhere', async () => {
-    const wrong = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [registry.host]: { username: TEST_USER, password: `${TEST_PASSWORD}-wrong` } } }) };
+    const wrong = {
+      DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [registry.host]: { username: TEST_USER, password: `${TEST_PASSWORD}-wrong` } } }),
+    };
     const cases: Array<[args: string[], env: Record<string, string>, pattern: RegExp]> = [
       [[`${registry.host}/team/app:1.0`], wrong, /refused user ci/],
       [[`${registry.host}/team/app:1.0`], {}, /requires authentication/],
@@ -138,11 +168,17 @@ describeOrSkip('CLI against a real registry', { skip }, () => {
       }
     }
     // The same failures and a successful pull with every log line on: still no secret.
-    for (const [args, env] of [[[`${registry.host}/team/app:1.0`], wrong], [[`${registry.host}/team/app:1.0`], auth]] as const) {
+    for (const [args, env] of [
+      [[`${registry.host}/team/app:1.0`], wrong],
+      [[`${registry.host}/team/app:1.0`], auth],
+    ] as const) {
       const r = await run([...args, '--reports-dir', join(dir, 'debug'), '--log-level', 'trace'], env);
       assert.ok(r.stderr.includes('"level":'), 'debug logs were written');
       for (const secret of [TEST_PASSWORD, Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64')]) {
-        assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), `secret in output at --log-level trace: ${r.stderr.slice(0, 2000)}`);
+        assert.ok(
+          !r.stdout.includes(secret) && !r.stderr.includes(secret),
+          `secret in output at --log-level trace: ${r.stderr.slice(0, 2000)}`,
+        );
       }
     }
   });
@@ -164,17 +200,33 @@ describeOrSkip('CLI against a real registry', { skip }, () => {
     // The scan document names each image by the digests the registry holds; an index's platforms carry its digest.
     const doc = await run([...refs, `${registry.host}/team/app:multi`, '--platform', 'all', '--format', 'json'], auth);
     assert.equal(doc.code, 14, doc.stderr);
-    const parsed = JSON.parse(doc.stdout) as { images: Array<{ reference: string; digest: string; indexDigest?: string; highest: string }>; highest: string };
-    assert.deepEqual(parsed.images.map((i) => i.digest), [clean.manifestDigest, tools.manifestDigest, clean.manifestDigest, arm.manifestDigest]);
-    assert.deepEqual(parsed.images.map((i) => i.indexDigest), [undefined, undefined, index.digest, index.digest]);
-    assert.deepEqual(parsed.images.map((i) => i.highest), ['Informational', 'Medium', 'Informational', 'Informational']);
+    const parsed = JSON.parse(doc.stdout) as {
+      images: Array<{ reference: string; digest: string; indexDigest?: string; highest: string }>;
+      highest: string;
+    };
+    assert.deepEqual(
+      parsed.images.map((i) => i.digest),
+      [clean.manifestDigest, tools.manifestDigest, clean.manifestDigest, arm.manifestDigest],
+    );
+    assert.deepEqual(
+      parsed.images.map((i) => i.indexDigest),
+      [undefined, undefined, index.digest, index.digest],
+    );
+    assert.deepEqual(
+      parsed.images.map((i) => i.highest),
+      ['Informational', 'Medium', 'Informational', 'Informational'],
+    );
     assert.equal(parsed.highest, 'Medium');
   });
 
   test('several images of one registry in one run share its session: one ping for both (counted through a proxy)', async () => {
     const proxy = await startCountingProxy(registry.url);
     try {
-      const proxyAuth = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [proxy.host]: { auth: Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64') } } }) };
+      const proxyAuth = {
+        DOCKER_AUTH_CONFIG: JSON.stringify({
+          auths: { [proxy.host]: { auth: Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64') } },
+        }),
+      };
       const r = await run([`${proxy.host}/app/clean:1.0`, `${proxy.host}/app/tools:1.0`, '--reports-dir', join(dir, 'proxied')], proxyAuth);
       assert.equal(r.code, 14, r.stderr);
       assert.equal(proxy.count('GET', '/v2/'), 1, 'one ping for the registry, whatever the number of images');

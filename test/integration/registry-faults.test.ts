@@ -10,8 +10,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import type { ServerResponse } from 'node:http';
-import { exitCodeFor } from '../../src/cli/exit-codes.js';
-import { isOciScanError, type ErrorCode } from '../../src/errors.js';
+import { exitCodeFor, isOciScanError, type ErrorCode } from '../../src/errors.js';
 import { openRegistryImages } from '../../src/sources/registry.js';
 import { DEFAULT_TRANSPORT } from '../../src/registry/options.js';
 import { buildImage, digestOf, type BuiltImage } from '../helpers/image-builder.js';
@@ -24,7 +23,10 @@ const noise = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919 + 
 const image = buildImage({
   format: 'oci',
   config: { User: 'app' },
-  layers: [{ entries: [{ type: 'file', path: 'data.bin', content: noise }] }, { entries: [{ type: 'file', path: 'small', content: 'small' }] }],
+  layers: [
+    { entries: [{ type: 'file', path: 'data.bin', content: noise }] },
+    { entries: [{ type: 'file', path: 'small', content: 'small' }] },
+  ],
 });
 const bigLayer = image.layers[0];
 assert.ok(bigLayer);
@@ -56,7 +58,10 @@ async function scanAll(ref: string, options = testOptions()): Promise<Buffer[]> 
   const [img] = await openRegistryImages(ref, options);
   assert.ok(img);
   const layers = await readLayers(img);
-  assert.deepEqual(layers.map((l) => l.digest), image.layers.map((l) => l.digest));
+  assert.deepEqual(
+    layers.map((l) => l.digest),
+    image.layers.map((l) => l.digest),
+  );
   return layers.map((l) => l.bytes);
 }
 
@@ -111,9 +116,12 @@ test('503 then success; 429 forever ends in a clear REGISTRY_ERROR after the ret
 test('a connection reset mid-layer is resumed with Range; the bytes equal the fault-free ones', async () => {
   const clean = await (async () => {
     let out: Buffer[] = [];
-    await withRegistry(() => false, async (server) => {
-      out = await scanAll(`${server.host}/team/app:1.0`);
-    });
+    await withRegistry(
+      () => false,
+      async (server) => {
+        out = await scanAll(`${server.host}/team/app:1.0`);
+      },
+    );
     return out;
   })();
   const cut = Math.floor(bigLayer.bytes.length / 2);
@@ -205,7 +213,10 @@ test('a blob redirected to another host gets no Authorization (and signed query 
         assert.ok(img);
         const layers = await readLayers(img);
         assert.equal(layers[0]?.digest, bigLayer.digest);
-        assert.ok(server.requests.some((r) => r.path === bigPath && r.headers.authorization === basic), 'the registry got the credentials');
+        assert.ok(
+          server.requests.some((r) => r.path === bigPath && r.headers.authorization === basic),
+          'the registry got the credentials',
+        );
         assert.equal(cdn.requests.length, 1);
         assert.equal(cdn.requests[0]?.headers.authorization, undefined, 'no Authorization reached the other host');
         assert.ok(!text().includes('SIGNED-SECRET'));
@@ -257,7 +268,10 @@ test('a server that stops sending: TIMEOUT (exit 20), not a hang — mid-body an
   await withRegistry(
     (req) => req.url === manifestPath, // never answers
     async (server) => {
-      const msg = await rejectsWith(openRegistryImages(`${server.host}/team/app:1.0`, testOptions({ stallTimeoutMs: 300, retries: 0 })), 'TIMEOUT');
+      const msg = await rejectsWith(
+        openRegistryImages(`${server.host}/team/app:1.0`, testOptions({ stallTimeoutMs: 300, retries: 0 })),
+        'TIMEOUT',
+      );
       assert.match(msg, /sent no response/);
     },
   );
@@ -275,7 +289,12 @@ test('a 401 without WWW-Authenticate reuses the ping challenge and re-authentica
       }
       if (req.url === '/v2/') {
         // two challenges in two headers; Bearer is used
-        res.writeHead(401, [['www-authenticate', 'Basic realm="x"'], ['www-authenticate', `Bearer realm="http://${host}/token",service="fault"`]]).end();
+        res
+          .writeHead(401, [
+            ['www-authenticate', 'Basic realm="x"'],
+            ['www-authenticate', `Bearer realm="http://${host}/token",service="fault"`],
+          ])
+          .end();
         return true;
       }
       if (req.url === manifestPath && count === 1) {
@@ -383,7 +402,10 @@ test('a slow consumer is not blamed on the server: time spent holding a chunk do
     () => false,
     async (server) => {
       // A floor no network reaches (1 GB/s over 3 s windows): only waiting for the server counts against it.
-      const [img] = await openRegistryImages(`${server.host}/team/app:1.0`, testOptions({ minBytesPerSecond: 1e9, throughputWindowMs: 3000 }));
+      const [img] = await openRegistryImages(
+        `${server.host}/team/app:1.0`,
+        testOptions({ minBytesPerSecond: 1e9, throughputWindowMs: 3000 }),
+      );
       const layer = img?.layers[0];
       assert.ok(layer);
       const chunks: Buffer[] = [];
@@ -406,7 +428,10 @@ test('a manifest trickling past its deadline: TIMEOUT naming the deadline', asyn
       return true;
     },
     async (server) => {
-      const msg = await rejectsWith(openRegistryImages(`${server.host}/team/app:1.0`, testOptions({ requestDeadlineMs: 300, retries: 1 })), 'TIMEOUT');
+      const msg = await rejectsWith(
+        openRegistryImages(`${server.host}/team/app:1.0`, testOptions({ requestDeadlineMs: 300, retries: 1 })),
+        'TIMEOUT',
+      );
       assert.match(msg, /did not send a complete answer within 0\.3s while fetching the manifest 1\.0 .*\(2 attempts\)/);
       assert.equal(count(server, manifestPath), 2);
     },
@@ -419,7 +444,12 @@ test('a registry answering 503 forever: the default retries, then the retry wind
     res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE","message":"backend down"}]}');
     return true;
   };
-  const defaults = { retries: DEFAULT_TRANSPORT.retries, retryDelayMs: DEFAULT_TRANSPORT.retryDelayMs, maxRetryDelayMs: DEFAULT_TRANSPORT.maxRetryDelayMs, retryWindowMs: DEFAULT_TRANSPORT.retryWindowMs };
+  const defaults = {
+    retries: DEFAULT_TRANSPORT.retries,
+    retryDelayMs: DEFAULT_TRANSPORT.retryDelayMs,
+    maxRetryDelayMs: DEFAULT_TRANSPORT.maxRetryDelayMs,
+    retryWindowMs: DEFAULT_TRANSPORT.retryWindowMs,
+  };
   await withRegistry(always503, async (server) => {
     const clock = fakeClock();
     const msg = await rejectsWith(openRegistryImages(`${server.host}/team/app:1.0`, testOptions(defaults), { clock }), 'REGISTRY_ERROR');
@@ -429,7 +459,10 @@ test('a registry answering 503 forever: the default retries, then the retry wind
   });
   await withRegistry(always503, async (server) => {
     const clock = fakeClock();
-    await rejectsWith(openRegistryImages(`${server.host}/team/app:1.0`, testOptions({ ...defaults, retries: 100 }), { clock }), 'REGISTRY_ERROR');
+    await rejectsWith(
+      openRegistryImages(`${server.host}/team/app:1.0`, testOptions({ ...defaults, retries: 100 }), { clock }),
+      'REGISTRY_ERROR',
+    );
     // 0.5+1+2+4+8+16 s planned; the next backoff (30 s) would start after the 60 s window.
     assert.deepEqual(clock.slept, [500, 1000, 2000, 4000, 8000, 16_000]);
     assert.equal(count(server, manifestPath), 7);
@@ -494,9 +527,15 @@ test('foreign layers: HEAD 404 but GET 200 is scanned; 404 to both is notScanned
       },
       async (server) => {
         const [img] = await openRegistryImages(`${server.host}/team/app:1.0`, testOptions());
-        assert.match(img?.layers[0]?.notScanned ?? '', /foreign .*not held by registry 127\.0\.0\.1:\d+; oci-scan never downloads layers from their external URLs/);
+        assert.match(
+          img?.layers[0]?.notScanned ?? '',
+          /foreign .*not held by registry 127\.0\.0\.1:\d+; oci-scan never downloads layers from their external URLs/,
+        );
         assert.equal(img?.layers[1]?.notScanned, undefined);
-        await rejectsWith(Promise.resolve().then(() => img?.layers[0]?.open()), 'IMAGE_NOT_FOUND');
+        await rejectsWith(
+          Promise.resolve().then(() => img?.layers[0]?.open()),
+          'IMAGE_NOT_FOUND',
+        );
       },
       foreign,
     );

@@ -23,8 +23,14 @@ import { describeOrSkip } from '../helpers/skip.js';
 
 const skip = registrySkipReason();
 const creds = { username: TEST_USER, password: TEST_PASSWORD };
-const app = buildImage({ config: { User: 'app' }, layers: [{ entries: [{ type: 'file', path: 'app/server', mode: 0o755, content: 'server' }] }] });
-const tools = buildImage({ config: { User: 'tools' }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/tool', mode: 0o755, content: 'tool' }] }] });
+const app = buildImage({
+  config: { User: 'app' },
+  layers: [{ entries: [{ type: 'file', path: 'app/server', mode: 0o755, content: 'server' }] }],
+});
+const tools = buildImage({
+  config: { User: 'tools' },
+  layers: [{ entries: [{ type: 'file', path: 'usr/bin/tool', mode: 0o755, content: 'tool' }] }],
+});
 
 /** Scans `refs` one after another, with the options given; returns the config digests scanned. */
 async function scanAll(refs: readonly string[], options: ScanOptions): Promise<string[]> {
@@ -52,12 +58,21 @@ describeOrSkip('registry session: htpasswd registry, credentials from a credenti
     await mkdir(bin);
     helperLog = join(dir, 'helper-runs');
     const helper = join(bin, 'docker-credential-counting');
-    await writeFile(helper, `#!/bin/sh\nread -r server || true\necho "$server" >> "${helperLog}"\nprintf '{"ServerURL":"%s","Username":"${TEST_USER}","Secret":"${TEST_PASSWORD}"}' "$server"\n`);
+    await writeFile(
+      helper,
+      `#!/bin/sh\nread -r server || true\necho "$server" >> "${helperLog}"\nprintf '{"ServerURL":"%s","Username":"${TEST_USER}","Secret":"${TEST_PASSWORD}"}' "$server"\n`,
+    );
     await chmod(helper, 0o755);
     const config = join(dir, 'docker');
     await mkdir(config);
     await writeFile(join(config, 'config.json'), JSON.stringify({ credHelpers: { [proxy.host]: 'counting' } }));
-    options = testScanOptions({ registry: { insecureRegistries: [], mirrors: {}, env: { HOME: '/nonexistent-home-for-tests', DOCKER_CONFIG: config, PATH: `${bin}:/usr/bin:/bin` } } });
+    options = testScanOptions({
+      registry: {
+        insecureRegistries: [],
+        mirrors: {},
+        env: { HOME: '/nonexistent-home-for-tests', DOCKER_CONFIG: config, PATH: `${bin}:/usr/bin:/bin` },
+      },
+    });
   });
   after(async () => {
     await proxy?.stop();
@@ -101,7 +116,13 @@ describeOrSkip('registry session: token registry', { skip }, () => {
     let dir: string;
     ({ dir, cleanup } = await tempDir('oci-scan-session-token-'));
     tokens = await startTokenServer({ dir, users: { [TEST_USER]: TEST_PASSWORD }, anonymousPull: true });
-    registry = await startRegistry({ kind: 'token', realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootCertBundle: tokens.certFile });
+    registry = await startRegistry({
+      kind: 'token',
+      realm: tokens.realm,
+      service: tokens.service,
+      issuer: tokens.issuer,
+      rootCertBundle: tokens.certFile,
+    });
     const pusher = new Pusher(registry.url, 'team/app', creds);
     await pusher.image(app, '1.0');
     await pusher.image(tools, '2.0');
@@ -120,7 +141,10 @@ describeOrSkip('registry session: token registry', { skip }, () => {
     const before = tokens.requests.length;
     const session = openSession({ registry: options.registry, logger: options.logger });
     try {
-      const scanned = await scanAll([`${proxy.host}/team/app:1.0`, `${proxy.host}/team/app:2.0`, `${proxy.host}/team/tools:1.0`], { ...options, session });
+      const scanned = await scanAll([`${proxy.host}/team/app:1.0`, `${proxy.host}/team/app:2.0`, `${proxy.host}/team/tools:1.0`], {
+        ...options,
+        session,
+      });
       assert.deepEqual(scanned, [app.configDigest, tools.configDigest, tools.configDigest]);
     } finally {
       await session.close();

@@ -23,7 +23,11 @@ const skip = registrySkipReason();
 
 // Provenance: built by image-builder.ts. A clean image (non-root user, labels, one layer, CMD): exit 0.
 const clean = buildImage({
-  config: { User: '1000:1000', Cmd: ['/app'], Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' } },
+  config: {
+    User: '1000:1000',
+    Cmd: ['/app'],
+    Labels: { 'org.opencontainers.image.vendor': 'v', 'org.opencontainers.image.version': '1', component: 'c', product: 'p' },
+  },
   layers: [{ entries: [{ type: 'file', path: 'app', mode: 0o755, content: 'app' }] }],
 });
 
@@ -145,8 +149,14 @@ describeOrSkip('CLI through a forward HTTP proxy (HTTP_PROXY, NO_PROXY)', { skip
     const base = `http://${registry.host}/v2/`;
     assert.ok(proxy.forwarded.length > 0, 'the proxy saw requests');
     for (const url of proxy.forwarded) assert.ok(url.startsWith(base), url);
-    assert.ok(proxy.forwarded.some((u) => u.includes('/manifests/1.0')), proxy.forwarded.join('\n'));
-    assert.ok(proxy.forwarded.some((u) => u.includes(`/blobs/${clean.layers[0]?.digest ?? 'missing'}`)), proxy.forwarded.join('\n'));
+    assert.ok(
+      proxy.forwarded.some((u) => u.includes('/manifests/1.0')),
+      proxy.forwarded.join('\n'),
+    );
+    assert.ok(
+      proxy.forwarded.some((u) => u.includes(`/blobs/${clean.layers[0]?.digest ?? 'missing'}`)),
+      proxy.forwarded.join('\n'),
+    );
   });
 
   test('lower-case http_proxy is honoured too', async () => {

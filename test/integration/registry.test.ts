@@ -8,14 +8,22 @@ import { strict as assert } from 'node:assert';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exitCodeFor } from '../../src/cli/exit-codes.js';
-import { isOciScanError, type ErrorCode } from '../../src/errors.js';
+import { exitCodeFor, isOciScanError, type ErrorCode } from '../../src/errors.js';
 import { openRegistryImages } from '../../src/sources/registry.js';
 import type { Platform } from '../../src/image/platform.js';
 import { buildImage, buildIndex, digestOf, type BuiltImage } from '../helpers/image-builder.js';
 import { startServer } from '../helpers/fault-server.js';
 import { Pusher } from '../helpers/push.js';
-import { capturedLogger, readLayers, registrySkipReason, startRegistry, testOptions, TEST_PASSWORD, TEST_USER, type RunningRegistry } from '../helpers/registry-server.js';
+import {
+  capturedLogger,
+  readLayers,
+  registrySkipReason,
+  startRegistry,
+  testOptions,
+  TEST_PASSWORD,
+  TEST_USER,
+  type RunningRegistry,
+} from '../helpers/registry-server.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
 import { describeOrSkip } from '../helpers/skip.js';
 
@@ -28,15 +36,38 @@ const ociImage = buildImage({
   format: 'oci',
   config: { User: 'app:app', Labels: { 'org.opencontainers.image.vendor': 'oci-scan tests' } },
   layers: [
-    { entries: [{ type: 'dir', path: 'etc/' }, { type: 'file', path: 'etc/os-release', content: 'NAME="Test OS"\nVERSION_ID="1"\n' }] },
+    {
+      entries: [
+        { type: 'dir', path: 'etc/' },
+        { type: 'file', path: 'etc/os-release', content: 'NAME="Test OS"\nVERSION_ID="1"\n' },
+      ],
+    },
     { entries: [{ type: 'file', path: 'usr/bin/app', mode: 0o755, content: 'x'.repeat(200_000) }], compression: 'zstd-stored' },
   ],
 });
-const dockerImage = buildImage({ format: 'docker', config: { Cmd: ['/bin/sh'] }, layers: [{ entries: [{ type: 'file', path: 'bin/sh', mode: 0o755, content: '#!' }] }] });
-const amd64 = buildImage({ format: 'oci', platform: { os: 'linux', architecture: 'amd64' }, layers: [{ entries: [{ type: 'file', path: 'amd64', content: 'a' }] }] });
-const arm64 = buildImage({ format: 'oci', platform: { os: 'linux', architecture: 'arm64', variant: 'v8' }, layers: [{ entries: [{ type: 'file', path: 'arm64', content: 'b' }] }] });
+const dockerImage = buildImage({
+  format: 'docker',
+  config: { Cmd: ['/bin/sh'] },
+  layers: [{ entries: [{ type: 'file', path: 'bin/sh', mode: 0o755, content: '#!' }] }],
+});
+const amd64 = buildImage({
+  format: 'oci',
+  platform: { os: 'linux', architecture: 'amd64' },
+  layers: [{ entries: [{ type: 'file', path: 'amd64', content: 'a' }] }],
+});
+const arm64 = buildImage({
+  format: 'oci',
+  platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+  layers: [{ entries: [{ type: 'file', path: 'arm64', content: 'b' }] }],
+});
 // A BuildKit-style attestation entry must be skipped.
-const attestation = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: amd64.manifestDigest, size: amd64.manifest.length, platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } };
+const attestation = {
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  digest: amd64.manifestDigest,
+  size: amd64.manifest.length,
+  platform: { os: 'unknown', architecture: 'unknown' },
+  annotations: { 'vnd.docker.reference.type': 'attestation-manifest' },
+};
 const index = buildIndex([amd64, arm64], 'oci', [attestation]);
 
 /** Asserts that `promise` rejects with an OciScanError of `code` (and its exit code), returning the message. */
@@ -58,9 +89,15 @@ async function assertImageMatches(images: Awaited<ReturnType<typeof openRegistry
   assert.ok(image);
   assert.equal(image.manifestDigest, built.manifestDigest);
   assert.equal(image.configDigest, built.configDigest);
-  assert.deepEqual(image.layers.map((l) => l.digest), built.layers.map((l) => l.digest));
+  assert.deepEqual(
+    image.layers.map((l) => l.digest),
+    built.layers.map((l) => l.digest),
+  );
   const read = await readLayers(image);
-  assert.deepEqual(read.map((r) => r.digest), built.layers.map((l) => l.digest));
+  assert.deepEqual(
+    read.map((r) => r.digest),
+    built.layers.map((l) => l.digest),
+  );
   read.forEach((r, i) => assert.ok(r.bytes.equals(built.layers[i]?.bytes ?? Buffer.alloc(0))));
 }
 
@@ -80,7 +117,13 @@ describeOrSkip('registry: anonymous docker-registry', { skip }, () => {
     const images = await openRegistryImages(`${registry.host}/team/app:1.0`, testOptions());
     await assertImageMatches(images, ociImage);
     const [image] = images;
-    assert.deepEqual(image?.name, { display: `${registry.host}/team/app:1.0`, name: 'app', repository: 'team/app', tag: '1.0', tagOrigin: 'reference' });
+    assert.deepEqual(image?.name, {
+      display: `${registry.host}/team/app:1.0`,
+      name: 'app',
+      repository: 'team/app',
+      tag: '1.0',
+      tagOrigin: 'reference',
+    });
     assert.deepEqual(image?.platform, { os: 'linux', architecture: 'amd64' });
     assert.equal(image?.fromIndex, undefined);
     assert.equal(image?.config.config?.User, 'app:app');
@@ -89,7 +132,13 @@ describeOrSkip('registry: anonymous docker-registry', { skip }, () => {
   test('Docker schema2 manifest by digest, with docker:// and with tag@digest', async () => {
     const byDigest = await openRegistryImages(`docker://${registry.host}/team/docker@${dockerImage.manifestDigest}`, testOptions());
     await assertImageMatches(byDigest, dockerImage);
-    assert.deepEqual(byDigest[0]?.name, { display: `${registry.host}/team/docker@${dockerImage.manifestDigest}`, name: 'docker', repository: 'team/docker', digest: dockerImage.manifestDigest, tagOrigin: 'reference' });
+    assert.deepEqual(byDigest[0]?.name, {
+      display: `${registry.host}/team/docker@${dockerImage.manifestDigest}`,
+      name: 'docker',
+      repository: 'team/docker',
+      digest: dockerImage.manifestDigest,
+      tagOrigin: 'reference',
+    });
     // the digest wins over the tag (which does not even exist)
     const both = await openRegistryImages(`${registry.host}/team/docker:nope@${dockerImage.manifestDigest}`, testOptions());
     assert.equal(both[0]?.manifestDigest, dockerImage.manifestDigest);
@@ -104,22 +153,51 @@ describeOrSkip('registry: anonymous docker-registry', { skip }, () => {
     const arm = await openRegistryImages(`${registry.host}/team/multi:1.0`, testOptions({}, { os: 'linux', architecture: 'arm64' }));
     await assertImageMatches(arm, arm64);
     const all = await openRegistryImages(`${registry.host}/team/multi:1.0`, testOptions({}, 'all'));
-    assert.deepEqual(all.map((i) => i.manifestDigest), [amd64.manifestDigest, arm64.manifestDigest]);
+    assert.deepEqual(
+      all.map((i) => i.manifestDigest),
+      [amd64.manifestDigest, arm64.manifestDigest],
+    );
     assert.ok(all.every((i) => i.fromIndex === true && i.name.display === `${registry.host}/team/multi:1.0`));
     const byIndexDigest = await openRegistryImages(`${registry.host}/team/multi@${index.digest}`, testOptions());
     assert.equal(byIndexDigest[0]?.manifestDigest, amd64.manifestDigest);
-    const msg = await rejectsWith(openRegistryImages(`${registry.host}/team/multi:1.0`, testOptions({}, { os: 'linux', architecture: 's390x' })), 'NO_MATCHING_PLATFORM', 21);
+    const msg = await rejectsWith(
+      openRegistryImages(`${registry.host}/team/multi:1.0`, testOptions({}, { os: 'linux', architecture: 's390x' })),
+      'NO_MATCHING_PLATFORM',
+      21,
+    );
     assert.match(msg, /linux\/amd64, linux\/arm64/);
     assert.doesNotMatch(msg, /unknown/);
   });
 
   test('index entries chosen as containerd does: normalised names, fallbacks, best variant first, attestations only when unknown/unknown', async () => {
     // Provenance: image-builder.ts; each image's config names its own platform.
-    const armV6 = buildImage({ format: 'oci', platform: { os: 'linux', architecture: 'arm', variant: 'v6' }, layers: [{ entries: [{ type: 'file', path: 'v6', content: '6' }] }] });
-    const armV7 = buildImage({ format: 'oci', platform: { os: 'linux', architecture: 'arm', variant: 'v7' }, layers: [{ entries: [{ type: 'file', path: 'v7', content: '7' }] }] });
-    const x86 = buildImage({ format: 'oci', platform: { os: 'linux', architecture: 'amd64' }, layers: [{ entries: [{ type: 'file', path: 'x86', content: 'x' }] }] });
-    const noPlatform = buildImage({ format: 'oci', platform: { os: 'linux', architecture: 'riscv64' }, layers: [{ entries: [{ type: 'file', path: 'np', content: 'n' }] }] });
-    const desc = (i: BuiltImage, platform?: object, annotations?: object): object => ({ mediaType: i.manifestMediaType, digest: i.manifestDigest, size: i.manifest.length, ...(platform ? { platform } : {}), ...(annotations ? { annotations } : {}) });
+    const armV6 = buildImage({
+      format: 'oci',
+      platform: { os: 'linux', architecture: 'arm', variant: 'v6' },
+      layers: [{ entries: [{ type: 'file', path: 'v6', content: '6' }] }],
+    });
+    const armV7 = buildImage({
+      format: 'oci',
+      platform: { os: 'linux', architecture: 'arm', variant: 'v7' },
+      layers: [{ entries: [{ type: 'file', path: 'v7', content: '7' }] }],
+    });
+    const x86 = buildImage({
+      format: 'oci',
+      platform: { os: 'linux', architecture: 'amd64' },
+      layers: [{ entries: [{ type: 'file', path: 'x86', content: 'x' }] }],
+    });
+    const noPlatform = buildImage({
+      format: 'oci',
+      platform: { os: 'linux', architecture: 'riscv64' },
+      layers: [{ entries: [{ type: 'file', path: 'np', content: 'n' }] }],
+    });
+    const desc = (i: BuiltImage, platform?: object, annotations?: object): object => ({
+      mediaType: i.manifestMediaType,
+      digest: i.manifestDigest,
+      size: i.manifest.length,
+      ...(platform ? { platform } : {}),
+      ...(annotations ? { annotations } : {}),
+    });
     const attestationType = { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': x86.manifestDigest };
     const doc = {
       schemaVersion: 2,
@@ -140,7 +218,8 @@ describeOrSkip('registry: anonymous docker-registry', { skip }, () => {
     for (const i of [armV6, armV7, x86, noPlatform]) await pusher.image(i);
     await pusher.manifest('1.0', bytes, doc.mediaType);
     const ref = `${registry.host}/team/platforms:1.0`;
-    const pick = async (platform: Platform | 'all'): Promise<Array<string | undefined>> => (await openRegistryImages(ref, testOptions({}, platform))).map((i) => i.manifestDigest);
+    const pick = async (platform: Platform | 'all'): Promise<Array<string | undefined>> =>
+      (await openRegistryImages(ref, testOptions({}, platform))).map((i) => i.manifestDigest);
 
     // The default platform: the x86_64 entry (before: skipped for its annotation, and x86_64 ≠ amd64 → exit 21).
     const [def] = await openRegistryImages(ref, testOptions());
@@ -148,14 +227,30 @@ describeOrSkip('registry: anonymous docker-registry', { skip }, () => {
     assert.deepEqual(def?.platform, { os: 'Linux', architecture: 'x86_64' }, 'reported as the index writes it');
     assert.deepEqual(await pick({ os: 'linux', architecture: 'arm' }), [armV7.manifestDigest], 'arm ≡ arm/v7, though v6 comes first');
     assert.deepEqual(await pick({ os: 'linux', architecture: 'arm', variant: 'v6' }), [armV6.manifestDigest]);
-    assert.deepEqual(await pick({ os: 'linux', architecture: 'arm', variant: 'v8' }), [armV7.manifestDigest], 'arm/v8 runs v7, the best of what is there');
-    assert.deepEqual(await pick({ os: 'linux', architecture: 'arm64' }), [armV7.manifestDigest], 'an arm64 machine runs arm/v7 (before: exit 21)');
+    assert.deepEqual(
+      await pick({ os: 'linux', architecture: 'arm', variant: 'v8' }),
+      [armV7.manifestDigest],
+      'arm/v8 runs v7, the best of what is there',
+    );
+    assert.deepEqual(
+      await pick({ os: 'linux', architecture: 'arm64' }),
+      [armV7.manifestDigest],
+      'an arm64 machine runs arm/v7 (before: exit 21)',
+    );
     // an entry without a platform comes after every entry that names one; its config decides
     const [riscv] = await openRegistryImages(ref, testOptions({}, { os: 'linux', architecture: 'riscv64' }));
     assert.equal(riscv?.manifestDigest, noPlatform.manifestDigest);
     assert.deepEqual(riscv?.platform, { os: 'linux', architecture: 'riscv64' }, 'the platform from the config');
-    assert.deepEqual(await pick('all'), [armV6.manifestDigest, armV7.manifestDigest, x86.manifestDigest, noPlatform.manifestDigest], 'every image, the attestation left out');
-    const msg = await rejectsWith(openRegistryImages(ref, testOptions({}, { os: 'linux', architecture: 's390x' })), 'NO_MATCHING_PLATFORM', 21);
+    assert.deepEqual(
+      await pick('all'),
+      [armV6.manifestDigest, armV7.manifestDigest, x86.manifestDigest, noPlatform.manifestDigest],
+      'every image, the attestation left out',
+    );
+    const msg = await rejectsWith(
+      openRegistryImages(ref, testOptions({}, { os: 'linux', architecture: 's390x' })),
+      'NO_MATCHING_PLATFORM',
+      21,
+    );
     // the entry without a platform is listed with the platform its config names
     assert.match(msg, /available platforms: linux\/arm\/v6, linux\/arm\/v7, Linux\/x86_64, linux\/riscv64: choose one$/);
   });
@@ -182,7 +277,14 @@ describeOrSkip('registry: anonymous docker-registry', { skip }, () => {
   test('foreign layers: fetched when the registry has them, else marked notScanned; their URLs never fetched', async (t) => {
     const outside = await startServer((_req, res) => void res.writeHead(500).end());
     t.after(() => outside.stop());
-    const base = buildImage({ format: 'oci', layers: [{ entries: [{ type: 'file', path: 'a', content: 'a' }] }, { entries: [{ type: 'file', path: 'win', content: 'w' }] }, { entries: [{ type: 'file', path: 'held', content: 'h' }] }] });
+    const base = buildImage({
+      format: 'oci',
+      layers: [
+        { entries: [{ type: 'file', path: 'a', content: 'a' }] },
+        { entries: [{ type: 'file', path: 'win', content: 'w' }] },
+        { entries: [{ type: 'file', path: 'held', content: 'h' }] },
+      ],
+    });
     const doc = JSON.parse(base.manifest.toString()) as { layers: Array<{ mediaType: string; urls?: string[] }> };
     for (const i of [1, 2]) {
       const l = doc.layers[i];
@@ -243,14 +345,26 @@ describeOrSkip('registry: htpasswd (Basic) docker-registry', { skip }, () => {
   test('credentials from a config file in DOCKER_CONFIG (key with scheme and path)', async () => {
     const cfg = join(dir, 'docker');
     await mkdir(cfg, { recursive: true });
-    await writeFile(join(cfg, 'config.json'), JSON.stringify({ auths: { [`http://${registry.host}/v2/`]: { username: TEST_USER, password: TEST_PASSWORD } } }));
-    await assertImageMatches(await openRegistryImages(`${registry.host}/team/app:1.0`, testOptions({ env: { DOCKER_CONFIG: cfg } })), ociImage);
+    await writeFile(
+      join(cfg, 'config.json'),
+      JSON.stringify({ auths: { [`http://${registry.host}/v2/`]: { username: TEST_USER, password: TEST_PASSWORD } } }),
+    );
+    await assertImageMatches(
+      await openRegistryImages(`${registry.host}/team/app:1.0`, testOptions({ env: { DOCKER_CONFIG: cfg } })),
+      ociImage,
+    );
   });
 
   test('wrong password: AUTH_FAILED (exit 20), neither password in the message or the log', async () => {
     const { logger, text } = capturedLogger();
-    const env = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [registry.host]: { auth: b64(`${TEST_USER}:wrong-${TEST_PASSWORD}`) } } }) };
-    const msg = await rejectsWith(openRegistryImages(`${registry.host}/team/app:1.0`, testOptions({ env }, undefined, logger)), 'AUTH_FAILED', 20);
+    const env = {
+      DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [registry.host]: { auth: b64(`${TEST_USER}:wrong-${TEST_PASSWORD}`) } } }),
+    };
+    const msg = await rejectsWith(
+      openRegistryImages(`${registry.host}/team/app:1.0`, testOptions({ env }, undefined, logger)),
+      'AUTH_FAILED',
+      20,
+    );
     assert.match(msg, new RegExp(`registry ${registry.host} refused user ci from DOCKER_AUTH_CONFIG`));
     assert.match(msg, /team\/app/);
     for (const s of [TEST_PASSWORD, b64(`${TEST_USER}:wrong-${TEST_PASSWORD}`)]) {
@@ -271,8 +385,20 @@ describeOrSkip('registry: token-auth docker-registry', { skip }, () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'oci-scan-token-'));
-    tokens = await startTokenServer({ dir, users: { [TEST_USER]: TEST_PASSWORD }, refreshTokens: { 'refresh-0123456789': TEST_USER }, anonymousPull: true, field: 'access_token' });
-    registry = await startRegistry({ kind: 'token', realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootCertBundle: tokens.certFile });
+    tokens = await startTokenServer({
+      dir,
+      users: { [TEST_USER]: TEST_PASSWORD },
+      refreshTokens: { 'refresh-0123456789': TEST_USER },
+      anonymousPull: true,
+      field: 'access_token',
+    });
+    registry = await startRegistry({
+      kind: 'token',
+      realm: tokens.realm,
+      service: tokens.service,
+      issuer: tokens.issuer,
+      rootCertBundle: tokens.certFile,
+    });
     await new Pusher(registry.url, 'team/app', creds).index([amd64, arm64], index, '1.0');
     await new Pusher(registry.url, 'team/app', creds).image(ociImage, 'single');
   });
@@ -315,8 +441,14 @@ describeOrSkip('registry: token-auth docker-registry', { skip }, () => {
 
   test('wrong password: AUTH_FAILED from the token server, no password anywhere', async () => {
     const { logger, text } = capturedLogger();
-    const env = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [registry.host]: { username: TEST_USER, password: 'not-the-password-42' } } }) };
-    const msg = await rejectsWith(openRegistryImages(`${registry.host}/team/app:1.0`, testOptions({ env }, undefined, logger)), 'AUTH_FAILED', 20);
+    const env = {
+      DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [registry.host]: { username: TEST_USER, password: 'not-the-password-42' } } }),
+    };
+    const msg = await rejectsWith(
+      openRegistryImages(`${registry.host}/team/app:1.0`, testOptions({ env }, undefined, logger)),
+      'AUTH_FAILED',
+      20,
+    );
     assert.match(msg, /refused user ci/);
     assert.ok(!msg.includes('not-the-password-42') && !text().includes('not-the-password-42'));
   });

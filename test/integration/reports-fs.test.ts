@@ -35,7 +35,10 @@ test('a full disk → exit 23, one line, no partial or temporary report left', a
       await writeFile(join(mnt, 'filler'), Buffer.alloc(6 * 1024));
       const r = await runCli(['oci:fixtures/demo:1.0', '--reports-dir', mnt]);
       assert.equal(r.code, 23, r.stderr);
-      assert.match(r.stderr, /^oci-scan: cannot write the report .*demo_1\.0-compliance\.json: ENOSPC; check that the reports directory is writable and the disk is not full$/m);
+      assert.match(
+        r.stderr,
+        /^oci-scan: cannot write the report .*demo_1\.0-compliance\.json: ENOSPC; check that the reports directory is writable and the disk is not full$/m,
+      );
       assert.equal(r.stderr.trimEnd().split('\n').length, 1);
       assert.deepEqual(await readdir(mnt), ['filler']);
     },

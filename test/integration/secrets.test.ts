@@ -26,7 +26,9 @@ const layer = image.layers[0];
 
 /** Echoes the request line and headers, as some broken servers do in their error bodies. */
 function echo(req: IncomingMessage, res: ServerResponse, status: number): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNKNOWN', message: `echo ${req.method ?? ''} ${req.url ?? ''}`, detail: req.headers }] }));
+  res
+    .writeHead(status, { 'content-type': 'application/json' })
+    .end(JSON.stringify({ errors: [{ code: 'UNKNOWN', message: `echo ${req.method ?? ''} ${req.url ?? ''}`, detail: req.headers }] }));
 }
 
 async function assertNoSecrets(r: { stdout: string; stderr: string }, reports: string, forms: readonly string[] = secrets): Promise<void> {
@@ -54,7 +56,12 @@ for (const mode of ['token-500-echo', 'registry-echo', 'cross-host-redirect'] as
         return true;
       }
       if (req.headers.authorization !== `Bearer ${TOKEN}`) {
-        res.writeHead(401, { 'www-authenticate': `Bearer realm="${registry.url}/token",service="fuzz",scope="repository:team/app:pull"`, 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+        res
+          .writeHead(401, {
+            'www-authenticate': `Bearer realm="${registry.url}/token",service="fuzz",scope="repository:team/app:pull"`,
+            'content-type': 'application/json',
+          })
+          .end('{"errors":[{"code":"UNAUTHORIZED"}]}');
         return true;
       }
       if (mode === 'registry-echo' && url.includes('/manifests/')) {
@@ -78,7 +85,10 @@ for (const mode of ['token-500-echo', 'registry-echo', 'cross-host-redirect'] as
         timeoutMs: 120_000,
       });
       assert.ok(r.code !== null && r.code >= 20 && r.code !== 23, `expected a pull failure, got ${String(r.code)}: ${r.stderr}`);
-      assert.ok(registry.requests.some((q) => q.path.startsWith('/token')), 'the token endpoint was asked');
+      assert.ok(
+        registry.requests.some((q) => q.path.startsWith('/token')),
+        'the token endpoint was asked',
+      );
       await assertNoSecrets(r, reports);
       for (const q of other.requests) assert.equal(q.headers.authorization, undefined, 'Authorization sent to another host');
     } finally {
@@ -123,7 +133,9 @@ const echoes: Record<string, Echo> = {
       if (!req.headers.authorization) return (basicChallenge(res), true);
       if (!req.url?.includes('/manifests/')) return false;
       const sent = await sentText(req);
-      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: PASSWORD, message: `denied: ${sent}` }] }));
+      res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: PASSWORD, message: `denied: ${sent}` }] }));
       return true;
     },
   },
@@ -133,7 +145,9 @@ const echoes: Record<string, Echo> = {
       if (!req.headers.authorization) return (basicChallenge(res), true);
       if (!req.url?.includes('/manifests/')) return false;
       const sent = await sentText(req);
-      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'DENIED', message: `${sent} ${Buffer.from(PASSWORD).toString('base64')}` }] }));
+      res
+        .writeHead(403, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: 'DENIED', message: `${sent} ${Buffer.from(PASSWORD).toString('base64')}` }] }));
       return true;
     },
   },
@@ -154,7 +168,9 @@ const echoes: Record<string, Echo> = {
     fault: async (req, res, url) => {
       if (req.url?.startsWith('/token')) {
         const sent = await sentText(req);
-        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_grant', error_description: `unknown grant in ${sent}` }));
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: 'invalid_grant', error_description: `unknown grant in ${sent}` }));
         return true;
       }
       res.writeHead(401, { 'www-authenticate': `Bearer realm="${url}/token",service="echo"` }).end();
@@ -185,7 +201,9 @@ const echoes: Record<string, Echo> = {
 for (const [name, scenario] of Object.entries(echoes)) {
   test(`no secret leaks when a server echoes it: ${name}, --log-level trace`, async () => {
     const { dir, cleanup } = await tempDir();
-    const registry: TestServer = await startFaultRegistry({ repository: 'team/app', tag: '1.0', image }, (req, res) => scenario.fault(req, res, registry.url));
+    const registry: TestServer = await startFaultRegistry({ repository: 'team/app', tag: '1.0', image }, (req, res) =>
+      scenario.fault(req, res, registry.url),
+    );
     try {
       const reports = join(dir, 'reports');
       const r = await runCli([`${registry.host}/team/app:1.0`, '--reports-dir', reports, '--log-level', 'trace'], {
@@ -207,7 +225,10 @@ test('a mirror URL with user:password@ is refused (exit 2) without showing the p
   try {
     const reports = join(dir, 'reports');
     for (const mirror of [`https://${USER}:${PASSWORD}@127.0.0.1:1`, `http://${USER}:${PASSWORD}=x@127.0.0.1:1/v2`]) {
-      const r = await runCli(['alpine:3.19', '--registry-mirror', `docker.io=${mirror}`, '--reports-dir', reports, '--log-level', 'trace'], { timeoutMs: 60_000 });
+      const r = await runCli(
+        ['alpine:3.19', '--registry-mirror', `docker.io=${mirror}`, '--reports-dir', reports, '--log-level', 'trace'],
+        { timeoutMs: 60_000 },
+      );
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /user info.*DOCKER_AUTH_CONFIG/);
       await assertNoSecrets(r, reports, echoSecrets);

@@ -27,13 +27,25 @@ const skip = registrySkipReason();
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const UNKNOWN_TYPE = 'application/vnd.example.unknown.v1+json';
-const amd64 = buildImage({ platform: { os: 'linux', architecture: 'amd64' }, layers: [{ entries: [{ type: 'file', path: 'etc/amd64', content: 'a' }] }] });
-const arm64 = buildImage({ platform: { os: 'linux', architecture: 'arm64' }, layers: [{ entries: [{ type: 'file', path: 'etc/arm64', content: 'b' }] }] });
+const amd64 = buildImage({
+  platform: { os: 'linux', architecture: 'amd64' },
+  layers: [{ entries: [{ type: 'file', path: 'etc/amd64', content: 'a' }] }],
+});
+const arm64 = buildImage({
+  platform: { os: 'linux', architecture: 'arm64' },
+  layers: [{ entries: [{ type: 'file', path: 'etc/arm64', content: 'b' }] }],
+});
 const attestation = buildArtifact('sbom-attestation');
 
 /** A descriptor of `image`, with the platform and annotations given. */
 function entry(image: BuiltImage, platform?: object, annotations?: Record<string, string>, mediaType = image.manifestMediaType): object {
-  return { mediaType, digest: image.manifestDigest, size: image.manifest.length, ...(platform ? { platform } : {}), ...(annotations ? { annotations } : {}) };
+  return {
+    mediaType,
+    digest: image.manifestDigest,
+    size: image.manifest.length,
+    ...(platform ? { platform } : {}),
+    ...(annotations ? { annotations } : {}),
+  };
 }
 
 /** An OCI index document over `manifests`. */
@@ -42,8 +54,16 @@ function index(manifests: readonly object[]): { bytes: Buffer; digest: string } 
   return { bytes, digest: digestOf(bytes) };
 }
 
-const attestationEntry = entry(attestation, { os: 'unknown', architecture: 'unknown' }, { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': amd64.manifestDigest });
-const inner = index([entry(amd64, { os: 'linux', architecture: 'amd64' }), entry(arm64, { os: 'linux', architecture: 'arm64' }), attestationEntry]);
+const attestationEntry = entry(
+  attestation,
+  { os: 'unknown', architecture: 'unknown' },
+  { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': amd64.manifestDigest },
+);
+const inner = index([
+  entry(amd64, { os: 'linux', architecture: 'amd64' }),
+  entry(arm64, { os: 'linux', architecture: 'arm64' }),
+  attestationEntry,
+]);
 const nested = index([{ mediaType: OCI_INDEX, digest: inner.digest, size: inner.bytes.length }]);
 const noPlatforms = index([entry(arm64), entry(amd64)]);
 const attested = index([attestationEntry, entry(amd64, { os: 'linux', architecture: 'amd64' })]);
@@ -85,7 +105,8 @@ function layoutFiles(): Array<[string, Buffer]> {
 }
 
 /** What opening an image gave: the images (manifest digest and platform), or the error's code and message with the reference as IMAGE. */
-type Outcome = { images: Array<{ manifest: string | undefined; platform: string | undefined; fromIndex: boolean }> } | { code: string; message: string };
+type Outcome =
+  { images: Array<{ manifest: string | undefined; platform: string | undefined; fromIndex: boolean }> } | { code: string; message: string };
 
 describeOrSkip('one resolver: the same result and message from a registry, a layout, an OCI archive and a docker archive', { skip }, () => {
   let registry: RunningRegistry;
@@ -126,7 +147,13 @@ describeOrSkip('one resolver: the same result and message from a registry, a lay
   async function outcome(input: string, platform: Platform | 'all'): Promise<Outcome> {
     try {
       const images = await openImages(input, testScanOptions({ platform, session }));
-      return { images: images.map((i) => ({ manifest: i.manifestDigest, platform: i.platform ? [i.platform.os, i.platform.architecture].join('/') : undefined, fromIndex: i.fromIndex === true })) };
+      return {
+        images: images.map((i) => ({
+          manifest: i.manifestDigest,
+          platform: i.platform ? [i.platform.os, i.platform.architecture].join('/') : undefined,
+          fromIndex: i.fromIndex === true,
+        })),
+      };
     } catch (err) {
       if (!isOciScanError(err)) throw err;
       return { code: err.code, message: err.message.split(input).join('IMAGE') };
@@ -139,16 +166,27 @@ describeOrSkip('one resolver: the same result and message from a registry, a lay
     for (const source of sources) outcomes.push({ source: source.name, outcome: await outcome(source.ref(tag), platform) });
     const [first, ...rest] = outcomes;
     assert.ok(first);
-    for (const other of rest) assert.deepEqual(other.outcome, first.outcome, `${other.source} differs from ${first.source} for ${tag} (${JSON.stringify(platform)})`);
+    for (const other of rest)
+      assert.deepEqual(
+        other.outcome,
+        first.outcome,
+        `${other.source} differs from ${first.source} for ${tag} (${JSON.stringify(platform)})`,
+      );
     return first.outcome;
   }
 
   const amd = { os: 'linux', architecture: 'amd64' };
-  const image = (m: BuiltImage, platform: string): { manifest: string; platform: string; fromIndex: boolean } => ({ manifest: m.manifestDigest, platform, fromIndex: true });
+  const image = (m: BuiltImage, platform: string): { manifest: string; platform: string; fromIndex: boolean } => ({
+    manifest: m.manifestDigest,
+    platform,
+    fromIndex: true,
+  });
 
   test('a nested index is followed: the platform asked for, every platform with all, the platforms listed on a miss', async () => {
     assert.deepEqual(await same('nested', amd), { images: [image(amd64, 'linux/amd64')] });
-    assert.deepEqual(await same('nested', { os: 'linux', architecture: 'arm64', variant: 'v8' }), { images: [image(arm64, 'linux/arm64')] });
+    assert.deepEqual(await same('nested', { os: 'linux', architecture: 'arm64', variant: 'v8' }), {
+      images: [image(arm64, 'linux/arm64')],
+    });
     assert.deepEqual(await same('nested', 'all'), { images: [image(amd64, 'linux/amd64'), image(arm64, 'linux/arm64')] });
     assert.deepEqual(await same('nested', { os: 'linux', architecture: 's390x' }), {
       code: 'NO_MATCHING_PLATFORM',

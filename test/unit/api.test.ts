@@ -16,14 +16,20 @@ test('scan() of the demo image through the package entry point, with defaults', 
 });
 
 test('scan() rejects with a typed error carrying the documented exit code', async () => {
-  await assert.rejects(scan(`oci:${demo}-missing:1.0`), (err: unknown) => err instanceof OciScanError && err.code === 'SOURCE_NOT_FOUND' && exitCodeFor(err.code) === 20);
+  await assert.rejects(
+    scan(`oci:${demo}-missing:1.0`),
+    (err: unknown) => err instanceof OciScanError && err.code === 'SOURCE_NOT_FOUND' && exitCodeFor(err.code) === 20,
+  );
   await assert.rejects(scan(''), (err: unknown) => err instanceof OciScanError && err.code === 'NO_IMAGE');
 });
 
 test('scan() takes the platform as users write it, and refuses a wrong option type with an OciScanError naming it, never a TypeError', async () => {
   const [arm] = await scan(`oci:${demo}:1.0`, { platform: 'linux/amd64' });
   assert.equal(arm?.highest, 'Critical', 'the string form of the platform');
-  const usage = (name: RegExp) => (err: unknown): boolean => err instanceof OciScanError && err.code === 'USAGE' && name.test(err.message);
+  const usage =
+    (name: RegExp) =>
+    (err: unknown): boolean =>
+      err instanceof OciScanError && err.code === 'USAGE' && name.test(err.message);
   await assert.rejects(scan(`oci:${demo}:1.0`, { platform: 'linux' }), usage(/platform "linux" is not os\/arch/));
   const wrong: Array<[object, RegExp]> = [
     [{ platform: 42 }, /option platform must be/],
@@ -38,6 +44,7 @@ test('scan() takes the platform as users write it, and refuses a wrong option ty
     [{ store: {} }, /option store must be a FactsStore/],
     [{ logger: console.log }, /option logger must be a pino logger/],
   ];
-  for (const [options, message] of wrong) await assert.rejects(scan(`oci:${demo}:1.0`, options as never), usage(message), JSON.stringify(options));
+  for (const [options, message] of wrong)
+    await assert.rejects(scan(`oci:${demo}:1.0`, options as never), usage(message), JSON.stringify(options));
   await assert.rejects(scan(42 as never), usage(/input \(the image\) must be a string/));
 });

@@ -1,8 +1,8 @@
 /**
  * The CI integrations (docs/ci.md): the GitLab template ci/gitlab/*.yml, the GitHub action
  * action.yml, and every fenced yaml block of docs/ci.md, README.md and docs/registry.md parse
- * as YAML; every oci-scan option their command lines name is one the CLI's own parser
- * (parseCommandLine) accepts; every input is used, and those named after a CLI option are wired
+ * as YAML; every oci-scan option their command lines name, and those of the fenced sh blocks
+ * of README.md and docs/, is one the CLI's own parser (parseCommandLine) accepts; every input is used, and those named after a CLI option are wired
  * to that option; the documented uses of the action and of the template pass only inputs they
  * declare. Then the template's script and the action's scan step run for real (sh / bash) on
  * the demo image, with the checkout's CLI in place of the package they would install.
@@ -29,9 +29,19 @@ const DEMO = join(ROOT, 'fixtures/demo');
 /** Every YAML document of `text` as plain data; fails on a syntax error or a warning. */
 function yamlDocuments(text: string, what: string): unknown[] {
   return parseAllDocuments(text).map((doc, i) => {
-    assert.deepEqual([...doc.errors, ...doc.warnings].map((e) => e.message), [], `${what}, document ${i + 1}`);
+    assert.deepEqual(
+      [...doc.errors, ...doc.warnings].map((e) => e.message),
+      [],
+      `${what}, document ${i + 1}`,
+    );
     return doc.toJS() as unknown;
   });
+}
+
+/** The command lines of the fenced ```sh blocks of a Markdown text: `\`-continued lines joined, `# comments` dropped. */
+function fencedShellLines(markdown: string): string[] {
+  const blocks = [...markdown.matchAll(/^```(?:sh|bash)\n([\s\S]*?)^```/gm)].map((m) => m[1] ?? '');
+  return blocks.flatMap((b) => b.replace(/\\\n\s*/g, ' ').split('\n')).map((l) => l.replace(/(?:^|\s)#\s.*$/, ''));
 }
 
 /** The fenced ```yaml blocks of a Markdown text. */
@@ -71,14 +81,26 @@ function commandLines(doc: unknown): string[] {
 
 /** The oci-scan invocations on `line`: the command words (`cache prune`) and the `--options` (see the header). */
 function ociScanArgs(line: string): { words: string[]; options: string[] } | undefined {
-  const tokens = line.replace(/\b(args\+?=\()/g, '$1 ').split(/\s+/).map((t) => t.replace(/^[("']+|[)"';]+$/g, ''));
+  const tokens = line
+    .replace(/\b(args\+?=\()/g, '$1 ')
+    .split(/\s+/)
+    .map((t) => t.replace(/^[("']+|[)"';]+$/g, ''));
   let start = -1;
   tokens.forEach((t, i) => {
-    if (t === 'oci-scan' || t.endsWith('/oci-scan') || t.endsWith('/cli/main.js') || (t === 'set' && tokens[i + 1] === '--') || t === 'args+=(') start = i + (t === 'set' ? 2 : 1);
+    if (
+      t === 'oci-scan' ||
+      t.endsWith('/oci-scan') ||
+      t.endsWith('/cli/main.js') ||
+      (t === 'set' && tokens[i + 1] === '--') ||
+      t === 'args+=('
+    )
+      start = i + (t === 'set' ? 2 : 1);
   });
   if (start < 0) return undefined;
   const rest = tokens.slice(start);
-  const words = rest[0] === 'cache' || rest[0] === 'scan' ? [rest[0], ...(rest[0] === 'cache' && rest[1] && !rest[1].startsWith('-') ? [rest[1]] : [])] : [];
+  const action =
+    (rest[0] === 'cache' && rest[1] && !rest[1].startsWith('-')) || (rest[0] === 'audit' && rest[1] === 'merge') ? [rest[1]] : [];
+  const words = rest[0] === 'cache' || rest[0] === 'scan' || rest[0] === 'audit' || rest[0] === 'verify' ? [rest[0], ...action] : [];
   const options = rest.filter((t) => /^--[a-z]/.test(t)).map((t) => t.slice(2).split('=')[0] ?? '');
   return { words, options };
 }
@@ -115,19 +137,29 @@ async function assertOptionsExist(lines: readonly string[], what: string): Promi
 }
 
 /** Runs `command` to its end; never rejects for a non-zero exit. */
-function run(command: string, args: readonly string[], options: { cwd: string; env: Record<string, string> }): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: Record<string, string> },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd: options.cwd, env: options.env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') reject(err);
-      else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
+    execFile(
+      command,
+      args,
+      { cwd: options.cwd, env: options.env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') reject(err);
+        else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 /** This process's environment without what oci-scan or a parent npm would read, plus `extra`. */
 function baseEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(npm_|COMPLIANCE_|OCI_SCAN_|DOCKER_AUTH_CONFIG$|DOCKER_CONFIG$)/.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !/^(npm_|COMPLIANCE_|OCI_SCAN_|DOCKER_AUTH_CONFIG$|DOCKER_CONFIG$)/.test(k)) env[k] = v;
   return { ...env, NO_COLOR: '1', OCI_SCAN_PROGRESS: 'none', ...extra };
 }
 
@@ -142,9 +174,29 @@ function inputValue(inputs: Record<string, Json>, name: string): string {
 
 describe('the option finder (the tests below rely on it)', () => {
   it('finds oci-scan options after oci-scan, main.js, set -- and args+=( only, and the CLI refuses an unknown one', async () => {
-    assert.deepEqual(optionsIn(['npx --yes --package "oci-scan@1" -- oci-scan "$IMAGE" --format table --fail-on=High']).map((f) => f.option), ['format', 'fail-on']);
-    assert.deepEqual(optionsIn(['  json|sarif) set -- "$@" --format "$f=$dir/x"', 'args+=(--policy "$P")', 'npm ci --no-audit']).map((f) => f.option), ['format', 'policy']);
-    assert.deepEqual(optionsIn(['oci-scan cache prune --cache-max-size 1g']), [{ words: ['cache', 'prune'], option: 'cache-max-size', line: 'oci-scan cache prune --cache-max-size 1g' }]);
+    assert.deepEqual(
+      optionsIn(['npx --yes --package "oci-scan@1" -- oci-scan "$IMAGE" --format table --fail-on=High']).map((f) => f.option),
+      ['format', 'fail-on'],
+    );
+    assert.deepEqual(
+      optionsIn(['  json|sarif) set -- "$@" --format "$f=$dir/x"', 'args+=(--policy "$P")', 'npm ci --no-audit']).map((f) => f.option),
+      ['format', 'policy'],
+    );
+    assert.deepEqual(optionsIn(['oci-scan cache prune --cache-max-size 1g']), [
+      { words: ['cache', 'prune'], option: 'cache-max-size', line: 'oci-scan cache prune --cache-max-size 1g' },
+    ]);
+    assert.deepEqual(
+      optionsIn(['oci-scan audit reg:5000/team --latest-tags 3', 'oci-scan audit merge r/* --reports-dir m']).map((f) => [
+        ...f.words,
+        f.option,
+      ]),
+      [
+        ['audit', 'latest-tags'],
+        ['audit', 'merge', 'reports-dir'],
+      ],
+    );
+    assert.match((await unknownOption([], 'latest-tags')) ?? '', /latest-tags/);
+    assert.equal(await unknownOption(['audit'], 'latest-tags'), undefined);
     assert.match((await unknownOption([], 'bogus-option')) ?? '', /bogus-option/);
     assert.match((await unknownOption(['cache', 'info'], 'fail-on')) ?? '', /fail-on/);
     assert.equal(await unknownOption([], 'fail-on'), undefined);
@@ -179,15 +231,22 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
     assert.ok(Array.isArray(job['script']));
     script = job['script'].join('\n');
     assert.ok(isRecord(job['variables']));
-    carriers = new Map(Object.entries(job['variables']).flatMap(([k, v]) => {
-      const m = /^\$\[\[ inputs\.([\w-]+) \]\]$/.exec(String(v));
-      return m?.[1] ? [[k, m[1]]] : [];
-    }));
+    carriers = new Map(
+      Object.entries(job['variables']).flatMap(([k, v]) => {
+        const m = /^\$\[\[ inputs\.([\w-]+) \]\]$/.exec(String(v));
+        return m?.[1] ? [[k, m[1]]] : [];
+      }),
+    );
   });
 
   it('declares the inputs the issue names, each with a description, and uses every one it declares', () => {
-    for (const name of ['image', 'policy', 'fail-on', 'formats', 'reports-dir', 'stage']) assert.ok(name in inputs, `input ${name} missing`);
-    for (const [name, spec] of Object.entries(inputs)) assert.ok(isRecord(spec) && typeof spec['description'] === 'string' && spec['description'] !== '', `input ${name} has no description`);
+    for (const name of ['image', 'policy', 'fail-on', 'formats', 'reports-dir', 'stage'])
+      assert.ok(name in inputs, `input ${name} missing`);
+    for (const [name, spec] of Object.entries(inputs))
+      assert.ok(
+        isRecord(spec) && typeof spec['description'] === 'string' && spec['description'] !== '',
+        `input ${name} has no description`,
+      );
     const body = text.slice(text.indexOf('\n---\n'));
     const used = new Set([...body.matchAll(/\$\[\[ inputs\.([\w-]+) \]\]/g)].map((m) => m[1]));
     assert.deepEqual([...used].sort(), Object.keys(inputs).sort(), 'every input used, every used input declared');
@@ -214,7 +273,8 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
     }
     const failOn = inputs['fail-on'];
     assert.ok(isRecord(failOn) && Array.isArray(failOn['options']));
-    for (const value of failOn['options']) assert.ok(value === '' || (FAIL_ON_VALUES as readonly string[]).includes(String(value)), `fail-on option ${String(value)}`);
+    for (const value of failOn['options'])
+      assert.ok(value === '' || (FAIL_ON_VALUES as readonly string[]).includes(String(value)), `fail-on option ${String(value)}`);
   });
 
   it('keeps the reports as artifacts, JUnit as the JUnit report; the package is a required input, with no default', () => {
@@ -253,12 +313,21 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
     after(() => tmp.cleanup());
 
     /** Runs the job's script in a new project directory with the inputs' defaults overridden by `given`. */
-    async function runJob(name: string, given: Record<string, string>, extraEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string; project: string; record: string }> {
+    async function runJob(
+      name: string,
+      given: Record<string, string>,
+      extraEnv: Record<string, string> = {},
+    ): Promise<{ code: number; stdout: string; stderr: string; project: string; record: string }> {
       const project = join(tmp.dir, name);
       const record = join(tmp.dir, `${name}-record`);
       await mkdir(project);
       await mkdir(record);
-      const env = baseEnv({ PATH: `${join(tmp.dir, 'bin')}:${process.env['PATH'] ?? ''}`, CI_PROJECT_DIR: project, RECORD_DIR: record, ...extraEnv });
+      const env = baseEnv({
+        PATH: `${join(tmp.dir, 'bin')}:${process.env['PATH'] ?? ''}`,
+        CI_PROJECT_DIR: project,
+        RECORD_DIR: record,
+        ...extraEnv,
+      });
       given = { package: TARBALL, ...given };
       for (const [variable, value] of Object.entries(job['variables'] as Record<string, Json>)) {
         const input = carriers.get(variable);
@@ -272,10 +341,15 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
       return { ...ran, project, record };
     }
 
-    it('writes the legacy report, junit.xml and the asked formats to the reports directory, and fails the job with the scan\'s code', async () => {
+    it("writes the legacy report, junit.xml and the asked formats to the reports directory, and fails the job with the scan's code", async () => {
       const ran = await runJob('default', { image: `oci:${DEMO}:1.0`, formats: 'table sarif json' });
       assert.equal(ran.code, 12, ran.stderr);
-      assert.deepEqual((await readdir(join(ran.project, 'oci-scan-reports'))).sort(), ['demo_1.0-compliance.json', 'junit.xml', 'oci-scan.json', 'oci-scan.sarif']);
+      assert.deepEqual((await readdir(join(ran.project, 'oci-scan-reports'))).sort(), [
+        'demo_1.0-compliance.json',
+        'junit.xml',
+        'oci-scan.json',
+        'oci-scan.sarif',
+      ]);
       assert.match(await readFile(join(ran.project, 'oci-scan-reports/junit.xml'), 'utf8'), /<testsuite [^>]*failures="7"/);
       assert.match(ran.stdout, /7 failed \(4 Critical, 1 High, 1 Medium, 1 Low\), 10 passed/);
       assert.equal(await readFile(join(ran.record, 'package'), 'utf8'), TARBALL);
@@ -300,7 +374,11 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
       for (const spec of ['oci-scan', 'oci-scan@0.1.0', '0.1.0', 'latest', '']) {
         const ran = await runJob(`unowned-${spec.replace(/\W/g, '_') || 'empty'}`, { image: `oci:${DEMO}:1.0`, package: spec });
         assert.equal(ran.code, 2, `${spec}: ${ran.stderr}`);
-        assert.match(ran.stderr, /^oci-scan template: package: .* would install the unscoped name oci-scan from the public npm registry/, spec);
+        assert.match(
+          ran.stderr,
+          /^oci-scan template: package: .* would install the unscoped name oci-scan from the public npm registry/,
+          spec,
+        );
         assert.deepEqual(await readdir(ran.record), [], `${spec}: npx was not called`);
       }
     });
@@ -313,11 +391,19 @@ describe('GitLab: ci/gitlab/oci-scan.yml', () => {
     });
 
     it('takes inputs as data: shell syntax in an input runs nothing', async () => {
-      const ran = await runJob('hostile', { image: '$(touch pwned-1)`touch pwned-2`', policy: '"; touch pwned-3; "', 'reports-dir': 'r$(touch pwned-4)', platform: "'; touch pwned-5; '" });
+      const ran = await runJob('hostile', {
+        image: '$(touch pwned-1)`touch pwned-2`',
+        policy: '"; touch pwned-3; "',
+        'reports-dir': 'r$(touch pwned-4)',
+        platform: "'; touch pwned-5; '",
+      });
       // oci-scan ran (npx was called) and refused the values.
       assert.equal(ran.code, 2, ran.stderr);
       assert.deepEqual(await readdir(ran.record), ['auth', 'package']);
-      assert.deepEqual((await readdir(ran.project)).filter((f) => f.startsWith('pwned')), []);
+      assert.deepEqual(
+        (await readdir(ran.project)).filter((f) => f.startsWith('pwned')),
+        [],
+      );
     });
 
     // oci-scan itself reads a DOCKER_AUTH_CONFIG that is a path (test/unit/auth/credentials.test.ts).
@@ -357,10 +443,12 @@ describe('GitHub: action.yml', () => {
     const scan = steps.find((s) => s['id'] === 'scan');
     assert.ok(scan && isRecord(scan['env']) && typeof scan['run'] === 'string');
     scanStep = scan;
-    carriers = new Map(Object.entries(scan['env']).flatMap(([k, v]) => {
-      const m = /^\$\{\{ inputs\.([\w-]+) \}\}$/.exec(String(v));
-      return m?.[1] ? [[k, m[1]]] : [];
-    }));
+    carriers = new Map(
+      Object.entries(scan['env']).flatMap(([k, v]) => {
+        const m = /^\$\{\{ inputs\.([\w-]+) \}\}$/.exec(String(v));
+        return m?.[1] ? [[k, m[1]]] : [];
+      }),
+    );
   });
 
   it('uses every input it declares and declares every input it uses; image is required', () => {
@@ -369,7 +457,11 @@ describe('GitHub: action.yml', () => {
     const image = inputs['image'];
     assert.ok(isRecord(image));
     assert.equal(image['required'], true);
-    for (const [name, spec] of Object.entries(inputs)) assert.ok(isRecord(spec) && typeof spec['description'] === 'string' && spec['description'] !== '', `input ${name} has no description`);
+    for (const [name, spec] of Object.entries(inputs))
+      assert.ok(
+        isRecord(spec) && typeof spec['description'] === 'string' && spec['description'] !== '',
+        `input ${name} has no description`,
+      );
   });
 
   it('wires every input named after an option to that option of the CLI, through a variable the scan step reads', async () => {
@@ -409,7 +501,10 @@ describe('GitHub: action.yml', () => {
     after(() => tmp.cleanup());
 
     /** Runs the scan step as GitHub would (bash -e -o pipefail), inputs' defaults overridden by `given`; returns its outputs. */
-    async function runStep(name: string, given: Record<string, string>): Promise<{ code: number; stderr: string; outputs: Record<string, string>; workspace: string }> {
+    async function runStep(
+      name: string,
+      given: Record<string, string>,
+    ): Promise<{ code: number; stderr: string; outputs: Record<string, string>; workspace: string }> {
       const workspace = join(tmp.dir, name);
       await mkdir(workspace);
       const outputFile = join(tmp.dir, `${name}.output`);
@@ -421,18 +516,40 @@ describe('GitHub: action.yml', () => {
         env[variable] = given[input] ?? inputValue(inputs, input);
       }
       // GitHub substitutes expressions into the script's text before bash sees it.
-      const script = String(scanStep['run']).replace(/\$\{\{ inputs\.([\w-]+) \}\}/g, (_, input: string) => given[input] ?? String(inputValue(inputs, input)));
+      const script = String(scanStep['run']).replace(
+        /\$\{\{ inputs\.([\w-]+) \}\}/g,
+        (_, input: string) => given[input] ?? String(inputValue(inputs, input)),
+      );
       const ran = await run('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', script], { cwd: workspace, env });
-      const outputs = Object.fromEntries((await readFile(outputFile, 'utf8')).split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const outputs = Object.fromEntries(
+        (await readFile(outputFile, 'utf8'))
+          .split('\n')
+          .filter((l) => l.includes('='))
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      );
       return { code: ran.code, stderr: ran.stderr, outputs, workspace };
     }
 
     it('writes SARIF, the json document and the asked formats, and gives the exit code and the highest severity as outputs', async () => {
       const ran = await runStep('default', { image: `oci:${DEMO}:1.0`, format: 'legacy junit table' });
       assert.equal(ran.code, 0, ran.stderr);
-      assert.deepEqual(ran.outputs, { 'exit-code': '12', 'reports-dir': 'oci-scan-reports', 'sarif-file': 'oci-scan-reports/oci-scan.sarif', 'json-file': 'oci-scan-reports/oci-scan.json', highest: 'Critical' });
-      assert.deepEqual((await readdir(join(ran.workspace, 'oci-scan-reports'))).sort(), ['demo_1.0-compliance.json', 'junit.xml', 'oci-scan.json', 'oci-scan.sarif']);
-      const sarif = JSON.parse(await readFile(join(ran.workspace, 'oci-scan-reports/oci-scan.sarif'), 'utf8')) as { version: string; runs: unknown[] };
+      assert.deepEqual(ran.outputs, {
+        'exit-code': '12',
+        'reports-dir': 'oci-scan-reports',
+        'sarif-file': 'oci-scan-reports/oci-scan.sarif',
+        'json-file': 'oci-scan-reports/oci-scan.json',
+        highest: 'Critical',
+      });
+      assert.deepEqual((await readdir(join(ran.workspace, 'oci-scan-reports'))).sort(), [
+        'demo_1.0-compliance.json',
+        'junit.xml',
+        'oci-scan.json',
+        'oci-scan.sarif',
+      ]);
+      const sarif = JSON.parse(await readFile(join(ran.workspace, 'oci-scan-reports/oci-scan.sarif'), 'utf8')) as {
+        version: string;
+        runs: unknown[];
+      };
       assert.equal(sarif.version, '2.1.0');
       assert.equal(sarif.runs.length, 1);
     });
@@ -453,7 +570,7 @@ describe('GitHub: action.yml', () => {
 
     it('refuses a package that would resolve to the unscoped public name; its default is its own checkout', async () => {
       assert.ok(isRecord(inputs['package']));
-      assert.equal(inputs['package']['default'], '', 'empty: the action\'s own checkout');
+      assert.equal(inputs['package']['default'], '', "empty: the action's own checkout");
       for (const spec of ['oci-scan', 'oci-scan@0.1.0', '0.1.0', 'v0.1.0']) {
         const ran = await runStep(`unowned-${spec.replace(/\W/g, '_')}`, { image: `oci:${DEMO}:1.0`, package: spec });
         assert.equal(ran.code, 2, `${spec}: ${ran.stderr}`);
@@ -462,13 +579,21 @@ describe('GitHub: action.yml', () => {
     });
 
     it('takes inputs as data: shell syntax in an input runs nothing', async () => {
-      const ran = await runStep('hostile', { image: '$(touch pwned-1)`touch pwned-2`', policy: '"; touch pwned-3; "', 'log-level': '$(touch pwned-4)', platform: "'; touch pwned-5; '" });
+      const ran = await runStep('hostile', {
+        image: '$(touch pwned-1)`touch pwned-2`',
+        policy: '"; touch pwned-3; "',
+        'log-level': '$(touch pwned-4)',
+        platform: "'; touch pwned-5; '",
+      });
       // The step ran to its end (it wrote its outputs), and oci-scan refused the values.
       assert.match(ran.outputs['exit-code'] ?? '', /^[1-9]\d*$/, ran.stderr);
-      assert.deepEqual((await readdir(ran.workspace)).filter((f) => f.startsWith('pwned')), []);
+      assert.deepEqual(
+        (await readdir(ran.workspace)).filter((f) => f.startsWith('pwned')),
+        [],
+      );
     });
 
-    it('the last step exits with the scan\'s code', async () => {
+    it("the last step exits with the scan's code", async () => {
       const last = steps.at(-1);
       assert.ok(last && isRecord(last['env']));
       const ran = await run('bash', ['-e', '-c', String(last['run'])], { cwd: tmp.dir, env: baseEnv({ SCAN_EXIT_CODE: '13' }) });
@@ -487,7 +612,8 @@ function unownedInstalls(text: string): string[] {
   const found: string[] = [];
   for (const line of text.split('\n')) {
     const l = line.replace(/["']/g, '');
-    if (/\bnpx\b(?:\s+--?[\w-]+)*\s+oci-scan(?:@\S*)?(?:\s|$)/.test(l) && !/\bnpx\b.*(?:--no-install|--no\b|--package|-p\s)/.test(l)) found.push(line.trim());
+    if (/\bnpx\b(?:\s+--?[\w-]+)*\s+oci-scan(?:@\S*)?(?:\s|$)/.test(l) && !/\bnpx\b.*(?:--no-install|--no\b|--package|-p\s)/.test(l))
+      found.push(line.trim());
     else if (/(?:--package|-p)[=\s]+oci-scan(?:@\S*)?(?:\s|$)/.test(l)) found.push(line.trim());
     else if (/\bnpm\s+(?:install|i|add|exec|x)\b(?:\s+--?[\w-]+)*\s+oci-scan(?:@\S*)?(?:\s|$)/.test(l)) found.push(line.trim());
     else if (/^\s*default:\s*oci-scan@/.test(l)) found.push(line.trim());
@@ -497,13 +623,40 @@ function unownedInstalls(text: string): string[] {
 
 describe('no snippet, template or action installs a package nobody here owns', () => {
   it('the finder finds the forms (it would have found the old ones)', () => {
-    assert.deepEqual(unownedInstalls(['    - npx oci-scan --format table', 'npm install oci-scan', 'npm i -g oci-scan@0.1.0', '      default: oci-scan@0.1.0', 'npx --yes --package "oci-scan@1" -- oci-scan "$IMAGE"'].join('\n')).length, 5);
-    assert.deepEqual(unownedInstalls(['npx --yes --package "$OCI_SCAN_PACKAGE" -- oci-scan IMAGE', 'npx --no-install oci-scan IMAGE', 'npm install ./oci-scan-0.1.0.tgz', 'npm install @your-org/oci-scan@0.1.0', 'uses: example-org/oci-scan@v0.1.0'].join('\n')), []);
+    assert.deepEqual(
+      unownedInstalls(
+        [
+          '    - npx oci-scan --format table',
+          'npm install oci-scan',
+          'npm i -g oci-scan@0.1.0',
+          '      default: oci-scan@0.1.0',
+          'npx --yes --package "oci-scan@1" -- oci-scan "$IMAGE"',
+        ].join('\n'),
+      ).length,
+      5,
+    );
+    assert.deepEqual(
+      unownedInstalls(
+        [
+          'npx --yes --package "$OCI_SCAN_PACKAGE" -- oci-scan IMAGE',
+          'npx --no-install oci-scan IMAGE',
+          'npm install ./oci-scan-0.1.0.tgz',
+          'npm install @your-org/oci-scan@0.1.0',
+          'uses: example-org/oci-scan@v0.1.0',
+        ].join('\n'),
+      ),
+      [],
+    );
   });
 
   it('in the code blocks of README.md and docs/, action.yml, the GitLab template, the examples and the Containerfile', async () => {
     const docs = ['README.md', ...(await readdir(join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
-    const whole = ['action.yml', 'ci/gitlab/oci-scan.yml', 'Containerfile', ...(await readdir(join(ROOT, 'examples'))).map((f) => `examples/${f}`)];
+    const whole = [
+      'action.yml',
+      'ci/gitlab/oci-scan.yml',
+      'Containerfile',
+      ...(await readdir(join(ROOT, 'examples'))).map((f) => `examples/${f}`),
+    ];
     const found: string[] = [];
     for (const f of docs) {
       // Code only (fenced blocks, and inline code that is a whole command): prose may warn against the name.
@@ -516,6 +669,23 @@ describe('no snippet, template or action installs a package nobody here owns', (
   });
 });
 
+describe('the shell blocks of README.md and docs/', () => {
+  it('name only options the CLI has, for the command they run (scan, audit, cache, verify)', async () => {
+    const docs = ['README.md', ...(await readdir(join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const found = new Map<string, number>();
+    for (const f of docs) {
+      const lines = fencedShellLines(await readFile(join(ROOT, f), 'utf8'));
+      found.set(f, optionsIn(lines).length);
+      await assertOptionsExist(lines, f);
+    }
+    // The README's everyday examples alone name ten (--format, --quiet, --policy, --latest-tags, …).
+    assert.ok(
+      (found.get('README.md') ?? 0) >= 10 && [...found.values()].reduce((a, b) => a + b) >= 15,
+      `the finder lost the command lines: ${JSON.stringify([...found])}`,
+    );
+  });
+});
+
 describe('the yaml blocks of docs/ci.md, README.md and docs/registry.md', () => {
   const files = ['docs/ci.md', 'README.md', 'docs/registry.md'];
   let blocks: Array<{ file: string; docs: unknown[] }> = [];
@@ -523,7 +693,8 @@ describe('the yaml blocks of docs/ci.md, README.md and docs/registry.md', () => 
   before(async () => {
     blocks = [];
     for (const f of files) {
-      for (const [i, block] of fencedYaml(await readFile(join(ROOT, f), 'utf8')).entries()) blocks.push({ file: f, docs: yamlDocuments(block, `${f}, yaml block ${i + 1}`) });
+      for (const [i, block] of fencedYaml(await readFile(join(ROOT, f), 'utf8')).entries())
+        blocks.push({ file: f, docs: yamlDocuments(block, `${f}, yaml block ${i + 1}`) });
     }
   });
 
@@ -542,14 +713,21 @@ describe('the yaml blocks of docs/ci.md, README.md and docs/registry.md', () => 
     const [action] = yamlDocuments(await readFile(join(ROOT, 'action.yml'), 'utf8'), 'action.yml');
     assert.ok(isRecord(action) && isRecord(action['inputs']) && isRecord(action['outputs']));
     const { inputs, outputs } = action;
-    const uses = blocks.flatMap(({ docs }) => docs.flatMap((d) => [...walk(d)].filter((v): v is Record<string, Json> => isRecord(v) && /^[\w-]+\/oci-scan@/.test(String(v['uses'])))));
+    const uses = blocks.flatMap(({ docs }) =>
+      docs.flatMap((d) =>
+        [...walk(d)].filter((v): v is Record<string, Json> => isRecord(v) && /^[\w-]+\/oci-scan@/.test(String(v['uses']))),
+      ),
+    );
     assert.ok(uses.length > 0, 'docs/ci.md has no workflow using the action');
     for (const step of uses) {
       assert.ok(isRecord(step['with']));
       for (const key of Object.keys(step['with'])) assert.ok(key in inputs, `the example passes ${key}, which action.yml does not declare`);
-      for (const [name, spec] of Object.entries(inputs)) if (isRecord(spec) && spec['required'] === true) assert.ok(name in step['with'], `the example leaves out the required input ${name}`);
+      for (const [name, spec] of Object.entries(inputs))
+        if (isRecord(spec) && spec['required'] === true)
+          assert.ok(name in step['with'], `the example leaves out the required input ${name}`);
       const text = JSON.stringify(blocks.map((b) => b.docs));
-      for (const m of text.matchAll(new RegExp(`steps\\.${String(step['id'])}\\.outputs\\.([\\w-]+)`, 'g'))) assert.ok((m[1] ?? '') in outputs, `the example reads output ${m[1]}, which action.yml does not have`);
+      for (const m of text.matchAll(new RegExp(`steps\\.${String(step['id'])}\\.outputs\\.([\\w-]+)`, 'g')))
+        assert.ok((m[1] ?? '') in outputs, `the example reads output ${m[1]}, which action.yml does not have`);
     }
   });
 
@@ -557,14 +735,19 @@ describe('the yaml blocks of docs/ci.md, README.md and docs/registry.md', () => 
     const [header] = yamlDocuments(await readFile(join(ROOT, 'ci/gitlab/oci-scan.yml'), 'utf8'), 'ci/gitlab/oci-scan.yml');
     assert.ok(isRecord(header) && isRecord(header['spec']) && isRecord(header['spec']['inputs']));
     const declared = header['spec']['inputs'];
-    const includes = blocks.flatMap(({ docs }) => docs.flatMap((d) => [...walk(d)].filter((v): v is Record<string, Json> => isRecord(v) && /ci\/gitlab\/oci-scan\.yml$/.test(String(v['file'])))));
+    const includes = blocks.flatMap(({ docs }) =>
+      docs.flatMap((d) =>
+        [...walk(d)].filter((v): v is Record<string, Json> => isRecord(v) && /ci\/gitlab\/oci-scan\.yml$/.test(String(v['file']))),
+      ),
+    );
     assert.ok(includes.length > 0, 'docs/ci.md has no include of the template');
     for (const include of includes) {
       assert.ok(isRecord(include['inputs']));
       for (const [key, value] of Object.entries(include['inputs'])) {
         const spec = declared[key];
         assert.ok(isRecord(spec), `the include passes ${key}, which the template does not declare`);
-        if (Array.isArray(spec['options'])) assert.ok(spec['options'].includes(value), `${key}: ${String(value)} is not one of its options`);
+        if (Array.isArray(spec['options']))
+          assert.ok(spec['options'].includes(value), `${key}: ${String(value)} is not one of its options`);
       }
     }
   });

@@ -30,7 +30,8 @@ test('the demo reads the same from an OCI layout and from docker archives in bot
       assert.ok(fromArchive);
       // Same verdicts and descriptions (the image name differs); file findings keyed by the
       // archive's (uncompressed) layer digests, so compare the paths.
-      const strip = (results: typeof fromLayout.results): unknown => results.map((r) => ({ id: r.Id, pass: r.Pass, files: (r.Files ?? []).map((l) => Object.values(l)[0]) }));
+      const strip = (results: typeof fromLayout.results): unknown =>
+        results.map((r) => ({ id: r.Id, pass: r.Pass, files: (r.Files ?? []).map((l) => Object.values(l)[0]) }));
       assert.deepEqual(strip(fromArchive.results), strip(fromLayout.results), layout);
     }
   } finally {

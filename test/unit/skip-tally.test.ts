@@ -27,9 +27,17 @@ async function runTests(dir: string, name: string, body: string): Promise<string
 test('a suite skipped for a missing tool is one skipped test, with its reason, in the closing tally', async () => {
   const { dir, cleanup } = await tempDir();
   try {
-    const plain = await runTests(dir, 'plain', `import { describe, it } from 'node:test';\ndescribe('needs a tool', { skip: 'tool missing' }, () => { it('a', () => {}); it('b', () => {}); });\n`);
+    const plain = await runTests(
+      dir,
+      'plain',
+      `import { describe, it } from 'node:test';\ndescribe('needs a tool', { skip: 'tool missing' }, () => { it('a', () => {}); it('b', () => {}); });\n`,
+    );
     assert.match(plain, /^# skipped 0$/m, 'node:test does not count a skipped describe: why the helper exists');
-    const helped = await runTests(dir, 'helped', `import { it } from 'node:test';\nimport { describeOrSkip } from ${JSON.stringify(HELPER)};\ndescribeOrSkip('needs a tool', { skip: 'docker-registry missing' }, () => { it('a', () => {}); });\ndescribeOrSkip('has its tool', { skip: undefined }, () => { it('runs', () => {}); });\n`);
+    const helped = await runTests(
+      dir,
+      'helped',
+      `import { it } from 'node:test';\nimport { describeOrSkip } from ${JSON.stringify(HELPER)};\ndescribeOrSkip('needs a tool', { skip: 'docker-registry missing' }, () => { it('a', () => {}); });\ndescribeOrSkip('has its tool', { skip: undefined }, () => { it('runs', () => {}); });\n`,
+    );
     assert.match(helped, /^# skipped 1$/m);
     assert.match(helped, /^# pass 1$/m, 'a suite that is not skipped runs');
     assert.match(helped, /needs a tool # SKIP docker-registry missing/);

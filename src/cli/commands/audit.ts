@@ -14,11 +14,11 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
 import type { Severity } from '../../checks/types.js';
-import { OciScanError } from '../../errors.js';
+import { exitCodeFor, OciScanError } from '../../errors.js';
 import { openSession } from '../../registry/session.js';
 import { terminalText } from '../../report/formats/terminal.js';
 import type { ImageOutcome } from '../../report/model.js';
-import { toolInfo } from '../../report/formats/json.js';
+import { toolInfo } from '../../report/tool.js';
 import { documentText, ReportBatch } from '../../report/write.js';
 import type { AuditTarget, PlanFilters } from '../../audit/plan.js';
 import { parseTarget, shardOfRun } from '../audit-args.js';
@@ -29,18 +29,34 @@ import { auditTable } from '../../audit/table.js';
 import { auditHtml } from '../../audit/html.js';
 import { readSummaryDir, SUMMARY_FILE } from '../../audit/read.js';
 import { assertValidSummary } from '../../audit/validate.js';
-import { exitCodeFor, runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
+import { runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
 import { AUDIT_HELP, AUDIT_MERGE_HELP } from '../help.js';
-import { strictParser } from '../options.js';
+import { repeated, strictParser } from '../options.js';
 import { describeFailure, emit, emitAll } from '../output.js';
 import type { Command, Invocation, RunContext } from './command.js';
-import { checkOutputFile, checkReportsDir, documentOf, imageOptionValues, parseFormats, policyAndThreshold, runScanOptions, withImageOptions, type FormatOutput, type ScanConfig } from './scan.js';
+import type { KeyObject } from 'node:crypto';
+import { policyFingerprint } from '../../policy/fingerprint.js';
+import {
+  attachConfig,
+  attachScans,
+  DEFAULT_MAX_AGE,
+  parseMaxAge,
+  verifyKeyOf,
+  withAttachOptions,
+  type AttachConfig,
+} from '../attest-options.js';
+import { checkOutputFile, checkReportsDir, documentOf, parseFormats, type FormatOutput } from '../documents.js';
+import { imageOptionValues, policyAndThreshold, runScanOptions, withImageOptions, type ImageOptionValues } from '../image-options.js';
 
 /** How the audit's documents are written: json, sarif, junit (the whole audit) and table (the audit table). */
 type AuditFormat = Exclude<FormatOutput['format'], 'legacy'>;
 
 /** Everything an audit run needs, resolved from argv and the environment (the image options read as for scans). */
-export interface AuditConfig extends Pick<ScanConfig, 'reportsDir' | 'quiet' | 'platform' | 'registry' | 'maxLayerBytes' | 'timeoutSeconds' | 'allowUnscannedLayers' | 'logLevel' | 'logFormat' | 'codes' | 'policy' | 'threshold' | 'cache'> {
+export interface AuditConfig extends ImageOptionValues {
+  /** The legacy report files' and the summary's directory. */
+  readonly reportsDir: string;
+  /** `--quiet`: no line per reference on stderr. */
+  readonly quiet: boolean;
   readonly target: AuditTarget;
   readonly filters: PlanFilters;
   readonly outputs: ReadonlyArray<{ readonly format: AuditFormat; readonly dest: string }>;
@@ -49,6 +65,10 @@ export interface AuditConfig extends Pick<ScanConfig, 'reportsDir' | 'quiet' | '
   readonly fresh: boolean;
   /** An audit that matches no image exits 0 instead of 22. */
   readonly allowEmpty: boolean;
+  /** `--attach`: each scanned image's verdict pushed to its registry (docs/attest.md). */
+  readonly attach?: AttachConfig;
+  /** `--reuse-attestations --key PUB [--max-age T]`: images with a valid attestation are not scanned. */
+  readonly reuse?: { readonly key: KeyObject; readonly maxAgeSeconds: number };
 }
 
 /** Everything `audit merge` needs. */
@@ -65,26 +85,31 @@ export function defaultConcurrency(): number {
   return Math.max(4, Math.min(16, availableParallelism() * 4));
 }
 
-function repeated(value: string | readonly string[] | undefined): string[] {
-  return value === undefined ? [] : typeof value === 'string' ? [value] : value.map(String);
-}
-
 function wholeNumber(text: string | undefined, flag: string, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\s*\d{1,9}\s*$/.test(text) || Number(text) < min || Number(text) > max) throw new OciScanError('USAGE', `${flag} ${JSON.stringify(text)} is not a whole number from ${min} to ${max}`);
+  if (!/^\s*\d{1,9}\s*$/.test(text) || Number(text) < min || Number(text) > max)
+    throw new OciScanError('USAGE', `${flag} ${JSON.stringify(text)} is not a whole number from ${min} to ${max}`);
   return Number(text);
 }
 
 function positiveNumber(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\s*\d{1,6}(\.\d+)?\s*$/.test(text)) throw new OciScanError('USAGE', `${flag} ${JSON.stringify(text)} is not a number (0 for no limit)`);
+  if (!/^\s*\d{1,6}(\.\d+)?\s*$/.test(text))
+    throw new OciScanError('USAGE', `${flag} ${JSON.stringify(text)} is not a number (0 for no limit)`);
   return Number(text);
 }
 
 /** `--format` values of the audit: json, sarif, junit (the whole audit) and table; the legacy reports always go to --reports-dir. */
 function auditFormats(values: readonly string[], output: string | undefined): Array<{ format: AuditFormat; dest: string }> {
-  if (values.some((v) => v === 'legacy' || v.startsWith('legacy='))) throw new OciScanError('USAGE', 'an audit always writes the legacy report files (in --reports-dir): --format takes json, sarif, junit, table or html');
-  const outputs = values.length === 0 && output === undefined ? [{ format: 'table' as const, dest: '-' }] : parseFormats(values.length === 0 ? ['table'] : values, output);
+  if (values.some((v) => v === 'legacy' || v.startsWith('legacy=')))
+    throw new OciScanError(
+      'USAGE',
+      'an audit always writes the legacy report files (in --reports-dir): --format takes json, sarif, junit, table or html',
+    );
+  const outputs =
+    values.length === 0 && output === undefined
+      ? [{ format: 'table' as const, dest: '-' }]
+      : parseFormats(values.length === 0 ? ['table'] : values, output);
   const docs = outputs.flatMap((o) => (o.format === 'legacy' ? [] : [{ format: o.format, dest: o.dest }]));
   // The table is on stdout unless a document is there.
   if (!docs.some((o) => o.dest === '-') && !docs.some((o) => o.format === 'table')) docs.push({ format: 'table', dest: '-' });
@@ -92,45 +117,76 @@ function auditFormats(values: readonly string[], output: string | undefined): Ar
 }
 
 function onlyOnce(args: Record<string, unknown>, names: readonly string[], help: string): void {
-  for (const name of names) if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see ${help})`);
+  for (const name of names)
+    if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see ${help})`);
 }
 
 /** Parses `oci-scan audit …` (not `merge`); undefined after --help. */
 export async function parseAuditArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<AuditConfig | undefined> {
   let usageError: string | undefined;
   const args = await strictParser(
-    withImageOptions(
-      yargs([...argv])
-        .scriptName('oci-scan audit')
-        .help(false)
-        .version(false)
-        .command('$0 [target]', false)
-        .positional('target', { type: 'string' })
-        .option('repos', { type: 'string', requiresArg: true })
-        .option('include', { type: 'string', requiresArg: true })
-        .option('exclude', { type: 'string', requiresArg: true })
-        .option('tags', { type: 'string', requiresArg: true })
-        .option('latest-tags', { type: 'string', requiresArg: true })
-        .option('shard', { type: 'string', requiresArg: true })
-        .option('shards', { type: 'string', requiresArg: true })
-        .option('concurrency', { type: 'string', requiresArg: true })
-        .option('rate', { type: 'string', requiresArg: true })
-        .option('page-size', { type: 'string', requiresArg: true })
-        .option('fresh', { type: 'boolean', default: false })
-        .option('allow-empty', { type: 'boolean', default: false })
-        .option('format', { type: 'string', requiresArg: true })
-        .option('output', { alias: 'o', type: 'string', requiresArg: true })
-        .option('quiet', { alias: 'q', type: 'boolean', default: false })
-        .option('reports-dir', { type: 'string', requiresArg: true }),
+    withAttachOptions(
+      withImageOptions(
+        yargs([...argv])
+          .scriptName('oci-scan audit')
+          .help(false)
+          .version(false)
+          .command('$0 [target]', false)
+          .positional('target', { type: 'string' })
+          .option('repos', { type: 'string', requiresArg: true })
+          .option('include', { type: 'string', requiresArg: true })
+          .option('exclude', { type: 'string', requiresArg: true })
+          .option('tags', { type: 'string', requiresArg: true })
+          .option('latest-tags', { type: 'string', requiresArg: true })
+          .option('shard', { type: 'string', requiresArg: true })
+          .option('shards', { type: 'string', requiresArg: true })
+          .option('concurrency', { type: 'string', requiresArg: true })
+          .option('rate', { type: 'string', requiresArg: true })
+          .option('page-size', { type: 'string', requiresArg: true })
+          .option('fresh', { type: 'boolean', default: false })
+          .option('allow-empty', { type: 'boolean', default: false })
+          .option('format', { type: 'string', requiresArg: true })
+          .option('output', { alias: 'o', type: 'string', requiresArg: true })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false })
+          .option('reports-dir', { type: 'string', requiresArg: true })
+          .option('reuse-attestations', { type: 'boolean', default: false })
+          .option('key', { type: 'string', requiresArg: true })
+          .option('max-age', { type: 'string', requiresArg: true }),
+      ),
     ),
-    (message) => (usageError = message), argv,
+    (message) => (usageError = message),
+    argv,
   ).parseAsync();
   if (usageError) throw new OciScanError('USAGE', `${usageError} (see oci-scan audit --help)`);
   if (args.help) {
     await emit(process.stdout, AUDIT_HELP);
     return undefined;
   }
-  onlyOnce(args, ['repos', 'tags', 'latest-tags', 'shard', 'shards', 'concurrency', 'rate', 'page-size', 'output', 'reports-dir', 'platform', 'ca-file', 'max-layer-size', 'timeout', 'log-level', 'log-format', 'cache-dir', 'cache-max-size'], 'oci-scan audit --help');
+  onlyOnce(
+    args,
+    [
+      'repos',
+      'tags',
+      'latest-tags',
+      'shard',
+      'shards',
+      'concurrency',
+      'rate',
+      'page-size',
+      'output',
+      'reports-dir',
+      'platform',
+      'ca-file',
+      'max-layer-size',
+      'timeout',
+      'log-level',
+      'log-format',
+      'cache-dir',
+      'cache-max-size',
+      'checks',
+    ],
+    'oci-scan audit --help',
+  );
   let tags: RegExp | undefined;
   if (args.tags !== undefined) {
     try {
@@ -143,9 +199,22 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
   const shard = shardOfRun(args.shard, wholeNumber(args.shards, '--shards', 1, 10_000), env);
   const pageSize = wholeNumber(args['page-size'], '--page-size', 1, 10_000);
   const image = await imageOptionValues(args, env);
+  const attach = await attachConfig(args, env);
+  if (!args['reuse-attestations'] && (args.key !== undefined || args['max-age'] !== undefined))
+    throw new OciScanError('USAGE', '--key and --max-age choose the attestations --reuse-attestations reuses: add --reuse-attestations');
+  const reuse = args['reuse-attestations']
+    ? { key: await verifyKeyOf(args.key, '--reuse-attestations'), maxAgeSeconds: parseMaxAge(args['max-age'] ?? DEFAULT_MAX_AGE) }
+    : undefined;
   return {
     target: parseTarget(args.target, args.repos),
-    filters: { include: repeated(args.include), exclude: repeated(args.exclude), ...(tags ? { tags } : {}), ...(latest !== undefined ? { latestTags: latest } : {}), ...(shard ? { shard } : {}), ...(pageSize !== undefined ? { pageSize } : {}) },
+    filters: {
+      include: repeated(args.include),
+      exclude: repeated(args.exclude),
+      ...(tags ? { tags } : {}),
+      ...(latest !== undefined ? { latestTags: latest } : {}),
+      ...(shard ? { shard } : {}),
+      ...(pageSize !== undefined ? { pageSize } : {}),
+    },
     reportsDir: args['reports-dir'] ?? (env['COMPLIANCE_REPORTS_DIR'] || 'reports'),
     outputs: auditFormats(repeated(args.format), args.output),
     quiet: args.quiet,
@@ -154,6 +223,8 @@ export async function parseAuditArgs(argv: readonly string[], env: NodeJS.Proces
     fresh: args.fresh,
     allowEmpty: args['allow-empty'],
     ...image,
+    ...(attach ? { attach } : {}),
+    ...(reuse ? { reuse } : {}),
   };
 }
 
@@ -172,7 +243,8 @@ export async function parseMergeArgs(argv: readonly string[], env: NodeJS.Proces
       .option('reports-dir', { type: 'string', requiresArg: true })
       .option('fail-on', { type: 'string', requiresArg: true })
       .option('exit-code', { type: 'string', requiresArg: true }),
-    (message) => (usageError = message), argv,
+    (message) => (usageError = message),
+    argv,
   ).parseAsync();
   if (usageError) throw new OciScanError('USAGE', `${usageError} (see oci-scan audit merge --help)`);
   if (args.help) {
@@ -181,7 +253,8 @@ export async function parseMergeArgs(argv: readonly string[], env: NodeJS.Proces
   }
   onlyOnce(args, ['output', 'reports-dir', 'fail-on', 'exit-code'], 'oci-scan audit merge --help');
   const dirs = (args.dirs ?? []).map(String);
-  if (dirs.length === 0) throw new OciScanError('USAGE', 'oci-scan audit merge needs the reports directories of the shards (see oci-scan audit merge --help)');
+  if (dirs.length === 0)
+    throw new OciScanError('USAGE', 'oci-scan audit merge needs the reports directories of the shards (see oci-scan audit merge --help)');
   const { threshold } = await policyAndThreshold(undefined, args['fail-on'], args['exit-code']);
   return {
     dirs,
@@ -199,18 +272,44 @@ function auditExitCode(summary: AuditSummary, codes: Readonly<Record<Severity, n
 }
 
 /** Writes the summary and the documents into place, prints stdout's document; the summary alone when `partial`. */
-async function writeOutputs(dir: string, summary: AuditSummary, outcomes: readonly ImageOutcome[], outputs: AuditConfig['outputs'], context: RunContext, partial: boolean): Promise<void> {
+async function writeOutputs(
+  dir: string,
+  summary: AuditSummary,
+  outcomes: readonly ImageOutcome[],
+  outputs: AuditConfig['outputs'],
+  context: RunContext,
+  partial: boolean,
+): Promise<void> {
   assertValidSummary(summary);
   const batch = new ReportBatch(dir);
   context.onExit(() => batch.discard());
   // Not stopped by the run's signal: a stopped audit still leaves its (incomplete) summary.
   await batch.writeFile(join(dir, SUMMARY_FILE), documentText(summary));
   const files = partial ? [] : outputs.filter((o) => o.dest !== '-');
-  for (const f of files) await batch.writeFile(f.dest, documentOf(f.format, outcomes, () => [auditTable(summary)], () => auditHtml(summary)));
+  for (const f of files)
+    await batch.writeFile(
+      f.dest,
+      documentOf(
+        f.format,
+        outcomes,
+        () => [auditTable(summary)],
+        () => auditHtml(summary),
+      ),
+    );
   for (const path of batch.commit()) context.logger.info({ path }, 'report written');
   context.committed();
   const onStdout = outputs.find((o) => o.dest === '-');
-  if (onStdout && !(partial && onStdout.format !== 'table')) await emitAll(process.stdout, documentOf(onStdout.format, outcomes, () => [auditTable(summary)], () => auditHtml(summary)), new AbortController().signal);
+  if (onStdout && !(partial && onStdout.format !== 'table'))
+    await emitAll(
+      process.stdout,
+      documentOf(
+        onStdout.format,
+        outcomes,
+        () => [auditTable(summary)],
+        () => auditHtml(summary),
+      ),
+      new AbortController().signal,
+    );
 }
 
 /** Runs a parsed audit. */
@@ -219,9 +318,28 @@ export async function runAuditCommand(config: AuditConfig, context: RunContext):
   await checkReportsDir(config.reportsDir);
   for (const f of config.outputs) if (f.dest !== '-') await checkOutputFile(f.dest);
   const session = openSession({ registry: config.registry, logger });
+  const attach = config.attach;
+  const attachFailures: unknown[] = [];
   let result;
   try {
     result = await runAudit({
+      ...(config.reuse
+        ? { reuse: { ...config.reuse, policyFingerprint: policyFingerprint(config.policy?.policy), toolVersion: toolInfo().version } }
+        : {}),
+      ...(attach
+        ? {
+            afterScan: async (scans) =>
+              void attachFailures.push(
+                ...(await attachScans(scans, attach, session, {
+                  policy: config.policy,
+                  logger,
+                  signal,
+                  env: process.env,
+                  prefix: (s) => `${s.image.name.display}: `,
+                })),
+              ),
+          }
+        : {}),
       target: config.target,
       filters: config.filters,
       scan: runScanOptions(config, logger, signal, session),
@@ -237,7 +355,9 @@ export async function runAuditCommand(config: AuditConfig, context: RunContext):
         ? {}
         : {
             onReference: ({ reference, done, total, resumed, error }) => {
-              process.stderr.write(`oci-scan: [${done}/${total}] ${terminalText(reference, 500)}${resumed ? ' (resumed)' : ''}${error ? `: ${terminalText(error.message, 500)}` : ''}\n`);
+              process.stderr.write(
+                `oci-scan: [${done}/${total}] ${terminalText(reference, 500)}${resumed ? ' (resumed)' : ''}${error ? `: ${terminalText(error.message, 500)}` : ''}\n`,
+              );
             },
           }),
     });
@@ -249,8 +369,13 @@ export async function runAuditCommand(config: AuditConfig, context: RunContext):
   if (summary.listingError) process.stderr.write(`oci-scan: ${terminalText(summary.listingError.message, 4000)}\n`);
   // A typo in the prefix or a filter that matches nothing must not keep a nightly job green.
   if (!summary.listingError && !signal.aborted && listed === 0 && !config.allowEmpty) {
-    throw new OciScanError('NO_IMAGE', `the audit of ${terminalText(targetLabel(config.target), 300)} matched no image: check the registry prefix and --include/--exclude/--tags (or pass --allow-empty if an empty audit is fine)`);
+    throw new OciScanError(
+      'NO_IMAGE',
+      `the audit of ${terminalText(targetLabel(config.target), 300)} matched no image: check the registry prefix and --include/--exclude/--tags (or pass --allow-empty if an empty audit is fine)`,
+    );
   }
+  // A verdict that could not be attached (its line was printed) has its own code, after a failed listing's.
+  if (!summary.listingError && attachFailures.length > 0) return exitCodeFor('ATTACH_FAILED');
   return auditExitCode(summary, config.codes, config.threshold);
 }
 
@@ -261,14 +386,19 @@ export async function runMerge(config: MergeConfig, context: RunContext): Promis
   const read = [];
   const withResults = config.outputs.some((o) => o.format !== 'table' && o.format !== 'html');
   for (const dir of config.dirs) read.push(await readSummaryDir(dir, withResults));
-  const summary = mergeSummaries(read.map((r) => r.summary), toolInfo());
+  const summary = mergeSummaries(
+    read.map((r) => r.summary),
+    toolInfo(),
+  );
   const outcomes = read.flatMap((r) => r.outcomes);
   const order = new Map(summary.images.map((image, i) => [image.reference, i]));
   outcomes.sort((a, b) => (order.get(a.input) ?? 0) - (order.get(b.input) ?? 0));
   await writeOutputs(config.reportsDir, summary, outcomes, config.outputs, context, false);
   if (summary.missingShards && summary.missingShards.length > 0) {
     const count = Math.max(...read.map((r) => r.summary.shard?.count ?? 1));
-    process.stderr.write(`oci-scan: shards ${summary.missingShards.join(', ')} of ${count} are missing: run them (or give their reports directories) and merge again\n`);
+    process.stderr.write(
+      `oci-scan: shards ${summary.missingShards.join(', ')} of ${count} are missing: run them (or give their reports directories) and merge again\n`,
+    );
   }
   if (summary.listingError) process.stderr.write(`oci-scan: ${terminalText(summary.listingError.message, 4000)}\n`);
   return auditExitCode(summary, config.codes, config.threshold);
@@ -283,6 +413,13 @@ export const auditCommand: Command = {
       return merge && { logLevel: 'warn', timeoutSeconds: 0, run: (context) => runMerge(merge, context) };
     }
     const config = await parseAuditArgs(argv, env);
-    return config && { logLevel: config.logLevel, logFormat: config.logFormat, timeoutSeconds: config.timeoutSeconds, run: (context) => runAuditCommand(config, context) };
+    return (
+      config && {
+        logLevel: config.logLevel,
+        logFormat: config.logFormat,
+        timeoutSeconds: config.timeoutSeconds,
+        run: (context) => runAuditCommand(config, context),
+      }
+    );
   },
 };

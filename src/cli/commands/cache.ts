@@ -1,5 +1,5 @@
 /**
- * `oci-scan cache info|prune|clear [--cache-dir DIR] [--cache-max-size N]` (README.md "Cache"):
+ * `oci-scan cache info|prune|clear [--cache-dir DIR] [--cache-max-size N]` (docs/cache.md):
  * what the layer-facts cache holds, prune it to its budget, or remove its entries — only its
  * entries, never another file of the directory.
  */
@@ -54,7 +54,8 @@ export const cacheCommand: Command = {
         .positional('action', { type: 'string' })
         .option('cache-dir', { type: 'string', requiresArg: true })
         .option('cache-max-size', { type: 'string', requiresArg: true }),
-      (message) => (usageError = message), argv,
+      (message) => (usageError = message),
+      argv,
     ).parseAsync();
     if (usageError) throw new OciScanError('USAGE', `${usageError} (see oci-scan cache --help)`);
     if (args.help) {
@@ -62,7 +63,11 @@ export const cacheCommand: Command = {
       return undefined;
     }
     const action = args.action;
-    if (!isAction(action)) throw new OciScanError('USAGE', `oci-scan cache needs one of ${CACHE_ACTIONS.join(', ')}${action === undefined ? '' : `, not ${JSON.stringify(action)}`} (see oci-scan cache --help)`);
+    if (!isAction(action))
+      throw new OciScanError(
+        'USAGE',
+        `oci-scan cache needs one of ${CACHE_ACTIONS.join(', ')}${action === undefined ? '' : `, not ${JSON.stringify(action)}`} (see oci-scan cache --help)`,
+      );
     for (const name of ['cache-dir', 'cache-max-size'] as const) {
       if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see oci-scan cache --help)`);
     }

@@ -1,4 +1,4 @@
-/** What a command of the CLI is (README.md "Commands"): arguments → an invocation → an exit code. */
+/** What a command of the CLI is (docs/usage.md "Commands"): arguments → an invocation → an exit code. */
 import type { LevelWithSilent, Logger } from 'pino';
 import type { LogFormat } from '../logger.js';
 

@@ -1,5 +1,5 @@
 /**
- * The command table (README.md "Commands"). A command is chosen only by the first argument,
+ * The command table (docs/usage.md "Commands"). A command is chosen only by the first argument,
  * and only when that argument is exactly its name; anything else is the default command,
  * `scan`, with every argument. So `oci-scan audit:1.0` and `oci-scan ./x` are scans, and an
  * image whose name is a command word stays reachable as `oci-scan scan audit` or
@@ -11,6 +11,7 @@ import type { Command, Invocation } from './command.js';
 import { auditCommand } from './audit.js';
 import { cacheCommand } from './cache.js';
 import { scanCommand } from './scan.js';
+import { verifyCommand } from './verify.js';
 
 /** A command word: implemented, or reserved for a later version. */
 interface CommandEntry {
@@ -19,7 +20,12 @@ interface CommandEntry {
 }
 
 /** Every command word, in the order `--help` names them. */
-export const COMMANDS: readonly CommandEntry[] = [{ name: 'scan', command: scanCommand }, { name: 'audit', command: auditCommand }, { name: 'cache', command: cacheCommand }];
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'scan', command: scanCommand },
+  { name: 'audit', command: auditCommand },
+  { name: 'cache', command: cacheCommand },
+  { name: 'verify', command: verifyCommand },
+];
 
 /** The default command, run when the first argument is no command word. */
 export const DEFAULT_COMMAND: Command = scanCommand;
@@ -30,7 +36,10 @@ export function resolveCommand(argv: readonly string[]): { readonly command: Com
   const entry = COMMANDS.find((c) => c.name === first);
   if (!entry) return { command: DEFAULT_COMMAND, args: argv };
   if (!entry.command) {
-    throw new OciScanError('USAGE', `"${entry.name}" is reserved for a command of a later oci-scan version; to scan an image named ${entry.name}, run oci-scan scan ${entry.name} (or oci-scan docker://${entry.name})`);
+    throw new OciScanError(
+      'USAGE',
+      `"${entry.name}" is reserved for a command of a later oci-scan version; to scan an image named ${entry.name}, run oci-scan scan ${entry.name} (or oci-scan docker://${entry.name})`,
+    );
   }
   return { command: entry.command, args: rest };
 }

@@ -318,7 +318,8 @@ export class TarReader {
       case 'g':
       case 'L':
       case 'K':
-        if (physical > MAX_SPECIAL_FILE_SIZE) throw new TarFormatError(`tar metadata record at byte ${at} is larger than ${MAX_SPECIAL_FILE_SIZE} bytes`);
+        if (physical > MAX_SPECIAL_FILE_SIZE)
+          throw new TarFormatError(`tar metadata record at byte ${at} is larger than ${MAX_SPECIAL_FILE_SIZE} bytes`);
         this.#special = { typeflag: raw.typeflag, header: raw, offset: at };
         this.#pad = blockPadding(physical);
         this.#state = 'special';
@@ -349,7 +350,19 @@ export class TarReader {
         if (path !== undefined && path !== '') hdr.name = path;
         this.#pending = {};
         this.#toPad();
-        this.#handler.entry({ name: hdr.name, linkname: '', typeflag: 'g', mode: 0, uid: 0, gid: 0, size: 0, dataOffset: offset + BLOCK_SIZE, dataSize: 0, sparse: false, capability: undefined });
+        this.#handler.entry({
+          name: hdr.name,
+          linkname: '',
+          typeflag: 'g',
+          mode: 0,
+          uid: 0,
+          gid: 0,
+          size: 0,
+          dataOffset: offset + BLOCK_SIZE,
+          dataSize: 0,
+          sparse: false,
+          capability: undefined,
+        });
         return;
       }
       this.#pending.pax = records;
@@ -371,7 +384,18 @@ export class TarReader {
   #onFileHeader(raw: RawHeader, block: Buffer, at: number): void {
     const pending = this.#pending;
     this.#pending = {};
-    const building: Building = { name: raw.name, linkname: raw.linkname, typeflag: raw.typeflag, mode: raw.mode, uid: raw.uid, gid: raw.gid, size: raw.size, sizeExact: raw.sizeExact, physical: 0, headerOffset: at };
+    const building: Building = {
+      name: raw.name,
+      linkname: raw.linkname,
+      typeflag: raw.typeflag,
+      mode: raw.mode,
+      uid: raw.uid,
+      gid: raw.gid,
+      size: raw.size,
+      sizeExact: raw.sizeExact,
+      physical: 0,
+      headerOffset: at,
+    };
     mergePax(building, pending.pax, at);
     if (pending.longName !== undefined && pending.longName !== '') building.name = pending.longName;
     if (pending.longLink !== undefined && pending.longLink !== '') building.linkname = pending.longLink;
@@ -430,7 +454,9 @@ export class TarReader {
     // otherwise extension blocks could grow the map without bound.
     this.#sparseExtBytes += BLOCK_SIZE;
     if (this.#sparseExtBytes >= MAX_SPARSE_MAP_BYTES) {
-      throw new TarFormatError(`GNU sparse map of the entry at byte ${this.#building?.headerOffset ?? at} is larger than ${MAX_SPARSE_MAP_BYTES} bytes`);
+      throw new TarFormatError(
+        `GNU sparse map of the entry at byte ${this.#building?.headerOffset ?? at} is larger than ${MAX_SPARSE_MAP_BYTES} bytes`,
+      );
     }
     this.#sparseExtended.push(...oldGnuSparseEntries(block, 0, 21, at));
     if ((block[504] ?? 0) > 0) return; // another extension block follows
@@ -460,7 +486,10 @@ export class TarReader {
       this.#mapNeed = parsed.need;
     }
     if (exhausted) {
-      if (building.physical > MAX_SPARSE_MAP_BYTES) throw new TarFormatError(`GNU sparse map of the entry at byte ${building.headerOffset} is larger than ${MAX_SPARSE_MAP_BYTES} bytes`);
+      if (building.physical > MAX_SPARSE_MAP_BYTES)
+        throw new TarFormatError(
+          `GNU sparse map of the entry at byte ${building.headerOffset} is larger than ${MAX_SPARSE_MAP_BYTES} bytes`,
+        );
       throw new TarFormatError(`unexpected end of the GNU sparse map of the entry at byte ${building.headerOffset}`);
     }
   }
@@ -496,7 +525,10 @@ export class TarReader {
       // Reading a sparse file's content fails in Go when the stored data is not exactly
       // what the map's fragments add up to; runtimes read it, so the layer fails.
       const stored = map.reduce((sum, e) => sum + e.length, 0n);
-      if (stored !== BigInt(building.physical)) throw new TarFormatError(`GNU sparse entry ${JSON.stringify(building.name)} at byte ${building.headerOffset} stores ${building.physical} bytes but its map needs ${stored}`);
+      if (stored !== BigInt(building.physical))
+        throw new TarFormatError(
+          `GNU sparse entry ${JSON.stringify(building.name)} at byte ${building.headerOffset} stores ${building.physical} bytes but its map needs ${stored}`,
+        );
       if (this.#sink) {
         this.#sparseData = [];
         this.#sparseMap = map;

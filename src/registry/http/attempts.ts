@@ -22,7 +22,11 @@ export interface AttemptPlan {
 }
 
 /** Sends until an answer that is not worth retrying, or the budget is spent. */
-export async function withRetries(conn: Connection, plan: AttemptPlan, sendOnce: (signal: AbortSignal) => Promise<Response>): Promise<Attempt> {
+export async function withRetries(
+  conn: Connection,
+  plan: AttemptPlan,
+  sendOnce: (signal: AbortSignal) => Promise<Response>,
+): Promise<Attempt> {
   const { settings, clock } = conn;
   const { what, budget, signal } = plan;
   const peer = plan.peer ?? { host: conn.label, subject: `registry ${conn.label}` };
@@ -37,7 +41,8 @@ export async function withRetries(conn: Connection, plan: AttemptPlan, sendOnce:
       if (err instanceof OciScanError) throw conn.scrubber.scrubError(err);
       if (signal?.aborted) throw new OciScanError('INTERRUPTED', `stopped while ${what} on registry ${conn.label}`, { cause: err });
       const delay = isRetryableNetworkError(err) ? budget.failed(startedAt) : undefined;
-      if (delay === undefined) throw networkError(err, { host: peer.host, subject: peer.subject, what, settings, attempts: budget.attempts });
+      if (delay === undefined)
+        throw networkError(err, { host: peer.host, subject: peer.subject, what, settings, attempts: budget.attempts });
       conn.log.warn({ what, code: (err as { code?: unknown }).code, attempt: budget.attempts, delayMs: delay }, 'request failed; retrying');
       await clock.sleep(delay, signal);
       continue;

@@ -25,8 +25,10 @@ export interface Authorizer {
 export interface AuthorizedRequest {
   /** Path and query on the registry (`/v2/team/app/manifests/1.0`). */
   readonly path: string;
-  readonly method: 'GET' | 'HEAD';
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT';
   readonly headers: Readonly<Record<string, string>>;
+  /** The body of a push (a blob, a manifest); sent again as it is when the request is retried. */
+  readonly body?: string | Buffer;
   readonly what: string;
   readonly budget: RetryBudget;
   readonly document: boolean;
@@ -40,7 +42,18 @@ export async function authorizedAttempt(conn: Connection, authorizer: Authorizer
   for (let reauth = 0; ; reauth++) {
     const authorization = await authorizer.authenticator.authorization(challenges, authorizer.scopes, fresh, req.signal);
     const attempt = await withRetries(conn, { what: req.what, budget: req.budget, document: req.document, signal: req.signal }, (s) =>
-      send(conn, { url: new URL(req.path, conn.origin), method: req.method, headers: req.headers, ...(authorization !== undefined ? { authorization } : {}), followRedirects: true }, s),
+      send(
+        conn,
+        {
+          url: new URL(req.path, conn.origin),
+          method: req.method,
+          headers: req.headers,
+          ...(req.body !== undefined ? { body: req.body } : {}),
+          ...(authorization !== undefined ? { authorization } : {}),
+          followRedirects: true,
+        },
+        s,
+      ),
     );
     if (attempt.res.statusCode !== 401 || reauth >= 1) return attempt;
     const again = parseChallenges(attempt.res.headers['www-authenticate']);

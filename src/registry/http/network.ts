@@ -47,7 +47,8 @@ function formatRate(bytesPerSecond: number): string {
 }
 
 /** Certificate chains that do not lead to a trusted root: a private CA, or a self-signed certificate. */
-const CERT_TRUST_CODES = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_UNTRUSTED)$/;
+const CERT_TRUST_CODES =
+  /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_UNTRUSTED)$/;
 /** Certificates that are trusted but wrong: expired, not yet valid, for another name. */
 const CERT_OTHER_CODES = /^(CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|CERT_REVOKED)$/;
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_|ERR_SSL_|ERR_OSSL_|HOSTNAME_MISMATCH)/;
@@ -75,32 +76,78 @@ export function networkError(err: unknown, failed: FailedConnection): OciScanErr
   switch (code) {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new OciScanError('NETWORK', `${subject} could not be resolved (${code}) while ${what}: check the registry name, DNS, or HTTPS_PROXY`, { cause: err });
+      return new OciScanError(
+        'NETWORK',
+        `${subject} could not be resolved (${code}) while ${what}: check the registry name, DNS, or HTTPS_PROXY`,
+        { cause: err },
+      );
     case 'ECONNREFUSED':
-      return new OciScanError('NETWORK', `${subject} refused the connection while ${what}: check that it is running and the port is right`, { cause: err });
+      return new OciScanError(
+        'NETWORK',
+        `${subject} refused the connection while ${what}: check that it is running and the port is right`,
+        { cause: err },
+      );
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return new OciScanError('TIMEOUT', `could not connect to ${subject} within ${settings.connectTimeoutMs / 1000}s while ${what}${tries}: check the network, firewall or HTTPS_PROXY`, { cause: err });
+      return new OciScanError(
+        'TIMEOUT',
+        `could not connect to ${subject} within ${settings.connectTimeoutMs / 1000}s while ${what}${tries}: check the network, firewall or HTTPS_PROXY`,
+        { cause: err },
+      );
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return new OciScanError('TIMEOUT', `${subject} sent no response for ${settings.stallTimeoutMs / 1000}s while ${what}${tries}: the registry or a proxy is stuck; try again later`, { cause: err });
+      return new OciScanError(
+        'TIMEOUT',
+        `${subject} sent no response for ${settings.stallTimeoutMs / 1000}s while ${what}${tries}: the registry or a proxy is stuck; try again later`,
+        { cause: err },
+      );
     case 'UND_ERR_BODY_TIMEOUT':
-      return new OciScanError('TIMEOUT', `${subject} stopped sending data for ${settings.stallTimeoutMs / 1000}s while ${what}${tries}: the registry or a proxy is stuck; try again later`, { cause: err });
+      return new OciScanError(
+        'TIMEOUT',
+        `${subject} stopped sending data for ${settings.stallTimeoutMs / 1000}s while ${what}${tries}: the registry or a proxy is stuck; try again later`,
+        { cause: err },
+      );
     case 'OCI_SCAN_DEADLINE':
-      return new OciScanError('TIMEOUT', `${subject} did not send a complete answer within ${settings.requestDeadlineMs / 1000}s while ${what}${tries}: the registry or a proxy is stuck or trickling; try again later`, { cause: err });
+      return new OciScanError(
+        'TIMEOUT',
+        `${subject} did not send a complete answer within ${settings.requestDeadlineMs / 1000}s while ${what}${tries}: the registry or a proxy is stuck or trickling; try again later`,
+        { cause: err },
+      );
     case 'OCI_SCAN_TOO_SLOW':
-      return new OciScanError('TIMEOUT', `${subject} sent less than ${formatRate(settings.minBytesPerSecond)} for ${settings.throughputWindowMs / 1000}s while ${what}${tries}: the registry, a proxy or the network is too slow; try again later`, { cause: err });
+      return new OciScanError(
+        'TIMEOUT',
+        `${subject} sent less than ${formatRate(settings.minBytesPerSecond)} for ${settings.throughputWindowMs / 1000}s while ${what}${tries}: the registry, a proxy or the network is too slow; try again later`,
+        { cause: err },
+      );
     case 'OCI_SCAN_RETRY_WINDOW':
-      return new OciScanError('TIMEOUT', `${subject} gave no answer within ${settings.retryWindowMs / 1000}s of retrying while ${what}${tries}: it is down or unreachable; try again later`, { cause: err });
+      return new OciScanError(
+        'TIMEOUT',
+        `${subject} gave no answer within ${settings.retryWindowMs / 1000}s of retrying while ${what}${tries}: it is down or unreachable; try again later`,
+        { cause: err },
+      );
     default:
       break;
   }
   if (CERT_TRUST_CODES.test(code)) {
-    return new OciScanError('NETWORK', `the TLS certificate of ${subject} is not trusted (${code}) while ${what}: if it is signed by a private CA, trust that CA with a CA file or NODE_EXTRA_CA_CERTS=ca.pem`, { cause: err, setting: 'caFile' });
+    return new OciScanError(
+      'NETWORK',
+      `the TLS certificate of ${subject} is not trusted (${code}) while ${what}: if it is signed by a private CA, trust that CA with a CA file or NODE_EXTRA_CA_CERTS=ca.pem`,
+      { cause: err, setting: 'caFile' },
+    );
   }
   if (CERT_OTHER_CODES.test(code)) {
-    return new OciScanError('NETWORK', `the TLS certificate of ${subject} was rejected (${code}) while ${what}: check that it is valid and names ${splitHostPort(host).hostname}`, { cause: err });
+    return new OciScanError(
+      'NETWORK',
+      `the TLS certificate of ${subject} was rejected (${code}) while ${what}: check that it is valid and names ${splitHostPort(host).hostname}`,
+      { cause: err },
+    );
   }
   if (TLS_CODES.test(code)) {
-    return new OciScanError('NETWORK', `TLS connection to ${subject} failed (${code}) while ${what}: if it speaks plain HTTP, declare ${host} an insecure registry; else trust its CA with a CA file or NODE_EXTRA_CA_CERTS`, { cause: err, setting: 'caFile' });
+    return new OciScanError(
+      'NETWORK',
+      `TLS connection to ${subject} failed (${code}) while ${what}: if it speaks plain HTTP, declare ${host} an insecure registry; else trust its CA with a CA file or NODE_EXTRA_CA_CERTS`,
+      { cause: err, setting: 'caFile' },
+    );
   }
-  return new OciScanError('NETWORK', `connection to ${subject} failed (${code}) while ${what}${tries}: check the network and try again`, { cause: err });
+  return new OciScanError('NETWORK', `connection to ${subject} failed (${code}) while ${what}${tries}: check the network and try again`, {
+    cause: err,
+  });
 }

@@ -14,7 +14,9 @@ import { statusError } from './status.js';
 export async function ping(conn: Connection, signal?: AbortSignal): Promise<Challenge[]> {
   const what = 'checking the registry API (/v2/)';
   const budget = new RetryBudget(conn.settings, conn.clock);
-  const attempt = await withRetries(conn, { what, budget, document: true, signal }, (s) => send(conn, { url: new URL('/v2/', conn.origin), method: 'GET', headers: {}, followRedirects: true }, s));
+  const attempt = await withRetries(conn, { what, budget, document: true, signal }, (s) =>
+    send(conn, { url: new URL('/v2/', conn.origin), method: 'GET', headers: {}, followRedirects: true }, s),
+  );
   const { res } = attempt;
   try {
     if (res.statusCode === 200) {
@@ -29,7 +31,10 @@ export async function ping(conn: Connection, signal?: AbortSignal): Promise<Chal
     }
     if (res.statusCode === 404) {
       await discard(res);
-      throw new OciScanError('REGISTRY_ERROR', `${conn.label} does not serve the registry API at /v2/ (404): check that it is an OCI/Docker registry and the host and port are right`);
+      throw new OciScanError(
+        'REGISTRY_ERROR',
+        `${conn.label} does not serve the registry API at /v2/ (404): check that it is an OCI/Docker registry and the host and port are right`,
+      );
     }
     throw await statusError(conn, res, { what, kind: 'ping', attempts: budget.attempts });
   } finally {

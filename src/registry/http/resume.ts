@@ -71,16 +71,28 @@ async function* attempts(conn: Connection, authorizer: Authorizer, req: BodyRequ
         );
     try {
       if (res.statusCode !== 200 && res.statusCode !== 206) {
-        throw await statusError(conn, res, { ...req.refused, what, credential: authorizer.authenticator.credential, attempts: budget.attempts });
+        throw await statusError(conn, res, {
+          ...req.refused,
+          what,
+          credential: authorizer.authenticator.credential,
+          attempts: budget.attempts,
+        });
       }
       let skip = 0;
       if (offset === 0) {
-        if (res.statusCode === 206) throw new OciScanError('REGISTRY_ERROR', `registry ${conn.label} sent a partial response to a full request for ${req.what}: the registry or a proxy is broken`);
+        if (res.statusCode === 206)
+          throw new OciScanError(
+            'REGISTRY_ERROR',
+            `registry ${conn.label} sent a partial response to a full request for ${req.what}: the registry or a proxy is broken`,
+          );
         req.onFirstResponse?.(res);
       } else if (res.statusCode === 206) {
         const start = /^bytes (\d+)-/.exec(header(res, 'content-range') ?? '')?.[1];
         if (start === undefined || Number(start) !== offset) {
-          throw new OciScanError('REGISTRY_ERROR', `registry ${conn.label} answered a resume of ${req.what} at byte ${offset} with the wrong range: try again`);
+          throw new OciScanError(
+            'REGISTRY_ERROR',
+            `registry ${conn.label} answered a resume of ${req.what} at byte ${offset} with the wrong range: try again`,
+          );
         }
       } else {
         skip = offset;
@@ -119,7 +131,10 @@ async function* attempts(conn: Connection, authorizer: Authorizer, req: BodyRequ
       if (!isRetryableNetworkError(err)) throw networkError(err, failed);
       const delay = budget.failed(failingSince());
       if (delay === undefined) throw networkError(err, failed);
-      conn.log.warn({ what: req.what, offset, code: (err as { code?: unknown }).code, attempt: budget.attempts, delayMs: delay }, 'transfer broke off; resuming with Range');
+      conn.log.warn(
+        { what: req.what, offset, code: (err as { code?: unknown }).code, attempt: budget.attempts, delayMs: delay },
+        'transfer broke off; resuming with Range',
+      );
       await clock.sleep(delay, signal);
     } finally {
       guard?.stop();

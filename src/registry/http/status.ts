@@ -5,8 +5,7 @@
  * and Docker Hub answers 401 for a repository that does not exist (README.md in this folder, "Quirks").
  */
 import type { Credential } from '../../auth/credentials.js';
-import { oneLine } from '../../auth/token.js';
-import { OciScanError } from '../../errors.js';
+import { OciScanError, oneLine } from '../../errors.js';
 import { readBounded } from '../../image/verify.js';
 import type { Connection, Response } from './connection.js';
 
@@ -68,22 +67,46 @@ function statusMessage(conn: Connection, answer: Answer, refused: Refused): OciS
     );
   }
   if (status === 403) {
-    return new OciScanError('AUTH_FAILED', `registry ${label} denied access to ${refused.repository ? `repository ${repo}` : 'its catalog'}${because}${credential ? ` for ${credential.describe()}` : ''}: ask for ${refused.repository ? 'pull' : 'catalog'} access or use other credentials`);
+    return new OciScanError(
+      'AUTH_FAILED',
+      `registry ${label} denied access to ${refused.repository ? `repository ${repo}` : 'its catalog'}${because}${credential ? ` for ${credential.describe()}` : ''}: ask for ${refused.repository ? 'pull' : 'catalog'} access or use other credentials`,
+    );
   }
   if (status === 404) {
-    if (refused.kind === 'blob') return new OciScanError('REGISTRY_ERROR', `registry ${label} does not have ${what.replace(/^fetching /, '')}${because}: the image in ${repo} is incomplete; push it again`);
-    if (refused.kind === 'list' && !refused.repository) return new OciScanError('REGISTRY_ERROR', `registry ${label} does not serve its catalog${because}: it does not allow listing repositories; name them instead`);
-    if (code === 'NAME_UNKNOWN' || refused.kind === 'list') return new OciScanError('IMAGE_NOT_FOUND', `repository ${repo} not found on registry ${label}${because}: check the image name`);
+    if (refused.kind === 'blob')
+      return new OciScanError(
+        'REGISTRY_ERROR',
+        `registry ${label} does not have ${what.replace(/^fetching /, '')}${because}: the image in ${repo} is incomplete; push it again`,
+      );
+    if (refused.kind === 'list' && !refused.repository)
+      return new OciScanError(
+        'REGISTRY_ERROR',
+        `registry ${label} does not serve its catalog${because}: it does not allow listing repositories; name them instead`,
+      );
+    if (code === 'NAME_UNKNOWN' || refused.kind === 'list')
+      return new OciScanError('IMAGE_NOT_FOUND', `repository ${repo} not found on registry ${label}${because}: check the image name`);
     const ref = refused.manifestRef ?? '';
     const image = `${conn.host}/${repo}${ref.includes(':') ? '@' : ':'}${ref}`;
     const mirror = conn.mirrorOf ? ` (mirror of ${conn.mirrorOf})` : '';
-    return new OciScanError('IMAGE_NOT_FOUND', `image ${image} not found${mirror}${because}: check the repository name and the ${ref.includes(':') ? 'digest' : 'tag'}`);
+    return new OciScanError(
+      'IMAGE_NOT_FOUND',
+      `image ${image} not found${mirror}${because}: check the repository name and the ${ref.includes(':') ? 'digest' : 'tag'}`,
+    );
   }
   if (status === 429) {
-    return new OciScanError('REGISTRY_ERROR', `registry ${label} is rate-limiting us (429) while ${what}${tries}: try again later or log in (anonymous pull limits are lower)`);
+    return new OciScanError(
+      'REGISTRY_ERROR',
+      `registry ${label} is rate-limiting us (429) while ${what}${tries}: try again later or log in (anonymous pull limits are lower)`,
+    );
   }
   if (status >= 500) {
-    return new OciScanError('REGISTRY_ERROR', `registry ${label} failed with ${status} while ${what}${code ? because : ''}${tries}: try again later`);
+    return new OciScanError(
+      'REGISTRY_ERROR',
+      `registry ${label} failed with ${status} while ${what}${code ? because : ''}${tries}: try again later`,
+    );
   }
-  return new OciScanError('REGISTRY_ERROR', `registry ${label} answered ${status} while ${what}${refused.repository ? ` of ${repo}` : ''}${because}: check the registry`);
+  return new OciScanError(
+    'REGISTRY_ERROR',
+    `registry ${label} answered ${status} while ${what}${refused.repository ? ` of ${repo}` : ''}${because}: check the registry`,
+  );
 }

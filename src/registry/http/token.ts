@@ -3,7 +3,8 @@
  * this pipeline (send, attempts): the session's dispatcher, the connection pinned to the realm
  * address the Authenticator checked, a bounded body, no redirects.
  */
-import type { ResolvedAddress, TokenHttp } from '../../auth/token.js';
+import type { ResolvedAddress } from '../../auth/realm.js';
+import type { TokenHttp } from '../../auth/token.js';
 import { OciScanError } from '../../errors.js';
 import { readBounded } from '../../image/verify.js';
 import type { AddressPins } from '../dispatcher.js';
@@ -24,13 +25,30 @@ export function tokenHttp(conn: Connection, pins: AddressPins): TokenHttp {
     const what = 'getting a token';
     if (pin) pins.pin(url.hostname, pin);
     const peer = { host, subject: `the token server ${host} of registry ${conn.label}` };
-    const attempt = await withRetries(conn, { what, budget: new RetryBudget(conn.settings, conn.clock), document: true, signal: init.signal, peer }, (s) =>
-      send(conn, { url, method: init.method, headers: init.headers, ...(init.body !== undefined ? { body: init.body } : {}), followRedirects: false }, s),
+    const attempt = await withRetries(
+      conn,
+      { what, budget: new RetryBudget(conn.settings, conn.clock), document: true, signal: init.signal, peer },
+      (s) =>
+        send(
+          conn,
+          {
+            url,
+            method: init.method,
+            headers: init.headers,
+            ...(init.body !== undefined ? { body: init.body } : {}),
+            followRedirects: false,
+          },
+          s,
+        ),
     );
     const { res } = attempt;
     try {
       const limit = res.statusCode >= 200 && res.statusCode <= 299 ? MAX_TOKEN_BODY : MAX_ERROR_BODY;
-      const body = await readBounded(res.body, limit, () => new OciScanError('REGISTRY_ERROR', `the token server ${host} of registry ${conn.label} sent an oversized response`));
+      const body = await readBounded(
+        res.body,
+        limit,
+        () => new OciScanError('REGISTRY_ERROR', `the token server ${host} of registry ${conn.label} sent an oversized response`),
+      );
       return { status: res.statusCode, body };
     } catch (err) {
       res.body.destroy();

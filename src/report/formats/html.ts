@@ -15,12 +15,15 @@ import { formatPlatform } from '../../image/platform.js';
 import { detailsByDigest, layerDetails, originCounts, shortStep, type LayerDetail } from '../layers.js';
 import { scannedImages, type ImageOutcome, type ReportResult, type ScannedImage } from '../model.js';
 import { summarise } from '../summary.js';
-import { toolInfo, type ToolInfo } from './json.js';
+import { toolInfo, type ToolInfo } from '../tool.js';
 import { escapeForTerminal } from './terminal.js';
 
 /** Text from outside (an image, a registry, a policy) as HTML text or a quoted attribute value. */
 export function html(text: string): string {
-  return escapeForTerminal(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  return escapeForTerminal(text).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 }
 
 /** The progressive enhancements: filter rows, sort by a header, expand/collapse every details. */
@@ -122,7 +125,9 @@ function layerLabel(digest: string, scan: ScannedImage): string {
 /** The cells of a finding's layer: position, digest, step (whole, in `title` the raw text), origin. */
 function layerCells(digest: string, scan: ScannedImage, details: ReadonlyMap<string, LayerDetail>): string {
   const d = details.get(digest);
-  const step = d?.createdBy ? `<code title="${html(d.createdBy)}">${html(shortStep(d.createdBy))}</code>` : '<span class="muted">unknown</span>';
+  const step = d?.createdBy
+    ? `<code title="${html(d.createdBy)}">${html(shortStep(d.createdBy))}</code>`
+    : '<span class="muted">unknown</span>';
   return `<td>${layerLabel(digest, scan)} <span class="digest">${html(digest.slice(0, 19))}…</span></td><td>${step}</td><td>${d?.origin ?? '<span class="muted">unknown</span>'}</td>`;
 }
 
@@ -145,22 +150,36 @@ function imageName(scan: ScannedImage): string {
 /** The failed check `r` of `scan`: description, mitigation, its paths with layer, step and origin; accepted findings. */
 function checkSection(r: ReportResult, scan: ScannedImage, details: ReadonlyMap<string, LayerDetail>): string {
   const out: string[] = [];
-  const paths = (r.Files ?? []).flatMap((layer, i) => Object.entries(layer).map(([digest, list]) => ({ digest, list, total: Math.max(list.length, r.FileCounts?.[i]?.[digest] ?? 0) })));
+  const paths = (r.Files ?? []).flatMap((layer, i) =>
+    Object.entries(layer).map(([digest, list]) => ({ digest, list, total: Math.max(list.length, r.FileCounts?.[i]?.[digest] ?? 0) })),
+  );
   const count = paths.reduce((n, p) => n + p.total, 0);
-  out.push(`<details${r.Pass ? '' : ' open'}><summary><span class="sev-${r.Severity}">${r.Pass ? 'PASS' : r.Severity}</span> <code>${html(r.Id)}</code> ${html(r.Title)}${count > 0 ? ` — ${count} path${count === 1 ? '' : 's'}` : ''}</summary>\n`);
+  out.push(
+    `<details${r.Pass ? '' : ' open'}><summary><span class="sev-${r.Severity}">${r.Pass ? 'PASS' : r.Severity}</span> <code>${html(r.Id)}</code> ${html(r.Title)}${count > 0 ? ` — ${count} path${count === 1 ? '' : 's'}` : ''}</summary>\n`,
+  );
   out.push(`<p>${html(r.Description)}</p>\n${r.Pass ? '' : `<p><b>Fix:</b> ${html(r.Mitigation)}</p>\n`}`);
   if (paths.length > 0) {
-    out.push('<table class="sortable" data-filter><thead><tr><th>Path</th><th>Layer</th><th>Step (history)</th><th>Origin</th></tr></thead><tbody>\n');
+    out.push(
+      '<table class="sortable" data-filter><thead><tr><th>Path</th><th>Layer</th><th>Step (history)</th><th>Origin</th></tr></thead><tbody>\n',
+    );
     for (const p of paths) {
       const cells = layerCells(p.digest, scan, details);
       for (const path of p.list) out.push(`<tr><td><code>${html(path)}</code></td>${cells}</tr>\n`);
-      if (p.total > p.list.length) out.push(`<tr><td class="muted">… and ${p.total - p.list.length} more (the report lists the first ${p.list.length})</td>${cells}</tr>\n`);
+      if (p.total > p.list.length)
+        out.push(
+          `<tr><td class="muted">… and ${p.total - p.list.length} more (the report lists the first ${p.list.length})</td>${cells}</tr>\n`,
+        );
     }
     out.push('</tbody></table>\n');
   }
   if (r.Accepted && r.Accepted.length > 0) {
-    out.push('<table class="sortable" data-filter><thead><tr><th>Accepted path</th><th>Layer</th><th>Step (history)</th><th>Origin</th><th>Reason</th><th>Expires</th></tr></thead><tbody>\n');
-    for (const a of r.Accepted) out.push(`<tr><td><code>${html(a.Path)}</code></td>${layerCells(a.Layer, scan, details)}<td>${html(a.Reason)}</td><td>${a.Expires ? html(a.Expires) : '<span class="muted">never</span>'}</td></tr>\n`);
+    out.push(
+      '<table class="sortable" data-filter><thead><tr><th>Accepted path</th><th>Layer</th><th>Step (history)</th><th>Origin</th><th>Reason</th><th>Expires</th></tr></thead><tbody>\n',
+    );
+    for (const a of r.Accepted)
+      out.push(
+        `<tr><td><code>${html(a.Path)}</code></td>${layerCells(a.Layer, scan, details)}<td>${html(a.Reason)}</td><td>${a.Expires ? html(a.Expires) : '<span class="muted">never</span>'}</td></tr>\n`,
+      );
     out.push('</tbody></table>\n');
   }
   out.push('</details>\n');
@@ -175,15 +194,24 @@ function imageSection(scan: ScannedImage, id: string): string {
   const flags = imageFlags(scan);
   const out: string[] = [];
   out.push(`<section id="${id}" data-item="${html(imageName(scan))}">\n<h2>${html(imageName(scan))}</h2>\n`);
-  out.push(`<p>Highest: <span class="sev-${scan.highest}">${scan.highest}</span>. Manifest <span class="digest">${html(image.manifestDigest ?? 'none (docker archive)')}</span>, config <span class="digest">${html(image.configDigest)}</span>.</p>\n`);
+  out.push(
+    `<p>Highest: <span class="sev-${scan.highest}">${scan.highest}</span>. Manifest <span class="digest">${html(image.manifestDigest ?? 'none (docker archive)')}</span>, config <span class="digest">${html(image.configDigest)}</span>.</p>\n`,
+  );
   if (flags.length > 0) out.push(`<p class="flag">⚠ ${flags.map(html).join('; ')}</p>\n`);
-  if (scan.base) out.push(`<p>Base <code>${html(scan.base.reference)}</code> (${scan.base.source === 'option' ? '--base' : 'from the manifest\'s annotations'}): ${html(scan.base.status)} — ${html(scan.base.note)}.</p>\n`);
+  if (scan.base)
+    out.push(
+      `<p>Base <code>${html(scan.base.reference)}</code> (${scan.base.source === 'option' ? '--base' : "from the manifest's annotations"}): ${html(scan.base.status)} — ${html(scan.base.note)}.</p>\n`,
+    );
   const shown = scan.results.filter((r) => !r.Pass || (r.Accepted?.length ?? 0) > 0);
   out.push(shown.length === 0 ? '<p class="pass">Every check passed.</p>\n' : shown.map((r) => checkSection(r, scan, byDigest)).join(''));
-  out.push(`<details><summary>Layers (${details.length})</summary>\n<table><thead><tr><th>#</th><th>Digest</th><th>Step (history)</th><th>Created</th><th>Origin</th></tr></thead><tbody>\n`);
+  out.push(
+    `<details><summary>Layers (${details.length})</summary>\n<table><thead><tr><th>#</th><th>Digest</th><th>Step (history)</th><th>Created</th><th>Origin</th></tr></thead><tbody>\n`,
+  );
   for (const [i, d] of details.entries()) {
     const notScanned = image.layers[i]?.notScanned;
-    out.push(`<tr><td>${i + 1}</td><td class="digest">${html(d.digest)}${notScanned !== undefined ? ` <span class="flag">not scanned: ${html(notScanned)}</span>` : ''}</td><td>${d.createdBy !== null ? `<code>${html(d.createdBy)}</code>` : '<span class="muted">unknown</span>'}${d.comment !== null ? ` <span class="muted">${html(d.comment)}</span>` : ''}</td><td>${d.created !== null ? html(d.created) : ''}</td><td>${d.origin ?? '<span class="muted">unknown</span>'}</td></tr>\n`);
+    out.push(
+      `<tr><td>${i + 1}</td><td class="digest">${html(d.digest)}${notScanned !== undefined ? ` <span class="flag">not scanned: ${html(notScanned)}</span>` : ''}</td><td>${d.createdBy !== null ? `<code>${html(d.createdBy)}</code>` : '<span class="muted">unknown</span>'}${d.comment !== null ? ` <span class="muted">${html(d.comment)}</span>` : ''}</td><td>${d.created !== null ? html(d.created) : ''}</td><td>${d.origin ?? '<span class="muted">unknown</span>'}</td></tr>\n`,
+    );
   }
   out.push('</tbody></table></details>\n</section>\n');
   return out.join('');
@@ -202,13 +230,22 @@ export function scanHtml(outcomes: readonly ImageOutcome[], info: ToolInfo = too
   const failures = outcomes.flatMap((o) => ('failure' in o ? [o] : []));
   const ids = scans.map((_, i) => `image-${i + 1}`);
   const out: string[] = [];
-  out.push(`<h1>oci-scan report</h1>\n<p class="muted">${html(info.name)} ${html(info.version)}: ${scans.length} image${scans.length === 1 ? '' : 's'} scanned${failures.length > 0 ? `, <span class="flag">${failures.length} could not be scanned</span>` : ''}.</p>\n`);
-  out.push('<h2>Images</h2>\n<table id="images" class="sortable" data-filter><thead><tr><th>Image</th><th>Highest</th><th>Failed</th><th>Critical</th><th>High</th><th>Medium</th><th>Low</th><th>Passed</th><th>Accepted</th><th>Findings introduced / inherited</th><th>Flags</th></tr></thead><tbody>\n');
+  out.push(
+    `<h1>oci-scan report</h1>\n<p class="muted">${html(info.name)} ${html(info.version)}: ${scans.length} image${scans.length === 1 ? '' : 's'} scanned${failures.length > 0 ? `, <span class="flag">${failures.length} could not be scanned</span>` : ''}.</p>\n`,
+  );
+  out.push(
+    '<h2>Images</h2>\n<table id="images" class="sortable" data-filter><thead><tr><th>Image</th><th>Highest</th><th>Failed</th><th>Critical</th><th>High</th><th>Medium</th><th>Low</th><th>Passed</th><th>Accepted</th><th>Findings introduced / inherited</th><th>Flags</th></tr></thead><tbody>\n',
+  );
   for (const [i, scan] of scans.entries()) {
     const counts = scan.base?.status === 'prefix' ? originCounts(scan.results, detailsByDigest(layerDetails(scan))) : undefined;
-    out.push(`<tr><td><a href="#${ids[i]}">${html(imageName(scan))}</a></td>${severityCell(scan.highest)}${countCells(scan.results)}<td>${counts ? `${counts.introduced} / ${counts.inherited}` : '<span class="muted">no base</span>'}</td><td class="flag">${imageFlags(scan).map(html).join('; ')}</td></tr>\n`);
+    out.push(
+      `<tr><td><a href="#${ids[i]}">${html(imageName(scan))}</a></td>${severityCell(scan.highest)}${countCells(scan.results)}<td>${counts ? `${counts.introduced} / ${counts.inherited}` : '<span class="muted">no base</span>'}</td><td class="flag">${imageFlags(scan).map(html).join('; ')}</td></tr>\n`,
+    );
   }
-  for (const f of failures) out.push(`<tr><td>${html(f.input)}</td>${severityCell(null)}<td colspan="8" class="flag">${html(f.failure.code)}: ${html(f.failure.message)}</td><td class="flag">not scanned</td></tr>\n`);
+  for (const f of failures)
+    out.push(
+      `<tr><td>${html(f.input)}</td>${severityCell(null)}<td colspan="8" class="flag">${html(f.failure.code)}: ${html(f.failure.message)}</td><td class="flag">not scanned</td></tr>\n`,
+    );
   out.push('</tbody></table>\n');
   const checks = [...new Map(scans.flatMap((s) => s.results.map((r) => [r.Id, r.Title] as const))).entries()];
   if (scans.length > 0) {

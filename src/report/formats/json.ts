@@ -4,18 +4,12 @@
  * layers and results, every IMAGE that could not be scanned, and the highest severity —
  * validated against schemas/scan-document.schema.json before it is written.
  */
-import { readFileSync } from 'node:fs';
 import type { Severity } from '../../checks/types.js';
 import type { Platform } from '../../image/platform.js';
 import { layerDetails, type BaseSplit, type LayerDetail } from '../layers.js';
 import { highestOf, scannedImages, type ImageOutcome, type ReportResult, type ScanFailure, type ScannedImage } from '../model.js';
+import { toolInfo, type ToolInfo } from '../tool.js';
 import { assertValidDocument } from '../validate.js';
-
-/** Who wrote a document. */
-export interface ToolInfo {
-  readonly name: string;
-  readonly version: string;
-}
 
 /** One image scanned. */
 export interface ImageDocument {
@@ -32,7 +26,7 @@ export interface ImageDocument {
   /** Layer digests in manifest order. */
   readonly layers: readonly string[];
   /** Per layer, same order: its history entry and whether the base image holds it (nulls where not known). */
-  readonly layerDetails: readonly LayerDetail[];
+  readonly layerDetails?: readonly LayerDetail[];
   /** The base image named by --base or the manifest's annotations, and how the image relates to it. */
   readonly base?: BaseSplit;
   readonly results: readonly ReportResult[];
@@ -59,17 +53,6 @@ export interface ScanDocument {
   readonly highestScanned: Severity | null;
 }
 
-let tool: ToolInfo | undefined;
-
-/** oci-scan's name and version, from its package.json (dist/src/report/formats → ../../../../). */
-export function toolInfo(): ToolInfo {
-  if (!tool) {
-    const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
-    tool = { name: pkg.name, version: pkg.version };
-  }
-  return tool;
-}
-
 /** `r` with `CheckSeverity`, the check's own severity, when it is known. */
 function withCheckSeverity(r: ReportResult, severities: Readonly<Record<string, Severity>> | undefined): ReportResult {
   const severity = r.Id !== undefined ? severities?.[r.Id] : undefined;
@@ -78,7 +61,13 @@ function withCheckSeverity(r: ReportResult, severities: Readonly<Record<string, 
 
 function imageDocument(scan: ScannedImage): ImageDocument {
   const { image } = scan;
-  const platform: Platform | null = image.platform ? { os: image.platform.os, architecture: image.platform.architecture, ...(image.platform.variant ? { variant: image.platform.variant } : {}) } : null;
+  const platform: Platform | null = image.platform
+    ? {
+        os: image.platform.os,
+        architecture: image.platform.architecture,
+        ...(image.platform.variant ? { variant: image.platform.variant } : {}),
+      }
+    : null;
   return {
     reference: image.name.display,
     digest: image.manifestDigest ?? null,
@@ -98,7 +87,9 @@ function imageDocument(scan: ScannedImage): ImageDocument {
 /** The scan document of a run, `outcomes` in argument order; throws INTERNAL when it does not match its schema. */
 export function scanDocument(outcomes: readonly ImageOutcome[], info: ToolInfo = toolInfo()): ScanDocument {
   const scans = scannedImages(outcomes);
-  const errors = outcomes.flatMap((o) => ('failure' in o ? [{ reference: o.input, code: o.failure.code, message: o.failure.message }] : []));
+  const errors = outcomes.flatMap((o) =>
+    'failure' in o ? [{ reference: o.input, code: o.failure.code, message: o.failure.message }] : [],
+  );
   const highestScanned = scans.length === 0 ? null : highestOf(scans.map((s) => s.highest));
   const doc: ScanDocument = {
     tool: info,

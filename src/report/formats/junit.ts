@@ -17,8 +17,9 @@ import { visibleEscape } from './terminal.js';
  * feed and carriage return; lone surrogates; U+FFFE and U+FFFF. Carriage return is escaped
  * too, since parsers normalise it away.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000d\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const NOT_XML =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /[\u0000-\u0008\u000b\u000c\u000d\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** `text` as XML character data or an attribute value: markup escaped, impossible characters as `\xNN` / `\uNNNN`. */
 export function xmlText(text: string): string {
@@ -35,7 +36,9 @@ function attrs(values: Record<string, string | number>): string {
 
 /** ` (RUN apk add …; introduced)` after a layer: its build step and origin, when known. */
 function layerNote(detail: LayerDetail | undefined): string {
-  const parts = [detail?.createdBy ? `created by: ${detail.createdBy}` : undefined, detail?.origin ?? undefined].filter((p): p is string => p !== undefined);
+  const parts = [detail?.createdBy ? `created by: ${detail.createdBy}` : undefined, detail?.origin ?? undefined].filter(
+    (p): p is string => p !== undefined,
+  );
   return parts.length > 0 ? ` (${parts.join('; ')})` : '';
 }
 
@@ -64,10 +67,15 @@ function testcase(suite: string, r: ReportResult, details: ReadonlyMap<string, L
   if (isDisabled(r)) body.push(`      <skipped${attrs({ message: DISABLED_DESCRIPTION })}/>\n`);
   if (!r.Pass) {
     const files = filesText(r, details);
-    body.push(`      <failure${attrs({ type: r.Severity, message: `${r.Severity}: ${r.Description}` })}>${xmlText(`Severity: ${r.Severity}\n${r.Description}\nMitigation: ${r.Mitigation}${files ? `\n${files}` : ''}`)}</failure>\n`);
+    body.push(
+      `      <failure${attrs({ type: r.Severity, message: `${r.Severity}: ${r.Description}` })}>${xmlText(`Severity: ${r.Severity}\n${r.Description}\nMitigation: ${r.Mitigation}${files ? `\n${files}` : ''}`)}</failure>\n`,
+    );
   }
   if (r.Accepted && r.Accepted.length > 0) {
-    const lines = r.Accepted.map((a) => `accepted: ${a.Path} in layer ${a.Layer}${layerNote(details.get(a.Layer))}: ${a.Reason}${a.Expires ? ` (until ${a.Expires})` : ''}`);
+    const lines = r.Accepted.map(
+      (a) =>
+        `accepted: ${a.Path} in layer ${a.Layer}${layerNote(details.get(a.Layer))}: ${a.Reason}${a.Expires ? ` (until ${a.Expires})` : ''}`,
+    );
     body.push(`      <system-out>${xmlText(lines.join('\n'))}</system-out>\n`);
   }
   return body.length === 0 ? `${open.slice(0, -2)}/>\n` : `${open}${body.join('')}    </testcase>\n`;
@@ -81,7 +89,12 @@ function imageSuite(scan: ScannedImage): string {
   const name = suiteName(scan);
   const s = summarise(scan.results);
   const details = detailsByDigest(layerDetails(scan));
-  const props = [['image', scan.image.name.display], ['digest', scan.image.manifestDigest ?? ''], ['config', scan.image.configDigest], ['highest', scan.highest]] as const;
+  const props = [
+    ['image', scan.image.name.display],
+    ['digest', scan.image.manifestDigest ?? ''],
+    ['config', scan.image.configDigest],
+    ['highest', scan.highest],
+  ] as const;
   return [
     `  <testsuite${attrs({ name, tests: scan.results.length, failures: s.failed, errors: 0, skipped: scan.results.filter(isDisabled).length })}>\n`,
     '    <properties>\n',
@@ -99,7 +112,8 @@ export function junitXml(outcomes: readonly ImageOutcome[]): string {
   const tests = scans.reduce((n, s) => n + s.results.length, 0) + errors.length;
   const failures = scans.reduce((n, s) => n + summarise(s.results).failed, 0);
   const errored = errors.map(
-    (o) => `  <testsuite${attrs({ name: o.input, tests: 1, failures: 0, errors: 1, skipped: 0 })}>\n    <testcase${attrs({ classname: o.input, name: 'scan' })}>\n      <error${attrs({ type: o.failure.code, message: o.failure.message })}>${xmlText(o.failure.message)}</error>\n    </testcase>\n  </testsuite>\n`,
+    (o) =>
+      `  <testsuite${attrs({ name: o.input, tests: 1, failures: 0, errors: 1, skipped: 0 })}>\n    <testcase${attrs({ classname: o.input, name: 'scan' })}>\n      <error${attrs({ type: o.failure.code, message: o.failure.message })}>${xmlText(o.failure.message)}</error>\n    </testcase>\n  </testsuite>\n`,
   );
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites${attrs({ name: 'oci-scan', tests, failures, errors: errors.length })}>\n${scans.map(imageSuite).join('')}${errored.join('')}</testsuites>\n`;
 }

@@ -25,7 +25,10 @@ export function legacyKeys(groups: readonly (readonly ScannedImage[])[]): string
   return groups.flatMap((group) =>
     group.map((scan) => {
       const { image } = scan;
-      const base = group.length > 1 ? `${image.name.display} [${image.platform ? formatPlatform(image.platform) : 'unknown platform'}]` : image.name.display;
+      const base =
+        group.length > 1
+          ? `${image.name.display} [${image.platform ? formatPlatform(image.platform) : 'unknown platform'}]`
+          : image.name.display;
       let key = base;
       for (let n = 2; used.has(key); n++) key = `${base} (${n})`;
       used.add(key);

@@ -7,10 +7,10 @@
  */
 import { formatPlatform } from '../../image/platform.js';
 import type { Severity } from '../../checks/types.js';
-import { checkDocs, type CheckDoc } from '../check-docs.js';
+import { checkDocs, extendedCheckDocs, type CheckDoc } from '../check-docs.js';
 import { detailsByDigest, layerDetails, type LayerDetail } from '../layers.js';
 import { scannedImages, type ImageOutcome, type ReportResult, type ScannedImage } from '../model.js';
-import { toolInfo, type ToolInfo } from './json.js';
+import { toolInfo, type ToolInfo } from '../tool.js';
 
 /** The schema URI SARIF consumers expect in `$schema`. */
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -19,8 +19,20 @@ export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
  * GitHub code scanning buckets `security-severity`: ≥ 9.0 critical, 7.0–8.9 high, 4.0–6.9
  * medium, 0.1–3.9 low (GitHub docs, "SARIF support for code scanning").
  */
-const SECURITY_SEVERITY: Readonly<Record<Severity, string>> = { Critical: '9.5', High: '8.0', Medium: '5.5', Low: '2.0', Informational: '0.0' };
-const LEVEL: Readonly<Record<Severity, 'error' | 'warning' | 'note' | 'none'>> = { Critical: 'error', High: 'error', Medium: 'warning', Low: 'note', Informational: 'none' };
+const SECURITY_SEVERITY: Readonly<Record<Severity, string>> = {
+  Critical: '9.5',
+  High: '8.0',
+  Medium: '5.5',
+  Low: '2.0',
+  Informational: '0.0',
+};
+const LEVEL: Readonly<Record<Severity, 'error' | 'warning' | 'note' | 'none'>> = {
+  Critical: 'error',
+  High: 'error',
+  Medium: 'warning',
+  Low: 'note',
+  Informational: 'none',
+};
 
 /** A SARIF log, as far as oci-scan writes one. */
 export interface SarifLog {
@@ -37,8 +49,14 @@ interface Finding {
 }
 
 function findingsOf(r: ReportResult): Finding[] {
-  const files: Finding[] = (r.Files ?? []).flatMap((layer) => Object.entries(layer).flatMap(([digest, paths]) => paths.map((path) => ({ layer: digest, path }))));
-  const accepted: Finding[] = (r.Accepted ?? []).map((a) => ({ layer: a.Layer, path: a.Path, accepted: { reason: a.Reason, ...(a.Expires !== undefined ? { expires: a.Expires } : {}) } }));
+  const files: Finding[] = (r.Files ?? []).flatMap((layer) =>
+    Object.entries(layer).flatMap(([digest, paths]) => paths.map((path) => ({ layer: digest, path }))),
+  );
+  const accepted: Finding[] = (r.Accepted ?? []).map((a) => ({
+    layer: a.Layer,
+    path: a.Path,
+    accepted: { reason: a.Reason, ...(a.Expires !== undefined ? { expires: a.Expires } : {}) },
+  }));
   // A failed check without files (tag, user, ports…) is one finding about the image.
   const image: Finding[] = !r.Pass && files.length === 0 ? [{}] : [];
   return [...files, ...image, ...accepted];
@@ -71,13 +89,25 @@ function result(scan: ScannedImage, r: ReportResult, ruleIndex: number, f: Findi
         logicalLocations: [
           { kind: 'image', name: ref, fullyQualifiedName: imageFqn },
           ...(f.layer !== undefined ? [{ kind: 'layer', name: f.layer, fullyQualifiedName: `${imageFqn}/${f.layer}` }] : []),
-          ...(f.layer !== undefined && f.path !== undefined ? [{ kind: 'file', name: f.path, fullyQualifiedName: `${imageFqn}/${f.layer}${f.path.startsWith('/') ? '' : '/'}${f.path}` }] : []),
+          ...(f.layer !== undefined && f.path !== undefined
+            ? [{ kind: 'file', name: f.path, fullyQualifiedName: `${imageFqn}/${f.layer}${f.path.startsWith('/') ? '' : '/'}${f.path}` }]
+            : []),
         ],
       },
     ],
     // Stable per image, check and file, so that dashboards follow a finding across scans.
     partialFingerprints: { 'ociScanFinding/v1': [scan.image.name.repository, r.Id, f.layer ?? '', f.path ?? ''].join('|') },
-    ...(f.accepted ? { suppressions: [{ kind: 'external', status: 'accepted', justification: f.accepted.expires ? `${f.accepted.reason} (until ${f.accepted.expires})` : f.accepted.reason }] } : {}),
+    ...(f.accepted
+      ? {
+          suppressions: [
+            {
+              kind: 'external',
+              status: 'accepted',
+              justification: f.accepted.expires ? `${f.accepted.reason} (until ${f.accepted.expires})` : f.accepted.reason,
+            },
+          ],
+        }
+      : {}),
     properties: {
       image: ref,
       ...(scan.image.manifestDigest ? { imageDigest: scan.image.manifestDigest } : {}),
@@ -86,7 +116,13 @@ function result(scan: ScannedImage, r: ReportResult, ruleIndex: number, f: Findi
       ...(f.path !== undefined ? { path: f.path } : {}),
       ...(detail?.createdBy ? { createdBy: detail.createdBy } : {}),
       // Config checks judge the final image: what it introduces (docs/reports.md).
-      ...(f.layer === undefined ? (scan.base?.status === 'prefix' ? { origin: 'introduced' } : {}) : detail?.origin ? { origin: detail.origin } : {}),
+      ...(f.layer === undefined
+        ? scan.base?.status === 'prefix'
+          ? { origin: 'introduced' }
+          : {}
+        : detail?.origin
+          ? { origin: detail.origin }
+          : {}),
       severity: r.Severity,
     },
   };
@@ -95,10 +131,21 @@ function result(scan: ScannedImage, r: ReportResult, ruleIndex: number, f: Findi
 /** The SARIF log of a run (images in argument order; IMAGEs that could not be scanned become tool notifications). */
 export function sarifLog(outcomes: readonly ImageOutcome[], info: ToolInfo = toolInfo()): SarifLog {
   const scans = scannedImages(outcomes);
-  // The documented checks, then any other check a result names (a policy may add one).
+  // The documented checks, then the extended checks and any other check a result names (a policy may add one).
   const docs: CheckDoc[] = [...checkDocs()];
+  const extended = extendedCheckDocs();
   for (const r of scans.flatMap((scan) => scan.results)) {
-    if (!docs.some((d) => d.id === r.Id)) docs.push({ id: r.Id, title: r.Title, severity: r.Pass ? 'Low' : r.Severity, looksAt: r.Title, help: `${r.Title}\n\n**Fix**: ${r.Mitigation}` });
+    if (docs.some((d) => d.id === r.Id)) continue;
+    const known = extended.find((d) => d.id === r.Id);
+    if (known) docs.push(known);
+    else
+      docs.push({
+        id: r.Id,
+        title: r.Title,
+        severity: r.Pass ? 'Low' : r.Severity,
+        looksAt: r.Title,
+        help: `${r.Title}\n\n**Fix**: ${r.Mitigation}`,
+      });
   }
   const rules = docs.map((d) => ({
     id: d.id,
@@ -114,14 +161,18 @@ export function sarifLog(outcomes: readonly ImageOutcome[], info: ToolInfo = too
     const details = detailsByDigest(layerDetails(scan));
     return scan.results.flatMap((r) => findingsOf(r).map((f) => result(scan, r, index.get(r.Id) ?? -1, f, details)));
   });
-  const failures = outcomes.flatMap((o) => ('failure' in o ? [{ level: 'error', message: { text: `${o.input}: ${o.failure.message}` }, descriptor: { id: o.failure.code } }] : []));
+  const failures = outcomes.flatMap((o) =>
+    'failure' in o ? [{ level: 'error', message: { text: `${o.input}: ${o.failure.message}` }, descriptor: { id: o.failure.code } }] : [],
+  );
   return {
     $schema: SARIF_SCHEMA_URI,
     version: '2.1.0',
     runs: [
       {
         tool: { driver: { name: info.name, version: info.version, semanticVersion: info.version, rules } },
-        invocations: [{ executionSuccessful: failures.length === 0, ...(failures.length > 0 ? { toolExecutionNotifications: failures } : {}) }],
+        invocations: [
+          { executionSuccessful: failures.length === 0, ...(failures.length > 0 ? { toolExecutionNotifications: failures } : {}) },
+        ],
         results,
       },
     ],

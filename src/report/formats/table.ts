@@ -33,7 +33,10 @@ function layerNote(r: ReportResult, layers: ReadonlyMap<string, LayerDetail>, or
 /** `3 files: /usr/bin/su, /bin/mount, …` for a failed file check; empty otherwise. */
 function filesNote(r: ReportResult, note = ''): string {
   const paths = (r.Files ?? []).flatMap((layer) => Object.values(layer).flat());
-  const total = (r.Files ?? []).reduce((n, layer, i) => n + Object.entries(layer).reduce((m, [digest, p]) => m + Math.max(p.length, r.FileCounts?.[i]?.[digest] ?? 0), 0), 0);
+  const total = (r.Files ?? []).reduce(
+    (n, layer, i) => n + Object.entries(layer).reduce((m, [digest, p]) => m + Math.max(p.length, r.FileCounts?.[i]?.[digest] ?? 0), 0),
+    0,
+  );
   if (total === 0) return '';
   const shown = paths.slice(0, 3).map((p) => terminalText(p, 200));
   return ` [${total} file${total === 1 ? '' : 's'}: ${shown.join(', ')}${total > shown.length ? ', …' : ''}${note}]`;
@@ -41,7 +44,8 @@ function filesNote(r: ReportResult, note = ''): string {
 
 function line(r: ReportResult, idWidth: number, note = ''): string {
   // A policy's description already says how many it accepted (`(2 accepted by policy)`): said once.
-  const accepted = r.Accepted && r.Accepted.length > 0 && !/accepted by policy/.test(r.Description) ? ` (${r.Accepted.length} accepted)` : '';
+  const accepted =
+    r.Accepted && r.Accepted.length > 0 && !/accepted by policy/.test(r.Description) ? ` (${r.Accepted.length} accepted)` : '';
   return `${r.Pass ? 'PASS' : 'FAIL'}  ${r.Severity.padEnd(13)} ${r.Id.padEnd(idWidth)}  ${escapeForTerminal(r.Title)}: ${terminalText(r.Description, 300)}${filesNote(r, note)}${accepted}\n`;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The terminal rendering of a report (README.md "Report"): one line per check in the original's form,
+ * The terminal rendering of a report (docs/reports.md "Check lines"): one line per check in the original's form,
  * `PASS. Severity: Informational. <Title>. <Description>.`, and under a failed file check its
  * findings per layer — at most TERMINAL_PATHS_PER_LAYER of them, then `… and N more` (the
  * report file has the rest). Produced in pieces, so that printing never builds one huge

@@ -26,7 +26,12 @@ import { describeOrSkip } from '../../helpers/skip.js';
 /** Two layers (Low), a setuid su (Critical) and a compiler (Medium); the rest passes. */
 const toolsSpec: ImageSpec = {
   layers: [
-    { entries: [{ type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' }, { type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'x' }] },
+    {
+      entries: [
+        { type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' },
+        { type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'x' },
+      ],
+    },
     { entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'x' }] },
   ],
   config: { User: '1000:1000', Labels: { vendor: 'v' }, Cmd: ['/app'] },
@@ -52,7 +57,9 @@ test('--format sarif=F --format junit=F --format table: each in its place; SARIF
     assert.match(lines[4] ?? '', /^PASS /);
     assert.match(lines[17] ?? '', new RegExp(`^${ref.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} ${SUMMARY.source}`));
 
-    const sarif = JSON.parse(await readFile(sarifFile, 'utf8')) as { runs: Array<{ results: Array<{ ruleId: string; properties: { path?: string; layer?: string } }> }> };
+    const sarif = JSON.parse(await readFile(sarifFile, 'utf8')) as {
+      runs: Array<{ results: Array<{ ruleId: string; properties: { path?: string; layer?: string } }> }>;
+    };
     assert.equal(sarifValidator()(sarif), undefined);
     const results = sarif.runs[0]?.results ?? [];
     assert.deepEqual(results.map((x) => x.ruleId).sort(), ['compilers', 'layer-count', 'su', 'suid']);
@@ -63,7 +70,9 @@ test('--format sarif=F --format junit=F --format table: each in its place; SARIF
 
     const xml = await readFile(junitFile, 'utf8');
     assert.equal(XMLValidator.validate(xml), true);
-    const junit = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as { testsuites: { testsuite: { name: string; failures: string; testcase: Array<{ name: string; failure?: { type: string } }> } } };
+    const junit = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as {
+      testsuites: { testsuite: { name: string; failures: string; testcase: Array<{ name: string; failure?: { type: string } }> } };
+    };
     assert.equal(junit.testsuites.testsuite.testcase.length, 17);
     assert.equal(junit.testsuites.testsuite.failures, '4');
     assert.equal(junit.testsuites.testsuite.testcase.find((t) => t.name.startsWith('compilers:'))?.failure?.type, 'Medium');
@@ -89,7 +98,12 @@ test('-o FILE for one format, "-" for stdout; two formats on stdout or -o with t
     assert.match(toStdout.stderr, /^FAIL\. Severity: Medium\. Compilers in the image/m, 'the check lines move to stderr');
     assert.ok(JSON.parse(await readFile(join(dir, 'doc.json'), 'utf8')));
 
-    for (const argv of [['--format', 'sarif', '--format', 'junit'], ['--format', 'sarif', '--format', 'junit', '-o', out], ['--format', 'xml'], ['-o', join(dir, 'report.bin')]]) {
+    for (const argv of [
+      ['--format', 'sarif', '--format', 'junit'],
+      ['--format', 'sarif', '--format', 'junit', '-o', out],
+      ['--format', 'xml'],
+      ['-o', join(dir, 'report.bin')],
+    ]) {
       const bad = await runCli([ref, ...argv]);
       assert.equal(bad.code, 2, `${argv.join(' ')}: ${bad.stderr}`);
       assert.match(bad.stderr, /^oci-scan: .*\n$/);
@@ -114,7 +128,13 @@ test('--quiet: only the failed checks and the summary, for the check lines and t
     assert.equal((await readdir(join(dir, 'r'))).length, 1, 'the report file is complete as ever');
 
     const table = await runCli([ref, '--format', 'table', '-q']);
-    assert.deepEqual(table.stdout.trimEnd().split('\n').map((l) => l.slice(0, 4)), ['FAIL', 'FAIL', 'FAIL', 'FAIL', ref.slice(0, 4)]);
+    assert.deepEqual(
+      table.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.slice(0, 4)),
+      ['FAIL', 'FAIL', 'FAIL', 'FAIL', ref.slice(0, 4)],
+    );
   } finally {
     await cleanup();
   }
@@ -123,13 +143,51 @@ test('--quiet: only the failed checks and the summary, for the check lines and t
 test('--list-checks: a table of id, severity, title and what it looks at; JSON with --format json', async () => {
   const table = await runCli(['--list-checks']);
   assert.equal(table.code, 0, table.stderr);
-  assert.match(table.stdout, /^suid +Critical +Checking for a suid bit file\n +every non-directory entry of every layer with\n +mode bit 04000 or file capabilities$/m);
+  assert.match(
+    table.stdout,
+    /^suid +Critical +Checking for a suid bit file\n +every non-directory entry of every layer with\n +mode bit 04000 or file capabilities$/m,
+  );
   assert.ok(table.stdout.split('\n').every((l) => l.length <= 80));
   const json = await runCli(['--list-checks', '--format', 'json']);
   assert.equal(json.code, 0, json.stderr);
-  const checks = JSON.parse(json.stdout) as Array<{ id: string; title: string; severity: string; looksAt: string }>;
-  assert.equal(checks.length, 17);
-  assert.deepEqual(checks.find((c) => c.id === 'exposed-ports'), { id: 'exposed-ports', title: 'Critical ports in the instructions EXPOSE', severity: 'High', looksAt: "the config's ExposedPorts" });
+  const checks = JSON.parse(json.stdout) as Array<{
+    id: string;
+    title: string;
+    severity: string;
+    looksAt: string;
+    set: string;
+    state: string;
+  }>;
+  assert.equal(checks.filter((c) => c.set === 'default').length, 17);
+  assert.deepEqual(
+    checks.find((c) => c.id === 'exposed-ports'),
+    {
+      id: 'exposed-ports',
+      title: 'Critical ports in the instructions EXPOSE',
+      severity: 'High',
+      looksAt: "the config's ExposedPorts",
+      set: 'default',
+      state: 'on',
+    },
+  );
+  // The extended checks follow, off unless --checks extended (or the policy) turns them on.
+  assert.deepEqual(
+    checks.find((c) => c.id === 'healthcheck'),
+    {
+      id: 'healthcheck',
+      title: 'HEALTHCHECK instruction',
+      severity: 'Low',
+      looksAt: "the config's Healthcheck",
+      set: 'extended',
+      state: 'off',
+    },
+  );
+  const on = JSON.parse((await runCli(['--list-checks', '--format', 'json', '--checks', 'extended'])).stdout) as typeof checks;
+  assert.ok(on.every((c) => c.state === 'on'));
+  assert.match(
+    (await runCli(['--list-checks', '--checks', 'extended'])).stdout,
+    /^Extended checks: on; they follow the 17 in the report:$/m,
+  );
 });
 
 test('progress: plain lines per layer on stderr; in tty mode the drawing is erased before an error line', async () => {
@@ -140,7 +198,8 @@ test('progress: plain lines per layer on stderr; in tty mode the drawing is eras
     assert.equal(plain.code, 12, plain.stderr);
     const layerLines = plain.stderr.trimEnd().split('\n');
     assert.equal(layerLines.length, 2, plain.stderr);
-    for (const line of layerLines) assert.match(line, /^oci:.*: layer [12]\/2 [0-9a-f]{12} read \(\d+\.\d MiB, [\d.]+ MiB\/s\)(; image read in \d+ s)?$/);
+    for (const line of layerLines)
+      assert.match(line, /^oci:.*: layer [12]\/2 [0-9a-f]{12} read \(\d+\.\d MiB, [\d.]+ MiB\/s\)(; image read in \d+ s)?$/);
     assert.doesNotMatch(plain.stdout, /layer 1\/2/, 'progress never goes to stdout');
 
     // A layer whose tar is destroyed after its bytes were read: the error comes after an erase.
@@ -169,11 +228,24 @@ test('--help: at most 80 columns when piped, whole words, transports, environmen
   const r = await runCli(['--help']);
   assert.equal(r.code, 0);
   const lines = r.stdout.split('\n');
-  assert.ok(lines.every((l) => l.length <= 80), lines.filter((l) => l.length > 80).join('\n'));
-  for (const word of ['requirements', 'IMAGE', 'docker-archive:FILE[:REPO:TAG]', 'oci-archive:FILE[:TAG]', 'oci:DIR[:TAG]', 'COMPLIANCE_REPORTS_DIR', 'DOCKER_AUTH_CONFIG', 'CRITICAL_EXIT_CODE']) {
+  assert.ok(
+    lines.every((l) => l.length <= 80),
+    lines.filter((l) => l.length > 80).join('\n'),
+  );
+  for (const word of [
+    'requirements',
+    'IMAGE',
+    'docker-archive:FILE[:REPO:TAG]',
+    'oci-archive:FILE[:TAG]',
+    'oci:DIR[:TAG]',
+    'COMPLIANCE_REPORTS_DIR',
+    'DOCKER_AUTH_CONFIG',
+    'CRITICAL_EXIT_CODE',
+  ]) {
     assert.ok(r.stdout.split(/[\s(),]+/).includes(word), `the whole word ${word}`);
   }
-  for (const section of ['IMAGE (default: $COMPLIANCE_IMAGE_FULL_REF):', 'Options:', 'Environment:', 'Exit codes:', 'Examples:']) assert.ok(lines.includes(section), section);
+  for (const section of ['IMAGE (default: $COMPLIANCE_IMAGE_FULL_REF):', 'Options:', 'Environment:', 'Exit codes:', 'Examples:'])
+    assert.ok(lines.includes(section), section);
   const examples = lines.slice(lines.indexOf('Examples:') + 1, lines.indexOf('', lines.indexOf('Examples:')));
   assert.equal(examples.filter((l) => l.startsWith('  oci-scan ')).length, 3);
   assert.match(r.stdout, /^ {2}20 {22}the image could not be pulled or opened$/m);
@@ -236,7 +308,10 @@ test('a bare path as IMAGE: OCI layout, OCI archive and docker archive (plain or
     }
     const missing = await runCli(['./missing.tar'], { cwd: dir });
     assert.equal(missing.code, 20);
-    assert.equal(missing.stderr, 'oci-scan: ./missing.tar does not exist: give the path of an OCI layout directory or an image archive, or a registry reference without ./ or /\n');
+    assert.equal(
+      missing.stderr,
+      'oci-scan: ./missing.tar does not exist: give the path of an OCI layout directory or an image archive, or a registry reference without ./ or /\n',
+    );
     await writeFile(join(dir, 'notes.txt'), 'not an image');
     const r = await runCli(['./notes.txt'], { cwd: dir });
     assert.equal(r.code, 20, r.stderr);
@@ -249,7 +324,10 @@ test('a bare path as IMAGE: OCI layout, OCI archive and docker archive (plain or
 describeOrSkip('every format at once, from a real registry', { skip: registrySkipReason() }, () => {
   let registry: RunningRegistry;
   const tools = buildImage(toolsSpec);
-  const suid = buildImage({ config: { User: '1000:1000', Labels: { vendor: 'v' }, Cmd: ['/app'] }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/passwd', mode: 0o4755, content: 'x' }] }] });
+  const suid = buildImage({
+    config: { User: '1000:1000', Labels: { vendor: 'v' }, Cmd: ['/app'] },
+    layers: [{ entries: [{ type: 'file', path: 'usr/bin/passwd', mode: 0o4755, content: 'x' }] }],
+  });
   before(async () => {
     registry = await startRegistry({ kind: 'none' });
     await new Pusher(registry.url, 'team/tools').image(tools, '1.0');
@@ -264,24 +342,60 @@ describeOrSkip('every format at once, from a real registry', { skip: registrySki
       const sarifFile = join(dir, 'scan.sarif');
       const junitFile = join(dir, 'junit.xml');
       const reports = join(dir, 'reports');
-      const r = await runCli([...refs, '--format', 'legacy', '--format', `sarif=${sarifFile}`, '--format', `junit=${junitFile}`, '--format', 'table', '--quiet', '--reports-dir', reports], { env: { OCI_SCAN_PROGRESS: 'plain' } });
+      const r = await runCli(
+        [
+          ...refs,
+          '--format',
+          'legacy',
+          '--format',
+          `sarif=${sarifFile}`,
+          '--format',
+          `junit=${junitFile}`,
+          '--format',
+          'table',
+          '--quiet',
+          '--reports-dir',
+          reports,
+        ],
+        { env: { OCI_SCAN_PROGRESS: 'plain' } },
+      );
       assert.equal(r.code, 12, r.stderr);
       assert.deepEqual((await readdir(reports)).sort(), ['team_passwd_2.0-compliance.json', 'team_tools_1.0-compliance.json']);
       const summaries = r.stdout.split('\n').filter((l) => l.includes(' — ') && !l.startsWith('Total: '));
-      assert.deepEqual(summaries.map((l) => l.split(' — ')[0]), refs);
+      assert.deepEqual(
+        summaries.map((l) => l.split(' — ')[0]),
+        refs,
+      );
       assert.match(r.stdout, /\nTotal: 2 images — \d+ failed \(.*\), \d+ passed\n$/, 'two images: a total after them');
       assert.match(summaries[1] ?? '', /— 1 failed \(1 Critical\), 16 passed$/);
       assert.equal(r.stderr.match(/: layer \d\/\d [0-9a-f]{12} read/g)?.length, 3, r.stderr);
       assert.match(r.stderr, /Report: .*scan\.sarif\n/);
 
-      const sarif = JSON.parse(await readFile(sarifFile, 'utf8')) as { runs: Array<{ results: Array<{ ruleId: string; properties: { image: string; imageDigest: string; layer?: string; path?: string } }> }> };
+      const sarif = JSON.parse(await readFile(sarifFile, 'utf8')) as {
+        runs: Array<{
+          results: Array<{ ruleId: string; properties: { image: string; imageDigest: string; layer?: string; path?: string } }>;
+        }>;
+      };
       assert.equal(sarifValidator()(sarif), undefined);
       const passwd = sarif.runs[0]?.results.find((x) => x.properties.image === refs[1]);
-      assert.deepEqual(passwd && [passwd.ruleId, passwd.properties.imageDigest, passwd.properties.layer, passwd.properties.path], ['suid', suid.manifestDigest, suid.layers[0]?.digest, '/usr/bin/passwd']);
+      assert.deepEqual(passwd && [passwd.ruleId, passwd.properties.imageDigest, passwd.properties.layer, passwd.properties.path], [
+        'suid',
+        suid.manifestDigest,
+        suid.layers[0]?.digest,
+        '/usr/bin/passwd',
+      ]);
       assert.doesNotMatch(await multitoolValidate(sarifFile), /: error /);
 
-      const junit = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testsuite' }).parse(await readFile(junitFile, 'utf8')) as { testsuites: { testsuite: Array<{ name: string; failures: string }> } };
-      assert.deepEqual(junit.testsuites.testsuite.map((t) => [t.name, t.failures]), [[`${refs[0]} (linux/amd64)`, '4'], [`${refs[1]} (linux/amd64)`, '1']]);
+      const junit = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testsuite' }).parse(
+        await readFile(junitFile, 'utf8'),
+      ) as { testsuites: { testsuite: Array<{ name: string; failures: string }> } };
+      assert.deepEqual(
+        junit.testsuites.testsuite.map((t) => [t.name, t.failures]),
+        [
+          [`${refs[0]} (linux/amd64)`, '4'],
+          [`${refs[1]} (linux/amd64)`, '1'],
+        ],
+      );
     } finally {
       await cleanup();
     }

@@ -25,7 +25,12 @@ import { describeOrSkip } from '../../helpers/skip.js';
  */
 const toolsSpec: ImageSpec = {
   layers: [
-    { entries: [{ type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' }, { type: 'file', path: 'usr/bin/passwd', mode: 0o4755, content: 'p' }] },
+    {
+      entries: [
+        { type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' },
+        { type: 'file', path: 'usr/bin/passwd', mode: 0o4755, content: 'p' },
+      ],
+    },
     {
       entries: [
         { type: 'file', path: 'usr/lib/openssh/ssh-keysign', mode: 0o4755, content: 'k' },
@@ -40,7 +45,14 @@ const toolsSpec: ImageSpec = {
 
 /** One layer, every check passes. */
 const cleanSpec: ImageSpec = {
-  layers: [{ entries: [{ type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' }, { type: 'file', path: 'app', mode: 0o755, content: 'x' }] }],
+  layers: [
+    {
+      entries: [
+        { type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' },
+        { type: 'file', path: 'app', mode: 0o755, content: 'x' },
+      ],
+    },
+  ],
   config: { User: '1000:1000', Labels: { vendor: 'v' }, Cmd: ['/app'] },
 };
 
@@ -62,7 +74,11 @@ async function layout(root: string, spec: ImageSpec): Promise<string> {
 }
 
 /** Runs the CLI with `--format json` in `cwd`; the results of each image by check id. */
-async function scanJson(cwd: string, args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; byId: Array<Map<string, Result>> }> {
+async function scanJson(
+  cwd: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stderr: string; byId: Array<Map<string, Result>> }> {
   const r = await runCli(['--format', 'json', ...args], { cwd, env });
   const doc = r.stdout === '' ? { images: [] } : (JSON.parse(r.stdout) as Doc);
   return { code: r.code, stderr: r.stderr, byId: doc.images.map((i) => new Map(i.results.map((x) => [x.Id, x]))) };
@@ -98,7 +114,10 @@ test('policy: .oci-scan.yaml in the working directory disables a check and chang
   const { dir, cleanup } = await tempDir();
   try {
     const tools = await layout(join(dir, 'tools'), toolsSpec);
-    await writeFile(join(dir, '.oci-scan.yaml'), 'version: 1\nchecks:\n  layer-count: { disabled: true }\n  compilers: { severity: Low }\n');
+    await writeFile(
+      join(dir, '.oci-scan.yaml'),
+      'version: 1\nchecks:\n  layer-count: { disabled: true }\n  compilers: { severity: Low }\n',
+    );
     const r = await scanJson(dir, [tools]);
     const layers = result(r.byId, 'layer-count');
     assert.deepEqual([layers.Pass, layers.Severity, layers.Description], [true, 'Informational', 'Disabled by policy']);
@@ -114,7 +133,8 @@ test('policy: accepted findings move to Accepted with their reason; ** crosses d
   const { dir, cleanup } = await tempDir();
   try {
     const tools = await layout(join(dir, 'tools'), toolsSpec);
-    const policy = (globs: string) => `version: 1\naccept:\n  - check: suid\n    paths: ${globs}\n    reason: "needed for password changes"\n`;
+    const policy = (globs: string) =>
+      `version: 1\naccept:\n  - check: suid\n    paths: ${globs}\n    reason: "needed for password changes"\n`;
     const file = join(dir, 'p.yaml');
 
     await writeFile(file, policy('["/usr/bin/passwd", "/usr/lib/*"]'));
@@ -122,7 +142,10 @@ test('policy: accepted findings move to Accepted with their reason; ** crosses d
     const suid = result(partial.byId, 'suid');
     assert.equal(suid.Pass, false, '* stays within /usr/lib: ssh-keysign is not accepted');
     assert.deepEqual(paths(suid), ['/usr/lib/openssh/ssh-keysign']);
-    assert.deepEqual(suid.Accepted?.map((a) => [a.Path, a.Reason]), [['/usr/bin/passwd', 'needed for password changes']]);
+    assert.deepEqual(
+      suid.Accepted?.map((a) => [a.Path, a.Reason]),
+      [['/usr/bin/passwd', 'needed for password changes']],
+    );
     assert.match(suid.Description, /1 accepted by policy/);
     assert.equal(partial.code, 12);
 
@@ -144,7 +167,8 @@ test('policy: an expired acceptance is ignored with one warning; one that has no
   try {
     const tools = await layout(join(dir, 'tools'), toolsSpec);
     const file = join(dir, 'p.yaml');
-    const policy = (expires: string) => `version: 1\naccept:\n  - check: suid\n    paths: ["/**"]\n    reason: "temporary"\n    expires: ${expires}\n`;
+    const policy = (expires: string) =>
+      `version: 1\naccept:\n  - check: suid\n    paths: ["/**"]\n    reason: "temporary"\n    expires: ${expires}\n`;
 
     await writeFile(file, policy('2020-01-31'));
     const expired = await scanJson(dir, ['--policy', file, tools, tools]);
@@ -152,8 +176,11 @@ test('policy: an expired acceptance is ignored with one warning; one that has no
     assert.equal(result(expired.byId, 'suid').Accepted, undefined);
     const warnings = expired.stderr.split('\n').filter((l) => l.includes('acceptance expired'));
     assert.equal(warnings.length, 1, `one warning for the run, whatever the images: ${expired.stderr}`);
-    // One human line by default (docs/errors.md "Logs"); JSON only when asked for.
-    assert.match(warnings[0] ?? '', /^oci-scan: warning: policy: acceptance expired, ignored .*\(check: suid; paths: \/\*\*; expires: 2020-01-31\)$/);
+    // One human line by default (docs/errors.md, its opening); JSON only when asked for.
+    assert.match(
+      warnings[0] ?? '',
+      /^oci-scan: warning: policy: acceptance expired, ignored .*\(check: suid; paths: \/\*\*; expires: 2020-01-31\)$/,
+    );
     const asJson = await scanJson(dir, ['--policy', file, tools, '--log-format', 'json']);
     const jsonWarning = asJson.stderr.split('\n').find((l) => l.includes('acceptance expired')) ?? '';
     assert.match(jsonWarning, /"level":40/);
@@ -176,7 +203,17 @@ test('policy: rules scoped by image reference glob apply to the matching images 
     const other = await layout(join(dir, 'other'), toolsSpec);
     await writeFile(
       join(dir, '.oci-scan.yml'),
-      ['version: 1', 'checks:', '  compilers: { disabled: true, images: ["oci:**/team:*"] }', 'accept:', '  - check: suid', '    paths: ["/**"]', '    reason: team images need them', '    images: ["oci:**/team:1.0"]', ''].join('\n'),
+      [
+        'version: 1',
+        'checks:',
+        '  compilers: { disabled: true, images: ["oci:**/team:*"] }',
+        'accept:',
+        '  - check: suid',
+        '    paths: ["/**"]',
+        '    reason: team images need them',
+        '    images: ["oci:**/team:1.0"]',
+        '',
+      ].join('\n'),
     );
     const r = await scanJson(dir, [team, other]);
     assert.equal(result(r.byId, 'suid', 0).Pass, true);
@@ -193,7 +230,10 @@ test('policy: each data knob changes what the checks look for (names, ports, com
   const { dir, cleanup } = await tempDir();
   try {
     const tools = await layout(join(dir, 'tools'), toolsSpec);
-    const tinycc = await layout(join(dir, 'tinycc'), { ...cleanSpec, layers: [{ entries: [{ type: 'file', path: 'usr/bin/tinycc', mode: 0o755, content: 'c' }] }] });
+    const tinycc = await layout(join(dir, 'tinycc'), {
+      ...cleanSpec,
+      layers: [{ entries: [{ type: 'file', path: 'usr/bin/tinycc', mode: 0o755, content: 'c' }] }],
+    });
     // JSON is a policy format too.
     await writeFile(
       join(dir, '.oci-scan.json'),
@@ -230,10 +270,26 @@ test('policy: a bad policy exits 2 naming the file, the line and what is wrong, 
     const tools = await layout(join(dir, 'tools'), toolsSpec);
     const cases: Array<[string, string, RegExp]> = [
       ['no reason', 'version: 1\naccept:\n  - check: suid\n    paths: ["/usr/bin/passwd"]\n', /p\.yaml:3: .*accept\[0\] needs "reason"/],
-      ['unknown key', 'version: 1\nchecks:\n  suid:\n    disabled: true\n    ignore: yes\n', /p\.yaml:5: .*checks\.suid has an unknown key "ignore"/],
-      ['unknown check', 'version: 1\nchecks:\n  suid: { disabled: true }\n  no-such-check: { disabled: true }\n', /p\.yaml:4: .*"no-such-check" that is not a check id/],
-      ['bad severity', 'version: 1\nchecks:\n  compilers:\n    severity: Urgent\n', /p\.yaml:4: .*checks\.compilers\.severity must be one of Critical, High, Medium, Low/],
-      ['bad date', 'version: 1\naccept:\n  - check: suid\n    paths: ["/x"]\n    reason: r\n    expires: 2027-02-30\n', /p\.yaml:6: .*not a calendar date/],
+      [
+        'unknown key',
+        'version: 1\nchecks:\n  suid:\n    disabled: true\n    ignore: yes\n',
+        /p\.yaml:5: .*checks\.suid has an unknown key "ignore"/,
+      ],
+      [
+        'unknown check',
+        'version: 1\nchecks:\n  suid: { disabled: true }\n  no-such-check: { disabled: true }\n',
+        /p\.yaml:4: .*"no-such-check" that is not a check id/,
+      ],
+      [
+        'bad severity',
+        'version: 1\nchecks:\n  compilers:\n    severity: Urgent\n',
+        /p\.yaml:4: .*checks\.compilers\.severity must be one of Critical, High, Medium, Low/,
+      ],
+      [
+        'bad date',
+        'version: 1\naccept:\n  - check: suid\n    paths: ["/x"]\n    reason: r\n    expires: 2027-02-30\n',
+        /p\.yaml:6: .*not a calendar date/,
+      ],
       ['not YAML', 'version: 1\naccept: [\n', /p\.yaml:\d+: not valid YAML/],
       ['no version', 'checks: {}\n', /p\.yaml:1: the policy needs "version"/],
     ];
@@ -279,7 +335,12 @@ test('--fail-on / --exit-code: 0 below the threshold, the severity code (or --ex
       ['--exit-code alone, clean image', [clean, '--exit-code', '3'], {}, 0],
       ['clean image, fail on Low', [clean, '--fail-on', 'Low'], {}, 0],
       ['CRITICAL_EXIT_CODE honoured', [tools, '--fail-on', 'High'], { CRITICAL_EXIT_CODE: '42' }, 42],
-      ['below the threshold is 0 whatever the variables', [tools, '--policy', accepting, '--fail-on', 'High'], { MEDIUM_EXIT_CODE: '42' }, 0],
+      [
+        'below the threshold is 0 whatever the variables',
+        [tools, '--policy', accepting, '--fail-on', 'High'],
+        { MEDIUM_EXIT_CODE: '42' },
+        0,
+      ],
       ['several images: the highest over all', [clean, tools, '--fail-on', 'Critical'], {}, 12],
       ['not a severity', [tools, '--fail-on', 'Severe'], {}, 2],
       ['not an exit code', [tools, '--exit-code', '300'], {}, 2],
@@ -318,8 +379,16 @@ describeOrSkip('policy against a real registry', { skip: registrySkipReason() },
       const refs = ['team/app', 'team/sub/app', 'other/app'].map((r) => `${host}/${r}:1.0`);
       const r = await scanJson(dir, refs);
       assert.equal(r.byId.length, 3, r.stderr);
-      assert.deepEqual([0, 1, 2].map((i) => result(r.byId, 'suid', i).Pass), [true, false, false], 'team/* matches team/app only');
-      assert.deepEqual([0, 1, 2].map((i) => result(r.byId, 'compilers', i).Severity), ['Low', 'Low', 'Medium'], 'team/** matches team/sub/app too');
+      assert.deepEqual(
+        [0, 1, 2].map((i) => result(r.byId, 'suid', i).Pass),
+        [true, false, false],
+        'team/* matches team/app only',
+      );
+      assert.deepEqual(
+        [0, 1, 2].map((i) => result(r.byId, 'compilers', i).Severity),
+        ['Low', 'Low', 'Medium'],
+        'team/** matches team/sub/app too',
+      );
       assert.equal(result(r.byId, 'suid', 0).Accepted?.length, 2);
       assert.equal(r.code, 12, 'the other images still have their setuid files');
     } finally {
@@ -333,14 +402,28 @@ test('policy: accepted findings stay visible in every format — SARIF suppressi
   const { dir, cleanup } = await tempDir();
   try {
     const tools = await layout(join(dir, 'tools'), toolsSpec);
-    await writeFile(join(dir, 'p.yaml'), 'version: 1\naccept:\n  - check: suid\n    paths: ["/usr/bin/passwd"]\n    reason: "passwd must be setuid"\n');
+    await writeFile(
+      join(dir, 'p.yaml'),
+      'version: 1\naccept:\n  - check: suid\n    paths: ["/usr/bin/passwd"]\n    reason: "passwd must be setuid"\n',
+    );
     const sarif = join(dir, 'out.sarif');
     const junit = join(dir, 'junit.xml');
-    const r = await runCli(['--policy', join(dir, 'p.yaml'), '--format', `sarif=${sarif}`, '--format', `junit=${junit}`, '--format', 'table', tools], { cwd: dir });
+    const r = await runCli(
+      ['--policy', join(dir, 'p.yaml'), '--format', `sarif=${sarif}`, '--format', `junit=${junit}`, '--format', 'table', tools],
+      { cwd: dir },
+    );
     assert.equal(r.code, 12, r.stderr);
     // The table's summary counts the accepted finding.
     assert.match(r.stdout, /1 accepted/);
-    const log = JSON.parse(await readFile(sarif, 'utf8')) as { runs: Array<{ results: Array<{ ruleId: string; locations?: Array<{ physicalLocation?: { artifactLocation?: { uri?: string } } }>; suppressions?: Array<{ kind: string; justification?: string }> }> }> };
+    const log = JSON.parse(await readFile(sarif, 'utf8')) as {
+      runs: Array<{
+        results: Array<{
+          ruleId: string;
+          locations?: Array<{ physicalLocation?: { artifactLocation?: { uri?: string } } }>;
+          suppressions?: Array<{ kind: string; justification?: string }>;
+        }>;
+      }>;
+    };
     const suid = log.runs[0]?.results.filter((x) => x.ruleId === 'suid') ?? [];
     const uriOf = (x: (typeof suid)[number]): string => x.locations?.[0]?.physicalLocation?.artifactLocation?.uri ?? '';
     const passwd = suid.find((x) => uriOf(x).endsWith('usr/bin/passwd'));
@@ -349,7 +432,10 @@ test('policy: accepted findings stay visible in every format — SARIF suppressi
     assert.equal(passwd.suppressions?.[0]?.kind, 'external');
     assert.match(passwd.suppressions?.[0]?.justification ?? '', /passwd must be setuid/);
     assert.equal(keysign.suppressions, undefined, 'a finding nobody accepted is not suppressed');
-    assert.match(await readFile(junit, 'utf8'), /usr\/bin\/passwd[\s\S]*passwd must be setuid|passwd must be setuid[\s\S]*usr\/bin\/passwd/);
+    assert.match(
+      await readFile(junit, 'utf8'),
+      /usr\/bin\/passwd[\s\S]*passwd must be setuid|passwd must be setuid[\s\S]*usr\/bin\/passwd/,
+    );
   } finally {
     await cleanup();
   }

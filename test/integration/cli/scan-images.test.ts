@@ -13,17 +13,35 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { buildImage, buildIndex, digestOf, writeDockerArchive, writeOciLayout, type BuiltImage, type ImageSpec } from '../../helpers/image-builder.js';
+import {
+  buildImage,
+  buildIndex,
+  digestOf,
+  writeDockerArchive,
+  writeOciLayout,
+  type BuiltImage,
+  type ImageSpec,
+} from '../../helpers/image-builder.js';
 import { runCli, tempDir } from '../../helpers/scan.js';
 import { REPORT_SCHEMA_URL, REPORT_SET_SCHEMA_URL, SCAN_DOCUMENT_SCHEMA_URL } from '../../../src/report/validate.js';
 
 /** A clean image: numeric non-root user, labels, one layer, CMD — every check passes. */
 const cleanSpec: ImageSpec = {
-  layers: [{ entries: [{ type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' }, { type: 'file', path: 'app', mode: 0o755, content: 'x' }] }],
+  layers: [
+    {
+      entries: [
+        { type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' },
+        { type: 'file', path: 'app', mode: 0o755, content: 'x' },
+      ],
+    },
+  ],
   config: { User: '1000:1000', Labels: { vendor: 'v' }, Cmd: ['/app'] },
 };
 /** The clean image plus a compiler: highest severity Medium (exit 14). */
-const toolsSpec: ImageSpec = { ...cleanSpec, layers: [{ entries: [...(cleanSpec.layers[0]?.entries ?? []), { type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' }] }] };
+const toolsSpec: ImageSpec = {
+  ...cleanSpec,
+  layers: [{ entries: [...(cleanSpec.layers[0]?.entries ?? []), { type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' }] }],
+};
 
 type Results = Array<{ Id: string; Pass: boolean; Severity: string; Description: string }>;
 
@@ -36,11 +54,28 @@ async function layout(root: string, image: BuiltImage, tag = '1.0'): Promise<str
 /** A two-platform layout (amd64 clean, arm64/v8 with a setuid su) behind one index blob tagged 2.0. */
 async function multiPlatformLayout(root: string): Promise<{ ref: string; amd64: BuiltImage; arm64: BuiltImage; indexDigest: string }> {
   const amd64 = buildImage({ ...cleanSpec, platform: { os: 'linux', architecture: 'amd64' } });
-  const arm64 = buildImage({ ...cleanSpec, layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'x' }] }], platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
+  const arm64 = buildImage({
+    ...cleanSpec,
+    layers: [{ entries: [{ type: 'file', path: 'usr/bin/su', mode: 0o4755, content: 'x' }] }],
+    platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+  });
   await writeOciLayout(root, [{ image: amd64 }, { image: arm64 }]);
   const index = buildIndex([amd64, arm64]);
   await writeFile(join(root, 'blobs', 'sha256', index.digest.slice(7)), index.bytes);
-  await writeFile(join(root, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: index.mediaType, digest: index.digest, size: index.bytes.length, annotations: { 'org.opencontainers.image.ref.name': '2.0' } }] }));
+  await writeFile(
+    join(root, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: index.mediaType,
+          digest: index.digest,
+          size: index.bytes.length,
+          annotations: { 'org.opencontainers.image.ref.name': '2.0' },
+        },
+      ],
+    }),
+  );
   return { ref: `oci:${root}:2.0`, amd64, arm64, indexDigest: index.digest };
 }
 
@@ -69,7 +104,10 @@ test('several IMAGEs: every one scanned, each with its report, the exit code is 
     const toolsReport = await readJson<Record<string, Results>>(join(reports, 'tools_1.0-compliance.json'));
     assert.deepEqual(Object.keys(cleanReport), [clean]);
     assert.deepEqual(Object.keys(toolsReport), [tools]);
-    assert.ok(cleanReport[clean]?.every((x) => x.Pass), 'the clean image passes every check');
+    assert.ok(
+      cleanReport[clean]?.every((x) => x.Pass),
+      'the clean image passes every check',
+    );
     assert.equal(toolsReport[tools]?.find((x) => x.Id === 'compilers')?.Pass, false);
     // Each image's lines under its own header, in argument order, each ending with its report.
     const headers = [...r.stdout.matchAll(/^Image (oci:.*) \(linux\/amd64\)$/gm)].map((m) => m[1]);
@@ -91,12 +129,25 @@ test('several IMAGEs share one layer-facts store: a layer two images hold is ins
   const { dir, cleanup } = await tempDir();
   try {
     const base = buildImage(cleanSpec);
-    const derived = buildImage({ ...cleanSpec, layers: [...cleanSpec.layers, { entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' }] }] });
+    const derived = buildImage({
+      ...cleanSpec,
+      layers: [...cleanSpec.layers, { entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' }] }],
+    });
     const shared = base.layers[0]?.digest ?? '';
     assert.equal(derived.layers[0]?.digest, shared, 'the images share their first layer');
-    const r = await runCli([await layout(join(dir, 'base'), base), await layout(join(dir, 'derived'), derived), '--reports-dir', join(dir, 'r'), '--log-level', 'debug']);
+    const r = await runCli([
+      await layout(join(dir, 'base'), base),
+      await layout(join(dir, 'derived'), derived),
+      '--reports-dir',
+      join(dir, 'r'),
+      '--log-level',
+      'debug',
+    ]);
     assert.equal(r.code, 14, r.stderr);
-    const inspected = r.stderr.split('\n').filter((l) => l.includes('"msg":"layer inspected"')).map((l) => (JSON.parse(l) as { layer: string }).layer);
+    const inspected = r.stderr
+      .split('\n')
+      .filter((l) => l.includes('"msg":"layer inspected"'))
+      .map((l) => (JSON.parse(l) as { layer: string }).layer);
     assert.deepEqual(inspected.filter((d) => d === shared).length, 1, inspected.join(' '));
     assert.equal(inspected.length, 2, 'the shared layer and the compiler layer');
   } finally {
@@ -115,7 +166,20 @@ test('an IMAGE that cannot be scanned: every image attempted, one line for it, t
     await writeOciLayout(broken, [{ image: buildImage(cleanSpec), tag: '1.0' }]);
     const notJson = Buffer.from('not a manifest');
     await writeFile(join(broken, 'blobs', 'sha256', digestOf(notJson).slice(7)), notJson);
-    await writeFile(join(broken, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(notJson), size: notJson.length, annotations: { 'org.opencontainers.image.ref.name': '1.0' } }] }));
+    await writeFile(
+      join(broken, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: digestOf(notJson),
+            size: notJson.length,
+            annotations: { 'org.opencontainers.image.ref.name': '1.0' },
+          },
+        ],
+      }),
+    );
 
     const reports = join(dir, 'r');
     // A severity code above the failure's changes nothing: the failure's code wins.
@@ -125,7 +189,11 @@ test('an IMAGE that cannot be scanned: every image attempted, one line for it, t
     assert.equal(lines.length, 1, r.stderr);
     assert.ok(lines[0]?.startsWith(`oci-scan: ${missing}: `), lines[0]);
     assert.match(lines[0] ?? '', /does not exist/);
-    assert.deepEqual((await readdir(reports)).sort(), ['clean_1.0-compliance.json', 'tools_1.0-compliance.json'], 'the images that were scanned have their reports');
+    assert.deepEqual(
+      (await readdir(reports)).sort(),
+      ['clean_1.0-compliance.json', 'tools_1.0-compliance.json'],
+      'the images that were scanned have their reports',
+    );
     assert.match(r.stdout, /^FAIL\. Severity: Medium\. Compilers in the image/m);
 
     // Several failures: the first in argument order decides.
@@ -138,8 +206,16 @@ test('an IMAGE that cannot be scanned: every image attempted, one line for it, t
     // The scan document lists the failure beside the images scanned.
     const doc = await runCli([clean, missing, tools, '--format', 'json']);
     assert.equal(doc.code, 20, doc.stderr);
-    const parsed = JSON.parse(doc.stdout) as { images: Array<{ reference: string }>; errors: Array<{ reference: string; code: string; message: string }>; highest: string | null; highestScanned: string };
-    assert.deepEqual(parsed.images.map((i) => i.reference), [clean, tools]);
+    const parsed = JSON.parse(doc.stdout) as {
+      images: Array<{ reference: string }>;
+      errors: Array<{ reference: string; code: string; message: string }>;
+      highest: string | null;
+      highestScanned: string;
+    };
+    assert.deepEqual(
+      parsed.images.map((i) => i.reference),
+      [clean, tools],
+    );
     assert.equal(parsed.errors.length, 1);
     assert.equal(parsed.errors[0]?.reference, missing);
     assert.equal(parsed.errors[0]?.code, 'SOURCE_NOT_FOUND');
@@ -180,7 +256,13 @@ test('report files: team-a/app:1.0 and team-b/app:1.0, app/busybox:2.1 and publi
     assert.equal(r.code, 14, r.stderr);
     const files = (await readdir(reports)).sort();
     assert.equal(files.length, 6, files.join(' '));
-    for (const expected of ['team-a_app_1.0-compliance.json', 'team-b_app_1.0-compliance.json', 'app_busybox_2.1-compliance.json', 'public_busybox_2.1-compliance.json']) assert.ok(files.includes(expected), `${expected} in ${files.join(' ')}`);
+    for (const expected of [
+      'team-a_app_1.0-compliance.json',
+      'team-b_app_1.0-compliance.json',
+      'app_busybox_2.1-compliance.json',
+      'public_busybox_2.1-compliance.json',
+    ])
+      assert.ok(files.includes(expected), `${expected} in ${files.join(' ')}`);
     const twins = files.filter((f) => f.startsWith('img_1.0_'));
     assert.equal(twins.length, 2, files.join(' '));
     for (const f of twins) assert.match(f, /^img_1\.0_[0-9a-f]{12}-compliance\.json$/);
@@ -217,7 +299,9 @@ test('--json-stdout: ONE object keyed by reference, one key per image scanned; p
     assert.match(two.stderr, /^FAIL\. Severity: Medium\. Compilers in the image/m, 'the check lines move to stderr');
 
     const multi = await multiPlatformLayout(join(dir, 'multi'));
-    const all = await runCli([multi.ref, clean, '--platform', 'all', '--reports-dir', join(dir, 'r2')], { env: { COMPLIANCE_JSON_STDOUT: 'true' } });
+    const all = await runCli([multi.ref, clean, '--platform', 'all', '--reports-dir', join(dir, 'r2')], {
+      env: { COMPLIANCE_JSON_STDOUT: 'true' },
+    });
     assert.equal(all.code, 12, all.stderr);
     const keyed = JSON.parse(all.stdout) as Record<string, Results>;
     validSet(keyed);
@@ -244,7 +328,16 @@ test('--format json: one schema-valid document with digests, index digest, platf
     assert.equal(r.code, 12, r.stderr);
     const doc = JSON.parse(r.stdout) as {
       tool: { name: string; version: string };
-      images: Array<{ reference: string; digest: string | null; indexDigest?: string; configDigest: string; platform: object | null; layers: string[]; results: Results; highest: string }>;
+      images: Array<{
+        reference: string;
+        digest: string | null;
+        indexDigest?: string;
+        configDigest: string;
+        platform: object | null;
+        layers: string[];
+        results: Results;
+        highest: string;
+      }>;
       errors: unknown[];
       highest: string;
     };
@@ -258,7 +351,10 @@ test('--format json: one schema-valid document with digests, index digest, platf
     assert.equal(amd64?.indexDigest, multi.indexDigest);
     assert.equal(amd64?.configDigest, multi.amd64.configDigest);
     assert.deepEqual(amd64?.platform, { os: 'linux', architecture: 'amd64' });
-    assert.deepEqual(amd64?.layers, multi.amd64.layers.map((l) => l.digest));
+    assert.deepEqual(
+      amd64?.layers,
+      multi.amd64.layers.map((l) => l.digest),
+    );
     assert.equal(amd64?.highest, 'Informational');
     assert.deepEqual(arm64?.platform, { os: 'linux', architecture: 'arm64', variant: 'v8' });
     assert.equal(arm64?.digest, multi.arm64.manifestDigest);
@@ -271,15 +367,25 @@ test('--format json: one schema-valid document with digests, index digest, platf
     assert.deepEqual(doc.errors, []);
     assert.equal(doc.highest, 'Critical');
     assert.deepEqual(await readdir(cwd), [], 'no legacy report files with --format json');
-    assert.match(r.stderr, /^FAIL\. Severity: Critical\. Checking for a suid bit file/m, 'the check lines go to stderr while stdout carries the document');
+    assert.match(
+      r.stderr,
+      /^FAIL\. Severity: Critical\. Checking for a suid bit file/m,
+      'the check lines go to stderr while stdout carries the document',
+    );
 
     const out = join(dir, 'out', 'scan.json');
     await mkdir(join(dir, 'out'));
-    const toFile = await runCli([multi.ref, clean, `docker-archive:${archive}`, '--platform', 'all', '--format', 'json', '-o', out], { cwd });
+    const toFile = await runCli([multi.ref, clean, `docker-archive:${archive}`, '--platform', 'all', '--format', 'json', '-o', out], {
+      cwd,
+    });
     assert.equal(toFile.code, 12, toFile.stderr);
     assert.deepEqual(await readJson<unknown>(out), doc);
     assert.deepEqual(await readdir(join(dir, 'out')), ['scan.json'], 'no temporary file left');
-    assert.match(toFile.stdout, /^FAIL\. Severity: Critical\. Checking for a suid bit file/m, 'with -o FILE the check lines stay on stdout');
+    assert.match(
+      toFile.stdout,
+      /^FAIL\. Severity: Critical\. Checking for a suid bit file/m,
+      'with -o FILE the check lines stay on stdout',
+    );
     assert.ok(toFile.stdout.endsWith(`Report: ${out}\n`), toFile.stdout.slice(-300));
 
     const dash = await runCli([clean, '--format', 'json', '-o', '-'], { cwd });
@@ -297,10 +403,22 @@ test('--format json usage: -o needs it, --json-stdout and --reports-dir conflict
     const cases: Array<[args: string[], code: number, pattern: RegExp]> = [
       [[clean, '-o', join(dir, 'x.bin')], 2, /-o ".*x\.bin": its extension names no format .*add --format json\|sarif\|junit\|table/],
       [[clean, '--format', 'json', '--json-stdout'], 2, /--json-stdout prints the legacy reports/],
-      [[clean, '--format', 'json', '--reports-dir', dir], 2, /--reports-dir holds the legacy report files, which --format json does not write: add --format legacy, or write the document to a file with -o FILE/],
-      [[clean, '--format', 'json', '-o', join(dir, 'y.json'), '--reports-dir', dir], 2, /--reports-dir holds the legacy report files, which --format json does not write: add --format legacy \(see/],
+      [
+        [clean, '--format', 'json', '--reports-dir', dir],
+        2,
+        /--reports-dir holds the legacy report files, which --format json does not write: add --format legacy, or write the document to a file with -o FILE/,
+      ],
+      [
+        [clean, '--format', 'json', '-o', join(dir, 'y.json'), '--reports-dir', dir],
+        2,
+        /--reports-dir holds the legacy report files, which --format json does not write: add --format legacy \(see/,
+      ],
       [[clean, '--format', 'yaml'], 2, /--format "yaml": the format is one of legacy, json, sarif, junit, table/],
-      [[clean, '--format', 'json', '-o', join(dir, 'no', 'such', 'dir', 'x.json')], 23, /its directory .* does not exist or is not writable/],
+      [
+        [clean, '--format', 'json', '-o', join(dir, 'no', 'such', 'dir', 'x.json')],
+        23,
+        /its directory .* does not exist or is not writable/,
+      ],
       [[clean, '--format', 'json', '-o', dir], 23, /is a directory/],
     ];
     for (const [args, code, pattern] of cases) {
@@ -320,7 +438,10 @@ test('command words: "audit" alone is the audit command without a target (exit 2
   try {
     const reserved = await runCli(['audit', '--reports-dir', dir]);
     assert.equal(reserved.code, 2, reserved.stderr);
-    assert.match(reserved.stderr, /^oci-scan: oci-scan audit needs what to audit: .*; to scan an image named audit, run oci-scan scan audit\n$/);
+    assert.match(
+      reserved.stderr,
+      /^oci-scan: oci-scan audit needs what to audit: .*; to scan an image named audit, run oci-scan scan audit\n$/,
+    );
     assert.equal((await runCli(['cache'])).code, 2);
 
     const clean = await layout(join(dir, 'audit'), buildImage(cleanSpec));
@@ -331,7 +452,11 @@ test('command words: "audit" alone is the audit command without a target (exit 2
     // audit:1.0 and `scan audit` are registry references: here to a mirror nobody listens on,
     // so the line names the registry host that was tried (refused connections are not retried).
     const mirror = ['--registry-mirror', 'docker.io=127.0.0.1:9', '--reports-dir', join(dir, 'r2')];
-    for (const args of [['audit:1.0', ...mirror], ['scan', 'audit', ...mirror], ['docker://audit', ...mirror]]) {
+    for (const args of [
+      ['audit:1.0', ...mirror],
+      ['scan', 'audit', ...mirror],
+      ['docker://audit', ...mirror],
+    ]) {
       const r = await runCli(args, { timeoutMs: 60_000 });
       assert.equal(r.code, 20, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /127\.0\.0\.1:9/, `${args.join(' ')} went to the registry: ${r.stderr}`);

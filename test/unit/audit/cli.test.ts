@@ -12,7 +12,11 @@ async function config(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Pro
 }
 
 async function usage(argv: readonly string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<void> {
-  await assert.rejects(parseAuditArgs(argv, { HOME: '/nonexistent', ...env }), (e: unknown) => isOciScanError(e, 'USAGE') && pattern.test(e.message), argv.join(' '));
+  await assert.rejects(
+    parseAuditArgs(argv, { HOME: '/nonexistent', ...env }),
+    (e: unknown) => isOciScanError(e, 'USAGE') && pattern.test(e.message),
+    argv.join(' '),
+  );
 }
 
 test('defaults: the table on stdout, reports in COMPLIANCE_REPORTS_DIR, the cache on, no shard, no rate limit', async () => {
@@ -27,13 +31,43 @@ test('defaults: the table on stdout, reports in COMPLIANCE_REPORTS_DIR, the cach
 });
 
 test('filters, shards, formats', async () => {
-  const c = await config(['oci:./m', '--include', 'team/*', '--include', 'lib/**', '--exclude', '*/test', '--tags', '^v?1\\.', '--latest-tags', '3', '--shard', '2/5', '--format', 'sarif=a.sarif', '--format', 'json', '--concurrency', '2', '--rate', '0.5', '--fresh']);
+  const c = await config([
+    'oci:./m',
+    '--include',
+    'team/*',
+    '--include',
+    'lib/**',
+    '--exclude',
+    '*/test',
+    '--tags',
+    '^v?1\\.',
+    '--latest-tags',
+    '3',
+    '--shard',
+    '2/5',
+    '--format',
+    'sarif=a.sarif',
+    '--format',
+    'json',
+    '--concurrency',
+    '2',
+    '--rate',
+    '0.5',
+    '--fresh',
+  ]);
   assert.deepEqual(c.filters.include, ['team/*', 'lib/**']);
   assert.deepEqual(c.filters.exclude, ['*/test']);
   assert.ok(c.filters.tags?.test('v1.2') && !c.filters.tags.test('2.1'));
   assert.equal(c.filters.latestTags, 3);
   assert.deepEqual(c.filters.shard, { index: 2, count: 5 });
-  assert.deepEqual(c.outputs, [{ format: 'sarif', dest: 'a.sarif' }, { format: 'json', dest: '-' }], 'the json document takes stdout from the table');
+  assert.deepEqual(
+    c.outputs,
+    [
+      { format: 'sarif', dest: 'a.sarif' },
+      { format: 'json', dest: '-' },
+    ],
+    'the json document takes stdout from the table',
+  );
   assert.equal(c.concurrency, 2);
   assert.equal(c.rate, 0.5);
   assert.equal(c.fresh, true);
@@ -50,7 +84,7 @@ test('refusals: no target, legacy format, a bad regex, shards without an index, 
   await usage(['r.lan', '--nope'], /unknown option --nope/);
 });
 
-test('merge takes the shards\' directories and the threshold', async () => {
+test("merge takes the shards' directories and the threshold", async () => {
   const m = await parseMergeArgs(['a', 'b', '--reports-dir', 'out', '--fail-on', 'high'], {});
   assert.deepEqual(m?.dirs, ['a', 'b']);
   assert.equal(m?.reportsDir, 'out');
@@ -60,5 +94,27 @@ test('merge takes the shards\' directories and the threshold', async () => {
 
 test('the audit help is wrapped at 80 columns and names every audit option', () => {
   for (const text of [AUDIT_HELP, AUDIT_MERGE_HELP]) for (const line of text.split('\n')) assert.ok(line.length <= 80, line);
-  for (const option of ['--include', '--exclude', '--tags', '--latest-tags', '--shard', '--shards', '--concurrency', '--rate', '--page-size', '--fresh', '--repos', '--reports-dir', '--format']) assert.ok(AUDIT_HELP.includes(option), option);
+  for (const option of [
+    '--include',
+    '--exclude',
+    '--tags',
+    '--latest-tags',
+    '--shard',
+    '--shards',
+    '--concurrency',
+    '--rate',
+    '--page-size',
+    '--fresh',
+    '--repos',
+    '--reports-dir',
+    '--format',
+  ])
+    assert.ok(AUDIT_HELP.includes(option), option);
+});
+
+test('--checks: the check set reaches the scans (and so the verdict key); a wrong or repeated value is refused', async () => {
+  assert.equal((await config(['oci:./m'])).checkSet, undefined);
+  assert.equal((await config(['oci:./m', '--checks', 'extended'])).checkSet, 'extended');
+  await usage(['oci:./m', '--checks', 'most'], /^--checks "most": use default \(the 17 checks\), extended or all/);
+  await usage(['oci:./m', '--checks', 'all', '--checks', 'default'], /--checks was given more than once/);
 });

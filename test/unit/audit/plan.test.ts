@@ -10,13 +10,28 @@ import { tempDir } from '../../helpers/scan.js';
 
 test('parseTarget: REGISTRY[/PREFIX], oci:DIR, --repos FILE', () => {
   assert.deepEqual(parseTarget('registry.local:5000', undefined), { kind: 'registry', registry: 'registry.local:5000', prefix: '' });
-  assert.deepEqual(parseTarget('registry.local:5000/team/sub/', undefined), { kind: 'registry', registry: 'registry.local:5000', prefix: 'team/sub' });
+  assert.deepEqual(parseTarget('registry.local:5000/team/sub/', undefined), {
+    kind: 'registry',
+    registry: 'registry.local:5000',
+    prefix: 'team/sub',
+  });
   assert.deepEqual(parseTarget('docker://harbor.lan/proj', undefined), { kind: 'registry', registry: 'harbor.lan', prefix: 'proj' });
   assert.deepEqual(parseTarget('oci:./mirror', undefined), { kind: 'layout', dir: './mirror' });
   assert.deepEqual(parseTarget(undefined, 'repos.txt'), { kind: 'repos', file: 'repos.txt' });
   assert.equal(targetLabel(parseTarget('registry.local:5000/team', undefined)), 'registry.local:5000/team');
-  for (const [text, file] of [[undefined, undefined], ['', undefined], ['oci:', undefined], ['host:5000/Team', undefined], ['host/x', 'repos.txt'], ['http://host/x', undefined]] as const) {
-    assert.throws(() => parseTarget(text, file), (e: unknown) => isOciScanError(e, 'USAGE'), String(text));
+  for (const [text, file] of [
+    [undefined, undefined],
+    ['', undefined],
+    ['oci:', undefined],
+    ['host:5000/Team', undefined],
+    ['host/x', 'repos.txt'],
+    ['http://host/x', undefined],
+  ] as const) {
+    assert.throws(
+      () => parseTarget(text, file),
+      (e: unknown) => isOciScanError(e, 'USAGE'),
+      String(text),
+    );
   }
 });
 

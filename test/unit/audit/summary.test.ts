@@ -34,19 +34,38 @@ const IMAGES = [
 ];
 
 function whole(images: readonly SummaryImage[] = IMAGES): AuditSummary {
-  return buildSummary({ tool: TOOL, source: 'r', shard: null, complete: true, pending: 0, run: { scanned: images.length, resumed: 0 } }, images);
+  return buildSummary(
+    { tool: TOOL, source: 'r', shard: null, complete: true, pending: 0, run: { scanned: images.length, resumed: 0 } },
+    images,
+  );
 }
 
 function shards(n: number, skip: readonly number[] = []): AuditSummary[] {
   return Array.from({ length: n }, (_, i) => i + 1)
     .filter((i) => !skip.includes(i))
-    .map((i) => buildSummary({ tool: TOOL, source: 'r', shard: { index: i, count: n }, complete: true, pending: 0, run: { scanned: 1, resumed: 0 } }, IMAGES.filter((im) => shardOf(im.reference, n) === i)));
+    .map((i) =>
+      buildSummary(
+        { tool: TOOL, source: 'r', shard: { index: i, count: n }, complete: true, pending: 0, run: { scanned: 1, resumed: 0 } },
+        IMAGES.filter((im) => shardOf(im.reference, n) === i),
+      ),
+    );
 }
 
 test('totals, severities and shared layers are counted from the images; the summary matches its schema', () => {
   const s = whole();
-  assert.deepEqual(s.totals, { images: 6, scanned: 5, errors: 1, bySeverity: { Critical: 1, High: 1, Medium: 0, Low: 2, Informational: 1 }, distinctManifests: new Set(IMAGES.flatMap((i) => (i.digest ? [i.digest] : []))).size, distinctLayers: 4 });
-  assert.deepEqual(s.sharedLayers, [{ digest: L(1), images: 3 }, { digest: L(2), images: 3 }, { digest: L(4), images: 2 }]);
+  assert.deepEqual(s.totals, {
+    images: 6,
+    scanned: 5,
+    errors: 1,
+    bySeverity: { Critical: 1, High: 1, Medium: 0, Low: 2, Informational: 1 },
+    distinctManifests: new Set(IMAGES.flatMap((i) => (i.digest ? [i.digest] : []))).size,
+    distinctLayers: 4,
+  });
+  assert.deepEqual(s.sharedLayers, [
+    { digest: L(1), images: 3 },
+    { digest: L(2), images: 3 },
+    { digest: L(4), images: 2 },
+  ]);
   assert.equal(summaryHighest(s), 'Critical');
   assert.equal(summaryProblems(s), undefined);
   assert.deepEqual(whole([...IMAGES].reverse()), s, 'the order images come in does not matter');
@@ -78,6 +97,9 @@ test('merge of an incomplete shard, or of one whose listing failed, is incomplet
   const stopped = mergeSummaries([{ ...first, complete: false, pending: 4 }, ...rest], TOOL);
   assert.equal(stopped.complete, false);
   assert.equal(stopped.pending, 4);
-  const failed = mergeSummaries([{ ...first, complete: false, listingError: { code: 'REGISTRY_ERROR', message: 'catalog broken' } }, ...rest], TOOL);
+  const failed = mergeSummaries(
+    [{ ...first, complete: false, listingError: { code: 'REGISTRY_ERROR', message: 'catalog broken' } }, ...rest],
+    TOOL,
+  );
   assert.deepEqual(failed.listingError, { code: 'REGISTRY_ERROR', message: 'catalog broken' });
 });

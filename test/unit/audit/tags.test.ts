@@ -17,7 +17,7 @@ test('latestTags: the N highest version-looking tags; others are left out when s
   assert.deepEqual(latestTags(['1.0'], 3), ['1.0']);
 });
 
-test('latestTags: without a version-looking tag, the listing\'s last N', () => {
+test("latestTags: without a version-looking tag, the listing's last N", () => {
   assert.deepEqual(latestTags(['alpha', 'beta', 'edge', 'latest'], 2), ['edge', 'latest']);
   assert.deepEqual(latestTags([], 2), []);
 });

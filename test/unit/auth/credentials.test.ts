@@ -55,8 +55,16 @@ test('sources in the documented order (docs/registry.md): DOCKER_AUTH_CONFIG, DO
   await mkdir(docker, { recursive: true });
   await mkdir(join(xdg, 'containers'), { recursive: true });
   const authFile = join(dir, 'auth.json');
-  await writeFile(join(docker, 'config.json'), JSON.stringify({ auths: { 'r1.example': { auth: b64('file-user:file-pw') }, 'r2.example': { auth: b64('file2:pw') } } }));
-  await writeFile(authFile, JSON.stringify({ auths: { 'r3.example': { username: 'podman-user', password: 'podman-pw' }, 'r2.example': { auth: b64('later:pw') } } }));
+  await writeFile(
+    join(docker, 'config.json'),
+    JSON.stringify({ auths: { 'r1.example': { auth: b64('file-user:file-pw') }, 'r2.example': { auth: b64('file2:pw') } } }),
+  );
+  await writeFile(
+    authFile,
+    JSON.stringify({
+      auths: { 'r3.example': { username: 'podman-user', password: 'podman-pw' }, 'r2.example': { auth: b64('later:pw') } },
+    }),
+  );
   await writeFile(join(xdg, 'containers', 'auth.json'), JSON.stringify({ auths: { 'r4.example': { auth: b64('xdg:pw') } } }));
   const env = {
     DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { 'r1.example': { auth: b64('env-user:env:pw-with-colon') } } }),
@@ -65,7 +73,8 @@ test('sources in the documented order (docs/registry.md): DOCKER_AUTH_CONFIG, DO
     XDG_RUNTIME_DIR: xdg,
     HOME: join(dir, 'nohome'),
   };
-  const find = (registry: string, e: Record<string, string | undefined> = env) => findCredential({ registry, repository: 'team/app', env: e });
+  const find = (registry: string, e: Record<string, string | undefined> = env) =>
+    findCredential({ registry, repository: 'team/app', env: e });
   const r1 = await find('r1.example');
   assert.equal(r1?.username, 'env-user');
   assert.equal(r1?.revealSecret(), 'env:pw-with-colon', 'only the first colon separates user and password');
@@ -76,7 +85,10 @@ test('sources in the documented order (docs/registry.md): DOCKER_AUTH_CONFIG, DO
   assert.equal(await find('r5.example'), undefined, 'anonymous when nothing matches');
   // ~/.docker/config.json when DOCKER_CONFIG is unset
   await mkdir(join(dir, 'home', '.docker'), { recursive: true });
-  await writeFile(join(dir, 'home', '.docker', 'config.json'), JSON.stringify({ auths: { 'r6.example': { identitytoken: 'refresh-tok', username: 'u' }, 'r7.example': { registrytoken: 'rt' } } }));
+  await writeFile(
+    join(dir, 'home', '.docker', 'config.json'),
+    JSON.stringify({ auths: { 'r6.example': { identitytoken: 'refresh-tok', username: 'u' }, 'r7.example': { registrytoken: 'rt' } } }),
+  );
   const homeEnv = { HOME: join(dir, 'home') };
   const r6 = await find('r6.example', homeEnv);
   assert.equal(r6?.kind, 'identity-token');
@@ -85,14 +97,31 @@ test('sources in the documented order (docs/registry.md): DOCKER_AUTH_CONFIG, DO
 });
 
 test('broken documents: clear AUTH_FAILED that does not echo the document', async () => {
-  await assert.rejects(findCredential({ registry: 'r', repository: 'a', env: { DOCKER_AUTH_CONFIG: '{"auths": {"r": {"auth": "c2VjcmV0LXB3"}' } }), (e: unknown) => {
-    if (!isOciScanError(e, 'AUTH_FAILED')) return false;
-    assert.match(e.message, /DOCKER_AUTH_CONFIG is not valid JSON/);
-    assert.doesNotMatch(e.message, /c2VjcmV0LXB3/);
-    return true;
-  });
-  await assert.rejects(findCredential({ registry: 'r', repository: 'a', env: { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { r: { auth: b64('nocolon') } } }) } }), (e: unknown) => isOciScanError(e, 'AUTH_FAILED') && /user:password/.test(e.message));
-  await assert.rejects(findCredential({ registry: 'r', repository: 'a', env: { DOCKER_AUTH_CONFIG: JSON.stringify({ credHelpers: { r: '../../tmp/evil' } }) } }), (e: unknown) => isOciScanError(e, 'AUTH_FAILED') && /not a plain name/.test(e.message));
+  await assert.rejects(
+    findCredential({ registry: 'r', repository: 'a', env: { DOCKER_AUTH_CONFIG: '{"auths": {"r": {"auth": "c2VjcmV0LXB3"}' } }),
+    (e: unknown) => {
+      if (!isOciScanError(e, 'AUTH_FAILED')) return false;
+      assert.match(e.message, /DOCKER_AUTH_CONFIG is not valid JSON/);
+      assert.doesNotMatch(e.message, /c2VjcmV0LXB3/);
+      return true;
+    },
+  );
+  await assert.rejects(
+    findCredential({
+      registry: 'r',
+      repository: 'a',
+      env: { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { r: { auth: b64('nocolon') } } }) },
+    }),
+    (e: unknown) => isOciScanError(e, 'AUTH_FAILED') && /user:password/.test(e.message),
+  );
+  await assert.rejects(
+    findCredential({
+      registry: 'r',
+      repository: 'a',
+      env: { DOCKER_AUTH_CONFIG: JSON.stringify({ credHelpers: { r: '../../tmp/evil' } }) },
+    }),
+    (e: unknown) => isOciScanError(e, 'AUTH_FAILED') && /not a plain name/.test(e.message),
+  );
 });
 
 test('credHelpers before auths, credsStore after; Hub helpers get the canonical server URL', async () => {
@@ -101,9 +130,16 @@ test('credHelpers before auths, credsStore after; Hub helpers get the canonical 
     seen.push([name, serverUrl]);
     if (serverUrl === 'missing.example') return Promise.resolve({ ok: false, notFound: true, exitCode: 1 });
     if (name === 'broken') return Promise.resolve({ ok: false, notFound: false, exitCode: 3 });
-    return Promise.resolve({ ok: true, stdout: JSON.stringify({ ServerURL: serverUrl, Username: name === 'tok' ? '<token>' : `${name}-user`, Secret: `${name}-secret` }) });
+    return Promise.resolve({
+      ok: true,
+      stdout: JSON.stringify({ ServerURL: serverUrl, Username: name === 'tok' ? '<token>' : `${name}-user`, Secret: `${name}-secret` }),
+    });
   };
-  const doc = { credHelpers: { 'h.example': 'one', 'docker.io': 'hub', 'missing.example': 'one', 'b.example': 'broken' }, auths: { 'h.example': { auth: b64('auths:pw') }, 'a.example': { auth: b64('a:pw') } }, credsStore: 'tok' };
+  const doc = {
+    credHelpers: { 'h.example': 'one', 'docker.io': 'hub', 'missing.example': 'one', 'b.example': 'broken' },
+    auths: { 'h.example': { auth: b64('auths:pw') }, 'a.example': { auth: b64('a:pw') } },
+    credsStore: 'tok',
+  };
   const env = { DOCKER_AUTH_CONFIG: JSON.stringify(doc) };
   const find = (registry: string) => findCredential({ registry, repository: 'x', env, runHelper });
   assert.equal((await find('h.example'))?.username, 'one-user');
@@ -113,7 +149,10 @@ test('credHelpers before auths, credsStore after; Hub helpers get the canonical 
   const store = await find('s.example');
   assert.equal(store?.kind, 'identity-token', 'credsStore, "<token>" user means identity token');
   assert.equal(store?.source, 'credential helper docker-credential-tok');
-  await assert.rejects(find('b.example'), (e: unknown) => isOciScanError(e, 'AUTH_FAILED') && /docker-credential-broken failed/.test(e.message) && !/secret/.test(e.message));
+  await assert.rejects(
+    find('b.example'),
+    (e: unknown) => isOciScanError(e, 'AUTH_FAILED') && /docker-credential-broken failed/.test(e.message) && !/secret/.test(e.message),
+  );
 });
 
 test('a real docker-credential-test script on PATH serves credHelpers', async (t) => {
@@ -126,14 +165,24 @@ test('a real docker-credential-test script on PATH serves credHelpers', async (t
     '#!/bin/sh\n[ "$1" = get ] || exit 2\nread server\nif [ "$server" = "helper.example:5000" ]; then\n  printf \'{"ServerURL":"%s","Username":"helper-user","Secret":"helper-secret"}\' "$server"\nelse\n  echo "credentials not found in native keychain"; exit 1\nfi\n',
   );
   await chmod(script, 0o755);
-  const env = { PATH: `${dir}:${process.env.PATH ?? ''}`, DOCKER_AUTH_CONFIG: JSON.stringify({ credHelpers: { 'helper.example:5000': 'test', 'other.example': 'test' } }) };
+  const env = {
+    PATH: `${dir}:${process.env.PATH ?? ''}`,
+    DOCKER_AUTH_CONFIG: JSON.stringify({ credHelpers: { 'helper.example:5000': 'test', 'other.example': 'test' } }),
+  };
   const c = await findCredential({ registry: 'helper.example:5000', repository: 'a', env });
   assert.equal(c?.kind, 'basic');
   assert.equal(c?.username, 'helper-user');
   assert.equal(c?.revealSecret(), 'helper-secret');
-  assert.equal(await findCredential({ registry: 'other.example', repository: 'a', env }), undefined, '"credentials not found" means anonymous');
+  assert.equal(
+    await findCredential({ registry: 'other.example', repository: 'a', env }),
+    undefined,
+    '"credentials not found" means anonymous',
+  );
   const missing = { PATH: dir, DOCKER_AUTH_CONFIG: JSON.stringify({ credsStore: 'nonexistent' }) };
-  await assert.rejects(findCredential({ registry: 'x.example', repository: 'a', env: missing }), (e: unknown) => isOciScanError(e, 'AUTH_FAILED') && /docker-credential-nonexistent/.test(e.message));
+  await assert.rejects(
+    findCredential({ registry: 'x.example', repository: 'a', env: missing }),
+    (e: unknown) => isOciScanError(e, 'AUTH_FAILED') && /docker-credential-nonexistent/.test(e.message),
+  );
 });
 
 test('DOCKER_AUTH_CONFIG holding a path (a GitLab file-type variable) is read as the file; a path to nothing is a clear AUTH_FAILED', async (t) => {
@@ -146,7 +195,14 @@ test('DOCKER_AUTH_CONFIG holding a path (a GitLab file-type variable) is read as
   assert.equal(found?.revealSecret(), 'file-pw');
   assert.equal(found?.source, `DOCKER_AUTH_CONFIG (file ${file})`);
   // A document with leading white space is still a document, not a path.
-  const doc = await findCredential({ registry: 'r.example', repository: 'a', env: { DOCKER_AUTH_CONFIG: `  ${JSON.stringify({ auths: { 'r.example': { auth: b64('doc-user:pw') } } })}` } });
+  const doc = await findCredential({
+    registry: 'r.example',
+    repository: 'a',
+    env: { DOCKER_AUTH_CONFIG: `  ${JSON.stringify({ auths: { 'r.example': { auth: b64('doc-user:pw') } } })}` },
+  });
   assert.equal(doc?.username, 'doc-user');
-  await assert.rejects(findCredential({ registry: 'r.example', repository: 'a', env: { DOCKER_AUTH_CONFIG: join(dir, 'missing') } }), (e: unknown) => isOciScanError(e, 'AUTH_FAILED') && /neither a config\.json document nor the path of a file/.test(e.message));
+  await assert.rejects(
+    findCredential({ registry: 'r.example', repository: 'a', env: { DOCKER_AUTH_CONFIG: join(dir, 'missing') } }),
+    (e: unknown) => isOciScanError(e, 'AUTH_FAILED') && /neither a config\.json document nor the path of a file/.test(e.message),
+  );
 });

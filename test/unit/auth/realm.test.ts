@@ -9,7 +9,8 @@ import { strict as assert } from 'node:assert';
 import pino from 'pino';
 import { parseChallenges } from '../../../src/auth/challenge.js';
 import { Credential } from '../../../src/auth/credentials.js';
-import { Authenticator, checkRealm, isLoopbackOrPrivate, type HostResolver, type RealmPolicy, type ResolvedAddress } from '../../../src/auth/token.js';
+import { checkRealm, isLoopbackOrPrivate, type HostResolver, type RealmPolicy, type ResolvedAddress } from '../../../src/auth/realm.js';
+import { Authenticator } from '../../../src/auth/token.js';
 import { isOciScanError, type ErrorCode } from '../../../src/errors.js';
 
 const PUBLIC: ResolvedAddress = { address: '203.0.113.10', family: 4 };
@@ -20,7 +21,9 @@ function resolver(table: Record<string, readonly ResolvedAddress[]>): HostResolv
   const resolve = (name: string): Promise<readonly ResolvedAddress[]> => {
     asked.push(name);
     const answer = table[name];
-    return answer ? Promise.resolve(answer) : Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
+    return answer
+      ? Promise.resolve(answer)
+      : Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
   };
   return Object.assign(resolve, { asked });
 }
@@ -53,11 +56,23 @@ test('realm literals: https only, no user info, no loopback/private address for 
   await refused('http://auth.example.com/token', policy, /not https/);
   await refused('https://user:pw@auth.example.com/token', policy, /user info/);
   await refused('not a url', policy, /not a URL/);
-  for (const realm of ['https://127.0.0.1/token', 'https://10.1.2.3/token', 'https://[::1]:8443/token', 'https://169.254.169.254/latest', 'https://localhost/token', 'https://[::ffff:127.0.0.1]/t', 'https://0x7f000001/t']) {
+  for (const realm of [
+    'https://127.0.0.1/token',
+    'https://10.1.2.3/token',
+    'https://[::1]:8443/token',
+    'https://169.254.169.254/latest',
+    'https://localhost/token',
+    'https://[::ffff:127.0.0.1]/t',
+    'https://0x7f000001/t',
+  ]) {
     await refused(realm, policy, /loopback\/private/);
   }
   // a local, plain-HTTP registry may use a local plain-HTTP token server
-  const local = await checkRealm('http://127.0.0.1:9999/token', { registry: '127.0.0.1:5000', plainHttp: true, registryIsPrivate: () => Promise.resolve(true) });
+  const local = await checkRealm('http://127.0.0.1:9999/token', {
+    registry: '127.0.0.1:5000',
+    plainHttp: true,
+    registryIsPrivate: () => Promise.resolve(true),
+  });
   assert.equal(local.url.host, '127.0.0.1:9999');
   assert.equal(local.pin, undefined, 'an address literal needs no pin');
 });
@@ -86,10 +101,15 @@ test('realm names: every address the name resolves to is checked; the first is r
 test('localhost. (trailing dot) is localhost: refused by name, before any resolution', async () => {
   const resolve = resolver({});
   const policy = publicRegistry(resolve);
-  for (const realm of ['https://localhost./token', 'https://LOCALHOST../token', 'https://auth.localhost./token']) await refused(realm, policy, /loopback\/private/);
+  for (const realm of ['https://localhost./token', 'https://LOCALHOST../token', 'https://auth.localhost./token'])
+    await refused(realm, policy, /loopback\/private/);
   assert.deepEqual(resolve.asked, []);
   // and with the system resolver, whatever it answers for it
-  await refused('https://localhost.:8443/token', { registry: 'ghcr.io', plainHttp: false, registryIsPrivate: () => Promise.resolve(false) }, /loopback\/private/);
+  await refused(
+    'https://localhost.:8443/token',
+    { registry: 'ghcr.io', plainHttp: false, registryIsPrivate: () => Promise.resolve(false) },
+    /loopback\/private/,
+  );
 });
 
 test('a realm name that does not resolve: NETWORK, unless a proxy (which resolves names itself) carries the request', async () => {
@@ -110,13 +130,36 @@ test('no credentials are sent to a realm that resolves to a private address', as
     },
     logger: pino({ level: 'silent' }),
   });
-  await assert.rejects(auth.authorization(parseChallenges('Bearer realm="https://auth.example.com/token",service="s"'), ['repository:a:pull'], false), (e: unknown) => isOciScanError(e, 'REGISTRY_ERROR'));
+  await assert.rejects(
+    auth.authorization(parseChallenges('Bearer realm="https://auth.example.com/token",service="s"'), ['repository:a:pull'], false),
+    (e: unknown) => isOciScanError(e, 'REGISTRY_ERROR'),
+  );
   assert.equal(calls, 0);
 });
 
 test('isLoopbackOrPrivate: names, literals, IPv4-mapped and NAT64 forms', () => {
-  for (const h of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '100.64.0.1', '0.0.0.0', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '64:ff9b::a00:1', '[::1]', 'LOCALHOST', 'localhost.', 'x.localhost', 'x.localhost.']) {
+  for (const h of [
+    '127.0.0.1',
+    '10.0.0.1',
+    '172.16.5.4',
+    '192.168.1.1',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    '::',
+    'fd00::1',
+    'fe80::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '64:ff9b::a00:1',
+    '[::1]',
+    'LOCALHOST',
+    'localhost.',
+    'x.localhost',
+    'x.localhost.',
+  ]) {
     assert.ok(isLoopbackOrPrivate(h), h);
   }
-  for (const h of ['8.8.8.8', 'ghcr.io', '172.32.0.1', '2001:4860::1', '64:ff9b::808:808', 'localhost.example.com']) assert.ok(!isLoopbackOrPrivate(h), h);
+  for (const h of ['8.8.8.8', 'ghcr.io', '172.32.0.1', '2001:4860::1', '64:ff9b::808:808', 'localhost.example.com'])
+    assert.ok(!isLoopbackOrPrivate(h), h);
 });

@@ -29,7 +29,13 @@ test('a user and password: every encoding of the password and of the pair is rep
   for (const e of echoes) {
     const out = s.scrub(`server said: ${e} (end)`);
     assert.ok(out.includes('***'), e);
-    for (const secret of [PASSWORD, b64(`ci:${PASSWORD}`).replace(/=+$/, ''), encodeURIComponent(PASSWORD), b64(PASSWORD).replace(/=+$/, '')]) assert.ok(!out.includes(secret), `${e} → ${out}`);
+    for (const secret of [
+      PASSWORD,
+      b64(`ci:${PASSWORD}`).replace(/=+$/, ''),
+      encodeURIComponent(PASSWORD),
+      b64(PASSWORD).replace(/=+$/, ''),
+    ])
+      assert.ok(!out.includes(secret), `${e} → ${out}`);
   }
   assert.equal(s.scrub('user ci at registry.example.com'), 'user ci at registry.example.com', 'the user name is not a secret');
 });
@@ -38,7 +44,11 @@ test('tokens added later are scrubbed too; records and errors', () => {
   const s = new SecretScrubber();
   s.addCredential(new Credential('identity-token', undefined, 'refresh-TOKEN-123', 'test'));
   s.addSecret('eyJhbGciOi.bearer-from-server');
-  const record = s.scrubRecord({ msg: 'x', nested: { list: ['refresh-TOKEN-123', 3, null] }, to: 'https://h/p?t=eyJhbGciOi.bearer-from-server' });
+  const record = s.scrubRecord({
+    msg: 'x',
+    nested: { list: ['refresh-TOKEN-123', 3, null] },
+    to: 'https://h/p?t=eyJhbGciOi.bearer-from-server',
+  });
   assert.deepEqual(record, { msg: 'x', nested: { list: ['***', 3, null] }, to: 'https://h/p?t=***' });
   const err = s.scrubError(new OciScanError('AUTH_FAILED', 'refused (401 UNAUTHORIZED: refresh-TOKEN-123)'));
   assert.ok(err instanceof OciScanError);
@@ -47,7 +57,16 @@ test('tokens added later are scrubbed too; records and errors', () => {
   const clean = new OciScanError('NETWORK', 'nothing secret');
   assert.equal(s.scrubError(clean), clean);
   // A scrubbed error keeps what holds no secret (the setting, the registry's status) and drops its cause.
-  const rich = s.scrubError(new OciScanError('REGISTRY_ERROR', 'rate-limited (429): refresh-TOKEN-123', { status: 429, setting: 'insecureRegistries', cause: new Error('refresh-TOKEN-123') }));
+  const rich = s.scrubError(
+    new OciScanError('REGISTRY_ERROR', 'rate-limited (429): refresh-TOKEN-123', {
+      status: 429,
+      setting: 'insecureRegistries',
+      cause: new Error('refresh-TOKEN-123'),
+    }),
+  );
   assert.ok(rich instanceof OciScanError);
-  assert.deepEqual({ message: rich.message, status: rich.status, setting: rich.setting, cause: rich.cause }, { message: 'rate-limited (429): ***', status: 429, setting: 'insecureRegistries', cause: undefined });
+  assert.deepEqual(
+    { message: rich.message, status: rich.status, setting: rich.setting, cause: rich.cause },
+    { message: 'rate-limited (429): ***', status: 429, setting: 'insecureRegistries', cause: undefined },
+  );
 });

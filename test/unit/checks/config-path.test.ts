@@ -28,7 +28,11 @@ describe('configPathDirs: the PATH the runtime sets', () => {
     ['Env without PATH', { Env: ['HOME=/root', 'XPATH=/x', 'PATHX=/y'] }, []],
     ['one PATH', { Env: ['PATH=/opt/tools/bin:/usr/bin'] }, ['/opt/tools/bin', '/usr/bin']],
     ['the last PATH= wins', { Env: ['PATH=/first', 'LANG=C', 'PATH=/second:/third'] }, ['/second', '/third']],
-    ['relative and empty entries are under WorkingDir', { Env: ['PATH=bin::../x/./y/'], WorkingDir: '/srv/app' }, ['/srv/app/bin', '/srv/app', '/srv/x/y']],
+    [
+      'relative and empty entries are under WorkingDir',
+      { Env: ['PATH=bin::../x/./y/'], WorkingDir: '/srv/app' },
+      ['/srv/app/bin', '/srv/app', '/srv/x/y'],
+    ],
     ['relative entries without WorkingDir are under /', { Env: ['PATH=tools'] }, ['/tools']],
     ['an empty PATH is the working directory', { Env: ['PATH='] }, ['/']],
   ];
@@ -38,30 +42,58 @@ describe('configPathDirs: the PATH the runtime sets', () => {
 });
 
 describe('checks 9–16: a symlink in a directory of the config PATH is on PATH', () => {
-  const tools: TestEntry[] = [exe('bin/busybox'), link('opt/tools/bin/nc', '/bin/busybox'), link('opt/tools/bin/gcc', '/bin/busybox'), link('srv/app/bin/sudo', '/bin/busybox')];
+  const tools: TestEntry[] = [
+    exe('bin/busybox'),
+    link('opt/tools/bin/nc', '/bin/busybox'),
+    link('opt/tools/bin/gcc', '/bin/busybox'),
+    link('srv/app/bin/sudo', '/bin/busybox'),
+  ];
 
   it('a link to nc in /opt/tools/bin fails nc when the config PATH names it, not otherwise', async () => {
     assert.deepEqual(await run('nc', tools, {}), { pass: true, description: 'File(s) nc not found' });
-    assert.deepEqual(await run('nc', tools, { Env: ['PATH=/usr/bin:/opt/tools/bin'] }), { pass: false, description: 'Found file', files: [{ [D1]: ['/opt/tools/bin/nc'] }] });
+    assert.deepEqual(await run('nc', tools, { Env: ['PATH=/usr/bin:/opt/tools/bin'] }), {
+      pass: false,
+      description: 'Found file',
+      files: [{ [D1]: ['/opt/tools/bin/nc'] }],
+    });
   });
 
   it('only the last PATH= counts', async () => {
-    assert.deepEqual(await run('nc', tools, { Env: ['PATH=/opt/tools/bin', 'PATH=/usr/bin'] }), { pass: true, description: 'File(s) nc not found' });
-    assert.deepEqual(await run('nc', tools, { Env: ['PATH=/usr/bin', 'PATH=/opt/tools/bin'] }), { pass: false, description: 'Found file', files: [{ [D1]: ['/opt/tools/bin/nc'] }] });
+    assert.deepEqual(await run('nc', tools, { Env: ['PATH=/opt/tools/bin', 'PATH=/usr/bin'] }), {
+      pass: true,
+      description: 'File(s) nc not found',
+    });
+    assert.deepEqual(await run('nc', tools, { Env: ['PATH=/usr/bin', 'PATH=/opt/tools/bin'] }), {
+      pass: false,
+      description: 'Found file',
+      files: [{ [D1]: ['/opt/tools/bin/nc'] }],
+    });
   });
 
   it('compilers follow the same rule', async () => {
     assert.deepEqual(await run('compilers', tools, {}), { pass: true, description: 'Compiler(s) not found' });
-    assert.deepEqual(await run('compilers', tools, { Env: ['PATH=/opt/tools/bin'] }), { pass: false, description: 'Found file', files: [{ [D1]: ['/opt/tools/bin/gcc'] }] });
+    assert.deepEqual(await run('compilers', tools, { Env: ['PATH=/opt/tools/bin'] }), {
+      pass: false,
+      description: 'Found file',
+      files: [{ [D1]: ['/opt/tools/bin/gcc'] }],
+    });
   });
 
   it('a relative PATH entry is a directory under WorkingDir', async () => {
     assert.deepEqual(await run('sudo', tools, { Env: ['PATH=bin'] }), { pass: true, description: 'File(s) sudo not found' });
-    assert.deepEqual(await run('sudo', tools, { Env: ['PATH=bin'], WorkingDir: '/srv/app' }), { pass: false, description: 'Found file', files: [{ [D1]: ['/srv/app/bin/sudo'] }] });
+    assert.deepEqual(await run('sudo', tools, { Env: ['PATH=bin'], WorkingDir: '/srv/app' }), {
+      pass: false,
+      description: 'Found file',
+      files: [{ [D1]: ['/srv/app/bin/sudo'] }],
+    });
   });
 
   it('a config PATH directory that is itself a link is followed', async () => {
     const entries = [exe('bin/busybox'), link('opt/current', 'tools-2'), link('opt/tools-2/socat', '/bin/busybox')];
-    assert.deepEqual(await run('socat', entries, { Env: ['PATH=/opt/current'] }), { pass: false, description: 'Found file', files: [{ [D1]: ['/opt/tools-2/socat'] }] });
+    assert.deepEqual(await run('socat', entries, { Env: ['PATH=/opt/current'] }), {
+      pass: false,
+      description: 'Found file',
+      files: [{ [D1]: ['/opt/tools-2/socat'] }],
+    });
   });
 });

@@ -21,15 +21,55 @@ function run(config: RuntimeConfig): { pass: boolean; description: string } {
 
 describe('check 6: an empty command is no command', () => {
   const cases: Array<[string, RuntimeConfig, boolean, string]> = [
-    ['Entrypoint [""] alone', { Entrypoint: [''] }, false, "The image has no startup command: ENTRYPOINT [''] gives none (an ENTRYPOINT of [''] is no entrypoint for Docker and podman)"],
-    ['Cmd [""] alone', { Cmd: [''] }, false, "The image has no startup command: CMD [''] starts the empty program name, which the runtime cannot run"],
-    ['Entrypoint "" (a string)', { Entrypoint: '' }, false, "The image has no startup command: ENTRYPOINT [''] gives none (an ENTRYPOINT of [''] is no entrypoint for Docker and podman)"],
-    ['Entrypoint [""] and Cmd [""]', { Entrypoint: [''], Cmd: [''] }, false, "The image has no startup command: ENTRYPOINT [''] CMD [''] starts the empty program name, which the runtime cannot run"],
-    ['Entrypoint ["", "x"]', { Entrypoint: ['', 'x'] }, false, "The image has no startup command: ENTRYPOINT ['', 'x'] starts the empty program name, which the runtime cannot run"],
-    ['Entrypoint [""] and an empty Cmd', { Entrypoint: [''], Cmd: [] }, false, "The image has no startup command: ENTRYPOINT [''] gives none (an ENTRYPOINT of [''] is no entrypoint for Docker and podman)"],
+    [
+      'Entrypoint [""] alone',
+      { Entrypoint: [''] },
+      false,
+      "The image has no startup command: ENTRYPOINT [''] gives none (an ENTRYPOINT of [''] is no entrypoint for Docker and podman)",
+    ],
+    [
+      'Cmd [""] alone',
+      { Cmd: [''] },
+      false,
+      "The image has no startup command: CMD [''] starts the empty program name, which the runtime cannot run",
+    ],
+    [
+      'Entrypoint "" (a string)',
+      { Entrypoint: '' },
+      false,
+      "The image has no startup command: ENTRYPOINT [''] gives none (an ENTRYPOINT of [''] is no entrypoint for Docker and podman)",
+    ],
+    [
+      'Entrypoint [""] and Cmd [""]',
+      { Entrypoint: [''], Cmd: [''] },
+      false,
+      "The image has no startup command: ENTRYPOINT [''] CMD [''] starts the empty program name, which the runtime cannot run",
+    ],
+    [
+      'Entrypoint ["", "x"]',
+      { Entrypoint: ['', 'x'] },
+      false,
+      "The image has no startup command: ENTRYPOINT ['', 'x'] starts the empty program name, which the runtime cannot run",
+    ],
+    [
+      'Entrypoint [""] and an empty Cmd',
+      { Entrypoint: [''], Cmd: [] },
+      false,
+      "The image has no startup command: ENTRYPOINT [''] gives none (an ENTRYPOINT of [''] is no entrypoint for Docker and podman)",
+    ],
     // Docker and podman drop the [""] entrypoint and run Cmd.
-    ['Entrypoint [""] and a Cmd', { Entrypoint: [''], Cmd: ['/app/server'] }, true, "The image has startup parameters set in ENTRYPOINT [''] CMD ['/app/server']"],
-    ['an Entrypoint and Cmd [""] (an empty argument)', { Entrypoint: ['/app/server'], Cmd: [''] }, true, "The image has startup parameters set in ENTRYPOINT ['/app/server'] CMD ['']"],
+    [
+      'Entrypoint [""] and a Cmd',
+      { Entrypoint: [''], Cmd: ['/app/server'] },
+      true,
+      "The image has startup parameters set in ENTRYPOINT [''] CMD ['/app/server']",
+    ],
+    [
+      'an Entrypoint and Cmd [""] (an empty argument)',
+      { Entrypoint: ['/app/server'], Cmd: [''] },
+      true,
+      "The image has startup parameters set in ENTRYPOINT ['/app/server'] CMD ['']",
+    ],
     ['a Cmd', { Cmd: ['/app/server'] }, true, "The image has startup parameters set in CMD ['/app/server']"],
   ];
   for (const [what, config, pass, description] of cases) {

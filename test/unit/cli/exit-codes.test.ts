@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_SEVERITY_CODES, exitCodeFor, runExitCode, severityCodes } from '../../../src/cli/exit-codes.js';
+import { DEFAULT_SEVERITY_CODES, runExitCode, severityCodes } from '../../../src/cli/exit-codes.js';
 import { describeFailure } from '../../../src/cli/output.js';
-import { OciScanError } from '../../../src/errors.js';
+import { exitCodeFor, OciScanError } from '../../../src/errors.js';
 import { imagesToScan } from '../../../src/scan.js';
 
 test('runExitCode: the highest severity without failures; with failures the first one in argument order, whatever the severities', () => {
@@ -33,12 +33,21 @@ test('NO_IMAGE is checked in one place (imagesToScan); the library says "no imag
     (err: unknown) => {
       assert.ok(err instanceof OciScanError && err.code === 'NO_IMAGE');
       assert.equal(err.message, 'no image given');
-      assert.equal(describeFailure(err).message, 'no image given: pass IMAGE (e.g. oci-scan ghcr.io/org/app:1.2) or set COMPLIANCE_IMAGE_FULL_REF');
+      assert.equal(
+        describeFailure(err).message,
+        'no image given: pass IMAGE (e.g. oci-scan ghcr.io/org/app:1.2) or set COMPLIANCE_IMAGE_FULL_REF',
+      );
       return true;
     },
   );
-  assert.deepEqual(describeFailure(new OciScanError('USAGE', 'platform "x" is not os/arch', { setting: 'platform' })), { code: 'USAGE', message: 'platform "x" is not os/arch (--platform)' });
-  assert.deepEqual(describeFailure(new TypeError('boom\nat x')), { code: 'INTERNAL', message: 'internal error: boom at x (a bug in oci-scan; run with --log-level debug and report it)' });
+  assert.deepEqual(describeFailure(new OciScanError('USAGE', 'platform "x" is not os/arch', { setting: 'platform' })), {
+    code: 'USAGE',
+    message: 'platform "x" is not os/arch (--platform)',
+  });
+  assert.deepEqual(describeFailure(new TypeError('boom\nat x')), {
+    code: 'INTERNAL',
+    message: 'internal error: boom at x (a bug in oci-scan; run with --log-level debug and report it)',
+  });
 });
 
 test('messages of the library (src/ outside cli/) never name a CLI flag or a COMPLIANCE_ variable', () => {

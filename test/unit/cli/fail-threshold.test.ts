@@ -18,8 +18,19 @@ test('failThreshold: parses the flags; --exit-code alone fails on any failure; b
   assert.deepEqual(failThreshold('medium', undefined), { failOn: 'Medium' });
   assert.deepEqual(failThreshold(undefined, '7'), { failOn: 'Low', exitCode: 7 });
   assert.deepEqual(failThreshold('NONE', 0), { failOn: 'none', exitCode: 0 });
-  for (const [failOn, code] of [['Severe', undefined], ['Informational', undefined], [undefined, '256'], [undefined, '-1'], [undefined, '1.5'], [undefined, '']] as const) {
-    assert.throws(() => failThreshold(failOn, code), (err: unknown) => err instanceof OciScanError && err.code === 'USAGE', `${String(failOn)} ${String(code)}`);
+  for (const [failOn, code] of [
+    ['Severe', undefined],
+    ['Informational', undefined],
+    [undefined, '256'],
+    [undefined, '-1'],
+    [undefined, '1.5'],
+    [undefined, ''],
+  ] as const) {
+    assert.throws(
+      () => failThreshold(failOn, code),
+      (err: unknown) => err instanceof OciScanError && err.code === 'USAGE',
+      `${String(failOn)} ${String(code)}`,
+    );
   }
 });
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { untilStopped } from '../../../src/cli/interrupt.js';
 
-test('untilStopped: the work\'s value or error when it ends first', async () => {
+test("untilStopped: the work's value or error when it ends first", async () => {
   const controller = new AbortController();
   assert.equal(await untilStopped(Promise.resolve(42), controller.signal), 42);
   const boom = new Error('boom');

@@ -24,7 +24,15 @@ test('authorization headers, passwords and tokens are redacted from log lines', 
   logger.debug({ credential: { password: 'pw-SECRET-6', identitytoken: 'id-SECRET-7' } }, 'nested');
   const text = lines.join('');
   assert.equal(lines.length, 4);
-  for (const secret of ['tok-SECRET-1', 'dXNlcjpTRUNSRVQy', 'pw-SECRET-3', 'tok-SECRET-4', 'YXV0aC1TRUNSRVQ1', 'pw-SECRET-6', 'id-SECRET-7']) {
+  for (const secret of [
+    'tok-SECRET-1',
+    'dXNlcjpTRUNSRVQy',
+    'pw-SECRET-3',
+    'tok-SECRET-4',
+    'YXV0aC1TRUNSRVQ1',
+    'pw-SECRET-6',
+    'id-SECRET-7',
+  ]) {
     assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
   }
   assert.match(text, /\[redacted\]/);

@@ -38,7 +38,11 @@ test('plain: one line per layer read, and the image totals (all its layers) once
   assert.match(lines[0] ?? '', /^perf\/big: layer 1\/2 aaaa read \(192 MiB, 12 MiB\/s\)$/);
   // 30 s after the image's first byte: its totals, over both layers.
   assert.match(lines[1] ?? '', /^perf\/big: 248 MiB of 283 MiB, 8\.3 MiB\/s$/);
-  assert.match(lines[2] ?? '', /^perf\/big: layer 2\/2 bbbb read \(80 MiB, 4\.0 MiB\/s\); image read in 36 s$/, 'the last layer says how long the whole image took');
+  assert.match(
+    lines[2] ?? '',
+    /^perf\/big: layer 2\/2 bbbb read \(80 MiB, 4\.0 MiB\/s\); image read in 36 s$/,
+    'the last layer says how long the whole image took',
+  );
 
   // A pull longer than 30 s: one totals line at 30 s, one at 60 s, none in between.
   const slow = recorder();

@@ -1,5 +1,5 @@
 /**
- * Images that carry an `artifactType` (docs/reports.md, "artifactType"): a manifest whose
+ * Images that carry an `artifactType` (docs/reports.md, "Scan document"): a manifest whose
  * config is an image config and whose layers are filesystem layers is an image whatever its
  * artifactType says. That is how the runtimes read it: containers/image (podman) refuses a
  * manifest as a "non-image artifact" only when its config media type is not the image
@@ -34,16 +34,44 @@ function manifest(configType: string, layerTypes: readonly string[], artifactTyp
 
 describe('artifactTypeOf: an image config with filesystem layers is an image', () => {
   const cases: Array<[string, ImageManifest, string | undefined]> = [
-    ['an image with an artifactType', manifest(OCI_CONFIG, [TAR_GZ, 'application/vnd.oci.image.layer.v1.tar'], 'application/vnd.example.app.v1'), undefined],
-    ['a docker config with an artifactType', manifest(DOCKER_CONFIG, ['application/vnd.docker.image.rootfs.diff.tar.gzip'], 'application/vnd.example.app.v1'), undefined],
+    [
+      'an image with an artifactType',
+      manifest(OCI_CONFIG, [TAR_GZ, 'application/vnd.oci.image.layer.v1.tar'], 'application/vnd.example.app.v1'),
+      undefined,
+    ],
+    [
+      'a docker config with an artifactType',
+      manifest(DOCKER_CONFIG, ['application/vnd.docker.image.rootfs.diff.tar.gzip'], 'application/vnd.example.app.v1'),
+      undefined,
+    ],
     ['an image with an artifactType and no layers', manifest(OCI_CONFIG, [], 'application/vnd.example.app.v1'), undefined],
-    ['an image with an artifactType and a foreign layer', manifest(OCI_CONFIG, ['application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'], 'application/vnd.example.app.v1'), undefined],
+    [
+      'an image with an artifactType and a foreign layer',
+      manifest(OCI_CONFIG, ['application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'], 'application/vnd.example.app.v1'),
+      undefined,
+    ],
     ['an image without artifactType', manifest(OCI_CONFIG, [TAR_GZ]), undefined],
     // Still artifacts: the config or a layer is not an image's.
-    ['an ORAS file (empty config)', manifest('application/vnd.oci.empty.v1+json', ['application/vnd.oci.image.layer.v1.tar'], 'application/vnd.unknown.artifact.v1'), 'application/vnd.unknown.artifact.v1'],
-    ['a Helm chart', manifest('application/vnd.cncf.helm.config.v1+json', ['application/vnd.cncf.helm.chart.content.v1.tar+gzip']), 'application/vnd.cncf.helm.config.v1+json'],
-    ['a cosign signature (image config, JSON layer)', manifest(OCI_CONFIG, ['application/vnd.dev.cosign.simplesigning.v1+json']), 'application/vnd.dev.cosign.simplesigning.v1+json'],
-    ['an image config with an artifactType and a JSON layer', manifest(OCI_CONFIG, [TAR_GZ, 'application/vnd.in-toto+json'], 'application/vnd.example.sbom'), 'application/vnd.example.sbom'],
+    [
+      'an ORAS file (empty config)',
+      manifest('application/vnd.oci.empty.v1+json', ['application/vnd.oci.image.layer.v1.tar'], 'application/vnd.unknown.artifact.v1'),
+      'application/vnd.unknown.artifact.v1',
+    ],
+    [
+      'a Helm chart',
+      manifest('application/vnd.cncf.helm.config.v1+json', ['application/vnd.cncf.helm.chart.content.v1.tar+gzip']),
+      'application/vnd.cncf.helm.config.v1+json',
+    ],
+    [
+      'a cosign signature (image config, JSON layer)',
+      manifest(OCI_CONFIG, ['application/vnd.dev.cosign.simplesigning.v1+json']),
+      'application/vnd.dev.cosign.simplesigning.v1+json',
+    ],
+    [
+      'an image config with an artifactType and a JSON layer',
+      manifest(OCI_CONFIG, [TAR_GZ, 'application/vnd.in-toto+json'], 'application/vnd.example.sbom'),
+      'application/vnd.example.sbom',
+    ],
   ];
   for (const [what, m, expected] of cases) {
     it(what, () => assert.equal(artifactTypeOf(m), expected));
@@ -59,7 +87,13 @@ describe('artifactTypeOf: an image config with filesystem layers is an image', (
 
 describe('an image with an artifactType is scanned, from a layout and an archive', () => {
   const TYPE = 'application/vnd.example.app.v1';
-  const image = withArtifactType(buildImage({ config: { User: '0:0', Cmd: ['/app'] }, layers: [{ entries: [{ type: 'file', path: 'usr/bin/nc', mode: 0o755, content: 'nc' }] }] }), TYPE);
+  const image = withArtifactType(
+    buildImage({
+      config: { User: '0:0', Cmd: ['/app'] },
+      layers: [{ entries: [{ type: 'file', path: 'usr/bin/nc', mode: 0o755, content: 'nc' }] }],
+    }),
+    TYPE,
+  );
   let dir = '';
   let cleanup: () => Promise<void> = async () => undefined;
   before(async () => {

@@ -32,9 +32,15 @@ describe('decodeCapabilities', () => {
 
   it('groups capabilities by their flags, in number order; the high word is capabilities 32 and up', () => {
     const value = caps(0x02000000, [bit(13) | bit(10), bit(21), bit(40 - 32), 0]);
-    assert.deepEqual(decodeCapabilities(value), { ok: true, text: 'cap_net_bind_service,cap_net_raw,cap_checkpoint_restore+p cap_sys_admin+i' });
+    assert.deepEqual(decodeCapabilities(value), {
+      ok: true,
+      text: 'cap_net_bind_service,cap_net_raw,cap_checkpoint_restore+p cap_sys_admin+i',
+    });
     // Effective raises every capability the program gets, permitted or inheritable.
-    assert.deepEqual(decodeCapabilities(caps(0x02000001, [bit(0), bit(0) | bit(1), 0, 0])), { ok: true, text: 'cap_chown+eip cap_dac_override+ei' });
+    assert.deepEqual(decodeCapabilities(caps(0x02000001, [bit(0), bit(0) | bit(1), 0, 0])), {
+      ok: true,
+      text: 'cap_chown+eip cap_dac_override+ei',
+    });
   });
 
   it('names capabilities past cap_checkpoint_restore by number', () => {
@@ -43,7 +49,10 @@ describe('decodeCapabilities', () => {
 
   it('revision 3 carries the uid that is root in the namespace the capabilities apply to', () => {
     assert.deepEqual(decodeCapabilities(caps(0x03000001, [bit(7), 0, 0, 0], 1000)), { ok: true, text: 'cap_setuid+ep', rootid: 1000 });
-    assert.equal(capabilityText(caps(0x03000001, [bit(7), 0, 0, 0], 1000)), 'file capabilities cap_setuid+ep (for the user namespace whose root is uid 1000)');
+    assert.equal(
+      capabilityText(caps(0x03000001, [bit(7), 0, 0, 0], 1000)),
+      'file capabilities cap_setuid+ep (for the user namespace whose root is uid 1000)',
+    );
     assert.equal(capabilityText(caps(0x03000001, [bit(7), 0, 0, 0], 0)), 'file capabilities cap_setuid+ep');
   });
 

@@ -55,7 +55,7 @@ function payload(int: (n: number) => number): Buffer {
 
 function chunked(bytes: Buffer, size: (n: number) => number): Buffer[] {
   const out: Buffer[] = [];
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     const n = Math.max(1, size(65536));
     out.push(bytes.subarray(at, at + n));
     at += n;
@@ -73,7 +73,15 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 const SETTINGS: Record<'bzip2' | 'xz', ReadonlyArray<readonly string[]>> = {
   bzip2: [['-1'], ['-9'], ['-3']],
-  xz: [['-0'], ['-6'], ['-1', '--check=crc32'], ['-2', '--check=sha256'], ['-3', '--block-size=50000'], ['--lzma2=preset=1,lc=0,lp=2,pb=0'], ['--lzma2=preset=1,dict=4KiB']],
+  xz: [
+    ['-0'],
+    ['-6'],
+    ['-1', '--check=crc32'],
+    ['-2', '--check=sha256'],
+    ['-3', '--block-size=50000'],
+    ['--lzma2=preset=1,lc=0,lp=2,pb=0'],
+    ['--lzma2=preset=1,dict=4KiB'],
+  ],
 };
 
 describeOrSkip('bzip2 and xz decoders against the reference tools', { skip: tools.skip }, () => {
@@ -112,7 +120,12 @@ describeOrSkip('bzip2 and xz layers through the inspector', { skip: tools.skip }
     { type: 'file', path: 'usr/bin/sudo', mode: 0o4755, content: 'sudo' },
   ]);
   const inspect = (blob: Buffer, maxLayerBytes?: number): ReturnType<typeof inspectLayer> =>
-    inspectLayer(Readable.from([blob]), { matchers: [ALL], watchPaths: new Set(['/etc/os-release']), what: 'layer sha256:test', ...(maxLayerBytes ? { maxLayerBytes } : {}) });
+    inspectLayer(Readable.from([blob]), {
+      matchers: [ALL],
+      watchPaths: new Set(['/etc/os-release']),
+      what: 'layer sha256:test',
+      ...(maxLayerBytes ? { maxLayerBytes } : {}),
+    });
 
   it('give the facts of the plain tar, with their compression named', async () => {
     const plain = await inspect(tar);
@@ -129,7 +142,10 @@ describeOrSkip('bzip2 and xz layers through the inspector', { skip: tools.skip }
       const damaged = Buffer.from(good);
       damaged[damaged.length - 9] = (damaged[damaged.length - 9] as number) ^ 0x40;
       for (const blob of [damaged, good.subarray(0, good.length - 3)]) {
-        await assert.rejects(inspect(blob), (err: unknown) => isOciScanError(err, 'LAYER_CORRUPT') && err.message.includes(`(${format}: `) && !err.message.includes('\n'));
+        await assert.rejects(
+          inspect(blob),
+          (err: unknown) => isOciScanError(err, 'LAYER_CORRUPT') && err.message.includes(`(${format}: `) && !err.message.includes('\n'),
+        );
       }
     }
   });
@@ -161,7 +177,11 @@ describe('a blob that is both a compressed stream and a plain tar', () => {
     const asTar = listTar(blob);
     assert.equal(asTar.error, undefined);
     assert.ok(asTar.entries.some((e) => e.name === 'usr/bin/sudo'));
-    const facts = await inspectLayer(Readable.from([blob]), { matchers: [ALL], watchPaths: new Set(['/etc/os-release']), what: 'layer sha256:test' });
+    const facts = await inspectLayer(Readable.from([blob]), {
+      matchers: [ALL],
+      watchPaths: new Set(['/etc/os-release']),
+      what: 'layer sha256:test',
+    });
     assert.equal(facts.compression, 'gzip');
     assert.deepEqual(facts.matches['all'], ['/etc/os-release']);
   });

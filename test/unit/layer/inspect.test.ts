@@ -31,7 +31,16 @@ const ALL: EntryMatcher = { id: 'all', fingerprint: 'all', matches: () => true }
 const SUID: EntryMatcher = { id: 'suid', fingerprint: 'suid', matches: (e) => e.type !== 'dir' && (e.mode & 0o4000) !== 0 };
 const NEVER: EntryMatcher = { id: 'never', fingerprint: 'never', matches: () => false };
 
-const WATCH = new Set(['/etc/os-release', '/usr/lib/os-release', '/etc/passwd', '/etc/group', '/etc/big', '/etc/hostname', '/etc/dir', '/opt/conf/app.conf']);
+const WATCH = new Set([
+  '/etc/os-release',
+  '/usr/lib/os-release',
+  '/etc/passwd',
+  '/etc/group',
+  '/etc/big',
+  '/etc/hostname',
+  '/etc/dir',
+  '/opt/conf/app.conf',
+]);
 
 /** Streams `bytes` in chunks of `size` (non-object mode, like a file or socket). */
 function chunked(bytes: Buffer, size = bytes.length): Readable {
@@ -103,13 +112,43 @@ const RICH: EntrySpec[] = [
 describe('inspectLayer: entries', () => {
   it('reports every entry kind with its type, mode, size and link target', async () => {
     const rec = recorder();
-    const facts = await inspectLayer(chunked(buildTar(RICH)), { matchers: [rec.matcher], watchPaths: new Set(), what: 'layer sha256:test' });
+    const facts = await inspectLayer(chunked(buildTar(RICH)), {
+      matchers: [rec.matcher],
+      watchPaths: new Set(),
+      what: 'layer sha256:test',
+    });
     // The first time a path is seen (a hard link shows its target again: below).
     const byPath = new Map([...rec.seen].reverse().map((e) => [e.path, e]));
     assert.deepEqual(byPath.get('/etc'), { path: '/etc', basename: 'etc', type: 'dir', mode: 0o755, size: 0, uid: 0, gid: 0 });
-    assert.deepEqual(byPath.get('/usr/bin/su'), { path: '/usr/bin/su', basename: 'su', type: 'file', mode: 0o4755, size: 3000, uid: 0, gid: 0 });
-    assert.deepEqual(byPath.get('/usr/bin/su-again'), { path: '/usr/bin/su-again', basename: 'su-again', type: 'hardlink', mode: 0o4755, size: 0, uid: 0, gid: 0, linkTarget: '/usr/bin/su' });
-    assert.deepEqual(byPath.get('/usr/bin/nc'), { path: '/usr/bin/nc', basename: 'nc', type: 'symlink', mode: 0o777, size: 0, uid: 0, gid: 0, linkTarget: '/etc/alternatives/nc' });
+    assert.deepEqual(byPath.get('/usr/bin/su'), {
+      path: '/usr/bin/su',
+      basename: 'su',
+      type: 'file',
+      mode: 0o4755,
+      size: 3000,
+      uid: 0,
+      gid: 0,
+    });
+    assert.deepEqual(byPath.get('/usr/bin/su-again'), {
+      path: '/usr/bin/su-again',
+      basename: 'su-again',
+      type: 'hardlink',
+      mode: 0o4755,
+      size: 0,
+      uid: 0,
+      gid: 0,
+      linkTarget: '/usr/bin/su',
+    });
+    assert.deepEqual(byPath.get('/usr/bin/nc'), {
+      path: '/usr/bin/nc',
+      basename: 'nc',
+      type: 'symlink',
+      mode: 0o777,
+      size: 0,
+      uid: 0,
+      gid: 0,
+      linkTarget: '/etc/alternatives/nc',
+    });
     assert.equal(byPath.get('/tmp')?.mode, 0o1777);
     assert.equal(byPath.get('/dev/null')?.type, 'char-device');
     assert.equal(byPath.get('/dev/sda')?.type, 'block-device');
@@ -135,15 +174,22 @@ describe('inspectLayer: entries', () => {
       assert.equal(byPath.get(LONG_DIR + 'link-with-a-long-target')?.linkTarget, LONG_TARGET);
       assert.equal(byPath.get('/usr/share/hard-to-long')?.linkTarget, LONG_FILE);
       // No truncated 99/100-byte names leak through.
-      assert.ok(rec.seen.every((e) => !(e.path.length >= 99 && e.path.length <= 101)), rec.seen.map((e) => e.path).join('\n'));
+      assert.ok(
+        rec.seen.every((e) => !(e.path.length >= 99 && e.path.length <= 101)),
+        rec.seen.map((e) => e.path).join('\n'),
+      );
     });
   }
 
   it('normalises ./, absolute, // and .. names to absolute paths', async () => {
     const facts = await inspect(buildTar(RICH));
     const all = facts.matches['all'] ?? [];
-    for (const p of ['/etc', '/etc/passwd', '/etc/group', '/usr/lib/os-release', '/usr/local/bin/tool', '/etc/dir']) assert.ok(all.includes(p), `${p} missing from ${all.join(', ')}`);
-    assert.ok(all.every((p) => p.startsWith('/') && !p.includes('//') && !p.includes('/./') && !p.endsWith('/')), all.join(', '));
+    for (const p of ['/etc', '/etc/passwd', '/etc/group', '/usr/lib/os-release', '/usr/local/bin/tool', '/etc/dir'])
+      assert.ok(all.includes(p), `${p} missing from ${all.join(', ')}`);
+    assert.ok(
+      all.every((p) => p.startsWith('/') && !p.includes('//') && !p.includes('/./') && !p.endsWith('/')),
+      all.join(', '),
+    );
     assert.deepEqual([...all].sort(), all, 'matches are sorted');
     assert.equal(new Set(all).size, all.length, 'matches are unique');
   });
@@ -159,18 +205,32 @@ describe('inspectLayer: entries', () => {
 
   it('keeps watched small files, link targets and dirs, and caps large files', async () => {
     const facts = await inspect(buildTar(RICH), { maxWatchedFileBytes: 65_536 });
-    assert.deepEqual(facts.watched['/etc/passwd'], { type: 'file', content: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n', size: 65, truncated: false });
+    assert.deepEqual(facts.watched['/etc/passwd'], {
+      type: 'file',
+      content: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n',
+      size: 65,
+      truncated: false,
+    });
     assert.deepEqual(facts.watched['/etc/os-release'], { type: 'symlink', target: '../usr/lib/os-release' });
-    assert.deepEqual(facts.watched['/usr/lib/os-release'], { type: 'file', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n', size: 40, truncated: false });
+    assert.deepEqual(facts.watched['/usr/lib/os-release'], {
+      type: 'file',
+      content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n',
+      size: 40,
+      truncated: false,
+    });
     // A large file keeps its first bytes (a user may be on line 2 of a huge /etc/passwd).
     assert.deepEqual(facts.watched['/etc/big'], { type: 'file', content: 'a'.repeat(65_536), size: 70_000, truncated: true });
     assert.deepEqual(facts.watched['/etc/dir'], { type: 'dir' });
     // Unwatched paths are not kept.
     assert.equal(facts.watched['/usr/bin/su'], undefined);
     // A file exactly at the cap is kept.
-    const atCap = await inspect(buildTar([{ type: 'file', path: 'etc/hostname', content: Buffer.alloc(100, 0x62) }]), { maxWatchedFileBytes: 100 });
+    const atCap = await inspect(buildTar([{ type: 'file', path: 'etc/hostname', content: Buffer.alloc(100, 0x62) }]), {
+      maxWatchedFileBytes: 100,
+    });
     assert.deepEqual(atCap.watched['/etc/hostname'], { type: 'file', content: 'b'.repeat(100), size: 100, truncated: false });
-    const overCap = await inspect(buildTar([{ type: 'file', path: 'etc/hostname', content: Buffer.alloc(101, 0x62) }]), { maxWatchedFileBytes: 100 });
+    const overCap = await inspect(buildTar([{ type: 'file', path: 'etc/hostname', content: Buffer.alloc(101, 0x62) }]), {
+      maxWatchedFileBytes: 100,
+    });
     assert.deepEqual(overCap.watched['/etc/hostname'], { type: 'file', content: 'b'.repeat(100), size: 101, truncated: true });
   });
 
@@ -201,6 +261,8 @@ describe('inspectLayer: entries', () => {
     assert.deepEqual(facts, {
       matches: { all: [], suid: [], never: [] },
       matchCounts: { all: 0, suid: 0, never: 0 },
+      matchBytes: { all: 0, suid: 0, never: 0 },
+      details: {},
       whiteouts: [],
       opaqueDirs: [],
       watched: {},
@@ -220,7 +282,15 @@ const EXPECTED_KIND = { none: 'none', gzip: 'gzip', 'zstd-stored': 'zstd', zstd:
 
 describe('inspectLayer: compressions and chunking', () => {
   // Big enough to span several zstd stored blocks (128 KiB) and many gzip output chunks.
-  const entries: EntrySpec[] = [...RICH, { type: 'file', path: 'usr/lib/libbig.so', mode: 0o644, content: Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251)) }];
+  const entries: EntrySpec[] = [
+    ...RICH,
+    {
+      type: 'file',
+      path: 'usr/lib/libbig.so',
+      mode: 0o644,
+      content: Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251)),
+    },
+  ];
   const tar = buildTar(entries);
 
   it('gzip, zstd (stored and real) and plain give identical facts', async () => {
@@ -240,7 +310,8 @@ describe('inspectLayer: compressions and chunking', () => {
       const small = compress(buildTar(RICH), how);
       const smallWhole = await inspect(small);
       assert.deepEqual(await inspect(small, {}, 1), smallWhole, `${how} 1-byte`);
-      for (const size of [7, 511, 512, 513, 4099, 65_537]) assert.deepEqual(await inspect(blob, {}, size), whole, `${how} ${size}-byte chunks`);
+      for (const size of [7, 511, 512, 513, 4099, 65_537])
+        assert.deepEqual(await inspect(blob, {}, size), whole, `${how} ${size}-byte chunks`);
     });
   }
 
@@ -289,7 +360,10 @@ describe('inspectLayer: compressions and chunking', () => {
 });
 
 describe('inspectLayer: corrupt input and limits', () => {
-  const tar = buildTar([...RICH, { type: 'file', path: 'usr/lib/libbig.so', content: Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 31) % 253)) }]);
+  const tar = buildTar([
+    ...RICH,
+    { type: 'file', path: 'usr/lib/libbig.so', content: Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 31) % 253)) },
+  ]);
 
   it('truncated gzip → LAYER_CORRUPT', async () => {
     const gz = gzipSync(tar);
@@ -345,7 +419,10 @@ describe('inspectLayer: corrupt input and limits', () => {
       const big = gzipSync(buildTar([{ type: 'file', path: 'blob', content: Buffer.alloc(8 * 1024 * 1024, 3) }]), { level: 1 });
       await inspect(big, {}, 64 * 1024);
       await new Promise((r) => setImmediate(r));
-      assert.deepEqual(warnings.map((w) => w.name), []);
+      assert.deepEqual(
+        warnings.map((w) => w.name),
+        [],
+      );
     } finally {
       process.off('warning', onWarning);
     }
@@ -372,7 +449,9 @@ describe('inspectLayer: corrupt input and limits', () => {
   });
 
   it('maxRecordedPaths bounds the memory of links, directories and whiteouts → LAYER_TOO_LARGE', async () => {
-    const many = buildTar(Array.from({ length: 200 }, (_, i): EntrySpec => ({ type: 'file', path: `usr/share/${i}/.wh.gone`, content: '' })));
+    const many = buildTar(
+      Array.from({ length: 200 }, (_, i): EntrySpec => ({ type: 'file', path: `usr/share/${i}/.wh.gone`, content: '' })),
+    );
     await rejectsWith(inspect(many, { maxRecordedPaths: 100 }), 'LAYER_TOO_LARGE', /more than 100 links, directories and whiteouts/);
     assert.equal((await inspect(many)).whiteouts.length, 200);
   });
@@ -385,13 +464,19 @@ describe('inspectLayer: corrupt input and limits', () => {
   it('a signal aborted before the call, or while waiting for the first bytes, stops it', async () => {
     const reason = new Error('stop now');
     const stream = chunked(gzipSync(tar), 1000);
-    await assert.rejects(inspectLayer(stream, { matchers: [ALL], watchPaths: WATCH, what: 'layer sha256:test', signal: AbortSignal.abort(reason) }), (err) => err === reason);
+    await assert.rejects(
+      inspectLayer(stream, { matchers: [ALL], watchPaths: WATCH, what: 'layer sha256:test', signal: AbortSignal.abort(reason) }),
+      (err) => err === reason,
+    );
     assert.ok(stream.destroyed, 'the blob is destroyed');
     // A source that never sends a byte: the abort ends the wait for the first bytes too.
     const silent = new Readable({ read() {} });
     const controller = new AbortController();
     setTimeout(() => controller.abort(reason), 50);
-    await assert.rejects(inspectLayer(silent, { matchers: [ALL], watchPaths: WATCH, what: 'layer sha256:test', signal: controller.signal }), (err) => err === reason);
+    await assert.rejects(
+      inspectLayer(silent, { matchers: [ALL], watchPaths: WATCH, what: 'layer sha256:test', signal: controller.signal }),
+      (err) => err === reason,
+    );
   });
 
   it('a signal aborted mid-layer stops an endless stream and destroys it', async () => {
@@ -415,7 +500,10 @@ describe('inspectLayer: corrupt input and limits', () => {
     });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    await assert.rejects(inspectLayer(endless, { matchers: [ALL], watchPaths: WATCH, what: 'layer sha256:test', signal: controller.signal }), (err) => (err as Error).name === 'AbortError');
+    await assert.rejects(
+      inspectLayer(endless, { matchers: [ALL], watchPaths: WATCH, what: 'layer sha256:test', signal: controller.signal }),
+      (err) => (err as Error).name === 'AbortError',
+    );
     assert.ok(endless.destroyed, 'the source stream is destroyed');
     assert.ok(produced > 65_536);
   });

@@ -35,7 +35,11 @@ function paxRecord(key: string, value: string): string {
 
 /** An extended header (`x` or `g`) carrying `records`. */
 function pax(typeflag: 'x' | 'g', records: Record<string, string>): Buffer {
-  const data = Buffer.from(Object.entries(records).map(([k, v]) => paxRecord(k, v)).join(''));
+  const data = Buffer.from(
+    Object.entries(records)
+      .map(([k, v]) => paxRecord(k, v))
+      .join(''),
+  );
   return Buffer.concat([ustarHeader({ name: 'PaxHeader', typeflag, size: data.length }), blocks(data)]);
 }
 
@@ -65,7 +69,12 @@ describe('tar parity: what Go extracts, the inspector sees', () => {
     ['directory', '5'],
   ] as const) {
     it(`a ${kind} header with a size > 0 has no data: the member after it is read (Go's header-only types)`, async () => {
-      const link = ustarHeader({ name: 'usr/bin/innocent', typeflag, size: SUDO.length, linkname: typeflag === '1' || typeflag === '2' ? 'usr/bin/env' : '' });
+      const link = ustarHeader({
+        name: 'usr/bin/innocent',
+        typeflag,
+        size: SUDO.length,
+        linkname: typeflag === '1' || typeflag === '2' ? 'usr/bin/env' : '',
+      });
       const facts = await inspect(Buffer.concat([link, SUDO, END]));
       assert.deepEqual(facts.matches['suid'], ['/usr/bin/sudo']);
     });
@@ -89,21 +98,41 @@ describe('tar parity: what Go extracts, the inspector sees', () => {
 
   it('a GNU long name beats a PAX path for the same entry (Go merges PAX first, then the long name)', async () => {
     const longName = Buffer.concat([ustarHeader({ name: '././@LongLink', typeflag: 'L', size: 13 }), blocks('usr/bin/sudo\0')]);
-    const facts = await inspect(Buffer.concat([pax('x', { path: 'usr/share/harmless' }), longName, ustarHeader({ name: 'x', typeflag: '0', size: 4, mode: 0o4755 }), blocks('sudo'), END]));
+    const facts = await inspect(
+      Buffer.concat([
+        pax('x', { path: 'usr/share/harmless' }),
+        longName,
+        ustarHeader({ name: 'x', typeflag: '0', size: 4, mode: 0o4755 }),
+        blocks('sudo'),
+        END,
+      ]),
+    );
     assert.deepEqual(facts.matches['suid'], ['/usr/bin/sudo']);
   });
 
   it('a PAX global header names no entry: its path neither renames the next member nor hides it', async () => {
     const renamed = await inspect(Buffer.concat([pax('g', { path: 'usr/share/harmless' }), SUDO, END]));
     assert.deepEqual(renamed.matches['suid'], ['/usr/bin/sudo']);
-    const notLeaked = await inspect(Buffer.concat([pax('g', { path: 'usr/bin/sudo' }), ustarHeader({ name: 'usr/share/readme', typeflag: '0', size: 4, mode: 0o4755 }), blocks('text'), END]));
+    const notLeaked = await inspect(
+      Buffer.concat([
+        pax('g', { path: 'usr/bin/sudo' }),
+        ustarHeader({ name: 'usr/share/readme', typeflag: '0', size: 4, mode: 0o4755 }),
+        blocks('text'),
+        END,
+      ]),
+    );
     assert.deepEqual(notLeaked.matches['suid'], ['/usr/share/readme']);
     assert.equal(notLeaked.entries, 1, 'the global header is not an entry of the layer');
   });
 
   it('GNU sparse 1.0: GNU.sparse.name renames the entry, and the map is not content', async () => {
     const map = blocks('1\n0\n4\n');
-    const records = pax('x', { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.name': 'usr/bin/sudo', 'GNU.sparse.realsize': '4' });
+    const records = pax('x', {
+      'GNU.sparse.major': '1',
+      'GNU.sparse.minor': '0',
+      'GNU.sparse.name': 'usr/bin/sudo',
+      'GNU.sparse.realsize': '4',
+    });
     const h = ustarHeader({ name: 'GNUSparseFile.0/sudo', typeflag: '0', size: map.length + 4, mode: 0o4755 });
     const tar = Buffer.concat([records, h, map, blocks('sudo'), END]);
     const facts = await inspect(tar);
@@ -113,8 +142,20 @@ describe('tar parity: what Go extracts, the inspector sees', () => {
 
   it('a sparse /etc/passwd is read as its expanded content (holes are zeros)', async () => {
     const content = 'root:x:0:0::/root:/bin/sh\n';
-    const records = pax('x', { 'GNU.sparse.major': '0', 'GNU.sparse.minor': '1', 'GNU.sparse.name': 'etc/passwd', 'GNU.sparse.size': String(content.length), 'GNU.sparse.numblocks': '1', 'GNU.sparse.map': `0,${content.length}` });
-    const tar = Buffer.concat([records, ustarHeader({ name: 'GNUSparseFile.0/passwd', typeflag: '0', size: content.length }), blocks(content), END]);
+    const records = pax('x', {
+      'GNU.sparse.major': '0',
+      'GNU.sparse.minor': '1',
+      'GNU.sparse.name': 'etc/passwd',
+      'GNU.sparse.size': String(content.length),
+      'GNU.sparse.numblocks': '1',
+      'GNU.sparse.map': `0,${content.length}`,
+    });
+    const tar = Buffer.concat([
+      records,
+      ustarHeader({ name: 'GNUSparseFile.0/passwd', typeflag: '0', size: content.length }),
+      blocks(content),
+      END,
+    ]);
     const facts = await inspect(tar);
     assert.deepEqual(facts.watched['/etc/passwd'], { type: 'file', content, size: content.length, truncated: false });
   });
@@ -122,8 +163,20 @@ describe('tar parity: what Go extracts, the inspector sees', () => {
   it('a sparse /etc/passwd of 1 TiB logical size keeps only the first 1 MiB of its expanded content', async () => {
     const content = 'root:x:0:0::/root:/bin/sh\n';
     const size = 2 ** 40;
-    const records = pax('x', { 'GNU.sparse.major': '0', 'GNU.sparse.minor': '1', 'GNU.sparse.name': 'etc/passwd', 'GNU.sparse.size': String(size), 'GNU.sparse.numblocks': '1', 'GNU.sparse.map': `0,${content.length}` });
-    const tar = Buffer.concat([records, ustarHeader({ name: 'GNUSparseFile.0/passwd', typeflag: '0', size: content.length }), blocks(content), END]);
+    const records = pax('x', {
+      'GNU.sparse.major': '0',
+      'GNU.sparse.minor': '1',
+      'GNU.sparse.name': 'etc/passwd',
+      'GNU.sparse.size': String(size),
+      'GNU.sparse.numblocks': '1',
+      'GNU.sparse.map': `0,${content.length}`,
+    });
+    const tar = Buffer.concat([
+      records,
+      ustarHeader({ name: 'GNUSparseFile.0/passwd', typeflag: '0', size: content.length }),
+      blocks(content),
+      END,
+    ]);
     const facts = await inspect(tar);
     const watched = facts.watched['/etc/passwd'];
     assert.ok(watched?.type === 'file');
@@ -134,7 +187,9 @@ describe('tar parity: what Go extracts, the inspector sees', () => {
   });
 
   it('members after the end-of-archive marker are ignored, as Go ignores them (no false positive)', async () => {
-    const facts = await inspect(Buffer.concat([ustarHeader({ name: 'etc/hostname', typeflag: '0', size: 2 }), blocks('h\n'), END, SUDO, END]));
+    const facts = await inspect(
+      Buffer.concat([ustarHeader({ name: 'etc/hostname', typeflag: '0', size: 2 }), blocks('h\n'), END, SUDO, END]),
+    );
     assert.deepEqual(facts.matches['suid'], []);
     assert.deepEqual(facts.matches['all'], ['/etc/hostname']);
   });
@@ -143,7 +198,11 @@ describe('tar parity: what Go extracts, the inspector sees', () => {
     const badSum = Buffer.from(SUDO);
     badSum[0] = 0x55;
     for (const tar of [Buffer.concat([badSum, END]), Buffer.concat([Buffer.alloc(512), SUDO, END]), SUDO.subarray(0, 514)]) {
-      await assert.rejects(inspect(tar), (err: unknown) => isOciScanError(err, 'LAYER_CORRUPT') && /could not be read \(tar: /.test(err.message) && !err.message.includes('\n'));
+      await assert.rejects(
+        inspect(tar),
+        (err: unknown) =>
+          isOciScanError(err, 'LAYER_CORRUPT') && /could not be read \(tar: /.test(err.message) && !err.message.includes('\n'),
+      );
     }
   });
 
@@ -157,7 +216,7 @@ describe('tar parity: what Go extracts, the inspector sees', () => {
 function zstdRle(blockCount: number, windowLog: number): Buffer {
   const parts = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, (windowLog - 10) << 3])];
   for (let i = 0; i < blockCount; i++) {
-    const header = (128 * 1024) << 3 | (1 << 1) | (i === blockCount - 1 ? 1 : 0);
+    const header = ((128 * 1024) << 3) | (1 << 1) | (i === blockCount - 1 ? 1 : 0);
     parts.push(Buffer.from([header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff, 0x00]));
   }
   return Buffer.concat(parts);
@@ -172,8 +231,11 @@ describe('zstd: what the runtimes accept, in bounded memory', () => {
     assert.deepEqual(facts.matches['suid'], ['/usr/bin/sudo']);
   });
 
-  it('a frame announcing a 1 GiB window is refused with a message that says why; 512 MiB, the runtimes\' limit, is read', async () => {
-    await assert.rejects(inspect(zstdRle(4, 30)), (err: unknown) => isOciScanError(err, 'LAYER_CORRUPT') && /window larger than 512 MiB/.test(err.message));
+  it("a frame announcing a 1 GiB window is refused with a message that says why; 512 MiB, the runtimes' limit, is read", async () => {
+    await assert.rejects(
+      inspect(zstdRle(4, 30)),
+      (err: unknown) => isOciScanError(err, 'LAYER_CORRUPT') && /window larger than 512 MiB/.test(err.message),
+    );
     const facts = await inspect(zstdRle(4, 29));
     assert.equal(facts.compression, 'zstd');
     assert.equal(facts.tarBytes, 4 * 128 * 1024);
@@ -187,7 +249,12 @@ describe('zstd: what the runtimes accept, in bounded memory', () => {
     const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
     try {
       await assert.rejects(
-        inspectLayer(Readable.from([bomb]), { matchers: [ALL], watchPaths: new Set(), what: 'layer sha256:test', maxLayerBytes: 512 * 1024 * 1024 }),
+        inspectLayer(Readable.from([bomb]), {
+          matchers: [ALL],
+          watchPaths: new Set(),
+          what: 'layer sha256:test',
+          maxLayerBytes: 512 * 1024 * 1024,
+        }),
         (err: unknown) => isOciScanError(err, 'LAYER_TOO_LARGE'),
       );
     } finally {

@@ -41,7 +41,11 @@ async function inspectWith(choice: string | undefined, blob: Buffer): Promise<La
   if (choice === undefined) delete process.env['OCI_SCAN_ZSTD'];
   else process.env['OCI_SCAN_ZSTD'] = choice;
   const pieces = Array.from({ length: Math.ceil(blob.length / 65536) }, (_, i) => blob.subarray(i * 65536, (i + 1) * 65536));
-  return inspectLayer(Readable.from(pieces), { matchers: [ALL, SUID], watchPaths: new Set(['/etc/os-release']), what: 'layer sha256:test' });
+  return inspectLayer(Readable.from(pieces), {
+    matchers: [ALL, SUID],
+    watchPaths: new Set(['/etc/os-release']),
+    what: 'layer sha256:test',
+  });
 }
 
 /** The one-line error of an inspection, or 'read'. */
@@ -72,30 +76,39 @@ describe('the WebAssembly zstd fallback', () => {
     assert.equal(zstdBackend(), 'wasm');
   });
 
-  it('reads a zstd layer to the same facts as the decoder in use, and refuses a damaged one with the same line', { skip: zstdTool.skip }, async () => {
-    const tar = buildTar(ENTRIES);
-    const layer = execFileSync('zstd', ['-q', '-c', '-19', '--long=27'], { input: tar, maxBuffer: 1 << 28 });
-    const native = await inspectWith(undefined, layer);
-    const fallback = await inspectWith('wasm', layer);
-    assert.deepEqual(fallback, native);
-    assert.equal(fallback.tarBytes, tar.length);
-    assert.deepEqual(fallback.matches['suid'], ['/usr/bin/su']);
+  it(
+    'reads a zstd layer to the same facts as the decoder in use, and refuses a damaged one with the same line',
+    { skip: zstdTool.skip },
+    async () => {
+      const tar = buildTar(ENTRIES);
+      const layer = execFileSync('zstd', ['-q', '-c', '-19', '--long=27'], { input: tar, maxBuffer: 1 << 28 });
+      const native = await inspectWith(undefined, layer);
+      const fallback = await inspectWith('wasm', layer);
+      assert.deepEqual(fallback, native);
+      assert.equal(fallback.tarBytes, tar.length);
+      assert.deepEqual(fallback.matches['suid'], ['/usr/bin/su']);
 
-    // Truncated, a flipped bit (the frame's checksum), trailing garbage, the window raised to 2^30.
-    const flipped = Buffer.from(layer);
-    const middle = Math.floor(layer.length / 2);
-    flipped[middle] = (flipped[middle] ?? 0) ^ 0x10;
-    const window = Buffer.from(layer);
-    assert.equal((window[4] ?? 0) & 0x20, 0, 'the frame has a window descriptor');
-    window[5] = (30 - 10) << 3;
-    const damaged = { truncated: layer.subarray(0, layer.length - 100), flipped, trailing: Buffer.concat([layer, Buffer.from('garbage!')]), window };
-    for (const [how, blob] of Object.entries(damaged)) {
-      const want = await outcome(undefined, blob);
-      assert.match(want, /^LAYER_CORRUPT: layer sha256:test could not be read \(zstd: /, how);
-      assert.equal(await outcome('wasm', blob), want, how);
-    }
-    assert.match(await outcome('wasm', window), /window larger than 512 MiB/);
-  });
+      // Truncated, a flipped bit (the frame's checksum), trailing garbage, the window raised to 2^30.
+      const flipped = Buffer.from(layer);
+      const middle = Math.floor(layer.length / 2);
+      flipped[middle] = (flipped[middle] ?? 0) ^ 0x10;
+      const window = Buffer.from(layer);
+      assert.equal((window[4] ?? 0) & 0x20, 0, 'the frame has a window descriptor');
+      window[5] = (30 - 10) << 3;
+      const damaged = {
+        truncated: layer.subarray(0, layer.length - 100),
+        flipped,
+        trailing: Buffer.concat([layer, Buffer.from('garbage!')]),
+        window,
+      };
+      for (const [how, blob] of Object.entries(damaged)) {
+        const want = await outcome(undefined, blob);
+        assert.match(want, /^LAYER_CORRUPT: layer sha256:test could not be read \(zstd: /, how);
+        assert.equal(await outcome('wasm', blob), want, how);
+      }
+      assert.match(await outcome('wasm', window), /window larger than 512 MiB/);
+    },
+  );
 
   it('is the libzstd zstd-napi ships', (t) => {
     const version = wasmZstdVersion();
@@ -114,7 +127,10 @@ describe('the WebAssembly zstd fallback', () => {
   // The toolchain scripts/zstd-wasm/build.sh names, and the libzstd source zstd-napi ships.
   const source = join(ROOT, 'node_modules/zstd-napi/deps/zstd/lib/zstd.h');
   const toolchain = missingTools({ clang: 'clang', 'wasm-ld': 'lld' });
-  const sysroot = existsSync('/usr/include/wasm32-wasi/stdlib.h') && haveTool('clang') ? false : 'wasi-libc is not installed (apt-get install wasi-libc libclang-rt-14-dev-wasm32)';
+  const sysroot =
+    existsSync('/usr/include/wasm32-wasi/stdlib.h') && haveTool('clang')
+      ? false
+      : 'wasi-libc is not installed (apt-get install wasi-libc libclang-rt-14-dev-wasm32)';
   const noSource = existsSync(source) ? false : 'zstd-napi and its libzstd source are not installed (npm ci)';
   const required = process.env['OCI_SCAN_REQUIRE_TOOLS'] === '1';
   const buildSkip = toolchain.skip || (required ? false : sysroot || noSource);
@@ -126,7 +142,11 @@ describe('the WebAssembly zstd fallback', () => {
     execFileSync('bash', [join(ROOT, 'scripts/zstd-wasm/build.sh'), out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     const rebuilt = await readFile(out, 'utf8');
     const committed = await readFile(join(ROOT, 'src/layer/zstd-wasm.generated.ts'), 'utf8');
-    assert.equal(rebuilt.match(/ZSTD_WASM_SHA256 = '([0-9a-f]+)'/)?.[1], ZSTD_WASM_SHA256, 'the rebuilt module differs from the committed one: run npm run zstd-wasm');
+    assert.equal(
+      rebuilt.match(/ZSTD_WASM_SHA256 = '([0-9a-f]+)'/)?.[1],
+      ZSTD_WASM_SHA256,
+      'the rebuilt module differs from the committed one: run npm run zstd-wasm',
+    );
     assert.equal(rebuilt, committed);
   });
 });

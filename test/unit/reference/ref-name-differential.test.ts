@@ -28,7 +28,19 @@ function envInt(name: string): number | undefined {
 }
 
 const HEX = 'a'.repeat(64);
-const hosts = ['', 'localhost', 'localhost:5000', 'example.com', 'example.com:5000', 'EXAMPLE.com', '127.0.0.1:5000', '[::1]:5000', 'docker.io', 'a-b.c', 'host:0'];
+const hosts = [
+  '',
+  'localhost',
+  'localhost:5000',
+  'example.com',
+  'example.com:5000',
+  'EXAMPLE.com',
+  '127.0.0.1:5000',
+  '[::1]:5000',
+  'docker.io',
+  'a-b.c',
+  'host:0',
+];
 const paths = ['app', 'team/app', 'a/b/c', 'name', 'library/app', 'App', 'app_1', 'a--b', 'a..b', 'a__b', '1.0', 'latest', 'a.b-c_d'];
 const tags = ['', 'latest', '1.0', 'LATEST', 'v1_0-rc.1', 'x'.repeat(128), 'x'.repeat(129), '-bad', '.bad', 'latest ', 'a:b'];
 const digests = ['', `sha256:${HEX}`, `sha512:${'b'.repeat(128)}`, 'sha256:short', `SHA256:${HEX}`];
@@ -37,7 +49,9 @@ const digests = ['', `sha256:${HEX}`, `sha512:${'b'.repeat(128)}`, 'sha256:short
 const refName = fc.oneof(
   {
     weight: 6,
-    arbitrary: fc.tuple(fc.constantFrom(...hosts), fc.constantFrom(...paths), fc.constantFrom(...tags), fc.constantFrom(...digests)).map(([h, p, t, d]) => `${h === '' ? '' : `${h}/`}${p}${t === '' ? '' : `:${t}`}${d === '' ? '' : `@${d}`}`),
+    arbitrary: fc
+      .tuple(fc.constantFrom(...hosts), fc.constantFrom(...paths), fc.constantFrom(...tags), fc.constantFrom(...digests))
+      .map(([h, p, t, d]) => `${h === '' ? '' : `${h}/`}${p}${t === '' ? '' : `:${t}`}${d === '' ? '' : `@${d}`}`),
   },
   { weight: 2, arbitrary: fc.constantFrom(...tags.filter((t) => t !== ''), ...paths, ...hosts.filter((h) => h !== '')) },
   { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom(...'aZ09.-_:/@'.split('')), minLength: 1, maxLength: 24 }) },
@@ -59,7 +73,12 @@ describeOrSkip('image names in OCI layouts: ours against containerd and podman',
     ['name:tag', 'name:latest', { tag: 'latest' }, { containerd: 'latest', podman: 'latest' }],
     ['a registry port is no tag', 'example.com:5000/app', { tag: 'latest' }, { containerd: 'latest', podman: 'latest' }],
     ['a port and a tag', 'example.com:5000/app:1.0', { tag: '1.0' }, { containerd: '1.0', podman: '1.0' }],
-    ['a digest wins over a tag', `app:latest@sha256:${HEX}`, { digest: `sha256:${HEX}` }, { containerd: `@sha256:${HEX}`, podman: `@sha256:${HEX}` }],
+    [
+      'a digest wins over a tag',
+      `app:latest@sha256:${HEX}`,
+      { digest: `sha256:${HEX}` },
+      { containerd: `@sha256:${HEX}`, podman: `@sha256:${HEX}` },
+    ],
     ['a bare tag (podman differs: localhost/1.0:latest)', '1.0', { tag: '1.0' }, { containerd: '1.0', podman: 'latest' }],
   ];
 
@@ -70,8 +89,12 @@ describeOrSkip('image names in OCI layouts: ours against containerd and podman',
     named.forEach(([what, name, ours, stated], i) => {
       const a = answers[i];
       assert.ok(a);
-      if (shown(a.containerd) !== stated.containerd || shown(a.podman) !== stated.podman) failures.push(`${what} (${name}): containerd ${shown(a.containerd)}, podman ${shown(a.podman)}; the case states ${JSON.stringify(stated)}`);
-      if (JSON.stringify(tagOfImageName(name)) !== JSON.stringify(ours)) failures.push(`${what} (${name}): ours ${JSON.stringify(tagOfImageName(name))}, expected ${JSON.stringify(ours)}`);
+      if (shown(a.containerd) !== stated.containerd || shown(a.podman) !== stated.podman)
+        failures.push(
+          `${what} (${name}): containerd ${shown(a.containerd)}, podman ${shown(a.podman)}; the case states ${JSON.stringify(stated)}`,
+        );
+      if (JSON.stringify(tagOfImageName(name)) !== JSON.stringify(ours))
+        failures.push(`${what} (${name}): ours ${JSON.stringify(tagOfImageName(name))}, expected ${JSON.stringify(ours)}`);
       if (!same(a.containerd, ours)) failures.push(`${what} (${name}): containerd ${shown(a.containerd)} ≠ ours`);
     });
     assert.equal(failures.length, 0, failures.join('\n'));
@@ -90,11 +113,15 @@ describeOrSkip('image names in OCI layouts: ours against containerd and podman',
       const ours = tagOfImageName(name);
       if (a.containerd.error === '') {
         compared += 1;
-        if (!same(a.containerd, ours)) found.push(`${JSON.stringify(name)}: containerd ${JSON.stringify(a.containerd)}, ours ${JSON.stringify(ours)}`);
+        if (!same(a.containerd, ours))
+          found.push(`${JSON.stringify(name)}: containerd ${JSON.stringify(a.containerd)}, ours ${JSON.stringify(ours)}`);
       }
-      if (isFullName(name) && a.podman.error === '' && !same(a.podman, ours)) found.push(`${JSON.stringify(name)}: podman ${JSON.stringify(a.podman)}, ours ${JSON.stringify(ours)}`);
+      if (isFullName(name) && a.podman.error === '' && !same(a.podman, ours))
+        found.push(`${JSON.stringify(name)}: podman ${JSON.stringify(a.podman)}, ours ${JSON.stringify(ours)}`);
     });
-    process.stdout.write(`image name differential: ${names.length} names (seed ${seed}), ${compared} accepted by containerd, ${found.length} disagreements\n`);
+    process.stdout.write(
+      `image name differential: ${names.length} names (seed ${seed}), ${compared} accepted by containerd, ${found.length} disagreements\n`,
+    );
     assert.equal(found.length, 0, `${found.length} disagreements (seed ${seed}):\n${found.slice(0, 10).join('\n')}`);
   });
 });

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { apiHost, canonicalReference, parseReference } from '../../../src/reference/reference.js';
-import { exitCodeFor } from '../../../src/cli/exit-codes.js';
-import { isOciScanError } from '../../../src/errors.js';
+import { exitCodeFor, isOciScanError } from '../../../src/errors.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 
-const valid: Array<[input: string, registry: string, repository: string, tag: string | undefined, digest: string | undefined, display: string, name: string]> = [
+const valid: Array<
+  [input: string, registry: string, repository: string, tag: string | undefined, digest: string | undefined, display: string, name: string]
+> = [
   ['alpine', 'docker.io', 'library/alpine', undefined, undefined, 'alpine:latest', 'alpine'],
   ['alpine:3.19', 'docker.io', 'library/alpine', '3.19', undefined, 'alpine:3.19', 'alpine'],
   ['library/alpine:3.19', 'docker.io', 'library/alpine', '3.19', undefined, 'library/alpine:3.19', 'alpine'],
@@ -25,7 +26,15 @@ const valid: Array<[input: string, registry: string, repository: string, tag: st
   [`app:1.2@${D}`, 'docker.io', 'library/app', '1.2', D, `app:1.2@${D}`, 'app'],
   [`docker://alpine:3.19`, 'docker.io', 'library/alpine', '3.19', undefined, 'alpine:3.19', 'alpine'],
   [`docker://127.0.0.1:5000/team/app`, '127.0.0.1:5000', 'team/app', undefined, undefined, '127.0.0.1:5000/team/app:latest', 'app'],
-  ['my-registry.example.com/a__b/c.d-e:TAG_1.0-x', 'my-registry.example.com', 'a__b/c.d-e', 'TAG_1.0-x', undefined, 'my-registry.example.com/a__b/c.d-e:TAG_1.0-x', 'c.d-e'],
+  [
+    'my-registry.example.com/a__b/c.d-e:TAG_1.0-x',
+    'my-registry.example.com',
+    'a__b/c.d-e',
+    'TAG_1.0-x',
+    undefined,
+    'my-registry.example.com/a__b/c.d-e:TAG_1.0-x',
+    'c.d-e',
+  ],
   ['host:5000/app', 'host:5000', 'app', undefined, undefined, 'host:5000/app:latest', 'app'],
   // no '.', ':' or "localhost" in the first component: a Hub namespace, not a host
   ['myhost/app', 'docker.io', 'myhost/app', undefined, undefined, 'myhost/app:latest', 'app'],

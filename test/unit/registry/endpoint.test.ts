@@ -30,26 +30,58 @@ test('endpoints: Hub API host, mirrors keyed by any Hub alias, scheme on the mir
   assert.deepEqual(resolveEndpoint('docker.io', none), { host: 'registry-1.docker.io', plainHttp: false });
   assert.deepEqual(resolveEndpoint('ghcr.io', none), { host: 'ghcr.io', plainHttp: false });
   assert.deepEqual(resolveEndpoint('localhost:5000', none), { host: 'localhost:5000', plainHttp: true });
-  assert.deepEqual(resolveEndpoint('registry.local:5000', { mirrors: {}, insecureRegistries: ['registry.local:5000'] }), { host: 'registry.local:5000', plainHttp: true });
-  assert.deepEqual(resolveEndpoint('docker.io', { mirrors: { 'docker.io': 'mirror.local:5000' }, insecureRegistries: [] }), { host: 'mirror.local:5000', plainHttp: false, mirrorOf: 'docker.io' });
-  assert.deepEqual(resolveEndpoint('docker.io', { mirrors: { 'index.docker.io': 'http://mirror.local:5000' }, insecureRegistries: [] }), { host: 'mirror.local:5000', plainHttp: true, mirrorOf: 'docker.io' });
-  assert.deepEqual(resolveEndpoint('docker.io', { mirrors: { 'docker.io': 'mirror.local:5000' }, insecureRegistries: ['mirror.local:5000'] }), { host: 'mirror.local:5000', plainHttp: true, mirrorOf: 'docker.io' });
-  assert.deepEqual(resolveEndpoint('quay.io', { mirrors: { 'docker.io': 'mirror.local:5000' }, insecureRegistries: [] }), { host: 'quay.io', plainHttp: false });
+  assert.deepEqual(resolveEndpoint('registry.local:5000', { mirrors: {}, insecureRegistries: ['registry.local:5000'] }), {
+    host: 'registry.local:5000',
+    plainHttp: true,
+  });
+  assert.deepEqual(resolveEndpoint('docker.io', { mirrors: { 'docker.io': 'mirror.local:5000' }, insecureRegistries: [] }), {
+    host: 'mirror.local:5000',
+    plainHttp: false,
+    mirrorOf: 'docker.io',
+  });
+  assert.deepEqual(resolveEndpoint('docker.io', { mirrors: { 'index.docker.io': 'http://mirror.local:5000' }, insecureRegistries: [] }), {
+    host: 'mirror.local:5000',
+    plainHttp: true,
+    mirrorOf: 'docker.io',
+  });
+  assert.deepEqual(
+    resolveEndpoint('docker.io', { mirrors: { 'docker.io': 'mirror.local:5000' }, insecureRegistries: ['mirror.local:5000'] }),
+    { host: 'mirror.local:5000', plainHttp: true, mirrorOf: 'docker.io' },
+  );
+  assert.deepEqual(resolveEndpoint('quay.io', { mirrors: { 'docker.io': 'mirror.local:5000' }, insecureRegistries: [] }), {
+    host: 'quay.io',
+    plainHttp: false,
+  });
 });
 
 test('mirror URLs with user info are refused, never quoted, whichever registry is scanned', () => {
-  for (const target of ['https://ci:Mirr0r-Secret@mirror.local:5000', 'ci:Mirr0r-Secret@mirror.local', 'http://Mirr0r-Secret@mirror.local/v2/']) {
+  for (const target of [
+    'https://ci:Mirr0r-Secret@mirror.local:5000',
+    'ci:Mirr0r-Secret@mirror.local',
+    'http://Mirr0r-Secret@mirror.local/v2/',
+  ]) {
     for (const registry of ['docker.io', 'ghcr.io']) {
       assert.throws(
         () => resolveEndpoint(registry, { mirrors: { 'docker.io': target }, insecureRegistries: [] }),
-        (e: unknown) => isOciScanError(e, 'USAGE') && /user info.*DOCKER_AUTH_CONFIG/.test(e.message) && !e.message.includes('Mirr0r-Secret'),
+        (e: unknown) =>
+          isOciScanError(e, 'USAGE') && /user info.*DOCKER_AUTH_CONFIG/.test(e.message) && !e.message.includes('Mirr0r-Secret'),
         `${target} for ${registry}`,
       );
     }
   }
-  assert.throws(() => resolveEndpoint('docker.io', { mirrors: { 'docker.io': 'not a host' }, insecureRegistries: [] }), (e: unknown) => isOciScanError(e, 'USAGE'));
-  assert.deepEqual(resolveEndpoint('docker.io', { mirrors: { 'docker.io': 'https://mirror.local:5000/some/path' }, insecureRegistries: [] }), { host: 'mirror.local:5000', plainHttp: false, mirrorOf: 'docker.io' });
-  assert.deepEqual(resolveEndpoint('docker.io', { mirrors: { 'docker.io': '[::1]:5000' }, insecureRegistries: [] }), { host: '[::1]:5000', plainHttp: true, mirrorOf: 'docker.io' });
+  assert.throws(
+    () => resolveEndpoint('docker.io', { mirrors: { 'docker.io': 'not a host' }, insecureRegistries: [] }),
+    (e: unknown) => isOciScanError(e, 'USAGE'),
+  );
+  assert.deepEqual(
+    resolveEndpoint('docker.io', { mirrors: { 'docker.io': 'https://mirror.local:5000/some/path' }, insecureRegistries: [] }),
+    { host: 'mirror.local:5000', plainHttp: false, mirrorOf: 'docker.io' },
+  );
+  assert.deepEqual(resolveEndpoint('docker.io', { mirrors: { 'docker.io': '[::1]:5000' }, insecureRegistries: [] }), {
+    host: '[::1]:5000',
+    plainHttp: true,
+    mirrorOf: 'docker.io',
+  });
 });
 
 test('retry decisions: statuses, network codes, Retry-After, capped backoff', () => {
@@ -69,7 +101,11 @@ test('retry decisions: statuses, network codes, Retry-After, capped backoff', ()
   assert.ok(retryDelay(20, DEFAULT_TRANSPORT) <= DEFAULT_TRANSPORT.maxRetryDelayMs);
   const first = retryDelay(0, DEFAULT_TRANSPORT);
   assert.ok(first >= 375 && first <= 625, String(first));
-  assert.deepEqual([0, 0.5, 0.999].map((r) => retryDelay(1, DEFAULT_TRANSPORT, undefined, r)), [750, 1000, 1250], 'jitter: ×0.75 … ×1.25');
+  assert.deepEqual(
+    [0, 0.5, 0.999].map((r) => retryDelay(1, DEFAULT_TRANSPORT, undefined, r)),
+    [750, 1000, 1250],
+    'jitter: ×0.75 … ×1.25',
+  );
   assert.deepEqual(splitHostPort('[::1]:5000'), { hostname: '::1', port: '5000' });
   assert.deepEqual(splitHostPort('host:5000'), { hostname: 'host', port: '5000' });
   assert.deepEqual(splitHostPort('host'), { hostname: 'host' });

@@ -13,7 +13,10 @@ import { fakeClock } from '../../helpers/fake-clock.js';
  * `attemptMs` (cut short by the end of the retry window, as AttemptLimits does).
  * Returns the attempts made and the clock time at which the request gave up.
  */
-async function deadServer(settings: TransportSettings, attemptMs: number): Promise<{ attempts: number; gaveUpAt: number; slept: number[] }> {
+async function deadServer(
+  settings: TransportSettings,
+  attemptMs: number,
+): Promise<{ attempts: number; gaveUpAt: number; slept: number[] }> {
   const clock = fakeClock();
   const budget = new RetryBudget(settings, clock);
   let attempts = 0;

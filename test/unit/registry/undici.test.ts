@@ -30,7 +30,10 @@ async function roundTrip(u: Undici): Promise<{ seen: Seen; status: number; body:
   const agent = new u.Agent();
   try {
     const { port } = server.address() as AddressInfo;
-    const res = await u.request(agent, new URL(`http://127.0.0.1:${port}/v2/app/tags/list?n=2&last=a`), { method: 'GET', headers: { 'x-test': 'yes' } });
+    const res = await u.request(agent, new URL(`http://127.0.0.1:${port}/v2/app/tags/list?n=2&last=a`), {
+      method: 'GET',
+      headers: { 'x-test': 'yes' },
+    });
     return { seen, status: res.statusCode, body: await res.body.text() };
   } finally {
     await agent.close();
@@ -40,18 +43,33 @@ async function roundTrip(u: Undici): Promise<{ seen: Seen; status: number; body:
 
 test('the pinned undici: the parts load on their own, without the package index, and a request goes through', async () => {
   const u = undici();
-  assert.equal(u.parts, true, 'undici/lib/dispatcher/{agent,env-http-proxy-agent,dispatcher}.js or lib/api/index.js moved: update src/registry/undici.ts');
-  assert.deepEqual(await roundTrip(u), { seen: { method: 'GET', url: '/v2/app/tags/list?n=2&last=a', header: 'yes' }, status: 203, body: 'answer' });
+  assert.equal(
+    u.parts,
+    true,
+    'undici/lib/dispatcher/{agent,env-http-proxy-agent,dispatcher}.js or lib/api/index.js moved: update src/registry/undici.ts',
+  );
+  assert.deepEqual(await roundTrip(u), {
+    seen: { method: 'GET', url: '/v2/app/tags/list?n=2&last=a', header: 'yes' },
+    status: 203,
+    body: 'answer',
+  });
   const index = require.resolve('undici');
   assert.equal(require.cache[index], undefined, 'the package index was not loaded');
 });
 
 test('parts that moved: the whole package is loaded instead, and works the same', async () => {
-  const moved = Object.assign((id: string) => {
-    if (id.startsWith('undici/lib/')) throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' });
-    return require(id) as unknown;
-  }, { resolve: require.resolve, cache: require.cache, extensions: require.extensions, main: require.main }) as NodeJS.Require;
+  const moved = Object.assign(
+    (id: string) => {
+      if (id.startsWith('undici/lib/')) throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' });
+      return require(id) as unknown;
+    },
+    { resolve: require.resolve, cache: require.cache, extensions: require.extensions, main: require.main },
+  ) as NodeJS.Require;
   const u = loadUndici(moved);
   assert.equal(u.parts, false);
-  assert.deepEqual(await roundTrip(u), { seen: { method: 'GET', url: '/v2/app/tags/list?n=2&last=a', header: 'yes' }, status: 203, body: 'answer' });
+  assert.deepEqual(await roundTrip(u), {
+    seen: { method: 'GET', url: '/v2/app/tags/list?n=2&last=a', header: 'yes' },
+    status: 203,
+    body: 'answer',
+  });
 });

@@ -27,9 +27,30 @@ function results(failing: readonly string[] = []): ReportResult[] {
 }
 
 /** A scanned image with the given reference, platform and digests (layers are never opened here). */
-function scanned(display: string, options: { platform?: Platform; manifestDigest?: string; indexDigest?: string; repository?: string; tag?: string; failing?: string[] } = {}): ScannedImage {
-  const name: ImageName = { display, name: 'app', repository: options.repository ?? 'app', tagOrigin: 'reference', ...(options.tag ? { tag: options.tag } : {}) };
-  const layer = { digest: digest('a'), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', size: 1, open: () => Promise.reject(new Error('not opened in these tests')) };
+function scanned(
+  display: string,
+  options: {
+    platform?: Platform;
+    manifestDigest?: string;
+    indexDigest?: string;
+    repository?: string;
+    tag?: string;
+    failing?: string[];
+  } = {},
+): ScannedImage {
+  const name: ImageName = {
+    display,
+    name: 'app',
+    repository: options.repository ?? 'app',
+    tagOrigin: 'reference',
+    ...(options.tag ? { tag: options.tag } : {}),
+  };
+  const layer = {
+    digest: digest('a'),
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    size: 1,
+    open: () => Promise.reject(new Error('not opened in these tests')),
+  };
   const image: Image = {
     name,
     configDigest: digest('c'),
@@ -51,11 +72,22 @@ test('legacyKeys: the reference; a platform suffix for the platforms of one IMAG
     [scanned('alpine:latest', { platform: AMD64 })],
     [scanned('x:1', {}), scanned('x:1', {})],
   ]);
-  assert.deepEqual(keys, ['app:1.0 [linux/amd64]', 'app:1.0 [linux/arm64/v8]', 'other:2.0', 'alpine:latest', 'alpine:latest (2)', 'x:1 [unknown platform]', 'x:1 [unknown platform] (2)']);
+  assert.deepEqual(keys, [
+    'app:1.0 [linux/amd64]',
+    'app:1.0 [linux/arm64/v8]',
+    'other:2.0',
+    'alpine:latest',
+    'alpine:latest (2)',
+    'x:1 [unknown platform]',
+    'x:1 [unknown platform] (2)',
+  ]);
 });
 
 test('legacyReportSet: ONE object, a key per image, each holding its own results; legacyReport: one key, the reference', () => {
-  const groups = [[scanned('app:1.0', { platform: AMD64 }), scanned('app:1.0', { platform: ARM64, failing: ['suid'] })], [scanned('web:2', { failing: ['compilers'] })]];
+  const groups = [
+    [scanned('app:1.0', { platform: AMD64 }), scanned('app:1.0', { platform: ARM64, failing: ['suid'] })],
+    [scanned('web:2', { failing: ['compilers'] })],
+  ];
   const set = legacyReportSet(groups);
   assert.ok(!Array.isArray(set));
   assert.deepEqual(Object.keys(set), ['app:1.0 [linux/amd64]', 'app:1.0 [linux/arm64/v8]', 'web:2']);
@@ -69,15 +101,30 @@ test('legacyReportSet: ONE object, a key per image, each holding its own results
 
 test('legacy documents are validated before use: a result off the schema is INTERNAL', () => {
   const bad = scanned('app:1.0');
-  const broken: ScannedImage = { ...bad, results: [{ ...(bad.results[0] as ReportResult), Severity: 'Awful' as ReportResult['Severity'] }] };
-  assert.throws(() => legacyReport(broken), (err: unknown) => isOciScanError(err, 'INTERNAL') && /report\.schema\.json/.test(err.message));
-  assert.throws(() => legacyReportSet([[broken]]), (err: unknown) => isOciScanError(err, 'INTERNAL') && /report-set\.schema\.json/.test(err.message));
+  const broken: ScannedImage = {
+    ...bad,
+    results: [{ ...(bad.results[0] as ReportResult), Severity: 'Awful' as ReportResult['Severity'] }],
+  };
+  assert.throws(
+    () => legacyReport(broken),
+    (err: unknown) => isOciScanError(err, 'INTERNAL') && /report\.schema\.json/.test(err.message),
+  );
+  assert.throws(
+    () => legacyReportSet([[broken]]),
+    (err: unknown) => isOciScanError(err, 'INTERNAL') && /report-set\.schema\.json/.test(err.message),
+  );
 });
 
 test('scanDocument: tool, one entry per image with digests, platform and layers, the failures, and the highest severity', () => {
   const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
   const doc = scanDocument([
-    { input: 'app:1.0', scans: [scanned('app:1.0', { platform: AMD64, manifestDigest: digest('1'), indexDigest: digest('9') }), scanned('app:1.0', { platform: ARM64, manifestDigest: digest('2'), indexDigest: digest('9'), failing: ['suid'] })] },
+    {
+      input: 'app:1.0',
+      scans: [
+        scanned('app:1.0', { platform: AMD64, manifestDigest: digest('1'), indexDigest: digest('9') }),
+        scanned('app:1.0', { platform: ARM64, manifestDigest: digest('2'), indexDigest: digest('9'), failing: ['suid'] }),
+      ],
+    },
     { input: 'missing:1', failure: { code: 'IMAGE_NOT_FOUND', message: 'missing:1 not found' } },
     { input: 'docker-archive:x.tar', scans: [scanned('docker-archive:x.tar', { failing: ['compilers'] })] },
   ]);
@@ -92,7 +139,14 @@ test('scanDocument: tool, one entry per image with digests, platform and layers,
     platform: { os: 'linux', architecture: 'amd64' },
     layers: [digest('a'), digest('b')],
     // The config has no history and no diff_ids per layer: every detail is unknown.
-    layerDetails: [digest('a'), digest('b')].map((d) => ({ digest: d, diffId: null, createdBy: null, created: null, comment: null, origin: null })),
+    layerDetails: [digest('a'), digest('b')].map((d) => ({
+      digest: d,
+      diffId: null,
+      createdBy: null,
+      created: null,
+      comment: null,
+      origin: null,
+    })),
     results: amd64?.results,
     highest: 'Informational',
   });
@@ -103,7 +157,7 @@ test('scanDocument: tool, one entry per image with digests, platform and layers,
   assert.equal(archive?.platform, null);
   assert.ok(archive && !('indexDigest' in archive));
   assert.deepEqual(doc.errors, [{ reference: 'missing:1', code: 'IMAGE_NOT_FOUND', message: 'missing:1 not found' }]);
-  assert.equal(doc.highest, null, 'an IMAGE could not be scanned: the run\'s verdict is not known');
+  assert.equal(doc.highest, null, "an IMAGE could not be scanned: the run's verdict is not known");
   assert.equal(doc.highestScanned, 'Critical');
 });
 
@@ -113,14 +167,21 @@ test('scanDocument: a passed check keeps its check severity as CheckSeverity; th
   const doc = scanDocument([{ input: 'app:1.0', scans: [{ ...base, checkSeverities }] }]);
   const results = doc.images[0]?.results ?? [];
   const sudo = results.find((r) => r.Id === 'sudo');
-  assert.deepEqual([sudo?.Pass, sudo?.Severity, sudo?.CheckSeverity], [true, 'Informational', 'Critical'], 'a passed Critical check is told from an informational one');
+  assert.deepEqual(
+    [sudo?.Pass, sudo?.Severity, sudo?.CheckSeverity],
+    [true, 'Informational', 'Critical'],
+    'a passed Critical check is told from an informational one',
+  );
   assert.equal(results.find((r) => r.Id === 'suid')?.CheckSeverity, 'Critical');
   assert.equal(results.find((r) => r.Id === 'layer-count')?.CheckSeverity, 'Low');
   assert.ok(!JSON.stringify(legacyReport({ ...base, checkSeverities })).includes('CheckSeverity'));
 });
 
 test('scanDocument: an image that failed to scan beside a clean one never reads as a clean run', () => {
-  const doc = scanDocument([{ input: 'web:2', scans: [scanned('web:2')] }, { input: 'a', failure: { code: 'NETWORK', message: 'refused' } }]);
+  const doc = scanDocument([
+    { input: 'web:2', scans: [scanned('web:2')] },
+    { input: 'a', failure: { code: 'NETWORK', message: 'refused' } },
+  ]);
   assert.equal(doc.highestScanned, 'Informational');
   assert.equal(doc.highest, null, 'not "Informational": an image was not scanned');
 });
@@ -130,13 +191,20 @@ test('scanDocument: with no image scanned the highest severity is null, never a 
   assert.deepEqual(none.images, []);
   assert.equal(none.highest, null);
   const empty = scanned('app:1.0');
-  assert.throws(() => scanDocument([{ input: 'app:1.0', scans: [{ ...empty, results: [] }] }]), (err: unknown) => isOciScanError(err, 'INTERNAL') && /scan-document\.schema\.json/.test(err.message));
+  assert.throws(
+    () => scanDocument([{ input: 'app:1.0', scans: [{ ...empty, results: [] }] }]),
+    (err: unknown) => isOciScanError(err, 'INTERNAL') && /scan-document\.schema\.json/.test(err.message),
+  );
   const badDigest = scanned('app:1.0', { manifestDigest: 'not-a-digest' });
-  assert.throws(() => scanDocument([{ input: 'app:1.0', scans: [badDigest] }]), (err: unknown) => isOciScanError(err, 'INTERNAL'));
+  assert.throws(
+    () => scanDocument([{ input: 'app:1.0', scans: [badDigest] }]),
+    (err: unknown) => isOciScanError(err, 'INTERNAL'),
+  );
 });
 
 test('reportFileNames over a run: team-a/app and team-b/app, app/busybox and public/busybox keep apart; a platform part only for the platforms of one IMAGE', () => {
-  const img = (repository: string, tag: string, platform: Platform, d: string): Image => scanned(`${repository}:${tag}`, { repository, tag, platform, manifestDigest: digest(d) }).image;
+  const img = (repository: string, tag: string, platform: Platform, d: string): Image =>
+    scanned(`${repository}:${tag}`, { repository, tag, platform, manifestDigest: digest(d) }).image;
   const names = reportFileNames([
     [img('team-a/app', '1.0', AMD64, '1')],
     [img('team-b/app', '1.0', AMD64, '2')],

@@ -22,9 +22,22 @@ const digest = (c: string): string => `sha256:${c.repeat(64)}`;
 const diff = (c: string): string => `sha256:${c.repeat(63)}f`;
 
 function image(history: object[], layers: string[], diffIds: string[] = layers.map(diff)): Image {
-  const config = parseConfig(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds }, history }), 'test config');
-  const layer = (c: string): Image['layers'][number] => ({ digest: digest(c), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', size: 1, open: () => Promise.reject(new Error('not opened')) });
-  return { name: { display: 'app:1', name: 'app', repository: 'app', tagOrigin: 'reference' }, configDigest: digest('c'), config, layers: layers.map(layer) };
+  const config = parseConfig(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds }, history }),
+    'test config',
+  );
+  const layer = (c: string): Image['layers'][number] => ({
+    digest: digest(c),
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    size: 1,
+    open: () => Promise.reject(new Error('not opened')),
+  });
+  return {
+    name: { display: 'app:1', name: 'app', repository: 'app', tagOrigin: 'reference' },
+    configDigest: digest('c'),
+    config,
+    layers: layers.map(layer),
+  };
 }
 
 const HISTORY = [
@@ -35,14 +48,27 @@ const HISTORY = [
 ];
 
 test('layerHistory: the non-empty entries in order are the layers; a count that does not add up is unknown', () => {
-  assert.deepEqual(layerHistory(image(HISTORY, ['1', '2']).config, 2)?.map((h) => h.created_by), ['/bin/sh -c #(nop) ADD file:abc in / ', '/bin/sh -c apk add sudo']);
+  assert.deepEqual(
+    layerHistory(image(HISTORY, ['1', '2']).config, 2)?.map((h) => h.created_by),
+    ['/bin/sh -c #(nop) ADD file:abc in / ', '/bin/sh -c apk add sudo'],
+  );
   assert.equal(layerHistory(image(HISTORY, ['1', '2', '3']).config, 3), undefined, 'three layers, two non-empty entries');
   assert.equal(layerHistory(image(HISTORY.slice(0, 2), ['1', '2']).config, 2), undefined, 'two layers, one non-empty entry');
   assert.equal(layerHistory(image([], ['1']).config, 1), undefined, 'no history');
   const details = layerDetails({ image: image(HISTORY, ['1', '2']) });
-  assert.deepEqual(details[1], { digest: digest('2'), diffId: diff('2'), createdBy: '/bin/sh -c apk add sudo', created: '2024-01-02T03:04:07Z', comment: 'buildkit', origin: null });
+  assert.deepEqual(details[1], {
+    digest: digest('2'),
+    diffId: diff('2'),
+    createdBy: '/bin/sh -c apk add sudo',
+    created: '2024-01-02T03:04:07Z',
+    comment: 'buildkit',
+    origin: null,
+  });
   assert.equal(details[0]?.comment, null, 'an empty comment is null');
-  assert.ok(layerDetails({ image: image(HISTORY, ['1', '2', '3']) }).every((d) => d.createdBy === null && d.created === null), 'unknown, not guessed');
+  assert.ok(
+    layerDetails({ image: image(HISTORY, ['1', '2', '3']) }).every((d) => d.createdBy === null && d.created === null),
+    'unknown, not guessed',
+  );
 });
 
 test('splitByBase: a diff_id prefix is inherited; another base or an empty one', () => {
@@ -50,14 +76,24 @@ test('splitByBase: a diff_id prefix is inherited; another base or an empty one',
   const base = { reference: 'base:1', source: 'option' as const };
   const split = splitByBase(app, [diff('1')], base);
   assert.deepEqual([split.status, split.inheritedLayers], ['prefix', 1]);
-  assert.deepEqual(layerDetails({ image: app, base: split }).map((d) => d.origin), ['inherited', 'introduced']);
+  assert.deepEqual(
+    layerDetails({ image: app, base: split }).map((d) => d.origin),
+    ['inherited', 'introduced'],
+  );
   const other = splitByBase(app, [diff('9')], base);
   assert.equal(other.status, 'not-prefix');
   assert.match(other.note, /from layer 1 on/);
-  assert.ok(layerDetails({ image: app, base: other }).every((d) => d.origin === null), 'not a prefix: no origin claimed');
+  assert.ok(
+    layerDetails({ image: app, base: other }).every((d) => d.origin === null),
+    'not a prefix: no origin claimed',
+  );
   assert.equal(splitByBase(app, [diff('1'), diff('2'), diff('3')], base).status, 'not-prefix', 'a base longer than the image');
   assert.deepEqual(splitByBase(app, [], base).inheritedLayers, 0, 'FROM scratch: nothing inherited');
-  assert.equal(splitByBase(image(HISTORY, ['1', '2'], [diff('1')]), [diff('1')], base).status, 'unresolved', 'diff_ids do not match the layers');
+  assert.equal(
+    splitByBase(image(HISTORY, ['1', '2'], [diff('1')]), [diff('1')], base).status,
+    'unresolved',
+    'diff_ids do not match the layers',
+  );
 });
 
 test('detailsByDigest: a blob named at an inherited and an introduced place is introduced', () => {
@@ -66,7 +102,7 @@ test('detailsByDigest: a blob named at an inherited and an introduced place is i
   assert.equal(detailsByDigest(layerDetails({ image: app, base: split })).get(digest('1'))?.origin, 'introduced');
 });
 
-test('shortStep: the builders\' shell and build-argument prefixes dropped', () => {
+test("shortStep: the builders' shell and build-argument prefixes dropped", () => {
   assert.equal(shortStep('/bin/sh -c #(nop)  ENV A=b'), 'ENV A=b');
   assert.equal(shortStep('/bin/sh -c apk add\n\tsudo'), 'RUN apk add sudo');
   assert.equal(shortStep('|2 A=1 B=2 /bin/sh -c make'), 'RUN make');
@@ -75,13 +111,25 @@ test('shortStep: the builders\' shell and build-argument prefixes dropped', () =
 
 /** A scan of `app` where suid found files in both layers. */
 function scanOf(app: Image, split?: ReturnType<typeof splitByBase>, outcome?: CheckOutcome): ScannedImage {
-  const found: CheckOutcome = outcome ?? { pass: false, description: 'Found setuid files', files: [{ [digest('1')]: ['/bin/su'] }, { [digest('2')]: ['/usr/bin/sudo', '/usr/bin/x'] }] };
-  const results = ALL_CHECKS.map((c) => toResult(c, c.id === 'suid' ? found : c.id === 'default-user' ? { pass: false, description: 'root' } : { pass: true, description: 'ok' }));
+  const found: CheckOutcome = outcome ?? {
+    pass: false,
+    description: 'Found setuid files',
+    files: [{ [digest('1')]: ['/bin/su'] }, { [digest('2')]: ['/usr/bin/sudo', '/usr/bin/x'] }],
+  };
+  const results = ALL_CHECKS.map((c) =>
+    toResult(
+      c,
+      c.id === 'suid' ? found : c.id === 'default-user' ? { pass: false, description: 'root' } : { pass: true, description: 'ok' },
+    ),
+  );
   return { image: app, results, highest: highestSeverity(results), ...(split ? { base: split } : {}) };
 }
 
-test('formats: each finding\'s layer with its step and origin; the table and summary count both; the image\'s text is escaped', () => {
-  const hostile = [{ created_by: '/bin/sh -c #(nop) ADD file:abc in / ' }, { created_by: `/bin/sh -c echo \u001b[2J\u202e ${'x'.repeat(500)}` }];
+test("formats: each finding's layer with its step and origin; the table and summary count both; the image's text is escaped", () => {
+  const hostile = [
+    { created_by: '/bin/sh -c #(nop) ADD file:abc in / ' },
+    { created_by: `/bin/sh -c echo \u001b[2J\u202e ${'x'.repeat(500)}` },
+  ];
   const app = image(hostile, ['1', '2']);
   const split = splitByBase(app, [diff('1')], { reference: 'base:1', source: 'option' });
   const scan = scanOf(app, split);
@@ -92,7 +140,10 @@ test('formats: each finding\'s layer with its step and origin; the table and sum
   const lines = [...terminalChunks(scan.results, { colour: false, layers: detailsByDigest(layerDetails(scan)) })].join('');
   assert.match(lines, new RegExp(`layer ${digest('2')} RUN echo \\\\x1b\\[2J\\\\u202e x+… \\(introduced\\)\\n`));
   assert.ok(!(lines + table).includes('\u001b') && !(lines + table).includes('\u202e'), 'control and bidi characters escaped');
-  assert.ok(lines.split('\n').every((l) => l.length < 260), 'a long step is shortened on the terminal');
+  assert.ok(
+    lines.split('\n').every((l) => l.length < 260),
+    'a long step is shortened on the terminal',
+  );
   const sarif = JSON.stringify(sarifLog([{ input: 'app:1', scans: [scan] }]));
   assert.match(sarif, /"origin":"inherited"/);
   assert.match(sarif, /"origin":"introduced"/);
@@ -104,15 +155,33 @@ test('formats: each finding\'s layer with its step and origin; the table and sum
 
 test('acceptInherited: inherited findings accepted with the reason; all inherited passes; config checks untouched', () => {
   const inherited = new Set([digest('1')]);
-  const mixed: CheckOutcome = { pass: false, description: 'Found setuid files', files: [{ [digest('1')]: ['/bin/su'] }, { [digest('2')]: ['/usr/bin/sudo'] }] };
+  const mixed: CheckOutcome = {
+    pass: false,
+    description: 'Found setuid files',
+    files: [{ [digest('1')]: ['/bin/su'] }, { [digest('2')]: ['/usr/bin/sudo'] }],
+  };
   const some = acceptInherited(mixed, { notScanned: [] }, inherited, 'base:1');
   assert.equal(some.pass, false);
   assert.deepEqual(some.files, [{ [digest('2')]: ['/usr/bin/sudo'] }]);
   assert.deepEqual(some.accepted, [{ Layer: digest('1'), Path: '/bin/su', Reason: 'inherited from base base:1' }]);
   assert.match(some.description, /\(1 inherited from base\)$/);
-  const all = acceptInherited({ ...mixed, files: [{ [digest('1')]: ['/bin/su'] }], counts: { [digest('1')]: 5000 } }, { notScanned: [] }, inherited, 'base:1');
-  assert.deepEqual([all.pass, all.description], [true, 'All findings inherited from the base image (1 inherited)'], 'a whole layer is inherited, listed or not');
-  const unverified = acceptInherited({ ...mixed, files: [{ [digest('1')]: ['/bin/su'] }] }, { notScanned: [{ digest: digest('9'), reason: 'foreign' }] }, inherited, 'base:1');
+  const all = acceptInherited(
+    { ...mixed, files: [{ [digest('1')]: ['/bin/su'] }], counts: { [digest('1')]: 5000 } },
+    { notScanned: [] },
+    inherited,
+    'base:1',
+  );
+  assert.deepEqual(
+    [all.pass, all.description],
+    [true, 'All findings inherited from the base image (1 inherited)'],
+    'a whole layer is inherited, listed or not',
+  );
+  const unverified = acceptInherited(
+    { ...mixed, files: [{ [digest('1')]: ['/bin/su'] }] },
+    { notScanned: [{ digest: digest('9'), reason: 'foreign' }] },
+    inherited,
+    'base:1',
+  );
   assert.equal(unverified.pass, false, 'layers not scanned keep the check failing');
   const config: CheckOutcome = { pass: false, description: 'root' };
   assert.equal(acceptInherited(config, { notScanned: [] }, inherited, 'base:1'), config);

@@ -53,14 +53,35 @@ test('repositoryPath: the registry host goes, Docker Hub library/ goes, every ot
 test('reportFileName: <repository with / → _>_<tag>-compliance.json; sha256-<12 hex> without a tag', () => {
   assert.equal(reportFileName(image({ repository: 'team-a/app', tag: '1.0' }), false), 'team-a_app_1.0-compliance.json');
   assert.equal(reportFileName(image({ repository: 'gcc', tag: 'latest' }), false), 'gcc_latest-compliance.json');
-  assert.equal(reportFileName(image({ repository: 'team/app', digest: `sha256:${'ab'.repeat(32)}` }), false), `team_app_sha256-${'ab'.repeat(6)}-compliance.json`);
-  assert.equal(reportFileName(image({ repository: 'app' }), false), `app_sha256-${'1'.repeat(12)}-compliance.json`, 'no tag and no pinned digest: the manifest digest');
-  assert.equal(reportFileName(image({ repository: 'app', tag: '1.0' }, { os: 'linux', architecture: 'arm', variant: 'v7' }), true), 'app_1.0_linux-arm-v7-compliance.json');
+  assert.equal(
+    reportFileName(image({ repository: 'team/app', digest: `sha256:${'ab'.repeat(32)}` }), false),
+    `team_app_sha256-${'ab'.repeat(6)}-compliance.json`,
+  );
+  assert.equal(
+    reportFileName(image({ repository: 'app' }), false),
+    `app_sha256-${'1'.repeat(12)}-compliance.json`,
+    'no tag and no pinned digest: the manifest digest',
+  );
+  assert.equal(
+    reportFileName(image({ repository: 'app', tag: '1.0' }, { os: 'linux', architecture: 'arm', variant: 'v7' }), true),
+    'app_1.0_linux-arm-v7-compliance.json',
+  );
   assert.equal(reportFileName(image({ repository: 'app', tag: '1.0' }), true), 'app_1.0_unknown-platform-compliance.json');
 });
 
 test('hostile name parts (NUL, ESC, slashes, dot-dot, 300-character variant, non-ASCII) give a safe, bounded name', () => {
-  const hostile = ['\u0000', '\u001b[2J\u001b]0;pwned\u0007', '../../etc/passwd', '..', '.hidden', 'x'.repeat(300), 'é☃\ud800', ' ', '', 'a/b\\c'];
+  const hostile = [
+    '\u0000',
+    '\u001b[2J\u001b]0;pwned\u0007',
+    '../../etc/passwd',
+    '..',
+    '.hidden',
+    'x'.repeat(300),
+    'é☃\ud800',
+    ' ',
+    '',
+    'a/b\\c',
+  ];
   for (const h of hostile) {
     for (const withPlatform of [false, true]) {
       const file = reportFileName(image({ repository: h, tag: h }, { os: h, architecture: h, variant: h }), withPlatform);
@@ -93,14 +114,23 @@ test('reportFileNames: platforms that sanitise alike get distinct, deterministic
 });
 
 test('reportFileNames: names differing only in case, and identical images, never share a file', () => {
-  const caseOnly = reportFileNames([[image({ repository: 'app', tag: 'RC' }, undefined, D1), image({ repository: 'app', tag: 'rc' }, undefined, D2)]]);
+  const caseOnly = reportFileNames([
+    [image({ repository: 'app', tag: 'RC' }, undefined, D1), image({ repository: 'app', tag: 'rc' }, undefined, D2)],
+  ]);
   assert.notEqual(caseOnly[0]?.toLowerCase(), caseOnly[1]?.toLowerCase(), caseOnly.join(' '));
   const p = { os: 'linux', architecture: 'amd64' };
-  const same = reportFileNames([[image({ repository: 'app', tag: '1' }, p), image({ repository: 'app', tag: '1' }, p), image({ repository: 'app', tag: '1' }, p)]]);
+  const same = reportFileNames([
+    [image({ repository: 'app', tag: '1' }, p), image({ repository: 'app', tag: '1' }, p), image({ repository: 'app', tag: '1' }, p)],
+  ]);
   assert.equal(new Set(same).size, 3, same.join(' '));
   for (const n of [...caseOnly, ...same]) assertSafe(n);
   // A hostile platform string long enough to hit every budget still leaves room for the suffixes.
-  const long = reportFileNames([[image({ repository: 'r'.repeat(300), tag: 't'.repeat(300) }, { os: 'o'.repeat(300), architecture: 'a' }), image({ repository: 'r'.repeat(300), tag: 't'.repeat(300) }, { os: 'o'.repeat(300), architecture: 'a' })]]);
+  const long = reportFileNames([
+    [
+      image({ repository: 'r'.repeat(300), tag: 't'.repeat(300) }, { os: 'o'.repeat(300), architecture: 'a' }),
+      image({ repository: 'r'.repeat(300), tag: 't'.repeat(300) }, { os: 'o'.repeat(300), architecture: 'a' }),
+    ],
+  ]);
   assert.equal(new Set(long).size, 2);
   for (const n of long) assertSafe(n);
 });

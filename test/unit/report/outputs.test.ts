@@ -43,15 +43,34 @@ async function scanWithAccepted(): Promise<{ scan: ScannedImage; suidLayer: stri
     const [layer] = r.Files ?? [];
     const [digest, paths] = Object.entries(layer ?? {})[0] ?? ['', []];
     suidLayer = digest;
-    return { ...r, Files: [{ [digest]: paths.filter((p) => p !== '/usr/bin/passwd') }], Accepted: [{ Layer: digest, Path: '/usr/bin/passwd', Reason: 'passwd must be setuid', Expires: '2027-06-30' }] };
+    return {
+      ...r,
+      Files: [{ [digest]: paths.filter((p) => p !== '/usr/bin/passwd') }],
+      Accepted: [{ Layer: digest, Path: '/usr/bin/passwd', Reason: 'passwd must be setuid', Expires: '2027-06-30' }],
+    };
   });
   return { scan: { image: scan.image, results, highest: scan.highest }, suidLayer };
 }
 
 test('SARIF: valid against the SARIF 2.1.0 schema; a rule per check with its docs help; a result per finding; accepted = suppressed', async () => {
   const { scan, suidLayer } = await scanWithAccepted();
-  const outcomes: ImageOutcome[] = [{ input: 'x', scans: [scan] }, { input: 'missing:1', failure: { code: 'IMAGE_NOT_FOUND', message: 'no such image' } }];
-  const log = JSON.parse(JSON.stringify(sarifLog(outcomes))) as { runs: Array<{ tool: { driver: { rules: Array<{ id: string; help: { text: string }; properties: Record<string, unknown> }> } }; results: Array<Record<string, unknown> & { ruleId: string; suppressions?: Array<{ kind: string; justification: string }>; locations: Array<{ logicalLocations: Array<{ kind: string; name: string }> }> }>; invocations: Array<{ executionSuccessful: boolean }> }> };
+  const outcomes: ImageOutcome[] = [
+    { input: 'x', scans: [scan] },
+    { input: 'missing:1', failure: { code: 'IMAGE_NOT_FOUND', message: 'no such image' } },
+  ];
+  const log = JSON.parse(JSON.stringify(sarifLog(outcomes))) as {
+    runs: Array<{
+      tool: { driver: { rules: Array<{ id: string; help: { text: string }; properties: Record<string, unknown> }> } };
+      results: Array<
+        Record<string, unknown> & {
+          ruleId: string;
+          suppressions?: Array<{ kind: string; justification: string }>;
+          locations: Array<{ logicalLocations: Array<{ kind: string; name: string }> }>;
+        }
+      >;
+      invocations: Array<{ executionSuccessful: boolean }>;
+    }>;
+  };
   assert.equal(sarifValidator()(log), undefined);
 
   const [run] = log.runs;
@@ -66,11 +85,18 @@ test('SARIF: valid against the SARIF 2.1.0 schema; a rule per check with its doc
   assert.equal(suid.length, 3, 'two findings and one accepted');
   const accepted = suid.filter((r) => r.suppressions);
   assert.equal(accepted.length, 1);
-  assert.deepEqual(accepted[0]?.suppressions?.map((s) => s.kind), ['external']);
+  assert.deepEqual(
+    accepted[0]?.suppressions?.map((s) => s.kind),
+    ['external'],
+  );
   assert.match(accepted[0]?.suppressions?.[0]?.justification ?? '', /passwd must be setuid \(until 2027-06-30\)/);
   const su = suid.find((r) => !r.suppressions && JSON.stringify(r).includes('/usr/bin/su'));
   const kinds = su?.locations[0]?.logicalLocations.map((l) => [l.kind, l.name]);
-  assert.deepEqual(kinds, [['image', scan.image.name.display], ['layer', suidLayer], ['file', '/usr/bin/su']]);
+  assert.deepEqual(kinds, [
+    ['image', scan.image.name.display],
+    ['layer', suidLayer],
+    ['file', '/usr/bin/su'],
+  ]);
   // A config check's failure (tag-latest passes here; layer-count fails) is one result about the image.
   assert.equal(run.results.filter((r) => r.ruleId === 'layer-count').length, 1);
   assert.equal(run.results.filter((r) => r.ruleId === 'tag-latest').length, 0, 'passed checks have no result');
@@ -80,14 +106,37 @@ test('SARIF: valid against the SARIF 2.1.0 schema; a rule per check with its doc
 test('SARIF schema validation catches what it must (the check can fail)', () => {
   const validate = sarifValidator();
   assert.notEqual(validate({ version: '2.1.0', runs: [{ tool: { driver: {} } }] }), undefined, 'driver without name');
-  assert.notEqual(validate({ version: '2.1.0', runs: [{ tool: { driver: { name: 'x' } }, results: [{ message: { text: 'm' }, level: 'fatal' }] }] }), undefined, 'unknown level');
+  assert.notEqual(
+    validate({ version: '2.1.0', runs: [{ tool: { driver: { name: 'x' } }, results: [{ message: { text: 'm' }, level: 'fatal' }] }] }),
+    undefined,
+    'unknown level',
+  );
 });
 
 test('JUnit: a real XML parser reads it back; a testsuite per image, a testcase per check, failures with severity and files', async () => {
   const { scan } = await scanWithAccepted();
-  const xml = junitXml([{ input: 'a', scans: [scan, scan] }, { input: 'gone:1', failure: { code: 'IMAGE_NOT_FOUND', message: 'no <such> image\u0007' } }]);
+  const xml = junitXml([
+    { input: 'a', scans: [scan, scan] },
+    { input: 'gone:1', failure: { code: 'IMAGE_NOT_FOUND', message: 'no <such> image\u0007' } },
+  ]);
   assert.equal(XMLValidator.validate(xml), true);
-  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name) }).parse(xml) as { testsuites: { tests: string; failures: string; errors: string; testsuite: Array<{ name: string; tests: string; failures: string; testcase: Array<{ name: string; failure?: { type: string; '#text': string }; error?: { type: string }; 'system-out'?: string }> }> } };
+  const doc = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name),
+  }).parse(xml) as {
+    testsuites: {
+      tests: string;
+      failures: string;
+      errors: string;
+      testsuite: Array<{
+        name: string;
+        tests: string;
+        failures: string;
+        testcase: Array<{ name: string; failure?: { type: string; '#text': string }; error?: { type: string }; 'system-out'?: string }>;
+      }>;
+    };
+  };
   const suites = doc.testsuites.testsuite;
   assert.equal(suites.length, 3);
   assert.equal(suites[0]?.testcase.length, 17);
@@ -98,7 +147,11 @@ test('JUnit: a real XML parser reads it back; a testsuite per image, a testcase 
   const suid = suites[0]?.testcase.find((t) => t.name.startsWith('suid:'));
   assert.equal(suid?.failure?.type, 'Critical');
   assert.match(suid?.failure?.['#text'] ?? '', /\/usr\/bin\/su/);
-  assert.match(suid?.failure?.['#text'] ?? '', /\/opt\/evil\\x1b\[2J<&\]\]>\.bin/, 'the control character is a visible escape; markup survives the round trip');
+  assert.match(
+    suid?.failure?.['#text'] ?? '',
+    /\/opt\/evil\\x1b\[2J<&\]\]>\.bin/,
+    'the control character is a visible escape; markup survives the round trip',
+  );
   assert.match(suid?.['system-out'] ?? '', /accepted: \/usr\/bin\/passwd .*passwd must be setuid \(until 2027-06-30\)/);
   assert.equal(suites[0]?.testcase.find((t) => t.name.startsWith('tag-latest:'))?.failure, undefined);
   assert.equal(suites[2]?.testcase[0]?.error?.type, 'IMAGE_NOT_FOUND');
@@ -106,10 +159,21 @@ test('JUnit: a real XML parser reads it back; a testsuite per image, a testcase 
 
 test('JUnit: a check the policy disabled is skipped, not passed', async () => {
   const { scan } = await scanWithAccepted();
-  const disabled = { ...scan, results: scan.results.map((r) => (r.Id === 'layer-count' ? { ...r, Pass: true, Severity: 'Informational' as const, Description: DISABLED_DESCRIPTION } : r)) };
+  const disabled = {
+    ...scan,
+    results: scan.results.map((r) =>
+      r.Id === 'layer-count' ? { ...r, Pass: true, Severity: 'Informational' as const, Description: DISABLED_DESCRIPTION } : r,
+    ),
+  };
   const xml = junitXml([{ input: 'a', scans: [disabled] }]);
   assert.equal(XMLValidator.validate(xml), true);
-  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testsuite', 'testcase'].includes(name) }).parse(xml) as { testsuites: { testsuite: Array<{ skipped: string; testcase: Array<{ name: string; skipped?: { message: string } }> }> } };
+  const doc = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    isArray: (name) => ['testsuite', 'testcase'].includes(name),
+  }).parse(xml) as {
+    testsuites: { testsuite: Array<{ skipped: string; testcase: Array<{ name: string; skipped?: { message: string } }> }> };
+  };
   const suite = doc.testsuites.testsuite[0];
   assert.equal(suite?.skipped, '1');
   assert.equal(suite?.testcase.find((t) => t.name.startsWith('layer-count:'))?.skipped?.message, 'Disabled by policy');
@@ -118,18 +182,26 @@ test('JUnit: a check the policy disabled is skipped, not passed', async () => {
 
 test('summary lines name the platform of an image chosen from an index (--platform all); a total counts every image and the ones not scanned', async () => {
   const { scan } = await scanWithAccepted();
-  const fromIndex = { ...scan, image: { ...scan.image, indexDigest: `sha256:${'9'.repeat(64)}`, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } } };
+  const fromIndex = {
+    ...scan,
+    image: { ...scan.image, indexDigest: `sha256:${'9'.repeat(64)}`, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+  };
   assert.match(summaryLine(fromIndex), / \[linux\/arm64\/v8\] — \d+ failed/);
   assert.doesNotMatch(summaryLine(scan), /\[linux/, 'a plain manifest: no platform to tell apart');
   const failed = scan.results.filter((r) => !r.Pass).length;
-  assert.equal(totalLine([scan, fromIndex], 1), `Total: 2 images — ${failed * 2} failed (${2 * scan.results.filter((r) => !r.Pass && r.Severity === 'Critical').length} Critical, 2 Medium, 2 Low), ${(17 - failed) * 2} passed, 2 accepted; 1 not scanned\n`);
+  assert.equal(
+    totalLine([scan, fromIndex], 1),
+    `Total: 2 images — ${failed * 2} failed (${2 * scan.results.filter((r) => !r.Pass && r.Severity === 'Critical').length} Critical, 2 Medium, 2 Low), ${(17 - failed) * 2} passed, 2 accepted; 1 not scanned\n`,
+  );
 });
 
 test('xmlText: every character XML 1.0 cannot hold becomes an escape; the rest survives a parse', () => {
   const hostile = 'a\u0000b\u0008c\u000bd\u001be\ufffef\ud800g<&>"\'h\u{1F600}';
   const xml = `<x a="${xmlText(hostile)}">${xmlText(hostile)}</x>`;
   assert.equal(XMLValidator.validate(xml), true);
-  const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', processEntities: true }).parse(xml) as { x: { a: string; '#text': string } };
+  const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', processEntities: true }).parse(xml) as {
+    x: { a: string; '#text': string };
+  };
   assert.equal(parsed.x['#text'], 'a\\x00b\\x08c\\x0bd\\x1be\\ufffef\\ud800g<&>"\'h\u{1F600}');
 });
 
@@ -138,7 +210,11 @@ test('table: failures first by severity, one line per check, a summary line; qui
   const lines = tableText(scan, { quiet: false }).trimEnd().split('\n');
   assert.equal(lines.length, 18);
   const verdicts = lines.slice(0, 17).map((l) => l.slice(0, 4));
-  assert.deepEqual(verdicts, [...verdicts].sort((a, b) => (a === b ? 0 : a === 'FAIL' ? -1 : 1)), 'FAIL lines before PASS lines');
+  assert.deepEqual(
+    verdicts,
+    [...verdicts].sort((a, b) => (a === b ? 0 : a === 'FAIL' ? -1 : 1)),
+    'FAIL lines before PASS lines',
+  );
   assert.match(lines[0] ?? '', /^FAIL {2}Critical/);
   assert.match(lines.find((l) => / suid /.test(l)) ?? '', /\(1 accepted\)$/);
   assert.match(lines.find((l) => / suid /.test(l)) ?? '', /\\x1b\[2J/, 'escaped on the terminal');
@@ -146,8 +222,14 @@ test('table: failures first by severity, one line per check, a summary line; qui
   assert.equal(lines[17], summaryLine(scan).trimEnd());
   assert.match(lines[17] ?? '', new RegExp(` — ${failed} failed \\(\\d+ Critical, 1 Medium, 1 Low\\), ${17 - failed} passed, 1 accepted$`));
   // A result as the policy leaves it: its description says how many were accepted; the line says it once.
-  const byPolicy = { ...scan, results: scan.results.map((r) => (r.Id === 'suid' ? { ...r, Description: 'Found file (1 accepted by policy)' } : r)) };
-  const policyLine = tableText(byPolicy, { quiet: true }).split('\n').find((l) => / suid /.test(l)) ?? '';
+  const byPolicy = {
+    ...scan,
+    results: scan.results.map((r) => (r.Id === 'suid' ? { ...r, Description: 'Found file (1 accepted by policy)' } : r)),
+  };
+  const policyLine =
+    tableText(byPolicy, { quiet: true })
+      .split('\n')
+      .find((l) => / suid /.test(l)) ?? '';
   assert.equal(policyLine.match(/accepted/g)?.length, 1, policyLine);
   const quiet = tableText(scan, { quiet: true }).trimEnd().split('\n');
   assert.equal(quiet.length, failed + 1);
@@ -156,8 +238,21 @@ test('table: failures first by severity, one line per check, a summary line; qui
 
 test('SARIF: a check the docs do not list (a policy may add one) gets a rule of its own', async () => {
   const { scan } = await scanWithAccepted();
-  const extra: ReportResult = { Id: 'forbidden-programs', Title: 'Checking for forbidden programs', Severity: 'Critical', Pass: false, Description: 'Found file', Mitigation: 'Remove telnet', Files: [{ 'sha256:ab': ['/usr/bin/telnet'] }] };
-  const log = JSON.parse(JSON.stringify(sarifLog([{ input: 'x', scans: [{ ...scan, results: [...scan.results, extra] }] }]))) as { runs: Array<{ tool: { driver: { rules: Array<{ id: string; help: { text: string } }> } }; results: Array<{ ruleId: string; ruleIndex: number }> }> };
+  const extra: ReportResult = {
+    Id: 'forbidden-programs',
+    Title: 'Checking for forbidden programs',
+    Severity: 'Critical',
+    Pass: false,
+    Description: 'Found file',
+    Mitigation: 'Remove telnet',
+    Files: [{ 'sha256:ab': ['/usr/bin/telnet'] }],
+  };
+  const log = JSON.parse(JSON.stringify(sarifLog([{ input: 'x', scans: [{ ...scan, results: [...scan.results, extra] }] }]))) as {
+    runs: Array<{
+      tool: { driver: { rules: Array<{ id: string; help: { text: string } }> } };
+      results: Array<{ ruleId: string; ruleIndex: number }>;
+    }>;
+  };
   assert.equal(sarifValidator()(log), undefined);
   const [run] = log.runs;
   assert.equal(run?.tool.driver.rules.length, 18);

@@ -11,7 +11,13 @@ import { escapeForTerminal, terminalChunks, terminalText } from '../../../src/re
 
 const L1 = `sha256:${'1'.repeat(64)}`;
 const L2 = `sha256:${'2'.repeat(64)}`;
-const SUID: Check = { id: 'suid', title: 'Checking for a suid bit file', severity: 'Critical', mitigation: 'm', run: () => ({ pass: true, description: '' }) };
+const SUID: Check = {
+  id: 'suid',
+  title: 'Checking for a suid bit file',
+  severity: 'Critical',
+  mitigation: 'm',
+  run: () => ({ pass: true, description: '' }),
+};
 
 const paths = (n: number, prefix: string): string[] => Array.from({ length: n }, (_, i) => `${prefix}/${String(i).padStart(7, '0')}`);
 
@@ -22,11 +28,20 @@ test('toResult: FileCounts only when a layer has more findings than Files lists,
   const complete = toResult(SUID, { pass: false, description: 'Found file', files, counts: { [L1]: 1000 } });
   assert.equal(complete.FileCounts, undefined);
   assert.equal(toResult(SUID, { pass: false, description: 'Found file', files }).FileCounts, undefined);
-  assert.equal(toResult(SUID, { pass: true, description: 'none', files, counts: { [L1]: 5000 } }).FileCounts, undefined, 'a pass has neither Files nor FileCounts');
+  assert.equal(
+    toResult(SUID, { pass: true, description: 'none', files, counts: { [L1]: 5000 } }).FileCounts,
+    undefined,
+    'a pass has neither Files nor FileCounts',
+  );
 });
 
 test('terminalChunks: at most N paths per layer, then "… and M more" from the layer total', () => {
-  const result: ReportResult = toResult(SUID, { pass: false, description: 'Found file', files: [{ [L1]: paths(1000, '/a') }, { [L2]: paths(30, '/b') }], counts: { [L1]: 1_000_000 } });
+  const result: ReportResult = toResult(SUID, {
+    pass: false,
+    description: 'Found file',
+    files: [{ [L1]: paths(1000, '/a') }, { [L2]: paths(30, '/b') }],
+    counts: { [L1]: 1_000_000 },
+  });
   const text = [...terminalChunks([result], { colour: false })].join('');
   const lines = text.trimEnd().split('\n');
   assert.equal(lines[0], 'FAIL. Severity: Critical. Checking for a suid bit file. Found file.');
@@ -43,7 +58,15 @@ test('terminalChunks: at most N paths per layer, then "… and M more" from the 
 
 test('terminalChunks: title, description, digest and paths from the image are escaped; colours only when asked', () => {
   const evil = '/bin/\u001b[2J\u001b]0;pwned\u0007\r\nFAIL. forged\u202eexe.txt\u009b';
-  const result: ReportResult = { Id: 'x', Title: 'T\u001b[31m', Severity: 'Critical', Pass: false, Description: `D ${evil}`, Mitigation: 'm', Files: [{ [`${L1}\u001b`]: [evil] }] };
+  const result: ReportResult = {
+    Id: 'x',
+    Title: 'T\u001b[31m',
+    Severity: 'Critical',
+    Pass: false,
+    Description: `D ${evil}`,
+    Mitigation: 'm',
+    Files: [{ [`${L1}\u001b`]: [evil] }],
+  };
   const plain = [...terminalChunks([result], { colour: false })].join('');
   // eslint-disable-next-line no-control-regex -- the point of the check
   assert.doesNotMatch(plain.replace(/\n/g, ''), /[\u0000-\u001f\u007f-\u009f\u202e]/);

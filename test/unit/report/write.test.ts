@@ -21,7 +21,15 @@ const SEED = Number(process.env['FUZZ_SEED'] ?? 7);
 function reportWith(n: number): Report {
   return {
     'app:1.0': [
-      { Id: 'suid', Title: 'Checking for a suid bit file', Severity: 'Critical', Pass: false, Description: 'Found file', Mitigation: 'm', Files: [{ [`sha256:${'a'.repeat(64)}`]: Array.from({ length: n }, (_, i) => `/s/${i}`) }] },
+      {
+        Id: 'suid',
+        Title: 'Checking for a suid bit file',
+        Severity: 'Critical',
+        Pass: false,
+        Description: 'Found file',
+        Mitigation: 'm',
+        Files: [{ [`sha256:${'a'.repeat(64)}`]: Array.from({ length: n }, (_, i) => `/s/${i}`) }],
+      },
     ],
   };
 }
@@ -54,7 +62,10 @@ test('jsonChunks: a document that surely fits one piece is one piece, however it
   for (const size of [text.length - 1, text.length, text.length * 2]) {
     const chunks = [...jsonChunks(escaped, 4, size)];
     assert.equal(chunks.join(''), text);
-    assert.ok(chunks.every((c) => c.length <= size + 400), `size ${size}: pieces ${chunks.map((c) => c.length).join(',')}`);
+    assert.ok(
+      chunks.every((c) => c.length <= size + 400),
+      `size ${size}: pieces ${chunks.map((c) => c.length).join(',')}`,
+    );
   }
 });
 
@@ -101,7 +112,10 @@ test('ensureReportsDir: under /proc, below a regular file, through a dangling sy
     await writeFile(join(dir, 'file'), 'x');
     await symlink(join(dir, 'nowhere'), join(dir, 'dangling'));
     const cases: Array<[string, RegExp]> = [
-      ['/proc/oci-scan-test/reports', /cannot create the reports directory \/proc\/oci-scan-test\/reports: ENOENT \(at \/proc\/oci-scan-test\)/],
+      [
+        '/proc/oci-scan-test/reports',
+        /cannot create the reports directory \/proc\/oci-scan-test\/reports: ENOENT \(at \/proc\/oci-scan-test\)/,
+      ],
       [join(dir, 'file', 'sub', 'deeper'), /: ENOTDIR \(at .*\/file\)/],
       [join(dir, 'dangling', 'sub'), /: EEXIST \(at .*\/dangling\)/],
     ];
@@ -126,7 +140,10 @@ test('ReportBatch: nothing is visible until commit; commit renames all; discard 
     const batch = new ReportBatch(dir);
     await batch.write('a-compliance.json', reportWith(3));
     await batch.write('b-compliance.json', reportWith(1));
-    assert.ok((await readdir(dir)).every((f) => f.startsWith('.') && f.endsWith('.tmp')), 'only temporary files before commit');
+    assert.ok(
+      (await readdir(dir)).every((f) => f.startsWith('.') && f.endsWith('.tmp')),
+      'only temporary files before commit',
+    );
     const paths = batch.commit();
     assert.deepEqual(paths, [join(dir, 'a-compliance.json'), join(dir, 'b-compliance.json')]);
     assert.deepEqual((await readdir(dir)).sort(), ['a-compliance.json', 'b-compliance.json']);
@@ -147,9 +164,16 @@ test('ReportBatch: a small report is written in one call, a large one streamed i
   try {
     const batch = new ReportBatch(dir);
     // 30,000 paths make about 900,000 characters: past the one-call size, so streamed.
-    for (const [name, n] of [['small-compliance.json', 5], ['large-compliance.json', 30_000]] as const) await batch.write(name, reportWith(n));
+    for (const [name, n] of [
+      ['small-compliance.json', 5],
+      ['large-compliance.json', 30_000],
+    ] as const)
+      await batch.write(name, reportWith(n));
     batch.commit();
-    for (const [name, n] of [['small-compliance.json', 5], ['large-compliance.json', 30_000]] as const) {
+    for (const [name, n] of [
+      ['small-compliance.json', 5],
+      ['large-compliance.json', 30_000],
+    ] as const) {
       assert.equal(await readFile(join(dir, name), 'utf8'), JSON.stringify(reportWith(n), null, 4) + '\n', name);
     }
     // Pieces of a document given to writeFile, whatever their number, are joined in order.
@@ -171,7 +195,11 @@ test('ReportBatch.writeFile: a document at any path joins the batch and is renam
     const batch = new ReportBatch(join(dir, 'reports'));
     await batch.write('a-compliance.json', reportWith(1));
     await batch.writeFile(join(dir, 'out', 'scan.json'), ['{"a":', '1}\n']);
-    assert.deepEqual((await readdir(join(dir, 'out'))).filter((f) => !f.endsWith('.tmp')), [], 'nothing visible before commit');
+    assert.deepEqual(
+      (await readdir(join(dir, 'out'))).filter((f) => !f.endsWith('.tmp')),
+      [],
+      'nothing visible before commit',
+    );
     assert.deepEqual(batch.commit(), [join(dir, 'reports', 'a-compliance.json'), join(dir, 'out', 'scan.json')]);
     assert.equal(await readFile(join(dir, 'out', 'scan.json'), 'utf8'), '{"a":1}\n');
 
@@ -179,7 +207,10 @@ test('ReportBatch.writeFile: a document at any path joins the batch and is renam
     await dropped.writeFile(join(dir, 'out', 'other.json'), ['{}']);
     dropped.discard();
     assert.deepEqual(await readdir(join(dir, 'out')), ['scan.json']);
-    await assert.rejects(dropped.writeFile(join(dir, 'missing', 'x.json'), ['{}']), (err: unknown) => isOciScanError(err, 'REPORT_WRITE') && /check that the directory .*missing is writable/.test(err.message));
+    await assert.rejects(
+      dropped.writeFile(join(dir, 'missing', 'x.json'), ['{}']),
+      (err: unknown) => isOciScanError(err, 'REPORT_WRITE') && /check that the directory .*missing is writable/.test(err.message),
+    );
   } finally {
     await cleanup();
   }
@@ -193,7 +224,10 @@ test('ReportBatch: a stopped run (signal aborted) commits nothing and throws the
     await batch.write('a-compliance.json', reportWith(2), controller.signal);
     const reason = new Error('stopped');
     controller.abort(reason);
-    assert.throws(() => batch.commit(controller.signal), (err) => err === reason);
+    assert.throws(
+      () => batch.commit(controller.signal),
+      (err) => err === reason,
+    );
     assert.deepEqual(await readdir(dir), [], 'commit discarded the temporary file');
     await assert.rejects(batch.write('b-compliance.json', reportWith(2), controller.signal), (err) => err === reason);
     assert.deepEqual(await readdir(dir), []);

@@ -48,7 +48,11 @@ const BASE: EntrySpec[] = [
 const APP: EntrySpec[] = [{ type: 'file', path: 'app/server', mode: 0o755, content: 'server' }];
 
 /** A two-layer image with registry-style (gzip) layers, as a registry serves it. */
-const image = buildImage({ format: 'docker', config: { User: 'app:app', Cmd: ['/app/server'] }, layers: [{ entries: BASE }, { entries: APP }] });
+const image = buildImage({
+  format: 'docker',
+  config: { User: 'app:app', Cmd: ['/app/server'] },
+  layers: [{ entries: BASE }, { entries: APP }],
+});
 
 /** scan()'s results with the image's name (which differs between forms) replaced by IMAGE. */
 async function resultsOf(input: string, logger?: Logger): Promise<ReportResult[]> {
@@ -58,7 +62,8 @@ async function resultsOf(input: string, logger?: Logger): Promise<ReportResult[]
   return result.results.map((r) => ({ ...r, Description: r.Description.split(input).join('IMAGE') }));
 }
 
-const open = (input: string, extra: Parameters<typeof testScanOptions>[0] = {}): Promise<Image[]> => openImages(input, testScanOptions(extra));
+const open = (input: string, extra: Parameters<typeof testScanOptions>[0] = {}): Promise<Image[]> =>
+  openImages(input, testScanOptions(extra));
 
 let dir = '';
 let cleanup: () => Promise<void> = async () => undefined;
@@ -79,9 +84,18 @@ describe('go-containerregistry / crane / ko / kaniko tarballs (<hex>.tar.gz)', (
     await writeGgcrTarball(file, image, { style: 'ggcr', repoTags: ['registry.local:5000/team/app:1.0'] });
     const [img] = await open(`docker-archive:${file}`);
     assert.ok(img);
-    assert.deepEqual(img.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
+    assert.deepEqual(
+      img.layers.map((l) => l.digest),
+      image.layers.map((l) => l.digest),
+    );
     assert.equal(img.configDigest, image.configDigest);
-    assert.deepEqual(img.name, { display: `docker-archive:${file}`, name: 'app', repository: 'team/app', tag: '1.0', tagOrigin: 'archive' });
+    assert.deepEqual(img.name, {
+      display: `docker-archive:${file}`,
+      name: 'app',
+      repository: 'team/app',
+      tag: '1.0',
+      tagOrigin: 'archive',
+    });
     assert.deepEqual(bodies(await factsOf(img)), bodies(reference));
   });
 
@@ -115,19 +129,30 @@ describe('go-containerregistry / crane / ko / kaniko tarballs (<hex>.tar.gz)', (
     const [img] = await open(`docker-archive:${file}`);
     const second = img?.layers[1];
     assert.ok(second);
-    await rejectsWith(inspectLayer(await second.open(), { matchers: [ALL], watchPaths: WATCH, what: 'layer' }), 'DIGEST_MISMATCH', /does not match its digest/);
+    await rejectsWith(
+      inspectLayer(await second.open(), { matchers: [ALL], watchPaths: WATCH, what: 'layer' }),
+      'DIGEST_MISMATCH',
+      /does not match its digest/,
+    );
   });
 
   it('a layer whose uncompressed content is not the config’s diffID → DIGEST_MISMATCH, as docker load refuses it', async () => {
     // A consistent member (its name is its digest) whose tar is not the one the config lists.
-    const other = buildImage({ format: 'docker', layers: [{ entries: BASE }, { entries: [{ type: 'file', path: 'app/other', content: 'x' }] }] });
+    const other = buildImage({
+      format: 'docker',
+      layers: [{ entries: BASE }, { entries: [{ type: 'file', path: 'app/other', content: 'x' }] }],
+    });
     const swapped: BuiltImage = { ...image, layers: [image.layers[0], other.layers[1]].filter((l) => l !== undefined) };
     const file = join(dir, 'ggcr-wrong-diffid.tar');
     await writeGgcrTarball(file, swapped, { style: 'ggcr', repoTags: ['app:1.0'] });
     const [img] = await open(`docker-archive:${file}`);
     const second = img?.layers[1];
     assert.ok(second);
-    await rejectsWith(inspectLayer(await second.open(), { matchers: [ALL], watchPaths: WATCH, what: 'layer' }), 'DIGEST_MISMATCH', /diffID/);
+    await rejectsWith(
+      inspectLayer(await second.open(), { matchers: [ALL], watchPaths: WATCH, what: 'layer' }),
+      'DIGEST_MISMATCH',
+      /diffID/,
+    );
   });
 
   it('a foreign layer recorded in LayerSources and left out → not scanned, with the reason in the results', async () => {
@@ -144,12 +169,24 @@ describe('go-containerregistry / crane / ko / kaniko tarballs (<hex>.tar.gz)', (
     // Never a pass: the file checks cannot vouch for a layer they did not see.
     const suid = result?.results.find((r) => r.Id === 'suid');
     assert.equal(suid?.Pass, false);
-    assert.ok(suid?.Description.includes(`layer ${image.layers[0]?.digest} not scanned (foreign (non-distributable) layer not held by docker archive ${file}; oci-scan never downloads layers from their external URLs)`), suid?.Description);
+    assert.ok(
+      suid?.Description.includes(
+        `layer ${image.layers[0]?.digest} not scanned (foreign (non-distributable) layer not held by docker archive ${file}; oci-scan never downloads layers from their external URLs)`,
+      ),
+      suid?.Description,
+    );
     // A missing layer that LayerSources does not describe is an incomplete archive.
     const broken = join(dir, 'ggcr-missing.tar');
     const files: Array<[string, Buffer]> = [
       [image.configDigest, image.config],
-      ['manifest.json', Buffer.from(JSON.stringify([{ Config: image.configDigest, RepoTags: ['app:1.0'], Layers: image.layers.map((l) => `${l.digest.slice(7)}.tar.gz`) }]))],
+      [
+        'manifest.json',
+        Buffer.from(
+          JSON.stringify([
+            { Config: image.configDigest, RepoTags: ['app:1.0'], Layers: image.layers.map((l) => `${l.digest.slice(7)}.tar.gz`) },
+          ]),
+        ),
+      ],
     ];
     await writeFile(broken, tarOfFiles(files));
     await rejectsWith(open(`docker-archive:${broken}`), 'SOURCE_UNREADABLE', /missing.*incomplete/);
@@ -164,22 +201,43 @@ describe('Jib tarballs and manifest.json keys', () => {
     assert.ok(img);
     assert.deepEqual(img.name, { display: `docker-archive:${file}`, name: 'app', repository: 'jib/app', tag: '2.0', tagOrigin: 'archive' });
     assert.equal(img.configDigest, image.configDigest);
-    assert.deepEqual(img.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
+    assert.deepEqual(
+      img.layers.map((l) => l.digest),
+      image.layers.map((l) => l.digest),
+    );
     assert.deepEqual(bodies(await factsOf(img)), bodies(reference));
   });
 
-  it('keys that fold to one field (Layers and layers): the last wins, as docker load and podman read it (Go\'s encoding/json)', async () => {
+  it("keys that fold to one field (Layers and layers): the last wins, as docker load and podman read it (Go's encoding/json)", async () => {
     const file = join(dir, 'two-layers-keys.tar');
     const tar = gunzipSync(image.layers[0]?.bytes ?? Buffer.alloc(0));
     const single = buildImage({ format: 'docker', layers: [{ tar, compression: 'none' }] });
     const decoy = gunzipSync(image.layers[1]?.bytes ?? Buffer.alloc(0));
     const manifest = `[{"Config":"${single.configDigest}","Layers":["decoy.tar"],"layers":["l.tar"],"RepoTags":["app:1.0"]}]`;
-    await writeFile(file, tarOfFiles([[single.configDigest, single.config], ['l.tar', tar], ['decoy.tar', decoy], ['manifest.json', Buffer.from(manifest)]]));
+    await writeFile(
+      file,
+      tarOfFiles([
+        [single.configDigest, single.config],
+        ['l.tar', tar],
+        ['decoy.tar', decoy],
+        ['manifest.json', Buffer.from(manifest)],
+      ]),
+    );
     const [last] = await open(`docker-archive:${file}`);
-    assert.deepEqual(last?.layers.map((l) => l.digest), [single.layers[0]?.diffId]);
+    assert.deepEqual(
+      last?.layers.map((l) => l.digest),
+      [single.layers[0]?.diffId],
+    );
     // Go folds the Kelvin sign and the long s like k and s: "LAYERſ" names Layers.
     const kelvin = join(dir, 'unicode-keys.tar');
-    await writeFile(kelvin, tarOfFiles([[single.configDigest, single.config], ['l.tar', tar], ['manifest.json', Buffer.from(`[{"CONFIG":"${single.configDigest}","LAYERſ":["l.tar"],"repotags":["app:1.0"]}]`)]]));
+    await writeFile(
+      kelvin,
+      tarOfFiles([
+        [single.configDigest, single.config],
+        ['l.tar', tar],
+        ['manifest.json', Buffer.from(`[{"CONFIG":"${single.configDigest}","LAYERſ":["l.tar"],"repotags":["app:1.0"]}]`)],
+      ]),
+    );
     const [img] = await open(`docker-archive:${kelvin}`);
     assert.equal(img?.layers.length, 1);
     assert.equal(img?.name.tag, '1.0');
@@ -191,12 +249,18 @@ describe('classic docker archives as other writers make them', () => {
     const files: Array<[string, Buffer]> = [[`${image.configDigest.slice(7)}.json`, image.config]];
     const names = image.layers.map((_, i) => `${String(i).repeat(64)}/layer.tar`);
     image.layers.forEach((l, i) => files.push([names[i] ?? '', l.bytes]));
-    files.push(['manifest.json', Buffer.from(JSON.stringify([{ Config: `${image.configDigest.slice(7)}.json`, RepoTags: ['app:1.0'], Layers: names }]))]);
+    files.push([
+      'manifest.json',
+      Buffer.from(JSON.stringify([{ Config: `${image.configDigest.slice(7)}.json`, RepoTags: ['app:1.0'], Layers: names }])),
+    ]);
     const file = join(dir, 'gzip-in-layer-tar.tar');
     await writeFile(file, tarOfFiles(files));
     const [img] = await open(`docker-archive:${file}`);
     assert.ok(img);
-    assert.deepEqual(img.layers.map((l) => l.digest), image.layers.map((l) => l.diffId));
+    assert.deepEqual(
+      img.layers.map((l) => l.digest),
+      image.layers.map((l) => l.diffId),
+    );
     assert.deepEqual(bodies(await factsOf(img)), bodies(reference));
   });
 
@@ -250,7 +314,22 @@ describe('an export of one platform under the full index', () => {
       [`blobs/sha256/${arm.manifestDigest.slice(7)}`, arm.manifest],
       [`blobs/sha256/${arm.configDigest.slice(7)}`, arm.config],
       ...arm.layers.map((l): [string, Buffer] => [`blobs/sha256/${l.digest.slice(7)}`, l.bytes]),
-      ['index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: index.mediaType, digest: index.digest, size: index.bytes.length, annotations: { 'org.opencontainers.image.ref.name': '1.0' } }] }))],
+      [
+        'index.json',
+        Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            manifests: [
+              {
+                mediaType: index.mediaType,
+                digest: index.digest,
+                size: index.bytes.length,
+                annotations: { 'org.opencontainers.image.ref.name': '1.0' },
+              },
+            ],
+          }),
+        ),
+      ],
     ];
     await writeFile(file, tarOfFiles(files));
     return { amd, arm };
@@ -259,12 +338,19 @@ describe('an export of one platform under the full index', () => {
   it('names the platforms present and suggests --platform; that platform scans; all scans what is there', async () => {
     const file = join(dir, 'one-platform.tar');
     const { arm } = await partialExport(file);
-    await rejectsWith(open(`oci-archive:${file}`), 'NO_MATCHING_PLATFORM', /lists 2 platforms but .* holds the blobs of linux\/arm64 only \(not linux\/amd64.*\): scan it for linux\/arm64$/);
+    await rejectsWith(
+      open(`oci-archive:${file}`),
+      'NO_MATCHING_PLATFORM',
+      /lists 2 platforms but .* holds the blobs of linux\/arm64 only \(not linux\/amd64.*\): scan it for linux\/arm64$/,
+    );
     const [img] = await open(`oci-archive:${file}`, { platform: { os: 'linux', architecture: 'arm64' } });
     assert.equal(img?.configDigest, arm.configDigest);
     const { logger, text } = capturedLogger();
     const all = await open(`oci-archive:${file}`, { platform: 'all', logger });
-    assert.deepEqual(all.map((i) => i.configDigest), [arm.configDigest]);
+    assert.deepEqual(
+      all.map((i) => i.configDigest),
+      [arm.configDigest],
+    );
     assert.match(text(), /"level":40.*more platforms than it holds/);
     assert.match(text(), /"absent":\["linux\/amd64"\]/);
   });
@@ -278,18 +364,46 @@ describe('a docker archive holding an OCI layout and no manifest.json (what dock
       [`blobs/sha256/${image.configDigest.slice(7)}`, image.config],
       [`blobs/sha256/${image.manifestDigest.slice(7)}`, image.manifest],
       ...image.layers.map((l): [string, Buffer] => [`blobs/sha256/${l.digest.slice(7)}`, l.bytes]),
-      ['index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: image.manifestMediaType, digest: image.manifestDigest, size: image.manifest.length, annotations: { 'io.containerd.image.name': 'registry.local:5000/team/app:1.0' } }] }))],
+      [
+        'index.json',
+        Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            manifests: [
+              {
+                mediaType: image.manifestMediaType,
+                digest: image.manifestDigest,
+                size: image.manifest.length,
+                annotations: { 'io.containerd.image.name': 'registry.local:5000/team/app:1.0' },
+              },
+            ],
+          }),
+        ),
+      ],
     ];
     await writeFile(file, tarOfFiles(files));
     const [img] = await open(`docker-archive:${file}`);
     assert.ok(img);
-    assert.deepEqual(img.name, { display: `docker-archive:${file}`, name: 'app', repository: 'team/app', tag: '1.0', tagOrigin: 'archive' });
+    assert.deepEqual(img.name, {
+      display: `docker-archive:${file}`,
+      name: 'app',
+      repository: 'team/app',
+      tag: '1.0',
+      tagOrigin: 'archive',
+    });
     assert.equal(img.manifestDigest, image.manifestDigest);
-    assert.deepEqual(img.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
+    assert.deepEqual(
+      img.layers.map((l) => l.digest),
+      image.layers.map((l) => l.digest),
+    );
     assert.deepEqual(bodies(await factsOf(img)), bodies(reference));
     const [picked] = await open(`docker-archive:${file}:registry.local:5000/team/app:1.0`);
     assert.equal(picked?.name.tagOrigin, 'reference');
-    await rejectsWith(open(`docker-archive:${file}:app:2.0`), 'IMAGE_NOT_FOUND', /has no image app:2\.0; images there: registry\.local:5000\/team\/app:1\.0$/);
+    await rejectsWith(
+      open(`docker-archive:${file}:app:2.0`),
+      'IMAGE_NOT_FOUND',
+      /has no image app:2\.0; images there: registry\.local:5000\/team\/app:1\.0$/,
+    );
   });
 });
 
@@ -315,13 +429,19 @@ describe('compressed archives (docker save | gzip, zstd), read in one pass', () 
     const [fromPlain] = await open(`docker-archive:${plain}`);
     assert.ok(img && fromPlain);
     assert.equal(img.configDigest, fromPlain.configDigest);
-    assert.deepEqual(img.layers.map((l) => l.digest), fromPlain.layers.map((l) => l.digest));
+    assert.deepEqual(
+      img.layers.map((l) => l.digest),
+      fromPlain.layers.map((l) => l.digest),
+    );
     assert.deepEqual(img.name, { ...fromPlain.name, display: `docker-archive:${gz}` });
     // Each layer member was handed over exactly once, and the layers name those hand-overs.
     assert.deepEqual([...calls].sort(), img.layers.map((l) => l.consumedAs).sort());
     assert.equal(new Set(calls).size, calls.length);
     const plainFacts = await factsOf(fromPlain);
-    assert.deepEqual(img.layers.map((l) => consumed.get(l.consumedAs ?? '')), plainFacts);
+    assert.deepEqual(
+      img.layers.map((l) => consumed.get(l.consumedAs ?? '')),
+      plainFacts,
+    );
     // Opening a layer again streams the archive again and gives the same bytes' facts.
     assert.deepEqual(await factsOf(img), plainFacts);
   });
@@ -351,7 +471,10 @@ describe('compressed archives (docker save | gzip, zstd), read in one pass', () 
     const [img] = await open(`oci-archive:${zst}:1.0`);
     assert.ok(img);
     assert.equal(img.name.name, 'oci-for-zstd', 'named after the file without .tar.zst');
-    assert.deepEqual(img.layers.map((l) => l.digest), image.layers.map((l) => l.digest));
+    assert.deepEqual(
+      img.layers.map((l) => l.digest),
+      image.layers.map((l) => l.digest),
+    );
     assert.deepEqual(bodies(await factsOf(img)), bodies(reference));
     assert.deepEqual(await resultsOf(`oci-archive:${zst}:1.0`), await resultsOf(`oci-archive:${file}:1.0`));
   });
@@ -385,7 +508,10 @@ describe('ambiguous archives are refused (runtimes would disagree on what they h
     ];
     const manifest = JSON.stringify([{ Config: `${image.configDigest.slice(7)}.json`, RepoTags: ['app:1.0'], Layers: names }]);
     const file = join(dir, name);
-    await writeFile(file, buildTar([...base, ...(withManifest ? [{ type: 'file', path: 'manifest.json', content: manifest } as const] : []), ...extra]));
+    await writeFile(
+      file,
+      buildTar([...base, ...(withManifest ? [{ type: 'file', path: 'manifest.json', content: manifest } as const] : []), ...extra]),
+    );
     return file;
   }
 
@@ -398,22 +524,45 @@ describe('ambiguous archives are refused (runtimes would disagree on what they h
     };
 
     it(`two manifest.json members${form} → INVALID_MANIFEST naming manifest.json (podman reads the first, docker the last)`, async () => {
-      const file = await maybeGzip(await archive(`dup-manifest${compressed ? '-gz' : ''}.tar`, [{ type: 'file', path: './manifest.json', content: '[]' }]));
+      const file = await maybeGzip(
+        await archive(`dup-manifest${compressed ? '-gz' : ''}.tar`, [{ type: 'file', path: './manifest.json', content: '[]' }]),
+      );
       await rejectsWith(open(`docker-archive:${file}`), 'INVALID_MANIFEST', /two members named manifest\.json/);
     });
 
     it(`any member twice${form} (a layer, a config) → INVALID_MANIFEST naming it`, async () => {
       const tar = gunzipSync(image.layers[0]?.bytes ?? Buffer.alloc(0));
       const name = `${digestOf(tar).slice(7)}.tar`;
-      const file = await maybeGzip(await archive(`dup-layer${compressed ? '-gz' : ''}.tar`, [{ type: 'file', path: name, content: 'other bytes' }]));
+      const file = await maybeGzip(
+        await archive(`dup-layer${compressed ? '-gz' : ''}.tar`, [{ type: 'file', path: name, content: 'other bytes' }]),
+      );
       await rejectsWith(open(`docker-archive:${file}`), 'INVALID_MANIFEST', new RegExp(`two members named ${name}`));
     });
 
     it(`manifest.json as a symlink or a hard link${form} → INVALID_MANIFEST`, async () => {
       for (const type of ['symlink', 'hardlink'] as const) {
-        const real = JSON.stringify([{ Config: `${image.configDigest.slice(7)}.json`, RepoTags: ['app:1.0'], Layers: image.layers.map((l) => `${digestOf(gunzipSync(l.bytes)).slice(7)}.tar`) }]);
-        const file = await maybeGzip(await archive(`link-manifest-${type}${compressed ? '-gz' : ''}.tar`, [{ type: 'file', path: 'real.json', content: real }, { type, path: 'manifest.json', target: 'real.json' }], false));
-        await rejectsWith(open(`docker-archive:${file}`), 'INVALID_MANIFEST', /manifest\.json .* is a (symbolic|hard) link to "real\.json"/);
+        const real = JSON.stringify([
+          {
+            Config: `${image.configDigest.slice(7)}.json`,
+            RepoTags: ['app:1.0'],
+            Layers: image.layers.map((l) => `${digestOf(gunzipSync(l.bytes)).slice(7)}.tar`),
+          },
+        ]);
+        const file = await maybeGzip(
+          await archive(
+            `link-manifest-${type}${compressed ? '-gz' : ''}.tar`,
+            [
+              { type: 'file', path: 'real.json', content: real },
+              { type, path: 'manifest.json', target: 'real.json' },
+            ],
+            false,
+          ),
+        );
+        await rejectsWith(
+          open(`docker-archive:${file}`),
+          'INVALID_MANIFEST',
+          /manifest\.json .* is a (symbolic|hard) link to "real\.json"/,
+        );
       }
     });
   }
@@ -432,8 +581,19 @@ describe('ambiguous archives are refused (runtimes would disagree on what they h
 
   it('members after the end-of-archive marker do not exist (as for Go): such a manifest.json is not read', async () => {
     const tars = image.layers.map((l) => gunzipSync(l.bytes));
-    const before = buildTar([{ type: 'file', path: `${image.configDigest.slice(7)}.json`, content: image.config }, ...tars.map((t): EntrySpec => ({ type: 'file', path: `${digestOf(t).slice(7)}.tar`, content: t }))]);
-    const after = buildTar([{ type: 'file', path: 'manifest.json', content: JSON.stringify([{ Config: `${image.configDigest.slice(7)}.json`, RepoTags: ['app:1.0'], Layers: tars.map((t) => `${digestOf(t).slice(7)}.tar`) }]) }]);
+    const before = buildTar([
+      { type: 'file', path: `${image.configDigest.slice(7)}.json`, content: image.config },
+      ...tars.map((t): EntrySpec => ({ type: 'file', path: `${digestOf(t).slice(7)}.tar`, content: t })),
+    ]);
+    const after = buildTar([
+      {
+        type: 'file',
+        path: 'manifest.json',
+        content: JSON.stringify([
+          { Config: `${image.configDigest.slice(7)}.json`, RepoTags: ['app:1.0'], Layers: tars.map((t) => `${digestOf(t).slice(7)}.tar`) },
+        ]),
+      },
+    ]);
     const file = join(dir, 'after-end.tar');
     await writeFile(file, Buffer.concat([before, after]));
     await rejectsWith(open(`docker-archive:${file}`), 'SOURCE_UNREADABLE', /no manifest\.json/);

@@ -33,7 +33,9 @@ async function tagResult(input: string): Promise<{ pass: boolean; description: s
 async function layoutWith(name: string, annotations: Record<string, string>): Promise<string> {
   const root = join(dir, name);
   await writeOciLayout(root, [{ image }]);
-  const index = JSON.parse(await readFile(join(root, 'index.json'), 'utf8')) as { manifests: Array<{ annotations?: Record<string, string> }> };
+  const index = JSON.parse(await readFile(join(root, 'index.json'), 'utf8')) as {
+    manifests: Array<{ annotations?: Record<string, string> }>;
+  };
   const [entry] = index.manifests;
   assert.ok(entry);
   entry.annotations = annotations;
@@ -67,20 +69,35 @@ describe('check 1: full image names in OCI layouts', () => {
 
   it('a name given after the path is read the same way (the entry is chosen by its exact ref.name)', async () => {
     const layout = await layoutWith('cli-layout', { 'org.opencontainers.image.ref.name': 'localhost/app:latest' });
-    assert.deepEqual(await tagResult(`oci:${layout}:localhost/app:latest`), { pass: false, description: `Image oci:${layout}:localhost/app:latest has tag: latest` });
+    assert.deepEqual(await tagResult(`oci:${layout}:localhost/app:latest`), {
+      pass: false,
+      description: `Image oci:${layout}:localhost/app:latest has tag: latest`,
+    });
     const archive = join(dir, 'cli-archive.tar');
     await writeOciArchive(archive, [{ image, tag: 'example.com:5000/app:latest' }]);
-    assert.deepEqual(await tagResult(`oci-archive:${archive}:example.com:5000/app:latest`), { pass: false, description: `Image oci-archive:${archive}:example.com:5000/app:latest has tag: latest` });
+    assert.deepEqual(await tagResult(`oci-archive:${archive}:example.com:5000/app:latest`), {
+      pass: false,
+      description: `Image oci-archive:${archive}:example.com:5000/app:latest has tag: latest`,
+    });
     const tagged = join(dir, 'cli-tagged.tar');
     await writeOciArchive(tagged, [{ image, tag: 'example.com:5000/app:2.1' }]);
-    assert.deepEqual(await tagResult(`oci-archive:${tagged}:example.com:5000/app:2.1`), { pass: true, description: `Image oci-archive:${tagged}:example.com:5000/app:2.1 has tag: 2.1` });
+    assert.deepEqual(await tagResult(`oci-archive:${tagged}:example.com:5000/app:2.1`), {
+      pass: true,
+      description: `Image oci-archive:${tagged}:example.com:5000/app:2.1 has tag: 2.1`,
+    });
   });
 
   it("containerd's io.containerd.image.name is the name containerd's import and podman's load give the image", async () => {
-    const layout = await layoutWith('containerd-name', { 'org.opencontainers.image.ref.name': '1.0', 'io.containerd.image.name': 'docker.io/library/app:latest' });
+    const layout = await layoutWith('containerd-name', {
+      'org.opencontainers.image.ref.name': '1.0',
+      'io.containerd.image.name': 'docker.io/library/app:latest',
+    });
     assert.deepEqual(await tagResult(`oci:${layout}`), { pass: false, description: `Image oci:${layout} has tag: latest` });
     assert.deepEqual(await tagResult(`oci:${layout}:1.0`), { pass: false, description: `Image oci:${layout}:1.0 has tag: latest` });
-    const agreeing = await layoutWith('containerd-name-agrees', { 'org.opencontainers.image.ref.name': '1.0', 'io.containerd.image.name': 'docker.io/library/app:1.0' });
+    const agreeing = await layoutWith('containerd-name-agrees', {
+      'org.opencontainers.image.ref.name': '1.0',
+      'io.containerd.image.name': 'docker.io/library/app:1.0',
+    });
     assert.deepEqual(await tagResult(`oci:${agreeing}`), { pass: true, description: `Image oci:${agreeing} has tag: 1.0` });
   });
 

@@ -15,7 +15,18 @@ import { indexTar } from '../../../src/sources/tar-index.js';
 import { openImages } from '../../../src/sources/index.js';
 import type { Image } from '../../../src/image/types.js';
 import { inspectLayer } from '../../../src/layer/inspect.js';
-import { buildImage, buildIndex, buildTar, digestOf, tarOfFiles, writeDockerArchive, writeOciArchive, writeOciLayout, type BuiltImage, type EntrySpec } from '../../helpers/image-builder.js';
+import {
+  buildImage,
+  buildIndex,
+  buildTar,
+  digestOf,
+  tarOfFiles,
+  writeDockerArchive,
+  writeOciArchive,
+  writeOciLayout,
+  type BuiltImage,
+  type EntrySpec,
+} from '../../helpers/image-builder.js';
 import { ALL, bodies, factsOf, rejectsWith, WATCH } from '../../helpers/local-sources.js';
 import { tempDir, testScanOptions } from '../../helpers/scan.js';
 
@@ -42,7 +53,8 @@ function appImage(arch = 'amd64', extra: EntrySpec[] = []): BuiltImage {
   });
 }
 
-const open = (input: string, platform: Parameters<typeof testScanOptions>[0] = {}): Promise<Image[]> => openImages(input, testScanOptions(platform));
+const open = (input: string, platform: Parameters<typeof testScanOptions>[0] = {}): Promise<Image[]> =>
+  openImages(input, testScanOptions(platform));
 
 let dir = '';
 let cleanup: () => Promise<void> = async () => undefined;
@@ -58,7 +70,10 @@ after(() => cleanup());
 describe('OCI layout (oci:DIR[:TAG])', () => {
   it('selects an image by tag, with config, platform and layer digests from the manifest', async () => {
     const root = join(dir, 'tagged');
-    await writeOciLayout(root, [{ image: amd, tag: '1.0' }, { image: other, tag: '2.0' }]);
+    await writeOciLayout(root, [
+      { image: amd, tag: '1.0' },
+      { image: other, tag: '2.0' },
+    ]);
     const [image, ...rest] = await open(`oci:${root}:1.0`);
     assert.equal(rest.length, 0);
     assert.ok(image);
@@ -72,7 +87,10 @@ describe('OCI layout (oci:DIR[:TAG])', () => {
       amd.layers.map((l) => [l.digest, l.size, l.mediaType]),
     );
     const facts = await factsOf(image);
-    assert.deepEqual(facts.map((f) => f.compression), ['gzip', 'zstd', 'none']);
+    assert.deepEqual(
+      facts.map((f) => f.compression),
+      ['gzip', 'zstd', 'none'],
+    );
     assert.deepEqual(facts[1]?.matches['all'], ['/app/server', '/usr/bin/nc']);
     const [second] = await open(`oci:${root}:2.0`);
     assert.equal(second?.configDigest, other.configDigest);
@@ -92,22 +110,48 @@ describe('OCI layout (oci:DIR[:TAG])', () => {
 
   it('an unknown tag → IMAGE_NOT_FOUND listing the tags there are', async () => {
     const root = join(dir, 'tagged2');
-    await writeOciLayout(root, [{ image: amd, tag: '1.0' }, { image: other, tag: '2.0' }]);
+    await writeOciLayout(root, [
+      { image: amd, tag: '1.0' },
+      { image: other, tag: '2.0' },
+    ]);
     await rejectsWith(open(`oci:${root}:9.9`), 'IMAGE_NOT_FOUND', /"9\.9".*1\.0, 2\.0/);
   });
 
   it('several images and no tag → an error that asks for one and lists the tags', async () => {
     const root = join(dir, 'multi');
-    await writeOciLayout(root, [{ image: amd, tag: '1.0' }, { image: other, tag: '2.0' }]);
+    await writeOciLayout(root, [
+      { image: amd, tag: '1.0' },
+      { image: other, tag: '2.0' },
+    ]);
     await rejectsWith(open(`oci:${root}`), 'USAGE', /:TAG.*1\.0, 2\.0/);
   });
 
   it('resolves an index with linux/amd64 + linux/arm64 per platform, and all of them with "all"', async () => {
     const root = join(dir, 'multiarch');
     await writeOciLayout(root, [{ image: amd }, { image: arm }]);
-    const index = buildIndex([amd, arm], 'oci', [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(Buffer.from('att')), size: 3, platform: { os: 'unknown', architecture: 'unknown' } }]);
+    const index = buildIndex([amd, arm], 'oci', [
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: digestOf(Buffer.from('att')),
+        size: 3,
+        platform: { os: 'unknown', architecture: 'unknown' },
+      },
+    ]);
     await writeFile(join(root, 'blobs', 'sha256', index.digest.slice(7)), index.bytes);
-    await writeFile(join(root, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: index.mediaType, digest: index.digest, size: index.bytes.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } }] }));
+    await writeFile(
+      join(root, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: index.mediaType,
+            digest: index.digest,
+            size: index.bytes.length,
+            annotations: { 'org.opencontainers.image.ref.name': 'multi' },
+          },
+        ],
+      }),
+    );
     const [a] = await open(`oci:${root}:multi`);
     assert.equal(a?.configDigest, amd.configDigest);
     assert.deepEqual(a?.platform, { os: 'linux', architecture: 'amd64' });
@@ -115,8 +159,15 @@ describe('OCI layout (oci:DIR[:TAG])', () => {
     const [b] = await open(`oci:${root}:multi`, { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
     assert.equal(b?.configDigest, arm.configDigest);
     const all = await open(`oci:${root}`, { platform: 'all' });
-    assert.deepEqual(all.map((i) => i.platform?.architecture), ['amd64', 'arm64']);
-    await rejectsWith(open(`oci:${root}`, { platform: { os: 'linux', architecture: 's390x' } }), 'NO_MATCHING_PLATFORM', /linux\/amd64, linux\/arm64/);
+    assert.deepEqual(
+      all.map((i) => i.platform?.architecture),
+      ['amd64', 'arm64'],
+    );
+    await rejectsWith(
+      open(`oci:${root}`, { platform: { os: 'linux', architecture: 's390x' } }),
+      'NO_MATCHING_PLATFORM',
+      /linux\/amd64, linux\/arm64/,
+    );
   });
 
   it('a tampered layer blob → DIGEST_MISMATCH when its stream is consumed', async () => {
@@ -131,7 +182,11 @@ describe('OCI layout (oci:DIR[:TAG])', () => {
     const [image] = await open(`oci:${root}:1.0`);
     const layer = image?.layers[2];
     assert.ok(layer);
-    await rejectsWith(inspectLayer(await layer.open(), { matchers: [ALL], watchPaths: WATCH, what: 'layer' }), 'DIGEST_MISMATCH', /does not match its digest/);
+    await rejectsWith(
+      inspectLayer(await layer.open(), { matchers: [ALL], watchPaths: WATCH, what: 'layer' }),
+      'DIGEST_MISMATCH',
+      /does not match its digest/,
+    );
     // A truncated blob: the size check fires.
     await writeFile(path, bytes.subarray(0, 1024));
     await rejectsWith(inspectLayer(await layer.open(), { matchers: [ALL], watchPaths: WATCH, what: 'layer' }), 'DIGEST_MISMATCH');
@@ -157,7 +212,13 @@ describe('OCI layout (oci:DIR[:TAG])', () => {
     // A manifest blob that is not JSON (stored under its own digest, so only parsing fails).
     const junk = Buffer.from('<html>this is not a manifest</html>');
     await writeFile(join(root, 'blobs', 'sha256', digestOf(junk).slice(7)), junk);
-    await writeFile(join(root, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(junk), size: junk.length }] }));
+    await writeFile(
+      join(root, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(junk), size: junk.length }],
+      }),
+    );
     await rejectsWith(open(`oci:${root}`), 'INVALID_MANIFEST');
   });
 
@@ -175,7 +236,13 @@ describe('OCI archive (oci-archive:FILE[:TAG])', () => {
     await writeOciArchive(file, [{ image: amd, tag: '1.0' }]);
     const [image] = await open(`oci-archive:${file}:1.0`);
     assert.equal(image?.configDigest, amd.configDigest);
-    assert.deepEqual(image?.name, { display: `oci-archive:${file}:1.0`, name: 'app-oci', repository: 'app-oci', tag: '1.0', tagOrigin: 'reference' });
+    assert.deepEqual(image?.name, {
+      display: `oci-archive:${file}:1.0`,
+      name: 'app-oci',
+      repository: 'app-oci',
+      tag: '1.0',
+      tagOrigin: 'reference',
+    });
     assert.ok(image);
     const facts = await factsOf(image);
     const root = join(dir, 'same-as-archive');
@@ -194,7 +261,10 @@ describe('OCI archive (oci-archive:FILE[:TAG])', () => {
     const [image] = await open(`oci-archive:${gz}:1.0`);
     assert.ok(image);
     assert.equal(image.configDigest, amd.configDigest);
-    assert.deepEqual(image.layers.map((l) => l.digest), amd.layers.map((l) => l.digest));
+    assert.deepEqual(
+      image.layers.map((l) => l.digest),
+      amd.layers.map((l) => l.digest),
+    );
     const [plain] = await open(`oci-archive:${file}:1.0`);
     assert.ok(plain);
     assert.deepEqual(await factsOf(image), await factsOf(plain));
@@ -233,8 +303,14 @@ describe('docker archive (docker-archive:FILE[:REPO:TAG])', () => {
     assert.equal(m.configDigest, amd.configDigest);
     // Docker archives hold uncompressed layers: their digests are the config's diff_ids.
     const diffIds = amd.layers.map((l) => l.diffId);
-    assert.deepEqual(c.layers.map((l) => l.digest), diffIds);
-    assert.deepEqual(m.layers.map((l) => l.digest), diffIds);
+    assert.deepEqual(
+      c.layers.map((l) => l.digest),
+      diffIds,
+    );
+    assert.deepEqual(
+      m.layers.map((l) => l.digest),
+      diffIds,
+    );
     assert.deepEqual(c.name, { display: `docker-archive:${classic}`, name: 'app', repository: 'app', tag: '1.0', tagOrigin: 'archive' });
     assert.deepEqual(m.name, { display: `docker-archive:${modern}`, name: 'app', repository: 'app', tag: '1.0', tagOrigin: 'archive' });
     const cf = await factsOf(c);
@@ -279,7 +355,13 @@ describe('docker archive (docker-archive:FILE[:REPO:TAG])', () => {
     assert.equal((await pick('docker.io/library/other:2.0'))?.configDigest, other.configDigest);
     const picked = await pick('registry.local:5000/team/other:2.0');
     assert.equal(picked?.configDigest, other.configDigest);
-    assert.deepEqual(picked?.name, { display: `docker-archive:${file}:registry.local:5000/team/other:2.0`, name: 'other', repository: 'team/other', tag: '2.0', tagOrigin: 'reference' });
+    assert.deepEqual(picked?.name, {
+      display: `docker-archive:${file}:registry.local:5000/team/other:2.0`,
+      name: 'other',
+      repository: 'team/other',
+      tag: '2.0',
+      tagOrigin: 'reference',
+    });
     await rejectsWith(pick('app:9.9'), 'IMAGE_NOT_FOUND', /app:1\.0, docker\.io\/library\/other:2\.0/);
     await rejectsWith(open(`docker-archive:${file}`), 'USAGE', /REPO:TAG/);
   });
@@ -294,12 +376,21 @@ describe('docker archive (docker-archive:FILE[:REPO:TAG])', () => {
     tars.forEach((t, i) => entries.push({ type: 'file', path: names[i] ?? '', content: t }));
     entries.push({ type: 'dir', path: 'dup1/' }, { type: 'symlink', path: 'dup1/layer.tar', target: '../layer1/layer.tar' });
     entries.push({ type: 'hardlink', path: 'dup2/layer.tar', target: 'layer2/layer.tar' });
-    entries.push({ type: 'file', path: 'manifest.json', content: JSON.stringify([{ Config: config, RepoTags: ['app:1.0'], Layers: ['layer0/layer.tar', 'dup1/layer.tar', 'dup2/layer.tar'] }]) });
+    entries.push({
+      type: 'file',
+      path: 'manifest.json',
+      content: JSON.stringify([
+        { Config: config, RepoTags: ['app:1.0'], Layers: ['layer0/layer.tar', 'dup1/layer.tar', 'dup2/layer.tar'] },
+      ]),
+    });
     const file = join(dir, 'dedup.tar');
     await writeFile(file, buildTar(entries));
     const [image] = await open(`docker-archive:${file}`);
     assert.ok(image);
-    assert.deepEqual(image.layers.map((l) => l.digest), amd.layers.map((l) => l.diffId));
+    assert.deepEqual(
+      image.layers.map((l) => l.digest),
+      amd.layers.map((l) => l.diffId),
+    );
     assert.equal((await factsOf(image)).length, 3);
   });
 
@@ -357,7 +448,10 @@ describe('tar-index', () => {
       assert.ok(members.has('index.json'));
       assert.ok(members.has('abs/member'));
       assert.ok(!members.has('blobs'), 'directories are not members');
-      assert.ok([...members.keys()].every((k) => k.length !== 100 && k.length !== 99), 'no truncated names');
+      assert.ok(
+        [...members.keys()].every((k) => k.length !== 100 && k.length !== 99),
+        'no truncated names',
+      );
     });
   }
 });

@@ -17,7 +17,16 @@ import { compilersCheck } from '../../../src/checks/compilers.js';
 import type { LayerFacts } from '../../../src/layer/inspect.js';
 import { scan } from '../../../src/scan.js';
 import { sha256Digest } from '../../../src/image/verify.js';
-import { cacheStats, clearCache, configFileName, diskFactsStore, DISK_FORMAT, entryFileName, isLayerFacts, tieredStore } from '../../../src/store/disk.js';
+import {
+  cacheStats,
+  clearCache,
+  configFileName,
+  diskFactsStore,
+  DISK_FORMAT,
+  entryFileName,
+  isLayerFacts,
+  tieredStore,
+} from '../../../src/store/disk.js';
 import { factsKey, memoryFactsStore, type FactsStore } from '../../../src/store/facts-store.js';
 import { buildImage, writeOciLayout } from '../../helpers/image-builder.js';
 import { capturedLogger } from '../../helpers/registry-server.js';
@@ -31,15 +40,27 @@ const keyOf = (n: number): string => factsKey(`sha256:${n.toString(16).padStart(
 const FACTS: LayerFacts = {
   matches: { compilers: ['/usr/bin/gcc'] },
   matchCounts: { compilers: 1 },
+  matchBytes: { compilers: 812 },
+  details: { 'secret-files': { '/root/.npmrc': ['npmrc-token line 1: npm_…(40 chars, sha256:0123abcd)'] } },
   whiteouts: ['/tmp/x'],
   opaqueDirs: [],
-  watched: { '/etc/passwd': { type: 'file', content: 'root:x:0:0::/root:/bin/sh\n', size: 26, truncated: false }, '/etc/os-release': { type: 'symlink', target: '../usr/lib/os-release' } },
+  watched: {
+    '/etc/passwd': { type: 'file', content: 'root:x:0:0::/root:/bin/sh\n', size: 26, truncated: false },
+    '/etc/os-release': { type: 'symlink', target: '../usr/lib/os-release' },
+  },
   symlinks: { '/etc/os-release': '../usr/lib/os-release' },
   ops: [
     { op: 'dir', path: '/usr' },
     { op: 'file', path: '/usr/bin/gcc', mode: 0o755, uid: 0, gid: 0 },
     { op: 'file', path: '/usr/bin/ping', mode: 0o755, uid: 0, gid: 0, capability: 'file capabilities cap_net_raw+ep' },
-    { op: 'file', path: '/etc/passwd', mode: 0o644, uid: 0, gid: 0, content: { type: 'file', content: 'root:x:0:0::/root:/bin/sh\n', size: 26, truncated: false } },
+    {
+      op: 'file',
+      path: '/etc/passwd',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      content: { type: 'file', content: 'root:x:0:0::/root:/bin/sh\n', size: 26, truncated: false },
+    },
     { op: 'symlink', path: '/etc/os-release', target: '../usr/lib/os-release' },
     { op: 'hardlink', path: '/usr/bin/cc', target: '/usr/bin/gcc', mode: 0o755, uid: 0, gid: 0 },
     { op: 'whiteout', path: '/tmp/x' },
@@ -88,7 +109,12 @@ describe('diskFactsStore', () => {
   it('scan(): a new store on the same directory inspects nothing again; a changed compiler table misses', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const image = buildImage({ layers: [{ entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' }] }, { entries: [{ type: 'file', path: 'etc/hostname', content: 'h' }] }] });
+      const image = buildImage({
+        layers: [
+          { entries: [{ type: 'file', path: 'usr/bin/gcc', mode: 0o755, content: 'gcc' }] },
+          { entries: [{ type: 'file', path: 'etc/hostname', content: 'h' }] },
+        ],
+      });
       await writeOciLayout(join(dir, 'img'), [{ image, tag: '1.0' }]);
       const ref = `oci:${join(dir, 'img')}:1.0`;
       const cache = join(dir, 'cache');
@@ -103,7 +129,10 @@ describe('diskFactsStore', () => {
       // Another compiler table is another key: the layers are inspected again, and gcc is no longer a compiler.
       const noGcc = { ...compilersCheck, matcher: { id: 'compilers', fingerprint: 'a table without gcc', matches: () => false } };
       const changed = countingPuts(diskFactsStore(cache, { logger: silent }));
-      const [third] = await scan(ref, testScanOptions({ store: changed, checks: ALL_CHECKS.map((c) => (c.id === 'compilers' ? noGcc : c)) }));
+      const [third] = await scan(
+        ref,
+        testScanOptions({ store: changed, checks: ALL_CHECKS.map((c) => (c.id === 'compilers' ? noGcc : c)) }),
+      );
       assert.equal(changed.puts, 2, 'a changed compiler table misses');
       assert.equal(third?.results.find((r) => r.Id === 'compilers')?.Pass, true);
       assert.equal(first?.results.find((r) => r.Id === 'compilers')?.Pass, false);
@@ -129,7 +158,10 @@ describe('diskFactsStore', () => {
         ['another key inside', await readFile(join(cache, entryFileName(keyOf(2))), 'utf8')],
         ['another format', JSON.stringify({ format: 'oci-scan-facts/0', key: keyOf(1), facts: FACTS })],
         ['misshapen facts', JSON.stringify({ format: DISK_FORMAT, key: keyOf(1), facts: { ...FACTS, entries: -1 } })],
-        ['a watched entry of an unknown type', JSON.stringify({ format: DISK_FORMAT, key: keyOf(1), facts: { ...FACTS, watched: { '/etc/passwd': { type: 'device' } } } })],
+        [
+          'a watched entry of an unknown type',
+          JSON.stringify({ format: DISK_FORMAT, key: keyOf(1), facts: { ...FACTS, watched: { '/etc/passwd': { type: 'device' } } } }),
+        ],
         ['an array', '[]'],
       ];
       for (const [what, text] of damaged) {
@@ -157,7 +189,14 @@ describe('diskFactsStore', () => {
     }
     assert.ok(!isLayerFacts({ ...FACTS, matches: { compilers: [1] } }));
     assert.ok(!isLayerFacts({ ...FACTS, compression: 'brotli' }));
-    for (const op of [{ op: 'chmod', path: '/x' }, { op: 'dir', path: 'relative' }, { op: 'file', path: '/x', mode: 0o10000, uid: 0, gid: 0 }, { op: 'file', path: '/x', mode: 0o644, uid: 0, gid: 0, content: { type: 'dir' } }, { op: 'hardlink', path: '/x', mode: 0o644, uid: 0, gid: 0 }, { op: 'symlink', path: '/x' }]) {
+    for (const op of [
+      { op: 'chmod', path: '/x' },
+      { op: 'dir', path: 'relative' },
+      { op: 'file', path: '/x', mode: 0o10000, uid: 0, gid: 0 },
+      { op: 'file', path: '/x', mode: 0o644, uid: 0, gid: 0, content: { type: 'dir' } },
+      { op: 'hardlink', path: '/x', mode: 0o644, uid: 0, gid: 0 },
+      { op: 'symlink', path: '/x' },
+    ]) {
       assert.ok(!isLayerFacts({ ...FACTS, ops: [...FACTS.ops, op] }), JSON.stringify(op));
     }
     assert.ok(!isLayerFacts({ ...FACTS, capabilities: { '/x': 1 } }));
@@ -191,7 +230,10 @@ describe('diskFactsStore', () => {
       const stats = await store.prune();
       assert.equal(stats.entries, 4);
       const after = await readdir(cache);
-      assert.ok(!after.includes(stale.slice(cache.length + 1)) && after.includes(fresh.slice(cache.length + 1)), 'prune removes stale temporary entries only');
+      assert.ok(
+        !after.includes(stale.slice(cache.length + 1)) && after.includes(fresh.slice(cache.length + 1)),
+        'prune removes stale temporary entries only',
+      );
       assert.ok(stats.bytes <= size * 4 + size / 2);
     } finally {
       await cleanup();
@@ -218,7 +260,9 @@ describe('diskFactsStore', () => {
 });
 
 describe('diskFactsStore configs', () => {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { User: '1000:1000' }, rootfs: { type: 'layers', diff_ids: [] } }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', config: { User: '1000:1000' }, rootfs: { type: 'layers', diff_ids: [] } }),
+  );
   const descriptor = { digest: sha256Digest(config), size: config.length };
 
   it('a config put by one store is served to another by its digest and size, and counts in the budget, prune and clear', async () => {
@@ -232,7 +276,10 @@ describe('diskFactsStore configs', () => {
       assert.equal(later.configs.get({ digest: sha256Digest('other'), size: config.length }), undefined, 'another digest: a miss');
       assert.deepEqual(await readdir(cache), [configFileName(descriptor.digest)]);
       await later.put(keyOf(1), FACTS);
-      assert.deepEqual(await cacheStats(cache), { entries: 2, bytes: config.length + (await stat(join(cache, entryFileName(keyOf(1))))).size });
+      assert.deepEqual(await cacheStats(cache), {
+        entries: 2,
+        bytes: config.length + (await stat(join(cache, entryFileName(keyOf(1))))).size,
+      });
       assert.equal(await clearCache(cache), 2);
       assert.deepEqual(await readdir(cache), []);
     } finally {

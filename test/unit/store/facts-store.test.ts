@@ -45,10 +45,16 @@ describe('factsKey', () => {
 
   it('changes when a data table changes (another compiler list), when a matcher or a watched path is added — not when sets are reordered', () => {
     const base = factsKey(DIGEST, COLLECTION);
-    const otherCompilers: Check = { ...compilersCheck, matcher: { ...(compilersCheck.matcher ?? { id: 'compilers', matches: () => false }), fingerprint: 'a different table' } };
+    const otherCompilers: Check = {
+      ...compilersCheck,
+      matcher: { ...(compilersCheck.matcher ?? { id: 'compilers', matches: () => false }), fingerprint: 'a different table' },
+    };
     const swapped = ALL_CHECKS.map((c) => (c.id === 'compilers' ? otherCompilers : c));
     assert.notEqual(factsKey(DIGEST, { ...COLLECTION, matchers: matchersOf(swapped) }), base);
-    assert.notEqual(factsKey(DIGEST, { ...COLLECTION, matchers: [...COLLECTION.matchers, { id: 'extra', fingerprint: '', matches: () => false }] }), base);
+    assert.notEqual(
+      factsKey(DIGEST, { ...COLLECTION, matchers: [...COLLECTION.matchers, { id: 'extra', fingerprint: '', matches: () => false }] }),
+      base,
+    );
     assert.notEqual(factsKey(DIGEST, { ...COLLECTION, watchPaths: new Set([...COLLECTION.watchPaths, '/etc/shadow']) }), base);
     assert.notEqual(factsKey(`sha256:${'b'.repeat(64)}`, COLLECTION), base);
     assert.equal(factsKey(DIGEST, { ...COLLECTION, watchPaths: new Set([...COLLECTION.watchPaths].reverse()) }), base);
@@ -61,7 +67,12 @@ describe('scan() with a facts store', () => {
   it('a layer seen before is not downloaded again: the second scan reads the store only', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      await writeOciLayout(join(dir, 'img'), [{ image: buildImage({ layers: [{ entries: tools }, { entries: [{ type: 'file', path: 'etc/hostname', content: 'h' }] }] }), tag: '1.0' }]);
+      await writeOciLayout(join(dir, 'img'), [
+        {
+          image: buildImage({ layers: [{ entries: tools }, { entries: [{ type: 'file', path: 'etc/hostname', content: 'h' }] }] }),
+          tag: '1.0',
+        },
+      ]);
       const store = countingStore();
       let inspected = 0;
       const options = testScanOptions({ store, onLayer: () => (inspected += 1) });

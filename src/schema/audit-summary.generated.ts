@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 export const summary = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:audit-summary:1","title":"oci-scan audit summary (audit-summary.json)","description":"One entry per image of an audit, totals and the most shared layers (docs/audit.md). Fields may be added, never removed or renamed.","type":"object","additionalProperties":false,"required":["format","tool","source","shard","complete","pending","images","totals","sharedLayers","run"],"properties":{"format":{"const":"oci-scan-audit-summary/1"},"tool":{"type":"object","additionalProperties":false,"required":["name","version"],"properties":{"name":{"type":"string"},"version":{"type":"string"}}},"source":{"type":"string"},"shard":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["index","count"],"properties":{"index":{"type":"integer","minimum":1},"count":{"type":"integer","minimum":1}}}]},"complete":{"type":"boolean"},"pending":{"type":"integer","minimum":0},"listingError":{"$ref":"#/$defs/error"},"missingShards":{"type":"array","items":{"type":"integer","minimum":1}},"images":{"type":"array","items":{"$ref":"#/$defs/image"}},"totals":{"type":"object","additionalProperties":false,"required":["images","scanned","errors","bySeverity","distinctManifests","distinctLayers"],"properties":{"images":{"type":"integer","minimum":0},"scanned":{"type":"integer","minimum":0},"errors":{"type":"integer","minimum":0},"bySeverity":{"type":"object","additionalProperties":false,"required":["Critical","High","Medium","Low","Informational"],"properties":{"Critical":{"type":"integer","minimum":0},"High":{"type":"integer","minimum":0},"Medium":{"type":"integer","minimum":0},"Low":{"type":"integer","minimum":0},"Informational":{"type":"integer","minimum":0}}},"distinctManifests":{"type":"integer","minimum":0},"distinctLayers":{"type":"integer","minimum":0}}},"sharedLayers":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["digest","images"],"properties":{"digest":{"$ref":"#/$defs/digest"},"images":{"type":"integer","minimum":2}}}},"run":{"type":"object","additionalProperties":false,"required":["scanned","resumed"],"properties":{"scanned":{"type":"integer","minimum":0},"resumed":{"type":"integer","minimum":0}}}},"$defs":{"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"severity":{"enum":["Critical","High","Medium","Low","Informational"]},"error":{"type":"object","additionalProperties":false,"required":["code","message"],"properties":{"code":{"type":"string"},"message":{"type":"string"}}},"image":{"type":"object","additionalProperties":false,"required":["reference","repository","tag","digest","platform","highest","failedChecks","layers","report"],"properties":{"reference":{"type":"string","minLength":1},"repository":{"type":"string","minLength":1},"tag":{"type":["string","null"]},"digest":{"oneOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"platform":{"type":["string","null"]},"highest":{"oneOf":[{"$ref":"#/$defs/severity"},{"type":"null"}]},"failedChecks":{"type":"array","items":{"type":"string"}},"layers":{"type":"array","items":{"$ref":"#/$defs/digest"}},"report":{"type":["string","null"]},"error":{"$ref":"#/$defs/error"}}}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:audit-summary:1","title":"oci-scan audit summary (audit-summary.json)","description":"One entry per image of an audit, totals and the most shared layers (docs/audit.md). Fields may be added, never removed or renamed.","type":"object","additionalProperties":false,"required":["format","tool","source","shard","complete","pending","images","totals","sharedLayers","run"],"properties":{"format":{"const":"oci-scan-audit-summary/1"},"tool":{"type":"object","additionalProperties":false,"required":["name","version"],"properties":{"name":{"type":"string"},"version":{"type":"string"}}},"source":{"type":"string"},"shard":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["index","count"],"properties":{"index":{"type":"integer","minimum":1},"count":{"type":"integer","minimum":1}}}]},"complete":{"type":"boolean"},"pending":{"type":"integer","minimum":0},"listingError":{"$ref":"#/$defs/error"},"missingShards":{"type":"array","items":{"type":"integer","minimum":1}},"images":{"type":"array","items":{"$ref":"#/$defs/image"}},"totals":{"type":"object","additionalProperties":false,"required":["images","scanned","errors","bySeverity","distinctManifests","distinctLayers"],"properties":{"images":{"type":"integer","minimum":0},"scanned":{"type":"integer","minimum":0},"errors":{"type":"integer","minimum":0},"bySeverity":{"type":"object","additionalProperties":false,"required":["Critical","High","Medium","Low","Informational"],"properties":{"Critical":{"type":"integer","minimum":0},"High":{"type":"integer","minimum":0},"Medium":{"type":"integer","minimum":0},"Low":{"type":"integer","minimum":0},"Informational":{"type":"integer","minimum":0}}},"distinctManifests":{"type":"integer","minimum":0},"distinctLayers":{"type":"integer","minimum":0}}},"sharedLayers":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["digest","images"],"properties":{"digest":{"$ref":"#/$defs/digest"},"images":{"type":"integer","minimum":2}}}},"run":{"type":"object","additionalProperties":false,"required":["scanned","resumed"],"properties":{"scanned":{"type":"integer","minimum":0},"resumed":{"type":"integer","minimum":0},"attested":{"description":"With --reuse-attestations: images not scanned because a valid attestation of their verdict was found (docs/attest.md)","type":"integer","minimum":0}}}},"$defs":{"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"severity":{"enum":["Critical","High","Medium","Low","Informational"]},"error":{"type":"object","additionalProperties":false,"required":["code","message"],"properties":{"code":{"type":"string"},"message":{"type":"string"}}},"image":{"type":"object","additionalProperties":false,"required":["reference","repository","tag","digest","platform","highest","failedChecks","layers","report"],"properties":{"reference":{"type":"string","minLength":1},"repository":{"type":"string","minLength":1},"tag":{"type":["string","null"]},"digest":{"oneOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"platform":{"type":["string","null"]},"highest":{"oneOf":[{"$ref":"#/$defs/severity"},{"type":"null"}]},"failedChecks":{"type":"array","items":{"type":"string"}},"layers":{"type":"array","items":{"$ref":"#/$defs/digest"}},"report":{"type":["string","null"]},"error":{"$ref":"#/$defs/error"}}}}};
 const schema32 = {"type":"object","additionalProperties":false,"required":["code","message"],"properties":{"code":{"type":"string"},"message":{"type":"string"}}};
 const schema34 = {"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"};
 const func1 = Object.prototype.hasOwnProperty;
@@ -1605,7 +1605,7 @@ vErrors.push(err87);
 errors++;
 }
 for(const key7 in data33){
-if(!((key7 === "scanned") || (key7 === "resumed"))){
+if(!(((key7 === "scanned") || (key7 === "resumed")) || (key7 === "attested"))){
 const err88 = {instancePath:instancePath+"/run",schemaPath:"#/properties/run/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err88];
@@ -1666,9 +1666,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err93 = {instancePath:instancePath+"/run",schemaPath:"#/properties/run/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data33.attested !== undefined){
+let data36 = data33.attested;
+if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
+const err93 = {instancePath:instancePath+"/run/attested",schemaPath:"#/properties/run/properties/attested/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1677,15 +1678,39 @@ vErrors.push(err93);
 }
 errors++;
 }
-}
-}
-else {
-const err94 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 < 0 || isNaN(data36)){
+const err94 = {instancePath:instancePath+"/run/attested",schemaPath:"#/properties/run/properties/attested/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err94];
 }
 else {
 vErrors.push(err94);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err95 = {instancePath:instancePath+"/run",schemaPath:"#/properties/run/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+}
+}
+else {
+const err96 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
 }
 errors++;
 }
@@ -2197,6 +2222,6 @@ return errors === 0;
 validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const hashes = {
-  "summary": "c194b29eaa441c65e4c53ad79e6caeb5040b046f084786f014112eaeee603885",
-  "image": "c194b29eaa441c65e4c53ad79e6caeb5040b046f084786f014112eaeee603885"
+  "summary": "e5cdf2e18276bb7cff1e36fa732da22821f5d3e005d1a2d5645bcf6dc6fda99f",
+  "image": "e5cdf2e18276bb7cff1e36fa732da22821f5d3e005d1a2d5645bcf6dc6fda99f"
 };
