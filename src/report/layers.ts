@@ -10,6 +10,9 @@
  *   uncompressed layers' digests: the same whatever the compression, which blob digests are
  *   not); the first that many layers are inherited, the others introduced.
  */
+import { parseCreatedBy } from '../checks/history.js';
+import { fingerprint } from '../checks/redact.js';
+import { notSecretBecause, secretNameRule, shapedSecrets, shellAssignments } from '../checks/secrets-env.js';
 import type { ImageConfig, HistoryEntry } from '../image/config.js';
 import type { Image } from '../image/types.js';
 import type { BaseSplit, ReportResult, ScannedImage } from './model.js';
@@ -88,6 +91,30 @@ function orNull(text: string | null | undefined): string | null {
   return text === undefined || text === null || text === '' ? null : text;
 }
 
+const isSecretName = secretNameRule();
+
+/**
+ * `text` (a history step) with every credential the secrets-env check would report — a known
+ * token shape, a URL password, the value of a build argument or assignment with a secret's
+ * name — replaced by its fingerprint (`"AKIA…" (20 chars, sha256:…)`, src/checks/redact.ts):
+ * a report never repeats a secret, whichever check is on.
+ */
+export function redactStep(text: string): string {
+  const secrets = new Set(shapedSecrets(text).map((s) => s.secret));
+  const { args, buildArgs } = parseCreatedBy(text);
+  const pairs = [
+    ...buildArgs.map((a) => ({ name: a.slice(0, a.indexOf('=')), value: a.slice(a.indexOf('=') + 1) })),
+    ...shellAssignments(args),
+  ];
+  for (const p of pairs) {
+    const value = p.value.trim();
+    if (value !== '' && isSecretName(p.name) && notSecretBecause(p.name, value) === undefined) secrets.add(value);
+  }
+  let out = text;
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(secret).join(fingerprint(secret));
+  return out;
+}
+
 /** Each layer of `scan` with its history entry and origin (nulls where unknown). */
 export function layerDetails(scan: Pick<ScannedImage, 'image' | 'base'>): LayerDetail[] {
   const { image } = scan;
@@ -99,9 +126,9 @@ export function layerDetails(scan: Pick<ScannedImage, 'image' | 'base'>): LayerD
     return {
       digest: layer.digest,
       diffId: ids?.[i] ?? null,
-      createdBy: orNull(h?.created_by),
+      createdBy: orNull(h?.created_by && redactStep(h.created_by)),
       created: orNull(h?.created),
-      comment: orNull(h?.comment),
+      comment: orNull(h?.comment && redactStep(h.comment)),
       origin: inherited === undefined ? null : i < inherited ? 'inherited' : 'introduced',
     };
   });

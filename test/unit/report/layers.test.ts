@@ -15,7 +15,15 @@ import { junitXml } from '../../../src/report/formats/junit.js';
 import { sarifLog } from '../../../src/report/formats/sarif.js';
 import { summaryLine, tableText } from '../../../src/report/formats/table.js';
 import { terminalChunks } from '../../../src/report/formats/terminal.js';
-import { detailsByDigest, layerDetails, layerHistory, originCounts, shortStep, splitByBase } from '../../../src/report/layers.js';
+import {
+  detailsByDigest,
+  layerDetails,
+  layerHistory,
+  originCounts,
+  redactStep,
+  shortStep,
+  splitByBase,
+} from '../../../src/report/layers.js';
 import { highestSeverity, toResult, type ScannedImage } from '../../../src/report/model.js';
 
 const digest = (c: string): string => `sha256:${c.repeat(64)}`;
@@ -185,4 +193,12 @@ test('acceptInherited: inherited findings accepted with the reason; all inherite
   assert.equal(unverified.pass, false, 'layers not scanned keep the check failing');
   const config: CheckOutcome = { pass: false, description: 'root' };
   assert.equal(acceptInherited(config, { notScanned: [] }, inherited, 'base:1'), config);
+});
+
+test("redactStep: a build argument, an assignment with a secret's name and a known token shape never reach a report", () => {
+  const token = `ghp_${'a1B2'.repeat(9)}`;
+  const step = redactStep(`|2 GH_TOKEN=${token} DB_PASSWORD=hunter2hunter2 /bin/sh -c export API_KEY=s3cr3tv4lue && make`);
+  assert.ok(!step.includes(token) && !step.includes('hunter2hunter2') && !step.includes('s3cr3tv4lue'), step);
+  assert.match(step, /GH_TOKEN="ghp_…" \(40 chars, sha256:[0-9a-f]{8}\)/);
+  assert.equal(redactStep('/bin/sh -c apk add sudo'), '/bin/sh -c apk add sudo');
 });
