@@ -18,6 +18,7 @@ export type { ImageScan, ScanOptions, ScanLimits } from './scan.js';
 export { memoryFactsStore, type FactsStore } from './store/facts-store.js';
 export type { ConfigCache } from './image/config-cache.js';
 export type { Report, ReportResult } from './report/model.js';
+export type { BaseSplit, LayerDetail, LayerOrigin } from './report/layers.js';
 export type { ScanDocument, ImageDocument, ErrorDocument } from './report/formats/json.js';
 export type { Check, CheckId, Severity, LayerFiles, AcceptedFinding } from './checks/types.js';
 export type { Policy, Acceptance, CheckRule, PolicyData } from './policy/types.js';
@@ -78,6 +79,7 @@ function checkCallOptions(options: unknown): void {
   };
   const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
   is('allowUnscannedLayers', (v) => typeof v === 'boolean', 'a boolean');
+  is('base', (v) => typeof v === 'string' && v.trim() !== '', 'an image reference string (registry, oci:, oci-archive:, docker-archive:)');
   is('layerConcurrency', (v) => Number.isInteger(v) && (v as number) >= 1, 'a whole number of at least 1');
   is('signal', (v) => v instanceof AbortSignal, 'an AbortSignal');
   is('checks', Array.isArray, 'an array of checks (ALL_CHECKS, or a part of it)');

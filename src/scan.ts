@@ -15,10 +15,18 @@ import { factsKey, memoryFactsStore, type Collection, type FactsStore } from './
 import { legacyReport } from './report/formats/legacy.js';
 import { highestSeverity, toResult, type Report, type ReportResult, type ScannedImage } from './report/model.js';
 import { openSession } from './registry/session.js';
-import { acceptFindings, activeAcceptances, scanChecks } from './policy/apply.js';
+import { acceptFindings, acceptInherited, activeAcceptances, scanChecks } from './policy/apply.js';
+import {
+  BASE_DIGEST_ANNOTATION,
+  BASE_NAME_ANNOTATION,
+  detailsByDigest,
+  layerDetails,
+  splitByBase,
+  type BaseSplit,
+} from './report/layers.js';
 import { checkPolicy } from './policy/load.js';
 import type { Policy } from './policy/types.js';
-import { openImages } from './sources/index.js';
+import { openImages, parseLocalReference } from './sources/index.js';
 import type { SourceOptions } from './sources/options.js';
 
 /** Limits applied to every layer. */
@@ -44,6 +52,12 @@ export interface ScanOptions extends SourceOptions {
    * given another severity, the checks' data, findings accepted. Validated when the scan starts.
    */
   readonly policy?: Policy;
+  /**
+   * The base image, in any form `scan()` takes (docs/reports.md, "Layers: history and base"):
+   * its layers are the image's inherited ones. Without it, the manifest's
+   * `org.opencontainers.image.base.*` annotations name it for a registry image.
+   */
+  readonly base?: string;
   /** Called after each layer is inspected (progress display). */
   readonly onLayer?: (event: {
     readonly image: Image;
@@ -142,11 +156,12 @@ function sharedFacts(
   return work;
 }
 
-/** Scans one resolved image. */
+/** Scans one resolved image; `base`: its base split (`scan()` finds it), which the report shows and the policy's `inherited: accept` reads. */
 export async function scanImage(
   image: Image,
   options: ScanOptions,
   source: FactsSource = { store: options.store ?? memoryFactsStore(), inFlight: new Map() },
+  base?: BaseSplit,
 ): Promise<ImageScan> {
   const checks = checksFor(options, image.name.display);
   const matchers = matchersOf(checks);
@@ -227,10 +242,12 @@ export async function scanImage(
     // checks) and between each other, so that a timeout or a signal can stop the scan.
     // Accepting findings comes after each check ran.
     options.logger.debug({ checks: checks.length }, 'running the checks');
+    const inherited = options.policy?.inherited === 'accept' && base ? inheritedDigests(image, base) : new Set<string>();
     const results: ReportResult[] = [];
     for (const check of checks) {
       await yieldToEventLoop(options.signal);
-      results.push(toResult(check, acceptFindings(check, await check.run(input), input, accepts)));
+      const outcome = acceptFindings(check, await check.run(input), input, accepts);
+      results.push(toResult(check, base ? acceptInherited(outcome, input, inherited, base.reference) : outcome));
     }
     const highest = highestSeverity(results);
     return {
@@ -239,10 +256,73 @@ export async function scanImage(
       report: legacyReport({ image, results, highest }),
       highest,
       checkSeverities: Object.fromEntries(checks.map((c) => [c.id, c.severity])),
+      ...(base ? { base } : {}),
     };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** The digests of the layers of `image` that `base` says are inherited (none unless it is a prefix). */
+function inheritedDigests(image: Image, base: BaseSplit): Set<string> {
+  return new Set([...detailsByDigest(layerDetails({ image, base })).values()].filter((d) => d.origin === 'inherited').map((d) => d.digest));
+}
+
+/**
+ * The base of `image` (docs/reports.md, "Layers: history and base"): `options.base`, else the
+ * manifest's base annotations — read only for a registry image, through the run's session
+ * (a local image's annotation names a registry the user did not ask to reach). Only the base's
+ * manifest and config are read. A base that cannot be read is reported as unresolved, never
+ * guessed and never an error; undefined when nothing names a base.
+ */
+async function baseOf(image: Image, input: string, options: ScanOptions): Promise<BaseSplit | undefined> {
+  const named = options.base ?? annotatedBase(image);
+  if (named === undefined) return undefined;
+  const from =
+    options.base !== undefined
+      ? { reference: options.base, source: 'option' as const }
+      : { reference: named, source: 'annotation' as const };
+  if (from.source === 'annotation' && parseLocalReference(input) !== undefined) {
+    return {
+      ...from,
+      status: 'unresolved',
+      note: 'the image was read from a local source: its base annotation names a registry image that was not fetched (give --base to compare)',
+    };
+  }
+  if (from.reference === '')
+    return {
+      ...from,
+      status: 'unresolved',
+      note: `the manifest gives ${BASE_DIGEST_ANNOTATION} without ${BASE_NAME_ANNOTATION}: the base's repository is not known (give --base)`,
+    };
+  try {
+    // The base's manifest and config only: no layer is opened.
+    const platform = image.platform ?? (options.platform === 'all' ? undefined : options.platform);
+    const { consumeLayer: _consume, ...rest } = options;
+    const [found] = await openImages(from.reference, { ...rest, ...(platform ? { platform } : {}) });
+    if (!found) return { ...from, status: 'unresolved', note: 'the base resolved to no image' };
+    return splitByBase(image, found.config.rootfs?.diff_ids ?? [], {
+      ...from,
+      ...(found.manifestDigest !== undefined ? { digest: found.manifestDigest } : {}),
+    });
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    const message = err instanceof OciScanError ? err.message : String(err);
+    options.logger.warn(
+      { base: from.reference, error: message },
+      'base image not read: inherited and introduced layers are not told apart',
+    );
+    return { ...from, status: 'unresolved', note: `the base could not be read: ${message}` };
+  }
+}
+
+/** `name@digest` (or `name`) from the base annotations; '' for a digest without a name; undefined without either. */
+function annotatedBase(image: Image): string | undefined {
+  const name = image.annotations?.[BASE_NAME_ANNOTATION];
+  const digest = image.annotations?.[BASE_DIGEST_ANNOTATION];
+  if (!name) return digest ? '' : undefined;
+  // A digest pins the base the image was built on; the tag may have moved since.
+  return digest ? `${name.replace(/@.*$/, '').replace(/:[^/:]*$/, '')}@${digest}` : name;
 }
 
 /** The checks of the image `reference`: the caller's or the default ones, with the policy applied. */
@@ -297,7 +377,7 @@ export async function scan(input: string, options: ScanOptions): Promise<ImageSc
       if (facts) await source.store.put(factsKey(layer.digest, { matchers, watchPaths }), facts);
     }
     const scans: ImageScan[] = [];
-    for (const image of images) scans.push(await scanImage(image, options, source));
+    for (const image of images) scans.push(await scanImage(image, options, source, await baseOf(image, input, { ...options, session })));
     return scans;
   } finally {
     if (!options.session) await session.close();

@@ -6,6 +6,7 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { OciScanError } from '../errors.js';
+import { scanHtml } from '../report/formats/html.js';
 import { scanDocument } from '../report/formats/json.js';
 import { junitXml } from '../report/formats/junit.js';
 import { sarifLog } from '../report/formats/sarif.js';
@@ -13,7 +14,7 @@ import type { ImageOutcome } from '../report/model.js';
 import { documentText, ensureReportsDir } from '../report/write.js';
 
 /** Report formats of `--format`. */
-export const FORMATS = ['legacy', 'json', 'sarif', 'junit', 'table'] as const;
+export const FORMATS = ['legacy', 'json', 'sarif', 'junit', 'table', 'html'] as const;
 /** A report format. */
 export type Format = (typeof FORMATS)[number];
 
@@ -26,11 +27,22 @@ export interface FormatOutput {
 /** The format `-o FILE` writes when no --format is given, from the file's extension. */
 function formatOfFile(file: string): Exclude<Format, 'legacy'> {
   const ext = /\.([a-z]+)$/i.exec(file)?.[1]?.toLowerCase();
-  const format = ext === 'sarif' ? 'sarif' : ext === 'json' ? 'json' : ext === 'xml' ? 'junit' : ext === 'txt' ? 'table' : undefined;
+  const format =
+    ext === 'sarif'
+      ? 'sarif'
+      : ext === 'json'
+        ? 'json'
+        : ext === 'xml'
+          ? 'junit'
+          : ext === 'txt'
+            ? 'table'
+            : ext === 'html' || ext === 'htm'
+              ? 'html'
+              : undefined;
   if (!format)
     throw new OciScanError(
       'USAGE',
-      `-o ${JSON.stringify(file)}: its extension names no format (.sarif, .json, .xml for JUnit, .txt for the table): add --format json|sarif|junit|table`,
+      `-o ${JSON.stringify(file)}: its extension names no format (.sarif, .json, .xml for JUnit, .txt for the table, .html): add --format json|sarif|junit|table|html`,
     );
   return format;
 }
@@ -63,7 +75,7 @@ export function parseFormats(values: readonly string[], output: string | undefin
       throw new OciScanError(
         'USAGE',
         documents.length === 0
-          ? '-o/--output writes the document of --format json|sarif|junit|table; the legacy reports go to --reports-dir (see oci-scan --help)'
+          ? '-o/--output writes the document of --format json|sarif|junit|table|html; the legacy reports go to --reports-dir (see oci-scan --help)'
           : '-o/--output takes the output of a single --format; with several, give each its file: --format sarif=out.sarif --format junit=junit.xml',
       );
     }
@@ -116,11 +128,12 @@ export async function checkOutputFile(file: string): Promise<void> {
     throw new OciScanError('REPORT_WRITE', `cannot write the document ${file}: it is a directory; give -o a file name`);
 }
 
-/** The text of a document format for the run's `outcomes`; `table` gives the table's text (a scan's tables per image, an audit's summary table). */
+/** The text of a document format for the run's `outcomes`; `table` gives the table's text (a scan's tables per image, an audit's summary table), `page` the HTML report's (default: the scan's). */
 export function documentOf(
   format: Exclude<Format, 'legacy'>,
   outcomes: readonly ImageOutcome[],
   table: () => Iterable<string>,
+  page: () => Iterable<string> = () => scanHtml(outcomes),
 ): Iterable<string> {
   switch (format) {
     case 'json':
@@ -131,5 +144,7 @@ export function documentOf(
       return [junitXml(outcomes)];
     case 'table':
       return table();
+    case 'html':
+      return page();
   }
 }

@@ -23,11 +23,11 @@ export function wrapWords(text: string, width: number): string[] {
 const OPTIONS: ReadonlyArray<readonly [string, string]> = [
   [
     '--format F[=FILE]',
-    'legacy (the default: a report file per image in --reports-dir and the check lines), json, sarif, junit or table; repeatable, each to its FILE ("-": stdout, at most one format there)',
+    'legacy (the default: a report file per image in --reports-dir and the check lines), json, sarif, junit, table or html; repeatable, each to its FILE ("-": stdout, at most one format there)',
   ],
   [
     '-o, --output FILE',
-    'where the single --format writes ("-": stdout, the default); alone, the format is the extension\'s (.sarif .json .xml .txt)',
+    'where the single --format writes ("-": stdout, the default); alone, the format is the extension\'s (.sarif .json .xml .txt .html)',
   ],
   ['-q, --quiet', 'print only the failed checks and a summary line'],
   ['--list-checks', 'print the checks (a table, or JSON with --format json) and exit'],
@@ -47,6 +47,10 @@ const OPTIONS: ReadonlyArray<readonly [string, string]> = [
   ['--no-cache', 'read every layer: no layer-facts cache'],
   ['--cache-max-size N', 'largest size of the cache before the least recently used entries go, e.g. 1g [256m]'],
   ['--allow-unscanned-layers', 'judge the layers that were scanned when some could not be (foreign layers)'],
+  [
+    '--base REF',
+    "the base image (any IMAGE form): its layers are the inherited ones, the others introduced [the manifest's org.opencontainers.image.base.* annotations]",
+  ],
   [
     '--checks SET',
     "default (the 17 checks), extended or all (the extended checks too, after the 17; see docs/checks.md) [the policy's profile, else default]",
@@ -213,7 +217,10 @@ export const AUDIT_HELP = [
       "push each scanned image's verdict to its registry (--sign-key FILE or OCI_SCAN_SIGN_KEY signs it), as oci-scan --attach does",
     ],
     ['--reports-dir DIR', 'the report files and audit-summary.json [COMPLIANCE_REPORTS_DIR, default reports]'],
-    ['--format F[=FILE]', 'json, sarif or junit for the whole audit, or table; repeatable ("-": stdout) [table on stdout]'],
+    [
+      '--format F[=FILE]',
+      'json, sarif or junit for the whole audit, table or html (the summary); repeatable ("-": stdout) [table on stdout]',
+    ],
     ['-q, --quiet', 'no progress line per image on stderr'],
     ['-h, --help', 'this help'],
   ]),
@@ -247,7 +254,10 @@ export const AUDIT_MERGE_HELP = [
   'Options:',
   table([
     ['--reports-dir DIR', 'where the merged audit-summary.json goes [COMPLIANCE_REPORTS_DIR, default reports]'],
-    ['--format F[=FILE]', 'json, sarif or junit for the whole audit, or table; repeatable ("-": stdout) [table on stdout]'],
+    [
+      '--format F[=FILE]',
+      'json, sarif or junit for the whole audit, table or html (the summary); repeatable ("-": stdout) [table on stdout]',
+    ],
     ['--fail-on SEV', 'as for scans'],
     ['--exit-code N', 'as for scans'],
     ['-h, --help', 'this help'],

@@ -32,6 +32,8 @@ export interface RuntimeConfig {
 
 /** One `history` entry. */
 export interface HistoryEntry {
+  /** RFC 3339; '' (docker's zero time) or null/absent (image-spec's nil pointer) when the entry gives none. */
+  created?: string | null;
   created_by: string;
   author: string;
   comment: string;
@@ -67,7 +69,7 @@ const OCI_RUNTIME_CONFIG = Go.struct('v1.ImageConfig', [
 ]);
 
 const OCI_HISTORY = Go.struct('v1.History', [
-  ['-created', Go.pointer(Go.time)],
+  ['created', Go.pointer(Go.time)],
   ['created_by', Go.string],
   ['author', Go.string],
   ['comment', Go.string],
@@ -138,7 +140,7 @@ const DOCKER_RUNTIME_CONFIG = Go.struct('container.Config', [
 ]);
 
 const DOCKER_HISTORY = Go.struct('image.History', [
-  ['-created', Go.time],
+  ['created', Go.time],
   ['author', Go.string],
   ['created_by', Go.string],
   ['comment', Go.string],

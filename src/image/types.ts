@@ -85,6 +85,8 @@ export interface Image {
   readonly fromIndex?: boolean;
   /** The manifest's `artifactType`, when an image (image config, filesystem layers) carries one. */
   readonly artifactType?: string;
+  /** The manifest's annotations, when it has some (`org.opencontainers.image.base.name`/`.base.digest` name the base image: docs/reports.md). */
+  readonly annotations?: Readonly<Record<string, string>>;
   readonly config: ImageConfig;
   readonly layers: readonly Layer[];
 }

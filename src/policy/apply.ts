@@ -156,15 +156,60 @@ export function acceptFindings(
   rules: readonly Acceptance[],
 ): CheckOutcome {
   const mine = rules.filter((r) => r.check === check.id);
-  if (outcome.pass || !outcome.files || mine.length === 0) return outcome;
-  const accepted: AcceptedFinding[] = [];
+  if (mine.length === 0) return outcome;
+  return moveFindings(outcome, input, (_digest, path) => mine.find((r) => matchesAny(r.paths, path)), {
+    all: 'All findings accepted by policy',
+    note: 'accepted by policy',
+  });
+}
+
+/** The reason an inherited finding carries when the policy says `inherited: accept`. */
+export const INHERITED_REASON = 'inherited from base';
+
+/**
+ * With the policy's `inherited: accept` (docs/ci.md, "Policy"): `outcome` with the findings in
+ * the base image's layers (`inherited`, layer digests) moved to `accepted`, reason
+ * INHERITED_REASON plus the base, as the policy's own acceptances are; a check whose findings
+ * are all inherited passes with that note. Checks without files (the config's) are the final
+ * image's: untouched.
+ */
+export function acceptInherited(
+  outcome: CheckOutcome,
+  input: Pick<CheckInput, 'notScanned' | 'allowUnscannedLayers'>,
+  inherited: ReadonlySet<string>,
+  base: string,
+): CheckOutcome {
+  if (inherited.size === 0) return outcome;
+  const rule = { reason: `${INHERITED_REASON} ${base}` };
+  return moveFindings(outcome, input, (digest) => (inherited.has(digest) ? rule : undefined), {
+    all: 'All findings inherited from the base image',
+    note: 'inherited from base',
+    wholeLayers: true,
+  });
+}
+
+/**
+ * `outcome` with the findings `pick` gives a rule for moved to `accepted`. A layer with more
+ * findings than listed is moved only with `wholeLayers` (a rule about the layer, not its paths).
+ */
+function moveFindings(
+  outcome: CheckOutcome,
+  input: Pick<CheckInput, 'notScanned' | 'allowUnscannedLayers'>,
+  pick: (digest: string, path: string) => { readonly reason: string; readonly expires?: string | undefined } | undefined,
+  words: { readonly all: string; readonly note: string; readonly wholeLayers?: boolean },
+): CheckOutcome {
+  if (outcome.pass || !outcome.files) return outcome;
+  const accepted: AcceptedFinding[] = [...(outcome.accepted ?? [])];
+  const before = accepted.length;
   const files: LayerFiles = [];
+  const counts: Record<string, number> = {};
   for (const layer of outcome.files) {
     for (const [digest, paths] of Object.entries(layer)) {
-      const truncated = (outcome.counts?.[digest] ?? 0) > paths.length;
+      const total = outcome.counts?.[digest] ?? 0;
+      const truncated = total > paths.length;
       const kept: string[] = [];
       for (const path of paths) {
-        const rule = truncated ? undefined : mine.find((r) => matchesAny(r.paths, path));
+        const rule = truncated && words.wholeLayers !== true ? undefined : pick(digest, path);
         if (rule)
           accepted.push({
             Layer: digest,
@@ -174,15 +219,24 @@ export function acceptFindings(
           });
         else kept.push(path);
       }
-      if (kept.length > 0) files.push({ [digest]: kept });
+      if (kept.length > 0) {
+        files.push({ [digest]: kept });
+        if (total > 0) counts[digest] = total;
+      }
     }
   }
-  if (accepted.length === 0) return outcome;
+  const moved = accepted.length - before;
+  if (moved === 0) return outcome;
   const unverified = input.notScanned.length > 0 && input.allowUnscannedLayers !== true;
-  const note = `${accepted.length} accepted by policy`;
   if (files.length === 0 && !unverified) {
-    return { pass: true, description: `All findings accepted by policy (${accepted.length} accepted)`, accepted };
+    return { pass: true, description: `${words.all} (${moved} ${words.note.split(' ')[0]})`, accepted };
   }
-  const { files: _files, ...rest } = outcome;
-  return { ...rest, description: `${outcome.description} (${note})`, ...(files.length > 0 ? { files } : {}), accepted };
+  const { files: _files, counts: _counts, ...rest } = outcome;
+  return {
+    ...rest,
+    description: `${outcome.description} (${moved} ${words.note})`,
+    ...(files.length > 0 ? { files } : {}),
+    ...(Object.keys(counts).length > 0 ? { counts } : {}),
+    accepted,
+  };
 }

@@ -65,5 +65,10 @@ export interface Policy {
   readonly profile?: CheckSet;
   readonly checks?: Readonly<Partial<Record<CheckId, CheckRule>>>;
   readonly accept?: readonly Acceptance[];
+  /**
+   * `accept`: findings in the base image's layers are accepted (reason "inherited from base"),
+   * so only what the image introduces fails; `fail` (the default): every finding counts.
+   */
+  readonly inherited?: 'accept' | 'fail';
   readonly data?: PolicyData;
 }

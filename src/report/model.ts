@@ -29,6 +29,25 @@ export interface ReportResult {
 /** The legacy report: one key per image, the image as the user named it (one key in a report file). */
 export type Report = Record<string, ReportResult[]>;
 
+/** The base image of a scanned image and how the image relates to it. */
+export interface BaseSplit {
+  /** The base as given (`--base`) or as the annotation names it. */
+  readonly reference: string;
+  /** `option`: `--base`; `annotation`: the image's `org.opencontainers.image.base.*` manifest annotations. */
+  readonly source: 'option' | 'annotation';
+  /**
+   * `prefix`: the base's layers are the image's first `inheritedLayers`; `not-prefix`: they are
+   * not (another base, or a rebuilt one); `unresolved`: the base could not be read (`note` says why).
+   */
+  readonly status: 'prefix' | 'not-prefix' | 'unresolved';
+  /** The base's manifest digest, when it was read and has one. */
+  readonly digest?: string;
+  /** With `prefix`: how many of the image's first layers are the base's. */
+  readonly inheritedLayers?: number;
+  /** One line for people: what was compared, or why nothing could be. */
+  readonly note: string;
+}
+
 /** One image's results, as every report format reads them. */
 export interface ScannedImage {
   readonly image: Image;
@@ -37,6 +56,8 @@ export interface ScannedImage {
   readonly highest: Severity;
   /** Each check's own severity (the policy's, when it re-rated one), also for the checks that passed: the JSON document gives it beside each result. */
   readonly checkSeverities?: Readonly<Record<string, Severity>>;
+  /** The base image (`--base`, or the manifest's base annotations) and how the image's layers relate to it; absent when none is named. */
+  readonly base?: BaseSplit;
 }
 
 /** Why an IMAGE of a run could not be scanned. */

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 export const policy = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:policy:1","title":"oci-scan policy","description":"What a team accepts and tunes (docs/ci.md, \"Policy\"): checks disabled or given another severity, findings accepted with a reason, and the data the checks read. Keys may be added in later versions, never changed.","type":"object","required":["version"],"additionalProperties":false,"properties":{"version":{"const":1,"description":"The format's version: 1"},"profile":{"description":"Which checks run: default (the 17), extended or all (the extended checks too, after the 17; docs/checks.md, \"Extended checks\"). --checks overrides it","enum":["default","extended","all"]},"checks":{"description":"Per check id (the report's Id): enable an extended check (or leave it out: enabled false), disable a check (it stays in its place and passes), or change the severity of its failure; `images` limits the rule to some images","type":"object","propertyNames":{"$ref":"#/$defs/checkId"},"additionalProperties":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"enabled":{"type":"boolean","description":"Extended checks only: true runs it whatever the profile, false leaves it out"},"disabled":{"type":"boolean"},"severity":{"enum":["Critical","High","Medium","Low"]},"images":{"$ref":"#/$defs/globs"}}}},"accept":{"description":"Accepted findings: the paths a file check found that are known and accepted, each with why","type":"array","items":{"type":"object","required":["check","paths","reason"],"additionalProperties":false,"properties":{"check":{"$ref":"#/$defs/checkId"},"paths":{"description":"Globs over absolute paths: * and ? stay within a directory, ** crosses directories","$ref":"#/$defs/globs"},"reason":{"type":"string","pattern":"\\S","maxLength":1000},"expires":{"description":"Last day the acceptance holds (YYYY-MM-DD, UTC); after it the acceptance is ignored with a warning","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"},"images":{"$ref":"#/$defs/globs"}}}},"data":{"description":"The data the checks read (docs/checks.md, \"Tunable data\")","type":"object","additionalProperties":false,"properties":{"forbiddenPrograms":{"description":"add: names for the check forbidden-programs; per forbidden-program check id: names added to that check","type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"sudo":{"$ref":"#/$defs/addNames"},"su":{"$ref":"#/$defs/addNames"},"sshd":{"$ref":"#/$defs/addNames"},"ssh":{"$ref":"#/$defs/addNames"},"nc":{"$ref":"#/$defs/addNames"},"netcat":{"$ref":"#/$defs/addNames"},"socat":{"$ref":"#/$defs/addNames"}}},"criticalPorts":{"type":"object","additionalProperties":false,"properties":{"add":{"type":"array","items":{"type":"string","pattern":"^[0-9]{1,5}(/(tcp|udp|sctp))?$"},"maxItems":1000}}},"compilers":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"remove":{"$ref":"#/$defs/names"}}},"maxLayers":{"type":"integer","minimum":1,"maximum":100000},"requiredLabels":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1000},"maxItems":1000},"secretEnv":{"description":"secrets-env: key words added to and removed from the default ones (PASSWORD, TOKEN, API_KEY, …), and variable names never judged by their name (their values' shapes still are)","type":"object","additionalProperties":false,"properties":{"addKeys":{"$ref":"#/$defs/keyWords"},"removeKeys":{"$ref":"#/$defs/keyWords"},"ignoreNames":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^=\\s]+$","maxLength":255}}}},"secretFiles":{"description":"The rules of the check secret-files: addNames (base names that are secret files by name), removeNames (names, extensions or path endings taken out of the built-in name rules), addRules (content rules: an id and a JavaScript regular expression whose first capture group, else the match, is the secret), removeRules (ids of built-in rules)","type":"object","additionalProperties":false,"properties":{"addNames":{"$ref":"#/$defs/names"},"removeNames":{"type":"array","maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S+$"}},"addRules":{"type":"array","maxItems":100,"items":{"type":"object","required":["id","regex"],"additionalProperties":false,"properties":{"id":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]{0,63}$"},"regex":{"type":"string","minLength":1,"maxLength":1000}}}},"removeRules":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]{0,63}$"}}}}}}},"$defs":{"checkId":{"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs","healthcheck","sensitive-volumes","add-instruction","build-history","secrets-env","empty-password","duplicate-ids","package-caches","leftover-files","world-writable","secret-files"]},"globs":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"keyWords":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[A-Za-z0-9_]+$","maxLength":255}},"names":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}},"addNames":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"}}}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:policy:1","title":"oci-scan policy","description":"What a team accepts and tunes (docs/ci.md, \"Policy\"): checks disabled or given another severity, findings accepted with a reason, and the data the checks read. Keys may be added in later versions, never changed.","type":"object","required":["version"],"additionalProperties":false,"properties":{"version":{"const":1,"description":"The format's version: 1"},"profile":{"description":"Which checks run: default (the 17), extended or all (the extended checks too, after the 17; docs/checks.md, \"Extended checks\"). --checks overrides it","enum":["default","extended","all"]},"checks":{"description":"Per check id (the report's Id): enable an extended check (or leave it out: enabled false), disable a check (it stays in its place and passes), or change the severity of its failure; `images` limits the rule to some images","type":"object","propertyNames":{"$ref":"#/$defs/checkId"},"additionalProperties":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"enabled":{"type":"boolean","description":"Extended checks only: true runs it whatever the profile, false leaves it out"},"disabled":{"type":"boolean"},"severity":{"enum":["Critical","High","Medium","Low"]},"images":{"$ref":"#/$defs/globs"}}}},"accept":{"description":"Accepted findings: the paths a file check found that are known and accepted, each with why","type":"array","items":{"type":"object","required":["check","paths","reason"],"additionalProperties":false,"properties":{"check":{"$ref":"#/$defs/checkId"},"paths":{"description":"Globs over absolute paths: * and ? stay within a directory, ** crosses directories","$ref":"#/$defs/globs"},"reason":{"type":"string","pattern":"\\S","maxLength":1000},"expires":{"description":"Last day the acceptance holds (YYYY-MM-DD, UTC); after it the acceptance is ignored with a warning","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"},"images":{"$ref":"#/$defs/globs"}}}},"inherited":{"description":"Findings in the base image's layers (--base, or the image's org.opencontainers.image.base.* annotations; docs/reports.md): accept them with the reason 'inherited from base' so that only what the image introduces fails, or fail on them like any other (the default). Checks that read the config belong to the final image and are never inherited","enum":["accept","fail"]},"data":{"description":"The data the checks read (docs/checks.md, \"Tunable data\")","type":"object","additionalProperties":false,"properties":{"forbiddenPrograms":{"description":"add: names for the check forbidden-programs; per forbidden-program check id: names added to that check","type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"sudo":{"$ref":"#/$defs/addNames"},"su":{"$ref":"#/$defs/addNames"},"sshd":{"$ref":"#/$defs/addNames"},"ssh":{"$ref":"#/$defs/addNames"},"nc":{"$ref":"#/$defs/addNames"},"netcat":{"$ref":"#/$defs/addNames"},"socat":{"$ref":"#/$defs/addNames"}}},"criticalPorts":{"type":"object","additionalProperties":false,"properties":{"add":{"type":"array","items":{"type":"string","pattern":"^[0-9]{1,5}(/(tcp|udp|sctp))?$"},"maxItems":1000}}},"compilers":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"},"remove":{"$ref":"#/$defs/names"}}},"maxLayers":{"type":"integer","minimum":1,"maximum":100000},"requiredLabels":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1000},"maxItems":1000},"secretEnv":{"description":"secrets-env: key words added to and removed from the default ones (PASSWORD, TOKEN, API_KEY, …), and variable names never judged by their name (their values' shapes still are)","type":"object","additionalProperties":false,"properties":{"addKeys":{"$ref":"#/$defs/keyWords"},"removeKeys":{"$ref":"#/$defs/keyWords"},"ignoreNames":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^=\\s]+$","maxLength":255}}}},"secretFiles":{"description":"The rules of the check secret-files: addNames (base names that are secret files by name), removeNames (names, extensions or path endings taken out of the built-in name rules), addRules (content rules: an id and a JavaScript regular expression whose first capture group, else the match, is the secret), removeRules (ids of built-in rules)","type":"object","additionalProperties":false,"properties":{"addNames":{"$ref":"#/$defs/names"},"removeNames":{"type":"array","maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":255,"pattern":"^\\S+$"}},"addRules":{"type":"array","maxItems":100,"items":{"type":"object","required":["id","regex"],"additionalProperties":false,"properties":{"id":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]{0,63}$"},"regex":{"type":"string","minLength":1,"maxLength":1000}}}},"removeRules":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]{0,63}$"}}}}}}},"$defs":{"checkId":{"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs","healthcheck","sensitive-volumes","add-instruction","build-history","secrets-env","empty-password","duplicate-ids","package-caches","leftover-files","world-writable","secret-files"]},"globs":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"keyWords":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[A-Za-z0-9_]+$","maxLength":255}},"names":{"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}},"addNames":{"type":"object","additionalProperties":false,"properties":{"add":{"$ref":"#/$defs/names"}}}}};
 const schema32 = {"enum":["tag-latest","exposed-ports","default-user","labels","layer-count","startup-command","suid","sgid","sudo","su","sshd","ssh","nc","netcat","socat","compilers","os-type","forbidden-programs","healthcheck","sensitive-volumes","add-instruction","build-history","secrets-env","empty-password","duplicate-ids","package-caches","leftover-files","world-writable","secret-files"]};
 const schema33 = {"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}};
 const schema37 = {"type":"array","maxItems":1000,"items":{"type":"string","pattern":"^[^/\\s]+$","maxLength":255}};
@@ -122,7 +122,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!(((((key0 === "version") || (key0 === "profile")) || (key0 === "checks")) || (key0 === "accept")) || (key0 === "data"))){
+if(!((((((key0 === "version") || (key0 === "profile")) || (key0 === "checks")) || (key0 === "accept")) || (key0 === "inherited")) || (key0 === "data"))){
 validate20.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -561,58 +561,71 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.data !== undefined){
-let data18 = data.data;
+if(data.inherited !== undefined){
+let data18 = data.inherited;
 const _errs43 = errors;
-if(errors === _errs43){
-if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
-const _errs45 = errors;
-for(const key5 in data18){
+if(!((data18 === "accept") || (data18 === "fail"))){
+validate20.errors = [{instancePath:instancePath+"/inherited",schemaPath:"#/properties/inherited/enum",keyword:"enum",params:{allowedValues: schema31.properties.inherited.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid0 = _errs43 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.data !== undefined){
+let data19 = data.data;
+const _errs44 = errors;
+if(errors === _errs44){
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+const _errs46 = errors;
+for(const key5 in data19){
 if(!(((((((key5 === "forbiddenPrograms") || (key5 === "criticalPorts")) || (key5 === "compilers")) || (key5 === "maxLayers")) || (key5 === "requiredLabels")) || (key5 === "secretEnv")) || (key5 === "secretFiles"))){
 validate20.errors = [{instancePath:instancePath+"/data",schemaPath:"#/properties/data/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs45 === errors){
-if(data18.forbiddenPrograms !== undefined){
-let data19 = data18.forbiddenPrograms;
-const _errs46 = errors;
-if(errors === _errs46){
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-const _errs48 = errors;
-for(const key6 in data19){
+if(_errs46 === errors){
+if(data19.forbiddenPrograms !== undefined){
+let data20 = data19.forbiddenPrograms;
+const _errs47 = errors;
+if(errors === _errs47){
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+const _errs49 = errors;
+for(const key6 in data20){
 if(!((((((((key6 === "add") || (key6 === "sudo")) || (key6 === "su")) || (key6 === "sshd")) || (key6 === "ssh")) || (key6 === "nc")) || (key6 === "netcat")) || (key6 === "socat"))){
 validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms",schemaPath:"#/properties/data/properties/forbiddenPrograms/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs48 === errors){
-if(data19.add !== undefined){
-let data20 = data19.add;
-const _errs49 = errors;
+if(_errs49 === errors){
+if(data20.add !== undefined){
+let data21 = data20.add;
 const _errs50 = errors;
-if(errors === _errs50){
-if(Array.isArray(data20)){
-if(data20.length > 1000){
+const _errs51 = errors;
+if(errors === _errs51){
+if(Array.isArray(data21)){
+if(data21.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add",schemaPath:"#/$defs/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid17 = true;
-const len4 = data20.length;
+const len4 = data21.length;
 for(let i4=0; i4<len4; i4++){
-let data21 = data20[i4];
-const _errs52 = errors;
-if(errors === _errs52){
-if(typeof data21 === "string"){
-if(func1(data21) > 255){
+let data22 = data21[i4];
+const _errs53 = errors;
+if(errors === _errs53){
+if(typeof data22 === "string"){
+if(func1(data22) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add/" + i4,schemaPath:"#/$defs/names/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(!pattern6.test(data21)){
+if(!pattern6.test(data22)){
 validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add/" + i4,schemaPath:"#/$defs/names/items/pattern",keyword:"pattern",params:{pattern: "^[^/\\s]+$"},message:"must match pattern \""+"^[^/\\s]+$"+"\""}];
 return false;
 }
@@ -623,7 +636,7 @@ validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add/" +
 return false;
 }
 }
-var valid17 = _errs52 === errors;
+var valid17 = _errs53 === errors;
 if(!valid17){
 break;
 }
@@ -635,27 +648,15 @@ validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms/add",sc
 return false;
 }
 }
-var valid15 = _errs49 === errors;
+var valid15 = _errs50 === errors;
 }
 else {
 var valid15 = true;
 }
 if(valid15){
-if(data19.sudo !== undefined){
-const _errs54 = errors;
-if(!(validate21(data19.sudo, {instancePath:instancePath+"/data/forbiddenPrograms/sudo",parentData:data19,parentDataProperty:"sudo",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
-errors = vErrors.length;
-}
-var valid15 = _errs54 === errors;
-}
-else {
-var valid15 = true;
-}
-if(valid15){
-if(data19.su !== undefined){
+if(data20.sudo !== undefined){
 const _errs55 = errors;
-if(!(validate21(data19.su, {instancePath:instancePath+"/data/forbiddenPrograms/su",parentData:data19,parentDataProperty:"su",rootData,dynamicAnchors}))){
+if(!(validate21(data20.sudo, {instancePath:instancePath+"/data/forbiddenPrograms/sudo",parentData:data20,parentDataProperty:"sudo",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
@@ -665,9 +666,9 @@ else {
 var valid15 = true;
 }
 if(valid15){
-if(data19.sshd !== undefined){
+if(data20.su !== undefined){
 const _errs56 = errors;
-if(!(validate21(data19.sshd, {instancePath:instancePath+"/data/forbiddenPrograms/sshd",parentData:data19,parentDataProperty:"sshd",rootData,dynamicAnchors}))){
+if(!(validate21(data20.su, {instancePath:instancePath+"/data/forbiddenPrograms/su",parentData:data20,parentDataProperty:"su",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
@@ -677,9 +678,9 @@ else {
 var valid15 = true;
 }
 if(valid15){
-if(data19.ssh !== undefined){
+if(data20.sshd !== undefined){
 const _errs57 = errors;
-if(!(validate21(data19.ssh, {instancePath:instancePath+"/data/forbiddenPrograms/ssh",parentData:data19,parentDataProperty:"ssh",rootData,dynamicAnchors}))){
+if(!(validate21(data20.sshd, {instancePath:instancePath+"/data/forbiddenPrograms/sshd",parentData:data20,parentDataProperty:"sshd",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
@@ -689,9 +690,9 @@ else {
 var valid15 = true;
 }
 if(valid15){
-if(data19.nc !== undefined){
+if(data20.ssh !== undefined){
 const _errs58 = errors;
-if(!(validate21(data19.nc, {instancePath:instancePath+"/data/forbiddenPrograms/nc",parentData:data19,parentDataProperty:"nc",rootData,dynamicAnchors}))){
+if(!(validate21(data20.ssh, {instancePath:instancePath+"/data/forbiddenPrograms/ssh",parentData:data20,parentDataProperty:"ssh",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
@@ -701,9 +702,9 @@ else {
 var valid15 = true;
 }
 if(valid15){
-if(data19.netcat !== undefined){
+if(data20.nc !== undefined){
 const _errs59 = errors;
-if(!(validate21(data19.netcat, {instancePath:instancePath+"/data/forbiddenPrograms/netcat",parentData:data19,parentDataProperty:"netcat",rootData,dynamicAnchors}))){
+if(!(validate21(data20.nc, {instancePath:instancePath+"/data/forbiddenPrograms/nc",parentData:data20,parentDataProperty:"nc",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
@@ -713,13 +714,25 @@ else {
 var valid15 = true;
 }
 if(valid15){
-if(data19.socat !== undefined){
+if(data20.netcat !== undefined){
 const _errs60 = errors;
-if(!(validate21(data19.socat, {instancePath:instancePath+"/data/forbiddenPrograms/socat",parentData:data19,parentDataProperty:"socat",rootData,dynamicAnchors}))){
+if(!(validate21(data20.netcat, {instancePath:instancePath+"/data/forbiddenPrograms/netcat",parentData:data20,parentDataProperty:"netcat",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
 var valid15 = _errs60 === errors;
+}
+else {
+var valid15 = true;
+}
+if(valid15){
+if(data20.socat !== undefined){
+const _errs61 = errors;
+if(!(validate21(data20.socat, {instancePath:instancePath+"/data/forbiddenPrograms/socat",parentData:data20,parentDataProperty:"socat",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
+errors = vErrors.length;
+}
+var valid15 = _errs61 === errors;
 }
 else {
 var valid15 = true;
@@ -738,44 +751,44 @@ validate20.errors = [{instancePath:instancePath+"/data/forbiddenPrograms",schema
 return false;
 }
 }
-var valid14 = _errs46 === errors;
+var valid14 = _errs47 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data18.criticalPorts !== undefined){
-let data29 = data18.criticalPorts;
-const _errs61 = errors;
-if(errors === _errs61){
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
-const _errs63 = errors;
-for(const key7 in data29){
+if(data19.criticalPorts !== undefined){
+let data30 = data19.criticalPorts;
+const _errs62 = errors;
+if(errors === _errs62){
+if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
+const _errs64 = errors;
+for(const key7 in data30){
 if(!(key7 === "add")){
 validate20.errors = [{instancePath:instancePath+"/data/criticalPorts",schemaPath:"#/properties/data/properties/criticalPorts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs63 === errors){
-if(data29.add !== undefined){
-let data30 = data29.add;
-const _errs64 = errors;
-if(errors === _errs64){
-if(Array.isArray(data30)){
-if(data30.length > 1000){
+if(_errs64 === errors){
+if(data30.add !== undefined){
+let data31 = data30.add;
+const _errs65 = errors;
+if(errors === _errs65){
+if(Array.isArray(data31)){
+if(data31.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/criticalPorts/add",schemaPath:"#/properties/data/properties/criticalPorts/properties/add/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid19 = true;
-const len5 = data30.length;
+const len5 = data31.length;
 for(let i5=0; i5<len5; i5++){
-let data31 = data30[i5];
-const _errs66 = errors;
-if(errors === _errs66){
-if(typeof data31 === "string"){
-if(!pattern8.test(data31)){
+let data32 = data31[i5];
+const _errs67 = errors;
+if(errors === _errs67){
+if(typeof data32 === "string"){
+if(!pattern8.test(data32)){
 validate20.errors = [{instancePath:instancePath+"/data/criticalPorts/add/" + i5,schemaPath:"#/properties/data/properties/criticalPorts/properties/add/items/pattern",keyword:"pattern",params:{pattern: "^[0-9]{1,5}(/(tcp|udp|sctp))?$"},message:"must match pattern \""+"^[0-9]{1,5}(/(tcp|udp|sctp))?$"+"\""}];
 return false;
 }
@@ -785,7 +798,7 @@ validate20.errors = [{instancePath:instancePath+"/data/criticalPorts/add/" + i5,
 return false;
 }
 }
-var valid19 = _errs66 === errors;
+var valid19 = _errs67 === errors;
 if(!valid19){
 break;
 }
@@ -805,50 +818,50 @@ validate20.errors = [{instancePath:instancePath+"/data/criticalPorts",schemaPath
 return false;
 }
 }
-var valid14 = _errs61 === errors;
+var valid14 = _errs62 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data18.compilers !== undefined){
-let data32 = data18.compilers;
-const _errs68 = errors;
-if(errors === _errs68){
-if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
-const _errs70 = errors;
-for(const key8 in data32){
+if(data19.compilers !== undefined){
+let data33 = data19.compilers;
+const _errs69 = errors;
+if(errors === _errs69){
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+const _errs71 = errors;
+for(const key8 in data33){
 if(!((key8 === "add") || (key8 === "remove"))){
 validate20.errors = [{instancePath:instancePath+"/data/compilers",schemaPath:"#/properties/data/properties/compilers/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs70 === errors){
-if(data32.add !== undefined){
-let data33 = data32.add;
-const _errs71 = errors;
+if(_errs71 === errors){
+if(data33.add !== undefined){
+let data34 = data33.add;
 const _errs72 = errors;
-if(errors === _errs72){
-if(Array.isArray(data33)){
-if(data33.length > 1000){
+const _errs73 = errors;
+if(errors === _errs73){
+if(Array.isArray(data34)){
+if(data34.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/add",schemaPath:"#/$defs/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid22 = true;
-const len6 = data33.length;
+const len6 = data34.length;
 for(let i6=0; i6<len6; i6++){
-let data34 = data33[i6];
-const _errs74 = errors;
-if(errors === _errs74){
-if(typeof data34 === "string"){
-if(func1(data34) > 255){
+let data35 = data34[i6];
+const _errs75 = errors;
+if(errors === _errs75){
+if(typeof data35 === "string"){
+if(func1(data35) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/add/" + i6,schemaPath:"#/$defs/names/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(!pattern6.test(data34)){
+if(!pattern6.test(data35)){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/add/" + i6,schemaPath:"#/$defs/names/items/pattern",keyword:"pattern",params:{pattern: "^[^/\\s]+$"},message:"must match pattern \""+"^[^/\\s]+$"+"\""}];
 return false;
 }
@@ -859,7 +872,7 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers/add/" + i6,sche
 return false;
 }
 }
-var valid22 = _errs74 === errors;
+var valid22 = _errs75 === errors;
 if(!valid22){
 break;
 }
@@ -871,36 +884,36 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers/add",schemaPath
 return false;
 }
 }
-var valid20 = _errs71 === errors;
+var valid20 = _errs72 === errors;
 }
 else {
 var valid20 = true;
 }
 if(valid20){
-if(data32.remove !== undefined){
-let data35 = data32.remove;
-const _errs76 = errors;
+if(data33.remove !== undefined){
+let data36 = data33.remove;
 const _errs77 = errors;
-if(errors === _errs77){
-if(Array.isArray(data35)){
-if(data35.length > 1000){
+const _errs78 = errors;
+if(errors === _errs78){
+if(Array.isArray(data36)){
+if(data36.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/remove",schemaPath:"#/$defs/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid24 = true;
-const len7 = data35.length;
+const len7 = data36.length;
 for(let i7=0; i7<len7; i7++){
-let data36 = data35[i7];
-const _errs79 = errors;
-if(errors === _errs79){
-if(typeof data36 === "string"){
-if(func1(data36) > 255){
+let data37 = data36[i7];
+const _errs80 = errors;
+if(errors === _errs80){
+if(typeof data37 === "string"){
+if(func1(data37) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/remove/" + i7,schemaPath:"#/$defs/names/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(!pattern6.test(data36)){
+if(!pattern6.test(data37)){
 validate20.errors = [{instancePath:instancePath+"/data/compilers/remove/" + i7,schemaPath:"#/$defs/names/items/pattern",keyword:"pattern",params:{pattern: "^[^/\\s]+$"},message:"must match pattern \""+"^[^/\\s]+$"+"\""}];
 return false;
 }
@@ -911,7 +924,7 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers/remove/" + i7,s
 return false;
 }
 }
-var valid24 = _errs79 === errors;
+var valid24 = _errs80 === errors;
 if(!valid24){
 break;
 }
@@ -923,7 +936,7 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers/remove",schemaP
 return false;
 }
 }
-var valid20 = _errs76 === errors;
+var valid20 = _errs77 === errors;
 }
 else {
 var valid20 = true;
@@ -936,62 +949,62 @@ validate20.errors = [{instancePath:instancePath+"/data/compilers",schemaPath:"#/
 return false;
 }
 }
-var valid14 = _errs68 === errors;
+var valid14 = _errs69 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data18.maxLayers !== undefined){
-let data37 = data18.maxLayers;
-const _errs81 = errors;
-if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+if(data19.maxLayers !== undefined){
+let data38 = data19.maxLayers;
+const _errs82 = errors;
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
 validate20.errors = [{instancePath:instancePath+"/data/maxLayers",schemaPath:"#/properties/data/properties/maxLayers/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs81){
-if((typeof data37 == "number") && (isFinite(data37))){
-if(data37 > 100000 || isNaN(data37)){
+if(errors === _errs82){
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 100000 || isNaN(data38)){
 validate20.errors = [{instancePath:instancePath+"/data/maxLayers",schemaPath:"#/properties/data/properties/maxLayers/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"}];
 return false;
 }
 else {
-if(data37 < 1 || isNaN(data37)){
+if(data38 < 1 || isNaN(data38)){
 validate20.errors = [{instancePath:instancePath+"/data/maxLayers",schemaPath:"#/properties/data/properties/maxLayers/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
 }
-var valid14 = _errs81 === errors;
+var valid14 = _errs82 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data18.requiredLabels !== undefined){
-let data38 = data18.requiredLabels;
-const _errs83 = errors;
-if(errors === _errs83){
-if(Array.isArray(data38)){
-if(data38.length > 1000){
+if(data19.requiredLabels !== undefined){
+let data39 = data19.requiredLabels;
+const _errs84 = errors;
+if(errors === _errs84){
+if(Array.isArray(data39)){
+if(data39.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/requiredLabels",schemaPath:"#/properties/data/properties/requiredLabels/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid25 = true;
-const len8 = data38.length;
+const len8 = data39.length;
 for(let i8=0; i8<len8; i8++){
-let data39 = data38[i8];
-const _errs85 = errors;
-if(errors === _errs85){
-if(typeof data39 === "string"){
-if(func1(data39) > 1000){
+let data40 = data39[i8];
+const _errs86 = errors;
+if(errors === _errs86){
+if(typeof data40 === "string"){
+if(func1(data40) > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/requiredLabels/" + i8,schemaPath:"#/properties/data/properties/requiredLabels/items/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
 return false;
 }
 else {
-if(func1(data39) < 1){
+if(func1(data40) < 1){
 validate20.errors = [{instancePath:instancePath+"/data/requiredLabels/" + i8,schemaPath:"#/properties/data/properties/requiredLabels/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -1002,7 +1015,7 @@ validate20.errors = [{instancePath:instancePath+"/data/requiredLabels/" + i8,sch
 return false;
 }
 }
-var valid25 = _errs85 === errors;
+var valid25 = _errs86 === errors;
 if(!valid25){
 break;
 }
@@ -1014,50 +1027,50 @@ validate20.errors = [{instancePath:instancePath+"/data/requiredLabels",schemaPat
 return false;
 }
 }
-var valid14 = _errs83 === errors;
+var valid14 = _errs84 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data18.secretEnv !== undefined){
-let data40 = data18.secretEnv;
-const _errs87 = errors;
-if(errors === _errs87){
-if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
-const _errs89 = errors;
-for(const key9 in data40){
+if(data19.secretEnv !== undefined){
+let data41 = data19.secretEnv;
+const _errs88 = errors;
+if(errors === _errs88){
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+const _errs90 = errors;
+for(const key9 in data41){
 if(!(((key9 === "addKeys") || (key9 === "removeKeys")) || (key9 === "ignoreNames"))){
 validate20.errors = [{instancePath:instancePath+"/data/secretEnv",schemaPath:"#/properties/data/properties/secretEnv/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs89 === errors){
-if(data40.addKeys !== undefined){
-let data41 = data40.addKeys;
-const _errs90 = errors;
+if(_errs90 === errors){
+if(data41.addKeys !== undefined){
+let data42 = data41.addKeys;
 const _errs91 = errors;
-if(errors === _errs91){
-if(Array.isArray(data41)){
-if(data41.length > 1000){
+const _errs92 = errors;
+if(errors === _errs92){
+if(Array.isArray(data42)){
+if(data42.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/secretEnv/addKeys",schemaPath:"#/$defs/keyWords/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid28 = true;
-const len9 = data41.length;
+const len9 = data42.length;
 for(let i9=0; i9<len9; i9++){
-let data42 = data41[i9];
-const _errs93 = errors;
-if(errors === _errs93){
-if(typeof data42 === "string"){
-if(func1(data42) > 255){
+let data43 = data42[i9];
+const _errs94 = errors;
+if(errors === _errs94){
+if(typeof data43 === "string"){
+if(func1(data43) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/secretEnv/addKeys/" + i9,schemaPath:"#/$defs/keyWords/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(!pattern11.test(data42)){
+if(!pattern11.test(data43)){
 validate20.errors = [{instancePath:instancePath+"/data/secretEnv/addKeys/" + i9,schemaPath:"#/$defs/keyWords/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_]+$"},message:"must match pattern \""+"^[A-Za-z0-9_]+$"+"\""}];
 return false;
 }
@@ -1068,7 +1081,7 @@ validate20.errors = [{instancePath:instancePath+"/data/secretEnv/addKeys/" + i9,
 return false;
 }
 }
-var valid28 = _errs93 === errors;
+var valid28 = _errs94 === errors;
 if(!valid28){
 break;
 }
@@ -1080,36 +1093,36 @@ validate20.errors = [{instancePath:instancePath+"/data/secretEnv/addKeys",schema
 return false;
 }
 }
-var valid26 = _errs90 === errors;
+var valid26 = _errs91 === errors;
 }
 else {
 var valid26 = true;
 }
 if(valid26){
-if(data40.removeKeys !== undefined){
-let data43 = data40.removeKeys;
-const _errs95 = errors;
+if(data41.removeKeys !== undefined){
+let data44 = data41.removeKeys;
 const _errs96 = errors;
-if(errors === _errs96){
-if(Array.isArray(data43)){
-if(data43.length > 1000){
+const _errs97 = errors;
+if(errors === _errs97){
+if(Array.isArray(data44)){
+if(data44.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/secretEnv/removeKeys",schemaPath:"#/$defs/keyWords/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid30 = true;
-const len10 = data43.length;
+const len10 = data44.length;
 for(let i10=0; i10<len10; i10++){
-let data44 = data43[i10];
-const _errs98 = errors;
-if(errors === _errs98){
-if(typeof data44 === "string"){
-if(func1(data44) > 255){
+let data45 = data44[i10];
+const _errs99 = errors;
+if(errors === _errs99){
+if(typeof data45 === "string"){
+if(func1(data45) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/secretEnv/removeKeys/" + i10,schemaPath:"#/$defs/keyWords/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(!pattern11.test(data44)){
+if(!pattern11.test(data45)){
 validate20.errors = [{instancePath:instancePath+"/data/secretEnv/removeKeys/" + i10,schemaPath:"#/$defs/keyWords/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_]+$"},message:"must match pattern \""+"^[A-Za-z0-9_]+$"+"\""}];
 return false;
 }
@@ -1120,7 +1133,7 @@ validate20.errors = [{instancePath:instancePath+"/data/secretEnv/removeKeys/" + 
 return false;
 }
 }
-var valid30 = _errs98 === errors;
+var valid30 = _errs99 === errors;
 if(!valid30){
 break;
 }
@@ -1132,35 +1145,35 @@ validate20.errors = [{instancePath:instancePath+"/data/secretEnv/removeKeys",sch
 return false;
 }
 }
-var valid26 = _errs95 === errors;
+var valid26 = _errs96 === errors;
 }
 else {
 var valid26 = true;
 }
 if(valid26){
-if(data40.ignoreNames !== undefined){
-let data45 = data40.ignoreNames;
-const _errs100 = errors;
-if(errors === _errs100){
-if(Array.isArray(data45)){
-if(data45.length > 1000){
+if(data41.ignoreNames !== undefined){
+let data46 = data41.ignoreNames;
+const _errs101 = errors;
+if(errors === _errs101){
+if(Array.isArray(data46)){
+if(data46.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/secretEnv/ignoreNames",schemaPath:"#/properties/data/properties/secretEnv/properties/ignoreNames/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid31 = true;
-const len11 = data45.length;
+const len11 = data46.length;
 for(let i11=0; i11<len11; i11++){
-let data46 = data45[i11];
-const _errs102 = errors;
-if(errors === _errs102){
-if(typeof data46 === "string"){
-if(func1(data46) > 255){
+let data47 = data46[i11];
+const _errs103 = errors;
+if(errors === _errs103){
+if(typeof data47 === "string"){
+if(func1(data47) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/secretEnv/ignoreNames/" + i11,schemaPath:"#/properties/data/properties/secretEnv/properties/ignoreNames/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(!pattern13.test(data46)){
+if(!pattern13.test(data47)){
 validate20.errors = [{instancePath:instancePath+"/data/secretEnv/ignoreNames/" + i11,schemaPath:"#/properties/data/properties/secretEnv/properties/ignoreNames/items/pattern",keyword:"pattern",params:{pattern: "^[^=\\s]+$"},message:"must match pattern \""+"^[^=\\s]+$"+"\""}];
 return false;
 }
@@ -1171,7 +1184,7 @@ validate20.errors = [{instancePath:instancePath+"/data/secretEnv/ignoreNames/" +
 return false;
 }
 }
-var valid31 = _errs102 === errors;
+var valid31 = _errs103 === errors;
 if(!valid31){
 break;
 }
@@ -1183,7 +1196,7 @@ validate20.errors = [{instancePath:instancePath+"/data/secretEnv/ignoreNames",sc
 return false;
 }
 }
-var valid26 = _errs100 === errors;
+var valid26 = _errs101 === errors;
 }
 else {
 var valid26 = true;
@@ -1197,50 +1210,50 @@ validate20.errors = [{instancePath:instancePath+"/data/secretEnv",schemaPath:"#/
 return false;
 }
 }
-var valid14 = _errs87 === errors;
+var valid14 = _errs88 === errors;
 }
 else {
 var valid14 = true;
 }
 if(valid14){
-if(data18.secretFiles !== undefined){
-let data47 = data18.secretFiles;
-const _errs104 = errors;
-if(errors === _errs104){
-if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
-const _errs106 = errors;
-for(const key10 in data47){
+if(data19.secretFiles !== undefined){
+let data48 = data19.secretFiles;
+const _errs105 = errors;
+if(errors === _errs105){
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+const _errs107 = errors;
+for(const key10 in data48){
 if(!((((key10 === "addNames") || (key10 === "removeNames")) || (key10 === "addRules")) || (key10 === "removeRules"))){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles",schemaPath:"#/properties/data/properties/secretFiles/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs106 === errors){
-if(data47.addNames !== undefined){
-let data48 = data47.addNames;
-const _errs107 = errors;
+if(_errs107 === errors){
+if(data48.addNames !== undefined){
+let data49 = data48.addNames;
 const _errs108 = errors;
-if(errors === _errs108){
-if(Array.isArray(data48)){
-if(data48.length > 1000){
+const _errs109 = errors;
+if(errors === _errs109){
+if(Array.isArray(data49)){
+if(data49.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames",schemaPath:"#/$defs/names/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid34 = true;
-const len12 = data48.length;
+const len12 = data49.length;
 for(let i12=0; i12<len12; i12++){
-let data49 = data48[i12];
-const _errs110 = errors;
-if(errors === _errs110){
-if(typeof data49 === "string"){
-if(func1(data49) > 255){
+let data50 = data49[i12];
+const _errs111 = errors;
+if(errors === _errs111){
+if(typeof data50 === "string"){
+if(func1(data50) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames/" + i12,schemaPath:"#/$defs/names/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(!pattern6.test(data49)){
+if(!pattern6.test(data50)){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames/" + i12,schemaPath:"#/$defs/names/items/pattern",keyword:"pattern",params:{pattern: "^[^/\\s]+$"},message:"must match pattern \""+"^[^/\\s]+$"+"\""}];
 return false;
 }
@@ -1251,7 +1264,7 @@ validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames/" + 
 return false;
 }
 }
-var valid34 = _errs110 === errors;
+var valid34 = _errs111 === errors;
 if(!valid34){
 break;
 }
@@ -1263,40 +1276,40 @@ validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addNames",sch
 return false;
 }
 }
-var valid32 = _errs107 === errors;
+var valid32 = _errs108 === errors;
 }
 else {
 var valid32 = true;
 }
 if(valid32){
-if(data47.removeNames !== undefined){
-let data50 = data47.removeNames;
-const _errs112 = errors;
-if(errors === _errs112){
-if(Array.isArray(data50)){
-if(data50.length > 1000){
+if(data48.removeNames !== undefined){
+let data51 = data48.removeNames;
+const _errs113 = errors;
+if(errors === _errs113){
+if(Array.isArray(data51)){
+if(data51.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames",schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid35 = true;
-const len13 = data50.length;
+const len13 = data51.length;
 for(let i13=0; i13<len13; i13++){
-let data51 = data50[i13];
-const _errs114 = errors;
-if(errors === _errs114){
-if(typeof data51 === "string"){
-if(func1(data51) > 255){
+let data52 = data51[i13];
+const _errs115 = errors;
+if(errors === _errs115){
+if(typeof data52 === "string"){
+if(func1(data52) > 255){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames/" + i13,schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/items/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(func1(data51) < 1){
+if(func1(data52) < 1){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames/" + i13,schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 else {
-if(!pattern15.test(data51)){
+if(!pattern15.test(data52)){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames/" + i13,schemaPath:"#/properties/data/properties/secretFiles/properties/removeNames/items/pattern",keyword:"pattern",params:{pattern: "^\\S+$"},message:"must match pattern \""+"^\\S+$"+"\""}];
 return false;
 }
@@ -1308,7 +1321,7 @@ validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames/"
 return false;
 }
 }
-var valid35 = _errs114 === errors;
+var valid35 = _errs115 === errors;
 if(!valid35){
 break;
 }
@@ -1320,50 +1333,50 @@ validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeNames",
 return false;
 }
 }
-var valid32 = _errs112 === errors;
+var valid32 = _errs113 === errors;
 }
 else {
 var valid32 = true;
 }
 if(valid32){
-if(data47.addRules !== undefined){
-let data52 = data47.addRules;
-const _errs116 = errors;
-if(errors === _errs116){
-if(Array.isArray(data52)){
-if(data52.length > 100){
+if(data48.addRules !== undefined){
+let data53 = data48.addRules;
+const _errs117 = errors;
+if(errors === _errs117){
+if(Array.isArray(data53)){
+if(data53.length > 100){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"}];
 return false;
 }
 else {
 var valid36 = true;
-const len14 = data52.length;
+const len14 = data53.length;
 for(let i14=0; i14<len14; i14++){
-let data53 = data52[i14];
-const _errs118 = errors;
-if(errors === _errs118){
-if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+let data54 = data53[i14];
+const _errs119 = errors;
+if(errors === _errs119){
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
 let missing2;
-if(((data53.id === undefined) && (missing2 = "id")) || ((data53.regex === undefined) && (missing2 = "regex"))){
+if(((data54.id === undefined) && (missing2 = "id")) || ((data54.regex === undefined) && (missing2 = "regex"))){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i14,schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
-const _errs120 = errors;
-for(const key11 in data53){
+const _errs121 = errors;
+for(const key11 in data54){
 if(!((key11 === "id") || (key11 === "regex"))){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i14,schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs120 === errors){
-if(data53.id !== undefined){
-let data54 = data53.id;
-const _errs121 = errors;
-if(errors === _errs121){
-if(typeof data54 === "string"){
-if(!pattern16.test(data54)){
+if(_errs121 === errors){
+if(data54.id !== undefined){
+let data55 = data54.id;
+const _errs122 = errors;
+if(errors === _errs122){
+if(typeof data55 === "string"){
+if(!pattern16.test(data55)){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i14+"/id",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]{0,63}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]{0,63}$"+"\""}];
 return false;
 }
@@ -1373,23 +1386,23 @@ validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + 
 return false;
 }
 }
-var valid37 = _errs121 === errors;
+var valid37 = _errs122 === errors;
 }
 else {
 var valid37 = true;
 }
 if(valid37){
-if(data53.regex !== undefined){
-let data55 = data53.regex;
-const _errs123 = errors;
-if(errors === _errs123){
-if(typeof data55 === "string"){
-if(func1(data55) > 1000){
+if(data54.regex !== undefined){
+let data56 = data54.regex;
+const _errs124 = errors;
+if(errors === _errs124){
+if(typeof data56 === "string"){
+if(func1(data56) > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i14+"/regex",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/properties/regex/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
 return false;
 }
 else {
-if(func1(data55) < 1){
+if(func1(data56) < 1){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + i14+"/regex",schemaPath:"#/properties/data/properties/secretFiles/properties/addRules/items/properties/regex/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -1400,7 +1413,7 @@ validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + 
 return false;
 }
 }
-var valid37 = _errs123 === errors;
+var valid37 = _errs124 === errors;
 }
 else {
 var valid37 = true;
@@ -1414,7 +1427,7 @@ validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules/" + 
 return false;
 }
 }
-var valid36 = _errs118 === errors;
+var valid36 = _errs119 === errors;
 if(!valid36){
 break;
 }
@@ -1426,30 +1439,30 @@ validate20.errors = [{instancePath:instancePath+"/data/secretFiles/addRules",sch
 return false;
 }
 }
-var valid32 = _errs116 === errors;
+var valid32 = _errs117 === errors;
 }
 else {
 var valid32 = true;
 }
 if(valid32){
-if(data47.removeRules !== undefined){
-let data56 = data47.removeRules;
-const _errs125 = errors;
-if(errors === _errs125){
-if(Array.isArray(data56)){
-if(data56.length > 1000){
+if(data48.removeRules !== undefined){
+let data57 = data48.removeRules;
+const _errs126 = errors;
+if(errors === _errs126){
+if(Array.isArray(data57)){
+if(data57.length > 1000){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeRules",schemaPath:"#/properties/data/properties/secretFiles/properties/removeRules/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid38 = true;
-const len15 = data56.length;
+const len15 = data57.length;
 for(let i15=0; i15<len15; i15++){
-let data57 = data56[i15];
-const _errs127 = errors;
-if(errors === _errs127){
-if(typeof data57 === "string"){
-if(!pattern16.test(data57)){
+let data58 = data57[i15];
+const _errs128 = errors;
+if(errors === _errs128){
+if(typeof data58 === "string"){
+if(!pattern16.test(data58)){
 validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeRules/" + i15,schemaPath:"#/properties/data/properties/secretFiles/properties/removeRules/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]{0,63}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]{0,63}$"+"\""}];
 return false;
 }
@@ -1459,7 +1472,7 @@ validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeRules/"
 return false;
 }
 }
-var valid38 = _errs127 === errors;
+var valid38 = _errs128 === errors;
 if(!valid38){
 break;
 }
@@ -1471,7 +1484,7 @@ validate20.errors = [{instancePath:instancePath+"/data/secretFiles/removeRules",
 return false;
 }
 }
-var valid32 = _errs125 === errors;
+var valid32 = _errs126 === errors;
 }
 else {
 var valid32 = true;
@@ -1486,7 +1499,7 @@ validate20.errors = [{instancePath:instancePath+"/data/secretFiles",schemaPath:"
 return false;
 }
 }
-var valid14 = _errs104 === errors;
+var valid14 = _errs105 === errors;
 }
 else {
 var valid14 = true;
@@ -1504,10 +1517,11 @@ validate20.errors = [{instancePath:instancePath+"/data",schemaPath:"#/properties
 return false;
 }
 }
-var valid0 = _errs43 === errors;
+var valid0 = _errs44 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }
@@ -1527,5 +1541,5 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const hashes = {
-  "policy": "4a173eb0e9e752aee367bfcc65910fd7e53fb89c2fab7149c24446c5c3484937"
+  "policy": "37d0755075d084f782c9fbc16ec7bbfcc6419b1d077d6007995179b7c7278bf5"
 };

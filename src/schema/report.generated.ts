@@ -944,17 +944,416 @@ return errors === 0;
 validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const scanDocument = validate29;
-const schema38 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:scan-document:1","title":"oci-scan scan document (--format json)","description":"One document per run, always this shape: the tool, every image scanned (one entry per platform), every IMAGE that could not be scanned, and the highest severity over the images scanned. Fields may be added, never removed or renamed (docs/reports.md).","type":"object","required":["tool","images","errors","highest"],"properties":{"tool":{"type":"object","required":["name","version"],"properties":{"name":{"const":"oci-scan"},"version":{"type":"string","minLength":1}}},"images":{"description":"The images scanned, in argument order; an IMAGE scanned for several platforms gives one entry per platform, in index order","type":"array","items":{"$ref":"#/$defs/image"}},"errors":{"description":"The IMAGE arguments that could not be scanned, in argument order; empty when every one was","type":"array","items":{"$ref":"#/$defs/error"}},"highest":{"description":"The run's highest severity over every result of every image scanned; null when an IMAGE could not be scanned (errors is not empty: the verdict is not known) or no image was scanned","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]},"highestScanned":{"description":"The highest severity over the images that were scanned, whether or not another IMAGE failed; null when none was","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]}},"$defs":{"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string","minLength":1},"architecture":{"type":"string","minLength":1},"variant":{"type":"string","minLength":1}}},"image":{"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"artifactType":{"description":"The manifest's artifactType, when an image (an image config and filesystem layers) carries one: runtimes run it, so it is scanned","type":"string","minLength":1},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}},"error":{"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}}}};
-const schema47 = {"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}};
-const schema39 = {"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"artifactType":{"description":"The manifest's artifactType, when an image (an image config and filesystem layers) carries one: runtimes run it, so it is scanned","type":"string","minLength":1},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}};
+const schema38 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:oci-scan:schema:scan-document:1","title":"oci-scan scan document (--format json)","description":"One document per run, always this shape: the tool, every image scanned (one entry per platform), every IMAGE that could not be scanned, and the highest severity over the images scanned. Fields may be added, never removed or renamed (docs/reports.md).","type":"object","required":["tool","images","errors","highest"],"properties":{"tool":{"type":"object","required":["name","version"],"properties":{"name":{"const":"oci-scan"},"version":{"type":"string","minLength":1}}},"images":{"description":"The images scanned, in argument order; an IMAGE scanned for several platforms gives one entry per platform, in index order","type":"array","items":{"$ref":"#/$defs/image"}},"errors":{"description":"The IMAGE arguments that could not be scanned, in argument order; empty when every one was","type":"array","items":{"$ref":"#/$defs/error"}},"highest":{"description":"The run's highest severity over every result of every image scanned; null when an IMAGE could not be scanned (errors is not empty: the verdict is not known) or no image was scanned","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]},"highestScanned":{"description":"The highest severity over the images that were scanned, whether or not another IMAGE failed; null when none was","anyOf":[{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"},{"type":"null"}]}},"$defs":{"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"platform":{"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string","minLength":1},"architecture":{"type":"string","minLength":1},"variant":{"type":"string","minLength":1}}},"image":{"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"artifactType":{"description":"The manifest's artifactType, when an image (an image config and filesystem layers) carries one: runtimes run it, so it is scanned","type":"string","minLength":1},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"layerDetails":{"description":"Per layer, in the order of layers: why it is there (docs/reports.md, \"Layers: history and base\")","type":"array","items":{"$ref":"#/$defs/layerDetail"}},"base":{"$ref":"#/$defs/base"},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}},"layerDetail":{"type":"object","required":["digest","diffId","createdBy","created","comment","origin"],"properties":{"digest":{"$ref":"#/$defs/digest"},"diffId":{"description":"The config's rootfs.diff_ids entry of the layer; null when the config does not list one per layer","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"createdBy":{"description":"created_by of the layer's history entry (the non-empty_layer entries in order are the layers in order); null when the entries do not match the layers one to one, or it is empty","type":["string","null"]},"created":{"description":"created of the layer's history entry (RFC 3339); null when unknown or absent","type":["string","null"]},"comment":{"description":"comment of the layer's history entry; null when unknown or empty","type":["string","null"]},"origin":{"description":"inherited: one of the base image's layers (the base's diff_ids are a prefix of the image's); introduced: added on top of the base; null when no base is named or it is not a prefix","enum":["inherited","introduced",null]}}},"base":{"description":"The base image: named by --base (source option) or the manifest's org.opencontainers.image.base.name/.digest annotations (source annotation)","type":"object","required":["reference","source","status","note"],"properties":{"reference":{"type":"string"},"source":{"enum":["option","annotation"]},"status":{"description":"prefix: the base's diff_ids are the image's first inheritedLayers; not-prefix: they are not; unresolved: the base could not be read or compared (note says why)","enum":["prefix","not-prefix","unresolved"]},"digest":{"description":"The base's manifest digest, when it was read and has one","$ref":"#/$defs/digest"},"inheritedLayers":{"type":"integer","minimum":0},"note":{"type":"string"}}},"error":{"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}}}};
+const schema52 = {"type":"object","required":["reference","code","message"],"properties":{"reference":{"description":"The IMAGE argument as given","type":"string","minLength":1},"code":{"description":"The stable error code (docs/errors.md)","type":"string","pattern":"^[A-Z_]+$"},"message":{"description":"The one-line message printed on stderr","type":"string","minLength":1}}};
+const schema39 = {"type":"object","required":["reference","digest","configDigest","platform","layers","results","highest"],"properties":{"reference":{"description":"The image as the user named it (':latest' made explicit); the key of its legacy report","type":"string","minLength":1},"digest":{"description":"Digest of the image manifest; null for a docker archive, which records no manifest","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"indexDigest":{"description":"Digest of the image index the manifest was chosen from, when the reference named an index","$ref":"#/$defs/digest"},"artifactType":{"description":"The manifest's artifactType, when an image (an image config and filesystem layers) carries one: runtimes run it, so it is scanned","type":"string","minLength":1},"configDigest":{"description":"Digest of the image config (the image ID)","$ref":"#/$defs/digest"},"platform":{"description":"The platform scanned; null when neither the index nor the config names one","anyOf":[{"$ref":"#/$defs/platform"},{"type":"null"}]},"layers":{"description":"Layer digests in manifest order, as the findings name them","type":"array","items":{"$ref":"#/$defs/digest"}},"layerDetails":{"description":"Per layer, in the order of layers: why it is there (docs/reports.md, \"Layers: history and base\")","type":"array","items":{"$ref":"#/$defs/layerDetail"}},"base":{"$ref":"#/$defs/base"},"results":{"$ref":"urn:oci-scan:schema:report:1#/$defs/results"},"highest":{"$ref":"urn:oci-scan:schema:report:1#/$defs/severity"}}};
 const schema40 = {"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"};
 const schema43 = {"type":"object","required":["os","architecture"],"properties":{"os":{"type":"string","minLength":1},"architecture":{"type":"string","minLength":1},"variant":{"type":"string","minLength":1}}};
 const pattern11 = new RegExp("^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$", "u");
+const schema45 = {"type":"object","required":["digest","diffId","createdBy","created","comment","origin"],"properties":{"digest":{"$ref":"#/$defs/digest"},"diffId":{"description":"The config's rootfs.diff_ids entry of the layer; null when the config does not list one per layer","anyOf":[{"$ref":"#/$defs/digest"},{"type":"null"}]},"createdBy":{"description":"created_by of the layer's history entry (the non-empty_layer entries in order are the layers in order); null when the entries do not match the layers one to one, or it is empty","type":["string","null"]},"created":{"description":"created of the layer's history entry (RFC 3339); null when unknown or absent","type":["string","null"]},"comment":{"description":"comment of the layer's history entry; null when unknown or empty","type":["string","null"]},"origin":{"description":"inherited: one of the base image's layers (the base's diff_ids are a prefix of the image's); introduced: added on top of the base; null when no base is named or it is not a prefix","enum":["inherited","introduced",null]}}};
 
 function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate31.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.digest === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "digest"},message:"must have required property '"+"digest"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.diffId === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "diffId"},message:"must have required property '"+"diffId"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.createdBy === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "createdBy"},message:"must have required property '"+"createdBy"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.created === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "created"},message:"must have required property '"+"created"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data.comment === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "comment"},message:"must have required property '"+"comment"+"'"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data.origin === undefined){
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "origin"},message:"must have required property '"+"origin"+"'"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data.digest !== undefined){
+let data0 = data.digest;
+if(typeof data0 === "string"){
+if(!pattern11.test(data0)){
+const err6 = {instancePath:instancePath+"/digest",schemaPath:"#/$defs/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/digest",schemaPath:"#/$defs/digest/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.diffId !== undefined){
+let data1 = data.diffId;
+const _errs5 = errors;
+let valid2 = false;
+const _errs6 = errors;
+if(typeof data1 === "string"){
+if(!pattern11.test(data1)){
+const err8 = {instancePath:instancePath+"/diffId",schemaPath:"#/$defs/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/diffId",schemaPath:"#/$defs/digest/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+var _valid0 = _errs6 === errors;
+valid2 = valid2 || _valid0;
+const _errs9 = errors;
+if(data1 !== null){
+const err10 = {instancePath:instancePath+"/diffId",schemaPath:"#/properties/diffId/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+var _valid0 = _errs9 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const err11 = {instancePath:instancePath+"/diffId",schemaPath:"#/properties/diffId/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+else {
+errors = _errs5;
+if(vErrors !== null){
+if(_errs5){
+vErrors.length = _errs5;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.createdBy !== undefined){
+let data2 = data.createdBy;
+if((typeof data2 !== "string") && (data2 !== null)){
+const err12 = {instancePath:instancePath+"/createdBy",schemaPath:"#/properties/createdBy/type",keyword:"type",params:{type: schema45.properties.createdBy.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.created !== undefined){
+let data3 = data.created;
+if((typeof data3 !== "string") && (data3 !== null)){
+const err13 = {instancePath:instancePath+"/created",schemaPath:"#/properties/created/type",keyword:"type",params:{type: schema45.properties.created.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.comment !== undefined){
+let data4 = data.comment;
+if((typeof data4 !== "string") && (data4 !== null)){
+const err14 = {instancePath:instancePath+"/comment",schemaPath:"#/properties/comment/type",keyword:"type",params:{type: schema45.properties.comment.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.origin !== undefined){
+let data5 = data.origin;
+if(!(((data5 === "inherited") || (data5 === "introduced")) || (data5 === null))){
+const err15 = {instancePath:instancePath+"/origin",schemaPath:"#/properties/origin/enum",keyword:"enum",params:{allowedValues: schema45.properties.origin.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+else {
+const err16 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+validate31.errors = vErrors;
+return errors === 0;
+}
+validate31.evaluated = {"props":{"digest":true,"diffId":true,"createdBy":true,"created":true,"comment":true,"origin":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema48 = {"description":"The base image: named by --base (source option) or the manifest's org.opencontainers.image.base.name/.digest annotations (source annotation)","type":"object","required":["reference","source","status","note"],"properties":{"reference":{"type":"string"},"source":{"enum":["option","annotation"]},"status":{"description":"prefix: the base's diff_ids are the image's first inheritedLayers; not-prefix: they are not; unresolved: the base could not be read or compared (note says why)","enum":["prefix","not-prefix","unresolved"]},"digest":{"description":"The base's manifest digest, when it was read and has one","$ref":"#/$defs/digest"},"inheritedLayers":{"type":"integer","minimum":0},"note":{"type":"string"}}};
+
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate33.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.reference === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "reference"},message:"must have required property '"+"reference"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.source === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.status === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.note === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "note"},message:"must have required property '"+"note"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data.reference !== undefined){
+if(typeof data.reference !== "string"){
+const err4 = {instancePath:instancePath+"/reference",schemaPath:"#/properties/reference/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.source !== undefined){
+let data1 = data.source;
+if(!((data1 === "option") || (data1 === "annotation"))){
+const err5 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/enum",keyword:"enum",params:{allowedValues: schema48.properties.source.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.status !== undefined){
+let data2 = data.status;
+if(!(((data2 === "prefix") || (data2 === "not-prefix")) || (data2 === "unresolved"))){
+const err6 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema48.properties.status.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.digest !== undefined){
+let data3 = data.digest;
+if(typeof data3 === "string"){
+if(!pattern11.test(data3)){
+const err7 = {instancePath:instancePath+"/digest",schemaPath:"#/$defs/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/digest",schemaPath:"#/$defs/digest/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.inheritedLayers !== undefined){
+let data4 = data.inheritedLayers;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+const err9 = {instancePath:instancePath+"/inheritedLayers",schemaPath:"#/properties/inheritedLayers/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 < 0 || isNaN(data4)){
+const err10 = {instancePath:instancePath+"/inheritedLayers",schemaPath:"#/properties/inheritedLayers/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+if(data.note !== undefined){
+if(typeof data.note !== "string"){
+const err11 = {instancePath:instancePath+"/note",schemaPath:"#/properties/note/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+}
+else {
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+validate33.errors = vErrors;
+return errors === 0;
+}
+validate33.evaluated = {"props":{"reference":true,"source":true,"status":true,"digest":true,"inheritedLayers":true,"note":true},"dynamicProps":false,"dynamicItems":false};
+
+
+function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate35.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -990,10 +1389,10 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate31.errors = vErrors;
+validate35.errors = vErrors;
 return errors === 0;
 }
-validate31.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate35.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1437,16 +1836,19 @@ vErrors.push(err32);
 errors++;
 }
 }
-if(data.results !== undefined){
-if(!(validate31(data.results, {instancePath:instancePath+"/results",parentData:data,parentDataProperty:"results",rootData,dynamicAnchors}))){
+if(data.layerDetails !== undefined){
+let data11 = data.layerDetails;
+if(Array.isArray(data11)){
+const len1 = data11.length;
+for(let i1=0; i1<len1; i1++){
+if(!(validate31(data11[i1], {instancePath:instancePath+"/layerDetails/" + i1,parentData:data11,parentDataProperty:i1,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
 errors = vErrors.length;
 }
 }
-if(data.highest !== undefined){
-let data12 = data.highest;
-if(!(((((data12 === "Critical") || (data12 === "High")) || (data12 === "Medium")) || (data12 === "Low")) || (data12 === "Informational"))){
-const err33 = {instancePath:instancePath+"/highest",schemaPath:"urn:oci-scan:schema:report:1#/$defs/severity/enum",keyword:"enum",params:{allowedValues: schema34.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err33 = {instancePath:instancePath+"/layerDetails",schemaPath:"#/properties/layerDetails/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -1456,9 +1858,22 @@ vErrors.push(err33);
 errors++;
 }
 }
+if(data.base !== undefined){
+if(!(validate33(data.base, {instancePath:instancePath+"/base",parentData:data,parentDataProperty:"base",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
+errors = vErrors.length;
 }
-else {
-const err34 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+}
+if(data.results !== undefined){
+if(!(validate35(data.results, {instancePath:instancePath+"/results",parentData:data,parentDataProperty:"results",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate35.errors : vErrors.concat(validate35.errors);
+errors = vErrors.length;
+}
+}
+if(data.highest !== undefined){
+let data15 = data.highest;
+if(!(((((data15 === "Critical") || (data15 === "High")) || (data15 === "Medium")) || (data15 === "Low")) || (data15 === "Informational"))){
+const err34 = {instancePath:instancePath+"/highest",schemaPath:"urn:oci-scan:schema:report:1#/$defs/severity/enum",keyword:"enum",params:{allowedValues: schema34.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -1467,12 +1882,24 @@ vErrors.push(err34);
 }
 errors++;
 }
+}
+}
+else {
+const err35 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
 validate30.errors = vErrors;
 return errors === 0;
 }
-validate30.evaluated = {"props":{"reference":true,"digest":true,"indexDigest":true,"artifactType":true,"configDigest":true,"platform":true,"layers":true,"results":true,"highest":true},"dynamicProps":false,"dynamicItems":false};
+validate30.evaluated = {"props":{"reference":true,"digest":true,"indexDigest":true,"artifactType":true,"configDigest":true,"platform":true,"layers":true,"layerDetails":true,"base":true,"results":true,"highest":true},"dynamicProps":false,"dynamicItems":false};
 
-const pattern15 = new RegExp("^[A-Z_]+$", "u");
+const pattern18 = new RegExp("^[A-Z_]+$", "u");
 
 function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="urn:oci-scan:schema:scan-document:1" */;
@@ -1685,7 +2112,7 @@ errors++;
 if(data6.code !== undefined){
 let data8 = data6.code;
 if(typeof data8 === "string"){
-if(!pattern15.test(data8)){
+if(!pattern18.test(data8)){
 const err16 = {instancePath:instancePath+"/errors/" + i1+"/code",schemaPath:"#/$defs/error/properties/code/pattern",keyword:"pattern",params:{pattern: "^[A-Z_]+$"},message:"must match pattern \""+"^[A-Z_]+$"+"\""};
 if(vErrors === null){
 vErrors = [err16];
@@ -1877,7 +2304,7 @@ return errors === 0;
 validate29.evaluated = {"props":{"tool":true,"images":true,"errors":true,"highest":true,"highestScanned":true},"dynamicProps":false,"dynamicItems":false};
 
 export const hashes = {
-  "report": "13f8e947aaf291eccca137dfacbdff9e21fcec099a9a8fe03e379591d93d91e2",
-  "reportSet": "13f8e947aaf291eccca137dfacbdff9e21fcec099a9a8fe03e379591d93d91e2",
-  "scanDocument": "13f8e947aaf291eccca137dfacbdff9e21fcec099a9a8fe03e379591d93d91e2"
+  "report": "8484ba9c5f968bf5b587c6b6d1ebfa36f3c6f5c324ce6ce186de3f5244a445f9",
+  "reportSet": "8484ba9c5f968bf5b587c6b6d1ebfa36f3c6f5c324ce6ce186de3f5244a445f9",
+  "scanDocument": "8484ba9c5f968bf5b587c6b6d1ebfa36f3c6f5c324ce6ce186de3f5244a445f9"
 };

@@ -259,6 +259,7 @@ async function imageOf(r: Resolution, found: Found): Promise<Image> {
     ...(platform ? { platform } : {}),
     ...(found.fromIndex ? { fromIndex: true } : {}),
     ...(manifest.artifactType ? { artifactType: manifest.artifactType } : {}),
+    ...(manifest.annotations && Object.keys(manifest.annotations).length > 0 ? { annotations: manifest.annotations } : {}),
     config,
     layers,
   };

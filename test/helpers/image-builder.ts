@@ -239,6 +239,8 @@ export interface ImageSpec {
   history?: ReadonlyArray<{ created_by: string; empty_layer?: boolean }>;
   format?: 'oci' | 'docker';
   platform?: { os: string; architecture: string; variant?: string };
+  /** The manifest's annotations. */
+  annotations?: Record<string, string>;
 }
 
 const LAYER_MEDIA: Record<'oci' | 'docker', Record<Compression, string>> = {
@@ -286,6 +288,7 @@ export function buildImage(spec: ImageSpec): BuiltImage {
       size: config.length,
     },
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    ...(spec.annotations ? { annotations: spec.annotations } : {}),
   };
   const manifest = Buffer.from(JSON.stringify(manifestDoc));
   return {

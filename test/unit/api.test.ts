@@ -34,6 +34,7 @@ test('scan() takes the platform as users write it, and refuses a wrong option ty
   const wrong: Array<[object, RegExp]> = [
     [{ platform: 42 }, /option platform must be/],
     [{ allowUnscannedLayers: 'yes' }, /option allowUnscannedLayers must be a boolean, not a string/],
+    [{ base: 42 }, /option base must be an image reference string .*, not a number/],
     [{ layerConcurrency: 0 }, /option layerConcurrency must be a whole number/],
     [{ limits: { maxLayerBytes: '1g' } }, /option limits\.maxLayerBytes must be a positive number/],
     [{ registry: { insecureRegistries: 'r.lan:5000' } }, /option registry\.insecureRegistries must be an array/],

@@ -26,6 +26,7 @@ import { runAudit } from '../../audit/run.js';
 import { targetLabel } from '../../audit/plan.js';
 import { mergeSummaries, summaryHighest, type AuditSummary } from '../../audit/summary.js';
 import { auditTable } from '../../audit/table.js';
+import { auditHtml } from '../../audit/html.js';
 import { readSummaryDir, SUMMARY_FILE } from '../../audit/read.js';
 import { assertValidSummary } from '../../audit/validate.js';
 import { runExitCode, severityCodes, type FailThreshold } from '../exit-codes.js';
@@ -103,7 +104,7 @@ function auditFormats(values: readonly string[], output: string | undefined): Ar
   if (values.some((v) => v === 'legacy' || v.startsWith('legacy=')))
     throw new OciScanError(
       'USAGE',
-      'an audit always writes the legacy report files (in --reports-dir): --format takes json, sarif, junit or table',
+      'an audit always writes the legacy report files (in --reports-dir): --format takes json, sarif, junit, table or html',
     );
   const outputs =
     values.length === 0 && output === undefined
@@ -288,7 +289,12 @@ async function writeOutputs(
   for (const f of files)
     await batch.writeFile(
       f.dest,
-      documentOf(f.format, outcomes, () => [auditTable(summary)]),
+      documentOf(
+        f.format,
+        outcomes,
+        () => [auditTable(summary)],
+        () => auditHtml(summary),
+      ),
     );
   for (const path of batch.commit()) context.logger.info({ path }, 'report written');
   context.committed();
@@ -296,7 +302,12 @@ async function writeOutputs(
   if (onStdout && !(partial && onStdout.format !== 'table'))
     await emitAll(
       process.stdout,
-      documentOf(onStdout.format, outcomes, () => [auditTable(summary)]),
+      documentOf(
+        onStdout.format,
+        outcomes,
+        () => [auditTable(summary)],
+        () => auditHtml(summary),
+      ),
       new AbortController().signal,
     );
 }
@@ -336,7 +347,8 @@ export async function runAuditCommand(config: AuditConfig, context: RunContext):
       concurrency: config.concurrency,
       rate: config.rate,
       fresh: config.fresh,
-      keepResults: config.outputs.some((o) => o.format !== 'table'),
+      // The table and the HTML report read the summary alone.
+      keepResults: config.outputs.some((o) => o.format !== 'table' && o.format !== 'html'),
       tool: toolInfo(),
       describe: describeFailure,
       ...(config.quiet
@@ -372,7 +384,7 @@ export async function runMerge(config: MergeConfig, context: RunContext): Promis
   await checkReportsDir(config.reportsDir);
   for (const f of config.outputs) if (f.dest !== '-') await checkOutputFile(f.dest);
   const read = [];
-  const withResults = config.outputs.some((o) => o.format !== 'table');
+  const withResults = config.outputs.some((o) => o.format !== 'table' && o.format !== 'html');
   for (const dir of config.dirs) read.push(await readSummaryDir(dir, withResults));
   const summary = mergeSummaries(
     read.map((r) => r.summary),

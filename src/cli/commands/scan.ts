@@ -17,6 +17,7 @@ import { toolInfo } from '../../report/tool.js';
 import { summaryLine, tableText, totalLine } from '../../report/formats/table.js';
 import { legacyReportSet } from '../../report/formats/legacy.js';
 import { escapeForTerminal, imageHeader, terminalChunks, terminalText } from '../../report/formats/terminal.js';
+import { detailsByDigest, layerDetails } from '../../report/layers.js';
 import { highestOf, scannedImages, type ScanFailure } from '../../report/model.js';
 import { reportFileNames } from '../../report/names.js';
 import { documentText, ReportBatch } from '../../report/write.js';
@@ -53,6 +54,8 @@ export interface ScanConfig extends ImageOptionValues {
   readonly unusedReportsDir?: string;
   /** `--attach`: each image's verdict pushed to its registry once the reports are written (docs/attest.md). */
   readonly attach?: AttachConfig;
+  /** `--base REF`: the base image whose layers are the inherited ones (docs/reports.md). */
+  readonly base?: string;
 }
 
 /** `--progress`, else OCI_SCAN_PROGRESS, else auto; USAGE for a value of the variable that is no mode. */
@@ -82,6 +85,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     .option('progress', { type: 'string', choices: PROGRESS_MODES as unknown as string[], requiresArg: true })
     .option('reports-dir', { type: 'string', requiresArg: true })
     .option('json-stdout', { type: 'boolean' })
+    .option('base', { type: 'string', requiresArg: true })
     .option('color', { type: 'boolean' });
   const args = await strictParser(withAttachOptions(withImageOptions(parser)), (message) => (usageError = message), argv)
     // The package's own version: yargs' lookup starts at the started script, which through
@@ -112,10 +116,16 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     'cache-dir',
     'cache-max-size',
     'checks',
+    'base',
   ] as const) {
     if (Array.isArray(args[name])) throw new OciScanError('USAGE', `--${name} was given more than once (see oci-scan --help)`);
   }
   const outputs = parseFormats(repeated(args.format), args.output);
+  if (args.base !== undefined && args.base.trim() === '')
+    throw new OciScanError(
+      'USAGE',
+      '--base needs the base image (a registry reference, oci:DIR[:TAG], oci-archive:FILE or docker-archive:FILE)',
+    );
   if (args['list-checks']) {
     const [first, ...more] = outputs;
     if (more.length > 0 || (first && first.format !== 'table' && first.format !== 'json' && args.format !== undefined))
@@ -166,6 +176,7 @@ export async function parseScanArgs(argv: readonly string[], env: NodeJS.Process
     quiet: args.quiet,
     // -q silences progress as it does in audit, unless --progress or OCI_SCAN_PROGRESS asks for it.
     progress: args.quiet && args.progress === undefined && !env['OCI_SCAN_PROGRESS'] ? 'none' : progressMode(args.progress, env),
+    ...(args.base !== undefined ? { base: args.base } : {}),
     ...image,
     ...(attach ? { attach } : {}),
   };
@@ -247,7 +258,11 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
 
   // One set of options for the whole run: every image shares the facts store and the sessions.
   const session = openSession({ registry: config.registry, logger });
-  const options: ScanOptions = { ...runScanOptions(config, logger, signal, session), ...startProgress(config.progress) };
+  const options: ScanOptions = {
+    ...runScanOptions(config, logger, signal, session),
+    ...startProgress(config.progress),
+    ...(config.base !== undefined ? { base: config.base } : {}),
+  };
   const outcomes: Outcome[] = [];
   const failures: unknown[] = [];
   try {
@@ -298,7 +313,10 @@ export async function runScan(config: ScanConfig, context: RunContext): Promise<
     const chunks = function* (): Generator<string> {
       if (!tableAsked) {
         if (scans.length > 1 || failures.length > 0) yield imageHeader(s.image);
-        yield* terminalChunks(config.quiet ? s.results.filter((r) => !r.Pass) : s.results, { colour: config.colour && !stdoutIsData });
+        yield* terminalChunks(config.quiet ? s.results.filter((r) => !r.Pass) : s.results, {
+          colour: config.colour && !stdoutIsData,
+          layers: detailsByDigest(layerDetails(s)),
+        });
         yield summaryLine(s);
       }
       if (legacy) yield `Report: ${escapeForTerminal(paths[i] ?? '')}\n`;

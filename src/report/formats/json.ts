@@ -6,6 +6,7 @@
  */
 import type { Severity } from '../../checks/types.js';
 import type { Platform } from '../../image/platform.js';
+import { layerDetails, type BaseSplit, type LayerDetail } from '../layers.js';
 import { highestOf, scannedImages, type ImageOutcome, type ReportResult, type ScanFailure, type ScannedImage } from '../model.js';
 import { toolInfo, type ToolInfo } from '../tool.js';
 import { assertValidDocument } from '../validate.js';
@@ -24,6 +25,10 @@ export interface ImageDocument {
   readonly platform: Platform | null;
   /** Layer digests in manifest order. */
   readonly layers: readonly string[];
+  /** Per layer, same order: its history entry and whether the base image holds it (nulls where not known). */
+  readonly layerDetails?: readonly LayerDetail[];
+  /** The base image named by --base or the manifest's annotations, and how the image relates to it. */
+  readonly base?: BaseSplit;
   readonly results: readonly ReportResult[];
   readonly highest: Severity;
 }
@@ -71,6 +76,8 @@ function imageDocument(scan: ScannedImage): ImageDocument {
     ...(image.artifactType !== undefined ? { artifactType: image.artifactType } : {}),
     platform,
     layers: image.layers.map((l) => l.digest),
+    layerDetails: layerDetails(scan),
+    ...(scan.base ? { base: scan.base } : {}),
     // A passed check's Severity is Informational (the legacy shape); CheckSeverity keeps the check's own.
     results: scan.checkSeverities ? scan.results.map((r) => withCheckSeverity(r, scan.checkSeverities)) : scan.results,
     highest: scan.highest,

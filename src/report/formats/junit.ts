@@ -7,6 +7,7 @@
  */
 import { DISABLED_DESCRIPTION } from '../../checks/types.js';
 import { formatPlatform } from '../../image/platform.js';
+import { detailsByDigest, layerDetails, type LayerDetail } from '../layers.js';
 import { scannedImages, type ImageOutcome, type ReportResult, type ScannedImage } from '../model.js';
 import { summarise } from '../summary.js';
 import { visibleEscape } from './terminal.js';
@@ -33,12 +34,20 @@ function attrs(values: Record<string, string | number>): string {
     .join('');
 }
 
-/** The files of a failed result, one `layer` line then its paths indented. */
-function filesText(r: ReportResult): string {
+/** ` (RUN apk add …; introduced)` after a layer: its build step and origin, when known. */
+function layerNote(detail: LayerDetail | undefined): string {
+  const parts = [detail?.createdBy ? `created by: ${detail.createdBy}` : undefined, detail?.origin ?? undefined].filter(
+    (p): p is string => p !== undefined,
+  );
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
+}
+
+/** The files of a failed result, one `layer` line (with its build step and origin) then its paths indented. */
+function filesText(r: ReportResult, details: ReadonlyMap<string, LayerDetail>): string {
   const lines: string[] = [];
   for (const [i, layer] of (r.Files ?? []).entries()) {
     for (const [digest, paths] of Object.entries(layer)) {
-      lines.push(`layer ${digest}`, ...paths.map((p) => `    ${p}`));
+      lines.push(`layer ${digest}${layerNote(details.get(digest))}`, ...paths.map((p) => `    ${p}`));
       const total = r.FileCounts?.[i]?.[digest] ?? paths.length;
       if (total > paths.length) lines.push(`    … and ${total - paths.length} more`);
     }
@@ -51,19 +60,22 @@ function isDisabled(r: ReportResult): boolean {
   return r.Pass && r.Description === DISABLED_DESCRIPTION;
 }
 
-function testcase(suite: string, r: ReportResult): string {
+function testcase(suite: string, r: ReportResult, details: ReadonlyMap<string, LayerDetail>): string {
   const open = `    <testcase${attrs({ classname: suite, name: `${r.Id}: ${r.Title}` })}>\n`;
   const body: string[] = [];
   // A check the policy disabled did not run: skipped, not passed.
   if (isDisabled(r)) body.push(`      <skipped${attrs({ message: DISABLED_DESCRIPTION })}/>\n`);
   if (!r.Pass) {
-    const files = filesText(r);
+    const files = filesText(r, details);
     body.push(
       `      <failure${attrs({ type: r.Severity, message: `${r.Severity}: ${r.Description}` })}>${xmlText(`Severity: ${r.Severity}\n${r.Description}\nMitigation: ${r.Mitigation}${files ? `\n${files}` : ''}`)}</failure>\n`,
     );
   }
   if (r.Accepted && r.Accepted.length > 0) {
-    const lines = r.Accepted.map((a) => `accepted: ${a.Path} in layer ${a.Layer}: ${a.Reason}${a.Expires ? ` (until ${a.Expires})` : ''}`);
+    const lines = r.Accepted.map(
+      (a) =>
+        `accepted: ${a.Path} in layer ${a.Layer}${layerNote(details.get(a.Layer))}: ${a.Reason}${a.Expires ? ` (until ${a.Expires})` : ''}`,
+    );
     body.push(`      <system-out>${xmlText(lines.join('\n'))}</system-out>\n`);
   }
   return body.length === 0 ? `${open.slice(0, -2)}/>\n` : `${open}${body.join('')}    </testcase>\n`;
@@ -76,6 +88,7 @@ function suiteName(scan: ScannedImage): string {
 function imageSuite(scan: ScannedImage): string {
   const name = suiteName(scan);
   const s = summarise(scan.results);
+  const details = detailsByDigest(layerDetails(scan));
   const props = [
     ['image', scan.image.name.display],
     ['digest', scan.image.manifestDigest ?? ''],
@@ -87,7 +100,7 @@ function imageSuite(scan: ScannedImage): string {
     '    <properties>\n',
     ...props.filter(([, v]) => v !== '').map(([k, v]) => `      <property${attrs({ name: k, value: v })}/>\n`),
     '    </properties>\n',
-    ...scan.results.map((r) => testcase(name, r)),
+    ...scan.results.map((r) => testcase(name, r, details)),
     '  </testsuite>\n',
   ].join('');
 }

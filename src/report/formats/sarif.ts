@@ -8,6 +8,7 @@
 import { formatPlatform } from '../../image/platform.js';
 import type { Severity } from '../../checks/types.js';
 import { checkDocs, extendedCheckDocs, type CheckDoc } from '../check-docs.js';
+import { detailsByDigest, layerDetails, type LayerDetail } from '../layers.js';
 import { scannedImages, type ImageOutcome, type ReportResult, type ScannedImage } from '../model.js';
 import { toolInfo, type ToolInfo } from '../tool.js';
 
@@ -66,9 +67,16 @@ function imageUri(scan: ScannedImage): string {
   return encodeURI(scan.image.name.repository || scan.image.name.name);
 }
 
-function result(scan: ScannedImage, r: ReportResult, ruleIndex: number, f: Finding): object {
+/** ` (RUN apk add …, introduced)`: what a finding's layer says about why it is there; empty when nothing is known. */
+function layerNote(detail: LayerDetail | undefined): string {
+  const parts = [detail?.createdBy ?? undefined, detail?.origin ?? undefined].filter((p): p is string => p !== undefined);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
+function result(scan: ScannedImage, r: ReportResult, ruleIndex: number, f: Finding, details: ReadonlyMap<string, LayerDetail>): object {
   const ref = scan.image.name.display;
-  const where = f.path !== undefined && f.layer !== undefined ? `${f.path} in layer ${f.layer} of ${ref}` : ref;
+  const detail = f.layer !== undefined ? details.get(f.layer) : undefined;
+  const where = f.path !== undefined && f.layer !== undefined ? `${f.path} in layer ${f.layer}${layerNote(detail)} of ${ref}` : ref;
   const imageFqn = scan.image.manifestDigest ? `${ref}@${scan.image.manifestDigest}` : ref;
   return {
     ruleId: r.Id,
@@ -106,6 +114,15 @@ function result(scan: ScannedImage, r: ReportResult, ruleIndex: number, f: Findi
       ...(scan.image.platform ? { platform: formatPlatform(scan.image.platform) } : {}),
       ...(f.layer !== undefined ? { layer: f.layer } : {}),
       ...(f.path !== undefined ? { path: f.path } : {}),
+      ...(detail?.createdBy ? { createdBy: detail.createdBy } : {}),
+      // Config checks judge the final image: what it introduces (docs/reports.md).
+      ...(f.layer === undefined
+        ? scan.base?.status === 'prefix'
+          ? { origin: 'introduced' }
+          : {}
+        : detail?.origin
+          ? { origin: detail.origin }
+          : {}),
       severity: r.Severity,
     },
   };
@@ -140,7 +157,10 @@ export function sarifLog(outcomes: readonly ImageOutcome[], info: ToolInfo = too
     properties: { 'security-severity': SECURITY_SEVERITY[d.severity], tags: ['security', 'container'], precision: 'very-high' },
   }));
   const index = new Map(docs.map((d, i) => [d.id, i]));
-  const results = scans.flatMap((scan) => scan.results.flatMap((r) => findingsOf(r).map((f) => result(scan, r, index.get(r.Id) ?? -1, f))));
+  const results = scans.flatMap((scan) => {
+    const details = detailsByDigest(layerDetails(scan));
+    return scan.results.flatMap((r) => findingsOf(r).map((f) => result(scan, r, index.get(r.Id) ?? -1, f, details)));
+  });
   const failures = outcomes.flatMap((o) =>
     'failure' in o ? [{ level: 'error', message: { text: `${o.input}: ${o.failure.message}` }, descriptor: { id: o.failure.code } }] : [],
   );

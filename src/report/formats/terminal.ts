@@ -8,6 +8,7 @@
  */
 import { formatPlatform } from '../../image/platform.js';
 import type { Image } from '../../image/types.js';
+import { cut, shortStep, type LayerDetail } from '../layers.js';
 import type { ReportResult } from '../model.js';
 
 /** Paths printed per layer under a failed check; the report file lists what the recorder kept. */
@@ -48,6 +49,18 @@ export interface TerminalOptions {
   readonly colour: boolean;
   /** Paths printed per layer (default TERMINAL_PATHS_PER_LAYER). */
   readonly pathsPerLayer?: number;
+  /** Each layer's history and origin (report/layers.ts `detailsByDigest`): shown, short, after its digest. */
+  readonly layers?: ReadonlyMap<string, LayerDetail>;
+}
+
+/** Characters of a build step on a layer line: the JSON document has it whole. */
+export const TERMINAL_STEP_CHARS = 100;
+
+/** ` RUN apk add sudo (introduced)`: a layer's build step, shortened and escaped, and its origin; empty when neither is known. */
+export function layerSuffix(detail: LayerDetail | undefined, max = TERMINAL_STEP_CHARS): string {
+  if (!detail) return '';
+  const step = detail.createdBy !== null ? ` ${escapeForTerminal(cut(shortStep(detail.createdBy), max))}` : '';
+  return `${step}${detail.origin !== null ? ` (${detail.origin})` : ''}`;
 }
 
 /** The lines of `results`, each ending in a newline, in pieces of at most a few hundred lines. */
@@ -62,7 +75,7 @@ export function* terminalChunks(results: readonly ReportResult[], options: Termi
       for (const [digest, paths] of Object.entries(files[i] ?? {})) {
         const total = Math.max(paths.length, r.FileCounts?.[i]?.[digest] ?? 0);
         const shown = paths.slice(0, cap);
-        let chunk = `    ${paint('dim', `layer ${escapeForTerminal(digest)}`)}\n`;
+        let chunk = `    ${paint('dim', `layer ${escapeForTerminal(digest)}${layerSuffix(options.layers?.get(digest))}`)}\n`;
         for (let j = 0; j < shown.length; j++) {
           chunk += `        ${escapeForTerminal(shown[j] ?? '')}\n`;
           if (j % 256 === 255) {

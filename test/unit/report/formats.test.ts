@@ -138,6 +138,15 @@ test('scanDocument: tool, one entry per image with digests, platform and layers,
     configDigest: digest('c'),
     platform: { os: 'linux', architecture: 'amd64' },
     layers: [digest('a'), digest('b')],
+    // The config has no history and no diff_ids per layer: every detail is unknown.
+    layerDetails: [digest('a'), digest('b')].map((d) => ({
+      digest: d,
+      diffId: null,
+      createdBy: null,
+      created: null,
+      comment: null,
+      origin: null,
+    })),
     results: amd64?.results,
     highest: 'Informational',
   });
