@@ -1,42 +1,63 @@
 /**
- * Whole-image scan speed against the floor, as ratios measured in the same run (machines
- * differ: no absolute timings asserted anywhere). Cases:
- *   registry  a 2-layer gzip image pulled from the real `docker-registry`
- *   layout    the same image as a local OCI layout
- *   extended  the layout scan with the extended check set (`--checks extended`), against the default scan
- *   zstd      the same tars as zstd layers, from a local OCI layout
- *   zstd wasm the same, decoded by the WebAssembly fallback (OCI_SCAN_ZSTD=wasm), against the same floor
- *   small     one gzip layer of 200k small files (the per-entry cost), from a local OCI layout
- * The floor of a case: Node decompressing and sha256-hashing the same blob files, all layers at
- * once (`zlib.createGunzip({ chunkSize: 1 << 20 })`; libzstd through zstd-napi for zstd). For the
- * registry case a second floor, the same work on the blobs as undici fetches them from the same
- * registry, tells what the HTTP transfer itself costs on this machine. Every
- * measurement runs in its own process (bench/case.ts), so its peak RSS is its own; each is the
- * best of ROUNDS, floors and scans interleaved so that the machine's load hits both alike. The
- * fixed cost of a scan (a one-file image) is measured too: `(scan-fixed)/floor` is the cost of
- * streaming the layers alone.
- * The images are generated once into $TMPDIR/oci-scan-bench-* and reused.
+ * Whole-image scan speed against its floor, as ratios measured in the same run (machines
+ * differ: no absolute timing is asserted anywhere). The images are described in bench/README.md:
+ * the large one is two layers of real files from this machine's `/usr` (bench/real-image.ts).
  *
- * Run: npm run bench   (OCI_SCAN_BENCH_QUICK=1 or `-- --quick`: small sizes)
+ * Every figure is a process of its own, timed from spawn to exit, as a user runs it: the scans
+ * are `oci-scan` CLI processes (`--no-cache`, a fresh reports directory), the floors small Node
+ * processes doing only the unavoidable work (bench/floor.ts). Each is the best of ROUNDS, all
+ * cases interleaved round by round so that the machine's load hits them alike; peak RSS is the
+ * highest seen (GNU time's %M). Cases and goals:
+ *   registry scan / HTTP floor      the large gzip image from the real `docker-registry`   ≤ 1.10
+ *   layout scan / file floor        the same image as a local OCI layout                  ≤ 1.15
+ *   --checks extended / default     the layout scan with the extended checks              ≤ 1.2
+ *   zstd scan / zstd floor          the same tars as zstd layers, same libzstd binding    ≤ 1.15
+ *   zstd wasm / zstd floor          the WebAssembly decoder (OCI_SCAN_ZSTD=wasm)          (told)
+ *   small files / floor             one synthetic layer of many small files               (told)
+ *   --version / node -e 0                                                                 ≤ 2
+ *   warm / cold (disk cache)        a re-scan of the large image with the same cache dir  ≤ 0.05
+ *   peak RSS                        every case                                            ≤ 150 MB
+ * The waterfall (bench/stages.ts) splits the layout scan into its stages.
+ *
+ * Run: npm run bench   (`-- --quick` or OCI_SCAN_BENCH_QUICK=1: an eighth of the sizes)
  */
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildImage, buildTar, writeOciLayout, type BuiltImage, type Compression, type EntrySpec } from '../test/helpers/image-builder.js';
+import { buildImage, buildTar, writeOciLayout, type EntrySpec } from '../test/helpers/image-builder.js';
 import { Pusher } from '../test/helpers/push.js';
 import { registrySkipReason, startRegistry } from '../test/helpers/registry-server.js';
+import { REAL_LAYERS, writeRealLayout, writeRealTar, type RealTar } from './real-image.js';
 
 const MB = 1_000_000;
 const QUICK = process.argv.includes('--quick') || process.env.OCI_SCAN_BENCH_QUICK === '1';
 const ROUNDS = Number(process.env.OCI_SCAN_BENCH_ROUNDS ?? 3);
-/** Tar sizes of the two layers of the large image, and the small-file count. */
-const SIZES = QUICK ? { layers: [60 * MB, 40 * MB], smallFiles: 20_000 } : { layers: [480 * MB, 300 * MB], smallFiles: 200_000 };
-const ROOT = join(tmpdir(), `oci-scan-bench-${QUICK ? 'quick' : 'full'}-v2`);
-const CASE = fileURLToPath(new URL('./case.js', import.meta.url));
+const SCALE = QUICK ? 1 / 8 : 1;
+const SMALL_FILES = QUICK ? 25_000 : 200_000;
+const ROOT = join(tmpdir(), `oci-scan-bench-${QUICK ? 'quick' : 'full'}-v3`);
+const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
+const CLI = here('../src/cli/main.js');
+const FLOOR = here('./floor.js');
+const STAGES = here('./stages.js');
+const TIME = '/usr/bin/time';
+
+interface LayoutInfo {
+  readonly layout: string;
+  readonly layerFiles: string[];
+  readonly blobBytes: number;
+  readonly tarBytes: number;
+  readonly files: number;
+  readonly manifestDigest: string;
+  readonly configDigest: string;
+  readonly manifestMediaType: string;
+}
+
+type Images = Record<'gzip' | 'zstd' | 'small' | 'tiny', LayoutInfo>;
+
+const blobFile = (layout: string, digest: string): string => join(layout, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
 
 /** A deterministic generator. */
 function random(seed: number): () => number {
@@ -44,45 +65,11 @@ function random(seed: number): () => number {
   return () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 }
 
-const WORDS = 'usr lib bin share doc locale python3 node perl gcc include header static const return void int char struct the of and'.split(
-  ' ',
-);
-/** 5 MB of text-like bytes that files are cut from. */
-function textPool(rand: () => number): Buffer {
-  const parts: string[] = [];
-  for (let len = 0; len < 5 * MB;) {
-    const w = WORDS[Math.floor(rand() * WORDS.length)] ?? 'x';
-    parts.push(w);
-    len += w.length + 1;
-  }
-  return Buffer.from(parts.join(rand() < 0.1 ? '\n' : ' '));
-}
-
-/** A distro-like layer: mostly small text files, some large ones (a quarter of them incompressible). */
-function layerTar(targetBytes: number, seed: number): Buffer {
-  const rand = random(seed);
-  const pool = textPool(rand);
-  const text = (size: number): Buffer => {
-    const off = Math.floor(rand() * (pool.length - size));
-    return pool.subarray(off, off + size);
-  };
-  const entries: EntrySpec[] = [{ type: 'file', path: 'etc/os-release', content: 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n' }];
-  for (let i = 0, total = 0; total < targetBytes; i++) {
-    const large = rand() >= 0.9;
-    const size = large ? Math.floor(rand() * 4 * 1024 * 1024) : Math.floor(rand() * 16_384);
-    const content = large && rand() < 0.25 ? randomBytes(size) : size < pool.length ? text(size) : randomBytes(size);
-    entries.push({ type: 'file', path: `usr/share/pkg${i % 97}/file-${seed}-${i}.dat`, mode: i % 50 === 0 ? 0o4755 : 0o644, content });
-    if (i % 20 === 0)
-      entries.push({ type: 'symlink', path: `usr/bin/tool-${seed}-${i}`, target: `../share/pkg${i % 97}/file-${seed}-${i}.dat` });
-    total += size + 512;
-  }
-  return buildTar(entries);
-}
-
-/** `count` files of 0–400 bytes in 1000 directories. */
+/** `count` text files of 0–400 bytes in 1000 directories: the per-entry cost. */
 function smallFilesTar(count: number): Buffer {
   const rand = random(7);
-  const pool = textPool(rand);
+  const words = 'usr lib bin share doc locale python3 node perl gcc include header static const return void int char'.split(' ');
+  const pool = Buffer.from(Array.from({ length: 200_000 }, () => words[Math.floor(rand() * words.length)]).join(' '));
   const entries: EntrySpec[] = [];
   for (let i = 0; i < count; i++) {
     const size = Math.floor(rand() * 400);
@@ -92,34 +79,22 @@ function smallFilesTar(count: number): Buffer {
   return buildTar(entries);
 }
 
-interface BenchImage {
-  readonly layout: string;
-  readonly layerFiles: string[];
-  readonly manifestDigest: string;
-  readonly manifestMediaType: string;
-  readonly configDigest: string;
-  readonly tarBytes: number;
-  readonly blobBytes: number;
-}
-
-const blobFile = (layout: string, digest: string): string => join(layout, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
-
-async function writeImage(name: string, tars: readonly Buffer[], compression: Compression): Promise<BenchImage> {
-  const image: BuiltImage = buildImage({ layers: tars.map((tar) => ({ tar, compression })) });
+/** A synthetic one-layer gzip layout. */
+async function syntheticLayout(name: string, tar: Buffer, files: number): Promise<LayoutInfo> {
+  const image = buildImage({ layers: [{ tar, compression: 'gzip' }] });
   const layout = join(ROOT, name);
   await writeOciLayout(layout, [{ image, tag: '1.0' }]);
   return {
     layout,
     layerFiles: image.layers.map((l) => blobFile(layout, l.digest)),
-    manifestDigest: image.manifestDigest,
-    manifestMediaType: image.manifestMediaType,
-    configDigest: image.configDigest,
-    tarBytes: tars.reduce((n, t) => n + t.length, 0),
     blobBytes: image.layers.reduce((n, l) => n + l.size, 0),
+    tarBytes: tar.length,
+    files,
+    manifestDigest: image.manifestDigest,
+    configDigest: image.configDigest,
+    manifestMediaType: image.manifestMediaType,
   };
 }
-
-type Images = Record<'gzip' | 'zstd' | 'small', BenchImage>;
 
 /** Generates the images once (marked by meta.json), else reads what an earlier run left. */
 async function images(): Promise<Images> {
@@ -128,12 +103,20 @@ async function images(): Promise<Images> {
   await rm(ROOT, { recursive: true, force: true });
   await mkdir(ROOT, { recursive: true });
   const t = Date.now();
-  const tars = SIZES.layers.map((size, i) => layerTar(size, i + 1));
-  const generated: Images = {
-    gzip: await writeImage('gzip', tars, 'gzip'),
-    zstd: await writeImage('zstd', tars, 'zstd'),
-    small: await writeImage('small', [smallFilesTar(SIZES.smallFiles)], 'gzip'),
+  const tars: RealTar[] = [];
+  for (const [i, plan] of REAL_LAYERS(SCALE).entries()) tars.push(await writeRealTar(ROOT, `layer-${i + 1}`, plan));
+  const real = async (compressor: 'gzip' | 'zstd'): Promise<LayoutInfo> => {
+    const layout = join(ROOT, `real-${compressor}`);
+    const written = await writeRealLayout(layout, tars, compressor);
+    return { layout, ...written, tarBytes: tars.reduce((n, l) => n + l.bytes, 0), files: tars.reduce((n, l) => n + l.files, 0) };
   };
+  const generated: Images = {
+    gzip: await real('gzip'),
+    zstd: await real('zstd'),
+    small: await syntheticLayout('small', smallFilesTar(SMALL_FILES), SMALL_FILES),
+    tiny: await syntheticLayout('tiny', buildTar([{ type: 'file', path: 'etc/os-release', content: 'ID=debian\n' }]), 1),
+  };
+  for (const tar of tars) await rm(tar.file);
   await writeFile(meta, JSON.stringify(generated));
   console.log(`generated into ${ROOT} in ${((Date.now() - t) / 1000).toFixed(0)} s`);
   return generated;
@@ -141,28 +124,69 @@ async function images(): Promise<Images> {
 
 interface Measured {
   seconds: number;
+  /** Peak RSS in bytes (NaN without GNU time). */
   maxRss: number;
+  stdout: string;
 }
 
+const HAVE_TIME = existsSync(TIME);
+
+/** Runs `node ARGS` as a process of its own: wall time from spawn to exit and its peak RSS. Exit codes 0 and 10–15 (a scan's verdicts) are results. */
 function run(args: readonly string[], env: Record<string, string> = {}): Measured {
-  const out = execFileSync(process.execPath, [CASE, ...args], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...env } });
-  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as Measured;
+  const argv = HAVE_TIME ? [TIME, '-f', '%M', process.execPath, ...args] : [process.execPath, ...args];
+  const started = performance.now();
+  const r = spawnSync(argv[0] as string, argv.slice(1), {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    env: { ...process.env, OCI_SCAN_PROGRESS: 'none', ...env },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const stderr = r.stderr.trimEnd().split('\n');
+  const rssLine = HAVE_TIME ? stderr.pop() : undefined;
+  const code = r.status ?? -1;
+  if (code !== 0 && !(code >= 10 && code <= 15))
+    throw new Error(`node ${args.join(' ')} exited with ${code}: ${stderr.join('\n') || String(r.error ?? '')}`);
+  return { seconds, maxRss: rssLine ? Number(rssLine) * 1024 : NaN, stdout: r.stdout };
 }
 
-function best(a: Measured | undefined, b: Measured): Measured {
-  return a === undefined ? b : { seconds: Math.min(a.seconds, b.seconds), maxRss: Math.max(a.maxRss, b.maxRss) };
+/** An `oci-scan` CLI scan of `ref` into a fresh reports directory. */
+async function cliScan(ref: string, extra: readonly string[] = [], env: Record<string, string> = {}): Promise<Measured> {
+  const reports = await mkdtemp(join(tmpdir(), 'oci-scan-bench-reports-'));
+  try {
+    return run([CLI, ref, '--reports-dir', reports, ...(extra.includes('--cache-dir') ? [] : ['--no-cache']), ...extra], env);
+  } finally {
+    await rm(reports, { recursive: true, force: true });
+  }
+}
+
+/** Best time and highest RSS of the rounds of one figure. */
+class Figures {
+  readonly #best = new Map<string, Measured>();
+  add(name: string, m: Measured): Measured {
+    const was = this.#best.get(name);
+    this.#best.set(name, was ? { seconds: Math.min(was.seconds, m.seconds), maxRss: Math.max(was.maxRss, m.maxRss), stdout: m.stdout } : m);
+    return m;
+  }
+  s(name: string): number {
+    return this.#best.get(name)?.seconds ?? NaN;
+  }
+  rss(name: string): number {
+    return (this.#best.get(name)?.maxRss ?? NaN) / MB;
+  }
+  names(): string[] {
+    return [...this.#best.keys()];
+  }
 }
 
 const imgs = await images();
-/** A one-file image: its scan time is the fixed cost of a scan (start, documents, schemas, report). */
-if (!existsSync(join(ROOT, 'tiny', 'index.json')))
-  await writeImage('tiny', [buildTar([{ type: 'file', path: 'etc/os-release', content: 'ID=debian\n' }])], 'gzip');
-const tinyRef = `oci:${join(ROOT, 'tiny')}:1.0`;
 const skip = registrySkipReason();
 const registry = skip ? undefined : await startRegistry({ kind: 'none' });
+const f = new Figures();
+/** The in-process times of the stages after the layers, summed over the rounds' best. */
+const after = { finalFs: Infinity, checks: Infinity, report: Infinity };
 try {
   let registryRef: string | undefined;
-  let httpFloor: string[] | undefined;
+  let httpBlobs: string[] = [];
   if (registry) {
     const pusher = new Pusher(registry.url, 'bench/big');
     const { layout } = imgs.gzip;
@@ -170,130 +194,102 @@ try {
     for (const file of imgs.gzip.layerFiles) await pusher.blob(`sha256:${file.split('/').pop() ?? ''}`, await readFile(file));
     await pusher.manifest('1.0', await readFile(blobFile(layout, imgs.gzip.manifestDigest)), imgs.gzip.manifestMediaType);
     registryRef = `${registry.host}/bench/big:1.0`;
-    httpFloor = [
-      'floor-http-gzip',
-      ...imgs.gzip.layerFiles.map((f) => `${registry.url}/v2/bench/big/blobs/sha256:${f.split('/').pop() ?? ''}`),
-    ];
+    httpBlobs = imgs.gzip.layerFiles.map((file) => `${registry.url}/v2/bench/big/blobs/sha256:${file.split('/').pop() ?? ''}`);
   }
-  const cases: Array<{ name: string; image: BenchImage; floor: string[]; scan: string[]; env?: Record<string, string> }> = [
-    ...(registry && registryRef
-      ? [
-          {
-            name: 'registry gzip (2 layers)',
-            image: imgs.gzip,
-            floor: ['floor-gzip', ...imgs.gzip.layerFiles],
-            scan: ['scan', registryRef, registry.host],
-          },
-        ]
-      : []),
-    {
-      name: 'oci layout gzip (2 layers)',
-      image: imgs.gzip,
-      floor: ['floor-gzip', ...imgs.gzip.layerFiles],
-      scan: ['scan', `oci:${imgs.gzip.layout}:1.0`],
-    },
-    // The same scan with the extended check set (docs/checks.md, "Extended checks"): its cost over the default scan.
-    {
-      name: 'oci layout gzip, --checks extended',
-      image: imgs.gzip,
-      floor: ['floor-gzip', ...imgs.gzip.layerFiles],
-      scan: ['scan', `oci:${imgs.gzip.layout}:1.0`],
-      env: { OCI_SCAN_BENCH_CHECKS: 'extended' },
-    },
-    {
-      name: 'oci layout zstd (2 layers)',
-      image: imgs.zstd,
-      floor: ['floor-zstd', ...imgs.zstd.layerFiles],
-      scan: ['scan', `oci:${imgs.zstd.layout}:1.0`],
-    },
-    // The install without zstd-napi (no compiler): libzstd built to WebAssembly, against the same native floor.
-    {
-      name: 'oci layout zstd, WebAssembly decoder',
-      image: imgs.zstd,
-      floor: ['floor-zstd', ...imgs.zstd.layerFiles],
-      scan: ['scan', `oci:${imgs.zstd.layout}:1.0`],
-      env: { OCI_SCAN_ZSTD: 'wasm' },
-    },
-    {
-      name: `oci layout ${SIZES.smallFiles / 1000}k small files`,
-      image: imgs.small,
-      floor: ['floor-gzip', ...imgs.small.layerFiles],
-      scan: ['scan', `oci:${imgs.small.layout}:1.0`],
-    },
-  ];
-  const floors = new Map<string, Measured>();
-  const scans = new Map<string, Measured>();
-  let fixed: Measured | undefined;
-  let http: Measured | undefined;
+  const layoutRef = (i: LayoutInfo): string => `oci:${i.layout}:1.0`;
   for (let round = 0; round < ROUNDS; round++) {
-    fixed = best(fixed, run(['scan', tinyRef]));
-    if (httpFloor) http = best(http, run(httpFloor));
-    for (const c of cases) {
-      floors.set(c.name, best(floors.get(c.name), run(c.floor)));
-      scans.set(c.name, best(scans.get(c.name), run(c.scan, c.env)));
+    f.add('node -e 0', run(['-e', '0']));
+    f.add('--version', run([CLI, '--version']));
+    f.add('tiny scan', await cliScan(layoutRef(imgs.tiny)));
+    f.add('file floor', run([FLOOR, 'gzip', ...imgs.gzip.layerFiles]));
+    if (registryRef) {
+      f.add('HTTP floor', run([FLOOR, 'http-gzip', ...httpBlobs]));
+      f.add('registry scan', await cliScan(registryRef));
     }
-  }
-  console.log(
-    `${QUICK ? 'quick' : 'full'} sizes; best of ${ROUNDS}; Node ${process.version}; ${registry ? '' : `registry case skipped: ${skip ?? ''}`}`,
-  );
-  const rows = cases.map((c) => {
-    const f = floors.get(c.name) ?? { seconds: NaN, maxRss: NaN };
-    const s = scans.get(c.name) ?? { seconds: NaN, maxRss: NaN };
-    const size = `${(c.image.tarBytes / MB).toFixed(0)} MB tar / ${(c.image.blobBytes / MB).toFixed(0)} MB blobs`;
-    const streaming = (s.seconds - (fixed?.seconds ?? 0)) / f.seconds;
-    return [
-      c.name,
-      size,
-      f.seconds.toFixed(2),
-      s.seconds.toFixed(2),
-      (s.seconds / f.seconds).toFixed(2),
-      streaming.toFixed(2),
-      (f.maxRss / 2 ** 20).toFixed(0),
-      (s.maxRss / 2 ** 20).toFixed(0),
-    ];
-  });
-  console.log(
-    `fixed cost of a scan (a one-file image): ${(fixed?.seconds ?? NaN).toFixed(2)} s, peak RSS ${((fixed?.maxRss ?? NaN) / 2 ** 20).toFixed(0)} MiB`,
-  );
-  const registryCase = registry ? cases[0] : undefined;
-  if (http && registryCase) {
-    const fileFloor = floors.get(registryCase.name)?.seconds ?? NaN;
-    const scanned = scans.get(registryCase.name)?.seconds ?? NaN;
-    console.log(
-      `HTTP floor (undici GET + sha256 + gunzip from the registry): ${http.seconds.toFixed(2)} s = ${(http.seconds / fileFloor).toFixed(2)} × the file floor; registry scan / HTTP floor ${(scanned / http.seconds).toFixed(2)}`,
-    );
-  }
-  const defaultScan = scans.get('oci layout gzip (2 layers)')?.seconds ?? NaN;
-  const extendedScan = scans.get('oci layout gzip, --checks extended')?.seconds ?? NaN;
-  console.log(
-    `extended checks: oci layout gzip scan with --checks extended / the default scan ${(extendedScan / defaultScan).toFixed(2)} (goal ≤ 1.2)`,
-  );
-  const head = ['case', 'size', 'floor s', 'scan s', 'scan/floor', '(scan-fixed)/floor', 'floor RSS MiB', 'scan RSS MiB'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  for (const r of [head, ...rows]) console.log(r.map((v, i) => (i < 2 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  '));
-
-  // The persistent cache: a cold scan fills a fresh cache directory, a warm one (a new process,
-  // the same directory) reads the facts instead of the layers. In-process times: the ratio of
-  // the scan's own work, without Node's start-up.
-  const cached = cases[0];
-  if (cached) {
-    const target = cached.scan.slice(1);
-    let cold: Measured | undefined;
-    let warm: Measured | undefined;
-    for (let round = 0; round < ROUNDS; round++) {
-      const dir = await mkdtemp(join(tmpdir(), 'oci-scan-bench-cache-'));
-      try {
-        const [ref = '', ...host] = target;
-        cold = best(cold, run(['scan-cached', ref, dir, ...host]));
-        warm = best(warm, run(['scan-cached', ref, dir, ...host]));
-      } finally {
-        await rm(dir, { recursive: true, force: true });
+    f.add('layout scan', await cliScan(layoutRef(imgs.gzip)));
+    f.add('layout scan, extended', await cliScan(layoutRef(imgs.gzip), ['--checks', 'extended']));
+    f.add('zstd floor', run([FLOOR, 'zstd', ...imgs.zstd.layerFiles]));
+    f.add('zstd scan', await cliScan(layoutRef(imgs.zstd)));
+    f.add('zstd scan, wasm', await cliScan(layoutRef(imgs.zstd), [], { OCI_SCAN_ZSTD: 'wasm' }));
+    f.add('small floor', run([FLOOR, 'gzip', ...imgs.small.layerFiles]));
+    f.add('small scan', await cliScan(layoutRef(imgs.small)));
+    for (const depth of ['open', 'read', 'inflate', 'tar', 'record']) {
+      const m = f.add(`stage ${depth}`, run([STAGES, depth, layoutRef(imgs.gzip)]));
+      if (depth === 'record') {
+        const t = JSON.parse(m.stdout.trim().split('\n').pop() ?? '{}') as typeof after;
+        after.finalFs = Math.min(after.finalFs, t.finalFs);
+        after.checks = Math.min(after.checks, t.checks);
+        after.report = Math.min(after.report, t.report);
       }
     }
-    const c = cold?.seconds ?? NaN;
-    const w = warm?.seconds ?? NaN;
-    console.log(`cache, ${cached.name}: cold ${c.toFixed(2)} s, warm ${w.toFixed(3)} s, cold/warm ${(c / w).toFixed(1)}`);
+    for (const [name, ref] of [
+      ['registry', registryRef],
+      ['layout', layoutRef(imgs.gzip)],
+    ] as const) {
+      if (!ref) continue;
+      const cache = await mkdtemp(join(tmpdir(), 'oci-scan-bench-cache-'));
+      try {
+        f.add(`${name} cold (cache)`, await cliScan(ref, ['--cache-dir', cache]));
+        f.add(`${name} warm (cache)`, await cliScan(ref, ['--cache-dir', cache]));
+      } finally {
+        await rm(cache, { recursive: true, force: true });
+      }
+    }
   }
 } finally {
   await registry?.stop();
 }
+
+const fmt = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : '–');
+const ratio = (a: string, b: string): number => f.s(a) / f.s(b);
+const goal = (value: number, limit: number, cmp: '≤' = '≤'): string =>
+  `${fmt(value)} (goal ${cmp} ${limit}: ${value <= limit ? 'met' : 'NOT met'})`;
+const size = (i: LayoutInfo): string =>
+  `${i.files} entries, ${fmt(i.tarBytes / MB, 0)} MB of tar in ${fmt(i.blobBytes / MB, 0)} MB of blobs (ratio ${fmt(i.tarBytes / i.blobBytes)})`;
+
+const out: string[] = [];
+out.push(`oci-scan image bench — ${QUICK ? 'quick' : 'full'} sizes, best of ${ROUNDS}, Node ${process.version}, ${ROOT}`);
+out.push(`  large gzip image: ${size(imgs.gzip)}`);
+out.push(`  large zstd image: ${size(imgs.zstd)}`);
+out.push(`  small-files image: ${size(imgs.small)}`);
+if (!registry) out.push(`  registry cases skipped: ${skip ?? ''}`);
+if (!HAVE_TIME) out.push(`  peak RSS not measured: ${TIME} is missing (Debian package "time")`);
+out.push('');
+out.push('ratio                                   value');
+if (registry) {
+  out.push(`  HTTP floor / file floor               ${fmt(ratio('HTTP floor', 'file floor'))}   (the registry's serving, told)`);
+  out.push(`  registry scan / HTTP floor            ${goal(ratio('registry scan', 'HTTP floor'), 1.1)}`);
+}
+out.push(`  layout scan / file floor              ${goal(ratio('layout scan', 'file floor'), 1.15)}`);
+out.push(`  --checks extended / default scan      ${goal(ratio('layout scan, extended', 'layout scan'), 1.2)}`);
+out.push(`  zstd scan / zstd floor                ${goal(ratio('zstd scan', 'zstd floor'), 1.15)}`);
+out.push(`  zstd scan, wasm / zstd floor          ${fmt(ratio('zstd scan, wasm', 'zstd floor'))}   (the decoder without zstd-napi, told)`);
+out.push(`  small files scan / its floor          ${fmt(ratio('small scan', 'small floor'))}   (per-entry cost, told)`);
+out.push(`  --version / node -e 0                 ${goal(ratio('--version', 'node -e 0'), 2)}`);
+for (const name of ['registry', 'layout'])
+  if (f.names().includes(`${name} warm (cache)`))
+    out.push(`  ${`${name} warm / cold (disk cache)`.padEnd(38)}${goal(ratio(`${name} warm (cache)`, `${name} cold (cache)`), 0.05)}`);
+const peak = Math.max(...f.names().map((n) => f.rss(n)));
+out.push(`  peak RSS, every case                  ${fmt(peak, 0)} MB (goal ≤ 150: ${peak <= 150 ? 'met' : 'NOT met'})`);
+out.push('');
+out.push('figure                          seconds   peak RSS MB');
+for (const name of f.names()) out.push(`  ${name.padEnd(30)}${fmt(f.s(name)).padStart(7)}   ${fmt(f.rss(name), 0).padStart(6)}`);
+out.push('');
+// The waterfall: each stage's cost is what it adds to the one before; the last line is what
+// the CLI adds around them (module loading, the source, options, output).
+const stages: Array<[string, number]> = [
+  ['node start (node -e 0)', f.s('node -e 0')],
+  ['modules, index, manifest, config', f.s('stage open') - f.s('node -e 0')],
+  ['read + digest (source streams)', f.s('stage read') - f.s('stage open')],
+  ['inflate', f.s('stage inflate') - f.s('stage read')],
+  ['tar reading', f.s('stage tar') - f.s('stage inflate')],
+  ['recorder', f.s('stage record') - f.s('stage tar') - after.finalFs - after.checks - after.report],
+  ['final filesystem', after.finalFs],
+  ['checks', after.checks],
+  ['report', after.report],
+];
+const accounted = stages.reduce((n, [, s]) => n + s, 0);
+stages.push(['CLI around them (modules, options, output)', f.s('layout scan') - accounted]);
+out.push(`waterfall of the layout scan (${fmt(f.s('layout scan'))} s; file floor ${fmt(f.s('file floor'))} s)`);
+for (const [name, s] of stages) out.push(`  ${name.padEnd(44)}${fmt(s, 3).padStart(7)} s`);
+console.log(out.join('\n'));

@@ -173,12 +173,15 @@ interface Tree {
   created: number;
   /** Work done on the trees of one merge (path components walked, nodes visited): when to yield. */
   readonly steps: { count: number };
+  /** Where directories `locate` met led, valid while `dirsEpoch` is `epoch` (see `locate`). */
+  readonly dirs: Map<string, { readonly dir: Node; readonly via: Via | undefined; readonly hops: number }>;
+  dirsEpoch: number;
 }
 
 function newTree(steps: { count: number }): Tree {
   const root = { kind: 'dir', name: '' } as Node;
   root.parent = root;
-  return { root, epoch: 0, created: 0, steps };
+  return { root, epoch: 0, created: 0, steps, dirs: new Map(), dirsEpoch: 0 };
 }
 
 /** Removes `name` from `dir`. */
@@ -314,6 +317,47 @@ function walk(tree: Tree, path: string, followLast: boolean, hops = 0, start?: N
   return at(dir);
 }
 
+/**
+ * `walk(tree, path, false)` for an entry's normalised absolute path (not the root), and whether
+ * its parent directory was already known to exist. Where each directory an entry went into (or
+ * created) led is remembered and reused for as long as nothing in the tree was removed or
+ * replaced (`epoch`): a new path cannot change where an existing one leads. A remembered parent
+ * exists (it resolved to a directory), so MkdirAll has nothing to do.
+ */
+function locate(tree: Tree, path: string): { readonly loc: Walked; readonly parentKnown: boolean } {
+  if (tree.dirsEpoch !== tree.epoch) {
+    tree.dirs.clear();
+    tree.dirsEpoch = tree.epoch;
+  }
+  const cut = path.lastIndexOf('/');
+  const known = tree.dirs.get(cut <= 0 ? '/' : path.slice(0, cut));
+  if (known === undefined) return { loc: walk(tree, path, false), parentKnown: false };
+  tree.steps.count += 1;
+  const name = path.slice(cut + 1);
+  return {
+    loc: { ok: true, dir: known.dir, name, node: known.dir.children?.get(name), via: known.via, hops: known.hops },
+    parentKnown: true,
+  };
+}
+
+/**
+ * After an entry at `path` was applied (found at `loc`): remembers where its parent led, and
+ * the entry itself when it is a directory now — unless the tree changed since `locate`.
+ */
+function remember(tree: Tree, path: string, loc: Walked): void {
+  if (!loc.ok || loc.node === tree.root) return;
+  if (tree.dirsEpoch !== tree.epoch) {
+    tree.dirs.clear();
+    tree.dirsEpoch = tree.epoch;
+  }
+  const cut = path.lastIndexOf('/');
+  const known = { dir: loc.dir, via: loc.via, hops: loc.hops };
+  tree.dirs.set(cut <= 0 ? '/' : path.slice(0, cut), known);
+  const self = loc.dir.children?.get(loc.name);
+  if (self?.kind === 'dir')
+    tree.dirs.set(path, known.via === undefined ? { dir: self, via: undefined, hops: loc.hops } : { ...known, dir: self });
+}
+
 /** The view of a node the checks see. */
 function fsNode(node: Node): FsNode {
   switch (node.kind) {
@@ -409,15 +453,21 @@ class Merger {
       if (loc.ok && loc.node?.kind === 'dir') yield* this.#sweep(loc.node, op.path === '/' ? '' : op.path, unpacked);
       return;
     }
-    ensureDir(tree, dirnameOf(op.path));
     if (op.op === 'whiteout') {
+      ensureDir(tree, dirnameOf(op.path));
       removeAll(tree, op.path);
       return;
     }
-    const loc = walk(tree, op.path, false);
+    const located = locate(tree, op.path);
+    let loc = located.loc;
+    if (!located.parentKnown) {
+      ensureDir(tree, dirnameOf(op.path));
+      loc = walk(tree, op.path, false);
+    }
     if (!loc.ok || loc.node === tree.root) return;
     this.#land('vfs', index, op, loc);
     create(tree, loc, op, index);
+    remember(tree, op.path, loc);
     unpacked.add(op.path);
   }
 
@@ -440,8 +490,12 @@ class Merger {
       if (loc.ok && loc.node?.kind === 'dir') loc.node.opaque = true;
       return;
     }
-    ensureDir(diff, dirnameOf(op.path));
-    const loc = walk(diff, op.path, false);
+    const located = locate(diff, op.path);
+    let loc = located.loc;
+    if (!located.parentKnown) {
+      ensureDir(diff, dirnameOf(op.path));
+      loc = walk(diff, op.path, false);
+    }
     if (!loc.ok || loc.node === diff.root) return;
     if (op.op === 'whiteout') {
       // mknod: a path the layer already wrote cannot be whited out (EEXIST: overlay refuses the layer).
@@ -450,6 +504,7 @@ class Merger {
     }
     this.#land('overlay', index, op, loc);
     create(diff, loc, op, index, false);
+    remember(diff, op.path, loc);
   }
 
   /** Stacks an overlay layer's tree onto the lower ones, as overlayfs shows them (a layer's root is never opaque). */
