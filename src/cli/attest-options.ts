@@ -3,19 +3,17 @@
  * (or OCI_SCAN_SIGN_KEY holding the PEM) for scan and audit, `--key`, `--max-age` for verify
  * and the audit's `--reuse-attestations`; and attaching a run's verdicts once its reports are
  * written. The key's text never reaches a message or a log: it is read here, kept as a
- * KeyObject, and added to the session's scrubber.
+ * KeyObject, and added to the session's scrubber. The signing, attaching and registry modules are
+ * loaded only by a run that uses them (docs/architecture.md "Start-up").
  */
 import type { KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import type { Logger } from 'pino';
-import { attachVerdict } from '../attest/attach.js';
-import { signingKey, verifyingKey } from '../attest/sign.js';
 import { OciScanError } from '../errors.js';
-import { policyFingerprint } from '../policy/fingerprint.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import type { RegistryOptions } from '../registry/options.js';
-import { openSession, type Session } from '../registry/session.js';
+import type { Session } from '../registry/session.js';
 import { toolInfo } from '../report/tool.js';
 import type { ScannedImage } from '../report/model.js';
 import { printFailure } from './output.js';
@@ -60,13 +58,11 @@ export async function attachConfig(
     if (file !== undefined) throw new OciScanError('USAGE', '--sign-key signs the verdicts --attach pushes: add --attach');
     return undefined;
   }
-  if (file !== undefined) {
-    const pem = await readKeyFile(file, '--sign-key');
-    return { key: signingKey(pem, `--sign-key ${JSON.stringify(file)}`), pem };
-  }
-  const pem = env['OCI_SCAN_SIGN_KEY'];
-  if (pem === undefined || pem.trim() === '') return {};
-  return { key: signingKey(pem, 'OCI_SCAN_SIGN_KEY'), pem };
+  const fromEnv = env['OCI_SCAN_SIGN_KEY'] ?? '';
+  if (file === undefined && fromEnv.trim() === '') return {};
+  const pem = file !== undefined ? await readKeyFile(file, '--sign-key') : fromEnv;
+  const { signingKey } = await import('../attest/sign.js');
+  return { key: signingKey(pem, file !== undefined ? `--sign-key ${JSON.stringify(file)}` : 'OCI_SCAN_SIGN_KEY'), pem };
 }
 
 /** The public key of `--key FILE`; USAGE when missing or not an ECDSA P-256 key. */
@@ -74,7 +70,9 @@ export async function verifyKeyOf(file: string | undefined, needed: string): Pro
   if (file === undefined || file === '')
     throw new OciScanError('USAGE', `${needed} needs --key FILE, the public key the attestations were signed for (see oci-scan --help)`);
   if (Array.isArray(file)) throw new OciScanError('USAGE', '--key was given more than once (see oci-scan --help)');
-  return verifyingKey(await readKeyFile(file, '--key'), `--key ${JSON.stringify(file)}`);
+  const pem = await readKeyFile(file, '--key');
+  const { verifyingKey } = await import('../attest/sign.js');
+  return verifyingKey(pem, `--key ${JSON.stringify(file)}`);
 }
 
 /** A `--max-age` value in seconds (0: any age): `7d`, `36h`, `90m`, `3600s`, `3600`. */
@@ -116,6 +114,7 @@ export async function attachScans(
   run: AttachRun,
 ): Promise<unknown[]> {
   if (attach.pem) session.scrubber.addSecret(attach.pem.trim());
+  const [{ attachVerdict }, { policyFingerprint }] = await Promise.all([import('../attest/attach.js'), import('../policy/fingerprint.js')]);
   const failures: unknown[] = [];
   const scannedAt = verdictTime(run.env);
   for (const scan of scans) {
@@ -148,6 +147,7 @@ export async function attachAll(
   attach: AttachConfig,
   run: AttachRun & { readonly registry: RegistryOptions },
 ): Promise<unknown[]> {
+  const { openSession } = await import('../registry/session.js');
   const session = openSession({ registry: run.registry, logger: run.logger });
   try {
     return await attachScans(scans, attach, session, run);

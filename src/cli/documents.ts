@@ -1,15 +1,12 @@
 /**
  * The documents a command writes (docs/reports.md): the formats of
  * `--format` and `-o`, where each goes, the checks that fail fast before any download when a
- * destination cannot be written, and the text of each document format.
+ * destination cannot be written, and the text of each document format (each format's module
+ * loaded only by a run that writes it: docs/architecture.md "Start-up").
  */
 import { access, constants, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { OciScanError } from '../errors.js';
-import { scanHtml } from '../report/formats/html.js';
-import { scanDocument } from '../report/formats/json.js';
-import { junitXml } from '../report/formats/junit.js';
-import { sarifLog } from '../report/formats/sarif.js';
 import type { ImageOutcome } from '../report/model.js';
 import { documentText, ensureReportsDir } from '../report/write.js';
 
@@ -129,22 +126,22 @@ export async function checkOutputFile(file: string): Promise<void> {
 }
 
 /** The text of a document format for the run's `outcomes`; `table` gives the table's text (a scan's tables per image, an audit's summary table), `page` the HTML report's (default: the scan's). */
-export function documentOf(
+export async function documentOf(
   format: Exclude<Format, 'legacy'>,
   outcomes: readonly ImageOutcome[],
   table: () => Iterable<string>,
-  page: () => Iterable<string> = () => scanHtml(outcomes),
-): Iterable<string> {
+  page?: () => Iterable<string>,
+): Promise<Iterable<string>> {
   switch (format) {
     case 'json':
-      return documentText(scanDocument(outcomes));
+      return documentText((await import('../report/formats/json.js')).scanDocument(outcomes));
     case 'sarif':
-      return documentText(sarifLog(outcomes));
+      return documentText((await import('../report/formats/sarif.js')).sarifLog(outcomes));
     case 'junit':
-      return [junitXml(outcomes)];
+      return [(await import('../report/formats/junit.js')).junitXml(outcomes)];
     case 'table':
       return table();
     case 'html':
-      return page();
+      return page ? page() : (await import('../report/formats/html.js')).scanHtml(outcomes);
   }
 }

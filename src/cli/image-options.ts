@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import type { LevelWithSilent } from 'pino';
-import { CHECK_SETS, type CheckSet } from '../checks/index.js';
+import type { CheckSet } from '../checks/index.js';
 import type { Severity } from '../checks/types.js';
 import { OciScanError } from '../errors.js';
 import { parsePlatform, type Platform } from '../image/platform.js';
@@ -17,12 +17,11 @@ import type { openSession } from '../registry/session.js';
 import type { ScanOptions } from '../scan.js';
 import { memoryFactsStore, type FactsStore } from '../store/facts-store.js';
 import { diskFactsStore, tieredStore } from '../store/disk.js';
-import { findPolicy, type LoadedPolicy } from '../policy/load.js';
+import type { LoadedPolicy } from '../policy/load.js';
 import { cacheConfig, type CacheConfig } from './cache-options.js';
 import type { RunContext } from './commands/command.js';
 import { failThreshold, severityCodes, type FailThreshold } from './exit-codes.js';
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from './logger.js';
-import { parseSize, parseTimeout, registryOptions, repeated } from './options.js';
+import { LOG_FORMATS, LOG_LEVELS, parseSize, parseTimeout, registryOptions, repeated, type LogFormat } from './options.js';
 
 /** What the image options come to: the settings of every image a run scans. */
 export interface ImageOptionValues {
@@ -96,9 +95,10 @@ export function withImageOptions<T>(parser: Argv<T>) {
     .option('exit-code', { type: 'string', requiresArg: true });
 }
 
-/** `--checks` as a check set; USAGE for another value. */
-export function checkSetOption(value: string | undefined): CheckSet | undefined {
+/** `--checks` as a check set; USAGE for another value. (The checks are loaded only by a run that names a set.) */
+export async function checkSetOption(value: string | undefined): Promise<CheckSet | undefined> {
   if (value === undefined) return undefined;
+  const { CHECK_SETS } = await import('../checks/index.js');
   const set = CHECK_SETS.find((s) => s === value);
   if (!set)
     throw new OciScanError(
@@ -140,7 +140,7 @@ function logFormatOf(format: string | undefined, level: string): LogFormat {
 /** The image options' values (scan, audit): usage errors for a value that does not read, the CA file checked, the policy loaded. */
 export async function imageOptionValues(args: ImageOptionArgs, env: NodeJS.ProcessEnv): Promise<ImageOptionValues> {
   if (args['ca-file'] !== undefined) await checkCaFile(args['ca-file']);
-  const checkSet = checkSetOption(args.checks);
+  const checkSet = await checkSetOption(args.checks);
   // Read even with --no-cache, so that a wrong --cache-max-size is refused all the same.
   const cache = cacheConfig(args['cache-dir'], args['cache-max-size'], env);
   return {
@@ -169,6 +169,8 @@ export async function policyAndThreshold(
 ): Promise<Pick<ImageOptionValues, 'policy' | 'threshold'>> {
   if (policyFile === '') throw new OciScanError('USAGE', '--policy needs a file name (see oci-scan --help)');
   const threshold = failThreshold(failOn, exitCode);
+  // The policy's loader (yaml, its schema) only once the command line is known good so far.
+  const { findPolicy } = await import('../policy/load.js');
   const policy = await findPolicy(policyFile, process.cwd());
   return { ...(policy ? { policy } : {}), ...(threshold ? { threshold } : {}) };
 }

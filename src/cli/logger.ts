@@ -4,9 +4,7 @@
  * that a terminal would act on or that reorders text left raw.
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-
-/** Levels `--log-level` accepts. */
-export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+import type { LogFormat } from './options.js';
 
 /** Paths pino blanks out, whatever a module logs by mistake. */
 export const REDACT_PATHS = [
@@ -40,12 +38,6 @@ const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u20
 export function escapeLogLine(line: string): string {
   return line.replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
-
-/** How log lines look: one human line (`oci-scan: warning: …`), or pino's JSON lines. */
-export type LogFormat = 'human' | 'json';
-
-/** Formats `--log-format` accepts. */
-export const LOG_FORMATS: readonly LogFormat[] = ['human', 'json'];
 
 const LEVEL_WORDS: Readonly<Record<number, string>> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' };
 

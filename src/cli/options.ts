@@ -1,11 +1,21 @@
 /**
  * Option values every command reads the same way (docs/usage.md "Options"): sizes, timeouts,
- * repeatable options, registry mirrors, colour, boolean environment variables, and the
- * registry options built from them.
+ * repeatable options, registry mirrors, colour, boolean environment variables, log levels and
+ * formats, and the registry options built from them.
  */
+import type { LevelWithSilent } from 'pino';
 import type { Argv } from 'yargs';
 import { OciScanError } from '../errors.js';
 import type { RegistryOptions } from '../registry/options.js';
+
+/** Levels `--log-level` accepts. */
+export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** How log lines look: one human line (`oci-scan: warning: …`), or pino's JSON lines (src/cli/logger.ts). */
+export type LogFormat = 'human' | 'json';
+
+/** Formats `--log-format` accepts. */
+export const LOG_FORMATS: readonly LogFormat[] = ['human', 'json'];
 
 /** Parses `1g`, `512m`, `1048576` into bytes. */
 export function parseSize(text: string, flag: string): number {

@@ -9,7 +9,6 @@ import { OciScanError } from '../errors.js';
 import { parseCommandLine } from './commands/index.js';
 import type { RunContext } from './commands/command.js';
 import { untilStopped } from './interrupt.js';
-import { createLogger } from './logger.js';
 import { beforeOutput, printFailure } from './output.js';
 
 /** Runs the command line `argv` (without node and the script); never throws; resolves to the process exit code. */
@@ -38,6 +37,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const invocation = await parseCommandLine(argv, process.env);
     if (!invocation) return 0;
+    // pino only for a run that logs: `--version` and `--help` never load it (docs/architecture.md "Start-up").
+    const { createLogger } = await import('./logger.js');
     logger = createLogger(invocation.logLevel, 2, beforeOutput, invocation.logFormat ?? 'human');
     if (invocation.timeoutSeconds > 0) {
       const seconds = invocation.timeoutSeconds;

@@ -289,7 +289,7 @@ async function writeOutputs(
   for (const f of files)
     await batch.writeFile(
       f.dest,
-      documentOf(
+      await documentOf(
         f.format,
         outcomes,
         () => [auditTable(summary)],
@@ -302,7 +302,7 @@ async function writeOutputs(
   if (onStdout && !(partial && onStdout.format !== 'table'))
     await emitAll(
       process.stdout,
-      documentOf(
+      await documentOf(
         onStdout.format,
         outcomes,
         () => [auditTable(summary)],

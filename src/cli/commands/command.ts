@@ -1,6 +1,6 @@
 /** What a command of the CLI is (docs/usage.md "Commands"): arguments → an invocation → an exit code. */
 import type { LevelWithSilent, Logger } from 'pino';
-import type { LogFormat } from '../logger.js';
+import type { LogFormat } from '../options.js';
 
 /** What a running command gets from the process around it. */
 export interface RunContext {

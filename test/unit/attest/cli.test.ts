@@ -16,9 +16,9 @@ import { tempDir } from '../../helpers/scan.js';
 
 const usage = (pattern: RegExp) => (err: unknown) => isOciScanError(err, 'USAGE') && pattern.test(err.message);
 
-test('verify is a command word; an image named verify is scanned as oci-scan scan verify', () => {
-  assert.equal(resolveCommand(['verify', 'app:1.0']).command.name, 'verify');
-  assert.equal(resolveCommand(['scan', 'verify']).command.name, 'scan');
+test('verify is a command word; an image named verify is scanned as oci-scan scan verify', async () => {
+  assert.equal((await resolveCommand(['verify', 'app:1.0'])).command.name, 'verify');
+  assert.equal((await resolveCommand(['scan', 'verify'])).command.name, 'scan');
 });
 
 test('--max-age and SOURCE_DATE_EPOCH read as documented', () => {

@@ -16,7 +16,7 @@ async function configOf(argv: readonly string[], env: NodeJS.ProcessEnv): Promis
   return config;
 }
 
-test('resolveCommand: scan is the default; a command word counts only as the whole first argument', () => {
+test('resolveCommand: scan is the default; a command word counts only as the whole first argument', async () => {
   const cases: Array<[argv: string[], args: string[]]> = [
     [['app:1.0'], ['app:1.0']],
     [['scan', 'audit'], ['audit']],
@@ -31,21 +31,21 @@ test('resolveCommand: scan is the default; a command word counts only as the who
     [[], []],
   ];
   for (const [argv, args] of cases) {
-    const resolved = resolveCommand(argv);
+    const resolved = await resolveCommand(argv);
     assert.equal(resolved.command, scanCommand, argv.join(' '));
     assert.deepEqual(resolved.args, args, argv.join(' '));
   }
 });
 
-test('resolveCommand: audit is a command now; reserved words (none left) are refused (USAGE) with the way to scan an image so named', () => {
-  const audit = resolveCommand(['audit', 'registry.lan/team']);
+test('resolveCommand: audit is a command now; reserved words (none left) are refused (USAGE) with the way to scan an image so named', async () => {
+  const audit = await resolveCommand(['audit', 'registry.lan/team']);
   assert.equal(audit.command.name, 'audit');
   assert.deepEqual(audit.args, ['registry.lan/team']);
-  const reserved = COMMANDS.filter((c) => c.command === undefined).map((c) => c.name);
+  const reserved = COMMANDS.filter((c) => c.load === undefined).map((c) => c.name);
   assert.deepEqual(reserved, []);
   for (const name of reserved) {
-    assert.throws(
-      () => resolveCommand([name, '--platform', 'all']),
+    await assert.rejects(
+      resolveCommand([name, '--platform', 'all']),
       (err: unknown) =>
         isOciScanError(err, 'USAGE') && err.message.includes(`oci-scan scan ${name}`) && err.message.includes(`docker://${name}`),
     );
