@@ -423,7 +423,9 @@ class Merger {
       const diff = newTree(this.steps);
       for (const op of ops) {
         this.steps.count += 1;
-        yield* this.#applyVfs(op, index, unpacked);
+        // Only an opaque marker's sweep yields: no generator per entry for the others.
+        if (op.op === 'opaque') yield* this.#opaqueVfs(op.path, unpacked);
+        else this.#applyVfs(op, index, unpacked);
         this.#applyOverlay(diff, op, index);
         if (this.due()) yield;
       }
@@ -442,17 +444,20 @@ class Merger {
   }
 
   /** archive.UnpackLayer's handling of one entry, on the merged tree. */
-  *#applyVfs(op: LayerOp, index: number, unpacked: Set<string>): Generator<void, void> {
+  /** archive.UnpackLayer's handling of an opaque directory marker, on the merged tree. */
+  *#opaqueVfs(path: string, unpacked: Set<string>): Generator<void, void> {
     const tree = this.vfs;
-    if (op.op === 'opaque') {
-      // The marker's parent is the directory itself.
-      ensureDir(tree, op.path);
-      // Everything below the directory that this layer did not write goes (a symlinked
-      // directory is not walked: WalkDir does not follow its root).
-      const loc = walk(tree, op.path, false);
-      if (loc.ok && loc.node?.kind === 'dir') yield* this.#sweep(loc.node, op.path === '/' ? '' : op.path, unpacked);
-      return;
-    }
+    // The marker's parent is the directory itself.
+    ensureDir(tree, path);
+    // Everything below the directory that this layer did not write goes (a symlinked
+    // directory is not walked: WalkDir does not follow its root).
+    const loc = walk(tree, path, false);
+    if (loc.ok && loc.node?.kind === 'dir') yield* this.#sweep(loc.node, path === '/' ? '' : path, unpacked);
+  }
+
+  /** archive.UnpackLayer's handling of any other entry, on the merged tree. */
+  #applyVfs(op: Exclude<LayerOp, { op: 'opaque' }>, index: number, unpacked: Set<string>): void {
+    const tree = this.vfs;
     if (op.op === 'whiteout') {
       ensureDir(tree, dirnameOf(op.path));
       removeAll(tree, op.path);
