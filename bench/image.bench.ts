@@ -37,7 +37,7 @@ const QUICK = process.argv.includes('--quick') || process.env.OCI_SCAN_BENCH_QUI
 const ROUNDS = Number(process.env.OCI_SCAN_BENCH_ROUNDS ?? 3);
 const SCALE = QUICK ? 1 / 8 : 1;
 const SMALL_FILES = QUICK ? 25_000 : 200_000;
-const ROOT = join(tmpdir(), `oci-scan-bench-${QUICK ? 'quick' : 'full'}-v3`);
+const ROOT = join(tmpdir(), `oci-scan-bench-${QUICK ? 'quick' : 'full'}-v4`);
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 const CLI = here('../src/cli/main.js');
 const FLOOR = here('./floor.js');
@@ -47,6 +47,8 @@ const TIME = '/usr/bin/time';
 interface LayoutInfo {
   readonly layout: string;
   readonly layerFiles: string[];
+  /** Each layer's tar and blob bytes. */
+  readonly layers: ReadonlyArray<{ readonly tar: number; readonly blob: number }>;
   readonly blobBytes: number;
   readonly tarBytes: number;
   readonly files: number;
@@ -87,6 +89,7 @@ async function syntheticLayout(name: string, tar: Buffer, files: number): Promis
   return {
     layout,
     layerFiles: image.layers.map((l) => blobFile(layout, l.digest)),
+    layers: image.layers.map((l) => ({ tar: tar.length, blob: l.size })),
     blobBytes: image.layers.reduce((n, l) => n + l.size, 0),
     tarBytes: tar.length,
     files,
@@ -107,8 +110,9 @@ async function images(): Promise<Images> {
   for (const [i, plan] of REAL_LAYERS(SCALE).entries()) tars.push(await writeRealTar(ROOT, `layer-${i + 1}`, plan));
   const real = async (compressor: 'gzip' | 'zstd'): Promise<LayoutInfo> => {
     const layout = join(ROOT, `real-${compressor}`);
-    const written = await writeRealLayout(layout, tars, compressor);
-    return { layout, ...written, tarBytes: tars.reduce((n, l) => n + l.bytes, 0), files: tars.reduce((n, l) => n + l.files, 0) };
+    const { layerBlobBytes, ...written } = await writeRealLayout(layout, tars, compressor);
+    const layers = tars.map((t, i) => ({ tar: t.bytes, blob: layerBlobBytes[i] ?? NaN }));
+    return { layout, ...written, layers, tarBytes: tars.reduce((n, l) => n + l.bytes, 0), files: tars.reduce((n, l) => n + l.files, 0) };
   };
   const generated: Images = {
     gzip: await real('gzip'),
@@ -245,7 +249,8 @@ const ratio = (a: string, b: string): number => f.s(a) / f.s(b);
 const goal = (value: number, limit: number, cmp: '≤' = '≤'): string =>
   `${fmt(value)} (goal ${cmp} ${limit}: ${value <= limit ? 'met' : 'NOT met'})`;
 const size = (i: LayoutInfo): string =>
-  `${i.files} entries, ${fmt(i.tarBytes / MB, 0)} MB of tar in ${fmt(i.blobBytes / MB, 0)} MB of blobs (ratio ${fmt(i.tarBytes / i.blobBytes)})`;
+  `${i.files} entries, ${fmt(i.tarBytes / MB, 0)} MB of tar in ${fmt(i.blobBytes / MB, 0)} MB of blobs (ratio ${fmt(i.tarBytes / i.blobBytes)}; ` +
+  `${i.layers.map((l, n) => `layer ${n + 1}: ${fmt(l.tar / MB, 0)} → ${fmt(l.blob / MB, 0)} MB, ${fmt(l.tar / l.blob)}`).join('; ')})`;
 
 const out: string[] = [];
 out.push(`oci-scan image bench — ${QUICK ? 'quick' : 'full'} sizes, best of ${ROUNDS}, Node ${process.version}, ${ROOT}`);

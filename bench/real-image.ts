@@ -121,7 +121,14 @@ export async function writeRealLayout(
   layout: string,
   tars: readonly RealTar[],
   compressor: 'gzip' | 'zstd',
-): Promise<{ layerFiles: string[]; blobBytes: number; manifestDigest: string; configDigest: string; manifestMediaType: string }> {
+): Promise<{
+  layerFiles: string[];
+  layerBlobBytes: number[];
+  blobBytes: number;
+  manifestDigest: string;
+  configDigest: string;
+  manifestMediaType: string;
+}> {
   const blobs = join(layout, 'blobs', 'sha256');
   await mkdir(blobs, { recursive: true });
   const layers: Blob[] = [];
@@ -184,6 +191,7 @@ export async function writeRealLayout(
   );
   return {
     layerFiles,
+    layerBlobBytes: layers.map((l) => l.size),
     blobBytes: layers.reduce((n, l) => n + l.size, 0),
     manifestDigest: manifest.digest,
     configDigest: config.digest,
