@@ -20,6 +20,7 @@ import { OciScanError } from '../errors.js';
 import type { Platform } from '../image/platform.js';
 import type { Image, ImageName } from '../image/types.js';
 import type { ReportResult, ScannedImage } from '../report/model.js';
+import type { ImageScan } from '../scan.js';
 import { assertValidDocument } from '../report/validate.js';
 import type { SummaryImage } from './summary.js';
 import { isSummaryImage } from './validate.js';
@@ -106,6 +107,11 @@ export function makeRecord(reference: string, digest: string, verdict: string, i
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `doc` when it is a record of `reference` at `digest` made under `verdict` whose parts match their schemas (an untrusted record read back: a journal line, a cached verdict), else undefined. */
+export function recordOf(doc: unknown, reference: string, digest: string, verdict: string): AuditRecord | undefined {
+  return isRecordOf(doc, reference, digest, verdict) ? doc : undefined;
 }
 
 /** True when `doc` is a record of `reference` at `digest` (under `verdict`, when given) whose parts match their schemas. */
@@ -296,4 +302,9 @@ export function recordedScan(image: RecordedImage): ScannedImage {
     })),
   };
   return { image: stub, results: image.results, highest: image.entry.highest ?? 'Informational' };
+}
+
+/** A recorded image as an image scan whose legacy report can be written again (a cached or attested verdict): results and report from the record, the image a stub. */
+export function recordedImageScan(image: RecordedImage): ImageScan {
+  return { ...recordedScan(image), results: [...image.results], report: { [image.name.display]: [...image.results] } };
 }

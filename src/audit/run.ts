@@ -2,17 +2,20 @@
  * Running an audit (docs/audit.md, "How an audit runs"): plan (./plan.ts), resolve every
  * reference to a manifest digest, then scan each distinct digest of a repository once — its
  * tags share the resolution, every image shares the layer facts, and only the checks run per
- * reference (the Tag check and a policy's rules depend on the name) — with at most `concurrency`
- * references resolved or digests scanned at once, and per registry at most `rate` of them
- * started per second, a rate that halves on a 429. Each reference's legacy report and its
- * resume record (./records.ts) are in place as soon as it is scanned, so a run that is killed
- * loses only the references in flight, and a stopped run still returns its partial summary.
+ * reference (the Tag check and a policy's rules depend on the name) — as soon as the
+ * repository's references are resolved, so that scans overlap the resolving of other
+ * repositories (./pool.ts). A reference whose verdict the cache kept for the same digest and
+ * verdict key (./verdicts.ts) is not scanned: its report is written from it. At most
+ * `concurrency` references are resolved or digests scanned at once, and per registry at most
+ * `rate` of them started per second, a rate that halves on a 429. Each reference's legacy
+ * report and its resume record (./records.ts) are in place as soon as it is scanned, so a run
+ * that is killed loses only the references in flight, and a stopped run still returns its
+ * partial summary.
  */
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createChecks, extendedIdsOf } from '../checks/index.js';
-import { mapLimit } from '../concurrency.js';
 import { OciScanError } from '../errors.js';
 import { formatPlatform } from '../image/platform.js';
 import type { Image, ImageName } from '../image/types.js';
@@ -29,12 +32,23 @@ import type { FetchedDocument } from '../sources/content.js';
 import { openImages } from '../sources/index.js';
 import { layoutTagDigests } from '../sources/oci-layout.js';
 import { openRegistryDigest, registryImageName } from '../sources/registry.js';
-import type { FactsStore } from '../store/facts-store.js';
+import type { FactsStore, VerdictStore } from '../store/facts-store.js';
 import { planAudit, targetLabel, type AuditTarget, type PlanFilters, type PlannedRef } from './plan.js';
-import { makeRecord, RecordIndex, RecordJournal, recordedScan, RECORDS_DIR, verdictKey, type RecordedImage } from './records.js';
+import {
+  makeRecord,
+  RecordIndex,
+  RecordJournal,
+  recordedImageScan,
+  recordedScan,
+  RECORDS_DIR,
+  verdictKey,
+  type RecordedImage,
+} from './records.js';
+import { cachedScans, keepVerdict } from './verdicts.js';
+import { runPool, type Pool } from './pool.js';
 import { buildSummary, type AuditError, type AuditSummary, type SummaryHeader, type SummaryImage } from './summary.js';
 import { findAttestation, type Expectations } from '../attest/find.js';
-import type { FetchedManifest } from '../registry/repository.js';
+import type { FetchedManifest, Repository } from '../registry/repository.js';
 
 /** What an audit runs with. */
 export interface AuditOptions {
@@ -238,6 +252,12 @@ interface AuditRun {
   readonly previous: RecordIndex | undefined;
   readonly journal: RecordJournal;
   readonly verdict: string;
+  /** The layer facts every scan of the run shares: the store, and the inspections in flight. */
+  readonly facts: { readonly store: FactsStore; readonly inFlight: Map<string, Promise<LayerFacts>> };
+  /** The repository handles its references are resolved through. */
+  readonly repositories: RepositoryHandles;
+  /** Where scanned verdicts are kept (./verdicts.ts), and whether this run may take them from there. */
+  readonly verdicts: { readonly store: VerdictStore; readonly read: boolean } | undefined;
 }
 
 /** A reference resolved to what it points at. */
@@ -297,16 +317,28 @@ function platformReport(base: string, image: Image): string {
  */
 export function auditVerdictKey(options: Pick<AuditOptions, 'scan' | 'tool'>, now: Date = new Date()): string {
   const { scan } = options;
-  const day = now.toISOString().slice(0, 10);
-  const accept = scan.policy?.accept ?? [];
   return verdictKey({
     toolVersion: options.tool.version,
     policy: scan.policy,
     checks: (scan.checks ?? createChecks({}, extendedIdsOf(scan.checkSet))).map((c) => ({ id: c.id, severity: c.severity })),
     platform: scan.platform === 'all' ? 'all' : formatPlatform(scan.platform),
     allowUnscannedLayers: scan.allowUnscannedLayers ?? false,
-    expiredAcceptances: accept.flatMap((rule, i) => (rule.expires !== undefined && rule.expires < day ? [i] : [])),
+    expiredAcceptances: expiredAcceptances(scan, now),
   });
+}
+
+/** Indexes of the acceptances of `scan`'s policy that have expired by `now`'s day (UTC). */
+function expiredAcceptances(scan: ScanOptions, now: Date): number[] {
+  const day = now.toISOString().slice(0, 10);
+  return (scan.policy?.accept ?? []).flatMap((rule, i) => (rule.expires !== undefined && rule.expires < day ? [i] : []));
+}
+
+/** The verdicts of the run's cache (./verdicts.ts says when they are read); undefined without a cache or for a layout. */
+function verdictsOf(options: AuditOptions, now: Date): AuditRun['verdicts'] {
+  const store = options.scan.store.verdicts;
+  if (!store || options.target.kind === 'layout') return undefined;
+  const read = !options.fresh && !options.afterScan && expiredAcceptances(options.scan, now).length === 0;
+  return { store, read };
 }
 
 /** Runs the audit; never throws for one image's or one repository's failure, nor when stopped (the summary is then incomplete). */
@@ -333,6 +365,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     );
   }
   await ensureReportsDir(join(reportsDir, RECORDS_DIR));
+  // One date for the run's verdict key and for whether it may read kept verdicts.
+  const now = new Date();
   const run: AuditRun = {
     options,
     ledger: new AuditLedger(plan.refs.length, options),
@@ -340,137 +374,161 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     primed: new PrimedManifests(PRIMED_BYTES),
     previous: options.fresh ? undefined : RecordIndex.load(reportsDir),
     journal: new RecordJournal(reportsDir),
-    verdict: auditVerdictKey(options),
+    verdict: auditVerdictKey(options, now),
+    facts: { store: scanOptions.store, inFlight: new Map() },
+    repositories: new RepositoryHandles(scanOptions),
+    verdicts: verdictsOf(options, now),
   };
   for (const f of plan.failures) run.ledger.unlisted(f.repository, f.error);
   try {
-    const toScan = await resolveReferences(run, plan.refs);
-    await scanDigests(run, toScan);
+    await auditReferences(run, plan.refs);
   } finally {
     run.journal.close();
   }
   return run.ledger.outcome({ ...header, complete: !signal?.aborted }, plan.listed + plan.failures.length);
 }
 
-/** Phase 1: resolves every reference to a digest; a complete record for it ends the reference here. Returns the references to scan. */
-async function resolveReferences(run: AuditRun, refs: readonly PlannedRef[]): Promise<Resolved[]> {
-  const { options, ledger, primed } = run;
-  const { scan: scanOptions } = options;
-  const signal = scanOptions.signal;
+/**
+ * Resolves every reference, and scans each distinct digest of a repository once (`scanGroup`)
+ * as soon as all the references of its repository are resolved — ahead of the references
+ * still to resolve, so that the scans (CPU and disk) overlap the registry's answers to the
+ * others. At most `concurrency` references resolved or digests scanned at once.
+ */
+async function auditReferences(run: AuditRun, refs: readonly PlannedRef[]): Promise<void> {
+  const { options } = run;
   const layoutDigests =
     options.target.kind === 'layout'
       ? await layoutTagDigests(directoryStore(options.target.dir, `OCI layout ${options.target.dir}`))
       : undefined;
-  const toScan: Resolved[] = [];
-  await mapLimit(
+  // Per repository, its references not resolved yet and the resolved ones to scan.
+  const repositories = new Map<string, { unresolved: number; readonly toScan: Resolved[] }>();
+  for (const ref of refs) {
+    const repository = repositories.get(ref.repository);
+    if (repository) repository.unresolved += 1;
+    else repositories.set(ref.repository, { unresolved: 1, toScan: [] });
+  }
+  await runPool(
     refs,
     options.concurrency,
-    async (ref) => {
-      let digest: string;
-      let fetched: FetchedManifest | undefined;
-      try {
-        digest = layoutDigests
-          ? (layoutDigests.get(ref.tag) ?? '')
-          : await run.gates.run(ref, async () => {
-              const repo = await scanOptions.session
-                .registry(registryOf(ref) ?? '')
-                .repository(parseReference(ref.reference).repository, { logger: scanOptions.logger, signal });
-              fetched = await repo.manifest(ref.tag, signal);
-              primed.keep(`${ref.repository}\n${fetched.digest}`, {
-                bytes: fetched.bytes,
-                digest: fetched.digest,
-                ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}),
-              });
-              return fetched.digest;
-            });
-      } catch (err) {
-        if (signal?.aborted) return;
-        ledger.failed(ref, null, err);
-        return;
-      }
-      const record = run.previous?.complete(ref.reference, digest, run.verdict);
-      if (!record) {
-        const reused =
-          options.reuse && fetched
-            ? await reuseAttestation(ref, digest, fetched, options.reuse, scanOptions).catch((err: unknown) => {
-                if (signal?.aborted) throw err;
-                scanOptions.logger.info(
-                  { reference: ref.reference, error: options.describe(err).message },
-                  'attestation not read; scanning',
-                );
-                return undefined;
-              })
-            : undefined;
-        if (!reused) {
-          toScan.push({ ref, digest });
-          return;
-        }
-        const recorded = await writeReference(options.reportsDir, run.journal, ref, digest, run.verdict, [reused], signal);
-        primed.take(`${ref.repository}\n${digest}`);
-        ledger.recorded(ref, recorded, 'attested');
-        return;
-      }
-      primed.take(`${ref.repository}\n${digest}`);
-      ledger.recorded(ref, record.images, 'resumed');
+    async (ref, pool) => {
+      const resolved = await resolveReference(run, ref, layoutDigests);
+      const repository = repositories.get(ref.repository);
+      if (!repository) return;
+      if (resolved) repository.toScan.push(resolved);
+      repository.unresolved -= 1;
+      if (repository.unresolved > 0) return;
+      repositories.delete(ref.repository);
+      scanRepository(run, repository.toScan, pool);
     },
-    { signal },
+    options.scan.signal,
   );
-  return toScan;
 }
 
 /**
- * Phase 2: scans each distinct digest of a repository once: resolves its images through the
- * first reference, runs the checks per reference. The same digest in another repository is
- * resolved again there (a manifest and a config), so that each repository's own blobs and
- * access rights are what its images are judged by; its layers come from the shared facts.
+ * Resolves `ref` to a digest; a complete record for it (or a valid attestation) ends the
+ * reference here. Returns it resolved when it is to be scanned; undefined when it is done, or
+ * failed (recorded in the ledger), or the run was stopped.
  */
-async function scanDigests(run: AuditRun, toScan: readonly Resolved[]): Promise<void> {
+async function resolveReference(
+  run: AuditRun,
+  ref: PlannedRef,
+  layoutDigests: Map<string, string> | undefined,
+): Promise<Resolved | undefined> {
+  const { options, ledger, primed } = run;
+  const { scan: scanOptions } = options;
+  const signal = scanOptions.signal;
+  let digest: string;
+  let fetched: FetchedManifest | undefined;
+  try {
+    digest = layoutDigests
+      ? (layoutDigests.get(ref.tag) ?? '')
+      : await run.gates.run(ref, async () => {
+          fetched = await (await run.repositories.of(ref)).manifest(ref.tag, signal);
+          primed.keep(`${ref.repository}\n${fetched.digest}`, {
+            bytes: fetched.bytes,
+            digest: fetched.digest,
+            ...(fetched.contentType !== undefined ? { mediaType: fetched.contentType } : {}),
+          });
+          return fetched.digest;
+        });
+  } catch (err) {
+    if (signal?.aborted) return undefined;
+    ledger.failed(ref, null, err);
+    return undefined;
+  }
+  const record = run.previous?.complete(ref.reference, digest, run.verdict);
+  if (record) {
+    primed.take(`${ref.repository}\n${digest}`);
+    ledger.recorded(ref, record.images, 'resumed');
+    return undefined;
+  }
+  const reused =
+    options.reuse && fetched
+      ? await reuseAttestation(ref, digest, fetched, options.reuse, scanOptions).catch((err: unknown) => {
+          if (signal?.aborted) throw err;
+          scanOptions.logger.info({ reference: ref.reference, error: options.describe(err).message }, 'attestation not read; scanning');
+          return undefined;
+        })
+      : undefined;
+  // A verdict kept by an earlier run of the same reference, digest and verdict key is what a scan would find.
+  const known = reused ? [reused] : run.verdicts?.read ? cachedScans(run.verdicts.store, ref.reference, digest, run.verdict) : undefined;
+  if (!known) return { ref, digest };
+  const recorded = await writeReference(options.reportsDir, run.journal, ref, digest, run.verdict, known, signal);
+  primed.take(`${ref.repository}\n${digest}`);
+  ledger.recorded(ref, recorded, reused ? 'attested' : 'scanned');
+  return undefined;
+}
+
+/** Adds to `pool` the scan of each distinct digest among a repository's resolved references (in the order they were resolved). */
+function scanRepository(run: AuditRun, resolved: readonly Resolved[], pool: Pool): void {
+  const groups = new Map<string, Resolved[]>();
+  for (const r of resolved) {
+    const group = groups.get(r.digest);
+    if (group) group.push(r);
+    else groups.set(r.digest, [r]);
+  }
+  for (const group of groups.values()) pool.first(() => scanGroup(run, group));
+}
+
+/**
+ * Scans one digest of one repository: resolves its images through the first reference, runs
+ * the checks per reference. The same digest in another repository is resolved again there (a
+ * manifest and a config), so that each repository's own blobs and access rights are what its
+ * images are judged by; its layers come from the shared facts.
+ */
+async function scanGroup(run: AuditRun, group: readonly Resolved[]): Promise<void> {
   const { options, ledger } = run;
   const { scan: scanOptions, reportsDir } = options;
   const signal = scanOptions.signal;
-  const groups = new Map<string, Resolved[]>();
-  for (const r of toScan) {
-    const key = `${r.ref.repository}\n${r.digest}`;
-    const group = groups.get(key);
-    if (group) group.push(r);
-    else groups.set(key, [r]);
+  const [first] = group;
+  if (!first) return;
+  let images: Image[];
+  try {
+    images = await run.gates.run(first.ref, () =>
+      openResolved(first, scanOptions, run.primed.take(`${first.ref.repository}\n${first.digest}`)),
+    );
+  } catch (err) {
+    if (signal?.aborted) return;
+    for (const { ref, digest } of group) ledger.failed(ref, digest, err);
+    return;
   }
-  const facts = { store: scanOptions.store, inFlight: new Map<string, Promise<LayerFacts>>() };
-  await mapLimit(
-    [...groups.values()],
-    options.concurrency,
-    async (group) => {
-      const [first] = group;
-      if (!first) return;
-      let images: Image[];
-      try {
-        images = await run.gates.run(first.ref, () =>
-          openResolved(first, scanOptions, run.primed.take(`${first.ref.repository}\n${first.digest}`)),
-        );
-      } catch (err) {
-        if (signal?.aborted) return;
-        for (const { ref, digest } of group) ledger.failed(ref, digest, err);
-        return;
-      }
-      for (const { ref, digest } of group) {
-        if (signal?.aborted) return;
-        try {
-          const named = images.map((image) => ({ ...image, name: nameOf(ref, image.name) }));
-          const scans: ImageScan[] = [];
-          for (const image of named) scans.push(await run.gates.run(ref, () => scanImage(image, scanOptions, facts)));
-          const recorded = await writeReference(reportsDir, run.journal, ref, digest, run.verdict, scans, signal);
-          await options.afterScan?.(scans);
-          ledger.recorded(ref, recorded, 'scanned');
-        } catch (err) {
-          if (signal?.aborted) return;
-          // A report that cannot be written is the run's failure, not the image's.
-          if (err instanceof OciScanError && err.code === 'REPORT_WRITE') throw err;
-          ledger.failed(ref, digest, err);
-        }
-      }
-    },
-    { signal },
-  );
+  for (const { ref, digest } of group) {
+    if (signal?.aborted) return;
+    try {
+      const named = images.map((image) => ({ ...image, name: nameOf(ref, image.name) }));
+      const scans: ImageScan[] = [];
+      for (const image of named) scans.push(await run.gates.run(ref, () => scanImage(image, scanOptions, run.facts)));
+      const recorded = await writeReference(reportsDir, run.journal, ref, digest, run.verdict, scans, signal);
+      if (run.verdicts) await keepVerdict(run.verdicts.store, ref.reference, digest, run.verdict, scans, recorded);
+      await options.afterScan?.(scans);
+      ledger.recorded(ref, recorded, 'scanned');
+    } catch (err) {
+      if (signal?.aborted) return;
+      // A report that cannot be written is the run's failure, not the image's.
+      if (err instanceof OciScanError && err.code === 'REPORT_WRITE') throw err;
+      ledger.failed(ref, digest, err);
+    }
+  }
 }
 
 /** The manifest digest of the platform scanned in `fetched` (itself, or the one entry of an index for the platform asked for); undefined when that is not one entry. */
@@ -532,7 +590,7 @@ async function reuseAttestation(
   }
   const name = registryImageName(ref.reference);
   const results = attested.results.map(({ CheckSeverity: _, ...r }) => r);
-  const recorded = recordedScan({
+  const scan = recordedImageScan({
     entry: {
       reference: ref.reference,
       repository: ref.repository,
@@ -555,7 +613,7 @@ async function reuseAttestation(
     { reference: ref.reference, artifact: found.verified.artifact, scannedAt: found.verified.statement.predicate.scannedAt },
     'verdict reused from its attestation',
   );
-  return { ...recorded, results, report: { [name.display]: results } };
+  return scan;
 }
 
 /** The images of a resolved reference: by digest from its registry (`primed`: the manifest its tag was resolved with), or by tag from its layout. */
@@ -565,6 +623,36 @@ function openResolved(
   primed?: FetchedDocument,
 ): Promise<Image[]> {
   return ref.reference.startsWith('oci:') ? openImages(ref.reference, options) : openRegistryDigest(ref.reference, digest, options, primed);
+}
+
+/**
+ * One repository handle per repository of the run, made on first use: a handle costs a
+ * credential lookup and a logger of its own, and a repository's tags are resolved through one.
+ */
+class RepositoryHandles {
+  readonly #handles = new Map<string, Promise<Repository>>();
+  readonly #options: ScanOptions & { readonly session: Session };
+
+  constructor(options: ScanOptions & { readonly session: Session }) {
+    this.#options = options;
+  }
+
+  /** The handle of `ref`'s repository (a registry reference's). */
+  of(ref: PlannedRef): Promise<Repository> {
+    let handle = this.#handles.get(ref.repository);
+    if (!handle) {
+      const { registry, repository } = parseReference(ref.reference);
+      const { session, logger, signal } = this.#options;
+      const made = session.registry(registry).repository(repository, { logger, signal });
+      // A handle that could not be made (credentials unreadable) is tried again by the next reference.
+      made.catch(() => {
+        if (this.#handles.get(ref.repository) === made) this.#handles.delete(ref.repository);
+      });
+      this.#handles.set(ref.repository, made);
+      handle = made;
+    }
+    return handle;
+  }
 }
 
 /** The manifests kept for the scan phase: at most `budget` bytes, each given out once. */

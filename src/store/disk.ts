@@ -1,6 +1,7 @@
 /**
  * The layer-facts cache on disk (docs/architecture.md, "The persistent cache"): one small JSON
- * file per key, named by the sha256 of the key (and one file per image config, by digest),
+ * file per key, named by the sha256 of the key (and one file per image config, by digest, and
+ * per verdict an audit keeps, docs/audit.md "A nightly schedule"),
  * written to a temporary file and renamed into place, so that scans running at the same time
  * on one machine share the directory safely — a reader sees a whole entry or none. An entry is
  * untrusted input (docs/security.md): it is used only when its format, its full key and the
@@ -17,7 +18,7 @@ import type { LayerFacts, LayerOp, WatchedEntry } from '../layer/inspect.js';
 import { matchesDigest } from '../image/verify.js';
 import { MAX_CONFIG_BYTES } from '../image/wire.js';
 import type { ConfigCache } from '../image/config-cache.js';
-import type { FactsStore } from './facts-store.js';
+import type { FactsStore, VerdictStore } from './facts-store.js';
 
 /** The format of an entry file; bump it with any change to what a file holds. */
 export const DISK_FORMAT = 'oci-scan-facts/1';
@@ -28,9 +29,9 @@ export const DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024;
 /** An entry file larger than this is not read (facts are bounded by the recorder's limits). */
 const MAX_ENTRY_BYTES = 64 * 1024 * 1024;
 
-/** Entry files: `f-` layer facts, `c-` image configs (../image/config-cache.ts). */
-const ENTRY = /^[fc]-[0-9a-f]{64}\.json$/;
-const TEMP = /^\.tmp-[fc]-[0-9a-f]{64}\.json\.[0-9a-z.-]+$/;
+/** Entry files: `f-` layer facts, `c-` image configs (../image/config-cache.ts), `v-` an audit's verdicts (./facts-store.ts `VerdictStore`). */
+const ENTRY = /^[fcv]-[0-9a-f]{64}\.json$/;
+const TEMP = /^\.tmp-[fcv]-[0-9a-f]{64}\.json\.[0-9a-z.-]+$/;
 
 /** Options of a disk store. */
 export interface DiskStoreOptions {
@@ -44,6 +45,8 @@ export interface DiskFactsStore extends FactsStore {
   readonly dir: string;
   /** Image configs by digest, in the same directory and budget. */
   readonly configs: ConfigCache;
+  /** An audit's verdicts, in the same directory and budget. */
+  readonly verdicts: VerdictStore;
   /** Removes least recently used entries until the entries fit `maxBytes`. */
   prune(): Promise<CacheStats>;
 }
@@ -57,6 +60,11 @@ export interface CacheStats {
 /** The file name of a key's entry. */
 export function entryFileName(key: string): string {
   return `f-${createHash('sha256').update(key).digest('hex')}.json`;
+}
+
+/** The file name of the verdict kept under `key`. */
+export function verdictFileName(key: string): string {
+  return `v-${createHash('sha256').update(key).digest('hex')}.json`;
 }
 
 /** The file name of the entry of the config with digest `digest`. */
@@ -250,6 +258,15 @@ class DiskStore implements DiskFactsStore {
     get: (descriptor) => this.#getConfig(descriptor),
     put: (digest, bytes) => this.#putConfig(digest, bytes),
   };
+  readonly verdicts: VerdictStore = {
+    // The audit checks a verdict's shape (src/audit/verdicts.ts): here, that there is one.
+    get: (key) => this.#readKeyed(verdictFileName(key), key, 'verdict', (verdict): verdict is unknown => verdict !== undefined),
+    put: async (key, verdict) => {
+      if (this.#disabled) return;
+      const body = JSON.stringify({ format: DISK_FORMAT, key, verdict });
+      if (await this.#write(verdictFileName(key), body)) await this.#pruneIfOver(Buffer.byteLength(body));
+    },
+  };
   readonly #maxBytes: number;
   readonly #logger: Logger;
   #disabled = false;
@@ -265,8 +282,13 @@ class DiskStore implements DiskFactsStore {
   }
 
   async get(key: string): Promise<LayerFacts | undefined> {
+    return this.#readKeyed(entryFileName(key), key, 'facts', isLayerFacts);
+  }
+
+  /** The `field` of entry `name` when the entry is of this format, names `key` and `valid(field)` holds (it is then marked as used), else undefined. */
+  #readKeyed<T>(name: string, key: string, field: 'facts' | 'verdict', valid: (value: unknown) => value is T): T | undefined {
     if (this.#disabled) return undefined;
-    const path = join(this.dir, entryFileName(key));
+    const path = join(this.dir, name);
     let text: string | undefined;
     try {
       text = readEntry(path)?.toString('utf8');
@@ -281,7 +303,7 @@ class DiskStore implements DiskFactsStore {
     } catch {
       doc = undefined;
     }
-    if (!isObject(doc) || doc['format'] !== DISK_FORMAT || doc['key'] !== key || !isLayerFacts(doc['facts'])) {
+    if (!isObject(doc) || doc['format'] !== DISK_FORMAT || doc['key'] !== key || !valid(doc[field])) {
       this.#logger.debug(
         { dir: this.dir, key },
         'cache entry corrupt, truncated or of another key or format: ignored, it will be rewritten',
@@ -289,7 +311,7 @@ class DiskStore implements DiskFactsStore {
       return undefined;
     }
     touch(path);
-    return doc['facts'];
+    return doc[field];
   }
 
   async put(key: string, facts: LayerFacts): Promise<void> {
@@ -407,5 +429,6 @@ export function tieredStore(first: FactsStore, second: FactsStore): FactsStore {
       await first.put(key, facts);
       await second.put(key, facts);
     },
+    ...((second.verdicts ?? first.verdicts) ? { verdicts: second.verdicts ?? first.verdicts } : {}),
   };
 }

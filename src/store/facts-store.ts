@@ -25,6 +25,19 @@ export interface Collection {
 export interface FactsStore {
   get(key: string): Promise<LayerFacts | undefined>;
   put(key: string, facts: LayerFacts): Promise<void>;
+  /** Verdicts kept beside the facts (the disk store's), for a warm re-audit (docs/audit.md, "A nightly schedule"). */
+  readonly verdicts?: VerdictStore;
+}
+
+/**
+ * What earlier runs concluded about an image, kept by a key that names everything the verdict
+ * depends on (the audit builds it: src/audit/verdicts.ts). A value is untrusted JSON: the
+ * caller checks its shape before using it.
+ */
+export interface VerdictStore {
+  /** The value kept under `key` (its entry's key checked), or undefined. */
+  get(key: string): unknown;
+  put(key: string, value: unknown): Promise<void>;
 }
 
 /** The store key of a layer's facts: `<digest>/v<FACTS_VERSION>/<sha256 of what is collected>`. */

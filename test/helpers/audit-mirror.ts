@@ -2,7 +2,7 @@
  * A registry mirror for the audit tests, built by code (provenance: test/helpers/image-builder.ts
  * images pushed over the Distribution API): `repos` repositories `mirror/app-NNN`, each with
  * tags `1.0`, `1.1` and `latest` (= `1.1`, the same manifest). Every image sits on one of three
- * small base layers and adds one of six small app layers, so the whole mirror holds nine
+ * small base layers (a benchmark gives larger ones of its own, `MirrorSizes`) and adds one of six small app layers, so the whole mirror holds nine
  * distinct layers however many repositories it has; every repository has configs of its own
  * (a label with its name), so its manifests are its own. Blobs are uploaded once and
  * cross-repository mounted everywhere else (`POST …/blobs/uploads/?mount=&from=`), which keeps
@@ -91,13 +91,13 @@ function appLayer(base: number, version: string, n: number, appBytes: number): E
   return [small, { type: 'file', path: `opt/app/${base}/${version}/data`, content: Buffer.concat(parts) }];
 }
 
-/** The images of repository number `n`: 1.0 and 1.1 (latest is 1.1), on `bases[n % 3]`. */
+/** The images of repository number `n`: 1.0 and 1.1 (latest is 1.1), on `bases[n % bases.length]`. */
 export function mirrorImages(
   n: number,
   bases: ReadonlyArray<readonly EntrySpec[]> = BASES,
   appBytes = 0,
 ): { '1.0': BuiltImage; '1.1': BuiltImage } {
-  const base = n % 3;
+  const base = n % bases.length;
   const labels = { 'org.opencontainers.image.title': `app-${n}` };
   const config = (version: string): Record<string, unknown> => ({
     Labels: { ...labels, version },
@@ -141,7 +141,7 @@ async function putBlob(url: string, repo: string, digest: string, bytes: Buffer,
   );
 }
 
-/** How the benchmark changes the mirror: large base layers, and app layers of its own (of `appBytes`) for every image. */
+/** How the benchmark changes the mirror: large base layers (as many as it gives: repository `n` sits on base `n % bases.length`), and app layers of its own (of `appBytes`) for every image. */
 export interface MirrorSizes {
   readonly bases?: ReadonlyArray<readonly EntrySpec[]>;
   readonly appBytes?: number;
@@ -180,8 +180,9 @@ export async function pushMirror(url: string, count: number, parallel = 8, sizes
     }
   };
   // The first repository of each base uploads the shared layers; the others mount them.
-  for (let n = 0; n < Math.min(3, count); n++) await pushRepo(n);
-  let next = 3;
+  const bases = (sizes.bases ?? BASES).length;
+  for (let n = 0; n < Math.min(bases, count); n++) await pushRepo(n);
+  let next = bases;
   await Promise.all(
     Array.from({ length: parallel }, async () => {
       while (next < count) await pushRepo(next++);

@@ -8,7 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditSummary } from '../../src/audit/summary.js';
 import { DEFAULT_SEVERITY_CODES } from '../../src/cli/exit-codes.js';
@@ -152,6 +152,47 @@ describeOrSkip('oci-scan audit of a registry mirror', { skip }, () => {
     assert.equal(warm.stderr, '', "nothing on stderr: no warning either (16 images in flight listen on the run's signal)");
     assert.equal(warm.code, cold.code);
     assert.deepEqual(auditedPart(readSummary(join(dir, 'warm'))), auditedPart(cold.summary));
+  });
+
+  test('a warm re-audit writes the reports of unchanged images from the verdicts kept in the cache, each checked: a damaged one is scanned again; --fresh scans them all', async () => {
+    // The cold audit's cache without its layer facts and configs: only the verdicts are left.
+    const cache = join(dir, 'cache-verdicts');
+    cpSync(cold.cache, cache, { recursive: true });
+    const entries = readdirSync(cache);
+    for (const name of entries) if (!name.startsWith('v-')) rmSync(join(cache, name));
+    assert.equal(readdirSync(cache).length, 450, 'one verdict per reference');
+    const warm = async (name: string, extra: readonly string[] = []): Promise<number> => {
+      const from = proxy.requests.length;
+      const run = await runAudit([target, '--page-size', '20', '--reports-dir', join(dir, name), '-q', ...extra], cache);
+      assert.equal(run.code, cold.code, run.stderr);
+      const summary = readSummary(join(dir, name));
+      assert.deepEqual(summary.run, { scanned: 450, resumed: 0 }, 'a verdict from the cache is a scan of this run');
+      assert.deepEqual(auditedPart(summary), auditedPart(cold.summary));
+      for (const image of summary.images)
+        assert.deepEqual(
+          readFileSync(join(dir, name, image.report ?? ''), 'utf8'),
+          readFileSync(join(cold.reports, image.report ?? ''), 'utf8'),
+          image.reference,
+        );
+      return blobGets(from);
+    };
+    assert.equal(await warm('verdicts'), 0, 'no config nor layer read: every verdict came from the cache');
+
+    // A verdict moved to another reference's entry, and one whose results do not match the report schema: both images are scanned.
+    const [moved, forged] = readdirSync(cache).filter((n) => n.startsWith('v-'));
+    const edit = (
+      name: string | undefined,
+      change: (record: { reference: string; images: Array<{ results: unknown[] }> }) => void,
+    ): void => {
+      const path = join(cache, name ?? '');
+      const entry = JSON.parse(readFileSync(path, 'utf8')) as { verdict: { reference: string; images: Array<{ results: unknown[] }> } };
+      change(entry.verdict);
+      writeFileSync(path, JSON.stringify(entry));
+    };
+    edit(moved, (record) => (record.reference = `${record.reference}-elsewhere`));
+    edit(forged, (record) => (record.images[0]?.results.splice(0, 1, { Id: 'forged' }), undefined));
+    assert.ok((await warm('verdicts-damaged')) > 0, 'the two images whose verdicts do not check out were read and scanned');
+    assert.ok((await warm('verdicts-fresh', ['--fresh'])) > 0, '--fresh scans');
   });
 
   test('the summary matches its schema (ajv), and the schema refuses a summary without totals', () => {

@@ -26,6 +26,7 @@ import {
   entryFileName,
   isLayerFacts,
   tieredStore,
+  verdictFileName,
 } from '../../../src/store/disk.js';
 import { factsKey, memoryFactsStore, type FactsStore } from '../../../src/store/facts-store.js';
 import { buildImage, writeOciLayout } from '../../helpers/image-builder.js';
@@ -302,6 +303,52 @@ describe('diskFactsStore configs', () => {
         const { logger, text } = capturedLogger();
         assert.equal(diskFactsStore(cache, { logger }).configs.get(descriptor), undefined, what);
         assert.match(text(), /cached config does not match its digest or size/, what);
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe('diskFactsStore verdicts', () => {
+  const verdict = { format: 'some-record/1', images: [{ results: [{ Id: 'sudo', Pass: true }] }] };
+
+  it('a verdict put by one store is served to another under its key only, counts in the budget, and clear removes it', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cache = join(dir, 'cache');
+      await diskFactsStore(cache, { logger: silent }).verdicts.put('verdict-key-1', verdict);
+      const later = diskFactsStore(cache, { logger: silent });
+      assert.deepEqual(later.verdicts.get('verdict-key-1'), verdict);
+      assert.equal(later.verdicts.get('verdict-key-2'), undefined, 'another key: a miss');
+      assert.equal(await later.get('verdict-key-1'), undefined, 'a verdict is no layer facts, whatever its key');
+      assert.deepEqual(await readdir(cache), [verdictFileName('verdict-key-1')]);
+      assert.equal((await cacheStats(cache)).entries, 1);
+      const tiered = tieredStore(memoryFactsStore(), later);
+      assert.deepEqual(tiered.verdicts?.get('verdict-key-1'), verdict, 'memory in front of disk keeps the disk verdicts');
+      assert.equal(await clearCache(cache), 1);
+      assert.deepEqual(await readdir(cache), []);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("an entry renamed to another key's file, damaged, or of another format is a miss, with a debug line", async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cache = join(dir, 'cache');
+      const store = diskFactsStore(cache, { logger: silent });
+      await store.verdicts.put('verdict-key-1', verdict);
+      const entry = await readFile(join(cache, verdictFileName('verdict-key-1')), 'utf8');
+      for (const [what, text] of [
+        ['of another key', entry],
+        ['truncated', entry.slice(0, -2)],
+        ['of another format', entry.replace(DISK_FORMAT, 'oci-scan-facts/0')],
+      ] as const) {
+        await writeFile(join(cache, verdictFileName('verdict-key-2')), text);
+        const { logger, text: logged } = capturedLogger();
+        assert.equal(diskFactsStore(cache, { logger }).verdicts.get('verdict-key-2'), undefined, what);
+        assert.match(logged(), /cache entry corrupt, truncated or of another key or format/, what);
       }
     } finally {
       await cleanup();
