@@ -6,12 +6,13 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { matchersOf, watchPathsOf, type CheckSet } from './checks/index.js';
 import { mapLimit } from './concurrency.js';
-import type { Check, CheckInput, LayerView, Severity } from './checks/types.js';
+import type { Check, CheckInput, CheckOutcome, LayerView, Severity } from './checks/types.js';
 import { OciScanError } from './errors.js';
 import type { Image, Layer } from './image/types.js';
 import { MAX_SYMLINK_HOPS, mergeLayersAsync, type FinalFs } from './layer/final-fs.js';
 import { inspectLayer, type InspectOptions, type LayerFacts } from './layer/inspect.js';
-import { factsKey, memoryFactsStore, type Collection, type FactsStore } from './store/facts-store.js';
+import { canonicalJson, FACTS_VERSION, factsKey, memoryFactsStore, type Collection, type FactsStore } from './store/facts-store.js';
+import { toolInfo } from './report/tool.js';
 import { legacyReport } from './report/formats/legacy.js';
 import { highestSeverity, toResult, type Report, type ReportResult, type ScannedImage } from './report/model.js';
 import { openSession } from './registry/session.js';
@@ -103,6 +104,8 @@ function countBytes(blob: Readable, onBytes: ((bytes: number) => void) | undefin
 interface FactsSource {
   readonly store: FactsStore;
   readonly inFlight: Map<string, Promise<LayerFacts>>;
+  /** False: no check outcomes kept in the store's verdicts (an audit keeps verdicts of its own, per reference). */
+  readonly keepOutcomes?: boolean;
 }
 
 /**
@@ -196,59 +199,83 @@ export async function scanImage(
       const byDigest = new Map(distinct.map((l, i) => [l.digest, facts[i] as LayerFacts]));
       return scannable.map((l) => ({ digest: l.digest, facts: byDigest.get(l.digest) as LayerFacts }));
     };
-    let watchPaths = watchPathsOf(checks);
-    let layers = await inspectAll(watchPaths);
-    // Merging and following links are CPU work over possibly huge fact sets: they yield to the
-    // event loop as they go, so that a timeout or a signal stops them (docs/security.md).
-    const merge = async (): Promise<FinalFs> => {
-      options.logger.debug({ layers: layers.length }, 'final filesystem: merging the layers');
-      return mergeLayersAsync(
-        layers.map((l) => l.facts),
-        watchPaths,
-        options.signal,
-      );
-    };
-    let fs = await merge();
-    // A symlinked directory or a hard link on the way to a watched path (`/etc` →
-    // `/private/etc`) moves the content the checks read to a path nobody watched: inspect again
-    // watching it too, or a hostile image could hide its /etc/passwd (and a uid-0 user). Every
-    // link is known after the first pass, so one more pass normally reaches a fixed point; the
-    // bound is the kernel's link limit (docs/architecture.md).
-    for (let round = 0; round < MAX_SYMLINK_HOPS; round++) {
-      const moved = fs.pendingWatches(watchPaths);
-      if (moved.length === 0) break;
-      options.logger.debug({ paths: moved }, 'watched paths behind links: inspecting again');
-      watchPaths = new Set([...watchPaths, ...moved]);
-      layers = await inspectAll(watchPaths);
-      fs = await merge();
-    }
-    const input: CheckInput = {
-      name: image.name,
-      config: image.config,
-      layers,
-      notScanned: image.layers.flatMap((l) => (l.notScanned === undefined ? [] : [{ digest: l.digest, reason: l.notScanned }])),
-      fs,
+    // What the checks found, before the policy's acceptances: kept in the cache's verdicts by a
+    // key naming all it depends on, so that a re-scan of the same image reads no layer facts,
+    // builds no filesystem and runs no check (docs/cache.md, "Verdicts").
+    const cacheKey = source.store.verdicts && source.keepOutcomes !== false ? outcomesKey(image, checks, options) : undefined;
+    const outcomes = await cachedOutcomes(source, cacheKey, checks.length, async () => {
+      // Each blob is checked as a scan from the layer facts checks it (a local layout's must still
+      // be there, at its size); a progress display gets its layers from the facts.
+      if (options.onLayer) await inspectAll(watchPathsOf(checks));
+      else await Promise.all(distinct.map((l) => l.check?.(stop.signal)));
+    });
+    const notScanned = image.layers.flatMap((l) => (l.notScanned === undefined ? [] : [{ digest: l.digest, reason: l.notScanned }]));
+    const input: Pick<CheckInput, 'notScanned' | 'allowUnscannedLayers'> = {
+      notScanned,
       allowUnscannedLayers: options.allowUnscannedLayers === true,
-      ...(image.fromIndex && image.platform ? { platform: image.platform } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
     };
+    const found =
+      outcomes ??
+      (await (async (): Promise<CheckOutcome[]> => {
+        let watchPaths = watchPathsOf(checks);
+        let layers = await inspectAll(watchPaths);
+        // Merging and following links are CPU work over possibly huge fact sets: they yield to the
+        // event loop as they go, so that a timeout or a signal stops them (docs/security.md).
+        const merge = async (): Promise<FinalFs> => {
+          options.logger.debug({ layers: layers.length }, 'final filesystem: merging the layers');
+          return mergeLayersAsync(
+            layers.map((l) => l.facts),
+            watchPaths,
+            options.signal,
+          );
+        };
+        let fs = await merge();
+        // A symlinked directory or a hard link on the way to a watched path (`/etc` →
+        // `/private/etc`) moves the content the checks read to a path nobody watched: inspect again
+        // watching it too, or a hostile image could hide its /etc/passwd (and a uid-0 user). Every
+        // link is known after the first pass, so one more pass normally reaches a fixed point; the
+        // bound is the kernel's link limit (docs/architecture.md).
+        for (let round = 0; round < MAX_SYMLINK_HOPS; round++) {
+          const moved = fs.pendingWatches(watchPaths);
+          if (moved.length === 0) break;
+          options.logger.debug({ paths: moved }, 'watched paths behind links: inspecting again');
+          watchPaths = new Set([...watchPaths, ...moved]);
+          layers = await inspectAll(watchPaths);
+          fs = await merge();
+        }
+        const checkInput: CheckInput = {
+          name: image.name,
+          config: image.config,
+          layers,
+          notScanned,
+          fs,
+          allowUnscannedLayers: options.allowUnscannedLayers === true,
+          ...(image.fromIndex && image.platform ? { platform: image.platform } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        };
+        options.logger.debug({ checks: checks.length }, 'running the checks');
+        const ran: CheckOutcome[] = [];
+        for (const check of checks) {
+          await yieldToEventLoop(options.signal);
+          ran.push(await check.run(checkInput));
+        }
+        // A layer left unscanned (a foreign layer) may be served later under the same digest: not kept.
+        if (cacheKey !== undefined && notScanned.length === 0)
+          await source.store.verdicts?.put(cacheKey, { format: OUTCOMES_FORMAT, outcomes: ran });
+        return ran;
+      })());
     const accepts = activeAcceptances(options.policy, image.name.display, new Date(), (rule) =>
       options.logger.warn(
         { check: rule.check, paths: rule.paths, expires: rule.expires },
         'policy: acceptance expired, ignored (renew its expires date or remove it)',
       ),
     );
-    // Checks are CPU work over possibly huge fact sets: they yield while they work (file
-    // checks) and between each other, so that a timeout or a signal can stop the scan.
-    // Accepting findings comes after each check ran.
-    options.logger.debug({ checks: checks.length }, 'running the checks');
+    // Accepting findings comes after the checks ran (or their outcomes were read from the cache).
     const inherited = options.policy?.inherited === 'accept' && base ? inheritedDigests(image, base) : new Set<string>();
-    const results: ReportResult[] = [];
-    for (const check of checks) {
-      await yieldToEventLoop(options.signal);
-      const outcome = acceptFindings(check, await check.run(input), input, accepts);
-      results.push(toResult(check, base ? acceptInherited(outcome, input, inherited, base.reference) : outcome));
-    }
+    const results: ReportResult[] = checks.map((check, i) => {
+      const outcome = acceptFindings(check, found[i] as CheckOutcome, input, accepts);
+      return toResult(check, base ? acceptInherited(outcome, input, inherited, base.reference) : outcome);
+    });
     const highest = highestSeverity(results);
     return {
       image,
@@ -261,6 +288,69 @@ export async function scanImage(
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** The format of the check outcomes kept in a cache's verdicts. */
+const OUTCOMES_FORMAT = 'oci-scan-outcomes/1';
+
+/**
+ * The key of what `checks` find in `image` (docs/cache.md, "Verdicts"): everything the outcomes
+ * depend on — oci-scan's version and its facts version, the image's name (the Tag check and a
+ * policy's rules read it), its config and layers by digest, the platform it was chosen for, the
+ * checks with their severities and what they collect, the policy, the check set, the limits and
+ * `allowUnscannedLayers`. Undefined when the caller gave checks of its own: their code is not
+ * named by anything here.
+ */
+function outcomesKey(image: Image, checks: readonly Check[], options: ScanOptions): string | undefined {
+  if (options.checks !== undefined) return undefined;
+  return `scan-outcomes/facts-v${FACTS_VERSION}/${canonicalJson({
+    tool: toolInfo().version,
+    name: image.name.display,
+    config: image.configDigest,
+    layers: image.layers.map((l) => [l.digest, l.notScanned ?? null]),
+    platform: image.fromIndex && image.platform ? image.platform : null,
+    checks: checks.map((c) => ({
+      id: c.id,
+      severity: c.severity,
+      collects: [c.matcher, ...(c.matchers ?? [])].flatMap((m) => (m ? [[m.id, m.fingerprint]] : [])),
+      watch: c.watchPaths ?? [],
+    })),
+    policy: options.policy ?? null,
+    checkSet: options.checkSet ?? null,
+    limits: options.limits ?? null,
+    allowUnscannedLayers: options.allowUnscannedLayers === true,
+  })}`;
+}
+
+/**
+ * The outcomes kept under `key` — after `onHit` ran (the hit still checks what a scan from
+ * cached facts checks) — or undefined: no key, nothing kept, or a value that is not `count`
+ * outcomes (a kept value is untrusted input, like any cache file).
+ */
+async function cachedOutcomes(
+  source: FactsSource,
+  key: string | undefined,
+  count: number,
+  onHit: () => Promise<void>,
+): Promise<CheckOutcome[] | undefined> {
+  if (key === undefined) return undefined;
+  const kept = source.store.verdicts?.get(key);
+  if (typeof kept !== 'object' || kept === null || (kept as { format?: unknown }).format !== OUTCOMES_FORMAT) return undefined;
+  const outcomes = (kept as { outcomes?: unknown }).outcomes;
+  if (!Array.isArray(outcomes) || outcomes.length !== count || !outcomes.every(isCheckOutcome)) return undefined;
+  await onHit();
+  return outcomes;
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A check's outcome as `run` returns it (no accepted findings: those come after). */
+function isCheckOutcome(v: unknown): v is CheckOutcome {
+  if (!isRecord(v) || typeof v['pass'] !== 'boolean' || typeof v['description'] !== 'string' || v['accepted'] !== undefined) return false;
+  const { files, counts } = v;
+  if (files !== undefined && !(Array.isArray(files) && files.every((f) => isRecord(f) && Object.values(f).every(isStrings)))) return false;
+  return counts === undefined || (isRecord(counts) && Object.values(counts).every((n) => typeof n === 'number'));
 }
 
 /** The digests of the layers of `image` that `base` says are inherited (none unless it is a prefix). */

@@ -22,6 +22,7 @@ import type { Image, ImageName } from '../image/types.js';
 import type { ReportResult, ScannedImage } from '../report/model.js';
 import type { ImageScan } from '../scan.js';
 import { assertValidDocument } from '../report/validate.js';
+import { canonicalJson } from '../store/facts-store.js';
 import type { SummaryImage } from './summary.js';
 import { isSummaryImage } from './validate.js';
 
@@ -67,23 +68,9 @@ export interface VerdictInputs {
   readonly expiredAcceptances: readonly number[];
 }
 
-/** JSON with object keys sorted, so that two equal policies give one key whatever their key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .filter((k) => o[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 /** The verdict key of a run: the sha256 (hex) of everything in `inputs`. */
 export function verdictKey(inputs: VerdictInputs): string {
-  return createHash('sha256').update(canonical(inputs)).digest('hex');
+  return createHash('sha256').update(canonicalJson(inputs)).digest('hex');
 }
 
 /**

@@ -253,7 +253,7 @@ interface AuditRun {
   readonly journal: RecordJournal;
   readonly verdict: string;
   /** The layer facts every scan of the run shares: the store, and the inspections in flight. */
-  readonly facts: { readonly store: FactsStore; readonly inFlight: Map<string, Promise<LayerFacts>> };
+  readonly facts: { readonly store: FactsStore; readonly inFlight: Map<string, Promise<LayerFacts>>; readonly keepOutcomes: false };
   /** The repository handles its references are resolved through. */
   readonly repositories: RepositoryHandles;
   /** Where scanned verdicts are kept (./verdicts.ts), and whether this run may take them from there. */
@@ -375,7 +375,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     previous: options.fresh ? undefined : RecordIndex.load(reportsDir),
     journal: new RecordJournal(reportsDir),
     verdict: auditVerdictKey(options, now),
-    facts: { store: scanOptions.store, inFlight: new Map() },
+    // The audit keeps its own verdicts (./verdicts.ts), per reference: not a scan's outcomes too.
+    facts: { store: scanOptions.store, inFlight: new Map(), keepOutcomes: false },
     repositories: new RepositoryHandles(scanOptions),
     verdicts: verdictsOf(options, now),
   };

@@ -40,6 +40,20 @@ export interface VerdictStore {
   put(key: string, value: unknown): Promise<void>;
 }
 
+/** JSON with object keys sorted and undefined members left out, so that two equal values give one key whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
 /** The store key of a layer's facts: `<digest>/v<FACTS_VERSION>/<sha256 of what is collected>`. */
 export function factsKey(digest: string, collection: Collection): string {
   const what = JSON.stringify({

@@ -17,7 +17,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sha256Digest } from '../../src/image/verify.js';
-import { configFileName, DISK_FORMAT, entryFileName, isLayerFacts } from '../../src/store/disk.js';
+import { configFileName, DISK_FORMAT, entryFileName, isLayerFacts, verdictFileName } from '../../src/store/disk.js';
 import { startCountingProxy } from '../helpers/counting-proxy.js';
 import { buildImage, buildIndex, writeOciLayout, type BuiltImage, type EntrySpec } from '../helpers/image-builder.js';
 import { Pusher } from '../helpers/push.js';
@@ -45,12 +45,23 @@ function inspections(stderr: string): number {
   return stderr.split('\n').filter((l) => l.includes('"msg":"layer inspected"')).length;
 }
 
-/** Checks every file of a cache directory: entries that parse, validate and sit under their key's name (configs: under their digest's); no temporary file. */
+/**
+ * Checks every file of a cache directory: entries that parse, validate and sit under their key's
+ * name (configs: under their digest's; verdicts: under their key's, holding a scan's check
+ * outcomes); no temporary file. Returns how many layer-facts and config entries there are.
+ */
 async function assertConsistent(dir: string): Promise<number> {
   const names = await readdir(dir);
   for (const name of names) {
     if (name.startsWith('c-')) {
       assert.equal(configFileName(sha256Digest(await readFile(join(dir, name)))), name, `a config entry sits under its digest (${name})`);
+      continue;
+    }
+    if (name.startsWith('v-')) {
+      const doc = JSON.parse(await readFile(join(dir, name), 'utf8')) as { format: unknown; key: string; verdict: { format?: unknown } };
+      assert.equal(doc.format, DISK_FORMAT);
+      assert.equal(verdictFileName(doc.key), name);
+      assert.equal(doc.verdict.format, 'oci-scan-outcomes/1', name);
       continue;
     }
     assert.match(name, /^f-[0-9a-f]{64}\.json$/, `only entries are left (${name})`);
@@ -59,8 +70,11 @@ async function assertConsistent(dir: string): Promise<number> {
     assert.equal(entryFileName(doc.key), name);
     assert.ok(isLayerFacts(doc.facts), name);
   }
-  return names.length;
+  return names.filter((n) => !n.startsWith('v-')).length;
 }
+
+/** The verdict entries of a cache directory. */
+const verdictsIn = async (dir: string): Promise<number> => (await readdir(dir)).filter((n) => n.startsWith('v-')).length;
 
 describeOrSkip('warm re-scan against the real registry', { skip: registrySkipReason() }, () => {
   let registry: RunningRegistry;
@@ -235,8 +249,9 @@ describe('the cache through the CLI, on OCI layouts', () => {
           `round ${round}, process ${n}: the report of an uncached run`,
         );
       }
-      // One shared base layer and four own layers.
+      // One shared base layer and four own layers; the verdicts of the four images.
       assert.equal(await assertConsistent(cache), 5);
+      assert.equal(await verdictsIn(cache), 4);
       if (round === 1)
         assert.equal(
           runs.reduce((s, r) => s + inspections(r.stderr), 0),
@@ -261,6 +276,7 @@ describe('the cache through the CLI, on OCI layouts', () => {
     assert.ok(first.stdout.includes('/usr/bin/gcc'));
     assert.ok(!changed.stdout.includes('/usr/bin/gcc'), 'the facts under the new table do not name gcc a compiler');
     assert.equal(await assertConsistent(cache), 4);
+    assert.equal(await verdictsIn(cache), 2, 'one verdict without the policy, one with it');
   });
 
   test('--no-cache writes nothing; XDG_CACHE_HOME, else ~/.cache, is the default directory; tests never touch the real ~/.cache', async () => {
@@ -272,13 +288,13 @@ describe('the cache through the CLI, on OCI layouts', () => {
     assert.equal(existsSync(off), false);
     const xdg = join(dir, 'xdg');
     await runCli([ref, '--format', 'json'], { env: { OCI_SCAN_CACHE_DIR: undefined, XDG_CACHE_HOME: xdg } });
-    assert.equal((await readdir(join(xdg, 'oci-scan'))).length, 2);
+    assert.equal((await readdir(join(xdg, 'oci-scan'))).length, 3, 'two layers and the verdict');
     const home = join(dir, 'home');
     await runCli([ref, '--format', 'json'], { env: { OCI_SCAN_CACHE_DIR: undefined, XDG_CACHE_HOME: undefined, HOME: home } });
-    assert.equal((await readdir(join(home, '.cache', 'oci-scan'))).length, 2);
+    assert.equal((await readdir(join(home, '.cache', 'oci-scan'))).length, 3);
     const flag = join(dir, 'flag');
     await runCli([ref, '--format', 'json', '--cache-dir', flag], { env: { OCI_SCAN_CACHE_DIR: join(dir, 'not-this') } });
-    assert.equal((await readdir(flag)).length, 2, '--cache-dir wins over OCI_SCAN_CACHE_DIR');
+    assert.equal((await readdir(flag)).length, 3, '--cache-dir wins over OCI_SCAN_CACHE_DIR');
     assert.equal(existsSync(join(dir, 'not-this')), false);
 
     // runCli's default: a directory of its own below TEST_CACHE_ROOT, never ~/.cache.
@@ -286,7 +302,7 @@ describe('the cache through the CLI, on OCI layouts', () => {
     const runs = await readdir(TEST_CACHE_ROOT);
     const filled = await Promise.all(runs.map((r) => readdir(join(TEST_CACHE_ROOT, r, 'oci-scan')).catch(() => [])));
     assert.ok(
-      filled.some((names) => names.length === 2),
+      filled.some((names) => names.length === 3),
       'the default run cached in its own directory',
     );
     assert.equal(existsSync(realCache) ? (await stat(realCache)).mtimeMs : undefined, before, 'the real ~/.cache/oci-scan is untouched');
@@ -301,11 +317,13 @@ describe('the cache through the CLI, on OCI layouts', () => {
     assert.equal(info.code, 0, info.stderr);
     const bytes = (await readdir(cache)).filter((n) => n.startsWith('f-')).length;
     assert.equal(bytes, 3);
-    assert.match(info.stdout, new RegExp(`^dir: ${cache}\nentries: 3\nbytes: \\d+\n`));
+    // Three layers' facts and the two images' verdicts.
+    assert.equal(await verdictsIn(cache), 2);
+    assert.match(info.stdout, new RegExp(`^dir: ${cache}\nentries: 5\nbytes: \\d+\n`));
     const prune = await runCli(['cache', 'prune', '--cache-max-size', '1k'], { env });
     assert.equal(prune.code, 0, prune.stderr);
-    const left = (await readdir(cache)).filter((n) => n.startsWith('f-')).length;
-    assert.ok(left < 3, prune.stdout);
+    const left = (await readdir(cache)).filter((n) => /^[fv]-/.test(n)).length;
+    assert.ok(left < 5, prune.stdout);
     const clear = await runCli(['cache', 'clear', '--cache-dir', cache]);
     assert.equal(clear.code, 0, clear.stderr);
     assert.match(clear.stdout, new RegExp(`^removed ${left} entries from `));
