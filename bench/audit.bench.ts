@@ -21,6 +21,8 @@
  *                         tag's manifest 8 at a time and writes one small file per tag — the
  *                         work no re-audit can skip. Goal ≤ 1.5.
  * Every measurement is a process of its own, best of ROUNDS, the four interleaved.
+ * OCI_SCAN_BENCH_BASELINE_CLI=…/dist/src/cli/main.js of another build adds its warm re-audit
+ * (same cache, same rounds) and its ratio to the floor: a before/after in one run.
  *
  * Run: node dist/bench/audit.bench.js   (`--quick` or OCI_SCAN_BENCH_QUICK=1: small layers, the same 144 tags)
  */
@@ -46,6 +48,7 @@ const SIZES = QUICK
     };
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const FLOOR = fileURLToPath(new URL('./audit-floor.js', import.meta.url));
+const BASELINE = process.env.OCI_SCAN_BENCH_BASELINE_CLI;
 
 /** A deterministic generator. */
 function random(seed: number): () => number {
@@ -104,13 +107,18 @@ export async function main(): Promise<void> {
     const distinct = Array.from({ length: SIZES.repos }, (_, n) => n).flatMap((n) =>
       ['1.0', '1.1'].map((tag) => `${registry.host}/${mirrorRepository(n)}:${tag}`),
     );
-    const best = { once: Infinity, cold: Infinity, warm: Infinity, floor: Infinity };
+    const best = { once: Infinity, cold: Infinity, warm: Infinity, floor: Infinity, baseline: Infinity };
     for (let round = 0; round < ROUNDS; round++) {
       const at = (name: string): string => join(dir, `${name}-${round}`);
       best.once = Math.min(best.once, timed(CLI, [...distinct, '--no-cache', '--reports-dir', at('once')]));
       best.cold = Math.min(best.cold, timed(CLI, ['audit', target, '--cache-dir', at('cache'), '--reports-dir', at('cold'), '--quiet']));
       best.warm = Math.min(best.warm, timed(CLI, ['audit', target, '--cache-dir', at('cache'), '--reports-dir', at('warm'), '--quiet']));
       best.floor = Math.min(best.floor, timed(FLOOR, [registry.url, 'mirror/', at('floor')]));
+      if (BASELINE)
+        best.baseline = Math.min(
+          best.baseline,
+          timed(BASELINE, ['audit', target, '--cache-dir', at('cache'), '--reports-dir', at('baseline'), '--quiet']),
+        );
     }
     const images = SIZES.repos * 3;
     process.stdout.write(
@@ -123,6 +131,11 @@ export async function main(): Promise<void> {
         `  audit / layers once   ${(best.cold / best.once).toFixed(2)}   (goal ≤ 1.3)`,
         `  warm / cold           ${(best.warm / best.cold).toFixed(2)}   (goal ≤ 0.1; the warm re-audit costs ${((best.warm / images) * 1000).toFixed(1)} ms per image)`,
         `  warm re-audit / floor ${(best.warm / best.floor).toFixed(2)}   (goal ≤ 1.5)`,
+        ...(BASELINE
+          ? [
+              `  baseline build: warm re-audit ${best.baseline.toFixed(2)} s, / floor ${(best.baseline / best.floor).toFixed(2)} (${BASELINE})`,
+            ]
+          : []),
         '',
       ].join('\n'),
     );
