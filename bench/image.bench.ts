@@ -42,6 +42,7 @@ const here = (file: string): string => fileURLToPath(new URL(file, import.meta.u
 const CLI = here('../src/cli/main.js');
 const FLOOR = here('./floor.js');
 const STAGES = here('./stages.js');
+const TIMER = here('./timer.js');
 const TIME = '/usr/bin/time';
 
 interface LayoutInfo {
@@ -135,29 +136,29 @@ interface Measured {
 
 const HAVE_TIME = existsSync(TIME);
 
-/** Runs `node ARGS` as a process of its own: wall time from spawn to exit and its peak RSS. Exit codes 0 and 10–15 (a scan's verdicts) are results. */
+/** Runs `node ARGS` as a process of its own (timed by bench/timer.ts): wall time from spawn to exit and its peak RSS. Exit codes 0 and 10–15 (a scan's verdicts) are results. */
 function run(args: readonly string[], env: Record<string, string> = {}): Measured {
   const argv = HAVE_TIME ? [TIME, '-f', '%M', process.execPath, ...args] : [process.execPath, ...args];
-  const started = performance.now();
-  const r = spawnSync(argv[0] as string, argv.slice(1), {
+  const r = spawnSync(process.execPath, [TIMER, ...argv], {
     encoding: 'utf8',
     maxBuffer: 64 << 20,
     env: { ...process.env, OCI_SCAN_PROGRESS: 'none', ...env },
   });
-  const seconds = (performance.now() - started) / 1000;
-  const stderr = r.stderr.trimEnd().split('\n');
+  if (r.status !== 0) throw new Error(`the timer failed: ${r.stderr || String(r.error ?? '')}`);
+  const t = JSON.parse(r.stdout) as { seconds: number; status: number | null; stdout: string; stderr: string; error?: string };
+  const stderr = t.stderr.trimEnd().split('\n');
   const rssLine = HAVE_TIME ? stderr.pop() : undefined;
-  const code = r.status ?? -1;
+  const code = t.status ?? -1;
   if (code !== 0 && !(code >= 10 && code <= 15))
-    throw new Error(`node ${args.join(' ')} exited with ${code}: ${stderr.join('\n') || String(r.error ?? '')}`);
-  return { seconds, maxRss: rssLine ? Number(rssLine) * 1024 : NaN, stdout: r.stdout };
+    throw new Error(`node ${args.join(' ')} exited with ${code}: ${stderr.join('\n') || (t.error ?? '')}`);
+  return { seconds: t.seconds, maxRss: rssLine ? Number(rssLine) * 1024 : NaN, stdout: t.stdout };
 }
 
 /** An `oci-scan` CLI scan of `ref` into a fresh reports directory. */
-async function cliScan(ref: string, extra: readonly string[] = [], env: Record<string, string> = {}): Promise<Measured> {
+async function cliScan(cli: string, ref: string, extra: readonly string[] = [], env: Record<string, string> = {}): Promise<Measured> {
   const reports = await mkdtemp(join(tmpdir(), 'oci-scan-bench-reports-'));
   try {
-    return run([CLI, ref, '--reports-dir', reports, ...(extra.includes('--cache-dir') ? [] : ['--no-cache']), ...extra], env);
+    return run([cli, ref, '--reports-dir', reports, ...(extra.includes('--cache-dir') ? [] : ['--no-cache']), ...extra], env);
   } finally {
     await rm(reports, { recursive: true, force: true });
   }
@@ -182,6 +183,16 @@ class Figures {
   }
 }
 
+/** Another build's CLI (OCI_SCAN_BENCH_BASELINE_CLI, e.g. a worktree of an older commit), measured in the same rounds: before and after in one run. */
+const BASELINE = process.env.OCI_SCAN_BENCH_BASELINE_CLI;
+const BASE_TAG = ' [baseline]';
+
+/** Measures a CLI figure with this build, and with the baseline's when there is one. */
+async function both(name: string, measure: (cli: string) => Promise<Measured>): Promise<void> {
+  f.add(name, await measure(CLI));
+  if (BASELINE) f.add(`${name}${BASE_TAG}`, await measure(BASELINE));
+}
+
 const imgs = await images();
 const skip = registrySkipReason();
 const registry = skip ? undefined : await startRegistry({ kind: 'none' });
@@ -203,20 +214,21 @@ try {
   const layoutRef = (i: LayoutInfo): string => `oci:${i.layout}:1.0`;
   for (let round = 0; round < ROUNDS; round++) {
     f.add('node -e 0', run(['-e', '0']));
-    f.add('--version', run([CLI, '--version']));
-    f.add('tiny scan', await cliScan(layoutRef(imgs.tiny)));
+    await both('--version', (cli) => Promise.resolve(run([cli, '--version'])));
+    await both('tiny scan', (cli) => cliScan(cli, layoutRef(imgs.tiny)));
     f.add('file floor', run([FLOOR, 'gzip', ...imgs.gzip.layerFiles]));
     if (registryRef) {
+      const ref = registryRef;
       f.add('HTTP floor', run([FLOOR, 'http-gzip', ...httpBlobs]));
-      f.add('registry scan', await cliScan(registryRef));
+      await both('registry scan', (cli) => cliScan(cli, ref));
     }
-    f.add('layout scan', await cliScan(layoutRef(imgs.gzip)));
-    f.add('layout scan, extended', await cliScan(layoutRef(imgs.gzip), ['--checks', 'extended']));
+    await both('layout scan', (cli) => cliScan(cli, layoutRef(imgs.gzip)));
+    await both('layout scan, extended', (cli) => cliScan(cli, layoutRef(imgs.gzip), ['--checks', 'extended']));
     f.add('zstd floor', run([FLOOR, 'zstd', ...imgs.zstd.layerFiles]));
-    f.add('zstd scan', await cliScan(layoutRef(imgs.zstd)));
-    f.add('zstd scan, wasm', await cliScan(layoutRef(imgs.zstd), [], { OCI_SCAN_ZSTD: 'wasm' }));
+    await both('zstd scan', (cli) => cliScan(cli, layoutRef(imgs.zstd)));
+    await both('zstd scan, wasm', (cli) => cliScan(cli, layoutRef(imgs.zstd), [], { OCI_SCAN_ZSTD: 'wasm' }));
     f.add('small floor', run([FLOOR, 'gzip', ...imgs.small.layerFiles]));
-    f.add('small scan', await cliScan(layoutRef(imgs.small)));
+    await both('small scan', (cli) => cliScan(cli, layoutRef(imgs.small)));
     for (const depth of ['open', 'read', 'inflate', 'tar', 'record']) {
       const m = f.add(`stage ${depth}`, run([STAGES, depth, layoutRef(imgs.gzip)]));
       if (depth === 'record') {
@@ -231,12 +243,14 @@ try {
       ['layout', layoutRef(imgs.gzip)],
     ] as const) {
       if (!ref) continue;
-      const cache = await mkdtemp(join(tmpdir(), 'oci-scan-bench-cache-'));
-      try {
-        f.add(`${name} cold (cache)`, await cliScan(ref, ['--cache-dir', cache]));
-        f.add(`${name} warm (cache)`, await cliScan(ref, ['--cache-dir', cache]));
-      } finally {
-        await rm(cache, { recursive: true, force: true });
+      for (const [cli, tag] of [[CLI, ''], ...(BASELINE ? [[BASELINE, BASE_TAG]] : [])] as const) {
+        const cache = await mkdtemp(join(tmpdir(), 'oci-scan-bench-cache-'));
+        try {
+          f.add(`${name} cold (cache)${tag}`, await cliScan(cli, ref, ['--cache-dir', cache]));
+          f.add(`${name} warm (cache)${tag}`, await cliScan(cli, ref, ['--cache-dir', cache]));
+        } finally {
+          await rm(cache, { recursive: true, force: true });
+        }
       }
     }
   }
@@ -245,9 +259,14 @@ try {
 }
 
 const fmt = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : '–');
-const ratio = (a: string, b: string): number => f.s(a) / f.s(b);
-const goal = (value: number, limit: number, cmp: '≤' = '≤'): string =>
-  `${fmt(value)} (goal ${cmp} ${limit}: ${value <= limit ? 'met' : 'NOT met'})`;
+/** `a / b`; with `baseline`, the baseline build's figures (a CLI figure's, and b's when it is one too). */
+const ratio = (a: string, b: string, baseline = false): number =>
+  f.s(baseline ? `${a}${BASE_TAG}` : a) / f.s(baseline && f.names().includes(`${b}${BASE_TAG}`) ? `${b}${BASE_TAG}` : b);
+const then = (a: string, b: string): string => (BASELINE ? `; baseline ${fmt(ratio(a, b, true))}` : '');
+const goal = (a: string, b: string, limit: number): string => {
+  const value = ratio(a, b);
+  return `${fmt(value)} (goal ≤ ${limit}: ${value <= limit ? 'met' : 'NOT met'}${then(a, b)})`;
+};
 const size = (i: LayoutInfo): string =>
   `${i.files} entries, ${fmt(i.tarBytes / MB, 0)} MB of tar in ${fmt(i.blobBytes / MB, 0)} MB of blobs (ratio ${fmt(i.tarBytes / i.blobBytes)}; ` +
   `${i.layers.map((l, n) => `layer ${n + 1}: ${fmt(l.tar / MB, 0)} → ${fmt(l.blob / MB, 0)} MB, ${fmt(l.tar / l.blob)}`).join('; ')})`;
@@ -258,30 +277,49 @@ out.push(`  large gzip image: ${size(imgs.gzip)}`);
 out.push(`  large zstd image: ${size(imgs.zstd)}`);
 out.push(`  small-files image: ${size(imgs.small)}`);
 if (!registry) out.push(`  registry cases skipped: ${skip ?? ''}`);
+if (BASELINE) out.push(`  baseline: ${BASELINE} (its figures are marked${BASE_TAG})`);
 if (!HAVE_TIME) out.push(`  peak RSS not measured: ${TIME} is missing (Debian package "time")`);
 out.push('');
 out.push('ratio                                   value');
 if (registry) {
   out.push(`  HTTP floor / file floor               ${fmt(ratio('HTTP floor', 'file floor'))}   (the registry's serving, told)`);
-  out.push(`  registry scan / HTTP floor            ${goal(ratio('registry scan', 'HTTP floor'), 1.1)}`);
+  out.push(`  registry scan / HTTP floor            ${goal('registry scan', 'HTTP floor', 1.1)}`);
 }
-out.push(`  layout scan / file floor              ${goal(ratio('layout scan', 'file floor'), 1.15)}`);
-out.push(`  --checks extended / default scan      ${goal(ratio('layout scan, extended', 'layout scan'), 1.2)}`);
-out.push(`  zstd scan / zstd floor                ${goal(ratio('zstd scan', 'zstd floor'), 1.15)}`);
-out.push(`  zstd scan, wasm / zstd floor          ${fmt(ratio('zstd scan, wasm', 'zstd floor'))}   (the decoder without zstd-napi, told)`);
-out.push(`  small files scan / its floor          ${fmt(ratio('small scan', 'small floor'))}   (per-entry cost, told)`);
-out.push(`  --version / node -e 0                 ${goal(ratio('--version', 'node -e 0'), 2)}`);
+out.push(`  layout scan / file floor              ${goal('layout scan', 'file floor', 1.15)}`);
+out.push(`  --checks extended / default scan      ${goal('layout scan, extended', 'layout scan', 1.2)}`);
+out.push(`  zstd scan / zstd floor                ${goal('zstd scan', 'zstd floor', 1.15)}`);
+out.push(
+  `  zstd scan, wasm / zstd floor          ${fmt(ratio('zstd scan, wasm', 'zstd floor'))}   (the decoder without zstd-napi, told${then('zstd scan, wasm', 'zstd floor')})`,
+);
+out.push(
+  `  small files scan / its floor          ${fmt(ratio('small scan', 'small floor'))}   (per-entry cost, told${then('small scan', 'small floor')})`,
+);
+out.push(`  --version / node -e 0                 ${goal('--version', 'node -e 0', 2)}`);
 for (const name of ['registry', 'layout'])
   if (f.names().includes(`${name} warm (cache)`))
-    out.push(`  ${`${name} warm / cold (disk cache)`.padEnd(38)}${goal(ratio(`${name} warm (cache)`, `${name} cold (cache)`), 0.05)}`);
-const peak = Math.max(...f.names().map((n) => f.rss(n)));
-out.push(`  peak RSS, every case                  ${fmt(peak, 0)} MB (goal ≤ 150: ${peak <= 150 ? 'met' : 'NOT met'})`);
+    out.push(`  ${`${name} warm / cold (disk cache)`.padEnd(38)}${goal(`${name} warm (cache)`, `${name} cold (cache)`, 0.05)}`);
+const peak = Math.max(
+  ...f
+    .names()
+    .filter((n) => !n.endsWith(BASE_TAG))
+    .map((n) => f.rss(n)),
+);
+const basePeak = Math.max(
+  ...f
+    .names()
+    .filter((n) => n.endsWith(BASE_TAG))
+    .map((n) => f.rss(n)),
+);
+out.push(
+  `  peak RSS, every case                  ${fmt(peak, 0)} MB (goal ≤ 150: ${peak <= 150 ? 'met' : 'NOT met'}${BASELINE ? `; baseline ${fmt(basePeak, 0)} MB` : ''})`,
+);
 out.push('');
 out.push('figure                          seconds   peak RSS MB');
 for (const name of f.names()) out.push(`  ${name.padEnd(30)}${fmt(f.s(name)).padStart(7)}   ${fmt(f.rss(name), 0).padStart(6)}`);
 out.push('');
-// The waterfall: each stage's cost is what it adds to the one before; the last line is what
-// the CLI adds around them (module loading, the source, options, output).
+// The waterfall: each stage's cost is what it adds to the one before. The stage processes load
+// tsc's modules one by one where the CLI loads one bundled file, and each figure has its own
+// noise: the stages' sum is told beside the CLI's own scan, not subtracted from it.
 const stages: Array<[string, number]> = [
   ['node start (node -e 0)', f.s('node -e 0')],
   ['modules, index, manifest, config', f.s('stage open') - f.s('node -e 0')],
@@ -293,8 +331,10 @@ const stages: Array<[string, number]> = [
   ['checks', after.checks],
   ['report', after.report],
 ];
-const accounted = stages.reduce((n, [, s]) => n + s, 0);
-stages.push(['CLI around them (modules, options, output)', f.s('layout scan') - accounted]);
-out.push(`waterfall of the layout scan (${fmt(f.s('layout scan'))} s; file floor ${fmt(f.s('file floor'))} s)`);
+out.push('waterfall of the layout scan (bench/stages.ts; each stage: what it adds to the one before)');
 for (const [name, s] of stages) out.push(`  ${name.padEnd(44)}${fmt(s, 3).padStart(7)} s`);
+out.push(`  ${'sum of the stages'.padEnd(44)}${fmt(f.s('stage record'), 3).padStart(7)} s`);
+out.push(
+  `  ${'the CLI layout scan (one bundled file)'.padEnd(44)}${fmt(f.s('layout scan'), 3).padStart(7)} s   (file floor ${fmt(f.s('file floor'), 3)} s)`,
+);
 console.log(out.join('\n'));
