@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /**
- * Imports point down only (docs/architecture.md): cli → audit → scan → report | policy → checks → layer | store;
+ * Imports point down only (docs/architecture.md): cli → audit → scan → inspect | report | policy → checks → layer | store;
  * scan → sources → registry → auth → reference; everything → image → the ground floor (schema,
  * concurrency, errors). For each room, the top-level folders (and files) of src/ it must not
  * import. `sources` may use the byte-level half of `layer` (tar reading, decompression, path
@@ -18,6 +18,7 @@ const TOP = [
   'index',
   'report',
   'policy',
+  'inspect',
   'checks',
   'layer',
   'store',
@@ -46,9 +47,10 @@ const MAY_IMPORT = {
   checks: ['layer', 'image', 'reference'],
   report: ['checks', 'layer', 'image', 'reference'],
   policy: ['checks', 'layer', 'image', 'reference'],
-  scan: ['report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image'],
+  inspect: ['checks', 'layer', 'image', 'reference'],
+  scan: ['inspect', 'report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image'],
   attest: ['report', 'policy', 'checks', 'layer', 'registry', 'auth', 'reference', 'image'],
-  audit: ['attest', 'scan', 'report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image'],
+  audit: ['attest', 'scan', 'inspect', 'report', 'policy', 'checks', 'layer', 'store', 'sources', 'registry', 'auth', 'reference', 'image'],
 };
 const LAYER_BYTES = '(tar/|decompress\\.js$|paths\\.js$)';
 const boundaries = Object.entries(MAY_IMPORT).map(([folder, allowed]) => {

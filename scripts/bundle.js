@@ -23,10 +23,9 @@ import { fileURLToPath } from 'node:url';
 import { analyzeMetafile, build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const result = await build({
+/** What both bundles share. */
+const common = {
   absWorkingDir: root,
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/src/cli/main.js',
   allowOverwrite: true,
   bundle: true,
   // One file: chunks (esbuild's splitting) were measured slower, each file loaded costs more than
@@ -46,7 +45,18 @@ const result = await build({
   banner: { js: "import { createRequire as __ociScanRequire } from 'node:module'; const require = __ociScanRequire(import.meta.url);" },
   metafile: true,
   logLevel: 'warning',
+};
+const result = await build({
+  ...common,
+  entryPoints: ['src/cli/main.ts'],
+  outfile: 'dist/src/cli/main.js',
+  // src/inspect/host.ts finds the layer worker's file from the bundle's folder.
+  define: { OCI_SCAN_BUNDLED: 'true' },
 });
+// The layer worker (src/inspect/worker.ts) starts a thread of its own, which loads its file:
+// bundled too, over tsc's module, for the same reason.
+await build({ ...common, entryPoints: ['src/inspect/worker.ts'], outfile: 'dist/src/inspect/worker.js' });
+rmSync(join(root, 'dist/src/inspect/worker.js.map'), { force: true });
 // tsc's source map was of the module the bundle replaced.
 rmSync(join(root, 'dist/src/cli/main.js.map'), { force: true });
 if (process.env['OCI_SCAN_BUNDLE_SIZES']) console.log(await analyzeMetafile(result.metafile));

@@ -16,7 +16,9 @@ import { toolInfo } from './report/tool.js';
 import { legacyReport } from './report/formats/legacy.js';
 import { highestSeverity, toResult, type Report, type ReportResult, type ScannedImage } from './report/model.js';
 import { openSession } from './registry/session.js';
-import { acceptFindings, acceptInherited, activeAcceptances, scanChecks } from './policy/apply.js';
+import { acceptFindings, acceptInherited, activeAcceptances, checkDataOf, scanChecks } from './policy/apply.js';
+import { inspectLayerAnywhere, type LayerBlob } from './inspect/host.js';
+import { endLayerWorkers, prepareLayerWorker } from './inspect/spare.js';
 import {
   BASE_DIGEST_ANNOTATION,
   BASE_NAME_ANNOTATION,
@@ -141,8 +143,17 @@ function sharedFacts(
     const stored = await source.store.get(key);
     if (stored) return stored;
     const started = Date.now();
-    const blob = countBytes(await layer.open(signal), options.onLayerBytes && ((bytes) => options.onLayerBytes?.({ image, layer, bytes })));
-    const facts = await inspectLayer(blob, { ...options.limits, ...collection, what, signal });
+    const onBytes = options.onLayerBytes && ((bytes: number): void => options.onLayerBytes?.({ image, layer, bytes }));
+    const blob: LayerBlob = {
+      open: async () => countBytes(await layer.open(signal), onBytes),
+      digest: layer.digest,
+      size: layer.size,
+      ...(layer.file ? { file: layer.file } : {}),
+      ...(onBytes ? { onBytes } : {}),
+    };
+    // A worker rebuilds the matchers from the policy's data; a caller's own checks stay on the main thread.
+    const data = options.checks === undefined ? checkDataOf(options.policy) : undefined;
+    const facts = await inspectLayerAnywhere(blob, { ...options.limits, ...collection, what, signal }, data);
     options.logger.debug(
       { layer: layer.digest, compression: facts.compression, entries: facts.entries, tarBytes: facts.tarBytes, ms: Date.now() - started },
       'layer inspected',
@@ -168,6 +179,10 @@ export async function scanImage(
 ): Promise<ImageScan> {
   const checks = checksFor(options, image.name.display);
   const matchers = matchersOf(checks);
+  // A zstd layer is decoded on a worker (src/inspect/host.ts), which takes a while to start:
+  // start one now, while the cache is looked up and the blobs are opened. Not for a caller's own
+  // checks, which a worker cannot rebuild.
+  if (options.checks === undefined && image.layers.some((l) => l.mediaType.includes('zstd'))) prepareLayerWorker();
   const stop = new AbortController();
   const onAbort = (): void => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -470,6 +485,7 @@ export async function scan(input: string, options: ScanOptions): Promise<ImageSc
     for (const image of images) scans.push(await scanImage(image, options, source, await baseOf(image, input, { ...options, session })));
     return scans;
   } finally {
+    endLayerWorkers();
     if (!options.session) await session.close();
   }
 }

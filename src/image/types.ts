@@ -8,6 +8,11 @@ import type { ImageConfig } from './config.js';
 import type { Platform } from './platform.js';
 
 /** One layer as the manifest names it. */
+/** A file that holds exactly one blob's bytes (a layout's `blobs/sha256/…`). */
+export interface BlobFile {
+  readonly path: string;
+}
+
 export interface Layer {
   /** Blob digest from the manifest (`sha256:…`); the key of findings in the report. */
   readonly digest: string;
@@ -30,6 +35,12 @@ export interface Layer {
    * `open` still works, by streaming the archive again (for a second inspection).
    */
   readonly consumedAs?: string;
+  /**
+   * Set by a source that keeps the blob as a file of its own (an OCI layout directory): the file
+   * `open` streams, through the same checks. A layer worker reads it itself rather than through
+   * the main thread (docs/architecture.md, "Layer workers").
+   */
+  readonly file?: BlobFile;
   /**
    * Opens the blob. The stream errors with an OciScanError (`DIGEST_MISMATCH`) before it ends
    * when the bytes do not hash to `digest` (or their length differs from `size`), so a

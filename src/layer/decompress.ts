@@ -261,7 +261,7 @@ export function describeDecompressError(kind: Compression, err: unknown): Error 
  * Reads at least `n` bytes from the start of a paused stream (fewer if it ends first) and
  * returns them with a stream that yields the whole content from its first byte.
  */
-async function peek(stream: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
+export async function peek(stream: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
   const chunks: Buffer[] = [];
   let length = 0;
   while (length < n && !stream.readableEnded && !stream.destroyed) {

@@ -36,8 +36,8 @@ export const INSPECT_DEFAULTS = {
   maxLayerBytes: 64 * 1024 * 1024 * 1024,
 } as const;
 
-/** Turns a low-level decoder or tar error into a one-line LAYER_CORRUPT error; keeps OciScanErrors. */
-function layerError(err: unknown, what: string, compression: Compression): unknown {
+/** Turns a low-level decoder or tar error into a one-line LAYER_CORRUPT error; keeps OciScanErrors (and aborts). */
+export function layerError(err: unknown, what: string, compression: Compression): unknown {
   if (isOciScanError(err) || (err instanceof Error && err.name === 'AbortError')) return err;
   const detail = (err instanceof TarFormatError ? err : describeDecompressError(compression, err)).message;
   const stage = err instanceof TarFormatError || compression === 'none' ? 'tar' : compression;

@@ -8,6 +8,7 @@
 import type { Readable } from 'node:stream';
 import { OciScanError } from '../errors.js';
 import type { Descriptor } from '../image/manifest.js';
+import type { BlobFile } from '../image/types.js';
 import { MAX_CONFIG_BYTES } from '../image/wire.js';
 
 /** A manifest or index as a source serves it. */
@@ -43,6 +44,8 @@ export interface ContentSource {
   openBlob(descriptor: Descriptor, what: string, signal?: AbortSignal): Promise<Readable>;
   /** Local sources: rejects, as `openBlob` would, unless the layer blob is present with its descriptor's size (a stat, no read). */
   checkBlob?(descriptor: Descriptor, what: string): Promise<void>;
+  /** Sources that keep each blob as a file of its own: the file `openBlob` reads, checked against the descriptor alone. */
+  blobFile?(descriptor: Descriptor): BlobFile | undefined;
   /** Whether the source holds a blob (for a local source, any file of its store: manifests too). */
   hasBlob(digest: string, signal?: AbortSignal): Promise<boolean>;
   /**

@@ -23,6 +23,7 @@ export const CONTAINERD_IMAGE_NAME = 'io.containerd.image.name';
 
 /** The ContentSource of a local store laid out as an OCI layout (`blobs/<alg>/<hex>`). */
 export function layoutContent(store: BlobStore): ContentSource {
+  const { filePath } = store;
   return {
     what: store.what,
     partial: true,
@@ -52,6 +53,8 @@ export function layoutContent(store: BlobStore): ContentSource {
     checkBlob(descriptor, what) {
       return checkStored(store, { path: blobPath(descriptor.digest), size: descriptor.size, named: descriptor.digest }, what);
     },
+    // openBlob checks a layout's blob against its descriptor alone: a reader of the file needs nothing else.
+    ...(filePath ? { blobFile: (descriptor: Descriptor) => ({ path: filePath(blobPath(descriptor.digest)) }) } : {}),
     async hasBlob(digest) {
       return (await store.size(blobPath(digest))) !== undefined;
     },

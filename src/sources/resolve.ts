@@ -288,9 +288,11 @@ async function layerOf(r: Resolution, d: Descriptor): Promise<Layer> {
   }
   const consumedAs = source.consumed?.(d, what);
   const { checkBlob } = source;
+  const file = source.blobFile?.(d);
   return {
     ...base,
     ...(consumedAs !== undefined ? { consumedAs } : {}),
+    ...(file ? { file } : {}),
     open: (signal?: AbortSignal) => source.openBlob(d, what, signal),
     ...(checkBlob ? { check: () => checkBlob.call(source, d, what) } : {}),
   };

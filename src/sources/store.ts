@@ -40,6 +40,8 @@ export interface BlobStore {
   read(path: string, limit: number, code: 'INVALID_MANIFEST' | 'INVALID_CONFIG'): Promise<Buffer | undefined>;
   /** A file as a stream (undefined when missing). */
   stream(path: string): Promise<Readable | undefined>;
+  /** Directory stores: the path of the file `stream` reads (whether or not it exists). */
+  filePath?(path: string): string;
   /** Single-pass stores: what the pass saw of a member it handed to the consumer. */
   consumed?(path: string): ConsumedMember | undefined;
 }
@@ -123,5 +125,6 @@ export function directoryStore(root: string, what: string): BlobStore {
     async stream(path) {
       return (await size(path)) === undefined ? undefined : createReadStream(full(path), { highWaterMark: READ_CHUNK });
     },
+    filePath: full,
   };
 }
