@@ -44,8 +44,11 @@ export function sizeMismatch(what: string, actual: number, declared: number): Oc
   );
 }
 
-/** A pass-through that errors with DIGEST_MISMATCH at the end if the bytes are not `digest` (and `size`, when ≥ 0). */
-export class VerifyingStream extends Transform {
+/**
+ * The check of one blob's bytes as they come: `update` throws DIGEST_MISMATCH as soon as there
+ * are more bytes than `size` (when ≥ 0), `end` unless they were `size` bytes hashing to `digest`.
+ */
+export class BlobCheck {
   readonly #hash;
   readonly #expected: string;
   readonly #size: number;
@@ -53,7 +56,6 @@ export class VerifyingStream extends Transform {
   #seen = 0;
 
   constructor(digest: string, size: number, what: string) {
-    super();
     const { algorithm } = parseDigest(digest);
     this.#hash = createHash(ALGORITHMS[algorithm] ?? 'sha256');
     this.#expected = digest;
@@ -61,34 +63,58 @@ export class VerifyingStream extends Transform {
     this.#what = what;
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+  /** Bytes seen so far. */
+  get seen(): number {
+    return this.#seen;
+  }
+
+  update(chunk: Uint8Array): void {
     this.#seen += chunk.length;
     if (this.#size >= 0 && this.#seen > this.#size) {
-      done(
-        new OciScanError(
-          'DIGEST_MISMATCH',
-          `${this.#what} is larger than the ${this.#size} bytes its manifest declares: the blob is corrupt or was tampered with`,
-        ),
+      throw new OciScanError(
+        'DIGEST_MISMATCH',
+        `${this.#what} is larger than the ${this.#size} bytes its manifest declares: the blob is corrupt or was tampered with`,
       );
-      return;
     }
     this.#hash.update(chunk);
+  }
+
+  end(): void {
+    if (this.#size >= 0 && this.#seen !== this.#size) throw sizeMismatch(this.#what, this.#seen, this.#size);
+    const actual = `${this.#expected.split(':')[0]}:${this.#hash.digest('hex')}`;
+    if (actual !== this.#expected) {
+      throw new OciScanError(
+        'DIGEST_MISMATCH',
+        `${this.#what} does not match its digest (got ${actual}): the blob is corrupt or was tampered with`,
+      );
+    }
+  }
+}
+
+/** A pass-through that errors with DIGEST_MISMATCH at the end if the bytes are not `digest` (and `size`, when ≥ 0). */
+export class VerifyingStream extends Transform {
+  readonly #check: BlobCheck;
+
+  constructor(digest: string, size: number, what: string) {
+    super();
+    this.#check = new BlobCheck(digest, size, what);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    try {
+      this.#check.update(chunk);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
     done(null, chunk);
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.#size >= 0 && this.#seen !== this.#size) {
-      done(sizeMismatch(this.#what, this.#seen, this.#size));
-      return;
-    }
-    const actual = `${this.#expected.split(':')[0]}:${this.#hash.digest('hex')}`;
-    if (actual !== this.#expected) {
-      done(
-        new OciScanError(
-          'DIGEST_MISMATCH',
-          `${this.#what} does not match its digest (got ${actual}): the blob is corrupt or was tampered with`,
-        ),
-      );
+    try {
+      this.#check.end();
+    } catch (err) {
+      done(err as Error);
       return;
     }
     done();

@@ -12,10 +12,13 @@
  * are plain data; its errors come back with their codes and messages; an abort or a source
  * error ends it at once.
  */
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import type { CheckData } from '../checks/index.js';
-import { isOciScanError } from '../errors.js';
+import { isOciScanError, OciScanError } from '../errors.js';
 import type { BlobFile } from '../image/types.js';
+import { BlobCheck } from '../image/verify.js';
 import { peek, sniffCompression, sniffFile, SNIFF_BYTES, zstdBackend, type Compression } from '../layer/decompress.js';
 import { inspectLayer, layerError, type InspectOptions, type LayerFacts } from '../layer/inspect.js';
 import { recipeOf, type MatcherRecipe } from './matchers.js';
@@ -77,7 +80,7 @@ async function reserved(blob: LayerBlob, options: InspectOptions, recipe: Matche
     // A file that cannot be read here is opened the source's way, which says what is wrong.
     const kind = await sniffFile(blob.file.path).catch(() => undefined);
     if (kind !== undefined && decodesInJs(kind)) {
-      return runWorker({ kind: 'file', file: { path: blob.file.path, digest: blob.digest, size: blob.size } }, blob, options, recipe, kind);
+      return runWorker({ kind: 'file', file: { path: blob.file.path } }, blob, options, recipe, kind);
     }
   }
   const stream = await blob.open();
@@ -102,6 +105,39 @@ async function reserved(blob: LayerBlob, options: InspectOptions, recipe: Matche
     return inspectLayer(peeked.rest, options);
   }
   return runWorker({ kind: 'stream', stream: peeked.rest }, blob, options, recipe, kind);
+}
+
+/** A read of a whole file: its length and CRC-32. */
+interface FileRead {
+  readonly bytes: number;
+  readonly crc: number;
+}
+
+/** Bytes per read of a blob file the host checks. */
+const CHECK_CHUNK = 1024 * 1024;
+
+/**
+ * Reads the file at `path` through `check` (digest and size: its errors are the source's
+ * stream's), into one buffer reused read after read: nothing is kept, nothing left for the
+ * collector. Stops, without a verdict, once `stopped()`.
+ */
+async function checkFile(path: string, check: BlobCheck, stopped: () => boolean): Promise<FileRead> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafeSlow(CHECK_CHUNK);
+    let crc = 0;
+    while (!stopped()) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, check.seen);
+      if (bytesRead === 0) break;
+      const piece = buf.subarray(0, bytesRead);
+      check.update(piece);
+      crc = crc32(piece, crc);
+    }
+    if (!stopped()) check.end();
+    return { bytes: check.seen, crc };
+  } finally {
+    await fh.close();
+  }
 }
 
 /** What a worker reads: a file itself, or a stream the host feeds it. */
@@ -138,6 +174,32 @@ function runWorker(
     let asked = false;
     let ended = false;
     let endSent = false;
+    // A file the worker reads: checked here (digest, size) by a read of its own, beside the
+    // decoding, and tied to the worker's read by their lengths and CRC-32s. The facts count once
+    // all three are in.
+    let found: LayerFacts | undefined;
+    let hostRead: FileRead | undefined;
+    let workerRead: FileRead | undefined;
+    const settleFile = (): void => {
+      if (!found || !hostRead || !workerRead) return;
+      if (hostRead.bytes === workerRead.bytes && hostRead.crc === workerRead.crc) finish(undefined, found);
+      else
+        finish(
+          new OciScanError(
+            'DIGEST_MISMATCH',
+            `${what} changed while it was read (two reads of ${from.kind === 'file' ? from.file.path : 'it'} differ): the blob is being modified; scan it again once it is complete`,
+          ),
+        );
+    };
+    if (from.kind === 'file') {
+      checkFile(from.file.path, new BlobCheck(blob.digest, blob.size, what), () => settled).then(
+        (read) => {
+          hostRead = read;
+          settleFile();
+        },
+        (err: unknown) => finish(err),
+      );
+    }
     const finish = (err: unknown, facts?: LayerFacts): void => {
       if (settled) return;
       settled = true;
@@ -189,8 +251,16 @@ function runWorker(
         case 'read':
           blob.onBytes?.(message.bytes);
           return;
+        case 'eof':
+          workerRead = { bytes: message.bytes, crc: message.crc };
+          settleFile();
+          return;
         case 'facts':
-          finish(undefined, message.facts);
+          if (from.kind === 'stream') finish(undefined, message.facts);
+          else {
+            found = message.facts;
+            settleFile();
+          }
           return;
         case 'error':
           finish(errorOf(message.error));

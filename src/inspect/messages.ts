@@ -9,15 +9,13 @@ export interface WorkerInput {
   readonly watchPaths: readonly string[];
   readonly limits: Pick<InspectOptions, 'maxLayerBytes' | 'maxEntries' | 'maxWatchedFileBytes'>;
   readonly what: string;
-  /** The blob's file, which the worker reads and checks itself; without it, the host sends the bytes. */
+  /** The blob's file, which the worker reads itself; without it, the host sends the bytes. */
   readonly file?: FileToRead;
 }
 
-/** A blob's file, with what it is checked against (as the source checks what it serves). */
+/** A blob's file, which the worker reads (the host checks its digest and size, reading it too). */
 export interface FileToRead {
   readonly path: string;
-  readonly digest: string;
-  readonly size: number;
 }
 
 /** What the host tells a worker: its task (once), then, for a blob it does not read itself, the bytes and their end. */
@@ -30,6 +28,8 @@ export type ToWorker =
 export type FromWorker =
   | { readonly type: 'more' }
   | { readonly type: 'read'; readonly bytes: number }
+  /** The blob's file has ended: its length and CRC-32, which the host compares with its own read's. */
+  | { readonly type: 'eof'; readonly bytes: number; readonly crc: number }
   | { readonly type: 'facts'; readonly facts: LayerFacts }
   | { readonly type: 'error'; readonly error: WorkerError };
 

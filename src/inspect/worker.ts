@@ -2,18 +2,18 @@
  * A layer worker: one layer's inspection (decompression, tar reading, recording) on a thread of
  * its own, so that layers whose decoder runs in JavaScript's thread (zstd, bzip2, xz) decode at
  * once on several cores (docs/architecture.md, "Layer workers"). ./host.ts starts it and sends
- * its task; it reads the blob's file itself, through the checks the source's stream makes, or
- * asks the host for the bytes; it answers with the layer's facts or its error.
+ * its task; it reads the blob's file itself (the host checks it), or asks the host for the
+ * bytes; it answers with the layer's facts or its error.
  *
  * Messages (./messages.ts): to the host `more` (send bytes), `read` (file bytes read, for
- * progress), `facts`, `error`; from the host `task`, then `bytes` (an ArrayBuffer, transferred)
- * and `end`.
+ * progress), `eof` (the file's length and CRC-32), `facts`, `error`; from the host `task`, then
+ * `bytes` (an ArrayBuffer, transferred) and `end`.
  */
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parentPort } from 'node:worker_threads';
-import { VerifyingStream } from '../image/verify.js';
+import { crc32 } from 'node:zlib';
 import { inspectLayer, type InspectOptions } from '../layer/inspect.js';
 import { rebuildMatchers } from './matchers.js';
 import { errorMessage, type FileToRead, type FromWorker, type ToWorker, type WorkerInput } from './messages.js';
@@ -25,13 +25,27 @@ const tell = (message: FromWorker): void => port.postMessage(message);
 /** Bytes per read of the blob's file (as the layout source reads it). */
 const READ_CHUNK = 512 * 1024;
 
-/** The blob's file, checked against its digest and size as the source's own stream checks it. */
-function fromFile(file: FileToRead, what: string): Readable {
-  const raw = createReadStream(file.path, { highWaterMark: READ_CHUNK });
-  raw.on('data', (chunk: string | Buffer) => tell({ type: 'read', bytes: chunk.length }));
-  const verified = new VerifyingStream(file.digest, file.size, what);
-  pipeline(raw, verified).catch(() => undefined);
-  return verified;
+/**
+ * The blob's file. The host checks its digest and size by reading it too, beside the decoding
+ * here; the two reads are tied by their length and CRC-32, told at the end.
+ */
+function fromFile(file: FileToRead): Readable {
+  let crc = 0;
+  let bytes = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      crc = crc32(chunk, crc);
+      bytes += chunk.length;
+      tell({ type: 'read', bytes: chunk.length });
+      done(null, chunk);
+    },
+    flush(done) {
+      tell({ type: 'eof', bytes, crc });
+      done();
+    },
+  });
+  pipeline(createReadStream(file.path, { highWaterMark: READ_CHUNK }), tap).catch(() => undefined);
+  return tap;
 }
 
 /** The blob as the host sends it (through `feed`): each read asks for more (the host sends what it has read ahead). */
@@ -46,7 +60,7 @@ async function run(input: WorkerInput): Promise<void> {
   const matchers = rebuildMatchers(input.recipe);
   if (!matchers) throw new Error('the layer worker could not rebuild the scan matchers');
   const options: InspectOptions = { ...input.limits, matchers, watchPaths: new Set(input.watchPaths), what: input.what };
-  const facts = await inspectLayer(input.file ? fromFile(input.file, input.what) : fromHost, options);
+  const facts = await inspectLayer(input.file ? fromFile(input.file) : fromHost, options);
   tell({ type: 'facts', facts });
 }
 

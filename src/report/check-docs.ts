@@ -31,7 +31,7 @@ let cached: readonly CheckDoc[] | undefined;
 function sectionsByNumber(text: string): Map<number, string> {
   const out = new Map<number, string>();
   for (const section of text.split(/^## /m).slice(1)) {
-    const m = /^(\d+)(?:[–-](\d+))?\. /.exec(section);
+    const m = /^(\d+)(?:[\u2013-](\d+))?\. /.exec(section);
     if (!m) continue;
     const first = Number(m[1]);
     const last = m[2] === undefined ? first : Number(m[2]);

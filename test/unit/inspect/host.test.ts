@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import { isOciScanError, OciScanError } from '../../../src/errors.js';
 import { sha256Digest, VerifyingStream } from '../../../src/image/verify.js';
 import { inspectLayerAnywhere, layerWorkersStarted, type LayerBlob } from '../../../src/inspect/host.js';
 import { inspectLayer, type EntryMatcher, type InspectOptions, type LayerFacts } from '../../../src/layer/inspect.js';
-import { buildTar, type EntrySpec } from '../../helpers/image-builder.js';
+import { buildTar, compress, type EntrySpec } from '../../helpers/image-builder.js';
 import { describeOrSkip } from '../../helpers/skip.js';
 import { missingTools } from '../../helpers/tools.js';
 
@@ -262,6 +262,28 @@ describeOrSkip('layer workers', { skip: tools.skip }, () => {
         assert.equal(onWorker.message, (onMain as Error).message);
       });
     }
+
+    it('a blob file modified while the worker reads it yields no facts: DIGEST_MISMATCH', async () => {
+      // Raw zstd blocks and no frame checksum: a changed byte still decodes, so only the reads can tell.
+      const tar = buildTar([{ type: 'file', path: 'data/big', content: Buffer.alloc(8 << 20, 0x61) }]);
+      const bytes = compress(tar, 'zstd-stored');
+      const blob = await fileBlob(bytes);
+      let changed = false;
+      const path = blob.file?.path ?? '';
+      const onBytes = (): void => {
+        if (changed) return;
+        changed = true;
+        // After the worker's first read; the host's own read of 8 MiB is usually done by then
+        // (then only the two reads' CRC-32s differ), else its digest fails: either way, no facts.
+        const fd = openSync(path, 'r+');
+        writeSync(fd, Buffer.from('b'), 0, 1, bytes.length - 100_000);
+        closeSync(fd);
+      };
+      const err = await failure(inspectLayerAnywhere({ ...blob, onBytes }, options(), DATA));
+      assert.equal(changed, true);
+      assert.ok(isOciScanError(err, 'DIGEST_MISMATCH'), String(err));
+      assert.match(err.message, /changed while it was read|does not match its digest/);
+    });
 
     it('a file that is gone is opened the source’s way, whose error names what is missing', async () => {
       const blob: LayerBlob = {
