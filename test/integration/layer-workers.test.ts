@@ -47,12 +47,14 @@ describeOrSkip('layer workers, from the CLI', { skip: tools.skip }, () => {
   let cleanup: () => Promise<void>;
   let ref: string;
   let layout: string;
+  const firstTar = buildTar([{ type: 'file', path: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\n' }, ...entries(0)]);
   before(async () => {
     ({ dir, cleanup } = await tempDir('oci-scan-workers-'));
     const xzTar = execFileSync('xz', ['-c'], { input: buildTar(entries(2)), maxBuffer: 1 << 28 });
     const image = buildImage({
       layers: [
-        { entries: [{ type: 'file', path: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\n' }, ...entries(0)], compression: 'zstd' },
+        // Raw zstd blocks (no frame checksum): a changed content byte still decodes (below).
+        { tar: firstTar, compression: 'zstd-stored' },
         { entries: entries(1), compression: 'zstd' },
         // An xz layer under the plain tar media type: the bytes decide, as the runtimes sniff them.
         { blob: xzTar, compression: 'none' },
@@ -81,7 +83,8 @@ describeOrSkip('layer workers, from the CLI', { skip: tools.skip }, () => {
     for (const path of ['/opt/l0/tool', '/opt/l2/tool', '/usr/bin/nc"']) assert.ok(text.includes(path), `${path} in the report`);
   });
 
-  it('a zstd blob whose bytes are not its digest fails alike in every mode', async () => {
+  /** The file of the first layer (the zstd one). */
+  async function firstBlob(): Promise<string> {
     const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
     const manifestDigest = index.manifests[0]?.digest ?? '';
     const manifest = JSON.parse(await readFile(join(layout, 'blobs', 'sha256', manifestDigest.slice(7)), 'utf8')) as {
@@ -89,26 +92,49 @@ describeOrSkip('layer workers, from the CLI', { skip: tools.skip }, () => {
     };
     const first = manifest.layers[0];
     if (!first?.mediaType.includes('zstd')) assert.fail('the first layer is the zstd one');
-    const file = join(layout, 'blobs', 'sha256', first.digest.slice(7));
+    return join(layout, 'blobs', 'sha256', first.digest.slice(7));
+  }
+
+  /** The CLI's exit code and last stderr line in each mode, with `file` changed by `change` meanwhile. */
+  async function failures(file: string, change: (bytes: Buffer) => void): Promise<Map<string, { code: number | null; line: string }>> {
     const bytes = await readFile(file);
-    // Same length, one byte changed near the end: the frame may still decode; the digest cannot match.
     const changed = Buffer.from(bytes);
-    changed[changed.length - 5] = (changed[changed.length - 5] ?? 0) ^ 0xff;
+    change(changed);
     await writeFile(file, changed);
     try {
-      const lines = new Map<string, string>();
+      const out = new Map<string, { code: number | null; line: string }>();
       for (const [mode, env] of Object.entries(MODES)) {
         const run = await runCli([ref, '--no-cache', '-o', join(dir, 'bad.json')], { env });
         const line = run.stderr.trim().split('\n').at(-1) ?? '';
         assert.ok(run.code !== null && run.code >= 20, `${mode}: the scan fails (exit ${String(run.code)}): ${run.stderr}`);
         assert.match(line, /sha256:[0-9a-f]{64}/, `${mode}: the error names the blob`);
         assert.doesNotMatch(run.stderr, /\n\s+at /, `${mode}: no stack trace`);
-        lines.set(mode, `${String(run.code)} ${line}`);
+        out.set(mode, { code: run.code, line });
       }
-      const base = lines.get('main thread only');
-      for (const mode of Object.keys(MODES)) assert.equal(lines.get(mode), base, `${mode} against the main thread only`);
+      return out;
     } finally {
       await writeFile(file, bytes);
+    }
+  }
+
+  it('a zstd blob whose content is not its digest fails with the same line in every mode', async () => {
+    // A byte of a file's content, in the raw blocks (6 bytes of frame header, 3 per 131071-byte block): it still decodes.
+    const at = firstTar.indexOf('0:200\n');
+    const offset = 6 + at + 3 * (Math.floor(at / 131071) + 1);
+    const out = await failures(await firstBlob(), (b) => (b[offset] = 0x31));
+    const base = out.get('main thread only');
+    assert.match(base?.line ?? '', /does not match its digest/);
+    for (const mode of Object.keys(MODES)) assert.deepEqual(out.get(mode), base, `${mode} against the main thread only`);
+  });
+
+  it('a zstd blob both damaged and not its digest fails in every mode, with the same exit code', async () => {
+    // The end of the tar (its end-of-archive blocks): the tar breaks; both statements are true, and a worker's
+    // decoding and the main thread's digest check may finish in either order (docs/architecture.md "Layer workers").
+    const out = await failures(await firstBlob(), (b) => (b[b.length - 2] = (b[b.length - 2] ?? 0) ^ 0xff));
+    const base = out.get('main thread only');
+    for (const [mode, got] of out) {
+      assert.equal(got.code, base?.code, `${mode}: the exit code`);
+      assert.match(got.line, /does not match its digest|could not be read \((zstd|tar):/, mode);
     }
   });
 });
