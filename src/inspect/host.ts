@@ -67,15 +67,21 @@ export async function inspectLayerAnywhere(blob: LayerBlob, options: InspectOpti
   // largest: the critical path) get the workers, whichever's first bytes arrive first.
   if (!recipe || running >= maxWorkers()) return inspectLayer(await blob.open(), options);
   running++;
+  let held = true;
+  // A layer that turns out not to need the worker gives its place back before it is inspected.
+  const release = (): void => {
+    if (held) running--;
+    held = false;
+  };
   try {
-    return await reserved(blob, options, recipe);
+    return await reserved(blob, options, recipe, release);
   } finally {
-    running--;
+    release();
   }
 }
 
-/** inspectLayerAnywhere with a worker reserved: used when the blob's compression decodes in JavaScript's thread. */
-async function reserved(blob: LayerBlob, options: InspectOptions, recipe: MatcherRecipe): Promise<LayerFacts> {
+/** inspectLayerAnywhere with a worker's place reserved: used when the blob's compression decodes in JavaScript's thread, else `release`d. */
+async function reserved(blob: LayerBlob, options: InspectOptions, recipe: MatcherRecipe, release: () => void): Promise<LayerFacts> {
   if (blob.file) {
     // A file that cannot be read here is opened the source's way, which says what is wrong.
     const kind = await sniffFile(blob.file.path).catch(() => undefined);
@@ -101,6 +107,7 @@ async function reserved(blob: LayerBlob, options: InspectOptions, recipe: Matche
   }
   const kind = sniffCompression(peeked.head);
   if (!decodesInJs(kind)) {
+    release();
     endLayerWorkers();
     return inspectLayer(peeked.rest, options);
   }

@@ -146,6 +146,24 @@ describeOrSkip('layer workers', { skip: tools.skip }, () => {
     assert.equal((await anywhere(chunked(blob), {}, 'none')).onWorker, false);
   });
 
+  it("a gzip layer still being read does not hold the worker's place", async () => {
+    process.env['OCI_SCAN_LAYER_WORKERS'] = '1';
+    const gzip = new Readable({ read() {} });
+    gzip.push(gzipSync(TAR).subarray(0, 4096));
+    try {
+      const slow = anywhere(gzip);
+      await new Promise((r) => setTimeout(r, 50));
+      // The gzip layer is sniffed and inspected on the main thread, stalled: the xz layer takes the one worker.
+      assert.equal((await anywhere(chunked(compressWith('xz', TAR)))).onWorker, true);
+      gzip.push(gzipSync(TAR).subarray(4096));
+      gzip.push(null);
+      // (Its own count of workers saw the xz layer's: compare what it found instead.)
+      assert.deepEqual((await slow).facts, await inspectLayer(chunked(gzipSync(TAR)), options()));
+    } finally {
+      delete process.env['OCI_SCAN_LAYER_WORKERS'];
+    }
+  });
+
   it('OCI_SCAN_LAYER_WORKERS=0 keeps every layer on the main thread', async () => {
     process.env['OCI_SCAN_LAYER_WORKERS'] = '0';
     try {
