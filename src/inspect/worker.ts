@@ -48,7 +48,7 @@ function fromFile(file: FileToRead): Readable {
   return tap;
 }
 
-/** The blob as the host sends it (through `feed`): each read asks for more (the host sends what it has read ahead). */
+/** The blob as the host sends it (`bytes`, then `end`): each read asks for more, and the host sends what it has read ahead. */
 const fromHost = new Readable({
   highWaterMark: 2 * 1024 * 1024,
   read() {
