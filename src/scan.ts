@@ -61,13 +61,17 @@ export interface ScanOptions extends SourceOptions {
    * `org.opencontainers.image.base.*` annotations name it for a registry image.
    */
   readonly base?: string;
-  /** Called after each layer is inspected (progress display). */
+  /**
+   * Called after each layer is inspected (progress display). Without `facts` when the image's
+   * check outcomes came from the cache's verdicts: its layers' blobs were checked, their facts
+   * not read (docs/cache.md "Verdicts").
+   */
   readonly onLayer?: (event: {
     readonly image: Image;
     readonly layer: Layer;
     readonly done: number;
     readonly total: number;
-    readonly facts: LayerFacts;
+    readonly facts?: LayerFacts;
   }) => void;
   /** Called as a layer's (compressed) bytes are read, for progress displays. */
   readonly onLayerBytes?: (event: { readonly image: Image; readonly layer: Layer; readonly bytes: number }) => void;
@@ -220,9 +224,14 @@ export async function scanImage(
     const cacheKey = source.store.verdicts && source.keepOutcomes !== false ? outcomesKey(image, checks, options) : undefined;
     const outcomes = await cachedOutcomes(source, cacheKey, checks.length, async () => {
       // Each blob is checked as a scan from the layer facts checks it (a local layout's must still
-      // be there, at its size); a progress display gets its layers from the facts.
-      if (options.onLayer) await inspectAll(watchPathsOf(checks));
-      else await Promise.all(distinct.map((l) => l.check?.(stop.signal)));
+      // be there, at its size); a progress display hears of each layer, its facts not read.
+      let done = 0;
+      await Promise.all(
+        distinct.map(async (layer) => {
+          await layer.check?.(stop.signal);
+          options.onLayer?.({ image, layer, done: ++done, total: distinct.length });
+        }),
+      );
     });
     const notScanned = image.layers.flatMap((l) => (l.notScanned === undefined ? [] : [{ digest: l.digest, reason: l.notScanned }]));
     const input: Pick<CheckInput, 'notScanned' | 'allowUnscannedLayers'> = {

@@ -85,6 +85,39 @@ describe('scan() with kept check outcomes', () => {
     });
   });
 
+  it('with a progress display, a re-scan still reads no layer facts: each layer is reported without them', async () => {
+    await withLayout(async (ref, dir) => {
+      const store = cachingStore();
+      const events: Array<{ layer: string; done: number; total: number; facts: boolean }> = [];
+      const onLayer = (e: { layer: { digest: string }; done: number; total: number; facts?: unknown }): void => {
+        events.push({ layer: e.layer.digest, done: e.done, total: e.total, facts: e.facts !== undefined });
+      };
+      const [first] = await scan(ref, testScanOptions({ store, onLayer }));
+      const digests = (first?.image.layers ?? []).map((l) => l.digest).sort();
+      assert.equal(digests.length, 2);
+      assert.deepEqual(
+        events.map((e) => e.facts),
+        [true, true],
+        'a scan that read facts hands them over',
+      );
+      events.length = 0;
+      const gets = store.factsGets;
+      const [second] = await scan(ref, testScanOptions({ store, onLayer }));
+      assert.equal(store.factsGets, gets, 'no layer facts read');
+      assert.deepEqual(second?.results, first?.results);
+      assert.deepEqual(events.map((e) => e.layer).sort(), digests, 'every layer reported once');
+      assert.deepEqual(
+        events.map((e) => `${e.done}/${e.total} ${e.facts}`),
+        ['1/2 false', '2/2 false'],
+      );
+      // The blobs are still checked before a layer is reported.
+      events.length = 0;
+      await rm(join(dir, 'img', 'blobs', 'sha256', (digests[0] ?? '').replace('sha256:', '')));
+      await assert.rejects(scan(ref, testScanOptions({ store, onLayer })), /missing|not found|incomplete/i);
+      assert.ok(!events.some((e) => e.layer === digests[0]), 'the missing layer was not reported');
+    });
+  });
+
   it('another policy, check set or severity is another key: the checks run again', async () => {
     await withLayout(async (ref) => {
       const store = cachingStore();
