@@ -30,7 +30,7 @@ import { highestSeverity, toResult } from '../src/report/model.js';
 import { ReportBatch } from '../src/report/write.js';
 import { openImages } from '../src/sources/index.js';
 
-// As the CLI does (src/cli/main.ts): without it every stage would pay the mark-compacts the CLI avoids.
+// As the CLI does (src/cli/flags.ts): without it every stage would pay the mark-compacts the CLI avoids.
 setFlagsFromString('--no-incremental-marking');
 
 const [depth = '', ref = ''] = process.argv.slice(2);

@@ -8,7 +8,10 @@
  *
  * The parts' paths are undici's own files, pinned by package-lock.json. Should an update move
  * them, the whole package is loaded instead and everything works as before, only slower;
- * test/unit/registry/undici.test.ts fails then, so that it is noticed.
+ * test/unit/registry/undici.test.ts fails then, so that it is noticed. The CLI's bundle
+ * (scripts/bundle.js) holds the parts themselves, evaluated on first use like the files: no
+ * file to find and load at run time, and their code in the CLI's code cache (an update that
+ * moved them fails the bundle's build).
  */
 import { createRequire } from 'node:module';
 import type { Dispatcher } from 'undici';
@@ -23,13 +26,50 @@ export interface Undici {
   readonly parts: boolean;
 }
 
-/** Loads the parts through `require` (a test passes its own), else the whole package. */
-export function loadUndici(require: NodeJS.Require = createRequire(import.meta.url)): Undici {
+/** Defined (true) by scripts/bundle.js. */
+declare const OCI_SCAN_BUNDLED: boolean | undefined;
+
+/** The parts as modules: the Agent, the proxy agent, the Dispatcher class and the dispatcher API. */
+interface Parts {
+  readonly Agent: unknown;
+  readonly EnvHttpProxyAgent: unknown;
+  readonly Dispatcher: unknown;
+  readonly api: unknown;
+}
+
+/** The parts through `require`. */
+const partsFrom = (require: NodeJS.Require): Parts => ({
+  Agent: require('undici/lib/dispatcher/agent.js'),
+  EnvHttpProxyAgent: require('undici/lib/dispatcher/env-http-proxy-agent.js'),
+  Dispatcher: require('undici/lib/dispatcher/dispatcher.js'),
+  api: require('undici/lib/api/index.js'),
+});
+
+/**
+ * The parts the bundle holds: literal `require` calls, which esbuild bundles (scripts/bundle.js
+ * defines OCI_SCAN_BUNDLED, and only the bundle calls this; an ES module has no `require`).
+ */
+/* eslint-disable @typescript-eslint/no-require-imports -- the literal calls esbuild bundles */
+const bundledParts = (): Parts => ({
+  Agent: require('undici/lib/dispatcher/agent.js'),
+  EnvHttpProxyAgent: require('undici/lib/dispatcher/env-http-proxy-agent.js'),
+  Dispatcher: require('undici/lib/dispatcher/dispatcher.js'),
+  api: require('undici/lib/api/index.js'),
+});
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/**
+ * Loads the parts through `require` (a test passes its own), else the bundle's own, else
+ * node_modules'; the whole package when they are not there.
+ */
+export function loadUndici(require?: NodeJS.Require): Undici {
+  const load = require ?? createRequire(import.meta.url);
   try {
-    const Agent = require('undici/lib/dispatcher/agent.js') as Undici['Agent'];
-    const EnvHttpProxyAgent = require('undici/lib/dispatcher/env-http-proxy-agent.js') as Undici['EnvHttpProxyAgent'];
-    const Dispatcher = require('undici/lib/dispatcher/dispatcher.js') as (new () => object) | undefined;
-    const api = require('undici/lib/api/index.js') as Record<string, unknown>;
+    const parts = require === undefined && typeof OCI_SCAN_BUNDLED === 'boolean' ? bundledParts() : partsFrom(load);
+    const Agent = parts.Agent as Undici['Agent'];
+    const EnvHttpProxyAgent = parts.EnvHttpProxyAgent as Undici['EnvHttpProxyAgent'];
+    const Dispatcher = parts.Dispatcher as (new () => object) | undefined;
+    const api = parts.api as Record<string, unknown>;
     if (
       typeof Agent === 'function' &&
       typeof EnvHttpProxyAgent === 'function' &&
@@ -50,7 +90,7 @@ export function loadUndici(require: NodeJS.Require = createRequire(import.meta.u
   } catch {
     // Moved or renamed by an undici update: the whole package below.
   }
-  const full = require('undici') as typeof import('undici');
+  const full = load('undici') as typeof import('undici');
   return {
     Agent: full.Agent,
     EnvHttpProxyAgent: full.EnvHttpProxyAgent,

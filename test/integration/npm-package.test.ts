@@ -199,6 +199,9 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
       'dist/src/index.js',
       'dist/src/index.d.ts',
       'dist/src/cli/main.js',
+      // The executable's bundle and its code cache (scripts/bundle.js).
+      'dist/src/cli/oci-scan.cjs',
+      'dist/src/cli/oci-scan.cjs.v8-cache',
       'docs/checks.md',
       'docs/api.md',
       'examples/api-example.mjs',
@@ -220,7 +223,7 @@ describeOrSkip('the npm package: pack, install into an empty prefix, use', { ski
       packedFiles.join('\n'),
     );
     // Every schema file the built code names is in the tarball.
-    const code = await Promise.all(packedFiles.filter((f) => f.endsWith('.js')).map((f) => readFile(join(tmp.dir, 'checkout', f), 'utf8')));
+    const code = await Promise.all(packedFiles.filter((f) => /\.c?js$/.test(f)).map((f) => readFile(join(tmp.dir, 'checkout', f), 'utf8')));
     const named = new Set(
       code.flatMap((text) => [...text.matchAll(/['"/]([\w-]+\.schema\.json)['"]/g)].map((m) => `schemas/${m[1] ?? ''}`)),
     );
