@@ -13,7 +13,6 @@
  * Hub's names are aliases of one another. A key without a scheme but with a path
  * (`quay.io/org`) is podman's per-namespace form and matches that namespace only.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OciScanError } from '../errors.js';
@@ -182,20 +181,22 @@ function decodeEntry(entry: AuthEntry, source: string, where: string): Credentia
 /** The real helper runner: `docker-credential-NAME get`, found on the PATH of `env`. */
 export const runCredentialHelper: HelperRunner = (name, serverUrl, env) =>
   new Promise((resolve) => {
-    const child = execFile(
-      `docker-credential-${name}`,
-      ['get'],
-      { env: { ...env } as NodeJS.ProcessEnv, timeout: 30_000, maxBuffer: 64 * 1024, windowsHide: true },
-      (err, stdout, stderr) => {
-        if (!err) {
-          resolve({ ok: true, stdout: String(stdout) });
-          return;
-        }
-        const out = `${String(stdout)}\n${String(stderr)}`.toLowerCase();
-        const code = typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null;
-        resolve({ ok: false, notFound: out.includes('credentials not found'), exitCode: code });
-      },
-    );
+    const child = process
+      .getBuiltinModule('node:child_process')
+      .execFile(
+        `docker-credential-${name}`,
+        ['get'],
+        { env: { ...env } as NodeJS.ProcessEnv, timeout: 30_000, maxBuffer: 64 * 1024, windowsHide: true },
+        (err, stdout, stderr) => {
+          if (!err) {
+            resolve({ ok: true, stdout: String(stdout) });
+            return;
+          }
+          const out = `${String(stdout)}\n${String(stderr)}`.toLowerCase();
+          const code = typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null;
+          resolve({ ok: false, notFound: out.includes('credentials not found'), exitCode: code });
+        },
+      );
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(serverUrl);
   });

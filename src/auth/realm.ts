@@ -6,9 +6,12 @@
  * make oci-scan send the user's password to an internal service. The connection is then
  * pinned to the address that was checked.
  */
-import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import type { BlockList } from 'node:net';
 import { OciScanError } from '../errors.js';
+
+// node:net and node:dns are loaded on first use, by a registry run: a local scan needs neither
+// (docs/architecture.md "Start-up").
+const isIP = (input: string): number => process.getBuiltinModule('node:net').isIP(input);
 
 /** One address a host name resolves to. */
 export interface ResolvedAddress {
@@ -21,25 +24,33 @@ export type HostResolver = (hostname: string) => Promise<readonly ResolvedAddres
 
 /** The system resolver (getaddrinfo, as connections use it), every address in system order. */
 export const systemResolver: HostResolver = async (hostname) => {
-  const all = await lookup(hostname, { all: true, verbatim: true });
+  const all = await process.getBuiltinModule('node:dns/promises').lookup(hostname, { all: true, verbatim: true });
   return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 };
 
-const privateRanges = new BlockList();
-privateRanges.addSubnet('0.0.0.0', 8, 'ipv4');
-privateRanges.addSubnet('10.0.0.0', 8, 'ipv4');
-privateRanges.addSubnet('100.64.0.0', 10, 'ipv4');
-privateRanges.addSubnet('127.0.0.0', 8, 'ipv4');
-privateRanges.addSubnet('169.254.0.0', 16, 'ipv4');
-privateRanges.addSubnet('172.16.0.0', 12, 'ipv4');
-privateRanges.addSubnet('192.0.0.0', 24, 'ipv4');
-privateRanges.addSubnet('192.168.0.0', 16, 'ipv4');
-privateRanges.addSubnet('198.18.0.0', 15, 'ipv4');
-privateRanges.addAddress('::1', 'ipv6');
-privateRanges.addAddress('::', 'ipv6');
-privateRanges.addSubnet('fc00::', 7, 'ipv6');
-privateRanges.addSubnet('fe80::', 10, 'ipv6');
-privateRanges.addSubnet('fec0::', 10, 'ipv6');
+let privateRanges: BlockList | undefined;
+
+/** The loopback, private, link-local and reserved ranges, made on first use. */
+function ranges(): BlockList {
+  if (privateRanges) return privateRanges;
+  const r = new (process.getBuiltinModule('node:net').BlockList)();
+  r.addSubnet('0.0.0.0', 8, 'ipv4');
+  r.addSubnet('10.0.0.0', 8, 'ipv4');
+  r.addSubnet('100.64.0.0', 10, 'ipv4');
+  r.addSubnet('127.0.0.0', 8, 'ipv4');
+  r.addSubnet('169.254.0.0', 16, 'ipv4');
+  r.addSubnet('172.16.0.0', 12, 'ipv4');
+  r.addSubnet('192.0.0.0', 24, 'ipv4');
+  r.addSubnet('192.168.0.0', 16, 'ipv4');
+  r.addSubnet('198.18.0.0', 15, 'ipv4');
+  r.addAddress('::1', 'ipv6');
+  r.addAddress('::', 'ipv6');
+  r.addSubnet('fc00::', 7, 'ipv6');
+  r.addSubnet('fe80::', 10, 'ipv6');
+  r.addSubnet('fec0::', 10, 'ipv6');
+  privateRanges = r;
+  return r;
+}
 
 /** The IPv4 address a NAT64 address (64:ff9b::/96) stands for, or undefined. */
 function nat64Target(v6: string): string | undefined {
@@ -62,11 +73,11 @@ export function isLoopbackOrPrivate(hostname: string): boolean {
     .replace(/\.+$/, '');
   if (h === 'localhost' || h.endsWith('.localhost')) return true;
   const family = isIP(h);
-  if (family === 4) return privateRanges.check(h, 'ipv4');
+  if (family === 4) return ranges().check(h, 'ipv4');
   if (family === 6) {
     const nat64 = nat64Target(h);
-    if (nat64) return privateRanges.check(nat64, 'ipv4');
-    return privateRanges.check(h, 'ipv6');
+    if (nat64) return ranges().check(nat64, 'ipv4');
+    return ranges().check(h, 'ipv6');
   }
   return false;
 }

@@ -14,7 +14,6 @@
  */
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
 import type { CheckData } from '../checks/index.js';
 import { isOciScanError, OciScanError } from '../errors.js';
 import type { BlobFile } from '../image/types.js';
@@ -138,7 +137,7 @@ async function checkFile(path: string, check: BlobCheck, stopped: () => boolean)
       if (bytesRead === 0) break;
       const piece = buf.subarray(0, bytesRead);
       check.update(piece);
-      crc = crc32(piece, crc);
+      crc = process.getBuiltinModule('node:zlib').crc32(piece, crc);
     }
     if (!stopped()) check.end();
     return { bytes: check.seen, crc };

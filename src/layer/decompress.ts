@@ -22,7 +22,8 @@ import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Readable, Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as zlib from 'node:zlib';
+// node:zlib is loaded on first use: a re-scan from the cache inflates nothing (docs/architecture.md "Start-up").
+import type * as zlib from 'node:zlib';
 import { OciScanError, isOciScanError } from '../errors.js';
 import { bzip2Decode } from './bzip2.js';
 import { xzDecode } from './xz.js';
@@ -226,7 +227,7 @@ export function reusingZstdDecoder(backend: ZstdBackend = zstdBackend()): Reusin
 
 /** Node's own zstd decoder factory and its window parameter, where Node has them (≥ 22.15). */
 function nativeZstd(): { create: NonNullable<ZlibWithZstd['createZstdDecompress']>; windowLogMax: number } | undefined {
-  const z = zlib as ZlibWithZstd;
+  const z = process.getBuiltinModule('node:zlib') as ZlibWithZstd;
   const param = z.constants.ZSTD_d_windowLogMax;
   return z.createZstdDecompress && param !== undefined ? { create: z.createZstdDecompress, windowLogMax: param } : undefined;
 }
@@ -238,7 +239,7 @@ export type DecoderStage = Transform | ((source: AsyncIterable<Buffer>) => Async
 export function decoderStage(kind: Compressed, backend: ZstdBackend = zstdBackend()): DecoderStage {
   switch (kind) {
     case 'gzip':
-      return zlib.createGunzip({ chunkSize: GZIP_OUTPUT_CHUNK });
+      return process.getBuiltinModule('node:zlib').createGunzip({ chunkSize: GZIP_OUTPUT_CHUNK });
     case 'zstd': {
       if (backend !== 'node') return (source: AsyncIterable<Buffer>) => zstdStreamDecode(backend, source);
       const native = nativeZstd();

@@ -13,7 +13,6 @@
  * (≤ 64 KiB compressed, ≤ 2 MiB uncompressed), and output leaves one bounded buffer at a time.
  */
 import { createHash, type Hash } from 'node:crypto';
-import * as zlib from 'node:zlib';
 
 /** An xz stream the decoder refuses. */
 export class XzError extends Error {
@@ -32,7 +31,7 @@ const INITIAL_DICT_BYTES = 1024 * 1024;
 const HEADER_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 const CHECK_SIZES: Readonly<Record<number, number>> = { 0x01: 4, 0x04: 8, 0x0a: 32 };
 
-const crc32 = (bytes: Uint8Array, value = 0): number => zlib.crc32(bytes, value);
+const crc32 = (bytes: Uint8Array, value = 0): number => process.getBuiltinModule('node:zlib').crc32(bytes, value);
 
 /** CRC-64/XZ (ECMA-182, reflected) with 32-bit halves. */
 const CRC64_TABLE = (() => {

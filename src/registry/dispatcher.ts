@@ -3,10 +3,9 @@
  * stall timeouts, extra CAs, proxies from the environment, and connections to checked token
  * realms pinned to the address that was checked.
  */
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import type { LookupAddress, LookupOptions } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import type { LookupFunction } from 'node:net';
-import { rootCertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { undici } from './undici.js';
 import { OciScanError } from '../errors.js';
@@ -43,7 +42,7 @@ export class AddressPins {
   readonly lookup: LookupFunction = (hostname, options: LookupOptions, callback) => {
     const pinned = this.get(hostname);
     if (!pinned) {
-      dnsLookup(hostname, options, callback);
+      process.getBuiltinModule('node:dns').lookup(hostname, options, callback);
       return;
     }
     // Node asks for every address (`all`) when it may try several (autoSelectFamily).
@@ -61,7 +60,7 @@ export class AddressPins {
 export function createDispatcher(options: RegistryOptions, settings: TransportSettings, pins: AddressPins = new AddressPins()): Dispatcher {
   let ca: string[] | undefined;
   if (options.caFile) {
-    ca = [...rootCertificates];
+    ca = [...process.getBuiltinModule('node:tls').rootCertificates];
     const extra = options.env.NODE_EXTRA_CA_CERTS;
     if (extra) ca.push(readCa(extra, 'NODE_EXTRA_CA_CERTS'));
     ca.push(readCa(options.caFile, 'the registry CA file'));
