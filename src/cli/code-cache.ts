@@ -68,10 +68,19 @@ function compile(file: string, bytes: Buffer, cache: Buffer | undefined): Compil
   };
 }
 
+/** The cache file of the bundle `file`; undefined when it cannot be read (no cache: the bundle still runs). */
+function readCache(file: string): Buffer | undefined {
+  try {
+    return readFileSync(`${file}${CODE_CACHE_SUFFIX}`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The bundle `file` compiled, with its code cache when it has a good one; undefined when there is no bundle. */
 export function loadBundle(file: string): Compiled | undefined {
   const bytes = readIf(file);
-  return bytes && compile(file, bytes, readIf(`${file}${CODE_CACHE_SUFFIX}`));
+  return bytes && compile(file, bytes, readCache(file));
 }
 
 /** Runs the bundle `file` (`loadBundle`); false, and nothing run, when there is no bundle. */

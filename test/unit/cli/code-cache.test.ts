@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -149,7 +149,7 @@ describe('a code cache', () => {
     }
   });
 
-  it('that is garbage, empty or missing is no cache; no bundle runs nothing', async () => {
+  it('that is garbage, empty, missing or unreadable is no cache; no bundle runs nothing', async () => {
     const { dir, cleanup } = await tempDir();
     try {
       const file = await trained(dir, 'beta');
@@ -159,6 +159,11 @@ describe('a code cache', () => {
         assert.equal(cacheTaken(file, false), 'false');
         assert.equal(run(file), 'said beta function true true\ntrue');
       }
+      // A cache that cannot be read (here a directory: EISDIR) is no cache either.
+      rmSync(`${file}${CODE_CACHE_SUFFIX}`);
+      mkdirSync(`${file}${CODE_CACHE_SUFFIX}`);
+      assert.equal(cacheTaken(file, false), 'false');
+      assert.equal(run(file), 'said beta function true true\ntrue');
       assert.equal(cacheTaken(join(dir, 'none.cjs'), false), 'no bundle');
       assert.equal(run(join(dir, 'none.cjs')), 'false');
     } finally {
