@@ -206,3 +206,12 @@ test('a set whose generated module is stale is compiled by ajv at run time, with
   for (const doc of [{ version: 1 }, { version: 2 }, { version: 1, accept: [{ check: 'suid', image: '*' }] }, 'x'])
     assert.deepEqual(answer(live.policy, doc), answer(pre.policy, doc));
 });
+
+test("maxLength counts code points, through ajv's runtime helper the generated modules import", () => {
+  const validate = policyModule.policy as (doc: unknown) => boolean;
+  const policy = (reason: string): unknown => ({ version: 1, accept: [{ check: 'suid', paths: ['/usr/bin/su'], reason }] });
+  // 1000 emoji are 2000 UTF-16 units but 1000 characters: within the reason's maxLength of 1000.
+  assert.equal(validate(policy('\u{1F600}'.repeat(1000))), true);
+  assert.equal(validate(policy('\u{1F600}'.repeat(1001))), false);
+  assert.equal(validate(policy('a'.repeat(1001))), false);
+});
