@@ -53,17 +53,29 @@ export function describeFailure(err: unknown): ScanFailure {
 export function printFailure(err: unknown, logger: Logger | undefined, prefix = ''): number {
   const { code, message } = describeFailure(err);
   guard?.();
+  listenForErrors(process.stderr);
   process.stderr.write(`oci-scan: ${terminalText(prefix + message, 4000)}\n`);
   logger?.debug({ code, stack: err instanceof Error ? err.stack : undefined }, 'failure');
   return exitCodeOfError(err);
 }
 
+/** The 'error' listener `listenForErrors` adds: the write callbacks report the error. */
+function ignoreError(): void {}
+
+/**
+ * When stdout or stderr is a file (e.g. /dev/full) Node uses a SyncWriteStream, which also
+ * emits a write error as an 'error' event: without a listener that would crash the process
+ * with a stack trace and exit 1. Other listeners do not count: the layer worker's pipe into
+ * stdout and stderr listens too, but on an error it removes itself and emits the error again,
+ * to whatever listeners are left.
+ */
+function listenForErrors(stream: NodeJS.WriteStream): void {
+  if (!stream.listeners('error').includes(ignoreError)) stream.on('error', ignoreError);
+}
+
 /** Writes to a stream and waits until it is flushed (so that exiting cannot cut it off). */
 export function emit(stream: NodeJS.WriteStream, text: string): Promise<void> {
-  // When stdout is a file (e.g. /dev/full) Node uses a SyncWriteStream, which also emits a
-  // write error as an 'error' event: without a listener that would crash the process with a
-  // stack trace. The write callback below still receives the error (REPORT_WRITE).
-  if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+  listenForErrors(stream);
   guard?.();
   return new Promise((resolve, reject) => {
     stream.write(text, (err) =>

@@ -7,9 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SEVERITY_CODES, runExitCode, severityCodes } from '../../../src/cli/exit-codes.js';
-import { describeFailure } from '../../../src/cli/output.js';
+import { describeFailure, emit } from '../../../src/cli/output.js';
 import { exitCodeFor, OciScanError } from '../../../src/errors.js';
 import { imagesToScan } from '../../../src/scan.js';
 
@@ -70,5 +71,33 @@ test('messages of the library (src/ outside cli/) never name a CLI flag or a COM
       assert.doesNotMatch(message, /COMPLIANCE_/, `${file}: ${message}`);
       assert.doesNotMatch(message, /(^|[\s(`'])--[a-z]/, `${file}: ${message}`);
     }
+  }
+});
+
+test('a failing write to an output another stream pipes into (the layer worker into stdout) rejects as REPORT_WRITE, and nothing is thrown', async () => {
+  // A Writable like Node's SyncWriteStream on /dev/full: the write fails, and the stream emits 'error'.
+  const out = new Writable({
+    write(_chunk, _enc, done) {
+      done(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+    },
+  }) as unknown as NodeJS.WriteStream;
+  // Readable.pipe listens for 'error' on its destination and, on one, removes itself and
+  // emits it again: with no other listener left that would be an uncaught exception.
+  const source = new Readable({ read() {} });
+  // eslint-disable-next-line no-restricted-syntax -- the listener .pipe() adds is what this test is about
+  source.pipe(out);
+  assert.ok(out.listenerCount('error') > 0);
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown): void => void uncaught.push(e);
+  process.prependListener('uncaughtException', onUncaught);
+  try {
+    await assert.rejects(
+      emit(out, 'x'),
+      (e: unknown) => e instanceof OciScanError && e.code === 'REPORT_WRITE' && /ENOSPC/.test(e.message),
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(uncaught, []);
+  } finally {
+    process.removeListener('uncaughtException', onUncaught);
   }
 });
