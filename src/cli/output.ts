@@ -59,7 +59,7 @@ export function printFailure(err: unknown, logger: Logger | undefined, prefix = 
   return exitCodeOfError(err);
 }
 
-/** The 'error' listener `listenForErrors` adds: the write callbacks report the error. */
+/** The 'error' listener `listenForErrors` adds: `emit`'s write callback reports the error; a failure line that cannot reach stderr has nowhere else to go. */
 function ignoreError(): void {}
 
 /**
